@@ -1,0 +1,134 @@
+/**
+ * Builds the cac program: global flags, the verbs, and precise usage errors
+ * with "did you mean" suggestions (exit code 2).
+ */
+import { cac, type CAC } from "cac";
+import { FizzError, isFizzError, usageError } from "../core/errors.ts";
+import { suggest } from "../core/text/suggest.ts";
+import type { ActionBody, Options } from "./command.ts";
+import { createContext, type Context, type GlobalOptions } from "./context.ts";
+import { verbs } from "./verbs.ts";
+import { versionLine } from "./version.ts";
+import type { LogFormat, LogLevel } from "../platform/log.ts";
+
+const LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+export function globalOptions(options: Options, env: NodeJS.ProcessEnv): GlobalOptions {
+  const level = String(options.logLevel ?? env.FIZZ_LOG_LEVEL ?? "info");
+  if (!LEVELS.includes(level)) {
+    throw usageError(`unknown log level '${level}'`, `use one of: ${LEVELS.join(", ")}`);
+  }
+  const fmt = options.logFormat ?? env.FIZZ_LOG_FORMAT;
+  if (fmt !== undefined && fmt !== "json" && fmt !== "pretty") {
+    throw usageError(`unknown log format '${String(fmt)}'`, "use --log-format json or --log-format pretty");
+  }
+  const noColorEnv = env.NO_COLOR !== undefined && env.NO_COLOR !== "";
+  const host = options.host ?? env.FIZZ_HOST;
+  return {
+    logLevel: level as LogLevel,
+    logFormat: fmt as LogFormat | undefined,
+    color: options.color !== false && !noColorEnv && process.stdout.isTTY === true,
+    host: host === undefined ? undefined : String(host),
+  };
+}
+
+export interface RunResult {
+  code: number;
+}
+
+export function buildCli(result: RunResult, env: NodeJS.ProcessEnv): CAC {
+  const cli = cac("fizz");
+  cli
+    .option("--log-level <level>", "Log level: trace, debug, info, warn, error, silent", { default: undefined })
+    .option("--log-format <format>", "Log format: json (default when not a TTY) or pretty")
+    .option("--no-color", "Disable colour (also NO_COLOR)")
+    .option("-H, --host <addr>", "Agent address: unix:<path> or <ip>:<port> (also FIZZ_HOST)");
+
+  const action =
+    (body: ActionBody) =>
+    async (...cacArgs: unknown[]): Promise<void> => {
+      const options = (cacArgs.pop() ?? {}) as Options;
+      const args = cacArgs.flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
+      const ctx: Context = createContext(globalOptions(options, env));
+      const code = await body(ctx, args, options);
+      result.code = typeof code === "number" ? code : 0;
+    };
+
+  for (const register of verbs) register(cli, action);
+
+  cli.option("-v, --version", "Print the version and build commit");
+  cli.help();
+  return cli;
+}
+
+/** Names of the options a matched command (plus the globals) accepts, as typed on the command line. */
+function knownFlags(cli: CAC): string[] {
+  const flags = new Set<string>();
+  const add = (rawName: string) => {
+    for (const part of rawName.split(/[ ,]+/)) if (part.startsWith("-")) flags.add(part.replace(/^--no-/, "--"));
+  };
+  for (const o of cli.globalCommand.options) add(o.rawName);
+  const cmd = cli.matchedCommand;
+  if (cmd) for (const o of cmd.options) add(o.rawName);
+  return [...flags];
+}
+
+function commandNames(cli: CAC): string[] {
+  return cli.commands.flatMap((c) => [c.name, ...c.aliasNames]).filter((n) => n !== "");
+}
+
+/** Parses argv and runs the matched verb. Returns the exit code; never throws. */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const result: RunResult = { code: 0 };
+  const cli = buildCli(result, env);
+  try {
+    cli.parse(["fizz", "fizz", ...argv], { run: false });
+    if (cli.options.help) return 0;
+    if (cli.options.version && !cli.matchedCommand) {
+      process.stdout.write(`${versionLine()}\n`);
+      return 0;
+    }
+    if (!cli.matchedCommand) {
+      const word = cli.args[0];
+      if (word === undefined) {
+        cli.outputHelp();
+        return 0;
+      }
+      const near = suggest(word, commandNames(cli));
+      throw usageError(`unknown command '${word}'`, near ? `did you mean 'fizz ${near}'?` : "run 'fizz --help' for the list of commands");
+    }
+    await cli.runMatchedCommand();
+    return result.code;
+  } catch (e) {
+    return reportError(cli, e);
+  }
+}
+
+function reportError(cli: CAC, e: unknown): number {
+  const err = toFizzError(cli, e);
+  const color = process.stderr.isTTY === true && !process.env.NO_COLOR;
+  const red = (s: string) => (color ? `\x1b[31m${s}\x1b[0m` : s);
+  process.stderr.write(`${red("error:")} ${err.where()}\n`);
+  if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+  if (process.env.FIZZ_DEBUG && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
+  return err.exitCode;
+}
+
+function toFizzError(cli: CAC, e: unknown): FizzError {
+  if (isFizzError(e)) return e;
+  if (e instanceof Error && e.name === "CACError") {
+    const unknown = /Unknown option `([^`]+)`/.exec(e.message);
+    if (unknown) {
+      const flag = unknown[1]!;
+      const near = suggest(flag, knownFlags(cli));
+      return usageError(`unknown flag '${flag}'`, near ? `did you mean '${near}'?` : "run 'fizz --help' for the flags");
+    }
+    return usageError(e.message.replace(/`/g, "'"));
+  }
+  return new FizzError({
+    code: "internal",
+    message: `unexpected failure: ${e instanceof Error ? e.message : String(e)}`,
+    hint: "this is a bug in fizz; rerun with FIZZ_DEBUG=1 and report the output",
+    cause: e,
+  });
+}
