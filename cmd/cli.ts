@@ -73,6 +73,21 @@ function knownFlags(cli: CAC): string[] {
   return [...flags];
 }
 
+/** cac checks unknown flags only for matched commands; do the same without one. */
+function checkGlobalFlags(cli: CAC, argv: string[]): void {
+  const known = knownFlags(cli);
+  for (const token of argv) {
+    if (token === "--") break;
+    if (!token.startsWith("-") || token === "-") continue;
+    const flag = token.split("=")[0]!.replace(/^--no-/, "--");
+    if (/^-[a-zA-Z]{2,}$/.test(flag)) continue; // bundled short flags are checked by cac
+    if (!known.includes(flag)) {
+      const near = suggest(flag, known);
+      throw usageError(`unknown flag '${flag}'`, near ? `did you mean '${near}'?` : "run 'fizz --help' for the flags");
+    }
+  }
+}
+
 function commandNames(cli: CAC): string[] {
   return cli.commands.flatMap((c) => [c.name, ...c.aliasNames]).filter((n) => n !== "");
 }
@@ -89,6 +104,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       return 0;
     }
     if (!cli.matchedCommand) {
+      checkGlobalFlags(cli, argv);
       const word = cli.args[0];
       if (word === undefined) {
         cli.outputHelp();

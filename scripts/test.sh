@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The one test command: installs what the suite needs (npm deps, Docker and
+# Podman engines, offline fixture images), then runs the whole suite with bun.
+# Idempotent; extra arguments go to `bun test` (e.g. a path filter).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+if [ -f test/setup-engines.sh ] && [ "${FIZZ_SKIP_ENGINE_SETUP:-}" != "1" ]; then
+  bash test/setup-engines.sh
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+node_modules/.bin/bun test "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+pass=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+fail=$(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+skip=$(grep -Eo '^ *[0-9]+ skip$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+echo "tests: ${pass} passed, ${fail} failed, ${skip} skipped"
+exit "$rc"
