@@ -1,0 +1,219 @@
+/** Typed access to the agent's SQLite database. All methods are synchronous. */
+import { DatabaseSync } from "node:sqlite";
+import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { FizzError } from "../../core/errors.ts";
+import { migrate } from "./migrations.ts";
+
+export interface DeploymentRecord {
+  name: string;
+  /** The normalised compose project, as JSON-serialisable data. */
+  spec: unknown;
+  /** Where it came from: files, working dir, env file names, profiles. */
+  source: unknown;
+  /** Bumped on every update; lets readers detect change cheaply. */
+  generation: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RestartRecord {
+  id: number;
+  deployment: string;
+  service: string;
+  container: string;
+  at: number;
+  reason: string;
+}
+
+export interface NewEvent {
+  at: number;
+  type: string;
+  deployment?: string | undefined;
+  service?: string | undefined;
+  container?: string | undefined;
+  message: string;
+  data?: unknown;
+}
+
+export interface EventRecord extends NewEvent {
+  id: number;
+}
+
+interface DeploymentRow {
+  name: string;
+  spec_json: string;
+  source_json: string;
+  generation: number;
+  created_at: number;
+  updated_at: number;
+}
+
+interface EventRow {
+  id: number;
+  at: number;
+  type: string;
+  deployment: string | null;
+  service: string | null;
+  container: string | null;
+  message: string;
+  data_json: string | null;
+}
+
+export class AgentStore {
+  readonly path: string;
+  private readonly db: DatabaseSync;
+
+  private constructor(path: string, db: DatabaseSync) {
+    this.path = path;
+    this.db = db;
+  }
+
+  /** Opens (creating if needed) the database at `path` and brings its schema up to date. */
+  static open(path: string): AgentStore {
+    let db: DatabaseSync;
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      db = new DatabaseSync(path);
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = FULL");
+      db.exec("PRAGMA foreign_keys = ON");
+      db.exec("PRAGMA busy_timeout = 5000");
+    } catch (e) {
+      throw new FizzError({
+        code: "store.open_failed",
+        message: `cannot open the state database ${path}: ${e instanceof Error ? e.message : String(e)}`,
+        hint: "check that the data directory exists and is writable (--data-dir)",
+        cause: e,
+      });
+    }
+    migrate(db, path);
+    return new AgentStore(path, db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** This node's identity, generated once on first start and kept forever. */
+  nodeId(): string {
+    const existing = this.getMeta("node_id");
+    if (existing) return existing;
+    const id = randomUUID();
+    this.db.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('node_id', ?)").run(id);
+    return this.getMeta("node_id") ?? id;
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+  }
+
+  /** Creates or replaces a deployment; returns the stored record. Atomic. */
+  putDeployment(name: string, spec: unknown, source: unknown, now: number): DeploymentRecord {
+    const specJson = JSON.stringify(spec);
+    const sourceJson = JSON.stringify(source);
+    this.db
+      .prepare(
+        `INSERT INTO deployments(name, spec_json, source_json, generation, created_at, updated_at)
+         VALUES (?, ?, ?, 1, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET spec_json = excluded.spec_json, source_json = excluded.source_json,
+           generation = deployments.generation + 1, updated_at = excluded.updated_at`,
+      )
+      .run(name, specJson, sourceJson, now, now);
+    return this.getDeployment(name)!;
+  }
+
+  getDeployment(name: string): DeploymentRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM deployments WHERE name = ?").get(name) as DeploymentRow | undefined;
+    return row ? toDeployment(row) : undefined;
+  }
+
+  listDeployments(): DeploymentRecord[] {
+    return (this.db.prepare("SELECT * FROM deployments ORDER BY name").all() as unknown as DeploymentRow[]).map(toDeployment);
+  }
+
+  /** Removes a deployment and its replica overrides; true when it existed. */
+  deleteDeployment(name: string): boolean {
+    const r = this.db.prepare("DELETE FROM deployments WHERE name = ?").run(name);
+    return Number(r.changes) > 0;
+  }
+
+  setReplicas(deployment: string, service: string, replicas: number): void {
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new FizzError({ code: "store.bad_replicas", message: `replicas must be a non-negative integer, got ${replicas}` });
+    }
+    if (!this.getDeployment(deployment)) {
+      throw new FizzError({ code: "deployment.not_found", message: `no deployment named '${deployment}'`, status: 404 });
+    }
+    this.db
+      .prepare(
+        "INSERT INTO replicas(deployment, service, replicas) VALUES (?, ?, ?) ON CONFLICT(deployment, service) DO UPDATE SET replicas = excluded.replicas",
+      )
+      .run(deployment, service, replicas);
+  }
+
+  /** Desired replica overrides (from `fizz scale`) for a deployment. */
+  replicas(deployment: string): Map<string, number> {
+    const rows = this.db.prepare("SELECT service, replicas FROM replicas WHERE deployment = ?").all(deployment) as unknown as {
+      service: string;
+      replicas: number;
+    }[];
+    return new Map(rows.map((r) => [r.service, r.replicas]));
+  }
+
+  recordRestart(r: Omit<RestartRecord, "id">): void {
+    this.db
+      .prepare("INSERT INTO restarts(deployment, service, container, at, reason) VALUES (?, ?, ?, ?, ?)")
+      .run(r.deployment, r.service, r.container, r.at, r.reason);
+  }
+
+  restarts(container: string, sinceMs = 0): RestartRecord[] {
+    return this.db
+      .prepare("SELECT * FROM restarts WHERE container = ? AND at >= ? ORDER BY at")
+      .all(container, sinceMs) as unknown as RestartRecord[];
+  }
+
+  appendEvent(e: NewEvent): EventRecord {
+    const r = this.db
+      .prepare("INSERT INTO events(at, type, deployment, service, container, message, data_json) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .run(e.at, e.type, e.deployment ?? null, e.service ?? null, e.container ?? null, e.message, e.data === undefined ? null : JSON.stringify(e.data));
+    return { ...e, id: Number(r.lastInsertRowid) };
+  }
+
+  /** Events after `afterId` (for SSE resume), oldest first, at most `limit`. */
+  events(afterId = 0, limit = 1000): EventRecord[] {
+    const rows = this.db.prepare("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?").all(afterId, limit) as unknown as EventRow[];
+    return rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      type: r.type,
+      message: r.message,
+      ...(r.deployment !== null ? { deployment: r.deployment } : {}),
+      ...(r.service !== null ? { service: r.service } : {}),
+      ...(r.container !== null ? { container: r.container } : {}),
+      ...(r.data_json !== null ? { data: JSON.parse(r.data_json) as unknown } : {}),
+    }));
+  }
+
+  /** Drops events older than `beforeMs` so the log stays bounded. */
+  pruneEvents(beforeMs: number): number {
+    return Number(this.db.prepare("DELETE FROM events WHERE at < ?").run(beforeMs).changes);
+  }
+}
+
+function toDeployment(row: DeploymentRow): DeploymentRecord {
+  return {
+    name: row.name,
+    spec: JSON.parse(row.spec_json) as unknown,
+    source: JSON.parse(row.source_json) as unknown,
+    generation: row.generation,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
