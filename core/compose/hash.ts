@@ -1,0 +1,38 @@
+/**
+ * Config hash of a service, like Compose's `com.docker.compose.config-hash`:
+ * sha256 of a canonical JSON of the service's normalised config. Replica count
+ * (`scale`, `deploy.replicas`) is excluded so scaling does not recreate
+ * containers; so are profiles and x-fizz scaling bounds for the same reason.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import type { Project, Service } from "./model.ts";
+
+/** JSON with object keys sorted at every level and undefined dropped: same meaning, same bytes. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "number" && !Number.isFinite(value)) return "null";
+    return value === undefined ? "null" : JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(",")}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
+}
+
+/** The part of a service that decides whether its containers must be recreated. */
+export function hashableService(service: Service): unknown {
+  const { scale: _scale, profiles: _profiles, deploy, x_fizz, ...rest } = service;
+  const d = deploy ? { ...deploy, replicas: undefined } : undefined;
+  const x = x_fizz ? { ...x_fizz, scaling: undefined } : undefined;
+  return { ...rest, deploy: d, x_fizz: x };
+}
+
+/** sha256 hex of the canonical normalised config of `serviceName` (enabled or profile-disabled). */
+export function serviceConfigHash(project: Project, serviceName: string): string {
+  const service = project.services[serviceName] ?? project.disabled_services[serviceName];
+  if (!service) throw new Error(`serviceConfigHash: no service '${serviceName}' in project '${project.name}'`);
+  return bytesToHex(sha256(utf8ToBytes(canonicalJson(hashableService(service)))));
+}
