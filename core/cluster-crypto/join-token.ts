@@ -1,0 +1,251 @@
+/**
+ * Join tokens: what `fizz init` prints and `fizz join --token` reads.
+ *
+ *     fizz1<bech32m data>     payload (version 1):
+ *       [token version u8 = 1][cluster id 16][cluster key 32][seed count u8]
+ *       then per seed: [kind u8: 4 = IPv4, 6 = IPv6, 0 = hostname][addr][port u16 BE]
+ *       (IPv4 addr = 4 bytes, IPv6 = 16, hostname = length u8 + ASCII)
+ *
+ * bech32m (BIP 350, via @scure/base): one case, no look-alike characters,
+ * double-click selects it whole, and its 30-bit BCH checksum catches a
+ * truncated or mistyped token before we try to use it.
+ *
+ * Tradeoff, decided: the token embeds the cluster key itself. That keeps join
+ * a single step (a joiner proves membership by sealing its handshake with the
+ * key; no extra key-delivery protocol to get wrong) and works with any node as
+ * seed. The price: the token *is* the cluster's secret. Anyone holding it can
+ * read and inject cluster traffic until the key is rotated, so it must be
+ * handled like a password (print it once, never log it). After a rotation
+ * (`install`/`use`/`remove`) old tokens stop working and a member mints a new
+ * one from its current primary key; a joiner with an old token is told "wrong
+ * cluster key". The alternative (Swarm-style: a separate join secret that a
+ * seed checks before handing over the keyring) would allow revoking tokens
+ * without rotating the data key; the version byte leaves room for it.
+ *
+ * Parsing never throws: it returns the token or a JoinTokenError whose
+ * message says precisely what is wrong and what to do.
+ */
+import { bech32m } from "@scure/base";
+import { FizzError } from "../errors.ts";
+import { KEY_BYTES } from "./keyring.ts";
+import { CLUSTER_ID_BYTES } from "./handshake.ts";
+
+export const TOKEN_PREFIX = "fizz";
+export const TOKEN_VERSION = 1;
+export const MAX_SEEDS = 8;
+
+export interface SeedAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface JoinToken {
+  readonly clusterId: Uint8Array;
+  readonly key: Uint8Array;
+  readonly seeds: readonly SeedAddress[];
+}
+
+export type JoinTokenErrorCode =
+  | "empty"
+  | "wrong-prefix"
+  | "bad-character"
+  | "mixed-case"
+  | "checksum"
+  | "unsupported-version"
+  | "truncated"
+  | "bad-seed"
+  | "trailing-bytes";
+
+export interface JoinTokenError {
+  readonly code: JoinTokenErrorCode;
+  readonly message: string;
+}
+
+export type ParseTokenResult = { readonly ok: true; readonly token: JoinToken } | { readonly ok: false; readonly error: JoinTokenError };
+
+const CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+const COPY_HINT = "copy the whole token from `fizz init`";
+
+export function encodeJoinToken(t: JoinToken): string {
+  if (t.clusterId.length !== CLUSTER_ID_BYTES) throw new Error(`cluster id must be ${CLUSTER_ID_BYTES} bytes`);
+  if (t.key.length !== KEY_BYTES) throw new Error(`cluster key must be ${KEY_BYTES} bytes`);
+  if (t.seeds.length === 0 || t.seeds.length > MAX_SEEDS) throw new Error(`a join token carries 1 to ${MAX_SEEDS} seed addresses`);
+  const parts: number[] = [TOKEN_VERSION, ...t.clusterId, ...t.key, t.seeds.length];
+  for (const s of t.seeds) {
+    if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new Error(`bad seed port ${s.port}`);
+    const v4 = parseIPv4(s.host);
+    const v6 = v4 ? undefined : parseIPv6(s.host);
+    if (v4) parts.push(4, ...v4);
+    else if (v6) parts.push(6, ...v6);
+    else {
+      if (!isHostname(s.host)) throw new Error(`bad seed host ${JSON.stringify(s.host)}`);
+      parts.push(0, s.host.length, ...[...s.host].map((c) => c.charCodeAt(0)));
+    }
+    parts.push(s.port >> 8, s.port & 0xff);
+  }
+  return bech32m.encode(TOKEN_PREFIX, bech32m.toWords(Uint8Array.from(parts)), false);
+}
+
+export function parseJoinToken(input: string): ParseTokenResult {
+  const fail = (code: JoinTokenErrorCode, message: string): ParseTokenResult => ({ ok: false, error: { code, message } });
+  const s = input.trim();
+  if (s.length === 0) return fail("empty", "join token is empty: pass the token printed by `fizz init`");
+  const lower = s.toLowerCase();
+  if (s !== lower && s !== s.toUpperCase()) return fail("mixed-case", `join token mixes upper and lower case: ${COPY_HINT}`);
+  if (!lower.startsWith(TOKEN_PREFIX + "1")) {
+    return fail("wrong-prefix", `not a fizz join token (a join token starts with "${TOKEN_PREFIX}1"): ${COPY_HINT}`);
+  }
+  const data = lower.slice(TOKEN_PREFIX.length + 1);
+  for (let i = 0; i < data.length; i++) {
+    if (!CHARSET.includes(data[i]!)) {
+      const pos = TOKEN_PREFIX.length + 2 + i;
+      return fail("bad-character", `join token has an invalid character ${JSON.stringify(s[pos - 1])} at position ${pos}: ${COPY_HINT}`);
+    }
+  }
+  const decoded = bech32m.decodeUnsafe(lower, false);
+  if (!decoded || decoded.prefix !== TOKEN_PREFIX) return fail("checksum", `join token checksum mismatch: ${COPY_HINT}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = bech32m.fromWords(decoded.words);
+  } catch {
+    return fail("truncated", `join token is corrupt (bad padding): ${COPY_HINT}`);
+  }
+  const truncated = () => fail("truncated", `join token is truncated or corrupt: ${COPY_HINT}`);
+  if (bytes.length < 1) return truncated();
+  if (bytes[0] !== TOKEN_VERSION) {
+    return fail(
+      "unsupported-version",
+      `join token version ${bytes[0]} is not supported by this fizz (it reads version ${TOKEN_VERSION}); use the same fizz version on every node`,
+    );
+  }
+  let at = 1;
+  if (bytes.length < at + CLUSTER_ID_BYTES + KEY_BYTES + 1) return truncated();
+  const clusterId = bytes.slice(at, at + CLUSTER_ID_BYTES);
+  at += CLUSTER_ID_BYTES;
+  const key = bytes.slice(at, at + KEY_BYTES);
+  at += KEY_BYTES;
+  const count = bytes[at++]!;
+  if (count === 0 || count > MAX_SEEDS) return fail("bad-seed", `join token lists ${count} seed addresses (1 to ${MAX_SEEDS} allowed): ${COPY_HINT}`);
+  const seeds: SeedAddress[] = [];
+  for (let n = 0; n < count; n++) {
+    const kind = bytes[at++];
+    let host: string;
+    if (kind === 4) {
+      if (bytes.length < at + 4) return truncated();
+      host = Array.from(bytes.subarray(at, at + 4)).join(".");
+      at += 4;
+    } else if (kind === 6) {
+      if (bytes.length < at + 16) return truncated();
+      host = formatIPv6(bytes.subarray(at, at + 16));
+      at += 16;
+    } else if (kind === 0) {
+      const len = bytes[at++];
+      if (len === undefined || bytes.length < at + len) return truncated();
+      host = String.fromCharCode(...bytes.subarray(at, at + len));
+      at += len;
+      if (!isHostname(host)) return fail("bad-seed", `join token seed ${n + 1} has an invalid host name: ${COPY_HINT}`);
+    } else if (kind === undefined) {
+      return truncated();
+    } else {
+      return fail("bad-seed", `join token seed ${n + 1} has unknown address kind ${kind}: ${COPY_HINT}`);
+    }
+    if (bytes.length < at + 2) return truncated();
+    const port = (bytes[at]! << 8) | bytes[at + 1]!;
+    at += 2;
+    if (port === 0) return fail("bad-seed", `join token seed ${n + 1} has port 0: ${COPY_HINT}`);
+    seeds.push({ host, port });
+  }
+  if (at !== bytes.length) return fail("trailing-bytes", `join token has ${bytes.length - at} unexpected trailing bytes: ${COPY_HINT}`);
+  return { ok: true, token: { clusterId, key, seeds } };
+}
+
+export function joinTokenErrorToFizz(e: JoinTokenError): FizzError {
+  return new FizzError({ code: `join_token.${e.code.replaceAll("-", "_")}`, message: e.message, exitCode: 2 });
+}
+
+/** Never print the key: for logs and `fizz status`. */
+export function describeJoinToken(t: JoinToken): string {
+  const id = Array.from(t.clusterId.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `cluster ${id}…, seeds ${t.seeds.map(formatSeed).join(", ")}`;
+}
+
+export function formatSeed(s: SeedAddress): string {
+  return s.host.includes(":") ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`;
+}
+
+export function parseIPv4(s: string): Uint8Array | undefined {
+  const parts = s.split(".");
+  if (parts.length !== 4) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!;
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    out[i] = n;
+  }
+  return out;
+}
+
+export function parseIPv6(s: string): Uint8Array | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length > 45) return undefined;
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (part: string): number[] | undefined => {
+    if (part === "") return [];
+    const out: number[] = [];
+    const items = part.split(":");
+    for (let i = 0; i < items.length; i++) {
+      const g = items[i]!;
+      if (i === items.length - 1 && g.includes(".")) {
+        const v4 = parseIPv4(g);
+        if (!v4) return undefined;
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+        out.push(parseInt(g, 16));
+      }
+    }
+    return out;
+  };
+  const head = groups(halves[0]!);
+  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  if (!head || !tail) return undefined;
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
+  const all = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    out[2 * i] = g >> 8;
+    out[2 * i + 1] = g & 0xff;
+  });
+  return out;
+}
+
+/** RFC 5952 text form: lower case, longest run (≥2) of zero groups as "::". */
+export function formatIPv6(b: Uint8Array): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[2 * i]! << 8) | b[2 * i + 1]!);
+  let bestAt = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(":");
+  if (bestAt < 0) return hex(g);
+  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
+}
+
+function isHostname(h: string): boolean {
+  return h.length > 0 && h.length <= 253 && /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(h);
+}

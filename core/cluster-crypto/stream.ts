@@ -1,0 +1,87 @@
+/**
+ * TCP stream framing: `[length u32 BE][body]`, where the body is a sealed
+ * message (first byte = seal version) or, only as the server's answer to a
+ * handshake it cannot open, a fixed plaintext rejection (first byte 0x00).
+ *
+ * The decoder is fed raw chunks and returns whole frames. It refuses a frame
+ * whose announced length exceeds `maxFrameBytes` as soon as the 4-byte
+ * header arrives, so a peer can never make us buffer more than one maximum
+ * frame plus one chunk.
+ *
+ * Frames after the handshake are sealed with a context of
+ * `session id ‖ direction ‖ sequence number`, so frames cannot be replayed
+ * into another connection, reflected back to their sender, or reordered.
+ */
+export const FRAME_HEADER_BYTES = 4;
+/** Default limit on one frame's body: push-pull payloads are chunked above this. */
+export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
+
+export function encodeFrame(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_BYTES + body.length);
+  new DataView(out.buffer).setUint32(0, body.length, false);
+  out.set(body, FRAME_HEADER_BYTES);
+  return out;
+}
+
+export type DecodeResult =
+  | { readonly ok: true; readonly frames: Uint8Array[] }
+  | { readonly ok: false; readonly reason: "oversize" | "empty-frame"; readonly length: number; readonly frames: Uint8Array[] };
+
+export class FrameDecoder {
+  private buf: Uint8Array = new Uint8Array(0);
+  private failed = false;
+
+  constructor(readonly maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {}
+
+  /** Bytes held waiting for the rest of a frame. */
+  get buffered(): number {
+    return this.buf.length;
+  }
+
+  /** True while a frame has started but not completed (for per-frame deadlines). */
+  get midFrame(): boolean {
+    return this.buf.length > 0;
+  }
+
+  push(chunk: Uint8Array): DecodeResult {
+    const frames: Uint8Array[] = [];
+    if (this.failed) return { ok: false, reason: "oversize", length: 0, frames };
+    let data: Uint8Array;
+    if (this.buf.length === 0) data = chunk;
+    else {
+      data = new Uint8Array(this.buf.length + chunk.length);
+      data.set(this.buf, 0);
+      data.set(chunk, this.buf.length);
+    }
+    let at = 0;
+    while (data.length - at >= FRAME_HEADER_BYTES) {
+      const len = ((data[at]! << 24) >>> 0) + (data[at + 1]! << 16) + (data[at + 2]! << 8) + data[at + 3]!;
+      if (len > this.maxFrameBytes) {
+        this.failed = true;
+        this.buf = new Uint8Array(0);
+        return { ok: false, reason: "oversize", length: len, frames };
+      }
+      if (len === 0) {
+        this.failed = true;
+        this.buf = new Uint8Array(0);
+        return { ok: false, reason: "empty-frame", length: 0, frames };
+      }
+      if (data.length - at - FRAME_HEADER_BYTES < len) break;
+      frames.push(data.slice(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + len));
+      at += FRAME_HEADER_BYTES + len;
+    }
+    this.buf = at === data.length ? new Uint8Array(0) : data.slice(at);
+    return { ok: true, frames };
+  }
+}
+
+export type Direction = "client-to-server" | "server-to-client";
+
+/** AAD context for a post-handshake frame. */
+export function frameContext(sessionId: Uint8Array, direction: Direction, seq: number): Uint8Array {
+  const out = new Uint8Array(sessionId.length + 1 + 8);
+  out.set(sessionId, 0);
+  out[sessionId.length] = direction === "client-to-server" ? 1 : 2;
+  new DataView(out.buffer).setBigUint64(sessionId.length + 1, BigInt(seq), false);
+  return out;
+}
