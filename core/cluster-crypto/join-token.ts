@@ -91,10 +91,10 @@ export function parseJoinToken(input: string): ParseTokenResult {
   const s = input.trim();
   if (s.length === 0) return fail("empty", "join token is empty: pass the token printed by `fizz init`");
   const lower = s.toLowerCase();
-  if (s !== lower && s !== s.toUpperCase()) return fail("mixed-case", `join token mixes upper and lower case: ${COPY_HINT}`);
   if (!lower.startsWith(TOKEN_PREFIX + "1")) {
     return fail("wrong-prefix", `not a fizz join token (a join token starts with "${TOKEN_PREFIX}1"): ${COPY_HINT}`);
   }
+  if (s !== lower && s !== s.toUpperCase()) return fail("mixed-case", `join token mixes upper and lower case: ${COPY_HINT}`);
   const data = lower.slice(TOKEN_PREFIX.length + 1);
   for (let i = 0; i < data.length; i++) {
     if (!CHARSET.includes(data[i]!)) {
