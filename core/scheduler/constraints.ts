@@ -1,0 +1,127 @@
+/**
+ * Compose/swarm placement constraints: `node.labels.zone == a`,
+ * `node.role != manager`, `engine.labels.gpu==true`, … Parsed once per service,
+ * matched against every node. Matching follows swarmkit: values compare
+ * case-insensitively, and `!=` matches a node that lacks the label.
+ */
+import { FizzError } from "../errors.ts";
+import { suggest } from "../text/suggest.ts";
+import type { SchedNode } from "./types.ts";
+
+export type ConstraintKey =
+  | { readonly kind: "id" }
+  | { readonly kind: "hostname" }
+  | { readonly kind: "role" }
+  | { readonly kind: "os" }
+  | { readonly kind: "arch" }
+  | { readonly kind: "nodeLabel"; readonly name: string }
+  | { readonly kind: "engineLabel"; readonly name: string };
+
+export interface Constraint {
+  /** The constraint as the user wrote it, for explanations. */
+  readonly source: string;
+  readonly key: ConstraintKey;
+  readonly op: "==" | "!=";
+  readonly value: string;
+}
+
+const FIXED_KEYS: Record<string, ConstraintKey> = {
+  "node.id": { kind: "id" },
+  "node.hostname": { kind: "hostname" },
+  "node.role": { kind: "role" },
+  "node.platform.os": { kind: "os" },
+  "node.platform.arch": { kind: "arch" },
+};
+const KNOWN = [...Object.keys(FIXED_KEYS), "node.labels.<name>", "engine.labels.<name>"];
+
+function invalid(source: string, message: string, hint: string, path?: string): FizzError {
+  return new FizzError({
+    code: "scheduler.constraint_invalid",
+    message: `placement constraint "${source}": ${message}`,
+    hint,
+    ...(path ? { path } : {}),
+  });
+}
+
+/** Parses one constraint; `path` (e.g. `services.web.deploy.placement.constraints[0]`) goes into errors. */
+export function parseConstraint(source: string, path?: string): Constraint {
+  const m = /^\s*([^=!\s]+)\s*(==|!=)\s*(.*?)\s*$/.exec(source);
+  if (!m) {
+    const hint = source.includes("=") && !source.includes("==")
+      ? `use "==" to compare, e.g. "${source.replace(/\s*=\s*/, " == ")}"`
+      : `write it as "<key> == <value>" or "<key> != <value>", e.g. "node.labels.zone == a"`;
+    throw invalid(source, "expected <key> == <value> or <key> != <value>", hint, path);
+  }
+  const [, rawKey, op, value] = m as unknown as [string, string, "==" | "!=", string];
+  const keyText = rawKey;
+  let key: ConstraintKey | undefined = FIXED_KEYS[keyText.toLowerCase()];
+  if (!key) {
+    const lower = keyText.toLowerCase();
+    for (const [prefix, kind] of [["node.labels.", "nodeLabel"], ["engine.labels.", "engineLabel"]] as const) {
+      if (lower.startsWith(prefix)) {
+        const name = keyText.slice(prefix.length);
+        if (name === "") throw invalid(source, `"${prefix}" needs a label name`, `e.g. "${prefix}zone == a"`, path);
+        key = { kind, name };
+      }
+    }
+  }
+  if (!key) {
+    const guess = suggest(keyText, [...Object.keys(FIXED_KEYS), "node.labels", "engine.labels"]);
+    throw invalid(
+      source,
+      `unknown key "${keyText}"`,
+      guess ? `did you mean "${guess}"? Known keys: ${KNOWN.join(", ")}` : `known keys: ${KNOWN.join(", ")}`,
+      path,
+    );
+  }
+  if (value === "") throw invalid(source, "missing value after the operator", `e.g. "${keyText} ${op} something"`, path);
+  return { source: source.trim(), key, op, value };
+}
+
+export function parseConstraints(sources: readonly string[], pathPrefix?: string): Constraint[] {
+  return sources.map((s, i) => parseConstraint(s, pathPrefix === undefined ? undefined : `${pathPrefix}[${i}]`));
+}
+
+function lookupLabel(labels: Readonly<Record<string, string>>, name: string): string | undefined {
+  const direct = labels[name];
+  if (direct !== undefined) return direct;
+  const lower = name.toLowerCase();
+  for (const k of Object.keys(labels)) if (k.toLowerCase() === lower) return labels[k];
+  return undefined;
+}
+
+function attribute(node: SchedNode, key: ConstraintKey): string | undefined {
+  switch (key.kind) {
+    case "id": return node.id;
+    case "hostname": return node.hostname;
+    case "role": return node.role;
+    case "os": return node.platform?.os;
+    case "arch": return node.platform?.arch;
+    case "nodeLabel": return lookupLabel(node.labels, key.name);
+    case "engineLabel": return lookupLabel(node.engineLabels, key.name);
+  }
+}
+
+export function matches(node: SchedNode, c: Constraint): boolean {
+  const v = attribute(node, c.key);
+  const equal = v !== undefined && v.toLowerCase() === c.value.toLowerCase();
+  return c.op === "==" ? equal : !equal;
+}
+
+/** The first constraint the node fails, or undefined when it passes them all. */
+export function firstMismatch(node: SchedNode, cs: readonly Constraint[]): Constraint | undefined {
+  for (const c of cs) if (!matches(node, c)) return c;
+  return undefined;
+}
+
+/**
+ * The value of a spread attribute (`node.labels.zone`, `node.hostname`, …) on a
+ * node; nodes without it share the empty group, as in swarm.
+ */
+export function parseSpreadKey(spread: string, path?: string): ConstraintKey {
+  return parseConstraint(`${spread}==x`, path).key;
+}
+
+export function spreadValue(node: SchedNode, key: ConstraintKey): string {
+  return attribute(node, key) ?? "";
+}

@@ -1,0 +1,364 @@
+/**
+ * The placement function: (cluster state, services) → placement.
+ *
+ *   1. Filter: per service, each node is excluded with a named reason (down,
+ *      constraint, not even room for one replica) or becomes feasible.
+ *   2. Keep: existing healthy placements stay where they are when their node
+ *      still qualifies (minimal movement). Done for all services before any
+ *      new placement so a new replica never takes the room of a running one.
+ *   3. Place: every other replica walks the hash ring from hash(service, index)
+ *      to the first node under the bounded-load cap ⌈(1+ε)·replicas/feasible⌉
+ *      that also fits resources, max-per-node and spread limits.
+ *
+ * Nodes, services and existing placements are sorted first, so the result is
+ * the same on every node whatever order its state lists them in.
+ */
+import { isFizzError } from "../errors.ts";
+import { firstMismatch, parseConstraints, parseSpreadKey, spreadValue, type Constraint } from "./constraints.ts";
+import { combine32, hash32 } from "./hash.ts";
+import { buildRing, firstPoint, type Ring } from "./ring.ts";
+import type {
+  Assignment,
+  ClusterState,
+  ExistingPlacement,
+  NodeRejection,
+  PendingReplica,
+  Placement,
+  Rejection,
+  ReplicaExplanation,
+  SchedNode,
+  SchedService,
+  ScheduleOptions,
+  ServiceExplanation,
+} from "./types.ts";
+
+/** ε: 0.25 keeps the worst node within 25% of the average while a dead node's replicas still find room nearby. */
+export const DEFAULT_LOAD_FACTOR = 0.25;
+/** Virtual nodes per node: enough for an even ring at 1,000 nodes, cheap to build. */
+export const DEFAULT_VNODES = 64;
+
+const STATE_RANK = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** One entry per node id, sorted by id; on duplicate ids the most alive entry wins. */
+export function normaliseNodes(nodes: readonly SchedNode[]): SchedNode[] {
+  const sorted = [...nodes].sort(
+    (a, b) => cmp(a.id, b.id) || STATE_RANK[a.state] - STATE_RANK[b.state] || cmp(a.hostname, b.hostname),
+  );
+  const out: SchedNode[] = [];
+  for (const n of sorted) if (out.length === 0 || out[out.length - 1]!.id !== n.id) out.push(n);
+  return out;
+}
+
+export function serviceKey(deploymentId: string, service: string): string {
+  return `${deploymentId}\u0000${service}`;
+}
+
+interface Prepared {
+  readonly svc: SchedService;
+  readonly key: string;
+  readonly invalid?: string;
+  readonly constraints: readonly Constraint[];
+  readonly spreadLabel?: string;
+  /** Group value per node index (only when spreading). */
+  readonly group?: readonly string[];
+  readonly spreadHard: boolean;
+  readonly maxPerNode: number;
+  /** Per node: static rejection, or undefined when feasible. */
+  readonly staticReject: (Rejection | undefined)[];
+  /** Feasible nodes (alive or suspect) by index, ascending. */
+  readonly feasible: number[];
+  readonly cap: number;
+  readonly groupQuota: number;
+}
+
+function prepare(svc: SchedService, nodes: readonly SchedNode[], free: Float64Array, freeMem: Float64Array, eps: number): Prepared {
+  const key = serviceKey(svc.deploymentId, svc.name);
+  const staticReject: (Rejection | undefined)[] = new Array(nodes.length);
+  let constraints: Constraint[] = [];
+  let spreadKeys: ReturnType<typeof parseSpreadKey>[] = [];
+  let invalid: string | undefined;
+  try {
+    constraints = parseConstraints(svc.constraints);
+    spreadKeys = svc.preferences.map((p) => {
+      try {
+        return parseSpreadKey(p.spread);
+      } catch (e) {
+        if (isFizzError(e)) throw new Error(`spread preference "${p.spread}" is not a node attribute (${e.hint ?? ""})`);
+        throw e;
+      }
+    });
+  } catch (e) {
+    invalid = e instanceof Error ? e.message : String(e);
+  }
+  const maxPerNode = svc.xfizz?.maxPerNode !== undefined && svc.xfizz.maxPerNode > 0 ? Math.floor(svc.xfizz.maxPerNode) : Infinity;
+  const feasible: number[] = [];
+  const need = svc.reservations;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    let r: Rejection | undefined;
+    if (invalid !== undefined) r = { kind: "InvalidPlacement", message: invalid };
+    else if (n.state === "dead" || n.state === "left") r = { kind: "NodeDown", state: n.state };
+    else {
+      const c = firstMismatch(n, constraints);
+      if (c) r = { kind: "ConstraintMismatch", constraint: c.source };
+      else if (free[i]! < need.cpus) r = { kind: "InsufficientCpu", need: need.cpus, free: free[i]! };
+      else if (freeMem[i]! < need.memoryBytes) r = { kind: "InsufficientMemory", need: need.memoryBytes, free: freeMem[i]! };
+    }
+    staticReject[i] = r;
+    if (!r) feasible.push(i);
+  }
+  const loadFactor = svc.xfizz?.loadFactor ?? eps;
+  const replicas = svc.mode === "global" ? feasible.length : Math.max(0, Math.floor(svc.replicas));
+  const cap = feasible.length === 0 ? 0 : Math.max(1, Math.ceil(((1 + loadFactor) * replicas) / feasible.length - 1e-9));
+  let group: string[] | undefined;
+  let groupQuota = Infinity;
+  let spreadLabel: string | undefined;
+  if (spreadKeys.length > 0 && svc.mode === "replicated") {
+    // Several preferences combine into one key (the tuple of values): even across combinations.
+    spreadLabel = svc.preferences.map((p) => p.spread).join("+");
+    group = nodes.map((n) => spreadKeys.map((k) => spreadValue(n, k)).join("\u0000"));
+    const values = new Set<string>();
+    for (const i of feasible) values.add(group[i]!);
+    groupQuota = values.size === 0 ? 0 : Math.ceil(replicas / values.size);
+  }
+  return {
+    svc,
+    key,
+    ...(invalid !== undefined ? { invalid } : {}),
+    constraints,
+    ...(spreadLabel !== undefined ? { spreadLabel } : {}),
+    ...(group ? { group } : {}),
+    spreadHard: svc.xfizz?.spread === "hard",
+    maxPerNode,
+    staticReject,
+    feasible,
+    cap,
+    groupQuota,
+  };
+}
+
+/** Mutable per-service tallies during one computation. */
+interface Tally {
+  readonly load: Int32Array;
+  readonly groups: Map<string, number>;
+  /** index → outcome, filled by the keep and place phases. */
+  readonly outcomes: Map<number, ReplicaExplanation["outcome"]>;
+}
+
+export function schedule(state: ClusterState, services: readonly SchedService[], options: ScheduleOptions = {}): Placement {
+  const eps = options.loadFactor ?? DEFAULT_LOAD_FACTOR;
+  const vnodes = options.vnodes ?? DEFAULT_VNODES;
+  const nodes = normaliseNodes(state.nodes);
+  const nodeIds = nodes.map((n) => n.id);
+  const nodeIndex = new Map<string, number>();
+  nodeIds.forEach((id, i) => nodeIndex.set(id, i));
+  const freeCpu = new Float64Array(nodes.length);
+  const freeMem = new Float64Array(nodes.length);
+  nodes.forEach((n, i) => {
+    freeCpu[i] = n.resources.cpus - (n.allocated?.cpus ?? 0);
+    freeMem[i] = n.resources.memoryBytes - (n.allocated?.memoryBytes ?? 0);
+  });
+
+  const svcs = [...services].sort((a, b) => cmp(a.deploymentId, b.deploymentId) || cmp(a.name, b.name));
+  const existingBy = new Map<string, ExistingPlacement[]>();
+  for (const e of state.existing) {
+    if (!e.healthy) continue;
+    const k = serviceKey(e.deploymentId, e.service);
+    let list = existingBy.get(k);
+    if (!list) existingBy.set(k, (list = []));
+    list.push(e);
+  }
+  for (const list of existingBy.values()) list.sort((a, b) => a.index - b.index || cmp(a.nodeId, b.nodeId));
+
+  const prepared = svcs.map((s) => prepare(s, nodes, freeCpu, freeMem, eps));
+  const tallies: Tally[] = prepared.map(() => ({ load: new Int32Array(nodes.length), groups: new Map(), outcomes: new Map() }));
+
+  const fits = (i: number, p: Prepared): boolean =>
+    freeCpu[i]! >= p.svc.reservations.cpus && freeMem[i]! >= p.svc.reservations.memoryBytes;
+  const take = (i: number, p: Prepared, t: Tally): void => {
+    freeCpu[i] = freeCpu[i]! - p.svc.reservations.cpus;
+    freeMem[i] = freeMem[i]! - p.svc.reservations.memoryBytes;
+    t.load[i] = t.load[i]! + 1;
+    if (p.group) t.groups.set(p.group[i]!, (t.groups.get(p.group[i]!) ?? 0) + 1);
+  };
+
+  // Phase 2: keep existing healthy placements, all services first.
+  prepared.forEach((p, si) => {
+    const t = tallies[si]!;
+    const list = existingBy.get(p.key);
+    if (!list || p.invalid !== undefined) return;
+    const global = p.svc.mode === "global";
+    const replicas = global ? Infinity : Math.floor(p.svc.replicas);
+    const keptNodes = new Set<number>();
+    for (const e of list) {
+      const i = nodeIndex.get(e.nodeId);
+      if (i === undefined || p.staticReject[i] !== undefined) continue;
+      if (global) {
+        if (keptNodes.has(i) || !fits(i, p)) continue;
+        keptNodes.add(i);
+        take(i, p, t);
+        t.outcomes.set(i, { kind: "kept", nodeId: e.nodeId }); // keyed by node in global mode
+        continue;
+      }
+      if (e.index < 0 || e.index >= replicas || t.outcomes.has(e.index)) continue;
+      if (t.load[i]! >= p.cap || t.load[i]! >= p.maxPerNode || !fits(i, p)) continue;
+      if (p.group && p.spreadHard && (t.groups.get(p.group[i]!) ?? 0) >= p.groupQuota) continue;
+      take(i, p, t);
+      t.outcomes.set(e.index, { kind: "kept", nodeId: e.nodeId });
+    }
+  });
+
+  // Phase 3: place the rest.
+  const ringCache = new Map<string, Ring>();
+  const stamp = new Int32Array(nodes.length);
+  let epoch = 0;
+  const assignments: Assignment[] = [];
+  const pending: PendingReplica[] = [];
+  const explanations: ServiceExplanation[] = [];
+
+  prepared.forEach((p, si) => {
+    const t = tallies[si]!;
+    const svc = p.svc;
+    const excluded: NodeRejection[] = [];
+    for (let i = 0; i < nodes.length; i++) {
+      const r = p.staticReject[i];
+      if (r) excluded.push({ nodeId: nodeIds[i]!, reason: r });
+    }
+    const replicasOut: ReplicaExplanation[] = [];
+    const assign = (index: number, nodeId: string): void => {
+      assignments.push({ deploymentId: svc.deploymentId, service: svc.name, index, nodeId });
+    };
+    const addPending = (index: number, reasons: readonly NodeRejection[]): void => {
+      pending.push({ deploymentId: svc.deploymentId, service: svc.name, index, reasons });
+    };
+
+    if (svc.mode === "global") {
+      // One replica per node that passes the filter; a node without room keeps a pending replica.
+      const targets: number[] = [];
+      for (let i = 0; i < nodes.length; i++) {
+        const r = p.staticReject[i];
+        if (!r || r.kind === "InsufficientCpu" || r.kind === "InsufficientMemory") targets.push(i);
+      }
+      targets.forEach((i, ordinal) => {
+        const id = nodeIds[i]!;
+        let outcome = t.outcomes.get(i);
+        if (!outcome) {
+          const r = p.staticReject[i] ?? dynamicResourceReject(i, p, freeCpu, freeMem);
+          if (!r && nodes[i]!.state === "alive") {
+            take(i, p, t);
+            outcome = { kind: "placed", nodeId: id, rank: 0, passedOver: [] };
+          } else {
+            outcome = { kind: "pending", reasons: [{ nodeId: id, reason: r ?? { kind: "NodeDown", state: nodes[i]!.state } }] };
+          }
+        }
+        if (outcome.kind === "pending") addPending(ordinal, outcome.reasons);
+        else assign(ordinal, outcome.nodeId);
+        replicasOut.push({ index: ordinal, outcome });
+      });
+      explanations.push({
+        deploymentId: svc.deploymentId, service: svc.name, mode: "global", desired: targets.length,
+        feasible: p.feasible.length, loadCap: 1, excluded, replicas: replicasOut,
+      });
+      return;
+    }
+
+    const replicas = Math.max(0, Math.floor(svc.replicas));
+    // New replicas go to alive nodes only: a suspect node keeps what it runs but gets nothing new.
+    const members = p.feasible.filter((i) => nodes[i]!.state === "alive");
+    let ring: Ring | undefined;
+    if (members.length > 0) {
+      const sig = members.join(",");
+      ring = ringCache.get(sig);
+      if (!ring) ringCache.set(sig, (ring = buildRing(nodeIds, members, vnodes)));
+    }
+    const loadBound: Rejection = { kind: "LoadBound", cap: p.cap };
+    const maxReject: Rejection = { kind: "MaxPerNode", max: p.maxPerNode };
+    const suspectReasons: NodeRejection[] = p.feasible
+      .filter((i) => nodes[i]!.state !== "alive")
+      .map((i) => ({ nodeId: nodeIds[i]!, reason: { kind: "NodeDown", state: nodes[i]!.state } }));
+    const h0 = hash32(p.key);
+    // Within one service the free room only shrinks, so once a replica fits nowhere none of the later ones will.
+    let exhausted: readonly NodeRejection[] | undefined;
+
+    for (let index = 0; index < replicas; index++) {
+      const kept = t.outcomes.get(index);
+      if (kept) {
+        assign(index, kept.kind === "kept" ? kept.nodeId : "");
+        replicasOut.push({ index, outcome: kept });
+        continue;
+      }
+      if (exhausted || !ring) {
+        const reasons = exhausted ?? [...excluded, ...suspectReasons];
+        addPending(index, reasons);
+        replicasOut.push({ index, outcome: { kind: "pending", reasons } });
+        continue;
+      }
+      epoch++;
+      const passedOver: NodeRejection[] = [];
+      let chosen = -1;
+      let fallback = -1;
+      let seen = 0;
+      const n = ring.positions.length;
+      let pt = firstPoint(ring, combine32(h0, index));
+      for (let step = 0; step < n && seen < ring.size; step++, pt = pt + 1 === n ? 0 : pt + 1) {
+        const i = ring.owners[pt]!;
+        if (stamp[i] === epoch) continue;
+        stamp[i] = epoch;
+        seen++;
+        let r: Rejection | undefined;
+        if (t.load[i]! >= p.cap) r = loadBound;
+        else if (t.load[i]! >= p.maxPerNode) r = maxReject;
+        else r = dynamicResourceReject(i, p, freeCpu, freeMem);
+        if (!r && p.group) {
+          const g = p.group[i]!;
+          const c = t.groups.get(g) ?? 0;
+          if (c >= p.groupQuota) {
+            r = { kind: "SpreadLimit", label: p.spreadLabel ?? "", value: g.replaceAll("\u0000", "/"), limit: p.groupQuota };
+            if (fallback < 0 && !p.spreadHard) fallback = i;
+          }
+        }
+        if (!r) {
+          chosen = i;
+          break;
+        }
+        passedOver.push({ nodeId: nodeIds[i]!, reason: r });
+      }
+      if (chosen < 0 && fallback >= 0) {
+        take(fallback, p, t);
+        const nodeId = nodeIds[fallback]!;
+        const rank = passedOver.findIndex((x) => x.nodeId === nodeId);
+        const outcome = { kind: "placed", nodeId, rank, passedOver: passedOver.slice(0, rank), fallback: "spread" } as const;
+        assign(index, nodeId);
+        replicasOut.push({ index, outcome });
+        continue;
+      }
+      if (chosen < 0) {
+        const reasons = [...excluded, ...suspectReasons, ...passedOver].sort((a, b) => cmp(a.nodeId, b.nodeId));
+        exhausted = reasons;
+        addPending(index, reasons);
+        replicasOut.push({ index, outcome: { kind: "pending", reasons } });
+        continue;
+      }
+      take(chosen, p, t);
+      assign(index, nodeIds[chosen]!);
+      replicasOut.push({ index, outcome: { kind: "placed", nodeId: nodeIds[chosen]!, rank: passedOver.length, passedOver } });
+    }
+    explanations.push({
+      deploymentId: svc.deploymentId, service: svc.name, mode: "replicated", desired: replicas,
+      feasible: p.feasible.length, loadCap: p.cap, excluded, replicas: replicasOut,
+    });
+  });
+
+  return { assignments, pending, explanations };
+}
+
+function dynamicResourceReject(i: number, p: Prepared, freeCpu: Float64Array, freeMem: Float64Array): Rejection | undefined {
+  const need = p.svc.reservations;
+  if (freeCpu[i]! < need.cpus) return { kind: "InsufficientCpu", need: need.cpus, free: freeCpu[i]! };
+  if (freeMem[i]! < need.memoryBytes) return { kind: "InsufficientMemory", need: need.memoryBytes, free: freeMem[i]! };
+  return undefined;
+}
