@@ -1,0 +1,264 @@
+/**
+ * The planner's own vocabulary. These types are deliberately independent of
+ * the compose model and of the engine client: the integrator maps the
+ * normalised compose project into `DesiredProject` and the engine's labelled
+ * resources into `ActualState`, and maps `Plan` steps onto engine calls.
+ */
+
+import type { DependsOnCondition } from "../labels.ts";
+
+export type { DependsOnCondition } from "../labels.ts";
+
+// ---- desired -------------------------------------------------------------
+
+export interface DesiredNetwork {
+  /** Key under `networks:` (e.g. `default`). */
+  readonly key: string;
+  /** Engine name, already resolved with `networkName()` (e.g. `shop_default`). */
+  readonly name: string;
+  /** Never created nor removed by Fizz; must already exist. */
+  readonly external: boolean;
+  readonly driver?: string;
+  readonly driverOpts?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly internal?: boolean;
+  readonly attachable?: boolean;
+  readonly enableIpv6?: boolean;
+  /** Opaque IPAM payload, passed through to the executor. */
+  readonly ipam?: unknown;
+}
+
+export interface DesiredVolume {
+  readonly key: string;
+  /** Engine name, resolved with `volumeName()` (e.g. `shop_data`). */
+  readonly name: string;
+  readonly external: boolean;
+  readonly driver?: string;
+  readonly driverOpts?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface DesiredDependency {
+  readonly service: string;
+  readonly condition: DependsOnCondition;
+  /** `required: false`: a missing dependency is skipped with a warning. */
+  readonly required: boolean;
+  /** `restart: true`: restart this service when the dependency is recreated. */
+  readonly restart: boolean;
+}
+
+/**
+ * - `always`: pull on every plan (so a plan is never empty; the agent's
+ *   continuous loop should pass `options.pull = "missing"`).
+ * - `missing` (Compose's default): pull when the image is not present.
+ * - `never`: never pull; a missing image is a warning (create will fail).
+ * - `build`: build on every plan (same caveat as `always`).
+ */
+export type PullPolicy = "always" | "missing" | "never" | "build";
+
+export type RestartSetting = "no" | "always" | "on-failure" | "unless-stopped";
+
+export interface DesiredService<Create = unknown> {
+  readonly name: string;
+  /** `deploy.replicas` / `scale`, default 1. */
+  readonly replicas: number;
+  /** Hash of the container-affecting config (see `serviceConfigHash`). */
+  readonly configHash: string;
+  /** Optional per-field short hashes, so a recreate can say which fields changed. */
+  readonly configFields?: Readonly<Record<string, string>>;
+  /** Image reference to run (for build services: the tag the build produces). */
+  readonly image: string;
+  readonly pullPolicy: PullPolicy;
+  /** The service has a `build:` section. */
+  readonly hasBuild: boolean;
+  readonly dependsOn: readonly DesiredDependency[];
+  /** Explicit `container_name:` (then replicas must be 1). */
+  readonly containerName?: string;
+  /** Network keys the service attaches to (containers are created after them). */
+  readonly networks: readonly string[];
+  /** Named volume keys the service mounts (containers are created after them). */
+  readonly volumes: readonly string[];
+  /** The `restart:` setting (the engine enforces it; the planner uses it only for `startExited: "policy"`). */
+  readonly restart?: RestartSetting;
+  /** Does the service define a healthcheck (so a fresh start is `health: starting`)? */
+  readonly hasHealthcheck?: boolean;
+  /** Opaque payload the executor turns into the engine's create body. Never inspected here. */
+  readonly create?: Create;
+}
+
+export interface DesiredProject<Create = unknown> {
+  readonly name: string;
+  readonly networks: readonly DesiredNetwork[];
+  readonly volumes: readonly DesiredVolume[];
+  readonly services: readonly DesiredService<Create>[];
+}
+
+// ---- actual --------------------------------------------------------------
+
+export type ContainerState = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing";
+export type ContainerHealth = "none" | "starting" | "healthy" | "unhealthy";
+
+/** One container the engine reports, already decoded with `parseLabels`. */
+export interface ActualContainer {
+  readonly id: string;
+  /** Without the engine's leading `/`. */
+  readonly name: string;
+  readonly project: string;
+  readonly service: string;
+  readonly number: number;
+  readonly configHash?: string;
+  readonly configFields?: Readonly<Record<string, string>>;
+  /** Image id the container runs (`com.docker.compose.image` label or the engine's `Image`). */
+  readonly imageId?: string;
+  readonly state: ContainerState;
+  readonly exitCode?: number;
+  readonly health: ContainerHealth;
+  readonly oneoff: boolean;
+  /** ISO-8601, as the engine reports it; used only to break ties deterministically. */
+  readonly startedAt?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface ActualNetwork {
+  readonly id?: string;
+  readonly name: string;
+  /** Project label, when the network carries one. */
+  readonly project?: string;
+  readonly key?: string;
+}
+
+export interface ActualVolume {
+  readonly name: string;
+  readonly project?: string;
+  readonly key?: string;
+}
+
+export interface ActualImage {
+  /** The reference as the user wrote it (`nginx:1.27`, `shop-web`). */
+  readonly ref: string;
+  readonly id: string;
+}
+
+export interface ActualState {
+  readonly containers: readonly ActualContainer[];
+  readonly networks: readonly ActualNetwork[];
+  readonly volumes: readonly ActualVolume[];
+  readonly images: readonly ActualImage[];
+}
+
+// ---- options -------------------------------------------------------------
+
+export interface PlanOptions {
+  /** `--force-recreate`: recreate every target container even if unchanged. */
+  readonly forceRecreate?: boolean;
+  /** `--no-recreate`: never recreate an existing container (wins over a changed hash, not over forceRecreate). */
+  readonly noRecreate?: boolean;
+  /** `--no-deps`: do not pull in (nor wait for) dependencies of the targets. */
+  readonly noDeps?: boolean;
+  /** `--remove-orphans`: remove containers of services the project no longer has. */
+  readonly removeOrphans?: boolean;
+  /** Target services (`fizz up web db`); empty or absent means all. */
+  readonly services?: readonly string[];
+  /** `--pull`: overrides every service's pull policy. */
+  readonly pull?: "always" | "missing" | "never";
+  /** `--build`: build every service that has a `build:` section. `false` (`--no-build`) never builds. */
+  readonly build?: boolean;
+  /** `--scale svc=n` overrides. */
+  readonly scale?: Readonly<Record<string, number>>;
+  /**
+   * Whether stopped (created/exited) containers of unchanged services are started:
+   * - `"always"` (default, `compose up`): start them again;
+   * - `"policy"` (the agent's loop): only when the service's `restart:` setting
+   *   says the container should be running (`always`, `unless-stopped`, or
+   *   `on-failure` after a non-zero exit). Freshly created ones always start.
+   */
+  readonly startExited?: "always" | "policy";
+}
+
+// ---- plan ----------------------------------------------------------------
+
+export type ReasonCode =
+  | "missing" // the resource does not exist
+  | "config-changed" // config hash label differs
+  | "image-changed" // the image id moved since the container was created
+  | "force-recreate"
+  | "scale-up"
+  | "scale-down"
+  | "orphan" // service no longer in the project
+  | "duplicate" // two containers claim the same service/number
+  | "exited" // stopped container started again
+  | "created" // created but never started
+  | "dependency-recreated" // depends_on restart: true
+  | "dependency" // a gate for a dependent's start
+  | "pull-policy" // pull_policy always / --pull always
+  | "build" // pull_policy build / --build
+  | "recreate" // part of a recreate sequence
+  | "requested"; // down/stop/start/restart asked for it
+
+export interface Reason {
+  readonly code: ReasonCode;
+  /** Human detail, e.g. the changed fields `environment, image`. */
+  readonly detail?: string;
+}
+
+/** How steps name a container: by id when it exists, by name when the plan creates it. */
+export interface ContainerRef {
+  readonly id?: string;
+  readonly name: string;
+  readonly service: string;
+  readonly number: number;
+}
+
+interface StepBase {
+  /** Stable, deterministic id, e.g. `start:shop-web-1`. */
+  readonly id: string;
+  /** Steps that must complete before this one; everything else may run in parallel. */
+  readonly after: readonly string[];
+  readonly reason: Reason;
+}
+
+export type Step<Create = unknown> =
+  | (StepBase & { readonly kind: "createNetwork"; readonly network: DesiredNetwork })
+  | (StepBase & { readonly kind: "removeNetwork"; readonly name: string })
+  | (StepBase & { readonly kind: "createVolume"; readonly volume: DesiredVolume })
+  | (StepBase & { readonly kind: "removeVolume"; readonly name: string })
+  | (StepBase & { readonly kind: "pullImage"; readonly image: string; readonly services: readonly string[] })
+  | (StepBase & { readonly kind: "buildImage"; readonly image: string; readonly service: string })
+  | (StepBase & {
+      readonly kind: "createContainer";
+      readonly service: string;
+      readonly number: number;
+      readonly name: string;
+      readonly configHash: string;
+      /** The old container this one replaces (recreate); the executor labels the new one with it. */
+      readonly replaces?: ContainerRef;
+      /** The service's opaque create payload, passed through. */
+      readonly create: Create | undefined;
+    })
+  | (StepBase & { readonly kind: "startContainer"; readonly container: ContainerRef })
+  | (StepBase & { readonly kind: "stopContainer"; readonly container: ContainerRef })
+  | (StepBase & { readonly kind: "renameContainer"; readonly container: ContainerRef; readonly to: string })
+  | (StepBase & {
+      readonly kind: "removeContainer";
+      readonly container: ContainerRef;
+      /** Also remove its anonymous volumes (`down -v`). */
+      readonly volumes: boolean;
+    })
+  | (StepBase & {
+      readonly kind: "waitFor";
+      readonly service: string;
+      readonly condition: "service_healthy" | "service_completed_successfully";
+      /** `required: false`: on failure the executor warns and lets dependents start anyway. */
+      readonly required: boolean;
+      /** Dependents whose starts this gates (for messages). */
+      readonly dependents: readonly string[];
+    });
+
+export type StepKind = Step["kind"];
+
+export interface Plan<Create = unknown> {
+  /** Topologically ordered: every step comes after everything in its `after`. */
+  readonly steps: readonly Step<Create>[];
+  /** Things the user should know that do not stop the plan (orphans, skipped deps, …). */
+  readonly warnings: readonly string[];
+}
