@@ -1,0 +1,55 @@
+/**
+ * Dict: the string-keyed map every CRDT here stores its entries in. It is a
+ * null-prototype plain object, so it serialises as JSON as is, and keys such as
+ * `__proto__` or `constructor` are ordinary keys (no prototype pollution, no
+ * inherited lookups). Dicts are treated as immutable: every update copies.
+ */
+
+export type Dict<V> = { readonly [key: string]: V };
+
+export function emptyDict<V>(): Dict<V> {
+  return Object.create(null) as Dict<V>;
+}
+
+/** A mutable null-prototype object for building a dict before freezing it by convention. */
+export function newDict<V>(): { [key: string]: V } {
+  return Object.create(null) as { [key: string]: V };
+}
+
+export function dictGet<V>(d: Dict<V>, key: string): V | undefined {
+  return Object.prototype.hasOwnProperty.call(d, key) ? d[key] : undefined;
+}
+
+export function dictHas<V>(d: Dict<V>, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(d, key);
+}
+
+export function dictKeys<V>(d: Dict<V>): string[] {
+  return Object.keys(d);
+}
+
+export function dictSize<V>(d: Dict<V>): number {
+  return Object.keys(d).length;
+}
+
+export function dictCopy<V>(d: Dict<V>): { [key: string]: V } {
+  const out = newDict<V>();
+  for (const k of Object.keys(d)) out[k] = d[k] as V;
+  return out;
+}
+
+export function dictSet<V>(d: Dict<V>, key: string, v: V): Dict<V> {
+  const out = dictCopy(d);
+  out[key] = v;
+  return out;
+}
+
+export function dictOf<V>(entries: Iterable<readonly [string, V]>): Dict<V> {
+  const out = newDict<V>();
+  for (const [k, v] of entries) out[k] = v;
+  return out;
+}
+
+export function dictEntries<V>(d: Dict<V>): [string, V][] {
+  return Object.keys(d).map((k) => [k, d[k] as V]);
+}
