@@ -1,0 +1,93 @@
+/**
+ * The `.env` / `--env-file` / `env_file:` format as Compose reads it:
+ * `KEY=value`, optional `export `, `#` comments, single quotes literal,
+ * double quotes with \n \t \" \\ escapes, unquoted values trimmed with inline
+ * ` #` comments cut. Unquoted and double-quoted values are interpolated
+ * against the variables defined so far (then `outer`).
+ */
+import { interpolate, type Lookup } from "./interpolate.ts";
+
+export interface DotenvError {
+  line: number;
+  message: string;
+}
+
+export interface DotenvResult {
+  vars: Record<string, string>;
+  errors: DotenvError[];
+}
+
+export function parseDotenv(text: string, outer: Lookup = () => undefined): DotenvResult {
+  const vars: Record<string, string> = {};
+  const errors: DotenvError[] = [];
+  const lookup: Lookup = (n) => (Object.hasOwn(vars, n) ? vars[n] : outer(n));
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!.replace(/^\uFEFF/, "");
+    const trimmed = line.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    line = trimmed.replace(/^export\s+/, "");
+    const eq = line.indexOf("=");
+    if (eq < 0) {
+      // A bare name is "declared without a value": ignored here, like Compose.
+      if (/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(line)) continue;
+      errors.push({ line: i + 1, message: `expected KEY=VALUE, got "${trimmed}"` });
+      continue;
+    }
+    const key = line.slice(0, eq).trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
+      errors.push({ line: i + 1, message: `invalid variable name "${key}"` });
+      continue;
+    }
+    let raw = line.slice(eq + 1).trimStart();
+    let value: string;
+    const q = raw[0];
+    if (q === "'" || q === '"') {
+      // Quoted values may span lines.
+      let body = raw.slice(1);
+      let close = findClose(body, q);
+      while (close < 0 && i + 1 < lines.length) {
+        body += "\n" + lines[++i]!;
+        close = findClose(body, q);
+      }
+      if (close < 0) {
+        errors.push({ line: i + 1, message: `unterminated ${q === "'" ? "single" : "double"}-quoted value for ${key}` });
+        continue;
+      }
+      body = body.slice(0, close);
+      if (q === "'") value = body;
+      else {
+        body = body.replace(/\\([nrt"\\$])/g, (_m, c: string) => ({ n: "\n", r: "\r", t: "\t" })[c] ?? (c === "$" ? "$$" : c));
+        const r = interpolate(body, lookup);
+        if (!r.ok) {
+          errors.push({ line: i + 1, message: r.message });
+          continue;
+        }
+        value = r.value;
+      }
+    } else {
+      const hash = raw.search(/\s#/);
+      if (hash >= 0) raw = raw.slice(0, hash);
+      raw = raw.trim();
+      const r = interpolate(raw, lookup);
+      if (!r.ok) {
+        errors.push({ line: i + 1, message: r.message });
+        continue;
+      }
+      value = r.value;
+    }
+    vars[key] = value;
+  }
+  return { vars, errors };
+}
+
+function findClose(body: string, q: string): number {
+  for (let i = 0; i < body.length; i++) {
+    if (q === '"' && body[i] === "\\") {
+      i++;
+      continue;
+    }
+    if (body[i] === q) return i;
+  }
+  return -1;
+}

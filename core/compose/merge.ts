@@ -1,0 +1,186 @@
+/**
+ * Merging compose documents (later files override earlier ones, and a service
+ * over the service it `extends`), following the compose spec's merge rules:
+ * mappings merge recursively; `command`, `entrypoint` and `healthcheck.test`
+ * are replaced; list-or-mapping fields (environment, labels, …) merge by key;
+ * ports, volumes, secrets, configs and devices merge by their identity
+ * (target path / normalised port); other sequences append without duplicates.
+ * Works on raw (interpolated, not yet normalised) values.
+ */
+import { canonicalJson } from "./hash.ts";
+import { parseDeviceShort, parsePortShort, parseVolumeShort, splitKeyValue } from "./syntax.ts";
+
+type Dict = Record<string, unknown>;
+
+export function isDict(v: unknown): v is Dict {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Fields replaced wholesale by an override. */
+const REPLACE = new Set(["command", "entrypoint", "healthcheck.test", "post_start", "pre_stop", "build.dockerfile_inline"]);
+
+/** List-or-mapping fields (and how list items split into key/value). */
+const KEYED_DICT: Record<string, string> = {
+  environment: "=",
+  labels: "=",
+  annotations: "=",
+  sysctls: "=",
+  "build.args": "=",
+  "build.labels": "=",
+  "build.additional_contexts": "=",
+  "build.ssh": "=",
+  "deploy.labels": "=",
+  "logging.options": "=",
+  storage_opt: "=",
+  extra_hosts: "",
+  "build.extra_hosts": "",
+  depends_on: "",
+  networks: "",
+  ulimits: "",
+};
+
+/** Sequences whose items are identified by a key; a later item with the same key replaces the earlier. */
+const KEYED_SEQ: Record<string, (item: unknown) => string> = {
+  ports: portKey,
+  volumes: (v) => (typeof v === "string" ? (parseVolumeShort(v).ok ? (parseVolumeShort(v) as { value: { target: string } }).value.target : v) : isDict(v) ? String(v.target) : canonicalJson(v)),
+  secrets: refKey,
+  configs: refKey,
+  "build.secrets": refKey,
+  devices: (v) => {
+    if (typeof v === "string") {
+      const d = parseDeviceShort(v);
+      return d.ok ? d.value.target : v;
+    }
+    return isDict(v) ? String(v.target ?? v.source) : canonicalJson(v);
+  },
+};
+
+function portKey(v: unknown): string {
+  if (typeof v === "string" || typeof v === "number") {
+    const p = parsePortShort(v);
+    return p.ok ? canonicalJson(p.value.map((m) => ({ ...m, mode: undefined }))) : String(v);
+  }
+  if (isDict(v)) {
+    return canonicalJson([
+      { target: Number(v.target), published: v.published === undefined ? undefined : String(v.published), host_ip: v.host_ip, protocol: v.protocol ?? "tcp" },
+    ]);
+  }
+  return canonicalJson(v);
+}
+
+function refKey(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (isDict(v)) return String(v.target ?? v.source);
+  return canonicalJson(v);
+}
+
+/** A list-or-mapping field as a mapping ("K=V" → {K: "V"}; "K" → {K: null}). */
+export function toDict(v: unknown, sep: string): unknown {
+  if (!Array.isArray(v)) return v;
+  const out: Dict = {};
+  for (const item of v) {
+    if (typeof item === "string" || typeof item === "number") {
+      const s = String(item);
+      if (sep === "") {
+        // extra_hosts "host:ip" / "host=ip"; depends_on / networks bare names.
+        const eq = s.indexOf("=");
+        const colon = s.indexOf(":");
+        const i = eq >= 0 ? eq : colon;
+        if (i >= 0) out[s.slice(0, i)] = s.slice(i + 1);
+        else out[s] = null;
+      } else {
+        const [k, val] = splitKeyValue(s, sep);
+        out[k] = val;
+      }
+    } else return v; // malformed; leave for the validator to report
+  }
+  return out;
+}
+
+function fieldPath(path: string[]): string {
+  // Paths inside a service: drop the "services.<name>." prefix.
+  return path.join(".");
+}
+
+function mergeAt(path: string[], base: unknown, over: unknown): unknown {
+  const fp = fieldPath(path);
+  if (over === undefined) return base;
+  if (base === undefined) return over;
+  if (REPLACE.has(fp)) return over;
+  const sep = KEYED_DICT[fp];
+  if (sep !== undefined) {
+    const b = toDict(base, sep);
+    const o = toDict(over, sep);
+    if (isDict(b) && isDict(o)) return mergeDicts(path, b, o);
+    return over;
+  }
+  const keyOf = KEYED_SEQ[fp];
+  if (keyOf && Array.isArray(base) && Array.isArray(over)) {
+    const out = new Map<string, unknown>();
+    for (const item of base) out.set(keyOf(item), item);
+    for (const item of over) {
+      const k = keyOf(item);
+      out.delete(k); // re-insert so the override's order wins for replaced items
+      out.set(k, item);
+    }
+    return [...out.values()];
+  }
+  if (Array.isArray(base) && Array.isArray(over)) {
+    const seen = new Set(base.map((x) => canonicalJson(x)));
+    const out = [...base];
+    for (const item of over) {
+      const k = canonicalJson(item);
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push(item);
+      }
+    }
+    return out;
+  }
+  if (isDict(base) && isDict(over)) return mergeDicts(path, base, over);
+  return over;
+}
+
+function mergeDicts(path: string[], base: Dict, over: Dict): Dict {
+  const out: Dict = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = Object.hasOwn(base, k) ? mergeAt([...path, k], base[k], v) : v;
+  }
+  return out;
+}
+
+/** Merge an overriding service definition onto a base one. */
+export function mergeService(base: unknown, over: unknown): unknown {
+  if (!isDict(base) || !isDict(over)) return over ?? base;
+  // `build: ./dir` is the same as `build: {context: ./dir}`.
+  const b = typeof base.build === "string" ? { ...base, build: { context: base.build } } : base;
+  const o = typeof over.build === "string" ? { ...over, build: { context: over.build } } : over;
+  return mergeDicts([], b, o);
+}
+
+const TOP_RESOURCES = ["networks", "volumes", "secrets", "configs"];
+
+/** Merge two whole compose documents (raw). */
+export function mergeDocuments(base: unknown, over: unknown): unknown {
+  if (!isDict(base) || !isDict(over)) return over ?? base;
+  const out: Dict = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (!Object.hasOwn(base, k)) {
+      out[k] = v;
+      continue;
+    }
+    const bv = base[k];
+    if (k === "services" && isDict(bv) && isDict(v)) {
+      const s: Dict = { ...bv };
+      for (const [name, svc] of Object.entries(v)) s[name] = Object.hasOwn(bv, name) ? mergeService(bv[name], svc) : svc;
+      out[k] = s;
+    } else if (TOP_RESOURCES.includes(k) && isDict(bv) && isDict(v)) {
+      const r: Dict = { ...bv };
+      for (const [name, def] of Object.entries(v)) r[name] = Object.hasOwn(bv, name) ? mergeAt([], bv[name], def) : def;
+      out[k] = r;
+    } else if (k === "include" && Array.isArray(bv) && Array.isArray(v)) {
+      out[k] = [...bv, ...v];
+    } else out[k] = mergeAt([], bv, v);
+  }
+  return out;
+}

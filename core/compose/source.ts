@@ -1,0 +1,135 @@
+/**
+ * One compose file as text → plain JS value plus a table of source positions
+ * by document path, using the yaml package (YAML 1.2 core schema, anchors,
+ * aliases, `<<` merge keys, duplicate keys rejected). Positions let every later
+ * stage report file:line:column without carrying YAML nodes around.
+ */
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
+import type { SourceLocation } from "../errors.ts";
+import type { Diagnostic } from "./model.ts";
+
+export type PathSeg = string | number;
+export type Path = readonly PathSeg[];
+
+/** `services.web.ports[1]`. */
+export function fmtPath(path: Path): string {
+  let s = "";
+  for (const seg of path) {
+    if (typeof seg === "number") s += `[${seg}]`;
+    else s += s === "" ? seg : `.${seg}`;
+  }
+  return s;
+}
+
+/** Where things are in the user's files: value positions and key positions by path. */
+export class Locations {
+  readonly values = new Map<string, SourceLocation>();
+  readonly keys = new Map<string, SourceLocation>();
+
+  /** Position of the value at path, or of the nearest ancestor that has one. */
+  at(path: Path, preferKey = false): SourceLocation | undefined {
+    for (let n = path.length; n >= 0; n--) {
+      const k = fmtPath(path.slice(0, n));
+      const hit = (preferKey && n === path.length ? this.keys.get(k) : undefined) ?? this.values.get(k) ?? this.keys.get(k);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /** Copies every entry of `other` (later files win). */
+  absorb(other: Locations): void {
+    for (const [k, v] of other.values) this.values.set(k, v);
+    for (const [k, v] of other.keys) this.keys.set(k, v);
+  }
+
+  /** Copies entries under `fromPrefix` in `other` to `toPrefix` here (extends, include). */
+  graft(other: Locations, fromPrefix: Path, toPrefix: Path, overwrite = false): void {
+    const from = fmtPath(fromPrefix);
+    const to = fmtPath(toPrefix);
+    for (const [src, dst] of [
+      [other.values, this.values],
+      [other.keys, this.keys],
+    ] as const) {
+      for (const [k, v] of src) {
+        if (k === from || k.startsWith(from + ".") || k.startsWith(from + "[")) {
+          const nk = to + k.slice(from.length);
+          if (overwrite || !dst.has(nk)) dst.set(nk, v);
+        }
+      }
+    }
+  }
+}
+
+export interface ParsedFile {
+  file: string;
+  value: unknown;
+  locations: Locations;
+  diagnostics: Diagnostic[];
+}
+
+export function parseYamlFile(file: string, text: string): ParsedFile {
+  const lineCounter = new LineCounter();
+  const diagnostics: Diagnostic[] = [];
+  const locations = new Locations();
+  const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, version: "1.2", prettyErrors: false, strict: true });
+  for (const e of doc.errors) {
+    const pos = lineCounter.linePos(e.pos[0]);
+    diagnostics.push({
+      severity: "error",
+      code: "compose.yaml_syntax",
+      message: `YAML: ${e.message.split("\n")[0]}`,
+      file,
+      line: pos.line,
+      column: pos.col,
+    });
+  }
+  if (diagnostics.length) return { file, value: undefined, locations, diagnostics };
+  const loc = (offset: number): SourceLocation => {
+    const p = lineCounter.linePos(offset);
+    return { file, line: p.line, column: p.col };
+  };
+  const walk = (node: unknown, path: PathSeg[], depth: number): void => {
+    if (depth > 64 || node === null || typeof node !== "object") return;
+    const n = node as Node;
+    if (n.range) locations.values.set(fmtPath(path), loc(n.range[0]));
+    if (isAlias(n)) return;
+    // YAML 1.1 and go-yaml read 0755 as octal (file modes); the 1.2 core schema would say 755.
+    if (isScalar(n) && typeof n.value === "number" && typeof n.source === "string" && /^0[0-7]+$/.test(n.source)) {
+      n.value = parseInt(n.source, 8);
+    }
+    if (isMap(n)) {
+      for (const pair of n.items) {
+        if (!isPair(pair)) continue;
+        const keyNode = pair.key;
+        if (!isScalar(keyNode)) continue;
+        if (typeof keyNode.value === "symbol") continue; // `<<` merge key: merged values keep the parent's position
+        const key = String(keyNode.value);
+        const child = [...path, key];
+        if (keyNode.range) locations.keys.set(fmtPath(child), loc(keyNode.range[0]));
+        if (pair.value && (pair.value as Node).range) walk(pair.value, child, depth + 1);
+        else if (keyNode.range) locations.values.set(fmtPath(child), loc(keyNode.range[0]));
+      }
+    } else if (isSeq(n)) {
+      n.items.forEach((item, i) => walk(item, [...path, i], depth + 1));
+    }
+  };
+  walk(doc.contents, [], 0);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 10000 });
+  } catch (e) {
+    diagnostics.push({
+      severity: "error",
+      code: "compose.yaml_syntax",
+      message: `YAML: ${e instanceof Error ? e.message : String(e)}`,
+      file,
+      line: 1,
+      column: 1,
+    });
+  }
+  for (const w of doc.warnings) {
+    const pos = lineCounter.linePos(w.pos[0]);
+    diagnostics.push({ severity: "warning", code: "compose.yaml_warning", message: `YAML: ${w.message.split("\n")[0]}`, file, line: pos.line, column: pos.col });
+  }
+  return { file, value, locations, diagnostics };
+}

@@ -1,0 +1,106 @@
+/**
+ * `x-fizz` blocks (top level and per service): Fizz's orchestrator settings,
+ * validated like any compose field. Reference: examples/x-fizz.md.
+ */
+import type { XFizzIngress, XFizzPlacement, XFizzProject, XFizzService, XFizzUpdate } from "./model.ts";
+import { readObj, type Cx, type Schema } from "./schema.ts";
+import type { Path } from "./source.ts";
+
+const CONSTRAINT = /^[A-Za-z0-9_.\-/]+\s*(==|!=)\s*\S+$/;
+
+const PLACEMENT: Schema = { constraints: "list", prefer: "list", max_per_node: "uint" };
+const UPDATE: Schema = {
+  strategy: { enum: ["rolling", "recreate", "blue-green"] },
+  parallelism: "uint",
+  delay: "dur",
+  order: { enum: ["stop-first", "start-first"] },
+  failure_action: { enum: ["rollback", "pause", "continue"] },
+};
+const INGRESS: Schema = { host: "str", path: "str", port: "uint", target: "uint", protocol: { enum: ["http", "tcp"] } };
+
+function placement(v: unknown, p: Path, cx: Cx): XFizzPlacement | undefined {
+  const o = readObj(v, p, cx, PLACEMENT);
+  if (!o) return undefined;
+  const constraints = (o.constraints as string[]) ?? [];
+  constraints.forEach((c, i) => {
+    if (!CONSTRAINT.test(c)) cx.diags.error([...p, "constraints", i], "compose.xfizz", `invalid constraint "${c}"`, 'write "label==value" or "label!=value", e.g. "zone==eu-1"');
+  });
+  return { constraints, prefer: (o.prefer as string[]) ?? [], ...(o.max_per_node !== undefined ? { max_per_node: o.max_per_node as number } : {}) };
+}
+
+function update(v: unknown, p: Path, cx: Cx): XFizzUpdate | undefined {
+  const o = readObj(v, p, cx, UPDATE);
+  if (!o) return undefined;
+  const u: XFizzUpdate = {
+    strategy: (o.strategy as XFizzUpdate["strategy"]) ?? "rolling",
+    parallelism: (o.parallelism as number) ?? 1,
+    delay: (o.delay as number) ?? 0,
+    order: (o.order as XFizzUpdate["order"]) ?? "stop-first",
+    failure_action: (o.failure_action as XFizzUpdate["failure_action"]) ?? "rollback",
+  };
+  if (u.parallelism === 0) cx.diags.error([...p, "parallelism"], "compose.xfizz", "parallelism must be at least 1");
+  return u;
+}
+
+function ingress(v: unknown, p: Path, cx: Cx, needTarget: boolean): XFizzIngress[] | undefined {
+  const items = Array.isArray(v) ? v : [v];
+  const out: XFizzIngress[] = [];
+  items.forEach((item, i) => {
+    const ip = Array.isArray(v) ? [...p, i] : p;
+    const o = readObj(item, ip, cx, INGRESS, needTarget ? ["port", "target"] : ["port"]);
+    if (!o || typeof o.port !== "number") return;
+    if (o.port > 65535) cx.diags.error([...ip, "port"], "compose.xfizz", `port ${o.port} is above 65535`);
+    const path = (o.path as string) ?? "/";
+    if (!path.startsWith("/")) cx.diags.error([...ip, "path"], "compose.xfizz", `path "${path}" must start with /`);
+    out.push({
+      ...(o.host !== undefined ? { host: o.host as string } : {}),
+      path,
+      port: o.port,
+      target: (o.target as number) ?? 0,
+      protocol: (o.protocol as XFizzIngress["protocol"]) ?? "http",
+    });
+  });
+  return out;
+}
+
+export function readXFizzService(v: unknown, p: Path, cx: Cx): XFizzService | undefined {
+  const o = readObj(v, p, cx, { placement: "any", spread: "str", scaling: "any", update: "any", ingress: "any" });
+  if (!o) return undefined;
+  const x: XFizzService = {};
+  if (o.placement !== undefined) {
+    const pl = placement(o.placement, [...p, "placement"], cx);
+    if (pl) x.placement = pl;
+  }
+  if (o.spread !== undefined) x.spread = o.spread as string;
+  if (o.scaling !== undefined) {
+    const s = readObj(o.scaling, [...p, "scaling"], cx, { min: "uint", max: "uint" }, ["min", "max"]);
+    if (s && typeof s.min === "number" && typeof s.max === "number") {
+      if (s.min > s.max) cx.diags.error([...p, "scaling"], "compose.xfizz", `scaling.min (${s.min}) is above scaling.max (${s.max})`);
+      x.scaling = { min: s.min, max: s.max };
+    }
+  }
+  if (o.update !== undefined) {
+    const u = update(o.update, [...p, "update"], cx);
+    if (u) x.update = u;
+  }
+  if (o.ingress !== undefined) {
+    const g = ingress(o.ingress, [...p, "ingress"], cx, true);
+    if (g) x.ingress = g;
+  }
+  return x;
+}
+
+export function readXFizzProject(v: unknown, p: Path, cx: Cx): XFizzProject | undefined {
+  const o = readObj(v, p, cx, { placement: "any", update: "any" });
+  if (!o) return undefined;
+  const x: XFizzProject = {};
+  if (o.placement !== undefined) {
+    const pl = placement(o.placement, [...p, "placement"], cx);
+    if (pl) x.placement = pl;
+  }
+  if (o.update !== undefined) {
+    const u = update(o.update, [...p, "update"], cx);
+    if (u) x.update = u;
+  }
+  return x;
+}
