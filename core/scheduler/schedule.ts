@@ -36,6 +36,12 @@ import type {
 export const DEFAULT_LOAD_FACTOR = 0.25;
 /** Virtual nodes per node: enough for an even ring at 1,000 nodes, cheap to build. */
 export const DEFAULT_VNODES = 64;
+/**
+ * Extra replicas a node may hold above ⌈avg⌉. 1 bounds what a departure moves to
+ * ⌈replicas/N⌉ + 1; a larger value lets more replicas sit on their first-choice
+ * node at the price of a less even spread.
+ */
+export const DEFAULT_FAIR_SHARE_SLACK = 1;
 
 const STATE_RANK = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
 
@@ -71,11 +77,32 @@ interface Prepared {
   readonly staticReject: (Rejection | undefined)[];
   /** Feasible nodes (alive or suspect) by index, ascending. */
   readonly feasible: number[];
+  /** Keep bound: no node ends above this. */
   readonly cap: number;
+  /** New replicas go only to nodes below this (≤ cap). */
+  readonly placeCap: number;
   readonly groupQuota: number;
 }
 
-function prepare(svc: SchedService, nodes: readonly SchedNode[], free: Float64Array, freeMem: Float64Array, eps: number): Prepared {
+/**
+ * The bounded-load cap: ⌈(1+ε)·avg⌉ (Mirrokni et al.), and never more than
+ * ⌈avg⌉ + slack, so that the replicas a departing node takes with it (all that
+ * ever moves when a node leaves) stay within its fair share.
+ */
+export function loadCap(replicas: number, feasible: number, eps: number, slack: number): number {
+  if (feasible <= 0 || replicas <= 0) return 0;
+  const avg = replicas / feasible;
+  return Math.max(1, Math.min(Math.ceil((1 + eps) * avg - 1e-9), Math.ceil(avg - 1e-9) + slack));
+}
+
+function prepare(
+  svc: SchedService,
+  nodes: readonly SchedNode[],
+  free: Float64Array,
+  freeMem: Float64Array,
+  eps: number,
+  options: ScheduleOptions,
+): Prepared {
   const key = serviceKey(svc.deploymentId, svc.name);
   const staticReject: (Rejection | undefined)[] = new Array(nodes.length);
   let constraints: Constraint[] = [];
@@ -113,7 +140,12 @@ function prepare(svc: SchedService, nodes: readonly SchedNode[], free: Float64Ar
   }
   const loadFactor = svc.xfizz?.loadFactor ?? eps;
   const replicas = svc.mode === "global" ? feasible.length : Math.max(0, Math.floor(svc.replicas));
-  const cap = feasible.length === 0 ? 0 : Math.max(1, Math.ceil(((1 + loadFactor) * replicas) / feasible.length - 1e-9));
+  const slack = options.fairShareSlack ?? DEFAULT_FAIR_SHARE_SLACK;
+  const cap = loadCap(replicas, feasible.length, loadFactor, slack);
+  // Place against the cap the cluster would have with one more node, so that a
+  // node joining never forces running replicas off their nodes; never below
+  // ⌈avg⌉, so everything still fits.
+  const placeCap = feasible.length === 0 ? 0 : Math.max(Math.ceil(replicas / feasible.length - 1e-9), loadCap(replicas, feasible.length + 1, loadFactor, slack));
   let group: string[] | undefined;
   let groupQuota = Infinity;
   let spreadLabel: string | undefined;
@@ -137,6 +169,7 @@ function prepare(svc: SchedService, nodes: readonly SchedNode[], free: Float64Ar
     staticReject,
     feasible,
     cap,
+    placeCap,
     groupQuota,
   };
 }
@@ -174,7 +207,7 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
   }
   for (const list of existingBy.values()) list.sort((a, b) => a.index - b.index || cmp(a.nodeId, b.nodeId));
 
-  const prepared = svcs.map((s) => prepare(s, nodes, freeCpu, freeMem, eps));
+  const prepared = svcs.map((s) => prepare(s, nodes, freeCpu, freeMem, eps, options));
   const tallies: Tally[] = prepared.map(() => ({ load: new Int32Array(nodes.length), groups: new Map(), outcomes: new Map() }));
 
   const fits = (i: number, p: Prepared): boolean =>
@@ -261,7 +294,7 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
       });
       explanations.push({
         deploymentId: svc.deploymentId, service: svc.name, mode: "global", desired: targets.length,
-        feasible: p.feasible.length, loadCap: 1, excluded, replicas: replicasOut,
+        feasible: p.feasible.length, loadCap: 1, placeCap: 1, excluded, replicas: replicasOut,
       });
       return;
     }
@@ -275,7 +308,7 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
       ring = ringCache.get(sig);
       if (!ring) ringCache.set(sig, (ring = buildRing(nodeIds, members, vnodes)));
     }
-    const loadBound: Rejection = { kind: "LoadBound", cap: p.cap };
+    const loadBound: Rejection = { kind: "LoadBound", cap: p.placeCap };
     const maxReject: Rejection = { kind: "MaxPerNode", max: p.maxPerNode };
     const suspectReasons: NodeRejection[] = p.feasible
       .filter((i) => nodes[i]!.state !== "alive")
@@ -310,7 +343,7 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
         stamp[i] = epoch;
         seen++;
         let r: Rejection | undefined;
-        if (t.load[i]! >= p.cap) r = loadBound;
+        if (t.load[i]! >= p.placeCap) r = loadBound;
         else if (t.load[i]! >= p.maxPerNode) r = maxReject;
         else r = dynamicResourceReject(i, p, freeCpu, freeMem);
         if (!r && p.group) {
@@ -349,7 +382,7 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
     }
     explanations.push({
       deploymentId: svc.deploymentId, service: svc.name, mode: "replicated", desired: replicas,
-      feasible: p.feasible.length, loadCap: p.cap, excluded, replicas: replicasOut,
+      feasible: p.feasible.length, loadCap: p.cap, placeCap: p.placeCap, excluded, replicas: replicasOut,
     });
   });
 

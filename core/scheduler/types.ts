@@ -76,6 +76,8 @@ export interface ClusterState {
 export interface ScheduleOptions {
   /** Default ε for bounded loads: no node gets more than ⌈(1+ε)·average⌉ replicas of a service. */
   readonly loadFactor?: number;
+  /** Replicas a node may hold above ⌈average⌉ (default 1); caps what a departing node takes with it. */
+  readonly fairShareSlack?: number;
   /** Virtual nodes per node on the hash ring. */
   readonly vnodes?: number;
 }
@@ -146,8 +148,10 @@ export interface ServiceExplanation {
   readonly desired: number;
   /** Nodes that passed the static filter (alive, constraints, room for one replica). */
   readonly feasible: number;
-  /** The bounded-load cap per node (replicated mode). */
+  /** The bounded-load cap per node (replicated mode): no node ends above it. */
   readonly loadCap: number;
+  /** New replicas only go to nodes below this; it anticipates one more node so a join moves nothing. */
+  readonly placeCap: number;
   /** Nodes excluded before hashing, with their reason. */
   readonly excluded: readonly NodeRejection[];
   readonly replicas: readonly ReplicaExplanation[];
