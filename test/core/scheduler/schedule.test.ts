@@ -220,7 +220,7 @@ describe("schedule: unit", () => {
     const p3 = schedule({ nodes: ns, existing: asExisting(p5) }, [service("web", { replicas: 3 })]);
     expect(p3.assignments).toEqual(p5.assignments.slice(0, 3));
     const p7 = schedule({ nodes: ns, existing: asExisting(p5) }, [service("web", { replicas: 7 })]);
-    expect(p7.assignments.slice(0, 5)).toEqual(p5.assignments);
+    expect(p7.assignments.slice(0, 5)).toEqual([...p5.assignments]);
   });
 });
 
