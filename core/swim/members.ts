@@ -40,15 +40,22 @@ export class MemberTable {
     return this.byId.values();
   }
 
-  add(m: Member): void {
+  /** Add a member; `bulk` skips the probe-order insert (call `reshuffle` after a batch). */
+  add(m: Member, bulk = false): void {
     this.byId.set(m.id, m);
     this.denseIndex.set(m.id, this.dense.length);
     this.dense.push(m.id);
     if (isLive(m.state)) this.live++;
+    if (bulk) return;
     // Insert at a random spot of the current pass, like memberlist, so a new
     // node is probed within one pass without reshuffling everything.
     const at = this.probeIndex + this.rng.int(this.probeOrder.length - this.probeIndex + 1);
     this.probeOrder.splice(at, 0, m.id);
+  }
+
+  reshuffle(): void {
+    this.probeOrder = shuffle(this.rng, [...this.dense]);
+    this.probeIndex = 0;
   }
 
   setState(m: Member, state: MemberState, nowMs: number): void {

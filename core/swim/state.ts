@@ -129,9 +129,10 @@ export class SwimNode {
     this.members.add(this.self);
     for (const r of options.knownMembers ?? []) {
       if (r.node === identity.id || this.members.get(r.node) !== undefined) continue;
-      this.members.add({ id: r.node, addr: r.addr, meta: r.meta, incarnation: r.incarnation, state: r.state, stateChangeMs: 0 });
+      this.members.add({ id: r.node, addr: r.addr, meta: r.meta, incarnation: r.incarnation, state: r.state, stateChangeMs: 0 }, true);
       if (!isLive(r.state)) this.gone.add(r.node);
     }
+    this.members.reshuffle();
   }
 
   // ------------------------------------------------------------ public API
