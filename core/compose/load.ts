@@ -1,0 +1,454 @@
+/**
+ * The loader: discovery (-f, COMPOSE_FILE, default names + override),
+ * project directory and name, .env/--env-file, per-file parse + interpolate +
+ * extends + include, multi-file merge, profiles, normalisation and
+ * validation. Pure: all file access goes through the injected FileReader.
+ */
+import { posix } from "node:path";
+import { Diags } from "./diagnostics.ts";
+import { parseDotenv } from "./dotenv.ts";
+import { interpolate, type Lookup } from "./interpolate.ts";
+import { isDict, mergeDocuments, mergeService } from "./merge.ts";
+import type { ConfigDef, Diagnostic, Network, Project, SecretDef, Service, Volume } from "./model.ts";
+import { normalizeNetwork, normalizeSecret, normalizeService, normalizeVolume } from "./normalize.ts";
+import { unknownField, type Cx } from "./schema.ts";
+import { fmtPath, Locations, parseYamlFile, type Path } from "./source.ts";
+import { parseVolumeShort, isPathLike } from "./syntax.ts";
+import { validateProject } from "./validate.ts";
+import { readXFizzProject } from "./xfizz.ts";
+
+/** Synchronous file access, injected (platform/fs-reader.ts is the real one). */
+export interface FileReader {
+  /** The file's text, or undefined when it does not exist. */
+  read(path: string): string | undefined;
+}
+
+export interface LoadOptions {
+  /** -f files (relative to cwd); empty = COMPOSE_FILE or discovery. */
+  files?: readonly string[];
+  projectName?: string;
+  projectDirectory?: string;
+  /** --env-file (relative to cwd); empty = <project dir>/.env. */
+  envFiles?: readonly string[];
+  /** --profile; COMPOSE_PROFILES is read when empty. */
+  profiles?: readonly string[];
+  /** Absolute current directory. */
+  cwd: string;
+  /** Process environment. */
+  env: Readonly<Record<string, string | undefined>>;
+  reader: FileReader;
+}
+
+export interface LoadResult {
+  /** Present unless discovery or parsing failed outright; may still have errors in diagnostics. */
+  project: Project | undefined;
+  diagnostics: Diagnostic[];
+  /** The environment used for interpolation (.env merged under the process env). */
+  environment: Record<string, string>;
+}
+
+export const DEFAULT_FILES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
+const OVERRIDE_FILES = ["compose.override.yaml", "compose.override.yml", "docker-compose.override.yaml", "docker-compose.override.yml"];
+const TOP_LEVEL = ["version", "name", "services", "networks", "volumes", "configs", "secrets", "include", "models"];
+
+/** Compose's project-name normalisation: lower-case, keep [a-z0-9_-], no leading '_' or '-'. */
+export function normalizeProjectName(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "")
+    .replace(/^[_-]+/, "");
+}
+
+export function isValidProjectName(s: string): boolean {
+  return /^[a-z0-9][a-z0-9_-]*$/.test(s);
+}
+
+function resolveFrom(dir: string, p: string, home: string | undefined): string {
+  if (p === "~" || p.startsWith("~/")) return posix.normalize((home ?? "~") + p.slice(1));
+  return posix.isAbsolute(p) ? posix.normalize(p) : posix.join(dir, p);
+}
+
+/** Finds compose files: -f, COMPOSE_FILE, or default names in cwd and its parents (plus an override file). */
+export function discoverFiles(opts: LoadOptions, diags: Diags): string[] {
+  if (opts.files && opts.files.length) return opts.files.map((f) => resolveFrom(opts.cwd, f, opts.env.HOME));
+  const fromEnv = opts.env.COMPOSE_FILE;
+  if (fromEnv) {
+    const sep = opts.env.COMPOSE_PATH_SEPARATOR ?? ":";
+    return fromEnv
+      .split(sep)
+      .filter(Boolean)
+      .map((f) => resolveFrom(opts.projectDirectory ? resolveFrom(opts.cwd, opts.projectDirectory, opts.env.HOME) : opts.cwd, f, opts.env.HOME));
+  }
+  let dir = opts.projectDirectory ? resolveFrom(opts.cwd, opts.projectDirectory, opts.env.HOME) : opts.cwd;
+  for (;;) {
+    const found = DEFAULT_FILES.filter((n) => opts.reader.read(posix.join(dir, n)) !== undefined);
+    if (found.length) {
+      if (found.length > 1) {
+        diags.push({ severity: "warning", code: "compose.multiple_files", message: `found ${found.join(" and ")} in ${dir}; using ${found[0]}` });
+      }
+      const files = [posix.join(dir, found[0]!)];
+      const override = OVERRIDE_FILES.find((n) => opts.reader.read(posix.join(dir, n)) !== undefined);
+      if (override) files.push(posix.join(dir, override));
+      return files;
+    }
+    const parent = posix.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  diags.push({
+    severity: "error",
+    code: "compose.no_file",
+    message: `no compose file found in ${opts.cwd} or its parents`,
+    hint: `create compose.yaml or pass -f <file> (looked for ${DEFAULT_FILES.join(", ")})`,
+  });
+  return [];
+}
+
+interface Loaded {
+  doc: Record<string, unknown>;
+  locations: Locations;
+}
+
+class Loader {
+  readonly diags: Diags;
+  readonly locations = new Locations();
+  private readonly cache = new Map<string, Loaded | undefined>();
+
+  constructor(
+    readonly opts: LoadOptions,
+    readonly lookup: Lookup,
+    diags: Diags,
+  ) {
+    this.diags = diags;
+    this.diags.locations = this.locations;
+  }
+
+  /** Read + parse + interpolate one file (cached); extends and include are resolved here, per file. */
+  loadFile(file: string, includeStack: string[] = []): Loaded | undefined {
+    if (this.cache.has(file)) return this.cache.get(file);
+    const text = this.opts.reader.read(file);
+    if (text === undefined) {
+      this.diags.push({ severity: "error", code: "compose.file_not_found", message: `compose file ${file} does not exist`, file });
+      this.cache.set(file, undefined);
+      return undefined;
+    }
+    const parsed = parseYamlFile(file, text);
+    for (const d of parsed.diagnostics) this.diags.push(d);
+    if (parsed.diagnostics.some((d) => d.severity === "error")) {
+      this.cache.set(file, undefined);
+      return undefined;
+    }
+    let value = parsed.value;
+    if (value === null || value === undefined) value = {};
+    if (!isDict(value)) {
+      this.diags.push({ severity: "error", code: "compose.wrong_type", message: "a compose file must be a mapping at the top level", file, line: 1, column: 1 });
+      this.cache.set(file, undefined);
+      return undefined;
+    }
+    const doc = this.interpolateTree(value, [], parsed.locations) as Record<string, unknown>;
+    const loaded: Loaded = { doc, locations: parsed.locations };
+    this.cache.set(file, loaded);
+    this.resolveExtends(loaded, file);
+    this.resolveInclude(loaded, file, includeStack);
+    return loaded;
+  }
+
+  private interpolateTree(v: unknown, path: Path, locs: Locations): unknown {
+    if (typeof v === "string") {
+      const r = interpolate(v, this.lookup);
+      const loc = locs.at(path);
+      const where = loc ? { file: loc.file, line: loc.line, column: loc.column } : {};
+      if (!r.ok) {
+        this.diags.push({
+          severity: "error",
+          code: "compose.interpolation",
+          message: r.message,
+          ...(r.variable ? { hint: `set ${r.variable} in the environment or in .env` } : { hint: 'write "$$" for a literal "$"' }),
+          path: fmtPath(path),
+          ...where,
+        });
+        return v;
+      }
+      for (const name of new Set(r.unset)) {
+        this.diags.push({ severity: "warning", code: "compose.unset_variable", message: `variable ${name} is not set, using an empty string`, path: fmtPath(path), ...where });
+      }
+      return r.value;
+    }
+    if (Array.isArray(v)) return v.map((x, i) => this.interpolateTree(x, [...path, i], locs));
+    if (isDict(v)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = this.interpolateTree(x, [...path, k], locs);
+      return out;
+    }
+    return v;
+  }
+
+  private resolveExtends(loaded: Loaded, file: string): void {
+    const services = loaded.doc.services;
+    if (!isDict(services)) return;
+    const done = new Set<string>();
+    const resolve = (name: string, stack: string[]): unknown => {
+      const svc = services[name];
+      if (!isDict(svc) || svc.extends === undefined || done.has(name)) return svc;
+      const key = `${file}#${name}`;
+      const path: Path = ["services", name, "extends"];
+      if (stack.includes(key)) {
+        const cycle = [...stack.slice(stack.indexOf(key)), key].map((k) => k.split("#")[1]).join(" → ");
+        this.diagAt(loaded.locations, path, "compose.extends_cycle", `extends cycle: ${cycle}`);
+        return svc;
+      }
+      const ext = typeof svc.extends === "string" ? { service: svc.extends } : svc.extends;
+      if (!isDict(ext) || typeof ext.service !== "string") {
+        this.diagAt(loaded.locations, path, "compose.wrong_type", "extends must be a service name or {service, file}");
+        return svc;
+      }
+      for (const k of Object.keys(ext)) if (k !== "service" && k !== "file") this.diagAt(loaded.locations, [...path, k], "compose.unknown_field", `unknown field '${k}' in extends`);
+      let base: unknown;
+      if (typeof ext.file === "string") {
+        const other = resolveFrom(posix.dirname(file), ext.file, this.opts.env.HOME);
+        const o = this.loadFile(other);
+        if (!o) {
+          this.diagAt(loaded.locations, [...path, "file"], "compose.file_not_found", `extends file ${other} could not be loaded`);
+          return svc;
+        }
+        const os = isDict(o.doc.services) ? o.doc.services : {};
+        base = os[ext.service];
+        if (base === undefined) {
+          this.diagAt(loaded.locations, [...path, "service"], "compose.unknown_service", `extends unknown service '${ext.service}' in ${other}`);
+          return svc;
+        }
+        base = rebase(base, posix.dirname(other), this.opts.env.HOME);
+      } else {
+        if (!Object.hasOwn(services, ext.service)) {
+          this.diagAt(loaded.locations, [...path, "service"], "compose.unknown_service", `extends unknown service '${ext.service}'`);
+          return svc;
+        }
+        base = resolve(ext.service, [...stack, key]);
+      }
+      const { extends: _e, ...own } = svc;
+      if (isDict(base)) {
+        const { extends: _be, ...b } = base;
+        base = b;
+      }
+      const merged = mergeService(base, own);
+      services[name] = merged;
+      done.add(name);
+      return merged;
+    };
+    for (const name of Object.keys(services)) resolve(name, []);
+  }
+
+  private resolveInclude(loaded: Loaded, file: string, stack: string[]): void {
+    const inc = loaded.doc.include;
+    if (inc === undefined) return;
+    delete loaded.doc.include;
+    if (!Array.isArray(inc)) {
+      this.diagAt(loaded.locations, ["include"], "compose.wrong_type", "include must be a list");
+      return;
+    }
+    inc.forEach((entry, i) => {
+      const e = typeof entry === "string" ? { path: entry } : entry;
+      if (!isDict(e) || (typeof e.path !== "string" && !Array.isArray(e.path))) {
+        this.diagAt(loaded.locations, ["include", i], "compose.wrong_type", "include entries are a path or {path, project_directory, env_file}");
+        return;
+      }
+      const paths = (Array.isArray(e.path) ? e.path : [e.path]).map((p) => resolveFrom(posix.dirname(file), String(p), this.opts.env.HOME));
+      if (paths.some((p) => stack.includes(p) || p === file)) {
+        this.diagAt(loaded.locations, ["include", i], "compose.include_cycle", `include cycle: ${[...stack, file, paths[0]].join(" → ")}`);
+        return;
+      }
+      let sub: Record<string, unknown> | undefined;
+      for (const p of paths) {
+        const l = this.loadFile(p, [...stack, file]);
+        if (!l) continue;
+        this.locations.absorb(l.locations);
+        const dir = typeof e.project_directory === "string" ? resolveFrom(posix.dirname(file), e.project_directory, this.opts.env.HOME) : posix.dirname(paths[0]!);
+        const d = { ...l.doc };
+        if (isDict(d.services)) {
+          const s: Record<string, unknown> = {};
+          for (const [k, v] of Object.entries(d.services)) s[k] = rebase(v, dir, this.opts.env.HOME);
+          d.services = s;
+        }
+        sub = sub ? (mergeDocuments(sub, d) as Record<string, unknown>) : d;
+      }
+      if (!sub) return;
+      for (const kind of ["services", "networks", "volumes", "secrets", "configs"]) {
+        const from = sub[kind];
+        if (!isDict(from)) continue;
+        const to = isDict(loaded.doc[kind]) ? (loaded.doc[kind] as Record<string, unknown>) : (loaded.doc[kind] = {} as Record<string, unknown>);
+        for (const [k, v] of Object.entries(from)) {
+          if (Object.hasOwn(to, k)) {
+            if (kind === "services") this.diagAt(loaded.locations, [kind, k], "compose.include_conflict", `service '${k}' is defined both here and in included ${paths.join(", ")}`);
+            continue;
+          }
+          to[k] = v;
+        }
+      }
+    });
+  }
+
+  private diagAt(locs: Locations, path: Path, code: string, message: string): void {
+    const loc = locs.at(path);
+    this.diags.push({ severity: "error", code, message, path: fmtPath(path), ...(loc ? { file: loc.file, line: loc.line, column: loc.column } : {}) });
+  }
+}
+
+/** Makes relative paths in a raw service absolute against `dir` (services from another directory). */
+function rebase(svc: unknown, dir: string, home: string | undefined): unknown {
+  if (!isDict(svc)) return svc;
+  const out: Record<string, unknown> = { ...svc };
+  const abs = (p: string) => resolveFrom(dir, p, home);
+  if (typeof out.build === "string") out.build = abs(out.build);
+  else if (isDict(out.build) && typeof out.build.context === "string" && !/^[a-z]+:\/\//.test(out.build.context)) out.build = { ...out.build, context: abs(out.build.context) };
+  else if (isDict(out.build) && out.build.context === undefined) out.build = { ...out.build, context: dir };
+  if (typeof out.env_file === "string") out.env_file = abs(out.env_file);
+  else if (Array.isArray(out.env_file)) out.env_file = out.env_file.map((e) => (typeof e === "string" ? abs(e) : isDict(e) && typeof e.path === "string" ? { ...e, path: abs(e.path) } : e));
+  if (Array.isArray(out.volumes)) {
+    out.volumes = out.volumes.map((v) => {
+      if (typeof v === "string") {
+        const r = parseVolumeShort(v);
+        if (r.ok && r.value.kind === "bind" && r.value.source && !posix.isAbsolute(r.value.source)) {
+          const idx = v.indexOf(r.value.source);
+          return abs(r.value.source) + v.slice(idx + r.value.source.length);
+        }
+        return v;
+      }
+      if (isDict(v) && v.type === "bind" && typeof v.source === "string" && isPathLike(v.source)) return { ...v, source: abs(v.source) };
+      return v;
+    });
+  }
+  return out;
+}
+
+/** Loads a compose project. Never throws for bad input: everything wrong is in `diagnostics`. */
+export function loadProject(opts: LoadOptions): LoadResult {
+  const diags = new Diags();
+  const files = discoverFiles(opts, diags);
+  const home = opts.env.HOME;
+  if (!files.length) return { project: undefined, diagnostics: diags.list, environment: {} };
+  const workingDir = opts.projectDirectory ? resolveFrom(opts.cwd, opts.projectDirectory, home) : posix.dirname(files[0]!);
+
+  // .env (or --env-file) under the process environment.
+  const dotenv: Record<string, string> = {};
+  const envFiles = opts.envFiles && opts.envFiles.length ? opts.envFiles.map((f) => resolveFrom(opts.cwd, f, home)) : [posix.join(workingDir, ".env")];
+  for (const ef of envFiles) {
+    const text = opts.reader.read(ef);
+    if (text === undefined) {
+      if (opts.envFiles && opts.envFiles.length) diags.push({ severity: "error", code: "compose.env_file_not_found", message: `env file ${ef} does not exist`, file: ef });
+      continue;
+    }
+    const r = parseDotenv(text, (n) => dotenv[n] ?? opts.env[n]);
+    for (const e of r.errors) diags.push({ severity: "error", code: "compose.env_file", message: e.message, file: ef, line: e.line, column: 1 });
+    Object.assign(dotenv, r.vars);
+  }
+  const environment: Record<string, string> = { ...dotenv };
+  for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) environment[k] = v;
+  const lookup: Lookup = (n) => environment[n];
+
+  const loader = new Loader(opts, lookup, diags);
+  let merged: Record<string, unknown> | undefined;
+  for (const f of files) {
+    const l = loader.loadFile(f);
+    if (!l) continue;
+    loader.locations.absorb(l.locations);
+    merged = merged ? (mergeDocuments(merged, l.doc) as Record<string, unknown>) : { ...l.doc };
+  }
+  if (!merged) return { project: undefined, diagnostics: diags.list, environment };
+
+  // Project name: -p, COMPOSE_PROJECT_NAME, name:, directory.
+  let name: string;
+  const explicit = opts.projectName ?? environment.COMPOSE_PROJECT_NAME ?? (typeof merged.name === "string" && merged.name !== "" ? merged.name : undefined);
+  if (explicit !== undefined) {
+    name = explicit;
+    if (!isValidProjectName(name)) {
+      diags.error(opts.projectName !== undefined || environment.COMPOSE_PROJECT_NAME !== undefined ? [] : ["name"], "compose.bad_project_name", `invalid project name '${name}'`, `use lower-case letters, digits, '-' and '_', starting with a letter or digit, e.g. '${normalizeProjectName(name) || "app"}'`);
+      name = normalizeProjectName(name) || "default";
+    }
+  } else {
+    name = normalizeProjectName(posix.basename(workingDir)) || "default";
+  }
+
+  const cx: Cx = { diags, resolvePath: (p) => resolveFrom(workingDir, p, home) };
+  for (const k of Object.keys(merged)) {
+    if (k.startsWith("x-") || TOP_LEVEL.includes(k)) continue;
+    unknownField(cx, [k], k, TOP_LEVEL);
+  }
+  if (merged.version !== undefined) diags.warn(["version"], "compose.obsolete", "the top-level 'version' is obsolete and ignored", "remove it");
+  if (merged.models !== undefined) diags.warn(["models"], "compose.unsupported", "'models' is parsed but not honoured by Fizz yet");
+
+  const section = (k: string): Record<string, unknown> => {
+    const v = merged![k];
+    if (v === undefined || v === null) return {};
+    if (!isDict(v)) {
+      diags.error([k], "compose.wrong_type", `'${k}' must be a mapping`);
+      return {};
+    }
+    return v;
+  };
+  const rawServices = section("services");
+  const active = opts.profiles && opts.profiles.length ? [...opts.profiles] : (environment.COMPOSE_PROFILES ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+
+  const services: Record<string, Service> = {};
+  const disabled: Record<string, Service> = {};
+  for (const [sname, raw] of Object.entries(rawServices)) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(sname)) diags.keyError(["services", sname], "compose.bad_name", `invalid service name '${sname}'`, "use letters, digits, '.', '-' and '_'");
+    const svc = normalizeService(sname, raw, ["services", sname], cx);
+    if (!svc) continue;
+    const on = svc.profiles.length === 0 || svc.profiles.some((p) => active.includes(p) || active.includes("*"));
+    (on ? services : disabled)[sname] = svc;
+  }
+
+  const networks: Record<string, Network> = {};
+  for (const [k, raw] of Object.entries(section("networks"))) {
+    const n = normalizeNetwork(name, k, raw, ["networks", k], cx);
+    if (n) networks[k] = n;
+  }
+  // Every service without networks (and no network_mode) joins `default`.
+  const needsDefault = Object.values(services).some((s) => s.network_mode === undefined && Object.keys(s.networks).length === 0);
+  if (needsDefault && !networks.default) networks.default = { name: `${name}_default`, external: false, labels: {}, extensions: {} };
+  for (const s of Object.values(services)) if (s.network_mode === undefined && Object.keys(s.networks).length === 0) s.networks = { default: null };
+
+  const volumes: Record<string, Volume> = {};
+  for (const [k, raw] of Object.entries(section("volumes"))) {
+    const v = normalizeVolume(name, k, raw, ["volumes", k], cx);
+    if (v) volumes[k] = v;
+  }
+  const secrets: Record<string, SecretDef> = {};
+  for (const [k, raw] of Object.entries(section("secrets"))) {
+    const v = normalizeSecret("secret", name, k, raw, ["secrets", k], cx);
+    if (v) secrets[k] = v;
+  }
+  const configs: Record<string, ConfigDef> = {};
+  for (const [k, raw] of Object.entries(section("configs"))) {
+    const v = normalizeSecret("config", name, k, raw, ["configs", k], cx);
+    if (v) configs[k] = v;
+  }
+  const extensions: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(merged)) if (k.startsWith("x-") && k !== "x-fizz") extensions[k] = v;
+  const x_fizz = merged["x-fizz"] === undefined ? undefined : readXFizzProject(merged["x-fizz"], ["x-fizz"], cx);
+
+  for (const [sname, svc] of Object.entries(services)) {
+    svc.env_file?.forEach((ef, i) => {
+      if (ef.required && opts.reader.read(ef.path) === undefined) {
+        diags.error(["services", sname, "env_file", i], "compose.env_file_not_found", `env file ${ef.path} does not exist`, "create it or mark it required: false");
+      }
+    });
+  }
+
+  const project: Project = {
+    name,
+    working_dir: workingDir,
+    files,
+    services,
+    disabled_services: disabled,
+    networks,
+    volumes,
+    secrets,
+    configs,
+    x_fizz,
+    extensions,
+    active_profiles: active,
+  };
+  validateProject(project, diags);
+  return { project, diagnostics: diags.list, environment };
+}

@@ -1,0 +1,149 @@
+/**
+ * Checks across the normalised project: references (depends_on, links,
+ * volumes_from, networks, named volumes, secrets, configs) point at defined
+ * things, dependencies have no cycle (printed), published ports do not
+ * collide, and fields Fizz cannot honour are listed as warnings.
+ */
+import { suggest } from "../text/suggest.ts";
+import type { Diags } from "./diagnostics.ts";
+import type { Project, Service } from "./model.ts";
+import { hasPath, UNSUPPORTED_SERVICE_FIELDS, UNSUPPORTED_TOP_FIELDS } from "./unsupported.ts";
+
+function hintFor(word: string, candidates: Iterable<string>, kind: string): string {
+  const near = suggest(word, candidates);
+  return near ? `did you mean '${near}'?` : `define it under top-level '${kind}'`;
+}
+
+export function validateProject(project: Project, diags: Diags): void {
+  const all: Record<string, Service> = { ...project.disabled_services, ...project.services };
+  const enabled = project.services;
+  for (const [name, svc] of Object.entries(enabled)) {
+    const sp = ["services", name];
+    for (const [dep, d] of Object.entries(svc.depends_on)) {
+      if (!all[dep]) {
+        const near = suggest(dep, Object.keys(all));
+        const msg = `depends on undefined service '${dep}'`;
+        if (d.required) diags.error([...sp, "depends_on", dep], "compose.unknown_service", msg, near ? `did you mean '${near}'?` : "define the service or remove the dependency");
+        else diags.warn([...sp, "depends_on", dep], "compose.unknown_service", `${msg} (required: false, ignored)`);
+      } else if (!enabled[dep]) {
+        const msg = `depends on service '${dep}', which is disabled by its profiles (${all[dep]!.profiles.join(", ")})`;
+        if (d.required) diags.error([...sp, "depends_on", dep], "compose.disabled_service", msg, `enable it with --profile ${all[dep]!.profiles[0]}`);
+        else diags.warn([...sp, "depends_on", dep], "compose.disabled_service", msg);
+      }
+    }
+    (svc.links ?? []).forEach((l, i) => {
+      const target = l.split(":")[0]!;
+      if (!all[target]) diags.error([...sp, "links", i], "compose.unknown_service", `links to undefined service '${target}'`, hintFor(target, Object.keys(all), "services"));
+    });
+    (svc.volumes_from ?? []).forEach((v, i) => {
+      const [kind, ref] = v.startsWith("container:") ? ["container", v.slice(10)] : ["service", v.replace(/^service:/, "").split(":")[0]!];
+      if (kind === "service" && !all[ref!]) diags.error([...sp, "volumes_from", i], "compose.unknown_service", `volumes_from refers to undefined service '${ref}'`, hintFor(ref!, Object.keys(all), "services"));
+    });
+    for (const mode of [svc.network_mode, svc.ipc, svc.pid].filter((m): m is string => typeof m === "string")) {
+      if (mode.startsWith("service:")) {
+        const ref = mode.slice(8);
+        if (!all[ref]) diags.error([...sp, "network_mode"], "compose.unknown_service", `refers to undefined service '${ref}'`, hintFor(ref, Object.keys(all), "services"));
+      }
+    }
+    for (const net of Object.keys(svc.networks)) {
+      if (!project.networks[net]) diags.error([...sp, "networks", net], "compose.unknown_network", `uses undefined network '${net}'`, hintFor(net, Object.keys(project.networks), "networks"));
+    }
+    svc.volumes.forEach((m, i) => {
+      if (m.type === "volume" && m.source !== undefined && !project.volumes[m.source]) {
+        diags.error([...sp, "volumes", i], "compose.unknown_volume", `uses undefined volume '${m.source}'`, hintFor(m.source, Object.keys(project.volumes), "volumes"));
+      }
+    });
+    svc.secrets.forEach((s, i) => {
+      if (!project.secrets[s.source]) diags.error([...sp, "secrets", i], "compose.unknown_secret", `uses undefined secret '${s.source}'`, hintFor(s.source, Object.keys(project.secrets), "secrets"));
+    });
+    svc.configs.forEach((s, i) => {
+      if (!project.configs[s.source]) diags.error([...sp, "configs", i], "compose.unknown_config", `uses undefined config '${s.source}'`, hintFor(s.source, Object.keys(project.configs), "configs"));
+    });
+    for (const ref of svc.build?.secrets ?? []) {
+      if (!project.secrets[ref.source]) diags.error([...sp, "build", "secrets"], "compose.unknown_secret", `build uses undefined secret '${ref.source}'`, hintFor(ref.source, Object.keys(project.secrets), "secrets"));
+    }
+    const replicas = svc.deploy?.replicas ?? svc.scale ?? 1;
+    if (svc.container_name !== undefined && replicas > 1) {
+      diags.error([...sp, "container_name"], "compose.conflict", `container_name '${svc.container_name}' cannot be used with ${replicas} replicas`, "remove container_name or scale to 1");
+    }
+    for (const u of UNSUPPORTED_SERVICE_FIELDS) {
+      if (hasPath(svc, u.field)) diags.warn([...sp, ...u.field.split(".")], "compose.unsupported", `'${u.field}' is parsed but not honoured by Fizz yet: ${u.why}`);
+    }
+    svc.volumes.forEach((m, i) => {
+      if (m.type === "npipe" || m.type === "cluster") diags.warn([...sp, "volumes", i], "compose.unsupported", `volume type '${m.type}' is not honoured by Fizz`);
+    });
+  }
+  for (const u of UNSUPPORTED_TOP_FIELDS) {
+    const [top, , field] = u.field.split(".");
+    const defs = (project as unknown as Record<string, Record<string, unknown>>)[top!] ?? {};
+    for (const [k, def] of Object.entries(defs)) if (hasPath(def, field!)) diags.warn([top!, k, field!], "compose.unsupported", `'${field}' is parsed but not honoured by Fizz yet: ${u.why}`);
+  }
+  checkCycles(project, diags);
+  checkPorts(project, diags);
+}
+
+function checkCycles(project: Project, diags: Diags): void {
+  const state = new Map<string, "visiting" | "done">();
+  const stack: string[] = [];
+  const reported = new Set<string>();
+  const visit = (name: string): void => {
+    const st = state.get(name);
+    if (st === "done") return;
+    if (st === "visiting") {
+      const cycle = [...stack.slice(stack.indexOf(name)), name];
+      const key = [...cycle.slice(0, -1)].sort().join(",");
+      if (!reported.has(key)) {
+        reported.add(key);
+        diags.error(["services", name, "depends_on"], "compose.dependency_cycle", `dependency cycle: ${cycle.join(" → ")}`, "remove one of these depends_on entries");
+      }
+      return;
+    }
+    state.set(name, "visiting");
+    stack.push(name);
+    for (const dep of Object.keys(project.services[name]?.depends_on ?? {})) if (project.services[dep]) visit(dep);
+    stack.pop();
+    state.set(name, "done");
+  };
+  for (const name of Object.keys(project.services).sort()) visit(name);
+}
+
+function expandPublished(p: string): number[] {
+  const [a, b] = p.split("-").map(Number);
+  if (a === undefined || Number.isNaN(a)) return [];
+  const end = b === undefined || Number.isNaN(b) ? a : b;
+  const out: number[] = [];
+  for (let i = a; i <= end && out.length < 70000; i++) out.push(i);
+  return out;
+}
+
+function checkPorts(project: Project, diags: Diags): void {
+  const seen = new Map<string, { service: string; index: number; ip: string }>();
+  for (const [name, svc] of Object.entries(project.services)) {
+    const replicas = svc.deploy?.replicas ?? svc.scale ?? 1;
+    svc.ports.forEach((p, i) => {
+      if (p.published === undefined) return;
+      const ports = expandPublished(p.published);
+      if (ports.length === 1 && replicas > 1 && p.mode !== "ingress") {
+        diags.error(["services", name, "ports", i], "compose.port_conflict", `published port ${p.published} cannot be bound by ${replicas} replicas on one host`, "publish a range or use x-fizz ingress");
+      }
+      if (ports.length !== 1) return; // a range lets the engine pick a free port from it
+      const port = ports[0]!;
+      const ip = p.host_ip ?? "0.0.0.0";
+      for (const [key, prev] of seen) {
+        const [kport, kproto] = key.split("/");
+        if (Number(kport) !== port || kproto !== p.protocol) continue;
+        const overlap = ip === prev.ip || ip === "0.0.0.0" || prev.ip === "0.0.0.0" || ip === "::" || prev.ip === "::";
+        if (overlap) {
+          diags.error(
+            ["services", name, "ports", i],
+            "compose.port_conflict",
+            `published port ${port}/${p.protocol} is already published by services.${prev.service}.ports[${prev.index}]`,
+            "publish a different host port",
+          );
+          return;
+        }
+      }
+      seen.set(`${port}/${p.protocol}/${ip}/${name}/${i}`, { service: name, index: i, ip });
+    });
+  }
+}
