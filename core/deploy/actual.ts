@@ -1,0 +1,96 @@
+/**
+ * Engine list results → the planner's `ActualState`. Pure: the caller lists
+ * containers/networks/volumes/images (filtered by project label) and passes
+ * the raw summaries here. Only resources carrying our labels count.
+ */
+import { parseLabels } from "../labels.ts";
+import type { ActualContainer, ActualImage, ActualNetwork, ActualState, ActualVolume, ContainerHealth, ContainerState } from "../reconcile/types.ts";
+
+/** The fields of GET /containers/json entries we read (Docker and Podman agree on these). */
+export interface ContainerSummary {
+  Id: string;
+  Names?: string[];
+  Image?: string;
+  ImageID?: string;
+  Labels?: Record<string, string> | null;
+  State?: string;
+  Status?: string;
+  Created?: number;
+}
+export interface NetworkSummary {
+  Id?: string;
+  Name: string;
+  Labels?: Record<string, string> | null;
+}
+export interface VolumeSummary {
+  Name: string;
+  Labels?: Record<string, string> | null;
+}
+export interface ImageSummary {
+  Id: string;
+  RepoTags?: string[] | null;
+}
+
+const STATES: ReadonlySet<string> = new Set(["created", "running", "paused", "restarting", "exited", "dead", "removing"]);
+
+/** Health from the list's Status text ("Up 3 minutes (healthy)", "Up 1 second (health: starting)"). */
+export function healthFromStatus(status: string | undefined): ContainerHealth {
+  if (!status) return "none";
+  if (/\(unhealthy\)/.test(status)) return "unhealthy";
+  if (/\(health: starting\)|\(starting\)/.test(status)) return "starting";
+  if (/\(healthy\)/.test(status)) return "healthy";
+  return "none";
+}
+
+/** Exit code from "Exited (137) 5 seconds ago". */
+export function exitCodeFromStatus(status: string | undefined): number | undefined {
+  const m = /^Exited \((-?\d+)\)/.exec(status ?? "");
+  return m ? Number(m[1]) : undefined;
+}
+
+export function actualContainer(c: ContainerSummary): ActualContainer | undefined {
+  const owner = parseLabels(c.Labels ?? undefined);
+  if (!owner || owner.kind !== "container") return undefined;
+  const rawState = (c.State ?? "").toLowerCase();
+  // Podman reports "configured" for created and "stopped" for exited containers.
+  const state = (rawState === "configured" ? "created" : rawState === "stopped" ? "exited" : rawState) as ContainerState;
+  const exitCode = exitCodeFromStatus(c.Status);
+  return {
+    id: c.Id,
+    name: (c.Names?.[0] ?? c.Id).replace(/^\//, ""),
+    project: owner.project,
+    service: owner.service,
+    number: owner.number,
+    ...(owner.configHash !== undefined ? { configHash: owner.configHash } : {}),
+    configFields: owner.configFields,
+    ...(owner.imageId !== undefined ? { imageId: owner.imageId } : c.ImageID ? { imageId: c.ImageID } : {}),
+    state: STATES.has(state) ? state : "created",
+    ...(exitCode !== undefined ? { exitCode } : {}),
+    health: healthFromStatus(c.Status),
+    oneoff: owner.oneoff,
+    labels: c.Labels ?? {},
+  };
+}
+
+export function actualState(input: {
+  containers: readonly ContainerSummary[];
+  networks: readonly NetworkSummary[];
+  volumes: readonly VolumeSummary[];
+  images: readonly ImageSummary[];
+}): ActualState {
+  const containers = input.containers.map(actualContainer).filter((c): c is ActualContainer => c !== undefined);
+  const networks: ActualNetwork[] = input.networks.map((n) => {
+    const o = parseLabels(n.Labels ?? undefined);
+    return {
+      ...(n.Id ? { id: n.Id } : {}),
+      name: n.Name,
+      ...(o?.kind === "network" ? { project: o.project, key: o.network } : {}),
+    };
+  });
+  const volumes: ActualVolume[] = input.volumes.map((v) => {
+    const o = parseLabels(v.Labels ?? undefined);
+    return { name: v.Name, ...(o?.kind === "volume" ? { project: o.project, key: o.volume } : {}) };
+  });
+  const images: ActualImage[] = input.images.flatMap((i) => (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").map((ref) => ({ ref, id: i.Id })));
+  return { containers, networks, volumes, images };
+}
