@@ -10,3 +10,4 @@ export { schedule, DEFAULT_LOAD_FACTOR, DEFAULT_VNODES } from "./schedule.ts";
 export { parseConstraint, parseConstraints, matches, type Constraint } from "./constraints.ts";
 export { resolveDuplicates, type ObservedPlacement, type DuplicateResolution } from "./duplicates.ts";
 export { hash32 } from "./hash.ts";
+export { explain, explainServiceExplanation, describeReason, type ExplainOptions } from "./explain.ts";
