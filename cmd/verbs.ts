@@ -3,5 +3,7 @@
  * A verb appears here only when it works end to end.
  */
 import type { RegisterVerb } from "./command.ts";
+import { register as validate } from "./validate.ts";
+import { register as config } from "./config.ts";
 
-export const verbs: RegisterVerb[] = [];
+export const verbs: RegisterVerb[] = [validate, config];

@@ -1,0 +1,59 @@
+/**
+ * `fizz config`: the normalised project, like `docker compose config`
+ * (YAML or JSON), or just the services, profiles, volumes or config hashes.
+ */
+import type { RegisterVerb } from "./command.ts";
+import { loadProjectOrThrow, readComposeOptions, withComposeOptions } from "./compose-load.ts";
+import { formatDiagnostic } from "../core/compose/diagnostics.ts";
+import { usageError } from "../core/errors.ts";
+import { optString } from "./command.ts";
+
+export const register: RegisterVerb = (cli, action) => {
+  withComposeOptions(cli.command("config [...services]", "Print the normalised compose project (like docker compose config)"))
+    .option("--format <format>", "Output format: yaml (default) or json")
+    .option("--services", "Print the service names, one per line")
+    .option("--profiles", "Print the profile names, one per line")
+    .option("--volumes", "Print the volume names, one per line")
+    .option("--hash <services>", "Print '<service> <config-hash>' for the given services ('*' for all)")
+    .option("-q, --quiet", "Only validate; print nothing")
+    .action(
+      action(async (ctx, args, options) => {
+        const format = optString(options, "format") ?? "yaml";
+        if (format !== "yaml" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format yaml or --format json");
+        const { project, result } = await loadProjectOrThrow(readComposeOptions(options));
+        for (const d of result.diagnostics) if (d.severity === "warning") ctx.err(`${formatDiagnostic(d)}\n`);
+        if (options.quiet) return 0;
+        if (options.services) {
+          for (const s of Object.keys(project.services)) ctx.out(`${s}\n`);
+          return 0;
+        }
+        if (options.profiles) {
+          const all = new Set<string>();
+          for (const s of [...Object.values(project.services), ...Object.values(project.disabled_services)]) for (const p of s.profiles) all.add(p);
+          for (const p of [...all].sort()) ctx.out(`${p}\n`);
+          return 0;
+        }
+        if (options.volumes) {
+          for (const v of Object.keys(project.volumes)) ctx.out(`${v}\n`);
+          return 0;
+        }
+        if (options.hash !== undefined && options.hash !== false) {
+          const { serviceConfigHash } = await import("../core/compose/hash.ts");
+          const want = String(options.hash === true ? "*" : options.hash);
+          const names = want === "*" ? Object.keys(project.services) : want.split(",").map((s) => s.trim());
+          for (const n of names) {
+            if (!project.services[n] && !project.disabled_services[n]) throw usageError(`no service '${n}' in project '${project.name}'`);
+            ctx.out(`${n} ${serviceConfigHash(project, n)}\n`);
+          }
+          return 0;
+        }
+        const { projectDocument, projectYaml } = await import("../core/compose/serialize.ts");
+        if (args.length) {
+          for (const a of args) if (!project.services[a]) throw usageError(`no service '${a}' in project '${project.name}'`);
+          for (const k of Object.keys(project.services)) if (!args.includes(k)) delete project.services[k];
+        }
+        ctx.out(format === "json" ? `${JSON.stringify(projectDocument(project), null, 2)}\n` : projectYaml(project));
+        return 0;
+      }),
+    );
+};
