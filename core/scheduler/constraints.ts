@@ -66,7 +66,13 @@ export function parseConstraint(source: string, path?: string): Constraint {
     }
   }
   if (!key) {
-    const guess = suggest(keyText, [...Object.keys(FIXED_KEYS), "node.labels", "engine.labels"]);
+    // Label keys carry a user part (`node.lables.zone`): suggest on the fixed prefix, keep the rest.
+    const parts = keyText.split(".");
+    let guess = suggest(keyText, Object.keys(FIXED_KEYS));
+    if (!guess && parts.length >= 3) {
+      const head = suggest(parts.slice(0, 2).join("."), ["node.labels", "engine.labels"]);
+      if (head) guess = `${head}.${parts.slice(2).join(".")}`;
+    }
     throw invalid(
       source,
       `unknown key "${keyText}"`,
