@@ -320,12 +320,17 @@ class Reader {
   }
 }
 
+function define<V>(o: Record<string, V>, k: string, v: V): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 function readMeta(r: Reader): NodeMeta {
   const labels: Record<string, string> = {};
   const nl = r.u8("label count");
   for (let i = 0; i < nl; i++) {
     const k = r.str8("label key");
-    labels[k] = r.str16("label value");
+    // defineProperty: a key like "__proto__" from the network must stay data, not change the prototype.
+    define(labels, k, r.str16("label value"));
   }
   const cpuMilli = r.u32("cpu");
   const memoryMb = r.u32("memory");
@@ -333,7 +338,7 @@ function readMeta(r: Reader): NodeMeta {
   const np = r.u8("port count");
   for (let i = 0; i < np; i++) {
     const k = r.str8("port name");
-    ports[k] = r.u16("port");
+    define(ports, k, r.u16("port"));
   }
   return { labels, resources: { cpuMilli, memoryMb }, ports };
 }
