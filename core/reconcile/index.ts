@@ -1,0 +1,38 @@
+/**
+ * Reconciliation, pure: desired project + labelled engine state → a plan.
+ *
+ * - `plan(desired, actual, options)`: the `up` planner (also the agent's
+ *   level-triggered loop). Returns a DAG of steps (`after` edges; independent
+ *   steps may run in parallel) that converges actual to desired; applying it
+ *   and planning again gives an empty plan.
+ * - `planDown` / `planStop` / `planStart` / `planRestart`: the imperative verbs.
+ * - `describePlan(plan)`: one human line per action, with the reason.
+ * - `decideRestart(...)`: the unhealthy-restart policy (backoff, max_attempts
+ *   within a window) that Compose lacks.
+ *
+ * No I/O, no clock: the executor (platform/cmd) performs the steps, waits for
+ * `waitFor` gates, and passes `now` to the health policy.
+ */
+
+export type * from "./types.ts";
+export { plan, normalizeImageRef, changedFields } from "./plan.ts";
+export { planDown, planStop, planStart, planRestart, type DownOptions, type RestartOptions } from "./lifecycle.ts";
+export { describePlan, describeStep, reasonText, isEmptyPlan } from "./describe.ts";
+export { configFieldHashes } from "./config-fields.ts";
+export {
+  decideRestart,
+  policyFromService,
+  restartSummary,
+  currentStreak,
+  backoffMs,
+  formatDuration,
+  HEALTH_POLICY_DEFAULTS,
+  type RestartPolicySpec,
+  type HealthPolicyDefaults,
+  type RestartRecord,
+  type RestartCause,
+  type ContainerObservation,
+  type DecideInput,
+  type HealthDecision,
+  type RestartSummary,
+} from "./health-policy.ts";
