@@ -66,7 +66,7 @@ function expand(s: string, lookup: Lookup, unset: string[]): string {
     if (!m) {
       throw new InterpolationError(
         undefined,
-        `invalid interpolation format in "${s}": "$" must be followed by a variable name or "{" (write "$$" for a literal "$")`,
+        `invalid interpolation format in "${s}": "$" must be followed by a variable name or "{"`,
       );
     }
     const name = m[0];

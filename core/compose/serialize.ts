@@ -84,5 +84,5 @@ export function projectDocument(p: Project): Dict {
 }
 
 export function projectYaml(p: Project): string {
-  return stringify(projectDocument(p), { aliasDuplicateObjects: false, lineWidth: 0 });
+  return stringify(projectDocument(p), { aliasDuplicateObjects: false, lineWidth: 0, version: "1.1" });
 }

@@ -1,0 +1,26 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CORPUS, caseNames, rendered, runCase } from "./corpus.ts";
+
+describe("compose corpus", () => {
+  const names = caseNames();
+  test("has at least 40 cases, valid and invalid", () => {
+    expect(names.length).toBeGreaterThanOrEqual(40);
+    expect(names.filter((n) => n.startsWith("v")).length).toBeGreaterThan(20);
+    expect(names.filter((n) => n.startsWith("e")).length).toBeGreaterThan(15);
+  });
+  for (const name of names) {
+    test(name, () => {
+      const dir = join(CORPUS, name);
+      const out = rendered(name, runCase(name));
+      const yamlPath = join(dir, "expected.yaml");
+      const diagPath = join(dir, "expected-diagnostics.txt");
+      if (name.startsWith("v")) expect(out.yaml).toBeDefined();
+      if (name.startsWith("e")) expect(existsSync(diagPath)).toBe(true);
+      if (existsSync(yamlPath)) expect(out.yaml).toBe(readFileSync(yamlPath, "utf8"));
+      else expect(out.yaml).toBeUndefined();
+      expect(out.diagnostics).toBe(existsSync(diagPath) ? readFileSync(diagPath, "utf8") : "");
+    });
+  }
+});
