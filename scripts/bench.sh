@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 
 bun bench/scheduler.ts
+bun bench/crypto.ts
