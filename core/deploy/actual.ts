@@ -48,6 +48,18 @@ export function exitCodeFromStatus(status: string | undefined): number | undefin
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * The names a user may have written for a tag the engine reports: Podman
+ * qualifies local images as `localhost/x` and Hub ones as `docker.io/library/x`.
+ */
+export function imageAliases(ref: string): string[] {
+  const out = [ref];
+  for (const prefix of ["localhost/", "docker.io/library/", "docker.io/"]) {
+    if (ref.startsWith(prefix)) out.push(ref.slice(prefix.length));
+  }
+  return [...new Set(out)];
+}
+
 export function actualContainer(c: ContainerSummary): ActualContainer | undefined {
   const owner = parseLabels(c.Labels ?? undefined);
   if (!owner || owner.kind !== "container") return undefined;
@@ -91,6 +103,8 @@ export function actualState(input: {
     const o = parseLabels(v.Labels ?? undefined);
     return { name: v.Name, ...(o?.kind === "volume" ? { project: o.project, key: o.volume } : {}) };
   });
-  const images: ActualImage[] = input.images.flatMap((i) => (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").map((ref) => ({ ref, id: i.Id })));
+  const images: ActualImage[] = input.images.flatMap((i) =>
+    (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").flatMap((ref) => imageAliases(ref).map((r) => ({ ref: r, id: i.Id }))),
+  );
   return { containers, networks, volumes, images };
 }

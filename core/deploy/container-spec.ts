@@ -32,6 +32,8 @@ export interface ServiceTemplate {
   configFiles: string[];
   /** `hostname:` given explicitly (otherwise the engine uses the container id). */
   explicitHostname: boolean;
+  /** Short per-field hashes labelled on each container, so a later plan can say what changed. */
+  configFields?: Record<string, string>;
 }
 
 export interface InstanceInput {
@@ -166,7 +168,7 @@ export function instantiate(t: ServiceTemplate, input: InstanceInput): Instance 
     service: t.service,
     number: input.number,
     configHash: input.configHash,
-    ...(input.configFields ? { configFields: input.configFields } : {}),
+    ...(input.configFields ?? t.configFields ? { configFields: input.configFields ?? t.configFields! } : {}),
     workingDir: t.workingDir,
     configFiles: t.configFiles,
     dependsOn: t.dependsOn,

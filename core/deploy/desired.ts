@@ -79,11 +79,13 @@ export function desiredProject(project: Project, opts: DesiredOptions = {}): Des
     const vols = s.volumes.filter((v) => v.type === "volume" && v.source && project.volumes[v.source]).map((v) => v.source!);
     vols.forEach((v) => usedVolumes.add(v));
     const restart = restartSetting(s);
+    const fields = configFields(s);
+    template.configFields = fields;
     services.push({
       name: s.name,
       replicas: replicasOf(s, opts.replicas),
       configHash: serviceConfigHash(project, s.name),
-      configFields: configFields(s),
+      configFields: fields,
       image,
       pullPolicy: pullPolicy(s),
       hasBuild: s.build !== undefined,

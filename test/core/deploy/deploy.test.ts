@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { loadProject } from "../../../core/compose/load.ts";
 import type { Project } from "../../../core/compose/model.ts";
-import { actualState, desiredProject, healthFromStatus, instantiate, resolveEnvironment, withResolvedEnvironment } from "../../../core/deploy/index.ts";
+import { actualState, desiredProject, healthFromStatus, imageAliases, instantiate, resolveEnvironment, withResolvedEnvironment } from "../../../core/deploy/index.ts";
 import { plan } from "../../../core/reconcile/plan.ts";
 import { LABEL } from "../../../core/labels.ts";
 
@@ -152,6 +152,8 @@ describe("actualState", () => {
     ]);
     expect(a.images).toEqual([{ ref: "a:1", id: "sha256:1" }]);
     expect(healthFromStatus("Up 1 second (health: starting)")).toBe("starting");
+    expect(imageAliases("localhost/fizz-test/busybox:1")).toEqual(["localhost/fizz-test/busybox:1", "fizz-test/busybox:1"]);
+    expect(imageAliases("docker.io/library/redis:7")).toEqual(["docker.io/library/redis:7", "redis:7", "library/redis:7"]);
     expect(healthFromStatus("Up 1 second (unhealthy)")).toBe("unhealthy");
   });
 });

@@ -1,0 +1,296 @@
+/**
+ * Runs a reconcile plan against an engine: every step whose `after` steps are
+ * done may run, up to `parallelism` at once; `waitFor` gates poll the
+ * dependency's containers until healthy / exited 0. If any step fails, no new
+ * step starts, in-flight ones finish, and (with `rollbackOnFailure`) what this
+ * run created is removed again, so a failed `up` leaves nothing half-created
+ * running. The engine is reached through `ExecutorEngine`, so this runs
+ * against a fake in unit tests.
+ */
+import { FizzError, isFizzError } from "../../core/errors.ts";
+import { instantiate, type ServiceTemplate } from "../../core/deploy/container-spec.ts";
+import type { ActualContainer, DesiredNetwork, DesiredVolume, Plan, Step } from "../../core/reconcile/types.ts";
+
+export interface ContainerStatus {
+  state: ActualContainer["state"];
+  health: ActualContainer["health"];
+  exitCode?: number;
+  /** Last healthcheck output, for error messages. */
+  healthOutput?: string;
+}
+
+export interface ExecutorEngine {
+  createNetwork(n: DesiredNetwork): Promise<void>;
+  removeNetwork(name: string): Promise<void>;
+  createVolume(v: DesiredVolume): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+  pullImage(ref: string, onProgress: (line: string) => void): Promise<void>;
+  buildImage(template: ServiceTemplate | undefined, service: string, image: string, onProgress: (line: string) => void): Promise<void>;
+  /** Creates a container; returns its id. */
+  createContainer(name: string, body: ReturnType<typeof instantiate>["body"]): Promise<string>;
+  connectNetwork(network: string, containerId: string, endpoint: unknown): Promise<void>;
+  /** Creates missing bind-mount sources (Compose does for short syntax; engines before API 1.42 refuse). */
+  ensureBindSources?(body: ReturnType<typeof instantiate>["body"]): Promise<void>;
+  startContainer(id: string): Promise<void>;
+  stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
+  renameContainer(id: string, name: string): Promise<void>;
+  removeContainer(id: string, opts: { volumes: boolean; force: boolean }): Promise<void>;
+  /** Containers of one service of the project (running or not). */
+  serviceContainers(project: string, service: string): Promise<{ id: string; name: string; status: ContainerStatus }[]>;
+}
+
+export type StepEvent =
+  | { type: "start"; step: Step<ServiceTemplate> }
+  | { type: "done"; step: Step<ServiceTemplate> }
+  | { type: "failed"; step: Step<ServiceTemplate>; error: FizzError }
+  | { type: "progress"; step: Step<ServiceTemplate>; line: string }
+  | { type: "rollback"; what: string };
+
+export interface ExecuteOptions {
+  project: string;
+  parallelism?: number;
+  /** Labels the executor stamps on every container it creates. */
+  instance: { node?: string; deployment?: string; fizzVersion?: string };
+  onEvent?: (e: StepEvent) => void;
+  /** Max time a waitFor gate waits (ms). Default 10 minutes. */
+  waitTimeoutMs?: number;
+  pollIntervalMs?: number;
+  /** Remove what this run created when a step fails. */
+  rollbackOnFailure?: boolean;
+  /** Images present before the run (normalised refs), for the --pull never preflight. */
+  imagesPresent?: ReadonlySet<string>;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  signal?: AbortSignal;
+}
+
+export interface ExecuteResult {
+  ok: boolean;
+  error?: FizzError;
+  /** Ids of containers this run created, by name. */
+  created: Map<string, string>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorEngine, opts: ExecuteOptions): Promise<ExecuteResult> {
+  const parallelism = Math.max(1, opts.parallelism ?? 8);
+  const sleep = opts.sleep ?? defaultSleep;
+  const now = opts.now ?? Date.now;
+  const emit = opts.onEvent ?? (() => {});
+  const created = new Map<string, string>(); // container name → id
+  const createdNetworks: string[] = [];
+  const createdVolumes: string[] = [];
+  const ids = new Map<string, string>(); // container name → id, for refs the plan names by name
+  const done = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+  const pending = [...plan.steps];
+  let failure: FizzError | undefined;
+
+  const preflight = missingImages(plan, opts.imagesPresent);
+  if (preflight) return { ok: false, error: preflight, created };
+
+  const idOf = (ref: { id?: string; name: string }): string => {
+    const id = ref.id ?? ids.get(ref.name) ?? created.get(ref.name);
+    if (!id) throw new FizzError({ code: "executor.unknown_container", message: `container ${ref.name} was not created by an earlier step` });
+    return id;
+  };
+
+  const runStep = async (step: Step<ServiceTemplate>): Promise<void> => {
+    switch (step.kind) {
+      case "createNetwork":
+        await engine.createNetwork(step.network);
+        createdNetworks.push(step.network.name);
+        return;
+      case "removeNetwork":
+        return engine.removeNetwork(step.name);
+      case "createVolume":
+        await engine.createVolume(step.volume);
+        createdVolumes.push(step.volume.name);
+        return;
+      case "removeVolume":
+        return engine.removeVolume(step.name);
+      case "pullImage":
+        return engine.pullImage(step.image, (line) => emit({ type: "progress", step, line }));
+      case "buildImage": {
+        const tmpl = plan.steps.find((s) => s.kind === "createContainer" && s.service === step.service);
+        const t = tmpl?.kind === "createContainer" ? tmpl.create : undefined;
+        return engine.buildImage(t, step.service, step.image, (line) => emit({ type: "progress", step, line }));
+      }
+      case "createContainer": {
+        if (!step.create) throw new FizzError({ code: "executor.no_template", message: `no create template for service ${step.service}` });
+        const inst = instantiate(step.create, {
+          number: step.number,
+          name: step.name,
+          configHash: step.configHash,
+          ...opts.instance,
+          ...(step.replaces ? { replace: step.replaces.name } : {}),
+        });
+        if (engine.ensureBindSources) await engine.ensureBindSources(inst.body);
+        const id = await engine.createContainer(inst.name, inst.body);
+        created.set(inst.name, id);
+        ids.set(inst.name, id);
+        for (const n of inst.extraNetworks) await engine.connectNetwork(n.name, id, n.endpoint);
+        return;
+      }
+      case "startContainer":
+        return engine.startContainer(idOf(step.container));
+      case "stopContainer":
+        return engine.stopContainer(idOf(step.container));
+      case "renameContainer":
+        await engine.renameContainer(idOf(step.container), step.to);
+        return;
+      case "removeContainer":
+        return engine.removeContainer(idOf(step.container), { volumes: step.volumes, force: true });
+      case "waitFor":
+        return waitFor(step, engine, opts.project, { sleep, now, timeoutMs: opts.waitTimeoutMs ?? 600_000, pollMs: opts.pollIntervalMs ?? 250, ...(opts.signal ? { signal: opts.signal } : {}) });
+    }
+  };
+
+  while (pending.length || running.size) {
+    if (opts.signal?.aborted && !failure) failure = new FizzError({ code: "executor.aborted", message: "interrupted", exitCode: 130 });
+    if (!failure) {
+      for (let i = 0; i < pending.length && running.size < parallelism; ) {
+        const step = pending[i]!;
+        if (!step.after.every((a) => done.has(a))) {
+          i++;
+          continue;
+        }
+        pending.splice(i, 1);
+        emit({ type: "start", step });
+        const p = runStep(step).then(
+          () => {
+            done.add(step.id);
+            running.delete(step.id);
+            emit({ type: "done", step });
+          },
+          (e: unknown) => {
+            running.delete(step.id);
+            const err = toFizz(e, step);
+            if (step.kind === "waitFor" && !step.required) {
+              // `required: false`: warn and let dependents start anyway.
+              done.add(step.id);
+              emit({ type: "failed", step, error: err });
+              return;
+            }
+            failure ??= err;
+            emit({ type: "failed", step, error: err });
+          },
+        );
+        running.set(step.id, p);
+      }
+    }
+    if (running.size === 0) {
+      if (failure || pending.length === 0) break;
+      // Unreachable with a valid DAG; guard against a malformed plan hanging forever.
+      failure = new FizzError({ code: "executor.stuck", message: `plan has steps whose dependencies never run: ${pending.map((s) => s.id).join(", ")}` });
+      break;
+    }
+    await Promise.race(running.values());
+  }
+
+  if (failure && opts.rollbackOnFailure) {
+    for (const [name, id] of created) {
+      emit({ type: "rollback", what: `container ${name}` });
+      await engine.removeContainer(id, { volumes: true, force: true }).catch(() => {});
+    }
+    for (const name of createdNetworks.reverse()) {
+      emit({ type: "rollback", what: `network ${name}` });
+      await engine.removeNetwork(name).catch(() => {});
+    }
+    for (const name of createdVolumes.reverse()) {
+      emit({ type: "rollback", what: `volume ${name}` });
+      await engine.removeVolume(name).catch(() => {});
+    }
+  }
+  return failure ? { ok: false, error: failure, created } : { ok: true, created };
+}
+
+function toFizz(e: unknown, step: Step<ServiceTemplate>): FizzError {
+  if (isFizzError(e)) return e;
+  return new FizzError({
+    code: "executor.step_failed",
+    message: `${step.id}: ${e instanceof Error ? e.message : String(e)}`,
+    cause: e,
+  });
+}
+
+/** With pull never, a create whose image is absent and not produced by the plan fails before anything is touched. */
+function missingImages(plan: Plan<ServiceTemplate>, present: ReadonlySet<string> | undefined): FizzError | undefined {
+  if (!present) return undefined;
+  const produced = new Set(plan.steps.flatMap((s) => (s.kind === "pullImage" || s.kind === "buildImage" ? [norm(s.image)] : [])));
+  for (const s of plan.steps) {
+    if (s.kind !== "createContainer" || !s.create) continue;
+    const img = s.create.body.Image;
+    if (!present.has(norm(img)) && !produced.has(norm(img))) {
+      return new FizzError({
+        code: "engine.image_not_found",
+        message: `image ${img} for service ${s.service} is not present and the pull policy says never`,
+        hint: `pull it (fizz pull ${s.service}), build it, or run with --pull missing`,
+      });
+    }
+  }
+  return undefined;
+}
+
+function norm(ref: string): string {
+  if (ref.includes("@")) return ref;
+  const slash = ref.lastIndexOf("/");
+  return ref.slice(slash + 1).includes(":") ? ref : `${ref}:latest`;
+}
+
+async function waitFor(
+  step: Extract<Step<ServiceTemplate>, { kind: "waitFor" }>,
+  engine: ExecutorEngine,
+  project: string,
+  o: { sleep: (ms: number) => Promise<void>; now: () => number; timeoutMs: number; pollMs: number; signal?: AbortSignal },
+): Promise<void> {
+  const deadline = o.now() + o.timeoutMs;
+  const want = step.condition === "service_healthy" ? "healthy" : "exited 0";
+  for (;;) {
+    if (o.signal?.aborted) throw new FizzError({ code: "executor.aborted", message: "interrupted", exitCode: 130 });
+    const cs = await engine.serviceContainers(project, step.service);
+    if (cs.length) {
+      if (step.condition === "service_healthy") {
+        const bad = cs.find((c) => c.status.health === "unhealthy" || c.status.state === "exited" || c.status.state === "dead");
+        if (bad) {
+          const why =
+            bad.status.health === "unhealthy"
+              ? `is unhealthy${bad.status.healthOutput ? `: ${bad.status.healthOutput.trim().split("\n").slice(-1)[0]}` : ""}`
+              : `exited with code ${bad.status.exitCode ?? "?"}`;
+          throw new FizzError({
+            code: "deploy.dependency_failed",
+            message: `dependency failed to start: container ${bad.name} ${why}`,
+            hint: `${step.dependents.join(", ")} wait(s) for ${step.service} to be healthy; see 'fizz logs ${step.service}'`,
+          });
+        }
+        if (cs.every((c) => c.status.health === "healthy")) return;
+        if (cs.every((c) => c.status.health === "none" && c.status.state === "running")) {
+          throw new FizzError({
+            code: "deploy.no_healthcheck",
+            message: `service ${step.service} has no healthcheck, so it can never become healthy`,
+            hint: `add a healthcheck to ${step.service}, or use condition: service_started`,
+          });
+        }
+      } else {
+        const failed = cs.find((c) => (c.status.state === "exited" || c.status.state === "dead") && c.status.exitCode !== 0);
+        if (failed) {
+          throw new FizzError({
+            code: "deploy.dependency_failed",
+            message: `service ${step.service} didn't complete successfully: container ${failed.name} exited with code ${failed.status.exitCode ?? "?"}`,
+            hint: `see 'fizz logs ${step.service}'`,
+          });
+        }
+        if (cs.every((c) => c.status.state === "exited" && c.status.exitCode === 0)) return;
+      }
+    }
+    if (o.now() >= deadline) {
+      throw new FizzError({
+        code: "deploy.wait_timeout",
+        message: `timed out after ${Math.round(o.timeoutMs / 1000)}s waiting for ${step.service} to be ${want}`,
+        hint: `see 'fizz ps' and 'fizz logs ${step.service}'`,
+      });
+    }
+    await o.sleep(o.pollMs);
+  }
+}

@@ -1,0 +1,159 @@
+import { describe, expect, test } from "bun:test";
+import { loadProject } from "../../../core/compose/load.ts";
+import { desiredProject } from "../../../core/deploy/index.ts";
+import { plan } from "../../../core/reconcile/plan.ts";
+import { FizzError } from "../../../core/errors.ts";
+import { executePlan, type ContainerStatus, type ExecutorEngine } from "../../../platform/deploy/executor.ts";
+
+const STACK = `
+services:
+  migrate:
+    image: img:1
+    command: ["true"]
+  api:
+    image: img:1
+    healthcheck: { test: ["CMD", "true"], interval: 1s }
+    depends_on:
+      migrate: { condition: service_completed_successfully }
+  web:
+    image: img:1
+    deploy: { replicas: 3 }
+    depends_on:
+      api: { condition: service_healthy }
+volumes:
+  data: {}
+`;
+
+/** An in-memory engine: containers become healthy / exit after a few polls. */
+class FakeEngine implements ExecutorEngine {
+  log: string[] = [];
+  containers = new Map<string, { name: string; service: string; status: ContainerStatus; polls: number }>();
+  networks = new Set<string>();
+  volumes = new Set<string>();
+  inFlight = 0;
+  maxInFlight = 0;
+  failStartOf?: string;
+  apiOutcome: "healthy" | "unhealthy" = "healthy";
+  private n = 0;
+
+  private async op<T>(what: string, f: () => T): Promise<T> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await new Promise((r) => setTimeout(r, 1));
+    this.inFlight--;
+    this.log.push(what);
+    return f();
+  }
+  createNetwork(n: { name: string }) { return this.op(`net+ ${n.name}`, () => void this.networks.add(n.name)); }
+  removeNetwork(name: string) { return this.op(`net- ${name}`, () => void this.networks.delete(name)); }
+  createVolume(v: { name: string }) { return this.op(`vol+ ${v.name}`, () => void this.volumes.add(v.name)); }
+  removeVolume(name: string) { return this.op(`vol- ${name}`, () => void this.volumes.delete(name)); }
+  pullImage(ref: string) { return this.op(`pull ${ref}`, () => {}); }
+  buildImage(_t: unknown, _s: string, image: string) { return this.op(`build ${image}`, () => {}); }
+  createContainer(name: string, body: { Labels?: Record<string, string> }) {
+    return this.op(`create ${name}`, () => {
+      const id = `id${++this.n}`;
+      const service = body.Labels?.["com.docker.compose.service"] ?? "?";
+      this.containers.set(id, { name, service, status: { state: "created", health: "none" }, polls: 0 });
+      return id;
+    });
+  }
+  connectNetwork() { return this.op("connect", () => {}); }
+  startContainer(id: string) {
+    return this.op(`start ${this.containers.get(id)!.name}`, () => {
+      const c = this.containers.get(id)!;
+      if (c.name === this.failStartOf) throw new FizzError({ code: "engine.port_allocated", message: "port 8080 is already allocated" });
+      c.status = { state: "running", health: c.service === "api" ? "starting" : "none" };
+    });
+  }
+  stopContainer(id: string) { return this.op(`stop ${this.containers.get(id)!.name}`, () => {}); }
+  renameContainer(id: string, name: string) { return this.op(`rename ${id} ${name}`, () => {}); }
+  removeContainer(id: string) { return this.op(`rm ${this.containers.get(id)?.name}`, () => void this.containers.delete(id)); }
+  async serviceContainers(_p: string, service: string) {
+    const out = [];
+    for (const [id, c] of this.containers) {
+      if (c.service !== service) continue;
+      c.polls++;
+      if (c.polls > 2 && c.status.state === "running") {
+        if (service === "api") c.status = { state: "running", health: this.apiOutcome, ...(this.apiOutcome === "unhealthy" ? { healthOutput: "connection refused" } : {}) };
+        if (service === "migrate") c.status = { state: "exited", health: "none", exitCode: 0 };
+      }
+      out.push({ id, name: c.name, status: c.status });
+    }
+    return out;
+  }
+}
+
+function setup() {
+  const r = loadProject({ cwd: "/p/demo", env: {}, reader: { read: (p) => (p === "/p/demo/compose.yaml" ? STACK : undefined) } });
+  const { desired } = desiredProject(r.project!);
+  const p = plan(desired, { containers: [], networks: [], volumes: [], images: [{ ref: "img:1", id: "sha256:1" }] });
+  return p;
+}
+
+const fast = { sleep: () => new Promise<void>((r) => setTimeout(r, 1)), pollIntervalMs: 1 };
+
+describe("executePlan", () => {
+  test("runs the DAG in dependency order with bounded parallelism", async () => {
+    const engine = new FakeEngine();
+    const r = await executePlan(setup(), engine, { project: "demo", instance: {}, parallelism: 2, ...fast });
+    expect(r.ok).toBe(true);
+    expect(engine.maxInFlight).toBeLessThanOrEqual(2);
+    const at = (s: string) => engine.log.indexOf(s);
+    expect(at("start demo-migrate-1")).toBeLessThan(at("start demo-api-1"));
+    for (const n of [1, 2, 3]) expect(at(`start demo-api-1`)).toBeLessThan(at(`start demo-web-${n}`));
+    expect(r.created.size).toBe(5);
+  });
+
+  test("an unhealthy dependency fails the run with its health output, and rollback removes what was created", async () => {
+    const engine = new FakeEngine();
+    engine.apiOutcome = "unhealthy";
+    const events: string[] = [];
+    const r = await executePlan(setup(), engine, {
+      project: "demo",
+      instance: {},
+      rollbackOnFailure: true,
+      onEvent: (e) => e.type === "rollback" && events.push(e.what),
+      ...fast,
+    });
+    expect(r.ok).toBe(false);
+    expect(r.error!.message).toContain("demo-api-1 is unhealthy: connection refused");
+    expect(engine.log.some((l) => l.startsWith("start demo-web"))).toBe(false);
+    expect(engine.containers.size).toBe(0);
+    expect(engine.networks.size).toBe(0);
+    expect(events).toContain("network demo_default");
+  });
+
+  test("a failing start stops scheduling and is reported as the engine said", async () => {
+    const engine = new FakeEngine();
+    engine.failStartOf = "demo-migrate-1";
+    const r = await executePlan(setup(), engine, { project: "demo", instance: {}, rollbackOnFailure: true, ...fast });
+    expect(r.ok).toBe(false);
+    expect(r.error!.code).toBe("engine.port_allocated");
+    expect(engine.log.some((l) => l.startsWith("start demo-api"))).toBe(false);
+    expect(engine.containers.size).toBe(0);
+  });
+
+  test("pull never + absent image fails before touching the engine", async () => {
+    const engine = new FakeEngine();
+    const r = await executePlan(setup(), engine, { project: "demo", instance: {}, imagesPresent: new Set(["other:1"]), ...fast });
+    expect(r.ok).toBe(false);
+    expect(r.error!.code).toBe("engine.image_not_found");
+    expect(engine.log).toEqual([]);
+  });
+
+  test("a gate that never resolves times out with a clear message", async () => {
+    const engine = new FakeEngine();
+    engine.serviceContainers = async () => [{ id: "x", name: "demo-api-1", status: { state: "running", health: "starting" } }];
+    let t = 0;
+    const r = await executePlan(setup(), engine, {
+      project: "demo",
+      instance: {},
+      waitTimeoutMs: 1000,
+      now: () => (t += 100),
+      ...fast,
+    });
+    expect(r.ok).toBe(false);
+    expect(r.error!.code).toBe("deploy.wait_timeout");
+  });
+});
