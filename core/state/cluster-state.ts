@@ -1,0 +1,323 @@
+/**
+ * ClusterState: the replicated desired and observed state of the cluster, as
+ * an immutable value. Every collection is a CRDT (LWW-Maps keyed as in
+ * schema.ts, and the IP claim table of ip.ts), so the state as a whole is a
+ * CRDT: `mergeState` is commutative, associative and idempotent.
+ *
+ * A delta is a ClusterState with only some collections and keys present
+ * (`ClusterDelta`). Mutators take the current state and an HLC timestamp from
+ * the node's clock and return `{state, delta}`; the delta is what the gossip
+ * layer piggybacks, and `applyDelta` is just the merge. Nothing is mutated in
+ * place, so a caller can keep the previous state for diffing (e.g. to wake the
+ * reconciler) at no cost.
+ */
+import {
+  dictGet,
+  emptyDict,
+  encodeHlc,
+  lwwMapDelete,
+  lwwMapEmpty,
+  lwwMapEntries,
+  lwwMapGet,
+  lwwMapMerge,
+  lwwMapPut,
+  newDict,
+  type Hlc,
+  type Json,
+  type LwwMap,
+} from "../crdt/index.ts";
+import { FizzError } from "../errors.ts";
+import { claimOwner, mergeIpTable, type IpTable } from "./ip.ts";
+import {
+  containerKey,
+  isAddress,
+  isId,
+  parseContainerKey,
+  serviceKey,
+  type ContainerRecord,
+  type DeploymentRecord,
+  type IpClaim,
+  type NodeInfo,
+  type NodeState,
+  type SecretRecord,
+  type ServiceScale,
+} from "./schema.ts";
+
+export interface ClusterState {
+  readonly nodes: LwwMap<NodeInfo>;
+  readonly deployments: LwwMap<DeploymentRecord>;
+  readonly services: LwwMap<ServiceScale>;
+  readonly containers: LwwMap<ContainerRecord>;
+  readonly secrets: LwwMap<SecretRecord>;
+  readonly ips: IpTable;
+}
+
+export const COLLECTIONS = ["nodes", "deployments", "services", "containers", "secrets", "ips"] as const;
+export type Collection = (typeof COLLECTIONS)[number];
+
+export type ClusterDelta = { readonly [K in Collection]?: ClusterState[K] };
+
+export interface Change {
+  readonly state: ClusterState;
+  readonly delta: ClusterDelta;
+}
+
+export type ChangeResult = ({ readonly ok: true } & Change) | { readonly ok: false; readonly error: FizzError };
+
+export function emptyState(): ClusterState {
+  return {
+    nodes: lwwMapEmpty(),
+    deployments: lwwMapEmpty(),
+    services: lwwMapEmpty(),
+    containers: lwwMapEmpty(),
+    secrets: lwwMapEmpty(),
+    ips: emptyDict(),
+  };
+}
+
+/** Join of a state with a delta (or another full state). Untouched collections are shared, not copied. */
+export function applyDelta(state: ClusterState, delta: ClusterDelta): ClusterState {
+  return {
+    nodes: delta.nodes ? lwwMapMerge(state.nodes, delta.nodes) : state.nodes,
+    deployments: delta.deployments ? lwwMapMerge(state.deployments, delta.deployments) : state.deployments,
+    services: delta.services ? lwwMapMerge(state.services, delta.services) : state.services,
+    containers: delta.containers ? lwwMapMerge(state.containers, delta.containers) : state.containers,
+    secrets: delta.secrets ? lwwMapMerge(state.secrets, delta.secrets) : state.secrets,
+    ips: delta.ips ? mergeIpTable(state.ips, delta.ips) : state.ips,
+  };
+}
+
+export const mergeState: (a: ClusterState, b: ClusterState) => ClusterState = applyDelta;
+
+/** Join of two deltas (to batch several changes into one gossip payload). */
+export function mergeDeltas(a: ClusterDelta, b: ClusterDelta): ClusterDelta {
+  const out: { -readonly [K in Collection]?: ClusterState[K] } = {};
+  if (a.nodes || b.nodes) out.nodes = lwwMapMerge(a.nodes ?? lwwMapEmpty(), b.nodes ?? lwwMapEmpty());
+  if (a.deployments || b.deployments) out.deployments = lwwMapMerge(a.deployments ?? lwwMapEmpty(), b.deployments ?? lwwMapEmpty());
+  if (a.services || b.services) out.services = lwwMapMerge(a.services ?? lwwMapEmpty(), b.services ?? lwwMapEmpty());
+  if (a.containers || b.containers) out.containers = lwwMapMerge(a.containers ?? lwwMapEmpty(), b.containers ?? lwwMapEmpty());
+  if (a.secrets || b.secrets) out.secrets = lwwMapMerge(a.secrets ?? lwwMapEmpty(), b.secrets ?? lwwMapEmpty());
+  if (a.ips || b.ips) out.ips = mergeIpTable(a.ips ?? emptyDict(), b.ips ?? emptyDict());
+  return out;
+}
+
+export function deltaIsEmpty(d: ClusterDelta): boolean {
+  return COLLECTIONS.every((c) => !d[c] || Object.keys(d[c]!).length === 0);
+}
+
+function change(state: ClusterState, delta: ClusterDelta): Change {
+  return { state: applyDelta(state, delta), delta };
+}
+
+function invalid(code: string, message: string): { ok: false; error: FizzError } {
+  return { ok: false, error: new FizzError({ code, message }) };
+}
+
+// ---- nodes ---------------------------------------------------------------
+
+export function putNode(state: ClusterState, ts: Hlc, nodeId: string, info: NodeInfo): Change {
+  return change(state, { nodes: lwwMapPut(state.nodes, nodeId, info, ts).delta });
+}
+
+/** Change only the lifecycle state of a known node; undefined when the node is unknown. */
+export function setNodeState(state: ClusterState, ts: Hlc, nodeId: string, nodeState: NodeState): Change | undefined {
+  const cur = lwwMapGet(state.nodes, nodeId);
+  if (!cur) return undefined;
+  return putNode(state, ts, nodeId, { ...cur, state: nodeState });
+}
+
+export function removeNode(state: ClusterState, ts: Hlc, nodeId: string): Change {
+  return change(state, { nodes: lwwMapDelete(state.nodes, nodeId, ts).delta });
+}
+
+export function getNode(state: ClusterState, nodeId: string): NodeInfo | undefined {
+  return lwwMapGet(state.nodes, nodeId);
+}
+
+export function listNodes(state: ClusterState): [string, NodeInfo][] {
+  return lwwMapEntries(state.nodes);
+}
+
+// ---- deployments and services ---------------------------------------------
+
+export function putDeployment(state: ClusterState, ts: Hlc, id: string, project: string, spec: Json): ChangeResult {
+  if (!isId(id)) return invalid("state.invalid_id", `deployment id ${JSON.stringify(id)} must match [A-Za-z0-9._-]{1,128}`);
+  const prev = dictGet(state.deployments, id);
+  const live = prev && !prev.deleted ? prev.value : undefined;
+  const stamp = encodeHlc(ts);
+  const rec: DeploymentRecord = {
+    project,
+    spec,
+    version: (live?.version ?? 0) + 1,
+    created: live?.created ?? stamp,
+    updated: stamp,
+  };
+  return { ok: true, ...change(state, { deployments: lwwMapPut(state.deployments, id, rec, ts).delta }) };
+}
+
+/** Tombstones the deployment and its service scales. Containers are removed by the nodes that run them. */
+export function deleteDeployment(state: ClusterState, ts: Hlc, id: string): Change {
+  const services = newDict<LwwMap<ServiceScale>[string]>();
+  const prefix = `${id}/`;
+  for (const k of Object.keys(state.services)) {
+    if (k.startsWith(prefix) && !state.services[k]!.deleted) services[k] = lwwMapDelete(lwwMapEmpty<ServiceScale>(), k, ts).delta[k]!;
+  }
+  return change(state, { deployments: lwwMapDelete(state.deployments, id, ts).delta, services });
+}
+
+export function getDeployment(state: ClusterState, id: string): DeploymentRecord | undefined {
+  return lwwMapGet(state.deployments, id);
+}
+
+export function listDeployments(state: ClusterState): [string, DeploymentRecord][] {
+  return lwwMapEntries(state.deployments);
+}
+
+export function setReplicas(state: ClusterState, ts: Hlc, deploymentId: string, service: string, replicas: number): ChangeResult {
+  if (!isId(deploymentId) || !isId(service)) return invalid("state.invalid_id", `invalid deployment or service name ${JSON.stringify(`${deploymentId}/${service}`)}`);
+  if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > 100_000) return invalid("state.invalid_replicas", `replicas must be an integer in [0, 100000], got ${replicas}`);
+  const k = serviceKey(deploymentId, service);
+  return { ok: true, ...change(state, { services: lwwMapPut(state.services, k, { replicas }, ts).delta }) };
+}
+
+export function getReplicas(state: ClusterState, deploymentId: string, service: string): number | undefined {
+  return lwwMapGet(state.services, serviceKey(deploymentId, service))?.replicas;
+}
+
+/** Desired replicas of every service of a deployment: service → count. */
+export function servicesOf(state: ClusterState, deploymentId: string): [string, number][] {
+  const prefix = `${deploymentId}/`;
+  return lwwMapEntries(state.services)
+    .filter(([k]) => k.startsWith(prefix))
+    .map(([k, v]) => [k.slice(prefix.length), v.replicas]);
+}
+
+// ---- containers ---------------------------------------------------------
+
+/** Record what `rec.nodeId` runs for one replica. Only that node should write its rows. */
+export function recordContainer(state: ClusterState, ts: Hlc, rec: ContainerRecord): ChangeResult {
+  const k = containerKey(rec.deploymentId, rec.service, rec.index, rec.nodeId);
+  if (!parseContainerKey(k)) return invalid("state.invalid_id", `invalid container key ${JSON.stringify(k)}`);
+  return { ok: true, ...change(state, { containers: lwwMapPut(state.containers, k, rec, ts).delta }) };
+}
+
+export function removeContainer(state: ClusterState, ts: Hlc, deploymentId: string, service: string, index: number, nodeId: string): Change {
+  const k = containerKey(deploymentId, service, index, nodeId);
+  return change(state, { containers: lwwMapDelete(state.containers, k, ts).delta });
+}
+
+/** Container rows, optionally for one deployment (and service), sorted by key. */
+export function listContainers(state: ClusterState, deploymentId?: string, service?: string): ContainerRecord[] {
+  const prefix = deploymentId === undefined ? "" : service === undefined ? `${deploymentId}/` : `${deploymentId}/${service}/`;
+  return lwwMapEntries(state.containers)
+    .filter(([k]) => k.startsWith(prefix))
+    .map(([, v]) => v);
+}
+
+/** Every node that reports running replica `index`: more than one means a duplicate (e.g. after a partition). */
+export function replicaHolders(state: ClusterState, deploymentId: string, service: string, index: number): ContainerRecord[] {
+  return listContainers(state, deploymentId, service).filter((c) => c.index === index);
+}
+
+export function containersOnNode(state: ClusterState, nodeId: string): ContainerRecord[] {
+  return lwwMapEntries(state.containers)
+    .map(([, v]) => v)
+    .filter((c) => c.nodeId === nodeId);
+}
+
+// ---- secrets --------------------------------------------------------------
+
+export function putSecret(state: ClusterState, ts: Hlc, path: string, ciphertext: Uint8Array): ChangeResult {
+  if (path.length === 0 || path.length > 512 || /[\u0000-\u001f]/.test(path)) return invalid("state.invalid_secret_path", `invalid secret path ${JSON.stringify(path)}`);
+  const rec: SecretRecord = { ciphertext: toBase64(ciphertext) };
+  return { ok: true, ...change(state, { secrets: lwwMapPut(state.secrets, path, rec, ts).delta }) };
+}
+
+export function deleteSecret(state: ClusterState, ts: Hlc, path: string): Change {
+  return change(state, { secrets: lwwMapDelete(state.secrets, path, ts).delta });
+}
+
+export function getSecret(state: ClusterState, path: string): Uint8Array | undefined {
+  const r = lwwMapGet(state.secrets, path);
+  return r ? fromBase64(r.ciphertext) : undefined;
+}
+
+export function listSecrets(state: ClusterState): string[] {
+  return lwwMapEntries(state.secrets).map(([k]) => k);
+}
+
+// ---- IP allocations -------------------------------------------------------
+
+/**
+ * Claim `address` for `owner`. Fails locally when the address is already held.
+ * Concurrent claims on different nodes both succeed here; after merge the
+ * lowest timestamp owns it and the loser must notice (`ipOwner(...) !== me`)
+ * and claim another address.
+ */
+export function allocateIp(state: ClusterState, ts: Hlc, address: string, owner: string): ChangeResult {
+  if (!isAddress(address)) return invalid("state.invalid_address", `invalid address ${JSON.stringify(address)}`);
+  const cur = dictGet(state.ips, address);
+  if (cur && !cur.released) {
+    return invalid("state.ip_taken", `${address} is already allocated to ${cur.owner}`);
+  }
+  const claim: IpClaim = { epoch: cur ? cur.epoch + 1 : 0, owner, ts: encodeHlc(ts), released: false };
+  const ips = newDict<IpClaim>();
+  ips[address] = claim;
+  return { ok: true, ...change(state, { ips }) };
+}
+
+/** Release an address held by `owner`; fails if someone else holds it (e.g. we lost a conflict). */
+export function releaseIp(state: ClusterState, address: string, owner: string): ChangeResult {
+  const cur = dictGet(state.ips, address);
+  if (!cur || cur.released) return invalid("state.ip_not_allocated", `${address} is not allocated`);
+  if (cur.owner !== owner) return invalid("state.ip_not_owner", `${address} is held by ${cur.owner}, not ${owner}`);
+  const ips = newDict<IpClaim>();
+  ips[address] = { ...cur, released: true };
+  return { ok: true, ...change(state, { ips }) };
+}
+
+export function ipOwner(state: ClusterState, address: string): string | undefined {
+  return claimOwner(state.ips, address);
+}
+
+/** Addresses currently held by `owner`, sorted. */
+export function ipsOf(state: ClusterState, owner: string): string[] {
+  return Object.keys(state.ips)
+    .filter((a) => claimOwner(state.ips, a) === owner)
+    .sort();
+}
+
+// ---- helpers --------------------------------------------------------------
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/** Standard padded base64 (no Buffer/atob: core runs on Bun and Deno alike). */
+export function toBase64(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 3) {
+    const n = (b[i]! << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
+    s += B64[(n >> 18) & 63]! + B64[(n >> 12) & 63]!;
+    s += i + 1 < b.length ? B64[(n >> 6) & 63]! : "=";
+    s += i + 2 < b.length ? B64[n & 63]! : "=";
+  }
+  return s;
+}
+
+export function fromBase64(s: string): Uint8Array {
+  const clean = s.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let j = 0;
+  for (const ch of clean) {
+    const v = B64.indexOf(ch);
+    if (v < 0) throw new RangeError("invalid base64");
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[j++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out.subarray(0, j);
+}
