@@ -101,6 +101,11 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
   const byName = serviceMap(desired);
   const scope = upScope(desired, options.services, options.noDeps ?? false, (m) => b.warn(m));
   const ordered = dependencyOrder(desired, scope);
+  for (const name of Object.keys(options.scale ?? {})) {
+    if (!byName.has(name)) {
+      throw new FizzError({ code: "reconcile.unknown_service", message: `cannot scale ${name}: no such service` });
+    }
+  }
   const mine = projectContainers(desired.name, actual.containers);
 
   // Services that something in scope waits on with service_completed_successfully:
@@ -170,7 +175,7 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
     const build =
       svc.hasBuild &&
       options.build !== false &&
-      (options.build === true || svc.pullPolicy === "build" || (!present && options.pull !== "always"));
+      (options.build === true || svc.pullPolicy === "build" || !present);
     if (build) {
       const reason: Reason = present ? { code: "build" } : { code: "missing" };
       imageStep.set(svc.name, b.add({ kind: "buildImage", id: `build:${svc.name}`, after: [], image: svc.image, service: svc.name, reason }));
