@@ -28,49 +28,57 @@ export type DecodeResult =
   | { readonly ok: false; readonly reason: "oversize" | "empty-frame"; readonly length: number; readonly frames: Uint8Array[] };
 
 export class FrameDecoder {
-  private buf: Uint8Array = new Uint8Array(0);
+  private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
+  private headerFill = 0;
+  /** The frame being filled, allocated once at its announced (bounded) length: O(n) however it is chunked. */
+  private body: Uint8Array | undefined;
+  private bodyFill = 0;
   private failed = false;
 
   constructor(readonly maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {}
 
   /** Bytes held waiting for the rest of a frame. */
   get buffered(): number {
-    return this.buf.length;
+    return this.headerFill + this.bodyFill;
   }
 
   /** True while a frame has started but not completed (for per-frame deadlines). */
   get midFrame(): boolean {
-    return this.buf.length > 0;
+    return this.headerFill > 0 || this.body !== undefined;
   }
 
   push(chunk: Uint8Array): DecodeResult {
     const frames: Uint8Array[] = [];
     if (this.failed) return { ok: false, reason: "oversize", length: 0, frames };
-    let data: Uint8Array;
-    if (this.buf.length === 0) data = chunk;
-    else {
-      data = new Uint8Array(this.buf.length + chunk.length);
-      data.set(this.buf, 0);
-      data.set(chunk, this.buf.length);
-    }
     let at = 0;
-    while (data.length - at >= FRAME_HEADER_BYTES) {
-      const len = ((data[at]! << 24) >>> 0) + (data[at + 1]! << 16) + (data[at + 2]! << 8) + data[at + 3]!;
-      if (len > this.maxFrameBytes) {
-        this.failed = true;
-        this.buf = new Uint8Array(0);
-        return { ok: false, reason: "oversize", length: len, frames };
+    while (at < chunk.length) {
+      if (!this.body) {
+        const take = Math.min(FRAME_HEADER_BYTES - this.headerFill, chunk.length - at);
+        this.header.set(chunk.subarray(at, at + take), this.headerFill);
+        this.headerFill += take;
+        at += take;
+        if (this.headerFill < FRAME_HEADER_BYTES) break;
+        const h = this.header;
+        const len = ((h[0]! << 24) >>> 0) + (h[1]! << 16) + (h[2]! << 8) + h[3]!;
+        if (len > this.maxFrameBytes || len === 0) {
+          this.failed = true;
+          this.headerFill = 0;
+          return { ok: false, reason: len === 0 ? "empty-frame" : "oversize", length: len, frames };
+        }
+        this.body = new Uint8Array(len);
+        this.bodyFill = 0;
       }
-      if (len === 0) {
-        this.failed = true;
-        this.buf = new Uint8Array(0);
-        return { ok: false, reason: "empty-frame", length: 0, frames };
+      const take = Math.min(this.body.length - this.bodyFill, chunk.length - at);
+      this.body.set(chunk.subarray(at, at + take), this.bodyFill);
+      this.bodyFill += take;
+      at += take;
+      if (this.bodyFill === this.body.length) {
+        frames.push(this.body);
+        this.body = undefined;
+        this.bodyFill = 0;
+        this.headerFill = 0;
       }
-      if (data.length - at - FRAME_HEADER_BYTES < len) break;
-      frames.push(data.slice(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + len));
-      at += FRAME_HEADER_BYTES + len;
     }
-    this.buf = at === data.length ? new Uint8Array(0) : data.slice(at);
     return { ok: true, frames };
   }
 }
