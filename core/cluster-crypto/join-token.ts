@@ -27,7 +27,7 @@
  */
 import { bech32m } from "@scure/base";
 import { FizzError } from "../errors.ts";
-import { KEY_BYTES } from "./keyring.ts";
+import { createKeyring, generateKey, KEY_BYTES, primaryEntry, type Keyring } from "./keyring.ts";
 import { CLUSTER_ID_BYTES } from "./handshake.ts";
 
 export const TOKEN_PREFIX = "fizz";
@@ -248,4 +248,31 @@ export function formatIPv6(b: Uint8Array): string {
 
 function isHostname(h: string): boolean {
   return h.length > 0 && h.length <= 253 && /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(h);
+}
+
+/** What `fizz init` needs: a fresh cluster id and key, the keyring, and the token to print. */
+export interface NewCluster {
+  readonly clusterId: Uint8Array;
+  readonly keyring: Keyring;
+  readonly token: string;
+}
+
+export function initCluster(randomBytes: (n: number) => Uint8Array, seeds: readonly SeedAddress[]): NewCluster {
+  const clusterId = Uint8Array.from(randomBytes(CLUSTER_ID_BYTES));
+  const key = generateKey(randomBytes);
+  const r = createKeyring(key);
+  if (!r.ok) throw new Error(r.error.message); // unreachable: generateKey returns 32 bytes
+  return { clusterId, keyring: r.keyring, token: encodeJoinToken({ clusterId, key, seeds }) };
+}
+
+/** A token for the cluster as it is now (after a rotation old tokens no longer work). */
+export function mintJoinToken(clusterId: Uint8Array, ring: Keyring, seeds: readonly SeedAddress[]): string {
+  return encodeJoinToken({ clusterId, key: primaryEntry(ring).key, seeds });
+}
+
+/** The keyring a joiner starts with: just the token's key. */
+export function keyringFromToken(t: JoinToken): Keyring {
+  const r = createKeyring(t.key);
+  if (!r.ok) throw new Error(r.error.message); // unreachable: parse checks the length
+  return r.keyring;
 }

@@ -4,11 +4,16 @@ import {
   describeJoinToken,
   encodeJoinToken,
   formatIPv6,
+  initCluster,
   joinTokenErrorToFizz,
+  keyringFromToken,
+  mintJoinToken,
   parseIPv6,
   parseJoinToken,
   type JoinToken,
 } from "../../../core/cluster-crypto/join-token.ts";
+import { install, keyIdOf, use } from "../../../core/cluster-crypto/keyring.ts";
+import { open, seal } from "../../../core/cluster-crypto/seal.ts";
 import { rng } from "./helpers.ts";
 
 function token(seeds: JoinToken["seeds"] = [{ host: "10.0.0.1", port: 7946 }]): JoinToken {
@@ -123,5 +128,24 @@ describe("join token", () => {
     expect(formatIPv6(parseIPv6("::ffff:1.2.3.4")!)).toBe("::ffff:102:304");
     expect(parseIPv6("1::2::3")).toBeUndefined();
     expect(parseIPv6("1:2:3:4:5:6:7:8:9")).toBeUndefined();
+  });
+});
+
+describe("init / mint", () => {
+  test("initCluster gives a token whose key opens what the keyring seals", () => {
+    const c = initCluster(rng, [{ host: "127.0.0.1", port: 7946 }]);
+    const t = parseOk(c.token);
+    expect(Buffer.from(t.clusterId).equals(Buffer.from(c.clusterId))).toBe(true);
+    const joiner = keyringFromToken(t);
+    expect(open(joiner, "udp", seal(c.keyring, "udp", Uint8Array.of(1), rng)).ok).toBe(true);
+    // After rotation the old token's key no longer matches the primary; a fresh token does.
+    const k2 = rng(32);
+    const i = install(c.keyring, k2);
+    if (!i.ok) throw new Error();
+    const u = use(i.keyring, keyIdOf(k2));
+    if (!u.ok) throw new Error();
+    const fresh = parseOk(mintJoinToken(c.clusterId, u.keyring, t.seeds));
+    expect(keyringFromToken(fresh).primary).toBe(keyIdOf(k2));
+    expect(keyringFromToken(t).primary).not.toBe(keyIdOf(k2));
   });
 });
