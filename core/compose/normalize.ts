@@ -615,8 +615,9 @@ function readExternal(v: unknown, p: Path, cx: Cx): unknown {
   return readBool(v, p, cx);
 }
 
-function extOf(raw: Record<string, unknown>): Record<string, unknown> {
+function extOf(raw: unknown): Record<string, unknown> {
   const e: Record<string, unknown> = {};
+  if (!isDict(raw)) return e;
   for (const [k, v] of Object.entries(raw)) if (k.startsWith("x-")) e[k] = v;
   return e;
 }
@@ -633,7 +634,7 @@ export function normalizeNetwork(project: string, key: string, raw: unknown, p: 
   if (!o) return undefined;
   const { name, external } = resourceName(project, key, o);
   const { name: _n, external: _e, ...rest } = o;
-  const n = { ...rest, name, external, labels: (o.labels as Record<string, string>) ?? {}, extensions: extOf(raw as Record<string, unknown>) } as Network;
+  const n = { ...rest, name, external, labels: (o.labels as Record<string, string>) ?? {}, extensions: extOf(raw) } as Network;
   if (external) {
     for (const k of Object.keys(rest)) if (k !== "labels") cx.diags.error([...p, k], "compose.conflict", `network '${key}' is external, so '${k}' cannot be set`);
   }
@@ -650,7 +651,7 @@ export function normalizeVolume(project: string, key: string, raw: unknown, p: P
   if (external) {
     for (const k of Object.keys(rest)) if (k !== "labels") cx.diags.error([...p, k], "compose.conflict", `volume '${key}' is external, so '${k}' cannot be set`);
   }
-  return { ...rest, name, external, labels: (o.labels as Record<string, string>) ?? {}, extensions: extOf(raw as Record<string, unknown>) } as Volume;
+  return { ...rest, name, external, labels: (o.labels as Record<string, string>) ?? {}, extensions: extOf(raw) } as Volume;
 }
 
 const SECRET_SCHEMA: Schema = {
@@ -680,7 +681,7 @@ export function normalizeSecret(kind: "secret" | "config", project: string, key:
     );
   }
   if (typeof rest.file === "string") rest.file = cx.resolvePath(rest.file);
-  return { ...rest, name, external, labels: (o.labels as Record<string, string>) ?? {}, extensions: extOf(raw as Record<string, unknown>) } as ConfigDef;
+  return { ...rest, name, external, labels: (o.labels as Record<string, string>) ?? {}, extensions: extOf(raw) } as ConfigDef;
 }
 
 /** Deploy is exported for x-fizz defaults that reuse the same vocabulary. */
