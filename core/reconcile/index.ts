@@ -6,6 +6,7 @@
  *   steps may run in parallel) that converges actual to desired; applying it
  *   and planning again gives an empty plan.
  * - `planDown` / `planStop` / `planStart` / `planRestart`: the imperative verbs.
+ * - `desiredFromCompose(project, {create})`: compose model → `DesiredProject`.
  * - `toActualState(...)`: engine list answers → `ActualState` (re-adoption by labels).
  * - `describePlan(plan)`: one human line per action, with the reason.
  * - `decideRestart(...)`: the unhealthy-restart policy (backoff, max_attempts
@@ -20,6 +21,14 @@ export { plan, normalizeImageRef, changedFields } from "./plan.ts";
 export { planDown, planStop, planStart, planRestart, type DownOptions, type RestartOptions } from "./lifecycle.ts";
 export { describePlan, describeStep, reasonText, isEmptyPlan } from "./describe.ts";
 export { configFieldHashes } from "./config-fields.ts";
+export {
+  desiredFromCompose,
+  desiredService,
+  restartPolicyOf,
+  serviceNetworkKeys,
+  defaultImageName,
+  type FromComposeOptions,
+} from "./from-compose.ts";
 export {
   toActualState,
   toActualContainer,
