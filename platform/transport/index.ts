@@ -9,3 +9,4 @@ export { UdpTransport, MAX_UDP_PLAINTEXT, defaultRandomBytes, type UdpAddress, t
 export { TcpServer, connect, request, TCP_DEFAULTS, type ConnectOptions, type Identity, type TcpLimits, type TcpServerCounters, type TcpServerOptions, type HandshakeFailure } from "./tcp.ts";
 export { SecureStream, type StreamLimits, type StreamPeer } from "./stream.ts";
 export { socketError, formatAddr } from "./errors.ts";
+export { parseAddr, addrString, type HostPort } from "./addr.ts";

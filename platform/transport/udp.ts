@@ -12,6 +12,7 @@ import { FizzError } from "../../core/errors.ts";
 import type { KeyId, Keyring } from "../../core/cluster-crypto/keyring.ts";
 import { open, seal, SEAL_OVERHEAD, type OpenFailure, type RandomBytes } from "../../core/cluster-crypto/seal.ts";
 import { socketError } from "./errors.ts";
+import { parseAddr } from "./addr.ts";
 
 /** SWIM packets are at most this big before sealing (fits a 1,500-byte MTU after 45 bytes of sealing). */
 export const MAX_UDP_PLAINTEXT = 1400;
@@ -141,7 +142,8 @@ export class UdpTransport {
   }
 
   /** Seals and sends one packet. Fire and forget: send failures are counted (UDP is lossy anyway). */
-  send(to: UdpAddress, plaintext: Uint8Array): void {
+  send(to: UdpAddress | string, plaintext: Uint8Array): void {
+    const dest = typeof to === "string" ? parseAddr(to) : to;
     if (this.closed) throw new FizzError({ code: "transport.closed", message: "UDP transport is closed" });
     if (plaintext.length > this.maxPlaintextBytes) {
       throw new FizzError({
@@ -152,7 +154,7 @@ export class UdpTransport {
     }
     const sealed = seal(this.ring, "udp", plaintext, this.random);
     try {
-      this.socket.send(sealed, to.port, to.host, (err) => {
+      this.socket.send(sealed, dest.port, dest.host, (err) => {
         if (err) this.counters.sendErrors++;
         else this.counters.sent++;
       });

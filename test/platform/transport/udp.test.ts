@@ -95,7 +95,7 @@ describe("UDP transport", () => {
     await settle(b.t, 5);
     expect(b.t.counters.dropped["unknown-key"]).toBe(5);
     expect(b.got.length).toBe(0);
-    a.t.send(b.t.address, enc.encode("still here"));
+    a.t.send(`127.0.0.1:${b.t.address.port}`, enc.encode("still here")); // SWIM-style string address
     await b.waitFor(1);
     expect(b.got.map((g) => g.text)).toEqual(["still here"]);
   });
