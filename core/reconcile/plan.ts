@@ -108,7 +108,13 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
   }
   const mine = projectContainers(desired.name, actual.containers);
 
-  // Services that something in scope waits on with service_completed_successfully:
+  // --force-recreate applies to the targets; dependencies only with --always-recreate-deps (as in Compose).
+  const targets = new Set(options.services && options.services.length > 0 ? options.services : byName.keys());
+  const forced = (service: string): boolean =>
+    (options.forceRecreate === true && targets.has(service)) ||
+    (options.alwaysRecreateDeps === true && !targets.has(service));
+
+  // Services some service waits on with service_completed_successfully:
   // their containers are jobs, and an exit 0 of an unchanged one means "done".
   const jobs = new Set<string>();
   for (const s of desired.services) {
@@ -306,7 +312,7 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
         continue;
       }
       let why: Reason | undefined;
-      if (options.forceRecreate) why = { code: "force-recreate" };
+      if (forced(svc.name)) why = { code: "force-recreate" };
       else if (c.state === "dead") why = { code: "exited", detail: "dead" };
       else if (!options.noRecreate && c.configHash !== svc.configHash) {
         const fields = changedFields(c.configFields, svc.configFields);

@@ -149,8 +149,10 @@ export interface ActualState {
 // ---- options -------------------------------------------------------------
 
 export interface PlanOptions {
-  /** `--force-recreate`: recreate every target container even if unchanged. */
+  /** `--force-recreate`: recreate the targets' containers even if unchanged (dependencies: see `alwaysRecreateDeps`). */
   readonly forceRecreate?: boolean;
+  /** `--always-recreate-deps`: also recreate the dependencies pulled in by the targets. */
+  readonly alwaysRecreateDeps?: boolean;
   /** `--no-recreate`: never recreate an existing container (wins over a changed hash, not over forceRecreate). */
   readonly noRecreate?: boolean;
   /** `--no-deps`: do not pull in (nor wait for) dependencies of the targets. */

@@ -324,3 +324,14 @@ describe("plan: networks, volumes, images", () => {
     expect(ofKind(plan(d, EMPTY, { pull: "never", build: false }), "buildImage")).toEqual([]);
   });
 });
+
+describe("plan: --force-recreate with targets", () => {
+  test("recreates the targets only; dependencies too with alwaysRecreateDeps", () => {
+    const d = threeTier();
+    const actual = applyPlanToActual(plan(d, EMPTY), EMPTY, { project: "shop", desired: d });
+    const t = plan(d, actual, { services: ["web"], forceRecreate: true });
+    expect(new Set(ofKind(t, "createContainer").map((s) => s.service))).toEqual(new Set(["web"]));
+    const all = plan(d, actual, { services: ["web"], forceRecreate: true, alwaysRecreateDeps: true });
+    expect(new Set(ofKind(all, "createContainer").map((s) => s.service))).toEqual(new Set(["web", "db", "migrate"]));
+  });
+});
