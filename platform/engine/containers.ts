@@ -1,0 +1,192 @@
+/**
+ * Container calls: create, start, stop, kill, restart, remove, inspect, list
+ * (by label), wait, logs and attach (decoded frames). 304 "already started /
+ * already stopped" is success: callers converge on a state, they do not
+ * toggle it.
+ */
+import type { Transport } from "./transport.ts";
+import { encodeFilters, type FilterInput } from "./filters.ts";
+import { outputFrames, type OutputFrame } from "./streams.ts";
+import type {
+  ContainerCreateBody,
+  ContainerCreateResult,
+  ContainerInspect,
+  ContainerSummary,
+  ContainerWaitResult,
+} from "./types.ts";
+
+const id = (s: string) => encodeURIComponent(s);
+const subject = (name: string) => ({ kind: "container" as const, name });
+
+export interface LogsOptions {
+  readonly follow?: boolean;
+  readonly stdout?: boolean;
+  readonly stderr?: boolean;
+  /** Unix seconds (or a Docker duration string like "10m"). */
+  readonly since?: number | string;
+  readonly until?: number | string;
+  readonly tail?: number | "all";
+  readonly timestamps?: boolean;
+  /** Whether the container has a TTY; looked up when not given. */
+  readonly tty?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface AttachOptions {
+  readonly stdout?: boolean;
+  readonly stderr?: boolean;
+  /** Replay output produced before attaching. */
+  readonly logs?: boolean;
+  readonly tty?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export class Containers {
+  constructor(private readonly t: Transport) {}
+
+  create(body: ContainerCreateBody, opts: { name?: string; signal?: AbortSignal } = {}): Promise<ContainerCreateResult> {
+    return this.t.json<ContainerCreateResult>({
+      method: "POST",
+      path: "/containers/create",
+      query: { name: opts.name },
+      body,
+      signal: opts.signal,
+      ctx: { action: "create container", image: body.Image, ...(opts.name ? { subject: subject(opts.name) } : {}) },
+    });
+  }
+
+  async start(nameOrId: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.t.empty({
+      method: "POST",
+      path: `/containers/${id(nameOrId)}/start`,
+      okStatuses: [304],
+      signal: opts.signal,
+      ctx: { action: "start container", subject: subject(nameOrId) },
+    });
+  }
+
+  /** Stops with SIGTERM, then SIGKILL after `timeout` seconds (engine default when unset). */
+  async stop(nameOrId: string, opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
+    await this.t.empty({
+      method: "POST",
+      path: `/containers/${id(nameOrId)}/stop`,
+      query: { t: opts.timeout },
+      okStatuses: [304],
+      signal: opts.signal,
+      // The engine answers only once the container is down.
+      headersTimeoutMs: ((opts.timeout ?? 10) + 30) * 1000,
+      ctx: { action: "stop container", subject: subject(nameOrId) },
+    });
+  }
+
+  async restart(nameOrId: string, opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
+    await this.t.empty({
+      method: "POST",
+      path: `/containers/${id(nameOrId)}/restart`,
+      query: { t: opts.timeout },
+      signal: opts.signal,
+      headersTimeoutMs: ((opts.timeout ?? 10) + 30) * 1000,
+      ctx: { action: "restart container", subject: subject(nameOrId) },
+    });
+  }
+
+  async kill(nameOrId: string, opts: { signal?: string } = {}): Promise<void> {
+    await this.t.empty({
+      method: "POST",
+      path: `/containers/${id(nameOrId)}/kill`,
+      query: { signal: opts.signal },
+      ctx: { action: "kill container", subject: subject(nameOrId) },
+    });
+  }
+
+  async remove(nameOrId: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    await this.t.empty({
+      method: "DELETE",
+      path: `/containers/${id(nameOrId)}`,
+      query: { force: opts.force, v: opts.volumes },
+      headersTimeoutMs: 60_000,
+      ctx: { action: "remove container", subject: subject(nameOrId) },
+    });
+  }
+
+  inspect(nameOrId: string): Promise<ContainerInspect> {
+    return this.t.json<ContainerInspect>({
+      method: "GET",
+      path: `/containers/${id(nameOrId)}/json`,
+      ctx: { action: "inspect container", subject: subject(nameOrId) },
+    });
+  }
+
+  /** Inspect, or undefined when there is no such container. */
+  async find(nameOrId: string): Promise<ContainerInspect | undefined> {
+    try {
+      return await this.inspect(nameOrId);
+    } catch (e) {
+      if ((e as { code?: string }).code === "engine.not_found") return undefined;
+      throw e;
+    }
+  }
+
+  list(opts: FilterInput & { all?: boolean } = {}): Promise<ContainerSummary[]> {
+    return this.t.json<ContainerSummary[]>({
+      method: "GET",
+      path: "/containers/json",
+      query: { all: opts.all ?? false, filters: encodeFilters(opts) },
+      ctx: { action: "list containers" },
+    });
+  }
+
+  /** Waits until the container reaches `condition` (default: not running) and returns its exit code. */
+  wait(
+    nameOrId: string,
+    opts: { condition?: "not-running" | "next-exit" | "removed"; signal?: AbortSignal } = {},
+  ): Promise<ContainerWaitResult> {
+    return this.t.json<ContainerWaitResult>({
+      method: "POST",
+      path: `/containers/${id(nameOrId)}/wait`,
+      query: { condition: opts.condition },
+      signal: opts.signal,
+      headersTimeoutMs: 0,
+      bodyTimeoutMs: 0,
+      ctx: { action: "wait for container", subject: subject(nameOrId) },
+    });
+  }
+
+  /** Log output as decoded frames; with `follow` it runs until the container stops or the signal aborts. */
+  async *logs(nameOrId: string, opts: LogsOptions = {}): AsyncGenerator<OutputFrame> {
+    const tty = opts.tty ?? (await this.inspect(nameOrId)).Config.Tty;
+    const res = await this.t.stream({
+      method: "GET",
+      path: `/containers/${id(nameOrId)}/logs`,
+      query: {
+        follow: opts.follow ?? false,
+        stdout: opts.stdout ?? true,
+        stderr: opts.stderr ?? true,
+        since: opts.since,
+        until: opts.until,
+        tail: opts.tail,
+        timestamps: opts.timestamps,
+      },
+      signal: opts.signal,
+      headersTimeoutMs: opts.follow ? 0 : undefined,
+      ctx: { action: "read logs of container", subject: subject(nameOrId) },
+    });
+    yield* outputFrames(res.body, tty);
+  }
+
+  /** Live output of a running container (read-only attach). */
+  async *attach(nameOrId: string, opts: AttachOptions = {}): AsyncGenerator<OutputFrame> {
+    const tty = opts.tty ?? (await this.inspect(nameOrId)).Config.Tty;
+    const res = await this.t.stream({
+      method: "POST",
+      path: `/containers/${id(nameOrId)}/attach`,
+      query: { stream: true, stdout: opts.stdout ?? true, stderr: opts.stderr ?? true, logs: opts.logs ?? false },
+      signal: opts.signal,
+      headersTimeoutMs: 0,
+      ctx: { action: "attach to container", subject: subject(nameOrId) },
+    });
+    yield* outputFrames(res.body, tty);
+  }
+}
+
+export type { OutputFrame };

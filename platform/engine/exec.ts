@@ -1,0 +1,63 @@
+/**
+ * Running a command in a container: create the exec, start it and read its
+ * output frames, inspect the exit code. `run` does all three.
+ */
+import type { Transport } from "./transport.ts";
+import { collectOutput, outputFrames, type OutputFrame } from "./streams.ts";
+import type { ExecCreateBody, ExecInspect } from "./types.ts";
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export class Exec {
+  constructor(private readonly t: Transport) {}
+
+  async create(container: string, body: ExecCreateBody): Promise<string> {
+    const res = await this.t.json<{ Id: string }>({
+      method: "POST",
+      path: `/containers/${encodeURIComponent(container)}/exec`,
+      body: { AttachStdout: true, AttachStderr: true, ...body },
+      ctx: { action: "create exec in container", subject: { kind: "container", name: container } },
+    });
+    return res.Id;
+  }
+
+  /** Starts the exec and yields its output until the command exits. */
+  async *start(execId: string, opts: { tty?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<OutputFrame> {
+    const tty = opts.tty ?? false;
+    const res = await this.t.stream({
+      method: "POST",
+      path: `/exec/${encodeURIComponent(execId)}/start`,
+      body: { Detach: false, Tty: tty },
+      signal: opts.signal,
+      headersTimeoutMs: 0,
+      ctx: { action: "start exec", subject: { kind: "exec", name: execId } },
+    });
+    yield* outputFrames(res.body, tty);
+  }
+
+  inspect(execId: string): Promise<ExecInspect> {
+    return this.t.json<ExecInspect>({
+      method: "GET",
+      path: `/exec/${encodeURIComponent(execId)}/json`,
+      ctx: { action: "inspect exec", subject: { kind: "exec", name: execId } },
+    });
+  }
+
+  /** Runs `cmd` to completion and returns its exit code and output. */
+  async run(container: string, cmd: string[], opts: Omit<ExecCreateBody, "Cmd"> & { signal?: AbortSignal } = {}): Promise<ExecResult> {
+    const { signal, ...body } = opts;
+    const execId = await this.create(container, { ...body, Cmd: cmd });
+    const { stdout, stderr } = await collectOutput(this.start(execId, { tty: body.Tty ?? false, ...(signal ? { signal } : {}) }));
+    // The stream can end a moment before the engine records the exit code.
+    let info = await this.inspect(execId);
+    for (let i = 0; i < 50 && (info.Running || info.ExitCode === null); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      info = await this.inspect(execId);
+    }
+    return { exitCode: info.ExitCode ?? -1, stdout, stderr };
+  }
+}
