@@ -41,6 +41,8 @@ export function reasonText(r: Reason): string {
       return r.detail ? `recreate: ${r.detail}` : "recreate";
     case "requested":
       return "requested";
+    case "health-policy":
+      return r.detail ?? "health policy";
   }
 }
 

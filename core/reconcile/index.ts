@@ -18,7 +18,15 @@
 
 export type * from "./types.ts";
 export { plan, normalizeImageRef, changedFields } from "./plan.ts";
-export { planDown, planStop, planStart, planRestart, type DownOptions, type RestartOptions } from "./lifecycle.ts";
+export {
+  planDown,
+  planStop,
+  planStart,
+  planRestart,
+  planRestartContainers,
+  type DownOptions,
+  type RestartOptions,
+} from "./lifecycle.ts";
 export { describePlan, describeStep, reasonText, isEmptyPlan } from "./describe.ts";
 export { configFieldHashes } from "./config-fields.ts";
 export {

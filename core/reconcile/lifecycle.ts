@@ -231,3 +231,19 @@ export function planRestart<C>(
   addStarts(b, containers, depsOf, { code: "requested" }, stops);
   return b.build();
 }
+
+/**
+ * Restart single containers (the health policy's `restart` decision): stop
+ * then start each, independently of one another. Unknown ids are skipped.
+ */
+export function planRestartContainers<C>(actual: ActualState, ids: readonly string[], reason: Reason): Plan<C> {
+  const b = new PlanBuilder<C>();
+  for (const id of ids) {
+    const c = actual.containers.find((x) => x.id === id);
+    if (!c || c.state === "removing") continue;
+    const after: string[] = [];
+    if (isActive(c)) after.push(b.add({ kind: "stopContainer", id: `stop:${c.id}`, after: [], container: refOf(c), reason }));
+    b.add({ kind: "startContainer", id: `start:${c.name}`, after, container: refOf(c), reason });
+  }
+  return b.build();
+}

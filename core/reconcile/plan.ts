@@ -151,7 +151,13 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
     if (!net) {
       throw new FizzError({ code: "reconcile.unknown_network", message: `a service uses undefined network ${key}` });
     }
-    if (actual.networks.some((a) => a.name === net.name)) continue;
+    const found = actual.networks.find((a) => a.name === net.name);
+    if (found) {
+      if (!net.external && found.project !== undefined && found.project !== desired.name) {
+        b.warn(`network ${net.name} exists but belongs to project ${found.project}; set external: true to share it`);
+      }
+      continue;
+    }
     if (net.external) {
       b.warn(`network ${net.name} is declared as external but does not exist; create it first`);
       continue;
@@ -164,7 +170,13 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
     if (!vol) {
       throw new FizzError({ code: "reconcile.unknown_volume", message: `a service uses undefined volume ${key}` });
     }
-    if (actual.volumes.some((a) => a.name === vol.name)) continue;
+    const foundVol = actual.volumes.find((a) => a.name === vol.name);
+    if (foundVol) {
+      if (!vol.external && foundVol.project !== undefined && foundVol.project !== desired.name) {
+        b.warn(`volume ${vol.name} exists but belongs to project ${foundVol.project}; set external: true to share it`);
+      }
+      continue;
+    }
     if (vol.external) {
       b.warn(`volume ${vol.name} is declared as external but does not exist; create it first`);
       continue;

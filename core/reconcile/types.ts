@@ -195,7 +195,8 @@ export type ReasonCode =
   | "pull-policy" // pull_policy always / --pull always
   | "build" // pull_policy build / --build
   | "recreate" // part of a recreate sequence
-  | "requested"; // down/stop/start/restart asked for it
+  | "requested" // down/stop/start/restart asked for it
+  | "health-policy"; // decideRestart said restart (detail: its reason)
 
 export interface Reason {
   readonly code: ReasonCode;

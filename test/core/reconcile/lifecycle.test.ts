@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { LABEL } from "../../../core/labels.ts";
 import { describePlan } from "../../../core/reconcile/describe.ts";
-import { planDown, planRestart, planStart, planStop } from "../../../core/reconcile/lifecycle.ts";
+import { planDown, planRestart, planRestartContainers, planStart, planStop } from "../../../core/reconcile/lifecycle.ts";
 import { plan } from "../../../core/reconcile/plan.ts";
 import type { ActualState, Plan, Step } from "../../../core/reconcile/types.ts";
 import { EMPTY, container, project, svc, threeTier } from "./fixtures.ts";
@@ -144,5 +144,17 @@ describe("describePlan", () => {
     expect(lines).toContain("Image img/db:1  Pull");
     expect(lines).toContain("Container shop-web-2  Create");
     expect(lines).toContain("Service migrate  Wait (completed successfully, for web)");
+  });
+});
+
+describe("planRestartContainers", () => {
+  test("stop+start per container, independent of each other", () => {
+    const { actual, c } = running();
+    const a = c("shop-web-1");
+    const b = c("shop-web-2");
+    const p = planRestartContainers(actual, [a.id, b.id, "nope"], { code: "health-policy", detail: "unhealthy; restart 1/3" });
+    expect(p.steps.map((s) => s.id)).toEqual([`stop:${a.id}`, `start:${a.name}`, `stop:${b.id}`, `start:${b.name}`]);
+    expect(runsAfter(p, `start:${b.name}`, `stop:${a.id}`)).toBe(false);
+    expect(describePlan(p)).toContain("Container shop-web-1  Start (unhealthy; restart 1/3)");
   });
 });

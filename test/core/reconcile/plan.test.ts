@@ -289,6 +289,13 @@ describe("plan: networks, volumes, images", () => {
     expect(present.warnings).toEqual([]);
   });
 
+  test("a network of another project with our name is warned about", () => {
+    const d = project("p", [svc("a")]);
+    const p = plan(d, { ...EMPTY, networks: [{ name: "p_default", project: "q" }] });
+    expect(ofKind(p, "createNetwork")).toEqual([]);
+    expect(p.warnings.join()).toContain("belongs to project q");
+  });
+
   test("networks only used by services out of scope are not created", () => {
     const d = project("p", [svc("a"), svc("b", { networks: ["back"] })], {
       networks: [
