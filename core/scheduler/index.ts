@@ -11,3 +11,18 @@ export { parseConstraint, parseConstraints, matches, type Constraint } from "./c
 export { resolveDuplicates, type ObservedPlacement, type DuplicateResolution } from "./duplicates.ts";
 export { hash32 } from "./hash.ts";
 export { explain, explainServiceExplanation, describeReason, type ExplainOptions } from "./explain.ts";
+export {
+  planRollout,
+  startRollout,
+  resumeRollout,
+  batchSize,
+  DEFAULT_UPDATE_CONFIG,
+  type UpdateConfig,
+  type ObservedInstance,
+  type InstanceHealth,
+  type RolloutState,
+  type RolloutPhase,
+  type RolloutAction,
+  type RolloutInput,
+  type RolloutStep,
+} from "./rolling-update.ts";
