@@ -13,7 +13,18 @@
  *   within a window) that Compose lacks.
  *
  * No I/O, no clock: the executor (platform/cmd) performs the steps, waits for
- * `waitFor` gates, and passes `now` to the health policy.
+ * `waitFor` gates, and passes `now` to the health policy. The step contract
+ * is documented on `Step` in types.ts.
+ *
+ * Typical wiring:
+ *   const desired = desiredFromCompose(project, { create: toEngineBody });
+ *   const actual = toActualState(await engine.list(...), project.name);
+ *   const p = plan(desired, actual, { removeOrphans, services, forceRecreate });
+ *   for (const line of describePlan(p)) print(line);
+ *   await execute(p); // steps whose `after` are all done, N at a time
+ * The agent's loop uses `{ pull: "missing", startExited: "policy" }` so that a
+ * converged stack plans to nothing, and calls `decideRestart` per container
+ * (`planRestartContainers` for the ones to restart).
  */
 
 export type * from "./types.ts";

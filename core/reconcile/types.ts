@@ -220,6 +220,24 @@ interface StepBase {
   readonly reason: Reason;
 }
 
+/**
+ * One action. Executor contract (what each kind means against an engine):
+ * - `createNetwork`/`createVolume`: create with `labelsFor({kind:"network"|"volume",…})`
+ *   merged over the resource's own labels.
+ * - `pullImage`/`buildImage`: make `image` present (build: the service's `build:`).
+ * - `createContainer`: create `name` from `create` (opaque payload) with
+ *   `labelsFor({kind:"container", configHash, replace: replaces?.name, …})`;
+ *   do not start it.
+ * - `startContainer`/`stopContainer`/`removeContainer`/`renameContainer`: the
+ *   engine call on `container.id` when present, else on `container.name` (a
+ *   container this plan created). Stop uses the service's `stop_grace_period`.
+ * - `waitFor`: poll the service's containers until every one is healthy
+ *   (`service_healthy`) or has exited 0 (`service_completed_successfully`);
+ *   fail on exit ≠ 0 / unhealthy / timeout. When `required` is false, warn
+ *   and continue instead of failing.
+ * A failed step fails the steps after it; independent branches may continue.
+ * The next plan (level-triggered) picks up whatever was left undone.
+ */
 export type Step<Create = unknown> =
   | (StepBase & { readonly kind: "createNetwork"; readonly network: DesiredNetwork })
   | (StepBase & { readonly kind: "removeNetwork"; readonly name: string })
