@@ -10,6 +10,7 @@
  * swaps it atomically.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
+import { base64urlnopad } from "@scure/base";
 import { FizzError } from "../errors.ts";
 
 export const KEY_BYTES = 32;
@@ -175,4 +176,43 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   let d = 0;
   for (let i = 0; i < a.length; i++) d |= (a[i] ?? 0) ^ (b[i] ?? 0);
   return d === 0;
+}
+
+/** Stored form (agent state file): keys as base64url, primary by id. Secret: write it 0600. */
+export interface KeyringJSON {
+  readonly primary: KeyId;
+  readonly keys: readonly string[];
+}
+
+export function keyringToJSON(ring: Keyring): KeyringJSON {
+  return { primary: ring.primary, keys: ring.keys.map((k) => base64urlnopad.encode(k.key)) };
+}
+
+export type KeyringParseResult = { readonly ok: true; readonly keyring: Keyring } | { readonly ok: false; readonly error: { readonly code: "bad-keyring"; readonly message: string } };
+
+/** Never throws: a damaged state file gets a message naming what is wrong. */
+export function keyringFromJSON(v: unknown): KeyringParseResult {
+  const bad = (message: string): KeyringParseResult => ({ ok: false, error: { code: "bad-keyring", message: `stored keyring is invalid: ${message}` } });
+  if (typeof v !== "object" || v === null) return bad("expected an object {primary, keys}");
+  const o = v as { primary?: unknown; keys?: unknown };
+  if (typeof o.primary !== "string") return bad("`primary` must be a key id string");
+  if (!Array.isArray(o.keys) || o.keys.length === 0) return bad("`keys` must be a non-empty array");
+  if (o.keys.length > MAX_KEYS) return bad(`more than ${MAX_KEYS} keys`);
+  let ring: Keyring | undefined;
+  for (let i = 0; i < o.keys.length; i++) {
+    const s: unknown = o.keys[i];
+    let key: Uint8Array;
+    try {
+      if (typeof s !== "string") throw new Error();
+      key = base64urlnopad.decode(s);
+    } catch {
+      return bad(`keys[${i}] is not base64url`);
+    }
+    const r = ring ? install(ring, key) : createKeyring(key);
+    if (!r.ok) return bad(`keys[${i}]: ${r.error.message}`);
+    ring = r.keyring;
+  }
+  const u = use(ring!, o.primary);
+  if (!u.ok) return bad(`primary ${JSON.stringify(o.primary)} is not one of the stored keys`);
+  return { ok: true, keyring: u.keyring };
 }

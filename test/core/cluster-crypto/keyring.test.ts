@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createKeyring, install, keyIdOf, keyringErrorToFizz, MAX_KEYS, remove, use } from "../../../core/cluster-crypto/keyring.ts";
+import { createKeyring, install, keyIdOf, keyringErrorToFizz, keyringFromJSON, keyringToJSON, MAX_KEYS, remove, use } from "../../../core/cluster-crypto/keyring.ts";
 import { key, must, ring } from "./helpers.ts";
 
 describe("keyring", () => {
@@ -62,5 +62,34 @@ describe("keyring", () => {
     const res = install(r, key(200));
     expect(res.ok).toBe(false);
     if (!res.ok) expect(res.error.code).toBe("keyring-full");
+  });
+});
+
+describe("keyring storage form", () => {
+  test("round trip keeps keys, order and primary", () => {
+    const r = must(use(must(install(ring(key(1)), key(2))), keyIdOf(key(2))));
+    const back = keyringFromJSON(JSON.parse(JSON.stringify(keyringToJSON(r))));
+    expect(back.ok).toBe(true);
+    if (back.ok) {
+      expect(back.keyring.primary).toBe(r.primary);
+      expect(back.keyring.keys.map((k) => k.id)).toEqual(r.keys.map((k) => k.id));
+    }
+  });
+
+  test("damaged input gets a precise error, never a throw", () => {
+    const good = keyringToJSON(ring(key(1)));
+    const cases: [unknown, string][] = [
+      [null, "expected an object"],
+      [{ keys: good.keys }, "`primary`"],
+      [{ primary: good.primary, keys: [] }, "non-empty"],
+      [{ primary: good.primary, keys: ["!!!"] }, "keys[0] is not base64url"],
+      [{ primary: good.primary, keys: ["AAAA"] }, "keys[0]: a cluster key is 32 bytes"],
+      [{ primary: "deadbeef", keys: good.keys }, "primary \"deadbeef\""],
+    ];
+    for (const [input, msg] of cases) {
+      const r = keyringFromJSON(input);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.message).toContain(msg);
+    }
   });
 });
