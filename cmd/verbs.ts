@@ -5,5 +5,6 @@
 import type { RegisterVerb } from "./command.ts";
 import { register as validate } from "./validate.ts";
 import { register as config } from "./config.ts";
+import { register as doctor } from "./doctor.ts";
 
-export const verbs: RegisterVerb[] = [validate, config];
+export const verbs: RegisterVerb[] = [validate, config, doctor];

@@ -1,0 +1,121 @@
+/**
+ * `fizz doctor`: finds the container engine (--engine, DOCKER_HOST, the usual
+ * sockets), says what it is and how we talk to it, and runs a few read-only
+ * checks. Exit 0 when every check passes, 1 when the engine is unreachable or
+ * a check fails.
+ */
+import type { RegisterVerb } from "./command.ts";
+import { optString } from "./command.ts";
+import { paint } from "./context.ts";
+import { isFizzError, usageError, type FizzError } from "../core/errors.ts";
+
+interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface DoctorReport {
+  readonly ok: boolean;
+  readonly engine: {
+    readonly name: "Docker" | "Podman";
+    readonly version: string;
+    readonly apiVersion: string;
+    readonly serverApiVersion: string | undefined;
+    readonly address: string;
+    readonly source: string;
+  };
+  readonly os: string;
+  readonly arch: string;
+  readonly operatingSystem: string | undefined;
+  readonly kernel: string | undefined;
+  readonly runtime: string;
+  readonly checks: readonly Check[];
+}
+
+export const register: RegisterVerb = (cli, action) => {
+  cli
+    .command("doctor", "Find the container engine and check that fizz can use it")
+    .option("--engine <engine>", "docker, podman, or an address (unix:///path.sock, tcp://host:port); default: DOCKER_HOST, then the usual sockets")
+    .option("--format <format>", "Output format: text (default) or json")
+    .action(
+      action(async (ctx, _args, options) => {
+        const format = optString(options, "format") ?? "text";
+        if (format !== "text" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format text or --format json");
+        const engineOpt = optString(options, "engine");
+        const { connectEngine } = await import("../platform/engine/index.ts");
+        const { runtimeVersion } = await import("../platform/runtime.ts");
+
+        let engine: Awaited<ReturnType<typeof connectEngine>>;
+        try {
+          engine = await connectEngine({ engine: engineOpt });
+        } catch (e) {
+          if (format === "json" && isFizzError(e) && e.code !== "cli.usage") {
+            ctx.out(`${JSON.stringify({ ok: false, error: (e as FizzError).toJSON() }, null, 2)}\n`);
+            return e.exitCode;
+          }
+          throw e;
+        }
+        try {
+          const checks: Check[] = [];
+          const check = async (name: string, run: () => Promise<string>): Promise<void> => {
+            try {
+              checks.push({ name, ok: true, detail: await run() });
+            } catch (e) {
+              checks.push({ name, ok: false, detail: isFizzError(e) ? `${e.message}${e.hint ? ` (hint: ${e.hint})` : ""}` : String(e) });
+            }
+          };
+          const version = await engine.version();
+          let info: Awaited<ReturnType<typeof engine.info>> | undefined;
+          await check("engine info", async () => {
+            info = await engine.info();
+            return `${info.Driver} storage, cgroup ${info.CgroupVersion ?? "?"} (${info.CgroupDriver ?? "?"}), ${info.NCPU} CPUs`;
+          });
+          await check("list containers", async () => {
+            const all = await engine.containers.list({ all: true });
+            return `${all.length} containers, ${all.filter((c) => c.State === "running").length} running`;
+          });
+          await check("list images", async () => `${(await engine.images.list()).length} images`);
+          await check("list networks", async () => `${(await engine.networks.list()).length} networks`);
+          await check("list volumes", async () => `${(await engine.volumes.list()).length} volumes`);
+
+          const ep = engine.endpoint;
+          const report: DoctorReport = {
+            ok: checks.every((c) => c.ok),
+            engine: {
+              name: engine.name === "podman" ? "Podman" : "Docker",
+              version: version.Version,
+              apiVersion: engine.apiVersion,
+              serverApiVersion: engine.pingResult.apiVersion,
+              address: ep.address,
+              source: ep.source === "flag" ? "--engine" : ep.source === "DOCKER_HOST" ? "DOCKER_HOST" : "auto-detected",
+            },
+            os: version.Os,
+            arch: version.Arch,
+            operatingSystem: info?.OperatingSystem,
+            kernel: version.KernelVersion,
+            runtime: runtimeVersion(),
+            checks,
+          };
+          if (format === "json") {
+            ctx.out(`${JSON.stringify(report, null, 2)}\n`);
+          } else {
+            const e = report.engine;
+            const lines = [
+              `engine:   ${e.name} ${e.version}`,
+              `api:      ${e.apiVersion} (engine offers ${e.serverApiVersion ?? "?"})`,
+              `socket:   ${e.address} (${e.source})`,
+              `os/arch:  ${report.os}/${report.arch}${report.operatingSystem ? `, ${report.operatingSystem}` : ""}${report.kernel ? `, kernel ${report.kernel}` : ""}`,
+              `runtime:  ${report.runtime}`,
+              "checks:",
+              ...checks.map((c) => `  ${c.ok ? paint(ctx, "32", "ok  ") : paint(ctx, "31", "FAIL")} ${c.name}: ${c.detail}`),
+            ];
+            ctx.out(`${lines.join("\n")}\n`);
+          }
+          return report.ok ? 0 : 1;
+        } finally {
+          await engine.close();
+        }
+      }),
+    );
+};
