@@ -82,6 +82,16 @@ export function validateProject(project: Project, diags: Diags): void {
   checkPorts(project, diags);
 }
 
+/** depends_on plus the dependencies Compose infers from links, volumes_from and `service:` modes. */
+export function implicitDeps(svc: Service | undefined): string[] {
+  if (!svc) return [];
+  const deps = new Set(Object.keys(svc.depends_on));
+  for (const l of svc.links ?? []) deps.add(l.split(":")[0]!);
+  for (const v of svc.volumes_from ?? []) if (!v.startsWith("container:")) deps.add(v.replace(/^service:/, "").split(":")[0]!);
+  for (const m of [svc.network_mode, svc.ipc, svc.pid]) if (typeof m === "string" && m.startsWith("service:")) deps.add(m.slice(8));
+  return [...deps];
+}
+
 function checkCycles(project: Project, diags: Diags): void {
   const state = new Map<string, "visiting" | "done">();
   const stack: string[] = [];
@@ -94,13 +104,13 @@ function checkCycles(project: Project, diags: Diags): void {
       const key = [...cycle.slice(0, -1)].sort().join(",");
       if (!reported.has(key)) {
         reported.add(key);
-        diags.error(["services", name, "depends_on"], "compose.dependency_cycle", `dependency cycle: ${cycle.join(" → ")}`, "remove one of these depends_on entries");
+        diags.error(["services", name], "compose.dependency_cycle", `dependency cycle: ${cycle.join(" → ")}`, "remove one of these dependencies (depends_on, links, volumes_from or service: modes)");
       }
       return;
     }
     state.set(name, "visiting");
     stack.push(name);
-    for (const dep of Object.keys(project.services[name]?.depends_on ?? {})) if (project.services[dep]) visit(dep);
+    for (const dep of implicitDeps(project.services[name])) if (project.services[dep]) visit(dep);
     stack.pop();
     state.set(name, "done");
   };
