@@ -55,6 +55,9 @@ export interface SimNode {
   tickAt: number;
   sentPackets: number;
   sentBytes: number;
+  /** Push-pull (TCP) messages and bytes sent. */
+  sentStreams: number;
+  sentStreamBytes: number;
 }
 
 const enum Kind {
@@ -102,7 +105,7 @@ export class Simulation {
       const id = `n${i}`;
       const addr = `sim:${i}`;
       const swim = new SwimNode(this.config, { id, addr, meta }, this.rng.fork(), opts.bootstrap === "none" ? {} : { knownMembers: records });
-      this.nodes.push({ index: i, id, addr, swim, crashed: false, leaving: false, stalls: undefined, tickAt: Infinity, sentPackets: 0, sentBytes: 0 });
+      this.nodes.push({ index: i, id, addr, swim, crashed: false, leaving: false, stalls: undefined, tickAt: Infinity, sentPackets: 0, sentBytes: 0, sentStreams: 0, sentStreamBytes: 0 });
       this.byAddr.set(addr, i);
       this.byId.set(id, i);
     }
@@ -286,8 +289,12 @@ export class Simulation {
   private sendStream(from: number, to: number, msg: StreamMessage): void {
     // A TCP connection to a crashed or unreachable node fails: nothing is delivered.
     const target = this.nodes[to] as SimNode;
+    const sender = this.nodes[from] as SimNode;
+    const bytes = encodeStream(msg);
+    sender.sentStreams++;
+    sender.sentStreamBytes += bytes.length;
     if (target.crashed || !this.network.connected(from, to)) return;
-    const payload = this.opts.codec ? encodeStream(msg) : msg;
+    const payload = this.opts.codec ? bytes : msg;
     this.heap.push({ t: this.now + this.network.streamDelay(), seq: this.seq++, kind: Kind.Stream, node: to, from, msg: payload });
   }
 
