@@ -7,3 +7,4 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 
 bun bench/scheduler.ts
 bun bench/crypto.ts
+bun bench/sim-membership.ts
