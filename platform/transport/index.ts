@@ -10,3 +10,4 @@ export { TcpServer, connect, request, TCP_DEFAULTS, type ConnectOptions, type Id
 export { SecureStream, type StreamLimits, type StreamPeer } from "./stream.ts";
 export { socketError, formatAddr } from "./errors.ts";
 export { parseAddr, addrString, type HostPort } from "./addr.ts";
+export { ClusterEndpoint, type ClusterEndpointOptions } from "./cluster.ts";
