@@ -283,6 +283,7 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
   };
 
   const removeSteps = (c: ActualContainer, reason: Reason): void => {
+    if (c.state === "removing") return; // the engine is already on it
     const after: string[] = [];
     if (isActive(c)) {
       after.push(b.add({ kind: "stopContainer", id: `stop:${c.id}`, after: [], container: refOf(c), reason }));
@@ -293,7 +294,10 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
   for (const svc of ordered) {
     const want = replicasOf(svc);
     const imageNow = imageIdOf(actual, svc.image);
-    const containers = mine.filter((c) => c.service === svc.name).sort(byNumber);
+    const all = mine.filter((c) => c.service === svc.name).sort(byNumber);
+    // A container the engine is removing is as good as gone, but its name may still be taken.
+    const containers = all.filter((c) => c.state !== "removing");
+    const dying = all.filter((c) => c.state === "removing");
 
     // One container per number; extra claimants (e.g. after an interrupted recreate) go.
     const byNum = new Map<number, ActualContainer[]>();
@@ -319,10 +323,6 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
     const staying = kept.slice(0, want);
 
     for (const c of staying) {
-      if (c.state === "removing") {
-        b.warn(`container ${c.name} is being removed by the engine; it will be replaced on a later pass`);
-        continue;
-      }
       let why: Reason | undefined;
       if (forced(svc.name)) why = { code: "force-recreate" };
       else if (c.state === "dead") why = { code: "exited", detail: "dead" };
@@ -408,7 +408,7 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
     }
 
     // Scale up: fill the lowest free numbers.
-    const used = new Set(staying.map((c) => c.number));
+    const used = new Set([...staying, ...dying].map((c) => c.number));
     let missing = want - staying.length;
     for (let n = 1; missing > 0; n++) {
       if (used.has(n)) continue;

@@ -65,7 +65,7 @@ const containerArb: fc.Arbitrary<Omit<ActualContainer, "id" | "name">> = fc.reco
   service: fc.constantFrom(...NAMES, "orphan"),
   number: fc.integer({ min: 1, max: 4 }),
   configHash: fc.constantFrom("h1", "h2"),
-  state: fc.constantFrom("created", "running", "paused", "restarting", "exited", "dead") as fc.Arbitrary<ActualContainer["state"]>,
+  state: fc.constantFrom("created", "running", "paused", "restarting", "exited", "dead", "removing") as fc.Arbitrary<ActualContainer["state"]>,
   exitCode: fc.constantFrom(0, 1, 137),
   health: fc.constantFrom("none", "starting", "healthy", "unhealthy") as fc.Arbitrary<ActualContainer["health"]>,
   oneoff: fc.boolean().map((b) => b && false),
@@ -112,7 +112,9 @@ describe("plan: properties", () => {
         const targets = opts.services.length > 0 ? new Set(opts.services) : known;
         for (const s of desired.services) {
           if (!targets.has(s.name)) continue;
-          const mine = after.containers.filter((c) => c.project === "p" && c.service === s.name && !c.oneoff);
+          const mine = after.containers.filter(
+            (c) => c.project === "p" && c.service === s.name && !c.oneoff && c.state !== "removing",
+          );
           expect(new Set(mine.map((c) => c.number)).size).toBe(s.replicas);
           expect(mine.length).toBe(s.replicas);
           expect(mine.every((c) => c.configHash === s.configHash)).toBe(true);
