@@ -52,36 +52,34 @@ export function parseConstraint(source: string, path?: string): Constraint {
       : `write it as "<key> == <value>" or "<key> != <value>", e.g. "node.labels.zone == a"`;
     throw invalid(source, "expected <key> == <value> or <key> != <value>", hint, path);
   }
-  const [, rawKey, op, value] = m as unknown as [string, string, "==" | "!=", string];
-  const keyText = rawKey;
-  let key: ConstraintKey | undefined = FIXED_KEYS[keyText.toLowerCase()];
-  if (!key) {
-    const lower = keyText.toLowerCase();
-    for (const [prefix, kind] of [["node.labels.", "nodeLabel"], ["engine.labels.", "engineLabel"]] as const) {
-      if (lower.startsWith(prefix)) {
-        const name = keyText.slice(prefix.length);
-        if (name === "") throw invalid(source, `"${prefix}" needs a label name`, `e.g. "${prefix}zone == a"`, path);
-        key = { kind, name };
-      }
-    }
-  }
-  if (!key) {
-    // Label keys carry a user part (`node.lables.zone`): suggest on the fixed prefix, keep the rest.
-    const parts = keyText.split(".");
-    let guess = suggest(keyText, Object.keys(FIXED_KEYS));
-    if (!guess && parts.length >= 3) {
-      const head = suggest(parts.slice(0, 2).join("."), ["node.labels", "engine.labels"]);
-      if (head) guess = `${head}.${parts.slice(2).join(".")}`;
-    }
-    throw invalid(
-      source,
-      `unknown key "${keyText}"`,
-      guess ? `did you mean "${guess}"? Known keys: ${KNOWN.join(", ")}` : `known keys: ${KNOWN.join(", ")}`,
-      path,
-    );
-  }
+  const [, keyText, op, value] = m as unknown as [string, string, "==" | "!=", string];
+  const key = parseKey(keyText, (message, hint) => invalid(source, message, hint, path));
   if (value === "") throw invalid(source, "missing value after the operator", `e.g. "${keyText} ${op} something"`, path);
   return { source: source.trim(), key, op, value };
+}
+
+function parseKey(keyText: string, fail: (message: string, hint: string) => FizzError): ConstraintKey {
+  const fixed = FIXED_KEYS[keyText.toLowerCase()];
+  if (fixed) return fixed;
+  const lower = keyText.toLowerCase();
+  for (const [prefix, kind] of [["node.labels.", "nodeLabel"], ["engine.labels.", "engineLabel"]] as const) {
+    if (lower.startsWith(prefix)) {
+      const name = keyText.slice(prefix.length);
+      if (name === "") throw fail(`"${prefix}" needs a label name`, `e.g. "${prefix}zone == a"`);
+      return { kind, name };
+    }
+  }
+  // Label keys carry a user part (`node.lables.zone`): suggest on the fixed prefix, keep the rest.
+  const parts = keyText.split(".");
+  let guess = suggest(keyText, Object.keys(FIXED_KEYS));
+  if (!guess && parts.length >= 3) {
+    const head = suggest(parts.slice(0, 2).join("."), ["node.labels", "engine.labels"]);
+    if (head) guess = `${head}.${parts.slice(2).join(".")}`;
+  }
+  throw fail(
+    `unknown key "${keyText}"`,
+    guess ? `did you mean "${guess}"? Known keys: ${KNOWN.join(", ")}` : `known keys: ${KNOWN.join(", ")}`,
+  );
 }
 
 export function parseConstraints(sources: readonly string[], pathPrefix?: string): Constraint[] {
@@ -121,11 +119,44 @@ export function firstMismatch(node: SchedNode, cs: readonly Constraint[]): Const
 }
 
 /**
- * The value of a spread attribute (`node.labels.zone`, `node.hostname`, …) on a
- * node; nodes without it share the empty group, as in swarm.
+ * Parses a spread preference (`node.labels.zone`, `node.hostname`, …). A node
+ * without the attribute falls in the "unset" group, as in swarm.
  */
 export function parseSpreadKey(spread: string, path?: string): ConstraintKey {
-  return parseConstraint(`${spread}==x`, path).key;
+  return parseKey(spread.trim(), (message, hint) =>
+    new FizzError({
+      code: "scheduler.preference_invalid",
+      message: `placement preference "spread: ${spread}": ${message}`,
+      hint,
+      ...(path ? { path } : {}),
+    }),
+  );
+}
+
+/** Validate-time check of a service's placement rules: every problem, as FizzErrors (empty when fine). */
+export function checkPlacement(
+  constraints: readonly string[],
+  spreads: readonly string[],
+  pathPrefix = "deploy.placement",
+): FizzError[] {
+  const errors: FizzError[] = [];
+  constraints.forEach((c, i) => {
+    try {
+      parseConstraint(c, `${pathPrefix}.constraints[${i}]`);
+    } catch (e) {
+      if (e instanceof FizzError) errors.push(e);
+      else throw e;
+    }
+  });
+  spreads.forEach((sp, i) => {
+    try {
+      parseSpreadKey(sp, `${pathPrefix}.preferences[${i}].spread`);
+    } catch (e) {
+      if (e instanceof FizzError) errors.push(e);
+      else throw e;
+    }
+  });
+  return errors;
 }
 
 export function spreadValue(node: SchedNode, key: ConstraintKey): string {

@@ -7,7 +7,7 @@
  */
 export * from "./types.ts";
 export { schedule, DEFAULT_LOAD_FACTOR, DEFAULT_VNODES } from "./schedule.ts";
-export { parseConstraint, parseConstraints, matches, type Constraint } from "./constraints.ts";
+export { parseConstraint, parseConstraints, parseSpreadKey, checkPlacement, matches, type Constraint } from "./constraints.ts";
 export { resolveDuplicates, type ObservedPlacement, type DuplicateResolution } from "./duplicates.ts";
 export { hash32 } from "./hash.ts";
 export { explain, explainServiceExplanation, describeReason, type ExplainOptions } from "./explain.ts";

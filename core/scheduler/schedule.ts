@@ -110,16 +110,11 @@ function prepare(
   let invalid: string | undefined;
   try {
     constraints = parseConstraints(svc.constraints);
-    spreadKeys = svc.preferences.map((p) => {
-      try {
-        return parseSpreadKey(p.spread);
-      } catch (e) {
-        if (isFizzError(e)) throw new Error(`spread preference "${p.spread}" is not a node attribute (${e.hint ?? ""})`);
-        throw e;
-      }
-    });
+    spreadKeys = svc.preferences.map((p) => parseSpreadKey(p.spread));
   } catch (e) {
-    invalid = e instanceof Error ? e.message : String(e);
+    // Never crash the placement of everything else: this service stays pending with the reason.
+    if (!isFizzError(e)) throw e;
+    invalid = e.hint ? `${e.message} (${e.hint})` : e.message;
   }
   const maxPerNode = svc.xfizz?.maxPerNode !== undefined && svc.xfizz.maxPerNode > 0 ? Math.floor(svc.xfizz.maxPerNode) : Infinity;
   const feasible: number[] = [];

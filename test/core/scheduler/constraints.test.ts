@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { FizzError } from "../../../core/errors.ts";
-import { matches, parseConstraint, parseConstraints } from "../../../core/scheduler/constraints.ts";
+import { checkPlacement, matches, parseConstraint, parseConstraints, parseSpreadKey } from "../../../core/scheduler/constraints.ts";
 import { node } from "./fixtures.ts";
 
 function errorOf(f: () => unknown): FizzError {
@@ -61,6 +61,21 @@ describe("constraints", () => {
     expect(errorOf(() => parseConstraint("node.role==")).message).toContain("missing value");
     expect(errorOf(() => parseConstraint("")).code).toBe("scheduler.constraint_invalid");
     expect(errorOf(() => parseConstraints(["node.role==worker", "bogus"], "c")).path).toBe("c[1]");
+  });
+
+  test("spread preferences and the validate-time check", () => {
+    expect(parseSpreadKey("node.labels.zone")).toEqual({ kind: "nodeLabel", name: "zone" });
+    expect(parseSpreadKey(" node.hostname ")).toEqual({ kind: "hostname" });
+    const bad = errorOf(() => parseSpreadKey("node.lables.zone", "x"));
+    expect(bad.code).toBe("scheduler.preference_invalid");
+    expect(bad.message).toBe('placement preference "spread: node.lables.zone": unknown key "node.lables.zone"');
+    const errs = checkPlacement(["node.role==worker", "node.labels.zone=a", "zone==a"], ["node.labels.zone", "zone"], "services.web.deploy.placement");
+    expect(errs.map((e) => e.path)).toEqual([
+      "services.web.deploy.placement.constraints[1]",
+      "services.web.deploy.placement.constraints[2]",
+      "services.web.deploy.placement.preferences[1].spread",
+    ]);
+    expect(checkPlacement(["node.role==worker"], ["node.labels.rack"])).toEqual([]);
   });
 
   const token = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,10}$/);

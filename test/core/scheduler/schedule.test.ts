@@ -110,6 +110,13 @@ describe("schedule: unit", () => {
     if (reason.kind === "InvalidPlacement") expect(reason.message).toContain("node.lables.zone");
   });
 
+  test("an unknown spread key makes the service pending with the reason", () => {
+    const p = schedule({ nodes: nodes(2), existing: [] }, [service("web", { replicas: 1, preferences: [{ spread: "zone" }] })]);
+    const r = p.pending[0]!.reasons[0]!.reason;
+    expect(r.kind).toBe("InvalidPlacement");
+    if (r.kind === "InvalidPlacement") expect(r.message).toContain('placement preference "spread: zone"');
+  });
+
   test("bounded load caps every node at ⌈(1+ε)·avg⌉", () => {
     const ns = nodes(10);
     const p = schedule({ nodes: ns, existing: [] }, [service("web", { replicas: 100 })], { loadFactor: 0.1 });
@@ -221,6 +228,44 @@ describe("schedule: unit", () => {
     expect(p3.assignments).toEqual(p5.assignments.slice(0, 3));
     const p7 = schedule({ nodes: ns, existing: asExisting(p5) }, [service("web", { replicas: 7 })]);
     expect(p7.assignments.slice(0, 5)).toEqual([...p5.assignments]);
+  });
+});
+
+describe("schedule: partitions", () => {
+  test("after a partition heals, every replica runs once and every node computes the same survivors", () => {
+    const all = nodes(6);
+    const svc = service("web", { replicas: 12 });
+    const sideA = all.map((n, i) => (i < 3 ? n : { ...n, state: "dead" as const }));
+    const sideB = all.map((n, i) => (i >= 3 ? n : { ...n, state: "dead" as const }));
+    const before = schedule({ nodes: all, existing: [] }, [svc]);
+    // Each side keeps what it still sees and replaces what ran on the other side.
+    const pa = schedule({ nodes: sideA, existing: asExisting(before) }, [svc]);
+    const pb = schedule({ nodes: sideB, existing: asExisting(before) }, [svc]);
+    expect(pa.pending).toEqual([]);
+    expect(pb.pending).toEqual([]);
+    const merged = [...asExisting(pa), ...asExisting(pb)];
+    const copies = new Map<number, number>();
+    for (const e of merged) copies.set(e.index, (copies.get(e.index) ?? 0) + 1);
+    expect([...copies.values()].every((c) => c === 2)).toBe(true); // every replica ran on both sides
+    // Healed: every node schedules from the merged state, in whatever order it holds it.
+    const healed = schedule({ nodes: all, existing: merged }, [svc]);
+    const healed2 = schedule({ nodes: [...all].reverse(), existing: [...merged].reverse() }, [svc]);
+    expect(healed2).toEqual(healed);
+    expect(healed.assignments.length).toBe(12);
+    expect(new Set(healed.assignments.map((a) => a.index)).size).toBe(12);
+    // Nothing new starts: each replica keeps one of its copies, the lowest node id whose node has room.
+    expect(healed.explanations[0]!.replicas.every((r) => r.outcome.kind === "kept")).toBe(true);
+    for (const a of healed.assignments) {
+      const lower = merged.filter((e) => e.index === a.index && e.nodeId < a.nodeId);
+      for (const l of lower) {
+        // a lower copy lost only because its node was full
+        const load = healed.assignments.filter((x) => x.nodeId === l.nodeId).length;
+        expect(load).toBe(healed.explanations[0]!.loadCap);
+      }
+    }
+    // The removed copies are the other ones.
+    const keep = new Set(healed.assignments.map((a) => `${a.index}@${a.nodeId}`));
+    expect(merged.filter((e) => !keep.has(`${e.index}@${e.nodeId}`)).length).toBe(12);
   });
 });
 
