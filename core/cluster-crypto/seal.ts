@@ -37,7 +37,11 @@ export const SEAL_OVERHEAD = HEADER_BYTES + TAG_BYTES;
 
 export type Purpose = "udp" | "tcp-frame" | "handshake";
 
-/** Source of random bytes; in production node:crypto's randomBytes, in tests a seeded one. */
+/**
+ * Source of random bytes for nonces. In production this MUST be a CSPRNG
+ * (node:crypto randomBytes, the transports' default), never core/random's
+ * seeded Rng: a predictable or repeated nonce breaks the cipher.
+ */
 export type RandomBytes = (n: number) => Uint8Array;
 
 export type OpenFailure = "malformed" | "unknown-key" | "auth-failed" | "bad-version";
