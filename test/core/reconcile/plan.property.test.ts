@@ -8,7 +8,7 @@ import type {
   DesiredService,
   PlanOptions,
 } from "../../../core/reconcile/types.ts";
-import { applyPlanToActual, assertWellFormed } from "./simulate.ts";
+import { applyPlanToActual, assertWellFormed, runsAfter } from "./simulate.ts";
 
 const NAMES = ["a", "b", "c", "d", "e"];
 const CONDITIONS = ["service_started", "service_healthy", "service_completed_successfully"] as const;
@@ -125,6 +125,42 @@ describe("plan: properties", () => {
         );
       }),
       { numRuns: 400 },
+    );
+  });
+
+  test("every start runs after its dependencies' starts or gates", () => {
+    fc.assert(
+      fc.property(desiredArb, actualArb, fc.boolean(), (desired, actual, force) => {
+        const p = plan(desired, actual, { forceRecreate: force });
+        const byName = new Map(desired.services.map((s) => [s.name, s]));
+        for (const step of p.steps) {
+          if (step.kind !== "startContainer") continue;
+          for (const dep of byName.get(step.container.service)!.dependsOn) {
+            if (byName.get(dep.service)!.replicas === 0) continue;
+            if (dep.condition === "service_started") {
+              for (const other of p.steps) {
+                if (other.kind === "startContainer" && other.container.service === dep.service) {
+                  expect(runsAfter(p, step.id, other.id)).toBe(true);
+                }
+              }
+            } else {
+              expect(runsAfter(p, step.id, `wait:${dep.service}:${dep.condition}`)).toBe(true);
+            }
+          }
+        }
+        // creates come after the creates of their dependencies
+        for (const step of p.steps) {
+          if (step.kind !== "createContainer") continue;
+          for (const dep of byName.get(step.service)!.dependsOn) {
+            for (const other of p.steps) {
+              if (other.kind === "createContainer" && other.service === dep.service) {
+                expect(runsAfter(p, step.id, other.id)).toBe(true);
+              }
+            }
+          }
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 
