@@ -94,6 +94,14 @@ const fmt = (x: number, d = 2): string => x.toLocaleString("en-US", { maximumFra
   const rate = R / tOne;
   rows.push(["placements/s, 10k replicas × 1k nodes (1 service)", `${fmt(rate, 0)} (${fmt(tOne * 1000, 1)} ms)`, `modulo: ${fmt(R / tMod, 0)}/s; Nomad C1M ≈ 3,750/s`, `${fmt(rate / 3750, 1)}× Nomad; target ≥ 50,000/s: ${rate >= 50_000 ? "met" : "MISSED"}`]);
   rows.push(["placements/s, 10k replicas × 1k nodes (100 services)", `${fmt(R / tMany, 0)} (${fmt(tMany * 1000, 1)} ms)`, "", `${fmt(R / tMany / 3750, 1)}× Nomad`]);
+  const spread = [{ ...one[0]!, preferences: [{ spread: "node.labels.zone" }] }];
+  const tSpread = time(() => schedule({ nodes, existing: [] }, spread), 5);
+  rows.push(["placements/s, 10k × 1k, spread over 3 zones", `${fmt(R / tSpread, 0)} (${fmt(tSpread * 1000, 1)} ms)`, "", `${fmt(R / tSpread / 3750, 1)}× Nomad`]);
+  // Room for only ~5,000: half the replicas end pending, each with its reasons.
+  const tight = [{ ...one[0]!, replicas: 10_000, reservations: { cpus: 12.8, memoryBytes: 0 } }];
+  let pend = 0;
+  const tTight = time(() => (pend = schedule({ nodes, existing: [] }, tight).pending.length), 5);
+  rows.push(["10k replicas, room for 5k × 1k nodes", `${fmt(tTight * 1000, 1)} ms`, "", `${pend} pending with reasons, no blow-up`]);
   rows.push(["re-evaluate 10k kept replicas × 1k nodes", `${fmt(R / tKeep, 0)}/s (${fmt(tKeep * 1000, 1)} ms)`, "", "steady state: nothing moves"]);
   const l = loads(p1!.assignments.map((a) => a.nodeId));
   const ringOnly = schedule({ nodes, existing: [] }, one, { loadFactor: 1e9, fairShareSlack: 1e9 });
