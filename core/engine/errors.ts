@@ -39,6 +39,7 @@ export const ENGINE_ERROR_CODES = [
   "engine.timeout",
   "engine.api_version",
   "engine.image_not_found",
+  "engine.registry_unreachable",
   "engine.port_allocated",
   "engine.name_conflict",
   "engine.not_found",
@@ -131,6 +132,8 @@ export function conflictingName(message: string): { name: string; holder?: strin
 const IMAGE_MISSING =
   /no such image|image not known|manifest unknown|pull access denied|repository does not exist|not found: manifest|failed to resolve reference|unable to find image/i;
 
+const REGISTRY_DOWN = /no such host|dial tcp|i\/o timeout|connection refused|TLS handshake timeout|network is unreachable|pinging container registry/i;
+
 function describe(ctx: EngineCallContext): string {
   const what = ctx.action ?? `${ctx.method} ${ctx.path.split("?")[0]}`;
   return ctx.subject && !what.includes(ctx.subject.name) ? `${what} ${ctx.subject.name}` : what;
@@ -185,6 +188,18 @@ export function engineHttpError(status: number, engineMessage: string, ctx: Engi
           ? `with --pull never fizz does not pull: build it, or pull it first ('docker pull ${ref}')`
           : `pull it ('docker pull ${ref}') or build it; check the name and tag`,
       status: 404,
+    });
+  }
+
+  const pulling = /\/images\/create/.test(ctx.path) || /pull/.test(ctx.action ?? "");
+  if (pulling && REGISTRY_DOWN.test(msg)) {
+    const ref = ctx.image ?? (ctx.subject?.kind === "image" ? ctx.subject.name : "the image");
+    return new FizzError({
+      ...base,
+      code: "engine.registry_unreachable",
+      message: `cannot pull ${ref}: the registry is unreachable (${msg})`,
+      hint: "check the network and DNS of the engine host, or build the image / load it ('docker load') and use --pull never",
+      status: 502,
     });
   }
 
