@@ -8,6 +8,8 @@
  * - `planDown` / `planStop` / `planStart` / `planRestart`: the imperative verbs.
  * - `desiredFromCompose(project, {create})`: compose model → `DesiredProject`.
  * - `toActualState(...)`: engine list answers → `ActualState` (re-adoption by labels).
+ * - `executePlan(plan, perform, {parallelism})`: runs the DAG through an
+ *   injected `perform(step)`, bounded; a failure skips only its dependents.
  * - `describePlan(plan)`: one human line per action, with the reason.
  * - `decideRestart(...)`: the unhealthy-restart policy (backoff, max_attempts
  *   within a window) that Compose lacks.
@@ -21,7 +23,7 @@
  *   const actual = toActualState(await engine.list(...), project.name);
  *   const p = plan(desired, actual, { removeOrphans, services, forceRecreate });
  *   for (const line of describePlan(p)) print(line);
- *   await execute(p); // steps whose `after` are all done, N at a time
+ *   await executePlan(p, (step) => engineStep(step), { parallelism: 4 });
  * The agent's loop uses `{ pull: "missing", startExited: "policy" }` so that a
  * converged stack plans to nothing, and calls `decideRestart` per container
  * (`planRestartContainers` for the ones to restart).
@@ -40,6 +42,13 @@ export {
 } from "./lifecycle.ts";
 export { describePlan, describeStep, reasonText, isEmptyPlan } from "./describe.ts";
 export { configFieldHashes } from "./config-fields.ts";
+export {
+  executePlan,
+  PlanProgress,
+  type StepOutcome,
+  type ExecuteOptions,
+  type ExecuteResult,
+} from "./execute.ts";
 export {
   desiredFromCompose,
   desiredService,
