@@ -89,26 +89,38 @@ for target in $targets; do
     fi
   fi
 
-  # Tarball with a single `fizz`, reproducible (fixed owner, mtime, no gzip name/time).
-  mkdir -p "$tmp/$target"
-  cp "$tmp/fizz-$target" "$tmp/$target/fizz"
-  chmod 0755 "$tmp/$target/fizz"
-  tar -C "$tmp/$target" --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - fizz | gzip -n -6 >"$tmp/fizz-$target.tar.gz"
+  mv -f "$tmp/fizz-$target" "$tmp/$target.bin"
+  built+=("$target")
+done
 
-  mv -f "$tmp/fizz-$target" "$out"
-  mv -f "$tmp/fizz-$target.tar.gz" "$out.tar.gz"
-  built+=("fizz-$target" "fizz-$target.tar.gz")
+# Tarballs with a single `fizz`, reproducible (fixed owner, mtime, no gzip name/time);
+# compressed in parallel, gzip being most of the build time.
+pids=()
+for target in "${built[@]}"; do
+  mkdir -p "$tmp/$target"
+  cp "$tmp/$target.bin" "$tmp/$target/fizz"
+  chmod 0755 "$tmp/$target/fizz"
+  (tar -C "$tmp/$target" --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - fizz | gzip -n -6 >"$tmp/fizz-$target.tar.gz") &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+
+files=()
+for target in "${built[@]}"; do
+  mv -f "$tmp/$target.bin" "dist/fizz-$target"
+  mv -f "$tmp/fizz-$target.tar.gz" "dist/fizz-$target.tar.gz"
+  files+=("fizz-$target" "fizz-$target.tar.gz")
 done
 
 # Artifacts of targets no longer in the list would be stale: drop them.
 for f in dist/fizz-linux-*; do
   [ -e "$f" ] || continue
   keep=0
-  for b in "${built[@]}"; do [ "dist/$b" = "$f" ] && keep=1; done
+  for b in "${files[@]}"; do [ "dist/$b" = "$f" ] && keep=1; done
   [ "$keep" = 1 ] || rm -f "$f"
 done
 
-(cd dist && sha256sum "${built[@]}" >"${tmp#dist/}/SHA256SUMS" && mv -f "${tmp#dist/}/SHA256SUMS" SHA256SUMS)
+(cd dist && sha256sum "${files[@]}" >"${tmp#dist/}/SHA256SUMS" && mv -f "${tmp#dist/}/SHA256SUMS" SHA256SUMS)
 echo "$stamp" >dist/.stamp
 echo "build: done"
 ls -l dist | sed -n '2,$p'
