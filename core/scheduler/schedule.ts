@@ -45,6 +45,11 @@ export const DEFAULT_FAIR_SHARE_SLACK = 1;
 
 const STATE_RANK = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
 
+const NANO = 1e9;
+function nanoCpus(cpus: number): number {
+  return Math.round(cpus * NANO);
+}
+
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -82,6 +87,8 @@ interface Prepared {
   /** New replicas go only to nodes below this (≤ cap). */
   readonly placeCap: number;
   readonly groupQuota: number;
+  /** CPU reservation in nano-CPUs (as docker counts them): integers, so sums never drift. */
+  readonly needCpu: number;
 }
 
 /**
@@ -119,6 +126,7 @@ function prepare(
   const maxPerNode = svc.xfizz?.maxPerNode !== undefined && svc.xfizz.maxPerNode > 0 ? Math.floor(svc.xfizz.maxPerNode) : Infinity;
   const feasible: number[] = [];
   const need = svc.reservations;
+  const needCpu = nanoCpus(need.cpus);
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
     let r: Rejection | undefined;
@@ -127,7 +135,7 @@ function prepare(
     else {
       const c = firstMismatch(n, constraints);
       if (c) r = { kind: "ConstraintMismatch", constraint: c.source };
-      else if (free[i]! < need.cpus) r = { kind: "InsufficientCpu", need: need.cpus, free: free[i]! };
+      else if (free[i]! < needCpu) r = { kind: "InsufficientCpu", need: need.cpus, free: free[i]! / NANO };
       else if (freeMem[i]! < need.memoryBytes) r = { kind: "InsufficientMemory", need: need.memoryBytes, free: freeMem[i]! };
     }
     staticReject[i] = r;
@@ -166,6 +174,7 @@ function prepare(
     cap,
     placeCap,
     groupQuota,
+    needCpu,
   };
 }
 
@@ -187,7 +196,7 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
   const freeCpu = new Float64Array(nodes.length);
   const freeMem = new Float64Array(nodes.length);
   nodes.forEach((n, i) => {
-    freeCpu[i] = n.resources.cpus - (n.allocated?.cpus ?? 0);
+    freeCpu[i] = nanoCpus(n.resources.cpus) - nanoCpus(n.allocated?.cpus ?? 0);
     freeMem[i] = n.resources.memoryBytes - (n.allocated?.memoryBytes ?? 0);
   });
 
@@ -206,9 +215,9 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
   const tallies: Tally[] = prepared.map(() => ({ load: new Int32Array(nodes.length), groups: new Map(), outcomes: new Map() }));
 
   const fits = (i: number, p: Prepared): boolean =>
-    freeCpu[i]! >= p.svc.reservations.cpus && freeMem[i]! >= p.svc.reservations.memoryBytes;
+    freeCpu[i]! >= p.needCpu && freeMem[i]! >= p.svc.reservations.memoryBytes;
   const take = (i: number, p: Prepared, t: Tally): void => {
-    freeCpu[i] = freeCpu[i]! - p.svc.reservations.cpus;
+    freeCpu[i] = freeCpu[i]! - p.needCpu;
     freeMem[i] = freeMem[i]! - p.svc.reservations.memoryBytes;
     t.load[i] = t.load[i]! + 1;
     if (p.group) t.groups.set(p.group[i]!, (t.groups.get(p.group[i]!) ?? 0) + 1);
@@ -386,7 +395,7 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
 
 function dynamicResourceReject(i: number, p: Prepared, freeCpu: Float64Array, freeMem: Float64Array): Rejection | undefined {
   const need = p.svc.reservations;
-  if (freeCpu[i]! < need.cpus) return { kind: "InsufficientCpu", need: need.cpus, free: freeCpu[i]! };
+  if (freeCpu[i]! < p.needCpu) return { kind: "InsufficientCpu", need: need.cpus, free: freeCpu[i]! / NANO };
   if (freeMem[i]! < need.memoryBytes) return { kind: "InsufficientMemory", need: need.memoryBytes, free: freeMem[i]! };
   return undefined;
 }

@@ -92,6 +92,13 @@ describe("schedule: unit", () => {
     expect(ra).toEqual({ kind: "InsufficientMemory", need: 3 * GiB, free: 1 * GiB });
   });
 
+  test("fractional CPU reservations add up exactly (0.3 CPU holds three 0.1 CPU replicas)", () => {
+    const ns = [node("a", { resources: { cpus: 0.3, memoryBytes: GiB } })];
+    const p = schedule({ nodes: ns, existing: [] }, [service("w", { replicas: 4, reservations: { cpus: 0.1, memoryBytes: 0 } })]);
+    expect(p.assignments.length).toBe(3);
+    expect(p.pending[0]!.reasons[0]!.reason).toEqual({ kind: "InsufficientCpu", need: 0.1, free: 0 });
+  });
+
   test("empty cluster: everything pending, no crash", () => {
     const p = schedule({ nodes: [], existing: [] }, [service("web", { replicas: 2 }), service("g", { mode: "global" })]);
     expect(p.assignments).toEqual([]);
