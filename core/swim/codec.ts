@@ -42,6 +42,8 @@ const TAG = {
   "pp-request": 0x41,
   "pp-response": 0x42,
   "pp-final": 0x43,
+  "tcp-ping": 0x44,
+  "tcp-ack": 0x45,
 } as const;
 
 const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
@@ -473,6 +475,13 @@ export function encodeStream(m: StreamMessage): Uint8Array {
       for (const e of m.updates) writeRecord(w, e);
       w.blob32(m.userDiff);
       break;
+    case "tcp-ping":
+      w.u32(m.seq);
+      w.str8(m.target);
+      break;
+    case "tcp-ack":
+      w.u32(m.seq);
+      break;
   }
   return w.done();
 }
@@ -511,6 +520,12 @@ export function decodeStream(bytes: Uint8Array): DecodeResult<StreamMessage> {
         for (let i = 0; i < n; i++) updates.push(readRecord(r));
         return { type: "pp-final", from, updates, userDiff: r.blob32("user diff") };
       }
+      case TAG["tcp-ping"]: {
+        const seq = r.u32("seq");
+        return { type: "tcp-ping", from, seq, target: r.str8("target") };
+      }
+      case TAG["tcp-ack"]:
+        return { type: "tcp-ack", from, seq: r.u32("seq") };
       default:
         throw new Malformed("swim.codec.unknown_tag", `unknown stream tag ${tag}`, at);
     }

@@ -17,6 +17,9 @@ export interface SwimConfig {
   /** k: peers asked to ping-req an unresponsive node. More peers tolerate more loss, at k×4 packets per failed probe. */
   readonly indirectChecks: number;
 
+  /** memberlist's TCP fallback: also ping over TCP when the direct UDP ping times out. Survives UDP-only loss; costs a connection per failed probe. */
+  readonly tcpFallbackProbe: boolean;
+
   /** α: suspicion lasts at least α·log10(N)·probeInterval. Higher = fewer false deaths, slower detection. */
   readonly suspicionAlpha: number;
   /** β: with Lifeguard the first suspicion lasts β·min and shrinks toward min as independent confirmations arrive. */
@@ -59,6 +62,7 @@ export const defaultSwimConfig: SwimConfig = {
   probeIntervalMs: 1000,
   probeTimeoutMs: 500,
   indirectChecks: 3,
+  tcpFallbackProbe: true,
   suspicionAlpha: 1,
   suspicionBeta: 6,
   suspicionConfirmations: 3,

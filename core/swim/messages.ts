@@ -108,7 +108,21 @@ export interface PushPullFinal {
   readonly updates: readonly MemberRecord[];
   readonly userDiff: Uint8Array;
 }
-export type StreamMessage = PushPullRequest | PushPullResponse | PushPullFinal;
+/** memberlist's TCP fallback probe: sent alongside indirect probes when a UDP ping went unanswered. */
+export interface TcpPing {
+  readonly type: "tcp-ping";
+  readonly from: string;
+  readonly seq: number;
+  readonly target: string;
+}
+export interface TcpAck {
+  readonly type: "tcp-ack";
+  readonly from: string;
+  readonly seq: number;
+}
+export type StreamMessage = PushPullRequest | PushPullResponse | PushPullFinal | TcpPing | TcpAck;
+/** Stream messages that open a connection (the rest are replies on it). */
+export type StreamRequest = PushPullRequest | TcpPing;
 
 /** Order of states at equal incarnation: a stronger claim wins. */
 export function stateRank(s: MemberState): number {

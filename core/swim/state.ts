@@ -23,8 +23,8 @@ import {
   type MemberState,
   type Message,
   type NodeMeta,
-  type PushPullRequest,
   type StreamMessage,
+  type StreamRequest,
   type Suspect,
   newer,
 } from "./messages.ts";
@@ -48,7 +48,7 @@ export interface MemberEvent {
 
 export type Output =
   | { readonly kind: "packet"; readonly to: string; readonly message: Message }
-  | { readonly kind: "stream"; readonly to: string; readonly message: PushPullRequest }
+  | { readonly kind: "stream"; readonly to: string; readonly message: StreamRequest }
   | { readonly kind: "event"; readonly event: MemberEvent }
   | { readonly kind: "deliver"; readonly origin: string; readonly payload: Uint8Array };
 
@@ -75,6 +75,7 @@ interface Probe {
   readonly ackDeadline: number;
   readonly endMs: number;
   indirect: boolean;
+  tcpAcked: boolean;
   expectedNacks: number;
   nacks: number;
 }
@@ -307,6 +308,11 @@ export class SwimNode {
         for (const r of message.updates) this.mergeRecord(r, message.from, nowMs);
         this.userState.apply(message.userDiff);
         return undefined;
+      case "tcp-ping":
+        return message.target === this.self.id && !this.leaving ? { type: "tcp-ack", from: this.self.id, seq: message.seq } : undefined;
+      case "tcp-ack":
+        if (this.probe !== undefined && this.probe.seq === message.seq) this.probe.tcpAcked = true;
+        return undefined;
     }
   }
 
@@ -335,11 +341,16 @@ export class SwimNode {
         this.send(r.addr, [{ type: "ping-req", seq: p.seq, target: p.target.id, targetAddr: p.target.addr, nack }]);
       }
       p.expectedNacks = nack ? relays.length : 0;
+      if (this.config.tcpFallbackProbe) {
+        this.outbox.push({ kind: "stream", to: p.target.addr, message: { type: "tcp-ping", from: this.self.id, seq: p.seq, target: p.target.id } });
+      }
     }
     if (p !== undefined && nowMs >= p.endMs) {
       this.probe = undefined;
       // Lifeguard: relays that did not even nack suggest *we* are the problem.
       this.awareness.applyDelta(p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1);
+      // Reachable over TCP but not UDP: a network problem, not a dead node (memberlist does the same).
+      if (p.tcpAcked) return;
       const t = p.target;
       if (this.members.get(t.id) === t && isLive(t.state)) {
         this.onSuspect({ type: "suspect", node: t.id, incarnation: t.incarnation, from: this.self.id }, nowMs);
@@ -363,6 +374,7 @@ export class SwimNode {
         ackDeadline: nowMs + this.awareness.scale(this.config.probeTimeoutMs),
         endMs: nowMs + this.awareness.scale(this.config.probeIntervalMs),
         indirect: false,
+        tcpAcked: false,
         expectedNacks: 0,
         nacks: 0,
       };

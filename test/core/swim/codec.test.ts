@@ -49,6 +49,8 @@ const stream: fc.Arbitrary<StreamMessage> = fc.oneof(
     userDigest: bytes(100),
   }),
   fc.record({ type: fc.constant("pp-final" as const), from: id, updates: fc.array(rec, { maxLength: 6 }), userDiff: bytes(100) }),
+  fc.record({ type: fc.constant("tcp-ping" as const), from: id, seq: u32, target: id }),
+  fc.record({ type: fc.constant("tcp-ack" as const), from: id, seq: u32 }),
 );
 
 describe("swim codec", () => {

@@ -150,4 +150,26 @@ describe("SWIM node", () => {
     expect([...a.set].sort()).toEqual(["a1", "b1", "shared"]);
     expect([...b.set].sort()).toEqual(["a1", "b1", "shared"]);
   });
+
+  test("TCP fallback probe: UDP-only loss toward a node does not get it suspected", () => {
+    for (const tcpFallbackProbe of [true, false]) {
+      const h = new Harness({ tcpFallbackProbe });
+      h.cluster(ids(4));
+      // All UDP from n3 is lost; TCP (push-pull, tcp-ping) still works.
+      h.drop = (from, _to, m) => from === "n3" && !/^(tcp|pp)-/.test(m.type);
+      h.run(15_000);
+      const suspected = h.events.some((e) => e.ev.type === "suspect" && e.ev.member.id === "n3");
+      expect(suspected).toBe(!tcpFallbackProbe);
+    }
+  });
+
+  test("metadata updates are gossiped with a new incarnation as 'update' events", () => {
+    const h = new Harness();
+    h.cluster(ids(4));
+    const meta = { labels: { zone: "b" }, resources: { cpuMilli: 4000, memoryMb: 8192 }, ports: { http: 8080 } };
+    h.get("n2").updateMeta(meta, h.now);
+    h.run(2000);
+    for (const id of ["n0", "n1", "n3"]) expect(h.get(id).member("n2")?.meta).toEqual(meta);
+    expect(h.events.filter((e) => e.ev.type === "update" && e.ev.member.id === "n2").length).toBe(3);
+  });
 });
