@@ -42,6 +42,7 @@ export {
 } from "./lifecycle.ts";
 export { describePlan, describeStep, reasonText, isEmptyPlan } from "./describe.ts";
 export { configFieldHashes } from "./config-fields.ts";
+export { evaluateCondition, type ConditionStatus } from "./wait.ts";
 export {
   executePlan,
   PlanProgress,
