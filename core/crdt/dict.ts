@@ -32,10 +32,9 @@ export function dictSize<V>(d: Dict<V>): number {
   return Object.keys(d).length;
 }
 
+/** Shallow copy. Object.assign onto a null-prototype target defines `__proto__` as an own key, never a prototype. */
 export function dictCopy<V>(d: Dict<V>): { [key: string]: V } {
-  const out = newDict<V>();
-  for (const k of Object.keys(d)) out[k] = d[k] as V;
-  return out;
+  return Object.assign(newDict<V>(), d);
 }
 
 export function dictSet<V>(d: Dict<V>, key: string, v: V): Dict<V> {

@@ -52,15 +52,26 @@ export function lwwMapMerge<T extends Json>(a: LwwMap<T>, b: LwwMap<T>): LwwMap<
   return out;
 }
 
-export function lwwMapPut<T extends Json>(map: LwwMap<T>, key: string, value: T, ts: Hlc): LwwMapChange<T> {
+/** The delta of a put, without applying it (callers batching several writes merge once). */
+export function lwwPutDelta<T extends Json>(key: string, value: T, ts: Hlc): LwwMap<T> {
   const delta = newDict<LwwEntry<T>>();
   delta[key] = { ts: encodeHlc(ts), value };
+  return delta;
+}
+
+export function lwwDeleteDelta<T extends Json>(key: string, ts: Hlc): LwwMap<T> {
+  const delta = newDict<LwwEntry<T>>();
+  delta[key] = { ts: encodeHlc(ts), deleted: true };
+  return delta;
+}
+
+export function lwwMapPut<T extends Json>(map: LwwMap<T>, key: string, value: T, ts: Hlc): LwwMapChange<T> {
+  const delta = lwwPutDelta(key, value, ts);
   return { map: lwwMapMerge(map, delta), delta };
 }
 
 export function lwwMapDelete<T extends Json>(map: LwwMap<T>, key: string, ts: Hlc): LwwMapChange<T> {
-  const delta = newDict<LwwEntry<T>>();
-  delta[key] = { ts: encodeHlc(ts), deleted: true };
+  const delta = lwwDeleteDelta<T>(key, ts);
   return { map: lwwMapMerge(map, delta), delta };
 }
 

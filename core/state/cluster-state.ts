@@ -15,12 +15,12 @@ import {
   dictGet,
   emptyDict,
   encodeHlc,
-  lwwMapDelete,
+  lwwDeleteDelta,
   lwwMapEmpty,
   lwwMapEntries,
   lwwMapGet,
   lwwMapMerge,
-  lwwMapPut,
+  lwwPutDelta,
   newDict,
   type Hlc,
   type Json,
@@ -116,7 +116,7 @@ function invalid(code: string, message: string): { ok: false; error: FizzError }
 // ---- nodes ---------------------------------------------------------------
 
 export function putNode(state: ClusterState, ts: Hlc, nodeId: string, info: NodeInfo): Change {
-  return change(state, { nodes: lwwMapPut(state.nodes, nodeId, info, ts).delta });
+  return change(state, { nodes: lwwPutDelta(nodeId, info, ts) });
 }
 
 /** Change only the lifecycle state of a known node; undefined when the node is unknown. */
@@ -127,7 +127,7 @@ export function setNodeState(state: ClusterState, ts: Hlc, nodeId: string, nodeS
 }
 
 export function removeNode(state: ClusterState, ts: Hlc, nodeId: string): Change {
-  return change(state, { nodes: lwwMapDelete(state.nodes, nodeId, ts).delta });
+  return change(state, { nodes: lwwDeleteDelta(nodeId, ts) });
 }
 
 export function getNode(state: ClusterState, nodeId: string): NodeInfo | undefined {
@@ -152,7 +152,7 @@ export function putDeployment(state: ClusterState, ts: Hlc, id: string, project:
     created: live?.created ?? stamp,
     updated: stamp,
   };
-  return { ok: true, ...change(state, { deployments: lwwMapPut(state.deployments, id, rec, ts).delta }) };
+  return { ok: true, ...change(state, { deployments: lwwPutDelta(id, rec, ts) }) };
 }
 
 /** Tombstones the deployment and its service scales. Containers are removed by the nodes that run them. */
@@ -160,9 +160,9 @@ export function deleteDeployment(state: ClusterState, ts: Hlc, id: string): Chan
   const services = newDict<LwwMap<ServiceScale>[string]>();
   const prefix = `${id}/`;
   for (const k of Object.keys(state.services)) {
-    if (k.startsWith(prefix) && !state.services[k]!.deleted) services[k] = lwwMapDelete(lwwMapEmpty<ServiceScale>(), k, ts).delta[k]!;
+    if (k.startsWith(prefix) && !state.services[k]!.deleted) services[k] = lwwDeleteDelta<ServiceScale>(k, ts)[k]!;
   }
-  return change(state, { deployments: lwwMapDelete(state.deployments, id, ts).delta, services });
+  return change(state, { deployments: lwwDeleteDelta(id, ts), services });
 }
 
 export function getDeployment(state: ClusterState, id: string): DeploymentRecord | undefined {
@@ -177,7 +177,7 @@ export function setReplicas(state: ClusterState, ts: Hlc, deploymentId: string, 
   if (!isId(deploymentId) || !isId(service)) return invalid("state.invalid_id", `invalid deployment or service name ${JSON.stringify(`${deploymentId}/${service}`)}`);
   if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > 100_000) return invalid("state.invalid_replicas", `replicas must be an integer in [0, 100000], got ${replicas}`);
   const k = serviceKey(deploymentId, service);
-  return { ok: true, ...change(state, { services: lwwMapPut(state.services, k, { replicas }, ts).delta }) };
+  return { ok: true, ...change(state, { services: lwwPutDelta(k, { replicas }, ts) }) };
 }
 
 export function getReplicas(state: ClusterState, deploymentId: string, service: string): number | undefined {
@@ -198,12 +198,12 @@ export function servicesOf(state: ClusterState, deploymentId: string): [string, 
 export function recordContainer(state: ClusterState, ts: Hlc, rec: ContainerRecord): ChangeResult {
   const k = containerKey(rec.deploymentId, rec.service, rec.index, rec.nodeId);
   if (!parseContainerKey(k)) return invalid("state.invalid_id", `invalid container key ${JSON.stringify(k)}`);
-  return { ok: true, ...change(state, { containers: lwwMapPut(state.containers, k, rec, ts).delta }) };
+  return { ok: true, ...change(state, { containers: lwwPutDelta(k, rec, ts) }) };
 }
 
 export function removeContainer(state: ClusterState, ts: Hlc, deploymentId: string, service: string, index: number, nodeId: string): Change {
   const k = containerKey(deploymentId, service, index, nodeId);
-  return change(state, { containers: lwwMapDelete(state.containers, k, ts).delta });
+  return change(state, { containers: lwwDeleteDelta(k, ts) });
 }
 
 /** Container rows, optionally for one deployment (and service), sorted by key. */
@@ -230,11 +230,11 @@ export function containersOnNode(state: ClusterState, nodeId: string): Container
 export function putSecret(state: ClusterState, ts: Hlc, path: string, ciphertext: Uint8Array): ChangeResult {
   if (path.length === 0 || path.length > 512 || /[\u0000-\u001f]/.test(path)) return invalid("state.invalid_secret_path", `invalid secret path ${JSON.stringify(path)}`);
   const rec: SecretRecord = { ciphertext: toBase64(ciphertext) };
-  return { ok: true, ...change(state, { secrets: lwwMapPut(state.secrets, path, rec, ts).delta }) };
+  return { ok: true, ...change(state, { secrets: lwwPutDelta(path, rec, ts) }) };
 }
 
 export function deleteSecret(state: ClusterState, ts: Hlc, path: string): Change {
-  return change(state, { secrets: lwwMapDelete(state.secrets, path, ts).delta });
+  return change(state, { secrets: lwwDeleteDelta(path, ts) });
 }
 
 export function getSecret(state: ClusterState, path: string): Uint8Array | undefined {

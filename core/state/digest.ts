@@ -62,8 +62,22 @@ export function bucketOf(key: string, bits: number): number {
 
 const enc = new TextEncoder();
 
+/**
+ * Entries are immutable and shared between successive states, so their hashes
+ * are memoised by object identity: a digest after a small change rehashes only
+ * the changed entries. The key is stored too, in case one object sits under two keys.
+ */
+const hashCache = new WeakMap<object, { collection: Collection; key: string; hash: Uint8Array }>();
+
 function entryHash(collection: Collection, key: string, entry: unknown): Uint8Array {
-  return sha256(enc.encode(`${collection}\u0000${key}\u0000${canonical(entry)}`)).subarray(0, HASH_BYTES);
+  const cacheable = typeof entry === "object" && entry !== null;
+  if (cacheable) {
+    const c = hashCache.get(entry);
+    if (c && c.key === key && c.collection === collection) return c.hash;
+  }
+  const hash = sha256(enc.encode(`${collection}\u0000${key}\u0000${canonical(entry)}`)).subarray(0, HASH_BYTES);
+  if (cacheable) hashCache.set(entry, { collection, key, hash });
+  return hash;
 }
 
 export function digestCollection(collection: Collection, map: { readonly [k: string]: unknown }): CollectionDigest {

@@ -1,0 +1,160 @@
+/**
+ * Synthetic cluster states for digest tests and bench/anti-entropy.ts: a
+ * realistic mix of collections (mostly containers and IPs) and realistic
+ * entry sizes, built through the public mutators, deterministic from a seed.
+ */
+import { HlcClock, type Json } from "../../../core/crdt/index.ts";
+import {
+  applyDelta,
+  allocateIp,
+  emptyState,
+  putDeployment,
+  putNode,
+  putSecret,
+  recordContainer,
+  setReplicas,
+  type ClusterDelta,
+  type ClusterState,
+  type ContainerStatus,
+} from "../../../core/state/index.ts";
+
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function must<T extends { ok: boolean }>(r: T): Extract<T, { ok: true }> {
+  if (!r.ok) throw new Error(`fixture mutation failed: ${JSON.stringify(r)}`);
+  return r as Extract<T, { ok: true }>;
+}
+
+function spec(project: string, i: number): Json {
+  return {
+    name: project,
+    services: {
+      web: { image: `registry.local/${project}/web:1.${i}`, ports: [{ target: 80, published: 8000 + (i % 1000) }], environment: { MODE: "prod", SHARD: String(i) } },
+      db: { image: "postgres:16", volumes: [{ type: "volume", source: "data", target: "/var/lib/postgresql/data" }] },
+      cache: { image: "redis:7", deploy: { resources: { limits: { memory: "256M" } } } },
+    },
+  };
+}
+
+const STATUSES: ContainerStatus[] = ["running", "healthy", "healthy", "healthy", "unhealthy", "pending"];
+
+/**
+ * Collects deltas into one mutable batch and applies it once: building 10k
+ * entries one immutable update at a time would copy the maps 10k times.
+ * Every write goes to a fresh key, so the mutators can run against the empty state.
+ */
+class Batch {
+  private acc: Record<string, Record<string, unknown>> = {};
+  get state(): ClusterState {
+    return applyDelta(emptyState(), this.acc as ClusterDelta);
+  }
+  add(d: ClusterDelta): void {
+    for (const [c, m] of Object.entries(d)) Object.assign((this.acc[c] ??= Object.create(null)), m);
+  }
+}
+
+/** About `entries` entries in total; returns the state, the node ids and the keys used. */
+export function syntheticState(entries: number, seed = 1): { state: ClusterState; nodes: string[]; deployments: string[] } {
+  const r = rng(seed);
+  const clock = new HlcClock("seed-node");
+  let wall = 1_700_000_000_000;
+  const ts = () => clock.now((wall += 1));
+  const b = new Batch();
+  const s = emptyState();
+  const nNodes = Math.max(3, Math.round(entries / 200));
+  const nDeployments = Math.max(1, Math.round(entries / 100));
+  const nIps = Math.round(entries * 0.15);
+  const nSecrets = Math.round(entries * 0.02);
+  const nContainers = Math.max(0, entries - nNodes - nDeployments * 4 - nIps - nSecrets);
+  const nodes: string[] = [];
+  for (let i = 0; i < nNodes; i++) {
+    const id = `node-${i.toString(16).padStart(4, "0")}`;
+    nodes.push(id);
+    b.add(putNode(s, ts(), id, {
+      name: `worker-${i}`,
+      address: `10.0.${(i >> 8) & 255}.${i & 255}:7946`,
+      labels: { zone: `z${i % 3}`, disk: i % 2 ? "ssd" : "hdd" },
+      resources: { cpuMillis: 8000, memoryBytes: 32 * 2 ** 30 },
+      state: "alive",
+    }).delta);
+  }
+  const deployments: string[] = [];
+  for (let i = 0; i < nDeployments; i++) {
+    const id = `dep-${i}`;
+    deployments.push(id);
+    b.add(must(putDeployment(s, ts(), id, `project${i}`, spec(`project${i}`, i))).delta);
+    for (const svc of ["web", "db", "cache"]) b.add(must(setReplicas(s, ts(), id, svc, 3)).delta);
+  }
+  for (let i = 0; i < nContainers; i++) {
+    const dep = deployments[i % nDeployments]!;
+    const svc = ["web", "db", "cache"][Math.floor(i / nDeployments) % 3]!;
+    const index = Math.floor(i / (nDeployments * 3));
+    const nodeId = nodes[Math.floor(r() * nodes.length)]!;
+    b.add(must(
+      recordContainer(s, ts(), {
+        deploymentId: dep,
+        service: svc,
+        index,
+        nodeId,
+        status: STATUSES[Math.floor(r() * STATUSES.length)]!,
+        containerId: Math.floor(r() * 2 ** 52).toString(16).padStart(64, "0"),
+        health: "healthy",
+      }),
+    ).delta);
+  }
+  for (let i = 0; i < nIps; i++) {
+    b.add(must(allocateIp(s, ts(), `10.100.${(i >> 8) & 255}.${i & 255}`, `dep-${i % nDeployments}/web/${i}`)).delta);
+  }
+  for (let i = 0; i < nSecrets; i++) {
+    const blob = new Uint8Array(96).map(() => Math.floor(r() * 256));
+    b.add(must(putSecret(s, ts(), `dep-${i % nDeployments}/secret-${i}`, blob)).delta);
+  }
+  return { state: b.state, nodes, deployments };
+}
+
+export function entryCount(s: ClusterState): number {
+  return Object.keys(s.nodes).length + Object.keys(s.deployments).length + Object.keys(s.services).length + Object.keys(s.containers).length + Object.keys(s.secrets).length + Object.keys(s.ips).length;
+}
+
+/**
+ * Change `count` entries as node `writer` would: container status/health flips
+ * (most), replica changes, new IP claims and deployment updates.
+ */
+export function mutate(s: ClusterState, count: number, writer: string, seed: number, startWall = 1_800_000_000_000): ClusterState {
+  const r = rng(seed);
+  const clock = new HlcClock(writer);
+  let wall = startWall;
+  const ts = () => clock.now((wall += 1));
+  const containers = Object.keys(s.containers);
+  const services = Object.keys(s.services);
+  const deployments = Object.keys(s.deployments);
+  for (let i = 0; i < count; i++) {
+    const x = r();
+    if (x < 0.8 && containers.length) {
+      const k = containers[Math.floor(r() * containers.length)]!;
+      const e = s.containers[k]!;
+      if (e.deleted) continue;
+      s = must(recordContainer(s, ts(), { ...e.value, status: STATUSES[Math.floor(r() * STATUSES.length)]!, health: r() < 0.5 ? "healthy" : "unhealthy" })).state;
+    } else if (x < 0.9 && services.length) {
+      const [dep, svc] = services[Math.floor(r() * services.length)]!.split("/") as [string, string];
+      s = must(setReplicas(s, ts(), dep, svc, 1 + Math.floor(r() * 9))).state;
+    } else if (x < 0.97) {
+      const a = `10.200.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}`;
+      const res = allocateIp(s, ts(), a, `${writer}/c${i}`);
+      if (res.ok) s = res.state;
+    } else if (deployments.length) {
+      const id = deployments[Math.floor(r() * deployments.length)]!;
+      s = must(putDeployment(s, ts(), id, id, spec(id, 10_000 + i))).state;
+    }
+  }
+  return s;
+}
