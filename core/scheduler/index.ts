@@ -1,7 +1,14 @@
 /**
- * core/scheduler: deterministic placement. `schedule` is a pure function from
- * (nodes, existing placements, services) to assignments, pending replicas and
- * an explanation of every decision; every node computes the same answer.
+ * core/scheduler: deterministic placement, the same on every node.
+ *
+ * `schedule(state, services)` filters nodes per service (alive, constraints,
+ * room), keeps existing healthy placements, and places the rest by walking a
+ * consistent-hash ring (64 virtual nodes per node) from hash(service, index)
+ * with bounded loads: no node ends above min(⌈(1+ε)·avg⌉, ⌈avg⌉+1) replicas
+ * of a service, and new replicas are placed against the cap of a cluster one
+ * node larger, so a node joining moves nothing and a node leaving moves only
+ * its own replicas. Every exclusion carries a named reason (`Rejection`);
+ * replicas that fit nowhere are pending, never an exception.
  * `resolveDuplicates` settles double placements after a partition heals,
  * `planRollout` drives rolling updates, `explain` renders `fizz why`.
  */

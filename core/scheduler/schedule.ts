@@ -200,7 +200,10 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
     freeMem[i] = n.resources.memoryBytes - (n.allocated?.memoryBytes ?? 0);
   });
 
-  const svcs = [...services].sort((a, b) => cmp(a.deploymentId, b.deploymentId) || cmp(a.name, b.name));
+  // One entry per (deployment, service); should the state hold two specs, the same one wins everywhere.
+  const svcs = [...services]
+    .sort((a, b) => cmp(a.deploymentId, b.deploymentId) || cmp(a.name, b.name) || cmp(a.specHash, b.specHash))
+    .filter((s, i, all) => i === 0 || all[i - 1]!.deploymentId !== s.deploymentId || all[i - 1]!.name !== s.name);
   const existingBy = new Map<string, ExistingPlacement[]>();
   for (const e of state.existing) {
     if (!e.healthy) continue;
