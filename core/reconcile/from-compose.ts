@@ -53,6 +53,21 @@ export function serviceNetworkKeys(svc: Service): string[] {
   return keys.length > 0 ? keys : ["default"];
 }
 
+/** Services whose container ids end up in this service's containers' config. */
+export function containerLinked(svc: Service): string[] {
+  const out = new Set<string>();
+  for (const v of svc.volumes_from ?? []) if (!v.startsWith("container:")) out.add(v.replace(/^service:/, "").split(":")[0]!);
+  for (const m of [svc.network_mode, svc.ipc, svc.pid]) if (typeof m === "string" && m.startsWith("service:")) out.add(m.slice(8));
+  return [...out];
+}
+
+/** Dependencies Compose infers beyond `depends_on`: links, volumes_from, service: modes. */
+export function implicitDependencies(svc: Service): string[] {
+  const out = new Set(containerLinked(svc));
+  for (const l of svc.links ?? []) out.add(l.split(":")[0]!);
+  return [...out];
+}
+
 export function desiredService<C>(project: Project, svc: Service, opts: FromComposeOptions<C> = {}): DesiredService<C> {
   const replicas = svc.deploy?.mode === "global" ? 1 : (svc.deploy?.replicas ?? svc.scale ?? 1);
   const restart = restartSetting(svc.restart);
@@ -65,12 +80,19 @@ export function desiredService<C>(project: Project, svc: Service, opts: FromComp
     image: svc.image ?? defaultImageName(project.name, svc.name),
     pullPolicy: pullPolicy(svc.pull_policy),
     hasBuild: svc.build !== undefined,
-    dependsOn: Object.entries(svc.depends_on).map(([service, d]) => ({
-      service,
-      condition: d.condition,
-      required: d.required,
-      restart: d.restart,
-    })),
+    dependsOn: [
+      ...Object.entries(svc.depends_on).map(([service, d]) => ({
+        service,
+        condition: d.condition,
+        required: d.required,
+        restart: d.restart,
+      })),
+      // Compose infers `service_started` dependencies from links, volumes_from and service: modes.
+      ...implicitDependencies(svc)
+        .filter((s) => svc.depends_on[s] === undefined)
+        .map((service) => ({ service, condition: "service_started" as const, required: true, restart: false })),
+    ],
+    ...(containerLinked(svc).length > 0 ? { recreateWith: containerLinked(svc) } : {}),
     ...(svc.container_name !== undefined ? { containerName: svc.container_name } : {}),
     networks: serviceNetworkKeys(svc),
     volumes: [

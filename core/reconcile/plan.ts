@@ -331,6 +331,8 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
         why = fields.length > 0 ? { code: "config-changed", detail: fields.join(", ") } : { code: "config-changed" };
       } else if (!options.noRecreate && imageNow !== undefined && c.imageId !== undefined && c.imageId !== imageNow) {
         why = { code: "image-changed" };
+      } else if (!options.noRecreate && svc.recreateWith?.some((s) => recreated.has(s))) {
+        why = { code: "dependency-recreated", detail: svc.recreateWith.filter((s) => recreated.has(s)).join(", ") };
       }
 
       if (why) {

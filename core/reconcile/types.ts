@@ -72,6 +72,12 @@ export interface DesiredService<Create = unknown> {
   /** The service has a `build:` section. */
   readonly hasBuild: boolean;
   readonly dependsOn: readonly DesiredDependency[];
+  /**
+   * Services whose container ids are baked into this one's containers
+   * (`network_mode`/`ipc`/`pid: service:x`, `volumes_from: x`): recreating one
+   * of them forces a recreate of this one. They must also be in `dependsOn`.
+   */
+  readonly recreateWith?: readonly string[];
   /** Explicit `container_name:` (then replicas must be 1). */
   readonly containerName?: string;
   /** Network keys the service attaches to (containers are created after them). */

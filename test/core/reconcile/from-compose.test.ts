@@ -79,6 +79,34 @@ describe("desiredFromCompose", () => {
     ]);
   });
 
+  test("implicit dependencies from network_mode / volumes_from / links", () => {
+    const d = desiredFromCompose(
+      load(`
+services:
+  vpn: { image: vpn }
+  data: { image: busybox }
+  app:
+    image: app
+    network_mode: "service:vpn"
+    volumes_from: ["data:ro"]
+  web:
+    image: web
+    links: ["app:backend"]
+    depends_on: { app: { condition: service_healthy } }
+`),
+    );
+    const app = d.services.find((s) => s.name === "app")!;
+    expect(app.dependsOn.map((x) => [x.service, x.condition])).toEqual([
+      ["data", "service_started"],
+      ["vpn", "service_started"],
+    ]);
+    expect(app.recreateWith).toEqual(["data", "vpn"]);
+    expect(app.networks).toEqual([]);
+    const web = d.services.find((s) => s.name === "web")!;
+    expect(web.dependsOn.map((x) => [x.service, x.condition])).toEqual([["app", "service_healthy"]]);
+    expect(web.recreateWith).toBeUndefined();
+  });
+
   test("restart policy in ms", () => {
     const db = load(STACK).services["db"]!;
     expect(restartPolicyOf(db)).toEqual({ condition: "on-failure", delayMs: 5000, maxAttempts: 3, windowMs: 120_000 });

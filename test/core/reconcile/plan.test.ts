@@ -140,6 +140,20 @@ describe("plan: changes", () => {
     expect(plan(d2, after).steps).toEqual([]);
   });
 
+  test("network_mode/volumes_from dependents are recreated with their target", () => {
+    const d = project("p", [svc("vpn"), svc("app", { dependsOn: [dep("vpn")], recreateWith: ["vpn"], networks: [] })]);
+    const actual = applyPlanToActual(plan(d, EMPTY), EMPTY, { project: "p", desired: d });
+    const d2 = { ...d, services: d.services.map((s) => (s.name === "vpn" ? { ...s, configHash: "new" } : s)) };
+    const p = plan(d2, actual);
+    const creates = ofKind(p, "createContainer");
+    expect(creates.map((s) => [s.name, s.reason.code])).toEqual([
+      ["p-vpn-1", "config-changed"],
+      ["p-app-1", "dependency-recreated"],
+    ]);
+    expect(runsAfter(p, "create:p-app-1", "create:p-vpn-1")).toBe(true);
+    expect(plan(d2, applyPlanToActual(p, actual, { project: "p", desired: d2 })).steps).toEqual([]);
+  });
+
   test("without restart:true the dependent is left running", () => {
     const d = project("p", [svc("a"), svc("b", { dependsOn: [dep("a")] })]);
     const actual = applyPlanToActual(plan(d, EMPTY), EMPTY, { project: "p", desired: d });
