@@ -37,6 +37,7 @@ const desiredArb: fc.Arbitrary<DesiredProject<unknown>> = fc
             ),
           ),
           name: fc.constant(name),
+          linked: fc.boolean(),
         }),
       ),
     ),
@@ -57,6 +58,8 @@ const desiredArb: fc.Arbitrary<DesiredProject<unknown>> = fc
       volumes: [],
       hasHealthcheck: s.health,
       restart: s.restart,
+      // some started-dependencies are container-linked (network_mode: service:x)
+      ...(s.linked ? { recreateWith: s.deps.filter((d) => d.condition === "service_started").map((d) => d.service) } : {}),
     })),
   }));
 
