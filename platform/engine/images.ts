@@ -100,6 +100,8 @@ export class Images {
         pull: opts.pull,
         nocache: opts.noCache,
         rm: true,
+        // Failed steps leave their container behind unless forced.
+        forcerm: true,
       },
       body: packContext(contextDir, opts.dockerfile),
       contentType: "application/x-tar",
