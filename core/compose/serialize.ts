@@ -23,8 +23,10 @@ const DURATION_KEYS = new Set([
   "cpu_rt_period",
 ]);
 
+/** Strings are printed with `$` escaped as `$$`, so the output is itself a compose file with the same meaning. */
 function clean(v: unknown, key = ""): unknown {
   if (v === undefined) return undefined;
+  if (typeof v === "string") return v.replace(/\$/g, "$$$$");
   if (typeof v === "number" && DURATION_KEYS.has(key)) return formatDuration(v);
   if (Array.isArray(v)) return v.map((x) => clean(x));
   if (v !== null && typeof v === "object") {
@@ -79,7 +81,7 @@ export function projectDocument(p: Project): Dict {
     doc[kind] = o;
   }
   if (p.x_fizz) doc["x-fizz"] = clean(p.x_fizz);
-  for (const [k, v] of Object.entries(p.extensions)) doc[k] = v;
+  for (const [k, v] of Object.entries(p.extensions)) doc[k] = clean(v);
   return doc;
 }
 

@@ -2,6 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CORPUS, caseNames, rendered, runCase } from "./corpus.ts";
+import { loadProject } from "../../../core/compose/load.ts";
+import { projectYaml } from "../../../core/compose/serialize.ts";
+import { createFsReader } from "../../../platform/fs-reader.ts";
 
 describe("compose corpus", () => {
   const names = caseNames();
@@ -21,6 +24,26 @@ describe("compose corpus", () => {
       if (existsSync(yamlPath)) expect(out.yaml).toBe(readFileSync(yamlPath, "utf8"));
       else expect(out.yaml).toBeUndefined();
       expect(out.diagnostics).toBe(existsSync(diagPath) ? readFileSync(diagPath, "utf8") : "");
+    });
+  }
+});
+
+describe("fizz config output is itself a compose file with the same meaning", () => {
+  for (const name of caseNames().filter((n) => n.startsWith("v"))) {
+    test(name, () => {
+      const first = runCase(name);
+      const text = projectYaml(first.project!);
+      const dir = join(CORPUS, name);
+      const again = loadProject({
+        files: ["/virtual/compose.yaml"],
+        profiles: first.project!.active_profiles,
+        projectDirectory: dir,
+        cwd: dir,
+        env: {},
+        reader: { read: (p) => (p === "/virtual/compose.yaml" ? text : p.startsWith(dir) ? createFsReader().read(p) : undefined) },
+      });
+      expect(again.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+      expect(projectYaml(again.project!)).toBe(text);
     });
   }
 });
