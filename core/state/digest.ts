@@ -13,12 +13,16 @@
  *   1. A → B  encodeDigest(digest(A))
  *   2. B      req = diff(digest(B), decodeDigest(…))
  *      B → A  encodeBucketRequest(req), encodeDelta(extract(B, req))
- *   3. A      applyDelta; A → B encodeDelta(extract(A, req)); B applies it.
+ *   3. A      applyDelta; A → B encodeDelta(extractReply(A, req, fromB)); B applies it.
  * Both then hold the join of the differing buckets, i.e. they are equal.
+ * `extractReply` leaves out what B's message showed B already has (or beats),
+ * so the third message carries only A's winning entries.
  * `digestRoots` (8 bytes per collection) is a cheaper "already in sync?" probe.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { canonical, decodeError, newDict, type Decoded } from "../crdt/index.ts";
+import { canonical, compareEntry, decodeError, newDict, type Decoded, type LwwEntry } from "../crdt/index.ts";
+import { compareClaim } from "./ip.ts";
+import type { IpClaim } from "./schema.ts";
 import { COLLECTIONS, type ClusterDelta, type ClusterState, type Collection } from "./cluster-state.ts";
 
 export const HASH_BYTES = 8;
@@ -155,6 +159,32 @@ export function extract(state: ClusterState, req: BucketRequest): ClusterDelta {
     const part = newDict<unknown>();
     for (const k of Object.keys(src)) if (want.has(bucketOf(k, r.bits))) part[k] = src[k];
     out[c] = part;
+  }
+  return out as ClusterDelta;
+}
+
+/**
+ * Like `extract`, but without the entries `received` (the peer's extract for the
+ * same request, i.e. the peer's full content of those buckets) already has at
+ * least as new: only entries that change the peer's state are returned.
+ */
+export function extractReply(state: ClusterState, req: BucketRequest, received: ClusterDelta): ClusterDelta {
+  const all = extract(state, req) as Record<string, Record<string, unknown>>;
+  const out: Record<string, unknown> = {};
+  for (const c of COLLECTIONS) {
+    const mine = all[c];
+    if (!mine) continue;
+    const theirs = (received[c] ?? {}) as Record<string, unknown>;
+    const part = newDict<unknown>();
+    for (const k of Object.keys(mine)) {
+      const t = Object.prototype.hasOwnProperty.call(theirs, k) ? theirs[k] : undefined;
+      if (t === undefined) part[k] = mine[k];
+      else {
+        const cmp = c === "ips" ? compareClaim(mine[k] as IpClaim, t as IpClaim) : compareEntry(mine[k] as LwwEntry, t as LwwEntry);
+        if (cmp > 0) part[k] = mine[k];
+      }
+    }
+    if (Object.keys(part).length) out[c] = part;
   }
   return out as ClusterDelta;
 }

@@ -12,6 +12,7 @@ import {
   encodeDigest,
   encodeState,
   extract,
+  extractReply,
   mergeState,
   requestIsEmpty,
   type ClusterState,
@@ -25,11 +26,13 @@ export function pushPull(a: ClusterState, b: ClusterState) {
   if (!decoded.ok) throw decoded.error;
   const req = diff(digest(b), decoded.value);
   const reqBytes = encodeBucketRequest(req);
-  const fromB = encodeDelta(extract(b, req));
-  const fromA = encodeDelta(extract(a, req));
+  const deltaB = extract(b, req);
+  const deltaA = extractReply(a, req, deltaB);
+  const fromB = encodeDelta(deltaB);
+  const fromA = encodeDelta(deltaA);
   return {
-    a: applyDelta(a, extract(b, req)),
-    b: applyDelta(b, extract(a, req)),
+    a: applyDelta(a, deltaB),
+    b: applyDelta(b, deltaA),
     bytes: { digest: dA.length, request: reqBytes.length, deltas: fromA.length + fromB.length },
   };
 }
