@@ -8,3 +8,4 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 bun bench/scheduler.ts
 bun bench/crypto.ts
 bun bench/sim-membership.ts
+bun bench/anti-entropy.ts
