@@ -43,8 +43,13 @@ function invalid(source: string, message: string, hint: string, path?: string): 
   });
 }
 
+export interface ParseOptions {
+  /** x-fizz syntax: a key that is not `node.…`/`engine.…` names a node label. */
+  readonly bareLabels?: boolean;
+}
+
 /** Parses one constraint; `path` (e.g. `services.web.deploy.placement.constraints[0]`) goes into errors. */
-export function parseConstraint(source: string, path?: string): Constraint {
+export function parseConstraint(source: string, path?: string, options: ParseOptions = {}): Constraint {
   const m = /^\s*([^=!\s]+)\s*(==|!=)\s*(.*?)\s*$/.exec(source);
   if (!m) {
     const hint = source.includes("=") && !source.includes("==")
@@ -53,15 +58,16 @@ export function parseConstraint(source: string, path?: string): Constraint {
     throw invalid(source, "expected <key> == <value> or <key> != <value>", hint, path);
   }
   const [, keyText, op, value] = m as unknown as [string, string, "==" | "!=", string];
-  const key = parseKey(keyText, (message, hint) => invalid(source, message, hint, path));
+  const key = parseKey(keyText, (message, hint) => invalid(source, message, hint, path), options);
   if (value === "") throw invalid(source, "missing value after the operator", `e.g. "${keyText} ${op} something"`, path);
   return { source: source.trim(), key, op, value };
 }
 
-function parseKey(keyText: string, fail: (message: string, hint: string) => FizzError): ConstraintKey {
+function parseKey(keyText: string, fail: (message: string, hint: string) => FizzError, options: ParseOptions = {}): ConstraintKey {
   const fixed = FIXED_KEYS[keyText.toLowerCase()];
   if (fixed) return fixed;
   const lower = keyText.toLowerCase();
+  if (options.bareLabels && !lower.startsWith("node.") && !lower.startsWith("engine.")) return { kind: "nodeLabel", name: keyText };
   for (const [prefix, kind] of [["node.labels.", "nodeLabel"], ["engine.labels.", "engineLabel"]] as const) {
     if (lower.startsWith(prefix)) {
       const name = keyText.slice(prefix.length);
@@ -82,8 +88,14 @@ function parseKey(keyText: string, fail: (message: string, hint: string) => Fizz
   );
 }
 
-export function parseConstraints(sources: readonly string[], pathPrefix?: string): Constraint[] {
-  return sources.map((s, i) => parseConstraint(s, pathPrefix === undefined ? undefined : `${pathPrefix}[${i}]`));
+export function parseConstraints(sources: readonly string[], pathPrefix?: string, options: ParseOptions = {}): Constraint[] {
+  return sources.map((s, i) => parseConstraint(s, pathPrefix === undefined ? undefined : `${pathPrefix}[${i}]`, options));
+}
+
+/** Every constraint holds on the node. */
+export function matchesAll(node: SchedNode, cs: readonly Constraint[]): boolean {
+  for (const c of cs) if (!matches(node, c)) return false;
+  return true;
 }
 
 function lookupLabel(labels: Readonly<Record<string, string>>, name: string): string | undefined {
@@ -122,14 +134,18 @@ export function firstMismatch(node: SchedNode, cs: readonly Constraint[]): Const
  * Parses a spread preference (`node.labels.zone`, `node.hostname`, …). A node
  * without the attribute falls in the "unset" group, as in swarm.
  */
-export function parseSpreadKey(spread: string, path?: string): ConstraintKey {
-  return parseKey(spread.trim(), (message, hint) =>
+export function parseSpreadKey(spread: string, path?: string, options: ParseOptions = {}): ConstraintKey {
+  const key = spread.trim();
+  // x-fizz's `spread: node` spreads over nodes themselves.
+  if (options.bareLabels && key.toLowerCase() === "node") return { kind: "id" };
+  return parseKey(key, (message, hint) =>
     new FizzError({
       code: "scheduler.preference_invalid",
       message: `placement preference "spread: ${spread}": ${message}`,
       hint,
       ...(path ? { path } : {}),
     }),
+    options,
   );
 }
 
@@ -138,8 +154,24 @@ export function checkPlacement(
   constraints: readonly string[],
   spreads: readonly string[],
   pathPrefix = "deploy.placement",
+  xfizz?: { readonly constraints?: readonly string[]; readonly prefer?: readonly string[]; readonly spread?: string; readonly pathPrefix?: string },
 ): FizzError[] {
   const errors: FizzError[] = [];
+  const collect = (f: () => unknown): void => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof FizzError) errors.push(e);
+      else throw e;
+    }
+  };
+  if (xfizz) {
+    const xp = xfizz.pathPrefix ?? "x-fizz";
+    const bare = { bareLabels: true };
+    (xfizz.constraints ?? []).forEach((c, i) => collect(() => parseConstraint(c, `${xp}.placement.constraints[${i}]`, bare)));
+    (xfizz.prefer ?? []).forEach((c, i) => collect(() => parseConstraint(c, `${xp}.placement.prefer[${i}]`, bare)));
+    if (xfizz.spread !== undefined) collect(() => parseSpreadKey(xfizz.spread!, `${xp}.spread`, bare));
+  }
   constraints.forEach((c, i) => {
     try {
       parseConstraint(c, `${pathPrefix}.constraints[${i}]`);

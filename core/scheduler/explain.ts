@@ -51,6 +51,8 @@ export function describeReason(r: Rejection): string {
       return `MaxPerNode: x-fizz max ${r.max} per node reached`;
     case "InvalidPlacement":
       return `InvalidPlacement: ${r.message}`;
+    case "NotPreferred":
+      return `NotPreferred: does not match x-fizz prefer (${r.prefer.join(", ")})`;
   }
 }
 
@@ -107,7 +109,8 @@ function replicaRow(svc: ServiceExplanation, r: ReplicaExplanation, o: ExplainOp
         const more = out.passedOver.length > 3 ? `, +${out.passedOver.length - 3} more` : "";
         detail = `passed over ${first.join(", ")}${more}`;
       }
-      if (out.fallback === "spread") detail += "; every spread group with room was full, so placed over its share";
+      if (out.fallback === "spread" || out.fallback === "spread+prefer") detail += "; every spread group with room was full, so placed over its share";
+      if (out.fallback === "prefer" || out.fallback === "spread+prefer") detail += "; no preferred node had room";
       return [name, nodeName(out.nodeId, o), how, detail];
     }
   }

@@ -14,7 +14,7 @@
  * the same on every node whatever order its state lists them in.
  */
 import { isFizzError } from "../errors.ts";
-import { firstMismatch, parseConstraints, parseSpreadKey, spreadValue, type Constraint } from "./constraints.ts";
+import { firstMismatch, matchesAll, parseConstraints, parseSpreadKey, spreadValue, type Constraint } from "./constraints.ts";
 import { combine32, hash32 } from "./hash.ts";
 import { buildRing, firstPoint, type Ring } from "./ring.ts";
 import type {
@@ -77,6 +77,8 @@ interface Prepared {
   /** Group value per node index (only when spreading). */
   readonly group?: readonly string[];
   readonly spreadHard: boolean;
+  /** Per node: matches the x-fizz `prefer` rules (undefined: no preferences). */
+  readonly preferred: readonly boolean[] | undefined;
   readonly maxPerNode: number;
   /** Per node: static rejection, or undefined when feasible. */
   readonly staticReject: (Rejection | undefined)[];
@@ -114,10 +116,14 @@ function prepare(
   const staticReject: (Rejection | undefined)[] = new Array(nodes.length);
   let constraints: Constraint[] = [];
   let spreadKeys: ReturnType<typeof parseSpreadKey>[] = [];
+  let prefer: Constraint[] = [];
   let invalid: string | undefined;
   try {
-    constraints = parseConstraints(svc.constraints);
+    const bare = { bareLabels: true };
+    constraints = [...parseConstraints(svc.constraints), ...parseConstraints(svc.xfizz?.constraints ?? [], undefined, bare)];
+    prefer = parseConstraints(svc.xfizz?.prefer ?? [], undefined, bare);
     spreadKeys = svc.preferences.map((p) => parseSpreadKey(p.spread));
+    if (svc.xfizz?.spread !== undefined) spreadKeys.push(parseSpreadKey(svc.xfizz.spread, undefined, bare));
   } catch (e) {
     // Never crash the placement of everything else: this service stays pending with the reason.
     if (!isFizzError(e)) throw e;
@@ -154,7 +160,7 @@ function prepare(
   let spreadLabel: string | undefined;
   if (spreadKeys.length > 0 && svc.mode === "replicated") {
     // Several preferences combine into one key (the tuple of values): even across combinations.
-    spreadLabel = svc.preferences.map((p) => p.spread).join("+");
+    spreadLabel = [...svc.preferences.map((p) => p.spread), ...(svc.xfizz?.spread !== undefined ? [svc.xfizz.spread] : [])].join("+");
     group = nodes.map((n) => spreadKeys.map((k) => spreadValue(n, k)).join("\u0000"));
     const values = new Set<string>();
     for (const i of feasible) values.add(group[i]!);
@@ -167,7 +173,8 @@ function prepare(
     constraints,
     ...(spreadLabel !== undefined ? { spreadLabel } : {}),
     ...(group ? { group } : {}),
-    spreadHard: svc.xfizz?.spread === "hard",
+    spreadHard: svc.xfizz?.spreadMode === "hard",
+    preferred: prefer.length === 0 ? undefined : nodes.map((n) => matchesAll(n, prefer)),
     maxPerNode,
     staticReject,
     feasible,
@@ -317,6 +324,7 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
     }
     const loadBound: Rejection = { kind: "LoadBound", cap: p.placeCap };
     const maxReject: Rejection = { kind: "MaxPerNode", max: p.maxPerNode };
+    const notPreferred: Rejection = { kind: "NotPreferred", prefer: svc.xfizz?.prefer ?? [] };
     const suspectReasons: NodeRejection[] = p.feasible
       .filter((i) => nodes[i]!.state !== "alive")
       .map((i) => ({ nodeId: nodeIds[i]!, reason: { kind: "NodeDown", state: nodes[i]!.state } }));
@@ -338,9 +346,12 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
         continue;
       }
       epoch++;
-      const passedOver: NodeRejection[] = [];
-      let chosen = -1;
-      let fallback = -1;
+      // Walk the ring from the replica's hash. The first node passing every check
+      // wins; nodes that only miss a soft rule (spread quota, x-fizz prefer) are
+      // remembered by tier and used only if the walk finds no better one.
+      const visited: NodeRejection[] = [];
+      const best = [-1, -1, -1]; // position in `visited` of the first node per tier: 1 = not preferred, 2 = over spread quota
+      let chosenAt = -1;
       let seen = 0;
       const n = ring.positions.length;
       let pt = firstPoint(ring, combine32(h0, index));
@@ -353,39 +364,53 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
         if (t.load[i]! >= p.placeCap) r = loadBound;
         else if (t.load[i]! >= p.maxPerNode) r = maxReject;
         else r = dynamicResourceReject(i, p, freeCpu, freeMem);
-        if (!r && p.group) {
-          const g = p.group[i]!;
-          const c = t.groups.get(g) ?? 0;
-          if (c >= p.groupQuota) {
-            r = { kind: "SpreadLimit", label: p.spreadLabel ?? "", value: g.replaceAll("\u0000", "/"), limit: p.groupQuota };
-            if (fallback < 0 && !p.spreadHard) fallback = i;
-          }
+        if (r) {
+          visited.push({ nodeId: nodeIds[i]!, reason: r });
+          continue;
         }
-        if (!r) {
-          chosen = i;
+        let tier = 0;
+        if (p.group && (t.groups.get(p.group[i]!) ?? 0) >= p.groupQuota) {
+          const g = p.group[i]!;
+          r = { kind: "SpreadLimit", label: p.spreadLabel ?? "", value: g.replaceAll("\u0000", "/"), limit: p.groupQuota };
+          tier = p.spreadHard ? -1 : 2;
+        }
+        if (p.preferred && !p.preferred[i]) {
+          r ??= notPreferred;
+          if (tier >= 0) tier += 1;
+        }
+        if (tier === 0) {
+          chosenAt = visited.length;
+          visited.push({ nodeId: nodeIds[i]!, reason: loadBound }); // placeholder, sliced off below
           break;
         }
-        passedOver.push({ nodeId: nodeIds[i]!, reason: r });
+        if (tier > 0 && best[tier - 1]! < 0) best[tier - 1] = visited.length;
+        visited.push({ nodeId: nodeIds[i]!, reason: r! });
       }
-      if (chosen < 0 && fallback >= 0) {
-        take(fallback, p, t);
-        const nodeId = nodeIds[fallback]!;
-        const rank = passedOver.findIndex((x) => x.nodeId === nodeId);
-        const outcome = { kind: "placed", nodeId, rank, passedOver: passedOver.slice(0, rank), fallback: "spread" } as const;
-        assign(index, nodeId);
-        replicasOut.push({ index, outcome });
-        continue;
+      let fallback: "spread" | "prefer" | "spread+prefer" | undefined;
+      if (chosenAt < 0) {
+        for (let k = 0; k < 3; k++) {
+          if (best[k]! >= 0) {
+            chosenAt = best[k]!;
+            fallback = k === 0 ? "prefer" : k === 1 ? "spread" : "spread+prefer";
+            break;
+          }
+        }
       }
-      if (chosen < 0) {
-        const reasons = [...excluded, ...suspectReasons, ...passedOver].sort((a, b) => cmp(a.nodeId, b.nodeId));
+      if (chosenAt < 0) {
+        const reasons = [...excluded, ...suspectReasons, ...visited].sort((a, b) => cmp(a.nodeId, b.nodeId));
         exhausted = reasons;
         addPending(index, reasons);
         replicasOut.push({ index, outcome: { kind: "pending", reasons } });
         continue;
       }
-      take(chosen, p, t);
-      assign(index, nodeIds[chosen]!);
-      replicasOut.push({ index, outcome: { kind: "placed", nodeId: nodeIds[chosen]!, rank: passedOver.length, passedOver } });
+      const nodeId = visited[chosenAt]!.nodeId;
+      take(nodeIndex.get(nodeId)!, p, t);
+      assign(index, nodeId);
+      const passedOver = visited.slice(0, chosenAt);
+      replicasOut.push({
+        index,
+        outcome: { kind: "placed", nodeId, rank: chosenAt, passedOver, ...(fallback ? { fallback } : {}) },
+      });
     }
     explanations.push({
       deploymentId: svc.deploymentId, service: svc.name, mode: "replicated", desired: replicas,

@@ -32,15 +32,30 @@ export interface SpreadPreference {
   readonly spread: string;
 }
 
-/** Orchestrator-specific placement rules from `x-fizz.placement`. */
+/**
+ * Orchestrator-specific placement rules from `x-fizz` (plus compose's
+ * `deploy.placement.max_replicas_per_node`, which maps to `maxPerNode`).
+ */
 export interface XFizzPlacement {
-  /** At most this many replicas of the service on one node (like swarm's max_replicas_per_node). */
+  /** At most this many replicas of the service on one node. */
   readonly maxPerNode?: number;
   /**
-   * `soft` (default): spread preferences are preferences, a replica may land in a
-   * full group when no other group fits. `hard`: it stays pending instead.
+   * `x-fizz.placement.constraints`: the compose syntax, where a bare key is a
+   * node label (`zone==a` means `node.labels.zone==a`). Hard, like compose's.
    */
-  readonly spread?: "soft" | "hard";
+  readonly constraints?: readonly string[];
+  /**
+   * `x-fizz.placement.prefer`: same syntax, soft. Nodes matching all of them
+   * are tried first; the others only when no preferred node has room.
+   */
+  readonly prefer?: readonly string[];
+  /** `x-fizz.spread`: a node label name (`zone`), `node`, or an attribute path (`node.labels.zone`). */
+  readonly spread?: string;
+  /**
+   * `soft` (default): spreading is a preference, a replica may land in a full
+   * group when no other group fits. `hard`: it stays pending instead.
+   */
+  readonly spreadMode?: "soft" | "hard";
   /** The ε of bounded-load hashing for this service (default from options). */
   readonly loadFactor?: number;
 }
@@ -91,6 +106,8 @@ export type Rejection =
   | { readonly kind: "LoadBound"; readonly cap: number }
   | { readonly kind: "SpreadLimit"; readonly label: string; readonly value: string; readonly limit: number }
   | { readonly kind: "MaxPerNode"; readonly max: number }
+  /** Fits, but does not match the x-fizz `prefer` rules; used only when no preferred node fits. */
+  | { readonly kind: "NotPreferred"; readonly prefer: readonly string[] }
   /** The service's placement rules could not be read; every node is excluded until they are fixed. */
   | { readonly kind: "InvalidPlacement"; readonly message: string };
 
@@ -124,14 +141,15 @@ export type ReplicaOutcome =
   /**
    * Placed by the hash ring. `rank` is how many distinct feasible nodes were
    * passed over before this one (0 = the replica's first choice); `passedOver`
-   * says why; `fallback` is set when a soft spread limit had to be ignored.
+   * says why; `fallback` is set when a soft spread limit or an x-fizz
+   * preference had to be given up.
    */
   | {
       readonly kind: "placed";
       readonly nodeId: string;
       readonly rank: number;
       readonly passedOver: readonly NodeRejection[];
-      readonly fallback?: "spread";
+      readonly fallback?: "spread" | "prefer" | "spread+prefer";
     }
   | { readonly kind: "pending"; readonly reasons: readonly NodeRejection[] };
 

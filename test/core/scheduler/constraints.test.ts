@@ -76,6 +76,15 @@ describe("constraints", () => {
       "services.web.deploy.placement.preferences[1].spread",
     ]);
     expect(checkPlacement(["node.role==worker"], ["node.labels.rack"])).toEqual([]);
+    const x = checkPlacement([], [], undefined, {
+      constraints: ["zone==a", "node.lables.x==1"],
+      prefer: ["disk=ssd"],
+      spread: "node",
+      pathPrefix: "services.web.x-fizz",
+    });
+    expect(x.map((e) => e.path)).toEqual(["services.web.x-fizz.placement.constraints[1]", "services.web.x-fizz.placement.prefer[0]"]);
+    expect(parseConstraint("zone==a", undefined, { bareLabels: true }).key).toEqual({ kind: "nodeLabel", name: "zone" });
+    expect(parseSpreadKey("node", undefined, { bareLabels: true })).toEqual({ kind: "id" });
   });
 
   const token = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,10}$/);

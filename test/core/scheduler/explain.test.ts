@@ -78,5 +78,6 @@ describe("explain (fizz why)", () => {
     expect(describeReason({ kind: "SpreadLimit", label: "node.labels.zone", value: "", limit: 2 })).toContain("(unset)");
     expect(describeReason({ kind: "MaxPerNode", max: 1 })).toContain("max 1 per node");
     expect(describeReason({ kind: "LoadBound", cap: 3 })).toContain("3 replicas");
+    expect(describeReason({ kind: "NotPreferred", prefer: ["tier==fast"] })).toBe("NotPreferred: does not match x-fizz prefer (tier==fast)");
   });
 });

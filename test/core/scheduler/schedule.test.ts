@@ -168,7 +168,7 @@ describe("schedule: unit", () => {
     const ns = nodes(3, (i) => ({ labels: { zone: i < 2 ? "a" : "b" } }));
     const base = { replicas: 6, preferences: [{ spread: "node.labels.zone" }] };
     // quota 3 per zone; zone b is one node and the load bound lets it take only 2.
-    const hard = schedule({ nodes: ns, existing: [] }, [service("web", { ...base, xfizz: { spread: "hard" } })]);
+    const hard = schedule({ nodes: ns, existing: [] }, [service("web", { ...base, xfizz: { spreadMode: "hard" } })]);
     expect(hard.assignments.length).toBe(5);
     expect(hard.pending.length).toBe(1);
     const kinds = new Set(hard.pending[0]!.reasons.map((r) => r.reason.kind));
@@ -177,6 +177,48 @@ describe("schedule: unit", () => {
     expect(soft.pending).toEqual([]);
     const last = soft.explanations[0]!.replicas.find((r) => r.outcome.kind === "placed" && r.outcome.fallback === "spread");
     expect(last).toBeDefined();
+  });
+
+  test("x-fizz constraints use bare label keys; x-fizz spread takes a label name", () => {
+    const ns = nodes(6, (i) => ({ labels: { zone: i % 2 ? "a" : "b", disk: i < 4 ? "ssd" : "hdd" } }));
+    const svc = service("db", { replicas: 4, xfizz: { constraints: ["disk==ssd"], spread: "zone" } });
+    const p = schedule({ nodes: ns, existing: [] }, [svc]);
+    const byId = new Map(ns.map((n) => [n.id, n]));
+    for (const a of p.assignments) expect(byId.get(a.nodeId)!.labels.disk).toBe("ssd");
+    const zones = p.assignments.map((a) => byId.get(a.nodeId)!.labels.zone!).sort();
+    expect(zones).toEqual(["a", "a", "b", "b"]);
+    expect(p.explanations[0]!.excluded.map((e) => e.reason)).toEqual([
+      { kind: "ConstraintMismatch", constraint: "disk==ssd" },
+      { kind: "ConstraintMismatch", constraint: "disk==ssd" },
+    ]);
+  });
+
+  test("x-fizz prefer fills preferred nodes first and overflows only when they are full", () => {
+    const ns = nodes(8, (i) => ({ labels: { tier: i < 2 ? "fast" : "slow" } }));
+    const few = schedule({ nodes: ns, existing: [] }, [service("web", { replicas: 2, xfizz: { prefer: ["tier==fast"] } })]);
+    for (const a of few.assignments) expect(["node-0000", "node-0001"]).toContain(a.nodeId);
+    // 8 replicas on 8 nodes: cap 2 per node, so the two fast nodes take 4 and the rest overflow.
+    const many = schedule({ nodes: ns, existing: [] }, [service("web", { replicas: 8, xfizz: { prefer: ["tier==fast"] } })]);
+    const fast = many.assignments.filter((a) => a.nodeId === "node-0000" || a.nodeId === "node-0001").length;
+    expect(fast).toBe(4);
+    const over = many.explanations[0]!.replicas.filter((r) => r.outcome.kind === "placed" && r.outcome.fallback === "prefer");
+    expect(over.length).toBe(4);
+    for (const r of over) {
+      if (r.outcome.kind !== "placed") continue;
+      // everything passed over before the chosen node is either a full fast node or a slow node (not preferred)
+      for (const po of r.outcome.passedOver) expect(["LoadBound", "NotPreferred"]).toContain(po.reason.kind);
+    }
+    expect(many.pending).toEqual([]);
+  });
+
+  test("x-fizz spread: node spreads over nodes", () => {
+    // With the load bound out of the way, plain hashing puts several replicas on one node…
+    const loose = { loadFactor: 100, fairShareSlack: 100 };
+    const plain = schedule({ nodes: nodes(4), existing: [] }, [service("web", { replicas: 8 })], loose);
+    expect(Math.max(...loadsOf(plain).values())).toBeGreaterThan(2);
+    // …spreading over nodes evens them out.
+    const p = schedule({ nodes: nodes(4), existing: [] }, [service("web", { replicas: 8, xfizz: { spread: "node" } })], loose);
+    expect([...loadsOf(p).values()]).toEqual([2, 2, 2, 2]);
   });
 
   test("maxPerNode is respected and named", () => {
