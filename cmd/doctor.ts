@@ -30,6 +30,8 @@ export interface DoctorReport {
   readonly operatingSystem: string | undefined;
   readonly kernel: string | undefined;
   readonly runtime: string;
+  /** True when running as the single executable (bun build --compile). */
+  readonly compiled: boolean;
   readonly checks: readonly Check[];
 }
 
@@ -44,7 +46,7 @@ export const register: RegisterVerb = (cli, action) => {
         if (format !== "text" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format text or --format json");
         const engineOpt = optString(options, "engine");
         const { connectEngine } = await import("../platform/engine/index.ts");
-        const { runtimeVersion } = await import("../platform/runtime.ts");
+        const { runtimeVersion, isCompiledBinary } = await import("../platform/runtime.ts");
 
         let engine: Awaited<ReturnType<typeof connectEngine>>;
         try {
@@ -57,27 +59,30 @@ export const register: RegisterVerb = (cli, action) => {
           throw e;
         }
         try {
-          const checks: Check[] = [];
-          const check = async (name: string, run: () => Promise<string>): Promise<void> => {
+          // Podman answers /version and /info slowly (it probes its runtimes), so
+          // everything runs at once; results keep the order listed here.
+          const check = async (name: string, run: () => Promise<string>): Promise<Check> => {
             try {
-              checks.push({ name, ok: true, detail: await run() });
+              return { name, ok: true, detail: await run() };
             } catch (e) {
-              checks.push({ name, ok: false, detail: isFizzError(e) ? `${e.message}${e.hint ? ` (hint: ${e.hint})` : ""}` : String(e) });
+              return { name, ok: false, detail: isFizzError(e) ? `${e.message}${e.hint ? ` (hint: ${e.hint})` : ""}` : String(e) };
             }
           };
-          const version = await engine.version();
           let info: Awaited<ReturnType<typeof engine.info>> | undefined;
-          await check("engine info", async () => {
-            info = await engine.info();
-            return `${info.Driver} storage, cgroup ${info.CgroupVersion ?? "?"} (${info.CgroupDriver ?? "?"}), ${info.NCPU} CPUs`;
-          });
-          await check("list containers", async () => {
-            const all = await engine.containers.list({ all: true });
-            return `${all.length} containers, ${all.filter((c) => c.State === "running").length} running`;
-          });
-          await check("list images", async () => `${(await engine.images.list()).length} images`);
-          await check("list networks", async () => `${(await engine.networks.list()).length} networks`);
-          await check("list volumes", async () => `${(await engine.volumes.list()).length} volumes`);
+          const [version, ...checks] = await Promise.all([
+            engine.version(),
+            check("engine info", async () => {
+              info = await engine.info();
+              return `${info.Driver} storage, cgroup ${info.CgroupVersion ?? "?"} (${info.CgroupDriver ?? "?"}), ${info.NCPU} CPUs`;
+            }),
+            check("list containers", async () => {
+              const all = await engine.containers.list({ all: true });
+              return `${all.length} containers, ${all.filter((c) => c.State === "running").length} running`;
+            }),
+            check("list images", async () => `${(await engine.images.list()).length} images`),
+            check("list networks", async () => `${(await engine.networks.list()).length} networks`),
+            check("list volumes", async () => `${(await engine.volumes.list()).length} volumes`),
+          ]);
 
           const ep = engine.endpoint;
           const report: DoctorReport = {
@@ -95,6 +100,7 @@ export const register: RegisterVerb = (cli, action) => {
             operatingSystem: info?.OperatingSystem,
             kernel: version.KernelVersion,
             runtime: runtimeVersion(),
+            compiled: isCompiledBinary(),
             checks,
           };
           if (format === "json") {
@@ -106,7 +112,7 @@ export const register: RegisterVerb = (cli, action) => {
               `api:      ${e.apiVersion} (engine offers ${e.serverApiVersion ?? "?"})`,
               `socket:   ${e.address} (${e.source})`,
               `os/arch:  ${report.os}/${report.arch}${report.operatingSystem ? `, ${report.operatingSystem}` : ""}${report.kernel ? `, kernel ${report.kernel}` : ""}`,
-              `runtime:  ${report.runtime}`,
+              `runtime:  ${report.runtime}${report.compiled ? " (single executable)" : ""}`,
               "checks:",
               ...checks.map((c) => `  ${c.ok ? paint(ctx, "32", "ok  ") : paint(ctx, "31", "FAIL")} ${c.name}: ${c.detail}`),
             ];
