@@ -1,8 +1,19 @@
 #!/usr/bin/env bun
 /** The fizz executable: parse the command line, run the verb, exit with its code. */
-import { runCli } from "./cli.ts";
+export {}; // a module: top-level await
 
-const code = await runCli(process.argv.slice(2));
+const argv = process.argv.slice(2);
+let code: number;
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+  // Answered before the CLI and its verbs are loaded: in the compiled bundle this
+  // skips initialising every verb's imports (bench/startup.ts: ~13 -> ~9 ms CPU).
+  const { versionLine } = await import("./version.ts");
+  process.stdout.write(`${versionLine()}\n`);
+  code = 0;
+} else {
+  const { runCli } = await import("./cli.ts");
+  code = await runCli(argv);
+}
 // Let stdout drain before exiting (matters when piped).
 process.exitCode = code;
 if (code !== 0 || !process.env.FIZZ_NO_EXIT) {

@@ -9,3 +9,4 @@ bun bench/scheduler.ts
 bun bench/crypto.ts
 bun bench/sim-membership.ts
 bun bench/anti-entropy.ts
+bun bench/startup.ts
