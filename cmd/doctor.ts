@@ -38,7 +38,7 @@ export interface DoctorReport {
 export const register: RegisterVerb = (cli, action) => {
   cli
     .command("doctor", "Find the container engine and check that fizz can use it")
-    .option("--engine <engine>", "docker, podman, or an address (unix:///path.sock, tcp://host:port); default: DOCKER_HOST, then the usual sockets")
+    .option("--engine <engine>", "docker, podman, or an address (unix:///path.sock, tcp://host:port); default: FIZZ_ENGINE, DOCKER_HOST, then the usual sockets")
     .option("--format <format>", "Output format: text (default) or json")
     .action(
       action(async (ctx, _args, options) => {
@@ -93,7 +93,7 @@ export const register: RegisterVerb = (cli, action) => {
               apiVersion: engine.apiVersion,
               serverApiVersion: engine.pingResult.apiVersion,
               address: ep.address,
-              source: ep.source === "flag" ? "--engine" : ep.source === "DOCKER_HOST" ? "DOCKER_HOST" : "auto-detected",
+              source: ep.source === "flag" ? "--engine" : ep.source === "default" ? "auto-detected" : ep.source,
             },
             os: version.Os,
             arch: version.Arch,

@@ -1,6 +1,6 @@
 /**
  * Which engine to talk to. In order: an explicit `--engine` (docker, podman,
- * or an address), then DOCKER_HOST, then the first socket that exists among
+ * or an address), then FIZZ_ENGINE (same values), then DOCKER_HOST, then the first socket that exists among
  * /var/run/docker.sock, /run/podman/podman.sock and
  * $XDG_RUNTIME_DIR/podman/podman.sock. Only looks at the file system; the
  * client pings the chosen endpoint.
@@ -27,7 +27,7 @@ export type EngineEndpoint =
       readonly source: EndpointSource;
     };
 
-export type EndpointSource = "flag" | "DOCKER_HOST" | "default";
+export type EndpointSource = "flag" | "FIZZ_ENGINE" | "DOCKER_HOST" | "default";
 
 export interface DetectOptions {
   /** --engine: "docker", "podman", "unix:///path" or "tcp://host:port". */
@@ -47,7 +47,7 @@ function unix(socketPath: string, expected: EngineName | undefined, source: Endp
 
 /** Parses a DOCKER_HOST-style address. */
 export function parseEngineAddress(addr: string, source: EndpointSource, expected?: EngineName): EngineEndpoint {
-  const what = source === "flag" ? "--engine" : "DOCKER_HOST";
+  const what = source === "flag" ? "--engine" : source;
   if (addr.startsWith("unix://")) {
     const path = addr.slice("unix://".length);
     if (!path.startsWith("/")) throw usageError(`${what} '${addr}' needs an absolute socket path`, "e.g. unix:///var/run/docker.sock");
@@ -87,12 +87,15 @@ function podmanSockets(env: DetectOptions["env"], uid: number): string[] {
 export function candidateEndpoints(opts: DetectOptions = {}): EngineEndpoint[] {
   const env = opts.env ?? process.env;
   const uid = opts.uid ?? (typeof process.getuid === "function" ? process.getuid() : 0);
-  const engine = opts.engine?.trim();
+  const flag = opts.engine?.trim();
+  const engine = flag || env.FIZZ_ENGINE?.trim();
   if (engine) {
-    if (engine === "docker") return [unix(DOCKER_SOCKET, "docker", "flag")];
-    if (engine === "podman") return podmanSockets(env, uid).map((s) => unix(s, "podman", "flag"));
-    if (engine.includes("://")) return [parseEngineAddress(engine, "flag")];
-    throw usageError(`unknown engine '${engine}'`, "use --engine docker, --engine podman, or an address like unix:///var/run/docker.sock");
+    const source: EndpointSource = flag ? "flag" : "FIZZ_ENGINE";
+    if (engine === "docker") return [unix(DOCKER_SOCKET, "docker", source)];
+    if (engine === "podman") return podmanSockets(env, uid).map((s) => unix(s, "podman", source));
+    if (engine.includes("://")) return [parseEngineAddress(engine, source)];
+    const what = flag ? "--engine" : "FIZZ_ENGINE";
+    throw usageError(`unknown engine '${engine}' (${what})`, `use ${what} docker, podman, or an address like unix:///var/run/docker.sock`);
   }
   const host = env.DOCKER_HOST?.trim();
   if (host) return [parseEngineAddress(host, "DOCKER_HOST")];

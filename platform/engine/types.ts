@@ -291,6 +291,7 @@ export interface IpamConfig {
   Subnet?: string;
   Gateway?: string;
   IPRange?: string;
+  AuxiliaryAddresses?: Record<string, string>;
 }
 
 export interface NetworkCreateBody {

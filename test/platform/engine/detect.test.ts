@@ -20,6 +20,13 @@ describe("engine detection", () => {
     expect(detectEndpoint({ env: { DOCKER_HOST: "unix:///tmp/x.sock" }, exists: none })).toMatchObject({ socketPath: "/tmp/x.sock", source: "DOCKER_HOST" });
   });
 
+  test("FIZZ_ENGINE sits between --engine and DOCKER_HOST", () => {
+    const env = { FIZZ_ENGINE: "podman", DOCKER_HOST: "tcp://1.2.3.4:2375" };
+    expect(candidateEndpoints({ env, uid: 0 })[0]).toMatchObject({ socketPath: "/run/podman/podman.sock", source: "FIZZ_ENGINE" });
+    expect(candidateEndpoints({ engine: "docker", env })[0]).toMatchObject({ socketPath: "/var/run/docker.sock", source: "flag" });
+    expect(() => candidateEndpoints({ env: { FIZZ_ENGINE: "nope" } })).toThrow(/FIZZ_ENGINE/);
+  });
+
   test("tcp addresses default to port 2375", () => {
     expect(parseEngineAddress("tcp://10.1.2.3", "DOCKER_HOST")).toMatchObject({ transport: "tcp", origin: "http://10.1.2.3:2375" });
     expect(parseEngineAddress("tcp://[::1]:2376", "DOCKER_HOST")).toMatchObject({ origin: "http://[::1]:2376" });
