@@ -58,7 +58,7 @@ describe("anti-entropy", () => {
     // In sync now: the next round finds nothing.
     expect(requestIsEmpty(diff(digest(r.a), digest(r.b)))).toBe(true);
     expect(digestRoots(digest(r.a))).toEqual(digestRoots(digest(r.b)));
-  });
+  }, 120_000);
 
   test("any two replicas of a common history equal their join after one round (sizes differ → digests fold)", () => {
     fc.assert(
@@ -73,7 +73,7 @@ describe("anti-entropy", () => {
       }),
       { numRuns: 40 },
     );
-  });
+  }, 120_000);
 
   test("equal states produce an empty request", () => {
     const { state } = syntheticState(500, 3);

@@ -1,0 +1,273 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { type Hlc, type Json } from "../../../core/crdt/index.ts";
+import {
+  allocateIp,
+  applyDelta,
+  decodeDelta,
+  decodeState,
+  deleteDeployment,
+  deleteSecret,
+  emptyState,
+  encodeDelta,
+  encodeState,
+  getDeployment,
+  getReplicas,
+  getSecret,
+  ipOwner,
+  ipsOf,
+  listContainers,
+  listDeployments,
+  mergeDeltas,
+  mergeState,
+  putDeployment,
+  putNode,
+  putSecret,
+  recordContainer,
+  releaseIp,
+  removeContainer,
+  replicaHolders,
+  servicesOf,
+  setNodeState,
+  setReplicas,
+  type Change,
+  type ChangeResult,
+  type ClusterState,
+  type ContainerStatus,
+} from "../../../core/state/index.ts";
+import type { CrdtSpec } from "../crdt/harness.ts";
+import { RUNS, simulate, steps, triple } from "../crdt/harness.ts";
+
+const at = (wall: number, node = "n1", logical = 0): Hlc => ({ wall, logical, node });
+
+function ok(r: ChangeResult): Change {
+  if (!r.ok) throw r.error;
+  return r;
+}
+
+type Op =
+  | { k: "deploy"; id: string; spec: Json }
+  | { k: "undeploy"; id: string }
+  | { k: "scale"; id: string; svc: string; n: number }
+  | { k: "container"; id: string; svc: string; idx: number; status: ContainerStatus }
+  | { k: "uncontainer"; id: string; svc: string; idx: number }
+  | { k: "ip"; addr: string }
+  | { k: "unip"; addr: string }
+  | { k: "secret"; path: string; bytes: number[] }
+  | { k: "unsecret"; path: string }
+  | { k: "node"; alive: boolean };
+
+const id = fc.constantFrom("d1", "d2");
+const svc = fc.constantFrom("web", "db");
+const addr = fc.constantFrom("10.0.0.1", "10.0.0.2", "fd00::1");
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ k: fc.constant("deploy" as const), id, spec: fc.oneof(fc.constant({ a: 1 } as Json), fc.constant([1, 2] as Json), fc.constant("x" as Json)) }),
+  fc.record({ k: fc.constant("undeploy" as const), id }),
+  fc.record({ k: fc.constant("scale" as const), id, svc, n: fc.nat(5) }),
+  fc.record({ k: fc.constant("container" as const), id, svc, idx: fc.nat(2), status: fc.constantFrom<ContainerStatus>("pending", "running", "healthy", "failed") }),
+  fc.record({ k: fc.constant("uncontainer" as const), id, svc, idx: fc.nat(2) }),
+  fc.record({ k: fc.constant("ip" as const), addr }),
+  fc.record({ k: fc.constant("unip" as const), addr }),
+  fc.record({ k: fc.constant("secret" as const), path: fc.constantFrom("s/a", "__proto__"), bytes: fc.array(fc.nat(255), { maxLength: 8 }) }),
+  fc.record({ k: fc.constant("unsecret" as const), path: fc.constantFrom("s/a", "__proto__") }),
+  fc.record({ k: fc.constant("node" as const), alive: fc.boolean() }),
+);
+
+/** Applies one op as replica `r`; ops that fail locally (IP taken, …) produce an empty delta. */
+function applyOp(s: ClusterState, op: Op, r: number, step: number): { state: ClusterState; delta: ClusterState } {
+  const node = `r${r}`;
+  const ts = at(1000 + (step % 7), node, step);
+  let res: ChangeResult | Change | undefined;
+  switch (op.k) {
+    case "deploy":
+      res = putDeployment(s, ts, op.id, op.id, op.spec);
+      break;
+    case "undeploy":
+      res = deleteDeployment(s, ts, op.id);
+      break;
+    case "scale":
+      res = setReplicas(s, ts, op.id, op.svc, op.n);
+      break;
+    case "container":
+      res = recordContainer(s, ts, { deploymentId: op.id, service: op.svc, index: op.idx, nodeId: node, status: op.status, containerId: null, health: "none" });
+      break;
+    case "uncontainer":
+      res = removeContainer(s, ts, op.id, op.svc, op.idx, node);
+      break;
+    case "ip":
+      res = allocateIp(s, ts, op.addr, node);
+      break;
+    case "unip":
+      res = releaseIp(s, op.addr, node);
+      break;
+    case "secret":
+      res = putSecret(s, ts, op.path, Uint8Array.from(op.bytes));
+      break;
+    case "unsecret":
+      res = deleteSecret(s, ts, op.path);
+      break;
+    case "node":
+      res = putNode(s, ts, node, { name: node, address: "127.0.0.1:7946", labels: {}, resources: { cpuMillis: 1000, memoryBytes: 1 }, state: op.alive ? "alive" : "left" });
+      break;
+  }
+  if ("ok" in res && !res.ok) return { state: s, delta: emptyState() };
+  return { state: res.state, delta: applyDelta(emptyState(), res.delta) };
+}
+
+const key = (s: ClusterState) => new TextDecoder().decode(encodeState(s));
+
+export const clusterSpec: CrdtSpec<ClusterState, Op> = {
+  name: "ClusterState",
+  empty: emptyState,
+  apply: applyOp,
+  merge: mergeState,
+  key,
+  value: key,
+  op: opArb,
+};
+
+describe("ClusterState is a CRDT", () => {
+  test("merge is commutative, associative, idempotent", () => {
+    fc.assert(
+      fc.property(triple(clusterSpec), ([a, b, c]) => {
+        expect(key(mergeState(a, b))).toBe(key(mergeState(b, a)));
+        expect(key(mergeState(mergeState(a, b), c))).toBe(key(mergeState(a, mergeState(b, c))));
+        expect(key(mergeState(a, a))).toBe(key(a));
+      }),
+      RUNS,
+    );
+  });
+
+  test("deltas delivered in random order with duplication and loss converge", () => {
+    fc.assert(
+      fc.property(steps(opArb, 60), fc.array(fc.nat(), { maxLength: 40 }), (plan, order) => {
+        const { replicas, all } = simulate(clusterSpec, plan, order);
+        for (const r of replicas) expect(key(r)).toBe(key(all));
+      }),
+      RUNS,
+    );
+  });
+
+  test("batched deltas (mergeDeltas) apply like the sequence", () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 30 }), (ops) => {
+        let s = emptyState();
+        let batch = {};
+        ops.forEach((op, i) => {
+          const r = applyOp(s, op, 0, i);
+          s = r.state;
+          batch = mergeDeltas(batch, r.delta);
+        });
+        expect(key(applyDelta(emptyState(), batch))).toBe(key(s));
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe("ClusterState semantics", () => {
+  test("deployments: versions, created kept, delete cascades to service scales, redeploy resurrects", () => {
+    let s = ok(putDeployment(emptyState(), at(1), "shop", "shop", { services: {} })).state;
+    s = ok(setReplicas(s, at(2), "shop", "web", 3)).state;
+    s = ok(putDeployment(s, at(3), "shop", "shop", { services: { web: {} } })).state;
+    const d = getDeployment(s, "shop")!;
+    expect(d.version).toBe(2);
+    expect(d.created < d.updated).toBe(true);
+    expect(servicesOf(s, "shop")).toEqual([["web", 3]]);
+    s = deleteDeployment(s, at(4), "shop").state;
+    expect(getDeployment(s, "shop")).toBeUndefined();
+    expect(getReplicas(s, "shop", "web")).toBeUndefined();
+    s = ok(putDeployment(s, at(5), "shop", "shop", {})).state;
+    expect(listDeployments(s).map(([k]) => k)).toEqual(["shop"]);
+    expect(putDeployment(s, at(6), "bad/id", "p", {}).ok).toBe(false);
+    expect(setReplicas(s, at(6), "shop", "web", -1).ok).toBe(false);
+  });
+
+  test("duplicates after a partition are visible, one row per node", () => {
+    const base = ok(putDeployment(emptyState(), at(1), "app", "app", {})).state;
+    const rec = (nodeId: string) => ({ deploymentId: "app", service: "web", index: 0, nodeId, status: "running" as const, containerId: null, health: "none" as const });
+    const left = ok(recordContainer(base, at(2, "a"), rec("a"))).state;
+    const right = ok(recordContainer(base, at(2, "b"), rec("b"))).state;
+    const healed = mergeState(left, right);
+    expect(replicaHolders(healed, "app", "web", 0).map((c) => c.nodeId)).toEqual(["a", "b"]);
+    const cleaned = removeContainer(healed, at(3, "b"), "app", "web", 0, "b").state;
+    expect(listContainers(cleaned, "app").map((c) => c.nodeId)).toEqual(["a"]);
+  });
+
+  test("IP conflicts: the lowest HLC wins everywhere, the loser cannot release, re-allocation moves to a new epoch", () => {
+    fc.assert(
+      fc.property(fc.nat(100), fc.nat(100), (wa, wb) => {
+        const ta = at(wa, "a");
+        const tb = at(wb, "b");
+        const a = ok(allocateIp(emptyState(), ta, "10.1.0.5", "a"));
+        const b = ok(allocateIp(emptyState(), tb, "10.1.0.5", "b"));
+        const ab = mergeState(a.state, b.state);
+        const ba = mergeState(b.state, a.state);
+        const winner = wa < wb || (wa === wb && "a" < "b") ? "a" : "b";
+        expect(ipOwner(ab, "10.1.0.5")).toBe(winner);
+        expect(ipOwner(ba, "10.1.0.5")).toBe(winner);
+        const loser = winner === "a" ? "b" : "a";
+        expect(ipsOf(ab, loser)).toEqual([]);
+        expect(releaseIp(ab, "10.1.0.5", loser).ok).toBe(false);
+        // A stale losing claim arriving later changes nothing.
+        expect(ipOwner(mergeState(ab, (loser === "a" ? a : b).state), "10.1.0.5")).toBe(winner);
+        const rel = ok(releaseIp(ab, "10.1.0.5", winner));
+        expect(ipOwner(rel.state, "10.1.0.5")).toBeUndefined();
+        const again = ok(allocateIp(rel.state, at(500, loser), "10.1.0.5", loser));
+        expect(ipOwner(mergeState(again.state, ab), "10.1.0.5")).toBe(loser);
+        expect(allocateIp(again.state, at(600, "c"), "10.1.0.5", "c").ok).toBe(false);
+      }),
+      RUNS,
+    );
+  });
+
+  test("secrets keep their bytes; nodes change state", () => {
+    const bytes = Uint8Array.from([0, 1, 2, 250, 255, 7, 8]);
+    let s = ok(putSecret(emptyState(), at(1), "app/db_password", bytes)).state;
+    expect(getSecret(s, "app/db_password")).toEqual(bytes);
+    s = deleteSecret(s, at(2), "app/db_password").state;
+    expect(getSecret(s, "app/db_password")).toBeUndefined();
+    s = putNode(s, at(3), "n1", { name: "n1", address: "10.0.0.1:7946", labels: { zone: "a" }, resources: { cpuMillis: 2000, memoryBytes: 1 << 30 }, state: "alive" }).state;
+    s = setNodeState(s, at(4), "n1", "suspect")!.state;
+    expect(s.nodes["n1"]!.value?.state).toBe("suspect");
+    expect(setNodeState(s, at(5), "nope", "dead")).toBeUndefined();
+  });
+});
+
+describe("state codec", () => {
+  test("encode/decode round-trips states and deltas", () => {
+    fc.assert(
+      fc.property(triple(clusterSpec), ([a]) => {
+        const d = decodeState(encodeState(a));
+        expect(d.ok && key(d.value)).toBe(key(a));
+        const dd = decodeDelta(encodeDelta({ containers: a.containers, ips: a.ips }));
+        expect(dd.ok && Object.keys(dd.value).sort()).toEqual(["containers", "ips"]);
+      }),
+      RUNS,
+    );
+  });
+
+  test("random and corrupted input gives a typed error, never a throw", () => {
+    const valid = new TextDecoder().decode(encodeState(applyOp(applyOp(emptyState(), { k: "container", id: "d1", svc: "web", idx: 1, status: "running" }, 0, 1).state, { k: "ip", addr: "10.0.0.1" }, 0, 2).state));
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue().map((j) => JSON.stringify(j) ?? "null"), fc.tuple(fc.nat(), fc.string({ maxLength: 4 })).map(([p, x]) => valid.slice(0, p % valid.length) + x + valid.slice((p % valid.length) + 1))), (input) => {
+        for (const r of [decodeState(input), decodeDelta(input)]) if (!r.ok) expect(r.error.code).toBe("crdt.decode");
+      }),
+      { numRuns: 1000 },
+    );
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => { const r = decodeState(b); if (!r.ok) expect(r.error.code).toBe("crdt.decode"); }), RUNS);
+  });
+
+  test("forged rows are rejected: container body not matching its key, bad keys, wrong version", () => {
+    const row = { ts: "000000000001-0000-a", value: { deploymentId: "d", service: "web", index: 0, nodeId: "evil", status: "running", containerId: null, health: "none" } };
+    expect(decodeState(JSON.stringify({ v: 1, containers: { "d/web/0/a": row } })).ok).toBe(false);
+    expect(decodeState(JSON.stringify({ v: 1, containers: { "d/web/0/evil": row } })).ok).toBe(true);
+    expect(decodeState(`{"v":1,"containers":{"__proto__":${JSON.stringify(row)}}}`).ok).toBe(false);
+    expect(decodeState(JSON.stringify({ v: 2 })).ok).toBe(false);
+    expect(decodeState(JSON.stringify({ v: 1, ips: { "not an ip": { epoch: 0, owner: "x", ts: "000000000001-0000-a", released: false } } })).ok).toBe(false);
+    const sec = decodeState('{"v":1,"secrets":{"__proto__":{"ts":"000000000001-0000-a","value":{"ciphertext":"AAEC"}}}}');
+    expect(sec.ok).toBe(true);
+    if (sec.ok) expect(getSecret(sec.value, "__proto__")).toEqual(Uint8Array.from([0, 1, 2]));
+    expect(({} as Record<string, unknown>).ciphertext).toBeUndefined();
+  });
+});
