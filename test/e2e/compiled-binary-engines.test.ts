@@ -51,7 +51,9 @@ afterAll(() => {
 });
 
 function run(cmd: string, args: string[], env: Record<string, string | undefined> = {}) {
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1", ...env } });
+  const merged: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: "1", ...env })) if (v !== undefined) merged[k] = v;
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: "utf8", timeout: 60_000, env: merged });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -99,7 +101,7 @@ describe("compiled binary talks to the real engines", () => {
   }
 
   test.skipIf(!podman)("DOCKER_HOST selects the engine when --engine is absent", () => {
-    const r = run(binary, ["doctor", "--format", "json"], { DOCKER_HOST: `unix://${podman ?? ENGINE_SOCKETS.podman}` });
+    const r = run(binary, ["doctor", "--format", "json"], { DOCKER_HOST: `unix://${podman ?? ENGINE_SOCKETS.podman}`, FIZZ_ENGINE: undefined });
     expect(r.code).toBe(0);
     const rep = parseReport(r.stdout);
     expect(rep.engine.name).toBe("Podman");
