@@ -14,7 +14,7 @@
  * the same on every node whatever order its state lists them in.
  */
 import { isFizzError } from "../errors.ts";
-import { firstMismatch, matchesAll, parseConstraints, parseSpreadKey, spreadValue, type Constraint } from "./constraints.ts";
+import { matches, parseConstraints, parseSpreadKey, spreadValue, type Constraint } from "./constraints.ts";
 import { combine32, hash32 } from "./hash.ts";
 import { buildRing, firstPoint, type Ring } from "./ring.ts";
 import type {
@@ -84,6 +84,8 @@ interface Prepared {
   readonly staticReject: (Rejection | undefined)[];
   /** Feasible nodes (alive or suspect) by index, ascending. */
   readonly feasible: number[];
+  /** The alive ones among them: only these get new replicas. */
+  readonly alive: number[];
   /** Keep bound: no node ends above this. */
   readonly cap: number;
   /** New replicas go only to nodes below this (≤ cap). */
@@ -104,8 +106,29 @@ export function loadCap(replicas: number, feasible: number, eps: number, slack: 
   return Math.max(1, Math.min(Math.ceil((1 + eps) * avg - 1e-9), Math.ceil(avg - 1e-9) + slack));
 }
 
+/**
+ * Constraint results per node, shared by all services of one computation:
+ * services tend to repeat the same few constraints, and matching is the only
+ * per-(service × node) work that is not a plain array read.
+ */
+class MatchCache {
+  private readonly memo = new Map<string, Uint8Array>();
+  constructor(private readonly nodes: readonly SchedNode[]) {}
+  vector(c: Constraint): Uint8Array {
+    const k = `${c.op}\u0000${c.key.kind}\u0000${"name" in c.key ? c.key.name.toLowerCase() : ""}\u0000${c.value.toLowerCase()}`;
+    let v = this.memo.get(k);
+    if (!v) {
+      v = new Uint8Array(this.nodes.length);
+      for (let i = 0; i < this.nodes.length; i++) v[i] = matches(this.nodes[i]!, c) ? 1 : 0;
+      this.memo.set(k, v);
+    }
+    return v;
+  }
+}
+
 function prepare(
   svc: SchedService,
+  cache: MatchCache,
   nodes: readonly SchedNode[],
   free: Float64Array,
   freeMem: Float64Array,
@@ -131,21 +154,32 @@ function prepare(
   }
   const maxPerNode = svc.xfizz?.maxPerNode !== undefined && svc.xfizz.maxPerNode > 0 ? Math.floor(svc.xfizz.maxPerNode) : Infinity;
   const feasible: number[] = [];
+  const alive: number[] = [];
   const need = svc.reservations;
   const needCpu = nanoCpus(need.cpus);
+  const vectors = constraints.map((c) => cache.vector(c));
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
     let r: Rejection | undefined;
     if (invalid !== undefined) r = { kind: "InvalidPlacement", message: invalid };
     else if (n.state === "dead" || n.state === "left") r = { kind: "NodeDown", state: n.state };
     else {
-      const c = firstMismatch(n, constraints);
+      let c: Constraint | undefined;
+      for (let k = 0; k < constraints.length; k++) {
+        if (vectors[k]![i] === 0) {
+          c = constraints[k];
+          break;
+        }
+      }
       if (c) r = { kind: "ConstraintMismatch", constraint: c.source };
       else if (free[i]! < needCpu) r = { kind: "InsufficientCpu", need: need.cpus, free: free[i]! / NANO };
       else if (freeMem[i]! < need.memoryBytes) r = { kind: "InsufficientMemory", need: need.memoryBytes, free: freeMem[i]! };
     }
     staticReject[i] = r;
-    if (!r) feasible.push(i);
+    if (!r) {
+      feasible.push(i);
+      if (n.state === "alive") alive.push(i);
+    }
   }
   const loadFactor = svc.xfizz?.loadFactor ?? eps;
   const replicas = svc.mode === "global" ? feasible.length : Math.max(0, Math.floor(svc.replicas));
@@ -174,10 +208,11 @@ function prepare(
     ...(spreadLabel !== undefined ? { spreadLabel } : {}),
     ...(group ? { group } : {}),
     spreadHard: svc.xfizz?.spreadMode === "hard",
-    preferred: prefer.length === 0 ? undefined : nodes.map((n) => matchesAll(n, prefer)),
+    preferred: prefer.length === 0 ? undefined : preferredVector(prefer.map((c) => cache.vector(c)), nodes.length),
     maxPerNode,
     staticReject,
     feasible,
+    alive,
     cap,
     placeCap,
     groupQuota,
@@ -187,7 +222,8 @@ function prepare(
 
 /** Mutable per-service tallies during one computation. */
 interface Tally {
-  readonly load: Int32Array;
+  /** Offset of this service's per-node loads in the shared buffer. */
+  readonly base: number;
   readonly groups: Map<string, number>;
   /** index → outcome, filled by the keep and place phases. */
   readonly outcomes: Map<number, ReplicaExplanation["outcome"]>;
@@ -221,15 +257,22 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
   }
   for (const list of existingBy.values()) list.sort((a, b) => a.index - b.index || cmp(a.nodeId, b.nodeId));
 
-  const prepared = svcs.map((s) => prepare(s, nodes, freeCpu, freeMem, eps, options));
-  const tallies: Tally[] = prepared.map(() => ({ load: new Int32Array(nodes.length), groups: new Map(), outcomes: new Map() }));
+  const cache = new MatchCache(nodes);
+  const prepared = svcs.map((s) => prepare(s, cache, nodes, freeCpu, freeMem, eps, options));
+  // One buffer for every service's per-node load: thousands of small typed arrays cost more than the placement.
+  const loads = new Int32Array(Math.max(1, prepared.length * nodes.length));
+  const tallies: Tally[] = prepared.map((_, si) => ({
+    base: si * nodes.length,
+    groups: new Map(),
+    outcomes: new Map(),
+  }));
 
   const fits = (i: number, p: Prepared): boolean =>
     freeCpu[i]! >= p.needCpu && freeMem[i]! >= p.svc.reservations.memoryBytes;
   const take = (i: number, p: Prepared, t: Tally): void => {
     freeCpu[i] = freeCpu[i]! - p.needCpu;
     freeMem[i] = freeMem[i]! - p.svc.reservations.memoryBytes;
-    t.load[i] = t.load[i]! + 1;
+    loads[t.base + i] = loads[t.base + i]! + 1;
     if (p.group) t.groups.set(p.group[i]!, (t.groups.get(p.group[i]!) ?? 0) + 1);
   };
 
@@ -252,7 +295,7 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
         continue;
       }
       if (e.index < 0 || e.index >= replicas || t.outcomes.has(e.index)) continue;
-      if (t.load[i]! >= p.cap || t.load[i]! >= p.maxPerNode || !fits(i, p)) continue;
+      if (loads[t.base + i]! >= p.cap || loads[t.base + i]! >= p.maxPerNode || !fits(i, p)) continue;
       if (p.group && p.spreadHard && (t.groups.get(p.group[i]!) ?? 0) >= p.groupQuota) continue;
       take(i, p, t);
       t.outcomes.set(e.index, { kind: "kept", nodeId: e.nodeId });
@@ -315,7 +358,7 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
 
     const replicas = Math.max(0, Math.floor(svc.replicas));
     // New replicas go to alive nodes only: a suspect node keeps what it runs but gets nothing new.
-    const members = p.feasible.filter((i) => nodes[i]!.state === "alive");
+    const members = p.alive;
     let ring: Ring | undefined;
     if (members.length > 0) {
       const sig = members.join(",");
@@ -325,9 +368,12 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
     const loadBound: Rejection = { kind: "LoadBound", cap: p.placeCap };
     const maxReject: Rejection = { kind: "MaxPerNode", max: p.maxPerNode };
     const notPreferred: Rejection = { kind: "NotPreferred", prefer: svc.xfizz?.prefer ?? [] };
-    const suspectReasons: NodeRejection[] = p.feasible
-      .filter((i) => nodes[i]!.state !== "alive")
-      .map((i) => ({ nodeId: nodeIds[i]!, reason: { kind: "NodeDown", state: nodes[i]!.state } }));
+    const suspectReasons: NodeRejection[] =
+      p.alive.length === p.feasible.length
+        ? []
+        : p.feasible
+            .filter((i) => nodes[i]!.state !== "alive")
+            .map((i) => ({ nodeId: nodeIds[i]!, reason: { kind: "NodeDown", state: nodes[i]!.state } }));
     const h0 = hash32(p.key);
     // Within one service the free room only shrinks, so once a replica fits nowhere none of the later ones will.
     let exhausted: readonly NodeRejection[] | undefined;
@@ -361,8 +407,8 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
         stamp[i] = epoch;
         seen++;
         let r: Rejection | undefined;
-        if (t.load[i]! >= p.placeCap) r = loadBound;
-        else if (t.load[i]! >= p.maxPerNode) r = maxReject;
+        if (loads[t.base + i]! >= p.placeCap) r = loadBound;
+        else if (loads[t.base + i]! >= p.maxPerNode) r = maxReject;
         else r = dynamicResourceReject(i, p, freeCpu, freeMem);
         if (r) {
           visited.push({ nodeId: nodeIds[i]!, reason: r });
@@ -419,6 +465,12 @@ export function schedule(state: ClusterState, services: readonly SchedService[],
   });
 
   return { assignments, pending, explanations };
+}
+
+function preferredVector(vectors: readonly Uint8Array[], n: number): boolean[] {
+  const out = new Array<boolean>(n);
+  for (let i = 0; i < n; i++) out[i] = vectors.every((v) => v[i] === 1);
+  return out;
 }
 
 function dynamicResourceReject(i: number, p: Prepared, freeCpu: Float64Array, freeMem: Float64Array): Rejection | undefined {
