@@ -1,0 +1,172 @@
+/**
+ * The seam between the API and the agent's engine: the routes in routes.ts
+ * translate HTTP into calls on an `AgentBackend`, which the agent's wiring
+ * (cmd/agent.ts) provides. The real backend loads compose projects, plans and
+ * executes against Docker/Podman and reads actual state; tests use an
+ * in-memory fake. Events do not go through here: they come from the store via
+ * `EventFeed` (events.ts).
+ *
+ * Contract for implementers:
+ * - Return `undefined` (or throw a FizzError with status 404) for an unknown
+ *   deployment/service/container; the API answers 404.
+ * - Throw FizzError for every user-facing failure (bad compose file → 400
+ *   with code/message/path; conflicts → 409; engine down → 503). Any other
+ *   throw is answered as a generic 500 and logged.
+ * - Honour `signal`: it is aborted when the client disconnects or the agent
+ *   shuts down. Long operations may finish anyway, but streams must stop.
+ */
+
+/** One compose file as the CLI read it. */
+export interface ComposeFileInput {
+  /** Path as the user gave it (for error messages: `compose.yaml:12:3`). */
+  readonly name: string;
+  readonly content: string;
+}
+
+/** Body of `PUT /v1/deployments/{name}` (`fizz up`). */
+export interface DeploymentInput {
+  /** Compose files in order (later ones override earlier ones). Exclusive with `project`. */
+  readonly files?: readonly ComposeFileInput[];
+  /** An already-normalised project (e.g. `fizz config --format json`). Exclusive with `files`. */
+  readonly project?: Readonly<Record<string, unknown>>;
+  /** Variables for interpolation: the CLI's environment plus --env-file contents. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly profiles?: readonly string[];
+  /** The CLI's project directory, for relative paths (bind mounts, build contexts, env_file). */
+  readonly workingDir?: string;
+  readonly options?: DeployOptions;
+}
+
+export interface DeployOptions {
+  readonly pull?: "always" | "missing" | "never";
+  readonly build?: boolean;
+  readonly forceRecreate?: boolean;
+  readonly noRecreate?: boolean;
+  readonly removeOrphans?: boolean;
+  /** Answer only once services are running/healthy (like `docker compose up --wait`). */
+  readonly wait?: boolean;
+  readonly timeoutSeconds?: number;
+}
+
+export interface DeployResult {
+  readonly deployment: string;
+  /** True when the deployment did not exist before (API answers 201). */
+  readonly created: boolean;
+  /** Store generation after the update. */
+  readonly generation: number;
+  /** What the plan did, e.g. `{ create: 2, start: 2, remove: 0 }`. */
+  readonly actions?: Readonly<Record<string, number>>;
+  readonly warnings?: readonly string[];
+}
+
+export interface DeleteResult {
+  readonly deployment: string;
+  readonly removed: { readonly containers: number; readonly networks: number; readonly volumes: number };
+}
+
+export interface DeploymentSummary {
+  readonly name: string;
+  readonly generation: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly services: number;
+  /** Running containers / desired containers. */
+  readonly running: number;
+  readonly desired: number;
+}
+
+export interface DeploymentDetail extends DeploymentSummary {
+  /** The normalised project as stored. */
+  readonly spec: unknown;
+  /** Where it came from: files, working dir, env file names, profiles. */
+  readonly source: unknown;
+}
+
+export interface ServiceView {
+  readonly deployment: string;
+  readonly name: string;
+  readonly image: string;
+  readonly desired: number;
+  readonly running: number;
+  readonly healthy: number;
+}
+
+export type ContainerStateName = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing";
+export type ContainerHealthName = "none" | "starting" | "healthy" | "unhealthy";
+
+export interface ContainerView {
+  readonly id: string;
+  readonly name: string;
+  readonly deployment: string;
+  readonly service: string;
+  readonly number: number;
+  readonly image: string;
+  readonly state: ContainerStateName;
+  readonly health: ContainerHealthName;
+  /** The engine's human status, e.g. `Up 3 minutes (healthy)`. */
+  readonly status: string;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  readonly restarts: number;
+  readonly ports: readonly string[];
+}
+
+export interface ContainerFilter {
+  readonly deployment?: string;
+  readonly service?: string;
+  readonly state?: ContainerStateName;
+  readonly health?: ContainerHealthName;
+}
+
+export type InspectTarget =
+  | { readonly kind: "service"; readonly deployment: string; readonly service: string }
+  | { readonly kind: "container"; readonly id: string };
+
+export interface LogsQuery {
+  readonly target: { readonly kind: "deployment"; readonly deployment: string; readonly services: readonly string[] } | { readonly kind: "container"; readonly id: string };
+  readonly follow: boolean;
+  /** Last N lines per container; undefined = all. */
+  readonly tail?: number;
+  /** Only lines at or after this time (ms since epoch). */
+  readonly since?: number;
+  readonly timestamps: boolean;
+}
+
+/** One log line; the API sends these as NDJSON. */
+export interface LogLine {
+  readonly container: string;
+  readonly service: string;
+  readonly stream: "stdout" | "stderr";
+  /** ms since epoch, when the engine gave timestamps. */
+  readonly time?: number;
+  readonly line: string;
+}
+
+export interface ScaleResult {
+  readonly deployment: string;
+  readonly service: string;
+  readonly replicas: number;
+  readonly previous: number;
+}
+
+export interface AgentBackend {
+  listDeployments(): Promise<readonly DeploymentSummary[]>;
+  getDeployment(name: string): Promise<DeploymentDetail | undefined>;
+  /** Create or update (`fizz up`): store desired state, then converge. */
+  putDeployment(name: string, input: DeploymentInput, signal: AbortSignal): Promise<DeployResult>;
+  /** `fizz down`; undefined when there is no such deployment. */
+  deleteDeployment(name: string, opts: { readonly volumes: boolean }, signal: AbortSignal): Promise<DeleteResult | undefined>;
+  /** Services of one deployment, or of all when `deployment` is undefined. Undefined for an unknown deployment. */
+  listServices(deployment: string | undefined): Promise<readonly ServiceView[] | undefined>;
+  listContainers(filter: ContainerFilter): Promise<readonly ContainerView[]>;
+  /** Full detail (engine inspect plus fizz state); undefined when unknown. */
+  inspect(target: InspectTarget): Promise<unknown | undefined>;
+  /**
+   * Checks the target, then returns its log lines (undefined when the target
+   * is unknown: 404). With `follow` the iterable keeps going until `signal`
+   * aborts; it is also closed with return() when the client leaves.
+   */
+  logs(query: LogsQuery, signal: AbortSignal): Promise<AsyncIterable<LogLine> | undefined>;
+  /** Sets desired replicas of one service (persisted), then converges. Undefined when the deployment/service is unknown. */
+  scale(deployment: string, service: string, replicas: number, signal: AbortSignal): Promise<ScaleResult | undefined>;
+}

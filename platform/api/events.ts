@@ -1,0 +1,98 @@
+/**
+ * The event log as a live feed. Writers append through `EventFeed.append`
+ * (which stores the event and wakes subscribers at once); subscribers replay
+ * what they missed from the store (resume by event id) and then follow. A
+ * slow poll also picks up events other code wrote to the store directly.
+ * Memory per subscriber is one page of events, whatever the backlog.
+ */
+import type { EventRecord, NewEvent } from "../store/index.ts";
+
+/** The part of AgentStore the feed needs. */
+export interface EventLog {
+  appendEvent(e: NewEvent): EventRecord;
+  events(afterId?: number, limit?: number): EventRecord[];
+}
+
+export interface EventFilter {
+  /** Event types; `container.*` matches every `container.` type. Empty = all. */
+  readonly types?: readonly string[];
+  readonly deployment?: string;
+  readonly service?: string;
+  readonly container?: string;
+}
+
+export function matchesFilter(e: EventRecord, f: EventFilter): boolean {
+  if (f.deployment !== undefined && e.deployment !== f.deployment) return false;
+  if (f.service !== undefined && e.service !== f.service) return false;
+  if (f.container !== undefined && e.container !== f.container) return false;
+  if (f.types && f.types.length) {
+    const ok = f.types.some((t) => (t.endsWith(".*") ? e.type.startsWith(t.slice(0, -1)) : e.type === t));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+export interface SubscribeOptions {
+  /** Deliver events with id > after. */
+  readonly after: number;
+  readonly filter: EventFilter;
+  /** Stop after the backlog instead of following. */
+  readonly follow: boolean;
+  readonly signal: AbortSignal;
+}
+
+export class EventFeed {
+  private waiters = new Set<() => void>();
+  private readonly pageSize: number;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly log: EventLog,
+    opts: { pageSize?: number; pollMs?: number } = {},
+  ) {
+    this.pageSize = opts.pageSize ?? 500;
+    this.pollMs = opts.pollMs ?? 1000;
+  }
+
+  append(e: NewEvent): EventRecord {
+    const rec = this.log.appendEvent(e);
+    this.notify();
+    return rec;
+  }
+
+  /** Wakes subscribers; call after writing events to the store by other means. */
+  notify(): void {
+    const w = this.waiters;
+    this.waiters = new Set();
+    for (const f of w) f();
+  }
+
+  async *subscribe(o: SubscribeOptions): AsyncGenerator<EventRecord> {
+    let after = o.after;
+    while (!o.signal.aborted) {
+      const page = this.log.events(after, this.pageSize);
+      for (const e of page) {
+        after = e.id;
+        if (matchesFilter(e, o.filter)) yield e;
+        if (o.signal.aborted) return;
+      }
+      if (page.length === this.pageSize) continue;
+      if (!o.follow) return;
+      await this.wait(o.signal);
+    }
+  }
+
+  private wait(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.pollMs);
+      this.waiters.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}
