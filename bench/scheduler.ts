@@ -56,7 +56,11 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function time(fn: () => void, runs: number): number {
+/** Fastest run of each measure, in s: what the code costs when the (shared, 2-core) machine lets it run. */
+const best = new Map<string, number>();
+
+/** Median seconds per run (the figure the verdicts use); the fastest run is kept in `best`. */
+function time(fn: () => void, runs: number, label?: string): number {
   fn(); // warm-up (JIT)
   const ts: number[] = [];
   for (let r = 0; r < runs; r++) {
@@ -64,6 +68,7 @@ function time(fn: () => void, runs: number): number {
     fn();
     ts.push(performance.now() - t0);
   }
+  if (label) best.set(label, Math.min(...ts) / 1000);
   return median(ts) / 1000;
 }
 
@@ -87,13 +92,14 @@ const fmt = (x: number, d = 2): string => x.toLocaleString("en-US", { maximumFra
   const one = [mkService("web", R)];
   const many = Array.from({ length: 100 }, (_, i) => mkService(`svc${i}`, R / 100));
   let p1: Placement | undefined;
-  const tOne = time(() => (p1 = schedule({ nodes, existing: [] }, one)), 7);
-  const tMany = time(() => schedule({ nodes, existing: [] }, many), 7);
+  const tOne = time(() => (p1 = schedule({ nodes, existing: [] }, one)), 9, "one");
+  const tMany = time(() => schedule({ nodes, existing: [] }, many), 9, "many");
   const tKeep = time(() => schedule({ nodes, existing: asExisting(p1!) }, one), 7);
   const tMod = time(() => moduloPlace(nodes, one[0]!), 7);
   const rate = R / tOne;
-  rows.push(["placements/s, 10k replicas × 1k nodes (1 service)", `${fmt(rate, 0)} (${fmt(tOne * 1000, 1)} ms)`, `modulo: ${fmt(R / tMod, 0)}/s; Nomad C1M ≈ 3,750/s`, `${fmt(rate / 3750, 1)}× Nomad; target ≥ 50,000/s: ${rate >= 50_000 ? "met" : "MISSED"}`]);
-  rows.push(["placements/s, 10k replicas × 1k nodes (100 services)", `${fmt(R / tMany, 0)} (${fmt(tMany * 1000, 1)} ms)`, "", `${fmt(R / tMany / 3750, 1)}× Nomad`]);
+  const bestOf = (label: string): string => `best ${fmt(R / best.get(label)!, 0)}/s`;
+  rows.push(["placements/s, 10k replicas × 1k nodes (1 service)", `${fmt(rate, 0)} (${fmt(tOne * 1000, 1)} ms; ${bestOf("one")})`, `modulo: ${fmt(R / tMod, 0)}/s; Nomad C1M ≈ 3,750/s`, `${fmt(rate / 3750, 1)}× Nomad; target ≥ 50,000/s: ${rate >= 50_000 ? "met" : "MISSED"}`]);
+  rows.push(["placements/s, 10k replicas × 1k nodes (100 services)", `${fmt(R / tMany, 0)} (${fmt(tMany * 1000, 1)} ms; ${bestOf("many")})`, "", `${fmt(R / tMany / 3750, 1)}× Nomad`]);
   const spread = [{ ...one[0]!, preferences: [{ spread: "node.labels.zone" }] }];
   const tSpread = time(() => schedule({ nodes, existing: [] }, spread), 5);
   rows.push(["placements/s, 10k × 1k, spread over 3 zones", `${fmt(R / tSpread, 0)} (${fmt(tSpread * 1000, 1)} ms)`, "", `${fmt(R / tSpread / 3750, 1)}× Nomad`]);
@@ -157,7 +163,7 @@ const fmt = (x: number, d = 2): string => x.toLocaleString("en-US", { maximumFra
 const header: [string, string, string, string] = ["measure", "fizz", "baseline (same run)", "ratio / target"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (r: readonly string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
-console.log("scheduler (bun bench/scheduler.ts)");
+console.log("scheduler (bun bench/scheduler.ts) — rates are medians of 9 runs; 'best' is the fastest run");
 console.log(line(header));
 console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const r of rows) console.log(line(r));
