@@ -6,5 +6,6 @@ import type { RegisterVerb } from "./command.ts";
 import { register as validate } from "./validate.ts";
 import { register as config } from "./config.ts";
 import { register as doctor } from "./doctor.ts";
+import { register as up } from "./up.ts";
 
-export const verbs: RegisterVerb[] = [validate, config, doctor];
+export const verbs: RegisterVerb[] = [up, validate, config, doctor];

@@ -1,0 +1,165 @@
+/**
+ * What the project verbs (up, down, ps, logs, start, stop, restart, exec,
+ * pull, build) share: the --engine flag, connecting, loading the compose
+ * project with its warnings printed, and rendering plan steps as they run.
+ */
+import type { Command } from "cac";
+import type { Project } from "../core/compose/model.ts";
+import type { ServiceTemplate } from "../core/deploy/container-spec.ts";
+import type { Step } from "../core/reconcile/types.ts";
+import { optString, type Options } from "./command.ts";
+import { loadProjectOrThrow, readComposeOptions, withComposeOptions } from "./compose-load.ts";
+import { paint, type Context } from "./context.ts";
+import type { Engine } from "../platform/engine/index.ts";
+import type { StepEvent } from "../platform/deploy/executor.ts";
+import { formatDiagnostic } from "../core/compose/diagnostics.ts";
+
+export function withProjectOptions(cmd: Command): Command {
+  return withComposeOptions(cmd).option(
+    "--engine <engine>",
+    "docker, podman, or unix:///path.sock / tcp://host:port (default: FIZZ_ENGINE, DOCKER_HOST, then the usual sockets)",
+  );
+}
+
+export async function connect(options: Options): Promise<Engine> {
+  const { connectEngine } = await import("../platform/engine/index.ts");
+  return connectEngine({ engine: optString(options, "engine") ?? process.env.FIZZ_ENGINE });
+}
+
+/** Loads the project (all errors at once, as one FizzError) and prints its warnings to stderr. */
+export async function loadForDeploy(ctx: Context, options: Options): Promise<Project> {
+  const { project, result } = await loadProjectOrThrow(readComposeOptions(options));
+  for (const d of result.diagnostics) if (d.severity === "warning") ctx.err(`${paint(ctx, "33", "warning:")} ${formatDiagnostic(d)}\n`);
+  return project;
+}
+
+/** Loads the project if there is a compose file; else only the project name from -p / COMPOSE_PROJECT_NAME. */
+export async function projectOrName(options: Options): Promise<{ project?: Project; name: string }> {
+  const opts = readComposeOptions(options);
+  try {
+    const { project } = await loadProjectOrThrow(opts);
+    return { project, name: project.name };
+  } catch (e) {
+    const name = opts.projectName ?? process.env.COMPOSE_PROJECT_NAME;
+    if (name && opts.files.length === 0) return { name };
+    throw e;
+  }
+}
+
+const OBJECT: Record<Step["kind"], string> = {
+  createNetwork: "Network",
+  removeNetwork: "Network",
+  createVolume: "Volume",
+  removeVolume: "Volume",
+  pullImage: "Image",
+  buildImage: "Image",
+  createContainer: "Container",
+  startContainer: "Container",
+  stopContainer: "Container",
+  renameContainer: "Container",
+  removeContainer: "Container",
+  waitFor: "Service",
+};
+
+function subject(step: Step<ServiceTemplate>): string {
+  switch (step.kind) {
+    case "createNetwork":
+      return step.network.name;
+    case "createVolume":
+      return step.volume.name;
+    case "removeNetwork":
+    case "removeVolume":
+      return step.name;
+    case "pullImage":
+    case "buildImage":
+      return step.image;
+    case "createContainer":
+      return step.name;
+    case "waitFor":
+      return step.service;
+    default:
+      return step.container.name;
+  }
+}
+
+const DONE: Record<Step["kind"], string> = {
+  createNetwork: "Created",
+  removeNetwork: "Removed",
+  createVolume: "Created",
+  removeVolume: "Removed",
+  pullImage: "Pulled",
+  buildImage: "Built",
+  createContainer: "Created",
+  startContainer: "Started",
+  stopContainer: "Stopped",
+  renameContainer: "Renamed",
+  removeContainer: "Removed",
+  waitFor: "",
+};
+
+/** Compose-style lines (` ✔ Container shop-web-1  Started`); progress only on a TTY or for builds. */
+export function stepRenderer(ctx: Context, opts: { quiet?: boolean } = {}): (e: StepEvent) => void {
+  const tty = process.stderr.isTTY === true;
+  const ok = paint(ctx, "32", "✔");
+  const bad = paint(ctx, "31", "✘");
+  let live = false;
+  const clearLive = () => {
+    if (live) ctx.err("\r\x1b[K");
+    live = false;
+  };
+  return (e) => {
+    if (opts.quiet && e.type !== "failed") return;
+    if (e.type === "rollback") {
+      clearLive();
+      ctx.err(` ${paint(ctx, "33", "↺")} Rolled back ${e.what}\n`);
+      return;
+    }
+    const step = e.step;
+    const label = `${OBJECT[step.kind]} ${subject(step)}`.padEnd(34);
+    switch (e.type) {
+      case "start":
+        if (step.kind === "waitFor" && tty) {
+          clearLive();
+          ctx.err(` … ${label} Waiting (${step.condition === "service_healthy" ? "healthy" : "completed"})`);
+          live = true;
+        }
+        return;
+      case "progress":
+        if (step.kind === "buildImage" && !tty) ctx.err(`   ${subject(step)} | ${e.line}\n`);
+        else if (tty) {
+          clearLive();
+          ctx.err(` … ${label} ${e.line.slice(0, Math.max(10, (process.stderr.columns ?? 100) - 45))}`);
+          live = true;
+        }
+        return;
+      case "done": {
+        clearLive();
+        const verb = step.kind === "waitFor" ? (step.condition === "service_healthy" ? "Healthy" : "Completed") : DONE[step.kind];
+        if (step.kind === "renameContainer") return;
+        ctx.err(` ${ok} ${label} ${verb}\n`);
+        return;
+      }
+      case "failed":
+        clearLive();
+        ctx.err(` ${bad} ${label} ${e.error.message}\n`);
+        return;
+    }
+  };
+}
+
+export function fizzVersion(): Promise<string> {
+  return import("./version.ts").then((m) => m.VERSION);
+}
+
+/**
+ * The local state store (node id, restart history) when the data directory is
+ * usable; the CLI works without it (restart counts then live in memory only).
+ */
+export async function openLocalStore(): Promise<import("../platform/store/index.ts").AgentStore | undefined> {
+  const [{ AgentStore }, { defaultDataDir, storePath }] = await Promise.all([import("../platform/store/index.ts"), import("../platform/data-dir.ts")]);
+  try {
+    return AgentStore.open(storePath(defaultDataDir()));
+  } catch {
+    return undefined;
+  }
+}

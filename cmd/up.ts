@@ -1,0 +1,193 @@
+/**
+ * `fizz up`: converge the engine to the compose project (create networks,
+ * volumes, pull/build images, create/recreate/start containers in dependency
+ * order, waiting for health and completion conditions). Attached, it streams
+ * logs and restarts unhealthy containers until Ctrl-C, which stops the stack;
+ * with --wait it returns once everything is running and healthy.
+ */
+import { FizzError, usageError } from "../core/errors.ts";
+import { optList, optString, type RegisterVerb } from "./command.ts";
+import { paint } from "./context.ts";
+import { connect, fizzVersion, loadForDeploy, openLocalStore, stepRenderer, withProjectOptions } from "./project-common.ts";
+
+const PULL = ["always", "missing", "never"] as const;
+
+export const register: RegisterVerb = (cli, action) => {
+  withProjectOptions(cli.command("up [...services]", "Create and start the project's containers (only what changed)"))
+    .option("-d, --detach", "Run in the background: return once the stack is started")
+    .option("--build", "Build images before starting containers")
+    .option("--pull <policy>", "Pull images: always, missing (default) or never")
+    .option("--force-recreate", "Recreate containers even if their configuration did not change")
+    .option("--no-recreate", "Never recreate existing containers")
+    .option("--no-deps", "Do not start the services the targets depend on")
+    .option("--remove-orphans", "Remove containers of services no longer in the compose file")
+    .option("--wait", "Wait until every service is running and healthy (implies --detach)")
+    .option("--wait-timeout <seconds>", "Give up waiting after this many seconds (default 600)")
+    .option("--scale <service=n>", "Run n replicas of a service (repeatable)")
+    .option("--dry-run", "Print what would change, change nothing")
+    .action(
+      action(async (ctx, services, options) => {
+        const pull = optString(options, "pull");
+        if (pull !== undefined && !(PULL as readonly string[]).includes(pull)) throw usageError(`unknown pull policy '${pull}'`, "use --pull always, missing or never");
+        const waitTimeoutS = Number(optString(options, "waitTimeout") ?? "600");
+        if (!Number.isFinite(waitTimeoutS) || waitTimeoutS <= 0) throw usageError(`--wait-timeout must be a positive number of seconds`);
+        const scale: Record<string, number> = {};
+        for (const v of optList(options, "scale")) {
+          const m = /^([^=]+)=(\d+)$/.exec(v);
+          if (!m) throw usageError(`--scale expects service=count, got '${v}'`);
+          scale[m[1]!] = Number(m[2]);
+        }
+
+        const project = await loadForDeploy(ctx, options);
+        for (const s of [...services, ...Object.keys(scale)]) {
+          if (!project.services[s] && !project.disabled_services[s]) {
+            const { suggest } = await import("../core/text/suggest.ts");
+            const near = suggest(s, Object.keys(project.services));
+            throw new FizzError({ code: "compose.unknown_service", message: `no such service: ${s}`, ...(near ? { hint: `did you mean '${near}'?` } : {}) });
+          }
+        }
+        const [engine, store, version] = await Promise.all([connect(options), openLocalStore(), fizzVersion()]);
+        try {
+          const { prepareProject, readActual } = await import("../platform/deploy/project.ts");
+          const { plan } = await import("../core/reconcile/plan.ts");
+          const { describePlan } = await import("../core/reconcile/describe.ts");
+          const { executePlan } = await import("../platform/deploy/executor.ts");
+          const { EngineExecutor } = await import("../platform/deploy/engine-adapter.ts");
+
+          const prepared = prepareProject(project, {
+            hostEnv: process.env,
+            ...(store ? { node: store.nodeId() } : {}),
+            fizzVersion: version,
+            replicas: scale,
+            ...(services.length ? { targets: services } : {}),
+          });
+          for (const w of prepared.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
+          const planOptions = {
+            ...(services.length ? { services } : {}),
+            ...(options.forceRecreate ? { forceRecreate: true } : {}),
+            ...(options.recreate === false ? { noRecreate: true } : {}),
+            ...(options.deps === false ? { noDeps: true } : {}),
+            ...(options.removeOrphans ? { removeOrphans: true } : {}),
+            ...(pull ? { pull: pull as (typeof PULL)[number] } : {}),
+            ...(options.build ? { build: true } : {}),
+          };
+          let actual = await readActual(engine, project.name);
+          let p = plan(prepared.desired, actual, planOptions);
+          const executor = new EngineExecutor(engine, prepared.builds);
+          const instance = { ...(store ? { node: store.nodeId() } : {}), fizzVersion: version };
+
+          // Images first, then plan again: a pulled or rebuilt image changes image ids,
+          // and only a plan made after that knows which containers to recreate (as Compose does).
+          const imageSteps = p.steps.filter((s) => s.kind === "pullImage" || s.kind === "buildImage");
+          if (imageSteps.length && !options.dryRun) {
+            const ids = new Set(imageSteps.map((s) => s.id));
+            const r = await executePlan({ steps: imageSteps.map((s) => ({ ...s, after: s.after.filter((a) => ids.has(a)) })), warnings: [] }, executor, {
+              project: project.name,
+              instance,
+              onEvent: stepRenderer(ctx),
+            });
+            if (!r.ok) throw r.error!;
+            actual = await readActual(engine, project.name);
+            p = plan(prepared.desired, actual, { ...planOptions, pull: "missing", build: false });
+          }
+          for (const w of p.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
+
+          if (options.dryRun) {
+            const lines = describePlan({ ...p, warnings: [] });
+            ctx.out(lines.length ? `${lines.join("\n")}\n` : `Nothing to do: project ${project.name} is up to date\n`);
+            return 0;
+          }
+
+          const controller = new AbortController();
+          const onSigint = () => controller.abort();
+          process.once("SIGINT", onSigint);
+          let result;
+          try {
+            result = await executePlan(p, executor, {
+              project: project.name,
+              instance,
+              onEvent: stepRenderer(ctx),
+              rollbackOnFailure: true,
+              waitTimeoutMs: waitTimeoutS * 1000,
+              signal: controller.signal,
+              ...(pull === "never" ? { imagesPresent: new Set(actual.images.map((i) => normRef(i.ref))) } : {}),
+            });
+          } finally {
+            process.removeListener("SIGINT", onSigint);
+          }
+          if (!result.ok) throw result.error!;
+          if (p.steps.length === 0 && !imageSteps.length) ctx.err(` ${paint(ctx, "32", "✔")} Project ${project.name} is up to date\n`);
+
+          const { HealthMonitor } = await import("../platform/deploy/health-monitor.ts");
+          const monitor = new HealthMonitor(engine, prepared.project, {
+            ...(store ? { store } : {}),
+            onEvent: (e) => {
+              if (e.type === "restart") ctx.err(` ${paint(ctx, "33", "↻")} Container ${e.container} restarted: ${e.reason}\n`);
+              else if (e.type === "give-up") ctx.err(` ${paint(ctx, "31", "✘")} Container ${e.container}: giving up: ${e.reason}\n`);
+            },
+          });
+
+          if (options.wait) {
+            const { waitHealthy } = await import("../platform/deploy/wait-healthy.ts");
+            await waitHealthy(engine, prepared.desired, { services, timeoutMs: waitTimeoutS * 1000, monitor });
+            ctx.err(` ${paint(ctx, "32", "✔")} Project ${project.name} is running and healthy\n`);
+            return 0;
+          }
+          if (options.detach) return 0;
+
+          // Attached: stream logs, keep containers healthy, stop the stack on Ctrl-C.
+          const { streamLogs } = await import("./log-stream.ts");
+          const logsAbort = new AbortController();
+          let interrupted = false;
+          const stopOnSigint = () => {
+            if (interrupted) process.exit(130);
+            interrupted = true;
+            ctx.err("Gracefully stopping... (press Ctrl+C again to force)\n");
+            logsAbort.abort();
+          };
+          process.on("SIGINT", stopOnSigint);
+          process.on("SIGTERM", stopOnSigint);
+          const ticker = setInterval(() => void monitor.tick().catch(() => {}), 2000);
+          const allDone = watchAllExited(engine, project.name, logsAbort);
+          await streamLogs(ctx, engine, { project: project.name, follow: true, prefix: true, signal: logsAbort.signal, ...(services.length ? { services } : {}) });
+          clearInterval(ticker);
+          await allDone.catch(() => {});
+          if (interrupted) {
+            const { planStop } = await import("../core/reconcile/lifecycle.ts");
+            const stop = planStop(prepared.desired, await readActual(engine, project.name), services.length ? services : undefined);
+            const r = await executePlan(stop, new EngineExecutor(engine), { project: project.name, instance: {}, onEvent: stepRenderer(ctx) });
+            process.removeListener("SIGINT", stopOnSigint);
+            process.removeListener("SIGTERM", stopOnSigint);
+            if (!r.ok) throw r.error!;
+            return 130;
+          }
+          process.removeListener("SIGINT", stopOnSigint);
+          process.removeListener("SIGTERM", stopOnSigint);
+          return 0;
+        } finally {
+          store?.close();
+          await engine.close();
+        }
+      }),
+    );
+};
+
+function normRef(ref: string): string {
+  if (ref.includes("@")) return ref;
+  const slash = ref.lastIndexOf("/");
+  return ref.slice(slash + 1).includes(":") ? ref : `${ref}:latest`;
+}
+
+/** Like Compose attached mode: when every container of the project has stopped, stop following. */
+async function watchAllExited(engine: import("../platform/engine/index.ts").Engine, project: string, abort: AbortController): Promise<void> {
+  const { projectFilter } = await import("../core/labels.ts");
+  while (!abort.signal.aborted) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const cs = await engine.containers.list({ all: true, labels: projectFilter(project) });
+    if (cs.length && cs.every((c) => ["exited", "dead"].includes(String(c.State).toLowerCase()))) {
+      // Let log streams flush the last lines.
+      await new Promise((r) => setTimeout(r, 500));
+      abort.abort();
+    }
+  }
+}

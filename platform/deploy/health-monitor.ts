@@ -1,0 +1,128 @@
+/**
+ * Keeps a project's containers healthy: on each pass, every container that is
+ * unhealthy (or exited, where the engine will not restart it) is fed to the
+ * pure `decideRestart` policy with its restart history, and restarted when
+ * the policy says so. Restarts are recorded in the agent store when one is
+ * given, so `fizz ps` and the agent agree on counts and reasons.
+ */
+import type { Project } from "../../core/compose/model.ts";
+import { LABEL, projectFilter } from "../../core/labels.ts";
+import { decideRestart, policyFromService, type HealthDecision, type RestartRecord } from "../../core/reconcile/health-policy.ts";
+import type { Engine } from "../engine/index.ts";
+
+export interface RestartStore {
+  recordRestart(r: { deployment: string; service: string; container: string; at: number; reason: string }): void;
+  restarts(container: string, sinceMs?: number): { at: number; reason: string }[];
+}
+
+export type MonitorEvent =
+  | { type: "restart"; container: string; service: string; reason: string }
+  | { type: "give-up"; container: string; service: string; reason: string }
+  | { type: "error"; container?: string; message: string };
+
+export interface MonitorOptions {
+  store?: RestartStore;
+  onEvent?: (e: MonitorEvent) => void;
+  now?: () => number;
+}
+
+const NS_PER_MS = 1_000_000;
+
+/** Restart records are stored with a reason string; its first word is the cause. */
+function toRecord(r: { at: number; reason: string }): RestartRecord {
+  const exited = /^exited/.test(r.reason);
+  const code = /code (-?\d+)/.exec(r.reason);
+  return exited ? { at: r.at, cause: "exited", ...(code ? { exitCode: Number(code[1]) } : {}) } : { at: r.at, cause: "unhealthy" };
+}
+
+export class HealthMonitor {
+  private readonly failingSince = new Map<string, number>();
+  private readonly memory = new Map<string, { at: number; reason: string }[]>();
+  private readonly gaveUp = new Set<string>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly project: Project,
+    private readonly opts: MonitorOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** One pass over the project's containers; returns the decisions taken, by container name. */
+  async tick(): Promise<Map<string, HealthDecision>> {
+    const decisions = new Map<string, HealthDecision>();
+    const list = await this.engine.containers.list({ all: true, labels: projectFilter(this.project.name) });
+    const seen = new Set<string>();
+    for (const c of list) {
+      const labels = c.Labels ?? {};
+      if (labels[LABEL.oneoff] === "True") continue;
+      const service = labels[LABEL.service] ?? "";
+      const svc = this.project.services[service];
+      if (!svc) continue;
+      const name = (c.Names[0] ?? c.Id).replace(/^\//, "");
+      seen.add(name);
+      const state = String(c.State).toLowerCase();
+      const unhealthy = /\(unhealthy\)/.test(c.Status);
+      // Completed one-shot jobs (depends_on: service_completed_successfully targets) are not failures.
+      if (!unhealthy && state !== "exited" && state !== "dead") {
+        this.failingSince.delete(name);
+        continue;
+      }
+      const ins = await this.engine.containers.find(c.Id);
+      if (!ins) continue;
+      const rp = (ins.HostConfig as { RestartPolicy?: { Name?: string } }).RestartPolicy?.Name ?? "";
+      const engineRestarts = rp !== "" && rp !== "no";
+      const now = this.now();
+      if (!this.failingSince.has(name)) this.failingSince.set(name, now);
+      const history = (this.opts.store ? this.opts.store.restarts(name) : (this.memory.get(name) ?? [])).map(toRecord);
+      const policy = policyFromService({
+        ...(svc.restart !== undefined ? { restart: svc.restart } : {}),
+        ...(svc.deploy?.restart_policy
+          ? {
+              restartPolicy: {
+                ...(svc.deploy.restart_policy.condition ? { condition: svc.deploy.restart_policy.condition } : {}),
+                ...(svc.deploy.restart_policy.delay !== undefined ? { delayMs: svc.deploy.restart_policy.delay / NS_PER_MS } : {}),
+                ...(svc.deploy.restart_policy.max_attempts !== undefined ? { maxAttempts: svc.deploy.restart_policy.max_attempts } : {}),
+                ...(svc.deploy.restart_policy.window !== undefined ? { windowMs: svc.deploy.restart_policy.window / NS_PER_MS } : {}),
+              },
+            }
+          : {}),
+      });
+      // A container that exited without a restart policy is a finished job, unless the policy asks for restarts on exit.
+      if (!unhealthy && svc.restart === undefined && !svc.deploy?.restart_policy) continue;
+      const decision = decideRestart({
+        policy,
+        history,
+        container: {
+          state: unhealthy ? "running" : (state as "exited"),
+          health: unhealthy ? "unhealthy" : "none",
+          exitCode: ins.State.ExitCode,
+          failingSince: this.failingSince.get(name)!,
+        },
+        now,
+        engineRestarts,
+      });
+      decisions.set(name, decision);
+      if (decision.action === "restart") {
+        const reason = decision.cause === "unhealthy" ? "unhealthy" : `exited with code ${ins.State.ExitCode}`;
+        try {
+          await this.engine.containers.restart(c.Id);
+          const rec = { deployment: this.project.name, service, container: name, at: now, reason };
+          if (this.opts.store) this.opts.store.recordRestart(rec);
+          else this.memory.set(name, [...(this.memory.get(name) ?? []), rec]);
+          this.failingSince.delete(name);
+          this.gaveUp.delete(name);
+          this.opts.onEvent?.({ type: "restart", container: name, service, reason: decision.reason });
+        } catch (e) {
+          this.opts.onEvent?.({ type: "error", container: name, message: e instanceof Error ? e.message : String(e) });
+        }
+      } else if (decision.action === "give-up" && !this.gaveUp.has(name)) {
+        this.gaveUp.add(name);
+        this.opts.onEvent?.({ type: "give-up", container: name, service, reason: decision.reason });
+      }
+    }
+    for (const k of this.failingSince.keys()) if (!seen.has(k)) this.failingSince.delete(k);
+    return decisions;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Project-level operations on one engine, shared by the CLI verbs and the
+ * agent: prepare a compose project for deployment (effective environment,
+ * desired state, build settings), read what the engine has, and describe the
+ * running containers for `ps`.
+ */
+import { readFileSync } from "node:fs";
+import type { Project, Service } from "../../core/compose/model.ts";
+import { desiredProject, withResolvedEnvironment, actualState, type ServiceTemplate } from "../../core/deploy/index.ts";
+import { LABEL, projectFilter } from "../../core/labels.ts";
+import type { ActualState, DesiredProject } from "../../core/reconcile/types.ts";
+import type { Engine } from "../engine/index.ts";
+import type { BuildSpec } from "./engine-adapter.ts";
+
+export interface PrepareOptions {
+  hostEnv: Readonly<Record<string, string | undefined>>;
+  node?: string;
+  fizzVersion?: string;
+  replicas?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+  targets?: readonly string[];
+  readText?: (path: string) => string | undefined;
+}
+
+export interface Prepared {
+  /** The project with env_file folded into each service's environment. */
+  project: Project;
+  desired: DesiredProject<ServiceTemplate>;
+  builds: Map<string, BuildSpec>;
+  warnings: string[];
+}
+
+export function readTextFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+export function prepareProject(project: Project, opts: PrepareOptions): Prepared {
+  const readText = opts.readText ?? readTextFile;
+  const services: Record<string, Service> = {};
+  for (const [name, s] of Object.entries(project.services)) services[name] = withResolvedEnvironment(s, readText, opts.hostEnv);
+  const disabled: Record<string, Service> = {};
+  for (const [name, s] of Object.entries(project.disabled_services)) {
+    disabled[name] = opts.targets?.includes(name) ? withResolvedEnvironment(s, readText, opts.hostEnv) : s;
+  }
+  const resolved: Project = { ...project, services, disabled_services: disabled };
+  const { desired, warnings } = desiredProject(resolved, {
+    ...(opts.node ? { node: opts.node } : {}),
+    ...(opts.fizzVersion ? { fizzVersion: opts.fizzVersion } : {}),
+    ...(opts.replicas ? { replicas: opts.replicas } : {}),
+    ...(opts.targets ? { targets: opts.targets } : {}),
+  });
+  const builds = new Map<string, BuildSpec>();
+  for (const s of [...Object.values(resolved.services), ...Object.values(resolved.disabled_services)]) {
+    if (!s.build || builds.has(s.name)) continue;
+    const args: Record<string, string> = {};
+    for (const [k, v] of Object.entries(s.build.args)) {
+      const val = v ?? opts.hostEnv[k];
+      if (val !== undefined) args[k] = val;
+    }
+    builds.set(s.name, {
+      context: s.build.context,
+      ...(s.build.dockerfile ? { dockerfile: s.build.dockerfile } : {}),
+      args,
+      ...(s.build.target ? { target: s.build.target } : {}),
+      ...(s.build.labels ? { labels: s.build.labels } : {}),
+      ...(s.build.no_cache ? { noCache: true } : {}),
+      ...(s.build.pull ? { pull: true } : {}),
+    });
+  }
+  return { project: resolved, desired, builds, warnings };
+}
+
+/** Everything the engine has for a project: containers (all states), its networks and volumes, and local images. */
+export async function readActual(engine: Engine, projectName: string): Promise<ActualState> {
+  const labels = projectFilter(projectName);
+  const [containers, networks, volumes, images] = await Promise.all([
+    engine.containers.list({ all: true, labels }),
+    engine.networks.list({ labels }),
+    engine.volumes.list({ labels }),
+    engine.images.list(),
+  ]);
+  return actualState({ containers, networks, volumes, images });
+}
+
+export interface PsRow {
+  id: string;
+  name: string;
+  service: string;
+  number: number;
+  image: string;
+  state: string;
+  health: string;
+  exitCode: number;
+  startedAt: string;
+  ports: { hostIp?: string; hostPort?: number; containerPort: number; protocol: string }[];
+  /** Engine restarts (restart policy) plus Fizz's health restarts. */
+  restarts: number;
+  lastFailure?: string;
+  oneoff: boolean;
+}
+
+/** The project's containers with state, health, ports and restart facts, sorted by service and number. */
+export async function psRows(
+  engine: Engine,
+  projectName: string,
+  opts: { all?: boolean; services?: readonly string[]; fizzRestarts?: (container: string) => { count: number; lastReason?: string } } = {},
+): Promise<PsRow[]> {
+  const list = await engine.containers.list({ all: opts.all ?? false, labels: projectFilter(projectName) });
+  const rows: PsRow[] = [];
+  await Promise.all(
+    list.map(async (c) => {
+      const labels = c.Labels ?? {};
+      const service = labels[LABEL.service] ?? "";
+      if (opts.services?.length && !opts.services.includes(service)) return;
+      const ins = await engine.containers.find(c.Id);
+      if (!ins) return;
+      const name = ins.Name.replace(/^\//, "");
+      const st = ins.State;
+      const fizz = opts.fizzRestarts?.(name) ?? { count: 0 };
+      const engineRestarts = (ins as { RestartCount?: number }).RestartCount ?? 0;
+      const healthLog = (st.Health as { Log?: { ExitCode?: number; Output?: string }[] } | null | undefined)?.Log ?? [];
+      const failedCheck = [...healthLog].reverse().find((l) => l.ExitCode !== 0);
+      const lastFailure =
+        fizz.lastReason ??
+        (st.OOMKilled ? "OOM killed" : st.Error ? st.Error : st.Status === "exited" && st.ExitCode !== 0 ? `exited with code ${st.ExitCode}` : failedCheck?.Output ? `healthcheck: ${failedCheck.Output.trim().split("\n").at(-1)}` : undefined);
+      rows.push({
+        id: c.Id,
+        name,
+        service,
+        number: Number(labels[LABEL.containerNumber] ?? 0),
+        image: c.Image ?? ins.Config.Image,
+        state: String(st.Status).toLowerCase(),
+        health: st.Health?.Status ?? "",
+        exitCode: st.ExitCode,
+        startedAt: st.StartedAt,
+        ports: (c.Ports ?? []).map((p) => ({
+          ...(p.IP ? { hostIp: p.IP } : {}),
+          ...(p.PublicPort ? { hostPort: p.PublicPort } : {}),
+          containerPort: p.PrivatePort,
+          protocol: p.Type,
+        })),
+        restarts: engineRestarts + fizz.count,
+        ...(lastFailure ? { lastFailure } : {}),
+        oneoff: labels[LABEL.oneoff] === "True",
+      });
+    }),
+  );
+  return rows.sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
+}
