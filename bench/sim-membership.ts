@@ -177,7 +177,11 @@ interface Detection {
   fpHealthy: number;
   fpStarved: number;
   fpNodes: number;
+  incidents: number;
 }
+
+/** CPU starvation used by the detection bench: the receive path runs 0.1–0.6 s, then stalls 1–4 s. */
+const STARVE = { runMs: [100, 600] as const, stallMs: [1000, 4000] as const };
 
 function detection(n: number, seed: number, lifeguard: boolean, durationMs: number, crashes: number): Detection {
   const crashedAt = new Map<string, number>();
@@ -188,6 +192,7 @@ function detection(n: number, seed: number, lifeguard: boolean, durationMs: numb
   let fpHealthy = 0;
   let fpStarved = 0;
   const fpTargets = new Set<string>();
+  const incidents = new Set<string>();
   const sim: Simulation = new Simulation({
     seed,
     nodes: n,
@@ -206,6 +211,7 @@ function detection(n: number, seed: number, lifeguard: boolean, durationMs: numb
       }
       if (!ev.local) return;
       fpTargets.add(id);
+      incidents.add(`${id}@${ev.member.incarnation}`);
       if (id === `n${starved}`) fpStarved++;
       else fpHealthy++;
       void obs;
@@ -213,7 +219,7 @@ function detection(n: number, seed: number, lifeguard: boolean, durationMs: numb
   });
   sim.run(2_000);
   sim.setNetwork({ loss: 0.05 });
-  sim.starve(starved);
+  sim.starve(starved, STARVE);
   const rng = createRng(seed ^ 0x5eed);
   const victims: number[] = [];
   while (victims.length < crashes) {
@@ -227,7 +233,7 @@ function detection(n: number, seed: number, lifeguard: boolean, durationMs: numb
     sim.crash(v);
   });
   sim.run(2_000 + durationMs);
-  return { first: [...firstDead.values()], all: allAt, fpHealthy, fpStarved, fpNodes: fpTargets.size };
+  return { first: [...firstDead.values()], all: allAt, fpHealthy, fpStarved, fpNodes: fpTargets.size, incidents: incidents.size };
 }
 
 function benchDetection(): void {
@@ -239,7 +245,7 @@ function benchDetection(): void {
     agg.lg.push(detection(n, seed, true, duration, crashes));
     agg.plain.push(detection(n, seed, false, duration, crashes));
   }
-  const sum = (ds: Detection[], k: "fpHealthy" | "fpStarved" | "fpNodes") => ds.reduce((a, d) => a + d[k], 0);
+  const sum = (ds: Detection[], k: "fpHealthy" | "fpStarved" | "fpNodes" | "incidents") => ds.reduce((a, d) => a + d[k], 0);
   const rows: (string | number)[][] = [];
   for (const [name, ds] of [["Lifeguard", agg.lg], ["plain SWIM", agg.plain]] as const) {
     const first = ds.flatMap((d) => d.first);
@@ -252,21 +258,24 @@ function benchDetection(): void {
       f(median(all) / 1000),
       sum(ds, "fpHealthy"),
       sum(ds, "fpStarved"),
+      sum(ds, "incidents"),
       sum(ds, "fpNodes"),
     ]);
   }
-  const fpLg = sum(agg.lg, "fpHealthy") + sum(agg.lg, "fpStarved");
-  const fpPlain = sum(agg.plain, "fpHealthy") + sum(agg.plain, "fpStarved");
   table(
-    `Failure detection at N=${n}, 5% loss, one CPU-starved node (stalls 0.3–2.5 s), ${crashes} crashes per run, ${duration / 1000} s per run, ${agg.lg.length} seed(s)`,
-    ["", "detected", "first detection p50 s", "p99 s", "everyone knows p50 s", "false deaths: healthy", "false deaths: starved node", "distinct falsely-dead nodes"],
+    `Failure detection at N=${n}, 5% loss, one CPU-starved node (receive path runs ${STARVE.runMs.join("–")} ms, stalls ${STARVE.stallMs.join("–")} ms; its timers keep firing), ${crashes} crashes per run, ${duration / 1000} s per run, ${agg.lg.length} seed(s)`,
+    ["", "detected", "first detection p50 s", "p99 s", "everyone knows p50 s", "false deaths of healthy nodes (declarations)", "false deaths of the starved node (declarations)", "false-death incidents (node, incarnation)", "distinct nodes"],
     rows,
   );
-  const ratio = fpPlain / Math.max(1, fpLg);
-  console.log(
-    `\nfalse positives (declarations of a live node dead): plain ${fpPlain} vs Lifeguard ${fpLg} → ${fpLg === 0 ? `≥ ${fpPlain}× (Lifeguard had none)` : `${f(ratio, 1)}×`} fewer; target ≥ 50×.` +
-      ` Detection p50 (Lifeguard) ${f(median(agg.lg.flatMap((d) => d.first)) / 1000)} s; target ≤ 5 s.`,
-  );
+  const ratio = (k: "fpHealthy" | "incidents") => {
+    const lg = sum(agg.lg, k);
+    const pl = sum(agg.plain, k);
+    return lg === 0 ? `≥ ${pl}× (Lifeguard: 0, plain: ${pl}; the true ratio needs a longer run to bound)` : `${f(pl / lg, 1)}× (plain ${pl} / Lifeguard ${lg})`;
+  };
+  console.log(`\nfewer false deaths of healthy nodes with Lifeguard: ${ratio("fpHealthy")}; target ≥ 50×.`);
+  console.log(`fewer false-death incidents of any live node (incl. the starved one): ${ratio("incidents")}; target ≥ 50×.`);
+  console.log(`detection p50 with Lifeguard: ${f(median(agg.lg.flatMap((d) => d.first)) / 1000)} s (first node to declare the crashed node dead); target ≤ 5 s.`);
+  console.log("p99 over this few crashes is close to the maximum; a declaration counts once per observer whose own suspicion timer fired.");
 }
 
 // ---------------------------------------------------------------- 3. load per node

@@ -11,7 +11,7 @@ describe("simulated cluster", () => {
     sim.run(60_000);
     sim.invariants.assertConverged();
     expect(sim.events).toBeGreaterThan(10_000);
-  });
+  }, 60_000);
 
   test("crashed nodes are declared dead by every survivor", () => {
     const deadAt: number[] = [];
@@ -28,7 +28,7 @@ describe("simulated cluster", () => {
     sim.run(40_000);
     sim.invariants.assertConverged();
     expect(Math.min(...deadAt)).toBeGreaterThan(5_000);
-  });
+  }, 60_000);
 
   test("5% loss and a starved node: invariants hold throughout, membership converges after faults stop", () => {
     const sim = new Simulation({ seed, nodes: 100, codec: true, replay: R });
@@ -40,7 +40,7 @@ describe("simulated cluster", () => {
     sim.unstarve(7);
     sim.run(90_000);
     sim.invariants.assertConverged();
-  });
+  }, 60_000);
 
   test("a partition heals by itself: dead members are retried and refute", () => {
     const sim = new Simulation({ seed, nodes: 60, replay: R });
@@ -54,7 +54,7 @@ describe("simulated cluster", () => {
     sim.heal();
     sim.run(120_000);
     sim.invariants.assertConverged();
-  });
+  }, 60_000);
 
   test("nodes join one at a time through a seed and converge", () => {
     const sim = new Simulation({ seed, nodes: 50, bootstrap: "none", codec: true, replay: R });
@@ -64,7 +64,7 @@ describe("simulated cluster", () => {
     }
     sim.run(sim.now + 30_000);
     sim.invariants.assertConverged();
-  });
+  }, 60_000);
 
   test("graceful leave is seen as left by everyone, never as a failure", () => {
     const dead: string[] = [];
@@ -80,7 +80,7 @@ describe("simulated cluster", () => {
     sim.run(30_000);
     sim.invariants.assertConverged();
     expect(dead).toEqual([]);
-  });
+  }, 60_000);
 
   test("a user broadcast reaches 100% of 200 nodes within seconds", () => {
     const got = new Map<number, number>();
@@ -90,5 +90,5 @@ describe("simulated cluster", () => {
     sim.run(10_000);
     expect(got.size).toBe(199);
     expect(Math.max(...got.values()) - 2_000).toBeLessThan(3_000);
-  });
+  }, 60_000);
 });

@@ -2,9 +2,10 @@
  * The simulated network and CPU: one-way latency (base + exponential jitter),
  * loss, duplication, reordering (an extra random delay on some packets),
  * partitions (nodes in different groups cannot talk, UDP or TCP), and
- * CPU-starved nodes that stall for random periods and process everything
- * late — timers first, as a starved process sees its deadlines pass before it
- * reads its socket. All randomness comes from the simulation's seeded Rng.
+ * CPU-starved nodes whose receive path stalls for random periods: timers keep
+ * firing (and time out) while inbound packets wait, which is how a starved
+ * process sees the world — the case Lifeguard was designed for. All
+ * randomness comes from the simulation's seeded Rng.
  */
 import type { Rng } from "../../core/random.ts";
 

@@ -10,7 +10,7 @@ const seed = simSeed(6);
 test(`chaos scenario converges (seed ${seed})`, () => {
   const sim = chaosScenario(seed);
   expect(sim.invariants.falseDeathsUnderFault).toBeGreaterThanOrEqual(0);
-});
+}, 60_000);
 
 test("same seed, same run; another seed, another run", () => {
   const run = (s: number) => {
@@ -20,7 +20,7 @@ test("same seed, same run; another seed, another run", () => {
   };
   expect(run(11)).toEqual(run(11));
   expect(run(11)).not.toEqual(run(12));
-});
+}, 60_000);
 
 test("an invariant violation names the seed and the replay command", () => {
   // A network slower than the probe interval makes healthy nodes look dead with no fault injected.
@@ -34,4 +34,4 @@ test("an invariant violation names the seed and the replay command", () => {
   expect(err).toBeInstanceOf(SimViolation);
   expect(String((err as Error).message)).toContain("seed: 99");
   expect(String((err as Error).message)).toContain("FIZZ_SIM_SEED=99 bun test test/sim/replay.test.ts");
-});
+}, 60_000);

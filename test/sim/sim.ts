@@ -209,13 +209,13 @@ export class Simulation {
     const n = this.nodes[e.node] as SimNode;
     if (n.crashed) return;
     if (e.kind === Kind.Tick && e.t !== n.tickAt) return;
-    if (n.stalls !== undefined) {
+    if (n.stalls !== undefined && e.kind !== Kind.Tick) {
       const until = n.stalls.stalledUntil(this.now);
       if (until !== undefined) {
-        // Timers fire first when the stall ends; queued packets right after.
-        e.t = e.kind === Kind.Tick ? until : until + 0.01 + this.rng.next();
+        // The starved process's timers still fire (and time out), but its socket
+        // reader gets no CPU: inbound packets wait until the stall ends.
+        e.t = until + 0.01 + this.rng.next();
         e.seq = this.seq++;
-        if (e.kind === Kind.Tick) n.tickAt = e.t;
         this.heap.push(e);
         return;
       }
