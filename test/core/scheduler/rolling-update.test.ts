@@ -130,6 +130,17 @@ describe("rolling update: scripted timelines", () => {
     expect(world.instances.every((o) => o.specHash === NEW && o.health === "healthy")).toBe(true);
   });
 
+  test("start-first, failing new image → rollback only removes the new instances; capacity never drops", () => {
+    const world = new World(3, (spec) => ({ health: spec === NEW ? "unhealthy" : "healthy", after: 1000 }));
+    const trace = drive(world, 3, cfg({ order: "start-first", failureAction: "rollback", monitorMs: 2000 }));
+    const rb = trace.find((s) => s.actions.some((a) => a.kind === "rollback"))!;
+    expect(rb.actions.slice(1)).toEqual([{ kind: "stop", index: 0, specHash: NEW, instanceId: "c3" }]);
+    expect(trace.every((s) => s.healthy === 3)).toBe(true);
+    const last = trace[trace.length - 1]!;
+    expect(last.state.phase).toBe("rolled-back");
+    expect(world.instances.map((o) => o.instanceId).sort()).toEqual(["c0", "c1", "c2"]); // the original containers, untouched
+  });
+
   test("parallelism 2 of 4 updates two at a time, never below 2 healthy", () => {
     const world = new World(4, () => ({ health: "healthy", after: 2000 }));
     const trace = drive(world, 4, cfg({ parallelism: 2 }));

@@ -58,6 +58,17 @@ function checkSafety(ns: readonly SchedNode[], svcs: readonly SchedService[], ex
       }
     }
     for (const x of pend) expect(x.reasons.length).toBeGreaterThan(0);
+    if (svc.mode === "replicated") {
+      // A pending replica says why about every node; a placed one names the nodes it passed over, once each.
+      for (const x of pend) expect(new Set(x.reasons.map((r) => r.nodeId))).toEqual(new Set(ns.map((n) => n.id)));
+      for (const r of expl.replicas) {
+        if (r.outcome.kind !== "placed") continue;
+        const ids = r.outcome.passedOver.map((po) => po.nodeId);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids).not.toContain(r.outcome.nodeId);
+        expect(r.outcome.rank).toBe(ids.length);
+      }
+    }
   }
   for (const [id, cpu] of usedCpu) {
     const n = byId.get(id)!;
