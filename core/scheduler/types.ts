@@ -79,6 +79,11 @@ export interface ExistingPlacement {
   readonly service: string;
   readonly index: number;
   readonly nodeId: string;
+  /**
+   * False only for a replica that failed (unhealthy, exited, restart-looping):
+   * such a placement is not held on to. A container still starting should be
+   * passed as healthy, or a fresh replica could be moved before it is up.
+   */
   readonly healthy: boolean;
   readonly specHash: string;
 }
