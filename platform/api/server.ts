@@ -39,7 +39,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
   sseHeartbeatMs: 15_000,
-  maxDiscardBytes: 1024 * 1024,
+  maxDiscardBytes: 64 * 1024 * 1024,
 };
 
 export interface TlsFiles {
@@ -154,11 +154,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         res.destroy();
         return;
       }
-      // An unread or partly read body: close the connection after answering,
-      // so its remaining bytes are not parsed as the next request.
+      // An unread or partly read body is drained (up to a cap and a time limit)
+      // *before* answering: answering or closing first makes clients still
+      // sending fail with EPIPE (always so over unix sockets, on Bun and Deno)
+      // instead of reading the 413.
       const unread = BODY_METHODS.has(req.method ?? "") && hasBodySafe(req) && !req.readableEnded;
-      sendError(req, res, status, body, unread);
-      if (unread) discard(req, limits.maxDiscardBytes);
+      const drained = unread ? await discard(req, limits.maxDiscardBytes, limits.bodyTimeoutMs) : true;
+      if (res.destroyed) return;
+      sendError(req, res, status, body, !drained);
     }
   }
 
@@ -290,7 +293,7 @@ function sseFrame(m: SseMessage): string {
   return out;
 }
 
-function sendError(req: IncomingMessage, res: ServerResponse, status: number, body: ErrorBody, close: boolean): void {
+function sendError(req: IncomingMessage, res: ServerResponse, status: number, body: ErrorBody, close = false): void {
   const text = JSON.stringify(body) + "\n";
   const headers: Record<string, string | number> = { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) };
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="fizz"';
@@ -307,15 +310,35 @@ function hasBodySafe(req: IncomingMessage): boolean {
   }
 }
 
-/** Drains what the client is still sending, up to a cap, then drops the connection. */
-function discard(req: IncomingMessage, cap: number): void {
-  let seen = 0;
-  req.on("data", (c: Buffer) => {
-    seen += c.length;
-    if (seen > cap) req.socket?.destroy();
+/**
+ * Reads and drops what the client is still sending, up to `cap` bytes and
+ * `ms`; true when the body ended within both (the connection can be reused).
+ */
+function discard(req: IncomingMessage, cap: number, ms: number): Promise<boolean> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if (Number.isFinite(declared) && declared > cap) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("close", onClose);
+      resolve(ok);
+    };
+    const onData = (c: Buffer) => {
+      seen += c.length;
+      if (seen > cap) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onClose = () => finish(req.readableEnded);
+    const timer = setTimeout(() => finish(false), ms);
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("close", onClose);
+    req.on("error", () => undefined);
+    req.resume();
   });
-  req.on("error", () => undefined);
-  req.resume();
 }
 
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {

@@ -1,0 +1,98 @@
+/** Starts an API server over a FakeBackend for tests, and a raw HTTP helper. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AgentStore } from "../../../platform/store/index.ts";
+import { createApiServer, createRoutes, EventFeed, type ApiLimits, type ApiServer, type TlsFiles } from "../../../platform/api/index.ts";
+import { createMetrics, type AgentMetrics } from "../../../platform/metrics.ts";
+import { FakeBackend } from "./fake-backend.ts";
+
+export const TOKEN = "test-token-0123456789abcdef";
+
+export interface TestServer {
+  readonly server: ApiServer;
+  readonly backend: FakeBackend;
+  readonly store: AgentStore;
+  readonly events: EventFeed;
+  readonly metrics: AgentMetrics;
+  readonly socket: string;
+  readonly port: number | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(o: { tcp?: boolean; tls?: TlsFiles; limits?: Partial<ApiLimits>; processMetrics?: boolean } = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), "fizz-api-"));
+  const store = AgentStore.open(join(dir, "state.db"));
+  const backend = new FakeBackend();
+  const events = new EventFeed(store, { pollMs: 200 });
+  const metrics = createMetrics({ processMetrics: o.processMetrics ?? false });
+  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }) });
+  const server = createApiServer({ router, token: TOKEN, tls: o.tls, limits: o.limits, metrics });
+  const socket = join(dir, "run", "fizz.sock");
+  await server.listen({ kind: "unix", path: socket });
+  let port: number | undefined;
+  if (o.tcp) {
+    const l = await server.listen({ kind: "tcp", host: "127.0.0.1", port: 0, tls: o.tls !== undefined });
+    if (l.kind === "tcp") port = l.port;
+  }
+  return {
+    server,
+    backend,
+    store,
+    events,
+    metrics,
+    socket,
+    port,
+    async stop() {
+      await server.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface RawRequest {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  socketPath?: string;
+  port?: number;
+  tls?: { ca: string | Buffer };
+  timeoutMs?: number;
+}
+
+export function raw(r: RawRequest): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const opts = {
+      method: r.method ?? "GET",
+      path: r.path,
+      headers: { ...(r.body !== undefined ? { "content-length": String(Buffer.byteLength(r.body)) } : {}), ...r.headers },
+      ...(r.socketPath ? { socketPath: r.socketPath } : { host: "127.0.0.1", port: r.port }),
+      ...(r.tls ? { ca: r.tls.ca, servername: "localhost" } : {}),
+      agent: false as const,
+    };
+    const req = (r.tls ? httpsRequest : httpRequest)(opts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.setTimeout(r.timeoutMs ?? 10_000, () => req.destroy(new Error(`timeout: ${opts.method} ${r.path}`)));
+    req.on("error", reject);
+    if (r.body !== undefined) req.end(r.body);
+    else req.end();
+  });
+}
+
+export function jsonOf(r: RawResponse): Record<string, unknown> {
+  return JSON.parse(r.body) as Record<string, unknown>;
+}
