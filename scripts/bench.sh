@@ -10,3 +10,4 @@ bun bench/crypto.ts
 bun bench/sim-membership.ts
 bun bench/anti-entropy.ts
 bun bench/startup.ts
+bun bench/compose.ts
