@@ -13,8 +13,17 @@
  * `planRollout` drives rolling updates, `explain` renders `fizz why`.
  */
 export * from "./types.ts";
-export { schedule, DEFAULT_LOAD_FACTOR, DEFAULT_VNODES } from "./schedule.ts";
-export { parseConstraint, parseConstraints, parseSpreadKey, checkPlacement, matches, type Constraint } from "./constraints.ts";
+export { schedule, loadCap, DEFAULT_LOAD_FACTOR, DEFAULT_VNODES, DEFAULT_FAIR_SHARE_SLACK } from "./schedule.ts";
+export {
+  parseConstraint,
+  parseConstraints,
+  parseSpreadKey,
+  checkPlacement,
+  matches,
+  matchesAll,
+  type Constraint,
+  type ParseOptions,
+} from "./constraints.ts";
 export { resolveDuplicates, type ObservedPlacement, type DuplicateResolution } from "./duplicates.ts";
 export { hash32 } from "./hash.ts";
 export { explain, explainServiceExplanation, describeReason, type ExplainOptions } from "./explain.ts";
