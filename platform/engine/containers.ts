@@ -6,7 +6,7 @@
  */
 import type { Transport } from "./transport.ts";
 import { encodeFilters, type FilterInput } from "./filters.ts";
-import { outputFrames, type OutputFrame } from "./streams.ts";
+import { interactive, outputFrames, type InteractiveStream, type OutputFrame } from "./streams.ts";
 import type {
   ContainerCreateBody,
   ContainerCreateResult,
@@ -186,6 +186,22 @@ export class Containers {
       ctx: { action: "attach to container", subject: subject(nameOrId) },
     });
     yield* outputFrames(res.body, tty);
+  }
+
+  /**
+   * Two-way attach to a container created with `OpenStdin` (and usually
+   * `StdinOnce`): write to its stdin, read its output.
+   */
+  async attachInteractive(nameOrId: string, opts: AttachOptions = {}): Promise<InteractiveStream> {
+    const tty = opts.tty ?? (await this.inspect(nameOrId)).Config.Tty;
+    const socket = await this.t.upgrade({
+      method: "POST",
+      path: `/containers/${id(nameOrId)}/attach`,
+      query: { stream: true, stdin: true, stdout: opts.stdout ?? true, stderr: opts.stderr ?? true, logs: opts.logs ?? false },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ctx: { action: "attach to container", subject: subject(nameOrId) },
+    });
+    return interactive(socket, tty);
   }
 }
 

@@ -3,7 +3,7 @@
  * output frames, inspect the exit code. `run` does all three.
  */
 import type { Transport } from "./transport.ts";
-import { collectOutput, outputFrames, type OutputFrame } from "./streams.ts";
+import { collectOutput, interactive, outputFrames, type InteractiveStream, type OutputFrame } from "./streams.ts";
 import type { ExecCreateBody, ExecInspect } from "./types.ts";
 
 export interface ExecResult {
@@ -37,6 +37,24 @@ export class Exec {
       ctx: { action: "start exec", subject: { kind: "exec", name: execId } },
     });
     yield* outputFrames(res.body, tty);
+  }
+
+  /**
+   * Starts an exec created with `AttachStdin: true` and returns a two-way
+   * stream: write to its stdin, read its output.
+   */
+  async startInteractive(execId: string, opts: { tty?: boolean; signal?: AbortSignal } = {}): Promise<InteractiveStream> {
+    // The hijack answer carries no error text, so a missing exec is found first.
+    await this.inspect(execId);
+    const tty = opts.tty ?? false;
+    const socket = await this.t.upgrade({
+      method: "POST",
+      path: `/exec/${encodeURIComponent(execId)}/start`,
+      body: { Detach: false, Tty: tty },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ctx: { action: "start exec", subject: { kind: "exec", name: execId } },
+    });
+    return interactive(socket, tty);
   }
 
   inspect(execId: string): Promise<ExecInspect> {

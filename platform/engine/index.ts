@@ -16,7 +16,7 @@ export type { Networks } from "./networks.ts";
 export type { Volumes } from "./volumes.ts";
 export type { EventsOptions } from "./events.ts";
 export { contextEntries, packContext } from "./build-context.ts";
-export { collectOutput, type OutputFrame } from "./streams.ts";
+export { collectOutput, type InteractiveStream, type OutputFrame } from "./streams.ts";
 export { encodeFilters } from "./filters.ts";
 export type * from "./types.ts";
 export type { EngineName } from "../../core/engine/errors.ts";

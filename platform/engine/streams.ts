@@ -5,6 +5,7 @@
  * only pumps bytes. Breaking out of the loop, or aborting the signal, closes
  * the connection.
  */
+import type { Duplex } from "node:stream";
 import { FrameDecoder, JsonStreamDecoder, type StreamName } from "../../core/engine/index.ts";
 
 export interface OutputFrame {
@@ -57,4 +58,28 @@ export async function collectOutput(frames: AsyncIterable<OutputFrame>): Promise
     else if (f.stream === "stdout" || f.stream === "tty") stdout += out.decode(f.data, { stream: true });
   }
   return { stdout: stdout + out.decode(), stderr: stderr + err.decode() };
+}
+
+/** A two-way stream to a process in a container (attach or exec with stdin). */
+export interface InteractiveStream {
+  /** stdout/stderr frames (or raw bytes with a TTY) until the process ends. */
+  readonly output: AsyncGenerator<OutputFrame>;
+  /** Sends bytes to the process's stdin. */
+  write(data: Uint8Array | string): Promise<void>;
+  /** Closes stdin (the process reads EOF); output keeps flowing. */
+  end(): void;
+  /** Drops the connection. */
+  close(): void;
+}
+
+export function interactive(socket: Duplex, tty: boolean): InteractiveStream {
+  return {
+    output: outputFrames(socket, tty),
+    write: (data) =>
+      new Promise<void>((resolve, reject) => {
+        socket.write(data, (err) => (err ? reject(err) : resolve()));
+      }),
+    end: () => void socket.end(),
+    close: () => void socket.destroy(),
+  };
 }

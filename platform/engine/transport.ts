@@ -6,7 +6,7 @@
  */
 import { Pool } from "undici/index.js";
 import type { Dispatcher } from "undici/index.js";
-import type { Readable } from "node:stream";
+import type { Duplex } from "node:stream";
 import {
   engineConnectError,
   engineHttpError,
@@ -126,7 +126,7 @@ export class Transport {
     const headers: Record<string, string> = { ...o.headers };
     if (o.body !== undefined) {
       if (o.body instanceof Uint8Array || typeof (o.body as { pipe?: unknown }).pipe === "function") {
-        body = o.body as Uint8Array | Readable;
+        body = o.body as Dispatcher.DispatchOptions["body"];
         headers["content-type"] ??= o.contentType ?? "application/octet-stream";
       } else {
         body = JSON.stringify(o.body);
@@ -213,6 +213,31 @@ export class Transport {
     const res = await this.raw({ ...o, bodyTimeoutMs: o.bodyTimeoutMs ?? 0 });
     await this.check(res, o);
     return res;
+  }
+
+  /**
+   * Hijacks the connection (HTTP 101, `Upgrade: tcp`) for two-way streams:
+   * attach and exec with stdin. The engine then speaks raw bytes both ways.
+   */
+  async upgrade(o: CallOptions): Promise<Duplex> {
+    const body = o.body === undefined ? undefined : JSON.stringify(o.body);
+    try {
+      const { socket } = await this.pool.upgrade({
+        method: o.method,
+        path: this.fullPath(o),
+        protocol: "tcp",
+        headers: {
+          ...o.headers,
+          ...(body === undefined ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }),
+        },
+        signal: o.signal ?? null,
+        // Not in undici's UpgradeOptions type, but passed through to dispatch: exec start needs its JSON body.
+        ...(body === undefined ? {} : { body }),
+      } as Dispatcher.UpgradeOptions);
+      return socket;
+    } catch (e) {
+      throw this.mapError(e, o);
+    }
   }
 
   async close(): Promise<void> {

@@ -161,6 +161,36 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
       if (ended !== undefined) expect((ended as Error).message).toBe("enough");
     });
 
+    test("two-way streams: exec with stdin, attach with stdin", async () => {
+      const c = await startContainer("stdin", ["sleep", "30"]);
+      const execId = await engine.exec.create(c.name, { Cmd: ["sh", "-c", "tr a-z A-Z; echo eof-seen >&2"], AttachStdin: true });
+      const s = await engine.exec.startInteractive(execId);
+      await s.write("hello stdin\n");
+      s.end();
+      const out = await collectOutput(s.output);
+      expect(out).toEqual({ stdout: "HELLO STDIN\n", stderr: "eof-seen\n" });
+      let info = await engine.exec.inspect(execId);
+      for (let i = 0; i < 50 && info.Running; i++) {
+        await Bun.sleep(20);
+        info = await engine.exec.inspect(execId);
+      }
+      expect(info.ExitCode).toBe(0);
+
+      const n = name("attach-stdin");
+      containers.push(n);
+      await engine.containers.create(
+        { Image: IMAGE, Cmd: ["sh", "-c", "read line; echo got:$line"], OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Labels: label },
+        { name: n },
+      );
+      // Attach before start so no output is missed.
+      const a = await engine.containers.attachInteractive(n, { tty: false });
+      await engine.containers.start(n);
+      await a.write("ping\n");
+      const got = await collectOutput(a.output);
+      expect(got.stdout).toBe("got:ping\n");
+      expect((await engine.containers.wait(n, { signal: AbortSignal.timeout(20_000) })).StatusCode).toBe(0);
+    }, 60_000);
+
     test("networks and volumes: create with labels, inspect, list by label, connect, remove", async () => {
       const net = name("net");
       networks.push(net);
