@@ -1,0 +1,199 @@
+/**
+ * The node config: every option, its type, its default and what it trades.
+ * The YAML file, FIZZ_* variables and flags all name options by the same
+ * dotted path (`api.tcp.listen` ⇔ `FIZZ_API_TCP_LISTEN`), so one table
+ * drives parsing, error messages and the reference in examples/config.yaml.
+ */
+
+export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+export type EngineKind = "auto" | "docker" | "podman";
+
+export interface AgentConfig {
+  /** State database, generated API token, caches. */
+  data_dir: string;
+  api: {
+    /** Unix socket path; "" disables the socket listener. */
+    socket: string;
+    /** File mode of the socket (owner and group may use the API). */
+    socket_mode: number;
+    /** Largest request body in bytes (compose files travel in it). */
+    max_body_bytes: number;
+    tcp: {
+      /** `<ip>:<port>` to also serve the API on TCP; "" = off. */
+      listen: string;
+      /** File holding the bearer token; "" = `<data_dir>/api-token`, generated on first start. */
+      token_file: string;
+      tls: { cert: string; key: string };
+    };
+  };
+  engine: {
+    kind: EngineKind;
+    /** unix:///path.sock or tcp://host:port; "" = DOCKER_HOST, then the usual sockets. */
+    host: string;
+  };
+  log: { level: LogLevelName; format: "auto" | "json" | "pretty" };
+  reconcile: {
+    /** Milliseconds between level-triggered passes (engine events wake it earlier). */
+    interval: number;
+    /** Engine operations run at once while executing a plan. */
+    parallelism: number;
+  };
+  cluster: {
+    /** `<ip>:<port>` for gossip (UDP) and state sync (TCP). */
+    bind: string;
+    /** Address other nodes use to reach this one; "" = the bind address. */
+    advertise: string;
+    join: string[];
+    labels: Record<string, string>;
+  };
+  metrics: { enabled: boolean };
+}
+
+export type FieldType =
+  | { readonly t: "string" }
+  | { readonly t: "path" }
+  | { readonly t: "int"; readonly min: number; readonly max: number }
+  | { readonly t: "bool" }
+  | { readonly t: "duration"; readonly minMs: number }
+  | { readonly t: "mode" }
+  | { readonly t: "enum"; readonly values: readonly string[] }
+  /** `<host>:<port>` or empty. */
+  | { readonly t: "hostport" }
+  | { readonly t: "list" }
+  | { readonly t: "map" };
+
+export interface FieldSpec {
+  readonly type: FieldType;
+  readonly doc: string;
+}
+
+export interface SectionSpec {
+  readonly doc: string;
+  readonly fields: Readonly<Record<string, Spec>>;
+}
+
+export type Spec = FieldSpec | SectionSpec;
+
+export const isSection = (s: Spec): s is SectionSpec => "fields" in s;
+
+export const SCHEMA: SectionSpec = {
+  doc: "fizz agent node configuration",
+  fields: {
+    data_dir: { type: { t: "path" }, doc: "Directory for the state database and the generated API token" },
+    api: {
+      doc: "Where the REST API listens",
+      fields: {
+        socket: { type: { t: "path" }, doc: "Unix socket path; empty disables it" },
+        socket_mode: { type: { t: "mode" }, doc: "File mode of the socket, octal" },
+        max_body_bytes: { type: { t: "int", min: 1024, max: 1 << 30 }, doc: "Largest accepted request body" },
+        tcp: {
+          doc: "Optional TCP listener (bearer token required)",
+          fields: {
+            listen: { type: { t: "hostport" }, doc: "<ip>:<port>; empty disables TCP" },
+            token_file: { type: { t: "path" }, doc: "File with the bearer token; empty = <data_dir>/api-token (generated)" },
+            tls: {
+              doc: "Serve TCP over TLS",
+              fields: {
+                cert: { type: { t: "path" }, doc: "PEM certificate (chain)" },
+                key: { type: { t: "path" }, doc: "PEM private key" },
+              },
+            },
+          },
+        },
+      },
+    },
+    engine: {
+      doc: "The container engine this node drives",
+      fields: {
+        kind: { type: { t: "enum", values: ["auto", "docker", "podman"] }, doc: "auto, docker or podman" },
+        host: { type: { t: "string" }, doc: "Engine address (unix:///path.sock, tcp://host:port); empty = auto-detect" },
+      },
+    },
+    log: {
+      doc: "Agent logs (stderr)",
+      fields: {
+        level: { type: { t: "enum", values: ["trace", "debug", "info", "warn", "error", "fatal", "silent"] }, doc: "Minimum level" },
+        format: { type: { t: "enum", values: ["auto", "json", "pretty"] }, doc: "json, pretty, or auto (pretty on a TTY)" },
+      },
+    },
+    reconcile: {
+      doc: "The reconcile loop",
+      fields: {
+        interval: { type: { t: "duration", minMs: 100 }, doc: "Time between passes (e.g. 10s, 500ms)" },
+        parallelism: { type: { t: "int", min: 1, max: 256 }, doc: "Engine operations at once" },
+      },
+    },
+    cluster: {
+      doc: "Cluster membership (used once the node joins a cluster)",
+      fields: {
+        bind: { type: { t: "hostport" }, doc: "<ip>:<port> for gossip and state sync" },
+        advertise: { type: { t: "hostport" }, doc: "Address peers use; empty = bind" },
+        join: { type: { t: "list" }, doc: "Peers to contact on start" },
+        labels: { type: { t: "map" }, doc: "Node labels for placement constraints" },
+      },
+    },
+    metrics: {
+      doc: "Prometheus metrics at /metrics",
+      fields: { enabled: { type: { t: "bool" }, doc: "Serve /metrics" } },
+    },
+  },
+};
+
+/** Where the process runs, for computing defaults (injected: this module does no I/O). */
+export interface HostFacts {
+  readonly uid: number;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly home: string;
+}
+
+export function dataDirDefault(h: HostFacts): string {
+  if (h.uid === 0) return "/var/lib/fizz";
+  const xdg = h.env.XDG_DATA_HOME;
+  return `${xdg && xdg.startsWith("/") ? xdg : `${h.home}/.local/share`}/fizz`;
+}
+
+export function socketDefault(h: HostFacts, dataDir: string): string {
+  if (h.uid === 0) return "/run/fizz/fizz.sock";
+  const run = h.env.XDG_RUNTIME_DIR;
+  return run && run.startsWith("/") ? `${run}/fizz/fizz.sock` : `${dataDir}/fizz.sock`;
+}
+
+/** The config file read when --config / FIZZ_CONFIG are not given (a missing one is fine). */
+export function configFileDefault(h: HostFacts): string {
+  if (h.uid === 0) return "/etc/fizz/config.yaml";
+  const xdg = h.env.XDG_CONFIG_HOME;
+  return `${xdg && xdg.startsWith("/") ? xdg : `${h.home}/.config`}/fizz/config.yaml`;
+}
+
+/** Defaults; `data_dir` and `api.socket` depend on the user (root or not). */
+export function defaults(h: HostFacts): AgentConfig {
+  const data_dir = dataDirDefault(h);
+  return {
+    data_dir,
+    api: {
+      socket: socketDefault(h, data_dir),
+      socket_mode: 0o660,
+      max_body_bytes: 8 * 1024 * 1024,
+      tcp: { listen: "", token_file: "", tls: { cert: "", key: "" } },
+    },
+    engine: { kind: "auto", host: "" },
+    log: { level: "info", format: "auto" },
+    reconcile: { interval: 10_000, parallelism: 4 },
+    cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {} },
+    metrics: { enabled: true },
+  };
+}
+
+/** Every field as [dotted path, spec], depth first. */
+export function fields(spec: SectionSpec = SCHEMA, prefix = ""): [string, FieldSpec][] {
+  const out: [string, FieldSpec][] = [];
+  for (const [k, s] of Object.entries(spec.fields)) {
+    const p = prefix ? `${prefix}.${k}` : k;
+    if (isSection(s)) out.push(...fields(s, p));
+    else out.push([p, s]);
+  }
+  return out;
+}
+
+/** `api.tcp.listen` → `FIZZ_API_TCP_LISTEN`. */
+export const envName = (path: string) => `FIZZ_${path.replace(/\./g, "_").toUpperCase()}`;
