@@ -73,6 +73,42 @@ function knownFlags(cli: CAC): string[] {
   return [...flags];
 }
 
+/**
+ * Verbs whose trailing words are a command line of their own (`fizz exec web sh -c 'ls'`):
+ * everything after that many positionals is passed through untouched, by inserting `--`.
+ */
+const PASSTHROUGH_AFTER: Record<string, number> = { exec: 1 };
+
+export function withPassthrough(cli: CAC, argv: string[]): string[] {
+  const valueFlags = new Set<string>();
+  const collect = (rawName: string) => {
+    if (!rawName.includes("<") && !rawName.includes("[")) return;
+    for (const part of rawName.split(/[ ,]+/)) if (part.startsWith("-")) valueFlags.add(part);
+  };
+  for (const o of cli.globalCommand.options) collect(o.rawName);
+  let verb: string | undefined;
+  let need = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") return argv;
+    if (a.startsWith("-")) {
+      if (!a.includes("=") && valueFlags.has(a)) i++;
+      continue;
+    }
+    if (verb === undefined) {
+      verb = a;
+      need = PASSTHROUGH_AFTER[a] ?? -1;
+      if (need < 0) return argv;
+      const cmd = cli.commands.find((c) => c.name === a);
+      for (const o of cmd?.options ?? []) collect(o.rawName);
+      continue;
+    }
+    need--;
+    if (need === 0) return [...argv.slice(0, i + 1), "--", ...argv.slice(i + 1)];
+  }
+  return argv;
+}
+
 /** cac checks unknown flags only for matched commands; do the same without one. */
 function checkGlobalFlags(cli: CAC, argv: string[]): void {
   const known = knownFlags(cli);
@@ -97,7 +133,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   const result: RunResult = { code: 0 };
   const cli = buildCli(result, env);
   try {
-    cli.parse(["fizz", "fizz", ...argv], { run: false });
+    cli.parse(["fizz", "fizz", ...withPassthrough(cli, argv)], { run: false });
     if (cli.options.help) return 0;
     if (cli.options.version && !cli.matchedCommand) {
       process.stdout.write(`${versionLine()}\n`);

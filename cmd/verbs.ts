@@ -7,5 +7,11 @@ import { register as validate } from "./validate.ts";
 import { register as config } from "./config.ts";
 import { register as doctor } from "./doctor.ts";
 import { register as up } from "./up.ts";
+import { register as down } from "./down.ts";
+import { register as ps } from "./ps.ts";
+import { register as logs } from "./logs.ts";
+import { registerStart, registerStop, registerRestart } from "./lifecycle.ts";
+import { register as exec } from "./exec.ts";
+import { registerPull, registerBuild } from "./images.ts";
 
-export const verbs: RegisterVerb[] = [up, validate, config, doctor];
+export const verbs: RegisterVerb[] = [up, down, ps, logs, registerStart, registerStop, registerRestart, exec, registerPull, registerBuild, validate, config, doctor];

@@ -55,6 +55,8 @@ export interface ExecuteOptions {
   /** Max time a waitFor gate waits (ms). Default 10 minutes. */
   waitTimeoutMs?: number;
   pollIntervalMs?: number;
+  /** Seconds a stop waits before the engine kills the container (default: the container's own). */
+  stopTimeoutSeconds?: number;
   /** Remove what this run created when a step fails. */
   rollbackOnFailure?: boolean;
   /** Images present before the run (normalised refs), for the --pull never preflight. */
@@ -136,7 +138,7 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
       case "startContainer":
         return engine.startContainer(idOf(step.container));
       case "stopContainer":
-        return engine.stopContainer(idOf(step.container));
+        return engine.stopContainer(idOf(step.container), opts.stopTimeoutSeconds);
       case "renameContainer":
         await engine.renameContainer(idOf(step.container), step.to);
         return;

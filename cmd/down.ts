@@ -1,0 +1,58 @@
+/** `fizz down`: stop and remove the project's containers and networks (and volumes with -v, images with --rmi). */
+import { usageError } from "../core/errors.ts";
+import { optString, type RegisterVerb } from "./command.ts";
+import { paint } from "./context.ts";
+import { connect, projectOrName, stepRenderer, withProjectOptions } from "./project-common.ts";
+
+export const register: RegisterVerb = (cli, action) => {
+  withProjectOptions(cli.command("down", "Stop and remove the project's containers and networks"))
+    .option("-v, --volumes", "Also remove named volumes declared in the file and anonymous volumes")
+    .option("--rmi <type>", "Also remove images: local (built by the project) or all")
+    .option("--remove-orphans", "Also remove containers of services no longer in the compose file")
+    .option("-t, --timeout <seconds>", "Seconds to wait for a container to stop before killing it")
+    .action(
+      action(async (ctx, _args, options) => {
+        const rmi = optString(options, "rmi");
+        if (rmi !== undefined && rmi !== "local" && rmi !== "all") throw usageError(`unknown --rmi value '${rmi}'`, "use --rmi local or --rmi all");
+        const { project, name } = await projectOrName(options);
+        const engine = await connect(options);
+        try {
+          const { prepareProject, readActual } = await import("../platform/deploy/project.ts");
+          const { planDown } = await import("../core/reconcile/lifecycle.ts");
+          const { executePlan } = await import("../platform/deploy/executor.ts");
+          const { EngineExecutor } = await import("../platform/deploy/engine-adapter.ts");
+          const desired = project ? prepareProject(project, { hostEnv: process.env }).desired : undefined;
+          const actual = await readActual(engine, name);
+          const p = planDown(desired ?? name, actual, {
+            ...(options.volumes ? { volumes: true } : {}),
+            // Without a compose file every container of the project is "ours" to remove.
+            ...(options.removeOrphans || !project ? { removeOrphans: true } : {}),
+          });
+          for (const w of p.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
+          const timeout = optString(options, "timeout");
+          const r = await executePlan(p, new EngineExecutor(engine), {
+            project: name,
+            instance: {},
+            onEvent: stepRenderer(ctx),
+            ...(timeout ? { stopTimeoutSeconds: Number(timeout) } : {}),
+          });
+          if (!r.ok) throw r.error!;
+          if (rmi && desired) {
+            for (const s of desired.services) {
+              if (rmi === "local" && !s.hasBuild) continue;
+              try {
+                await engine.images.remove(s.image);
+                ctx.err(` ${paint(ctx, "32", "✔")} ${`Image ${s.image}`.padEnd(34)} Removed\n`);
+              } catch (e) {
+                if (!(e instanceof Error && /not.found|No such image/i.test(e.message))) ctx.err(`${paint(ctx, "33", "warning:")} image ${s.image}: ${e instanceof Error ? e.message : String(e)}\n`);
+              }
+            }
+          }
+          if (p.steps.length === 0) ctx.err(`Nothing to remove for project ${name}\n`);
+          return 0;
+        } finally {
+          await engine.close();
+        }
+      }),
+    );
+};

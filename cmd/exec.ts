@@ -1,0 +1,67 @@
+/** `fizz exec service cmd…`: run a command in a running container of a service. */
+import { FizzError, usageError } from "../core/errors.ts";
+import { LABEL, projectFilter } from "../core/labels.ts";
+import { optList, optString, type RegisterVerb } from "./command.ts";
+import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+
+export const register: RegisterVerb = (cli, action) => {
+  withProjectOptions(cli.command("exec <service> [...command]", "Run a command in a running container of a service"))
+    .option("-T, --no-tty", "Do not allocate a TTY (default: a TTY when stdin is one)")
+    .option("-e, --env <KEY=VALUE>", "Set an environment variable (repeatable)")
+    .option("-u, --user <user>", "Run as this user")
+    .option("-w, --workdir <dir>", "Working directory inside the container")
+    .option("--index <n>", "Which replica (default 1)")
+    .option("--privileged", "Give extended privileges to the command")
+    .action(
+      action(async (ctx, args, options) => {
+        const [service, ...rest] = args;
+        const command = [...rest, ...((options["--"] as string[] | undefined) ?? [])];
+        if (!service) throw usageError("fizz exec needs a service and a command", "e.g. fizz exec web sh -c 'ls /'");
+        if (!command.length) throw usageError(`fizz exec ${service}: no command given`, `e.g. fizz exec ${service} sh`);
+        const index = Number(optString(options, "index") ?? "1");
+        if (!Number.isInteger(index) || index < 1) throw usageError(`--index expects a replica number from 1`);
+        const env = optList(options, "env");
+        for (const e of env) if (!e.includes("=")) throw usageError(`--env expects KEY=VALUE, got '${e}'`);
+        const { name } = await projectOrName(options);
+        const engine = await connect(options);
+        try {
+          const list = await engine.containers.list({ labels: [...projectFilter(name), `${LABEL.service}=${service}`, `${LABEL.containerNumber}=${index}`] });
+          const c = list.find((x) => x.Labels?.[LABEL.oneoff] !== "True");
+          if (!c) {
+            throw new FizzError({
+              code: "exec.no_container",
+              message: `service '${service}' has no running container${index > 1 ? ` number ${index}` : ""} in project ${name}`,
+              hint: "start it with 'fizz up', or check 'fizz ps -a'",
+            });
+          }
+          const tty = options.tty !== false && process.stdin.isTTY === true && process.stdout.isTTY === true;
+          const body = {
+            Cmd: command,
+            AttachStdout: true,
+            AttachStderr: true,
+            Tty: tty,
+            ...(env.length ? { Env: env } : {}),
+            ...(optString(options, "user") ? { User: optString(options, "user")! } : {}),
+            ...(optString(options, "workdir") ? { WorkingDir: optString(options, "workdir")! } : {}),
+            ...(options.privileged ? { Privileged: true } : {}),
+          };
+          if (tty) {
+            const { interactiveExec } = await import("../platform/deploy/exec-interactive.ts");
+            return await interactiveExec(engine, c.Id, body);
+          }
+          const execId = await engine.exec.create(c.Id, body);
+          for await (const f of engine.exec.start(execId, { tty: false })) {
+            (f.stream === "stderr" ? process.stderr : process.stdout).write(f.data);
+          }
+          let info = await engine.exec.inspect(execId);
+          for (let i = 0; i < 50 && (info.Running || info.ExitCode === null); i++) {
+            await new Promise((r) => setTimeout(r, 20));
+            info = await engine.exec.inspect(execId);
+          }
+          return info.ExitCode ?? 1;
+        } finally {
+          await engine.close();
+        }
+      }),
+    );
+};

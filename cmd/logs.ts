@@ -1,0 +1,50 @@
+/** `fizz logs`: the project's container output, prefixed and coloured per service. */
+import { usageError } from "../core/errors.ts";
+import { optString, type RegisterVerb } from "./command.ts";
+import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+
+export const register: RegisterVerb = (cli, action) => {
+  withProjectOptions(cli.command("logs [...services]", "Show the output of the project's containers"))
+    .option("-f, --follow", "Keep streaming new output")
+    .option("--tail <n>", "Lines from the end of each container's log (default: all)")
+    .option("--since <time>", "Only output since a timestamp (RFC 3339, unix seconds) or a duration (10m)")
+    .option("-t, --timestamps", "Show timestamps")
+    .option("--no-prefix", "Do not prefix lines with the container name")
+    .action(
+      action(async (ctx, services, options) => {
+        const tailOpt = optString(options, "tail");
+        let tail: number | "all" | undefined;
+        if (tailOpt !== undefined) {
+          if (tailOpt === "all") tail = "all";
+          else if (/^\d+$/.test(tailOpt)) tail = Number(tailOpt);
+          else throw usageError(`--tail expects a number or 'all', got '${tailOpt}'`);
+        }
+        const { project, name } = await projectOrName(options);
+        if (project) {
+          for (const s of services) if (!project.services[s] && !project.disabled_services[s]) throw usageError(`no such service: ${s}`);
+        }
+        const engine = await connect(options);
+        const controller = new AbortController();
+        const stop = () => controller.abort();
+        process.once("SIGINT", stop);
+        try {
+          const { streamLogs } = await import("./log-stream.ts");
+          const since = optString(options, "since");
+          await streamLogs(ctx, engine, {
+            project: name,
+            services,
+            follow: options.follow === true,
+            prefix: options.prefix !== false,
+            signal: controller.signal,
+            ...(tail !== undefined ? { tail } : {}),
+            ...(since !== undefined ? { since } : {}),
+            ...(options.timestamps ? { timestamps: true } : {}),
+          });
+          return 0;
+        } finally {
+          process.removeListener("SIGINT", stop);
+          await engine.close();
+        }
+      }),
+    );
+};

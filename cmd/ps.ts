@@ -1,0 +1,64 @@
+/** `fizz ps`: the project's containers with state, health, ports, restarts and the last failure. */
+import { usageError } from "../core/errors.ts";
+import { optString, type RegisterVerb } from "./command.ts";
+import { paint, type Context } from "./context.ts";
+import { connect, openLocalStore, projectOrName, withProjectOptions } from "./project-common.ts";
+import type { PsRow } from "../platform/deploy/project.ts";
+
+export const register: RegisterVerb = (cli, action) => {
+  withProjectOptions(cli.command("ps [...services]", "List the project's containers"))
+    .option("-a, --all", "Include stopped containers")
+    .option("-q, --quiet", "Only print container ids")
+    .option("--format <format>", "table (default) or json")
+    .action(
+      action(async (ctx, services, options) => {
+        const format = optString(options, "format") ?? "table";
+        if (format !== "table" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format table or --format json");
+        const { name } = await projectOrName(options);
+        const [engine, store] = await Promise.all([connect(options), openLocalStore()]);
+        try {
+          const { psRows } = await import("../platform/deploy/project.ts");
+          const rows = await psRows(engine, name, {
+            all: options.all === true,
+            services,
+            fizzRestarts: (c) => {
+              const h = store?.restarts(c) ?? [];
+              const last = h.at(-1);
+              return { count: h.length, ...(last ? { lastReason: last.reason } : {}) };
+            },
+          });
+          if (options.quiet) ctx.out(rows.map((r) => `${r.id}\n`).join(""));
+          else if (format === "json") ctx.out(`${JSON.stringify(rows, null, 2)}\n`);
+          else ctx.out(table(ctx, rows));
+          return 0;
+        } finally {
+          store?.close();
+          await engine.close();
+        }
+      }),
+    );
+};
+
+function ports(r: PsRow): string {
+  return r.ports
+    .map((p) => (p.hostPort ? `${p.hostIp && p.hostIp !== "0.0.0.0" ? p.hostIp : "0.0.0.0"}:${p.hostPort}->${p.containerPort}/${p.protocol}` : `${p.containerPort}/${p.protocol}`))
+    .filter((v, i, a) => a.indexOf(v) === i && !(v.startsWith("::") && a.includes(v.replace(/^::/, "0.0.0.0"))))
+    .join(", ");
+}
+
+function status(ctx: Context, r: PsRow): string {
+  const health = r.health ? ` (${r.health})` : "";
+  const text = r.state === "exited" ? `exited (${r.exitCode})` : `${r.state}${health}`;
+  const color = r.health === "unhealthy" || (r.state === "exited" && r.exitCode !== 0) ? "31" : r.state === "running" ? "32" : "33";
+  return paint(ctx, color, text);
+}
+
+function table(ctx: Context, rows: PsRow[]): string {
+  const head = ["NAME", "SERVICE", "IMAGE", "STATUS", "RESTARTS", "PORTS", "LAST FAILURE"];
+  const body = rows.map((r) => [r.name, r.service, r.image, status(ctx, r), String(r.restarts), ports(r), r.lastFailure ?? ""]);
+  // eslint-disable-next-line no-control-regex
+  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "").length;
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => visible(b[i]!))));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(widths[i]! - visible(c)))).join("   ").trimEnd();
+  return [line(head), ...body.map(line)].join("\n") + "\n";
+}
