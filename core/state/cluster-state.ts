@@ -8,8 +8,10 @@
  * (`ClusterDelta`). Mutators take the current state and an HLC timestamp from
  * the node's clock and return `{state, delta}`; the delta is what the gossip
  * layer piggybacks, and `applyDelta` is just the merge. Nothing is mutated in
- * place, so a caller can keep the previous state for diffing (e.g. to wake the
- * reconciler) at no cost.
+ * place, so a caller can keep the previous state for diffing at no cost; the
+ * price is one copy of each touched collection per change (O(entries)), which
+ * is why the agent holds its state in a ClusterReplica (replica.ts) that
+ * applies the same deltas in place.
  */
 import {
   dictGet,
@@ -105,8 +107,29 @@ export function deltaIsEmpty(d: ClusterDelta): boolean {
   return COLLECTIONS.every((c) => !d[c] || Object.keys(d[c]!).length === 0);
 }
 
-function change(state: ClusterState, delta: ClusterDelta): Change {
-  return { state: applyDelta(state, delta), delta };
+/**
+ * The new state is computed on first access: ClusterReplica (replica.ts) only
+ * takes the delta and applies it in place, so it never pays for the copy.
+ */
+function change(prev: ClusterState, delta: ClusterDelta): Change {
+  let next: ClusterState | undefined;
+  return {
+    delta,
+    get state() {
+      return (next ??= applyDelta(prev, delta));
+    },
+  };
+}
+
+function okChange(prev: ClusterState, delta: ClusterDelta): ChangeResult {
+  let next: ClusterState | undefined;
+  return {
+    ok: true,
+    delta,
+    get state() {
+      return (next ??= applyDelta(prev, delta));
+    },
+  };
 }
 
 function invalid(code: string, message: string): { ok: false; error: FizzError } {
@@ -152,7 +175,7 @@ export function putDeployment(state: ClusterState, ts: Hlc, id: string, project:
     created: live?.created ?? stamp,
     updated: stamp,
   };
-  return { ok: true, ...change(state, { deployments: lwwPutDelta(id, rec, ts) }) };
+  return okChange(state, { deployments: lwwPutDelta(id, rec, ts) });
 }
 
 /** Tombstones the deployment and its service scales. Containers are removed by the nodes that run them. */
@@ -177,7 +200,7 @@ export function setReplicas(state: ClusterState, ts: Hlc, deploymentId: string, 
   if (!isId(deploymentId) || !isId(service)) return invalid("state.invalid_id", `invalid deployment or service name ${JSON.stringify(`${deploymentId}/${service}`)}`);
   if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > 100_000) return invalid("state.invalid_replicas", `replicas must be an integer in [0, 100000], got ${replicas}`);
   const k = serviceKey(deploymentId, service);
-  return { ok: true, ...change(state, { services: lwwPutDelta(k, { replicas }, ts) }) };
+  return okChange(state, { services: lwwPutDelta(k, { replicas }, ts) });
 }
 
 export function getReplicas(state: ClusterState, deploymentId: string, service: string): number | undefined {
@@ -198,7 +221,7 @@ export function servicesOf(state: ClusterState, deploymentId: string): [string, 
 export function recordContainer(state: ClusterState, ts: Hlc, rec: ContainerRecord): ChangeResult {
   const k = containerKey(rec.deploymentId, rec.service, rec.index, rec.nodeId);
   if (!parseContainerKey(k)) return invalid("state.invalid_id", `invalid container key ${JSON.stringify(k)}`);
-  return { ok: true, ...change(state, { containers: lwwPutDelta(k, rec, ts) }) };
+  return okChange(state, { containers: lwwPutDelta(k, rec, ts) });
 }
 
 export function removeContainer(state: ClusterState, ts: Hlc, deploymentId: string, service: string, index: number, nodeId: string): Change {
@@ -230,7 +253,7 @@ export function containersOnNode(state: ClusterState, nodeId: string): Container
 export function putSecret(state: ClusterState, ts: Hlc, path: string, ciphertext: Uint8Array): ChangeResult {
   if (path.length === 0 || path.length > 512 || /[\u0000-\u001f]/.test(path)) return invalid("state.invalid_secret_path", `invalid secret path ${JSON.stringify(path)}`);
   const rec: SecretRecord = { ciphertext: toBase64(ciphertext) };
-  return { ok: true, ...change(state, { secrets: lwwPutDelta(path, rec, ts) }) };
+  return okChange(state, { secrets: lwwPutDelta(path, rec, ts) });
 }
 
 export function deleteSecret(state: ClusterState, ts: Hlc, path: string): Change {
@@ -263,7 +286,7 @@ export function allocateIp(state: ClusterState, ts: Hlc, address: string, owner:
   const claim: IpClaim = { epoch: cur ? cur.epoch + 1 : 0, owner, ts: encodeHlc(ts), released: false };
   const ips = newDict<IpClaim>();
   ips[address] = claim;
-  return { ok: true, ...change(state, { ips }) };
+  return okChange(state, { ips });
 }
 
 /** Release an address held by `owner`; fails if someone else holds it (e.g. we lost a conflict). */
@@ -273,7 +296,7 @@ export function releaseIp(state: ClusterState, address: string, owner: string): 
   if (cur.owner !== owner) return invalid("state.ip_not_owner", `${address} is held by ${cur.owner}, not ${owner}`);
   const ips = newDict<IpClaim>();
   ips[address] = { ...cur, released: true };
-  return { ok: true, ...change(state, { ips }) };
+  return okChange(state, { ips });
 }
 
 export function ipOwner(state: ClusterState, address: string): string | undefined {

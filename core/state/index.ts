@@ -10,3 +10,4 @@ export * from "./ip.ts";
 export * from "./cluster-state.ts";
 export * from "./codec.ts";
 export * from "./digest.ts";
+export * from "./replica.ts";

@@ -5,6 +5,7 @@
  */
 import { HlcClock, type Json } from "../../../core/crdt/index.ts";
 import {
+  ClusterReplica,
   applyDelta,
   allocateIp,
   emptyState,
@@ -54,6 +55,9 @@ const STATUSES: ContainerStatus[] = ["running", "healthy", "healthy", "healthy",
  */
 class Batch {
   private acc: Record<string, Record<string, unknown>> = {};
+  get delta(): ClusterDelta {
+    return this.acc as ClusterDelta;
+  }
   get state(): ClusterState {
     return applyDelta(emptyState(), this.acc as ClusterDelta);
   }
@@ -137,24 +141,24 @@ export function mutate(s: ClusterState, count: number, writer: string, seed: num
   const containers = Object.keys(s.containers);
   const services = Object.keys(s.services);
   const deployments = Object.keys(s.deployments);
+  const rep = new ClusterReplica(s);
   for (let i = 0; i < count; i++) {
     const x = r();
     if (x < 0.8 && containers.length) {
       const k = containers[Math.floor(r() * containers.length)]!;
-      const e = s.containers[k]!;
+      const e = rep.view.containers[k]!;
       if (e.deleted) continue;
-      s = must(recordContainer(s, ts(), { ...e.value, status: STATUSES[Math.floor(r() * STATUSES.length)]!, health: r() < 0.5 ? "healthy" : "unhealthy" })).state;
+      must(rep.mutate((v) => recordContainer(v, ts(), { ...e.value, status: STATUSES[Math.floor(r() * STATUSES.length)]!, health: r() < 0.5 ? "healthy" : "unhealthy" })));
     } else if (x < 0.9 && services.length) {
       const [dep, svc] = services[Math.floor(r() * services.length)]!.split("/") as [string, string];
-      s = must(setReplicas(s, ts(), dep, svc, 1 + Math.floor(r() * 9))).state;
+      must(rep.mutate((v) => setReplicas(v, ts(), dep, svc, 1 + Math.floor(r() * 9))));
     } else if (x < 0.97) {
       const a = `10.200.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}`;
-      const res = allocateIp(s, ts(), a, `${writer}/c${i}`);
-      if (res.ok) s = res.state;
+      rep.mutate((v) => allocateIp(v, ts(), a, `${writer}/c${i}`)); // taken → no change
     } else if (deployments.length) {
       const id = deployments[Math.floor(r() * deployments.length)]!;
-      s = must(putDeployment(s, ts(), id, id, spec(id, 10_000 + i))).state;
+      must(rep.mutate((v) => putDeployment(v, ts(), id, id, spec(id, 10_000 + i))));
     }
   }
-  return s;
+  return rep.snapshot();
 }
