@@ -24,7 +24,12 @@ import {
   lwwMapMerge,
   lwwPutDelta,
   newDict,
+  decodeHlc,
+  type Dict,
+  type DriftError,
   type Hlc,
+  type HlcClock,
+  type HlcString,
   type Json,
   type LwwMap,
 } from "../crdt/index.ts";
@@ -343,4 +348,35 @@ export function fromBase64(s: string): Uint8Array {
     }
   }
   return out.subarray(0, j);
+}
+
+// ---- clocks ----------------------------------------------------------------
+
+/** The latest timestamp written in a delta (entries' `ts`), or undefined for an empty delta. */
+export function deltaMaxTs(delta: ClusterDelta): HlcString | undefined {
+  let max: HlcString | undefined;
+  for (const c of COLLECTIONS) {
+    const d = delta[c] as Dict<{ readonly ts: HlcString }> | undefined;
+    if (!d) continue;
+    for (const k of Object.keys(d)) {
+      const t = d[k]!.ts;
+      if (max === undefined || t > max) max = t;
+    }
+  }
+  return max;
+}
+
+/**
+ * Gate for incoming deltas: advances the local clock past the delta's latest
+ * stamp (so our next write orders after what we have seen), or refuses the
+ * delta when that stamp is further in the future than the clock's max drift —
+ * a node with a runaway clock would otherwise win every LWW conflict.
+ */
+export function admitDelta(clock: HlcClock, delta: ClusterDelta, wallMs: number): { readonly ok: true } | { readonly ok: false; readonly error: DriftError } {
+  const max = deltaMaxTs(delta);
+  if (max === undefined) return { ok: true };
+  const d = decodeHlc(max);
+  if (!d.ok) return { ok: true }; // decoded deltas are validated; an unparsable stamp cannot reach here
+  const r = clock.receive(d.value, wallMs);
+  return r.ok ? { ok: true } : { ok: false, error: r.error };
 }

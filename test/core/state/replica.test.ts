@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { ClusterReplica, applyDelta, deltaIsEmpty, emptyState, encodeState, putDeployment, type ClusterState } from "../../../core/state/index.ts";
+import { ClusterReplica, admitDelta, deltaMaxTs, applyDelta, deltaIsEmpty, emptyState, encodeState, putDeployment, type ClusterState } from "../../../core/state/index.ts";
 import { steps, triple, RUNS, REPLICAS } from "../crdt/harness.ts";
-import { clusterSpec } from "./spec.ts";
+import { clusterSpec, ok } from "./spec.ts";
+import { HlcClock, compareHlc } from "../../../core/crdt/index.ts";
 
 const key = (s: ClusterState) => new TextDecoder().decode(encodeState(s));
 
@@ -65,5 +66,20 @@ describe("ClusterReplica (in-place join)", () => {
     rep.mutate((s) => putDeployment(s, { wall: 3, logical: 0, node: "n" }, "other", "other", {}));
     expect(Object.keys(snap.deployments)).toEqual(["app"]);
     expect(key(emptyState())).not.toBe(key(snap));
+  });
+});
+
+describe("admitDelta", () => {
+  test("advances the clock past the delta, refuses deltas from the far future", () => {
+    const remote = ok(putDeployment(emptyState(), { wall: 5_000, logical: 3, node: "r" }, "a", "a", {})).delta;
+    const clock = new HlcClock("me", 60_000);
+    expect(deltaMaxTs(remote)).toBe("000000001388-0003-r");
+    expect(admitDelta(clock, remote, 1_000).ok).toBe(true);
+    expect(compareHlc(clock.now(1_000), { wall: 5_000, logical: 3, node: "r" })).toBe(1);
+    const future = ok(putDeployment(emptyState(), { wall: 10_000_000, logical: 0, node: "r" }, "a", "a", {})).delta;
+    const r = admitDelta(clock, future, 1_000);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe("hlc.drift");
+    expect(admitDelta(clock, {}, 1_000).ok).toBe(true);
   });
 });
