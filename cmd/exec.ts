@@ -45,13 +45,12 @@ export const register: RegisterVerb = (cli, action) => {
             ...(optString(options, "workdir") ? { WorkingDir: optString(options, "workdir")! } : {}),
             ...(options.privileged ? { Privileged: true } : {}),
           };
-          if (tty) {
-            const { interactiveExec } = await import("../platform/deploy/exec-interactive.ts");
-            return await interactiveExec(engine, c.Id, body);
-          }
-          const execId = await engine.exec.create(c.Id, body);
-          for await (const f of engine.exec.start(execId, { tty: false })) {
-            (f.stream === "stderr" ? process.stderr : process.stdout).write(f.data);
+          // stdin is forwarded when it is a terminal (TTY mode) or a pipe/file; -T with a terminal attaches none.
+          const withStdin = tty || process.stdin.isTTY !== true;
+          const execId = await engine.exec.create(c.Id, { ...body, ...(withStdin ? { AttachStdin: true } : {}) });
+          if (withStdin) await runInteractive(engine, execId, tty);
+          else {
+            for await (const f of engine.exec.start(execId, { tty: false })) (f.stream === "stderr" ? process.stderr : process.stdout).write(f.data);
           }
           let info = await engine.exec.inspect(execId);
           for (let i = 0; i < 50 && (info.Running || info.ExitCode === null); i++) {
@@ -65,3 +64,38 @@ export const register: RegisterVerb = (cli, action) => {
       }),
     );
 };
+
+/** Wires the terminal (or a pipe) to a hijacked exec: raw mode and window size with a TTY, EOF passed on. */
+async function runInteractive(engine: import("../platform/engine/index.ts").Engine, execId: string, tty: boolean): Promise<void> {
+  const stream = await engine.exec.startInteractive(execId, { tty });
+  const stdin = process.stdin;
+  const resize = () => {
+    const { columns, rows } = process.stdout;
+    if (!columns || !rows) return;
+    void engine.transport
+      .empty({ method: "POST", path: `/exec/${encodeURIComponent(execId)}/resize`, query: { h: rows, w: columns }, ctx: { action: "resize exec" } })
+      .catch(() => {});
+  };
+  if (tty) {
+    stdin.setRawMode?.(true);
+    resize();
+    process.stdout.on("resize", resize);
+  }
+  const onData = (d: Buffer) => void stream.write(d).catch(() => {});
+  const onEnd = () => stream.end();
+  stdin.on("data", onData);
+  stdin.once("end", onEnd);
+  stdin.resume();
+  try {
+    for await (const f of stream.output) (f.stream === "stderr" ? process.stderr : process.stdout).write(f.data);
+  } finally {
+    stdin.removeListener("data", onData);
+    stdin.removeListener("end", onEnd);
+    if (tty) {
+      stdin.setRawMode?.(false);
+      process.stdout.removeListener("resize", resize);
+    }
+    stdin.pause();
+    stream.close();
+  }
+}
