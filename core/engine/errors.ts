@@ -186,6 +186,8 @@ export function engineHttpError(status: number, engineMessage: string, ctx: Engi
       hint:
         ctx.pull === "never"
           ? `with --pull never fizz does not pull: build it, or pull it first ('docker pull ${ref}')`
+          : ctx.pull === "build"
+          ? `the service builds this image ('pull_policy: build'); run the build first ('fizz up --build')`
           : `pull it ('docker pull ${ref}') or build it; check the name and tag`,
       status: 404,
     });

@@ -25,6 +25,8 @@ export function splitRef(ref: string): { repo: string; tag: string } {
   return { repo: ref, tag: "latest" };
 }
 
+export type PullPolicy = "always" | "missing" | "never" | "build";
+
 export interface BuildOptions {
   /** Name:tag for the result. */
   readonly tag?: string;
@@ -113,6 +115,30 @@ export class Images {
       if (ev.error || ev.errorDetail) throw streamError(ev, { action: "build image", ref }, "/build");
       yield ev;
     }
+  }
+
+  /**
+   * Makes sure `ref` is on the engine under a compose `pull_policy`:
+   * "missing" pulls only when absent, "always" pulls anyway, "never" and
+   * "build" never pull and fail with a hint that says so.
+   */
+  async ensure(
+    ref: string,
+    policy: PullPolicy = "missing",
+    opts: { signal?: AbortSignal; onProgress?: (ev: ProgressEvent) => void } = {},
+  ): Promise<"present" | "pulled"> {
+    if (policy !== "always" && (await this.exists(ref))) return "present";
+    if (policy === "never" || policy === "build") {
+      throw engineHttpError(404, `No such image: ${ref}`, {
+        method: "GET",
+        path: `/images/${ref}/json`,
+        action: "find image",
+        subject: subject(ref),
+        pull: policy,
+      });
+    }
+    for await (const ev of this.pull(ref, opts.signal ? { signal: opts.signal } : {})) opts.onProgress?.(ev);
+    return "pulled";
   }
 
   async tag(ref: string, repo: string, tag: string): Promise<void> {

@@ -11,7 +11,7 @@ export { candidateEndpoints, detectEndpoint, parseEngineAddress, DOCKER_SOCKET, 
 export { Transport, type TransportOptions, type CallOptions } from "./transport.ts";
 export type { Containers, LogsOptions, AttachOptions } from "./containers.ts";
 export type { Exec, ExecResult } from "./exec.ts";
-export { splitRef, type Images, type BuildOptions } from "./images.ts";
+export { splitRef, type Images, type BuildOptions, type PullPolicy } from "./images.ts";
 export type { Networks } from "./networks.ts";
 export type { Volumes } from "./volumes.ts";
 export type { EventsOptions } from "./events.ts";

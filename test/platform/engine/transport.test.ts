@@ -34,7 +34,7 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     seen.push(`${req.method} ${req.url}`);
-    const path = url.pathname.replace(/^\/v1\.\d+/, "");
+    const path = decodeURIComponent(url.pathname).replace(/^\/v1\.\d+/, "");
     const h = routes.get(`${req.method} ${path}`);
     if (h) h(req, res);
     else json(res, 404, { message: `page not found: ${path}` });
@@ -138,6 +138,26 @@ describe("engine client against a fake engine", () => {
     }
     expect((failed as { code?: string }).code).toBe("engine.image_not_found");
     expect((failed as Error).message).toContain("image 'app:bad' not found");
+    await e.close();
+  });
+
+  test("ensure: present images are left alone, 'never' refuses with a hint, 'missing' pulls", async () => {
+    route("GET", "/images/here:1/json", (_req, res) => json(res, 200, { Id: "sha256:1", RepoTags: ["here:1"] }));
+    route("GET", "/images/gone:1/json", (_req, res) => json(res, 404, { message: "No such image: gone:1" }));
+    const e = await engine();
+    const before = seen.length;
+    expect(await e.images.ensure("here:1")).toBe("present");
+    expect(seen.slice(before).some((r) => r.includes("/images/create"))).toBe(false);
+    try {
+      await e.images.ensure("gone:1", "never");
+      throw new Error("should refuse");
+    } catch (err) {
+      expect((err as { code?: string }).code).toBe("engine.image_not_found");
+      expect((err as { hint?: string }).hint).toContain("--pull never");
+    }
+    const progress: string[] = [];
+    expect(await e.images.ensure("gone:1", "missing", { onProgress: (ev) => progress.push(ev.status ?? "") })).toBe("pulled");
+    expect(progress).toContain("Status: Downloaded newer image for app:1");
     await e.close();
   });
 
