@@ -13,5 +13,6 @@ import { register as logs } from "./logs.ts";
 import { registerStart, registerStop, registerRestart } from "./lifecycle.ts";
 import { register as exec } from "./exec.ts";
 import { registerPull, registerBuild } from "./images.ts";
+import { register as agent } from "./agent.ts";
 
-export const verbs: RegisterVerb[] = [up, down, ps, logs, registerStart, registerStop, registerRestart, exec, registerPull, registerBuild, validate, config, doctor];
+export const verbs: RegisterVerb[] = [up, down, ps, logs, registerStart, registerStop, registerRestart, exec, registerPull, registerBuild, validate, config, doctor, agent];

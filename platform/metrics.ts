@@ -52,7 +52,13 @@ const HEALTHS: readonly ContainerHealthLabel[] = ["none", "starting", "healthy",
 export function createMetrics(opts: MetricsOptions = {}): AgentMetrics {
   const registry = new Registry();
   if (opts.labels) registry.setDefaultLabels({ ...opts.labels });
-  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (opts.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client exports these gauges with a `_total` suffix, which promtool's
+    // lint rejects (reserved for counters); the same values are exported
+    // without the suffix (nodejs_active_handles …), so nothing is lost.
+    for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
+  }
 
   const containers = new Gauge({
     name: "fizz_containers",

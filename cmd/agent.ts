@@ -1,0 +1,285 @@
+/**
+ * `fizz agent`: the long-running daemon. Resolves the node config (defaults <
+ * file < FIZZ_* < flags), opens the state database in the data directory,
+ * serves the REST API on the unix socket and optionally TCP (token, TLS),
+ * and stops cleanly on SIGTERM/SIGINT. Several agents can share a machine
+ * with distinct --data-dir and --api.
+ *
+ * The engine side plugs in at `makeBackend` below (the integration point).
+ */
+import type { RegisterVerb, Options } from "./command.ts";
+import { optList, optString } from "./command.ts";
+import type { Context } from "./context.ts";
+import { usageError } from "../core/errors.ts";
+import {
+  configFileDefault,
+  defaults,
+  envLayer,
+  flagLayer,
+  formatApiAddress,
+  mergeConfig,
+  parseApiAddress,
+  parseConfigFile,
+  type AgentConfig,
+  type ConfigLayer,
+  type HostFacts,
+  type ResolvedConfig,
+} from "../core/agent-config/index.ts";
+import type { AgentStore } from "../platform/store/index.ts";
+import type { AgentBackend, EventFeed, Listening } from "../platform/api/index.ts";
+import type { AgentMetrics } from "../platform/metrics.ts";
+import type { Logger } from "../platform/log.ts";
+
+export const register: RegisterVerb = (cli, action) => {
+  cli
+    .command("agent", "Run the fizz agent (foreground daemon): state, reconciliation, REST API")
+    .option("--data-dir <dir>", "State directory (default /var/lib/fizz as root, $XDG_DATA_HOME/fizz otherwise)")
+    .option("--config <file>", "Node config file (default /etc/fizz/config.yaml as root; also FIZZ_CONFIG)")
+    .option("--api <addr>", "Listen on unix:<path> and/or <ip>:<port> (repeatable; TCP needs a token)")
+    .option("--api-token-file <file>", "Bearer token for TCP (default <data-dir>/api-token, generated)")
+    .option("--tls-cert <file>", "TLS certificate (PEM) for the TCP listener")
+    .option("--tls-key <file>", "TLS private key (PEM) for the TCP listener")
+    .option("--engine <engine>", "docker, podman, or an address (unix:///path.sock, tcp://host:port)")
+    .action(
+      action(async (ctx, args, options) => {
+        if (args.length) throw usageError(`'fizz agent' takes no arguments, got '${args[0]}'`);
+        const { readFileSync, existsSync } = await import("node:fs");
+        const { homedir } = await import("node:os");
+        const facts: HostFacts = { uid: process.getuid?.() ?? 1000, env: process.env, home: homedir() };
+        const explicit = optString(options, "config") ?? process.env.FIZZ_CONFIG;
+        const file = explicit ?? configFileDefault(facts);
+        let fileText: string | undefined;
+        if (explicit !== undefined || existsSync(file)) {
+          try {
+            fileText = readFileSync(file, "utf8");
+          } catch (e) {
+            throw usageError(`cannot read config file ${file}: ${(e as Error).message}`);
+          }
+        }
+        const resolved = resolveAgentConfig({ facts, options, env: process.env, file: fileText === undefined ? undefined : { path: file, text: fileText } });
+        const agent = await startAgent(resolved.config, { ctx });
+        await agent.stopped;
+        return 0;
+      }),
+    );
+};
+
+/** Maps the verb's flags onto config options; pure. */
+export function flagsToLayer(options: Options): ConfigLayer {
+  const m = new Map<string, { flag: string; value: unknown }>();
+  const dataDir = optString(options, "dataDir");
+  if (dataDir !== undefined) m.set("data_dir", { flag: "--data-dir", value: dataDir });
+  const apis = optList(options, "api");
+  let sawUnix = false;
+  let sawTcp = false;
+  for (const raw of apis) {
+    const a = parseApiAddress(raw, "--api address");
+    if (a.kind === "unix") {
+      if (sawUnix) throw usageError("--api: only one unix socket per agent");
+      sawUnix = true;
+      m.set("api.socket", { flag: "--api", value: a.path });
+    } else {
+      if (sawTcp) throw usageError("--api: only one TCP address per agent");
+      sawTcp = true;
+      if (a.tls !== undefined) throw usageError("--api: give <ip>:<port> (TLS comes from --tls-cert/--tls-key)");
+      m.set("api.tcp.listen", { flag: "--api", value: formatApiAddress(a) });
+    }
+  }
+  // --api with only a TCP address means "TCP only": no socket unless asked for.
+  if (sawTcp && !sawUnix) m.set("api.socket", { flag: "--api", value: "" });
+  const pairs: [string, string, string][] = [
+    ["apiTokenFile", "--api-token-file", "api.tcp.token_file"],
+    ["tlsCert", "--tls-cert", "api.tcp.tls.cert"],
+    ["tlsKey", "--tls-key", "api.tcp.tls.key"],
+    ["logLevel", "--log-level", "log.level"],
+    ["logFormat", "--log-format", "log.format"],
+  ];
+  for (const [key, flag, path] of pairs) {
+    const v = optString(options, key);
+    if (v !== undefined) m.set(path, { flag, value: v });
+  }
+  const engine = optString(options, "engine");
+  if (engine !== undefined) {
+    if (engine === "docker" || engine === "podman" || engine === "auto") m.set("engine.kind", { flag: "--engine", value: engine });
+    else m.set("engine.host", { flag: "--engine", value: engine });
+  }
+  return flagLayer(m);
+}
+
+export function resolveAgentConfig(o: {
+  facts: HostFacts;
+  options: Options;
+  env: Readonly<Record<string, string | undefined>>;
+  file: { path: string; text: string } | undefined;
+}): ResolvedConfig {
+  const layers: ConfigLayer[] = [];
+  if (o.file) layers.push(parseConfigFile(o.file.text, o.file.path));
+  const env = { ...o.env };
+  // FIZZ_LOG_LEVEL/FIZZ_LOG_FORMAT are also the CLI's global variables; they mean the same here.
+  layers.push(envLayer(env));
+  layers.push(flagsToLayer(o.options));
+  // data_dir moves the socket default with it for non-root users (…/fizz.sock).
+  const base = defaults(o.facts);
+  const dataDir = [...layers].reverse().find((l) => l.values.has("data_dir"))?.values.get("data_dir")?.value;
+  if (typeof dataDir === "string" && o.facts.uid !== 0 && !o.facts.env.XDG_RUNTIME_DIR) base.api.socket = `${dataDir}/fizz.sock`;
+  return mergeConfig({ ...base, data_dir: base.data_dir }, layers);
+}
+
+/** What the engine side gets to build its backend and loop. */
+export interface AgentDeps {
+  readonly config: AgentConfig;
+  readonly store: AgentStore;
+  /** Append events through this (stores and wakes SSE subscribers). */
+  readonly events: EventFeed;
+  readonly metrics: AgentMetrics;
+  readonly logger: Logger;
+}
+
+export interface BackendRuntime {
+  readonly backend: AgentBackend;
+  /** Starts background work (reconcile loop, health monitor) once the API is up. */
+  start?(): void | Promise<void>;
+  /** Stops background work; called before the store closes. */
+  stop?(): Promise<void>;
+}
+
+/**
+ * INTEGRATION POINT. Until the engine-backed backend and reconcile loop are
+ * wired in, the agent serves what its store knows (deployments, events) and
+ * reports no containers: it observes none and must not pretend to.
+ */
+export async function makeBackend(deps: AgentDeps): Promise<BackendRuntime> {
+  const { StoreBackend } = await import("../platform/api/store-backend.ts");
+  deps.logger.warn("no engine backend wired in: the API serves stored state only and refuses changes (501)");
+  return { backend: new StoreBackend(deps.store) };
+}
+
+export interface RunningAgent {
+  readonly listening: readonly Listening[];
+  readonly deps: AgentDeps;
+  /** Resolves once the agent has shut down (signal or stop()). */
+  readonly stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, o: { ctx: Context; backendFactory?: (d: AgentDeps) => Promise<BackendRuntime>; handleSignals?: boolean }): Promise<RunningAgent> {
+  const { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { randomBytes } = await import("node:crypto");
+  const { createLogger } = await import("../platform/log.ts");
+  const { AgentStore } = await import("../platform/store/index.ts");
+  const { createApiServer, createRoutes, EventFeed } = await import("../platform/api/index.ts");
+  const { createMetrics } = await import("../platform/metrics.ts");
+  const { runtimeVersion } = await import("../platform/runtime.ts");
+  const { versionLine } = await import("./version.ts");
+
+  const logger = createLogger({ level: config.log.level, format: config.log.format === "auto" ? undefined : config.log.format, color: o.ctx.global.color });
+  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  const store = AgentStore.open(join(config.data_dir, "state.db"));
+  const nodeId = store.nodeId();
+  const events = new EventFeed(store);
+  const metrics = createMetrics();
+  const deps: AgentDeps = { config, store, events, metrics, logger: logger.child({ node: nodeId.slice(0, 8) }) };
+
+  let token: string | undefined;
+  let tokenFile: string | undefined;
+  if (config.api.tcp.listen) {
+    tokenFile = config.api.tcp.token_file || join(config.data_dir, "api-token");
+    if (!config.api.tcp.token_file && !existsSync(tokenFile)) {
+      writeFileSync(tokenFile, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+      chmodSync(tokenFile, 0o600);
+      logger.info({ tokenFile }, "generated an API token for the TCP listener");
+    }
+    try {
+      token = readFileSync(tokenFile, "utf8").trim();
+    } catch (e) {
+      store.close();
+      throw usageError(`cannot read the API token file ${tokenFile}: ${(e as Error).message}`);
+    }
+    if (token.length < 16) {
+      store.close();
+      throw usageError(`the API token in ${tokenFile} is shorter than 16 characters`);
+    }
+  }
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (config.api.tcp.tls.cert) {
+    try {
+      tls = { cert: readFileSync(config.api.tcp.tls.cert), key: readFileSync(config.api.tcp.tls.key) };
+    } catch (e) {
+      store.close();
+      throw usageError(`cannot read the TLS certificate or key: ${(e as Error).message}`);
+    }
+  }
+
+  const runtime = await (o.backendFactory ?? makeBackend)(deps);
+  const router = createRoutes({
+    backend: runtime.backend,
+    events,
+    metrics: config.metrics.enabled ? metrics : undefined,
+    info: () => ({ node: nodeId, version: versionLine(), runtime: runtimeVersion(), pid: process.pid }),
+  });
+  const server = createApiServer({
+    router,
+    token,
+    tls,
+    limits: { maxBodyBytes: config.api.max_body_bytes },
+    logger: deps.logger.child({ component: "api" }),
+    metrics,
+  });
+  const listening: Listening[] = [];
+  try {
+    if (config.api.socket) listening.push(await server.listen({ kind: "unix", path: config.api.socket }, { socketMode: config.api.socket_mode }));
+    if (config.api.tcp.listen) {
+      const a = parseApiAddress(config.api.tcp.listen);
+      if (a.kind === "tcp") listening.push(await server.listen({ ...a, tls: tls !== undefined }));
+    }
+  } catch (e) {
+    await server.close();
+    store.close();
+    throw e;
+  }
+  for (const l of listening) {
+    const where = l.kind === "unix" ? `unix:${l.path}` : `${l.tls ? "https" : "http"}://${l.host.includes(":") ? `[${l.host}]` : l.host}:${l.port}`;
+    deps.logger.info({ address: where, ...(l.kind === "tcp" ? { tokenFile } : {}) }, `API listening on ${where}`);
+  }
+  events.append({ at: Date.now(), type: "agent.started", message: `agent ${nodeId} started`, data: { pid: process.pid } });
+  await runtime.start?.();
+
+  // A bug in one request or background task must not take the node down:
+  // log it and keep serving (the API already answers such requests with 500).
+  const onRejection = (e: unknown) => deps.logger.error({ err: e }, "unhandled rejection");
+  const onException = (e: unknown) => deps.logger.error({ err: e }, "uncaught exception");
+  process.on("unhandledRejection", onRejection);
+  process.on("uncaughtException", onException);
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      deps.logger.info("stopping");
+      await server.close();
+      try {
+        await runtime.stop?.();
+      } catch (e) {
+        deps.logger.error({ err: e }, "backend stop failed");
+      }
+      events.append({ at: Date.now(), type: "agent.stopped", message: `agent ${nodeId} stopped` });
+      store.close();
+      process.off("unhandledRejection", onRejection);
+      process.off("uncaughtException", onException);
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      deps.logger.info("stopped");
+      resolveStopped();
+    })());
+  const onSignal = (sig: NodeJS.Signals) => {
+    deps.logger.info({ signal: sig }, "signal received");
+    void stop();
+  };
+  if (o.handleSignals !== false) {
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  }
+  return { listening, deps, stopped, stop };
+}
