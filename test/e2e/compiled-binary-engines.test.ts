@@ -134,4 +134,22 @@ describe("compiled binary talks to the real engines", () => {
     expect(rep.runtime).toStartWith("deno ");
     expect(rep.compiled).toBe(false);
   }, 60_000);
+
+  for (const [kind, socket] of [
+    ["docker", docker],
+    ["podman", podman],
+  ] as const) {
+    test.skipIf(!socket || !existsSync(DENO))(`under Deno the client does logs, exec, stdin and events on ${kind}`, () => {
+      const r = run(DENO, ["run", "-A", "test/platform/engine/deno-smoke.ts", `unix://${socket}`]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({
+        engine: kind,
+        logs: { stdout: "out\n", stderr: "err\n" },
+        exec: { exitCode: 4, stdout: "x\n", stderr: "" },
+        stdin: { stdout: "via stdin\n", stderr: "" },
+        sawStart: true,
+      });
+    }, 60_000);
+  }
 });
