@@ -22,6 +22,7 @@ import {
   lwwMapEntries,
   lwwMapGet,
   lwwMapMerge,
+  lwwMapPurge,
   lwwPutDelta,
   newDict,
   decodeHlc,
@@ -379,4 +380,21 @@ export function admitDelta(clock: HlcClock, delta: ClusterDelta, wallMs: number)
   if (!d.ok) return { ok: true }; // decoded deltas are validated; an unparsable stamp cannot reach here
   const r = clock.receive(d.value, wallMs);
   return r.ok ? { ok: true } : { ok: false, error: r.error };
+}
+
+/**
+ * Drop LWW tombstones stamped before `before` from every collection. Safe once
+ * no write older than `before` can still arrive from anywhere — pick a horizon
+ * well beyond the longest partition you intend to heal from (e.g. 7 days).
+ * IP claims are kept: a released claim's epoch is what orders re-allocations.
+ */
+export function purgeTombstones(state: ClusterState, before: HlcString): ClusterState {
+  return {
+    nodes: lwwMapPurge(state.nodes, before),
+    deployments: lwwMapPurge(state.deployments, before),
+    services: lwwMapPurge(state.services, before),
+    containers: lwwMapPurge(state.containers, before),
+    secrets: lwwMapPurge(state.secrets, before),
+    ips: state.ips,
+  };
 }

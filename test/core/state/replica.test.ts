@@ -83,3 +83,18 @@ describe("admitDelta", () => {
     expect(admitDelta(clock, {}, 1_000).ok).toBe(true);
   });
 });
+
+describe("purgeTombstones", () => {
+  test("drops only old tombstones and keeps live entries and IP claims", async () => {
+    const { deleteDeployment, purgeTombstones, allocateIp, releaseIp } = await import("../../../core/state/index.ts");
+    let s = ok(putDeployment(emptyState(), { wall: 1, logical: 0, node: "n" }, "old", "old", {})).state;
+    s = ok(putDeployment(s, { wall: 2, logical: 0, node: "n" }, "keep", "keep", {})).state;
+    s = deleteDeployment(s, { wall: 3, logical: 0, node: "n" }, "old").state;
+    s = ok(allocateIp(s, { wall: 4, logical: 0, node: "n" }, "10.0.0.9", "n")).state;
+    s = ok(releaseIp(s, "10.0.0.9", "n")).state;
+    const p = purgeTombstones(s, "000000000005-0000-");
+    expect(Object.keys(p.deployments)).toEqual(["keep"]);
+    expect(Object.keys(p.ips)).toEqual(["10.0.0.9"]);
+    expect(Object.keys(purgeTombstones(s, "000000000002-0000-").deployments).sort()).toEqual(["keep", "old"]);
+  });
+});
