@@ -111,7 +111,7 @@ interface Loaded {
 
 class Loader {
   readonly diags: Diags;
-  readonly locations = new Locations();
+  locations = new Locations();
   private readonly cache = new Map<string, Loaded | undefined>();
 
   constructor(
@@ -155,8 +155,9 @@ class Loader {
 
   private interpolateTree(v: unknown, path: Path, locs: Locations): unknown {
     if (typeof v === "string") {
+      if (!v.includes("$")) return v;
       const r = interpolate(v, this.lookup);
-      const loc = locs.at(path);
+      const loc = r.ok && r.unset.length === 0 ? undefined : locs.at(path);
       const where = loc ? { file: loc.file, line: loc.line, column: loc.column } : {};
       if (!r.ok) {
         this.diags.push({
@@ -261,7 +262,7 @@ class Loader {
       for (const p of paths) {
         const l = this.loadFile(p, [...stack, file]);
         if (!l) continue;
-        this.locations.absorb(l.locations);
+        this.addLocations(l.locations);
         const dir = typeof e.project_directory === "string" ? resolveFrom(posix.dirname(file), e.project_directory, this.opts.env.HOME) : posix.dirname(paths[0]!);
         const d = { ...l.doc };
         if (isDict(d.services)) {
@@ -285,6 +286,14 @@ class Loader {
         }
       }
     });
+  }
+
+  /** Later files' positions win; the first file's table is adopted as is (no copy). */
+  addLocations(l: Locations): void {
+    if (this.locations.values.size === 0 && this.locations.keys.size === 0) {
+      this.locations = l;
+      this.diags.locations = l;
+    } else if (l !== this.locations) this.locations.absorb(l);
   }
 
   private diagAt(locs: Locations, path: Path, code: string, message: string): void {
@@ -350,7 +359,7 @@ export function loadProject(opts: LoadOptions): LoadResult {
   for (const f of files) {
     const l = loader.loadFile(f);
     if (!l) continue;
-    loader.locations.absorb(l.locations);
+    loader.addLocations(l.locations);
     merged = merged ? (mergeDocuments(merged, l.doc) as Record<string, unknown>) : { ...l.doc };
   }
   if (!merged) return { project: undefined, diagnostics: diags.list, environment };

@@ -7,6 +7,7 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { SourceLocation } from "../errors.ts";
 import type { Diagnostic } from "./model.ts";
+import { fastParse } from "./fastyaml.ts";
 
 export type PathSeg = string | number;
 export type Path = readonly PathSeg[];
@@ -68,6 +69,13 @@ export interface ParsedFile {
 }
 
 export function parseYamlFile(file: string, text: string): ParsedFile {
+  const fast = fastParse(file, text);
+  if (fast) return { file, value: fast.value, locations: fast.locations, diagnostics: [] };
+  return parseYamlFileFull(file, text);
+}
+
+/** The full `yaml` package path: every YAML feature and every syntax error, located. */
+export function parseYamlFileFull(file: string, text: string): ParsedFile {
   const lineCounter = new LineCounter();
   const diagnostics: Diagnostic[] = [];
   const locations = new Locations();
