@@ -6,7 +6,6 @@
 import { HlcClock, type Json } from "../../../core/crdt/index.ts";
 import {
   ClusterReplica,
-  applyDelta,
   allocateIp,
   emptyState,
   putDeployment,
@@ -14,7 +13,6 @@ import {
   putSecret,
   recordContainer,
   setReplicas,
-  type ClusterDelta,
   type ClusterState,
   type ContainerStatus,
 } from "../../../core/state/index.ts";
@@ -48,31 +46,14 @@ function spec(project: string, i: number): Json {
 
 const STATUSES: ContainerStatus[] = ["running", "healthy", "healthy", "healthy", "unhealthy", "pending"];
 
-/**
- * Collects deltas into one mutable batch and applies it once: building 10k
- * entries one immutable update at a time would copy the maps 10k times.
- * Every write goes to a fresh key, so the mutators can run against the empty state.
- */
-class Batch {
-  private acc: Record<string, Record<string, unknown>> = {};
-  get delta(): ClusterDelta {
-    return this.acc as ClusterDelta;
-  }
-  get state(): ClusterState {
-    return applyDelta(emptyState(), this.acc as ClusterDelta);
-  }
-  add(d: ClusterDelta): void {
-    for (const [c, m] of Object.entries(d)) Object.assign((this.acc[c] ??= Object.create(null)), m);
-  }
-}
-
 /** About `entries` entries in total; returns the state, the node ids and the keys used. */
 export function syntheticState(entries: number, seed = 1): { state: ClusterState; nodes: string[]; deployments: string[] } {
   const r = rng(seed);
   const clock = new HlcClock("seed-node");
   let wall = 1_700_000_000_000;
   const ts = () => clock.now((wall += 1));
-  const b = new Batch();
+  // Built in place: 10k immutable updates would copy the maps 10k times.
+  const b = new ClusterReplica();
   const s = emptyState();
   const nNodes = Math.max(3, Math.round(entries / 200));
   const nDeployments = Math.max(1, Math.round(entries / 100));
@@ -83,7 +64,7 @@ export function syntheticState(entries: number, seed = 1): { state: ClusterState
   for (let i = 0; i < nNodes; i++) {
     const id = `node-${i.toString(16).padStart(4, "0")}`;
     nodes.push(id);
-    b.add(putNode(s, ts(), id, {
+    b.apply(putNode(s, ts(), id, {
       name: `worker-${i}`,
       address: `10.0.${(i >> 8) & 255}.${i & 255}:7946`,
       labels: { zone: `z${i % 3}`, disk: i % 2 ? "ssd" : "hdd" },
@@ -95,15 +76,15 @@ export function syntheticState(entries: number, seed = 1): { state: ClusterState
   for (let i = 0; i < nDeployments; i++) {
     const id = `dep-${i}`;
     deployments.push(id);
-    b.add(must(putDeployment(s, ts(), id, `project${i}`, spec(`project${i}`, i))).delta);
-    for (const svc of ["web", "db", "cache"]) b.add(must(setReplicas(s, ts(), id, svc, 3)).delta);
+    b.apply(must(putDeployment(s, ts(), id, `project${i}`, spec(`project${i}`, i))).delta);
+    for (const svc of ["web", "db", "cache"]) b.apply(must(setReplicas(s, ts(), id, svc, 3)).delta);
   }
   for (let i = 0; i < nContainers; i++) {
     const dep = deployments[i % nDeployments]!;
     const svc = ["web", "db", "cache"][Math.floor(i / nDeployments) % 3]!;
     const index = Math.floor(i / (nDeployments * 3));
     const nodeId = nodes[Math.floor(r() * nodes.length)]!;
-    b.add(must(
+    b.apply(must(
       recordContainer(s, ts(), {
         deploymentId: dep,
         service: svc,
@@ -116,13 +97,13 @@ export function syntheticState(entries: number, seed = 1): { state: ClusterState
     ).delta);
   }
   for (let i = 0; i < nIps; i++) {
-    b.add(must(allocateIp(s, ts(), `10.100.${(i >> 8) & 255}.${i & 255}`, `dep-${i % nDeployments}/web/${i}`)).delta);
+    b.apply(must(allocateIp(s, ts(), `10.100.${(i >> 8) & 255}.${i & 255}`, `dep-${i % nDeployments}/web/${i}`)).delta);
   }
   for (let i = 0; i < nSecrets; i++) {
     const blob = new Uint8Array(96).map(() => Math.floor(r() * 256));
-    b.add(must(putSecret(s, ts(), `dep-${i % nDeployments}/secret-${i}`, blob)).delta);
+    b.apply(must(putSecret(s, ts(), `dep-${i % nDeployments}/secret-${i}`, blob)).delta);
   }
-  return { state: b.state, nodes, deployments };
+  return { state: b.view, nodes, deployments };
 }
 
 export function entryCount(s: ClusterState): number {
