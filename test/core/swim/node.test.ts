@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { createRng } from "../../../core/random.ts";
+import { createSwimNode, emptyMeta, pushPullInterval, swimConfig } from "../../../core/swim/index.ts";
 import { Harness } from "./harness.ts";
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `n${i}`);
@@ -171,5 +173,32 @@ describe("SWIM node", () => {
     h.run(2000);
     for (const id of ["n0", "n1", "n3"]) expect(h.get(id).member("n2")?.meta).toEqual(meta);
     expect(h.events.filter((e) => e.ev.type === "update" && e.ev.member.id === "n2").length).toBe(3);
+  });
+
+  test("push-pull sends digests first, then only the records that differ", () => {
+    const records = Array.from({ length: 50 }, (_, i) => ({ node: `m${i}`, addr: `m${i}`, incarnation: 3, state: "alive" as const, meta: emptyMeta }));
+    const a = createSwimNode(swimConfig(), { id: "a", addr: "a", meta: emptyMeta }, createRng(1), { knownMembers: [...records, { node: "b", addr: "b", incarnation: 0, state: "alive", meta: emptyMeta }] });
+    const bRecords = records.map((r) => (r.node === "m7" ? { ...r, incarnation: 5 } : r));
+    const b = createSwimNode(swimConfig(), { id: "b", addr: "b", meta: emptyMeta }, createRng(2), { knownMembers: [...bRecords, { node: "a", addr: "a", incarnation: 0, state: "alive", meta: emptyMeta }] });
+    a.join(["b"], 0);
+    const req = a.drain().find((o) => o.kind === "stream");
+    if (req?.kind !== "stream" || req.message.type !== "pp-request") throw new Error("expected a push-pull request");
+    expect(req.message.members.length).toBe(52);
+    expect("addr" in (req.message.members[0] as object)).toBe(false); // digest rows only
+    const resp = b.receiveStream("a", req.message, 0);
+    if (resp?.type !== "pp-response") throw new Error("expected a response");
+    expect(resp.updates.map((u) => u.node)).toEqual(["m7"]);
+    expect(resp.want).toEqual([]);
+    const fin = a.receiveStream("b", resp, 0);
+    if (fin?.type !== "pp-final") throw new Error("expected a final");
+    expect(fin.updates.map((u) => u.node)).toEqual(["a"]);
+    expect(a.member("m7")?.incarnation).toBe(5);
+  });
+
+  test("push-pull period grows with cluster size (memberlist's pushPullScale)", () => {
+    const c = swimConfig({ pushPullIntervalMs: 30_000 });
+    expect(pushPullInterval(c, 10)).toBe(30_000);
+    expect(pushPullInterval(c, 64)).toBe(60_000);
+    expect(pushPullInterval(c, 1000)).toBe(180_000);
   });
 });
