@@ -10,6 +10,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -85,6 +86,7 @@ console.log(`  ${"(first dist run, before warm-up)".padEnd(36)}        ${firstFi
 const fm = median(fizz.times);
 const ratio = fm / median(compose.times);
 const met = (ok: boolean) => (ok ? "met" : "NOT met");
+console.log(`  load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores (wall times stretch when it exceeds the cores)`);
 console.log(`ratio fizz / docker-compose: ${ratio.toFixed(3)}x`);
 console.log(`target median ≤ ${TARGET_MS} ms: ${met(fm <= TARGET_MS)} (${fm.toFixed(1)} ms)`);
 console.log(`target ≤ ${TARGET_RATIO}x docker-compose: ${met(ratio <= TARGET_RATIO)} (${ratio.toFixed(3)}x)`);

@@ -2,6 +2,7 @@
 # Builds the release artifacts into dist/:
 #   fizz-linux-x64, fizz-linux-arm64        single executables (bun build --compile)
 #   fizz-linux-<arch>.tar.gz                 each holding one file, `fizz`
+#   install.sh                               the installer, a copy of ./install.sh
 #   SHA256SUMS                               `sha256sum` format, over all of the above
 #
 # The commit is baked in with `--define FIZZ_BUILD_COMMIT=...` (see cmd/version.ts).
@@ -21,7 +22,7 @@ force=0
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -46,7 +47,7 @@ stamp=$(
     echo "$commit $version $targets $("$BUN" --version)"
     find cmd core platform -type f -name '*.ts' -print0 2>/dev/null | sort -z | xargs -0 sha256sum
     sha256sum package.json package-lock.json 2>/dev/null || true
-    sha256sum "$0"
+    sha256sum "$0" install.sh
   } | sha256sum | cut -d' ' -f1
 )
 
@@ -111,6 +112,11 @@ for target in "${built[@]}"; do
   mv -f "$tmp/fizz-$target.tar.gz" "dist/fizz-$target.tar.gz"
   files+=("fizz-$target" "fizz-$target.tar.gz")
 done
+
+# The installer ships beside the tarballs: `curl -fsSL <release>/install.sh | sh`.
+cp install.sh "$tmp/install.sh"
+mv -f "$tmp/install.sh" dist/install.sh
+files+=(install.sh)
 
 # Artifacts of targets no longer in the list would be stale: drop them.
 for f in dist/fizz-linux-*; do

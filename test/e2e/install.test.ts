@@ -81,6 +81,7 @@ beforeAll(async () => {
 
   // Variants of the release directory: /good is dist/ as built.
   const overrides: Record<string, Buffer | string> = {
+    "/install.sh": readFileSync(join(DIST, "install.sh")),
     [`/corrupt/${ASSET}`]: corrupt,
     "/wrongsums/SHA256SUMS": wrongSums,
     "/noentry/SHA256SUMS": noEntry,
@@ -90,7 +91,6 @@ beforeAll(async () => {
     const body = overrides[path];
     if (body !== undefined) return res.writeHead(200).end(body);
     let file: string | undefined;
-    if (path === "/install.sh") file = join(ROOT, "install.sh");
     const m = /^\/(good|corrupt|wrongsums|noentry)\/([\w.-]+)$/.exec(path);
     if (m) file = join(DIST, m[2]!);
     if (!file || !existsSync(file)) return res.writeHead(404).end("not found\n");
@@ -206,11 +206,11 @@ describe("install.sh", () => {
  * A PATH that holds only what install.sh needs (no docker, no podman, no real
  * package manager), plus fakes given as name → shell body.
  */
-function toolbox(name: string, fakes: Record<string, string>): { path: string; log: string } {
+function toolbox(name: string, fakes: Record<string, string>, swap: Record<string, string> = {}): { path: string; log: string } {
   const dir = freshDir(name);
   mkdirSync(dir, { recursive: true });
   const tools = ["sh", "curl", "awk", "tr", "cut", "sha256sum", "mkdir", "tar", "gzip", "chmod", "cmp", "cp", "mv", "rm", "mktemp", "id", "uname", "sed", "cat", "env", "ls"];
-  for (const t of tools) {
+  for (const t of tools.map((t) => swap[t] ?? t)) {
     if (t in fakes) continue;
     const found = spawnSync("sh", ["-c", `command -v ${t}`], { encoding: "utf8" }).stdout.trim();
     if (!found) throw new Error(`test needs ${t}`);
@@ -243,6 +243,26 @@ describe("install.sh platform and engine detection", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`found docker (${box.path}/docker), not installing an engine`);
     expect(calls(box.log)).not.toContain("apt-get");
+  }, SLOW);
+
+  test("wget is used when curl is missing", async () => {
+    const box = toolbox("tb-wget", {}, { curl: "wget" });
+    const dir = freshDir("wget-bin");
+    const r = await run("sh", [join(DIST, "install.sh"), "--no-engine"], {
+      PATH: box.path,
+      FIZZ_BASE_URL: `${base}/good`,
+      FIZZ_INSTALL_DIR: dir,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect((await run(join(dir, "fizz"), ["--version"], process.env)).stdout.trim()).toBe(expectedVersion);
+    const corrupt = await run("sh", [join(DIST, "install.sh"), "--no-engine"], {
+      PATH: box.path,
+      FIZZ_BASE_URL: `${base}/corrupt`,
+      FIZZ_INSTALL_DIR: freshDir("wget-corrupt"),
+    });
+    expect(corrupt.code).not.toBe(0);
+    expect(corrupt.stderr).toContain("checksum mismatch");
   }, SLOW);
 
   test("an engine socket counts as an engine", async () => {
