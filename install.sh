@@ -38,9 +38,12 @@ die() {
 }
 
 usage() {
-  sed -n '2,28p' "$1" 2>/dev/null | sed 's/^# \{0,1\}//' && return
-  # Piped into sh: no file to read the header from.
-  echo "usage: install.sh [--systemd] [--engine docker|podman] [--no-engine] [--version X] [--help]"
+  if [ -f "$1" ] && [ "$(sed -n 2p "$1")" = "# Fizz installer." ]; then
+    sed -n '2,26p' "$1" | sed 's/^# \{0,1\}//'
+  else # piped into sh: no file to read this header from
+    echo "usage: curl -fsSL <url>/install.sh | sh -s -- [--systemd] [--engine docker|podman] [--no-engine] [--version X]"
+    echo "env: FIZZ_BASE_URL, FIZZ_INSTALL_DIR, FIZZ_SYSTEMD_DIR, FIZZ_NO_SUDO=1"
+  fi
 }
 
 has() { command -v "$1" >/dev/null 2>&1; }
