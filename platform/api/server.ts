@@ -204,6 +204,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       case "stream":
         res.writeHead(reply.status, { "content-type": reply.contentType, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
         if (head) return void res.end();
+        // Followed logs may stay quiet for long; the client should see the 200 now.
+        res.flushHeaders();
         await pump(reply.source, (c) => c, res, signal);
         return;
     }

@@ -201,6 +201,8 @@ export class FakeBackend implements AgentBackend {
           wake?.();
         }
       };
+      const onAbort = () => wake?.();
+      signal.addEventListener("abort", onAbort);
       if (q.follow) self.followers.add(follower);
       try {
         yield* backlog;
@@ -210,6 +212,7 @@ export class FakeBackend implements AgentBackend {
         }
       } finally {
         self.followers.delete(follower);
+        signal.removeEventListener("abort", onAbort);
         self.closedStreams++;
       }
     })();
