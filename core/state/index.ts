@@ -11,3 +11,4 @@ export * from "./cluster-state.ts";
 export * from "./codec.ts";
 export * from "./digest.ts";
 export * from "./replica.ts";
+export * from "./sync.ts";
