@@ -31,9 +31,16 @@ interface Line {
 
 const MERGE = "<<";
 
+/**
+ * Parses `text`, or returns undefined when it is outside the subset. Positions
+ * are recorded lazily: the returned Locations re-parses with recording on the
+ * first lookup (only diagnostics need them).
+ */
 export function fastParse(file: string, text: string): { value: unknown; locations: Locations } | undefined {
   try {
-    return new FastParser(file, text).parse();
+    const value = new FastParser(file, text, undefined).parse();
+    const locations = Locations.lazy((l) => void new FastParser(file, text, l).parse());
+    return { value, locations };
   } catch (e) {
     if (e instanceof Bail) return undefined;
     throw e;
@@ -44,13 +51,14 @@ class FastParser {
   private readonly lines: Line[] = [];
   private idx = 0;
   private readonly anchors = new Map<string, unknown>();
-  readonly locations = new Locations();
   private aliasBudget = 100_000;
   private readonly sizes = new WeakMap<object, number>();
 
   constructor(
     private readonly file: string,
     text: string,
+    /** Where to record positions; undefined = do not record. */
+    private readonly locations: Locations | undefined,
   ) {
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     const raw = text.split("\n");
@@ -78,22 +86,26 @@ class FastParser {
     }
   }
 
-  parse(): { value: unknown; locations: Locations } {
+  parse(): unknown {
     let value: unknown = null;
     if (this.lines.length) {
       const first = this.lines[0]!;
       value = this.block(first.indent, "");
       if (this.idx < this.lines.length) throw BAIL;
     }
-    return { value, locations: this.locations };
+    return value;
   }
 
   private loc(line: number, col: number): SourceLocation {
     return { file: this.file, line, column: col };
   }
 
+  /** >0 while parsing a `<<` merge value: merged content keeps no positions (as in source.ts). */
+  private suppress = 0;
+
   private setValueLoc(path: P, line: number, col: number): void {
-    this.locations.values.set(path, this.loc(line, col));
+    if (this.suppress) return;
+    this.locations?.values.set(path, this.loc(line, col));
   }
 
   /** A block node whose first line is lines[idx], at indentation n. */
@@ -118,7 +130,7 @@ class FastParser {
       if (line.indent < n) break;
       if (line.indent === n && !isSeqItem(line.text)) break; // back to the enclosing "key:" mapping
       if (line.indent > n) throw BAIL;
-      const ipath = childIdx(path, arr.length);
+      const ipath = this.locations ? childIdx(path, arr.length) : "";
       let off = 1;
       while (off < line.text.length && line.text.charCodeAt(off) === 32) off++;
       const rest = line.text.slice(off);
@@ -215,8 +227,8 @@ class FastParser {
       const { key, after, afterOff } = k;
       const isMerge = key === MERGE && !line.text.startsWith('"') && !line.text.startsWith("'");
       if (!isMerge && Object.hasOwn(obj, key)) throw BAIL; // duplicate key: let yaml report it
-      const kpath = childKey(path, key);
-      if (!isMerge) this.locations.keys.set(kpath, this.loc(line.no, n + 1));
+      const kpath = this.locations ? childKey(path, key) : "";
+      if (!isMerge) this.locations?.keys.set(kpath, this.loc(line.no, n + 1));
       let value: unknown;
       let anchor: string | undefined;
       let rest = after;
@@ -227,6 +239,7 @@ class FastParser {
         restOff += rest.length - a.after.length;
         rest = a.after;
       }
+      if (isMerge) this.suppress++;
       if (rest === "" || rest.startsWith("#")) {
         this.idx++;
         const next = this.lines[this.idx];
@@ -244,6 +257,7 @@ class FastParser {
         const next = this.lines[this.idx];
         if (next && next.indent > n) throw BAIL; // multi-line scalar
       }
+      if (isMerge) this.suppress--;
       if (anchor !== undefined) this.anchors.set(anchor, value);
       if (isMerge) {
         if (Array.isArray(value)) merges.push(...value);
@@ -295,7 +309,12 @@ class FastParser {
     return resolvePlain(v);
   }
 
+  get recording(): boolean {
+    return this.locations !== undefined;
+  }
+
   recordFlow(path: P, line: number, col: number, key: boolean): void {
+    if (!this.locations || this.suppress) return;
     const m = key ? this.locations.keys : this.locations.values;
     m.set(path, this.loc(line, col));
   }
@@ -339,7 +358,7 @@ class Flow {
           this.i++;
           return arr;
         }
-        arr.push(this.node(childIdx(path, arr.length)));
+        arr.push(this.node(this.p.recording ? childIdx(path, arr.length) : ""));
         this.ws();
         if (s[this.i] === ":") throw BAIL; // single-pair mapping inside a sequence
         if (s[this.i] === ",") this.i++;
@@ -361,7 +380,7 @@ class Flow {
         if (k === null) throw BAIL;
         const key = String(k);
         if (key === MERGE || Object.hasOwn(obj, key)) throw BAIL;
-        const kpath = childKey(path, key);
+        const kpath = this.p.recording ? childKey(path, key) : "";
         this.p.recordFlow(kpath, this.line, kc, true);
         this.ws();
         let v: unknown = null;
@@ -452,6 +471,9 @@ function quoted(s: string, i: number): { value: string; end: number } | undefine
       return { value: out, end: k + 1 };
     }
   }
+  const close = s.indexOf('"', j);
+  if (close < 0) return undefined;
+  if (s.indexOf("\\", j) < 0 || s.indexOf("\\", j) > close) return { value: s.slice(j, close), end: close + 1 };
   while (j < s.length) {
     const ch = s[j]!;
     if (ch === '"') return { value: out, end: j + 1 };

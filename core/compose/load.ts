@@ -12,7 +12,7 @@ import { isDict, mergeDocuments, mergeService } from "./merge.ts";
 import type { ConfigDef, Diagnostic, Network, Project, SecretDef, Service, Volume } from "./model.ts";
 import { normalizeNetwork, normalizeSecret, normalizeService, normalizeVolume } from "./normalize.ts";
 import { unknownField, type Cx } from "./schema.ts";
-import { fmtPath, Locations, parseYamlFile, type Path } from "./source.ts";
+import { fmtPath, Locations, parseYamlFile, type Path, type PathSeg } from "./source.ts";
 import { parseVolumeShort, isPathLike } from "./syntax.ts";
 import { validateProject } from "./validate.ts";
 import { readXFizzProject } from "./xfizz.ts";
@@ -153,11 +153,13 @@ class Loader {
     return loaded;
   }
 
-  private interpolateTree(v: unknown, path: Path, locs: Locations): unknown {
+  private interpolateTree(v: unknown, path: PathSeg[], locs: Locations): unknown {
+    // `path` is a stack shared by the whole walk (pushed and popped), copied only for diagnostics.
     if (typeof v === "string") {
       if (!v.includes("$")) return v;
       const r = interpolate(v, this.lookup);
-      const loc = r.ok && r.unset.length === 0 ? undefined : locs.at(path);
+      if (r.ok && r.unset.length === 0) return r.value;
+      const loc = locs.at(path);
       const where = loc ? { file: loc.file, line: loc.line, column: loc.column } : {};
       if (!r.ok) {
         this.diags.push({
@@ -175,10 +177,22 @@ class Loader {
       }
       return r.value;
     }
-    if (Array.isArray(v)) return v.map((x, i) => this.interpolateTree(x, [...path, i], locs));
+    if (Array.isArray(v)) {
+      const out = new Array<unknown>(v.length);
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        out[i] = this.interpolateTree(v[i], path, locs);
+        path.pop();
+      }
+      return out;
+    }
     if (isDict(v)) {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = this.interpolateTree(x, [...path, k], locs);
+      for (const k in v) {
+        path.push(k);
+        out[k] = this.interpolateTree(v[k], path, locs);
+        path.pop();
+      }
       return out;
     }
     return v;
@@ -290,7 +304,7 @@ class Loader {
 
   /** Later files' positions win; the first file's table is adopted as is (no copy). */
   addLocations(l: Locations): void {
-    if (this.locations.values.size === 0 && this.locations.keys.size === 0) {
+    if (this.locations.empty) {
       this.locations = l;
       this.diags.locations = l;
     } else if (l !== this.locations) this.locations.absorb(l);

@@ -24,8 +24,36 @@ export function fmtPath(path: Path): string {
 
 /** Where things are in the user's files: value positions and key positions by path. */
 export class Locations {
-  readonly values = new Map<string, SourceLocation>();
-  readonly keys = new Map<string, SourceLocation>();
+  private _values = new Map<string, SourceLocation>();
+  private _keys = new Map<string, SourceLocation>();
+  /** Fills the tables on first use: positions cost time and are only needed for diagnostics. */
+  private fill: ((l: Locations) => void) | undefined;
+
+  static lazy(fill: (l: Locations) => void): Locations {
+    const l = new Locations();
+    l.fill = fill;
+    return l;
+  }
+
+  private ensure(): void {
+    const f = this.fill;
+    if (f) {
+      this.fill = undefined;
+      f(this);
+    }
+  }
+  get values(): Map<string, SourceLocation> {
+    this.ensure();
+    return this._values;
+  }
+  get keys(): Map<string, SourceLocation> {
+    this.ensure();
+    return this._keys;
+  }
+  /** True when nothing was recorded (and nothing is pending). */
+  get empty(): boolean {
+    return this.fill === undefined && this._values.size === 0 && this._keys.size === 0;
+  }
 
   /** Position of the value at path, or of the nearest ancestor that has one. */
   at(path: Path, preferKey = false): SourceLocation | undefined {

@@ -32,9 +32,9 @@ describe("random documents", () => {
         expect(Array.isArray(r.diagnostics)).toBe(true);
         if (r.diagnostics.some((x) => x.severity === "error")) expect(r.diagnostics.every((x) => typeof x.message === "string" && x.code.startsWith("compose."))).toBe(true);
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
-  });
+  }, 60_000);
   test("arbitrary text never throws", () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom("a", ":", " ", "\n", "-", "[", "]", "{", "}", "&", "*", "<", "$", "'", '"', "#", "!") , maxLength: 80 }), (t) => {
@@ -43,7 +43,7 @@ describe("random documents", () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 60_000);
   test("alias bombs are refused, not expanded", () => {
     const bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n';
     const r = load(bomb);
