@@ -231,6 +231,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         s.once("close", () => sockets.delete(s));
       });
       server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket));
+      // CONNECT and protocol upgrades bypass the request handler; without
+      // these listeners the connection would just be dropped without an answer.
+      server.on("connect", (_req: IncomingMessage, socket: Socket) => rawAnswer(socket, 405, "Method Not Allowed", "api.method_not_allowed", "CONNECT is not supported"));
+      server.on("upgrade", (_req: IncomingMessage, socket: Socket) => rawAnswer(socket, 400, "Bad Request", "api.upgrade_not_supported", "protocol upgrades are not supported"));
       server.on("tlsClientError", () => {
         /* a failed handshake concerns only that client */
       });
@@ -344,21 +348,26 @@ function discard(req: IncomingMessage, cap: number, ms: number): Promise<boolean
 }
 
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  const [status, reason, code] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? ([431, "Request Header Fields Too Large", "api.headers_too_large"] as const)
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? ([408, "Request Timeout", "api.timeout"] as const)
+        : ([400, "Bad Request", "api.bad_request"] as const);
+  rawAnswer(socket, status, reason, code, `malformed HTTP request (${err.code ?? "parse error"})`);
+}
+
+/** Answers on a socket the HTTP layer has given up on, then closes it. */
+function rawAnswer(socket: Socket, status: number, reason: string, code: string, message: string): void {
   if (socket.writable && !socket.destroyed) {
-    const [status, reason, code] =
-      err.code === "HPE_HEADER_OVERFLOW"
-        ? [431, "Request Header Fields Too Large", "api.headers_too_large"]
-        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
-          ? [408, "Request Timeout", "api.timeout"]
-          : [400, "Bad Request", "api.bad_request"];
-    const body = JSON.stringify({ code, message: `malformed HTTP request (${err.code ?? "parse error"})` });
+    const body = JSON.stringify({ code, message });
     try {
       socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     } catch {
-      /* ignore */
+      /* the peer is gone */
     }
   }
-  socket.destroy();
+  setTimeout(() => socket.destroy(), 1000).unref?.();
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
