@@ -7,6 +7,7 @@ import { LABEL } from "../../core/labels.ts";
 import type { DesiredNetwork, DesiredVolume } from "../../core/reconcile/types.ts";
 import type { Engine, ContainerCreateBody, ProgressEvent } from "../engine/index.ts";
 import type { ContainerStatus, ExecutorEngine } from "./executor.ts";
+import { runDueHealthcheck } from "./podman-health.ts";
 
 export interface BuildSpec {
   context: string;
@@ -133,8 +134,9 @@ export class EngineExecutor implements ExecutorEngine {
     for (const c of list) {
       const name = (c.Names?.[0] ?? c.Id).replace(/^\//, "");
       // The list's Status text lags on some engines; inspect is authoritative for health and exit codes.
-      const ins = await this.engine.containers.find(c.Id);
+      let ins = await this.engine.containers.find(c.Id);
       if (!ins) continue;
+      if (await runDueHealthcheck(this.engine, ins)) ins = (await this.engine.containers.find(c.Id)) ?? ins;
       const st = ins.State;
       const health = st.Health?.Status;
       const log = (st.Health as { Log?: { Output?: string }[] } | null | undefined)?.Log;

@@ -6,9 +6,10 @@
  * given, so `fizz ps` and the agent agree on counts and reasons.
  */
 import type { Project } from "../../core/compose/model.ts";
-import { LABEL, projectFilter } from "../../core/labels.ts";
+import { LABEL } from "../../core/labels.ts";
 import { decideRestart, policyFromService, type HealthDecision, type RestartRecord } from "../../core/reconcile/health-policy.ts";
 import type { Engine } from "../engine/index.ts";
+import { listProjectContainers } from "./project.ts";
 
 export interface RestartStore {
   recordRestart(r: { deployment: string; service: string; container: string; at: number; reason: string }): void;
@@ -52,7 +53,7 @@ export class HealthMonitor {
   /** One pass over the project's containers; returns the decisions taken, by container name. */
   async tick(): Promise<Map<string, HealthDecision>> {
     const decisions = new Map<string, HealthDecision>();
-    const list = await this.engine.containers.list({ all: true, labels: projectFilter(this.project.name) });
+    const list = await listProjectContainers(this.engine, this.project.name);
     const seen = new Set<string>();
     for (const c of list) {
       const labels = c.Labels ?? {};

@@ -9,7 +9,8 @@ import type { Project, Service } from "../../core/compose/model.ts";
 import { desiredProject, withResolvedEnvironment, actualState, type ServiceTemplate } from "../../core/deploy/index.ts";
 import { LABEL, projectFilter } from "../../core/labels.ts";
 import type { ActualState, DesiredProject } from "../../core/reconcile/types.ts";
-import type { Engine } from "../engine/index.ts";
+import type { ContainerSummary, Engine } from "../engine/index.ts";
+import { runDueHealthcheck } from "./podman-health.ts";
 import type { BuildSpec } from "./engine-adapter.ts";
 
 export interface PrepareOptions {
@@ -74,11 +75,33 @@ export function prepareProject(project: Project, opts: PrepareOptions): Prepared
   return { project: resolved, desired, builds, warnings };
 }
 
+/**
+ * The project's containers (all states). Docker writes health into the list's
+ * Status text ("Up 3 minutes (healthy)"); Podman does not, so there running
+ * containers are inspected and their health appended the same way, and a due
+ * healthcheck is run first where Podman has no systemd to run it.
+ */
+export async function listProjectContainers(engine: Engine, projectName: string): Promise<ContainerSummary[]> {
+  const list = await engine.containers.list({ all: true, labels: projectFilter(projectName) });
+  if (engine.name !== "podman") return list;
+  return Promise.all(
+    list.map(async (c) => {
+      if (String(c.State).toLowerCase() !== "running" || /\((healthy|unhealthy|health: starting)\)/.test(c.Status)) return c;
+      let ins = await engine.containers.find(c.Id);
+      if (ins && (await runDueHealthcheck(engine, ins))) ins = (await engine.containers.find(c.Id)) ?? ins;
+      const h = ins?.State.Health?.Status;
+      if (h === "healthy" || h === "unhealthy") return { ...c, Status: `${c.Status} (${h})` };
+      if (h === "starting") return { ...c, Status: `${c.Status} (health: starting)` };
+      return c;
+    }),
+  );
+}
+
 /** Everything the engine has for a project: containers (all states), its networks and volumes, and local images. */
 export async function readActual(engine: Engine, projectName: string): Promise<ActualState> {
   const labels = projectFilter(projectName);
   const [containers, networks, volumes, images] = await Promise.all([
-    engine.containers.list({ all: true, labels }),
+    listProjectContainers(engine, projectName),
     engine.networks.list({ labels }),
     engine.volumes.list({ labels }),
     engine.images.list(),
