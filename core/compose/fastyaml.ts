@@ -82,7 +82,7 @@ class FastParser {
         throw BAIL;
       }
       seenContent = true;
-      this.lines.push({ indent: n, text: t.replace(/\s+$/, ""), no: i + 1 });
+      this.lines.push({ indent: n, text: t.trimEnd(), no: i + 1 });
     }
   }
 
