@@ -11,3 +11,4 @@ bun bench/sim-membership.ts
 bun bench/anti-entropy.ts
 bun bench/startup.ts
 bun bench/compose.ts
+bun bench/up-down.ts
