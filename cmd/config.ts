@@ -3,8 +3,8 @@
  * (YAML or JSON), or just the services, profiles, volumes or config hashes.
  */
 import type { RegisterVerb } from "./command.ts";
-import { loadProjectOrThrow, readComposeOptions, withComposeOptions } from "./compose-load.ts";
-import { formatDiagnostic } from "../core/compose/diagnostics.ts";
+import { loadProject, readComposeOptions, withComposeOptions } from "./compose-load.ts";
+import { diagnosticsError, formatDiagnostic } from "../core/compose/diagnostics.ts";
 import { usageError } from "../core/errors.ts";
 import { optString } from "./command.ts";
 
@@ -20,8 +20,12 @@ export const register: RegisterVerb = (cli, action) => {
       action(async (ctx, args, options) => {
         const format = optString(options, "format") ?? "yaml";
         if (format !== "yaml" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format yaml or --format json");
-        const { project, result } = await loadProjectOrThrow(readComposeOptions(options));
-        for (const d of result.diagnostics) if (d.severity === "warning") ctx.err(`${formatDiagnostic(d)}\n`);
+        const result = await loadProject(readComposeOptions(options));
+        const errors = result.diagnostics.filter((d) => d.severity === "error");
+        // Like validate: every problem, then one summary error (exit 1).
+        for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d)}\n`);
+        if (errors.length || !result.project) throw diagnosticsError(result.diagnostics);
+        const project = result.project;
         if (options.quiet) return 0;
         if (options.services) {
           for (const s of Object.keys(project.services)) ctx.out(`${s}\n`);
