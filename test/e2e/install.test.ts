@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -63,14 +63,34 @@ function freshDir(name: string): string {
   return d;
 }
 
-beforeAll(async () => {
-  const build = spawnSync("bash", [join(ROOT, "scripts/build.sh")], { cwd: ROOT, encoding: "utf8" });
-  if (build.status !== 0) throw new Error(`scripts/build.sh failed:\n${build.stdout}\n${build.stderr}`);
-  expectedVersion = spawnSync(join(DIST, `fizz-linux-${ARCH}`), ["--version"], { encoding: "utf8" }).stdout.trim();
+/**
+ * A consistent copy of dist/ in memory: others may rebuild dist/ while this file runs
+ * (shared tree), and the tarball must match the SHA256SUMS served beside it.
+ */
+function snapshotDist(): { tarball: Buffer; sums: string; installer: Buffer } {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const build = spawnSync("bash", [join(ROOT, "scripts/build.sh")], { cwd: ROOT, encoding: "utf8" });
+    if (build.status !== 0) throw new Error(`scripts/build.sh failed:\n${build.stdout}\n${build.stderr}`);
+    const sums = readFileSync(join(DIST, "SHA256SUMS"), "utf8");
+    const tarball = readFileSync(join(DIST, ASSET));
+    const installer = readFileSync(join(DIST, "install.sh"));
+    if (sums.includes(`${sha256(tarball)}  ${ASSET}\n`) && sums.includes(`${sha256(installer)}  install.sh\n`)) {
+      return { tarball, sums, installer };
+    }
+  }
+  throw new Error("dist/ kept changing under the test: SHA256SUMS never matched the tarball");
+}
 
+beforeAll(async () => {
+  const { tarball, sums, installer } = snapshotDist();
   work = mkdtempSync(join(tmpdir(), "fizz-install-test-"));
-  const tarball = readFileSync(join(DIST, ASSET));
-  const sums = readFileSync(join(DIST, "SHA256SUMS"), "utf8");
+  writeFileSync(join(work, "install.sh"), installer);
+  // The version the installed binary must print: that of the binary in the tarball.
+  mkdirSync(join(work, "expected"));
+  writeFileSync(join(work, "expected", ASSET), tarball);
+  spawnSync("tar", ["-xzf", ASSET, "fizz"], { cwd: join(work, "expected") });
+  expectedVersion = spawnSync(join(work, "expected", "fizz"), ["--version"], { encoding: "utf8" }).stdout.trim();
+
   const corrupt = Buffer.from(tarball);
   corrupt[corrupt.length >> 1]! ^= 0xff;
   const wrongSums = sums.replace(sha256(tarball), sha256(Buffer.from("not the tarball")));
@@ -80,22 +100,19 @@ beforeAll(async () => {
     .join("\n");
 
   // Variants of the release directory: /good is dist/ as built.
-  const overrides: Record<string, Buffer | string> = {
-    "/install.sh": readFileSync(join(DIST, "install.sh")),
-    [`/corrupt/${ASSET}`]: corrupt,
-    "/wrongsums/SHA256SUMS": wrongSums,
-    "/noentry/SHA256SUMS": noEntry,
+  const variants: Record<string, Record<string, Buffer | string>> = {
+    good: { [ASSET]: tarball, "SHA256SUMS": sums },
+    corrupt: { [ASSET]: corrupt, "SHA256SUMS": sums },
+    wrongsums: { [ASSET]: tarball, "SHA256SUMS": wrongSums },
+    noentry: { [ASSET]: tarball, "SHA256SUMS": noEntry },
   };
   server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    const body = overrides[path];
-    if (body !== undefined) return res.writeHead(200).end(body);
-    let file: string | undefined;
-    const m = /^\/(good|corrupt|wrongsums|noentry)\/([\w.-]+)$/.exec(path);
-    if (m) file = join(DIST, m[2]!);
-    if (!file || !existsSync(file)) return res.writeHead(404).end("not found\n");
-    res.writeHead(200, { "content-length": statSync(file).size });
-    createReadStream(file).pipe(res);
+    if (path === "/install.sh") return res.writeHead(200).end(installer);
+    const m = /^\/(\w+)\/([\w.-]+)$/.exec(path);
+    const body = m ? variants[m[1]!]?.[m[2]!] : undefined;
+    if (body === undefined) return res.writeHead(404).end("not found\n");
+    res.writeHead(200, { "content-length": Buffer.byteLength(body) }).end(body);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -248,7 +265,7 @@ describe("install.sh platform and engine detection", () => {
   test("wget is used when curl is missing", async () => {
     const box = toolbox("tb-wget", {}, { curl: "wget" });
     const dir = freshDir("wget-bin");
-    const r = await run("sh", [join(DIST, "install.sh"), "--no-engine"], {
+    const r = await run("sh", [join(work, "install.sh"), "--no-engine"], {
       PATH: box.path,
       FIZZ_BASE_URL: `${base}/good`,
       FIZZ_INSTALL_DIR: dir,
@@ -256,7 +273,7 @@ describe("install.sh platform and engine detection", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect((await run(join(dir, "fizz"), ["--version"], process.env)).stdout.trim()).toBe(expectedVersion);
-    const corrupt = await run("sh", [join(DIST, "install.sh"), "--no-engine"], {
+    const corrupt = await run("sh", [join(work, "install.sh"), "--no-engine"], {
       PATH: box.path,
       FIZZ_BASE_URL: `${base}/corrupt`,
       FIZZ_INSTALL_DIR: freshDir("wget-corrupt"),
