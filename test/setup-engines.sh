@@ -224,4 +224,5 @@ if [ "${#need[@]}" -gt 0 ]; then
     say "built $img on $engine"
   done
 fi
+say "ready: docker at $DOCKER_SOCK, podman at $PODMAN_SOCK, images ${IMAGES[*]}"
 exit 0

@@ -198,6 +198,28 @@ describe("engine client against a fake engine", () => {
     e.transport.destroy();
   });
 
+  test("tcp:// endpoints work like unix sockets", async () => {
+    const tcp = createServer((req, res) => {
+      if (req.url === "/_ping") {
+        res.writeHead(200, { "api-version": "1.43", server: "Libpod/5.0.0 (linux)", "libpod-api-version": "5.0.0" });
+        res.end("OK");
+      } else json(res, 200, { Version: "5.0.0", ApiVersion: "1.43", Os: "linux", Arch: "amd64" });
+    });
+    await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
+    const port = (tcp.address() as { port: number }).port;
+    try {
+      const e = await connectEngine({ env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } });
+      expect(e.endpoint).toMatchObject({ transport: "tcp", source: "DOCKER_HOST" });
+      expect(e.name).toBe("podman");
+      expect(e.apiVersion).toBe("1.43");
+      expect((await e.version()).Version).toBe("5.0.0");
+      await e.close();
+    } finally {
+      tcp.closeAllConnections();
+      await new Promise<void>((r) => tcp.close(() => r()));
+    }
+  });
+
   test("an engine older than API 1.41 is refused with a clear message", async () => {
     const old = join(dir, "old.sock");
     const s = createServer((_req, res) => {
