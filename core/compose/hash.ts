@@ -25,9 +25,10 @@ export function canonicalJson(value: unknown): string {
 /** The part of a service that decides whether its containers must be recreated. */
 export function hashableService(service: Service): unknown {
   const { scale: _scale, profiles: _profiles, deploy, x_fizz, ...rest } = service;
-  const d = deploy ? { ...deploy, replicas: undefined } : undefined;
-  const x = x_fizz ? { ...x_fizz, scaling: undefined } : undefined;
-  return { ...rest, deploy: d, x_fizz: x };
+  const { replicas: _r, ...d } = deploy ?? {};
+  const { scaling: _s, ...x } = x_fizz ?? {};
+  // `deploy: {replicas: 3}` and no deploy at all must hash the same.
+  return { ...rest, deploy: Object.keys(d).length ? d : undefined, x_fizz: Object.keys(x).length ? x : undefined };
 }
 
 /** sha256 hex of the canonical normalised config of `serviceName` (enabled or profile-disabled). */
