@@ -15,6 +15,7 @@ import { unknownField, type Cx } from "./schema.ts";
 import { fmtPath, Locations, parseYamlFile, type Path, type PathSeg } from "./source.ts";
 import { parseVolumeShort, isPathLike } from "./syntax.ts";
 import { validateProject } from "./validate.ts";
+import { OverrideTag, ResetTag, stripTags } from "./tags.ts";
 import { readXFizzProject } from "./xfizz.ts";
 
 /** Synchronous file access, injected (platform/fs-reader.ts is the real one). */
@@ -177,6 +178,8 @@ class Loader {
       }
       return r.value;
     }
+    if (v instanceof ResetTag) return v;
+    if (v instanceof OverrideTag) return new OverrideTag(this.interpolateTree(v.value, path, locs));
     if (Array.isArray(v)) {
       const out = new Array<unknown>(v.length);
       for (let i = 0; i < v.length; i++) {
@@ -377,6 +380,7 @@ export function loadProject(opts: LoadOptions): LoadResult {
     merged = merged ? (mergeDocuments(merged, l.doc) as Record<string, unknown>) : { ...l.doc };
   }
   if (!merged) return { project: undefined, diagnostics: diags.list, environment };
+  merged = stripTags(merged) as Record<string, unknown>;
 
   // Project name: -p, COMPOSE_PROJECT_NAME, name:, directory.
   let name: string;

@@ -8,12 +8,16 @@
  * Works on raw (interpolated, not yet normalised) values.
  */
 import { canonicalJson } from "./hash.ts";
+import { OverrideTag, ResetTag } from "./tags.ts";
 import { parseDeviceShort, parsePortShort, parseVolumeShort, splitKeyValue } from "./syntax.ts";
 
 type Dict = Record<string, unknown>;
 
+/** A plain mapping (not a list, not a !reset/!override marker). */
 export function isDict(v: unknown): v is Dict {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 /** Fields replaced wholesale by an override. */
@@ -106,6 +110,10 @@ function mergeAt(path: string[], base: unknown, over: unknown): unknown {
   const fp = fieldPath(path);
   if (over === undefined) return base;
   if (base === undefined) return over;
+  // !reset / !override: kept as markers so that merging stays associative; stripTags removes them.
+  if (over instanceof ResetTag || over instanceof OverrideTag) return over;
+  if (base instanceof ResetTag) return new OverrideTag(over);
+  if (base instanceof OverrideTag) return new OverrideTag(mergeAt(path, base.value, over));
   if (REPLACE.has(fp)) return over;
   const sep = KEYED_DICT[fp];
   if (sep !== undefined) {

@@ -8,6 +8,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, ty
 import type { SourceLocation } from "../errors.ts";
 import type { Diagnostic } from "./model.ts";
 import { fastParse } from "./fastyaml.ts";
+import { OverrideTag, ResetTag } from "./tags.ts";
 
 export type PathSeg = string | number;
 export type Path = readonly PathSeg[];
@@ -124,11 +125,13 @@ export function parseYamlFileFull(file: string, text: string): ParsedFile {
     const p = lineCounter.linePos(offset);
     return { file, line: p.line, column: p.col };
   };
+  const tagged: [PathSeg[], string][] = [];
   const walk = (node: unknown, path: PathSeg[], depth: number): void => {
     if (depth > 64 || node === null || typeof node !== "object") return;
     const n = node as Node;
     if (n.range) locations.values.set(fmtPath(path), loc(n.range[0]));
     if (isAlias(n)) return;
+    if (n.tag === "!reset" || n.tag === "!override") tagged.push([[...path], n.tag]);
     // YAML 1.1 and go-yaml read 0755 as octal (file modes); the 1.2 core schema would say 755.
     if (isScalar(n) && typeof n.value === "number" && typeof n.source === "string" && /^0[0-7]+$/.test(n.source)) {
       n.value = parseInt(n.source, 8);
@@ -153,6 +156,7 @@ export function parseYamlFileFull(file: string, text: string): ParsedFile {
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 10000 });
+    for (const [path, tag] of tagged) value = applyTag(value, path, tag);
   } catch (e) {
     diagnostics.push({
       severity: "error",
@@ -164,8 +168,26 @@ export function parseYamlFileFull(file: string, text: string): ParsedFile {
     });
   }
   for (const w of doc.warnings) {
+    if (/!reset|!override/.test(w.message)) continue; // compose merge tags, handled above
     const pos = lineCounter.linePos(w.pos[0]);
     diagnostics.push({ severity: "warning", code: "compose.yaml_warning", message: `YAML: ${w.message.split("\n")[0]}`, file, line: pos.line, column: pos.col });
   }
   return { file, value, locations, diagnostics };
+}
+
+/** Replaces the value at `path` with its !reset / !override marker. */
+function applyTag(root: unknown, path: PathSeg[], tag: string): unknown {
+  const wrap = (v: unknown) => (tag === "!reset" ? new ResetTag() : new OverrideTag(v));
+  if (path.length === 0) return wrap(root);
+  let cur: unknown = root;
+  for (let i = 0; i < path.length - 1; i++) {
+    if (typeof cur !== "object" || cur === null) return root;
+    cur = (cur as Record<string | number, unknown>)[path[i]!];
+  }
+  if (typeof cur === "object" && cur !== null) {
+    const last = path[path.length - 1]!;
+    const c = cur as Record<string | number, unknown>;
+    if (last in c) c[last] = wrap(c[last]);
+  }
+  return root;
 }

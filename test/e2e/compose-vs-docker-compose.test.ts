@@ -32,6 +32,7 @@ const SKIP: Record<string, string> = {
   "v23-secrets-configs": "1.29 does not know secrets from environment",
   "v29-project-name": "1.29 does not know top-level name",
   "v31-env-file": "1.29 does not know the long env_file syntax",
+  "v35-reset-override": "1.29 does not support the !reset / !override merge tags",
 };
 
 function hasDockerCompose(): boolean {
@@ -62,7 +63,7 @@ function ports(v: unknown): string[] | undefined {
   if (!Array.isArray(v) || !v.length) return undefined;
   const out: string[] = [];
   for (const p of v) {
-    const list = isDict(p) ? [{ host_ip: p.host_ip, published: p.published, target: p.target, protocol: p.protocol ?? "tcp" }] : (parsePortShort(p as string) as { value: Dict[] }).value;
+    const list = isDict(p) ? [{ host_ip: p.host_ip, published: p.published, target: p.target, protocol: p.protocol ?? "tcp" }] : (parsePortShort(p as string) as unknown as { value: Dict[] }).value;
     for (const m of list) out.push(`${m.host_ip ?? ""}|${m.published ?? ""}|${m.target}|${m.protocol}`);
   }
   return out.sort();
