@@ -39,13 +39,16 @@ pids_of() {
       stat -L -c '%n %i' /proc/[0-9]*/ns/net 2>/dev/null |
         awk -v set=" ${inos[*]} " 'index(set, " " $2 " ") { split($1, a, "/"); print a[3] }'
     fi
+    local engines=()
     for f in /proc/[0-9]*/comm; do
       { read -r c <"$f"; } 2>/dev/null || continue
       case "$c" in dockerd | containerd | containerd-shim* | docker-proxy | runc) ;; *) continue ;; esac
       pid=${f#/proc/}
-      pid=${pid%/comm}
-      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir" && echo "$pid"
+      engines+=("/proc/${pid%/comm}/cmdline")
     done
+    if [ ${#engines[@]} -gt 0 ]; then
+      grep -alsF -- "$dir" "${engines[@]}" | cut -d/ -f3
+    fi
     for cg in $(cgroups_of "$p"); do
       find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null
     done
@@ -98,15 +101,26 @@ cleanup_prefix() {
     for m in $mnts; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
   done
 
-  # 4. Data dirs (never crossing into a mount that somehow survived).
+  # 4. Shim sockets of SIGKILLed shims: containerd names them
+  #    /run/containerd/s/sha256(<containerd socket>/moby/<container id>).
+  if [ -d "$dir" ]; then
+    for h in "$dir"/h*; do
+      [ -d "$h/data/containers" ] || continue
+      for id in $(ls "$h/data/containers" 2>/dev/null); do
+        rm -f "/run/containerd/s/$(printf '%s' "$h/exec/containerd/containerd.sock/moby/$id" | sha256sum | cut -d' ' -f1)"
+      done
+    done
+  fi
+
+  # 5. Data dirs (never crossing into a mount that somehow survived).
   [ -e "$dir" ] && rm -rf --one-file-system "$dir" 2>/dev/null
 
-  # 5. Container cgroups, children before parents.
+  # 6. Container cgroups, children before parents.
   for cg in $(cgroups_of "$p"); do
     find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
   done
 
-  # 6. Namespaces (their eth0 ends take the veth pairs with them), stray
+  # 7. Namespaces (their eth0 ends take the veth pairs with them), stray
   #    host-side veths, the bridge.
   for ns in $(namespaces_of "$p"); do ip netns del "$ns" 2>/dev/null; done
   for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E "^fzc$p-[0-9]+$"); do
@@ -114,7 +128,7 @@ cleanup_prefix() {
   done
   ip link show "fizzbr-$p" >/dev/null 2>&1 && ip link del "fizzbr-$p" 2>/dev/null
 
-  # 7. The FORWARD rule (the harness adds it once; loop in case of repeats).
+  # 8. The FORWARD rule (the harness adds it once; loop in case of repeats).
   for i in $(seq 1 20); do
     iptables -D FORWARD -i "fizzbr-$p" -o "fizzbr-$p" -m comment --comment "fizz-cluster:$p" -j ACCEPT 2>/dev/null || break
   done
@@ -127,8 +141,9 @@ cleanup_prefix() {
 
 # Prints what is left of cluster $1; returns 1 if anything is.
 leftovers() {
-  local p=$1 left=()
-  [ -n "$(pids_of "$p")" ] && left+=("processes: $(pids_of "$p" | tr '\n' ' ')")
+  local p=$1 left=() pids
+  pids=$(pids_of "$p")
+  [ -n "$pids" ] && left+=("processes: $(echo $pids)")
   [ -n "$(namespaces_of "$p")" ] && left+=("namespaces: $(namespaces_of "$p" | tr '\n' ' ')")
   ip link show "fizzbr-$p" >/dev/null 2>&1 && left+=("bridge fizzbr-$p")
   iptables -S FORWARD 2>/dev/null | grep -qE -- "-i fizzbr-$p -o fizzbr-$p " && left+=("FORWARD rule for fizzbr-$p")

@@ -3,7 +3,8 @@
 // that leaves nothing behind. Needs root and the host docker engine (fixture
 // images); skipped locally without them, required under CI=true.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { engineSocket } from "../support/engine.ts";
 import { CLEANUP_SCRIPT, clusterNames, createCluster, type Cluster, type Host } from "./harness.ts";
 import { run, waitFor } from "./shell.ts";
@@ -17,6 +18,40 @@ if (socket && !isRoot) {
 }
 
 const PORT = 8080;
+
+/** A stand-in agent: serves a page on the host's gossip address. */
+function standInAgent(h: Host): string[] {
+  const www = `${h.dir}/www`;
+  mkdirSync(www, { recursive: true });
+  writeFileSync(`${www}/index.html`, `agent on ${h.name}\n`);
+  return ["busybox", "httpd", "-f", "-p", h.gossipAddr, "-h", www];
+}
+
+/** Where containerd puts the shim socket of a container of `h` (see cleanup.sh). */
+function shimSocket(h: Host, id: string): string {
+  const key = `${h.execRoot}/containerd/containerd.sock/moby/${id}`;
+  return `/run/containerd/s/${createHash("sha256").update(key).digest("hex")}`;
+}
+
+/** Everything of cluster `c` still on the machine (empty when gone). */
+async function leftovers(c: Cluster, pids: readonly number[]): Promise<string[]> {
+  const left: string[] = [];
+  const netns = (await run(["ip", "netns", "list"])).stdout;
+  for (const h of c.hosts) {
+    if (netns.includes(h.ns)) left.push(`netns ${h.ns}`);
+    if ((await run(["ip", "link", "show", h.veth])).ok) left.push(`veth ${h.veth}`);
+  }
+  if ((await run(["ip", "link", "show", c.bridge])).ok) left.push(`bridge ${c.bridge}`);
+  if ((await run(["iptables", "-S", "FORWARD"])).stdout.includes(c.bridge)) left.push("FORWARD rule");
+  if (readFileSync("/proc/self/mountinfo", "utf8").includes(c.dir)) left.push("mounts");
+  if (existsSync(c.dir)) left.push(c.dir);
+  for (const pid of pids) if (existsSync(`/proc/${pid}/ns/net`)) left.push(`pid ${pid}`);
+  for (const h of c.hosts) {
+    const cg = readdirSync("/sys/fs/cgroup").some((s) => existsSync(`/sys/fs/cgroup/${s}/${h.cgroupParent}`));
+    if (cg || existsSync(`/sys/fs/cgroup/${h.cgroupParent}`)) left.push(`cgroup ${h.cgroupParent}`);
+  }
+  return left;
+}
 const BODY = "hello from h1";
 
 describe.skipIf(!socket || !isRoot)("cluster harness: 3 hosts", () => {
@@ -96,19 +131,18 @@ describe.skipIf(!socket || !isRoot)("cluster harness: 3 hosts", () => {
     expect(await waitFor(() => reach(0, 1), 10_000)).toBe(true);
   }, 90_000);
 
-  test("spawn runs a long-lived process inside the host's namespace", async () => {
-    // The same path startAgent takes; busybox httpd stands in for an agent.
-    const www = `${host(2).dir}/www`;
-    mkdirSync(www, { recursive: true });
-    writeFileSync(`${www}/index.html`, "stand-in\n");
-    const proc = host(2).spawn(["busybox", "httpd", "-f", "-p", "9000", "-h", www], { label: "stand-in" });
-    expect(await waitFor(() => host(0).httpOk(`http://${host(2).ip}:9000/`, 1), 5_000)).toBe(true);
-    expect(host(2).processes()).toContain(proc.pid!);
-    expect(host(0).processes()).not.toContain(proc.pid!);
+  test("startAgent runs a long-lived process inside the host's namespace", async () => {
+    // busybox httpd on the gossip address stands in for `fizz agent` (which comes later).
+    const agent = host(2).startAgent(standInAgent(host(2)));
+    expect(await waitFor(() => host(0).httpOk(`http://${host(2).gossipAddr}/`, 1), 5_000)).toBe(true);
+    expect(host(2).agent()).toBe(agent);
+    expect(host(2).processes()).toContain(agent.pid!);
+    expect(host(0).processes()).not.toContain(agent.pid!);
   }, 30_000);
 
-  test("killHost leaves no process of the host alive; restartHost brings its engine back", async () => {
+  test("killHost leaves no process of the host alive; restartHost brings engine and agent back", async () => {
     const h = host(2);
+    const agentPid = h.agent()!.pid!;
     const run1 = await h.docker(["run", "-d", "--name", "sleeper", "--restart", "always", "fizz-test/busybox:1", "sleep", "600"]);
     expect(run1.ok).toBe(true);
     const pidFile = `${h.dir}/docker.pid`;
@@ -119,6 +153,9 @@ describe.skipIf(!socket || !isRoot)("cluster harness: 3 hosts", () => {
     expect(h.engineState()).toBe("down");
     expect(h.processes()).toEqual([]);
     expect(existsSync(`/proc/${dockerdPid}/ns/net`)).toBe(false);
+    expect(existsSync(`/proc/${agentPid}/ns/net`)).toBe(false);
+    expect(h.agent()).toBeUndefined();
+    expect(await host(0).httpOk(`http://${h.gossipAddr}/`, 1)).toBe(false);
     expect((await h.docker(["version"], { timeoutMs: 5_000 })).ok).toBe(false);
     // The other hosts are untouched.
     expect(await reach(0, 1)).toBe(true);
@@ -129,6 +166,9 @@ describe.skipIf(!socket || !isRoot)("cluster harness: 3 hosts", () => {
     expect(h.engineState()).toBe("up");
     // Same data: the restart-policy container comes back on its own.
     expect(await waitFor(async () => (await h.docker(["inspect", "-f", "{{.State.Running}}", "sleeper"])).stdout.trim() === "true", 15_000)).toBe(true);
+    // The agent was started again with the same command.
+    expect(h.agent()?.pid).not.toBe(agentPid);
+    expect(await waitFor(() => host(0).httpOk(`http://${h.gossipAddr}/`, 1), 5_000)).toBe(true);
   }, 60_000);
 
   test("destroy removes namespaces, bridge, FORWARD rule, engines, mounts and data", async () => {
@@ -139,18 +179,41 @@ describe.skipIf(!socket || !isRoot)("cluster harness: 3 hosts", () => {
     await c.destroy();
     process.stderr.write(`cluster ${c.name}: destroyed in ${Math.round(performance.now() - t0)} ms\n`);
 
-    const netns = await run(["ip", "netns", "list"]);
-    for (const h of c.hosts) {
-      expect(netns.stdout).not.toContain(h.ns);
-      expect((await run(["ip", "link", "show", h.veth])).ok).toBe(false);
-    }
-    expect((await run(["ip", "link", "show", c.bridge])).ok).toBe(false);
-    expect((await run(["iptables", "-S", "FORWARD"])).stdout).not.toContain(c.bridge);
-    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(c.dir);
-    expect(existsSync(c.dir)).toBe(false);
-    for (const pid of allPids) expect(existsSync(`/proc/${pid}/ns/net`)).toBe(false);
+    expect(await leftovers(c, allPids)).toEqual([]);
     // Idempotent, and the standalone script agrees nothing is left.
     await c.destroy();
     expect((await run(["bash", CLEANUP_SCRIPT, c.name])).ok).toBe(true);
   }, 120_000);
+});
+
+describe.skipIf(!socket || !isRoot)("cluster harness: leftovers of a crashed run", () => {
+  let cluster: Cluster | undefined;
+
+  afterAll(async () => {
+    await cluster?.destroy();
+  }, 120_000);
+
+  test("cleanup.sh removes a cluster whose hosts were SIGKILLed mid-run", async () => {
+    cluster = await createCluster({ hosts: 1 });
+    const h = cluster.hosts[0]!;
+    // A bridge-network container (overlay mount, container netns, shim) and an agent.
+    const ctr = await h.docker(["run", "-d", "fizz-test/busybox:1", "sleep", "600"]);
+    expect(ctr.ok).toBe(true);
+    const id = ctr.stdout.trim();
+    h.startAgent(standInAgent(h));
+    const pids = h.processes();
+    expect(pids.length).toBeGreaterThanOrEqual(5); // dockerd, containerd, shim, sleep, agent
+    // What a crashed test run leaves: everything killed, nothing cleaned.
+    await cluster.killHost(0);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).toContain(`${h.dataDir}/overlay2/`);
+    expect(existsSync(shimSocket(h, id))).toBe(true);
+
+    const res = await run(["bash", CLEANUP_SCRIPT, cluster.name], { timeoutMs: 120_000 });
+    expect(res.stderr).toBe("");
+    expect(res.ok).toBe(true);
+    expect(await leftovers(cluster, pids)).toEqual([]);
+    expect(existsSync(shimSocket(h, id))).toBe(false);
+    // destroy() after the script finds nothing to do and still succeeds.
+    await cluster.destroy();
+  }, 90_000);
 });
