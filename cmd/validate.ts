@@ -1,4 +1,5 @@
 /** `fizz validate [file…]`: every error and warning in a compose project, located; exit 0 when valid, 1 when not. */
+import { isAbsolute, relative } from "node:path";
 import type { RegisterVerb } from "./command.ts";
 import { loadProject, readComposeOptions, withComposeOptions } from "./compose-load.ts";
 import { formatDiagnostic } from "../core/compose/diagnostics.ts";
@@ -23,12 +24,16 @@ export const register: RegisterVerb = (cli, action) => {
           ctx.out(`${JSON.stringify({ valid, project: result.project?.name ?? null, files: result.project?.files ?? [], errors, warnings }, null, 2)}\n`);
           return valid ? 0 : 1;
         }
-        for (const d of [...errors, ...warnings]) {
+        const cwd = process.cwd();
+        for (const d0 of [...errors, ...warnings]) {
+          // Paths relative to where the user is, like compilers print them.
+          const rel = d0.file ? relative(cwd, d0.file) : undefined;
+          const d = rel !== undefined && !rel.startsWith("..") && !isAbsolute(rel) ? { ...d0, file: rel } : d0;
           const line = formatDiagnostic(d);
           ctx.out(`${d.severity === "error" ? line.replace(": error:", `: ${paint(ctx, "31", "error")}:`) : line.replace(": warning:", `: ${paint(ctx, "33", "warning")}:`)}\n`);
         }
         const n = (k: number, w: string) => `${k} ${w}${k === 1 ? "" : "s"}`;
-        const files = result.project?.files.join(", ") ?? "compose project";
+        const files = result.project?.files.map((f) => (relative(cwd, f).startsWith("..") ? f : relative(cwd, f))).join(", ") ?? "compose project";
         if (valid) {
           const count = Object.keys(result.project!.services).length;
           ctx.out(`${paint(ctx, "32", "valid")}: ${files} (${n(count, "service")}, ${n(warnings.length, "warning")})\n`);
