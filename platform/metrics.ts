@@ -53,7 +53,9 @@ export function createMetrics(opts: MetricsOptions = {}): AgentMetrics {
   const registry = new Registry();
   if (opts.labels) registry.setDefaultLabels({ ...opts.labels });
   if (opts.processMetrics !== false) {
-    collectDefaultMetrics({ register: registry });
+    // Event-loop lag sampled every 100 ms instead of prom-client's 10 ms:
+    // the finer sampling alone costs ~0.5% of a core on an idle agent.
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
     // prom-client exports these gauges with a `_total` suffix, which promtool's
     // lint rejects (reserved for counters); the same values are exported
     // without the suffix (nodejs_active_handles …), so nothing is lost.

@@ -12,3 +12,4 @@ bun bench/anti-entropy.ts
 bun bench/startup.ts
 bun bench/compose.ts
 bun bench/up-down.ts
+bun bench/agent-api.ts
