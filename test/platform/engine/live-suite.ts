@@ -14,6 +14,8 @@ import type { EngineKind } from "../../support/engine.ts";
 
 export const IMAGE = "fizz-test/busybox:1";
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 function suffix(): string {
   return Math.random().toString(36).slice(2, 10);
 }
@@ -56,7 +58,7 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
 
     beforeAll(async () => {
       engine = await connectEngine({ engine: `unix://${socket}` });
-    });
+    }, 30_000);
 
     afterAll(async () => {
       if (!engine) return;
@@ -68,7 +70,7 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
       const left = await engine.containers.list({ all: true, labels: label });
       await engine.close();
       expect(left.map((c) => c.Names)).toEqual([]);
-    });
+    }, 120_000);
 
     async function startContainer(what: string, cmd: string[], extra: Parameters<Engine["containers"]["create"]>[0] = { Image: IMAGE }) {
       const n = name(what);
@@ -88,7 +90,7 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
       expect(info.NCPU).toBeGreaterThan(0);
       expect(await engine.images.exists(IMAGE)).toBe(true);
       expect(await engine.images.exists(`fizz-test/absent-${run}:1`)).toBe(false);
-    });
+    }, 60_000);
 
     test("container lifecycle: create with labels, start, logs, exec, inspect, list by label, stop, wait, remove", async () => {
       const c = await startContainer("life", ["sh", "-c", "echo to-out; echo to-err >&2; trap 'exit 7' TERM; while true; do sleep 0.1; done"], {
@@ -106,7 +108,7 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
       let logs = { stdout: "", stderr: "" };
       for (let i = 0; i < 50 && !(logs.stdout && logs.stderr); i++) {
         logs = await collectOutput(engine.containers.logs(c.name));
-        if (!(logs.stdout && logs.stderr)) await Bun.sleep(100);
+        if (!(logs.stdout && logs.stderr)) await sleep(100);
       }
       expect(logs).toEqual({ stdout: "to-out\n", stderr: "to-err\n" });
 
@@ -126,7 +128,7 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
       await engine.containers.remove(c.name);
       expect(await engine.containers.find(c.name)).toBeUndefined();
       await expectFizz(engine.containers.inspect(c.name), "engine.not_found");
-    });
+    }, 60_000);
 
     test("follow logs streams until the container exits; a TTY container's output is raw", async () => {
       const c = await startContainer("follow", ["sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.2; done; echo bye >&2"]);
@@ -141,7 +143,7 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
       const out = await collectOutput(engine.containers.logs(t.name));
       expect(out.stdout.replace(/\r/g, "")).toBe("tty-out\ntty-err\n");
       expect(out.stderr).toBe("");
-    });
+    }, 60_000);
 
     test("attach sees live output; aborting a stream ends it promptly", async () => {
       const c = await startContainer("attach", ["sh", "-c", "while true; do echo tick; sleep 0.1; done"]);
@@ -159,7 +161,7 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
       expect(ticks).toBeGreaterThanOrEqual(3);
       // Either the loop ended quietly or with our abort reason, never another error.
       if (ended !== undefined) expect((ended as Error).message).toBe("enough");
-    });
+    }, 60_000);
 
     test("two-way streams: exec with stdin, attach with stdin", async () => {
       const c = await startContainer("stdin", ["sleep", "30"]);
@@ -171,7 +173,7 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
       expect(out).toEqual({ stdout: "HELLO STDIN\n", stderr: "eof-seen\n" });
       let info = await engine.exec.inspect(execId);
       for (let i = 0; i < 50 && info.Running; i++) {
-        await Bun.sleep(20);
+        await sleep(20);
         info = await engine.exec.inspect(execId);
       }
       expect(info.ExitCode).toBe(0);
@@ -217,7 +219,7 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
       let read = { exitCode: -1, stdout: "", stderr: "" };
       for (let i = 0; i < 30 && read.stdout !== "stored\n"; i++) {
         read = await engine.exec.run(c.name, ["cat", "/data/f"]);
-        if (read.stdout !== "stored\n") await Bun.sleep(100);
+        if (read.stdout !== "stored\n") await sleep(100);
       }
       expect(read.stdout).toBe("stored\n");
 
@@ -227,7 +229,29 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
       await expectFizz(engine.networks.inspect(net), "engine.not_found");
       await expectFizz(engine.volumes.inspect(vol), "engine.not_found");
       expect(await engine.volumes.list({ labels: label })).toEqual([]);
-    });
+    }, 60_000);
+
+    test("restart, and connecting/disconnecting a running container to a network", async () => {
+      const c = await startContainer("restart", ["sleep", "30"]);
+      const before = await engine.containers.inspect(c.name);
+      await sleep(1100); // StartedAt has nanosecond text but engines may round to the second
+      await engine.containers.restart(c.name, { timeout: 1 });
+      const after = await engine.containers.inspect(c.name);
+      expect(after.State.Running).toBe(true);
+      expect(after.State.StartedAt).not.toBe(before.State.StartedAt);
+
+      const net = name("net2");
+      networks.push(net);
+      await engine.networks.create({ Name: net, Labels: label });
+      await engine.networks.connect(net, c.name, { Aliases: ["api"] });
+      const joined = await engine.containers.inspect(c.name);
+      expect(Object.keys(joined.NetworkSettings.Networks ?? {})).toContain(net);
+      expect(joined.NetworkSettings.Networks?.[net]?.IPAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      await engine.networks.disconnect(net, c.name);
+      expect(Object.keys((await engine.containers.inspect(c.name)).NetworkSettings.Networks ?? {})).not.toContain(net);
+      await engine.containers.remove(c.name, { force: true });
+      await engine.networks.remove(net);
+    }, 60_000);
 
     test("the event stream sees a container start", async () => {
       const since = Math.floor(Date.now() / 1000) - 1;
@@ -246,7 +270,7 @@ export function engineSuite(kind: EngineKind, socket: string | undefined): void 
       expect(ev?.Type).toBe("container");
       expect(ev?.Actor.ID).toBe(c.id);
       expect(ev?.Actor.Attributes["io.fizz.test-run"]).toBe(run);
-    });
+    }, 60_000);
 
     test("build an image from a context directory (with .dockerignore), run it, remove it", async () => {
       const dir = mkdtempSync(join(tmpdir(), "fizz-build-"));

@@ -67,7 +67,7 @@ describe("engine client against a fake engine", () => {
     expect(last).toStartWith("GET /v1.45/containers/json?all=0&filters=");
     expect(decodeURIComponent(last.split("filters=")[1]!)).toBe('{"label":["io.fizz.project=demo"]}');
     await e.close();
-  });
+  }, 30_000);
 
   test("304 on start/stop is success; a plain-text error body keeps its text", async () => {
     route("POST", "/containers/c1/start", (_req, res) => {
@@ -88,7 +88,7 @@ describe("engine client against a fake engine", () => {
       expect((err as Error).message).toBe("the engine failed to kill container c1: runtime exploded");
     }
     await e.close();
-  });
+  }, 30_000);
 
   test("logs: frames split across writes and mid-header decode to the right streams", async () => {
     route("GET", "/containers/c2/logs", (_req, res) => {
@@ -111,7 +111,7 @@ describe("engine client against a fake engine", () => {
     const e = await engine();
     expect(await collectOutput(e.containers.logs("c2", { tty: false }))).toEqual({ stdout: "hello world\n", stderr: "warn\n" });
     await e.close();
-  });
+  }, 30_000);
 
   test("pull yields progress events and turns an in-stream error into a FizzError", async () => {
     route("POST", "/images/create", (req, res) => {
@@ -139,7 +139,7 @@ describe("engine client against a fake engine", () => {
     expect((failed as { code?: string }).code).toBe("engine.image_not_found");
     expect((failed as Error).message).toContain("image 'app:bad' not found");
     await e.close();
-  });
+  }, 30_000);
 
   test("ensure: present images are left alone, 'never' refuses with a hint, 'missing' pulls", async () => {
     route("GET", "/images/here:1/json", (_req, res) => json(res, 200, { Id: "sha256:1", RepoTags: ["here:1"] }));
@@ -159,7 +159,7 @@ describe("engine client against a fake engine", () => {
     expect(await e.images.ensure("gone:1", "missing", { onProgress: (ev) => progress.push(ev.status ?? "") })).toBe("pulled");
     expect(progress).toContain("Status: Downloaded newer image for app:1");
     await e.close();
-  });
+  }, 30_000);
 
   test("an engine that never answers times out with a FizzError instead of hanging", async () => {
     route("GET", "/info", () => {
@@ -173,7 +173,7 @@ describe("engine client against a fake engine", () => {
       expect((err as { code?: string }).code).toBe("engine.timeout");
     }
     await e.close().catch(() => undefined);
-  });
+  }, 30_000);
 
   test("a streaming call stops on abort, with the abort reason", async () => {
     route("GET", "/events", (_req, res) => {
@@ -196,7 +196,7 @@ describe("engine client against a fake engine", () => {
     expect(got).toEqual(["start"]);
     expect((reason as Error | undefined)?.message).toBe("stop watching");
     e.transport.destroy();
-  });
+  }, 30_000);
 
   test("tcp:// endpoints work like unix sockets", async () => {
     const tcp = createServer((req, res) => {
@@ -218,7 +218,7 @@ describe("engine client against a fake engine", () => {
       tcp.closeAllConnections();
       await new Promise<void>((r) => tcp.close(() => r()));
     }
-  });
+  }, 30_000);
 
   test("an engine older than API 1.41 is refused with a clear message", async () => {
     const old = join(dir, "old.sock");
@@ -237,5 +237,5 @@ describe("engine client against a fake engine", () => {
       s.closeAllConnections();
       await new Promise<void>((r) => s.close(() => r()));
     }
-  });
+  }, 30_000);
 });
