@@ -119,9 +119,11 @@ class Loader {
     readonly opts: LoadOptions,
     readonly lookup: Lookup,
     diags: Diags,
+    /** The top-level loader owns where diagnostics look positions up; sub-loaders (include) do not. */
+    owner = true,
   ) {
     this.diags = diags;
-    this.diags.locations = this.locations;
+    if (owner) this.diags.locations = this.locations;
   }
 
   /** Read + parse + interpolate one file (cached); extends and include are resolved here, per file. */
@@ -275,12 +277,25 @@ class Loader {
         this.diagAt(loaded.locations, ["include", i], "compose.include_cycle", `include cycle: ${[...stack, file, paths[0]].join(" → ")}`);
         return;
       }
+      // The included project interpolates with its own env files (env_file:, else its .env), under the process env.
+      const incDir = typeof e.project_directory === "string" ? resolveFrom(posix.dirname(file), e.project_directory, this.opts.env.HOME) : posix.dirname(paths[0]!);
+      const envFiles = e.env_file === undefined ? [posix.join(incDir, ".env")] : (Array.isArray(e.env_file) ? e.env_file : [e.env_file]).map((f) => resolveFrom(posix.dirname(file), String(f), this.opts.env.HOME));
+      const vars: Record<string, string> = {};
+      for (const ef of envFiles) {
+        const text = this.opts.reader.read(ef);
+        if (text === undefined) {
+          if (e.env_file !== undefined) this.diagAt(loaded.locations, ["include", i, "env_file"], "compose.env_file_not_found", `env file ${ef} does not exist`);
+          continue;
+        }
+        Object.assign(vars, parseDotenv(text, (n) => vars[n] ?? this.opts.env[n]).vars);
+      }
+      const sub_loader = Object.keys(vars).length ? new Loader(this.opts, (n) => this.opts.env[n] ?? vars[n], this.diags, false) : this;
       let sub: Record<string, unknown> | undefined;
       for (const p of paths) {
-        const l = this.loadFile(p, [...stack, file]);
+        const l = sub_loader.loadFile(p, [...stack, file]);
         if (!l) continue;
         this.addLocations(l.locations);
-        const dir = typeof e.project_directory === "string" ? resolveFrom(posix.dirname(file), e.project_directory, this.opts.env.HOME) : posix.dirname(paths[0]!);
+        const dir = incDir;
         const d = { ...l.doc };
         if (isDict(d.services)) {
           const s: Record<string, unknown> = {};

@@ -33,6 +33,7 @@ const SKIP: Record<string, string> = {
   "v29-project-name": "1.29 does not know top-level name",
   "v31-env-file": "1.29 does not know the long env_file syntax",
   "v35-reset-override": "1.29 does not support the !reset / !override merge tags",
+  "v36-include-env": "1.29 does not support include",
 };
 
 function hasDockerCompose(): boolean {
