@@ -70,10 +70,11 @@ export class Exec {
     const { signal, ...body } = opts;
     const execId = await this.create(container, { ...body, Cmd: cmd });
     const { stdout, stderr } = await collectOutput(this.start(execId, { tty: body.Tty ?? false, ...(signal ? { signal } : {}) }));
-    // The stream can end a moment before the engine records the exit code.
+    // The stream can end a moment before the engine records the exit code;
+    // poll briefly (bounded: 5 s) rather than report a wrong one.
     let info = await this.inspect(execId);
-    for (let i = 0; i < 50 && (info.Running || info.ExitCode === null); i++) {
-      await new Promise((r) => setTimeout(r, 20));
+    for (let waited = 0; (info.Running || info.ExitCode === null) && waited < 5_000; waited += 25) {
+      await new Promise((r) => setTimeout(r, 25));
       info = await this.inspect(execId);
     }
     return { exitCode: info.ExitCode ?? -1, stdout, stderr };
