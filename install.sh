@@ -23,6 +23,7 @@
 #   FIZZ_SYSTEMD_DIR     where --systemd writes fizz.service (default /etc/systemd/system)
 #   FIZZ_NO_SUDO=1       never use sudo; fail instead when root is needed
 #   FIZZ_OS, FIZZ_ARCH   override the detected OS / architecture
+#   FIZZ_LIBC            override the detected C library: glibc or musl (Alpine)
 #   FIZZ_ENGINE_SOCKETS  engine sockets that count as "an engine is present"
 #
 # Everything is inside functions and main runs on the last line, so a download cut
@@ -39,7 +40,7 @@ die() {
 
 usage() {
   if [ -f "$1" ] && [ "$(sed -n 2p "$1")" = "# Fizz installer." ]; then
-    sed -n '2,26p' "$1" | sed 's/^# \{0,1\}//'
+    sed -n '2,27p' "$1" | sed 's/^# \{0,1\}//'
   else # piped into sh: no file to read this header from
     echo "usage: curl -fsSL <url>/install.sh | sh -s -- [--systemd] [--engine docker|podman] [--no-engine] [--version X]"
     echo "env: FIZZ_BASE_URL, FIZZ_INSTALL_DIR, FIZZ_SYSTEMD_DIR, FIZZ_NO_SUDO=1"
@@ -77,6 +78,20 @@ detect_platform() {
     aarch64 | arm64) arch=arm64 ;;
     *) die "unsupported architecture '$arch': fizz ships for linux-x64 and linux-arm64" ;;
   esac
+  # musl systems (Alpine) need the -musl build: a glibc binary does not start there.
+  libc=${FIZZ_LIBC:-}
+  if [ -z "$libc" ]; then
+    libc=glibc
+    for f in /lib/ld-musl-*.so.1; do [ -e "$f" ] && libc=musl; done
+    for f in /lib64/ld-linux-*.so.* /lib/ld-linux-*.so.* /lib/*-linux-gnu/ld-linux-*.so.*; do
+      [ -e "$f" ] && libc=glibc # both present (musl installed on glibc): glibc
+    done
+  fi
+  case "$libc" in
+    glibc | gnu) suffix="" ;;
+    musl) suffix=-musl ;;
+    *) die "unknown C library '$libc' (FIZZ_LIBC): use glibc or musl" ;;
+  esac
 }
 
 download() { # url file
@@ -111,12 +126,15 @@ default_install_dir() {
 }
 
 fetch_and_verify() {
-  asset="fizz-$os-$arch.tar.gz"
-  say "downloading $base/$asset"
-  download "$base/$asset" "$tmp/$asset"
+  asset="fizz-$os-$arch$suffix.tar.gz"
   download "$base/SHA256SUMS" "$tmp/SHA256SUMS"
   expected=$(awk -v f="$asset" '$2 == f || $2 == "*" f { print $1; exit }' "$tmp/SHA256SUMS" | tr 'A-F' 'a-f')
-  [ -n "$expected" ] || die "SHA256SUMS from $base has no entry for $asset; nothing was installed"
+  if [ -z "$expected" ]; then
+    [ -z "$suffix" ] || die "this release has no musl build ($asset is not in SHA256SUMS from $base); nothing was installed"
+    die "SHA256SUMS from $base has no entry for $asset; nothing was installed"
+  fi
+  say "downloading $base/$asset"
+  download "$base/$asset" "$tmp/$asset"
   actual=$(sha256_of "$tmp/$asset")
   if [ "$actual" != "$expected" ]; then
     die "checksum mismatch for $asset: expected $expected, got $actual. The download is corrupted or was tampered with; nothing was installed"

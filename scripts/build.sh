@@ -14,7 +14,8 @@
 #
 # Idempotent: when dist/ already holds artifacts built from the same inputs (commit,
 # sources, lockfile) it does nothing; --force rebuilds. FIZZ_BUILD_TARGETS overrides the
-# target list (default "linux-x64 linux-arm64").
+# target list (default "linux-x64 linux-arm64"; linux-x64-musl and linux-arm64-musl
+# also cross-compile, for Alpine, which needs `apk add libstdc++ libgcc`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,7 @@ force=0
 for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done

@@ -17,6 +17,7 @@ const ROOT = resolve(import.meta.dir, "../..");
 const DIST = join(ROOT, "dist");
 const ARCH = process.arch === "arm64" ? "arm64" : "x64";
 const ASSET = `fizz-linux-${ARCH}.tar.gz`;
+const MUSL_ASSET = `fizz-linux-${ARCH}-musl.tar.gz`;
 // Each install unpacks and hashes a ~50 MB tarball: seconds, not milliseconds.
 const SLOW = 120_000;
 
@@ -105,6 +106,8 @@ beforeAll(async () => {
     corrupt: { [ASSET]: corrupt, "SHA256SUMS": sums },
     wrongsums: { [ASSET]: tarball, "SHA256SUMS": wrongSums },
     noentry: { [ASSET]: tarball, "SHA256SUMS": noEntry },
+    // A release with a musl build (here the same bytes under the musl name).
+    musl: { [MUSL_ASSET]: tarball, "SHA256SUMS": `${sha256(tarball)}  ${MUSL_ASSET}\n` },
   };
   server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
@@ -252,6 +255,20 @@ describe("install.sh platform and engine detection", () => {
     expect(existsSync(join(dir, "fizz"))).toBe(false);
     const mac = await curlPipeSh("good", dir, ["--no-engine"], { FIZZ_OS: "Darwin" });
     expect(mac.stderr).toContain("macOS is not supported yet");
+  }, SLOW);
+
+  test("musl systems get the -musl build, or a clear refusal when the release has none", async () => {
+    const dir = freshDir("musl-bin");
+    const none = await curlPipeSh("good", dir, ["--no-engine"], { FIZZ_LIBC: "musl" });
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain(`this release has no musl build (${MUSL_ASSET} is not in SHA256SUMS`);
+    expect(existsSync(join(dir, "fizz"))).toBe(false);
+    const ok = await curlPipeSh("musl", dir, ["--no-engine"], { FIZZ_LIBC: "musl" });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`downloading ${base}/musl/${MUSL_ASSET}`);
+    // This machine is glibc: without the override it picks the glibc build.
+    const glibc = await curlPipeSh("musl", freshDir("musl-glibc"), ["--no-engine"]);
+    expect(glibc.stderr).toContain(`has no entry for ${ASSET}`);
   }, SLOW);
 
   test("a docker binary on PATH means no engine is installed", async () => {
