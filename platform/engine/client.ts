@@ -5,7 +5,9 @@
  */
 import { engineApiVersionError, engineHttpError, type EngineName } from "../../core/engine/errors.ts";
 import { negotiateApiVersion } from "../../core/engine/api-version.ts";
-import { detectEndpoint, type DetectOptions, type EngineEndpoint } from "./detect.ts";
+import { existsSync } from "node:fs";
+import { isFizzError } from "../../core/errors.ts";
+import { candidateEndpoints, detectEndpoint, type DetectOptions, type EngineEndpoint } from "./detect.ts";
 import { Transport, type TransportOptions } from "./transport.ts";
 import { Containers } from "./containers.ts";
 import { Exec } from "./exec.ts";
@@ -93,11 +95,43 @@ export async function ping(t: Transport, signal?: AbortSignal): Promise<PingResu
 export interface ConnectOptions extends DetectOptions, TransportOptions {
   /** Use this endpoint instead of detecting one. */
   readonly endpoint?: EngineEndpoint;
+  /** Try these in order instead of the auto-detected list; the first that answers wins. */
+  readonly candidates?: readonly EngineEndpoint[];
 }
 
 /** Finds the engine, pings it and negotiates the API version. Throws a FizzError when it cannot. */
 export async function connectEngine(opts: ConnectOptions = {}): Promise<Engine> {
-  const endpoint = opts.endpoint ?? detectEndpoint(opts);
+  if (opts.endpoint) return connectTo(opts.endpoint, opts);
+  const [first, ...rest] = opts.candidates ?? autoCandidates(opts);
+  if (!first) throw new Error("connectEngine: empty candidate list");
+  try {
+    return await connectTo(first, opts);
+  } catch (e) {
+    if (!isFizzError(e) || e.code !== "engine.unreachable") throw e;
+    for (const c of rest) {
+      try {
+        return await connectTo(c, opts);
+      } catch {
+        /* keep the first error: it names the engine the user most likely meant */
+      }
+    }
+    throw e;
+  }
+}
+
+/**
+ * The endpoint to use, then (only when auto-detecting) the other well-known
+ * sockets that exist: a stale socket file left by a dead engine should not
+ * hide a live engine at the next path.
+ */
+function autoCandidates(opts: DetectOptions): EngineEndpoint[] {
+  const first = detectEndpoint(opts);
+  if (first.source !== "default") return [first];
+  const exists = opts.exists ?? existsSync;
+  return [first, ...candidateEndpoints(opts).filter((c) => c.address !== first.address && c.transport === "unix" && exists(c.socketPath))];
+}
+
+async function connectTo(endpoint: EngineEndpoint, opts: TransportOptions): Promise<Engine> {
   const t = new Transport(endpoint, opts);
   try {
     const p = await ping(t);

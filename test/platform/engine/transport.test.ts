@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeFrame } from "../../../core/engine/frames.ts";
 import { isFizzError } from "../../../core/errors.ts";
-import { collectOutput, connectEngine, type Engine } from "../../../platform/engine/index.ts";
+import { collectOutput, connectEngine, parseEngineAddress, type Engine } from "../../../platform/engine/index.ts";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const routes = new Map<string, Handler>();
@@ -196,6 +196,19 @@ describe("engine client against a fake engine", () => {
     expect(got).toEqual(["start"]);
     expect((reason as Error | undefined)?.message).toBe("stop watching");
     e.transport.destroy();
+  }, 30_000);
+
+  test("a stale socket file does not hide the next live engine; alone, it is reported", async () => {
+    const stale = join(dir, "stale.sock");
+    writeFileSync(stale, ""); // what a killed engine leaves behind
+    const staleEp = parseEngineAddress(`unix://${stale}`, "default");
+    const liveEp = parseEngineAddress(`unix://${socket}`, "default");
+    const e = await connectEngine({ candidates: [staleEp, liveEp] });
+    expect(e.endpoint.address).toBe(`unix://${socket}`);
+    await e.close();
+    const err = await connectEngine({ candidates: [staleEp] }).catch((x: unknown) => x);
+    expect((err as { code?: string }).code).toBe("engine.unreachable");
+    expect((err as Error).message).toContain(stale);
   }, 30_000);
 
   test("tcp:// endpoints work like unix sockets", async () => {
