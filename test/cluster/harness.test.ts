@@ -200,7 +200,9 @@ describe.skipIf(!socket || !isRoot)("cluster harness: leftovers of a crashed run
     const ctr = await h.docker(["run", "-d", "fizz-test/busybox:1", "sleep", "600"]);
     expect(ctr.ok).toBe(true);
     const id = ctr.stdout.trim();
-    h.startAgent(standInAgent(h));
+    const agent = h.startAgent(standInAgent(h));
+    // Until nsenter has entered the namespace the agent's pid is not in it yet.
+    expect(await waitFor(async () => h.processes().includes(agent.pid!), 5_000)).toBe(true);
     const pids = h.processes();
     expect(pids.length).toBeGreaterThanOrEqual(5); // dockerd, containerd, shim, sleep, agent
     // What a crashed test run leaves: everything killed, nothing cleaned.
