@@ -1,10 +1,11 @@
 /**
  * The Docker Engine API client (Docker, and Podman's compat API) over undici.
- * `connectEngine()` finds the engine (--engine, DOCKER_HOST, well-known
- * sockets), pings it, negotiates the API version and returns an `Engine` with
- * typed calls for images, containers, exec, networks, volumes and events.
- * Every failure is a FizzError (codes in core/engine/errors.ts); no call
- * waits forever, and streams stop on an AbortSignal.
+ * `connectEngine()` finds the engine (--engine, FIZZ_ENGINE, DOCKER_HOST,
+ * well-known sockets), pings it, negotiates the API version and returns an
+ * `Engine` with typed calls for images, containers, exec, networks, volumes
+ * and events. Every failure is a FizzError (codes in core/engine/errors.ts).
+ * Connects and ordinary calls are time-bounded; calls that wait by design
+ * (container wait, follow logs, attach, events, build) stop on an AbortSignal.
  */
 export { connectEngine, Engine, engineNameFromPing, ping, type ConnectOptions } from "./client.ts";
 export { candidateEndpoints, detectEndpoint, parseEngineAddress, DOCKER_SOCKET, PODMAN_ROOT_SOCKET, type EngineEndpoint } from "./detect.ts";
