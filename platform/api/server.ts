@@ -89,8 +89,41 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     });
   };
 
+  // Header deadlines per connection. Not every runtime's node:http enforces
+  // headersTimeout (Bun does not), so a client trickling header bytes
+  // (slowloris) would hold a connection forever. A connection must deliver
+  // complete request headers within headersTimeoutMs of opening, and within
+  // keepAliveTimeoutMs + headersTimeoutMs of its previous response.
+  const deadlines = new Map<Socket, ReturnType<typeof setTimeout>>();
+  function arm(s: Socket, ms: number, answer = true): void {
+    disarm(s);
+    const timer = setTimeout(() => {
+      deadlines.delete(s);
+      // A fresh connection that sent no complete headers gets a 408; an idle
+      // keep-alive connection is just closed, as node:http does.
+      if (answer) rawAnswer(s, 408, "Request Timeout", "api.timeout", `request headers not received within ${limits.headersTimeoutMs} ms`);
+      else s.destroy();
+    }, ms);
+    timer.unref?.();
+    deadlines.set(s, timer);
+  }
+  function disarm(s: Socket): void {
+    const t = deadlines.get(s);
+    if (t !== undefined) {
+      clearTimeout(t);
+      deadlines.delete(s);
+    }
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse, local: boolean): Promise<void> {
     const t0 = performance.now();
+    const sock = req.socket as Socket | null;
+    if (sock) {
+      disarm(sock);
+      res.once("finish", () => {
+        if (!sock.destroyed) arm(sock, limits.keepAliveTimeoutMs + limits.headersTimeoutMs, false);
+      });
+    }
     const method = KNOWN_METHODS.has(req.method ?? "") ? req.method! : "OTHER";
     let route = "unmatched";
     res.once("finish", () => opts.metrics?.observeApiRequest(route, method, res.statusCode, (performance.now() - t0) / 1000));
@@ -228,7 +261,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       const sockets = new Set<Socket>();
       server.on("connection", (s: Socket) => {
         sockets.add(s);
-        s.once("close", () => sockets.delete(s));
+        s.once("close", () => {
+          sockets.delete(s);
+          disarm(s);
+        });
+        arm(s, limits.headersTimeoutMs);
       });
       server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket));
       // CONNECT and protocol upgrades bypass the request handler; without

@@ -262,3 +262,41 @@ describe("API server over TLS", () => {
     await expect(raw({ port: t.port!, path: "/healthz", tls: { ca: "" } })).rejects.toThrow();
   });
 });
+
+describe("timeouts", () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ limits: { bodyTimeoutMs: 300, headersTimeoutMs: 300, sseHeartbeatMs: 100 } });
+  });
+  afterAll(() => t.stop());
+
+  /** Writes bytes and reports the first status line and when the server closed (or that it did not). */
+  const trickle = (data: string, waitMs: number) =>
+    new Promise<{ status: string; closed: boolean }>((resolve) => {
+      const s = createConnection({ path: t.socket });
+      let out = "";
+      s.on("data", (c) => (out += c.toString()));
+      s.on("close", () => resolve({ status: out.split("\r\n")[0]!, closed: true }));
+      s.on("error", () => undefined);
+      s.write(data);
+      setTimeout(() => {
+        s.destroy();
+        resolve({ status: out.split("\r\n")[0]!, closed: false });
+      }, waitMs);
+    });
+
+  test("a body that stops arriving gets 408", async () => {
+    const r = await trickle('PUT /v1/deployments/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"fi', 3000);
+    expect(r).toEqual({ status: "HTTP/1.1 408 Request Timeout", closed: true });
+  });
+
+  test("headers that never complete (slowloris) get 408 and the connection is closed", async () => {
+    const r = await trickle("GET /v1/containers HTTP/1.1\r\nHost: x\r\nX-Slow: ", 3000);
+    expect(r).toEqual({ status: "HTTP/1.1 408 Request Timeout", closed: true });
+  });
+
+  test("a long-lived stream outlives the header deadline", async () => {
+    const r = await trickle("GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n", 1000);
+    expect(r).toEqual({ status: "HTTP/1.1 200 OK", closed: false });
+  });
+});
