@@ -177,9 +177,10 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   const store = AgentStore.open(join(config.data_dir, "state.db"));
   const nodeId = store.nodeId();
-  const events = new EventFeed(store);
+  const nodeLogger = logger.child({ node: nodeId.slice(0, 8) });
+  const events = new EventFeed(store, { logger: nodeLogger.child({ component: "events" }) });
   const metrics = createMetrics();
-  const deps: AgentDeps = { config, store, events, metrics, logger: logger.child({ node: nodeId.slice(0, 8) }) };
+  const deps: AgentDeps = { config, store, events, metrics, logger: nodeLogger };
 
   let token: string | undefined;
   let tokenFile: string | undefined;

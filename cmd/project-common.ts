@@ -7,6 +7,7 @@ import type { Command } from "cac";
 import type { Project } from "../core/compose/model.ts";
 import type { ServiceTemplate } from "../core/deploy/container-spec.ts";
 import type { Step } from "../core/reconcile/types.ts";
+import { reasonText } from "../core/reconcile/describe.ts";
 import { optString, type Options } from "./command.ts";
 import { loadProjectOrThrow, readComposeOptions, withComposeOptions } from "./compose-load.ts";
 import { paint, type Context } from "./context.ts";
@@ -29,7 +30,7 @@ export async function connect(options: Options): Promise<Engine> {
 /** Loads the project (all errors at once, as one FizzError) and prints its warnings to stderr. */
 export async function loadForDeploy(ctx: Context, options: Options): Promise<Project> {
   const { project, result } = await loadProjectOrThrow(readComposeOptions(options));
-  for (const d of result.diagnostics) if (d.severity === "warning") ctx.err(`${paint(ctx, "33", "warning:")} ${formatDiagnostic(d)}\n`);
+  for (const d of result.diagnostics) if (d.severity === "warning") ctx.err(`${formatDiagnostic(d)}\n`);
   return project;
 }
 
@@ -136,7 +137,9 @@ export function stepRenderer(ctx: Context, opts: { quiet?: boolean } = {}): (e: 
         clearLive();
         const verb = step.kind === "waitFor" ? (step.condition === "service_healthy" ? "Healthy" : "Completed") : DONE[step.kind];
         if (step.kind === "renameContainer") return;
-        ctx.err(` ${ok} ${label} ${verb}\n`);
+        // Say why a container is replaced: the question users of Compose ask most.
+        const why = step.kind === "createContainer" && step.replaces ? paint(ctx, "2", ` (recreated: ${reasonText(step.reason)})`) : "";
+        ctx.err(` ${ok} ${label} ${verb}${why}\n`);
         return;
       }
       case "failed":

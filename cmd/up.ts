@@ -122,7 +122,7 @@ export const register: RegisterVerb = (cli, action) => {
           const monitor = new HealthMonitor(engine, prepared.project, {
             ...(store ? { store } : {}),
             onEvent: (e) => {
-              if (e.type === "restart") ctx.err(` ${paint(ctx, "33", "↻")} Container ${e.container} restarted: ${e.reason}\n`);
+              if (e.type === "restart") ctx.err(` ${paint(ctx, "33", "↻")} Container ${e.container} restarting: ${e.reason}\n`);
               else if (e.type === "give-up") ctx.err(` ${paint(ctx, "31", "✘")} Container ${e.container}: giving up: ${e.reason}\n`);
             },
           });
@@ -147,10 +147,10 @@ export const register: RegisterVerb = (cli, action) => {
           };
           process.on("SIGINT", stopOnSigint);
           process.on("SIGTERM", stopOnSigint);
-          const ticker = setInterval(() => void monitor.tick().catch(() => {}), 2000);
+          monitor.start(2000);
           const allDone = watchAllExited(engine, project.name, logsAbort);
           await streamLogs(ctx, engine, { project: project.name, follow: true, prefix: true, signal: logsAbort.signal, ...(services.length ? { services } : {}) });
-          clearInterval(ticker);
+          monitor.stop();
           await allDone.catch(() => {});
           if (interrupted) {
             const { planStop } = await import("../core/reconcile/lifecycle.ts");

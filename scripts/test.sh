@@ -16,7 +16,7 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-node_modules/.bin/bun test "$@" 2>&1 | tee "$log"
+node_modules/.bin/bun test --timeout 180000 "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 pass=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)

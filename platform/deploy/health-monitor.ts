@@ -40,6 +40,10 @@ export class HealthMonitor {
   private readonly failingSince = new Map<string, number>();
   private readonly memory = new Map<string, { at: number; reason: string }[]>();
   private readonly gaveUp = new Set<string>();
+  /** Containers being restarted right now: a slow stop must not be seen as "still unhealthy". */
+  private readonly inFlight = new Set<string>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
   private readonly now: () => number;
 
   constructor(
@@ -63,6 +67,7 @@ export class HealthMonitor {
       if (!svc) continue;
       const name = (c.Names[0] ?? c.Id).replace(/^\//, "");
       seen.add(name);
+      if (this.inFlight.has(name)) continue;
       const state = String(c.State).toLowerCase();
       const unhealthy = /\(unhealthy\)/.test(c.Status);
       // Completed one-shot jobs (depends_on: service_completed_successfully targets) are not failures.
@@ -107,17 +112,19 @@ export class HealthMonitor {
       decisions.set(name, decision);
       if (decision.action === "restart") {
         const reason = decision.cause === "unhealthy" ? "unhealthy" : `exited with code ${ins.State.ExitCode}`;
-        try {
-          await this.engine.containers.restart(c.Id);
-          const rec = { deployment: this.project.name, service, container: name, at: now, reason };
-          if (this.opts.store) this.opts.store.recordRestart(rec);
-          else this.memory.set(name, [...(this.memory.get(name) ?? []), rec]);
-          this.failingSince.delete(name);
-          this.gaveUp.delete(name);
-          this.opts.onEvent?.({ type: "restart", container: name, service, reason: decision.reason });
-        } catch (e) {
-          this.opts.onEvent?.({ type: "error", container: name, message: e instanceof Error ? e.message : String(e) });
-        }
+        // Recorded before acting, so the backoff counts it even if the restart is slow or fails.
+        const rec = { deployment: this.project.name, service, container: name, at: now, reason };
+        if (this.opts.store) this.opts.store.recordRestart(rec);
+        else this.memory.set(name, [...(this.memory.get(name) ?? []), rec]);
+        this.failingSince.delete(name);
+        this.gaveUp.delete(name);
+        this.inFlight.add(name);
+        this.opts.onEvent?.({ type: "restart", container: name, service, reason: decision.reason });
+        // Not awaited: one slow stop must not hold up the other containers' checks.
+        void this.engine.containers
+          .restart(c.Id)
+          .catch((e: unknown) => this.opts.onEvent?.({ type: "error", container: name, message: e instanceof Error ? e.message : String(e) }))
+          .finally(() => this.inFlight.delete(name));
       } else if (decision.action === "give-up" && !this.gaveUp.has(name)) {
         this.gaveUp.add(name);
         this.opts.onEvent?.({ type: "give-up", container: name, service, reason: decision.reason });
@@ -125,5 +132,30 @@ export class HealthMonitor {
     }
     for (const k of this.failingSince.keys()) if (!seen.has(k)) this.failingSince.delete(k);
     return decisions;
+  }
+
+  /** Ticks every `intervalMs`, never overlapping itself, until `stop()`. */
+  start(intervalMs = 2000): void {
+    if (this.running) return;
+    this.running = true;
+    const loop = () => {
+      if (!this.running) return;
+      this.tick()
+        .catch((e: unknown) => this.opts.onEvent?.({ type: "error", message: e instanceof Error ? e.message : String(e) }))
+        .finally(() => {
+          if (this.running) this.timer = setTimeout(loop, intervalMs);
+        });
+    };
+    this.timer = setTimeout(loop, intervalMs);
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** True while a restart started by this monitor is still in progress. */
+  busy(): boolean {
+    return this.inFlight.size > 0;
   }
 }
