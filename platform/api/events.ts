@@ -4,7 +4,10 @@
  * what they missed from the store (resume by event id) and then follow. A
  * slow poll also picks up events other code wrote to the store directly.
  * Memory per subscriber is one page of events, whatever the backlog.
+ * With a logger, every appended event is also one JSON log line carrying its
+ * deployment/service/container fields.
  */
+import type { Logger } from "pino";
 import type { EventRecord, NewEvent } from "../store/index.ts";
 
 /** The part of AgentStore the feed needs. */
@@ -45,17 +48,29 @@ export class EventFeed {
   private waiters = new Set<() => void>();
   private readonly pageSize: number;
   private readonly pollMs: number;
+  private readonly logger: Logger | undefined;
 
   constructor(
     private readonly log: EventLog,
-    opts: { pageSize?: number; pollMs?: number } = {},
+    opts: { pageSize?: number; pollMs?: number; logger?: Logger } = {},
   ) {
     this.pageSize = opts.pageSize ?? 500;
     this.pollMs = opts.pollMs ?? 1000;
+    this.logger = opts.logger;
   }
 
   append(e: NewEvent): EventRecord {
     const rec = this.log.appendEvent(e);
+    this.logger?.info(
+      {
+        event: rec.type,
+        eventId: rec.id,
+        ...(rec.deployment !== undefined ? { deployment: rec.deployment } : {}),
+        ...(rec.service !== undefined ? { service: rec.service } : {}),
+        ...(rec.container !== undefined ? { container: rec.container } : {}),
+      },
+      rec.message,
+    );
     this.notify();
     return rec;
   }

@@ -126,7 +126,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     const method = KNOWN_METHODS.has(req.method ?? "") ? req.method! : "OTHER";
     let route = "unmatched";
-    res.once("finish", () => opts.metrics?.observeApiRequest(route, method, res.statusCode, (performance.now() - t0) / 1000));
+    res.once("finish", () => {
+      const seconds = (performance.now() - t0) / 1000;
+      opts.metrics?.observeApiRequest(route, method, res.statusCode, seconds);
+      log?.debug({ method, route, status: res.statusCode, ms: Math.round(seconds * 10_000) / 10 }, "api request");
+    });
     const ac = new AbortController();
     const onGone = () => ac.abort();
     res.once("close", onGone);

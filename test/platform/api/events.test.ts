@@ -156,3 +156,19 @@ describe("GET /v1/events (SSE)", () => {
     expect(again).toEqual([]);
   });
 });
+
+test("with a logger, every appended event is one JSON log line with its deployment/service/container", async () => {
+  const { createLogger } = await import("../../../platform/log.ts");
+  const lines: string[] = [];
+  const store = AgentStore.open(":memory:");
+  const feed = new EventFeed(store, { logger: createLogger({ format: "json", write: (l) => void lines.push(l) }) });
+  feed.append({ at: 1, type: "container.died", deployment: "shop", service: "web", container: "abc", message: "web-1 exited with 137" });
+  feed.append({ at: 2, type: "agent.started", message: "started" });
+  store.close();
+  const recs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(recs).toEqual([
+    expect.objectContaining({ level: 30, event: "container.died", eventId: 1, deployment: "shop", service: "web", container: "abc", msg: "web-1 exited with 137" }),
+    expect.objectContaining({ event: "agent.started", eventId: 2, msg: "started" }),
+  ]);
+  expect("deployment" in recs[1]!).toBe(false);
+});
