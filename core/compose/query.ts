@@ -1,0 +1,37 @@
+/**
+ * Questions the planner and the CLI ask of a normalised project: how many
+ * replicas a service wants, and in which order services start (dependencies
+ * first, in levels that can start in parallel).
+ */
+import type { Project, Service } from "./model.ts";
+import { implicitDeps } from "./validate.ts";
+
+/** Desired replicas: deploy.replicas, else scale, else 1; `global` modes are one per node (returned as "global"). */
+export function replicasOf(service: Service): number | "global" {
+  const mode = service.deploy?.mode;
+  if (mode === "global" || mode === "global-job") return "global";
+  return service.deploy?.replicas ?? service.scale ?? 1;
+}
+
+/**
+ * Enabled services in start order, grouped in levels: every service's
+ * dependencies (depends_on, links, volumes_from, service: modes) are in
+ * earlier levels; names sorted within a level so the order is deterministic.
+ * Services caught in a dependency cycle (which validation reports) come last.
+ */
+export function startOrder(project: Project): string[][] {
+  const names = Object.keys(project.services).sort();
+  const deps = new Map(names.map((n) => [n, implicitDeps(project.services[n]).filter((d) => d in project.services && d !== n)]));
+  const done = new Set<string>();
+  const levels: string[][] = [];
+  while (done.size < names.length) {
+    const level = names.filter((n) => !done.has(n) && deps.get(n)!.every((d) => done.has(d)));
+    if (level.length === 0) {
+      levels.push(names.filter((n) => !done.has(n)));
+      break;
+    }
+    for (const n of level) done.add(n);
+    levels.push(level);
+  }
+  return levels;
+}
