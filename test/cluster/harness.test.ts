@@ -134,7 +134,9 @@ describe.skipIf(!socket || !isRoot)("cluster harness: 3 hosts", () => {
   test("startAgent runs a long-lived process inside the host's namespace", async () => {
     // busybox httpd on the gossip address stands in for `fizz agent` (which comes later).
     const agent = host(2).startAgent(standInAgent(host(2)));
-    expect(await waitFor(() => host(0).httpOk(`http://${host(2).gossipAddr}/`, 1), 5_000)).toBe(true);
+    expect(await waitFor(() => host(0).canConnect(host(2).gossipAddr, 1), 5_000)).toBe(true);
+    expect(await host(0).httpOk(`http://${host(2).gossipAddr}/`, 1)).toBe(true);
+    expect(await host(0).canConnect(`${host(2).ip}:1`, 1)).toBe(false);
     expect(host(2).agent()).toBe(agent);
     expect(host(2).processes()).toContain(agent.pid!);
     expect(host(0).processes()).not.toContain(agent.pid!);
@@ -218,4 +220,23 @@ describe.skipIf(!socket || !isRoot)("cluster harness: leftovers of a crashed run
     // destroy() after the script finds nothing to do and still succeeds.
     await cluster.destroy();
   }, 90_000);
+});
+
+describe.skipIf(!socket || !isRoot)("cluster harness: a failed bring-up", () => {
+  test("createCluster that fails half-way removes what it made and says why", async () => {
+    const name = `f${Date.now().toString(36).slice(-6)}`;
+    const c = createCluster({ hosts: 2, name, images: ["fizz-test/no-such-image:0"] });
+    await expect(c).rejects.toThrow(/no-such-image/);
+    const names = clusterNames(name);
+    expect(existsSync(names.dir)).toBe(false);
+    expect((await run(["ip", "link", "show", names.bridge])).ok).toBe(false);
+    expect((await run(["ip", "netns", "list"])).stdout).not.toContain(names.ns(0));
+    expect((await run(["iptables", "-S", "FORWARD"])).stdout).not.toContain(names.bridge);
+    expect((await run(["pgrep", "-f", names.dir])).ok).toBe(false);
+  }, 60_000);
+
+  test("bad names and host counts are refused", async () => {
+    await expect(createCluster({ hosts: 1, name: "Bad-Name" })).rejects.toThrow(/must match/);
+    await expect(createCluster({ hosts: 0 })).rejects.toThrow(/hosts must be/);
+  });
 });

@@ -125,6 +125,8 @@ export interface Host {
   httpGet(url: string, timeoutSec?: number): Promise<HttpAnswer | undefined>;
   /** True when `httpGet` got a 2xx answer. */
   httpOk(url: string, timeoutSec?: number): Promise<boolean>;
+  /** True when a TCP connection from inside the namespace to "ip:port" succeeds. */
+  canConnect(addr: string, timeoutSec?: number): Promise<boolean>;
 }
 
 export interface Cluster {
@@ -467,6 +469,16 @@ class HostImpl implements Host {
     return a !== undefined && a.status >= 200 && a.status < 300;
   }
 
+  async canConnect(addr: string, timeoutSec = 2): Promise<boolean> {
+    const i = addr.lastIndexOf(":");
+    if (i < 0) throw new Error(`canConnect: '${addr}' is not ip:port`);
+    // busybox nc has no -z: connect, run `true` on the socket, exit 0.
+    const res = await this.exec(["busybox", "nc", "-w", String(timeoutSec), addr.slice(0, i), addr.slice(i + 1), "-e", "busybox", "true"], {
+      timeoutMs: (timeoutSec * 2 + 3) * 1000,
+    });
+    return res.ok;
+  }
+
   /** Network plumbing: namespace, veth to the bridge, address, fault chain. */
   async plumb(bridge: string): Promise<void> {
     await must(["ip", "netns", "add", this.ns]);
@@ -611,13 +623,17 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
     // iptables (br_netfilter), so frames between our veths need this.
     await must(["iptables", "-I", "FORWARD", "-i", names.bridge, "-o", names.bridge,
       "-m", "comment", "--comment", names.forwardComment, "-j", "ACCEPT"]);
-    await Promise.all(
+    // allSettled, not all: teardown must not start while another host is still
+    // creating things it would then miss.
+    const results = await Promise.allSettled(
       hosts.map(async (h) => {
         await h.plumb(names.bridge);
         await h.startEngine(startTimeout);
         if (archive) await h.loadImages(await archive);
       }),
     );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
     return cluster;
   } catch (err) {
     try {
