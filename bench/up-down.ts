@@ -133,6 +133,7 @@ async function main(): Promise<void> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   const results = new Map<number, Record<Tool, Sample[]>>();
+  const failures: Record<Tool, number> = { fizz: 0, "docker-compose": 0, floor: 0 };
   try {
     const version = spawnSync(bin, ["--version"], { encoding: "utf8" }).stdout.trim();
     const dcVersion = spawnSync("docker-compose", ["version", "--short"], { encoding: "utf8" }).stdout.trim();
@@ -166,10 +167,25 @@ async function main(): Promise<void> {
       return s;
     };
 
+    // A failed run (seen: docker-compose's `down` hitting "network … has active endpoints"
+    // when the engine lags under load) is swept, counted and retried, at most twice.
+    const attempt = async (tool: Tool, n: number, file: string, check: boolean): Promise<Sample> => {
+      for (let i = 0; ; i++) {
+        try {
+          return await runOnce(tool, n, file, check);
+        } catch (e) {
+          if (i >= 2) throw e;
+          failures[tool]++;
+          process.stderr.write(`  ${tool} failed, swept and retried: ${String(e instanceof Error ? e.message : e).split("\n").filter(Boolean).slice(-1)[0]}\n`);
+          await sweep(api, RUN_LABEL, PREFIX);
+        }
+      }
+    };
+
     // Warm-up: page cache for both executables, Python imports, the engine's image metadata.
     const warm = join(dir, "warm.yaml");
     writeFileSync(warm, composeFile(2));
-    for (const tool of TOOLS) await runOnce(tool, 2, warm, true);
+    for (const tool of TOOLS) await attempt(tool, 2, warm, true);
 
     for (const n of NS) {
       const file = join(dir, `compose-${n}.yaml`);
@@ -180,19 +196,21 @@ async function main(): Promise<void> {
       for (let r = 0; r < rounds; r++) {
         // Rotate the order each round so no tool always runs right after the same one.
         const order = TOOLS.map((_, i) => TOOLS[(i + r) % TOOLS.length]!);
-        for (const tool of order) per[tool].push(await runOnce(tool, n, file, r === 0));
+        for (const tool of order) per[tool].push(await attempt(tool, n, file, r === 0));
         process.stderr.write(`  N=${n} round ${r + 1}/${rounds}: ${TOOLS.map((t) => `${t} ${fmt(per[t].at(-1)!.up)}+${fmt(per[t].at(-1)!.down)}`).join(", ")} ms\n`);
       }
     }
   } finally {
-    const left = await sweep(api, RUN_LABEL, PREFIX).catch(() => -1);
-    if (left > 0) console.error(`up-down: swept ${left} leftover container(s)/network(s)`);
+    const left = await sweep(api, RUN_LABEL, PREFIX).catch((e: unknown) => ({ removed: 0, stuck: [`(sweep failed: ${String(e)})`] }));
+    if (left.removed > 0) console.error(`up-down: swept ${left.removed} leftover container(s)/network(s)`);
+    if (left.stuck.length) console.error(`up-down: could not remove network(s) ${left.stuck.join(", ")} (engine reports active endpoints; remove by hand)`);
     await api.close();
     rmSync(dir, { recursive: true, force: true });
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
   }
   report(results);
+  if (TOOLS.some((t) => failures[t])) console.log(`  failed and retried runs: ${TOOLS.map((t) => `${t} ${failures[t]}`).join(", ")}`);
 }
 
 async function expectRunning(api: EngineApi, project: string, n: number, tool: Tool): Promise<void> {
@@ -226,6 +244,9 @@ function report(results: Map<number, Record<Tool, Sample[]>>): void {
     };
     ratio("fizz/compose", m.fizz, m.dc, TARGET_COMPOSE);
     ratio("fizz/floor", m.fizz, m.floor, TARGET_FLOOR);
+    // The best any client could score against docker-compose on this engine: when it is
+    // above 0.5×, the compose target is out of reach whatever fizz does.
+    console.log(`  ${String(n).padEnd(4)}${"floor/compose".padEnd(16)}${pad((m.floor.up / m.dc.up).toFixed(2) + "×", 10)}${pad((m.floor.down / m.dc.down).toFixed(2) + "×", 10)}${pad((m.floor.sum / m.dc.sum).toFixed(2) + "×", 10)}   (bound on fizz/compose)`);
   }
 }
 

@@ -67,16 +67,34 @@ export async function floorDown(api: EngineApi, project: string, ids: string[]):
   await api.call("DELETE", `/networks/${encodeURIComponent(`${project}_default`)}`);
 }
 
-/** Removes every container carrying the run label and every network whose name starts with `prefix`. */
-export async function sweep(api: EngineApi, runLabel: Record<string, string>, prefix: string): Promise<number> {
+/**
+ * Removes every container carrying the run label and every network whose name starts
+ * with `prefix`. A network removal is retried (the engine may still be releasing
+ * endpoints); networks it could not remove are returned so the caller can say so.
+ */
+export async function sweep(api: EngineApi, runLabel: Record<string, string>, prefix: string): Promise<{ removed: number; stuck: string[] }> {
   const [k, v] = Object.entries(runLabel)[0]!;
   const filters = encodeURIComponent(JSON.stringify({ label: [`${k}=${v}`] }));
   const cs = await api.call<{ Id: string }[]>("GET", `/containers/json?all=true&filters=${filters}`);
   await Promise.all(cs.map((c) => api.call("DELETE", `/containers/${c.Id}?force=true&v=true`, undefined, [404]).catch(() => {})));
   const nets = await api.call<{ Name: string }[]>("GET", "/networks");
   const ours = nets.filter((n) => n.Name.startsWith(prefix));
-  for (const n of ours) await api.call("DELETE", `/networks/${encodeURIComponent(n.Name)}`, undefined, [404]).catch(() => {});
-  return cs.length + ours.length;
+  const stuck: string[] = [];
+  for (const n of ours) {
+    for (let i = 0; ; i++) {
+      try {
+        await api.call("DELETE", `/networks/${encodeURIComponent(n.Name)}`, undefined, [404]);
+        break;
+      } catch {
+        if (i >= 2) {
+          stuck.push(n.Name);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+  return { removed: cs.length + ours.length - stuck.length, stuck };
 }
 
 /** Number of running containers carrying the run label whose compose project (or name) belongs to `project`. */
