@@ -172,3 +172,59 @@ test("with a logger, every appended event is one JSON log line with its deployme
   ]);
   expect("deployment" in recs[1]!).toBe(false);
 });
+
+test("backpressure: a client that stops reading stops the server pulling events; resuming delivers all, in order", async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { createApiServer, createRoutes } = await import("../../../platform/api/index.ts");
+  const { FakeBackend } = await import("./fake-backend.ts");
+  const dir = mkdtempSync(join(tmpdir(), "fizz-bp-"));
+  const store = AgentStore.open(join(dir, "state.db"));
+  const TOTAL = 20_000;
+  const pad = "x".repeat(1000);
+  for (let i = 0; i < TOTAL; i++) store.appendEvent({ at: i, type: "t", message: pad });
+  let pulled = 0;
+  const counting = { appendEvent: store.appendEvent.bind(store), events: (after?: number, limit?: number) => {
+    const page = store.events(after, limit);
+    pulled += page.length;
+    return page;
+  } };
+  const server = createApiServer({ router: createRoutes({ backend: new FakeBackend(), events: new EventFeed(counting, { pageSize: 200 }) }) });
+  const socket = join(dir, "fizz.sock");
+  await server.listen({ kind: "unix", path: socket });
+  try {
+    const ids: number[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: socket, path: "/v1/events?follow=false" }, (res) => {
+        res.pause();
+        setTimeout(() => {
+          // Paused for 500 ms: the server must have stopped far short of the backlog.
+          expect(pulled).toBeLessThan(TOTAL / 2);
+          let buf = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => {
+            buf += c;
+            let i: number;
+            while ((i = buf.indexOf("\n\n")) >= 0) {
+              const block = buf.slice(0, i);
+              buf = buf.slice(i + 2);
+              const id = /^id: (\d+)$/m.exec(block);
+              if (id) ids.push(Number(id[1]));
+            }
+          });
+          res.on("end", resolve);
+          res.resume();
+        }, 500);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(ids.length).toBe(TOTAL);
+    expect(ids.every((id, i) => id === i + 1)).toBe(true);
+  } finally {
+    await server.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
