@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FizzError } from "../../core/errors.ts";
@@ -108,6 +108,33 @@ describe("fizz agent process", () => {
       expect(((await anon.containers().catch((x: unknown) => x)) as FizzError).status).toBe(401);
       const authed = new ApiClient({ address: { kind: "tcp", host: "127.0.0.1", port, tls: false }, token: agent.token() });
       expect(await authed.containers()).toEqual([]);
+    } finally {
+      await agent.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test("--tls-cert/--tls-key/--api-token-file: HTTPS with the given certificate and token", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "fizz-tls-"));
+    const port = await freePort();
+    spawnSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+      "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+      "-keyout", join(dataDir, "key.pem"), "-out", join(dataDir, "cert.pem"),
+    ], { stdio: "ignore" });
+    writeFileSync(join(dataDir, "token"), "a-token-of-our-own-0123456789\n");
+    const agent = await startAgent({
+      dataDir,
+      args: ["--api", `127.0.0.1:${port}`, "--tls-cert", join(dataDir, "cert.pem"), "--tls-key", join(dataDir, "key.pem"), "--api-token-file", join(dataDir, "token")],
+    });
+    try {
+      expect(agent.addresses).toEqual([`https://127.0.0.1:${port}`]);
+      expect(existsSync(join(dataDir, "api-token"))).toBe(false);
+      const ca = readFileSync(join(dataDir, "cert.pem"));
+      const c = new ApiClient({ address: { kind: "tcp", host: "127.0.0.1", port, tls: true }, token: "a-token-of-our-own-0123456789", ca });
+      expect(await c.containers()).toEqual([]);
+      const wrong = new ApiClient({ address: { kind: "tcp", host: "127.0.0.1", port, tls: true }, token: "not-the-token-0123456789", ca });
+      expect(((await wrong.containers().catch((x: unknown) => x)) as FizzError).status).toBe(401);
     } finally {
       await agent.stop();
       rmSync(dataDir, { recursive: true, force: true });
