@@ -113,6 +113,9 @@ interface Loaded {
 class Loader {
   readonly diags: Diags;
   locations = new Locations();
+  /** Whether any file used !reset / !override (shared with include sub-loaders through the owner). */
+  sawTags = false;
+  private readonly interpolated = new WeakSet<object>();
   private readonly cache = new Map<string, Loaded | undefined>();
 
   constructor(
@@ -148,6 +151,7 @@ class Loader {
       this.cache.set(file, undefined);
       return undefined;
     }
+    if (parsed.tags) this.sawTags = true;
     const doc = this.interpolateTree(value, [], parsed.locations) as Record<string, unknown>;
     const loaded: Loaded = { doc, locations: parsed.locations };
     this.cache.set(file, loaded);
@@ -182,23 +186,27 @@ class Loader {
     }
     if (v instanceof ResetTag) return v;
     if (v instanceof OverrideTag) return new OverrideTag(this.interpolateTree(v.value, path, locs));
+    // In place: the parsed tree is ours alone (fresh from the parser), which saves copying a
+    // 1,000-service document. A subtree shared by YAML aliases is interpolated once.
     if (Array.isArray(v)) {
-      const out = new Array<unknown>(v.length);
+      if (this.interpolated.has(v)) return v;
+      this.interpolated.add(v);
       for (let i = 0; i < v.length; i++) {
         path.push(i);
-        out[i] = this.interpolateTree(v[i], path, locs);
+        v[i] = this.interpolateTree(v[i], path, locs);
         path.pop();
       }
-      return out;
+      return v;
     }
     if (isDict(v)) {
-      const out: Record<string, unknown> = {};
+      if (this.interpolated.has(v)) return v;
+      this.interpolated.add(v);
       for (const k in v) {
         path.push(k);
-        out[k] = this.interpolateTree(v[k], path, locs);
+        v[k] = this.interpolateTree(v[k], path, locs);
         path.pop();
       }
-      return out;
+      return v;
     }
     return v;
   }
@@ -290,6 +298,7 @@ class Loader {
         Object.assign(vars, parseDotenv(text, (n) => vars[n] ?? this.opts.env[n]).vars);
       }
       const sub_loader = Object.keys(vars).length ? new Loader(this.opts, (n) => this.opts.env[n] ?? vars[n], this.diags, false) : this;
+      if (sub_loader !== this) this.subLoaders.push(sub_loader);
       let sub: Record<string, unknown> | undefined;
       for (const p of paths) {
         const l = sub_loader.loadFile(p, [...stack, file]);
@@ -318,6 +327,11 @@ class Loader {
         }
       }
     });
+  }
+
+  private readonly subLoaders: Loader[] = [];
+  subSawTags(): boolean {
+    return this.subLoaders.some((l) => l.sawTags || l.subSawTags());
   }
 
   /** Later files' positions win; the first file's table is adopted as is (no copy). */
@@ -395,7 +409,7 @@ export function loadProject(opts: LoadOptions): LoadResult {
     merged = merged ? (mergeDocuments(merged, l.doc) as Record<string, unknown>) : { ...l.doc };
   }
   if (!merged) return { project: undefined, diagnostics: diags.list, environment };
-  merged = stripTags(merged) as Record<string, unknown>;
+  if (loader.sawTags || loader.subSawTags()) merged = stripTags(merged) as Record<string, unknown>;
 
   // Project name: -p, COMPOSE_PROJECT_NAME, name:, directory.
   let name: string;

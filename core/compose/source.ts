@@ -95,6 +95,8 @@ export interface ParsedFile {
   value: unknown;
   locations: Locations;
   diagnostics: Diagnostic[];
+  /** True when the file uses !reset / !override (then the merged result needs stripTags). */
+  tags?: boolean;
 }
 
 export function parseYamlFile(file: string, text: string): ParsedFile {
@@ -172,7 +174,7 @@ export function parseYamlFileFull(file: string, text: string): ParsedFile {
     const pos = lineCounter.linePos(w.pos[0]);
     diagnostics.push({ severity: "warning", code: "compose.yaml_warning", message: `YAML: ${w.message.split("\n")[0]}`, file, line: pos.line, column: pos.col });
   }
-  return { file, value, locations, diagnostics };
+  return { file, value, locations, diagnostics, tags: tagged.length > 0 };
 }
 
 /** Replaces the value at `path` with its !reset / !override marker. */
