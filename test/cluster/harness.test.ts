@@ -138,6 +138,7 @@ describe.skipIf(!socket || !isRoot)("cluster harness: 3 hosts", () => {
     expect(await host(0).httpOk(`http://${host(2).gossipAddr}/`, 1)).toBe(true);
     expect(await host(0).canConnect(`${host(2).ip}:1`, 1)).toBe(false);
     expect(host(2).agent()).toBe(agent);
+    expect(existsSync(host(2).agentLog)).toBe(true);
     expect(host(2).processes()).toContain(agent.pid!);
     expect(host(0).processes()).not.toContain(agent.pid!);
   }, 30_000);

@@ -8,8 +8,21 @@
  * link. `destroy()` removes everything and checks nothing is left; the same
  * teardown is `test/cluster/cleanup.sh PREFIX` for leftovers of a crashed run.
  *
- * Needs root, ip, iptables, nsenter, dockerd and a host engine holding the
- * fixture images. Every step is bounded in time.
+ * Needs root, ip, iptables, nsenter, dockerd, a static busybox (probes) and a
+ * host engine holding the fixture images. Every step is bounded in time.
+ *
+ * Dropping an agent in (its flags are the ones issue 7 plans; adjust there):
+ *
+ *   const c = await createCluster({ hosts: 3 });
+ *   try {
+ *     for (const h of c.hosts) {
+ *       const join = h.index === 0 ? [] : ["--join", c.hosts[0]!.gossipAddr];
+ *       h.startAgent(agentCommand(h, join));   // log: h.agentLog, API: h.agentSocket
+ *     }
+ *     await c.partition([0], [1, 2]); … await c.heal(); await c.killHost(2); …
+ *   } finally {
+ *     await c.destroy();
+ *   }
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -95,6 +108,8 @@ export interface Host {
   /** Suggested agent data dir and API socket (used by agentCommand). */
   readonly agentDataDir: string;
   readonly agentSocket: string;
+  /** Where startAgent sends the agent's stdout and stderr (unless given a logFile). */
+  readonly agentLog: string;
   /** cgroup parent of this host's containers (lets the harness find their processes). */
   readonly cgroupParent: string;
   /** docker0 address inside this host, distinct per host. */
@@ -349,6 +364,7 @@ class HostImpl implements Host {
   readonly dockerHost: string;
   readonly agentDataDir: string;
   readonly agentSocket: string;
+  readonly agentLog: string;
   readonly cgroupParent: string;
   readonly bip: string;
   readonly pidFile: string;
@@ -379,6 +395,7 @@ class HostImpl implements Host {
     this.dockerHost = `unix://${this.dockerSocket}`;
     this.agentDataDir = join(this.dir, "agent");
     this.agentSocket = join(this.dir, "fizz.sock");
+    this.agentLog = join(this.dir, "agent.log");
     this.cgroupParent = names.cgroup(index);
     this.bip = names.bip(index);
     this.pidFile = join(this.dir, "docker.pid");
@@ -429,7 +446,7 @@ class HostImpl implements Host {
     const argv = cmd ?? agentCommand(this);
     mkdirSync(this.agentDataDir, { recursive: true });
     this.agentArgv = { cmd: argv, opts };
-    this.agentProc = this.spawn(argv, { label: "agent", ...opts });
+    this.agentProc = this.spawn(argv, { logFile: this.agentLog, ...opts });
     return this.agentProc;
   }
 
