@@ -212,7 +212,13 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
     }
   }
 
-  const runtime = await (o.backendFactory ?? makeBackend)(deps);
+  let runtime: BackendRuntime;
+  try {
+    runtime = await (o.backendFactory ?? makeBackend)(deps);
+  } catch (e) {
+    store.close();
+    throw e;
+  }
   const router = createRoutes({
     backend: runtime.backend,
     events,
@@ -246,6 +252,19 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
   events.append({ at: Date.now(), type: "agent.started", message: `agent ${nodeId} started`, data: { pid: process.pid } });
   await runtime.start?.();
 
+  // Keep the event log bounded: prune past the retention now and hourly.
+  const prune = () => {
+    try {
+      const n = store.pruneEvents(Date.now() - config.events.retention);
+      if (n) deps.logger.debug({ pruned: n }, "pruned old events");
+    } catch (e) {
+      deps.logger.error({ err: e }, "pruning events failed");
+    }
+  };
+  prune();
+  const pruneTimer = setInterval(prune, 3_600_000);
+  pruneTimer.unref?.();
+
   // A bug in one request or background task must not take the node down:
   // log it and keep serving (the API already answers such requests with 500).
   const onRejection = (e: unknown) => deps.logger.error({ err: e }, "unhandled rejection");
@@ -259,6 +278,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
   const stop = () =>
     (stopping ??= (async () => {
       deps.logger.info("stopping");
+      clearInterval(pruneTimer);
       await server.close();
       try {
         await runtime.stop?.();

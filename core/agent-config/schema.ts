@@ -47,6 +47,10 @@ export interface AgentConfig {
     labels: Record<string, string>;
   };
   metrics: { enabled: boolean };
+  events: {
+    /** Milliseconds events are kept in the store (SSE resume reaches back this far). */
+    retention: number;
+  };
 }
 
 export type FieldType =
@@ -136,6 +140,10 @@ export const SCHEMA: SectionSpec = {
       doc: "Prometheus metrics at /metrics",
       fields: { enabled: { type: { t: "bool" }, doc: "Serve /metrics" } },
     },
+    events: {
+      doc: "The event log (GET /v1/events)",
+      fields: { retention: { type: { t: "duration", minMs: 60_000 }, doc: "How long events are kept" } },
+    },
   },
 };
 
@@ -181,6 +189,7 @@ export function defaults(h: HostFacts): AgentConfig {
     reconcile: { interval: 10_000, parallelism: 4 },
     cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {} },
     metrics: { enabled: true },
+    events: { retention: 7 * 24 * 3_600_000 },
   };
 }
 

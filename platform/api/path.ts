@@ -25,7 +25,6 @@ export function parseTarget(raw: string | undefined): RequestTarget {
   const q = raw.indexOf("?");
   const pathPart = q >= 0 ? raw.slice(0, q) : raw;
   const queryPart = q >= 0 ? raw.slice(q + 1) : "";
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\]/.test(raw)) throw bad("control characters and backslashes are not allowed");
   if (pathPart === "/") return { segments: [], query: parseQuery(queryPart) };
   const rawSegments = pathPart.slice(1).split("/");
@@ -41,8 +40,7 @@ export function parseTarget(raw: string | undefined): RequestTarget {
       throw bad("invalid percent-encoding");
     }
     if (dec === "." || dec === ".." || seg === "." || seg === "..") throw bad("'.' and '..' segments are not allowed");
-    // eslint-disable-next-line no-control-regex
-    if (/[/\\\u0000-\u001f\u007f]/.test(dec)) throw bad("encoded slashes, backslashes and control characters are not allowed");
+      if (/[/\\\u0000-\u001f\u007f]/.test(dec)) throw bad("encoded slashes, backslashes and control characters are not allowed");
     segments.push(dec);
   }
   return { segments, query: parseQuery(queryPart) };

@@ -163,7 +163,7 @@ describe("precedence: defaults < file < FIZZ_* < flags", () => {
 
   test("every option has an environment variable", () => {
     for (const [p, spec] of fields()) {
-      const sample = { string: "x", path: "/x", int: "5", bool: "true", duration: "2s", mode: "0600", enum: "", hostport: "127.0.0.1:1", list: "a,b", map: "a=b" }[spec.type.t];
+      const sample = { string: "x", path: "/x", int: "5", bool: "true", duration: "2h", mode: "0600", enum: "", hostport: "127.0.0.1:1", list: "a,b", map: "a=b" }[spec.type.t];
       const value = spec.type.t === "enum" ? spec.type.values[1]! : spec.type.t === "int" ? String(spec.type.min) : sample;
       expect([p, envLayer({ [envName(p)]: value }).values.has(p)]).toEqual([p, true]);
     }
