@@ -75,6 +75,7 @@ services:
   api:
     image: fizz-test/busybox:1
     command: ["sh", "-c", "echo api-up mode=$$MODE; touch /tmp/ok; exec httpd -f -p 8000 -h /srv"]
+    stop_grace_period: 1s
     environment:
       MODE: \${API_MODE:-a}
     volumes:
@@ -90,6 +91,7 @@ services:
   web:
     image: fizz-test/busybox:1
     command: ["sh", "-c", "echo web-up; exec httpd -f -p 80 -h /srv"]
+    stop_grace_period: 1s
     ports: ["127.0.0.1:\${WEB_PORT}:80"]
     volumes: ["./site:/srv:ro"]
     depends_on:
@@ -97,6 +99,7 @@ services:
   worker:
     image: fizz-test/busybox:1
     command: ["sh", "-c", "echo worker-up; exec sleep 3600"]
+    stop_grace_period: 1s
     deploy: { replicas: 3 }
 volumes:
   data: {}

@@ -1,0 +1,214 @@
+/**
+ * The agent's level-triggered loop: on a timer, and early when the engine
+ * reports a container event, every stored deployment is planned against what
+ * the engine has and the plan (usually empty) is executed. Containers that
+ * are already right are never touched, so an agent restart re-adopts a
+ * running stack by its labels alone. Each deployment also has a health
+ * monitor that restarts unhealthy containers within its restart policy.
+ */
+import type { Project } from "../../core/compose/model.ts";
+import { isFizzError } from "../../core/errors.ts";
+import { plan } from "../../core/reconcile/plan.ts";
+import type { Plan } from "../../core/reconcile/types.ts";
+import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
+import type { Engine } from "../engine/index.ts";
+import type { AgentStore } from "../store/index.ts";
+import { EngineExecutor } from "../deploy/engine-adapter.ts";
+import { executePlan, type ExecuteResult, type StepEvent } from "../deploy/executor.ts";
+import { HealthMonitor, type MonitorEvent } from "../deploy/health-monitor.ts";
+import { prepareProject, readActual } from "../deploy/project.ts";
+
+export interface ReconcilerEvent {
+  type: string;
+  deployment?: string;
+  service?: string;
+  container?: string;
+  message: string;
+  data?: unknown;
+}
+
+export interface ReconcilerOptions {
+  node: string;
+  fizzVersion: string;
+  /** Period of the full pass (ms). */
+  intervalMs?: number;
+  parallelism?: number;
+  /** Everything worth an entry in the event log. */
+  onEvent?: (e: ReconcilerEvent) => void;
+  /** Called with each pass's duration and whether it failed (metrics). */
+  onPass?: (seconds: number, deployment: string, error: boolean) => void;
+  now?: () => number;
+}
+
+/** The stored spec of a deployment: the normalised project, environment already resolved. */
+export function projectOf(spec: unknown): Project {
+  return spec as Project;
+}
+
+export class Reconciler {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private passInFlight: Promise<void> | undefined;
+  private wakeRequested = false;
+  private readonly monitors = new Map<string, { generation: number; monitor: HealthMonitor }>();
+  private eventsAbort: AbortController | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly store: AgentStore,
+    private readonly opts: ReconcilerOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Plans one deployment against the engine (no changes made). */
+  async planDeployment(name: string): Promise<Plan<ServiceTemplate> | undefined> {
+    const rec = this.store.getDeployment(name);
+    if (!rec) return undefined;
+    const project = projectOf(rec.spec);
+    const prepared = prepareProject(project, { hostEnv: {}, node: this.opts.node, fizzVersion: this.opts.fizzVersion, replicas: this.store.replicas(name) });
+    const actual = await readActual(this.engine, project.name);
+    // The loop never re-pulls and only restarts exited containers their restart policy asks for.
+    return plan(prepared.desired, actual, { pull: "missing", startExited: "policy", removeOrphans: false });
+  }
+
+  /** One reconcile of one deployment; returns what the executor did (undefined when nothing to do). */
+  async reconcileDeployment(name: string): Promise<ExecuteResult | undefined> {
+    const started = this.now();
+    const rec = this.store.getDeployment(name);
+    if (!rec) return undefined;
+    const project = projectOf(rec.spec);
+    let failed = false;
+    try {
+      const p = await this.planDeployment(name);
+      if (!p || p.steps.length === 0) return undefined;
+      const prepared = prepareProject(project, { hostEnv: {}, replicas: this.store.replicas(name) });
+      const result = await executePlan(p, new EngineExecutor(this.engine, prepared.builds), {
+        project: project.name,
+        instance: { node: this.opts.node, deployment: name, fizzVersion: this.opts.fizzVersion },
+        parallelism: this.opts.parallelism ?? 8,
+        onEvent: (e) => this.stepEvent(name, e),
+      });
+      if (!result.ok) {
+        failed = true;
+        this.emit({ type: "reconcile.failed", deployment: name, message: result.error!.message });
+      }
+      return result;
+    } catch (e) {
+      failed = true;
+      this.emit({ type: "reconcile.failed", deployment: name, message: e instanceof Error ? e.message : String(e) });
+      return undefined;
+    } finally {
+      this.opts.onPass?.((this.now() - started) / 1000, name, failed);
+      await this.monitorTick(name, rec.generation, project);
+    }
+  }
+
+  /** A full pass over every deployment, one at a time (their plans may share the engine). */
+  async pass(): Promise<void> {
+    if (this.passInFlight) {
+      this.wakeRequested = true;
+      return this.passInFlight;
+    }
+    this.passInFlight = (async () => {
+      for (const d of this.store.listDeployments()) await this.reconcileDeployment(d.name);
+      for (const name of this.monitors.keys()) if (!this.store.getDeployment(name)) this.monitors.delete(name);
+    })().finally(() => {
+      this.passInFlight = undefined;
+    });
+    return this.passInFlight;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const loop = async () => {
+      if (!this.running) return;
+      await this.pass().catch(() => {});
+      const again = this.wakeRequested;
+      this.wakeRequested = false;
+      if (this.running) this.timer = setTimeout(loop, again ? 0 : (this.opts.intervalMs ?? 5000));
+    };
+    this.timer = setTimeout(loop, 0);
+    void this.watchEngineEvents();
+  }
+
+  /** Run a pass soon (an engine event or an API change). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.passInFlight) {
+      this.wakeRequested = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      void this.pass().finally(() => {
+        if (this.running) this.timer = setTimeout(() => this.restartLoop(), this.opts.intervalMs ?? 5000);
+      });
+    }, 200);
+  }
+
+  private restartLoop(): void {
+    this.running = false;
+    this.start();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.eventsAbort?.abort();
+    await this.passInFlight?.catch(() => {});
+  }
+
+  private async watchEngineEvents(): Promise<void> {
+    while (this.running) {
+      this.eventsAbort = new AbortController();
+      try {
+        for await (const ev of this.engine.events({ filters: { type: ["container"], label: ["io.fizz.managed=true"] }, signal: this.eventsAbort.signal })) {
+          const action = (ev as { Action?: string }).Action ?? "";
+          if (/^(die|destroy|stop|kill|oom|health_status)/.test(action)) this.wake();
+        }
+      } catch {
+        /* reconnect below */
+      }
+      if (this.running) await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  private async monitorTick(name: string, generation: number, project: Project): Promise<void> {
+    let m = this.monitors.get(name);
+    if (!m || m.generation !== generation) {
+      m = {
+        generation,
+        monitor: new HealthMonitor(this.engine, project, { store: this.store, onEvent: (e) => this.monitorEvent(name, e), now: this.now }),
+      };
+      this.monitors.set(name, m);
+    }
+    await m.monitor.tick().catch((e: unknown) => this.emit({ type: "monitor.error", deployment: name, message: isFizzError(e) ? e.message : String(e) }));
+  }
+
+  private monitorEvent(deployment: string, e: MonitorEvent): void {
+    if (e.type === "restart") this.emit({ type: "container.restart", deployment, service: e.service, container: e.container, message: `restarted: ${e.reason}`, data: { reason: e.reason.split(";")[0] } });
+    else if (e.type === "give-up") this.emit({ type: "container.give_up", deployment, service: e.service, container: e.container, message: e.reason });
+    else this.emit({ type: "monitor.error", deployment, ...(e.container ? { container: e.container } : {}), message: e.message });
+  }
+
+  private stepEvent(deployment: string, e: StepEvent): void {
+    if (e.type !== "done" && e.type !== "failed") return;
+    const s = e.step;
+    const container = "container" in s ? s.container.name : s.kind === "createContainer" ? s.name : undefined;
+    const service = "container" in s ? s.container.service : s.kind === "createContainer" ? s.service : undefined;
+    this.emit({
+      type: e.type === "failed" ? "step.failed" : `step.${s.kind}`,
+      deployment,
+      ...(service ? { service } : {}),
+      ...(container ? { container } : {}),
+      message: e.type === "failed" ? e.error.message : `${s.kind} ${container ?? ""} (${s.reason.code}${s.reason.detail ? `: ${s.reason.detail}` : ""})`.trim(),
+    });
+  }
+
+  private emit(e: ReconcilerEvent): void {
+    this.opts.onEvent?.(e);
+  }
+}
