@@ -28,6 +28,9 @@ export const UNSUPPORTED_SERVICE_FIELDS: readonly Unsupported[] = [
   { field: "build.cache_to", why: "build cache export is not implemented" },
   { field: "build.platforms", why: "multi-platform builds are not implemented" },
   { field: "build.additional_contexts", why: "additional build contexts are not implemented" },
+  { field: "build.provenance", why: "build attestations are not implemented" },
+  { field: "build.sbom", why: "build attestations are not implemented" },
+  { field: "deploy.labels", why: "Swarm service labels have no container equivalent; use labels" },
   { field: "deploy.endpoint_mode", why: "Fizz always uses DNS round-robin plus its own ingress" },
   { field: "deploy.resources.reservations.generic_resources", why: "Swarm generic resources have no engine equivalent" },
 ];

@@ -8,6 +8,7 @@ import { suggest } from "../text/suggest.ts";
 import type { Diags } from "./diagnostics.ts";
 import type { Project, Service } from "./model.ts";
 import { hasPath, UNSUPPORTED_SERVICE_FIELDS, UNSUPPORTED_TOP_FIELDS } from "./unsupported.ts";
+import { isIp } from "./syntax.ts";
 
 function hintFor(word: string, candidates: Iterable<string>, kind: string): string {
   const near = suggest(word, candidates);
@@ -61,6 +62,28 @@ export function validateProject(project: Project, diags: Diags): void {
     });
     for (const ref of svc.build?.secrets ?? []) {
       if (!project.secrets[ref.source]) diags.error([...sp, "build", "secrets"], "compose.unknown_secret", `build uses undefined secret '${ref.source}'`, hintFor(ref.source, Object.keys(project.secrets), "secrets"));
+    }
+    svc.volumes.forEach((m, i) => {
+      if (!m.target.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(m.target)) {
+        diags.error([...sp, "volumes", i], "compose.bad_volume", `mount target '${m.target}' must be an absolute path in the container`, `write '/${m.target}'`);
+      }
+    });
+    if (svc.network_mode === "host" && svc.ports.length) {
+      diags.warn([...sp, "ports"], "compose.ignored", "ports are ignored with network_mode: host (the container uses the host's ports directly)");
+    }
+    if (svc.network_mode === "none" && svc.ports.length) {
+      diags.error([...sp, "ports"], "compose.conflict", "ports cannot be published with network_mode: none");
+    }
+    if ((svc.deploy?.mode === "global" || svc.deploy?.mode === "global-job") && svc.deploy.replicas !== undefined) {
+      diags.error([...sp, "deploy", "replicas"], "compose.conflict", `deploy.replicas cannot be set with mode: ${svc.deploy.mode} (one per node)`);
+    }
+    svc.ports.forEach((p, i) => {
+      if (p.host_ip !== undefined && !isIp(p.host_ip)) diags.error([...sp, "ports", i, "host_ip"], "compose.bad_port", `invalid host IP '${p.host_ip}'`);
+    });
+    for (const [net, cfg] of Object.entries(svc.networks)) {
+      if (cfg?.ipv4_address !== undefined && (!isIp(cfg.ipv4_address) || cfg.ipv4_address.includes(":"))) {
+        diags.error([...sp, "networks", net, "ipv4_address"], "compose.bad_value", `invalid IPv4 address '${cfg.ipv4_address}'`);
+      }
     }
     const replicas = svc.deploy?.replicas ?? svc.scale ?? 1;
     if (svc.container_name !== undefined && replicas > 1) {
