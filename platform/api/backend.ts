@@ -14,6 +14,9 @@
  *   throw is answered as a generic 500 and logged.
  * - Honour `signal`: it is aborted when the client disconnects or the agent
  *   shuts down. Long operations may finish anyway, but streams must stop.
+ * - The routes serialise putDeployment/deleteDeployment/scale per deployment
+ *   name, so one deployment never sees two API changes at once (the
+ *   reconcile loop is the backend's own business).
  */
 
 /** One compose file as the CLI read it. */

@@ -9,6 +9,7 @@ import type { EventFeed, EventFilter } from "./events.ts";
 import { httpError, notFound } from "./errors.ts";
 import { json, sse, stream, text, type RequestContext, type SseMessage } from "./reply.ts";
 import { Router } from "./router.ts";
+import { KeyedMutex } from "./lock.ts";
 import {
   badInput,
   checkQuery,
@@ -44,6 +45,8 @@ export const MAX_REPLICAS = 1000;
 export function createRoutes(o: RoutesOptions): Router {
   const b = o.backend;
   const r = new Router();
+  // Changes to one deployment are serialised; the backend sees at most one at a time per name.
+  const changes = new KeyedMutex();
   const noQuery = (c: RequestContext) => checkQuery(c.query, []);
 
   r.get("/healthz", (c) => {
@@ -77,13 +80,14 @@ export function createRoutes(o: RoutesOptions): Router {
     noQuery(c);
     const name = deploymentName(c.params.name!);
     const input = parseDeploymentInput(await c.body());
-    const res = await b.putDeployment(name, input, c.signal);
+    const res = await changes.run(name, () => b.putDeployment(name, input, c.signal));
     return json(res, res.created ? 201 : 200);
   });
   r.delete("/v1/deployments/:name", async (c) => {
     checkQuery(c.query, ["volumes"]);
     const name = deploymentName(c.params.name!);
-    const res = await b.deleteDeployment(name, { volumes: queryBool(c.query, "volumes", false) }, c.signal);
+    const volumes = queryBool(c.query, "volumes", false);
+    const res = await changes.run(name, () => b.deleteDeployment(name, { volumes }, c.signal));
     if (!res) throw noDeployment(name);
     return json(res);
   });
@@ -110,7 +114,7 @@ export function createRoutes(o: RoutesOptions): Router {
     if (body === undefined) throw badInput("body", "expected {\"replicas\": <n>}");
     const replicas = optInt(expectObject(body, "body", ["replicas"]), "replicas", "body", 0, MAX_REPLICAS);
     if (replicas === undefined) throw badInput("body.replicas", "required");
-    const res = await b.scale(deployment, service, replicas, c.signal);
+    const res = await changes.run(deployment, () => b.scale(deployment, service, replicas, c.signal));
     if (!res) throw notFound(`no service '${service}' in deployment '${deployment}'`);
     return json(res);
   });
