@@ -227,6 +227,7 @@ class FastParser {
       const { key, after, afterOff } = k;
       const isMerge = key === MERGE && !line.text.startsWith('"') && !line.text.startsWith("'");
       if (!isMerge && Object.hasOwn(obj, key)) throw BAIL; // duplicate key: let yaml report it
+      if (key === "__proto__") throw BAIL; // yaml defines it as an own property; plain assignment would not
       const kpath = this.locations ? childKey(path, key) : "";
       if (!isMerge) this.locations?.keys.set(kpath, this.loc(line.no, n + 1));
       let value: unknown;
@@ -379,7 +380,7 @@ class Flow {
         if (typeof k === "object" && k !== null) throw BAIL;
         if (k === null) throw BAIL;
         const key = String(k);
-        if (key === MERGE || Object.hasOwn(obj, key)) throw BAIL;
+        if (key === MERGE || key === "__proto__" || Object.hasOwn(obj, key)) throw BAIL;
         const kpath = this.p.recording ? childKey(path, key) : "";
         this.p.recordFlow(kpath, this.line, kc, true);
         this.ws();

@@ -203,7 +203,12 @@ class Loader {
       this.interpolated.add(v);
       for (const k in v) {
         path.push(k);
-        v[k] = this.interpolateTree(v[k], path, locs);
+        if (k === "__proto__") {
+          // Would turn into a prototype in every later copy of this mapping.
+          const loc = locs.at(path, true);
+          this.diags.push({ severity: "error", code: "compose.reserved_key", message: "'__proto__' cannot be used as a key", path: fmtPath(path), ...(loc ? { file: loc.file, line: loc.line, column: loc.column } : {}) });
+          delete v[k];
+        } else v[k] = this.interpolateTree(v[k], path, locs);
         path.pop();
       }
       return v;

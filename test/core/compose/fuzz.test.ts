@@ -7,7 +7,7 @@ function load(text: string, env: Record<string, string> = {}) {
   return loadProject({ cwd: "/p", env, reader: { read: (p) => (p === "/p/compose.yaml" ? text : undefined) } });
 }
 
-const fieldNames = ["image", "ports", "volumes", "environment", "depends_on", "healthcheck", "deploy", "command", "build", "networks", "secrets", "extends", "profiles", "x-fizz", "ulimits", "labels", "restart", "bogus"];
+const fieldNames = ["image", "ports", "volumes", "environment", "depends_on", "healthcheck", "deploy", "command", "build", "networks", "secrets", "extends", "profiles", "x-fizz", "ulimits", "labels", "restart", "bogus", "__proto__", "constructor"];
 const leaf = fc.oneof(fc.string({ maxLength: 12 }), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom("${X:-1}", "$$", "${", "80:80", "1m", "512M", "a:b:c:d"));
 const value = fc.letrec((tie) => ({
   v: fc.oneof({ depthSize: "small" }, leaf, fc.array(tie("v"), { maxLength: 3 }), fc.dictionary(fc.oneof(fc.constantFrom(...fieldNames), fc.string({ maxLength: 6 })), tie("v"), { maxKeys: 4 })),
