@@ -235,7 +235,11 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
   });
   const listening: Listening[] = [];
   try {
-    if (config.api.socket) listening.push(await server.listen({ kind: "unix", path: config.api.socket }, { socketMode: config.api.socket_mode }));
+    if (config.api.socket) {
+      const { resolveGroup } = await import("../platform/api/listen.ts");
+      const socketGid = config.api.socket_group ? resolveGroup(config.api.socket_group) : undefined;
+      listening.push(await server.listen({ kind: "unix", path: config.api.socket }, { socketMode: config.api.socket_mode, ...(socketGid !== undefined ? { socketGid } : {}) }));
+    }
     if (config.api.tcp.listen) {
       const a = parseApiAddress(config.api.tcp.listen);
       if (a.kind === "tcp") listening.push(await server.listen({ ...a, tls: tls !== undefined }));

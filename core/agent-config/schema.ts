@@ -16,6 +16,8 @@ export interface AgentConfig {
     socket: string;
     /** File mode of the socket (owner and group may use the API). */
     socket_mode: number;
+    /** Group owning the socket (name or gid); "" = the agent's own group. */
+    socket_group: string;
     /** Largest request body in bytes (compose files travel in it). */
     max_body_bytes: number;
     tcp: {
@@ -89,6 +91,7 @@ export const SCHEMA: SectionSpec = {
       fields: {
         socket: { type: { t: "path" }, doc: "Unix socket path; empty disables it" },
         socket_mode: { type: { t: "mode" }, doc: "File mode of the socket, octal" },
+        socket_group: { type: { t: "string" }, doc: "Group owning the socket (name or gid); empty = the agent's group" },
         max_body_bytes: { type: { t: "int", min: 1024, max: 1 << 30 }, doc: "Largest accepted request body" },
         tcp: {
           doc: "Optional TCP listener (bearer token required)",
@@ -181,6 +184,7 @@ export function defaults(h: HostFacts): AgentConfig {
     api: {
       socket: socketDefault(h, data_dir),
       socket_mode: 0o660,
+      socket_group: "",
       max_body_bytes: 8 * 1024 * 1024,
       tcp: { listen: "", token_file: "", tls: { cert: "", key: "" } },
     },

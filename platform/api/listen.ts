@@ -4,7 +4,7 @@
  * second agent on the same path is an error), and the socket gets its mode
  * (0660 by default: owner and group may talk to the agent).
  */
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname } from "node:path";
 import type { Server } from "node:http";
@@ -32,7 +32,28 @@ function isAlive(path: string): Promise<boolean> {
   });
 }
 
-export async function listenUnix(server: Server, path: string, mode: number): Promise<Bound> {
+/** A group name or numeric gid → gid, from /etc/group. */
+export function resolveGroup(group: string): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  let text = "";
+  try {
+    text = readFileSync("/etc/group", "utf8");
+  } catch {
+    /* no group database: treated as not found */
+  }
+  for (const line of text.split("\n")) {
+    const [name, , gid] = line.split(":");
+    if (name === group && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
+  }
+  throw new FizzError({
+    code: "api.no_such_group",
+    message: `no group '${group}' for the API socket`,
+    hint: `create it (groupadd ${group}) or leave api.socket_group empty`,
+    exitCode: 2,
+  });
+}
+
+export async function listenUnix(server: Server, path: string, mode: number, gid?: number): Promise<Bound> {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   } catch (e) {
@@ -71,6 +92,14 @@ export async function listenUnix(server: Server, path: string, mode: number): Pr
     throw new FizzError({ code: "api.listen_failed", message: `cannot listen on ${path}: ${e.message}` });
   });
   chmodSync(path, mode);
+  if (gid !== undefined) {
+    try {
+      chownSync(path, -1, gid);
+    } catch (e) {
+      server.close();
+      throw new FizzError({ code: "api.listen_failed", message: `cannot give the API socket ${path} to group ${gid}: ${(e as Error).message}`, hint: "the agent must run as root or be a member of that group" });
+    }
+  }
   return {
     listening: { kind: "unix", path, mode },
     cleanup: async () => {

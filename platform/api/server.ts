@@ -59,8 +59,8 @@ export interface ApiServerOptions {
 }
 
 export interface ApiServer {
-  /** Starts a listener; unix sockets get `socketMode` (default 0o660). Returns where it listens. */
-  listen(addr: ApiAddress, opts?: { socketMode?: number }): Promise<Listening>;
+  /** Starts a listener; unix sockets get `socketMode` (default 0o660) and, if given, group `socketGid`. Returns where it listens. */
+  listen(addr: ApiAddress, opts?: { socketMode?: number; socketGid?: number }): Promise<Listening>;
   readonly listening: readonly Listening[];
   /** Stops accepting, ends streams, closes connections, removes socket files. */
   close(): Promise<void>;
@@ -279,7 +279,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       server.on("tlsClientError", () => {
         /* a failed handshake concerns only that client */
       });
-      const bound = local ? await listenUnix(server, addr.path, lopts.socketMode ?? 0o660) : await listenTcp(server, addr.host, addr.port, useTls);
+      const bound = local ? await listenUnix(server, addr.path, lopts.socketMode ?? 0o660, lopts.socketGid) : await listenTcp(server, addr.host, addr.port, useTls);
       listening.push(bound.listening);
       servers.push({ server, sockets, cleanup: bound.cleanup });
       return bound.listening;

@@ -141,6 +141,27 @@ describe("fizz agent process", () => {
     }
   }, 60_000);
 
+  test("api.socket_group gives the socket to a group; an unknown group stops the agent with exit 2", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "fizz-group-"));
+    const sock = join(dataDir, "api.sock");
+    try {
+      const agent = await startAgent({ dataDir, args: ["--api", `unix:${sock}`], env: { FIZZ_API_SOCKET_GROUP: "daemon" } });
+      const st = statSync(sock);
+      expect([st.gid, st.mode & 0o777]).toEqual([1, 0o660]);
+      await agent.stop();
+      const r = spawnSync(BUN, ["cmd/fizz.ts", "agent", "--data-dir", dataDir, "--api", `unix:${sock}`], {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, FIZZ_API_SOCKET_GROUP: "no-such-group-here" },
+        timeout: 30_000,
+      });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain("no group 'no-such-group-here' for the API socket");
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   test("a bad config file stops the agent before it starts, with file:line and exit code 2", () => {
     const dir = mkdtempSync(join(tmpdir(), "fizz-badcfg-"));
     writeFileSync(join(dir, "config.yaml"), "api:\n  sockett: /tmp/x.sock\n");
