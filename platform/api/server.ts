@@ -182,6 +182,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         }
       }
       const reply = await m.handler(ctx);
+      // The handler ignored a body: drain it before answering, for the same
+      // reason as in the error path below.
+      if (!bodyRead && BODY_METHODS.has(req.method!) && hasBody(req) && !req.readableEnded) {
+        if (!(await discard(req, limits.maxDiscardBytes, limits.bodyTimeoutMs))) res.setHeader("connection", "close");
+      }
       await send(req, res, reply, ac.signal);
     } catch (e) {
       const { status, body, internal } = errorReply(e);

@@ -318,3 +318,15 @@ test("changes to one deployment are serialised, different deployments run in par
   await expect(m.run("a", async () => Promise.reject(new Error("x")))).rejects.toThrow("x");
   expect(await m.run("a", async () => 7)).toBe(7);
 });
+
+test("a body sent to a route that ignores it is drained, and the answer still arrives", async () => {
+  const t = await startTestServer({ limits: { maxBodyBytes: 4 * 1024 * 1024 } });
+  try {
+    // Scaling reads its body; deleting does not: 3 MiB to DELETE must not end in EPIPE.
+    await raw({ socketPath: t.socket, method: "PUT", path: "/v1/deployments/shop", headers: JSON_CT, body: compose() });
+    const r = await raw({ socketPath: t.socket, method: "DELETE", path: "/v1/deployments/shop", headers: JSON_CT, body: JSON.stringify({ pad: "x".repeat(3 * 1024 * 1024) }) });
+    expect(r.status).toBe(200);
+  } finally {
+    await t.stop();
+  }
+});
