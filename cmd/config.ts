@@ -46,14 +46,14 @@ export const register: RegisterVerb = (cli, action) => {
           const want = String(options.hash === true ? "*" : options.hash);
           const names = want === "*" ? Object.keys(project.services) : want.split(",").map((s) => s.trim());
           for (const n of names) {
-            if (!project.services[n] && !project.disabled_services[n]) throw usageError(`no service '${n}' in project '${project.name}'`);
+            if (!Object.hasOwn(project.services, n) && !Object.hasOwn(project.disabled_services, n)) throw usageError(`no service '${n}' in project '${project.name}'`);
             ctx.out(`${n} ${serviceConfigHash(project, n)}\n`);
           }
           return 0;
         }
         const { projectDocument, projectYaml } = await import("../core/compose/serialize.ts");
         if (args.length) {
-          for (const a of args) if (!project.services[a]) throw usageError(`no service '${a}' in project '${project.name}'`);
+          for (const a of args) if (!Object.hasOwn(project.services, a)) throw usageError(`no service '${a}' in project '${project.name}'`);
           for (const k of Object.keys(project.services)) if (!args.includes(k)) delete project.services[k];
         }
         ctx.out(format === "json" ? `${JSON.stringify(projectDocument(project), null, 2)}\n` : projectYaml(project));

@@ -33,7 +33,12 @@ export function hashableService(service: Service): unknown {
 
 /** sha256 hex of the canonical normalised config of `serviceName` (enabled or profile-disabled). */
 export function serviceConfigHash(project: Project, serviceName: string): string {
-  const service = project.services[serviceName] ?? project.disabled_services[serviceName];
+  const service = own(project.services, serviceName) ?? own(project.disabled_services, serviceName);
   if (!service) throw new Error(`serviceConfigHash: no service '${serviceName}' in project '${project.name}'`);
   return bytesToHex(sha256(utf8ToBytes(canonicalJson(hashableService(service)))));
+}
+
+/** `obj[key]` for own keys only: user-chosen names like "constructor" must not reach Object.prototype. */
+export function own<T>(obj: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
 }

@@ -15,6 +15,7 @@ import { unknownField, type Cx } from "./schema.ts";
 import { fmtPath, Locations, parseYamlFile, type Path, type PathSeg } from "./source.ts";
 import { parseVolumeShort, isPathLike } from "./syntax.ts";
 import { validateProject } from "./validate.ts";
+import { own } from "./hash.ts";
 import { OverrideTag, ResetTag, stripTags } from "./tags.ts";
 import { readXFizzProject } from "./xfizz.ts";
 
@@ -245,7 +246,7 @@ class Loader {
           return svc;
         }
         const os = isDict(o.doc.services) ? o.doc.services : {};
-        base = os[ext.service];
+        base = own(os, ext.service);
         if (base === undefined) {
           this.diagAt(loaded.locations, [...path, "service"], "compose.unknown_service", `extends unknown service '${ext.service}' in ${other}`);
           return svc;
@@ -258,12 +259,12 @@ class Loader {
         }
         base = resolve(ext.service, [...stack, key]);
       }
-      const { extends: _e, ...own } = svc;
+      const { extends: _e, ...ownFields } = svc;
       if (isDict(base)) {
         const { extends: _be, ...b } = base;
         base = b;
       }
-      const merged = mergeService(base, own);
+      const merged = mergeService(base, ownFields);
       services[name] = merged;
       done.add(name);
       return merged;
@@ -300,9 +301,9 @@ class Loader {
           if (e.env_file !== undefined) this.diagAt(loaded.locations, ["include", i, "env_file"], "compose.env_file_not_found", `env file ${ef} does not exist`);
           continue;
         }
-        Object.assign(vars, parseDotenv(text, (n) => vars[n] ?? this.opts.env[n]).vars);
+        Object.assign(vars, parseDotenv(text, (n) => own(vars, n) ?? own(this.opts.env, n)).vars);
       }
-      const sub_loader = Object.keys(vars).length ? new Loader(this.opts, (n) => this.opts.env[n] ?? vars[n], this.diags, false) : this;
+      const sub_loader = Object.keys(vars).length ? new Loader(this.opts, (n) => own(this.opts.env, n) ?? own(vars, n), this.diags, false) : this;
       if (sub_loader !== this) this.subLoaders.push(sub_loader);
       let sub: Record<string, unknown> | undefined;
       for (const p of paths) {
@@ -397,13 +398,13 @@ export function loadProject(opts: LoadOptions): LoadResult {
       if (opts.envFiles && opts.envFiles.length) diags.push({ severity: "error", code: "compose.env_file_not_found", message: `env file ${ef} does not exist`, file: ef });
       continue;
     }
-    const r = parseDotenv(text, (n) => dotenv[n] ?? opts.env[n]);
+    const r = parseDotenv(text, (n) => own(dotenv, n) ?? own(opts.env, n));
     for (const e of r.errors) diags.push({ severity: "error", code: "compose.env_file", message: e.message, file: ef, line: e.line, column: 1 });
     Object.assign(dotenv, r.vars);
   }
   const environment: Record<string, string> = { ...dotenv };
   for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) environment[k] = v;
-  const lookup: Lookup = (n) => environment[n];
+  const lookup: Lookup = (n) => own(environment, n);
 
   const loader = new Loader(opts, lookup, diags);
   let merged: Record<string, unknown> | undefined;

@@ -7,7 +7,7 @@
  * (target path / normalised port); other sequences append without duplicates.
  * Works on raw (interpolated, not yet normalised) values.
  */
-import { canonicalJson } from "./hash.ts";
+import { canonicalJson, own } from "./hash.ts";
 import { OverrideTag, ResetTag } from "./tags.ts";
 import { parseDeviceShort, parsePortShort, parseVolumeShort, splitKeyValue } from "./syntax.ts";
 
@@ -115,14 +115,14 @@ function mergeAt(path: string[], base: unknown, over: unknown): unknown {
   if (base instanceof ResetTag) return new OverrideTag(over);
   if (base instanceof OverrideTag) return new OverrideTag(mergeAt(path, base.value, over));
   if (REPLACE.has(fp)) return over;
-  const sep = KEYED_DICT[fp];
+  const sep = own(KEYED_DICT, fp);
   if (sep !== undefined) {
     const b = toDict(base, sep);
     const o = toDict(over, sep);
     if (isDict(b) && isDict(o)) return mergeDicts(path, b, o);
     return over;
   }
-  const keyOf = KEYED_SEQ[fp];
+  const keyOf = own(KEYED_SEQ, fp);
   if (keyOf && Array.isArray(base) && Array.isArray(over)) {
     const out = new Map<string, unknown>();
     for (const item of base) out.set(keyOf(item), item);

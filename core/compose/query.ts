@@ -21,7 +21,7 @@ export function replicasOf(service: Service): number | "global" {
  */
 export function startOrder(project: Project): string[][] {
   const names = Object.keys(project.services).sort();
-  const deps = new Map(names.map((n) => [n, implicitDeps(project.services[n]).filter((d) => d in project.services && d !== n)]));
+  const deps = new Map(names.map((n) => [n, implicitDeps(project.services[n]).filter((d) => Object.hasOwn(project.services, d) && d !== n)]));
   const done = new Set<string>();
   const levels: string[][] = [];
   while (done.size < names.length) {

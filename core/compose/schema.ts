@@ -138,7 +138,7 @@ export function readObj(v: unknown, path: Path, cx: Cx, schema: Schema, required
   const known = Object.keys(schema);
   for (const [k, val] of Object.entries(v)) {
     if (k.startsWith("x-")) continue;
-    const spec = schema[k];
+    const spec = Object.hasOwn(schema, k) ? schema[k] : undefined;
     if (!spec) {
       unknownField(cx, [...path, k], k, known);
       continue;

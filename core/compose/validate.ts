@@ -9,6 +9,7 @@ import type { Diags } from "./diagnostics.ts";
 import type { Project, Service } from "./model.ts";
 import { hasPath, UNSUPPORTED_SERVICE_FIELDS, UNSUPPORTED_TOP_FIELDS } from "./unsupported.ts";
 import { isIp } from "./syntax.ts";
+import { own } from "./hash.ts";
 
 function hintFor(word: string, candidates: Iterable<string>, kind: string): string {
   const near = suggest(word, candidates);
@@ -21,47 +22,47 @@ export function validateProject(project: Project, diags: Diags): void {
   for (const [name, svc] of Object.entries(enabled)) {
     const sp = ["services", name];
     for (const [dep, d] of Object.entries(svc.depends_on)) {
-      if (!all[dep]) {
+      if (!own(all, dep)) {
         const near = suggest(dep, Object.keys(all));
         const msg = `depends on undefined service '${dep}'`;
         if (d.required) diags.error([...sp, "depends_on", dep], "compose.unknown_service", msg, near ? `did you mean '${near}'?` : "define the service or remove the dependency");
         else diags.warn([...sp, "depends_on", dep], "compose.unknown_service", `${msg} (required: false, ignored)`);
-      } else if (!enabled[dep]) {
-        const msg = `depends on service '${dep}', which is disabled by its profiles (${all[dep]!.profiles.join(", ")})`;
-        if (d.required) diags.error([...sp, "depends_on", dep], "compose.disabled_service", msg, `enable it with --profile ${all[dep]!.profiles[0]}`);
+      } else if (!own(enabled, dep)) {
+        const msg = `depends on service '${dep}', which is disabled by its profiles (${own(all, dep)!.profiles.join(", ")})`;
+        if (d.required) diags.error([...sp, "depends_on", dep], "compose.disabled_service", msg, `enable it with --profile ${own(all, dep)!.profiles[0]}`);
         else diags.warn([...sp, "depends_on", dep], "compose.disabled_service", msg);
       }
     }
     (svc.links ?? []).forEach((l, i) => {
       const target = l.split(":")[0]!;
-      if (!all[target]) diags.error([...sp, "links", i], "compose.unknown_service", `links to undefined service '${target}'`, hintFor(target, Object.keys(all), "services"));
+      if (!own(all, target)) diags.error([...sp, "links", i], "compose.unknown_service", `links to undefined service '${target}'`, hintFor(target, Object.keys(all), "services"));
     });
     (svc.volumes_from ?? []).forEach((v, i) => {
       const [kind, ref] = v.startsWith("container:") ? ["container", v.slice(10)] : ["service", v.replace(/^service:/, "").split(":")[0]!];
-      if (kind === "service" && !all[ref!]) diags.error([...sp, "volumes_from", i], "compose.unknown_service", `volumes_from refers to undefined service '${ref}'`, hintFor(ref!, Object.keys(all), "services"));
+      if (kind === "service" && !own(all, ref!)) diags.error([...sp, "volumes_from", i], "compose.unknown_service", `volumes_from refers to undefined service '${ref}'`, hintFor(ref!, Object.keys(all), "services"));
     });
     for (const mode of [svc.network_mode, svc.ipc, svc.pid].filter((m): m is string => typeof m === "string")) {
       if (mode.startsWith("service:")) {
         const ref = mode.slice(8);
-        if (!all[ref]) diags.error([...sp, "network_mode"], "compose.unknown_service", `refers to undefined service '${ref}'`, hintFor(ref, Object.keys(all), "services"));
+        if (!own(all, ref)) diags.error([...sp, "network_mode"], "compose.unknown_service", `refers to undefined service '${ref}'`, hintFor(ref, Object.keys(all), "services"));
       }
     }
     for (const net of Object.keys(svc.networks)) {
-      if (!project.networks[net]) diags.error([...sp, "networks", net], "compose.unknown_network", `uses undefined network '${net}'`, hintFor(net, Object.keys(project.networks), "networks"));
+      if (!own(project.networks, net)) diags.error([...sp, "networks", net], "compose.unknown_network", `uses undefined network '${net}'`, hintFor(net, Object.keys(project.networks), "networks"));
     }
     svc.volumes.forEach((m, i) => {
-      if (m.type === "volume" && m.source !== undefined && !project.volumes[m.source]) {
+      if (m.type === "volume" && m.source !== undefined && !own(project.volumes, m.source)) {
         diags.error([...sp, "volumes", i], "compose.unknown_volume", `uses undefined volume '${m.source}'`, hintFor(m.source, Object.keys(project.volumes), "volumes"));
       }
     });
     svc.secrets.forEach((s, i) => {
-      if (!project.secrets[s.source]) diags.error([...sp, "secrets", i], "compose.unknown_secret", `uses undefined secret '${s.source}'`, hintFor(s.source, Object.keys(project.secrets), "secrets"));
+      if (!own(project.secrets, s.source)) diags.error([...sp, "secrets", i], "compose.unknown_secret", `uses undefined secret '${s.source}'`, hintFor(s.source, Object.keys(project.secrets), "secrets"));
     });
     svc.configs.forEach((s, i) => {
-      if (!project.configs[s.source]) diags.error([...sp, "configs", i], "compose.unknown_config", `uses undefined config '${s.source}'`, hintFor(s.source, Object.keys(project.configs), "configs"));
+      if (!own(project.configs, s.source)) diags.error([...sp, "configs", i], "compose.unknown_config", `uses undefined config '${s.source}'`, hintFor(s.source, Object.keys(project.configs), "configs"));
     });
     for (const ref of svc.build?.secrets ?? []) {
-      if (!project.secrets[ref.source]) diags.error([...sp, "build", "secrets"], "compose.unknown_secret", `build uses undefined secret '${ref.source}'`, hintFor(ref.source, Object.keys(project.secrets), "secrets"));
+      if (!own(project.secrets, ref.source)) diags.error([...sp, "build", "secrets"], "compose.unknown_secret", `build uses undefined secret '${ref.source}'`, hintFor(ref.source, Object.keys(project.secrets), "secrets"));
     }
     svc.volumes.forEach((m, i) => {
       if (!m.target.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(m.target)) {
@@ -133,7 +134,7 @@ function checkCycles(project: Project, diags: Diags): void {
     }
     state.set(name, "visiting");
     stack.push(name);
-    for (const dep of implicitDeps(project.services[name])) if (project.services[dep]) visit(dep);
+    for (const dep of implicitDeps(own(project.services, name))) if (own(project.services, dep)) visit(dep);
     stack.pop();
     state.set(name, "done");
   };
