@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FizzError } from "../../core/errors.ts";
@@ -182,6 +183,22 @@ describe("fizz agent process", () => {
       expect(String((await c.info()).runtime)).toMatch(/^deno /);
       const m = await c.json<unknown>("GET", "/v1/containers?state=bogus").catch((x: unknown) => x);
       expect((m as FizzError).status).toBe(400);
+      // Process metrics work under Deno too, and the exposition passes promtool.
+      const text = await new Promise<string>((resolve, reject) => {
+        const req = request({ socketPath: sock, path: "/metrics" }, (res) => {
+          let b = "";
+          res.setEncoding("utf8");
+          res.on("data", (x: string) => (b += x));
+          res.on("end", () => resolve(b));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+      if (spawnSync("promtool", ["--version"], { stdio: "ignore" }).status === 0) {
+        const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+        expect({ status: check.status, out: check.stdout + check.stderr }).toEqual({ status: 0, out: "" });
+      }
     } finally {
       expect(await agent.stop()).toBe(0);
       rmSync(dataDir, { recursive: true, force: true });
