@@ -144,7 +144,10 @@ fetch_and_verify() {
   tar -xzf "$tmp/$asset" -C "$tmp/x" fizz || die "$asset is not a valid fizz tarball; nothing was installed"
   [ -f "$tmp/x/fizz" ] || die "$asset does not contain fizz; nothing was installed"
   chmod 0755 "$tmp/x/fizz"
-  new_version=$("$tmp/x/fizz" --version 2>/dev/null) || die "the downloaded fizz does not run on this machine ($os-$arch); nothing was installed"
+  new_version=$("$tmp/x/fizz" --version 2>"$tmp/run.err") || {
+    head -3 "$tmp/run.err" >&2
+    die "the downloaded fizz does not run on this machine ($os-$arch, $libc); nothing was installed"
+  }
   if [ -n "$want_version" ]; then
     case "$new_version" in
       "fizz ${want_version#v} "*) ;;
@@ -155,6 +158,7 @@ fetch_and_verify() {
 
 install_binary() {
   dir=${FIZZ_INSTALL_DIR:-$(default_install_dir)}
+  [ -n "$dir" ] || exit 1
   mkdir -p "$dir" || die "cannot create $dir (set FIZZ_INSTALL_DIR to a writable directory)"
   [ -w "$dir" ] || die "cannot write to $dir (run as root, or set FIZZ_INSTALL_DIR)"
   bin="$dir/fizz"

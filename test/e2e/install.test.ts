@@ -92,6 +92,12 @@ beforeAll(async () => {
   spawnSync("tar", ["-xzf", ASSET, "fizz"], { cwd: join(work, "expected") });
   expectedVersion = spawnSync(join(work, "expected", "fizz"), ["--version"], { encoding: "utf8" }).stdout.trim();
 
+  // A well-formed, correctly summed tarball whose fizz cannot run here.
+  mkdirSync(join(work, "broken"));
+  writeFileSync(join(work, "broken", "fizz"), "#!/bin/sh\necho 'cannot execute: wrong machine' >&2\nexit 126\n", { mode: 0o755 });
+  spawnSync("tar", ["-czf", ASSET, "fizz"], { cwd: join(work, "broken") });
+  const broken = readFileSync(join(work, "broken", ASSET));
+
   const corrupt = Buffer.from(tarball);
   corrupt[corrupt.length >> 1]! ^= 0xff;
   const wrongSums = sums.replace(sha256(tarball), sha256(Buffer.from("not the tarball")));
@@ -106,6 +112,7 @@ beforeAll(async () => {
     corrupt: { [ASSET]: corrupt, "SHA256SUMS": sums },
     wrongsums: { [ASSET]: tarball, "SHA256SUMS": wrongSums },
     noentry: { [ASSET]: tarball, "SHA256SUMS": noEntry },
+    broken: { [ASSET]: broken, "SHA256SUMS": `${sha256(broken)}  ${ASSET}\n` },
     // A release with a musl build (here the same bytes under the musl name).
     musl: { [MUSL_ASSET]: tarball, "SHA256SUMS": `${sha256(tarball)}  ${MUSL_ASSET}\n` },
   };
@@ -182,6 +189,16 @@ describe("install.sh", () => {
       expect(readFileSync(join(dir, "fizz"), "utf8")).toBe("old");
     }, SLOW);
   }
+
+  test("a binary that does not run here is not installed", async () => {
+    const dir = freshDir("broken-bin");
+    const r = await curlPipeSh("broken", dir, ["--no-engine"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toContain("checksum verified");
+    expect(r.stderr).toContain("cannot execute: wrong machine");
+    expect(r.stderr).toContain("the downloaded fizz does not run on this machine");
+    expect(existsSync(join(dir, "fizz"))).toBe(false);
+  }, SLOW);
 
   test("--systemd writes a unit that runs `fizz agent`, idempotently", async () => {
     const dir = freshDir("sd-bin");
