@@ -21,8 +21,8 @@ export const register: RegisterVerb = (cli, action) => {
           const rows = await psRows(engine, name, {
             all: options.all === true,
             services,
-            fizzRestarts: (c) => {
-              const h = store?.restarts(c) ?? [];
+            fizzRestarts: (c, createdMs) => {
+              const h = store?.restarts(c, Number.isFinite(createdMs) ? createdMs : 0) ?? [];
               const last = h.at(-1);
               return { count: h.length, ...(last ? { lastReason: last.reason } : {}) };
             },

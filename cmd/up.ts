@@ -53,6 +53,7 @@ export const register: RegisterVerb = (cli, action) => {
           const { describePlan } = await import("../core/reconcile/describe.ts");
           const { executePlan } = await import("../platform/deploy/executor.ts");
           const { EngineExecutor } = await import("../platform/deploy/engine-adapter.ts");
+          const { converge } = await import("../platform/deploy/converge.ts");
 
           const prepared = prepareProject(project, {
             hostEnv: process.env,
@@ -71,52 +72,32 @@ export const register: RegisterVerb = (cli, action) => {
             ...(pull ? { pull: pull as (typeof PULL)[number] } : {}),
             ...(options.build ? { build: true } : {}),
           };
-          let actual = await readActual(engine, project.name);
-          let p = plan(prepared.desired, actual, planOptions);
-          const executor = new EngineExecutor(engine, prepared.builds);
-          const instance = { ...(store ? { node: store.nodeId() } : {}), fizzVersion: version };
-
-          // Images first, then plan again: a pulled or rebuilt image changes image ids,
-          // and only a plan made after that knows which containers to recreate (as Compose does).
-          const imageSteps = p.steps.filter((s) => s.kind === "pullImage" || s.kind === "buildImage");
-          if (imageSteps.length && !options.dryRun) {
-            const ids = new Set(imageSteps.map((s) => s.id));
-            const r = await executePlan({ steps: imageSteps.map((s) => ({ ...s, after: s.after.filter((a) => ids.has(a)) })), warnings: [] }, executor, {
-              project: project.name,
-              instance,
-              onEvent: stepRenderer(ctx),
-            });
-            if (!r.ok) throw r.error!;
-            actual = await readActual(engine, project.name);
-            p = plan(prepared.desired, actual, { ...planOptions, pull: "missing", build: false });
-          }
-          for (const w of p.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
-
           if (options.dryRun) {
+            const p = plan(prepared.desired, await readActual(engine, project.name), planOptions);
+            for (const w of p.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
             const lines = describePlan({ ...p, warnings: [] });
             ctx.out(lines.length ? `${lines.join("\n")}\n` : `Nothing to do: project ${project.name} is up to date\n`);
             return 0;
           }
-
+          const instance = { ...(store ? { node: store.nodeId() } : {}), fizzVersion: version };
           const controller = new AbortController();
           const onSigint = () => controller.abort();
           process.once("SIGINT", onSigint);
-          let result;
+          let outcome;
           try {
-            result = await executePlan(p, executor, {
-              project: project.name,
+            outcome = await converge(engine, prepared, planOptions, {
               instance,
               onEvent: stepRenderer(ctx),
-              rollbackOnFailure: true,
               waitTimeoutMs: waitTimeoutS * 1000,
               signal: controller.signal,
-              ...(pull === "never" ? { imagesPresent: new Set(actual.images.map((i) => normRef(i.ref))) } : {}),
             });
           } finally {
             process.removeListener("SIGINT", onSigint);
           }
+          for (const w of outcome.plan.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
+          const { result } = outcome;
           if (!result.ok) throw result.error!;
-          if (p.steps.length === 0 && !imageSteps.length) ctx.err(` ${paint(ctx, "32", "✔")} Project ${project.name} is up to date\n`);
+          if (outcome.plan.steps.length === 0 && !outcome.imageSteps) ctx.err(` ${paint(ctx, "32", "✔")} Project ${project.name} is up to date\n`);
 
           const { HealthMonitor } = await import("../platform/deploy/health-monitor.ts");
           const monitor = new HealthMonitor(engine, prepared.project, {
@@ -171,12 +152,6 @@ export const register: RegisterVerb = (cli, action) => {
       }),
     );
 };
-
-function normRef(ref: string): string {
-  if (ref.includes("@")) return ref;
-  const slash = ref.lastIndexOf("/");
-  return ref.slice(slash + 1).includes(":") ? ref : `${ref}:latest`;
-}
 
 /** Like Compose attached mode: when every container of the project has stopped, stop following. */
 async function watchAllExited(engine: import("../platform/engine/index.ts").Engine, project: string, abort: AbortController): Promise<void> {

@@ -81,7 +81,9 @@ export class HealthMonitor {
       const engineRestarts = rp !== "" && rp !== "no";
       const now = this.now();
       if (!this.failingSince.has(name)) this.failingSince.set(name, now);
-      const history = (this.opts.store ? this.opts.store.restarts(name) : (this.memory.get(name) ?? [])).map(toRecord);
+      // History is by name; a recreated container is a new one, so count only restarts since it was created.
+      const createdMs = (c.Created ?? 0) * 1000;
+      const history = (this.opts.store ? this.opts.store.restarts(name, createdMs) : (this.memory.get(name) ?? []).filter((r) => r.at >= createdMs)).map(toRecord);
       const policy = policyFromService({
         ...(svc.restart !== undefined ? { restart: svc.restart } : {}),
         ...(svc.deploy?.restart_policy

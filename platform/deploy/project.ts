@@ -130,7 +130,7 @@ export interface PsRow {
 export async function psRows(
   engine: Engine,
   projectName: string,
-  opts: { all?: boolean; services?: readonly string[]; fizzRestarts?: (container: string) => { count: number; lastReason?: string } } = {},
+  opts: { all?: boolean; services?: readonly string[]; fizzRestarts?: (container: string, createdMs: number) => { count: number; lastReason?: string } } = {},
 ): Promise<PsRow[]> {
   const list = await engine.containers.list({ all: opts.all ?? false, labels: projectFilter(projectName) });
   const rows: PsRow[] = [];
@@ -143,7 +143,7 @@ export async function psRows(
       if (!ins) return;
       const name = ins.Name.replace(/^\//, "");
       const st = ins.State;
-      const fizz = opts.fizzRestarts?.(name) ?? { count: 0 };
+      const fizz = opts.fizzRestarts?.(name, Date.parse(ins.Created)) ?? { count: 0 };
       const engineRestarts = (ins as { RestartCount?: number }).RestartCount ?? 0;
       const healthLog = (st.Health as { Log?: { ExitCode?: number; Output?: string }[] } | null | undefined)?.Log ?? [];
       const failedCheck = [...healthLog].reverse().find((l) => l.ExitCode !== 0);

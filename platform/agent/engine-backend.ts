@@ -1,0 +1,354 @@
+/**
+ * The agent's real backend: deployments are compose projects stored in
+ * SQLite (with their environment resolved at deploy time), converged on the
+ * local engine, and kept converged by the reconciler. Containers, logs and
+ * inspect come straight from the engine, found by our labels.
+ */
+import { posix } from "node:path";
+import { loadProject, type FileReader } from "../../core/compose/load.ts";
+import type { Project } from "../../core/compose/model.ts";
+import { diagnosticsError } from "../../core/compose/diagnostics.ts";
+import { FizzError } from "../../core/errors.ts";
+import { LABEL, MANAGED_FILTER, projectFilter } from "../../core/labels.ts";
+import { planDown } from "../../core/reconcile/lifecycle.ts";
+import { healthFromStatus } from "../../core/deploy/actual.ts";
+import type { ContainerSummary, Engine } from "../engine/index.ts";
+import type { AgentStore } from "../store/index.ts";
+import { EngineExecutor } from "../deploy/engine-adapter.ts";
+import { executePlan } from "../deploy/executor.ts";
+import { converge } from "../deploy/converge.ts";
+import { prepareProject, readActual, readTextFile, type Prepared } from "../deploy/project.ts";
+import { waitHealthy } from "../deploy/wait-healthy.ts";
+import type {
+  AgentBackend,
+  ContainerFilter,
+  ContainerView,
+  DeleteResult,
+  DeploymentDetail,
+  DeploymentInput,
+  DeploymentSummary,
+  DeployResult,
+  InspectTarget,
+  LogLine,
+  LogsQuery,
+  ScaleResult,
+  ServiceView,
+} from "../api/backend.ts";
+import { projectOf, type Reconciler } from "./reconciler.ts";
+
+export interface EngineBackendOptions {
+  engine: Engine;
+  store: AgentStore;
+  reconciler: Reconciler;
+  node: string;
+  fizzVersion: string;
+  now?: () => number;
+}
+
+const STATES = new Set(["created", "running", "paused", "restarting", "exited", "dead", "removing"]);
+
+export class EngineBackend implements AgentBackend {
+  private readonly engine: Engine;
+  private readonly store: AgentStore;
+  private readonly now: () => number;
+  /** Serialises changes per deployment: two `up`s of one project must not interleave. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly o: EngineBackendOptions) {
+    this.engine = o.engine;
+    this.store = o.store;
+    this.now = o.now ?? Date.now;
+  }
+
+  private async locked<T>(name: string, run: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const next = prev.catch(() => {}).then(run);
+    this.locks.set(name, next);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(name) === next) this.locks.delete(name);
+    }
+  }
+
+  private async containersOf(deployment: string): Promise<ContainerSummary[]> {
+    return this.engine.containers.list({ all: true, labels: projectFilter(deployment) });
+  }
+
+  private servicesView(rec: { name: string; spec: unknown }, containers: readonly ContainerSummary[]): ServiceView[] {
+    const project = projectOf(rec.spec);
+    const overrides = this.store.replicas(rec.name);
+    return Object.values(project.services).map((s) => {
+      const mine = containers.filter((c) => c.Labels?.[LABEL.service] === s.name && c.Labels?.[LABEL.oneoff] !== "True");
+      const running = mine.filter((c) => String(c.State).toLowerCase() === "running");
+      return {
+        deployment: rec.name,
+        name: s.name,
+        image: s.image ?? `${project.name}-${s.name}`,
+        desired: overrides.get(s.name) ?? (s.deploy?.mode === "global" ? 1 : (s.deploy?.replicas ?? s.scale ?? 1)),
+        running: running.length,
+        healthy: running.filter((c) => healthFromStatus(c.Status) === "healthy").length,
+      };
+    });
+  }
+
+  private async summary(rec: { name: string; spec: unknown; generation: number; createdAt: number; updatedAt: number }): Promise<DeploymentSummary> {
+    const svcs = this.servicesView(rec, await this.containersOf(rec.name));
+    return {
+      name: rec.name,
+      generation: rec.generation,
+      createdAt: rec.createdAt,
+      updatedAt: rec.updatedAt,
+      services: svcs.length,
+      running: svcs.reduce((n, s) => n + s.running, 0),
+      desired: svcs.reduce((n, s) => n + s.desired, 0),
+    };
+  }
+
+  async listDeployments(): Promise<DeploymentSummary[]> {
+    return Promise.all(this.store.listDeployments().map((r) => this.summary(r)));
+  }
+
+  async getDeployment(name: string): Promise<DeploymentDetail | undefined> {
+    const rec = this.store.getDeployment(name);
+    if (!rec) return undefined;
+    return { ...(await this.summary(rec)), spec: rec.spec, source: rec.source };
+  }
+
+  /** Loads a project from the files the CLI sent; other paths (env_file, extends) are read from disk, as the CLI would. */
+  private load(name: string, input: DeploymentInput): Project {
+    if (input.project) {
+      const p = input.project as unknown as Project;
+      if (typeof p !== "object" || p === null || typeof p.services !== "object" || p.services === null) {
+        throw new FizzError({ code: "api.bad_project", message: "project must be a normalised compose project with a services map", status: 400 });
+      }
+      return { ...p, name };
+    }
+    const files = input.files ?? [];
+    if (!files.length) throw new FizzError({ code: "api.no_files", message: "a deployment needs compose files (files) or a normalised project (project)", status: 400 });
+    const cwd = input.workingDir && posix.isAbsolute(input.workingDir) ? input.workingDir : "/";
+    const sent = new Map(files.map((f) => [posix.resolve(cwd, f.name), f.content]));
+    const reader: FileReader = { read: (p) => sent.get(p) ?? readTextFile(p) };
+    const result = loadProject({
+      files: [...sent.keys()],
+      projectName: name,
+      projectDirectory: cwd,
+      ...(input.profiles ? { profiles: input.profiles } : {}),
+      cwd,
+      env: input.env ?? {},
+      reader,
+    });
+    if (!result.project || result.diagnostics.some((d) => d.severity === "error")) {
+      const err = diagnosticsError(result.diagnostics);
+      throw new FizzError({ code: err.code, message: err.message, status: 400, ...(err.hint ? { hint: err.hint } : {}) });
+    }
+    return result.project;
+  }
+
+  async putDeployment(name: string, input: DeploymentInput, signal: AbortSignal): Promise<DeployResult> {
+    return this.locked(name, async () => {
+      const project = this.load(name, input);
+      const prepared: Prepared = prepareProject(project, {
+        hostEnv: input.env ?? {},
+        node: this.o.node,
+        fizzVersion: this.o.fizzVersion,
+        replicas: this.store.replicas(name),
+      });
+      const existed = this.store.getDeployment(name) !== undefined;
+      // Stored before converging: an accepted deployment survives a crash mid-way and the loop finishes it.
+      const rec = this.store.putDeployment(name, prepared.project, {
+        files: (input.files ?? []).map((f) => f.name),
+        workingDir: input.workingDir ?? null,
+        profiles: input.profiles ?? [],
+      }, this.now());
+      const opts = input.options ?? {};
+      const outcome = await converge(
+        this.engine,
+        prepared,
+        {
+          pull: opts.pull ?? "missing",
+          ...(opts.build ? { build: true } : {}),
+          ...(opts.forceRecreate ? { forceRecreate: true } : {}),
+          ...(opts.noRecreate ? { noRecreate: true } : {}),
+          ...(opts.removeOrphans ? { removeOrphans: true } : {}),
+        },
+        { instance: { node: this.o.node, deployment: name, fizzVersion: this.o.fizzVersion }, signal, ...(opts.timeoutSeconds ? { waitTimeoutMs: opts.timeoutSeconds * 1000 } : {}) },
+      );
+      if (!outcome.result.ok) throw outcome.result.error!;
+      if (opts.wait) await waitHealthy(this.engine, prepared.desired, { timeoutMs: (opts.timeoutSeconds ?? 600) * 1000 });
+      const actions: Record<string, number> = {};
+      for (const s of outcome.plan.steps) actions[s.kind] = (actions[s.kind] ?? 0) + 1;
+      this.o.reconciler.wake();
+      return {
+        deployment: name,
+        created: !existed,
+        generation: rec.generation,
+        actions,
+        warnings: [...prepared.warnings, ...outcome.plan.warnings],
+      };
+    });
+  }
+
+  async deleteDeployment(name: string, opts: { readonly volumes: boolean }, signal: AbortSignal): Promise<DeleteResult | undefined> {
+    return this.locked(name, async () => {
+      const rec = this.store.getDeployment(name);
+      if (!rec) return undefined;
+      // Removed from the store first, so the loop does not bring it back while we take it down.
+      this.store.deleteDeployment(name);
+      const prepared = prepareProject(projectOf(rec.spec), { hostEnv: {} });
+      const p = planDown(prepared.desired, await readActual(this.engine, name), { volumes: opts.volumes, removeOrphans: true });
+      const r = await executePlan(p, new EngineExecutor(this.engine), { project: name, instance: {}, signal });
+      if (!r.ok) throw r.error!;
+      const count = (kind: string) => p.steps.filter((s) => s.kind === kind).length;
+      return { deployment: name, removed: { containers: count("removeContainer"), networks: count("removeNetwork"), volumes: count("removeVolume") } };
+    });
+  }
+
+  async listServices(deployment: string | undefined): Promise<ServiceView[] | undefined> {
+    if (deployment !== undefined) {
+      const rec = this.store.getDeployment(deployment);
+      return rec ? this.servicesView(rec, await this.containersOf(deployment)) : undefined;
+    }
+    const out: ServiceView[] = [];
+    for (const rec of this.store.listDeployments()) out.push(...this.servicesView(rec, await this.containersOf(rec.name)));
+    return out;
+  }
+
+  async listContainers(filter: ContainerFilter): Promise<ContainerView[]> {
+    const labels = [...MANAGED_FILTER, ...(filter.deployment ? projectFilter(filter.deployment) : []), ...(filter.service ? [`${LABEL.service}=${filter.service}`] : [])];
+    const list = await this.engine.containers.list({ all: true, labels });
+    return list
+      .map((c) => this.containerView(c))
+      .filter((c) => (!filter.state || c.state === filter.state) && (!filter.health || c.health === filter.health))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private containerView(c: ContainerSummary): ContainerView {
+    const labels = c.Labels ?? {};
+    const name = (c.Names[0] ?? c.Id).replace(/^\//, "");
+    const state = String(c.State).toLowerCase();
+    return {
+      id: c.Id,
+      name,
+      deployment: labels[LABEL.project] ?? "",
+      service: labels[LABEL.service] ?? "",
+      number: Number(labels[LABEL.containerNumber] ?? 0),
+      image: c.Image,
+      state: (STATES.has(state) ? state : "created") as ContainerView["state"],
+      health: healthFromStatus(c.Status),
+      status: c.Status,
+      createdAt: c.Created * 1000,
+      restarts: this.store.restarts(name, c.Created * 1000).length,
+      ports: (c.Ports ?? []).map((p) => (p.PublicPort ? `${p.IP ?? "0.0.0.0"}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)),
+    };
+  }
+
+  async inspect(target: InspectTarget): Promise<unknown | undefined> {
+    if (target.kind === "container") {
+      const ins = await this.engine.containers.find(target.id);
+      if (!ins || ins.Config.Labels?.[LABEL.managed] !== "true") return undefined;
+      const name = ins.Name.replace(/^\//, "");
+      return { engine: ins, restarts: this.store.restarts(name, Date.parse(ins.Created)) };
+    }
+    const rec = this.store.getDeployment(target.deployment);
+    const svc = rec ? projectOf(rec.spec).services[target.service] : undefined;
+    if (!rec || !svc) return undefined;
+    const containers = (await this.containersOf(target.deployment)).filter((c) => c.Labels?.[LABEL.service] === target.service);
+    return { service: svc, view: this.servicesView(rec, containers).find((s) => s.name === target.service), containers: containers.map((c) => this.containerView(c)) };
+  }
+
+  async logs(query: LogsQuery, signal: AbortSignal): Promise<AsyncIterable<LogLine> | undefined> {
+    let targets: ContainerSummary[];
+    if (query.target.kind === "container") {
+      const id = query.target.id;
+      const all = await this.engine.containers.list({ all: true, labels: [...MANAGED_FILTER] });
+      targets = all.filter((c) => c.Id === id || c.Id.startsWith(id) || c.Names.some((n) => n.replace(/^\//, "") === id));
+      if (!targets.length) return undefined;
+    } else {
+      const t = query.target;
+      const rec = this.store.getDeployment(t.deployment);
+      if (!rec) return undefined;
+      const services = projectOf(rec.spec).services;
+      for (const s of t.services) if (!services[s]) throw new FizzError({ code: "api.not_found", message: `no service '${s}' in deployment '${t.deployment}'`, status: 404 });
+      targets = (await this.containersOf(t.deployment)).filter((c) => !t.services.length || t.services.includes(c.Labels?.[LABEL.service] ?? ""));
+    }
+    return mergeLogs(this.engine, targets, query, signal);
+  }
+
+  async scale(deployment: string, service: string, replicas: number, signal: AbortSignal): Promise<ScaleResult | undefined> {
+    return this.locked(deployment, async () => {
+      const rec = this.store.getDeployment(deployment);
+      const svc = rec ? projectOf(rec.spec).services[service] : undefined;
+      if (!rec || !svc) return undefined;
+      const previous = this.store.replicas(deployment).get(service) ?? svc.deploy?.replicas ?? svc.scale ?? 1;
+      this.store.setReplicas(deployment, service, replicas);
+      const prepared = prepareProject(projectOf(rec.spec), { hostEnv: {}, node: this.o.node, fizzVersion: this.o.fizzVersion, replicas: this.store.replicas(deployment) });
+      const outcome = await converge(this.engine, prepared, { pull: "missing", services: [service], noDeps: true }, {
+        instance: { node: this.o.node, deployment, fizzVersion: this.o.fizzVersion },
+        signal,
+      });
+      if (!outcome.result.ok) throw outcome.result.error!;
+      return { deployment, service, replicas, previous };
+    });
+  }
+}
+
+/** Log lines of several containers as one stream, in arrival order. */
+async function* mergeLogs(engine: Engine, targets: readonly ContainerSummary[], q: LogsQuery, signal: AbortSignal): AsyncGenerator<LogLine> {
+  const queue: LogLine[] = [];
+  let wake: (() => void) | undefined;
+  let open = targets.length;
+  const push = (l: LogLine) => {
+    queue.push(l);
+    wake?.();
+  };
+  for (const c of targets) {
+    const name = (c.Names[0] ?? c.Id).replace(/^\//, "");
+    const service = c.Labels?.[LABEL.service] ?? "";
+    void (async () => {
+      const pending: Record<string, string> = { stdout: "", stderr: "" };
+      try {
+        for await (const f of engine.containers.logs(c.Id, {
+          follow: q.follow,
+          ...(q.tail !== undefined ? { tail: q.tail } : {}),
+          ...(q.since !== undefined ? { since: Math.floor(q.since / 1000) } : {}),
+          timestamps: q.timestamps,
+          signal,
+        })) {
+          const stream = f.stream === "stderr" ? "stderr" : "stdout";
+          pending[stream] += Buffer.from(f.data).toString("utf8");
+          let nl: number;
+          while ((nl = pending[stream]!.indexOf("\n")) >= 0) {
+            let line = pending[stream]!.slice(0, nl);
+            pending[stream] = pending[stream]!.slice(nl + 1);
+            let time: number | undefined;
+            if (q.timestamps) {
+              const sp = line.indexOf(" ");
+              const t = Date.parse(line.slice(0, sp));
+              if (Number.isFinite(t)) {
+                time = t;
+                line = line.slice(sp + 1);
+              }
+            }
+            push({ container: name, service, stream, line, ...(time !== undefined ? { time } : {}) });
+          }
+        }
+      } catch {
+        /* the container went away or the client left */
+      } finally {
+        for (const s of ["stdout", "stderr"] as const) if (pending[s]) push({ container: name, service, stream: s, line: pending[s]! });
+        open--;
+        wake?.();
+      }
+    })();
+  }
+  while (open > 0 || queue.length) {
+    if (queue.length) {
+      yield queue.shift()!;
+      continue;
+    }
+    if (signal.aborted) return;
+    await new Promise<void>((r) => (wake = r));
+    wake = undefined;
+  }
+}
