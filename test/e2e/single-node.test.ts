@@ -84,8 +84,8 @@ services:
     healthcheck:
       test: ["CMD", "test", "-f", "/tmp/ok"]
       interval: 1s
-      timeout: 1s
-      retries: 1
+      timeout: 5s
+      retries: 3
     depends_on:
       migrate: { condition: service_completed_successfully }
   web:
