@@ -6,6 +6,7 @@
  */
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { homedir } from "node:os";
 import { FizzError } from "../../core/errors.ts";
 import { formatApiAddress, parseApiAddress, socketDefault, type ApiAddress, type HostFacts } from "../../core/agent-config/index.ts";
 import type {
@@ -38,6 +39,11 @@ export function clientOptionsFrom(host: string | undefined, env: Readonly<Record
   const address: ApiAddress = raw ? parseApiAddress(raw, "agent address (-H/FIZZ_HOST)") : { kind: "unix", path: defaultSocket(facts) };
   const token = env.FIZZ_TOKEN;
   return { address, ...(token ? { token } : {}) };
+}
+
+/** The client a CLI verb wants: `clientFor(ctx.global.host)` (reads FIZZ_HOST/FIZZ_TOKEN and the user's defaults). */
+export function clientFor(host: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): ApiClient {
+  return new ApiClient(clientOptionsFrom(host, env, { uid: process.getuid?.() ?? 1000, env, home: homedir() }));
 }
 
 function defaultSocket(facts: HostFacts): string {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FizzError } from "../../../core/errors.ts";
-import { ApiClient, clientOptionsFrom } from "../../../platform/api/client.ts";
+import { ApiClient, clientFor, clientOptionsFrom } from "../../../platform/api/client.ts";
 import { createApiServer, createRoutes, EventFeed } from "../../../platform/api/index.ts";
 import { AgentStore } from "../../../platform/store/index.ts";
 import { FakeBackend } from "./fake-backend.ts";
@@ -48,6 +48,14 @@ describe("ApiClient", () => {
     expect(((await without.containers().catch((x: unknown) => x)) as FizzError).code).toBe("api.unauthorized");
     const withToken = new ApiClient(clientOptionsFrom(undefined, { FIZZ_HOST: `127.0.0.1:${t.port}`, FIZZ_TOKEN: TOKEN }, facts));
     expect(await withToken.containers()).toEqual([]);
+  });
+
+  test("clientFor: -H wins over FIZZ_HOST; the token comes from FIZZ_TOKEN", async () => {
+    const c = clientFor(`unix:${t.socket}`, { FIZZ_HOST: "127.0.0.1:1" });
+    expect(c.where).toBe(`unix:${t.socket}`);
+    expect(await c.health()).toEqual({ status: "ok" });
+    const viaEnv = clientFor(undefined, { FIZZ_HOST: `127.0.0.1:${t.port}`, FIZZ_TOKEN: TOKEN });
+    expect(await viaEnv.containers()).toEqual(expect.any(Array));
   });
 
   test("no agent listening: one clear error naming the address", async () => {
