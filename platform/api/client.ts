@@ -8,7 +8,9 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from "node:https";
 import { homedir } from "node:os";
 import { FizzError } from "../../core/errors.ts";
-import { formatApiAddress, parseApiAddress, socketDefault, type ApiAddress, type HostFacts } from "../../core/agent-config/index.ts";
+// Direct imports (not the index) so the CLI does not load the YAML parser just to talk to the agent.
+import { formatApiAddress, parseApiAddress, type ApiAddress } from "../../core/agent-config/address.ts";
+import { socketDefault, type HostFacts } from "../../core/agent-config/schema.ts";
 import type {
   ContainerFilter,
   ContainerView,
