@@ -27,10 +27,8 @@ import { HlcClock, type Hlc } from "../../core/crdt/index.ts";
 import {
   admitDelta,
   ClusterReplica,
-  decodeDelta,
   decodeState,
   deltaIsEmpty,
-  encodeDelta,
   encodeState,
   putNode,
   type Change,
@@ -66,6 +64,7 @@ import type { UdpCounters } from "../transport/udp.ts";
 import type { Logger } from "../log.ts";
 import { fromSwimMeta, nodeInfo, selfRowStale, toSwimMeta, writeForEvent, type MemberMeta, type NodeMetaInput } from "./membership.ts";
 import { replicaHook } from "./user-state.ts";
+import { deltaPayloads, readDeltaPayload } from "./payload.ts";
 
 export type ClusterLogger = Pick<Logger, "debug" | "info" | "warn">;
 
@@ -128,21 +127,11 @@ export interface ClusterCounters {
 
 type Listener<T> = (v: T) => void;
 
-/** Gossip payload framing: one tag byte, so the format can grow (e.g. compression). */
-const PAYLOAD_DELTA = 1;
-
 const DEFAULT_JOIN_TIMEOUT_MS = 10_000;
 const DEFAULT_PERSIST_DEBOUNCE_MS = 200;
 const RTT_TRACK_MAX = 256;
 
 const monotonic = (): number => performance.now();
-
-function frameDelta(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(bytes.length + 1);
-  out[0] = PAYLOAD_DELTA;
-  out.set(bytes, 1);
-  return out;
-}
 
 /** Like parseAddr, but port 0 (pick a free port) is allowed for binding. */
 function parseBind(s: string): { host: string; port: number } {
@@ -200,7 +189,8 @@ export class ClusterNode {
     initial: ClusterState | undefined,
   ) {
     this.config = swimConfig(opts.swim);
-    this.rng = createRng(opts.seed ?? new DataView(randomBytes(4).buffer).getUint32(0));
+    // randomBytes may return a view into a shared pool: copy before reading.
+    this.rng = createRng(opts.seed ?? new DataView(Uint8Array.from(randomBytes(4)).buffer).getUint32(0));
     this.clock = new HlcClock(opts.nodeId);
     this.replica = new ClusterReplica(initial);
     if (initial) {
@@ -610,18 +600,14 @@ export class ClusterNode {
   // ------------------------------------------------------------ state
 
   private onDeliver(origin: string, payload: Uint8Array): void {
-    if (payload.length === 0 || payload[0] !== PAYLOAD_DELTA) {
+    const r = readDeltaPayload(payload);
+    if (!r.ok) {
       this.stats.gossip.badPayloads++;
-      return;
-    }
-    const d = decodeDelta(payload.subarray(1));
-    if (!d.ok) {
-      this.stats.gossip.badPayloads++;
-      this.log("debug", { origin, err: d.error.message }, "dropping unreadable gossip delta");
+      this.log("debug", { origin, err: r.reason }, "dropping unreadable gossip delta");
       return;
     }
     this.stats.gossip.delivered++;
-    this.applyRemote(d.value, "gossip");
+    this.applyRemote(r.delta, "gossip");
   }
 
   /** HLC gate, then join into the replica. Side effects run after the current SWIM call returns. */
@@ -664,7 +650,9 @@ export class ClusterNode {
 
   /** Broadcast a delta if it fits one packet, else push-pull it to a few peers now. */
   private spread(delta: ClusterDelta): void {
-    const r = this.swim.broadcast(frameDelta(encodeDelta(delta)));
+    const p = deltaPayloads(delta);
+    let r = this.swim.broadcast(p.plain);
+    if (!r.ok) r = this.swim.broadcast(p.deflated());
     if (r.ok) {
       this.stats.gossip.broadcasts++;
       this.pump();
