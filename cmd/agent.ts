@@ -7,24 +7,11 @@
  *
  * The engine side plugs in at `makeBackend` below (the integration point).
  */
-import type { RegisterVerb, Options } from "./command.ts";
+import type { RegisterVerb } from "./command.ts";
 import { optList, optString } from "./command.ts";
 import type { Context } from "./context.ts";
 import { usageError } from "../core/errors.ts";
-import {
-  configFileDefault,
-  defaults,
-  envLayer,
-  flagLayer,
-  formatApiAddress,
-  mergeConfig,
-  parseApiAddress,
-  parseConfigFile,
-  type AgentConfig,
-  type ConfigLayer,
-  type HostFacts,
-  type ResolvedConfig,
-} from "../core/agent-config/index.ts";
+import type { AgentConfig, HostFacts } from "../core/agent-config/index.ts";
 import type { AgentStore } from "../platform/store/index.ts";
 import type { AgentBackend, EventFeed, Listening } from "../platform/api/index.ts";
 import type { AgentMetrics } from "../platform/metrics.ts";
@@ -45,6 +32,7 @@ export const register: RegisterVerb = (cli, action) => {
         if (args.length) throw usageError(`'fizz agent' takes no arguments, got '${args[0]}'`);
         const { readFileSync, existsSync } = await import("node:fs");
         const { homedir } = await import("node:os");
+        const { configFileDefault, resolveAgentConfig } = await import("../core/agent-config/index.ts");
         const facts: HostFacts = { uid: process.getuid?.() ?? 1000, env: process.env, home: homedir() };
         const explicit = optString(options, "config") ?? process.env.FIZZ_CONFIG;
         const file = explicit ?? configFileDefault(facts);
@@ -56,74 +44,23 @@ export const register: RegisterVerb = (cli, action) => {
             throw usageError(`cannot read config file ${file}: ${(e as Error).message}`);
           }
         }
-        const resolved = resolveAgentConfig({ facts, options, env: process.env, file: fileText === undefined ? undefined : { path: file, text: fileText } });
+        const flags = {
+          dataDir: optString(options, "dataDir"),
+          api: optList(options, "api"),
+          apiTokenFile: optString(options, "apiTokenFile"),
+          tlsCert: optString(options, "tlsCert"),
+          tlsKey: optString(options, "tlsKey"),
+          logLevel: optString(options, "logLevel"),
+          logFormat: optString(options, "logFormat"),
+          engine: optString(options, "engine"),
+        };
+        const resolved = resolveAgentConfig({ facts, flags, env: process.env, file: fileText === undefined ? undefined : { path: file, text: fileText } });
         const agent = await startAgent(resolved.config, { ctx });
         await agent.stopped;
         return 0;
       }),
     );
 };
-
-/** Maps the verb's flags onto config options; pure. */
-export function flagsToLayer(options: Options): ConfigLayer {
-  const m = new Map<string, { flag: string; value: unknown }>();
-  const dataDir = optString(options, "dataDir");
-  if (dataDir !== undefined) m.set("data_dir", { flag: "--data-dir", value: dataDir });
-  const apis = optList(options, "api");
-  let sawUnix = false;
-  let sawTcp = false;
-  for (const raw of apis) {
-    const a = parseApiAddress(raw, "--api address");
-    if (a.kind === "unix") {
-      if (sawUnix) throw usageError("--api: only one unix socket per agent");
-      sawUnix = true;
-      m.set("api.socket", { flag: "--api", value: a.path });
-    } else {
-      if (sawTcp) throw usageError("--api: only one TCP address per agent");
-      sawTcp = true;
-      if (a.tls !== undefined) throw usageError("--api: give <ip>:<port> (TLS comes from --tls-cert/--tls-key)");
-      m.set("api.tcp.listen", { flag: "--api", value: formatApiAddress(a) });
-    }
-  }
-  // --api with only a TCP address means "TCP only": no socket unless asked for.
-  if (sawTcp && !sawUnix) m.set("api.socket", { flag: "--api", value: "" });
-  const pairs: [string, string, string][] = [
-    ["apiTokenFile", "--api-token-file", "api.tcp.token_file"],
-    ["tlsCert", "--tls-cert", "api.tcp.tls.cert"],
-    ["tlsKey", "--tls-key", "api.tcp.tls.key"],
-    ["logLevel", "--log-level", "log.level"],
-    ["logFormat", "--log-format", "log.format"],
-  ];
-  for (const [key, flag, path] of pairs) {
-    const v = optString(options, key);
-    if (v !== undefined) m.set(path, { flag, value: v });
-  }
-  const engine = optString(options, "engine");
-  if (engine !== undefined) {
-    if (engine === "docker" || engine === "podman" || engine === "auto") m.set("engine.kind", { flag: "--engine", value: engine });
-    else m.set("engine.host", { flag: "--engine", value: engine });
-  }
-  return flagLayer(m);
-}
-
-export function resolveAgentConfig(o: {
-  facts: HostFacts;
-  options: Options;
-  env: Readonly<Record<string, string | undefined>>;
-  file: { path: string; text: string } | undefined;
-}): ResolvedConfig {
-  const layers: ConfigLayer[] = [];
-  if (o.file) layers.push(parseConfigFile(o.file.text, o.file.path));
-  const env = { ...o.env };
-  // FIZZ_LOG_LEVEL/FIZZ_LOG_FORMAT are also the CLI's global variables; they mean the same here.
-  layers.push(envLayer(env));
-  layers.push(flagsToLayer(o.options));
-  // data_dir moves the socket default with it for non-root users (…/fizz.sock).
-  const base = defaults(o.facts);
-  const dataDir = [...layers].reverse().find((l) => l.values.has("data_dir"))?.values.get("data_dir")?.value;
-  if (typeof dataDir === "string" && o.facts.uid !== 0 && !o.facts.env.XDG_RUNTIME_DIR) base.api.socket = `${dataDir}/fizz.sock`;
-  return mergeConfig({ ...base, data_dir: base.data_dir }, layers);
-}
 
 /** What the engine side gets to build its backend and loop. */
 export interface AgentDeps {
@@ -172,6 +109,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
   const { createMetrics } = await import("../platform/metrics.ts");
   const { runtimeVersion } = await import("../platform/runtime.ts");
   const { versionLine } = await import("./version.ts");
+  const { parseApiAddress } = await import("../core/agent-config/address.ts");
 
   const logger = createLogger({ level: config.log.level, format: config.log.format === "auto" ? undefined : config.log.format, color: o.ctx.global.color });
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });

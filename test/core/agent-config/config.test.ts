@@ -14,6 +14,7 @@ import {
   parseApiAddress,
   parseConfigFile,
   parseDuration,
+  resolveAgentConfig,
   type HostFacts,
 } from "../../../core/agent-config/index.ts";
 
@@ -199,5 +200,40 @@ describe("API addresses", () => {
     for (const bad of ["", "unix:", "unix:rel/path", "::1:80", "host", "host:99999", "host:x", "ftp://h:1", "a b:1"]) {
       expect([bad, isFizzError((() => { try { parseApiAddress(bad); } catch (e) { return e; } })())]).toEqual([bad, true]);
     }
+  });
+});
+
+describe("fizz agent flags and full resolution", () => {
+  const resolve = (flags: Parameters<typeof resolveAgentConfig>[0]["flags"], facts: HostFacts = root, env: Record<string, string> = {}, file?: string) =>
+    resolveAgentConfig({ facts, flags, env, file: file === undefined ? undefined : { path: "c.yaml", text: file } }).config;
+
+  test("--api: a unix path sets the socket; <ip>:<port> alone means TCP only", () => {
+    expect(resolve({ api: ["unix:/tmp/a.sock"] }).api.socket).toBe("/tmp/a.sock");
+    const tcpOnly = resolve({ api: ["127.0.0.1:7070"] });
+    expect([tcpOnly.api.socket, tcpOnly.api.tcp.listen]).toEqual(["", "127.0.0.1:7070"]);
+    const both = resolve({ api: ["[::1]:7070", "unix:/tmp/b.sock"] });
+    expect([both.api.socket, both.api.tcp.listen]).toEqual(["/tmp/b.sock", "[::1]:7070"]);
+    expect(err(() => resolve({ api: ["unix:/a", "unix:/b"] })).message).toBe("--api: only one unix socket per agent");
+    expect(err(() => resolve({ api: ["https://127.0.0.1:7070"] })).message).toMatch(/TLS comes from --tls-cert/);
+    expect(err(() => resolve({ api: ["nowhere"] })).code).toBe("config.bad_address");
+  });
+
+  test("--engine picks a kind or an address; TLS flags need a TCP listener", () => {
+    expect(resolve({ engine: "podman" }).engine).toEqual({ kind: "podman", host: "" });
+    expect(resolve({ engine: "unix:///run/podman/podman.sock" }).engine).toEqual({ kind: "auto", host: "unix:///run/podman/podman.sock" });
+    expect(err(() => resolve({ tlsCert: "/c", tlsKey: "/k" })).message).toMatch(/api\.tcp\.listen is empty/);
+    expect(resolve({ tlsCert: "/c", tlsKey: "/k", api: ["127.0.0.1:1"] }).api.tcp.tls).toEqual({ cert: "/c", key: "/k" });
+  });
+
+  test("a non-root user's socket follows --data-dir (no XDG_RUNTIME_DIR), root's does not", () => {
+    const u: HostFacts = { uid: 1000, env: {}, home: "/home/u" };
+    expect(resolve({ dataDir: "/srv/a" }, u).api.socket).toBe("/srv/a/fizz.sock");
+    expect(resolve({}, u, {}, "data_dir: /srv/b\n").api.socket).toBe("/srv/b/fizz.sock");
+    expect(resolve({ dataDir: "/srv/a" }).api.socket).toBe("/run/fizz/fizz.sock");
+  });
+
+  test("flags beat FIZZ_* which beat the file", () => {
+    const c = resolve({ logLevel: "error" }, root, { FIZZ_LOG_LEVEL: "debug", FIZZ_DATA_DIR: "/env" }, "log:\n  level: warn\ndata_dir: /file\n");
+    expect([c.log.level, c.data_dir]).toEqual(["error", "/env"]);
   });
 });
