@@ -1,9 +1,12 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
+
+// Each case spawns fizz; give a loaded machine room.
+setDefaultTimeout(60_000);
 
 const ROOT = join(import.meta.dir, "..", "..");
 const CORPUS = join(ROOT, "test/fixtures/compose");

@@ -1,10 +1,13 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CORPUS, caseNames, rendered, runCase } from "./corpus.ts";
 import { loadProject } from "../../../core/compose/load.ts";
 import { projectYaml } from "../../../core/compose/serialize.ts";
 import { createFsReader } from "../../../platform/fs-reader.ts";
+
+// Property runs and corpus loads are CPU-bound; the shared test machine can be slow.
+setDefaultTimeout(60_000);
 
 describe("compose corpus", () => {
   const names = caseNames();

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -6,6 +6,9 @@ import { stringify } from "yaml";
 import { fastParse } from "../../../core/compose/fastyaml.ts";
 import { parseYamlFileFull } from "../../../core/compose/source.ts";
 import { CORPUS } from "./corpus.ts";
+
+// Property runs and corpus loads are CPU-bound; the shared test machine can be slow.
+setDefaultTimeout(60_000);
 
 /** The fast parser must agree with the yaml package whenever it does not bail out. */
 function agree(text: string): boolean {

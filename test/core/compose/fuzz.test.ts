@@ -1,7 +1,10 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import { stringify } from "yaml";
 import { loadProject } from "../../../core/compose/load.ts";
+
+// Property runs and corpus loads are CPU-bound; the shared test machine can be slow.
+setDefaultTimeout(60_000);
 
 function load(text: string, env: Record<string, string> = {}) {
   return loadProject({ cwd: "/p", env, reader: { read: (p) => (p === "/p/compose.yaml" ? text : undefined) } });

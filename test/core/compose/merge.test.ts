@@ -1,7 +1,10 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import { canonicalJson } from "../../../core/compose/hash.ts";
 import { mergeDocuments, mergeService } from "../../../core/compose/merge.ts";
+
+// Property runs and corpus loads are CPU-bound; the shared test machine can be slow.
+setDefaultTimeout(60_000);
 
 const key = fc.constantFrom("A", "B", "C");
 const service = fc.record(

@@ -1,7 +1,10 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import { loadProject } from "../../../core/compose/load.ts";
 import { replicasOf, startOrder } from "../../../core/compose/query.ts";
+
+// Property runs and corpus loads are CPU-bound; the shared test machine can be slow.
+setDefaultTimeout(60_000);
 
 function project(text: string) {
   return loadProject({ cwd: "/p", env: {}, reader: { read: (p) => (p === "/p/compose.yaml" ? text : undefined) } }).project!;

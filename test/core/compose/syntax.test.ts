@@ -1,8 +1,11 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import { parseDotenv } from "../../../core/compose/dotenv.ts";
 import { shellSplit } from "../../../core/compose/normalize.ts";
 import { parseDeviceShort, parsePortShort, parseVolumeShort } from "../../../core/compose/syntax.ts";
+
+// Property runs and corpus loads are CPU-bound; the shared test machine can be slow.
+setDefaultTimeout(60_000);
 
 const ports = (s: string | number) => {
   const r = parsePortShort(s);

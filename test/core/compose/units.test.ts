@@ -1,6 +1,9 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import { formatDuration, parseBytes, parseDuration } from "../../../core/compose/units.ts";
+
+// Property runs and corpus loads are CPU-bound; the shared test machine can be slow.
+setDefaultTimeout(60_000);
 
 describe("durations", () => {
   test.each([
