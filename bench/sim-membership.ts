@@ -328,4 +328,4 @@ console.log(`# Fizz membership simulation bench${quick ? " (quick)" : ""}`);
 benchDissemination();
 benchLoad();
 benchDetection();
-console.log(`\n(wall time ${f((performance.now() - wall0) / 1000, 1)} s)`);
+console.log(`\n(wall time ${f((performance.now() - wall0) / 1000, 1)} s, CPU ${f((process.cpuUsage().user + process.cpuUsage().system) / 1e6, 1)} s; wall grows with machine load)`);
