@@ -23,7 +23,7 @@
 import { randomBytes } from "node:crypto";
 import { FizzError } from "../../core/errors.ts";
 import type { Keyring } from "../../core/cluster-crypto/keyring.ts";
-import { HlcClock, type Hlc } from "../../core/crdt/index.ts";
+import { HlcClock, isNodeId, type Hlc } from "../../core/crdt/index.ts";
 import {
   admitDelta,
   ClusterReplica,
@@ -146,6 +146,14 @@ function sleep(ms: number): Promise<void> {
   });
 }
 
+function withTimeout<T>(p: Promise<T>, ms: number, to: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = unref(setTimeout(() => reject(new FizzError({ code: "cluster.join_timeout", message: `${to} did not complete the join exchange within ${ms} ms` })), ms));
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 function unref(t: ReturnType<typeof setTimeout>): ReturnType<typeof setTimeout> {
   (t as { unref?: () => void }).unref?.();
   return t;
@@ -223,6 +231,9 @@ export class ClusterNode {
       }
       initial = d.value;
     }
+    if (!isNodeId(opts.nodeId)) {
+      throw new FizzError({ code: "cluster.invalid_node_id", message: `node id ${JSON.stringify(opts.nodeId)} must match [A-Za-z0-9._:-]{1,64}`, hint: "keep the id the agent generated on first run" });
+    }
     const bind = parseBind(opts.bind);
     let node: ClusterNode | undefined;
     const endpoint = await ClusterEndpoint.bind({
@@ -293,7 +304,9 @@ export class ClusterNode {
     for (;;) {
       this.assertRunning();
       const remaining = deadline - Date.now();
-      const attempts = targets.map((to) => this.exchange(to, this.pushPullRequest(true), Math.max(100, remaining)).then(() => to));
+      const budget = Math.max(100, remaining);
+      // A seed that accepts TCP but never answers must not outlast the deadline.
+      const attempts = targets.map((to) => withTimeout(this.exchange(to, this.pushPullRequest(true), budget), budget, to).then(() => to));
       const raced = await Promise.allSettled(attempts);
       const ok = raced.find((r): r is PromiseFulfilledResult<string> => r.status === "fulfilled");
       if (ok) {

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { getDeployment, getNode, putDeployment, type ClusterDelta } from "../../../core/state/index.ts";
+import { createServer } from "node:net";
 import { isFizzError } from "../../../core/errors.ts";
 import type { ClusterNode } from "../../../platform/cluster/index.ts";
 import { FAST_SWIM, ring, startNode, stateOf, until } from "./support.ts";
@@ -163,6 +164,23 @@ describe("ClusterNode: five nodes on loopback", () => {
     expect(isFizzError(err) && err.code).toBe("cluster.join_failed");
     expect((err as Error).message).toContain("127.0.0.1:9");
     expect(performance.now() - t1).toBeLessThan(5000);
+
+    // A seed that accepts TCP and never answers: bounded by the join timeout, not the 5 s handshake limit.
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as { port: number }).port;
+    err = undefined;
+    const t2 = performance.now();
+    await lonely.join([`127.0.0.1:${port}`], 1000).catch((e) => (err = e));
+    const took = performance.now() - t2;
+    silent.close();
+    expect(isFizzError(err) && err.code).toBe("cluster.join_failed");
+    expect((err as Error).message).toContain("did not complete the join exchange");
+    expect(took).toBeLessThan(4000);
+
+    let bad: unknown;
+    await startNode("no spaces allowed", { host: "127.0.0.1" }).catch((e) => (bad = e));
+    expect(isFizzError(bad) && bad.code).toBe("cluster.invalid_node_id");
   });
 
   test("a partition: each side marks the other dead and writes on; after healing, members and state converge", async () => {
