@@ -81,14 +81,14 @@ export interface BackendRuntime {
 }
 
 /**
- * INTEGRATION POINT. Until the engine-backed backend and reconcile loop are
- * wired in, the agent serves what its store knows (deployments, events) and
- * reports no containers: it observes none and must not pretend to.
+ * The engine side: connects to the configured Docker/Podman engine, serves
+ * deployments, containers and logs from it, and runs the reconcile loop and
+ * health monitor once the API is up.
  */
 export async function makeBackend(deps: AgentDeps): Promise<BackendRuntime> {
-  const { StoreBackend } = await import("../platform/api/store-backend.ts");
-  deps.logger.warn("no engine backend wired in: the API serves stored state only and refuses changes (501)");
-  return { backend: new StoreBackend(deps.store) };
+  const [{ engineRuntime }, { VERSION }] = await Promise.all([import("../platform/agent/runtime.ts"), import("./version.ts")]);
+  const rt = await engineRuntime({ ...deps, fizzVersion: VERSION });
+  return { backend: rt.backend, start: () => rt.start(), stop: () => rt.stop() };
 }
 
 export interface RunningAgent {

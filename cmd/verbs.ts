@@ -14,5 +14,9 @@ import { registerStart, registerStop, registerRestart } from "./lifecycle.ts";
 import { register as exec } from "./exec.ts";
 import { registerPull, registerBuild } from "./images.ts";
 import { register as agent } from "./agent.ts";
+import { register as ls } from "./ls.ts";
+import { register as scale } from "./scale.ts";
+import { register as inspect } from "./inspect.ts";
+import { register as events } from "./events.ts";
 
-export const verbs: RegisterVerb[] = [up, down, ps, logs, registerStart, registerStop, registerRestart, exec, registerPull, registerBuild, validate, config, doctor, agent];
+export const verbs: RegisterVerb[] = [up, down, ps, logs, registerStart, registerStop, registerRestart, exec, registerPull, registerBuild, ls, scale, inspect, events, validate, config, doctor, agent];

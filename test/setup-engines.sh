@@ -56,6 +56,14 @@ needed() {
   have_cmd podman || out+=(podman)
   static_busybox >/dev/null || out+=(busybox-static)
   have_cmd iptables || out+=(iptables)
+  # Real peers the suite compares against or drives: docker-compose 1.29 (compose
+  # meaning), promtool and a Prometheus server (metrics), openssl (TLS certs),
+  # ip/nsenter (multi-host harness).
+  have_cmd docker-compose || out+=(docker-compose)
+  { have_cmd promtool && have_cmd prometheus; } || out+=(prometheus)
+  have_cmd openssl || out+=(openssl)
+  have_cmd ip || out+=(iproute2)
+  have_cmd nsenter || out+=(util-linux)
   echo "${out[@]+"${out[@]}"}"
 }
 

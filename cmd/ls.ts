@@ -1,0 +1,25 @@
+/** `fizz ls`: the agent's deployments with their status, like `docker compose ls`. */
+import { usageError } from "../core/errors.ts";
+import { optString, type RegisterVerb } from "./command.ts";
+import { agentClient, ago, table } from "./agent-client.ts";
+
+export const register: RegisterVerb = (cli, action) => {
+  cli
+    .command("ls", "List the agent's deployments with their status")
+    .option("--format <format>", "table (default) or json")
+    .option("-q, --quiet", "Only print deployment names")
+    .action(
+      action(async (ctx, _args, options) => {
+        const format = optString(options, "format") ?? "table";
+        if (format !== "table" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format table or --format json");
+        const list = await (await agentClient(ctx)).listDeployments();
+        if (options.quiet) ctx.out(list.map((d) => `${d.name}\n`).join(""));
+        else if (format === "json") ctx.out(`${JSON.stringify(list, null, 2)}\n`);
+        else {
+          const status = (d: (typeof list)[number]) => (d.running === d.desired ? `running(${d.running})` : `running(${d.running}/${d.desired})`);
+          ctx.out(table([["NAME", "STATUS", "SERVICES", "GENERATION", "UPDATED"], ...list.map((d) => [d.name, status(d), String(d.services), String(d.generation), ago(d.updatedAt)])]));
+        }
+        return 0;
+      }),
+    );
+};

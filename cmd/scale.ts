@@ -1,0 +1,30 @@
+/** `fizz scale [-p project] service=N…`: set desired replicas (kept by the agent across restarts). */
+import { FizzError, usageError } from "../core/errors.ts";
+import { optString, type RegisterVerb } from "./command.ts";
+import { agentClient } from "./agent-client.ts";
+import { readComposeOptions, withComposeOptions, loadProjectOrThrow } from "./compose-load.ts";
+
+export const register: RegisterVerb = (cli, action) => {
+  withComposeOptions(cli.command("scale [...assignments]", "Set the number of replicas of services (service=N …)")).action(
+    action(async (ctx, args, options) => {
+      if (!args.length) throw usageError("fizz scale needs service=N", "e.g. fizz scale web=3 worker=5");
+      const wanted: [string, number][] = args.map((a) => {
+        const m = /^([^=]+)=(\d+)$/.exec(a);
+        if (!m) throw usageError(`expected service=N, got '${a}'`, "e.g. fizz scale web=3");
+        return [m[1]!, Number(m[2])];
+      });
+      const name = optString(options, "projectName") ?? process.env.COMPOSE_PROJECT_NAME ?? (await loadProjectOrThrow(readComposeOptions(options))).project.name;
+      const client = await agentClient(ctx);
+      for (const [service, n] of wanted) {
+        try {
+          const r = await client.scale(name, service, n);
+          ctx.err(` ✔ ${`Service ${name}/${service}`.padEnd(34)} scaled ${r.previous} → ${r.replicas}\n`);
+        } catch (e) {
+          if (e instanceof FizzError && e.status === 404) throw new FizzError({ code: e.code, message: e.message, hint: "see 'fizz ls' for deployments and their services" });
+          throw e;
+        }
+      }
+      return 0;
+    }),
+  );
+};

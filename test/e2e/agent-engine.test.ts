@@ -1,0 +1,163 @@
+/**
+ * Issue 5 acceptance with real processes on the real engine: an agent keeps a
+ * deployment converged. kill -9 and restart it: no container restarted, state
+ * intact. `docker rm -f` behind its back: recreated within a reconcile period.
+ * An unhealthy container: restarted, visible in events and in
+ * fizz_container_restarts_total. `fizz scale` changes desired replicas.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, openSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request } from "node:http";
+import { engineSocket } from "../support/engine.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const BUN = process.execPath;
+const socket = await engineSocket("docker");
+
+async function engineApi(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+  const r = await agentApi(socket!, method, `/v1.41${path}`, body);
+  return { status: r.status, body: r.text };
+}
+
+function agentApi(sock: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request({ socketPath: sock, method, path, headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {} }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+interface Summary {
+  Id: string;
+  Names: string[];
+  State: string;
+}
+
+describe.skipIf(!socket)("agent on docker", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fizz-agent-e2e-"));
+  const name = `agente2e${process.pid}`;
+  const apiSock = join(dir, "fizz.sock");
+  const dataDir = join(dir, "data");
+  let agent: ChildProcess | undefined;
+
+  const startAgent = async () => {
+    const log = openSync(join(dir, "agent.log"), "a");
+    agent = spawn(BUN, [join(ROOT, "cmd/fizz.ts"), "agent", "--data-dir", dataDir, "--api", `unix:${apiSock}`, "--engine", "docker"], {
+      env: { ...process.env, FIZZ_RECONCILE_INTERVAL: "2000", NO_COLOR: "1" },
+      stdio: ["ignore", log, log],
+    });
+    await until("the agent API", 30_000, async () => (await agentApi(apiSock, "GET", "/healthz").catch(() => ({ status: 0 }))).status === 200 || undefined);
+  };
+  const containers = async (): Promise<Summary[]> => {
+    const f = encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${name}`] }));
+    return JSON.parse((await engineApi("GET", `/containers/json?all=1&filters=${f}`)).body) as Summary[];
+  };
+  const startedAt = async (): Promise<Map<string, string>> => {
+    const out = new Map<string, string>();
+    for (const c of await containers()) out.set(c.Names[0]!, (JSON.parse((await engineApi("GET", `/containers/${c.Id}/json`)).body) as { State: { StartedAt: string } }).State.StartedAt);
+    return out;
+  };
+  const fizz = (...args: string[]) =>
+    spawnSync(BUN, [join(ROOT, "cmd/fizz.ts"), "-H", `unix:${apiSock}`, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 120_000 });
+
+  afterAll(async () => {
+    await agentApi(apiSock, "DELETE", `/v1/deployments/${name}?volumes=true`).catch(() => undefined);
+    agent?.kill("SIGKILL");
+    for (const c of await containers()) await engineApi("DELETE", `/containers/${c.Id}?force=1&v=1`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a deployment sent to the agent converges", async () => {
+    mkdirSync(join(dir, "proj"));
+    const compose = `services:
+  api:
+    image: fizz-test/busybox:1
+    command: ["sh", "-c", "touch /tmp/ok; exec httpd -f -p 8000"]
+    stop_grace_period: 1s
+    healthcheck: { test: ["CMD", "test", "-f", "/tmp/ok"], interval: 1s, timeout: 5s, retries: 2 }
+  worker:
+    image: fizz-test/busybox:1
+    command: ["sleep", "3600"]
+    stop_grace_period: 1s
+    deploy: { replicas: 2 }
+`;
+    writeFileSync(join(dir, "proj", "compose.yaml"), compose);
+    await startAgent();
+    const r = await agentApi(apiSock, "PUT", `/v1/deployments/${name}`, {
+      files: [{ name: "compose.yaml", content: compose }],
+      workingDir: join(dir, "proj"),
+      options: { wait: true },
+    });
+    expect(r.status).toBe(201);
+    expect((await containers()).filter((c) => c.State === "running")).toHaveLength(3);
+    const ls = fizz("ls", "--format", "json");
+    expect(ls.status).toBe(0);
+    expect((JSON.parse(ls.stdout) as { name: string; running: number }[]).find((d) => d.name === name)?.running).toBe(3);
+  }, 120_000);
+
+  test("kill -9 and restart of the agent restarts no container and keeps its state", async () => {
+    const before = await startedAt();
+    agent!.kill("SIGKILL");
+    await new Promise((r) => agent!.once("exit", r));
+    await startAgent();
+    // Three reconcile periods: plenty of time to (wrongly) touch something.
+    await new Promise((r) => setTimeout(r, 6500));
+    expect(await startedAt()).toEqual(before);
+    const dep = await agentApi(apiSock, "GET", `/v1/deployments/${name}`);
+    expect(dep.status).toBe(200);
+    expect(JSON.parse(dep.text).generation).toBe(1);
+  }, 120_000);
+
+  test("a container removed behind the agent's back is recreated within a reconcile period", async () => {
+    const victim = (await containers()).find((c) => c.Names[0] === `/${name}-worker-2`)!;
+    expect((await engineApi("DELETE", `/containers/${victim.Id}?force=1`)).status).toBe(204);
+    const back = await until("worker-2 to come back", 15_000, async () => (await containers()).find((c) => c.Names[0] === `/${name}-worker-2` && c.State === "running"));
+    expect(back.Id).not.toBe(victim.Id);
+  }, 60_000);
+
+  test("an unhealthy container is restarted, with an event and a metric", async () => {
+    const api = (await containers()).find((c) => c.Names[0] === `/${name}-api-1`)!;
+    const before = (await startedAt()).get(`/${name}-api-1`);
+    const ex = await engineApi("POST", `/containers/${api.Id}/exec`, { Cmd: ["rm", "/tmp/ok"] });
+    const execId = (JSON.parse(ex.body) as { Id: string }).Id;
+    await engineApi("POST", `/exec/${execId}/start`, { Detach: true });
+    await until("api to be restarted", 60_000, async () => {
+      const now = (await startedAt()).get(`/${name}-api-1`);
+      return now !== undefined && now !== before ? true : undefined;
+    });
+    const events = await until("the restart event", 15_000, () => {
+      const r = fizz("events", "--json", "--no-follow", "--filter", `deployment=${name}`);
+      const list = r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; service?: string; message: string });
+      return list.find((e) => e.type === "container.restart" && e.service === "api");
+    });
+    expect(events.message).toContain("unhealthy");
+    const metrics = await agentApi(apiSock, "GET", "/metrics");
+    expect(metrics.text).toMatch(new RegExp(`fizz_container_restarts_total\\{[^}]*deployment="${name}"[^}]*service="api"[^}]*\\} [1-9]`));
+  }, 120_000);
+
+  test("fizz scale changes desired replicas and the agent keeps them", async () => {
+    const r = fizz("scale", "-p", name, "worker=3");
+    expect(r.status).toBe(0);
+    expect((await containers()).filter((c) => c.Names[0]!.includes("-worker-") && c.State === "running")).toHaveLength(3);
+    const svc = await agentApi(apiSock, "GET", `/v1/deployments/${name}/services/worker`);
+    expect(JSON.parse(svc.text)).toMatchObject({ view: { desired: 3 } });
+  }, 120_000);
+});
