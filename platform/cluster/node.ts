@@ -307,13 +307,16 @@ export class ClusterNode {
       const budget = Math.max(100, remaining);
       // A seed that accepts TCP but never answers must not outlast the deadline.
       const attempts = targets.map((to) => withTimeout(this.exchange(to, this.pushPullRequest(true), budget), budget, to).then(() => to));
-      const raced = await Promise.allSettled(attempts);
-      const ok = raced.find((r): r is PromiseFulfilledResult<string> => r.status === "fulfilled");
-      if (ok) {
-        this.log("info", { via: ok.value }, "joined the cluster");
-        return { via: ok.value };
+      // The first seed that answers is enough; the others finish in the background.
+      const first = await Promise.any(attempts).then(
+        (via) => ({ via }),
+        (agg: unknown) => ({ failures: agg instanceof AggregateError ? agg.errors : [agg] }),
+      );
+      if ("via" in first) {
+        this.log("info", { via: first.via }, "joined the cluster");
+        return { via: first.via };
       }
-      raced.forEach((r, i) => r.status === "rejected" && errors.set(targets[i]!, asFizz(r.reason, "cluster.join_failed")));
+      first.failures.forEach((e, i) => errors.set(targets[i]!, asFizz(e, "cluster.join_failed")));
       const fatal = [...errors.values()].find((e) => FATAL_JOIN_CODES.has(e.code));
       if (fatal) throw fatal;
       if (this.stopped) throw new FizzError({ code: "cluster.stopped", message: "the cluster node was stopped while joining" });
