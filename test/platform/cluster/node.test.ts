@@ -219,6 +219,11 @@ describe("ClusterNode: five nodes on loopback", () => {
     nodes.delete("n4");
     await until(() => live().every((n) => stateOf(n, "n4") === "left"), 5000, "n4 left everywhere");
     await until(() => live().every((n) => getNode(n.state, "n4")?.state === "left"), 3000, "n4 row left everywhere");
+
+    // Coming back after a leave, with the same id and its persisted state: alive again, row rewritten.
+    const back = await boot("n4", 3, persisted.get("n4"));
+    await back.join([nodes.get("n1")!.address]);
+    await until(() => live().every((n) => stateOf(n, "n4") === "alive") && live().every((n) => getNode(n.state, "n4")?.state === "alive"), 5000, "n4 back and alive");
   });
 
   test("a stopped node refuses further use with a clear error", async () => {
