@@ -76,6 +76,8 @@ class FastParser {
         throw BAIL;
       }
       if (c === "#") continue;
+      // Tabs and stray carriage returns have subtle YAML rules; leave such lines to the yaml package.
+      if (l.includes("\t") || l.includes("\r")) throw BAIL;
       const t = l.slice(n);
       if (n === 0 && (t.startsWith("---") || t.startsWith("...") || t.startsWith("%"))) {
         if (!seenContent && t.startsWith("---") && /^---\s*(#.*)?$/.test(t)) continue;
@@ -276,7 +278,7 @@ class FastParser {
   private inline(s: string, line: Line, col: number, path: P): unknown {
     const c = s[0]!;
     if (c === "*") {
-      const m = /^\*([^\s,\[\]{}]+)\s*(#.*)?$/.exec(s);
+      const m = /^\*([^\s,\[\]{}]+)(\s+#.*|\s*)$/.exec(s);
       if (!m) throw BAIL;
       return this.alias(m[1]!);
     }
@@ -290,15 +292,12 @@ class FastParser {
     if (c === "[" || c === "{") {
       const f = new Flow(s, line.no, col, this);
       const v = f.node(path);
-      f.ws();
-      if (f.i < s.length && s[f.i] !== "#") throw BAIL;
+      if (!trailingOk(s, f.i)) throw BAIL;
       return v;
     }
     if (c === '"' || c === "'") {
       const q = quoted(s, 0);
-      if (!q) throw BAIL;
-      const rest = s.slice(q.end).trim();
-      if (rest !== "" && !rest.startsWith("#")) throw BAIL;
+      if (!q || !trailingOk(s, q.end)) throw BAIL;
       return q.value;
     }
     if ("!|>%@`?,]}".includes(c)) throw BAIL;
@@ -415,7 +414,7 @@ class Flow {
       this.i = q.end;
       return q.value;
     }
-    if ("!&|>%@`#?-[{]},".includes(c) && !(c === "-" && /[0-9.A-Za-z]/.test(s[this.i + 1] ?? ""))) throw BAIL;
+    if ("!&*|>%@`#?-[{]},".includes(c) && !(c === "-" && /[0-9.A-Za-z]/.test(s[this.i + 1] ?? ""))) throw BAIL;
     const start = this.i;
     while (this.i < s.length) {
       const ch = s[this.i]!;
@@ -442,6 +441,13 @@ function nodeSize(v: unknown, cache: WeakMap<object, number>): number {
   return n;
 }
 
+/** After a value: only spaces, or at least one space then a comment (YAML needs the space). */
+function trailingOk(s: string, i: number): boolean {
+  let j = i;
+  while (j < s.length && s.charCodeAt(j) === 32) j++;
+  return j === s.length || (s[j] === "#" && j > i);
+}
+
 function isSeqItem(t: string): boolean {
   return t === "-" || (t.charCodeAt(0) === 45 && t.charCodeAt(1) === 32);
 }
@@ -449,7 +455,9 @@ function isSeqItem(t: string): boolean {
 function anchorOf(s: string): { name: string; after: string } {
   const m = /^&([^\s,\[\]{}]+)\s*/.exec(s);
   if (!m) throw BAIL;
-  return { name: m[1]!, after: s.slice(m[0].length) };
+  const after = s.slice(m[0].length);
+  if (after.startsWith("&") || after.startsWith("*")) throw BAIL; // one anchor per node; no anchor on an alias
+  return { name: m[1]!, after };
 }
 
 const ESC: Record<string, string> = { "0": "\0", a: "\x07", b: "\b", t: "\t", "\t": "\t", n: "\n", v: "\v", f: "\f", r: "\r", e: "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", N: "\x85", _: "\xa0", L: "\u2028", P: "\u2029" };

@@ -96,4 +96,23 @@ describe("fast YAML subset parser", () => {
       { numRuns: 300 },
     );
   }, 60_000);
+
+  test("mutated documents: whenever the fast parser accepts text, the yaml package accepts it with the same value", () => {
+    const mutation = fc.tuple(fc.nat(), fc.constantFrom("del", " ", ":", "-", "'", '"', "#", "\n", "  ", "[", "{", ",", "&a ", "*a", "<<: ", "\t", "!", "|", "?", "- ", "\\", "~", "\r\n"));
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), value, { minKeys: 1, maxKeys: 5 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), (doc, muts) => {
+        let t = stringify(doc);
+        for (const [pos, m] of muts) {
+          const i = pos % (t.length + 1);
+          t = m === "del" ? t.slice(0, i) + t.slice(i + 1) : t.slice(0, i) + m + t.slice(i);
+        }
+        const fast = fastParse("f.yaml", t);
+        if (!fast) return;
+        const full = parseYamlFileFull("f.yaml", t);
+        expect(full.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+        expect(fast.value).toEqual(full.value);
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
