@@ -117,6 +117,7 @@ class Loader {
   /** Whether any file used !reset / !override (shared with include sub-loaders through the owner). */
   sawTags = false;
   private readonly interpolated = new WeakSet<object>();
+  private readonly unset = new Map<string, { diag: Diagnostic; count: number }>();
   private readonly cache = new Map<string, Loaded | undefined>();
 
   constructor(
@@ -181,7 +182,16 @@ class Loader {
         return v;
       }
       for (const name of new Set(r.unset)) {
-        this.diags.push({ severity: "warning", code: "compose.unset_variable", message: `variable ${name} is not set, using an empty string`, path: fmtPath(path), ...where });
+        // One warning per variable (at its first use), like Compose, not one per use.
+        const seen = this.unset.get(name);
+        if (seen) {
+          seen.count++;
+          seen.diag.message = `variable ${name} is not set, using an empty string (${seen.count} uses)`;
+          continue;
+        }
+        const diag: Diagnostic = { severity: "warning", code: "compose.unset_variable", message: `variable ${name} is not set, using an empty string`, path: fmtPath(path), ...where };
+        this.unset.set(name, { diag, count: 1 });
+        this.diags.push(diag);
       }
       return r.value;
     }
