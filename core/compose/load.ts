@@ -262,12 +262,15 @@ class Loader {
           return svc;
         }
         base = rebase(base, posix.dirname(other), this.opts.env.HOME);
+        // Inherited fields keep pointing at the file they were written in.
+        loaded.locations.graft(o.locations, ["services", ext.service], ["services", name]);
       } else {
         if (!Object.hasOwn(services, ext.service)) {
           this.diagAt(loaded.locations, [...path, "service"], "compose.unknown_service", `extends unknown service '${ext.service}'`);
           return svc;
         }
         base = resolve(ext.service, [...stack, key]);
+        loaded.locations.graft(loaded.locations, ["services", ext.service], ["services", name]);
       }
       const { extends: _e, ...ownFields } = svc;
       if (isDict(base)) {

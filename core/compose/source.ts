@@ -23,24 +23,28 @@ export function fmtPath(path: Path): string {
   return s;
 }
 
-/** Where things are in the user's files: value positions and key positions by path. */
+/**
+ * Where things are in the user's files: value positions and key positions by
+ * path. Filling and combining tables is deferred until a diagnostic asks for a
+ * position: a valid project never pays for it.
+ */
 export class Locations {
-  private _values = new Map<string, SourceLocation>();
-  private _keys = new Map<string, SourceLocation>();
-  /** Fills the tables on first use: positions cost time and are only needed for diagnostics. */
-  private fill: ((l: Locations) => void) | undefined;
+  private readonly _values = new Map<string, SourceLocation>();
+  private readonly _keys = new Map<string, SourceLocation>();
+  /** Deferred work, run in order on first lookup: the initial fill, then absorbs and grafts. */
+  private pending: ((l: Locations) => void)[] = [];
 
   static lazy(fill: (l: Locations) => void): Locations {
     const l = new Locations();
-    l.fill = fill;
+    l.pending.push(fill);
     return l;
   }
 
   private ensure(): void {
-    const f = this.fill;
-    if (f) {
-      this.fill = undefined;
-      f(this);
+    while (this.pending.length) {
+      const ops = this.pending;
+      this.pending = [];
+      for (const op of ops) op(this);
     }
   }
   get values(): Map<string, SourceLocation> {
@@ -53,7 +57,7 @@ export class Locations {
   }
   /** True when nothing was recorded (and nothing is pending). */
   get empty(): boolean {
-    return this.fill === undefined && this._values.size === 0 && this._keys.size === 0;
+    return this.pending.length === 0 && this._values.size === 0 && this._keys.size === 0;
   }
 
   /** Position of the value at path, or of the nearest ancestor that has one. */
@@ -66,27 +70,32 @@ export class Locations {
     return undefined;
   }
 
-  /** Copies every entry of `other` (later files win). */
+  /** Copies every entry of `other` (later files win), when positions are first needed. */
   absorb(other: Locations): void {
-    for (const [k, v] of other.values) this.values.set(k, v);
-    for (const [k, v] of other.keys) this.keys.set(k, v);
+    if (other === this) return;
+    this.pending.push((self) => {
+      for (const [k, v] of other.values) self._values.set(k, v);
+      for (const [k, v] of other.keys) self._keys.set(k, v);
+    });
   }
 
-  /** Copies entries under `fromPrefix` in `other` to `toPrefix` here (extends, include). */
+  /** Copies entries under `fromPrefix` in `other` to `toPrefix` here (extends), when positions are first needed. */
   graft(other: Locations, fromPrefix: Path, toPrefix: Path, overwrite = false): void {
     const from = fmtPath(fromPrefix);
     const to = fmtPath(toPrefix);
-    for (const [src, dst] of [
-      [other.values, this.values],
-      [other.keys, this.keys],
-    ] as const) {
-      for (const [k, v] of src) {
-        if (k === from || k.startsWith(from + ".") || k.startsWith(from + "[")) {
-          const nk = to + k.slice(from.length);
-          if (overwrite || !dst.has(nk)) dst.set(nk, v);
+    this.pending.push((self) => {
+      const srcs = other === self ? ([[self._values, self._values], [self._keys, self._keys]] as const) : ([[other.values, self._values], [other.keys, self._keys]] as const);
+      for (const [src, dst] of srcs) {
+        const add: [string, SourceLocation][] = [];
+        for (const [k, v] of src) {
+          if (k === from || k.startsWith(from + ".") || k.startsWith(from + "[")) {
+            const nk = to + k.slice(from.length);
+            if (overwrite || !dst.has(nk)) add.push([nk, v]);
+          }
         }
+        for (const [k, v] of add) dst.set(k, v);
       }
-    }
+    });
   }
 }
 
