@@ -74,7 +74,8 @@ const ULIMITS: Spec = {
   fn: (v, p, cx) => {
     if (!isDict(v)) return readSpec(v, p, cx, "map");
     const out: Record<string, Ulimit> = {};
-    for (const [k, val] of Object.entries(v)) {
+    for (const k in v) {
+    const val = v[k];
       if (isDict(val)) {
         const o = readObj(val, [...p, k], cx, { soft: "int", hard: "int" }, ["soft", "hard"]);
         if (o && typeof o.soft === "number" && typeof o.hard === "number") {
@@ -95,7 +96,8 @@ const EXTRA_HOSTS: Spec = {
     const d = toDict(v, "");
     if (!isDict(d)) return readSpec(v, p, cx, "dict");
     const out: Record<string, string[]> = {};
-    for (const [host, ip] of Object.entries(d)) {
+    for (const host in d) {
+    const ip = d[host];
       if (ip === null || ip === undefined) {
         cx.diags.error([...p, host], "compose.bad_value", `extra host '${host}' has no address`, "write host:ip or host=ip");
         continue;
@@ -317,7 +319,8 @@ function readNetworksOfService(v: unknown, p: Path, cx: Cx): Record<string, Serv
   const d = toDict(v, "");
   if (!isDict(d)) return readSpec(v, p, cx, "map") as undefined;
   const out: Record<string, ServiceNetwork | null> = {};
-  for (const [name, val] of Object.entries(d)) {
+  for (const name in d) {
+    const val = d[name];
     if (val === null) {
       out[name] = null;
       continue;
@@ -351,7 +354,8 @@ function readDependsOn(v: unknown, p: Path, cx: Cx): Record<string, DependsOn> |
   }
   if (!isDict(v)) return readSpec(v, p, cx, "list") as undefined;
   const out: Record<string, DependsOn> = {};
-  for (const [name, val] of Object.entries(v)) {
+  for (const name in v) {
+    const val = v[name];
     if (val === null) {
       out[name] = { condition: "service_started", restart: false, required: true };
       continue;
@@ -561,7 +565,7 @@ export function normalizeService(name: string, raw: unknown, p: Path, cx: Cx): S
   }
   const o = readObj(raw, p, cx, SERVICE_SCHEMA) ?? {};
   const extensions: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) if (k.startsWith("x-") && k !== "x-fizz") extensions[k] = v;
+  for (const k in raw) if (k.startsWith("x-") && k !== "x-fizz") extensions[k] = raw[k];
   delete o.extends;
   const svc = {
     ...o,
@@ -618,7 +622,7 @@ function readExternal(v: unknown, p: Path, cx: Cx): unknown {
 function extOf(raw: unknown): Record<string, unknown> {
   const e: Record<string, unknown> = {};
   if (!isDict(raw)) return e;
-  for (const [k, v] of Object.entries(raw)) if (k.startsWith("x-")) e[k] = v;
+  for (const k in raw) if (k.startsWith("x-")) e[k] = raw[k];
   return e;
 }
 

@@ -125,7 +125,8 @@ export function readDict(v: unknown, path: Path, cx: Cx, allowNull: boolean): Re
   const d = toDict(v, "=");
   if (!isDict(d)) return wrong(cx, path, "a mapping or a list of KEY=VALUE strings", v);
   const out: Record<string, string | null> = {};
-  for (const [k, val] of Object.entries(d)) {
+  for (const k in d) {
+    const val = d[k];
     const s = scalarValue(val, [...path, k], cx, allowNull);
     if (s !== undefined) out[k] = s;
   }
@@ -136,7 +137,8 @@ export function readObj(v: unknown, path: Path, cx: Cx, schema: Schema, required
   if (!isDict(v)) return wrong(cx, path, "a mapping", v);
   const out: Record<string, unknown> = {};
   const known = Object.keys(schema);
-  for (const [k, val] of Object.entries(v)) {
+  for (const k in v) {
+    const val = v[k];
     if (k.startsWith("x-")) continue;
     const spec = Object.hasOwn(schema, k) ? schema[k] : undefined;
     if (!spec) {
@@ -216,7 +218,8 @@ export function readSpec(v: unknown, path: Path, cx: Cx, spec: Spec): unknown {
   if ("mapOf" in spec) {
     if (!isDict(v)) return wrong(cx, path, "a mapping", v);
     const out: Record<string, unknown> = {};
-    for (const [k, val] of Object.entries(v)) {
+    for (const k in v) {
+    const val = v[k];
       const r = readSpec(val, [...path, k], cx, spec.mapOf);
       if (r !== undefined) out[k] = r;
     }
