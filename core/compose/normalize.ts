@@ -6,7 +6,6 @@
 import type {
   Build,
   ConfigDef,
-  Deploy,
   DependsOn,
   DependsOnCondition,
   DeviceMapping,
@@ -22,9 +21,9 @@ import type {
   VolumeMount,
 } from "./model.ts";
 import { isDict, toDict } from "./merge.ts";
-import { readBool, readDict, readInt, readObj, readSpec, readStr, readStrs, unknownField, type Cx, type Schema, type Spec } from "./schema.ts";
+import { readBool, readInt, readObj, readSpec, readStr, readStrs, type Cx, type Schema, type Spec } from "./schema.ts";
 import type { Path } from "./source.ts";
-import { isPathLike, parseDeviceShort, parsePortShort, parseVolumeShort } from "./syntax.ts";
+import { parseDeviceShort, parsePortShort, parseVolumeShort } from "./syntax.ts";
 import { readXFizzService } from "./xfizz.ts";
 
 const RESOURCE: Schema = { cpus: "num", memory: "bytes", pids: "int" };
@@ -109,7 +108,8 @@ const EXTRA_HOSTS: Spec = {
   },
 };
 
-const FILE_REF = (kind: "secrets" | "configs"): Spec => ({
+/** secrets/configs references: a name, or {source, target, uid, gid, mode}. */
+const FILE_REF: Spec = {
   fn: (v, p, cx) => {
     if (!Array.isArray(v)) return readSpec(v, p, cx, "list");
     const out: ServiceFileRef[] = [];
@@ -120,10 +120,9 @@ const FILE_REF = (kind: "secrets" | "configs"): Spec => ({
         if (o && typeof o.source === "string") out.push(o as unknown as ServiceFileRef);
       }
     });
-    void kind;
     return out;
   },
-});
+};
 
 const HOOK: Spec = {
   listOf: {
@@ -148,8 +147,8 @@ const BUILD_SCHEMA: Schema = {
   extra_hosts: EXTRA_HOSTS,
   isolation: "str",
   privileged: "bool",
-  secrets: FILE_REF("secrets"),
-  ssh: { fn: (v, p, cx) => readDict(Array.isArray(v) ? v : v, p, cx, true) },
+  secrets: FILE_REF,
+  ssh: "env", // ["default", "key=path"] or {default: null, key: path}
   tags: "list",
   platforms: "list",
   ulimits: ULIMITS,
@@ -467,8 +466,8 @@ export const SERVICE_SCHEMA: Schema = {
   stdin_open: "bool",
   privileged: "bool",
   read_only: "bool",
-  secrets: FILE_REF("secrets"),
-  configs: FILE_REF("configs"),
+  secrets: FILE_REF,
+  configs: FILE_REF,
   logging: { obj: { driver: "str", options: "dict" } },
   ulimits: ULIMITS,
   sysctls: "dict",
@@ -688,7 +687,3 @@ export function normalizeSecret(kind: "secret" | "config", project: string, key:
   return { ...rest, name, external, labels: (o.labels as Record<string, string>) ?? {}, extensions: extOf(raw) } as ConfigDef;
 }
 
-/** Deploy is exported for x-fizz defaults that reuse the same vocabulary. */
-export type { Deploy };
-
-export { unknownField, isPathLike };
