@@ -10,11 +10,33 @@ export const register: RegisterVerb = (cli, action) => {
     .option("--rmi <type>", "Also remove images: local (built by the project) or all")
     .option("--remove-orphans", "Also remove containers of services no longer in the compose file")
     .option("-t, --timeout <seconds>", "Seconds to wait for a container to stop before killing it")
+    .option("--no-agent", "Remove directly on the engine even when a fizz agent is running (also FIZZ_NO_AGENT=1)")
     .action(
       action(async (ctx, _args, options) => {
         const rmi = optString(options, "rmi");
         if (rmi !== undefined && rmi !== "local" && rmi !== "all") throw usageError(`unknown --rmi value '${rmi}'`, "use --rmi local or --rmi all");
         const { project, name } = await projectOrName(options);
+        // A deployment the agent owns is taken down by the agent (else its loop would bring it back).
+        const { agentDisabled, runningAgent, explicitAgent } = await import("./agent-mode.ts");
+        if (!agentDisabled(options)) {
+          const client = await runningAgent(ctx);
+          if (!client && explicitAgent(ctx)) {
+            const { agentClient } = await import("./agent-client.ts");
+            await (await agentClient(ctx)).health(); // throws the precise "no agent at …" error
+          }
+          if (client) {
+            const { FizzError } = await import("../core/errors.ts");
+            try {
+              const r = await client.down(name, { volumes: options.volumes === true });
+              const ok = paint(ctx, "32", "✔");
+              ctx.err(` ${ok} Deployment ${name} removed by the fizz agent: ${r.removed.containers} containers, ${r.removed.networks} networks, ${r.removed.volumes} volumes\n`);
+              if (!rmi) return 0;
+            } catch (e) {
+              if (!(e instanceof FizzError && e.status === 404) || explicitAgent(ctx)) throw e;
+              // Not the agent's: a deployment made with `fizz up` attached or --no-agent; remove it directly.
+            }
+          }
+        }
         const engine = await connect(options);
         try {
           const { prepareProject, readActual } = await import("../platform/deploy/project.ts");

@@ -23,6 +23,29 @@ export const register: RegisterVerb = (cli, action) => {
         if (project) {
           for (const s of services) if (!project.services[s] && !project.disabled_services[s]) throw usageError(`no such service: ${s}`);
         }
+        const { explicitAgent } = await import("./agent-mode.ts");
+        if (explicitAgent(ctx)) {
+          // -H: that agent's containers, through its API (NDJSON log lines).
+          const { agentClient } = await import("./agent-client.ts");
+          const controller = new AbortController();
+          const stop = () => controller.abort();
+          process.once("SIGINT", stop);
+          const since = optString(options, "since");
+          const sinceMs = since === undefined ? undefined : /^\d+$/.test(since) ? Number(since) * 1000 : Date.parse(since);
+          if (sinceMs !== undefined && !Number.isFinite(sinceMs)) throw usageError(`--since expects unix seconds or an RFC 3339 time with -H, got '${since}'`);
+          try {
+            const client = await agentClient(ctx);
+            for await (const l of client.logs(name, { services, follow: options.follow === true, ...(typeof tail === "number" ? { tail } : {}), ...(sinceMs !== undefined ? { since: sinceMs } : {}), timestamps: options.timestamps === true }, controller.signal)) {
+              const ts = l.time !== undefined ? `${new Date(l.time).toISOString()} ` : "";
+              ctx.out(`${options.prefix !== false ? `${l.container}  | ` : ""}${ts}${l.line}\n`);
+            }
+          } catch (e) {
+            if (!controller.signal.aborted) throw e;
+          } finally {
+            process.removeListener("SIGINT", stop);
+          }
+          return 0;
+        }
         const engine = await connect(options);
         const controller = new AbortController();
         const stop = () => controller.abort();

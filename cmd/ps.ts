@@ -15,6 +15,18 @@ export const register: RegisterVerb = (cli, action) => {
         const format = optString(options, "format") ?? "table";
         if (format !== "table" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format table or --format json");
         const { name } = await projectOrName(options);
+        const { explicitAgent } = await import("./agent-mode.ts");
+        if (explicitAgent(ctx)) {
+          // -H: the containers of that agent's engine, through its API.
+          const { agentClient, table: fmt } = await import("./agent-client.ts");
+          const list = (await (await agentClient(ctx)).containers({ deployment: name })).filter(
+            (c) => (options.all === true || c.state === "running") && (!services.length || services.includes(c.service)),
+          );
+          if (options.quiet) ctx.out(list.map((c) => `${c.id}\n`).join(""));
+          else if (format === "json") ctx.out(`${JSON.stringify(list, null, 2)}\n`);
+          else ctx.out(fmt([["NAME", "SERVICE", "IMAGE", "STATUS", "RESTARTS", "PORTS"], ...list.map((c) => [c.name, c.service, c.image, c.status, String(c.restarts), c.ports.join(", ")])]));
+          return 0;
+        }
         const [engine, store] = await Promise.all([connect(options), openLocalStore()]);
         try {
           const { psRows } = await import("../platform/deploy/project.ts");

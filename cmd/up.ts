@@ -25,6 +25,7 @@ export const register: RegisterVerb = (cli, action) => {
     .option("--wait-timeout <seconds>", "Give up waiting after this many seconds (default 600)")
     .option("--scale <service=n>", "Run n replicas of a service (repeatable)")
     .option("--dry-run", "Print what would change, change nothing")
+    .option("--no-agent", "With -d/--wait: converge directly on the engine instead of handing the project to the fizz agent (also FIZZ_NO_AGENT=1)")
     .action(
       action(async (ctx, services, options) => {
         const pull = optString(options, "pull");
@@ -45,6 +46,19 @@ export const register: RegisterVerb = (cli, action) => {
             const near = suggest(s, Object.keys(project.services));
             throw new FizzError({ code: "compose.unknown_service", message: `no such service: ${s}`, ...(near ? { hint: `did you mean '${near}'?` } : {}) });
           }
+        }
+        // Detached, the project goes to the agent, which keeps it converged and healthy afterwards.
+        const { agentDisabled, ensureAgent } = await import("./agent-mode.ts");
+        if ((options.detach || options.wait) && !options.dryRun && !agentDisabled(options) && services.length === 0) {
+          const { upThroughAgent } = await import("./up-agent.ts");
+          return upThroughAgent(ctx, await ensureAgent(ctx), project, {
+            ...(pull ? { pull: pull as (typeof PULL)[number] } : {}),
+            ...(options.build ? { build: true } : {}),
+            ...(options.forceRecreate ? { forceRecreate: true } : {}),
+            ...(options.recreate === false ? { noRecreate: true } : {}),
+            ...(options.removeOrphans ? { removeOrphans: true } : {}),
+            ...(options.wait ? { wait: true, timeoutSeconds: waitTimeoutS } : {}),
+          }, scale);
         }
         const [engine, store, version] = await Promise.all([connect(options), openLocalStore(), fizzVersion()]);
         try {

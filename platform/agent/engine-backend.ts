@@ -34,7 +34,8 @@ import type {
   ScaleResult,
   ServiceView,
 } from "../api/backend.ts";
-import { projectOf, type Reconciler } from "./reconciler.ts";
+import { projectOf, stepEventRecord, type Reconciler, type ReconcilerEvent } from "./reconciler.ts";
+import type { StepEvent } from "../deploy/executor.ts";
 
 export interface EngineBackendOptions {
   engine: Engine;
@@ -42,6 +43,8 @@ export interface EngineBackendOptions {
   reconciler: Reconciler;
   node: string;
   fizzVersion: string;
+  /** Event-log entries for the steps an API-driven change runs (the CLI follows them as progress). */
+  emit?: (e: ReconcilerEvent) => void;
   now?: () => number;
 }
 
@@ -172,7 +175,12 @@ export class EngineBackend implements AgentBackend {
           ...(opts.noRecreate ? { noRecreate: true } : {}),
           ...(opts.removeOrphans ? { removeOrphans: true } : {}),
         },
-        { instance: { node: this.o.node, deployment: name, fizzVersion: this.o.fizzVersion }, signal, ...(opts.timeoutSeconds ? { waitTimeoutMs: opts.timeoutSeconds * 1000 } : {}) },
+        {
+          instance: { node: this.o.node, deployment: name, fizzVersion: this.o.fizzVersion },
+          signal,
+          onEvent: (e: StepEvent) => this.stepEvent(name, e),
+          ...(opts.timeoutSeconds ? { waitTimeoutMs: opts.timeoutSeconds * 1000 } : {}),
+        },
       );
       if (!outcome.result.ok) throw outcome.result.error!;
       if (opts.wait) await waitHealthy(this.engine, prepared.desired, { timeoutMs: (opts.timeoutSeconds ?? 600) * 1000 });
@@ -197,11 +205,16 @@ export class EngineBackend implements AgentBackend {
       this.store.deleteDeployment(name);
       const prepared = prepareProject(projectOf(rec.spec), { hostEnv: {} });
       const p = planDown(prepared.desired, await readActual(this.engine, name), { volumes: opts.volumes, removeOrphans: true });
-      const r = await executePlan(p, new EngineExecutor(this.engine), { project: name, instance: {}, signal });
+      const r = await executePlan(p, new EngineExecutor(this.engine), { project: name, instance: {}, signal, onEvent: (e) => this.stepEvent(name, e) });
       if (!r.ok) throw r.error!;
       const count = (kind: string) => p.steps.filter((s) => s.kind === kind).length;
       return { deployment: name, removed: { containers: count("removeContainer"), networks: count("removeNetwork"), volumes: count("removeVolume") } };
     });
+  }
+
+  private stepEvent(deployment: string, e: StepEvent): void {
+    const ev = stepEventRecord(deployment, e);
+    if (ev) this.o.emit?.(ev);
   }
 
   async listServices(deployment: string | undefined): Promise<ServiceView[] | undefined> {

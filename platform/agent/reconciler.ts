@@ -123,35 +123,28 @@ export class Reconciler {
   start(): void {
     if (this.running) return;
     this.running = true;
-    const loop = async () => {
-      if (!this.running) return;
-      await this.pass().catch(() => {});
-      const again = this.wakeRequested;
-      this.wakeRequested = false;
-      if (this.running) this.timer = setTimeout(loop, again ? 0 : (this.opts.intervalMs ?? 5000));
-    };
-    this.timer = setTimeout(loop, 0);
+    this.schedule(0);
     void this.watchEngineEvents();
   }
 
-  /** Run a pass soon (an engine event or an API change). */
+  /** Run a pass soon (an engine event or an API change); coalesces bursts. */
   wake(): void {
     if (!this.running) return;
-    if (this.passInFlight) {
-      this.wakeRequested = true;
-      return;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      void this.pass().finally(() => {
-        if (this.running) this.timer = setTimeout(() => this.restartLoop(), this.opts.intervalMs ?? 5000);
-      });
-    }, 200);
+    if (this.passInFlight) this.wakeRequested = true;
+    else this.schedule(200);
   }
 
-  private restartLoop(): void {
-    this.running = false;
-    this.start();
+  /** One timer drives the loop: a pass, then the next one after the interval (or at once if woken meanwhile). */
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.runPass(), ms);
+  }
+
+  private async runPass(): Promise<void> {
+    if (!this.running) return;
+    this.wakeRequested = false;
+    await this.pass().catch(() => {});
+    if (this.running) this.schedule(this.wakeRequested ? 0 : (this.opts.intervalMs ?? 5000));
   }
 
   async stop(): Promise<void> {
@@ -195,20 +188,28 @@ export class Reconciler {
   }
 
   private stepEvent(deployment: string, e: StepEvent): void {
-    if (e.type !== "done" && e.type !== "failed") return;
-    const s = e.step;
-    const container = "container" in s ? s.container.name : s.kind === "createContainer" ? s.name : undefined;
-    const service = "container" in s ? s.container.service : s.kind === "createContainer" ? s.service : undefined;
-    this.emit({
-      type: e.type === "failed" ? "step.failed" : `step.${s.kind}`,
-      deployment,
-      ...(service ? { service } : {}),
-      ...(container ? { container } : {}),
-      message: e.type === "failed" ? e.error.message : `${s.kind} ${container ?? ""} (${s.reason.code}${s.reason.detail ? `: ${s.reason.detail}` : ""})`.trim(),
-    });
+    const ev = stepEventRecord(deployment, e);
+    if (ev) this.emit(ev);
   }
 
   private emit(e: ReconcilerEvent): void {
     this.opts.onEvent?.(e);
   }
+}
+
+/** A finished (or failed) plan step as an event-log entry; progress and start events are not logged. */
+export function stepEventRecord(deployment: string, e: StepEvent): ReconcilerEvent | undefined {
+  if (e.type !== "done" && e.type !== "failed") return undefined;
+  const s = e.step;
+  const container = "container" in s ? s.container.name : s.kind === "createContainer" ? s.name : undefined;
+  const service = "container" in s ? s.container.service : s.kind === "createContainer" ? s.service : s.kind === "waitFor" ? s.service : undefined;
+  const subject =
+    container ?? (s.kind === "createNetwork" ? s.network.name : s.kind === "createVolume" ? s.volume.name : s.kind === "pullImage" || s.kind === "buildImage" ? s.image : s.kind === "removeNetwork" || s.kind === "removeVolume" ? s.name : s.kind === "waitFor" ? s.service : "");
+  return {
+    type: e.type === "failed" ? "step.failed" : `step.${s.kind}`,
+    deployment,
+    ...(service ? { service } : {}),
+    ...(container ? { container } : {}),
+    message: e.type === "failed" ? `${s.kind} ${subject}: ${e.error.message}` : `${s.kind} ${subject} (${s.reason.code}${s.reason.detail ? `: ${s.reason.detail}` : ""})`,
+  };
 }

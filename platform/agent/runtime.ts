@@ -12,7 +12,7 @@ import type { Logger } from "../log.ts";
 import type { AgentBackend } from "../api/backend.ts";
 import { connectEngine, type Engine } from "../engine/index.ts";
 import { EngineBackend } from "./engine-backend.ts";
-import { Reconciler } from "./reconciler.ts";
+import { Reconciler, type ReconcilerEvent } from "./reconciler.ts";
 
 export interface EngineRuntimeDeps {
   readonly config: AgentConfig;
@@ -43,12 +43,7 @@ export async function engineRuntime(deps: EngineRuntimeDeps): Promise<EngineRunt
     metrics.setContainers(list.map((c) => ({ state: String(c.State).toLowerCase(), health: healthFromStatus(c.Status) })));
   };
 
-  const reconciler = new Reconciler(engine, store, {
-    node,
-    fizzVersion: deps.fizzVersion,
-    intervalMs: config.reconcile.interval,
-    parallelism: config.reconcile.parallelism,
-    onEvent: (e) => {
+  const onEvent = (e: ReconcilerEvent) => {
       events.append({ at: Date.now(), ...e });
       const fields = { deployment: e.deployment, service: e.service, container: e.container };
       if (e.type === "container.restart") {
@@ -56,13 +51,19 @@ export async function engineRuntime(deps: EngineRuntimeDeps): Promise<EngineRunt
         logger.warn(fields, e.message);
       } else if (e.type.endsWith("failed") || e.type.endsWith("error")) logger.error(fields, e.message);
       else logger.info(fields, e.message);
-    },
+  };
+  const reconciler = new Reconciler(engine, store, {
+    node,
+    fizzVersion: deps.fizzVersion,
+    intervalMs: config.reconcile.interval,
+    parallelism: config.reconcile.parallelism,
+    onEvent,
     onPass: (seconds, _deployment, error) => {
       metrics.observeReconcile(seconds, error);
       void sampleContainers().catch(() => {});
     },
   });
-  const backend = new EngineBackend({ engine, store, reconciler, node, fizzVersion: deps.fizzVersion });
+  const backend = new EngineBackend({ engine, store, reconciler, node, fizzVersion: deps.fizzVersion, emit: onEvent });
   return {
     backend,
     engine,

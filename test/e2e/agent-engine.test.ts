@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, openSync } from "node:fs";
+import { copyFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:http";
@@ -82,6 +82,12 @@ describe.skipIf(!socket)("agent on docker", () => {
     await agentApi(apiSock, "DELETE", `/v1/deployments/${name}?volumes=true`).catch(() => undefined);
     agent?.kill("SIGKILL");
     for (const c of await containers()) await engineApi("DELETE", `/containers/${c.Id}?force=1&v=1`);
+    // Keep the agent's log for a failed run (CI prints it with the failure).
+    try {
+      copyFileSync(join(dir, "agent.log"), join(tmpdir(), "fizz-agent-e2e-last.log"));
+    } catch {
+      /* no log */
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -159,5 +165,44 @@ describe.skipIf(!socket)("agent on docker", () => {
     expect((await containers()).filter((c) => c.Names[0]!.includes("-worker-") && c.State === "running")).toHaveLength(3);
     const svc = await agentApi(apiSock, "GET", `/v1/deployments/${name}/services/worker`);
     expect(JSON.parse(svc.text)).toMatchObject({ view: { desired: 3 } });
+  }, 120_000);
+});
+
+describe.skipIf(!socket)("fizz up -d with no agent running", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fizz-autostart-"));
+  const sock = join(dir, "fizz.sock");
+  const env = { ...process.env, NO_COLOR: "1", FIZZ_HOST: `unix:${sock}`, FIZZ_DATA_DIR: join(dir, "data"), FIZZ_NO_AGENT: "" };
+  const fizz = (...args: string[]) => spawnSync(BUN, [join(ROOT, "cmd/fizz.ts"), ...args], { cwd: dir, encoding: "utf8", env, timeout: 120_000 });
+  let pid = 0;
+
+  afterAll(() => {
+    if (pid) {
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("starts a background agent, which owns the deployment until fizz down", async () => {
+    writeFileSync(join(dir, "compose.yaml"), `name: autostart${process.pid}\nservices:\n  w:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n`);
+    const up = fizz("up", "-d");
+    expect(up.status).toBe(0);
+    const m = /started a fizz agent in the background \(pid (\d+), socket ([^,]+),/.exec(up.stderr);
+    expect(m?.[2]).toBe(sock);
+    pid = Number(m![1]);
+    expect(up.stderr).toContain("the fizz agent keeps it converged");
+    const ls = fizz("ls", "--format", "json");
+    expect((JSON.parse(ls.stdout) as { name: string }[]).map((d) => d.name)).toEqual([`autostart${process.pid}`]);
+    // A second up finds the running agent and starts no other.
+    const again = fizz("up", "-d");
+    expect(again.status).toBe(0);
+    expect(again.stderr).not.toContain("started a fizz agent");
+    const down = fizz("down");
+    expect(down.status).toBe(0);
+    expect(down.stderr).toContain("removed by the fizz agent: 1 containers");
+    expect(JSON.parse(fizz("ls", "--format", "json").stdout)).toEqual([]);
   }, 120_000);
 });

@@ -29,7 +29,7 @@ function fizz(dir: string, args: string[], env: Record<string, string> = {}, tim
   const r = spawnSync(FIZZ[0]!, [...FIZZ.slice(1), ...args], {
     cwd: dir,
     encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1", FIZZ_DATA_DIR: join(dir, ".fizz"), ...env },
+    env: { ...process.env, NO_COLOR: "1", FIZZ_NO_AGENT: "1", FIZZ_DATA_DIR: join(dir, ".fizz"), ...env },
     timeout: timeoutMs,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };

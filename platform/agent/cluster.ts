@@ -1,0 +1,509 @@
+/**
+ * The agent's cluster glue. `ClusterAgent` owns this node's ClusterNode: it
+ * starts none until the node is part of a cluster (`init` or `join` through
+ * the API), persists the cluster id, keyring, seeds and encoded state in the
+ * store's meta table, and on agent start resumes a persisted cluster and
+ * rejoins the peers it knew. `clusterBackend` decorates the engine's
+ * AgentBackend so that deployments stored here are replicated into the
+ * cluster state and `listDeployments` shows every node's deployments (no
+ * placement yet: containers run only where the deployment was created).
+ *
+ * Timing profile: FIZZ_SWIM_PROFILE=test selects short SWIM timings (failure
+ * detection in ~1–2 s instead of ~5–10 s) for the multi-agent e2e tests.
+ */
+import { hostname, cpus, totalmem } from "node:os";
+import { randomBytes } from "node:crypto";
+import { FizzError } from "../../core/errors.ts";
+import {
+  initCluster,
+  install,
+  joinTokenErrorToFizz,
+  keyIdOf,
+  keyringErrorToFizz,
+  keyringFromJSON,
+  keyringFromToken,
+  keyringToJSON,
+  mintJoinToken,
+  parseJoinToken,
+  remove as removeKey,
+  use as useKey,
+  type Keyring,
+  type SeedAddress,
+} from "../../core/cluster-crypto/index.ts";
+import {
+  deleteDeployment as deleteDeploymentState,
+  encodeState,
+  fromBase64,
+  getDeployment as getDeploymentState,
+  listContainers,
+  listDeployments as listDeploymentsState,
+  putDeployment as putDeploymentState,
+  servicesOf,
+  setReplicas,
+  toBase64,
+  type DeploymentRecord,
+} from "../../core/state/index.ts";
+import { decodeHlc } from "../../core/crdt/index.ts";
+import type { Json } from "../../core/crdt/index.ts";
+import type { SwimConfig } from "../../core/swim/index.ts";
+import type { AgentConfig } from "../../core/agent-config/index.ts";
+import { ClusterNode, type ClusterMember } from "../cluster/index.ts";
+import type { AgentStore } from "../store/index.ts";
+import type { Logger } from "../log.ts";
+import type { AgentBackend, DeploymentDetail, DeploymentSummary } from "../api/backend.ts";
+import type { ClusterApi, ClusterJoinResult, ClusterInitResult, ClusterKeysView, ClusterNodeView } from "../api/routes.ts";
+
+export const DEFAULT_CLUSTER_PORT = 7946;
+
+/** FIZZ_SWIM_PROFILE=test: the short timings the cluster tests use. */
+export const TEST_SWIM: Partial<SwimConfig> = {
+  probeIntervalMs: 200,
+  probeTimeoutMs: 100,
+  gossipIntervalMs: 50,
+  pushPullIntervalMs: 2000,
+  reconnectIntervalMs: 500,
+  gossipToTheDeadMs: 5000,
+};
+
+const META = { id: "cluster_id", keyring: "cluster_keyring", state: "cluster_state", seeds: "cluster_seeds", advertise: "cluster_advertise" } as const;
+
+export interface ClusterAgentDeps {
+  readonly config: AgentConfig;
+  readonly store: AgentStore;
+  readonly nodeId: string;
+  readonly logger: Logger;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+/** `127.0.0.11` → `127.0.0.11:7946`; `::1` → `[::1]:7946`; ports kept. */
+export function withDefaultPort(addr: string, port = DEFAULT_CLUSTER_PORT): string {
+  const a = addr.trim();
+  if (a.startsWith("[")) return /\]:\d+$/.test(a) ? a : `${a}:${port}`;
+  const colons = (a.match(/:/g) ?? []).length;
+  if (colons === 0) return `${a}:${port}`;
+  if (colons > 1) return `[${a}]:${port}`;
+  return a;
+}
+
+function splitHostPort(addr: string): SeedAddress {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
+  if (!m) throw new FizzError({ code: "cluster.bad_address", message: `'${addr}' is not <host>:<port>`, status: 400 });
+  const port = Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new FizzError({ code: "cluster.bad_address", message: `'${addr}' has an invalid port`, status: 400 });
+  return { host: m[1]!, port };
+}
+
+/** A concrete address peers can reach when bound to a wildcard: the first non-internal IPv4, else loopback. */
+async function guessAdvertise(bind: string): Promise<string> {
+  const { host, port } = splitHostPort(bind);
+  if (host !== "0.0.0.0" && host !== "::") return bind;
+  const { networkInterfaces } = await import("node:os");
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) if (i.family === "IPv4" && !i.internal) return `${i.address}:${port}`;
+  }
+  return `127.0.0.1:${port}`;
+}
+
+/** Join/refusal errors become 4xx answers that keep the cluster layer's code and message. */
+function joinError(e: unknown): FizzError {
+  if (!(e instanceof FizzError)) return new FizzError({ code: "cluster.join_failed", message: e instanceof Error ? e.message : String(e), status: 502 });
+  const status =
+    e.code === "cluster.wrong_key" || e.code === "cluster.wrong_cluster" || e.code === "cluster.handshake_refused"
+      ? 403
+      : e.code === "cluster.version_mismatch"
+        ? 409
+        : e.code === "cluster.join_failed" || e.code === "cluster.join_timeout"
+          ? 504
+          : e.status >= 400 && e.status < 600 && e.status !== 400
+            ? e.status
+            : 400;
+  return new FizzError({ code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), status });
+}
+
+function parseKeyMaterial(s: string): Uint8Array {
+  const t = s.trim();
+  let bytes: Buffer | undefined;
+  if (/^[0-9a-fA-F]{64}$/.test(t)) bytes = Buffer.from(t, "hex");
+  else if (/^[A-Za-z0-9+/_-]{43}={0,1}$/.test(t)) bytes = Buffer.from(t.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+  if (!bytes || bytes.length !== 32) {
+    throw new FizzError({
+      code: "keyring.bad_key",
+      message: "a cluster key is 32 bytes, given as base64 (43/44 characters) or hex (64 characters)",
+      hint: "generate one with `openssl rand -base64 32`",
+      status: 400,
+    });
+  }
+  return new Uint8Array(bytes);
+}
+
+export class ClusterAgent implements ClusterApi {
+  private node: ClusterNode | undefined;
+  private clusterId: Uint8Array | undefined;
+  private keyring: Keyring | undefined;
+  /** Persist only once this node is really a member (a failed join leaves no trace). */
+  private committed = false;
+  private busy: Promise<unknown> = Promise.resolve();
+  private rejoinTimer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+  private readonly swim: Partial<SwimConfig> | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly d: ClusterAgentDeps) {
+    this.log = d.logger.child({ component: "cluster" });
+    const profile = (d.env ?? process.env).FIZZ_SWIM_PROFILE;
+    this.swim = profile === "test" ? TEST_SWIM : undefined;
+  }
+
+  /** The running node, when this agent is part of a cluster. */
+  get current(): ClusterNode | undefined {
+    return this.node;
+  }
+
+  get nodeId(): string {
+    return this.d.nodeId;
+  }
+
+  /** On agent start: resume a persisted cluster and rejoin in the background. */
+  async resume(): Promise<void> {
+    const idHex = this.d.store.getMeta(META.id);
+    const ringJson = this.d.store.getMeta(META.keyring);
+    if (!idHex || !ringJson) return;
+    const ring = keyringFromJSON(JSON.parse(ringJson) as unknown);
+    if (!ring.ok) {
+      this.log.warn({ err: ring.error.message }, "stored cluster keyring is invalid; not rejoining");
+      return;
+    }
+    const stateB64 = this.d.store.getMeta(META.state);
+    const advertise = this.d.store.getMeta(META.advertise) || undefined;
+    this.clusterId = Uint8Array.from(Buffer.from(idHex, "hex"));
+    this.keyring = ring.keyring;
+    this.committed = true;
+    this.node = await this.startNode(advertise, stateB64 ? fromBase64(stateB64) : undefined);
+    const seeds = [...new Set([...this.node.knownPeers(), ...this.storedSeeds(), ...this.d.config.cluster.join.map((s) => withDefaultPort(s))])];
+    this.log.info({ peers: seeds.length }, "resuming cluster membership");
+    this.rejoin(seeds, 0);
+  }
+
+  /** Keeps trying the known peers until one answers (they may be restarting too). */
+  private rejoin(seeds: string[], attempt: number): void {
+    const node = this.node;
+    if (!node || this.stopped || seeds.length === 0) return;
+    node.join(seeds).then(
+      (r) => this.log.info({ via: r.via }, "rejoined the cluster"),
+      (e: unknown) => {
+        if (this.stopped || this.node !== node) return;
+        this.log.warn({ err: e instanceof Error ? e.message : String(e), attempt }, "rejoining failed; retrying");
+        this.rejoinTimer = setTimeout(() => this.rejoin(seeds, attempt + 1), Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)));
+        this.rejoinTimer.unref?.();
+      },
+    );
+  }
+
+  private storedSeeds(): string[] {
+    try {
+      const v = JSON.parse(this.d.store.getMeta(META.seeds) ?? "[]") as unknown;
+      return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private async startNode(advertise: string | undefined, initialState: Uint8Array | undefined): Promise<ClusterNode> {
+    const bind = withDefaultPort(this.d.config.cluster.bind);
+    const adv = advertise ?? (this.d.config.cluster.advertise ? withDefaultPort(this.d.config.cluster.advertise) : await guessAdvertise(bind));
+    try {
+      return await ClusterNode.start({
+        nodeId: this.d.nodeId,
+        bind,
+        advertise: adv,
+        keyring: this.keyring!,
+        clusterId: this.clusterId!,
+        meta: { name: hostname(), labels: { ...this.d.config.cluster.labels }, resources: { cpuMillis: cpus().length * 1000, memoryBytes: totalmem() } },
+        ...(initialState ? { initialState } : {}),
+        persist: (bytes) => {
+          if (this.committed && !this.stopped) this.d.store.setMeta(META.state, toBase64(bytes));
+        },
+        logger: this.log,
+        ...(this.swim ? { swim: this.swim } : {}),
+      });
+    } catch (e) {
+      if (e instanceof FizzError) throw new FizzError({ code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), status: 409 });
+      throw e;
+    }
+  }
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(f, f);
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private notMember(): FizzError {
+    return new FizzError({ code: "cluster.not_member", message: "this node is not part of a cluster", hint: "run `fizz init` to create one or `fizz join <addr> --token <token>` to join one", status: 409 });
+  }
+
+  private alreadyMember(): FizzError {
+    return new FizzError({ code: "cluster.already_member", message: `this node is already in cluster ${hex(this.clusterId!).slice(0, 8)}…`, hint: "run `fizz leave` first", status: 409 });
+  }
+
+  private persistMembership(seeds: readonly string[]): void {
+    const s = this.d.store;
+    s.setMeta(META.id, hex(this.clusterId!));
+    s.setMeta(META.keyring, JSON.stringify(keyringToJSON(this.keyring!)));
+    s.setMeta(META.seeds, JSON.stringify(seeds));
+    s.setMeta(META.advertise, this.node!.address);
+    s.setMeta(META.state, toBase64(encodeStateOf(this.node!)));
+  }
+
+  private forget(): void {
+    for (const k of Object.values(META)) this.d.store.setMeta(k, "");
+  }
+
+  init(o: { advertise?: string | undefined }): Promise<ClusterInitResult> {
+    return this.serial(async () => {
+      if (this.node) throw this.alreadyMember();
+      const advertise = o.advertise ? withDefaultPort(o.advertise) : undefined;
+      if (advertise) splitHostPort(advertise);
+      const placeholder: SeedAddress = { host: "127.0.0.1", port: 1 };
+      const c = initCluster((n) => new Uint8Array(randomBytes(n)), [placeholder]);
+      this.clusterId = c.clusterId;
+      this.keyring = c.keyring;
+      try {
+        this.node = await this.startNode(advertise, undefined);
+      } catch (e) {
+        this.clusterId = this.keyring = undefined;
+        throw e;
+      }
+      this.committed = true;
+      this.persistMembership([]);
+      this.log.info({ address: this.node.address }, "created a new cluster");
+      return {
+        cluster: hex(this.clusterId),
+        node: this.d.nodeId,
+        address: this.node.address,
+        token: mintJoinToken(this.clusterId, this.keyring, [splitHostPort(this.node.address)]),
+      };
+    });
+  }
+
+  join(o: { address: string; token: string }): Promise<ClusterJoinResult> {
+    return this.serial(async () => {
+      if (this.node) throw this.alreadyMember();
+      const parsed = parseJoinToken(o.token);
+      if (!parsed.ok) {
+        const e = joinTokenErrorToFizz(parsed.error);
+        throw new FizzError({ code: e.code, message: e.message, status: 400 });
+      }
+      const address = withDefaultPort(o.address);
+      splitHostPort(address);
+      const seeds = [address, ...parsed.token.seeds.map((s) => (s.host.includes(":") ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`))];
+      this.clusterId = parsed.token.clusterId;
+      this.keyring = keyringFromToken(parsed.token);
+      this.committed = false;
+      let node: ClusterNode;
+      try {
+        node = await this.startNode(undefined, undefined);
+      } catch (e) {
+        this.clusterId = this.keyring = undefined;
+        throw e;
+      }
+      let via: string;
+      try {
+        via = (await node.join([...new Set(seeds)])).via;
+      } catch (e) {
+        await node.stop();
+        this.clusterId = this.keyring = undefined;
+        throw joinError(e);
+      }
+      this.node = node;
+      this.committed = true;
+      this.persistMembership([address]);
+      this.log.info({ via }, "joined a cluster");
+      return { cluster: hex(this.clusterId), node: this.d.nodeId, address: node.address, via, members: node.members().length };
+    });
+  }
+
+  leave(): Promise<{ left: boolean; node: string }> {
+    return this.serial(async () => {
+      const node = this.node;
+      if (!node) throw this.notMember();
+      if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
+      this.committed = false;
+      await node.leave();
+      await node.stop();
+      this.node = undefined;
+      this.clusterId = this.keyring = undefined;
+      this.forget();
+      this.log.info("left the cluster");
+      return { left: true, node: this.d.nodeId };
+    });
+  }
+
+  nodes(): ClusterNodeView[] {
+    const node = this.node;
+    if (!node) throw this.notMember();
+    return node.members().map(memberView);
+  }
+
+  keys(): ClusterKeysView {
+    const ring = this.keyring;
+    if (!ring || !this.node) throw this.notMember();
+    return { primary: ring.primary, keys: ring.keys.map((k) => ({ id: k.id, primary: k.id === ring.primary })) };
+  }
+
+  private applyKeyring(f: (ring: Keyring) => ReturnType<typeof install>): ClusterKeysView {
+    if (!this.keyring || !this.node) throw this.notMember();
+    const r = f(this.keyring);
+    if (!r.ok) {
+      const e = keyringErrorToFizz(r.error);
+      throw new FizzError({ code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), status: r.error.code === "unknown-key" ? 404 : 409 });
+    }
+    this.node.setKeyring(r.keyring);
+    this.keyring = r.keyring;
+    this.d.store.setMeta(META.keyring, JSON.stringify(keyringToJSON(r.keyring)));
+    return this.keys();
+  }
+
+  installKey(key: string): ClusterKeysView & { installed: string } {
+    const bytes = parseKeyMaterial(key);
+    return { ...this.applyKeyring((ring) => install(ring, bytes)), installed: keyIdOf(bytes) };
+  }
+
+  useKey(id: string): ClusterKeysView {
+    return this.applyKeyring((ring) => useKey(ring, id));
+  }
+
+  removeKey(id: string): ClusterKeysView {
+    return this.applyKeyring((ring) => removeKey(ring, id));
+  }
+
+  /** A join token for the cluster as it is now (this node as seed). */
+  token(): string {
+    if (!this.node || !this.clusterId || !this.keyring) throw this.notMember();
+    return mintJoinToken(this.clusterId, this.keyring, [splitHostPort(this.node.address)]);
+  }
+
+  /** Agent shutdown: stop without leaving (peers see the node go away; it rejoins on restart). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
+    await this.busy.catch(() => undefined);
+    const node = this.node;
+    this.node = undefined;
+    if (node) {
+      if (this.committed) this.d.store.setMeta(META.state, toBase64(encodeStateOf(node)));
+      await node.stop();
+    }
+  }
+}
+
+function encodeStateOf(node: ClusterNode): Uint8Array {
+  return encodeState(node.state);
+}
+
+function memberView(m: ClusterMember): ClusterNodeView {
+  return {
+    id: m.id,
+    name: m.meta.name,
+    address: m.address,
+    state: m.state,
+    incarnation: m.incarnation,
+    labels: { ...m.meta.labels },
+    resources: { cpuMillis: m.meta.resources.cpuMillis, memoryBytes: m.meta.resources.memoryBytes },
+    rttMs: m.rttMs === undefined ? null : Math.round(m.rttMs * 100) / 100,
+    self: m.self,
+  };
+}
+
+// ------------------------------------------------------------------ backend decorator
+
+/** Who wrote the record first (the node where it was created): the node part of its `created` HLC. */
+function originOf(rec: DeploymentRecord): string {
+  const h = decodeHlc(rec.created);
+  return h.ok ? h.value.node : "";
+}
+
+function wallOf(s: string): number {
+  const h = decodeHlc(s);
+  return h.ok ? h.value.wall : 0;
+}
+
+export type ClusterDeploymentSummary = DeploymentSummary & { readonly origin: string };
+
+function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord): ClusterDeploymentSummary {
+  const spec = rec.spec as { services?: Record<string, unknown> } | null;
+  const services = spec && typeof spec === "object" && spec.services && typeof spec.services === "object" ? Object.keys(spec.services).length : 0;
+  const desired = servicesOf(node.state, name).reduce((n, [, r]) => n + r, 0);
+  const running = listContainers(node.state, name).filter((c) => c.status === "running").length;
+  return { name, generation: rec.version, createdAt: wallOf(rec.created), updatedAt: wallOf(rec.updated), services, running, desired, origin: originOf(rec) };
+}
+
+/**
+ * The engine backend plus replication: local writes go to the inner backend
+ * first (it owns the store and the containers), then into the cluster state.
+ */
+export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent, store: AgentStore): AgentBackend {
+  const publish = async (name: string) => {
+    const node = cluster.current;
+    const rec = store.getDeployment(name);
+    if (!node || !rec) return;
+    node.mutate((s, ts) => putDeploymentState(s, ts, name, name, rec.spec as Json));
+    const services = await inner.listServices(name).catch(() => undefined);
+    for (const sv of services ?? []) node.mutate((s, ts) => setReplicas(s, ts, name, sv.name, sv.desired));
+  };
+  return {
+    async listDeployments() {
+      const local = await inner.listDeployments();
+      const node = cluster.current;
+      if (!node) return local;
+      const seen = new Set(local.map((d) => d.name));
+      const out: DeploymentSummary[] = local.map((d) => ({ ...d, origin: cluster.nodeId }));
+      for (const [name, rec] of listDeploymentsState(node.state)) if (!seen.has(name)) out.push(remoteSummary(node, name, rec));
+      return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+    async getDeployment(name) {
+      const local = await inner.getDeployment(name);
+      if (local) return local;
+      const node = cluster.current;
+      const rec = node ? getDeploymentState(node.state, name) : undefined;
+      if (!node || !rec) return undefined;
+      const detail: DeploymentDetail & { origin: string } = { ...remoteSummary(node, name, rec), spec: rec.spec, source: { origin: originOf(rec) } };
+      return detail;
+    },
+    async putDeployment(name, input, signal) {
+      const r = await inner.putDeployment(name, input, signal);
+      await publish(name);
+      return r;
+    },
+    async deleteDeployment(name, opts, signal) {
+      const r = await inner.deleteDeployment(name, opts, signal);
+      const node = cluster.current;
+      if (r) {
+        if (node && getDeploymentState(node.state, name)) node.mutate((s, ts) => deleteDeploymentState(s, ts, name));
+        return r;
+      }
+      const rec = node ? getDeploymentState(node.state, name) : undefined;
+      if (rec) {
+        throw new FizzError({
+          code: "cluster.remote_deployment",
+          message: `deployment '${name}' runs on node ${originOf(rec)}; remove it there`,
+          hint: "point -H at that node's agent",
+          status: 409,
+        });
+      }
+      return undefined;
+    },
+    listServices: (d) => inner.listServices(d),
+    listContainers: (f) => inner.listContainers(f),
+    inspect: (t) => inner.inspect(t),
+    logs: (q, s) => inner.logs(q, s),
+    async scale(deployment, service, replicas, signal) {
+      const r = await inner.scale(deployment, service, replicas, signal);
+      const node = cluster.current;
+      if (r && node && getDeploymentState(node.state, deployment)) node.mutate((s, ts) => setReplicas(s, ts, deployment, service, replicas));
+      return r;
+    },
+  };
+}
