@@ -7,9 +7,6 @@
  *   and planning again gives an empty plan.
  * - `planDown` / `planStop` / `planStart` / `planRestart`: the imperative verbs.
  * - `desiredFromCompose(project, {create})`: compose model → `DesiredProject`.
- * - `toActualState(...)`: engine list answers → `ActualState` (re-adoption by labels).
- * - `executePlan(plan, perform, {parallelism})`: runs the DAG through an
- *   injected `perform(step)`, bounded; a failure skips only its dependents.
  * - `describePlan(plan)`: one human line per action, with the reason.
  * - `decideRestart(...)`: the unhealthy-restart policy (backoff, max_attempts
  *   within a window) that Compose lacks.
@@ -18,12 +15,11 @@
  * `waitFor` gates, and passes `now` to the health policy. The step contract
  * is documented on `Step` in types.ts.
  *
- * Typical wiring:
- *   const desired = desiredFromCompose(project, { create: toEngineBody });
- *   const actual = toActualState(await engine.list(...), project.name);
- *   const p = plan(desired, actual, { removeOrphans, services, forceRecreate });
- *   for (const line of describePlan(p)) print(line);
- *   await executePlan(p, (step) => engineStep(step), { parallelism: 4 });
+ * How it is wired (platform/deploy): `core/deploy` turns the compose project
+ * into a `DesiredProject` (with engine create templates) and the engine's
+ * list answers into `ActualState` (re-adoption by labels alone);
+ * `platform/deploy/executor.ts` runs the plan against the engine, bounded and
+ * in parallel, waiting on `waitFor` gates; `converge.ts` is one `up`.
  * The agent's loop uses `{ pull: "missing", startExited: "policy" }` so that a
  * converged stack plans to nothing, and calls `decideRestart` per container
  * (`planRestartContainers` for the ones to restart).
@@ -42,14 +38,6 @@ export {
 } from "./lifecycle.ts";
 export { describePlan, describeStep, reasonText, isEmptyPlan } from "./describe.ts";
 export { configFieldHashes } from "./config-fields.ts";
-export { evaluateCondition, type ConditionStatus } from "./wait.ts";
-export {
-  executePlan,
-  PlanProgress,
-  type StepOutcome,
-  type ExecuteOptions,
-  type ExecuteResult,
-} from "./execute.ts";
 export {
   desiredFromCompose,
   desiredService,
@@ -58,17 +46,6 @@ export {
   defaultImageName,
   type FromComposeOptions,
 } from "./from-compose.ts";
-export {
-  toActualState,
-  toActualContainer,
-  toActualNetwork,
-  toActualVolume,
-  parseState,
-  parseHealth,
-  containerListFilter,
-  type EngineContainer,
-  type EngineNamed,
-} from "./actual.ts";
 export {
   decideRestart,
   policyFromService,
