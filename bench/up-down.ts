@@ -18,6 +18,11 @@
  * Engine: Docker (/var/run/docker.sock); FIZZ_BENCH_ENGINE=podman uses Podman's
  * socket for all three. Every container/network the bench makes carries a
  * per-run label / name prefix and is swept in a finally.
+ * Reading it: `floor/compose` is the best ratio any client can reach against
+ * docker-compose on this engine; on a 2-core Docker 20.10 it is above 0.5×, so the
+ * compose target is bounded by the engine, not by fizz. `re-up` is fizz's fixed cost
+ * per invocation (process start, load, read state, empty plan).
+ * bench/support/profile-up-down.ts splits fizz's time into phases and executor steps.
  * Run: bun bench/up-down.ts [N ...]   (env FIZZ_BENCH_ROUNDS raises the rounds)
  */
 import { spawnSync } from "node:child_process";
