@@ -9,7 +9,7 @@ import type { ServiceTemplate } from "../core/deploy/container-spec.ts";
 import type { Step } from "../core/reconcile/types.ts";
 import { reasonText } from "../core/reconcile/describe.ts";
 import { optString, type Options } from "./command.ts";
-import { loadProjectOrThrow, readComposeOptions, withComposeOptions } from "./compose-load.ts";
+import { loadProject, loadProjectOrThrow, readComposeOptions, withComposeOptions } from "./compose-load.ts";
 import { paint, type Context } from "./context.ts";
 import type { Engine } from "../platform/engine/index.ts";
 import type { StepEvent } from "../platform/deploy/executor.ts";
@@ -27,11 +27,20 @@ export async function connect(options: Options): Promise<Engine> {
   return connectEngine({ engine: optString(options, "engine") ?? process.env.FIZZ_ENGINE });
 }
 
-/** Loads the project (all errors at once, as one FizzError) and prints its warnings to stderr. */
+/** Loads the project, printing every error and warning (file:line:col) to stderr; throws when there are errors. */
 export async function loadForDeploy(ctx: Context, options: Options): Promise<Project> {
-  const { project, result } = await loadProjectOrThrow(readComposeOptions(options));
-  for (const d of result.diagnostics) if (d.severity === "warning") ctx.err(`${formatDiagnostic(d)}\n`);
-  return project;
+  const result = await loadProject(readComposeOptions(options));
+  const errors = result.diagnostics.filter((d) => d.severity === "error");
+  for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d)}\n`);
+  if (!result.project || errors.length) {
+    const { FizzError } = await import("../core/errors.ts");
+    throw new FizzError({
+      code: "compose.invalid",
+      message: `the compose project has ${errors.length || 1} error${errors.length === 1 ? "" : "s"} (listed above); nothing was changed`,
+      hint: "fix them and run again; `fizz validate` checks without touching the engine",
+    });
+  }
+  return result.project;
 }
 
 /** Loads the project if there is a compose file; else only the project name from -p / COMPOSE_PROJECT_NAME. */
