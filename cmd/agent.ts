@@ -27,6 +27,7 @@ export const register: RegisterVerb = (cli, action) => {
     .option("--tls-cert <file>", "TLS certificate (PEM) for the TCP listener")
     .option("--tls-key <file>", "TLS private key (PEM) for the TCP listener")
     .option("--engine <engine>", "docker, podman, or an address (unix:///path.sock, tcp://host:port)")
+    .option("--bind <addr>", "Cluster traffic (UDP+TCP) on <ip>[:port] (default port 7946; config cluster.bind)")
     .action(
       action(async (ctx, args, options) => {
         if (args.length) throw usageError(`'fizz agent' takes no arguments, got '${args[0]}'`);
@@ -54,7 +55,11 @@ export const register: RegisterVerb = (cli, action) => {
           logFormat: optString(options, "logFormat"),
           engine: optString(options, "engine"),
         };
-        const resolved = resolveAgentConfig({ facts, flags, env: process.env, file: fileText === undefined ? undefined : { path: file, text: fileText } });
+        // --bind is cluster.bind; passed as its FIZZ_* variable, which it overrides like any flag.
+        const bind = optString(options, "bind");
+        const { withDefaultPort } = await import("../platform/agent/cluster.ts");
+        const env = bind === undefined ? process.env : { ...process.env, FIZZ_CLUSTER_BIND: withDefaultPort(bind) };
+        const resolved = resolveAgentConfig({ facts, flags, env, file: fileText === undefined ? undefined : { path: file, text: fileText } });
         const agent = await startAgent(resolved.config, { ctx });
         await agent.stopped;
         return 0;
@@ -157,8 +162,11 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
     store.close();
     throw e;
   }
+  const { ClusterAgent, clusterBackend } = await import("../platform/agent/cluster.ts");
+  const cluster = new ClusterAgent({ config, store, nodeId, logger: nodeLogger });
   const router = createRoutes({
-    backend: runtime.backend,
+    backend: clusterBackend(runtime.backend, cluster, store),
+    cluster,
     events,
     metrics: config.metrics.enabled ? metrics : undefined,
     info: () => ({ node: nodeId, version: versionLine(), runtime: runtimeVersion(), pid: process.pid }),
@@ -193,6 +201,11 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
   }
   events.append({ at: Date.now(), type: "agent.started", message: `agent ${nodeId} started`, data: { pid: process.pid } });
   await runtime.start?.();
+  try {
+    await cluster.resume();
+  } catch (e) {
+    deps.logger.error({ err: e }, "resuming the persisted cluster membership failed");
+  }
 
   // Keep the event log bounded: prune past the retention now and hourly.
   const prune = () => {
@@ -222,6 +235,11 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
       deps.logger.info("stopping");
       clearInterval(pruneTimer);
       await server.close();
+      try {
+        await cluster.stop();
+      } catch (e) {
+        deps.logger.error({ err: e }, "cluster stop failed");
+      }
       try {
         await runtime.stop?.();
       } catch (e) {

@@ -24,6 +24,7 @@ import type {
   ServiceView,
 } from "./backend.ts";
 import type { EventRecord } from "../store/index.ts";
+import type { ClusterInitResult, ClusterJoinResult, ClusterKeysView, ClusterNodeView } from "./routes.ts";
 
 export interface ClientOptions {
   readonly address: ApiAddress;
@@ -117,6 +118,31 @@ export class ApiClient {
   }
   scale(deployment: string, service: string, replicas: number): Promise<ScaleResult> {
     return this.json("POST", `/v1/deployments/${enc(deployment)}/services/${enc(service)}/scale`, { replicas });
+  }
+
+  clusterInit(o: { advertise?: string } = {}): Promise<ClusterInitResult> {
+    return this.json("POST", "/v1/cluster/init", o);
+  }
+  clusterJoin(address: string, token: string): Promise<ClusterJoinResult> {
+    return this.json("POST", "/v1/cluster/join", { address, token });
+  }
+  clusterLeave(): Promise<{ left: boolean; node: string }> {
+    return this.json("POST", "/v1/cluster/leave");
+  }
+  async clusterNodes(): Promise<ClusterNodeView[]> {
+    return (await this.json<{ nodes: ClusterNodeView[] }>("GET", "/v1/cluster/nodes")).nodes;
+  }
+  clusterKeys(): Promise<ClusterKeysView> {
+    return this.json("GET", "/v1/cluster/keys");
+  }
+  clusterKeyInstall(key: string): Promise<ClusterKeysView & { installed: string }> {
+    return this.json("POST", "/v1/cluster/keys", { key });
+  }
+  clusterKeyUse(id: string): Promise<ClusterKeysView> {
+    return this.json("POST", "/v1/cluster/keys/use", { id });
+  }
+  clusterKeyRemove(id: string): Promise<ClusterKeysView> {
+    return this.json("DELETE", `/v1/cluster/keys/${enc(id)}`);
   }
 
   /** One JSON call; throws FizzError with the server's code/message on 4xx/5xx. */

@@ -36,6 +36,62 @@ export interface RoutesOptions {
   readonly metrics?: { text(): Promise<string>; readonly contentType: string } | undefined;
   /** What GET /v1/info reports (node id, version, engine…). */
   readonly info?: () => Record<string, unknown>;
+  /** Cluster membership and keys (/v1/cluster/…); without it those routes answer 503. */
+  readonly cluster?: ClusterApi | undefined;
+}
+
+/** One member as `fizz nodes` shows it. */
+export interface ClusterNodeView {
+  readonly id: string;
+  readonly name: string;
+  readonly address: string;
+  readonly state: "alive" | "suspect" | "dead" | "left";
+  readonly incarnation: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly resources: { readonly cpuMillis: number; readonly memoryBytes: number };
+  /** Last direct ping round trip; null for self or before the first ack. */
+  readonly rttMs: number | null;
+  readonly self: boolean;
+}
+
+export interface ClusterInitResult {
+  /** Cluster id (hex). */
+  readonly cluster: string;
+  readonly node: string;
+  /** This node's cluster address (the seed in the token). */
+  readonly address: string;
+  /** The join token: it carries the cluster key, handle it like a password. */
+  readonly token: string;
+}
+
+export interface ClusterJoinResult {
+  readonly cluster: string;
+  readonly node: string;
+  readonly address: string;
+  /** The seed that answered. */
+  readonly via: string;
+  readonly members: number;
+}
+
+export interface ClusterKeysView {
+  readonly primary: string;
+  readonly keys: readonly { readonly id: string; readonly primary: boolean }[];
+}
+
+/**
+ * The agent's cluster side (platform/agent/cluster.ts). Every failure is a
+ * FizzError with a status: 409 not a member / already a member, 400 bad token,
+ * 403 refused by the seed (wrong key or cluster), 504 no seed answered.
+ */
+export interface ClusterApi {
+  init(o: { advertise?: string | undefined }): Promise<ClusterInitResult>;
+  join(o: { address: string; token: string }): Promise<ClusterJoinResult>;
+  leave(): Promise<{ left: boolean; node: string }>;
+  nodes(): readonly ClusterNodeView[];
+  keys(): ClusterKeysView;
+  installKey(key: string): ClusterKeysView & { installed: string };
+  useKey(id: string): ClusterKeysView;
+  removeKey(id: string): ClusterKeysView;
 }
 
 const STATES = ["created", "running", "paused", "restarting", "exited", "dead", "removing"] as const;
@@ -186,6 +242,66 @@ export function createRoutes(o: RoutesOptions): Router {
     const follow = queryBool(c.query, "follow", true);
     const source = o.events.subscribe({ after, filter, follow, signal: c.signal });
     return sse(mapAsync(source, (e): SseMessage => ({ id: e.id, event: e.type, data: e })));
+  });
+
+  // --- cluster --------------------------------------------------------------
+  const cl = (): ClusterApi => {
+    if (!o.cluster) throw httpError(503, "cluster.unavailable", "this agent runs without the cluster runtime");
+    return o.cluster;
+  };
+  const keyId = (s: string) => {
+    if (!/^[A-Za-z0-9]{1,64}$/.test(s)) throw httpError(400, "api.bad_name", `'${s.slice(0, 40)}' is not a key id (8 hex characters, see \`fizz cluster keys list\`)`);
+    return s.toLowerCase();
+  };
+  r.post("/v1/cluster/init", async (c) => {
+    noQuery(c);
+    const body = await c.body();
+    const b0 = body === undefined ? {} : expectObject(body, "body", ["advertise"]);
+    const advertise = optString(b0, "advertise", "body", 300);
+    return json(await cl().init({ advertise: advertise || undefined }), 201);
+  });
+  r.post("/v1/cluster/join", async (c) => {
+    noQuery(c);
+    const body = await c.body();
+    if (body === undefined) throw badInput("body", "expected {\"address\": \"<host>:<port>\", \"token\": \"fizz1…\"}");
+    const b0 = expectObject(body, "body", ["address", "token"]);
+    const address = optString(b0, "address", "body", 300);
+    const token = optString(b0, "token", "body", 4096);
+    if (!address) throw badInput("body.address", "required: a member's cluster address, <host>[:<port>]");
+    if (token === undefined) throw badInput("body.token", "required: the token printed by `fizz init`");
+    return json(await cl().join({ address, token }));
+  });
+  r.post("/v1/cluster/leave", async (c) => {
+    noQuery(c);
+    return json(await cl().leave());
+  });
+  r.get("/v1/cluster/nodes", (c) => {
+    noQuery(c);
+    return json({ nodes: cl().nodes() });
+  });
+  r.get("/v1/cluster/keys", (c) => {
+    noQuery(c);
+    return json(cl().keys());
+  });
+  r.post("/v1/cluster/keys", async (c) => {
+    noQuery(c);
+    const body = await c.body();
+    if (body === undefined) throw badInput("body", "expected {\"key\": \"<base64 or hex, 32 bytes>\"}");
+    const key = optString(expectObject(body, "body", ["key"]), "key", "body", 200);
+    if (!key) throw badInput("body.key", "required: 32 bytes as base64 or hex");
+    return json(cl().installKey(key));
+  });
+  r.post("/v1/cluster/keys/use", async (c) => {
+    noQuery(c);
+    const body = await c.body();
+    if (body === undefined) throw badInput("body", "expected {\"id\": \"<key id>\"}");
+    const id = optString(expectObject(body, "body", ["id"]), "id", "body", 64);
+    if (!id) throw badInput("body.id", "required: a key id from `fizz cluster keys list`");
+    return json(cl().useKey(keyId(id)));
+  });
+  r.delete("/v1/cluster/keys/:id", (c) => {
+    noQuery(c);
+    return json(cl().removeKey(keyId(c.params.id!)));
   });
 
   return r;

@@ -8,6 +8,7 @@ import { AgentStore } from "../../../platform/store/index.ts";
 import { createApiServer, createRoutes, EventFeed, type ApiLimits, type ApiServer, type TlsFiles } from "../../../platform/api/index.ts";
 import { createMetrics, type AgentMetrics } from "../../../platform/metrics.ts";
 import { FakeBackend } from "./fake-backend.ts";
+import { FakeCluster } from "./cluster-fake.ts";
 import type { Logger } from "../../../platform/log.ts";
 
 export const TOKEN = "test-token-0123456789abcdef";
@@ -31,7 +32,7 @@ export async function startTestServer(
   const backend = new FakeBackend();
   const events = new EventFeed(store, { pollMs: 200 });
   const metrics = createMetrics({ processMetrics: o.processMetrics ?? false });
-  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }) });
+  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }), cluster: new FakeCluster() });
   const server = createApiServer({ router, token: TOKEN, tls: o.tls, limits: o.limits, metrics, logger: o.logger });
   const socket = join(dir, "run", "fizz.sock");
   await server.listen({ kind: "unix", path: socket });
