@@ -12,9 +12,9 @@ export interface Unsupported {
 }
 
 export const UNSUPPORTED_SERVICE_FIELDS: readonly Unsupported[] = [
-  { field: "develop", why: "watch mode (file sync/rebuild) is not implemented" },
-  { field: "provider", why: "provider services are not implemented" },
-  { field: "models", why: "model runner integration is not implemented" },
+  { field: "develop", why: "watch mode (file sync/rebuild)" },
+  { field: "provider", why: "provider services" },
+  { field: "models", why: "model runner integration" },
   { field: "use_api_socket", why: "Fizz does not proxy the engine socket into containers" },
   { field: "credential_spec", why: "Windows-only (gMSA)" },
   { field: "isolation", why: "Windows-only" },
@@ -23,19 +23,19 @@ export const UNSUPPORTED_SERVICE_FIELDS: readonly Unsupported[] = [
   { field: "label_file", why: "label files are not read yet" },
   { field: "attach", why: "fizz logs always attaches to every service" },
   { field: "external_links", why: "legacy links to containers outside the project are not created" },
-  { field: "build.ssh", why: "SSH forwarding into builds is not implemented" },
-  { field: "build.entitlements", why: "build entitlements are not implemented" },
-  { field: "build.cache_to", why: "build cache export is not implemented" },
-  { field: "build.platforms", why: "multi-platform builds are not implemented" },
-  { field: "build.additional_contexts", why: "additional build contexts are not implemented" },
-  { field: "build.provenance", why: "build attestations are not implemented" },
-  { field: "build.sbom", why: "build attestations are not implemented" },
+  { field: "build.ssh", why: "SSH forwarding into builds" },
+  { field: "build.entitlements", why: "build entitlements" },
+  { field: "build.cache_to", why: "build cache export" },
+  { field: "build.platforms", why: "multi-platform builds" },
+  { field: "build.additional_contexts", why: "additional build contexts" },
+  { field: "build.provenance", why: "build attestations" },
+  { field: "build.sbom", why: "build attestations" },
   { field: "deploy.labels", why: "Swarm service labels have no container equivalent; use labels" },
   { field: "deploy.endpoint_mode", why: "Fizz always uses DNS round-robin plus its own ingress" },
   { field: "deploy.resources.reservations.generic_resources", why: "Swarm generic resources have no engine equivalent" },
 ];
 
-export const UNSUPPORTED_TOP_FIELDS: readonly Unsupported[] = [{ field: "configs.*.template_driver", why: "config templating is not implemented" }, { field: "secrets.*.driver", why: "secret drivers are Swarm-only" }, { field: "secrets.*.template_driver", why: "secret templating is not implemented" }];
+export const UNSUPPORTED_TOP_FIELDS: readonly Unsupported[] = [{ field: "configs.*.template_driver", why: "config templating" }, { field: "secrets.*.driver", why: "secret drivers are Swarm-only" }, { field: "secrets.*.template_driver", why: "secret templating is not implemented" }];
 
 /** Does `obj` have a value at a dotted path (`build.ssh`)? */
 export function hasPath(obj: unknown, dotted: string): boolean {

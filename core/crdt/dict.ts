@@ -52,3 +52,22 @@ export function dictOf<V>(entries: Iterable<readonly [string, V]>): Dict<V> {
 export function dictEntries<V>(d: Dict<V>): [string, V][] {
   return Object.keys(d).map((k) => [k, d[k] as V]);
 }
+
+/**
+ * Join of two dicts entry by entry: copies the larger side and folds the
+ * smaller one in with `merge`, so applying a small delta to a large state is
+ * cheap. Returns the larger side itself when the smaller one is empty.
+ */
+export function dictMergeWith<V>(a: Dict<V>, b: Dict<V>, merge: (x: V, y: V) => V): Dict<V> {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  const [big, small, smallKeys] = ka.length >= kb.length ? [a, b, kb] : [b, a, ka];
+  if (smallKeys.length === 0) return big;
+  const out = dictCopy(big);
+  for (const k of smallKeys) {
+    const e = small[k]!;
+    const cur = dictGet(out, k);
+    out[k] = cur === undefined ? e : merge(cur, e);
+  }
+  return out;
+}

@@ -9,7 +9,7 @@
  * the anti-entropy horizon). Purging is the one operation that is not a merge.
  */
 import { canonical, cmpStr, type Json } from "./json.ts";
-import { dictCopy, dictGet, newDict, type Dict } from "./dict.ts";
+import { dictGet, dictMergeWith, newDict, type Dict } from "./dict.ts";
 import { at, decodeJsonBytes, readDict, readRecord, readJson, fail, type Decoded } from "./decode.ts";
 import { encodeHlc, type Hlc, type HlcString } from "./hlc.ts";
 import { readHlcString } from "./lww-register.ts";
@@ -39,17 +39,7 @@ export function lwwMapEmpty<T extends Json>(): LwwMap<T> {
 
 /** Join of two maps. Copies the larger side and folds the smaller one in, so applying a small delta is cheap-ish. */
 export function lwwMapMerge<T extends Json>(a: LwwMap<T>, b: LwwMap<T>): LwwMap<T> {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  const [big, small, smallKeys] = ka.length >= kb.length ? [a, b, kb] : [b, a, ka];
-  if (smallKeys.length === 0) return big;
-  const out = dictCopy(big);
-  for (const k of smallKeys) {
-    const e = small[k]!;
-    const cur = dictGet(out, k);
-    out[k] = cur === undefined ? e : mergeEntry(cur, e);
-  }
-  return out;
+  return dictMergeWith(a, b, mergeEntry);
 }
 
 /** The delta of a put, without applying it (callers batching several writes merge once). */

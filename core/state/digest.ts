@@ -20,6 +20,7 @@
  * `digestRoots` (8 bytes per collection) is a cheaper "already in sync?" probe.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
+import { hash32 } from "../hash32.ts";
 import { canonical, compareEntry, decodeError, newDict, type Decoded, type LwwEntry } from "../crdt/index.ts";
 import { compareClaim } from "./ip.ts";
 import type { IpClaim } from "./schema.ts";
@@ -46,22 +47,8 @@ export function bitsFor(count: number): number {
   return Math.min(MAX_BITS, Math.ceil(Math.log2(count / ENTRIES_PER_BUCKET)));
 }
 
-function keyHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 export function bucketOf(key: string, bits: number): number {
-  return bits === 0 ? 0 : keyHash(key) >>> (32 - bits);
+  return bits === 0 ? 0 : hash32(key) >>> (32 - bits);
 }
 
 const enc = new TextEncoder();

@@ -11,7 +11,7 @@
  * A release keeps the claim's epoch and timestamp, so a loser "releasing" its
  * losing claim cannot free the winner's address.
  */
-import { canonical, cmpStr, dictCopy, dictGet, type Dict } from "../crdt/index.ts";
+import { canonical, cmpStr, dictGet, dictMergeWith, type Dict } from "../crdt/index.ts";
 import type { IpClaim } from "./schema.ts";
 
 export type IpTable = Dict<IpClaim>;
@@ -30,17 +30,7 @@ export function mergeClaim(a: IpClaim, b: IpClaim): IpClaim {
 }
 
 export function mergeIpTable(a: IpTable, b: IpTable): IpTable {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  const [big, small, smallKeys] = ka.length >= kb.length ? [a, b, kb] : [b, a, ka];
-  if (smallKeys.length === 0) return big;
-  const out = dictCopy(big);
-  for (const k of smallKeys) {
-    const c = small[k]!;
-    const cur = dictGet(out, k);
-    out[k] = cur === undefined ? c : mergeClaim(cur, c);
-  }
-  return out;
+  return dictMergeWith(a, b, mergeClaim);
 }
 
 /** The current owner, or undefined when free (never claimed or released). */
