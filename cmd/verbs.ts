@@ -18,5 +18,10 @@ import { register as ls } from "./ls.ts";
 import { register as scale } from "./scale.ts";
 import { register as inspect } from "./inspect.ts";
 import { register as events } from "./events.ts";
+import { register as init } from "./init.ts";
+import { register as join } from "./join.ts";
+import { register as leave } from "./leave.ts";
+import { register as nodes } from "./nodes.ts";
+import { register as clusterKeys } from "./cluster-keys.ts";
 
-export const verbs: RegisterVerb[] = [up, down, ps, logs, registerStart, registerStop, registerRestart, exec, registerPull, registerBuild, ls, scale, inspect, events, validate, config, doctor, agent];
+export const verbs: RegisterVerb[] = [up, down, ps, logs, registerStart, registerStop, registerRestart, exec, registerPull, registerBuild, ls, scale, inspect, events, init, join, leave, nodes, clusterKeys, validate, config, doctor, agent];
