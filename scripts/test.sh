@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  bash scripts/install-deps.sh
 fi
 
 if [ -f test/setup-engines.sh ] && [ "${FIZZ_SKIP_ENGINE_SETUP:-}" != "1" ]; then
