@@ -165,7 +165,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
   const { ClusterAgent, clusterBackend } = await import("../platform/agent/cluster.ts");
   const cluster = new ClusterAgent({ config, store, nodeId, logger: nodeLogger });
   const router = createRoutes({
-    backend: clusterBackend(runtime.backend, cluster, store),
+    backend: clusterBackend(runtime.backend, cluster),
     cluster,
     events,
     metrics: config.metrics.enabled ? metrics : undefined,

@@ -91,14 +91,18 @@ function splitHostPort(addr: string): SeedAddress {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
   if (!m) throw new FizzError({ code: "cluster.bad_address", message: `'${addr}' is not <host>:<port>`, status: 400 });
   const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new FizzError({ code: "cluster.bad_address", message: `'${addr}' has an invalid port`, status: 400 });
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FizzError({ code: "cluster.bad_address", message: `'${addr}' has an invalid port`, status: 400 });
   return { host: m[1]!, port };
 }
 
-/** A concrete address peers can reach when bound to a wildcard: the first non-internal IPv4, else loopback. */
-async function guessAdvertise(bind: string): Promise<string> {
+/**
+ * A concrete address peers can reach when bound to a wildcard: the first
+ * non-internal IPv4, else loopback. Undefined for a concrete bind address
+ * (the node then advertises what it bound, which also resolves port 0).
+ */
+async function guessAdvertise(bind: string): Promise<string | undefined> {
   const { host, port } = splitHostPort(bind);
-  if (host !== "0.0.0.0" && host !== "::") return bind;
+  if (host !== "0.0.0.0" && host !== "::") return undefined;
   const { networkInterfaces } = await import("node:os");
   for (const list of Object.values(networkInterfaces())) {
     for (const i of list ?? []) if (i.family === "IPv4" && !i.internal) return `${i.address}:${port}`;
@@ -149,11 +153,27 @@ export class ClusterAgent implements ClusterApi {
   private stopped = false;
   private readonly swim: Partial<SwimConfig> | undefined;
   private readonly log: Logger;
+  private readonly memberHooks: (() => Promise<void>)[] = [];
 
   constructor(private readonly d: ClusterAgentDeps) {
     this.log = d.logger.child({ component: "cluster" });
     const profile = (d.env ?? process.env).FIZZ_SWIM_PROFILE;
     this.swim = profile === "test" ? TEST_SWIM : undefined;
+  }
+
+  /** Runs after a successful init or join (e.g. to publish local deployments). */
+  onMember(hook: () => Promise<void>): void {
+    this.memberHooks.push(hook);
+  }
+
+  private async becameMember(): Promise<void> {
+    for (const h of this.memberHooks) {
+      try {
+        await h();
+      } catch (e) {
+        this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "publishing local state to the cluster failed");
+      }
+    }
   }
 
   /** The running node, when this agent is part of a cluster. */
@@ -217,7 +237,7 @@ export class ClusterAgent implements ClusterApi {
       return await ClusterNode.start({
         nodeId: this.d.nodeId,
         bind,
-        advertise: adv,
+        ...(adv ? { advertise: adv } : {}),
         keyring: this.keyring!,
         clusterId: this.clusterId!,
         meta: { name: hostname(), labels: { ...this.d.config.cluster.labels }, resources: { cpuMillis: cpus().length * 1000, memoryBytes: totalmem() } },
@@ -248,12 +268,13 @@ export class ClusterAgent implements ClusterApi {
     return new FizzError({ code: "cluster.already_member", message: `this node is already in cluster ${hex(this.clusterId!).slice(0, 8)}…`, hint: "run `fizz leave` first", status: 409 });
   }
 
-  private persistMembership(seeds: readonly string[]): void {
+  /** `advertise`: only an address the user gave (`fizz init --advertise`); otherwise it is derived from the config on every start. */
+  private persistMembership(seeds: readonly string[], advertise: string | undefined): void {
     const s = this.d.store;
     s.setMeta(META.id, hex(this.clusterId!));
     s.setMeta(META.keyring, JSON.stringify(keyringToJSON(this.keyring!)));
     s.setMeta(META.seeds, JSON.stringify(seeds));
-    s.setMeta(META.advertise, this.node!.address);
+    s.setMeta(META.advertise, advertise ?? "");
     s.setMeta(META.state, toBase64(encodeStateOf(this.node!)));
   }
 
@@ -277,8 +298,9 @@ export class ClusterAgent implements ClusterApi {
         throw e;
       }
       this.committed = true;
-      this.persistMembership([]);
+      this.persistMembership([], advertise);
       this.log.info({ address: this.node.address }, "created a new cluster");
+      await this.becameMember();
       return {
         cluster: hex(this.clusterId),
         node: this.d.nodeId,
@@ -319,8 +341,9 @@ export class ClusterAgent implements ClusterApi {
       }
       this.node = node;
       this.committed = true;
-      this.persistMembership([address]);
+      this.persistMembership([address], undefined);
       this.log.info({ via }, "joined a cluster");
+      await this.becameMember();
       return { cluster: hex(this.clusterId), node: this.d.nodeId, address: node.address, via, members: node.members().length };
     });
   }
@@ -444,15 +467,24 @@ function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord): 
  * The engine backend plus replication: local writes go to the inner backend
  * first (it owns the store and the containers), then into the cluster state.
  */
-export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent, store: AgentStore): AgentBackend {
+export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent): AgentBackend {
   const publish = async (name: string) => {
     const node = cluster.current;
-    const rec = store.getDeployment(name);
+    const rec = node ? await inner.getDeployment(name) : undefined;
     if (!node || !rec) return;
-    node.mutate((s, ts) => putDeploymentState(s, ts, name, name, rec.spec as Json));
+    // The stored spec is plain JSON (it came from JSON or went through the store's JSON column).
+    const spec = JSON.parse(JSON.stringify(rec.spec ?? null)) as Json;
+    node.mutate((s, ts) => putDeploymentState(s, ts, name, name, spec));
     const services = await inner.listServices(name).catch(() => undefined);
     for (const sv of services ?? []) node.mutate((s, ts) => setReplicas(s, ts, name, sv.name, sv.desired));
   };
+  // Deployments this node had before it was in a cluster are published when it becomes a member.
+  cluster.onMember(async () => {
+    for (const d of await inner.listDeployments()) {
+      const node = cluster.current;
+      if (node && !getDeploymentState(node.state, d.name)) await publish(d.name);
+    }
+  });
   return {
     async listDeployments() {
       const local = await inner.listDeployments();

@@ -1,0 +1,168 @@
+/**
+ * The agent's cluster glue (platform/agent/cluster.ts) behind the real API
+ * routes, with real UDP/TCP on loopback and FakeBackends for the engine side:
+ * init → join, deployments replicated both ways with their origin, key
+ * rotation at runtime (install/use/remove on every node, still talking), a
+ * wrong key refused with nothing persisted, a crash + restart from the same
+ * store rejoining by itself, and leave.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FizzError } from "../../../core/errors.ts";
+import { encodeJoinToken, parseJoinToken } from "../../../core/cluster-crypto/index.ts";
+import { defaults, type AgentConfig } from "../../../core/agent-config/schema.ts";
+import { ClusterAgent, clusterBackend } from "../../../platform/agent/cluster.ts";
+import { ApiClient } from "../../../platform/api/client.ts";
+import { createApiServer, createRoutes, EventFeed, type ApiServer } from "../../../platform/api/index.ts";
+import { createLogger } from "../../../platform/log.ts";
+import { AgentStore } from "../../../platform/store/index.ts";
+import { FakeBackend } from "./fake-backend.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "fizz-cluster-agent-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Agent {
+  readonly name: string;
+  readonly cluster: ClusterAgent;
+  readonly store: AgentStore;
+  readonly client: ApiClient;
+  readonly backend: FakeBackend;
+  stop(): Promise<void>;
+}
+
+const logger = createLogger({ level: "warn", format: "json", write: () => undefined });
+
+async function agent(name: string, host: string, backend = new FakeBackend()): Promise<Agent> {
+  const base = defaults({ uid: 1000, env: {}, home: dir });
+  const config: AgentConfig = { ...base, cluster: { ...base.cluster, bind: `${host}:0` } };
+  const store = AgentStore.open(join(dir, `${name}.db`));
+  const cluster = new ClusterAgent({ config, store, nodeId: store.nodeId(), logger, env: { FIZZ_SWIM_PROFILE: "test" } });
+  await cluster.resume();
+  const server: ApiServer = createApiServer({ router: createRoutes({ backend: clusterBackend(backend, cluster), events: new EventFeed(store), cluster }) });
+  const socket = join(dir, `${name}.sock`);
+  await server.listen({ kind: "unix", path: socket });
+  return {
+    name,
+    cluster,
+    store,
+    backend,
+    client: new ApiClient({ address: { kind: "unix", path: socket }, timeoutMs: 20_000 }),
+    async stop() {
+      await server.close();
+      await cluster.stop();
+      store.close();
+    },
+  };
+}
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined | false>): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function failure(p: Promise<unknown>): Promise<FizzError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof FizzError) return e;
+    throw e;
+  }
+  throw new Error("expected a failure");
+}
+
+const project = (img: string) => ({ project: { name: "x", services: { web: { image: img } } } });
+
+test("init, join, replicate, rotate keys, refuse a wrong key, crash + rejoin, leave", async () => {
+  const a = await agent("a", "127.0.0.21");
+  // A deployment made before the cluster exists is published on init.
+  await a.client.up("early", project("busybox"));
+  const b = await agent("b", "127.0.0.22");
+  const c = await agent("c", "127.0.0.23");
+  try {
+    expect((await failure(b.client.clusterNodes())).code).toBe("cluster.not_member");
+    const init = await a.client.clusterInit();
+    expect(init.address).toMatch(/^127\.0\.0\.21:\d+$/);
+    expect((await failure(a.client.clusterInit())).code).toBe("cluster.already_member");
+    const joined = await b.client.clusterJoin(init.address, init.token);
+    expect(joined.via).toBe(init.address);
+    const idA = init.node;
+    const idB = joined.node;
+    await until("both alive on both", 5000, async () => {
+      const [na, nb] = [await a.client.clusterNodes(), await b.client.clusterNodes()];
+      return [...na, ...nb].filter((n) => n.state === "alive").length === 4;
+    });
+
+    // Replication both ways, with the origin node.
+    await b.client.up("shop", project("nginx"));
+    await until("a lists shop and early; b lists early", 3000, async () => {
+      const la = await a.client.listDeployments();
+      const lb = await b.client.listDeployments();
+      return la.some((d) => d.name === "shop" && (d as { origin?: string }).origin === idB) && lb.some((d) => d.name === "early" && (d as { origin?: string }).origin === idA);
+    });
+    expect((await a.client.getDeployment("shop")).spec).toEqual(project("nginx").project);
+    // Containers stay where the deployment was made: a remote one cannot be removed here.
+    expect((await failure(a.client.down("shop"))).code).toBe("cluster.remote_deployment");
+
+    // Key rotation at runtime: install everywhere, use everywhere, remove the old key everywhere.
+    const k2 = Buffer.from(new Uint8Array(32).fill(42)).toString("base64");
+    const old = (await a.client.clusterKeys()).primary;
+    const id2 = (await a.client.clusterKeyInstall(k2)).installed;
+    await b.client.clusterKeyInstall(k2);
+    await a.client.clusterKeyUse(id2);
+    await b.client.clusterKeyUse(id2);
+    expect((await failure(a.client.clusterKeyRemove(id2))).code).toBe("keyring.remove_primary");
+    await a.client.clusterKeyRemove(old);
+    await b.client.clusterKeyRemove(old);
+    expect(await b.client.clusterKeys()).toEqual({ primary: id2, keys: [{ id: id2, primary: true }] });
+    await a.client.up("after-rotation", project("redis"));
+    await until("b lists after-rotation", 3000, async () => (await b.client.listDeployments()).some((d) => d.name === "after-rotation"));
+    expect((await a.client.clusterNodes()).every((n) => n.state === "alive")).toBe(true);
+
+    // The old token now carries a removed key: refused, and nothing is kept on c.
+    const stale = await failure(c.client.clusterJoin(init.address, init.token));
+    expect({ status: stale.status, code: stale.code }).toEqual({ status: 403, code: "cluster.wrong_key" });
+    expect(stale.message).toContain("wrong cluster key");
+    expect(c.store.getMeta("cluster_id") ?? "").toBe("");
+    const parsed = parseJoinToken(init.token);
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    const garbled = await failure(c.client.clusterJoin(init.address, init.token.slice(0, -1)));
+    expect({ status: garbled.status, code: garbled.code }).toEqual({ status: 400, code: "join_token.checksum" });
+    // A token for the new key works.
+    const fresh = encodeJoinToken({ ...parsed.token, key: new Uint8Array(32).fill(42) });
+    await c.client.clusterJoin(init.address, fresh);
+    await until("a sees 3 alive", 5000, async () => (await a.client.clusterNodes()).filter((n) => n.state === "alive").length === 3);
+
+    // Crash a (no leave) and restart it from the same store: it rejoins by itself with its id.
+    const aBackend = a.backend;
+    await a.stop();
+    await until("b marks a dead", 8000, async () => (await b.client.clusterNodes()).find((n) => n.id === idA)?.state === "dead");
+    const a2 = await agent("a", "127.0.0.21", aBackend);
+    try {
+      expect(a2.cluster.nodeId).toBe(idA);
+      await until("a alive again on b and c", 8000, async () => {
+        const seen = [...(await b.client.clusterNodes()), ...(await c.client.clusterNodes())].filter((n) => n.id === idA);
+        return seen.length === 2 && seen.every((n) => n.state === "alive");
+      });
+      expect((await a2.client.listDeployments()).map((d) => d.name)).toEqual(["after-rotation", "early", "shop"]);
+      expect((await a2.client.clusterKeys()).primary).toBe(id2);
+
+      // Leave: the others see it, and b forgets the cluster.
+      await b.client.clusterLeave();
+      await until("a sees b left", 5000, async () => (await a2.client.clusterNodes()).find((n) => n.id === idB)?.state === "left");
+      expect((await failure(b.client.clusterNodes())).code).toBe("cluster.not_member");
+      expect(b.store.getMeta("cluster_keyring")).toBe("");
+    } finally {
+      await a2.stop();
+    }
+  } finally {
+    await b.stop();
+    await c.stop();
+  }
+}, 60_000);
