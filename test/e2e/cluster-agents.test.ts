@@ -112,6 +112,11 @@ describe.skipIf(!socket)("five agents form a cluster", () => {
     const table = await fizz(sock(3), "nodes");
     expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+ADDRESS\s+STATE\s+INCARNATION\s+LABELS\s+CPU\/MEM\s+RTT$/);
     expect(table.stdout).toContain("127.0.0.15:7946");
+    const keys = await fizz(sock(2), "cluster", "keys", "list");
+    expect(keys.stdout).toMatch(/^ID\s+PRIMARY\n[0-9a-f]{8}\s+\*\n$/);
+    const badKey = await fizz(sock(2), "cluster", "keys", "install", "not-a-key");
+    expect(badKey.code).not.toBe(0);
+    expect(badKey.stderr).toContain("a cluster key is 32 bytes");
 
     // A deployment created on n1 is listed on every other node.
     await client(1).up(project, {
