@@ -121,11 +121,16 @@ export class EngineBackend implements AgentBackend {
   /** Loads a project from the files the CLI sent; other paths (env_file, extends) are read from disk, as the CLI would. */
   private load(name: string, input: DeploymentInput): Project {
     if (input.project) {
-      const p = input.project as unknown as Project;
-      if (typeof p !== "object" || p === null || typeof p.services !== "object" || p.services === null) {
-        throw new FizzError({ code: "api.bad_project", message: "project must be a normalised compose project with a services map", status: 400 });
+      const why = notNormalised(input.project);
+      if (why) {
+        throw new FizzError({
+          code: "api.bad_project",
+          message: `project is not a normalised compose project: ${why}`,
+          hint: "send compose files as `files`, or the project `fizz up` sends (the CLI's normalised model)",
+          status: 400,
+        });
       }
-      return { ...p, name };
+      return { ...(input.project as unknown as Project), name };
     }
     const files = input.files ?? [];
     if (!files.length) throw new FizzError({ code: "api.no_files", message: "a deployment needs compose files (files) or a normalised project (project)", status: 400 });
@@ -364,4 +369,25 @@ async function* mergeLogs(engine: Engine, targets: readonly ContainerSummary[], 
     await new Promise<void>((r) => (wake = r));
     wake = undefined;
   }
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Why a `project` body is not the CLI's normalised model, or undefined when it
+ * is. Checks the shape the deploy code relies on, so a hand-written body gets a
+ * precise 400 instead of failing half-way through a deploy.
+ */
+export function notNormalised(p: unknown): string | undefined {
+  if (!isObj(p)) return "expected an object";
+  for (const k of ["services", "networks", "volumes", "secrets", "configs", "disabled_services"]) if (!isObj(p[k])) return `'${k}' must be an object`;
+  if (typeof p.working_dir !== "string" || !Array.isArray(p.files)) return "'working_dir' (string) and 'files' (array) are required";
+  for (const [name, s] of Object.entries(p.services as Record<string, unknown>)) {
+    if (!isObj(s)) return `services.${name} must be an object`;
+    if (s.name !== name) return `services.${name}.name must be '${name}'`;
+    for (const k of ["environment", "labels", "networks", "depends_on"]) if (!isObj(s[k])) return `services.${name}.${k} must be an object`;
+    for (const k of ["ports", "volumes", "secrets", "configs", "profiles"]) if (!Array.isArray(s[k])) return `services.${name}.${k} must be an array`;
+    if (s.image === undefined && !isObj(s.build)) return `services.${name} needs an image or a build`;
+  }
+  return undefined;
 }

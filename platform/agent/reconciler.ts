@@ -7,7 +7,6 @@
  * monitor that restarts unhealthy containers within its restart policy.
  */
 import type { Project } from "../../core/compose/model.ts";
-import { isFizzError } from "../../core/errors.ts";
 import { plan } from "../../core/reconcile/plan.ts";
 import type { Plan } from "../../core/reconcile/types.ts";
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
@@ -37,6 +36,8 @@ export interface ReconcilerOptions {
   onEvent?: (e: ReconcilerEvent) => void;
   /** Called with each pass's duration and whether it failed (metrics). */
   onPass?: (seconds: number, deployment: string, error: boolean) => void;
+  /** Period of each deployment's health check pass (ms). */
+  healthIntervalMs?: number;
   now?: () => number;
 }
 
@@ -101,7 +102,7 @@ export class Reconciler {
       return undefined;
     } finally {
       this.opts.onPass?.((this.now() - started) / 1000, name, failed);
-      await this.monitorTick(name, rec.generation, project);
+      this.ensureMonitor(name, rec.generation, project);
     }
   }
 
@@ -113,7 +114,11 @@ export class Reconciler {
     }
     this.passInFlight = (async () => {
       for (const d of this.store.listDeployments()) await this.reconcileDeployment(d.name);
-      for (const name of this.monitors.keys()) if (!this.store.getDeployment(name)) this.monitors.delete(name);
+      for (const [name, m] of this.monitors) {
+        if (this.store.getDeployment(name)) continue;
+        m.monitor.stop();
+        this.monitors.delete(name);
+      }
     })().finally(() => {
       this.passInFlight = undefined;
     });
@@ -149,6 +154,7 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     this.running = false;
+    for (const m of this.monitors.values()) m.monitor.stop();
     if (this.timer) clearTimeout(this.timer);
     this.eventsAbort?.abort();
     await this.passInFlight?.catch(() => {});
@@ -169,16 +175,17 @@ export class Reconciler {
     }
   }
 
-  private async monitorTick(name: string, generation: number, project: Project): Promise<void> {
-    let m = this.monitors.get(name);
-    if (!m || m.generation !== generation) {
-      m = {
-        generation,
-        monitor: new HealthMonitor(this.engine, project, { store: this.store, onEvent: (e) => this.monitorEvent(name, e), now: this.now }),
-      };
-      this.monitors.set(name, m);
-    }
-    await m.monitor.tick().catch((e: unknown) => this.emit({ type: "monitor.error", deployment: name, message: isFizzError(e) ? e.message : String(e) }));
+  /**
+   * Each deployment's health monitor runs on its own timer, so a slow plan pass
+   * (an engine call stuck behind an image build, say) never delays a health restart.
+   */
+  private ensureMonitor(name: string, generation: number, project: Project): void {
+    const m = this.monitors.get(name);
+    if (m && m.generation === generation) return;
+    m?.monitor.stop();
+    const monitor = new HealthMonitor(this.engine, project, { store: this.store, onEvent: (e) => this.monitorEvent(name, e), now: this.now });
+    this.monitors.set(name, { generation, monitor });
+    if (this.running) monitor.start(this.opts.healthIntervalMs ?? 2000);
   }
 
   private monitorEvent(deployment: string, e: MonitorEvent): void {

@@ -58,7 +58,8 @@ export async function engineRuntime(deps: EngineRuntimeDeps): Promise<EngineRunt
     intervalMs: config.reconcile.interval,
     parallelism: config.reconcile.parallelism,
     onEvent,
-    onPass: (seconds, _deployment, error) => {
+    onPass: (seconds, deployment, error) => {
+      logger.debug({ deployment, seconds }, "reconcile pass");
       metrics.observeReconcile(seconds, error);
       void sampleContainers().catch(() => {});
     },

@@ -61,7 +61,7 @@ describe.skipIf(!socket)("agent on docker", () => {
   const startAgent = async () => {
     const log = openSync(join(dir, "agent.log"), "a");
     agent = spawn(BUN, [join(ROOT, "cmd/fizz.ts"), "agent", "--data-dir", dataDir, "--api", `unix:${apiSock}`, "--engine", "docker"], {
-      env: { ...process.env, FIZZ_RECONCILE_INTERVAL: "2000", NO_COLOR: "1" },
+      env: { ...process.env, FIZZ_RECONCILE_INTERVAL: "2000", FIZZ_LOG_LEVEL: "debug", NO_COLOR: "1" },
       stdio: ["ignore", log, log],
     });
     await until("the agent API", 30_000, async () => (await agentApi(apiSock, "GET", "/healthz").catch(() => ({ status: 0 }))).status === 200 || undefined);

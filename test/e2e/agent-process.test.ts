@@ -75,21 +75,16 @@ describe("fizz agent process", () => {
     }
   }, 90_000);
 
-  test("serves stored state only until the engine backend is wired: reads work, changes are 501, containers are empty", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "fizz-store-"));
-    const store = AgentStore.open(join(dataDir, "state.db"));
-    store.putDeployment("shop", { name: "shop", services: { web: { image: "busybox", deploy: { replicas: 2 } } } }, { files: ["compose.yaml"] }, 1);
-    store.close();
+  test("a body that is not a normalised project is refused with a precise 400, and nothing is stored", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "fizz-bad-project-"));
     const sock = join(dataDir, "api.sock");
     const agent = await startAgent({ dataDir, args: ["--api", `unix:${sock}`] });
     try {
       const c = unix(sock);
-      expect(await c.listDeployments()).toEqual([expect.objectContaining({ name: "shop", services: 1, desired: 2, running: 0 })]);
-      expect(await c.services("shop")).toEqual([{ deployment: "shop", name: "web", image: "busybox", desired: 2, running: 0, healthy: 0 }]);
-      expect(await c.containers()).toEqual([]);
-      const e = (await c.up("shop", { project: { services: {} } }).catch((x: unknown) => x)) as FizzError;
-      expect([e.status, e.code]).toEqual([501, "agent.no_engine_backend"]);
-      expect(agent.logs.some((l) => l.level === 40 && String(l.msg).includes("no engine backend"))).toBe(true);
+      const e = (await c.up("shop", { project: { services: { web: { image: "busybox" } } } }).catch((x: unknown) => x)) as FizzError;
+      expect([e.status, e.code]).toEqual([400, "api.bad_project"]);
+      expect(e.message).toContain("'networks' must be an object");
+      expect(await c.listDeployments()).toEqual([]);
     } finally {
       await agent.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -108,7 +103,8 @@ describe("fizz agent process", () => {
       const anon = new ApiClient({ address: { kind: "tcp", host: "127.0.0.1", port, tls: false } });
       expect(((await anon.containers().catch((x: unknown) => x)) as FizzError).status).toBe(401);
       const authed = new ApiClient({ address: { kind: "tcp", host: "127.0.0.1", port, tls: false }, token: agent.token() });
-      expect(await authed.containers()).toEqual([]);
+      // The agent reports every Fizz container on its engine; what matters here is that the token is accepted.
+      expect(Array.isArray(await authed.containers())).toBe(true);
     } finally {
       await agent.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -133,7 +129,7 @@ describe("fizz agent process", () => {
       expect(existsSync(join(dataDir, "api-token"))).toBe(false);
       const ca = readFileSync(join(dataDir, "cert.pem"));
       const c = new ApiClient({ address: { kind: "tcp", host: "127.0.0.1", port, tls: true }, token: "a-token-of-our-own-0123456789", ca });
-      expect(await c.containers()).toEqual([]);
+      expect(Array.isArray(await c.containers())).toBe(true);
       const wrong = new ApiClient({ address: { kind: "tcp", host: "127.0.0.1", port, tls: true }, token: "not-the-token-0123456789", ca });
       expect(((await wrong.containers().catch((x: unknown) => x)) as FizzError).status).toBe(401);
     } finally {
