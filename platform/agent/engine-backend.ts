@@ -5,9 +5,8 @@
  * inspect come straight from the engine, found by our labels.
  */
 import { posix } from "node:path";
-import { loadProject, type FileReader } from "../../core/compose/load.ts";
+import type { FileReader } from "../../core/compose/load.ts";
 import type { Project } from "../../core/compose/model.ts";
-import { diagnosticsError } from "../../core/compose/diagnostics.ts";
 import { FizzError } from "../../core/errors.ts";
 import { LABEL, MANAGED_FILTER, projectFilter } from "../../core/labels.ts";
 import { planDown } from "../../core/reconcile/lifecycle.ts";
@@ -119,7 +118,7 @@ export class EngineBackend implements AgentBackend {
   }
 
   /** Loads a project from the files the CLI sent; other paths (env_file, extends) are read from disk, as the CLI would. */
-  private load(name: string, input: DeploymentInput): Project {
+  private async load(name: string, input: DeploymentInput): Promise<Project> {
     if (input.project) {
       const why = notNormalised(input.project);
       if (why) {
@@ -135,6 +134,8 @@ export class EngineBackend implements AgentBackend {
     const files = input.files ?? [];
     if (!files.length) throw new FizzError({ code: "api.no_files", message: "a deployment needs compose files (files) or a normalised project (project)", status: 400 });
     const cwd = input.workingDir && posix.isAbsolute(input.workingDir) ? input.workingDir : "/";
+    // The compose loader (YAML parser and all) is loaded only when files arrive; the CLI sends normalised projects.
+    const [{ loadProject }, { diagnosticsError }] = await Promise.all([import("../../core/compose/load.ts"), import("../../core/compose/diagnostics.ts")]);
     const sent = new Map(files.map((f) => [posix.resolve(cwd, f.name), f.content]));
     const reader: FileReader = { read: (p) => sent.get(p) ?? readTextFile(p) };
     const result = loadProject({
@@ -155,7 +156,7 @@ export class EngineBackend implements AgentBackend {
 
   async putDeployment(name: string, input: DeploymentInput, signal: AbortSignal): Promise<DeployResult> {
     return this.locked(name, async () => {
-      const project = this.load(name, input);
+      const project = await this.load(name, input);
       const prepared: Prepared = prepareProject(project, {
         hostEnv: input.env ?? {},
         node: this.o.node,
