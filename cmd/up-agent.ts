@@ -36,7 +36,7 @@ export async function upThroughAgent(ctx: Context, client: ApiClient, project: P
   const ok = paint(ctx, "32", "✔");
   const progress = (async () => {
     for await (const e of client.events({ deployment: name, since: last }, follow.signal)) {
-      const kind = e.type.replace(/^step\./, "");
+      const kind = e.type.replace(/^step\./, "").replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
       if (e.type === "step.failed") ctx.err(` ${paint(ctx, "31", "✘")} ${e.message}\n`);
       else if (VERB[kind] && kind !== "renameContainer") {
         const subject = e.message.split(" ")[1] ?? "";

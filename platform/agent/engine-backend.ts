@@ -64,7 +64,15 @@ export class EngineBackend implements AgentBackend {
 
   private async locked<T>(name: string, run: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(name) ?? Promise.resolve();
-    const next = prev.catch(() => {}).then(run);
+    const next = prev.catch(() => {}).then(async () => {
+      // The reconcile loop stays off this deployment until the change is done.
+      const release = await this.o.reconciler.hold(name);
+      try {
+        return await run();
+      } finally {
+        release();
+      }
+    });
     this.locks.set(name, next);
     try {
       return await next;
@@ -192,7 +200,6 @@ export class EngineBackend implements AgentBackend {
       if (opts.wait) await waitHealthy(this.engine, prepared.desired, { timeoutMs: (opts.timeoutSeconds ?? 600) * 1000 });
       const actions: Record<string, number> = {};
       for (const s of outcome.plan.steps) actions[s.kind] = (actions[s.kind] ?? 0) + 1;
-      this.o.reconciler.wake();
       return {
         deployment: name,
         created: !existed,

@@ -52,6 +52,9 @@ export class Reconciler {
   private passInFlight: Promise<void> | undefined;
   private wakeRequested = false;
   private readonly monitors = new Map<string, { generation: number; monitor: HealthMonitor }>();
+  /** Deployments an API call is changing right now: the loop leaves them alone until released. */
+  private readonly held = new Map<string, number>();
+  private readonly reconciling = new Map<string, Promise<unknown>>();
   private eventsAbort: AbortController | undefined;
   private readonly now: () => number;
 
@@ -74,8 +77,39 @@ export class Reconciler {
     return plan(prepared.desired, actual, { pull: "missing", startExited: "policy", removeOrphans: false });
   }
 
+  /**
+   * Keeps the loop off a deployment while an API call converges it (their plans
+   * would race: the loop could start a container before its dependency is ready).
+   * Returns the release function; the loop is woken on release.
+   */
+  async hold(name: string): Promise<() => void> {
+    this.held.set(name, (this.held.get(name) ?? 0) + 1);
+    // A pass that was already reconciling it finishes first.
+    await this.reconciling.get(name)?.catch(() => {});
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.held.get(name) ?? 1) - 1;
+      if (n <= 0) this.held.delete(name);
+      else this.held.set(name, n);
+      this.wake();
+    };
+  }
+
   /** One reconcile of one deployment; returns what the executor did (undefined when nothing to do). */
   async reconcileDeployment(name: string): Promise<ExecuteResult | undefined> {
+    if (this.held.has(name)) return undefined;
+    const run = this.reconcileNow(name);
+    this.reconciling.set(name, run);
+    try {
+      return await run;
+    } finally {
+      if (this.reconciling.get(name) === run) this.reconciling.delete(name);
+    }
+  }
+
+  private async reconcileNow(name: string): Promise<ExecuteResult | undefined> {
     const started = this.now();
     const rec = this.store.getDeployment(name);
     if (!rec) return undefined;
@@ -213,7 +247,8 @@ export function stepEventRecord(deployment: string, e: StepEvent): ReconcilerEve
   const subject =
     container ?? (s.kind === "createNetwork" ? s.network.name : s.kind === "createVolume" ? s.volume.name : s.kind === "pullImage" || s.kind === "buildImage" ? s.image : s.kind === "removeNetwork" || s.kind === "removeVolume" ? s.name : s.kind === "waitFor" ? s.service : "");
   return {
-    type: e.type === "failed" ? "step.failed" : `step.${s.kind}`,
+    // Event types are lower-case dotted words (the API's filter syntax): createContainer → step.create_container.
+    type: e.type === "failed" ? "step.failed" : `step.${s.kind.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`,
     deployment,
     ...(service ? { service } : {}),
     ...(container ? { container } : {}),

@@ -159,6 +159,42 @@ describe.skipIf(!socket)("agent on docker", () => {
     expect(metrics.text).toMatch(new RegExp(`fizz_container_restarts_total\\{[^}]*deployment="${name}"[^}]*service="api"[^}]*\\} [1-9]`));
   }, 120_000);
 
+  test("the loop does not race an API deploy: dependencies gate starts, each container starts once", async () => {
+    const job = `${name}job`;
+    const compose = `services:
+  migrate:
+    image: fizz-test/busybox:1
+    command: ["sh", "-c", "sleep 3; echo done"]
+  app:
+    image: fizz-test/busybox:1
+    command: ["sleep", "3600"]
+    stop_grace_period: 1s
+    depends_on:
+      migrate: { condition: service_completed_successfully }
+`;
+    const r = await agentApi(apiSock, "PUT", `/v1/deployments/${job}`, { files: [{ name: "compose.yaml", content: compose }], workingDir: join(dir, "proj") });
+    expect(r.status).toBe(201);
+    try {
+      const f = encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${job}`] }));
+      const list = JSON.parse((await engineApi("GET", `/containers/json?all=1&filters=${f}`)).body) as Summary[];
+      const state = async (n: string) => (JSON.parse((await engineApi("GET", `/containers/${list.find((c) => c.Names[0] === `/${job}-${n}-1`)!.Id}/json`)).body) as { State: { StartedAt: string; FinishedAt: string } }).State;
+      const migrate = await state("migrate");
+      const app = await state("app");
+      expect(Date.parse(app.StartedAt)).toBeGreaterThanOrEqual(Date.parse(migrate.FinishedAt));
+      const ev = fizz("events", "--json", "--no-follow", "--filter", `deployment=${job}`);
+      const starts = ev.stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { type: string; container: string })
+        .filter((e) => e.type === "step.start_container")
+        .map((e) => e.container);
+      expect(starts.sort()).toEqual([`${job}-app-1`, `${job}-migrate-1`]);
+    } finally {
+      await agentApi(apiSock, "DELETE", `/v1/deployments/${job}`);
+    }
+  }, 120_000);
+
   test("fizz scale changes desired replicas and the agent keeps them", async () => {
     const r = fizz("scale", "-p", name, "worker=3");
     expect(r.status).toBe(0);
