@@ -35,7 +35,7 @@ export const UNSUPPORTED_SERVICE_FIELDS: readonly Unsupported[] = [
   { field: "deploy.resources.reservations.generic_resources", why: "Swarm generic resources have no engine equivalent" },
 ];
 
-export const UNSUPPORTED_TOP_FIELDS: readonly Unsupported[] = [{ field: "configs.*.template_driver", why: "config templating" }, { field: "secrets.*.driver", why: "secret drivers are Swarm-only" }, { field: "secrets.*.template_driver", why: "secret templating is not implemented" }];
+export const UNSUPPORTED_TOP_FIELDS: readonly Unsupported[] = [{ field: "configs.*.template_driver", why: "config templating" }, { field: "secrets.*.driver", why: "secret drivers are Swarm-only" }, { field: "secrets.*.template_driver", why: "secret templating" }];
 
 /** Does `obj` have a value at a dotted path (`build.ssh`)? */
 export function hasPath(obj: unknown, dotted: string): boolean {
