@@ -52,12 +52,7 @@ export const register: RegisterVerb = (cli, action) => {
           else {
             for await (const f of engine.exec.start(execId, { tty: false })) (f.stream === "stderr" ? process.stderr : process.stdout).write(f.data);
           }
-          let info = await engine.exec.inspect(execId);
-          for (let i = 0; i < 50 && (info.Running || info.ExitCode === null); i++) {
-            await new Promise((r) => setTimeout(r, 20));
-            info = await engine.exec.inspect(execId);
-          }
-          return info.ExitCode ?? 1;
+          return (await engine.exec.exitCode(execId)) ?? 1;
         } finally {
           await engine.close();
         }

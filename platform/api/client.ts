@@ -10,7 +10,7 @@ import { homedir } from "node:os";
 import { FizzError } from "../../core/errors.ts";
 // Direct imports (not the index) so the CLI does not load the YAML parser just to talk to the agent.
 import { formatApiAddress, parseApiAddress, type ApiAddress } from "../../core/agent-config/address.ts";
-import { socketDefault, type HostFacts } from "../../core/agent-config/schema.ts";
+import { dataDirDefault, socketDefault, type HostFacts } from "../../core/agent-config/schema.ts";
 import type {
   ContainerFilter,
   ContainerView,
@@ -50,9 +50,7 @@ export function clientFor(host: string | undefined, env: Readonly<Record<string,
 }
 
 function defaultSocket(facts: HostFacts): string {
-  const xdg = facts.env.XDG_DATA_HOME;
-  const dataDir = facts.uid === 0 ? "/var/lib/fizz" : `${xdg && xdg.startsWith("/") ? xdg : `${facts.home}/.local/share`}/fizz`;
-  return socketDefault(facts, dataDir);
+  return socketDefault(facts, dataDirDefault(facts));
 }
 
 export interface EventsQuery {

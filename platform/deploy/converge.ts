@@ -5,7 +5,7 @@
  * by `fizz up` and the agent's deployment API.
  */
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
-import { plan } from "../../core/reconcile/plan.ts";
+import { normalizeImageRef, plan } from "../../core/reconcile/plan.ts";
 import type { Plan, PlanOptions } from "../../core/reconcile/types.ts";
 import type { Engine } from "../engine/index.ts";
 import { EngineExecutor } from "./engine-adapter.ts";
@@ -18,12 +18,6 @@ export interface ConvergeResult {
   /** Image steps run before it. */
   imageSteps: number;
   result: ExecuteResult;
-}
-
-function normRef(ref: string): string {
-  if (ref.includes("@")) return ref;
-  const slash = ref.lastIndexOf("/");
-  return ref.slice(slash + 1).includes(":") ? ref : `${ref}:latest`;
 }
 
 export async function converge(
@@ -48,7 +42,7 @@ export async function converge(
     ...exec,
     project: name,
     rollbackOnFailure: exec.rollbackOnFailure ?? true,
-    ...(planOptions.pull === "never" ? { imagesPresent: new Set(actual.images.map((i) => normRef(i.ref))) } : {}),
+    ...(planOptions.pull === "never" ? { imagesPresent: new Set(actual.images.map((i) => normalizeImageRef(i.ref))) } : {}),
   });
   return { plan: p, imageSteps: imageSteps.length, result };
 }

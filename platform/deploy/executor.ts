@@ -9,6 +9,7 @@
  */
 import { FizzError, isFizzError } from "../../core/errors.ts";
 import { instantiate, type ServiceTemplate } from "../../core/deploy/container-spec.ts";
+import { normalizeImageRef } from "../../core/reconcile/plan.ts";
 import type { ActualContainer, DesiredNetwork, DesiredVolume, Plan, Step } from "../../core/reconcile/types.ts";
 
 export interface ContainerStatus {
@@ -223,11 +224,11 @@ function toFizz(e: unknown, step: Step<ServiceTemplate>): FizzError {
 /** With pull never, a create whose image is absent and not produced by the plan fails before anything is touched. */
 function missingImages(plan: Plan<ServiceTemplate>, present: ReadonlySet<string> | undefined): FizzError | undefined {
   if (!present) return undefined;
-  const produced = new Set(plan.steps.flatMap((s) => (s.kind === "pullImage" || s.kind === "buildImage" ? [norm(s.image)] : [])));
+  const produced = new Set(plan.steps.flatMap((s) => (s.kind === "pullImage" || s.kind === "buildImage" ? [normalizeImageRef(s.image)] : [])));
   for (const s of plan.steps) {
     if (s.kind !== "createContainer" || !s.create) continue;
     const img = s.create.body.Image;
-    if (!present.has(norm(img)) && !produced.has(norm(img))) {
+    if (!present.has(normalizeImageRef(img)) && !produced.has(normalizeImageRef(img))) {
       return new FizzError({
         code: "engine.image_not_found",
         message: `image ${img} for service ${s.service} is not present and the pull policy says never`,
@@ -238,11 +239,6 @@ function missingImages(plan: Plan<ServiceTemplate>, present: ReadonlySet<string>
   return undefined;
 }
 
-function norm(ref: string): string {
-  if (ref.includes("@")) return ref;
-  const slash = ref.lastIndexOf("/");
-  return ref.slice(slash + 1).includes(":") ? ref : `${ref}:latest`;
-}
 
 async function waitFor(
   step: Extract<Step<ServiceTemplate>, { kind: "waitFor" }>,

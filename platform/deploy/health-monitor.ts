@@ -7,7 +7,8 @@
  */
 import type { Project } from "../../core/compose/model.ts";
 import { LABEL } from "../../core/labels.ts";
-import { decideRestart, policyFromService, type HealthDecision, type RestartRecord } from "../../core/reconcile/health-policy.ts";
+import { decideRestart, type HealthDecision, type RestartRecord } from "../../core/reconcile/health-policy.ts";
+import { restartPolicyOf } from "../../core/reconcile/from-compose.ts";
 import type { Engine } from "../engine/index.ts";
 import { listProjectContainers } from "./project.ts";
 
@@ -27,7 +28,6 @@ export interface MonitorOptions {
   now?: () => number;
 }
 
-const NS_PER_MS = 1_000_000;
 
 /** Restart records are stored with a reason string; its first word is the cause. */
 function toRecord(r: { at: number; reason: string }): RestartRecord {
@@ -84,19 +84,7 @@ export class HealthMonitor {
       // History is by name; a recreated container is a new one, so count only restarts since it was created.
       const createdMs = (c.Created ?? 0) * 1000;
       const history = (this.opts.store ? this.opts.store.restarts(name, createdMs) : (this.memory.get(name) ?? []).filter((r) => r.at >= createdMs)).map(toRecord);
-      const policy = policyFromService({
-        ...(svc.restart !== undefined ? { restart: svc.restart } : {}),
-        ...(svc.deploy?.restart_policy
-          ? {
-              restartPolicy: {
-                ...(svc.deploy.restart_policy.condition ? { condition: svc.deploy.restart_policy.condition } : {}),
-                ...(svc.deploy.restart_policy.delay !== undefined ? { delayMs: svc.deploy.restart_policy.delay / NS_PER_MS } : {}),
-                ...(svc.deploy.restart_policy.max_attempts !== undefined ? { maxAttempts: svc.deploy.restart_policy.max_attempts } : {}),
-                ...(svc.deploy.restart_policy.window !== undefined ? { windowMs: svc.deploy.restart_policy.window / NS_PER_MS } : {}),
-              },
-            }
-          : {}),
-      });
+      const policy = restartPolicyOf(svc);
       // A container that exited without a restart policy is a finished job, unless the policy asks for restarts on exit.
       if (!unhealthy && svc.restart === undefined && !svc.deploy?.restart_policy) continue;
       const decision = decideRestart({

@@ -70,13 +70,20 @@ export class Exec {
     const { signal, ...body } = opts;
     const execId = await this.create(container, { ...body, Cmd: cmd });
     const { stdout, stderr } = await collectOutput(this.start(execId, { tty: body.Tty ?? false, ...(signal ? { signal } : {}) }));
-    // The stream can end a moment before the engine records the exit code;
-    // poll briefly (bounded: 5 s) rather than report a wrong one.
+    return { exitCode: (await this.exitCode(execId)) ?? -1, stdout, stderr };
+  }
+
+  /**
+   * The exit code of a finished exec. Its output stream can end a moment before
+   * the engine records the code, so this polls briefly (bounded: 5 s) rather
+   * than report a wrong one; null when it is still not known.
+   */
+  async exitCode(execId: string): Promise<number | null> {
     let info = await this.inspect(execId);
     for (let waited = 0; (info.Running || info.ExitCode === null) && waited < 5_000; waited += 25) {
       await new Promise((r) => setTimeout(r, 25));
       info = await this.inspect(execId);
     }
-    return { exitCode: info.ExitCode ?? -1, stdout, stderr };
+    return info.ExitCode;
   }
 }
