@@ -23,5 +23,7 @@ import { register as join } from "./join.ts";
 import { register as leave } from "./leave.ts";
 import { register as nodes } from "./nodes.ts";
 import { register as clusterKeys } from "./cluster-keys.ts";
+import { register as why } from "./why.ts";
+import { register as rollback } from "./rollback.ts";
 
-export const verbs: RegisterVerb[] = [up, down, ps, logs, registerStart, registerStop, registerRestart, exec, registerPull, registerBuild, ls, scale, inspect, events, init, join, leave, nodes, clusterKeys, validate, config, doctor, agent];
+export const verbs: RegisterVerb[] = [up, down, ps, logs, registerStart, registerStop, registerRestart, exec, registerPull, registerBuild, ls, scale, rollback, why, inspect, events, init, join, leave, nodes, clusterKeys, validate, config, doctor, agent];

@@ -19,6 +19,17 @@ export interface DesiredOptions {
   replicas?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
   /** Services named on the command line (enables profile-disabled ones, like Compose). */
   targets?: readonly string[];
+  /**
+   * Cluster mode: per service, the container numbers placed on this node (and
+   * those a rolling update has not reached yet). Services not listed get none.
+   */
+  share?: Readonly<Record<string, ServiceShare>>;
+}
+
+/** This node's part of a service in a cluster. */
+export interface ServiceShare {
+  readonly numbers: readonly number[];
+  readonly holdConfig?: readonly number[];
 }
 
 export interface DesiredResult {
@@ -49,7 +60,10 @@ export function desiredProject(project: Project, opts: DesiredOptions = {}): Des
   const services = base.services.map((s) => {
     const n = override(opts.replicas, s.name);
     if (s.create && s.configFields) s.create.configFields = { ...s.configFields };
-    return n === undefined ? s : { ...s, replicas: n };
+    const withCount = n === undefined ? s : { ...s, replicas: n };
+    if (!opts.share) return withCount;
+    const mine = opts.share[s.name];
+    return { ...withCount, numbers: mine?.numbers ?? [], ...(mine?.holdConfig?.length ? { holdConfig: mine.holdConfig } : {}) };
   });
   const usedNetworks = new Set(services.flatMap((s) => s.networks));
   const usedVolumes = new Set(services.flatMap((s) => s.volumes));

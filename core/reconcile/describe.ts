@@ -21,6 +21,8 @@ export function reasonText(r: Reason): string {
       return "scale up";
     case "scale-down":
       return "scale down";
+    case "placed-elsewhere":
+      return r.detail ? `placed on ${r.detail}` : "placed on another node";
     case "orphan":
       return "orphan";
     case "duplicate":

@@ -7,7 +7,8 @@
  *   (external ones never: a missing external one is a warning);
  * - images are pulled/built per pull policy, once per reference;
  * - each service gets exactly `replicas` containers numbered from 1: surplus
- *   highest numbers are stopped and removed, gaps are filled from 1;
+ *   highest numbers are stopped and removed, gaps are filled from 1 (in a
+ *   cluster, `numbers` names exactly the ones placed on this node);
  * - a container is recreated only when its config hash (or image id) moved,
  *   or on `forceRecreate`; recreate = stop → rename old → create → remove old
  *   → start, like Compose;
@@ -122,6 +123,7 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
   }
 
   const replicasOf = (svc: DesiredService<C>): number => {
+    if (svc.numbers) return svc.numbers.length;
     const n = options.scale?.[svc.name] ?? svc.replicas;
     if (!Number.isInteger(n) || n < 0) {
       throw new FizzError({ code: "reconcile.bad_scale", message: `service ${svc.name}: invalid replica count ${n}` });
@@ -318,14 +320,19 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
       for (const extra of sorted.slice(1)) removeSteps(extra, { code: "duplicate" });
     }
 
-    // Scale down: the highest numbers go.
-    for (const c of kept.slice(want)) removeSteps(c, { code: "scale-down" });
-    const staying = kept.slice(0, want);
+    // Scale down: the highest numbers go (cluster placement: the numbers not placed here).
+    const placed = svc.numbers ? new Set(svc.numbers) : undefined;
+    const staying = placed ? kept.filter((c) => placed.has(c.number)) : kept.slice(0, want);
+    for (const c of placed ? kept.filter((c) => !placed.has(c.number)) : kept.slice(want)) {
+      removeSteps(c, { code: placed ? "placed-elsewhere" : "scale-down" });
+    }
+    const held = new Set(svc.holdConfig ?? []);
 
     for (const c of staying) {
       let why: Reason | undefined;
       if (forced(svc.name)) why = { code: "force-recreate" };
       else if (c.state === "dead") why = { code: "exited", detail: "dead" };
+      else if (held.has(c.number)) why = undefined; // a rolling update has not reached it yet
       else if (!options.noRecreate && c.configHash !== svc.configHash) {
         const fields = changedFields(c.configFields, svc.configFields);
         why = fields.length > 0 ? { code: "config-changed", detail: fields.join(", ") } : { code: "config-changed" };
@@ -409,11 +416,13 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
       touched.add(c.name);
     }
 
-    // Scale up: fill the lowest free numbers.
+    // Scale up: fill the lowest free numbers (cluster placement: the placed numbers missing here).
     const used = new Set([...staying, ...dying].map((c) => c.number));
-    let missing = want - staying.length;
-    for (let n = 1; missing > 0; n++) {
-      if (used.has(n)) continue;
+    const fill = placed ? [...placed].filter((n) => !used.has(n)).sort((a, b) => a - b) : [];
+    let missing = placed ? fill.length : want - staying.length;
+    for (let k = 0, n = 1; missing > 0; n++) {
+      if (placed) n = fill[k++]!;
+      else if (used.has(n)) continue;
       missing--;
       const name = containerName(desired.name, svc.name, n, svc.containerName);
       const reason: Reason = containers.length === 0 ? { code: "missing" } : { code: "scale-up" };

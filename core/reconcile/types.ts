@@ -90,6 +90,17 @@ export interface DesiredService<Create = unknown> {
   readonly hasHealthcheck?: boolean;
   /** Opaque payload the executor turns into the engine's create body. Never inspected here. */
   readonly create?: Create;
+  /**
+   * Cluster placement: exactly these container numbers run here (the others
+   * of the service run on other nodes). Overrides `replicas` when set.
+   */
+  readonly numbers?: readonly number[];
+  /**
+   * Rolling update: numbers whose existing container keeps its older config
+   * for now (the rollout has not reached them). Missing ones are still created
+   * with the current config.
+   */
+  readonly holdConfig?: readonly number[];
 }
 
 export interface DesiredProject<Create = unknown> {
@@ -192,6 +203,7 @@ export type ReasonCode =
   | "force-recreate"
   | "scale-up"
   | "scale-down"
+  | "placed-elsewhere" // cluster placement moved this replica to another node
   | "orphan" // service no longer in the project
   | "duplicate" // two containers claim the same service/number
   | "exited" // stopped container started again

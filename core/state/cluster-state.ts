@@ -174,12 +174,15 @@ export function putDeployment(state: ClusterState, ts: Hlc, id: string, project:
   const prev = dictGet(state.deployments, id);
   const live = prev && !prev.deleted ? prev.value : undefined;
   const stamp = encodeHlc(ts);
+  // The spec it replaces becomes `previous` (an unchanged put keeps the older one).
+  const previous = live && JSON.stringify(live.spec) !== JSON.stringify(spec) ? live.spec : live?.previous;
   const rec: DeploymentRecord = {
     project,
     spec,
     version: (live?.version ?? 0) + 1,
     created: live?.created ?? stamp,
     updated: stamp,
+    ...(previous !== undefined ? { previous } : {}),
   };
   return okChange(state, { deployments: lwwPutDelta(id, rec, ts) });
 }

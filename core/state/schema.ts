@@ -60,6 +60,8 @@ export type DeploymentRecord = {
   readonly version: number;
   readonly created: HlcString;
   readonly updated: HlcString;
+  /** The spec before the last change (what `fizz rollback` and an automatic rollback return to). */
+  readonly previous?: Json;
 };
 
 export type ServiceScale = {
@@ -75,6 +77,10 @@ export type ContainerRecord = {
   /** engine container id, once created */
   readonly containerId: string | null;
   readonly health: Health;
+  /** The service config hash the container was created from (rolling updates compare it). */
+  readonly specHash?: string;
+  /** When the container was created, ms since the epoch (update_config.monitor counts from it). */
+  readonly startedAt?: number;
 };
 
 export type SecretRecord = {
@@ -142,13 +148,15 @@ export function readNodeInfo(v: unknown, path: string): NodeInfo {
 }
 
 export function readDeployment(v: unknown, path: string): DeploymentRecord {
-  const o = readRecord(v, path, ["project", "spec", "version", "created", "updated"]);
+  const o = readRecord(v, path, ["project", "spec", "version", "created", "updated"], ["previous"]);
+  const previous = field(o, "previous");
   return {
     project: readString(o.project, at(path, "project"), 256),
     spec: readJson(o.spec, at(path, "spec")),
     version: readInt(o.version, at(path, "version")),
     created: readHlc(o.created, at(path, "created")),
     updated: readHlc(o.updated, at(path, "updated")),
+    ...(previous !== undefined ? { previous: readJson(previous, at(path, "previous")) } : {}),
   };
 }
 
@@ -158,9 +166,13 @@ export function readServiceScale(v: unknown, path: string): ServiceScale {
 }
 
 export function readContainer(v: unknown, path: string): ContainerRecord {
-  const o = readRecord(v, path, ["deploymentId", "service", "index", "nodeId", "status", "containerId", "health"]);
+  const o = readRecord(v, path, ["deploymentId", "service", "index", "nodeId", "status", "containerId", "health"], ["specHash", "startedAt"]);
   const cid = field(o, "containerId");
+  const specHash = field(o, "specHash");
+  const startedAt = field(o, "startedAt");
   return {
+    ...(specHash !== undefined ? { specHash: readString(specHash, at(path, "specHash"), 128) } : {}),
+    ...(startedAt !== undefined ? { startedAt: readInt(startedAt, at(path, "startedAt")) } : {}),
     deploymentId: readString(o.deploymentId, at(path, "deploymentId"), 128),
     service: readString(o.service, at(path, "service"), 128),
     index: readInt(o.index, at(path, "index"), 0, 999_999_999),

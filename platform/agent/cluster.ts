@@ -5,8 +5,8 @@
  * store's meta table, and on agent start resumes a persisted cluster and
  * rejoins the peers it knew. `clusterBackend` decorates the engine's
  * AgentBackend so that deployments stored here are replicated into the
- * cluster state and `listDeployments` shows every node's deployments (no
- * placement yet: containers run only where the deployment was created).
+ * cluster state, placement decides what runs where, and `listDeployments`
+ * shows every node's deployments.
  *
  * Timing profile: FIZZ_SWIM_PROFILE=test selects short SWIM timings (failure
  * detection in ~1–2 s instead of ~5–10 s) for the multi-agent e2e tests.
@@ -51,6 +51,8 @@ import { ClusterNode, type ClusterMember } from "../cluster/index.ts";
 import type { AgentStore } from "../store/index.ts";
 import type { Logger } from "../log.ts";
 import type { AgentBackend, DeploymentDetail, DeploymentSummary } from "../api/backend.ts";
+import { EngineBackend } from "./engine-backend.ts";
+import { ClusterPlacementSource } from "./cluster-placement.ts";
 import type { ClusterApi, ClusterJoinResult, ClusterInitResult, ClusterKeysView, ClusterNodeView } from "../api/routes.ts";
 
 export const DEFAULT_CLUSTER_PORT = 7946;
@@ -154,6 +156,11 @@ export class ClusterAgent implements ClusterApi {
   private readonly swim: Partial<SwimConfig> | undefined;
   private readonly log: Logger;
   private readonly memberHooks: (() => Promise<void>)[] = [];
+  private readonly changeHooks: (() => void)[] = [];
+  private readonly leftHooks: (() => Promise<void>)[] = [];
+  /** Caught up with the cluster (created it, joined it, or rejoined after a restart): placement may act. */
+  private settled = false;
+  private settleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly d: ClusterAgentDeps) {
     this.log = d.logger.child({ component: "cluster" });
@@ -181,6 +188,45 @@ export class ClusterAgent implements ClusterApi {
     return this.node;
   }
 
+  /**
+   * The node once it has caught up with the cluster. A restarted node waits
+   * for its rejoin (or, with no peer answering, 10 s) before placement acts on
+   * its old view: otherwise it would start everything the cluster has since
+   * moved elsewhere.
+   */
+  get settledNode(): ClusterNode | undefined {
+    return this.settled ? this.node : undefined;
+  }
+
+  /** Called on every membership change and every state change from a peer. */
+  onChange(hook: () => void): void {
+    this.changeHooks.push(hook);
+  }
+
+  /** Runs after `fizz leave` (the node's share of the cluster's deployments goes away). */
+  onLeft(hook: () => Promise<void>): void {
+    this.leftHooks.push(hook);
+  }
+
+  private changed(): void {
+    for (const h of this.changeHooks) h();
+  }
+
+  private attach(node: ClusterNode): void {
+    node.on("member", () => this.changed());
+    node.on("state", (e) => {
+      if (e.source !== "local") this.changed();
+    });
+  }
+
+  private settle(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
+    if (this.settled || !this.node) return;
+    this.settled = true;
+    this.changed();
+  }
+
   get nodeId(): string {
     return this.d.nodeId;
   }
@@ -201,6 +247,9 @@ export class ClusterAgent implements ClusterApi {
     this.keyring = ring.keyring;
     this.committed = true;
     this.node = await this.startNode(advertise, stateB64 ? fromBase64(stateB64) : undefined);
+    this.attach(this.node);
+    this.settleTimer = setTimeout(() => this.settle(), 10_000);
+    this.settleTimer.unref?.();
     const seeds = [...new Set([...this.node.knownPeers(), ...this.storedSeeds(), ...this.d.config.cluster.join.map((s) => withDefaultPort(s))])];
     this.log.info({ peers: seeds.length }, "resuming cluster membership");
     this.rejoin(seeds, 0);
@@ -211,7 +260,10 @@ export class ClusterAgent implements ClusterApi {
     const node = this.node;
     if (!node || this.stopped || seeds.length === 0) return;
     node.join(seeds).then(
-      (r) => this.log.info({ via: r.via }, "rejoined the cluster"),
+      (r) => {
+        this.log.info({ via: r.via }, "rejoined the cluster");
+        this.settle();
+      },
       (e: unknown) => {
         if (this.stopped || this.node !== node) return;
         this.log.warn({ err: e instanceof Error ? e.message : String(e), attempt }, "rejoining failed; retrying");
@@ -298,6 +350,8 @@ export class ClusterAgent implements ClusterApi {
         throw e;
       }
       this.committed = true;
+      this.attach(this.node);
+      this.settle();
       this.persistMembership([], advertise);
       this.log.info({ address: this.node.address }, "created a new cluster");
       await this.becameMember();
@@ -341,6 +395,8 @@ export class ClusterAgent implements ClusterApi {
       }
       this.node = node;
       this.committed = true;
+      this.attach(node);
+      this.settle();
       this.persistMembership([address], undefined);
       this.log.info({ via }, "joined a cluster");
       await this.becameMember();
@@ -357,9 +413,13 @@ export class ClusterAgent implements ClusterApi {
       await node.leave();
       await node.stop();
       this.node = undefined;
+      this.settled = false;
       this.clusterId = this.keyring = undefined;
       this.forget();
       this.log.info("left the cluster");
+      for (const h of this.leftHooks) {
+        await h().catch((e: unknown) => this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "taking down this node's share after leaving failed"));
+      }
       return { left: true, node: this.d.nodeId };
     });
   }
@@ -412,6 +472,8 @@ export class ClusterAgent implements ClusterApi {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settled = false;
     await this.busy.catch(() => undefined);
     const node = this.node;
     this.node = undefined;
@@ -464,11 +526,29 @@ function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord): 
 }
 
 /**
- * The engine backend plus replication: local writes go to the inner backend
- * first (it owns the store and the containers), then into the cluster state.
+ * The engine backend in a cluster. Once this node has caught up with the
+ * cluster, the cluster state is the source of truth: placement
+ * (ClusterPlacementSource) mirrors every deployment into the local store,
+ * decides which replicas run here, and the reconciler converges only those;
+ * API changes made here go into the cluster state and the other nodes follow.
+ * Deployments this node had before joining are published when it joins.
  */
 export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent): AgentBackend {
+  const engine = inner instanceof EngineBackend ? inner : undefined;
+  const source = engine
+    ? new ClusterPlacementSource({ node: () => cluster.settledNode, store: engine.parts.store, self: cluster.nodeId, emit: (e) => engine.parts.emit?.(e) })
+    : undefined;
+  if (engine && source) {
+    engine.parts.reconciler.setPlacement(source);
+    engine.attachCluster(source);
+    cluster.onChange(() => engine.parts.reconciler.wake());
+    // Leaving: this node's share moves to the others; nothing of the cluster's stays here.
+    cluster.onLeft(async () => {
+      for (const d of await inner.listDeployments()) await inner.deleteDeployment(d.name, { volumes: false }, new AbortController().signal);
+    });
+  }
   const publish = async (name: string) => {
+    if (source) return source.publish(name);
     const node = cluster.current;
     const rec = node ? await inner.getDeployment(name) : undefined;
     if (!node || !rec) return;
@@ -490,8 +570,13 @@ export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent): Agen
       const local = await inner.listDeployments();
       const node = cluster.current;
       if (!node) return local;
-      const seen = new Set(local.map((d) => d.name));
-      const out: DeploymentSummary[] = local.map((d) => ({ ...d, origin: cluster.nodeId }));
+      const out: (DeploymentSummary & { origin?: string })[] = [];
+      const seen = new Set<string>();
+      for (const d of local) {
+        const rec = getDeploymentState(node.state, d.name);
+        out.push({ ...d, origin: rec ? originOf(rec) : cluster.nodeId });
+        seen.add(d.name);
+      }
       for (const [name, rec] of listDeploymentsState(node.state)) if (!seen.has(name)) out.push(remoteSummary(node, name, rec));
       return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     },
@@ -512,20 +597,12 @@ export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent): Agen
     async deleteDeployment(name, opts, signal) {
       const r = await inner.deleteDeployment(name, opts, signal);
       const node = cluster.current;
-      if (r) {
-        if (node && getDeploymentState(node.state, name)) node.mutate((s, ts) => deleteDeploymentState(s, ts, name));
-        return r;
+      if (node && getDeploymentState(node.state, name)) {
+        // Not mirrored here yet (or removed locally already): the cluster state still drops it; its nodes take their parts down.
+        node.mutate((s, ts) => deleteDeploymentState(s, ts, name));
+        return r ?? { deployment: name, removed: { containers: 0, networks: 0, volumes: 0 } };
       }
-      const rec = node ? getDeploymentState(node.state, name) : undefined;
-      if (rec) {
-        throw new FizzError({
-          code: "cluster.remote_deployment",
-          message: `deployment '${name}' runs on node ${originOf(rec)}; remove it there`,
-          hint: "point -H at that node's agent",
-          status: 409,
-        });
-      }
-      return undefined;
+      return r;
     },
     listServices: (d) => inner.listServices(d),
     listContainers: (f) => inner.listContainers(f),
@@ -534,8 +611,10 @@ export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent): Agen
     async scale(deployment, service, replicas, signal) {
       const r = await inner.scale(deployment, service, replicas, signal);
       const node = cluster.current;
-      if (r && node && getDeploymentState(node.state, deployment)) node.mutate((s, ts) => setReplicas(s, ts, deployment, service, replicas));
+      if (r && node && !source && getDeploymentState(node.state, deployment)) node.mutate((s, ts) => setReplicas(s, ts, deployment, service, replicas));
+      if (r && source) source.publish(deployment);
       return r;
     },
+    ...(engine ? { why: (svc: string, d: string | undefined) => engine.why(svc, d), rollback: (d: string, svc: string, sig: AbortSignal) => engine.rollback(d, svc, sig) } : {}),
   };
 }

@@ -30,11 +30,40 @@ import type {
   InspectTarget,
   LogLine,
   LogsQuery,
+  RollbackView,
   ScaleResult,
   ServiceView,
+  WhyResult,
 } from "../api/backend.ts";
 import { projectOf, stepEventRecord, type Reconciler, type ReconcilerEvent } from "./reconciler.ts";
 import type { StepEvent } from "../deploy/executor.ts";
+import { clusterPlacement, type ClusterPlacement } from "../../core/placement/cluster-placement.ts";
+import { rollbackService } from "../../core/placement/rollback.ts";
+import { explainServiceExplanation } from "../../core/scheduler/explain.ts";
+import { suggest } from "../../core/text/suggest.ts";
+import { cpus, hostname, totalmem } from "node:os";
+
+/**
+ * What the backend needs from the cluster when this node is a member: the
+ * cluster state is then the source of truth, placement decides what runs
+ * here, and an API change here converges only this node's share (the other
+ * nodes follow the state).
+ */
+export interface ClusterHooks {
+  active(): boolean;
+  /** Recomputes the placement from the current cluster state (after a local change). */
+  refresh(): void;
+  /** Replicates a deployment stored here (spec and `fizz scale` overrides) into the cluster state. */
+  publish(name: string): void;
+  /** Removes a deployment from the cluster state (every node takes its part down). */
+  remove(name: string): void;
+  /** The deployment's spec and previous spec in the cluster state. */
+  specs(name: string): { spec: unknown; previous: unknown } | undefined;
+  /** Resolves when every placed replica runs the current spec somewhere (healthy where it has a healthcheck). */
+  waitRunning(name: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /** The cluster-wide placement, for `fizz why`. */
+  placement(): ClusterPlacement | undefined;
+}
 
 export interface EngineBackendOptions {
   engine: Engine;
@@ -55,6 +84,40 @@ export class EngineBackend implements AgentBackend {
   private readonly now: () => number;
   /** Serialises changes per deployment: two `up`s of one project must not interleave. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  private cluster: ClusterHooks | undefined;
+
+  /** The pieces the cluster glue works with. */
+  get parts(): { store: AgentStore; reconciler: Reconciler; emit: ((e: ReconcilerEvent) => void) | undefined } {
+    return { store: this.store, reconciler: this.o.reconciler, emit: this.o.emit };
+  }
+
+  /** Called when this node is part of a cluster (the hooks say when membership is in force). */
+  attachCluster(hooks: ClusterHooks): void {
+    this.cluster = hooks;
+  }
+
+  private clustered(): ClusterHooks | undefined {
+    return this.cluster?.active() ? this.cluster : undefined;
+  }
+
+  /**
+   * In a cluster: the change is already in the cluster state; converge this
+   * node's share now (its steps stream to the caller), then optionally wait
+   * for the whole placement to run.
+   */
+  private async convergeShare(name: string, cluster: ClusterHooks, signal: AbortSignal, wait: { timeoutMs: number } | undefined): Promise<Record<string, number>> {
+    cluster.refresh();
+    const actions: Record<string, number> = {};
+    const result = await this.o.reconciler.reconcileDeployment(name, {
+      signal,
+      onStep: (e) => {
+        if (e.type === "done") actions[e.step.kind] = (actions[e.step.kind] ?? 0) + 1;
+      },
+    });
+    if (result && !result.ok) throw result.error!;
+    if (wait) await cluster.waitRunning(name, wait.timeoutMs, signal);
+    return actions;
+  }
 
   constructor(private readonly o: EngineBackendOptions) {
     this.engine = o.engine;
@@ -171,7 +234,8 @@ export class EngineBackend implements AgentBackend {
         fizzVersion: this.o.fizzVersion,
         replicas: this.store.replicas(name),
       });
-      const existed = this.store.getDeployment(name) !== undefined;
+      const previous = this.store.getDeployment(name);
+      const existed = previous !== undefined;
       // Stored before converging: an accepted deployment survives a crash mid-way and the loop finishes it.
       const rec = this.store.putDeployment(name, prepared.project, {
         files: (input.files ?? []).map((f) => f.name),
@@ -179,6 +243,13 @@ export class EngineBackend implements AgentBackend {
         profiles: input.profiles ?? [],
       }, this.now());
       const opts = input.options ?? {};
+      const cluster = this.clustered();
+      if (cluster) {
+        cluster.publish(name);
+        const actions = await this.convergeShare(name, cluster, signal, opts.wait ? { timeoutMs: (opts.timeoutSeconds ?? 600) * 1000 } : undefined);
+        return { deployment: name, created: !existed, generation: rec.generation, actions, warnings: prepared.warnings };
+      }
+      if (previous && JSON.stringify(previous.spec) !== JSON.stringify(rec.spec)) this.store.setMeta(previousKey(name), JSON.stringify(previous.spec));
       const outcome = await converge(
         this.engine,
         prepared,
@@ -214,10 +285,13 @@ export class EngineBackend implements AgentBackend {
     return this.locked(name, async () => {
       const rec = this.store.getDeployment(name);
       if (!rec) return undefined;
-      // Removed from the store first, so the loop does not bring it back while we take it down.
+      // Out of the cluster state first (every node takes its part down), then out of the store, so the loop does not bring it back.
+      const cluster = this.clustered();
+      cluster?.remove(name);
       this.store.deleteDeployment(name);
+      this.store.setMeta(previousKey(name), "");
       const prepared = prepareProject(projectOf(rec.spec), { hostEnv: {} });
-      const p = planDown(prepared.desired, await readActual(this.engine, name), { volumes: opts.volumes, removeOrphans: true });
+      const p = planDown(prepared.desired, await readActual(this.engine, name, cluster ? this.o.node : undefined), { volumes: opts.volumes, removeOrphans: true });
       const r = await executePlan(p, new EngineExecutor(this.engine), { project: name, instance: {}, signal, onEvent: (e) => this.stepEvent(name, e) });
       if (!r.ok) throw r.error!;
       const count = (kind: string) => p.steps.filter((s) => s.kind === kind).length;
@@ -308,6 +382,12 @@ export class EngineBackend implements AgentBackend {
       if (!rec || !svc) return undefined;
       const previous = this.store.replicas(deployment).get(service) ?? svc.deploy?.replicas ?? svc.scale ?? 1;
       this.store.setReplicas(deployment, service, replicas);
+      const cluster = this.clustered();
+      if (cluster) {
+        cluster.publish(deployment);
+        await this.convergeShare(deployment, cluster, signal, undefined);
+        return { deployment, service, replicas, previous };
+      }
       const prepared = prepareProject(projectOf(rec.spec), { hostEnv: {}, node: this.o.node, fizzVersion: this.o.fizzVersion, replicas: this.store.replicas(deployment) });
       const outcome = await converge(this.engine, prepared, { pull: "missing", services: [service], noDeps: true }, {
         instance: { node: this.o.node, deployment, fizzVersion: this.o.fizzVersion },
@@ -317,7 +397,74 @@ export class EngineBackend implements AgentBackend {
       return { deployment, service, replicas, previous };
     });
   }
+
+  /** The placement of this node alone (not in a cluster): every replica runs here unless it does not fit. */
+  private localPlacement(): ClusterPlacement {
+    const self = { id: this.o.node, name: hostname(), state: "alive" as const, labels: {}, resources: { cpuMillis: cpus().length * 1000, memoryBytes: totalmem() } };
+    const deployments = this.store.listDeployments().map((r) => ({ id: r.name, project: projectOf(r.spec), replicas: this.store.replicas(r.name) }));
+    return clusterPlacement([self], deployments, []);
+  }
+
+  async why(service: string, deployment: string | undefined): Promise<WhyResult> {
+    const cp = this.clustered()?.placement() ?? this.localPlacement();
+    const all = cp.placement.explanations;
+    const matches = all.filter((e) => e.service === service && (deployment === undefined || e.deploymentId === deployment));
+    if (matches.length === 0) {
+      const names = [...new Set(all.filter((e) => deployment === undefined || e.deploymentId === deployment).map((e) => e.service))].sort();
+      const guess = suggest(service, names);
+      throw new FizzError({
+        code: "api.not_found",
+        message: `no service '${service}'${deployment ? ` in deployment '${deployment}'` : " in any deployment"}`,
+        hint: guess ? `did you mean '${guess}'?` : names.length ? `services: ${names.join(", ")}` : "nothing is deployed",
+        status: 404,
+      });
+    }
+    if (matches.length > 1) {
+      throw new FizzError({
+        code: "api.ambiguous",
+        message: `service '${service}' exists in deployments ${matches.map((m) => m.deploymentId).join(", ")}`,
+        hint: "name the deployment with -p",
+        status: 400,
+      });
+    }
+    const e = matches[0]!;
+    return { deployment: e.deploymentId, service, explanation: e, text: explainServiceExplanation(e, { hostnames: cp.names }) };
+  }
+
+  async rollback(deployment: string, service: string, signal: AbortSignal): Promise<RollbackView | undefined> {
+    return this.locked(deployment, async () => {
+      const rec = this.store.getDeployment(deployment);
+      if (!rec || !Object.hasOwn(projectOf(rec.spec).services, service)) return undefined;
+      const cluster = this.clustered();
+      let previous: unknown;
+      if (cluster) previous = cluster.specs(deployment)?.previous;
+      else {
+        const raw = this.store.getMeta(previousKey(deployment));
+        previous = raw ? (JSON.parse(raw) as unknown) : undefined;
+      }
+      const r = rollbackService(rec.spec, previous, service);
+      if (!r.ok) throw new FizzError({ code: "rollback.unavailable", message: `cannot roll back '${service}': ${r.reason}`, hint: "a rollback returns to the spec before the last `fizz up` that changed it", status: 409 });
+      const next = this.store.putDeployment(deployment, r.spec, rec.source, this.now());
+      if (cluster) {
+        cluster.publish(deployment);
+        await this.convergeShare(deployment, cluster, signal, undefined);
+      } else {
+        this.store.setMeta(previousKey(deployment), JSON.stringify(rec.spec));
+        const prepared = prepareProject(r.spec, { hostEnv: {}, node: this.o.node, fizzVersion: this.o.fizzVersion, replicas: this.store.replicas(deployment) });
+        const outcome = await converge(this.engine, prepared, { pull: "missing", services: [service], noDeps: true }, {
+          instance: { node: this.o.node, deployment, fizzVersion: this.o.fizzVersion },
+          signal,
+          onEvent: (e: StepEvent) => this.stepEvent(deployment, e),
+        });
+        if (!outcome.result.ok) throw outcome.result.error!;
+      }
+      this.o.emit?.({ type: "rollout.rolled_back", deployment, service, message: `${service} rolled back to its previous spec (fizz rollback)` });
+      return { deployment, service, generation: next.generation };
+    });
+  }
 }
+
+const previousKey = (name: string) => `previous_spec:${name}`;
 
 /** Log lines of several containers as one stream, in arrival order. */
 async function* mergeLogs(engine: Engine, targets: readonly ContainerSummary[], q: LogsQuery, signal: AbortSignal): AsyncGenerator<LogLine> {

@@ -7,15 +7,17 @@
  * monitor that restarts unhealthy containers within its restart policy.
  */
 import type { Project } from "../../core/compose/model.ts";
+import type { ServiceShare } from "../../core/deploy/desired.ts";
 import { plan } from "../../core/reconcile/plan.ts";
+import { planDown } from "../../core/reconcile/lifecycle.ts";
 import type { Plan } from "../../core/reconcile/types.ts";
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
-import type { Engine } from "../engine/index.ts";
+import type { ContainerSummary, Engine } from "../engine/index.ts";
 import type { AgentStore } from "../store/index.ts";
 import { EngineExecutor } from "../deploy/engine-adapter.ts";
 import { executePlan, type ExecuteResult, type StepEvent } from "../deploy/executor.ts";
 import { HealthMonitor, type MonitorEvent } from "../deploy/health-monitor.ts";
-import { prepareProject, readActual } from "../deploy/project.ts";
+import { listProjectContainers, ownedBy, prepareProject, readActual } from "../deploy/project.ts";
 
 export interface ReconcilerEvent {
   type: string;
@@ -41,6 +43,21 @@ export interface ReconcilerOptions {
   now?: () => number;
 }
 
+/**
+ * The cluster's say in what runs on this node. Absent (or inactive) on a
+ * single node: then every stored deployment runs here in full.
+ */
+export interface PlacementSource {
+  /** True once this node is in a cluster and caught up with it. */
+  active(): boolean;
+  /** Start of a pass: mirror the cluster's deployments into the store; returns those deleted cluster-wide that are still here. */
+  beginPass(): string[];
+  /** Per service, the container numbers placed on this node (and those a rolling update holds back). */
+  share(deployment: string): Readonly<Record<string, ServiceShare>>;
+  /** After reconciling a deployment: this node's containers of it, for the cluster state. */
+  report(deployment: string, containers: readonly ContainerSummary[]): void;
+}
+
 /** The stored spec of a deployment: the normalised project, environment already resolved. */
 export function projectOf(spec: unknown): Project {
   return spec as Project;
@@ -57,6 +74,7 @@ export class Reconciler {
   private readonly reconciling = new Map<string, Promise<unknown>>();
   private eventsAbort: AbortController | undefined;
   private readonly now: () => number;
+  private placement: PlacementSource | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -66,15 +84,62 @@ export class Reconciler {
     this.now = opts.now ?? Date.now;
   }
 
+  /** In a cluster, placement decides which replicas run here. */
+  setPlacement(source: PlacementSource | undefined): void {
+    this.placement = source;
+    this.wake();
+  }
+
+  /** The cluster placement when it is in force. */
+  private clustered(): PlacementSource | undefined {
+    return this.placement?.active() ? this.placement : undefined;
+  }
+
   /** Plans one deployment against the engine (no changes made). */
   async planDeployment(name: string): Promise<Plan<ServiceTemplate> | undefined> {
+    return (await this.prepareDeployment(name))?.plan;
+  }
+
+  private async prepareDeployment(name: string) {
     const rec = this.store.getDeployment(name);
     if (!rec) return undefined;
     const project = projectOf(rec.spec);
-    const prepared = prepareProject(project, { hostEnv: {}, node: this.opts.node, fizzVersion: this.opts.fizzVersion, replicas: this.store.replicas(name) });
-    const actual = await readActual(this.engine, project.name);
+    const cluster = this.clustered();
+    const prepared = prepareProject(project, {
+      hostEnv: {},
+      node: this.opts.node,
+      fizzVersion: this.opts.fizzVersion,
+      replicas: this.store.replicas(name),
+      ...(cluster ? { share: cluster.share(name) } : {}),
+    });
+    // In a cluster an engine may be shared by nodes (tests do): only this node's containers count.
+    const actual = await readActual(this.engine, project.name, cluster ? this.opts.node : undefined);
     // The loop never re-pulls and only restarts exited containers their restart policy asks for.
-    return plan(prepared.desired, actual, { pull: "missing", startExited: "policy", removeOrphans: false });
+    const p = plan(prepared.desired, actual, { pull: "missing", startExited: "policy", removeOrphans: false });
+    return { plan: p, prepared, cluster };
+  }
+
+  /** Tells the cluster what this node runs of a deployment now. */
+  private async report(name: string, cluster: PlacementSource | undefined): Promise<void> {
+    if (!cluster) return;
+    const list = await listProjectContainers(this.engine, name);
+    cluster.report(name, list.filter((c) => ownedBy(c, this.opts.node)));
+  }
+
+  /** A deployment removed cluster-wide: this node takes down its own part and forgets it. */
+  private async teardown(name: string, cluster: PlacementSource): Promise<void> {
+    const rec = this.store.getDeployment(name);
+    if (!rec) return;
+    const prepared = prepareProject(projectOf(rec.spec), { hostEnv: {} });
+    const p = planDown(prepared.desired, await readActual(this.engine, name, this.opts.node), { volumes: false, removeOrphans: true });
+    const r = await executePlan(p, new EngineExecutor(this.engine), { project: name, instance: {}, onEvent: (e) => this.stepEvent(name, e) });
+    if (!r.ok) {
+      this.emit({ type: "reconcile.failed", deployment: name, message: `taking down: ${r.error!.message}` });
+      return;
+    }
+    this.store.deleteDeployment(name);
+    cluster.report(name, []);
+    this.emit({ type: "deployment.removed", deployment: name, message: `deployment ${name} was removed from the cluster; its containers here are gone` });
   }
 
   /**
@@ -97,10 +162,14 @@ export class Reconciler {
     };
   }
 
-  /** One reconcile of one deployment; returns what the executor did (undefined when nothing to do). */
-  async reconcileDeployment(name: string): Promise<ExecuteResult | undefined> {
-    if (this.held.has(name)) return undefined;
-    const run = this.reconcileNow(name);
+  /**
+   * One reconcile of one deployment; returns what the executor did (undefined
+   * when nothing to do). `owner`: the API call holding the deployment runs it
+   * itself (its step events go to `onStep` as well).
+   */
+  async reconcileDeployment(name: string, owner?: { onStep?: (e: StepEvent) => void; signal?: AbortSignal }): Promise<ExecuteResult | undefined> {
+    if (!owner && this.held.has(name)) return undefined;
+    const run = this.reconcileNow(name, owner);
     this.reconciling.set(name, run);
     try {
       return await run;
@@ -109,21 +178,27 @@ export class Reconciler {
     }
   }
 
-  private async reconcileNow(name: string): Promise<ExecuteResult | undefined> {
+  private async reconcileNow(name: string, owner?: { onStep?: (e: StepEvent) => void; signal?: AbortSignal }): Promise<ExecuteResult | undefined> {
     const started = this.now();
     const rec = this.store.getDeployment(name);
     if (!rec) return undefined;
     const project = projectOf(rec.spec);
     let failed = false;
+    let cluster: PlacementSource | undefined;
     try {
-      const p = await this.planDeployment(name);
-      if (!p || p.steps.length === 0) return undefined;
-      const prepared = prepareProject(project, { hostEnv: {}, replicas: this.store.replicas(name) });
-      const result = await executePlan(p, new EngineExecutor(this.engine, prepared.builds), {
+      const prep = await this.prepareDeployment(name);
+      cluster = prep?.cluster;
+      const p = prep?.plan;
+      if (!prep || !p || p.steps.length === 0) return undefined;
+      const result = await executePlan(p, new EngineExecutor(this.engine, prep.prepared.builds), {
         project: project.name,
         instance: { node: this.opts.node, deployment: name, fizzVersion: this.opts.fizzVersion },
         parallelism: this.opts.parallelism ?? 8,
-        onEvent: (e) => this.stepEvent(name, e),
+        onEvent: (e) => {
+          this.stepEvent(name, e);
+          owner?.onStep?.(e);
+        },
+        ...(owner?.signal ? { signal: owner.signal } : {}),
       });
       if (!result.ok) {
         failed = true;
@@ -135,6 +210,7 @@ export class Reconciler {
       this.emit({ type: "reconcile.failed", deployment: name, message: e instanceof Error ? e.message : String(e) });
       return undefined;
     } finally {
+      await this.report(name, cluster).catch((e: unknown) => this.emit({ type: "cluster.report_failed", deployment: name, message: e instanceof Error ? e.message : String(e) }));
       this.opts.onPass?.((this.now() - started) / 1000, name, failed);
       this.ensureMonitor(name, rec.generation, project);
     }
@@ -147,6 +223,10 @@ export class Reconciler {
       return this.passInFlight;
     }
     this.passInFlight = (async () => {
+      const cluster = this.clustered();
+      if (cluster) {
+        for (const gone of cluster.beginPass()) if (!this.held.has(gone)) await this.teardown(gone, cluster).catch(() => {});
+      }
       for (const d of this.store.listDeployments()) await this.reconcileDeployment(d.name);
       for (const [name, m] of this.monitors) {
         if (this.store.getDeployment(name)) continue;

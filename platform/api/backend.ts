@@ -152,6 +152,22 @@ export interface ScaleResult {
   readonly previous: number;
 }
 
+/** `fizz why`: the placement of one service's replicas and why nodes were excluded. */
+export interface WhyResult {
+  readonly deployment: string;
+  readonly service: string;
+  /** The scheduler's own explanation (core/scheduler ServiceExplanation). */
+  readonly explanation: unknown;
+  /** The same as text, one line per replica. */
+  readonly text: string;
+}
+
+export interface RollbackView {
+  readonly deployment: string;
+  readonly service: string;
+  readonly generation: number;
+}
+
 export interface AgentBackend {
   listDeployments(): Promise<readonly DeploymentSummary[]>;
   getDeployment(name: string): Promise<DeploymentDetail | undefined>;
@@ -172,4 +188,8 @@ export interface AgentBackend {
   logs(query: LogsQuery, signal: AbortSignal): Promise<AsyncIterable<LogLine> | undefined>;
   /** Sets desired replicas of one service (persisted), then converges. Undefined when the deployment/service is unknown. */
   scale(deployment: string, service: string, replicas: number, signal: AbortSignal): Promise<ScaleResult | undefined>;
+  /** Where each replica of a service runs (or why it is pending). Throws 404 for an unknown service. */
+  why?(service: string, deployment: string | undefined): Promise<WhyResult>;
+  /** Puts a service's previous spec back (`fizz rollback`). Undefined for an unknown deployment or service. */
+  rollback?(deployment: string, service: string, signal: AbortSignal): Promise<RollbackView | undefined>;
 }

@@ -12,6 +12,8 @@ import { FizzError } from "../../core/errors.ts";
 import { formatApiAddress, parseApiAddress, type ApiAddress } from "../../core/agent-config/address.ts";
 import { dataDirDefault, socketDefault, type HostFacts } from "../../core/agent-config/schema.ts";
 import type {
+  RollbackView,
+  WhyResult,
   ContainerFilter,
   ContainerView,
   DeleteResult,
@@ -116,6 +118,12 @@ export class ApiClient {
   }
   scale(deployment: string, service: string, replicas: number): Promise<ScaleResult> {
     return this.json("POST", `/v1/deployments/${enc(deployment)}/services/${enc(service)}/scale`, { replicas });
+  }
+  rollback(deployment: string, service: string): Promise<RollbackView> {
+    return this.json("POST", `/v1/deployments/${enc(deployment)}/services/${enc(service)}/rollback`);
+  }
+  why(service: string, deployment?: string): Promise<WhyResult> {
+    return this.json("GET", `/v1/placement/${enc(service)}${deployment ? `?deployment=${enc(deployment)}` : ""}`);
   }
 
   clusterInit(o: { advertise?: string } = {}): Promise<ClusterInitResult> {

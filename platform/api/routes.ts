@@ -174,6 +174,22 @@ export function createRoutes(o: RoutesOptions): Router {
     if (!res) throw notFound(`no service '${service}' in deployment '${deployment}'`);
     return json(res);
   });
+  r.post("/v1/deployments/:name/services/:service/rollback", async (c) => {
+    noQuery(c);
+    const deployment = deploymentName(c.params.name!);
+    const service = serviceName(c.params.service!);
+    if (!b.rollback) throw notFound("this agent cannot roll back");
+    const res = await changes.run(deployment, () => b.rollback!(deployment, service, c.signal));
+    if (!res) throw notFound(`no service '${service}' in deployment '${deployment}'`);
+    return json(res);
+  });
+  r.get("/v1/placement/:service", async (c) => {
+    checkQuery(c.query, ["deployment"]);
+    const service = serviceName(c.params.service!);
+    const d = c.query.get("deployment");
+    if (!b.why) throw notFound("this agent does not schedule");
+    return json(await b.why(service, d === null ? undefined : deploymentName(d)));
+  });
   r.get("/v1/deployments/:name/logs", async (c) => {
     checkQuery(c.query, ["service", "follow", "tail", "since", "timestamps"], ["service"]);
     const deployment = deploymentName(c.params.name!);

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Project, Service } from "../../core/compose/model.ts";
-import { desiredProject, withResolvedEnvironment, actualState, type ServiceTemplate } from "../../core/deploy/index.ts";
+import { desiredProject, withResolvedEnvironment, actualState, type DesiredOptions, type ServiceTemplate } from "../../core/deploy/index.ts";
 import { LABEL, projectFilter } from "../../core/labels.ts";
 import type { ActualState, DesiredProject } from "../../core/reconcile/types.ts";
 import type { ContainerSummary, Engine } from "../engine/index.ts";
@@ -19,6 +19,8 @@ export interface PrepareOptions {
   fizzVersion?: string;
   replicas?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
   targets?: readonly string[];
+  /** Cluster mode: the numbers of each service placed on this node. */
+  share?: DesiredOptions["share"];
   readText?: (path: string) => string | undefined;
 }
 
@@ -53,6 +55,7 @@ export function prepareProject(project: Project, opts: PrepareOptions): Prepared
     ...(opts.fizzVersion ? { fizzVersion: opts.fizzVersion } : {}),
     ...(opts.replicas ? { replicas: opts.replicas } : {}),
     ...(opts.targets ? { targets: opts.targets } : {}),
+    ...(opts.share ? { share: opts.share } : {}),
   });
   const builds = new Map<string, BuildSpec>();
   for (const s of [...Object.values(resolved.services), ...Object.values(resolved.disabled_services)]) {
@@ -97,11 +100,21 @@ export async function listProjectContainers(engine: Engine, projectName: string)
   );
 }
 
-/** Everything the engine has for a project: containers (all states), its networks and volumes, and local images. */
-export async function readActual(engine: Engine, projectName: string): Promise<ActualState> {
+/** A container another node created (on an engine nodes share, e.g. in tests): never ours to touch. */
+export function ownedBy(c: ContainerSummary, node: string | undefined): boolean {
+  const n = c.Labels?.[LABEL.node];
+  return node === undefined || n === undefined || n === "" || n === node;
+}
+
+/**
+ * Everything the engine has for a project: containers (all states), its
+ * networks and volumes, and local images. With `node`, containers another
+ * node labelled as its own are left out.
+ */
+export async function readActual(engine: Engine, projectName: string, node?: string): Promise<ActualState> {
   const labels = projectFilter(projectName);
   const [containers, networks, volumes, images] = await Promise.all([
-    listProjectContainers(engine, projectName),
+    listProjectContainers(engine, projectName).then((l) => l.filter((c) => ownedBy(c, node))),
     engine.networks.list({ labels }),
     engine.volumes.list({ labels }),
     engine.images.list(),

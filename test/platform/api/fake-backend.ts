@@ -226,4 +226,21 @@ export class FakeBackend implements AgentBackend {
     d.replicas.set(service, replicas);
     return { deployment, service, replicas, previous };
   }
+
+  /** API shape only: the real rollback is tested against the engine backend. */
+  async rollback(deployment: string, service: string) {
+    this.check();
+    const d = this.deployments.get(deployment);
+    if (!d || !this.servicesOf(d).includes(service)) return undefined;
+    d.generation++;
+    return { deployment, service, generation: d.generation };
+  }
+
+  async why(service: string, deployment: string | undefined) {
+    this.check();
+    const d = [...this.deployments.values()].find((x) => (deployment === undefined || x.name === deployment) && this.servicesOf(x).includes(service));
+    if (!d) throw new FizzError({ code: "api.not_found", message: `no service '${service}'`, status: 404 });
+    const n = d.replicas.get(service) ?? 1;
+    return { deployment: d.name, service, explanation: { desired: n }, text: `${service} (deployment ${d.name}): ${n} replicas on this node\n` };
+  }
 }

@@ -1,0 +1,105 @@
+/**
+ * The whole cluster's placement, computed the same way on every node from the
+ * same inputs (membership, deployments, the container records every node
+ * publishes), and this node's share of it: which container numbers of which
+ * service run here. No node decides for another; a node only ever starts or
+ * removes its own containers, so a replica moves when its old node removes it
+ * and its new node starts it, each on its own.
+ *
+ * Replica index i (0-based, the scheduler's) is container number i + 1
+ * (`<project>-<service>-<i+1>`). A global service runs container number 1 on
+ * every node it is placed on.
+ */
+import type { Project } from "../compose/model.ts";
+import { schedule } from "../scheduler/schedule.ts";
+import type { ExistingPlacement, NodeState, Placement, SchedNode, SchedService } from "../scheduler/types.ts";
+import { schedServices } from "./service-spec.ts";
+
+export interface PlacementNode {
+  readonly id: string;
+  readonly name: string;
+  readonly state: NodeState;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly resources: { readonly cpuMillis: number; readonly memoryBytes: number };
+  /** Engine labels (`engine.labels.*` constraints), when known. */
+  readonly engineLabels?: Readonly<Record<string, string>>;
+}
+
+export interface PlacementDeployment {
+  readonly id: string;
+  readonly project: Project;
+  /** `fizz scale` overrides per service. */
+  readonly replicas: ReadonlyMap<string, number>;
+}
+
+/** What a node reports about one of its containers (the cluster state's container record). */
+export interface ReplicaRecord {
+  readonly deploymentId: string;
+  readonly service: string;
+  /** 0-based replica index (container number − 1). */
+  readonly index: number;
+  readonly nodeId: string;
+  readonly status: "pending" | "running" | "healthy" | "unhealthy" | "stopped" | "failed";
+  readonly specHash?: string;
+}
+
+export interface ClusterPlacement {
+  readonly placement: Placement;
+  readonly services: readonly SchedService[];
+  /** Node id → name, for explanations. */
+  readonly names: ReadonlyMap<string, string>;
+  /** Container numbers per service placed on `nodeId`, for one deployment (services without any are listed empty). */
+  share(deploymentId: string, nodeId: string): Record<string, number[]>;
+}
+
+/**
+ * A replica stays where it is unless it failed: an unhealthy container is the
+ * health monitor's business on its own node (moving it would not cure a bad
+ * image, and would fight a rolling update).
+ */
+function keepable(r: ReplicaRecord): boolean {
+  return r.status !== "failed" && r.status !== "stopped";
+}
+
+export function clusterPlacement(nodes: readonly PlacementNode[], deployments: readonly PlacementDeployment[], records: readonly ReplicaRecord[]): ClusterPlacement {
+  const schedNodes: SchedNode[] = nodes.map((n) => ({
+    id: n.id,
+    hostname: n.name,
+    role: "worker",
+    labels: n.labels,
+    engineLabels: n.engineLabels ?? {},
+    state: n.state,
+    resources: { cpus: n.resources.cpuMillis / 1000, memoryBytes: n.resources.memoryBytes },
+  }));
+  const services: SchedService[] = [];
+  const broken = new Set<string>();
+  for (const d of deployments) {
+    try {
+      services.push(...schedServices(d.id, d.project, d.replicas));
+    } catch {
+      // A spec this version cannot read is left alone rather than stopping everything else.
+      broken.add(d.id);
+    }
+  }
+  const existing: ExistingPlacement[] = records
+    .filter((r) => !broken.has(r.deploymentId))
+    .map((r) => ({ deploymentId: r.deploymentId, service: r.service, index: r.index, nodeId: r.nodeId, healthy: keepable(r), specHash: r.specHash ?? "" }));
+  const placement = schedule({ nodes: schedNodes, existing }, services);
+  const modes = new Map(services.map((s) => [`${s.deploymentId}\u0000${s.name}`, s.mode]));
+  return {
+    placement,
+    services,
+    names: new Map(nodes.map((n) => [n.id, n.name])),
+    share(deploymentId, nodeId) {
+      const out: Record<string, number[]> = {};
+      for (const s of services) if (s.deploymentId === deploymentId) out[s.name] = [];
+      for (const a of placement.assignments) {
+        if (a.deploymentId !== deploymentId || a.nodeId !== nodeId) continue;
+        const global = modes.get(`${a.deploymentId}\u0000${a.service}`) === "global";
+        (out[a.service] ??= []).push(global ? 1 : a.index + 1);
+      }
+      for (const k of Object.keys(out)) out[k] = [...new Set(out[k])].sort((a, b) => a - b);
+      return out;
+    },
+  };
+}

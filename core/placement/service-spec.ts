@@ -1,0 +1,84 @@
+/**
+ * A compose service as the scheduler sees it: mode, replica count,
+ * `deploy.placement` (constraints, spread preferences, max_replicas_per_node),
+ * `deploy.resources.reservations`, the service's and the project's `x-fizz`
+ * placement, and the spec hash used to keep placements of unchanged replicas.
+ */
+import type { Project, Service } from "../compose/model.ts";
+import { serviceConfigHash } from "../compose/hash.ts";
+import type { SchedService, XFizzPlacement } from "../scheduler/types.ts";
+import { DEFAULT_ROLLOUT, type RolloutConfig } from "./rollout.ts";
+
+/** Replica count of a service: `fizz scale` override, else `deploy.replicas`, else `scale`, else 1. */
+export function replicasOf(s: Service, override: number | undefined): number {
+  return override ?? s.deploy?.replicas ?? s.scale ?? 1;
+}
+
+function xfizzPlacement(project: Project, s: Service): XFizzPlacement | undefined {
+  const top = project.x_fizz?.placement;
+  const own = s.x_fizz?.placement;
+  const constraints = [...(top?.constraints ?? []), ...(own?.constraints ?? [])];
+  const prefer = [...(top?.prefer ?? []), ...(own?.prefer ?? [])];
+  const maxPerNode = own?.max_per_node ?? s.deploy?.placement?.max_replicas_per_node ?? top?.max_per_node;
+  const spread = s.x_fizz?.spread;
+  if (!constraints.length && !prefer.length && maxPerNode === undefined && spread === undefined) return undefined;
+  return {
+    ...(constraints.length ? { constraints } : {}),
+    ...(prefer.length ? { prefer } : {}),
+    ...(maxPerNode !== undefined && maxPerNode > 0 ? { maxPerNode } : {}),
+    ...(spread !== undefined ? { spread } : {}),
+  };
+}
+
+/**
+ * The scheduler's view of every service of a deployment. Jobs
+ * (`replicated-job`, `global-job`) are scheduled like their long-running
+ * counterparts: the planner knows a finished job from a failed one.
+ */
+export function schedServices(deploymentId: string, project: Project, replicas: ReadonlyMap<string, number>): SchedService[] {
+  return Object.values(project.services).map((s) => {
+    const mode = s.deploy?.mode === "global" || s.deploy?.mode === "global-job" ? "global" : "replicated";
+    const r = s.deploy?.resources?.reservations;
+    const xfizz = xfizzPlacement(project, s);
+    return {
+      deploymentId,
+      name: s.name,
+      mode,
+      replicas: replicasOf(s, replicas.get(s.name)),
+      constraints: s.deploy?.placement?.constraints ?? [],
+      preferences: s.deploy?.placement?.preferences ?? [],
+      reservations: { cpus: r?.cpus ?? 0, memoryBytes: r?.memory ?? 0 },
+      ...(xfizz ? { xfizz } : {}),
+      specHash: serviceConfigHash(project, s.name),
+    };
+  });
+}
+
+const NS_PER_MS = 1e6;
+
+/**
+ * How a service's replicas move to a new spec: Fizz's defaults, then the
+ * project's `x-fizz.update`, the service's `x-fizz.update`, and last the
+ * compose `deploy.update_config` fields that are set. `failure_action`
+ * defaults to `rollback` (Swarm's default is `pause`, which leaves a
+ * half-updated service behind until someone notices).
+ */
+export function rolloutConfigOf(project: Project, s: Service): RolloutConfig {
+  let c: RolloutConfig = DEFAULT_ROLLOUT;
+  for (const u of [project.x_fizz?.update, s.x_fizz?.update]) {
+    if (!u) continue;
+    c = { ...c, parallelism: u.parallelism, delayMs: u.delay / NS_PER_MS, order: u.order, failureAction: u.failure_action };
+  }
+  const d = s.deploy?.update_config;
+  if (d) {
+    c = {
+      ...c,
+      ...(d.parallelism !== undefined ? { parallelism: d.parallelism } : {}),
+      ...(d.delay !== undefined ? { delayMs: d.delay / NS_PER_MS } : {}),
+      ...(d.monitor !== undefined ? { monitorMs: d.monitor / NS_PER_MS } : {}),
+      ...(d.failure_action !== undefined ? { failureAction: d.failure_action } : {}),
+      ...(d.order !== undefined ? { order: d.order } : {}),
+    };
+  }
+  return c;
+}
