@@ -46,6 +46,8 @@ import type { ClusterHooks } from "./engine-backend.ts";
 export interface ClusterPlacementDeps {
   /** The running cluster node, when this agent is a settled member. */
   readonly node: () => ClusterNode | undefined;
+  /** The running cluster node, settled or not (reports go out before a restarted node acts). */
+  readonly member: () => ClusterNode | undefined;
   readonly store: AgentStore;
   readonly self: string;
   readonly emit: (e: ReconcilerEvent) => void;
@@ -96,6 +98,10 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
 
   active(): boolean {
     return this.d.node() !== undefined;
+  }
+
+  waiting(): boolean {
+    return this.d.node() === undefined && this.d.member() !== undefined;
   }
 
   beginPass(): string[] {
@@ -268,7 +274,7 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
   }
 
   report(deployment: string, containers: readonly ContainerSummary[]): void {
-    const node = this.d.node();
+    const node = this.d.member();
     if (!node) return;
     const self = this.d.self;
     const mine = new Map<string, ContainerRecord>();

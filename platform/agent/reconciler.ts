@@ -50,6 +50,11 @@ export interface ReconcilerOptions {
 export interface PlacementSource {
   /** True once this node is in a cluster and caught up with it. */
   active(): boolean;
+  /**
+   * In a cluster but not caught up yet (a restarted node before its rejoin):
+   * the loop changes nothing, it only reports what this node has.
+   */
+  waiting(): boolean;
   /** Start of a pass: mirror the cluster's deployments into the store; returns those deleted cluster-wide that are still here. */
   beginPass(): string[];
   /** Per service, the container numbers placed on this node (and those a rolling update holds back). */
@@ -223,6 +228,10 @@ export class Reconciler {
       return this.passInFlight;
     }
     this.passInFlight = (async () => {
+      if (this.placement?.waiting()) {
+        for (const d of this.store.listDeployments()) await this.report(d.name, this.placement).catch(() => {});
+        return;
+      }
       const cluster = this.clustered();
       if (cluster) {
         for (const gone of cluster.beginPass()) if (!this.held.has(gone)) await this.teardown(gone, cluster).catch(() => {});
