@@ -10,6 +10,7 @@ import { desiredFromCompose } from "../reconcile/from-compose.ts";
 import type { DesiredNetwork, DesiredProject, DesiredVolume } from "../reconcile/types.ts";
 import { labelsFor } from "../labels.ts";
 import { serviceTemplate, type ServiceTemplate } from "./container-spec.ts";
+import { rolloutConfigOf } from "../placement/service-spec.ts";
 
 export interface DesiredOptions {
   /** Node id stamped on networks/volumes this agent creates. */
@@ -60,7 +61,10 @@ export function desiredProject(project: Project, opts: DesiredOptions = {}): Des
   const services = base.services.map((s) => {
     const n = override(opts.replicas, s.name);
     if (s.create && s.configFields) s.create.configFields = { ...s.configFields };
-    const withCount = n === undefined ? s : { ...s, replicas: n };
+    const spec = project.services[s.name];
+    const order = spec ? rolloutConfigOf(project, spec).order : "stop-first";
+    const counted = n === undefined ? s : { ...s, replicas: n };
+    const withCount = order === "start-first" ? { ...counted, updateOrder: order } : counted;
     if (!opts.share) return withCount;
     const mine = opts.share[s.name];
     return { ...withCount, numbers: mine?.numbers ?? [], ...(mine?.holdConfig?.length ? { holdConfig: mine.holdConfig } : {}) };

@@ -347,7 +347,9 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
         const old: ContainerRef = refOf(c);
         const sub: Reason = { code: "recreate", ...(why.detail ? { detail: why.detail } : {}) };
         const pre: string[] = [];
-        if (isActive(c)) {
+        // start-first keeps the old container serving until its replacement has started.
+        const startFirst = svc.updateOrder === "start-first" && isActive(c);
+        if (isActive(c) && !startFirst) {
           const stop = b.add({ kind: "stopContainer", id: `stop:${c.id}`, after: [], container: old, reason: sub });
           push(stopsOfOld, svc.name, stop);
           pre.push(stop);
@@ -372,21 +374,29 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
           create: svc.create,
           reason: why,
         });
-        const remove = b.add({
-          kind: "removeContainer",
-          id: `remove:${c.id}`,
-          after: [create],
-          container: old,
-          volumes: false,
-          reason: sub,
-        });
-        const start = b.add({
-          kind: "startContainer",
-          id: `start:${name}`,
-          after: [create, remove, ...gatesFor(svc)],
-          container: { name, service: svc.name, number: c.number },
-          reason: sub,
-        });
+        let start: string;
+        if (startFirst) {
+          start = b.add({ kind: "startContainer", id: `start:${name}`, after: [create, ...gatesFor(svc)], container: { name, service: svc.name, number: c.number }, reason: sub });
+          const stop = b.add({ kind: "stopContainer", id: `stop:${c.id}`, after: [start], container: old, reason: sub });
+          push(stopsOfOld, svc.name, stop);
+          b.add({ kind: "removeContainer", id: `remove:${c.id}`, after: [stop], container: old, volumes: false, reason: sub });
+        } else {
+          const remove = b.add({
+            kind: "removeContainer",
+            id: `remove:${c.id}`,
+            after: [create],
+            container: old,
+            volumes: false,
+            reason: sub,
+          });
+          start = b.add({
+            kind: "startContainer",
+            id: `start:${name}`,
+            after: [create, remove, ...gatesFor(svc)],
+            container: { name, service: svc.name, number: c.number },
+            reason: sub,
+          });
+        }
         push(creates, svc.name, create);
         push(starts, svc.name, start);
         gated.push([start, svc]);

@@ -101,6 +101,12 @@ export interface DesiredService<Create = unknown> {
    * with the current config.
    */
   readonly holdConfig?: readonly number[];
+  /**
+   * How a changed container is replaced (`update_config.order`): `stop-first`
+   * (default, Compose's way) stops the old one before the new one starts;
+   * `start-first` starts the new one beside it and stops the old one after.
+   */
+  readonly updateOrder?: "stop-first" | "start-first";
 }
 
 export interface DesiredProject<Create = unknown> {

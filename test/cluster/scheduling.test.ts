@@ -156,6 +156,21 @@ describe.skipIf(!socket || !isRoot)("scheduling across 3 hosts", () => {
     const bad = await fizz(1, "why", "webb", "-p", PROJECT);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("did you mean 'web'");
+
+    // fizz scale on any node: the whole cluster follows, and back.
+    expect((await fizz(2, "scale", "-p", PROJECT, "web=9")).code).toBe(0);
+    const deadline = Date.now() + 30_000;
+    let nine: Replica[] = [];
+    while (Date.now() < deadline) {
+      nine = (await running()).filter((r) => r.healthy);
+      if (nine.length === 9 && new Set(nine.map((r) => r.number)).size === 9) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    process.stderr.write(`scaled to 9: ${layout(nine)}\n`);
+    expect(nine.map((r) => r.number).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const h of [0, 1, 2]) expect(nine.filter((r) => r.host === h)).toHaveLength(3);
+    expect((await fizz(0, "scale", "-p", PROJECT, "web=6")).code).toBe(0);
+    await converged("scaled back to 6", 30_000, [0, 1, 2], 1000);
   }, 120_000);
 
   test("kill a host: its replicas run on the other two within 15 s; bring it back: minimal moves", async () => {

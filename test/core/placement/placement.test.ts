@@ -224,3 +224,27 @@ describe("planner with a cluster share", () => {
     expect(plan(desired, EMPTY).steps.filter((s) => s.kind === "createContainer")).toHaveLength(1);
   });
 });
+
+describe("update order", () => {
+  test("start-first: the new container starts before the old one stops; stop-first the reverse", () => {
+    const run = (order: "stop-first" | "start-first") => {
+      const d = project("shop", [svc("web", { configHash: "h-new", updateOrder: order })]);
+      const old = container("shop", "web", 1);
+      const p = plan(d, { ...EMPTY, containers: [old] });
+      const at = (id: string) => p.steps.findIndex((s) => s.id === id);
+      const deps = (id: string) => p.steps.find((s) => s.id === id)!.after;
+      return { start: `start:shop-web-1`, stop: `stop:${old.id}`, deps, at };
+    };
+    const sf = run("start-first");
+    expect(sf.deps(sf.stop)).toContain(sf.start);
+    const st = run("stop-first");
+    expect(st.deps(st.start).length).toBeGreaterThan(0);
+    expect(st.deps(st.stop)).not.toContain(st.start);
+  });
+  test("update_config.order reaches the planner from the compose file", () => {
+    const pr = load(`services:\n  web:\n    image: x\n    deploy: {update_config: {order: start-first}}\n  db:\n    image: y\n`);
+    const { desired } = desiredProject(pr);
+    expect(desired.services.find((s) => s.name === "web")!.updateOrder).toBe("start-first");
+    expect(desired.services.find((s) => s.name === "db")!.updateOrder).toBeUndefined();
+  });
+});
