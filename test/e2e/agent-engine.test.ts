@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, openSync } from "node:fs";
+import { copyFileSync, readFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:http";
@@ -201,6 +201,27 @@ describe.skipIf(!socket)("agent on docker", () => {
     expect((await containers()).filter((c) => c.Names[0]!.includes("-worker-") && c.State === "running")).toHaveLength(3);
     const svc = await agentApi(apiSock, "GET", `/v1/deployments/${name}/services/worker`);
     expect(JSON.parse(svc.text)).toMatchObject({ view: { desired: 3 } });
+  }, 120_000);
+
+  test("fizz why explains a single node's placement; fizz rollback puts the previous spec back", async () => {
+    const why = fizz("why", "-p", name, "worker");
+    expect(why.status).toBe(0);
+    expect(why.stdout).toContain("3 replicas, 3 placed, 0 pending");
+    const nothing = fizz("rollback", "-p", name, "worker");
+    expect(nothing.status).not.toBe(0);
+    expect(nothing.stderr).toContain("no previous spec of 'worker'");
+    const images = async () => new Set((await containers()).filter((c) => c.Names[0]!.includes("-worker-")).map((c) => (c as Summary & { Image: string }).Image));
+    const compose = readFileSync(join(dir, "proj", "compose.yaml"), "utf8").replace(/(worker:\n    image: )fizz-test\/busybox:1/, "$1fizz-test/busybox:2");
+    const r = await agentApi(apiSock, "PUT", `/v1/deployments/${name}`, { files: [{ name: "compose.yaml", content: compose }], workingDir: join(dir, "proj"), options: { wait: true } });
+    expect(r.status).toBe(200);
+    expect([...(await images())]).toEqual(["fizz-test/busybox:2"]);
+    const back = fizz("rollback", "-p", name, "worker");
+    expect(back.status).toBe(0);
+    expect([...(await images())]).toEqual(["fizz-test/busybox:1"]);
+    expect((await containers()).filter((c) => c.Names[0]!.includes("-worker-") && c.State === "running")).toHaveLength(3);
+    const unknown = fizz("rollback", "-p", name, "wroker");
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toContain("no service 'wroker'");
   }, 120_000);
 });
 
