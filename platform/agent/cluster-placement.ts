@@ -118,8 +118,7 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
       for (const [svc, n] of servicesOf(state, name)) if (overrides.get(svc) !== n) store.setReplicas(name, svc, n);
     }
     const gone = store.listDeployments().filter((r) => !live.has(r.name)).map((r) => r.name);
-    this.records = new Map(listContainers(state).map((r) => [containerKey(r.deploymentId, r.service, r.index, r.nodeId), r]));
-    this.current = this.compute();
+    this.refresh();
     return gone;
   }
 
@@ -139,10 +138,7 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
 
   /** The placement as of the last pass (computed now if none yet): `fizz why`. */
   placement(): ClusterPlacement | undefined {
-    if (!this.current) {
-      this.records = new Map((this.d.node() ? listContainers(this.d.node()!.state) : []).map((r) => [containerKey(r.deploymentId, r.service, r.index, r.nodeId), r]));
-      this.current = this.compute();
-    }
+    if (!this.current) this.refresh();
     return this.current;
   }
 
@@ -205,6 +201,7 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
 
   // ---- ClusterHooks (the API's changes) ------------------------------------
 
+  /** Reads every node's container records and computes the placement from the state as it is now. */
   refresh(): void {
     const node = this.d.node();
     if (!node) return;
