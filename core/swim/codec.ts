@@ -5,14 +5,16 @@
  * the byte offset, never an exception — a packet from the network can never
  * crash the agent. Encryption wraps these bytes elsewhere (platform/transport).
  */
-import type {
-  Broadcast,
-  DigestEntry,
-  MemberRecord,
-  MemberState,
-  Message,
-  NodeMeta,
-  StreamMessage,
+import {
+  MAX_PUSH_PULL_BUCKETS,
+  type Broadcast,
+  type DigestEntry,
+  type MemberRecord,
+  type MemberState,
+  type Message,
+  type NodeMeta,
+  type PushPullScope,
+  type StreamMessage,
 } from "./messages.ts";
 
 export type DecodeErrorCode =
@@ -44,6 +46,7 @@ const TAG = {
   "pp-final": 0x43,
   "tcp-ping": 0x44,
   "tcp-ack": 0x45,
+  "pp-sync": 0x46,
 } as const;
 
 const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
@@ -457,7 +460,13 @@ export function encodeStream(m: StreamMessage): Uint8Array {
   w.str8(m.from);
   switch (m.type) {
     case "pp-request":
-      w.u8(m.join ? 1 : 0);
+      // Flags: bit 0 join, bit 1 scoped (then the scope follows).
+      w.u8((m.join ? 1 : 0) | (m.scope !== undefined ? 2 : 0));
+      if (m.scope !== undefined) {
+        w.u16(m.scope.buckets);
+        w.u16(m.scope.indices.length);
+        for (const i of m.scope.indices) w.u16(i);
+      }
       w.u32(m.members.length);
       for (const e of m.members) writeDigest(w, e);
       w.blob32(m.userDigest);
@@ -474,6 +483,10 @@ export function encodeStream(m: StreamMessage): Uint8Array {
       w.u32(m.updates.length);
       for (const e of m.updates) writeRecord(w, e);
       w.blob32(m.userDiff);
+      break;
+    case "pp-sync":
+      w.u16(m.buckets.length);
+      for (const h of m.buckets) w.u32(h);
       break;
     case "tcp-ping":
       w.u32(m.seq);
@@ -498,11 +511,38 @@ export function decodeStream(bytes: Uint8Array): DecodeResult<StreamMessage> {
     switch (tag) {
       case TAG["pp-request"]: {
         const jf = r.u8("join flag");
-        if (jf > 1) throw new Malformed("swim.codec.bad_value", "join flag must be 0 or 1", r.pos - 1);
+        if (jf > 3) throw new Malformed("swim.codec.bad_value", "pp-request flags must be 0..3", r.pos - 1);
+        let scope: PushPullScope | undefined;
+        if ((jf & 2) !== 0) {
+          const sat = r.pos;
+          const buckets = r.u16("bucket count");
+          if (buckets < 1 || buckets > MAX_PUSH_PULL_BUCKETS) throw new Malformed("swim.codec.bad_value", `bucket count ${buckets} outside 1..${MAX_PUSH_PULL_BUCKETS}`, sat);
+          const ni = r.u16("bucket index count");
+          if (ni > buckets) throw new Malformed("swim.codec.bad_value", "more bucket indices than buckets", r.pos - 2);
+          r.need(2 * ni, "bucket indices");
+          const indices: number[] = [];
+          for (let i = 0; i < ni; i++) {
+            const ix = r.u16("bucket index");
+            if (ix >= buckets) throw new Malformed("swim.codec.bad_value", `bucket index ${ix} out of range`, r.pos - 2);
+            indices.push(ix);
+          }
+          scope = { buckets, indices };
+        }
         const n = r.count32("member count", 6);
         const members: DigestEntry[] = [];
         for (let i = 0; i < n; i++) members.push(readDigest(r));
-        return { type: "pp-request", from, join: jf === 1, members, userDigest: r.blob32("user digest") };
+        const userDigest = r.blob32("user digest");
+        const join = (jf & 1) === 1;
+        return scope === undefined ? { type: "pp-request", from, join, members, userDigest } : { type: "pp-request", from, join, members, userDigest, scope };
+      }
+      case TAG["pp-sync"]: {
+        const at2 = r.pos;
+        const nb = r.u16("bucket count");
+        if (nb < 1 || nb > MAX_PUSH_PULL_BUCKETS) throw new Malformed("swim.codec.bad_value", `bucket count ${nb} outside 1..${MAX_PUSH_PULL_BUCKETS}`, at2);
+        r.need(4 * nb, "bucket hashes");
+        const buckets: number[] = [];
+        for (let i = 0; i < nb; i++) buckets.push(r.u32("bucket hash"));
+        return { type: "pp-sync", from, buckets };
       }
       case TAG["pp-response"]: {
         const n = r.count32("update count", 17);

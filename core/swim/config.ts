@@ -41,6 +41,13 @@ export interface SwimConfig {
 
   /** Push-pull anti-entropy base period, scaled up with log2(N) beyond 32 nodes (memberlist's pushPullScale). 0 disables. */
   readonly pushPullIntervalMs: number;
+  /**
+   * Periodic push-pull sends digests first: one 4-byte hash per bucket of the member table, then only the
+   * members of differing buckets are compared and exchanged (so a push-pull between agreeing nodes costs the
+   * same at any N). More buckets = a smaller difference per mismatch, a bigger opener. 0 = always send the
+   * full member digest (memberlist). Joins and reconnects to dead nodes always send the full digest.
+   */
+  readonly pushPullBuckets: number;
 
   /** A dead (not left) node is retried with a push-pull this often, so healed partitions merge by themselves. */
   readonly reconnectIntervalMs: number;
@@ -72,6 +79,7 @@ export const defaultSwimConfig: SwimConfig = {
   retransmitMult: 4,
   gossipToTheDeadMs: 30_000,
   pushPullIntervalMs: 30_000,
+  pushPullBuckets: 64,
   reconnectIntervalMs: 15_000,
   reconnectTimeoutMs: 24 * 3600_000,
   leftTombstoneMs: 3600_000,

@@ -15,7 +15,8 @@
  *       "packet"  → udp.send(encodeMessage(o.message), o.to)           (≤ maxPacketBytes)
  *       "stream"  → connect o.to, write encodeStream(o.message), read the reply, pass it to
  *                   node.receiveStream(o.to, reply, now) and write *its* reply back, until undefined
- *                   (push-pull: request → response → final; tcp-ping → tcp-ack)
+ *                   (join/reconnect push-pull: request → response → final; periodic push-pull, digests
+ *                   first: sync → scoped request → response → final; tcp-ping → tcp-ack)
  *       "event"   → membership change (join|suspect|alive|dead|left|update) for the CRDT/scheduler layers
  *       "deliver" → a user payload broadcast by another node (node.broadcast(bytes) sends one)
  *   node.leave(now), keep ticking ~1 s so the leave message spreads, then stop.

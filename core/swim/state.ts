@@ -19,6 +19,7 @@ import {
   type Broadcast,
   type Dead,
   type DigestEntry,
+  MAX_PUSH_PULL_BUCKETS,
   type MemberRecord,
   type MemberState,
   type Message,
@@ -26,6 +27,8 @@ import {
   type StreamMessage,
   type StreamRequest,
   type Suspect,
+  bucketHashes,
+  bucketOf,
   newer,
 } from "./messages.ts";
 import { Suspicion } from "./suspicion.ts";
@@ -243,7 +246,10 @@ export class SwimNode {
       this.nextPushPullAt = this.config.pushPullIntervalMs > 0 ? nowMs + pushPullInterval(this.config, this.members.live) : Infinity;
       if (!this.leaving) {
         const [p] = this.members.randomPeers(1, (m) => m !== this.self && m.state === "alive");
-        if (p !== undefined) this.emitPushPull(p.addr, false);
+        if (p !== undefined) {
+          if (this.config.pushPullBuckets > 0) this.emitSync(p.addr);
+          else this.emitPushPull(p.addr, false);
+        }
       }
     }
     if (nowMs >= this.nextReconnectAt) {
@@ -274,6 +280,19 @@ export class SwimNode {
   receiveStream(fromAddr: string, message: StreamMessage, nowMs: number): StreamMessage | undefined {
     this.start(nowMs);
     switch (message.type) {
+      case "pp-sync": {
+        // Digests first: answer with our members of the buckets whose hashes differ (scoped pp-request).
+        const buckets = message.buckets.length;
+        if (buckets < 1 || buckets > MAX_PUSH_PULL_BUCKETS) return undefined;
+        const mine = bucketHashes(this.digestEntries(), buckets);
+        const differ = new Set<number>();
+        for (let i = 0; i < buckets; i++) if (mine[i] !== message.buckets[i]) differ.add(i);
+        const members: DigestEntry[] = [];
+        if (differ.size > 0) {
+          for (const m of this.members.all()) if (differ.has(bucketOf(m.id, buckets))) members.push({ node: m.id, incarnation: m.incarnation, state: m.state });
+        }
+        return { type: "pp-request", join: false, from: this.self.id, members, userDigest: this.userState.digest(), scope: { buckets, indices: [...differ].sort((a, b) => a - b) } };
+      }
       case "pp-request": {
         const remote = new Map<string, DigestEntry>();
         for (const e of message.members) remote.set(e.node, e);
@@ -281,14 +300,19 @@ export class SwimNode {
         if (mine !== undefined && !this.leaving && (mine.incarnation > this.self.incarnation || (mine.incarnation === this.self.incarnation && mine.state !== "alive"))) {
           this.refute(mine.incarnation);
         }
+        // A scoped request covers only some buckets: compare (and send) only the members in them.
+        const scope = message.scope;
+        const inScope = scope === undefined ? undefined : new Set(scope.indices);
         const updates: MemberRecord[] = [];
         for (const m of this.members.all()) {
+          if (scope !== undefined && !(inScope as Set<number>).has(bucketOf(m.id, scope.buckets))) continue;
           const e = remote.get(m.id);
           if (e === undefined ? m.state !== "left" : newer(m.incarnation, m.state, e.incarnation, e.state)) updates.push(record(m));
         }
         const want: string[] = [];
         for (const e of message.members) {
           if (e.node === this.self.id) continue;
+          if (scope !== undefined && !(inScope as Set<number>).has(bucketOf(e.node, scope.buckets))) continue;
           const m = this.members.get(e.node);
           if (m === undefined ? e.state === "alive" || e.state === "suspect" : newer(e.incarnation, e.state, m.incarnation, m.state)) want.push(e.node);
         }
@@ -475,10 +499,7 @@ export class SwimNode {
     }
     if (!isLive(m.state)) return;
     if (m === this.self) {
-      if (!this.leaving) {
-        this.refute(s.incarnation);
-        this.awareness.applyDelta(1);
-      }
+      if (!this.leaving) this.refute(s.incarnation);
       return;
     }
     m.incarnation = s.incarnation;
@@ -537,7 +558,10 @@ export class SwimNode {
     }
   }
 
+  /** Beat an accusation (suspect, dead, or a conflicting alive) with a higher incarnation. */
   private refute(accusedIncarnation: number): void {
+    // Lifeguard (memberlist's refute): having to refute anything means others cannot hear us well; raise our health score.
+    this.awareness.applyDelta(1);
     this.self.incarnation = Math.max(this.self.incarnation, accusedIncarnation) + 1;
     this.enqueue(this.aliveMessage());
   }
@@ -570,10 +594,19 @@ export class SwimNode {
     this.queue.enqueue(key, b, compoundPartSize(b), PRIORITY[b.type]);
   }
 
+  private *digestEntries(): IterableIterator<DigestEntry> {
+    for (const m of this.members.all()) yield { node: m.id, incarnation: m.incarnation, state: m.state };
+  }
+
   private emitPushPull(to: string, join: boolean): void {
-    const members: DigestEntry[] = [];
-    for (const m of this.members.all()) members.push({ node: m.id, incarnation: m.incarnation, state: m.state });
+    const members = [...this.digestEntries()];
     this.outbox.push({ kind: "stream", to, message: { type: "pp-request", join, from: this.self.id, members, userDigest: this.userState.digest() } });
+  }
+
+  /** Periodic anti-entropy, digests first (see PushPullSync). */
+  private emitSync(to: string): void {
+    const buckets = Math.min(MAX_PUSH_PULL_BUCKETS, Math.max(1, Math.floor(this.config.pushPullBuckets)));
+    this.outbox.push({ kind: "stream", to, message: { type: "pp-sync", from: this.self.id, buckets: bucketHashes(this.digestEntries(), buckets) } });
   }
 
   /** Dead nodes are retried for `reconnectTimeoutMs`, so a healed partition merges without operator action. */

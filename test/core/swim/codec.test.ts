@@ -41,6 +41,15 @@ const rec = fc.record({ node: id, incarnation: u32, state, addr: id, meta });
 const stream: fc.Arbitrary<StreamMessage> = fc.oneof(
   fc.record({ type: fc.constant("pp-request" as const), join: fc.boolean(), from: id, members: fc.array(digest, { maxLength: 10 }), userDigest: bytes(100) }),
   fc.record({
+    type: fc.constant("pp-request" as const),
+    join: fc.boolean(),
+    from: id,
+    members: fc.array(digest, { maxLength: 10 }),
+    userDigest: bytes(100),
+    scope: fc.integer({ min: 1, max: 300 }).chain((b) => fc.record({ buckets: fc.constant(b), indices: fc.uniqueArray(fc.integer({ min: 0, max: b - 1 }), { maxLength: 10 }) })),
+  }),
+  fc.record({ type: fc.constant("pp-sync" as const), from: id, buckets: fc.array(u32, { minLength: 1, maxLength: 70 }) }),
+  fc.record({
     type: fc.constant("pp-response" as const),
     from: id,
     updates: fc.array(rec, { maxLength: 6 }),

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createRng } from "../../../core/random.ts";
-import { createSwimNode, emptyMeta, pushPullInterval, swimConfig } from "../../../core/swim/index.ts";
+import { bucketOf, createSwimNode, emptyMeta, encodeStream, pushPullInterval, swimConfig } from "../../../core/swim/index.ts";
 import { Harness } from "./harness.ts";
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `n${i}`);
@@ -193,6 +193,67 @@ describe("SWIM node", () => {
     if (fin?.type !== "pp-final") throw new Error("expected a final");
     expect(fin.updates.map((u) => u.node)).toEqual(["a"]);
     expect(a.member("m7")?.incarnation).toBe(5);
+  });
+
+  test("periodic push-pull opens with bucket hashes; only the members of differing buckets are compared", () => {
+    const records = Array.from({ length: 300 }, (_, i) => ({ node: `m${i}`, addr: `m${i}`, incarnation: 3, state: "alive" as const, meta: emptyMeta }));
+    const self = (id: string) => ({ node: id, addr: id, incarnation: 0, state: "alive" as const, meta: emptyMeta });
+    // No probes in this test (nobody would answer them, and a failed probe changes the table).
+    const cfg = swimConfig({ pushPullBuckets: 64, probeIntervalMs: 1e12 });
+    const a = createSwimNode(cfg, { id: "a", addr: "a", meta: emptyMeta }, createRng(1), { knownMembers: [...records, self("b")] });
+    const bRecords = records.map((r) => (r.node === "m7" ? { ...r, incarnation: 5 } : r));
+    const b = createSwimNode(cfg, { id: "b", addr: "b", meta: emptyMeta }, createRng(2), { knownMembers: [...bRecords, self("a")] });
+    const syncOf = (t: number) => {
+      a.tick(t);
+      const o = a.drain().find((x) => x.kind === "stream" && x.message.type === "pp-sync");
+      if (o?.kind !== "stream" || o.message.type !== "pp-sync") throw new Error("expected a pp-sync");
+      return o.message;
+    };
+    a.tick(0);
+    a.drain();
+    const sync = syncOf(pushPullInterval(cfg, 302) + 1);
+    expect(sync.buckets.length).toBe(64);
+    expect(encodeStream(sync).length).toBeLessThan(300); // vs ~3 KB for a full digest of 302 members
+    const req = b.receiveStream("a", sync, 0);
+    if (req?.type !== "pp-request" || req.scope === undefined) throw new Error("expected a scoped pp-request");
+    expect(req.scope.indices).toEqual([bucketOf("m7", 64)]);
+    expect(req.members.length).toBeLessThan(30);
+    expect(req.members.every((e) => bucketOf(e.node, 64) === bucketOf("m7", 64))).toBe(true);
+    const resp = a.receiveStream("b", req, 0);
+    if (resp?.type !== "pp-response") throw new Error("expected a response");
+    expect(resp.updates).toEqual([]);
+    expect(resp.want).toEqual(["m7"]);
+    const fin = b.receiveStream("a", resp, 0);
+    if (fin?.type !== "pp-final") throw new Error("expected a final");
+    expect(fin.updates.map((u) => u.node)).toContain("m7");
+    expect(a.receiveStream("b", fin, 0)).toBeUndefined();
+    expect(a.member("m7")?.incarnation).toBe(5);
+    // Now they agree: the next opener finds no differing bucket and nothing is listed.
+    const again = b.receiveStream("a", syncOf(10 * pushPullInterval(cfg, 302)), 0);
+    if (again?.type !== "pp-request") throw new Error("expected a pp-request");
+    expect(again.scope?.indices).toEqual([]);
+    expect(again.members).toEqual([]);
+  });
+
+  test("refuting any accusation (suspect, dead) raises the Lifeguard health score, as memberlist's refute does", () => {
+    for (const lifeguard of [true, false]) {
+      const a = createSwimNode(swimConfig({ lifeguard }), { id: "a", addr: "a", meta: emptyMeta }, createRng(1), { knownMembers: [{ node: "b", addr: "b", incarnation: 0, state: "alive", meta: emptyMeta }] });
+      a.receive("b", { type: "dead", node: "a", incarnation: 0, from: "b" }, 0);
+      expect(a.incarnation).toBe(1);
+      a.receive("b", { type: "suspect", node: "a", incarnation: 1, from: "b" }, 0);
+      expect(a.incarnation).toBe(2);
+      expect(a.healthScore).toBe(lifeguard ? 2 : 0);
+    }
+  });
+
+  test("pushPullBuckets 0 keeps memberlist's full-digest periodic push-pull", () => {
+    const cfg = swimConfig({ pushPullBuckets: 0 });
+    const a = createSwimNode(cfg, { id: "a", addr: "a", meta: emptyMeta }, createRng(1), { knownMembers: [{ node: "b", addr: "b", incarnation: 0, state: "alive", meta: emptyMeta }] });
+    a.tick(0);
+    a.drain();
+    a.tick(pushPullInterval(cfg, 2) + 1);
+    const o = a.drain().find((x) => x.kind === "stream");
+    expect(o?.kind === "stream" && o.message.type).toBe("pp-request");
   });
 
   test("push-pull period grows with cluster size (memberlist's pushPullScale)", () => {
