@@ -14,12 +14,22 @@ export function replicasOf(s: Service, override: number | undefined): number {
   return override ?? s.deploy?.replicas ?? s.scale ?? 1;
 }
 
+/**
+ * A fixed host port (`8080:80`) can be bound once per node: two replicas of the
+ * service on one node would fail to start. Such a service runs at most one
+ * replica per node, as in Swarm's host-mode publishing.
+ */
+function fixedHostPort(s: Service): boolean {
+  return s.ports.some((p) => p.published !== undefined && p.published !== "" && !p.published.includes("-"));
+}
+
 function xfizzPlacement(project: Project, s: Service): XFizzPlacement | undefined {
   const top = project.x_fizz?.placement;
   const own = s.x_fizz?.placement;
   const constraints = [...(top?.constraints ?? []), ...(own?.constraints ?? [])];
   const prefer = [...(top?.prefer ?? []), ...(own?.prefer ?? [])];
-  const maxPerNode = own?.max_per_node ?? s.deploy?.placement?.max_replicas_per_node ?? top?.max_per_node;
+  const asked = own?.max_per_node ?? s.deploy?.placement?.max_replicas_per_node ?? top?.max_per_node;
+  const maxPerNode = fixedHostPort(s) ? Math.min(asked ?? 1, 1) : asked;
   const spread = s.x_fizz?.spread;
   if (!constraints.length && !prefer.length && maxPerNode === undefined && spread === undefined) return undefined;
   return {

@@ -248,3 +248,14 @@ describe("update order", () => {
     expect(desired.services.find((s) => s.name === "db")!.updateOrder).toBeUndefined();
   });
 });
+
+describe("fixed host ports", () => {
+  test("a service publishing a fixed host port runs at most one replica per node; the rest are pending with the reason", () => {
+    const p = load(`services:\n  web:\n    image: x\n    ports: ["8080:80"]\n    deploy: {replicas: 3}\n  api:\n    image: x\n    ports: ["80", "9000-9005:80"]\n    deploy: {replicas: 3}\n`);
+    const cp = clusterPlacement(nodes(2), [{ id: "shop", project: p, replicas: new Map() }], []);
+    expect(["n0", "n1"].map((n) => cp.share("shop", n).web!.length)).toEqual([1, 1]);
+    expect(cp.placement.pending.map((x) => x.service)).toEqual(["web"]);
+    expect(cp.placement.pending[0]!.reasons.map((r) => r.reason.kind)).toEqual(["MaxPerNode", "MaxPerNode"]);
+    expect(["n0", "n1"].reduce((n, id) => n + cp.share("shop", id).api!.length, 0)).toBe(3);
+  });
+});
