@@ -48,7 +48,7 @@ export function describeReason(r: Rejection): string {
     case "SpreadLimit":
       return `SpreadLimit: ${r.label}=${r.value === "" ? "(unset)" : r.value} already has its share (${r.limit})`;
     case "MaxPerNode":
-      return `MaxPerNode: already holds ${r.max} (max_replicas_per_node, x-fizz max_per_node, or 1 for a fixed host port)`;
+      return `MaxPerNode: max ${r.max} per node reached (max_replicas_per_node, x-fizz max_per_node, or 1 for a fixed host port)`;
     case "InvalidPlacement":
       return `InvalidPlacement: ${r.message}`;
     case "NotPreferred":
