@@ -194,7 +194,9 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
         const ex = fizz(dir, ["exec", "-T", ...engine, "api", "rm", "/tmp/ok"], env());
         expect(ex.code).toBe(0);
         let restarted = false;
-        for (let i = 0; i < 60 && !restarted; i++) {
+        const said = () => err.includes(`Container ${apiName} restarting: unhealthy`);
+        // The restart and fizz's line about it race each other to the observer: wait for both.
+        for (let i = 0; i < 60 && !(restarted && said()); i++) {
           await new Promise((r) => setTimeout(r, 1000));
           const now = byName(socket!, project).get(apiName)!;
           restarted = now.State.StartedAt !== startedBefore && now.State.Status === "running";
