@@ -517,11 +517,16 @@ function wallOf(s: string): number {
 
 export type ClusterDeploymentSummary = DeploymentSummary & { readonly origin: string };
 
+/** Containers of a deployment up on any node, from the records each node publishes. */
+function clusterRunning(node: ClusterNode, name: string): number {
+  return listContainers(node.state, name).filter((c) => c.status === "running" || c.status === "healthy" || c.status === "unhealthy").length;
+}
+
 function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord): ClusterDeploymentSummary {
   const spec = rec.spec as { services?: Record<string, unknown> } | null;
   const services = spec && typeof spec === "object" && spec.services && typeof spec.services === "object" ? Object.keys(spec.services).length : 0;
   const desired = servicesOf(node.state, name).reduce((n, [, r]) => n + r, 0);
-  const running = listContainers(node.state, name).filter((c) => c.status === "running").length;
+  const running = clusterRunning(node, name);
   return { name, generation: rec.version, createdAt: wallOf(rec.created), updatedAt: wallOf(rec.updated), services, running, desired, origin: originOf(rec) };
 }
 
@@ -574,7 +579,8 @@ export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent): Agen
       const seen = new Set<string>();
       for (const d of local) {
         const rec = getDeploymentState(node.state, d.name);
-        out.push({ ...d, origin: rec ? originOf(rec) : cluster.nodeId });
+        // Counted cluster-wide once the deployment is in the cluster state (this engine holds only this node's share).
+        out.push({ ...d, origin: rec ? originOf(rec) : cluster.nodeId, ...(rec && source?.active() ? { running: clusterRunning(node, d.name) } : {}) });
         seen.add(d.name);
       }
       for (const [name, rec] of listDeploymentsState(node.state)) if (!seen.has(name)) out.push(remoteSummary(node, name, rec));

@@ -150,6 +150,11 @@ describe.skipIf(!socket || !isRoot)("scheduling across 3 hosts", () => {
       const labels = await host(i).docker(["ps", "--filter", `label=com.docker.compose.project=${PROJECT}`, "--format", "{{.Label \"io.fizz.node\"}}"]);
       for (const l of labels.stdout.split("\n").filter(Boolean)) expect(l).toBe(ids[i]!);
     }
+    // fizz ls on any node counts the replicas of every node.
+    for (const i of [0, 1, 2]) {
+      const ls = await fizz(i, "ls", "--format", "json");
+      expect((JSON.parse(ls.stdout) as { name: string; running: number; desired: number }[]).find((d) => d.name === PROJECT)).toMatchObject({ running: REPLICAS, desired: REPLICAS });
+    }
     const why = await fizz(1, "why", "web", "-p", PROJECT);
     expect(why.code).toBe(0);
     expect(why.stdout).toContain("6 replicas, 6 placed, 0 pending");
