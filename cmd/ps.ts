@@ -24,7 +24,10 @@ export const register: RegisterVerb = (cli, action) => {
           );
           if (options.quiet) ctx.out(list.map((c) => `${c.id}\n`).join(""));
           else if (format === "json") ctx.out(`${JSON.stringify(list, null, 2)}\n`);
-          else ctx.out(fmt([["NAME", "SERVICE", "IMAGE", "STATUS", "RESTARTS", "PORTS"], ...list.map((c) => [c.name, c.service, c.image, c.status, String(c.restarts), c.ports.join(", ")])]));
+          else if (list.some((c) => c.node !== undefined)) {
+            // A cluster: every node's replicas, with where they run.
+            ctx.out(fmt([["NAME", "SERVICE", "NODE", "IMAGE", "STATUS", "RESTARTS", "PORTS"], ...list.map((c) => [c.name, c.service, c.node ?? "", c.image, c.status, String(c.restarts), c.ports.join(", ")])]));
+          } else ctx.out(fmt([["NAME", "SERVICE", "IMAGE", "STATUS", "RESTARTS", "PORTS"], ...list.map((c) => [c.name, c.service, c.image, c.status, String(c.restarts), c.ports.join(", ")])]));
           return 0;
         }
         const [engine, store] = await Promise.all([connect(options), openLocalStore()]);

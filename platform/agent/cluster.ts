@@ -41,6 +41,7 @@ import {
   servicesOf,
   setReplicas,
   toBase64,
+  type ContainerStatus,
   type DeploymentRecord,
 } from "../../core/state/index.ts";
 import { decodeHlc } from "../../core/crdt/index.ts";
@@ -50,7 +51,7 @@ import type { AgentConfig } from "../../core/agent-config/index.ts";
 import { ClusterNode, type ClusterMember } from "../cluster/index.ts";
 import type { AgentStore } from "../store/index.ts";
 import type { Logger } from "../log.ts";
-import type { AgentBackend, DeploymentDetail, DeploymentSummary } from "../api/backend.ts";
+import type { AgentBackend, ContainerFilter, ContainerView, DeploymentDetail, DeploymentSummary } from "../api/backend.ts";
 import { EngineBackend } from "./engine-backend.ts";
 import { ClusterPlacementSource } from "./cluster-placement.ts";
 import type { ClusterApi, ClusterJoinResult, ClusterInitResult, ClusterKeysView, ClusterNodeView } from "../api/routes.ts";
@@ -517,6 +518,36 @@ function wallOf(s: string): number {
 
 export type ClusterDeploymentSummary = DeploymentSummary & { readonly origin: string };
 
+const STATE_OF: Record<ContainerStatus, ContainerView["state"]> = { pending: "created", running: "running", healthy: "running", unhealthy: "running", stopped: "exited", failed: "exited" };
+
+/** Other nodes' containers as `fizz ps` rows, from the records they publish (no engine detail: ports, restarts). */
+function remoteContainers(node: ClusterNode, self: string, names: ReadonlyMap<string, string>, f: ContainerFilter): ContainerView[] {
+  const out: ContainerView[] = [];
+  for (const r of listContainers(node.state, f.deployment, f.service)) {
+    if (r.nodeId === self) continue;
+    const state = STATE_OF[r.status];
+    if ((f.state && f.state !== state) || (f.health && f.health !== r.health)) continue;
+    const spec = getDeploymentState(node.state, r.deploymentId)?.spec as { services?: Record<string, { image?: string }> } | undefined;
+    const where = names.get(r.nodeId) ?? r.nodeId.slice(0, 8);
+    out.push({
+      id: r.containerId ?? "",
+      name: `${r.deploymentId}-${r.service}-${r.index + 1}`,
+      deployment: r.deploymentId,
+      service: r.service,
+      number: r.index + 1,
+      image: spec?.services?.[r.service]?.image ?? `${r.deploymentId}-${r.service}`,
+      state,
+      health: r.health,
+      status: r.status === "pending" ? "starting" : r.status,
+      createdAt: r.startedAt ?? 0,
+      restarts: 0,
+      ports: [],
+      node: where,
+    });
+  }
+  return out;
+}
+
 /** Containers of a deployment up on any node, from the records each node publishes. */
 function clusterRunning(node: ClusterNode, name: string): number {
   return listContainers(node.state, name).filter((c) => c.status === "running" || c.status === "healthy" || c.status === "unhealthy").length;
@@ -611,7 +642,15 @@ export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent): Agen
       return r;
     },
     listServices: (d) => inner.listServices(d),
-    listContainers: (f) => inner.listContainers(f),
+    async listContainers(f) {
+      const local = await inner.listContainers(f);
+      const node = cluster.current;
+      if (!node || !source?.active()) return local;
+      const names = new Map(node.members().map((m) => [m.id, m.meta.name]));
+      const self = names.get(cluster.nodeId) ?? cluster.nodeId.slice(0, 8);
+      const remote = remoteContainers(node, cluster.nodeId, names, f);
+      return [...local.map((c) => ({ ...c, node: self })), ...remote].sort((a, b) => a.name.localeCompare(b.name) || (a.node ?? "").localeCompare(b.node ?? ""));
+    },
     inspect: (t) => inner.inspect(t),
     logs: (q, s) => inner.logs(q, s),
     async scale(deployment, service, replicas, signal) {

@@ -112,6 +112,8 @@ export interface ContainerView {
   readonly createdAt: number;
   readonly restarts: number;
   readonly ports: readonly string[];
+  /** In a cluster: the name of the node running it. */
+  readonly node?: string;
 }
 
 export interface ContainerFilter {

@@ -150,11 +150,21 @@ describe.skipIf(!socket || !isRoot)("scheduling across 3 hosts", () => {
       const labels = await host(i).docker(["ps", "--filter", `label=com.docker.compose.project=${PROJECT}`, "--format", "{{.Label \"io.fizz.node\"}}"]);
       for (const l of labels.stdout.split("\n").filter(Boolean)) expect(l).toBe(ids[i]!);
     }
-    // fizz ls on any node counts the replicas of every node.
+    // fizz ls on any node counts the replicas of every node (as soon as the records have spread).
     for (const i of [0, 1, 2]) {
-      const ls = await fizz(i, "ls", "--format", "json");
-      expect((JSON.parse(ls.stdout) as { name: string; running: number; desired: number }[]).find((d) => d.name === PROJECT)).toMatchObject({ running: REPLICAS, desired: REPLICAS });
+      let row: { name: string; running: number; desired: number } | undefined;
+      for (const stop = Date.now() + 10_000; Date.now() < stop; await new Promise((r) => setTimeout(r, 250))) {
+        const ls = await fizz(i, "ls", "--format", "json");
+        row = (JSON.parse(ls.stdout) as { name: string; running: number; desired: number }[]).find((d) => d.name === PROJECT);
+        if (row?.running === REPLICAS) break;
+      }
+      expect(row).toMatchObject({ running: REPLICAS, desired: REPLICAS });
     }
+    // fizz ps on any node lists every node's replicas, each with its node.
+    const ps = await fizz(1, "ps", "-a", "-p", PROJECT, "--format", "json");
+    const rows = JSON.parse(ps.stdout) as { number: number; node?: string; state: string }[];
+    expect(rows.filter((r) => r.state === "running").map((r) => r.number).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(rows.every((r) => typeof r.node === "string" && r.node.length > 0)).toBe(true);
     const why = await fizz(1, "why", "web", "-p", PROJECT);
     expect(why.code).toBe(0);
     expect(why.stdout).toContain("6 replicas, 6 placed, 0 pending");
