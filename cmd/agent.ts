@@ -112,7 +112,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
   const { AgentStore } = await import("../platform/store/index.ts");
   const { createApiServer, createRoutes, EventFeed } = await import("../platform/api/index.ts");
   const { createMetrics } = await import("../platform/metrics.ts");
-  const { runtimeVersion } = await import("../platform/runtime.ts");
+  const { runtimeVersion, settleAfterStartup } = await import("../platform/runtime.ts");
   const { versionLine } = await import("./version.ts");
   const { parseApiAddress } = await import("../core/agent-config/address.ts");
 
@@ -220,6 +220,11 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
   const pruneTimer = setInterval(prune, 3_600_000);
   pruneTimer.unref?.();
 
+  // Startup is over once the first reconcile pass has had a moment to run: from
+  // here the agent mostly idles, so give back what starting it left behind.
+  const settleTimer = setTimeout(settleAfterStartup, 1_000);
+  settleTimer.unref?.();
+
   // A bug in one request or background task must not take the node down:
   // log it and keep serving (the API already answers such requests with 500).
   const onRejection = (e: unknown) => deps.logger.error({ err: e }, "unhandled rejection");
@@ -234,6 +239,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
     (stopping ??= (async () => {
       deps.logger.info("stopping");
       clearInterval(pruneTimer);
+      clearTimeout(settleTimer);
       await server.close();
       try {
         await cluster.stop();
