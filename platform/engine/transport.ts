@@ -4,7 +4,7 @@
  * no body timeout but take an AbortSignal. Failures leave here as FizzErrors
  * (core/engine/errors.ts); an abort leaves as the signal's reason.
  */
-import { Pool } from "undici/index.js";
+import { Pool } from "./undici-pool.ts";
 import type { Dispatcher } from "undici/index.js";
 import type { Duplex } from "node:stream";
 import {
