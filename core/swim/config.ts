@@ -72,7 +72,7 @@ export const defaultSwimConfig: SwimConfig = {
   tcpFallbackProbe: true,
   suspicionAlpha: 1,
   suspicionBeta: 6,
-  suspicionConfirmations: 3,
+  suspicionConfirmations: 2,
   awarenessMaxMultiplier: 8,
   gossipIntervalMs: 200,
   gossipNodes: 3,
