@@ -51,6 +51,8 @@ export interface ClusterPlacementDeps {
   readonly store: AgentStore;
   readonly self: string;
   readonly emit: (e: ReconcilerEvent) => void;
+  /** Asks for another reconcile pass soon (after this node changed the cluster state itself). */
+  readonly wake?: () => void;
   readonly now?: () => number;
 }
 
@@ -197,6 +199,8 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
     node.mutate((s, ts) => putDeploymentState(s, ts, deployment, rec.project, r.spec as unknown as Json));
     this.d.store.putDeployment(deployment, r.spec, this.d.store.getDeployment(deployment)?.source ?? { origin: "cluster" }, this.now());
     this.d.emit({ type: "rollout.rolled_back", deployment, service, message: `${service}: ${reason} to the previous spec` });
+    // The pass under way planned with the failed spec; the next one returns the replicas here.
+    this.d.wake?.();
   }
 
   // ---- ClusterHooks (the API's changes) ------------------------------------

@@ -572,7 +572,7 @@ function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord): 
 export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent): AgentBackend {
   const engine = inner instanceof EngineBackend ? inner : undefined;
   const source = engine
-    ? new ClusterPlacementSource({ node: () => cluster.settledNode, member: () => cluster.current, store: engine.parts.store, self: cluster.nodeId, emit: (e) => engine.parts.emit?.(e) })
+    ? new ClusterPlacementSource({ node: () => cluster.settledNode, member: () => cluster.current, store: engine.parts.store, self: cluster.nodeId, emit: (e) => engine.parts.emit?.(e), wake: () => engine.parts.reconciler.wake() })
     : undefined;
   if (engine && source) {
     engine.parts.reconciler.setPlacement(source);
