@@ -50,6 +50,10 @@ export interface ClusterPlacement {
   readonly names: ReadonlyMap<string, string>;
   /** Container numbers per service placed on `nodeId`, for one deployment (services without any are listed empty). */
   share(deploymentId: string, nodeId: string): Record<string, number[]>;
+  /** Replica index → node, for one service. */
+  owners(deploymentId: string, service: string): ReadonlyMap<number, string>;
+  /** The scheduler's view of one service. */
+  service(deploymentId: string, service: string): SchedService | undefined;
 }
 
 /**
@@ -85,7 +89,15 @@ export function clusterPlacement(nodes: readonly PlacementNode[], deployments: r
     .filter((r) => !broken.has(r.deploymentId))
     .map((r) => ({ deploymentId: r.deploymentId, service: r.service, index: r.index, nodeId: r.nodeId, healthy: keepable(r), specHash: r.specHash ?? "" }));
   const placement = schedule({ nodes: schedNodes, existing }, services);
-  const modes = new Map(services.map((s) => [`${s.deploymentId}\u0000${s.name}`, s.mode]));
+  const key = (d: string, s: string) => `${d}\u0000${s}`;
+  const byKey = new Map(services.map((s) => [key(s.deploymentId, s.name), s]));
+  const owners = new Map<string, Map<number, string>>();
+  for (const a of placement.assignments) {
+    const k = key(a.deploymentId, a.service);
+    let m = owners.get(k);
+    if (!m) owners.set(k, (m = new Map()));
+    m.set(a.index, a.nodeId);
+  }
   return {
     placement,
     services,
@@ -95,11 +107,13 @@ export function clusterPlacement(nodes: readonly PlacementNode[], deployments: r
       for (const s of services) if (s.deploymentId === deploymentId) out[s.name] = [];
       for (const a of placement.assignments) {
         if (a.deploymentId !== deploymentId || a.nodeId !== nodeId) continue;
-        const global = modes.get(`${a.deploymentId}\u0000${a.service}`) === "global";
+        const global = byKey.get(key(a.deploymentId, a.service))?.mode === "global";
         (out[a.service] ??= []).push(global ? 1 : a.index + 1);
       }
       for (const k of Object.keys(out)) out[k] = [...new Set(out[k])].sort((a, b) => a - b);
       return out;
     },
+    owners: (deploymentId, service) => owners.get(key(deploymentId, service)) ?? new Map(),
+    service: (deploymentId, service) => byKey.get(key(deploymentId, service)),
   };
 }

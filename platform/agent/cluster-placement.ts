@@ -153,14 +153,13 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
     const project = projectOf(rec.spec);
     const out: Record<string, ServiceShare> = {};
     for (const [service, nums] of Object.entries(numbers)) {
-      const svc = cp.services.find((s) => s.deploymentId === deployment && s.name === service);
+      const svc = cp.service(deployment, service);
       const spec = project.services[service];
       if (!svc || !spec || svc.mode === "global") {
         out[service] = { numbers: nums };
         continue;
       }
-      const owners = new Map<number, string>();
-      for (const a of cp.placement.assignments) if (a.deploymentId === deployment && a.service === service) owners.set(a.index, a.nodeId);
+      const owners = cp.owners(deployment, service);
       const replicas: RolloutReplica[] = [];
       for (const [index, nodeId] of owners) {
         const r = this.records.get(containerKey(deployment, service, index, nodeId));
@@ -246,7 +245,7 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
     for (const p of cp.placement.pending) if (p.deploymentId === name) out.push(`${p.service} #${p.index + 1} (pending: fits no node)`);
     for (const a of cp.placement.assignments) {
       if (a.deploymentId !== name) continue;
-      const svc = cp.services.find((s) => s.deploymentId === name && s.name === a.service);
+      const svc = cp.service(name, a.service);
       const global = svc?.mode === "global";
       const r = this.records.get(containerKey(name, a.service, global ? 0 : a.index, a.nodeId));
       const hasCheck = project.services[a.service]?.healthcheck !== undefined && project.services[a.service]?.healthcheck?.disable !== true;
