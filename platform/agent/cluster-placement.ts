@@ -48,6 +48,8 @@ export interface ClusterPlacementDeps {
   readonly node: () => ClusterNode | undefined;
   /** The running cluster node, settled or not (reports go out before a restarted node acts). */
   readonly member: () => ClusterNode | undefined;
+  /** In a cluster but not caught up yet (or not even resumed): change nothing. */
+  readonly catchingUp: () => boolean;
   readonly store: AgentStore;
   readonly self: string;
   readonly emit: (e: ReconcilerEvent) => void;
@@ -103,7 +105,7 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
   }
 
   waiting(): boolean {
-    return this.d.node() === undefined && this.d.member() !== undefined;
+    return this.d.catchingUp();
   }
 
   beginPass(): string[] {

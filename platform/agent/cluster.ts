@@ -161,12 +161,17 @@ export class ClusterAgent implements ClusterApi {
   private readonly memberHooks: (() => Promise<void>)[] = [];
   private readonly changeHooks: (() => void)[] = [];
   private readonly leftHooks: (() => Promise<void>)[] = [];
+  private readonly resumeHooks: (() => Promise<void>)[] = [];
   /** Caught up with the cluster (created it, joined it, or rejoined after a restart): placement may act. */
   private settled = false;
+  /** A member from a previous run whose node is not running yet (resume() starts it). */
+  private resuming = false;
   private settleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly d: ClusterAgentDeps) {
     this.log = d.logger.child({ component: "cluster" });
+    // A persisted membership is resumed shortly after start: until then placement must not act as a single node.
+    this.resuming = Boolean(d.store.getMeta(META.id)) && Boolean(d.store.getMeta(META.keyring));
     const profile = (d.env ?? process.env).FIZZ_SWIM_PROFILE;
     this.swim = profile === "test" ? TEST_SWIM : undefined;
   }
@@ -201,9 +206,19 @@ export class ClusterAgent implements ClusterApi {
     return this.settled ? this.node : undefined;
   }
 
+  /** A member that has not caught up yet (including before resume() has started its node). */
+  get catchingUp(): boolean {
+    return !this.settled && (this.node !== undefined || this.resuming);
+  }
+
   /** Called on every membership change and every state change from a peer. */
   onChange(hook: () => void): void {
     this.changeHooks.push(hook);
+  }
+
+  /** Runs when a persisted membership's node has started, before it rejoins. */
+  onResumed(hook: () => Promise<void>): void {
+    this.resumeHooks.push(hook);
   }
 
   /** Runs after `fizz leave` (the node's share of the cluster's deployments goes away). */
@@ -238,9 +253,13 @@ export class ClusterAgent implements ClusterApi {
   async resume(): Promise<void> {
     const idHex = this.d.store.getMeta(META.id);
     const ringJson = this.d.store.getMeta(META.keyring);
-    if (!idHex || !ringJson) return;
+    if (!idHex || !ringJson) {
+      this.resuming = false;
+      return;
+    }
     const ring = keyringFromJSON(JSON.parse(ringJson) as unknown);
     if (!ring.ok) {
+      this.resuming = false;
       this.log.warn({ err: ring.error.message }, "stored cluster keyring is invalid; not rejoining");
       return;
     }
@@ -249,8 +268,14 @@ export class ClusterAgent implements ClusterApi {
     this.clusterId = Uint8Array.from(Buffer.from(idHex, "hex"));
     this.keyring = ring.keyring;
     this.committed = true;
+    // On failure `resuming` stays set: this node keeps its hands off rather than run the cluster's replicas alone.
     this.node = await this.startNode(advertise, stateB64 ? fromBase64(stateB64) : undefined);
+    this.resuming = false;
     this.attach(this.node);
+    // Tell the others what really runs here before they see this node alive again (its records from before may be stale).
+    for (const h of this.resumeHooks) {
+      await h().catch((e: unknown) => this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "reporting this node's containers before rejoining failed"));
+    }
     this.settleTimer = setTimeout(() => this.settle(), 10_000);
     this.settleTimer.unref?.();
     const seeds = [...new Set([...this.node.knownPeers(), ...this.storedSeeds(), ...this.d.config.cluster.join.map((s) => withDefaultPort(s))])];
@@ -576,12 +601,13 @@ function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord): 
 export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent): AgentBackend {
   const engine = inner instanceof EngineBackend ? inner : undefined;
   const source = engine
-    ? new ClusterPlacementSource({ node: () => cluster.settledNode, member: () => cluster.current, store: engine.parts.store, self: cluster.nodeId, emit: (e) => engine.parts.emit?.(e), wake: () => engine.parts.reconciler.wake() })
+    ? new ClusterPlacementSource({ node: () => cluster.settledNode, member: () => cluster.current, catchingUp: () => cluster.catchingUp, store: engine.parts.store, self: cluster.nodeId, emit: (e) => engine.parts.emit?.(e), wake: () => engine.parts.reconciler.wake() })
     : undefined;
   if (engine && source) {
     engine.parts.reconciler.setPlacement(source);
     engine.attachCluster(source);
     cluster.onChange(() => engine.parts.reconciler.wake());
+    cluster.onResumed(() => engine.parts.reconciler.reportAll());
     // Leaving: this node's share moves to the others; nothing of the cluster's stays here.
     cluster.onLeft(async () => {
       for (const d of await inner.listDeployments()) await inner.deleteDeployment(d.name, { volumes: false }, new AbortController().signal);

@@ -124,6 +124,11 @@ export class Reconciler {
     return { plan: p, prepared, cluster };
   }
 
+  /** Tells the cluster what this node runs of every deployment (a restarted member, before it rejoins). */
+  async reportAll(): Promise<void> {
+    for (const d of this.store.listDeployments()) await this.report(d.name, this.placement);
+  }
+
   /** Tells the cluster what this node runs of a deployment now. */
   private async report(name: string, cluster: PlacementSource | undefined): Promise<void> {
     if (!cluster) return;

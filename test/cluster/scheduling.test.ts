@@ -200,7 +200,20 @@ describe.skipIf(!socket || !isRoot)("scheduling across 3 hosts", () => {
 
     await cluster!.restartHost(2, { agent: true });
     down.delete(2);
-    const back = await converged("after h2 returned", 60_000, [0, 1, 2], 8000);
+    // A restarted member must not act on its stale view (it would start replicas the others now run).
+    let maxOnH2 = 0;
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        maxOnH2 = Math.max(maxOnH2, (await running()).filter((r) => r.host === 2).length);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const back = await converged("after h2 returned", 60_000, [0, 1, 2], 8000).finally(async () => {
+      watching = false;
+      await watch;
+    });
+    expect(maxOnH2).toBeLessThanOrEqual(Math.ceil(REPLICAS / 3) + 1);
     const where = new Map(rs.map((r) => [r.number, r.host]));
     const moves = back.rs.filter((r) => where.get(r.number) !== r.host).length;
     process.stderr.write(`h2 back: ${layout(back.rs)}; ${moves} replica(s) moved (before the kill: ${layout(before)})\n`);
