@@ -257,9 +257,10 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
     return out;
   }
 
-  async waitRunning(name: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  async waitRunning(name: string, timeoutMs: number, signal: AbortSignal, refresh: () => Promise<void>): Promise<void> {
     const deadline = this.now() + timeoutMs;
     for (;;) {
+      await refresh();
       const missing = this.notRunning(name);
       if (missing.length === 0) return;
       if (signal.aborted) throw new FizzError({ code: "api.aborted", message: "the client went away", status: 499 });

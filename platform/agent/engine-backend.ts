@@ -59,8 +59,12 @@ export interface ClusterHooks {
   remove(name: string): void;
   /** The deployment's spec and previous spec in the cluster state. */
   specs(name: string): { spec: unknown; previous: unknown } | undefined;
-  /** Resolves when every placed replica runs the current spec somewhere (healthy where it has a healthcheck). */
-  waitRunning(name: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves when every placed replica runs the current spec somewhere (healthy
+   * where it has a healthcheck). `refresh` runs before each check: the caller
+   * holds the deployment, so it must publish this node's own records itself.
+   */
+  waitRunning(name: string, timeoutMs: number, signal: AbortSignal, refresh: () => Promise<void>): Promise<void>;
   /** The cluster-wide placement, for `fizz why`. */
   placement(): ClusterPlacement | undefined;
 }
@@ -115,7 +119,7 @@ export class EngineBackend implements AgentBackend {
       },
     });
     if (result && !result.ok) throw result.error!;
-    if (wait) await cluster.waitRunning(name, wait.timeoutMs, signal);
+    if (wait) await cluster.waitRunning(name, wait.timeoutMs, signal, () => this.o.reconciler.reportDeployment(name));
     return actions;
   }
 

@@ -129,6 +129,11 @@ export class Reconciler {
     for (const d of this.store.listDeployments()) await this.report(d.name, this.placement);
   }
 
+  /** Tells the cluster what this node runs of one deployment now (an API call holding it waits on the records). */
+  reportDeployment(name: string): Promise<void> {
+    return this.report(name, this.clustered());
+  }
+
   /** Tells the cluster what this node runs of a deployment now. */
   private async report(name: string, cluster: PlacementSource | undefined): Promise<void> {
     if (!cluster) return;

@@ -137,9 +137,12 @@ describe.skipIf(!socket || !isRoot)("scheduling across 3 hosts", () => {
   }, 180_000);
 
   test("6 replicas spread over the 3 hosts; fizz why explains each", async () => {
-    const up = await fizz(0, "up", "-d");
+    // --wait returns once every placed replica is healthy, on whichever node it runs.
+    const up = await fizz(0, "up", "-d", "--wait");
     expect(up.stderr + up.stdout).not.toContain("Error");
     expect(up.code).toBe(0);
+    const now = (await running()).filter((r) => r.healthy);
+    expect(now.map((r) => r.number).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
     const { ms, rs } = await converged("initial deploy", 60_000, [0, 1, 2]);
     process.stderr.write(`deployed: ${layout(rs)} (${ms} ms)\n`);
     for (const h of [0, 1, 2]) expect(rs.filter((r) => r.host === h).length).toBeGreaterThanOrEqual(1);
