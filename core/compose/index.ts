@@ -21,4 +21,4 @@ export { projectDocument, projectYaml, serviceDocument } from "./serialize.ts";
 export { parseDuration, formatDuration, parseBytes } from "./units.ts";
 export { interpolate, escapeDollars } from "./interpolate.ts";
 export { implicitDeps } from "./validate.ts";
-export { replicasOf, startOrder } from "./query.ts";
+export { replicaCount, replicasOf, startOrder } from "./query.ts";

@@ -13,6 +13,13 @@ export function replicasOf(service: Service): number | "global" {
   return service.deploy?.replicas ?? service.scale ?? 1;
 }
 
+/** The count lists show and the scheduler takes: a `fizz scale` override, else `replicasOf`, a global service counting one (per node). */
+export function replicaCount(service: Service, override?: number): number {
+  if (override !== undefined) return override;
+  const r = replicasOf(service);
+  return r === "global" ? 1 : r;
+}
+
 /**
  * Enabled services in start order, grouped in levels: every service's
  * dependencies (depends_on, links, volumes_from, service: modes) are in

@@ -6,13 +6,9 @@
  */
 import type { Project, Service } from "../compose/model.ts";
 import { serviceConfigHash } from "../compose/hash.ts";
+import { replicaCount } from "../compose/query.ts";
 import type { SchedService, XFizzPlacement } from "../scheduler/types.ts";
 import { DEFAULT_ROLLOUT, type RolloutConfig } from "./rollout.ts";
-
-/** Replica count of a service: `fizz scale` override, else `deploy.replicas`, else `scale`, else 1. */
-export function replicasOf(s: Service, override: number | undefined): number {
-  return override ?? s.deploy?.replicas ?? s.scale ?? 1;
-}
 
 /**
  * A fixed host port (`8080:80`) can be bound once per node: two replicas of the
@@ -54,7 +50,7 @@ export function schedServices(deploymentId: string, project: Project, replicas: 
       deploymentId,
       name: s.name,
       mode,
-      replicas: replicasOf(s, replicas.get(s.name)),
+      replicas: replicaCount(s, replicas.get(s.name)),
       constraints: s.deploy?.placement?.constraints ?? [],
       preferences: s.deploy?.placement?.preferences ?? [],
       reservations: { cpus: r?.cpus ?? 0, memoryBytes: r?.memory ?? 0 },

@@ -304,13 +304,8 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
         startedAt: c.Created * 1000,
       });
     }
-    const state = node.state;
-    for (const r of listContainers(state, deployment)) {
-      if (r.nodeId !== self) continue;
-      const key = containerKey(deployment, r.service, r.index, self);
-      if (!mine.has(key)) node.mutate((s, ts) => removeContainer(s, ts, deployment, r.service, r.index, self));
-    }
-    const before = new Map(listContainers(state, deployment).filter((r) => r.nodeId === self).map((r) => [containerKey(r.deploymentId, r.service, r.index, self), r]));
+    const before = new Map(listContainers(node.state, deployment).filter((r) => r.nodeId === self).map((r) => [containerKey(deployment, r.service, r.index, self), r]));
+    for (const [key, r] of before) if (!mine.has(key)) node.mutate((s, ts) => removeContainer(s, ts, deployment, r.service, r.index, self));
     for (const [key, rec] of mine) {
       if (sameRecord(before.get(key), rec)) continue;
       node.mutate((s, ts) => recordContainer(s, ts, rec));

@@ -54,7 +54,7 @@ import type { Logger } from "../log.ts";
 import type { AgentBackend, ContainerFilter, ContainerView, DeploymentDetail, DeploymentSummary } from "../api/backend.ts";
 import { EngineBackend } from "./engine-backend.ts";
 import { ClusterPlacementSource } from "./cluster-placement.ts";
-import { replicasOf } from "../../core/placement/service-spec.ts";
+import { replicaCount } from "../../core/compose/query.ts";
 import type { Service } from "../../core/compose/model.ts";
 import type { ClusterApi, ClusterJoinResult, ClusterInitResult, ClusterKeysView, ClusterNodeView } from "../api/routes.ts";
 
@@ -585,7 +585,7 @@ function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord): 
   const services = spec && typeof spec === "object" && spec.services && typeof spec.services === "object" ? Object.keys(spec.services).length : 0;
   // The spec's counts with the cluster's `fizz scale` overrides (global services count one, as the engine backend does).
   const overrides = new Map(servicesOf(node.state, name));
-  const desired = Object.values(((spec?.services ?? {}) as Record<string, Service>)).reduce((n, sv) => n + (overrides.get(sv.name) ?? (sv.deploy?.mode === "global" ? 1 : replicasOf(sv, undefined))), 0);
+  const desired = Object.values(((spec?.services ?? {}) as Record<string, Service>)).reduce((n, sv) => n + replicaCount(sv, overrides.get(sv.name)), 0);
   const running = clusterRunning(node, name);
   return { name, generation: rec.version, createdAt: wallOf(rec.created), updatedAt: wallOf(rec.updated), services, running, desired, origin: originOf(rec) };
 }

@@ -11,6 +11,7 @@ import { FizzError } from "../../core/errors.ts";
 import { LABEL, MANAGED_FILTER, projectFilter } from "../../core/labels.ts";
 import { planDown } from "../../core/reconcile/lifecycle.ts";
 import { healthFromStatus } from "../../core/deploy/actual.ts";
+import { replicaCount } from "../../core/compose/query.ts";
 import type { ContainerSummary, Engine } from "../engine/index.ts";
 import type { AgentStore } from "../store/index.ts";
 import { EngineExecutor } from "../deploy/engine-adapter.ts";
@@ -162,7 +163,7 @@ export class EngineBackend implements AgentBackend {
         deployment: rec.name,
         name: s.name,
         image: s.image ?? `${project.name}-${s.name}`,
-        desired: overrides.get(s.name) ?? (s.deploy?.mode === "global" ? 1 : (s.deploy?.replicas ?? s.scale ?? 1)),
+        desired: replicaCount(s, overrides.get(s.name)),
         running: running.length,
         healthy: running.filter((c) => healthFromStatus(c.Status) === "healthy").length,
       };
@@ -384,7 +385,7 @@ export class EngineBackend implements AgentBackend {
       const rec = this.store.getDeployment(deployment);
       const svc = rec ? projectOf(rec.spec).services[service] : undefined;
       if (!rec || !svc) return undefined;
-      const previous = this.store.replicas(deployment).get(service) ?? svc.deploy?.replicas ?? svc.scale ?? 1;
+      const previous = replicaCount(svc, this.store.replicas(deployment).get(service));
       this.store.setReplicas(deployment, service, replicas);
       const cluster = this.clustered();
       if (cluster) {

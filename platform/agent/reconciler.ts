@@ -17,7 +17,7 @@ import type { AgentStore } from "../store/index.ts";
 import { EngineExecutor } from "../deploy/engine-adapter.ts";
 import { executePlan, type ExecuteResult, type StepEvent } from "../deploy/executor.ts";
 import { HealthMonitor, type MonitorEvent } from "../deploy/health-monitor.ts";
-import { listProjectContainers, ownedBy, prepareProject, readActual } from "../deploy/project.ts";
+import { listProjectContainers, ownedBy, prepareProject, readActual, readActualWithContainers } from "../deploy/project.ts";
 
 export interface ReconcilerEvent {
   type: string;
@@ -118,10 +118,10 @@ export class Reconciler {
       ...(cluster ? { share: cluster.share(name) } : {}),
     });
     // In a cluster an engine may be shared by nodes (tests do): only this node's containers count.
-    const actual = await readActual(this.engine, project.name, cluster ? this.opts.node : undefined);
+    const { actual, containers } = await readActualWithContainers(this.engine, project.name, cluster ? this.opts.node : undefined);
     // The loop never re-pulls and only restarts exited containers their restart policy asks for.
     const p = plan(prepared.desired, actual, { pull: "missing", startExited: "policy", removeOrphans: false });
-    return { plan: p, prepared, cluster };
+    return { plan: p, prepared, cluster, containers };
   }
 
   /** Tells the cluster what this node runs of every deployment (a restarted member, before it rejoins). */
@@ -134,10 +134,10 @@ export class Reconciler {
     return this.report(name, this.clustered());
   }
 
-  /** Tells the cluster what this node runs of a deployment now. */
-  private async report(name: string, cluster: PlacementSource | undefined): Promise<void> {
+  /** Tells the cluster what this node runs of a deployment now (`seen`: a list just read, when nothing has changed since). */
+  private async report(name: string, cluster: PlacementSource | undefined, seen?: readonly ContainerSummary[]): Promise<void> {
     if (!cluster) return;
-    const list = await listProjectContainers(this.engine, name);
+    const list = seen ?? (await listProjectContainers(this.engine, name));
     cluster.report(name, list.filter((c) => ownedBy(c, this.opts.node)));
   }
 
@@ -200,11 +200,16 @@ export class Reconciler {
     const project = projectOf(rec.spec);
     let failed = false;
     let cluster: PlacementSource | undefined;
+    // The steady state plans nothing: then the list the plan was made from is still what runs here.
+    let unchanged: readonly ContainerSummary[] | undefined;
     try {
       const prep = await this.prepareDeployment(name);
       cluster = prep?.cluster;
       const p = prep?.plan;
-      if (!prep || !p || p.steps.length === 0) return undefined;
+      if (!prep || !p || p.steps.length === 0) {
+        unchanged = prep?.containers;
+        return undefined;
+      }
       const result = await executePlan(p, new EngineExecutor(this.engine, prep.prepared.builds), {
         project: project.name,
         instance: { node: this.opts.node, deployment: name, fizzVersion: this.opts.fizzVersion },
@@ -225,7 +230,7 @@ export class Reconciler {
       this.emit({ type: "reconcile.failed", deployment: name, message: e instanceof Error ? e.message : String(e) });
       return undefined;
     } finally {
-      await this.report(name, cluster).catch((e: unknown) => this.emit({ type: "cluster.report_failed", deployment: name, message: e instanceof Error ? e.message : String(e) }));
+      await this.report(name, cluster, unchanged).catch((e: unknown) => this.emit({ type: "cluster.report_failed", deployment: name, message: e instanceof Error ? e.message : String(e) }));
       this.opts.onPass?.((this.now() - started) / 1000, name, failed);
       this.ensureMonitor(name, rec.generation, project);
     }

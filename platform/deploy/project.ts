@@ -112,6 +112,11 @@ export function ownedBy(c: ContainerSummary, node: string | undefined): boolean 
  * node labelled as its own are left out.
  */
 export async function readActual(engine: Engine, projectName: string, node?: string): Promise<ActualState> {
+  return (await readActualWithContainers(engine, projectName, node)).actual;
+}
+
+/** `readActual`, plus the engine's container list it was made from (the agent reports it to the cluster). */
+export async function readActualWithContainers(engine: Engine, projectName: string, node?: string): Promise<{ actual: ActualState; containers: ContainerSummary[] }> {
   const labels = projectFilter(projectName);
   const [containers, networks, volumes, images] = await Promise.all([
     listProjectContainers(engine, projectName).then((l) => l.filter((c) => ownedBy(c, node))),
@@ -119,7 +124,7 @@ export async function readActual(engine: Engine, projectName: string, node?: str
     engine.volumes.list({ labels }),
     engine.images.list(),
   ]);
-  return actualState({ containers, networks, volumes, images });
+  return { actual: actualState({ containers, networks, volumes, images }), containers };
 }
 
 export interface PsRow {
