@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ -x node_modules/.bin/bun ] || npm ci --no-audit --no-fund
+bash scripts/install-deps.sh
 bash test/setup-engines.sh
 bash scripts/build.sh >/dev/null
 case "$(uname -m)" in aarch64|arm64) fizz=dist/fizz-linux-arm64 ;; *) fizz=dist/fizz-linux-x64 ;; esac

@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  bash scripts/install-deps.sh
-fi
+bash scripts/install-deps.sh
 
 if [ -f test/setup-engines.sh ] && [ "${FIZZ_SKIP_ENGINE_SETUP:-}" != "1" ]; then
   bash test/setup-engines.sh
