@@ -64,6 +64,24 @@ needed() {
   have_cmd openssl || out+=(openssl)
   have_cmd ip || out+=(iproute2)
   have_cmd nsenter || out+=(util-linux)
+  # Wave 2 (mesh, DNS, ingress, secrets, registry, compose parity): the real
+  # tools a node uses (wg, wireguard-go) and the real peers the suite checks
+  # interop and baselines against.
+  have_cmd wg || out+=(wireguard-tools)
+  have_cmd wireguard-go || out+=(wireguard-go)
+  have_cmd age || out+=(age)
+  have_cmd skopeo || out+=(skopeo)
+  have_cmd docker-registry || out+=(docker-registry)
+  have_cmd pebble || out+=(pebble)
+  have_cmd dig || out+=(dnsutils)
+  have_cmd dnsmasq || out+=(dnsmasq-base)
+  have_cmd dnsperf || out+=(dnsperf)
+  have_cmd hey || out+=(hey)
+  have_cmd haproxy || out+=(haproxy)
+  have_cmd tcpdump || out+=(tcpdump)
+  have_cmd debootstrap || out+=(debootstrap)
+  have_cmd zsh || out+=(zsh)
+  have_cmd fish || out+=(fish)
   echo "${out[@]+"${out[@]}"}"
 }
 
