@@ -5,6 +5,8 @@
  * drives parsing, error messages and the reference in examples/config.yaml.
  */
 
+import { MAX_BODY_BYTES } from "../limits.ts";
+
 export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 export type EngineKind = "auto" | "docker" | "podman";
 
@@ -185,7 +187,7 @@ export function defaults(h: HostFacts): AgentConfig {
       socket: socketDefault(h, data_dir),
       socket_mode: 0o660,
       socket_group: "",
-      max_body_bytes: 8 * 1024 * 1024,
+      max_body_bytes: MAX_BODY_BYTES,
       tcp: { listen: "", token_file: "", tls: { cert: "", key: "" } },
     },
     engine: { kind: "auto", host: "" },

@@ -4,12 +4,13 @@
  * as it arrives and refused the moment it crosses the limit.
  */
 import type { IncomingMessage } from "node:http";
+import { describeLimit } from "../../core/limits.ts";
 import { httpError } from "./errors.ts";
 
 export class BodyTooLarge extends Error {}
 
 export function tooLarge(limit: number) {
-  return httpError(413, "api.body_too_large", `request body larger than ${limit} bytes`, "send a smaller body; the agent's limit is api.max_body_bytes");
+  return httpError(413, "api.body_too_large", `the request body is larger than ${describeLimit("bodyBytes", limit)}`, "send a smaller body; the agent's limit is api.max_body_bytes in its node config");
 }
 
 /** True for `application/json` and `application/<x>+json`, with any parameters. */

@@ -10,9 +10,10 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { ApiAddress } from "../../core/agent-config/address.ts";
+import { BODY_TIMEOUT_MS, HEADERS_TIMEOUT_MS, MAX_BODY_BYTES } from "../../core/limits.ts";
 import { errorReply, httpError, type ErrorBody } from "./errors.ts";
 import { parseTarget } from "./path.ts";
-import { hasBody, isJsonContentType, parseJson, readBody } from "./body.ts";
+import { hasBody, isJsonContentType, parseJson, readBody, tooLarge } from "./body.ts";
 import { TokenCheck } from "./auth.ts";
 import { listenTcp, listenUnix, type Listening } from "./listen.ts";
 import type { Reply, RequestContext, SseMessage } from "./reply.ts";
@@ -34,9 +35,9 @@ export interface ApiLimits {
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
-  maxBodyBytes: 8 * 1024 * 1024,
-  bodyTimeoutMs: 30_000,
-  headersTimeoutMs: 10_000,
+  maxBodyBytes: MAX_BODY_BYTES,
+  bodyTimeoutMs: BODY_TIMEOUT_MS,
+  headersTimeoutMs: HEADERS_TIMEOUT_MS,
   keepAliveTimeoutMs: 5_000,
   sseHeartbeatMs: 15_000,
   maxDiscardBytes: 64 * 1024 * 1024,
@@ -178,7 +179,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const len = req.headers["content-length"];
         if (len !== undefined && Number(len) > limits.maxBodyBytes) {
           bodyRead = true;
-          throw httpError(413, "api.body_too_large", `request body larger than ${limits.maxBodyBytes} bytes`);
+          throw tooLarge(limits.maxBodyBytes);
         }
       }
       const reply = await m.handler(ctx);
