@@ -1,17 +1,13 @@
-/** The real FileReader for core/compose: synchronous reads; a missing file (or a directory) reads as undefined. */
-import { readFileSync } from "node:fs";
-import type { FileReader } from "../core/compose/load.ts";
+/**
+ * The real FileReader for core/compose: synchronous, bounded reads of regular
+ * files only (platform/user-file.ts). A missing file reads as undefined; a
+ * directory, device, fifo or socket, a file over the file size limit, or one
+ * that cannot be read throws a FizzError naming the file, which the loader
+ * reports as a diagnostic.
+ */
+import type { FileReader } from "../core/compose/reads.ts";
+import { readUserText } from "./user-file.ts";
 
 export function createFsReader(): FileReader {
-  return {
-    read(path: string): string | undefined {
-      try {
-        return readFileSync(path, "utf8");
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === "ENOENT" || code === "EISDIR" || code === "ENOTDIR") return undefined;
-        throw e;
-      }
-    },
-  };
+  return { read: (path, what) => readUserText(path, what === undefined ? {} : { what }) };
 }

@@ -17,13 +17,10 @@ import { parseVolumeShort, isPathLike } from "./syntax.ts";
 import { validateProject } from "./validate.ts";
 import { own } from "./hash.ts";
 import { OverrideTag, ResetTag, stripTags } from "./tags.ts";
+import { ProjectFiles, type FileReader } from "./reads.ts";
 import { readXFizzProject } from "./xfizz.ts";
 
-/** Synchronous file access, injected (platform/fs-reader.ts is the real one). */
-export interface FileReader {
-  /** The file's text, or undefined when it does not exist. */
-  read(path: string): string | undefined;
-}
+export type { FileReader } from "./reads.ts";
 
 export interface LoadOptions {
   /** -f files (relative to cwd); empty = COMPOSE_FILE or discovery. */
@@ -71,7 +68,7 @@ function resolveFrom(dir: string, p: string, home: string | undefined): string {
 }
 
 /** Finds compose files: -f, COMPOSE_FILE, or default names in cwd and its parents (plus an override file). */
-export function discoverFiles(opts: LoadOptions, diags: Diags): string[] {
+export function discoverFiles(opts: LoadOptions, diags: Diags, reads: ProjectFiles = new ProjectFiles(opts.reader)): string[] {
   if (opts.files && opts.files.length) return opts.files.map((f) => resolveFrom(opts.cwd, f, opts.env.HOME));
   const fromEnv = opts.env.COMPOSE_FILE;
   if (fromEnv) {
@@ -83,13 +80,13 @@ export function discoverFiles(opts: LoadOptions, diags: Diags): string[] {
   }
   let dir = opts.projectDirectory ? resolveFrom(opts.cwd, opts.projectDirectory, opts.env.HOME) : opts.cwd;
   for (;;) {
-    const found = DEFAULT_FILES.filter((n) => opts.reader.read(posix.join(dir, n)) !== undefined);
+    const found = DEFAULT_FILES.filter((n) => reads.exists(posix.join(dir, n)));
     if (found.length) {
       if (found.length > 1) {
         diags.push({ severity: "warning", code: "compose.multiple_files", message: `found ${found.join(" and ")} in ${dir}; using ${found[0]}` });
       }
       const files = [posix.join(dir, found[0]!)];
-      const override = OVERRIDE_FILES.find((n) => opts.reader.read(posix.join(dir, n)) !== undefined);
+      const override = OVERRIDE_FILES.find((n) => reads.exists(posix.join(dir, n)));
       if (override) files.push(posix.join(dir, override));
       return files;
     }
@@ -124,6 +121,7 @@ class Loader {
     readonly opts: LoadOptions,
     readonly lookup: Lookup,
     diags: Diags,
+    readonly files: ProjectFiles,
     /** The top-level loader owns where diagnostics look positions up; sub-loaders (include) do not. */
     owner = true,
   ) {
@@ -134,13 +132,14 @@ class Loader {
   /** Read + parse + interpolate one file (cached); extends and include are resolved here, per file. */
   loadFile(file: string, includeStack: string[] = []): Loaded | undefined {
     if (this.cache.has(file)) return this.cache.get(file);
-    const text = this.opts.reader.read(file);
-    if (text === undefined) {
-      this.diags.push({ severity: "error", code: "compose.file_not_found", message: `compose file ${file} does not exist`, file });
+    const read = this.files.read(file, "compose file");
+    if (read.kind !== "text") {
+      if (read.kind === "missing") this.diags.push({ severity: "error", code: "compose.file_not_found", message: `compose file ${file} does not exist`, file });
+      else this.diags.push({ severity: "error", code: read.code, message: read.message, ...(read.hint ? { hint: read.hint } : {}), file });
       this.cache.set(file, undefined);
       return undefined;
     }
-    const parsed = parseYamlFile(file, text);
+    const parsed = parseYamlFile(file, read.text);
     for (const d of parsed.diagnostics) this.diags.push(d);
     if (parsed.diagnostics.some((d) => d.severity === "error")) {
       this.cache.set(file, undefined);
@@ -309,14 +308,18 @@ class Loader {
       const envFiles = e.env_file === undefined ? [posix.join(incDir, ".env")] : (Array.isArray(e.env_file) ? e.env_file : [e.env_file]).map((f) => resolveFrom(posix.dirname(file), String(f), this.opts.env.HOME));
       const vars: Record<string, string> = {};
       for (const ef of envFiles) {
-        const text = this.opts.reader.read(ef);
-        if (text === undefined) {
+        const read = this.files.read(ef, "env file");
+        if (read.kind === "error") {
+          this.diagAt(loaded.locations, ["include", i, ...(e.env_file !== undefined ? ["env_file"] : [])], read.code, read.message);
+          continue;
+        }
+        if (read.kind === "missing") {
           if (e.env_file !== undefined) this.diagAt(loaded.locations, ["include", i, "env_file"], "compose.env_file_not_found", `env file ${ef} does not exist`);
           continue;
         }
-        Object.assign(vars, parseDotenv(text, (n) => own(vars, n) ?? own(this.opts.env, n)).vars);
+        Object.assign(vars, parseDotenv(read.text, (n) => own(vars, n) ?? own(this.opts.env, n)).vars);
       }
-      const sub_loader = Object.keys(vars).length ? new Loader(this.opts, (n) => own(this.opts.env, n) ?? own(vars, n), this.diags, false) : this;
+      const sub_loader = Object.keys(vars).length ? new Loader(this.opts, (n) => own(this.opts.env, n) ?? own(vars, n), this.diags, this.files, false) : this;
       if (sub_loader !== this) this.subLoaders.push(sub_loader);
       let sub: Record<string, unknown> | undefined;
       for (const p of paths) {
@@ -397,7 +400,8 @@ function rebase(svc: unknown, dir: string, home: string | undefined): unknown {
 /** Loads a compose project. Never throws for bad input: everything wrong is in `diagnostics`. */
 export function loadProject(opts: LoadOptions): LoadResult {
   const diags = new Diags();
-  const files = discoverFiles(opts, diags);
+  const reads = new ProjectFiles(opts.reader);
+  const files = discoverFiles(opts, diags, reads);
   const home = opts.env.HOME;
   if (!files.length) return { project: undefined, diagnostics: diags.list, environment: {} };
   const workingDir = opts.projectDirectory ? resolveFrom(opts.cwd, opts.projectDirectory, home) : posix.dirname(files[0]!);
@@ -406,12 +410,16 @@ export function loadProject(opts: LoadOptions): LoadResult {
   const dotenv: Record<string, string> = {};
   const envFiles = opts.envFiles && opts.envFiles.length ? opts.envFiles.map((f) => resolveFrom(opts.cwd, f, home)) : [posix.join(workingDir, ".env")];
   for (const ef of envFiles) {
-    const text = opts.reader.read(ef);
-    if (text === undefined) {
+    const read = reads.read(ef, "env file");
+    if (read.kind === "error") {
+      diags.push({ severity: "error", code: read.code, message: read.message, ...(read.hint ? { hint: read.hint } : {}), file: ef });
+      continue;
+    }
+    if (read.kind === "missing") {
       if (opts.envFiles && opts.envFiles.length) diags.push({ severity: "error", code: "compose.env_file_not_found", message: `env file ${ef} does not exist`, file: ef });
       continue;
     }
-    const r = parseDotenv(text, (n) => own(dotenv, n) ?? own(opts.env, n));
+    const r = parseDotenv(read.text, (n) => own(dotenv, n) ?? own(opts.env, n));
     for (const e of r.errors) diags.push({ severity: "error", code: "compose.env_file", message: e.message, file: ef, line: e.line, column: 1 });
     Object.assign(dotenv, r.vars);
   }
@@ -419,7 +427,7 @@ export function loadProject(opts: LoadOptions): LoadResult {
   for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) environment[k] = v;
   const lookup: Lookup = (n) => own(environment, n);
 
-  const loader = new Loader(opts, lookup, diags);
+  const loader = new Loader(opts, lookup, diags, reads);
   let merged: Record<string, unknown> | undefined;
   for (const f of files) {
     const l = loader.loadFile(f);
@@ -504,7 +512,9 @@ export function loadProject(opts: LoadOptions): LoadResult {
 
   for (const [sname, svc] of Object.entries(services)) {
     svc.env_file?.forEach((ef, i) => {
-      if (ef.required && opts.reader.read(ef.path) === undefined) {
+      const read = reads.read(ef.path, "env file");
+      if (read.kind === "error") diags.error(["services", sname, "env_file", i], read.code, read.message, read.hint);
+      else if (ef.required && read.kind === "missing") {
         diags.error(["services", sname, "env_file", i], "compose.env_file_not_found", `env file ${ef.path} does not exist`, "create it or mark it required: false");
       }
     });

@@ -4,7 +4,6 @@
  * desired state, build settings), read what the engine has, and describe the
  * running containers for `ps`.
  */
-import { readFileSync } from "node:fs";
 import type { Project, Service } from "../../core/compose/model.ts";
 import { desiredProject, withResolvedEnvironment, actualState, type DesiredOptions, type ServiceTemplate } from "../../core/deploy/index.ts";
 import { LABEL, projectFilter } from "../../core/labels.ts";
@@ -12,6 +11,7 @@ import type { ActualState, DesiredProject } from "../../core/reconcile/types.ts"
 import type { ContainerSummary, Engine } from "../engine/index.ts";
 import { runDueHealthcheck } from "./podman-health.ts";
 import type { BuildSpec } from "./engine-adapter.ts";
+import { readUserText } from "../user-file.ts";
 
 export interface PrepareOptions {
   hostEnv: Readonly<Record<string, string | undefined>>;
@@ -32,13 +32,9 @@ export interface Prepared {
   warnings: string[];
 }
 
+/** A file named in the project (env_file): bounded, regular files only (platform/user-file.ts); undefined when missing. */
 export function readTextFile(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
+  return readUserText(path, { what: "env file" });
 }
 
 export function prepareProject(project: Project, opts: PrepareOptions): Prepared {
