@@ -39,7 +39,12 @@ export function readComposeOptions(options: Options, extraFiles: readonly string
 }
 
 /** Loads the project with all diagnostics (never throws for bad compose input). */
-export async function loadProject(options: ComposeCliOptions, cwd: string = process.cwd(), env: Record<string, string | undefined> = process.env): Promise<LoadResult> {
+export async function loadProject(
+  options: ComposeCliOptions,
+  cwd: string = process.cwd(),
+  env: Record<string, string | undefined> = process.env,
+  extra: { resolveEnvironment?: boolean } = {},
+): Promise<LoadResult> {
   const [{ loadProject: load }, { createFsReader }] = await Promise.all([import("../core/compose/load.ts"), import("../platform/fs-reader.ts")]);
   return load({
     files: options.files,
@@ -50,6 +55,7 @@ export async function loadProject(options: ComposeCliOptions, cwd: string = proc
     cwd,
     env,
     reader: createFsReader(),
+    ...extra,
   });
 }
 

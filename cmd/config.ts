@@ -4,8 +4,8 @@
  */
 import type { RegisterVerb } from "./command.ts";
 import { loadProject, readComposeOptions, withComposeOptions } from "./compose-load.ts";
-import { diagnosticsError, formatDiagnostic } from "../core/compose/diagnostics.ts";
-import { usageError } from "../core/errors.ts";
+import { formatDiagnostic } from "../core/compose/diagnostics.ts";
+import { FizzError, usageError } from "../core/errors.ts";
 import { optString } from "./command.ts";
 
 export const register: RegisterVerb = (cli, action) => {
@@ -16,15 +16,25 @@ export const register: RegisterVerb = (cli, action) => {
     .option("--volumes", "Print the volume names, one per line")
     .option("--hash <services>", "Print '<service> <config-hash>' for the given services ('*' for all)")
     .option("-q, --quiet", "Only validate; print nothing")
+    .option("--no-env-resolution", "Keep env_file and variables without a value as written (default: fold env_file into environment and fill `- FOO` from .env and the shell, like Compose)")
+    .example("fizz config")
+    .example("fizz config --services")
+    .example("fizz -f compose.yaml -f compose.prod.yaml config --format json")
     .action(
       action(async (ctx, args, options) => {
         const format = optString(options, "format") ?? "yaml";
         if (format !== "yaml" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format yaml or --format json");
-        const result = await loadProject(readComposeOptions(options));
+        const result = await loadProject(readComposeOptions(options), undefined, undefined, { resolveEnvironment: options.envResolution !== false });
         const errors = result.diagnostics.filter((d) => d.severity === "error");
-        // Like validate: every problem, then one summary error (exit 1).
+        // Like validate: every problem once, then a count (exit 1), not the first error again.
         for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d)}\n`);
-        if (errors.length || !result.project) throw diagnosticsError(result.diagnostics);
+        if (errors.length || !result.project) {
+          throw new FizzError({
+            code: errors[0]?.code ?? "compose.invalid",
+            message: `the compose project has ${errors.length || 1} error${errors.length > 1 ? "s" : ""} (listed above)`,
+            hint: "fix them and run again",
+          });
+        }
         const project = result.project;
         if (options.quiet) return 0;
         if (options.services) {

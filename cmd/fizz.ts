@@ -11,6 +11,14 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   process.stdout.write(`${versionLine()}\n`);
   code = 0;
 } else {
+  const [{ restoreLaunchEnvironment }, { readFileSync }] = await Promise.all([import("../platform/runtime.ts"), import("node:fs")]);
+  restoreLaunchEnvironment((p) => {
+    try {
+      return readFileSync(p);
+    } catch {
+      return undefined;
+    }
+  });
   const { runCli } = await import("./cli.ts");
   code = await runCli(argv);
 }

@@ -47,3 +47,27 @@ export function settleAfterStartup(): void {
   Bun.gc?.(true);
   Bun.shrink?.();
 }
+
+/**
+ * Bun loads `.env` (and `.env.local`, `.env.<NODE_ENV>`) from the current
+ * directory into process.env before any of our code runs, without Compose's
+ * interpolation rules. In a compose project that file is the project's own
+ * `.env`, which Fizz must read itself: `IMAGE=${IMAGE:-app}` would otherwise
+ * arrive as a literal "shell" value and win. This puts back the environment
+ * the process was started with, read from /proc/self/environ (Linux). The
+ * release executable is built with --no-compile-autoload-dotenv, so this
+ * only matters when running from source under Bun; elsewhere it is a no-op.
+ */
+export function restoreLaunchEnvironment(read: (path: string) => Uint8Array | undefined): void {
+  if (typeof Bun === "undefined") return;
+  const raw = read("/proc/self/environ");
+  if (!raw) return;
+  const launch = new Map<string, string>();
+  for (const entry of new TextDecoder().decode(raw).split("\0")) {
+    const eq = entry.indexOf("=");
+    if (eq > 0) launch.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  if (launch.size === 0) return;
+  for (const k of Object.keys(process.env)) if (!launch.has(k)) delete process.env[k];
+  for (const [k, v] of launch) if (process.env[k] !== v) process.env[k] = v;
+}

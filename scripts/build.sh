@@ -22,6 +22,10 @@
 #                      waking the JIT compilers (~2.5 MB less RSS, and CLI verbs start no
 #                      slower); the agent restores the normal policy once it serves
 #                      (platform/runtime.ts settleAfterStartup).
+#   --no-compile-autoload-dotenv/-bunfig   the executable must not load the user's .env into
+#                      its environment: that is the compose project's file, which Fizz reads
+#                      with Compose's rules (a self-referencing IMAGE=${IMAGE:-app} stayed
+#                      literal otherwise, and beat the file as a "shell" value).
 #
 # arm64 is cross-compiled: bun fetches that target's runtime from the npm registry on
 # first use. If that fails (offline), it is skipped with a note, never failing the build.
@@ -77,7 +81,7 @@ rm -f dist/.stamp
 tmp=$(mktemp -d dist/.build.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-base_flags=(--compile --minify --bytecode --format=esm --compile-jit-policy=16 --define "FIZZ_BUILD_COMMIT=\"$commit\"")
+base_flags=(--compile --minify --bytecode --format=esm --compile-jit-policy=16 --no-compile-autoload-dotenv --no-compile-autoload-bunfig --define "FIZZ_BUILD_COMMIT=\"$commit\"")
 
 # Profiles for --bytecode-order (see the top), recorded with a host binary. One
 # profile serves every target; with no host target in the list, none is recorded.

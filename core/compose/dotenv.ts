@@ -3,7 +3,9 @@
  * `KEY=value`, optional `export `, `#` comments, single quotes literal,
  * double quotes with \n \t \" \\ escapes, unquoted values trimmed with inline
  * ` #` comments cut. Unquoted and double-quoted values are interpolated
- * against the variables defined so far (then `outer`).
+ * against `outer` first, then the variables this file defined so far, as
+ * Compose does (so `NAME=${NAME:-x}` takes the shell's NAME when it is set).
+ * A bare `NAME` line inherits NAME from `outer` when it is set there.
  */
 import { interpolate, type Lookup } from "./interpolate.ts";
 
@@ -20,7 +22,7 @@ export interface DotenvResult {
 export function parseDotenv(text: string, outer: Lookup = () => undefined): DotenvResult {
   const vars: Record<string, string> = {};
   const errors: DotenvError[] = [];
-  const lookup: Lookup = (n) => (Object.hasOwn(vars, n) ? vars[n] : outer(n));
+  const lookup: Lookup = (n) => outer(n) ?? (Object.hasOwn(vars, n) ? vars[n] : undefined);
   const lines = text.replace(/\r\n?/g, "\n").split("\n");
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!.replace(/^\uFEFF/, "");
@@ -29,8 +31,12 @@ export function parseDotenv(text: string, outer: Lookup = () => undefined): Dote
     line = trimmed.replace(/^export\s+/, "");
     const eq = line.indexOf("=");
     if (eq < 0) {
-      // A bare name is "declared without a value": ignored here, like Compose.
-      if (/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(line)) continue;
+      // A bare name inherits its value from outside the file, or is skipped when unset there.
+      if (/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(line)) {
+        const inherited = outer(line);
+        if (inherited !== undefined) vars[line] = inherited;
+        continue;
+      }
       errors.push({ line: i + 1, message: `expected KEY=VALUE, got "${trimmed}"` });
       continue;
     }

@@ -198,15 +198,8 @@ class FastParser {
       end = j;
       if (key === "") return undefined;
       if (key !== MERGE) {
-        const r = resolvePlain(key);
-        // Non-string keys become their JS string form, as yaml's toJS does; keep it simple and exact.
-        if (typeof r !== "string") {
-          if (r === null || typeof r === "boolean" || typeof r === "number") {
-            if (typeof r === "number" && String(r) !== key) throw BAIL;
-            if (r === null) throw BAIL;
-            key = String(r);
-          }
-        }
+        // A key that reads as a number, boolean or null is an error in a compose file: the full parser reports it.
+        if (typeof resolvePlain(key) !== "string") throw BAIL;
       }
     }
     let a = end + 1;
@@ -426,7 +419,7 @@ class Flow {
     const raw = s.slice(start, this.i).replace(/\s+$/, "");
     if (raw === "") throw BAIL;
     const v = resolvePlain(raw);
-    if (isKey && typeof v === "number" && String(v) !== raw) throw BAIL;
+    if (isKey && typeof v !== "string") throw BAIL;
     return v;
   }
 }

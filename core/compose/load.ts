@@ -13,8 +13,9 @@ import type { ConfigDef, Diagnostic, Network, Project, SecretDef, Service, Volum
 import { normalizeNetwork, normalizeSecret, normalizeService, normalizeVolume } from "./normalize.ts";
 import { unknownField, type Cx } from "./schema.ts";
 import { fmtPath, Locations, parseYamlFile, type Path, type PathSeg } from "./source.ts";
-import { parseVolumeShort, isPathLike } from "./syntax.ts";
+import { parseVolumeShort, isPathLike, isWindowsAbsolute } from "./syntax.ts";
 import { validateProject } from "./validate.ts";
+import { resolveServiceEnvironment } from "./environment.ts";
 import { own } from "./hash.ts";
 import { OverrideTag, ResetTag, stripTags } from "./tags.ts";
 import { ProjectFiles, type FileReader } from "./reads.ts";
@@ -36,6 +37,12 @@ export interface LoadOptions {
   /** Process environment. */
   env: Readonly<Record<string, string | undefined>>;
   reader: FileReader;
+  /**
+   * Fold env_file into environment and resolve `- FOO` entries from the
+   * project environment, as every Compose v2 verb does (default true;
+   * `fizz config --no-env-resolution` keeps them as written).
+   */
+  resolveEnvironment?: boolean;
 }
 
 export interface LoadResult {
@@ -64,6 +71,8 @@ export function isValidProjectName(s: string): boolean {
 
 function resolveFrom(dir: string, p: string, home: string | undefined): string {
   if (p === "~" || p.startsWith("~/")) return posix.normalize((home ?? "~") + p.slice(1));
+  // A Windows absolute path (C:\data, \\server\share) is the user's, written for a Windows engine: kept as is.
+  if (isWindowsAbsolute(p)) return p;
   return posix.isAbsolute(p) ? posix.normalize(p) : posix.join(dir, p);
 }
 
@@ -397,6 +406,11 @@ function rebase(svc: unknown, dir: string, home: string | undefined): unknown {
   return out;
 }
 
+/** The text of a bounded read; a missing or refused file (already reported) reads as undefined. */
+function textOf(r: ReturnType<ProjectFiles["read"]>): string | undefined {
+  return r.kind === "text" ? r.text : undefined;
+}
+
 /** Loads a compose project. Never throws for bad input: everything wrong is in `diagnostics`. */
 export function loadProject(opts: LoadOptions): LoadResult {
   const diags = new Diags();
@@ -419,7 +433,8 @@ export function loadProject(opts: LoadOptions): LoadResult {
       if (opts.envFiles && opts.envFiles.length) diags.push({ severity: "error", code: "compose.env_file_not_found", message: `env file ${ef} does not exist`, file: ef });
       continue;
     }
-    const r = parseDotenv(read.text, (n) => own(dotenv, n) ?? own(opts.env, n));
+    // The shell's value wins over earlier files, as in Compose (`A=${A:-x}` keeps the shell's A).
+    const r = parseDotenv(read.text, (n) => own(opts.env, n) ?? own(dotenv, n));
     for (const e of r.errors) diags.push({ severity: "error", code: "compose.env_file", message: e.message, file: ef, line: e.line, column: 1 });
     Object.assign(dotenv, r.vars);
   }
@@ -436,6 +451,12 @@ export function loadProject(opts: LoadOptions): LoadResult {
     merged = merged ? (mergeDocuments(merged, l.doc) as Record<string, unknown>) : { ...l.doc };
   }
   if (!merged) return { project: undefined, diagnostics: diags.list, environment };
+  if (Object.keys(merged).length === 0 && !diags.errors.length) {
+    // Compose refuses this too ("empty compose file"): an empty file is more often a mistake than a project.
+    const which = files.length === 1 ? `the compose file ${files[0]} is empty` : `the compose files ${files.join(", ")} are empty`;
+    diags.push({ severity: "error", code: "compose.empty", message: which, hint: "define at least one service under 'services:'", file: files[0]!, line: 1, column: 1 });
+    return { project: undefined, diagnostics: diags.list, environment };
+  }
   if (loader.sawTags || loader.subSawTags()) merged = stripTags(merged) as Record<string, unknown>;
 
   // Project name: -p, COMPOSE_PROJECT_NAME, name:, directory.
@@ -474,7 +495,7 @@ export function loadProject(opts: LoadOptions): LoadResult {
   const services: Record<string, Service> = {};
   const disabled: Record<string, Service> = {};
   for (const [sname, raw] of Object.entries(rawServices)) {
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(sname)) diags.keyError(["services", sname], "compose.bad_name", `invalid service name '${sname}'`, "use letters, digits, '.', '-' and '_'");
+    if (!/^[a-zA-Z0-9._-]+$/.test(sname)) diags.keyError(["services", sname], "compose.bad_name", `invalid service name '${sname}'`, "use letters, digits, '.', '-' and '_'");
     const svc = normalizeService(sname, raw, ["services", sname], cx);
     if (!svc) continue;
     const on = svc.profiles.length === 0 || svc.profiles.some((p) => active.includes(p) || active.includes("*"));
@@ -518,6 +539,9 @@ export function loadProject(opts: LoadOptions): LoadResult {
         diags.error(["services", sname, "env_file", i], "compose.env_file_not_found", `env file ${ef.path} does not exist`, "create it or mark it required: false");
       }
     });
+  }
+  if (opts.resolveEnvironment !== false) {
+    for (const group of [services, disabled]) for (const k of Object.keys(group)) group[k] = resolveServiceEnvironment(group[k]!, environment, (p) => textOf(reads.read(p, "env file")), diags);
   }
 
   const project: Project = {

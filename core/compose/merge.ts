@@ -21,7 +21,7 @@ export function isDict(v: unknown): v is Dict {
 }
 
 /** Fields replaced wholesale by an override. */
-const REPLACE = new Set(["command", "entrypoint", "healthcheck.test", "post_start", "pre_stop", "build.dockerfile_inline"]);
+const REPLACE = new Set(["command", "entrypoint", "healthcheck.test", "pre_start", "post_start", "pre_stop", "build.dockerfile_inline"]);
 
 /** List-or-mapping fields (and how list items split into key/value). */
 const KEYED_DICT: Record<string, string> = {

@@ -57,6 +57,8 @@ export interface Service {
   image?: string;
   build?: Build;
   pull_policy?: PullPolicy;
+  /** With pull_policy: refresh, how old a local image may get before it is pulled again. */
+  pull_refresh_after?: string;
   platform?: string;
   container_name?: string;
   hostname?: string;
@@ -148,7 +150,8 @@ export interface Service {
 
   credential_spec?: Record<string, string>;
   gpus?: GpuRequest[] | "all";
-  develop?: unknown;
+  develop?: Develop;
+  pre_start?: LifecycleHook[];
   post_start?: LifecycleHook[];
   pre_stop?: LifecycleHook[];
   attach?: boolean;
@@ -173,6 +176,8 @@ export interface Build {
   cache_from?: string[];
   cache_to?: string[];
   no_cache?: boolean;
+  /** Build stages to build without the cache. */
+  no_cache_filter?: string[];
   pull?: boolean;
   network?: string;
   shm_size?: Bytes;
@@ -227,6 +232,7 @@ export interface BindOptions {
 export interface VolumeOptions {
   nocopy?: boolean;
   subpath?: string;
+  labels?: Record<string, string>;
 }
 export interface TmpfsOptions {
   size?: Bytes;
@@ -365,11 +371,37 @@ export interface BlkioConfig {
 }
 
 export interface LifecycleHook {
-  command: string[];
+  /** Optional only for pre_start, where the image's entrypoint may be the job. */
+  command?: string[];
+  /** pre_start only: the image of the one-off container (default: the service's). */
+  image?: string;
+  /** pre_start only: once per replica rather than once per service. */
+  per_replica?: boolean;
   user?: string;
   privileged?: boolean;
   working_dir?: string;
   environment?: Record<string, string | null>;
+}
+
+/** `develop:` — what `fizz watch` does when files change. */
+export interface Develop {
+  watch?: WatchRule[];
+}
+
+export type WatchAction = "sync" | "rebuild" | "restart" | "sync+restart" | "sync+exec";
+
+export interface WatchRule {
+  /** Absolute path on the host (resolved against the project directory). */
+  path: string;
+  action: WatchAction;
+  /** Path in the container, for the sync actions. */
+  target?: string;
+  exec?: LifecycleHook;
+  /** Patterns (relative to path) that select files; empty = every file. */
+  include?: string[];
+  /** Patterns (relative to path) whose changes are ignored. */
+  ignore?: string[];
+  initial_sync?: boolean;
 }
 
 export interface Network {

@@ -124,12 +124,50 @@ const FILE_REF: Spec = {
   },
 };
 
-const HOOK: Spec = {
-  listOf: {
-    obj: { command: { fn: (v, p, cx) => readCommand(v, p, cx) }, user: "str", privileged: "bool", working_dir: "str", environment: "env" },
-    required: ["command"],
+const HOOK_FIELDS: Schema = { command: { fn: (v, p, cx) => readCommand(v, p, cx) }, user: "str", privileged: "bool", working_dir: "str", environment: "env" };
+const HOOK: Spec = { listOf: { obj: HOOK_FIELDS, required: ["command"] } };
+/** pre_start runs a one-off container (its own image, or the service's) before the service starts. */
+const PRE_START_HOOK: Spec = { listOf: { obj: { ...HOOK_FIELDS, image: "str", per_replica: "bool" } } };
+
+const WATCH_ACTIONS = ["sync", "rebuild", "restart", "sync+restart", "sync+exec"] as const;
+/** develop.watch: what `fizz watch` does on a change under each path. */
+const DEVELOP: Spec = {
+  fn: (v, p, cx) => {
+    if (v === null) return {};
+    const o = readObj(v, p, cx, {
+      watch: {
+        listOf: {
+          obj: {
+            path: { fn: (x, pp, c) => readNonEmpty(x, pp, c, "a watched path") },
+            action: { enum: WATCH_ACTIONS },
+            target: "str",
+            exec: { obj: HOOK_FIELDS, required: ["command"] },
+            include: "strs",
+            ignore: "strs",
+            initial_sync: "bool",
+          },
+          required: ["path", "action"],
+        },
+      },
+    });
+    if (!o) return undefined;
+    const watch = (o.watch as Record<string, unknown>[] | undefined) ?? [];
+    watch.forEach((w, i) => {
+      if (typeof w.path === "string") w.path = cx.resolvePath(w.path);
+      if ((w.action === "sync" || w.action === "sync+restart" || w.action === "sync+exec") && w.target === undefined) {
+        cx.diags.error([...p, "watch", i], "compose.missing_field", `watch action '${String(w.action)}' needs a target (the path in the container to sync to)`);
+      }
+      if (w.action === "sync+exec" && w.exec === undefined) cx.diags.error([...p, "watch", i], "compose.missing_field", "watch action 'sync+exec' needs exec.command");
+    });
+    return o;
   },
 };
+
+function readNonEmpty(v: unknown, p: Path, cx: Cx, what: string): string | undefined {
+  const s = readStr(v, p, cx);
+  if (s === "") cx.diags.error(p, "compose.bad_value", `${what} cannot be empty`);
+  return s === "" ? undefined : s;
+}
 
 const BUILD_SCHEMA: Schema = {
   context: "str",
@@ -141,6 +179,7 @@ const BUILD_SCHEMA: Schema = {
   cache_from: "list",
   cache_to: "list",
   no_cache: "bool",
+  no_cache_filter: "strs",
   pull: "bool",
   network: "str",
   shm_size: "bytes",
@@ -294,8 +333,8 @@ function readVolumes(v: unknown, p: Path, cx: Cx): VolumeMount[] | undefined {
         read_only: "bool",
         consistency: "str",
         bind: { obj: { propagation: "str", create_host_path: "bool", selinux: { enum: ["z", "Z"] }, recursive: "str" } },
-        volume: { obj: { nocopy: "bool", subpath: "str" } },
-        tmpfs: { obj: { size: "bytes", mode: "uint" } },
+        volume: { obj: { nocopy: "bool", subpath: "str", labels: "dict" } },
+        tmpfs: { obj: { size: { fn: readTmpfsSize }, mode: "uint" } },
         image: { obj: { subpath: "str" } },
       },
       ["type", "target"],
@@ -359,7 +398,7 @@ function readDependsOn(v: unknown, p: Path, cx: Cx): Record<string, DependsOn> |
       out[name] = { condition: "service_started", restart: false, required: true };
       continue;
     }
-    const o = readObj(val, [...p, name], cx, { condition: { enum: CONDITIONS }, restart: "bool", required: "bool" });
+    const o = readObj(val, [...p, name], cx, { condition: { enum: CONDITIONS }, restart: "bool", required: "bool" }, ["condition"]);
     if (!o) continue;
     out[name] = {
       condition: (o.condition as DependsOnCondition) ?? "service_started",
@@ -427,8 +466,9 @@ export const SERVICE_SCHEMA: Schema = {
   image: "str",
   build: { fn: readBuild },
   pull_policy: { fn: (v, p, cx) => readPullPolicy(v, p, cx) },
+  pull_refresh_after: "str",
   platform: "str",
-  container_name: "str",
+  container_name: { fn: readContainerName },
   hostname: "str",
   domainname: "str",
   command: { fn: readCommand },
@@ -515,7 +555,8 @@ export const SERVICE_SCHEMA: Schema = {
   },
   credential_spec: "map",
   gpus: { fn: (v, p, cx) => (v === "all" ? "all" : readSpec(v, p, cx, { listOf: DEVICE_REQ })) },
-  develop: "any",
+  develop: DEVELOP,
+  pre_start: PRE_START_HOOK,
   post_start: HOOK,
   pre_stop: HOOK,
   attach: "bool",
@@ -546,11 +587,29 @@ function readRestart(v: unknown, p: Path, cx: Cx): string | undefined {
   return s;
 }
 
+function readTmpfsSize(v: unknown, p: Path, cx: Cx): number | undefined {
+  if (v === -1 || v === "-1" || (typeof v === "number" && v < 0) || (typeof v === "string" && /^\s*-/.test(v))) {
+    cx.diags.error(p, "compose.bad_bytes", `tmpfs size cannot be negative, got ${String(v)}`, "give a size like 64m, or leave it out for the engine's default");
+    return undefined;
+  }
+  return readSpec(v, p, cx, "bytes") as number | undefined;
+}
+
+/** The spec's pattern: what the engine accepts as a container name. */
+function readContainerName(v: unknown, p: Path, cx: Cx): string | undefined {
+  const s = readStr(v, p, cx);
+  if (s !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(s)) {
+    cx.diags.error(p, "compose.bad_value", `invalid container_name '${s}'`, "use letters, digits, '.', '-' and '_', starting with a letter or digit, at least 2 characters");
+    return undefined;
+  }
+  return s;
+}
+
 function readPullPolicy(v: unknown, p: Path, cx: Cx): string | undefined {
   const s = readStr(v, p, cx);
   if (s === undefined) return undefined;
-  if (!/^(always|never|missing|build|if_not_present|daily|weekly|every_\d+[smhdw]+)$/.test(s)) {
-    cx.diags.error(p, "compose.bad_value", `unknown pull_policy '${s}'`, "use always, never, missing, build, daily, weekly or every_<duration>");
+  if (!/^(always|never|missing|build|if_not_present|refresh|daily|weekly|every_(\d+[smhdw])+)$/.test(s)) {
+    cx.diags.error(p, "compose.bad_value", `unknown pull_policy '${s}'`, "use always, never, missing, build, refresh, daily, weekly or every_<duration>");
     return undefined;
   }
   return s;
@@ -639,7 +698,8 @@ export function normalizeNetwork(project: string, key: string, raw: unknown, p: 
   const { name: _n, external: _e, ...rest } = o;
   const n = { ...rest, name, external, labels: (o.labels as Record<string, string>) ?? {}, extensions: extOf(raw) } as Network;
   if (external) {
-    for (const k of Object.keys(rest)) if (k !== "labels") cx.diags.error([...p, k], "compose.conflict", `network '${key}' is external, so '${k}' cannot be set`);
+    // Compose accepts these and ignores them: the network exists already, Fizz only attaches to it.
+    for (const k of Object.keys(rest)) if (k !== "labels") cx.diags.warn([...p, k], "compose.ignored", `'${k}' is ignored: network '${key}' is external, so Fizz uses it as it is`);
   }
   return n;
 }

@@ -122,6 +122,17 @@ function scalarValue(v: unknown, path: Path, cx: Cx, allowNull: boolean): string
 
 /** list-or-mapping ("KEY=VAL" items, or KEY: VAL). */
 export function readDict(v: unknown, path: Path, cx: Cx, allowNull: boolean): Record<string, string | null> | undefined {
+  if (allowNull && Array.isArray(v)) {
+    // `- DEBUG = true` would define "DEBUG " (with a space); Compose refuses it, and so do we.
+    v.forEach((item, i) => {
+      if (typeof item !== "string") return;
+      const eq = item.indexOf("=");
+      const key = eq < 0 ? item : item.slice(0, eq);
+      if (key !== "" && /\s$/.test(key)) {
+        cx.diags.error([...path, i], "compose.bad_value", `variable '${key}' is declared with a trailing space`, `write '${key.trim()}=${eq < 0 ? "" : item.slice(eq + 1).trim()}' with no spaces around '='`);
+      }
+    });
+  }
   const d = toDict(v, "=");
   if (!isDict(d)) return wrong(cx, path, "a mapping or a list of KEY=VALUE strings", v);
   const out: Record<string, string | null> = {};

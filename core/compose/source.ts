@@ -4,11 +4,12 @@
  * aliases, `<<` merge keys, duplicate keys rejected). Positions let every later
  * stage report file:line:column without carrying YAML nodes around.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
 import type { SourceLocation } from "../errors.ts";
 import type { Diagnostic } from "./model.ts";
 import { fastParse } from "./fastyaml.ts";
 import { OverrideTag, ResetTag } from "./tags.ts";
+import { isDict, mergeDocuments } from "./merge.ts";
 
 export type PathSeg = string | number;
 export type Path = readonly PathSeg[];
@@ -114,33 +115,71 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
   return parseYamlFileFull(file, text);
 }
 
-/** The full `yaml` package path: every YAML feature and every syntax error, located. */
+/**
+ * The full `yaml` package path: every YAML feature and every syntax error,
+ * located. A stream of several documents (`---`) means what Compose makes of
+ * it: each document merged over the previous ones, like -f files in order.
+ */
 export function parseYamlFileFull(file: string, text: string): ParsedFile {
   const lineCounter = new LineCounter();
   const diagnostics: Diagnostic[] = [];
   const locations = new Locations();
-  const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, version: "1.2", prettyErrors: false, strict: true });
-  for (const e of doc.errors) {
-    const pos = lineCounter.linePos(e.pos[0]);
-    diagnostics.push({
-      severity: "error",
-      code: "compose.yaml_syntax",
-      message: `YAML: ${e.message.split("\n")[0]}`,
-      file,
-      line: pos.line,
-      column: pos.col,
-    });
+  const docs = parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: true, version: "1.2", prettyErrors: false, strict: true });
+  if (!Array.isArray(docs)) {
+    // Nothing but comments or directives: an empty document.
+    return { file, value: null, locations, diagnostics };
+  }
+  const multi = docs.length > 1;
+  const at = (offset: number) => {
+    const pos = lineCounter.linePos(offset);
+    return { file, line: pos.line, column: pos.col };
+  };
+  for (const doc of docs) {
+    for (const e of doc.errors) diagnostics.push({ severity: "error", code: "compose.yaml_syntax", message: `YAML: ${e.message.split("\n")[0]}`, ...at(e.pos[0]) });
   }
   if (diagnostics.length) return { file, value: undefined, locations, diagnostics };
-  const loc = (offset: number): SourceLocation => {
-    const p = lineCounter.linePos(offset);
-    return { file, line: p.line, column: p.col };
-  };
+  let value: unknown = null;
+  let tags = false;
+  docs.forEach((doc, n) => {
+    const one = documentValue(doc, file, at, locations, diagnostics, multi ? n + 1 : undefined);
+    tags ||= one.tags;
+    if (one.value === null || one.value === undefined) return;
+    if (multi && !isDict(one.value)) {
+      const start = doc.contents?.range?.[0] ?? 0;
+      diagnostics.push({
+        severity: "error",
+        code: "compose.wrong_type",
+        message: `document ${n + 1} of ${docs.length} in this file is not a mapping; every document of a compose file must be one (they are merged in order)`,
+        hint: "remove the stray document or the '---' line before it",
+        ...at(start),
+      });
+      return;
+    }
+    value = value === null ? one.value : mergeDocuments(value, one.value);
+  });
+  for (const doc of docs) {
+    for (const w of doc.warnings) {
+      if (/!reset|!override/.test(w.message)) continue; // compose merge tags, handled in documentValue
+      diagnostics.push({ severity: "warning", code: "compose.yaml_warning", message: `YAML: ${w.message.split("\n")[0]}`, ...at(w.pos[0]) });
+    }
+  }
+  return { file, value, locations, diagnostics, tags };
+}
+
+/** One document's value, its positions recorded in `locations`, and its non-string keys refused. */
+function documentValue(
+  doc: Document.Parsed,
+  file: string,
+  at: (offset: number) => SourceLocation,
+  locations: Locations,
+  diagnostics: Diagnostic[],
+  docNumber: number | undefined,
+): { value: unknown; tags: boolean } {
   const tagged: [PathSeg[], string][] = [];
   const walk = (node: unknown, path: PathSeg[], depth: number): void => {
     if (depth > 64 || node === null || typeof node !== "object") return;
     const n = node as Node;
-    if (n.range) locations.values.set(fmtPath(path), loc(n.range[0]));
+    if (n.range) locations.values.set(fmtPath(path), at(n.range[0]));
     if (isAlias(n)) return;
     if (n.tag === "!reset" || n.tag === "!override") tagged.push([[...path], n.tag]);
     // YAML 1.1 and go-yaml read 0755 as octal (file modes); the 1.2 core schema would say 755.
@@ -151,13 +190,24 @@ export function parseYamlFileFull(file: string, text: string): ParsedFile {
       for (const pair of n.items) {
         if (!isPair(pair)) continue;
         const keyNode = pair.key;
-        if (!isScalar(keyNode)) continue;
-        if (typeof keyNode.value === "symbol") continue; // `<<` merge key: merged values keep the parent's position
-        const key = String(keyNode.value);
-        const child = [...path, key];
-        if (keyNode.range) locations.keys.set(fmtPath(child), loc(keyNode.range[0]));
+        if (isScalar(keyNode) && typeof keyNode.value === "symbol") continue; // `<<` merge key: merged values keep the parent's position
+        if (!isScalar(keyNode) || typeof keyNode.value !== "string") {
+          // Compose keys are strings: `123:` or `true:` would silently become "123"/"true" (compose-go refuses them too).
+          const shown = isScalar(keyNode) ? String(keyNode.source ?? keyNode.value) : "a collection";
+          const where = keyNode && (keyNode as Node).range ? at((keyNode as Node).range![0]) : at(n.range?.[0] ?? 0);
+          diagnostics.push({
+            severity: "error",
+            code: "compose.non_string_key",
+            message: `key ${shown} ${path.length ? `in ${fmtPath(path)} ` : "at the top level "}is not a string${docNumber ? ` (document ${docNumber})` : ""}`,
+            hint: isScalar(keyNode) ? `quote it: "${shown}":` : "keys must be plain names",
+            ...where,
+          });
+          continue;
+        }
+        const child = [...path, keyNode.value];
+        if (keyNode.range) locations.keys.set(fmtPath(child), at(keyNode.range[0]));
         if (pair.value && (pair.value as Node).range) walk(pair.value, child, depth + 1);
-        else if (keyNode.range) locations.values.set(fmtPath(child), loc(keyNode.range[0]));
+        else if (keyNode.range) locations.values.set(fmtPath(child), at(keyNode.range[0]));
       }
     } else if (isSeq(n)) {
       n.items.forEach((item, i) => walk(item, [...path, i], depth + 1));
@@ -169,21 +219,9 @@ export function parseYamlFileFull(file: string, text: string): ParsedFile {
     value = doc.toJS({ maxAliasCount: 10000 });
     for (const [path, tag] of tagged) value = applyTag(value, path, tag);
   } catch (e) {
-    diagnostics.push({
-      severity: "error",
-      code: "compose.yaml_syntax",
-      message: `YAML: ${e instanceof Error ? e.message : String(e)}`,
-      file,
-      line: 1,
-      column: 1,
-    });
+    diagnostics.push({ severity: "error", code: "compose.yaml_syntax", message: `YAML: ${e instanceof Error ? e.message : String(e)}`, file, line: 1, column: 1 });
   }
-  for (const w of doc.warnings) {
-    if (/!reset|!override/.test(w.message)) continue; // compose merge tags, handled above
-    const pos = lineCounter.linePos(w.pos[0]);
-    diagnostics.push({ severity: "warning", code: "compose.yaml_warning", message: `YAML: ${w.message.split("\n")[0]}`, file, line: pos.line, column: pos.col });
-  }
-  return { file, value, locations, diagnostics, tags: tagged.length > 0 };
+  return { value, tags: tagged.length > 0 };
 }
 
 /** Replaces the value at `path` with its !reset / !override marker. */

@@ -111,7 +111,12 @@ const PROPAGATION = ["shared", "rshared", "slave", "rslave", "private", "rprivat
 const CONSISTENCY = ["consistent", "cached", "delegated"];
 
 export function isPathLike(source: string): boolean {
-  return source.startsWith("/") || source.startsWith(".") || source.startsWith("~") || /^[A-Za-z]:[\\/]/.test(source) || source.startsWith("\\\\");
+  return source.startsWith("/") || source.startsWith(".") || source.startsWith("~") || isWindowsAbsolute(source);
+}
+
+/** A drive path (`C:\\data`, `c:/data`) or a UNC path (`\\\\server\\share`): absolute on Windows, so Compose never joins it to the project directory. */
+export function isWindowsAbsolute(p: string): boolean {
+  return /^[A-Za-z]:[\\/]/.test(p) || /^\\\\[^\\]/.test(p);
 }
 
 /** "[source:]target[:mode,…]" */

@@ -5,8 +5,9 @@ import { actualState, desiredProject, healthFromStatus, imageAliases, instantiat
 import { plan } from "../../../core/reconcile/plan.ts";
 import { LABEL } from "../../../core/labels.ts";
 
-function load(files: Record<string, string>, env: Record<string, string> = {}): Project {
-  const r = loadProject({ cwd: "/p/shop", env, reader: { read: (p) => files[p] } });
+/** `resolveEnvironment: false` keeps env_file in the model, as a project sent to the agent by an older CLI has it. */
+function load(files: Record<string, string>, env: Record<string, string> = {}, resolveEnvironment = true): Project {
+  const r = loadProject({ cwd: "/p/shop", env, reader: { read: (p) => files[p] }, resolveEnvironment });
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (errors.length) throw new Error(errors.map((d) => d.message).join("\n"));
   return r.project!;
@@ -118,12 +119,12 @@ describe("environment", () => {
     const project = load({
       "/p/shop/compose.yaml": `services:\n  a:\n    image: x\n    env_file:\n      - path: ./opt.env\n        required: false\n      - ./req.env\n`,
       "/p/shop/req.env": "X=1\n",
-    });
+    }, {}, false);
     expect(() => resolveEnvironment(project.services.a!, () => undefined, {})).toThrow(/env_file \/p\/shop\/req.env does not exist/);
   });
 
   test("a malformed env_file line is reported with file and line", () => {
-    const project = load({ "/p/shop/compose.yaml": `services:\n  a:\n    image: x\n    env_file: [bad.env]\n`, "/p/shop/bad.env": "" });
+    const project = load({ "/p/shop/compose.yaml": `services:\n  a:\n    image: x\n    env_file: [bad.env]\n`, "/p/shop/bad.env": "" }, {}, false);
     try {
       resolveEnvironment(project.services.a!, () => "OK=1\nnot valid line\n", {});
       throw new Error("expected an error");

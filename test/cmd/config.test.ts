@@ -1,0 +1,46 @@
+/**
+ * `fizz config` as a user runs it (a real process in a project directory):
+ * the project's .env is read by Fizz with Compose's rules, not loaded into the
+ * environment by the runtime first; each error is printed once.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "fizz-config-"));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+function fizz(cwd: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [join(ROOT, "cmd/fizz.ts"), ...args], { cwd, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: "/root", NO_COLOR: "1", ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("fizz config", () => {
+  test("a self-referencing .env default expands (the runtime does not pre-load .env)", () => {
+    const dir = project({ "compose.yaml": "services:\n  api:\n    image: ${IMAGE_NAME}:${TAG}\n    environment: [MEU]\n", ".env": 'IMAGE_NAME="${IMAGE_NAME:-backend}"\nTAG=1.0\n' });
+    const r = fizz(dir, ["config", "--format", "json"], { MEU: "from-shell" });
+    expect(r.stderr).toBe("");
+    const doc = JSON.parse(r.stdout);
+    expect(doc.services.api.image).toBe("backend:1.0");
+    expect(doc.services.api.environment).toEqual({ MEU: "from-shell" });
+  }, 30_000);
+
+  test("each error is printed once, then a count", () => {
+    const dir = project({ "compose.yaml": "services:\n  a:\n    image: x\n    ports: ['99999:80']\n" });
+    const r = fizz(dir, ["config"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("\n").filter((l) => l.includes("services.a.ports[0]"))).toHaveLength(1);
+    expect(r.stderr).toContain("the compose project has 1 error (listed above)");
+    expect(r.stdout).toBe("");
+  }, 30_000);
+});

@@ -1,0 +1,187 @@
+/**
+ * Regression tests for the places where Fizz and Compose v2 (compose-go, the
+ * compose-spec schema) disagreed on what a file means (issue 17), one per
+ * disagreement and its class. Files live in memory; the loader is pure.
+ */
+import { describe, expect, test } from "bun:test";
+import { loadProject, type LoadResult } from "../../../core/compose/load.ts";
+import { parseDotenv } from "../../../core/compose/dotenv.ts";
+
+function load(files: Record<string, string>, env: Record<string, string> = {}, opts: { resolveEnvironment?: boolean } = {}): LoadResult {
+  return loadProject({
+    cwd: "/p",
+    env: { HOME: "/home/u", ...env },
+    reader: { read: (p) => files[p] },
+    ...opts,
+  });
+}
+const errors = (r: LoadResult) => r.diagnostics.filter((d) => d.severity === "error");
+const warnings = (r: LoadResult) => r.diagnostics.filter((d) => d.severity === "warning");
+const svc = (r: LoadResult, name: string) => r.project!.services[name]!;
+
+describe("interpolation and the environment", () => {
+  test("a .env default that refers to its own variable expands (IMAGE_NAME=${IMAGE_NAME:-backend})", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  api:\n    image: ${IMAGE_NAME}:${TAG}\n", "/p/.env": 'IMAGE_NAME="${IMAGE_NAME:-backend}"\nTAG=1.0\n' });
+    expect(errors(r)).toEqual([]);
+    expect(svc(r, "api").image).toBe("backend:1.0");
+    // The shell's value wins over the default, and over a later line that reads it.
+    const s = load({ "/p/compose.yaml": "services:\n  api:\n    image: ${IMAGE_NAME}\n", "/p/.env": "IMAGE_NAME=${IMAGE_NAME:-backend}\n" }, { IMAGE_NAME: "shell" });
+    expect(svc(s, "api").image).toBe("shell");
+  });
+
+  test("a dotenv value reads the outer environment before the file's own earlier lines, as compose-go does", () => {
+    expect(parseDotenv("A=file\nB=${A}\n", (n) => (n === "A" ? "shell" : undefined)).vars.B).toBe("shell");
+    // A bare name inherits the outer value (and is skipped when there is none).
+    expect(parseDotenv("INHERIT\nMISSING\n", (n) => (n === "INHERIT" ? "x" : undefined)).vars).toEqual({ INHERIT: "x" });
+  });
+
+  test("an environment entry with no value takes the shell's (or .env's) value; unset stays null", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    environment:\n      - MEU\n      - FROMDOTENV\n      - UNSET\n  b:\n    image: x\n    environment:\n      MEU:\n", "/p/.env": "FROMDOTENV=d\n" }, { MEU: "shell" });
+    expect(svc(r, "a").environment).toEqual({ MEU: "shell", FROMDOTENV: "d", UNSET: null });
+    expect(svc(r, "b").environment).toEqual({ MEU: "shell" });
+  });
+
+  test("env_file values are merged into environment (environment wins) and env_file is dropped", () => {
+    const files = {
+      "/p/compose.yaml": "services:\n  a:\n    image: x\n    env_file: [a.env, {path: opt.env, required: false}]\n    environment:\n      OVERRIDE: compose\n      LATE: ${LATE_SRC:-z}\n",
+      "/p/a.env": "FROM_FILE=1\nOVERRIDE=file\nREF=${FROM_FILE}-${OVERRIDE}\nHOME_REF=${HOME}\n",
+    };
+    const r = load(files);
+    expect(errors(r)).toEqual([]);
+    expect(svc(r, "a").env_file).toBeUndefined();
+    expect(svc(r, "a").environment).toEqual({ FROM_FILE: "1", OVERRIDE: "compose", REF: "1-compose", HOME_REF: "/home/u", LATE: "z" });
+    // --no-env-resolution keeps them as written.
+    const kept = load(files, {}, { resolveEnvironment: false });
+    expect(svc(kept, "a").env_file?.map((e) => e.path)).toEqual(["/p/a.env", "/p/opt.env"]);
+    expect(svc(kept, "a").environment).toEqual({ OVERRIDE: "compose", LATE: "z" });
+  });
+
+  test("a bad line in an env_file is an error at that file and line", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    env_file: a.env\n", "/p/a.env": "OK=1\nnot a var\n" });
+    expect(errors(r).map((d) => [d.file, d.line])).toEqual([["/p/a.env", 2]]);
+  });
+});
+
+describe("valid current-spec input is accepted", () => {
+  test("pre_start hooks (command optional, image, per_replica), warned as not run yet", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    pre_start:\n      - image: busybox\n        per_replica: true\n      - command: echo hi\n" });
+    expect(errors(r)).toEqual([]);
+    expect(svc(r, "a").pre_start).toEqual([{ image: "busybox", per_replica: true }, { command: ["echo", "hi"] }]);
+    expect(warnings(r).map((w) => w.path)).toContain("services.a.pre_start");
+    expect(warnings(r).map((w) => w.message).join()).not.toContain("did you mean");
+  });
+
+  test("build.no_cache_filter, pull_policy refresh with pull_refresh_after, volume.labels", () => {
+    const r = load({
+      "/p/compose.yaml":
+        "services:\n  a:\n    build:\n      context: .\n      no_cache_filter: [base, deps]\n    pull_policy: refresh\n    pull_refresh_after: 24h\n    volumes:\n      - type: volume\n        source: v\n        target: /v\n        volume:\n          labels: {k: v}\nvolumes:\n  v: {}\n",
+    });
+    expect(errors(r)).toEqual([]);
+    expect(svc(r, "a").build?.no_cache_filter).toEqual(["base", "deps"]);
+    expect(svc(r, "a").pull_policy).toBe("refresh");
+  });
+
+  test("a multi-document file: documents merge in order, like -f files", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    environment: {A: '1'}\n---\nservices:\n  a:\n    environment: {B: '2'}\n  b:\n    image: y\n---\n" });
+    expect(errors(r)).toEqual([]);
+    expect(Object.keys(r.project!.services).sort()).toEqual(["a", "b"]);
+    expect(svc(r, "a").environment).toEqual({ A: "1", B: "2" });
+  });
+
+  test("the multi-document error is Fizz's own, located at the bad document", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n---\n- just a list\n" });
+    expect(errors(r)).toHaveLength(1);
+    expect(errors(r)[0]!.message).toContain("document 2 of 2");
+    expect(errors(r)[0]!.message).not.toMatch(/parseAllDocuments|Source contains/);
+    expect(errors(r)[0]!.line).toBe(5);
+  });
+
+  test("an external network that also sets internal/attachable is accepted (those are ignored, with a warning)", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    networks: [n]\nnetworks:\n  n:\n    external: true\n    internal: true\n    attachable: true\n" });
+    expect(errors(r)).toEqual([]);
+    expect(r.project!.networks.n!.external).toBe(true);
+    expect(warnings(r).map((w) => w.path).sort()).toEqual(["networks.n.attachable", "networks.n.internal"]);
+    // An external volume with other fields stays an error, as in compose-go.
+    const v = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\nvolumes:\n  d:\n    external: true\n    driver: local\n" });
+    expect(errors(v).map((d) => d.path)).toEqual(["volumes.d.driver"]);
+  });
+
+  test("service names the spec allows ('.', '_' or '-' first) are accepted", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  _worker:\n    image: x\n" });
+    expect(errors(r)).toEqual([]);
+  });
+});
+
+describe("invalid input is refused", () => {
+  test("an empty file", () => {
+    for (const text of ["", "# only a comment\n", "---\n"]) {
+      const r = load({ "/p/compose.yaml": text });
+      expect(r.project).toBeUndefined();
+      expect(errors(r).map((d) => d.code)).toEqual(["compose.empty"]);
+    }
+    // An empty override on top of a real file is fine.
+    const ok = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n", "/p/compose.override.yaml": "" });
+    expect(errors(ok)).toEqual([]);
+  });
+
+  test("a develop.watch entry without action (and the rest of develop's schema)", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    develop:\n      watch:\n        - path: ./src\n        - path: ./b\n          action: teleport\n        - path: ./c\n          action: sync\n        - path: ''\n          action: rebuild\n        - path: ./d\n          action: rebuild\n          bogus: 1\n" });
+    const found = errors(r).map((d) => `${d.path}: ${d.message}`);
+    expect(found).toContain("services.a.develop.watch[0]: missing required field 'action'");
+    expect(found.some((m) => m.startsWith("services.a.develop.watch[1].action"))).toBe(true);
+    expect(found.some((m) => m.startsWith("services.a.develop.watch[2]") && m.includes("target"))).toBe(true);
+    expect(found.some((m) => m.startsWith("services.a.develop.watch[3].path"))).toBe(true);
+    expect(found.some((m) => m.startsWith("services.a.develop.watch[4].bogus"))).toBe(true);
+    const ok = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    develop:\n      watch:\n        - path: ./src\n          action: sync\n          target: /app\n          ignore: node_modules/\n" });
+    expect(errors(ok)).toEqual([]);
+    expect(svc(ok, "a").develop?.watch?.[0]).toEqual({ path: "/p/src", action: "sync", target: "/app", ignore: ["node_modules/"] });
+  });
+
+  test("tmpfs.size -1 (a size cannot be negative)", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    volumes:\n      - type: tmpfs\n        target: /t\n        tmpfs: {size: -1}\n" });
+    expect(errors(r).map((d) => d.path)).toEqual(["services.a.volumes[0].tmpfs.size"]);
+    const ok = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    volumes:\n      - type: tmpfs\n        target: /t\n        tmpfs: {size: 64m}\n" });
+    expect(errors(ok)).toEqual([]);
+  });
+
+  test("an unquoted integer service name, and every other non-string key", () => {
+    for (const [text, where] of [
+      ["services:\n  123:\n    image: x\n", 2],
+      ["services:\n  a:\n    image: x\n    environment:\n      1: FOO\n", 5],
+      ["services:\n  a:\n    image: x\n    labels:\n      true: yes\n", 5],
+      ["services: {a: {image: x, labels: {2: b}}}\n", 1],
+    ] as const) {
+      const r = load({ "/p/compose.yaml": text });
+      expect(errors(r).map((d) => d.code)).toEqual(["compose.non_string_key"]);
+      expect(errors(r)[0]!.line).toBe(where);
+    }
+    const quoted = load({ "/p/compose.yaml": 'services:\n  "123":\n    image: x\n' });
+    expect(errors(quoted)).toEqual([]);
+  });
+
+  test("`- DEBUG = true` (a variable name with a trailing space)", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    environment:\n      - DEBUG = true\n    build:\n      context: .\n      args:\n        - V =1\n" });
+    expect(errors(r).map((d) => d.path)).toEqual(["services.a.environment[0]", "services.a.build.args[0]"]);
+    expect(errors(r)[0]!.hint).toContain("DEBUG=true");
+  });
+
+  test("a container_name the engine would refuse; depends_on long syntax without condition", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    container_name: 'my app'\n    depends_on:\n      b: {restart: true}\n  b:\n    image: x\n" });
+    expect(errors(r).map((d) => d.path).sort()).toEqual(["services.a.container_name", "services.a.depends_on.b"]);
+  });
+});
+
+describe("paths", () => {
+  test("Windows absolute paths are kept, not joined to the project directory", () => {
+    const r = load({
+      "/p/compose.yaml": "services:\n  a:\n    image: x\n    volumes:\n      - C:\\data:/data\n      - type: bind\n        source: 'd:/logs'\n        target: /logs\n      - '\\\\server\\share:/share'\n    env_file: [{path: 'C:\\env\\a.env', required: false}]\nsecrets:\n  s:\n    file: 'C:\\secrets\\s.txt'\n",
+    });
+    expect(errors(r)).toEqual([]);
+    expect(svc(r, "a").volumes.map((v) => [v.type, v.source])).toEqual([
+      ["bind", "C:\\data"],
+      ["bind", "d:/logs"],
+      ["bind", "\\\\server\\share"],
+    ]);
+    expect(r.project!.secrets.s!.file).toBe("C:\\secrets\\s.txt");
+  });
+});
