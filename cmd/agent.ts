@@ -13,6 +13,7 @@ import type { Context } from "./context.ts";
 import { usageError } from "../core/errors.ts";
 import type { AgentConfig, HostFacts } from "../core/agent-config/index.ts";
 import type { AgentStore } from "../platform/store/index.ts";
+import type { EngineIdentity } from "../core/engine/identity.ts";
 import type { AgentBackend, EventFeed, Listening } from "../platform/api/index.ts";
 import type { AgentMetrics } from "../platform/metrics.ts";
 import type { Logger } from "../platform/log.ts";
@@ -79,6 +80,8 @@ export interface AgentDeps {
 
 export interface BackendRuntime {
   readonly backend: AgentBackend;
+  /** The engine instance the backend drives (reported in /v1/info). */
+  readonly engine?: EngineIdentity;
   /** Starts background work (reconcile loop, health monitor) once the API is up. */
   start?(): void | Promise<void>;
   /** Stops background work; called before the store closes. */
@@ -93,7 +96,7 @@ export interface BackendRuntime {
 export async function makeBackend(deps: AgentDeps): Promise<BackendRuntime> {
   const [{ engineRuntime }, { VERSION }] = await Promise.all([import("../platform/agent/runtime.ts"), import("./version.ts")]);
   const rt = await engineRuntime({ ...deps, fizzVersion: VERSION });
-  return { backend: rt.backend, start: () => rt.start(), stop: () => rt.stop() };
+  return { backend: rt.backend, engine: rt.engineIdentity, start: () => rt.start(), stop: () => rt.stop() };
 }
 
 export interface RunningAgent {
@@ -169,7 +172,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; backend
     cluster,
     events,
     metrics: config.metrics.enabled ? metrics : undefined,
-    info: () => ({ node: nodeId, version: versionLine(), runtime: runtimeVersion(), pid: process.pid }),
+    info: () => ({ node: nodeId, version: versionLine(), runtime: runtimeVersion(), pid: process.pid, ...(runtime.engine ? { engine: runtime.engine } : {}) }),
   });
   const server = createApiServer({
     router,

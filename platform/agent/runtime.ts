@@ -10,7 +10,8 @@ import type { AgentStore, NewEvent } from "../store/index.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { Logger } from "../log.ts";
 import type { AgentBackend } from "../api/backend.ts";
-import { connectEngine, type Engine } from "../engine/index.ts";
+import { connectEngine, readEngineIdentity, type Engine } from "../engine/index.ts";
+import type { EngineIdentity } from "../../core/engine/identity.ts";
 import { EngineBackend } from "./engine-backend.ts";
 import { Reconciler, type ReconcilerEvent } from "./reconciler.ts";
 
@@ -26,6 +27,8 @@ export interface EngineRuntimeDeps {
 export interface EngineRuntime {
   readonly backend: AgentBackend;
   readonly engine: Engine;
+  /** Which engine instance the agent drives; /v1/info reports it so the CLI can compare. */
+  readonly engineIdentity: EngineIdentity;
   readonly reconciler: Reconciler;
   start(): void;
   stop(): Promise<void>;
@@ -36,7 +39,8 @@ export async function engineRuntime(deps: EngineRuntimeDeps): Promise<EngineRunt
   const engineOpt = config.engine.host || (config.engine.kind === "auto" ? undefined : config.engine.kind);
   const engine = await connectEngine({ engine: engineOpt });
   const node = store.nodeId();
-  logger.info({ engine: engine.name, api: engine.apiVersion, address: engine.endpoint.address, node }, "engine connected");
+  const engineIdentity = await readEngineIdentity(engine);
+  logger.info({ engine: engine.name, api: engine.apiVersion, address: engine.endpoint.address, id: engineIdentity.id, node }, "engine connected");
 
   const sampleContainers = async () => {
     const list = await engine.containers.list({ all: true, labels: [...MANAGED_FILTER] });
@@ -68,6 +72,7 @@ export async function engineRuntime(deps: EngineRuntimeDeps): Promise<EngineRunt
   return {
     backend,
     engine,
+    engineIdentity,
     reconciler,
     start: () => {
       reconciler.start();

@@ -40,6 +40,8 @@ export interface VersionInfo {
 export interface SystemInfo {
   ID?: string;
   Name: string;
+  /** Docker's data root; Podman reports its storage root (graphRoot) here. */
+  DockerRootDir?: string;
   Containers: number;
   ContainersRunning: number;
   Images: number;
