@@ -20,7 +20,7 @@ describe("engine identity", () => {
   });
 
   test("parses what an agent reports, rejects anything else", () => {
-    const ok = { name: "podman", id: "podman:vm:/s", address: "unix:///run/podman/podman.sock" };
+    const ok = { name: "podman", id: "podman:vm:/s", address: "unix:///run/podman/podman.sock" } as const;
     expect(parseEngineIdentity(ok)).toEqual(ok);
     for (const bad of [undefined, null, "docker", { ...ok, name: "containerd" }, { ...ok, id: "" }, { ...ok, address: 1 }]) expect(parseEngineIdentity(bad)).toBeUndefined();
   });
