@@ -490,13 +490,21 @@ export interface XFizzUpdate {
 export interface XFizzIngress {
   /** Host name (virtual host) routed to this service; undefined = any. */
   host?: string;
+  /** More host names routed to this service (with `host`, all of them). */
+  hosts?: string[];
   /** Path prefix, default "/". */
   path: string;
-  /** Port on every node that accepts the traffic. */
+  /** Port on every node that accepts the traffic (HTTP default 80). */
   port: number;
   /** Container port traffic is sent to. */
   target: number;
   protocol: "http" | "tcp";
+  /** HTTP: also serve the route over TLS on `tls_port` (certificate from ACME or `fizz cert`). */
+  tls?: boolean;
+  /** HTTPS listener port, default 443. */
+  tls_port?: number;
+  /** TCP: send a PROXY protocol header (version 1 or 2) to the backend, which must expect it. */
+  proxy_protocol?: 1 | 2;
 }
 
 // ---------------------------------------------------------------- diagnostics

@@ -10,6 +10,7 @@ import type { Project, Service } from "./model.ts";
 import { hasPath, UNSUPPORTED_SERVICE_FIELDS, UNSUPPORTED_TOP_FIELDS } from "./unsupported.ts";
 import { isIp } from "./syntax.ts";
 import { own } from "./hash.ts";
+import { projectConflicts } from "../ingress/conflicts.ts";
 
 function hintFor(word: string, candidates: Iterable<string>, kind: string): string {
   const near = suggest(word, candidates);
@@ -104,6 +105,8 @@ export function validateProject(project: Project, diags: Diags): void {
   }
   checkCycles(project, diags);
   checkPorts(project, diags);
+  // x-fizz.ingress routes and ports against each other and against published ports (core/ingress).
+  for (const c of projectConflicts(project)) diags.error([...c.path], "compose.ingress_conflict", c.message, c.hint);
 }
 
 /** depends_on plus the dependencies Compose infers from links, volumes_from and `service:` modes. */

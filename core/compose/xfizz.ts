@@ -16,7 +16,18 @@ const UPDATE: Schema = {
   order: { enum: ["stop-first", "start-first"] },
   failure_action: { enum: ["rollback", "pause", "continue"] },
 };
-const INGRESS: Schema = { host: "str", path: "str", port: "uint", target: "uint", protocol: { enum: ["http", "tcp"] } };
+const INGRESS: Schema = {
+  host: "str",
+  hosts: "list",
+  path: "str",
+  port: "uint",
+  target: "uint",
+  protocol: { enum: ["http", "tcp"] },
+  tls: "bool",
+  tls_port: "uint",
+  proxy_protocol: "uint",
+};
+const HOST_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function placement(v: unknown, p: Path, cx: Cx): XFizzPlacement | undefined {
   const o = readObj(v, p, cx, PLACEMENT);
@@ -47,17 +58,44 @@ function ingress(v: unknown, p: Path, cx: Cx, needTarget: boolean): XFizzIngress
   const out: XFizzIngress[] = [];
   items.forEach((item, i) => {
     const ip = Array.isArray(v) ? [...p, i] : p;
-    const o = readObj(item, ip, cx, INGRESS, needTarget ? ["port", "target"] : ["port"]);
-    if (!o || typeof o.port !== "number") return;
-    if (o.port > 65535) cx.diags.error([...ip, "port"], "compose.xfizz", `port ${o.port} is above 65535`);
+    const o = readObj(item, ip, cx, INGRESS, needTarget ? ["target"] : []);
+    if (!o) return;
+    const protocol = (o.protocol as XFizzIngress["protocol"]) ?? "http";
+    if (typeof o.port !== "number" && protocol === "tcp") {
+      cx.diags.error([...ip, "port"], "compose.xfizz", "a tcp ingress needs a port", "add port: <the port every node accepts on>");
+      return;
+    }
+    const port = typeof o.port === "number" ? o.port : 80;
+    for (const k of ["port", "target", "tls_port"] as const) {
+      const n = o[k];
+      if (typeof n === "number" && (n < 1 || n > 65535)) cx.diags.error([...ip, k], "compose.xfizz", `${k} ${n} is not a port (1-65535)`);
+    }
     const path = (o.path as string) ?? "/";
     if (!path.startsWith("/")) cx.diags.error([...ip, "path"], "compose.xfizz", `path "${path}" must start with /`);
+    const hosts = ((o.hosts as string[] | undefined) ?? []).map(String);
+    [...hosts.map((h, j) => [h, [...ip, "hosts", j]] as const), ...(o.host !== undefined ? [[String(o.host), [...ip, "host"]] as const] : [])].forEach(([h, hp]) => {
+      if (!HOST_NAME.test(h)) cx.diags.error(hp, "compose.xfizz", `"${h}" is not a host name`, "write a lower-case DNS name like shop.example.com or *.example.com");
+    });
+    const pp = o.proxy_protocol;
+    if (pp !== undefined && pp !== 1 && pp !== 2) cx.diags.error([...ip, "proxy_protocol"], "compose.xfizz", `proxy_protocol ${String(pp)} is not 1 or 2`);
+    if (protocol === "tcp") {
+      for (const k of ["host", "hosts", "tls", "tls_port"] as const) {
+        if (o[k] !== undefined) cx.diags.error([...ip, k], "compose.xfizz", `${k} applies to http ingress only`, "remove it, or use protocol: http");
+      }
+      if (o.path !== undefined && o.path !== "/") cx.diags.error([...ip, "path"], "compose.xfizz", "path applies to http ingress only", "remove it, or use protocol: http");
+    } else if (pp !== undefined) {
+      cx.diags.error([...ip, "proxy_protocol"], "compose.xfizz", "proxy_protocol applies to tcp ingress only (HTTP backends get X-Forwarded-For and Forwarded)");
+    }
     out.push({
       ...(o.host !== undefined ? { host: o.host as string } : {}),
+      ...(hosts.length > 0 ? { hosts } : {}),
       path,
-      port: o.port,
+      port,
       target: (o.target as number) ?? 0,
-      protocol: (o.protocol as XFizzIngress["protocol"]) ?? "http",
+      protocol,
+      ...(o.tls !== undefined ? { tls: o.tls as boolean } : {}),
+      ...(o.tls_port !== undefined ? { tls_port: o.tls_port as number } : {}),
+      ...(pp === 1 || pp === 2 ? { proxy_protocol: pp } : {}),
     });
   });
   return out;
