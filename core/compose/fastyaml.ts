@@ -13,6 +13,7 @@
  * two in agreement.
  */
 import type { SourceLocation } from "../errors.ts";
+import { MAX_NESTING_DEPTH } from "../limits.ts";
 import { Locations } from "./source.ts";
 
 /** Paths are carried as their printed form (`services.web.ports[1]`), built incrementally. */
@@ -52,6 +53,8 @@ class FastParser {
   private idx = 0;
   private readonly anchors = new Map<string, unknown>();
   private aliasBudget = 100_000;
+  /** Collections open around the one being parsed; past the nesting limit we bail and source.ts reports it. */
+  private depth = 0;
   private readonly sizes = new WeakMap<object, number>();
 
   constructor(
@@ -123,7 +126,16 @@ class FastParser {
     return v;
   }
 
+  /** Entering a collection: bail past the nesting limit, before recursion can exhaust the stack. */
+  enter(): void {
+    if (++this.depth > MAX_NESTING_DEPTH) throw BAIL;
+  }
+  leave(): void {
+    this.depth--;
+  }
+
   private seq(n: number, path: P): unknown[] {
+    this.enter();
     const arr: unknown[] = [];
     const first = this.lines[this.idx]!;
     this.setValueLoc(path, first.no, n + 1);
@@ -171,6 +183,7 @@ class FastParser {
       const next = this.lines[this.idx];
       if (next && next.indent > n) throw BAIL; // multi-line scalar
     }
+    this.leave();
     return arr;
   }
 
@@ -208,6 +221,7 @@ class FastParser {
   }
 
   private map(n: number, path: P): Record<string, unknown> {
+    this.enter();
     const obj: Record<string, unknown> = {};
     const merges: unknown[] = [];
     const first = this.lines[this.idx]!;
@@ -264,6 +278,7 @@ class FastParser {
       if (typeof m !== "object" || m === null || Array.isArray(m)) throw BAIL;
       for (const [k, v] of Object.entries(m)) if (!Object.hasOwn(obj, k)) obj[k] = v;
     }
+    this.leave();
     return obj;
   }
 
@@ -344,11 +359,13 @@ class Flow {
     this.p.recordFlow(path, this.line, this.col + this.i, false);
     if (c === "[") {
       this.i++;
+      this.p.enter();
       const arr: unknown[] = [];
       for (;;) {
         this.ws();
         if (s[this.i] === "]") {
           this.i++;
+          this.p.leave();
           return arr;
         }
         arr.push(this.node(this.p.recording ? childIdx(path, arr.length) : ""));
@@ -360,11 +377,13 @@ class Flow {
     }
     if (c === "{") {
       this.i++;
+      this.p.enter();
       const obj: Record<string, unknown> = {};
       for (;;) {
         this.ws();
         if (s[this.i] === "}") {
           this.i++;
+          this.p.leave();
           return obj;
         }
         const kc = this.col + this.i;

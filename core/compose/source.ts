@@ -10,6 +10,9 @@ import type { Diagnostic } from "./model.ts";
 import { fastParse } from "./fastyaml.ts";
 import { OverrideTag, ResetTag } from "./tags.ts";
 import { isDict, mergeDocuments } from "./merge.ts";
+import { echo, limitMessage, MAX_NESTING_DEPTH } from "../limits.ts";
+import { tooDeepAt } from "../nesting.ts";
+import { lineColAt, yamlTooDeepAt } from "./yaml-depth.ts";
 
 export type PathSeg = string | number;
 export type Path = readonly PathSeg[];
@@ -111,8 +114,21 @@ export interface ParsedFile {
 
 export function parseYamlFile(file: string, text: string): ParsedFile {
   const fast = fastParse(file, text);
-  if (fast) return { file, value: fast.value, locations: fast.locations, diagnostics: [] };
-  return parseYamlFileFull(file, text);
+  return refuseDeep(fast ? { file, value: fast.value, locations: fast.locations, diagnostics: [] } : parseYamlFileFull(file, text));
+}
+
+/**
+ * The parsed value nested past the limit (aliases can stack shallow anchors
+ * into a deep value) becomes a diagnostic and no value: every later stage may
+ * then walk the value recursively.
+ */
+function refuseDeep(parsed: ParsedFile): ParsedFile {
+  const at = parsed.value === undefined ? undefined : tooDeepAt(parsed.value);
+  if (!at) return parsed;
+  const loc = parsed.locations.at(at);
+  const path = echo(fmtPath(at), 60);
+  const d: Diagnostic = { severity: "error", code: "compose.too_deep", message: limitMessage("nestingDepth", `the value at ${path}`, `nested more than ${MAX_NESTING_DEPTH} levels deep`), hint: "flatten the structure (YAML aliases count at the depth they are used)", file: parsed.file, ...(loc ? { line: loc.line, column: loc.column } : {}) };
+  return { ...parsed, value: undefined, diagnostics: [...parsed.diagnostics, d] };
 }
 
 /**
@@ -124,6 +140,13 @@ export function parseYamlFileFull(file: string, text: string): ParsedFile {
   const lineCounter = new LineCounter();
   const diagnostics: Diagnostic[] = [];
   const locations = new Locations();
+  // Before composing: the yaml package's composer recurses (10,000 levels took it a second to report a stack overflow).
+  const deep = yamlTooDeepAt(text);
+  if (deep >= 0) {
+    const at = lineColAt(text, deep);
+    diagnostics.push({ severity: "error", code: "compose.too_deep", message: limitMessage("nestingDepth", "the value here", `nested more than ${MAX_NESTING_DEPTH} levels deep`), hint: "flatten the structure", file, ...at });
+    return { file, value: undefined, locations, diagnostics };
+  }
   const docs = parseAllDocuments(text, { lineCounter, merge: true, uniqueKeys: true, version: "1.2", prettyErrors: false, strict: true });
   if (!Array.isArray(docs)) {
     // Nothing but comments or directives: an empty document.

@@ -4,7 +4,8 @@
  * as it arrives and refused the moment it crosses the limit.
  */
 import type { IncomingMessage } from "node:http";
-import { describeLimit } from "../../core/limits.ts";
+import { describeLimit, limitMessage, MAX_NESTING_DEPTH } from "../../core/limits.ts";
+import { jsonTooDeepAt } from "../../core/nesting.ts";
 import { httpError } from "./errors.ts";
 
 export class BodyTooLarge extends Error {}
@@ -83,6 +84,11 @@ export function parseJson(buf: Buffer): unknown {
     throw httpError(400, "api.bad_json", "request body is not valid UTF-8");
   }
   if (textBody.trim() === "") return undefined;
+  // Before parsing: every later walk (validation, hashing, the store, replies) may recurse.
+  const deep = jsonTooDeepAt(textBody);
+  if (deep >= 0) {
+    throw httpError(400, "api.too_deep", limitMessage("nestingDepth", "the request body", `nested more than ${MAX_NESTING_DEPTH} levels deep (at character ${deep})`), "flatten the structure");
+  }
   try {
     return JSON.parse(textBody) as unknown;
   } catch (e) {

@@ -11,6 +11,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { ApiAddress } from "../../core/agent-config/address.ts";
 import { BODY_TIMEOUT_MS, HEADERS_TIMEOUT_MS, MAX_BODY_BYTES } from "../../core/limits.ts";
+import { FizzError } from "../../core/errors.ts";
 import { errorReply, httpError, type ErrorBody } from "./errors.ts";
 import { parseTarget } from "./path.ts";
 import { hasBody, isJsonContentType, parseJson, readBody, tooLarge } from "./body.ts";
@@ -139,7 +140,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     res.once("close", () => shutdown.signal.removeEventListener("abort", onGone));
 
     let bodyRead = false;
+    /** The client stopped sending its body: answer at once, without waiting to drain it. */
+    let bodyStalled = false;
     try {
+      if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+        throw httpError(400, "api.no_host", "an HTTP/1.1 request needs a Host header", "send any Host, e.g. 'Host: localhost' (HTTP clients do this by themselves)");
+      }
       const target = parseTarget(req.url);
       const isHealth = target.segments.length === 1 && target.segments[0] === "healthz" && (req.method === "GET" || req.method === "HEAD");
       if (!local && !isHealth) {
@@ -170,7 +176,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           if (!isJsonContentType(req.headers["content-type"])) {
             throw httpError(415, "api.unsupported_media_type", `request body must be application/json, got '${req.headers["content-type"] ?? "none"}'`);
           }
-          return parseJson(await withTimeout(readBody(req, limits.maxBodyBytes), limits.bodyTimeoutMs));
+          let buf: Buffer;
+          try {
+            buf = await withTimeout(readBody(req, limits.maxBodyBytes), limits.bodyTimeoutMs);
+          } catch (e) {
+            if (e instanceof FizzError && e.status === 408) bodyStalled = true;
+            throw e;
+          }
+          return parseJson(buf);
         },
       };
       // A body nobody asked for is still validated for size, so a huge upload
@@ -201,10 +214,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       // *before* answering: answering or closing first makes clients still
       // sending fail with EPIPE (always so over unix sockets, on Bun and Deno)
       // instead of reading the 413.
-      const unread = BODY_METHODS.has(req.method ?? "") && hasBodySafe(req) && !req.readableEnded;
+      const unread = !bodyStalled && BODY_METHODS.has(req.method ?? "") && hasBodySafe(req) && !req.readableEnded;
       const drained = unread ? await discard(req, limits.maxDiscardBytes, limits.bodyTimeoutMs) : true;
       if (res.destroyed) return;
-      sendError(req, res, status, body, !drained);
+      sendError(req, res, status, body, !drained || bodyStalled);
     }
   }
 
@@ -263,7 +276,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (!local && !tokenCheck) throw httpError(400, "api.no_token", "a TCP listener needs a bearer token", "set api.tcp.token_file or --api-token-file");
       const handler = handlerFor(local);
       const useTls = !local && opts.tls !== undefined;
-      const server: Server = useTls ? (createHttpsServer({ cert: opts.tls!.cert, key: opts.tls!.key }, handler) as unknown as Server) : createHttpServer(handler);
+      // requireHostHeader off: the runtimes' own refusal is an empty 400; handle() answers it in JSON.
+      const httpOpts = { requireHostHeader: false };
+      const server: Server = useTls ? (createHttpsServer({ ...httpOpts, cert: opts.tls!.cert, key: opts.tls!.key }, handler) as unknown as Server) : createHttpServer(httpOpts, handler);
       server.headersTimeout = limits.headersTimeoutMs;
       server.requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs;
       server.keepAliveTimeout = limits.keepAliveTimeoutMs;
