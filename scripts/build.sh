@@ -64,7 +64,7 @@ esac
 stamp=$(
   {
     echo "$commit $version $targets $("$BUN" --version)"
-    find cmd core platform -type f -name '*.ts' -print0 2>/dev/null | sort -z | xargs -0 sha256sum
+    find cmd controllers core platform -type f -name '*.ts' -print0 2>/dev/null | sort -z | xargs -0 sha256sum
     sha256sum package.json package-lock.json 2>/dev/null || true
     sha256sum "$0" install.sh
   } | sha256sum | cut -d' ' -f1

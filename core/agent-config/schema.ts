@@ -34,6 +34,8 @@ export interface AgentConfig {
     kind: EngineKind;
     /** unix:///path.sock or tcp://host:port; "" = DOCKER_HOST, then the usual sockets. */
     host: string;
+    /** Milliseconds before reopening the engine's event stream after it ended. */
+    events_reconnect: number;
   };
   log: { level: LogLevelName; format: "auto" | "json" | "pretty" };
   reconcile: {
@@ -41,6 +43,12 @@ export interface AgentConfig {
     interval: number;
     /** Engine operations run at once while executing a plan. */
     parallelism: number;
+    /** Milliseconds a woken loop waits before its pass, so a burst of wakes makes one pass. */
+    wake_delay: number;
+  };
+  health: {
+    /** Milliseconds between a deployment's health checks (restarts of unhealthy containers). */
+    interval: number;
   };
   cluster: {
     /** `<ip>:<port>` for gossip (UDP) and state sync (TCP). */
@@ -49,11 +57,19 @@ export interface AgentConfig {
     advertise: string;
     join: string[];
     labels: Record<string, string>;
+    /** A restarted member acts after it has rejoined, or after this many ms with no peer answering. */
+    settle_timeout: number;
+    /** Longest wait between two attempts of a restarted member to rejoin its peers (ms). */
+    rejoin_backoff_max: number;
+    /** `fizz join` gives up when no seed answered within this many ms. */
+    join_timeout: number;
   };
   metrics: { enabled: boolean };
   events: {
     /** Milliseconds events are kept in the store (SSE resume reaches back this far). */
     retention: number;
+    /** Milliseconds between two prunings of the event log. */
+    prune_interval: number;
   };
 }
 
@@ -116,6 +132,7 @@ export const SCHEMA: SectionSpec = {
       fields: {
         kind: { type: { t: "enum", values: ["auto", "docker", "podman"] }, doc: "auto, docker or podman" },
         host: { type: { t: "string" }, doc: "Engine address (unix:///path.sock, tcp://host:port); empty = auto-detect" },
+        events_reconnect: { type: { t: "duration", minMs: 10 }, doc: "Wait before reopening the engine's event stream" },
       },
     },
     log: {
@@ -130,7 +147,12 @@ export const SCHEMA: SectionSpec = {
       fields: {
         interval: { type: { t: "duration", minMs: 100 }, doc: "Time between passes (e.g. 10s, 500ms)" },
         parallelism: { type: { t: "int", min: 1, max: 256 }, doc: "Engine operations at once" },
+        wake_delay: { type: { t: "duration", minMs: 0 }, doc: "Wait after a wake before the pass (coalesces bursts)" },
       },
+    },
+    health: {
+      doc: "Health monitoring (restarts of unhealthy containers)",
+      fields: { interval: { type: { t: "duration", minMs: 100 }, doc: "Time between a deployment's health checks" } },
     },
     cluster: {
       doc: "Cluster membership (used once the node joins a cluster)",
@@ -139,6 +161,9 @@ export const SCHEMA: SectionSpec = {
         advertise: { type: { t: "hostport" }, doc: "Address peers use; empty = bind" },
         join: { type: { t: "list" }, doc: "Peers to contact on start" },
         labels: { type: { t: "map" }, doc: "Node labels for placement constraints" },
+        settle_timeout: { type: { t: "duration", minMs: 0 }, doc: "A restarted member acts after rejoining, or after this long alone" },
+        rejoin_backoff_max: { type: { t: "duration", minMs: 100 }, doc: "Longest wait between rejoin attempts" },
+        join_timeout: { type: { t: "duration", minMs: 100 }, doc: "Time `fizz join` waits for a seed" },
       },
     },
     metrics: {
@@ -147,7 +172,10 @@ export const SCHEMA: SectionSpec = {
     },
     events: {
       doc: "The event log (GET /v1/events)",
-      fields: { retention: { type: { t: "duration", minMs: 60_000 }, doc: "How long events are kept" } },
+      fields: {
+        retention: { type: { t: "duration", minMs: 60_000 }, doc: "How long events are kept" },
+        prune_interval: { type: { t: "duration", minMs: 1000 }, doc: "Time between prunings of old events" },
+      },
     },
   },
 };
@@ -190,12 +218,13 @@ export function defaults(h: HostFacts): AgentConfig {
       max_body_bytes: MAX_BODY_BYTES,
       tcp: { listen: "", token_file: "", tls: { cert: "", key: "" } },
     },
-    engine: { kind: "auto", host: "" },
+    engine: { kind: "auto", host: "", events_reconnect: 1000 },
     log: { level: "info", format: "auto" },
-    reconcile: { interval: 10_000, parallelism: 4 },
-    cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {} },
+    reconcile: { interval: 10_000, parallelism: 4, wake_delay: 200 },
+    health: { interval: 2000 },
+    cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000 },
     metrics: { enabled: true },
-    events: { retention: 7 * 24 * 3_600_000 },
+    events: { retention: 7 * 24 * 3_600_000, prune_interval: 3_600_000 },
   };
 }
 

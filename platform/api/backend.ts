@@ -1,7 +1,8 @@
 /**
- * The seam between the API and the agent's engine: the routes in routes.ts
- * translate HTTP into calls on an `AgentBackend`, which the agent's wiring
- * (cmd/agent.ts) provides. The real backend loads compose projects, plans and
+ * The seam between the API and the agent's engine: the route modules
+ * (routes-deployments.ts, routes-containers.ts) translate HTTP into calls on
+ * an `AgentBackend`, which the deployments controller
+ * (controllers/deployments) provides. The real backend loads compose projects, plans and
  * executes against Docker/Podman and reads actual state; tests use an
  * in-memory fake. Events do not go through here: they come from the store via
  * `EventFeed` (events.ts).

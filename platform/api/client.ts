@@ -26,7 +26,7 @@ import type {
   ServiceView,
 } from "./backend.ts";
 import type { EventRecord } from "../store/index.ts";
-import type { ClusterInitResult, ClusterJoinResult, ClusterKeysView, ClusterNodeView } from "./routes.ts";
+import type { ClusterInitResult, ClusterJoinResult, ClusterKeysView, ClusterNodeView } from "./cluster-api.ts";
 
 export interface ClientOptions {
   readonly address: ApiAddress;

@@ -6,14 +6,21 @@
  * router; `createApiServer` serves it with limits, JSON errors and metrics.
  * `client.ts` is the CLI's side of the same contract.
  *
- * Wiring (cmd/agent.ts):
- *   const events = new EventFeed(store);
- *   const router = createRoutes({ backend, events, metrics });
+ * Each resource's routes are a module in routes-<resource>.ts; the agent's
+ * composition root (cmd/agent-root.ts) mounts its controllers' modules:
+ *   const router = mountRoutes([systemRoutes({ metrics, info }), eventRoutes(events), ...controllers.routes()]);
  *   const server = createApiServer({ router, token, tls, logger, metrics });
  *   await server.listen(parseApiAddress("unix:/run/fizz/fizz.sock"));
  */
 export { createApiServer, DEFAULT_LIMITS, type ApiServer, type ApiServerOptions, type ApiLimits, type TlsFiles } from "./server.ts";
-export { createRoutes, parseDeploymentInput, type RoutesOptions } from "./routes.ts";
+export { createRoutes, mountRoutes, type RouteModule, type RoutesOptions } from "./routes.ts";
+export { parseDeploymentInput } from "./deployment-input.ts";
+export { systemRoutes, type SystemInfo } from "./routes-system.ts";
+export { deploymentRoutes } from "./routes-deployments.ts";
+export { containerRoutes } from "./routes-containers.ts";
+export { eventRoutes } from "./routes-events.ts";
+export { clusterRoutes } from "./routes-cluster.ts";
+export type * from "./cluster-api.ts";
 export { Router, type Method, type RouteInfo } from "./router.ts";
 export { EventFeed, matchesFilter, type EventFilter, type EventLog } from "./events.ts";
 export { json, text, empty, sse, stream, type Reply, type RequestContext, type Handler, type SseMessage } from "./reply.ts";

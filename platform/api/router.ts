@@ -18,6 +18,9 @@ interface Route extends RouteInfo {
   readonly handler: Handler;
 }
 
+/** Adds one resource's routes to a router (each routes-<resource>.ts exports a function returning one). */
+export type RouteModule = (r: Router) => void;
+
 export type Match =
   | { readonly kind: "found"; readonly route: RouteInfo; readonly handler: Handler; readonly params: Record<string, string> }
   | { readonly kind: "method_not_allowed"; readonly pattern: string; readonly allow: readonly Method[] }

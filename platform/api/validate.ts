@@ -4,6 +4,7 @@
  */
 import { FizzError } from "../../core/errors.ts";
 import { suggest } from "../../core/text/suggest.ts";
+import type { RequestContext } from "./reply.ts";
 
 export function badInput(path: string, message: string, hint?: string): FizzError {
   return new FizzError({ status: 400, code: "api.bad_request", message: `${path}: ${message}`, path, ...(hint ? { hint } : {}) });
@@ -110,6 +111,9 @@ export function checkQuery(q: URLSearchParams, allowed: readonly string[], repea
     seen.add(k);
   }
 }
+
+/** The endpoint takes no query parameters. */
+export const noQuery = (c: RequestContext): void => checkQuery(c.query, []);
 
 export function queryBool(q: URLSearchParams, k: string, dflt: boolean): boolean {
   const v = q.get(k);

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { encodeJoinToken, parseJoinToken } from "../../core/cluster-crypto/index.ts";
 import { ApiClient } from "../../platform/api/client.ts";
 import type { DeploymentSummary } from "../../platform/api/backend.ts";
-import type { ClusterNodeView } from "../../platform/api/routes.ts";
+import type { ClusterNodeView } from "../../platform/api/cluster-api.ts";
 import { engineSocket } from "../support/engine.ts";
 import { BUN, ROOT, startAgent, type AgentProcess } from "../platform/api/agent-process.ts";
 

@@ -125,7 +125,7 @@ describe("precedence: defaults < file < FIZZ_* < flags", () => {
     const flags = flagLayer(new Map([["log.level", { flag: "--log-level", value: "error" }]]));
     const { config, origins } = mergeConfig(defaults(root), [file, env, flags]);
     expect(config.data_dir).toBe("/srv/fizz");
-    expect(config.reconcile).toEqual({ interval: 5000, parallelism: 2 });
+    expect(config.reconcile).toEqual({ interval: 5000, parallelism: 2, wake_delay: 200 });
     expect(config.log.level).toBe("error");
     expect(config.cluster.join).toEqual(["10.0.0.2:7946", "10.0.0.3:7946"]);
     expect(config.cluster.labels).toEqual({ zone: "a", disk: "ssd" });
@@ -219,8 +219,8 @@ describe("fizz agent flags and full resolution", () => {
   });
 
   test("--engine picks a kind or an address; TLS flags need a TCP listener", () => {
-    expect(resolve({ engine: "podman" }).engine).toEqual({ kind: "podman", host: "" });
-    expect(resolve({ engine: "unix:///run/podman/podman.sock" }).engine).toEqual({ kind: "auto", host: "unix:///run/podman/podman.sock" });
+    expect(resolve({ engine: "podman" }).engine).toEqual({ kind: "podman", host: "", events_reconnect: 1000 });
+    expect(resolve({ engine: "unix:///run/podman/podman.sock" }).engine).toEqual({ kind: "auto", host: "unix:///run/podman/podman.sock", events_reconnect: 1000 });
     expect(err(() => resolve({ tlsCert: "/c", tlsKey: "/k" })).message).toMatch(/api\.tcp\.listen is empty/);
     expect(resolve({ tlsCert: "/c", tlsKey: "/k", api: ["127.0.0.1:1"] }).api.tcp.tls).toEqual({ cert: "/c", key: "/k" });
   });

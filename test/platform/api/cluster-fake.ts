@@ -6,7 +6,7 @@
  */
 import { FizzError } from "../../../core/errors.ts";
 import { createKeyring, install, keyIdOf, keyringErrorToFizz, remove, use, type Keyring, type KeyringResult } from "../../../core/cluster-crypto/index.ts";
-import type { ClusterApi, ClusterKeysView, ClusterNodeView } from "../../../platform/api/routes.ts";
+import type { ClusterApi, ClusterKeysView, ClusterNodeView } from "../../../platform/api/cluster-api.ts";
 
 export class FakeCluster implements ClusterApi {
   member = true;

@@ -12,13 +12,13 @@ import { LABEL, MANAGED_FILTER, projectFilter } from "../../core/labels.ts";
 import { planDown } from "../../core/reconcile/lifecycle.ts";
 import { healthFromStatus } from "../../core/deploy/actual.ts";
 import { replicaCount } from "../../core/compose/query.ts";
-import type { ContainerSummary, Engine } from "../engine/index.ts";
-import type { AgentStore } from "../store/index.ts";
-import { EngineExecutor } from "../deploy/engine-adapter.ts";
-import { executePlan } from "../deploy/executor.ts";
-import { converge } from "../deploy/converge.ts";
-import { prepareProject, readActual, readTextFile, type Prepared } from "../deploy/project.ts";
-import { waitHealthy } from "../deploy/wait-healthy.ts";
+import type { ContainerSummary, Engine } from "../../platform/engine/index.ts";
+import type { AgentStore } from "../../platform/store/index.ts";
+import { EngineExecutor } from "../../platform/deploy/engine-adapter.ts";
+import { executePlan } from "../../platform/deploy/executor.ts";
+import { converge } from "../../platform/deploy/converge.ts";
+import { prepareProject, readActual, readTextFile, type Prepared } from "../../platform/deploy/project.ts";
+import { waitHealthy } from "../../platform/deploy/wait-healthy.ts";
 import type {
   AgentBackend,
   ContainerFilter,
@@ -35,9 +35,9 @@ import type {
   ScaleResult,
   ServiceView,
   WhyResult,
-} from "../api/backend.ts";
+} from "../../platform/api/backend.ts";
 import { projectOf, stepEventRecord, type Reconciler, type ReconcilerEvent } from "./reconciler.ts";
-import type { StepEvent } from "../deploy/executor.ts";
+import type { StepEvent } from "../../platform/deploy/executor.ts";
 import { clusterPlacement, type ClusterPlacement } from "../../core/placement/cluster-placement.ts";
 import { rollbackService } from "../../core/placement/rollback.ts";
 import { explainServiceExplanation } from "../../core/scheduler/explain.ts";
@@ -78,6 +78,10 @@ export interface EngineBackendOptions {
   fizzVersion: string;
   /** Event-log entries for the steps an API-driven change runs (the CLI follows them as progress). */
   emit?: (e: ReconcilerEvent) => void;
+  /** After a deployment was removed here (`fizz down`). */
+  onRemoved?: (deployment: string) => void;
+  /** This node's part in a cluster, when it can be one (active once it is a member). */
+  cluster?: ClusterHooks;
   now?: () => number;
 }
 
@@ -89,20 +93,9 @@ export class EngineBackend implements AgentBackend {
   private readonly now: () => number;
   /** Serialises changes per deployment: two `up`s of one project must not interleave. */
   private readonly locks = new Map<string, Promise<unknown>>();
-  private cluster: ClusterHooks | undefined;
-
-  /** The pieces the cluster glue works with. */
-  get parts(): { store: AgentStore; reconciler: Reconciler; emit: ((e: ReconcilerEvent) => void) | undefined } {
-    return { store: this.store, reconciler: this.o.reconciler, emit: this.o.emit };
-  }
-
-  /** Called when this node is part of a cluster (the hooks say when membership is in force). */
-  attachCluster(hooks: ClusterHooks): void {
-    this.cluster = hooks;
-  }
 
   private clustered(): ClusterHooks | undefined {
-    return this.cluster?.active() ? this.cluster : undefined;
+    return this.o.cluster?.active() ? this.o.cluster : undefined;
   }
 
   /**
@@ -298,6 +291,7 @@ export class EngineBackend implements AgentBackend {
       const prepared = prepareProject(projectOf(rec.spec), { hostEnv: {} });
       const p = planDown(prepared.desired, await readActual(this.engine, name, cluster ? this.o.node : undefined), { volumes: opts.volumes, removeOrphans: true });
       const r = await executePlan(p, new EngineExecutor(this.engine), { project: name, instance: {}, signal, onEvent: (e) => this.stepEvent(name, e) });
+      this.o.onRemoved?.(name);
       if (!r.ok) throw r.error!;
       const count = (kind: string) => p.steps.filter((s) => s.kind === kind).length;
       return { deployment: name, removed: { containers: count("removeContainer"), networks: count("removeNetwork"), volumes: count("removeVolume") } };

@@ -1,12 +1,12 @@
 /**
- * The agent's cluster glue. `ClusterAgent` owns this node's ClusterNode: it
+ * The membership controller. `ClusterAgent` owns this node's ClusterNode: it
  * starts none until the node is part of a cluster (`init` or `join` through
  * the API), persists the cluster id, keyring, seeds and encoded state in the
  * store's meta table, and on agent start resumes a persisted cluster and
- * rejoins the peers it knew. `clusterBackend` decorates the engine's
- * AgentBackend so that deployments stored here are replicated into the
- * cluster state, placement decides what runs where, and `listDeployments`
- * shows every node's deployments.
+ * rejoins the peers it knew. Membership events and peers' state changes are
+ * announced to the other controllers as changes; controllers that must act
+ * before a step completes (report before rejoining, publish on joining, take
+ * down on leaving) register awaited hooks.
  *
  * Timing profile: FIZZ_SWIM_PROFILE=test selects short SWIM timings (failure
  * detection in ~1–2 s instead of ~5–10 s) for the multi-agent e2e tests.
@@ -30,33 +30,17 @@ import {
   type Keyring,
   type SeedAddress,
 } from "../../core/cluster-crypto/index.ts";
-import {
-  deleteDeployment as deleteDeploymentState,
-  encodeState,
-  fromBase64,
-  getDeployment as getDeploymentState,
-  listContainers,
-  listDeployments as listDeploymentsState,
-  putDeployment as putDeploymentState,
-  servicesOf,
-  setReplicas,
-  toBase64,
-  type ContainerStatus,
-  type DeploymentRecord,
-} from "../../core/state/index.ts";
-import { decodeHlc } from "../../core/crdt/index.ts";
-import type { Json } from "../../core/crdt/index.ts";
+import { encodeState, fromBase64, toBase64 } from "../../core/state/index.ts";
 import type { SwimConfig } from "../../core/swim/index.ts";
 import type { AgentConfig } from "../../core/agent-config/index.ts";
-import { ClusterNode, type ClusterMember } from "../cluster/index.ts";
-import type { AgentStore } from "../store/index.ts";
-import type { Logger } from "../log.ts";
-import type { AgentBackend, ContainerFilter, ContainerView, DeploymentDetail, DeploymentSummary } from "../api/backend.ts";
-import { EngineBackend } from "./engine-backend.ts";
-import { ClusterPlacementSource } from "./cluster-placement.ts";
-import { replicaCount } from "../../core/compose/query.ts";
-import type { Service } from "../../core/compose/model.ts";
-import type { ClusterApi, ClusterJoinResult, ClusterInitResult, ClusterKeysView, ClusterNodeView } from "../api/routes.ts";
+import { ClusterNode, type ClusterMember } from "../../platform/cluster/index.ts";
+import type { AgentStore } from "../../platform/store/index.ts";
+import type { Logger } from "../../platform/log.ts";
+import type { ClusterApi, ClusterJoinResult, ClusterInitResult, ClusterKeysView, ClusterNodeView } from "../../platform/api/cluster-api.ts";
+import { clusterRoutes } from "../../platform/api/routes-cluster.ts";
+import type { RouteModule } from "../../platform/api/router.ts";
+import type { Notify } from "../changes.ts";
+import type { Controller } from "../controller.ts";
 
 export const DEFAULT_CLUSTER_PORT = 7946;
 
@@ -78,6 +62,8 @@ export interface ClusterAgentDeps {
   readonly nodeId: string;
   readonly logger: Logger;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Announces membership events and peers' state changes to the other controllers. */
+  readonly notify?: Notify;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -147,7 +133,9 @@ function parseKeyMaterial(s: string): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-export class ClusterAgent implements ClusterApi {
+export class ClusterAgent implements ClusterApi, Controller {
+  readonly name = "cluster";
+  readonly routes: readonly RouteModule[] = [clusterRoutes(this)];
   private node: ClusterNode | undefined;
   private clusterId: Uint8Array | undefined;
   private keyring: Keyring | undefined;
@@ -159,7 +147,6 @@ export class ClusterAgent implements ClusterApi {
   private readonly swim: Partial<SwimConfig> | undefined;
   private readonly log: Logger;
   private readonly memberHooks: (() => Promise<void>)[] = [];
-  private readonly changeHooks: (() => void)[] = [];
   private readonly leftHooks: (() => Promise<void>)[] = [];
   private readonly resumeHooks: (() => Promise<void>)[] = [];
   /** Caught up with the cluster (created it, joined it, or rejoined after a restart): placement may act. */
@@ -182,6 +169,7 @@ export class ClusterAgent implements ClusterApi {
   }
 
   private async becameMember(): Promise<void> {
+    this.d.notify?.({ kind: "membership", event: "joined", member: this.d.nodeId });
     for (const h of this.memberHooks) {
       try {
         await h();
@@ -211,11 +199,6 @@ export class ClusterAgent implements ClusterApi {
     return !this.settled && (this.node !== undefined || this.resuming);
   }
 
-  /** Called on every membership change and every state change from a peer. */
-  onChange(hook: () => void): void {
-    this.changeHooks.push(hook);
-  }
-
   /** Runs when a persisted membership's node has started, before it rejoins. */
   onResumed(hook: () => Promise<void>): void {
     this.resumeHooks.push(hook);
@@ -226,14 +209,10 @@ export class ClusterAgent implements ClusterApi {
     this.leftHooks.push(hook);
   }
 
-  private changed(): void {
-    for (const h of this.changeHooks) h();
-  }
-
   private attach(node: ClusterNode): void {
-    node.on("member", () => this.changed());
+    node.on("member", (e) => this.d.notify?.({ kind: "membership", event: e.type, member: e.member.id }));
     node.on("state", (e) => {
-      if (e.source !== "local") this.changed();
+      if (e.source !== "local") this.d.notify?.({ kind: "cluster-state", source: e.source });
     });
   }
 
@@ -242,7 +221,12 @@ export class ClusterAgent implements ClusterApi {
     this.settleTimer = undefined;
     if (this.settled || !this.node) return;
     this.settled = true;
-    this.changed();
+    this.d.notify?.({ kind: "membership", event: "settled", member: this.d.nodeId });
+  }
+
+  /** Agent start: resume a persisted membership (Controller). */
+  start(): Promise<void> {
+    return this.resume().catch((e: unknown) => this.log.error({ err: e }, "resuming the persisted cluster membership failed"));
   }
 
   get nodeId(): string {
@@ -276,7 +260,7 @@ export class ClusterAgent implements ClusterApi {
     for (const h of this.resumeHooks) {
       await h().catch((e: unknown) => this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "reporting this node's containers before rejoining failed"));
     }
-    this.settleTimer = setTimeout(() => this.settle(), 10_000);
+    this.settleTimer = setTimeout(() => this.settle(), this.d.config.cluster.settle_timeout);
     this.settleTimer.unref?.();
     const seeds = [...new Set([...this.node.knownPeers(), ...this.storedSeeds(), ...this.d.config.cluster.join.map((s) => withDefaultPort(s))])];
     this.log.info({ peers: seeds.length }, "resuming cluster membership");
@@ -295,7 +279,7 @@ export class ClusterAgent implements ClusterApi {
       (e: unknown) => {
         if (this.stopped || this.node !== node) return;
         this.log.warn({ err: e instanceof Error ? e.message : String(e), attempt }, "rejoining failed; retrying");
-        this.rejoinTimer = setTimeout(() => this.rejoin(seeds, attempt + 1), Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)));
+        this.rejoinTimer = setTimeout(() => this.rejoin(seeds, attempt + 1), Math.min(this.d.config.cluster.rejoin_backoff_max, 1000 * 2 ** Math.min(attempt, 20)));
         this.rejoinTimer.unref?.();
       },
     );
@@ -326,6 +310,7 @@ export class ClusterAgent implements ClusterApi {
           if (this.committed && !this.stopped) this.d.store.setMeta(META.state, toBase64(bytes));
         },
         logger: this.log,
+        joinTimeoutMs: this.d.config.cluster.join_timeout,
         ...(this.swim ? { swim: this.swim } : {}),
       });
     } catch (e) {
@@ -445,6 +430,7 @@ export class ClusterAgent implements ClusterApi {
       this.clusterId = this.keyring = undefined;
       this.forget();
       this.log.info("left the cluster");
+      this.d.notify?.({ kind: "membership", event: "left-cluster", member: this.d.nodeId });
       for (const h of this.leftHooks) {
         await h().catch((e: unknown) => this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "taking down this node's share after leaving failed"));
       }
@@ -530,166 +516,3 @@ function memberView(m: ClusterMember): ClusterNodeView {
   };
 }
 
-// ------------------------------------------------------------------ backend decorator
-
-/** Who wrote the record first (the node where it was created): the node part of its `created` HLC. */
-function originOf(rec: DeploymentRecord): string {
-  const h = decodeHlc(rec.created);
-  return h.ok ? h.value.node : "";
-}
-
-function wallOf(s: string): number {
-  const h = decodeHlc(s);
-  return h.ok ? h.value.wall : 0;
-}
-
-export type ClusterDeploymentSummary = DeploymentSummary & { readonly origin: string };
-
-const STATE_OF: Record<ContainerStatus, ContainerView["state"]> = { pending: "created", running: "running", healthy: "running", unhealthy: "running", stopped: "exited", failed: "exited" };
-
-/** Other nodes' containers as `fizz ps` rows, from the records they publish (no engine detail: ports, restarts). */
-function remoteContainers(node: ClusterNode, self: string, names: ReadonlyMap<string, string>, f: ContainerFilter): ContainerView[] {
-  const out: ContainerView[] = [];
-  for (const r of listContainers(node.state, f.deployment, f.service)) {
-    if (r.nodeId === self) continue;
-    const state = STATE_OF[r.status];
-    if ((f.state && f.state !== state) || (f.health && f.health !== r.health)) continue;
-    const spec = getDeploymentState(node.state, r.deploymentId)?.spec as { services?: Record<string, { image?: string }> } | undefined;
-    const where = names.get(r.nodeId) ?? r.nodeId.slice(0, 8);
-    out.push({
-      id: r.containerId ?? "",
-      name: `${r.deploymentId}-${r.service}-${r.index + 1}`,
-      deployment: r.deploymentId,
-      service: r.service,
-      number: r.index + 1,
-      image: spec?.services?.[r.service]?.image ?? `${r.deploymentId}-${r.service}`,
-      state,
-      health: r.health,
-      status: r.status === "pending" ? "starting" : r.status,
-      createdAt: r.startedAt ?? 0,
-      restarts: 0,
-      ports: [],
-      node: where,
-    });
-  }
-  return out;
-}
-
-/** Containers of a deployment up on any node, from the records each node publishes. */
-function clusterRunning(node: ClusterNode, name: string): number {
-  return listContainers(node.state, name).filter((c) => c.status === "running" || c.status === "healthy" || c.status === "unhealthy").length;
-}
-
-function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord): ClusterDeploymentSummary {
-  const spec = rec.spec as { services?: Record<string, unknown> } | null;
-  const services = spec && typeof spec === "object" && spec.services && typeof spec.services === "object" ? Object.keys(spec.services).length : 0;
-  // The spec's counts with the cluster's `fizz scale` overrides (global services count one, as the engine backend does).
-  const overrides = new Map(servicesOf(node.state, name));
-  const desired = Object.values(((spec?.services ?? {}) as Record<string, Service>)).reduce((n, sv) => n + replicaCount(sv, overrides.get(sv.name)), 0);
-  const running = clusterRunning(node, name);
-  return { name, generation: rec.version, createdAt: wallOf(rec.created), updatedAt: wallOf(rec.updated), services, running, desired, origin: originOf(rec) };
-}
-
-/**
- * The engine backend in a cluster. Once this node has caught up with the
- * cluster, the cluster state is the source of truth: placement
- * (ClusterPlacementSource) mirrors every deployment into the local store,
- * decides which replicas run here, and the reconciler converges only those;
- * API changes made here go into the cluster state and the other nodes follow.
- * Deployments this node had before joining are published when it joins.
- */
-export function clusterBackend(inner: AgentBackend, cluster: ClusterAgent): AgentBackend {
-  const engine = inner instanceof EngineBackend ? inner : undefined;
-  const source = engine
-    ? new ClusterPlacementSource({ node: () => cluster.settledNode, member: () => cluster.current, catchingUp: () => cluster.catchingUp, store: engine.parts.store, self: cluster.nodeId, emit: (e) => engine.parts.emit?.(e), wake: () => engine.parts.reconciler.wake() })
-    : undefined;
-  if (engine && source) {
-    engine.parts.reconciler.setPlacement(source);
-    engine.attachCluster(source);
-    cluster.onChange(() => engine.parts.reconciler.wake());
-    cluster.onResumed(() => engine.parts.reconciler.reportAll());
-    // Leaving: this node's share moves to the others; nothing of the cluster's stays here.
-    cluster.onLeft(async () => {
-      for (const d of await inner.listDeployments()) await inner.deleteDeployment(d.name, { volumes: false }, new AbortController().signal);
-    });
-  }
-  const publish = async (name: string) => {
-    if (source) return source.publish(name);
-    const node = cluster.current;
-    const rec = node ? await inner.getDeployment(name) : undefined;
-    if (!node || !rec) return;
-    // The stored spec is plain JSON (it came from JSON or went through the store's JSON column).
-    const spec = JSON.parse(JSON.stringify(rec.spec ?? null)) as Json;
-    node.mutate((s, ts) => putDeploymentState(s, ts, name, name, spec));
-    const services = await inner.listServices(name).catch(() => undefined);
-    for (const sv of services ?? []) node.mutate((s, ts) => setReplicas(s, ts, name, sv.name, sv.desired));
-  };
-  // Deployments this node had before it was in a cluster are published when it becomes a member.
-  cluster.onMember(async () => {
-    for (const d of await inner.listDeployments()) {
-      const node = cluster.current;
-      if (node && !getDeploymentState(node.state, d.name)) await publish(d.name);
-    }
-  });
-  return {
-    async listDeployments() {
-      const local = await inner.listDeployments();
-      const node = cluster.current;
-      if (!node) return local;
-      const out: (DeploymentSummary & { origin?: string })[] = [];
-      const seen = new Set<string>();
-      for (const d of local) {
-        const rec = getDeploymentState(node.state, d.name);
-        // Counted cluster-wide once the deployment is in the cluster state (this engine holds only this node's share).
-        out.push({ ...d, origin: rec ? originOf(rec) : cluster.nodeId, ...(rec && source?.active() ? { running: clusterRunning(node, d.name) } : {}) });
-        seen.add(d.name);
-      }
-      for (const [name, rec] of listDeploymentsState(node.state)) if (!seen.has(name)) out.push(remoteSummary(node, name, rec));
-      return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    },
-    async getDeployment(name) {
-      const local = await inner.getDeployment(name);
-      if (local) return local;
-      const node = cluster.current;
-      const rec = node ? getDeploymentState(node.state, name) : undefined;
-      if (!node || !rec) return undefined;
-      const detail: DeploymentDetail & { origin: string } = { ...remoteSummary(node, name, rec), spec: rec.spec, source: { origin: originOf(rec) } };
-      return detail;
-    },
-    async putDeployment(name, input, signal) {
-      const r = await inner.putDeployment(name, input, signal);
-      await publish(name);
-      return r;
-    },
-    async deleteDeployment(name, opts, signal) {
-      const r = await inner.deleteDeployment(name, opts, signal);
-      const node = cluster.current;
-      if (node && getDeploymentState(node.state, name)) {
-        // Not mirrored here yet (or removed locally already): the cluster state still drops it; its nodes take their parts down.
-        node.mutate((s, ts) => deleteDeploymentState(s, ts, name));
-        return r ?? { deployment: name, removed: { containers: 0, networks: 0, volumes: 0 } };
-      }
-      return r;
-    },
-    listServices: (d) => inner.listServices(d),
-    async listContainers(f) {
-      const local = await inner.listContainers(f);
-      const node = cluster.current;
-      if (!node || !source?.active()) return local;
-      const names = new Map(node.members().map((m) => [m.id, m.meta.name]));
-      const self = names.get(cluster.nodeId) ?? cluster.nodeId.slice(0, 8);
-      const remote = remoteContainers(node, cluster.nodeId, names, f);
-      return [...local.map((c) => ({ ...c, node: self })), ...remote].sort((a, b) => a.name.localeCompare(b.name) || (a.node ?? "").localeCompare(b.node ?? ""));
-    },
-    inspect: (t) => inner.inspect(t),
-    logs: (q, s) => inner.logs(q, s),
-    async scale(deployment, service, replicas, signal) {
-      const r = await inner.scale(deployment, service, replicas, signal);
-      const node = cluster.current;
-      if (r && node && !source && getDeploymentState(node.state, deployment)) node.mutate((s, ts) => setReplicas(s, ts, deployment, service, replicas));
-      if (r && source) source.publish(deployment);
-      return r;
-    },
-    ...(engine ? { why: (svc: string, d: string | undefined) => engine.why(svc, d), rollback: (d: string, svc: string, sig: AbortSignal) => engine.rollback(d, svc, sig) } : {}),
-  };
-}

@@ -37,11 +37,11 @@ import {
   type ContainerStatus,
 } from "../../core/state/index.ts";
 import type { Json } from "../../core/crdt/index.ts";
-import type { ContainerSummary } from "../engine/index.ts";
-import type { AgentStore } from "../store/index.ts";
-import type { ClusterNode } from "../cluster/index.ts";
-import type { PlacementSource, ReconcilerEvent } from "./reconciler.ts";
-import type { ClusterHooks } from "./engine-backend.ts";
+import type { ContainerSummary } from "../../platform/engine/index.ts";
+import type { AgentStore } from "../../platform/store/index.ts";
+import type { ClusterNode } from "../../platform/cluster/index.ts";
+import type { PlacementSource, ReconcilerEvent } from "../deployments/reconciler.ts";
+import type { ClusterHooks } from "../deployments/engine-backend.ts";
 
 export interface ClusterPlacementDeps {
   /** The running cluster node, when this agent is a settled member. */
@@ -53,8 +53,8 @@ export interface ClusterPlacementDeps {
   readonly store: AgentStore;
   readonly self: string;
   readonly emit: (e: ReconcilerEvent) => void;
-  /** Asks for another reconcile pass soon (after this node changed the cluster state itself). */
-  readonly wake?: () => void;
+  /** Asks for another reconcile of a deployment soon (after this node changed the cluster state itself). */
+  readonly wake?: (deployment: string) => void;
   readonly now?: () => number;
 }
 
@@ -201,7 +201,7 @@ export class ClusterPlacementSource implements PlacementSource, ClusterHooks {
     this.d.store.putDeployment(deployment, r.spec, this.d.store.getDeployment(deployment)?.source ?? { origin: "cluster" }, this.now());
     this.d.emit({ type: "rollout.rolled_back", deployment, service, message: `${service}: ${reason} to the previous spec` });
     // The pass under way planned with the failed spec; the next one returns the replicas here.
-    this.d.wake?.();
+    this.d.wake?.(deployment);
   }
 
   // ---- ClusterHooks (the API's changes) ------------------------------------

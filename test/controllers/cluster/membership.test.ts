@@ -1,5 +1,5 @@
 /**
- * The agent's cluster glue (platform/agent/cluster.ts) behind the real API
+ * The membership controller (controllers/cluster/membership.ts) behind the real API
  * routes, with real UDP/TCP on loopback and FakeBackends for the engine side:
  * init → join, deployments replicated both ways with their origin, key
  * rotation at runtime (install/use/remove on every node, still talking), a
@@ -13,12 +13,13 @@ import { join } from "node:path";
 import { FizzError } from "../../../core/errors.ts";
 import { encodeJoinToken, parseJoinToken } from "../../../core/cluster-crypto/index.ts";
 import { defaults, type AgentConfig } from "../../../core/agent-config/schema.ts";
-import { ClusterAgent, clusterBackend } from "../../../platform/agent/cluster.ts";
+import { ClusterAgent } from "../../../controllers/cluster/membership.ts";
+import { clusterBackend } from "../../../controllers/deployments/cluster-backend.ts";
 import { ApiClient } from "../../../platform/api/client.ts";
 import { createApiServer, createRoutes, EventFeed, type ApiServer } from "../../../platform/api/index.ts";
 import { createLogger } from "../../../platform/log.ts";
 import { AgentStore } from "../../../platform/store/index.ts";
-import { FakeBackend } from "./fake-backend.ts";
+import { FakeBackend } from "../../platform/api/fake-backend.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fizz-cluster-agent-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

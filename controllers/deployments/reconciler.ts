@@ -1,10 +1,11 @@
 /**
- * The agent's level-triggered loop: on a timer, and early when the engine
- * reports a container event, every stored deployment is planned against what
- * the engine has and the plan (usually empty) is executed. Containers that
- * are already right are never touched, so an agent restart re-adopts a
- * running stack by its labels alone. Each deployment also has a health
- * monitor that restarts unhealthy containers within its restart policy.
+ * The agent's level-triggered loop: on a timer, and early when woken (an
+ * engine event, an API change, a peer's state change), every stored
+ * deployment is planned against what the engine has and the plan (usually
+ * empty) is executed. Containers that are already right are never touched,
+ * so an agent restart re-adopts a running stack by its labels alone. After
+ * each deployment's reconcile, `onReconciled` tells the other controllers
+ * (the health controller starts its monitor then).
  */
 import type { Project } from "../../core/compose/model.ts";
 import type { ServiceShare } from "../../core/deploy/desired.ts";
@@ -12,12 +13,11 @@ import { plan } from "../../core/reconcile/plan.ts";
 import { planDown } from "../../core/reconcile/lifecycle.ts";
 import type { Plan } from "../../core/reconcile/types.ts";
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
-import type { ContainerSummary, Engine } from "../engine/index.ts";
-import type { AgentStore } from "../store/index.ts";
-import { EngineExecutor } from "../deploy/engine-adapter.ts";
-import { executePlan, type ExecuteResult, type StepEvent } from "../deploy/executor.ts";
-import { HealthMonitor, type MonitorEvent } from "../deploy/health-monitor.ts";
-import { listProjectContainers, ownedBy, prepareProject, readActual, readActualWithContainers } from "../deploy/project.ts";
+import type { ContainerSummary, Engine } from "../../platform/engine/index.ts";
+import type { AgentStore } from "../../platform/store/index.ts";
+import { EngineExecutor } from "../../platform/deploy/engine-adapter.ts";
+import { executePlan, type ExecuteResult, type StepEvent } from "../../platform/deploy/executor.ts";
+import { listProjectContainers, ownedBy, prepareProject, readActual, readActualWithContainers } from "../../platform/deploy/project.ts";
 
 export interface ReconcilerEvent {
   type: string;
@@ -38,8 +38,14 @@ export interface ReconcilerOptions {
   onEvent?: (e: ReconcilerEvent) => void;
   /** Called with each pass's duration and whether it failed (metrics). */
   onPass?: (seconds: number, deployment: string, error: boolean) => void;
-  /** Period of each deployment's health check pass (ms). */
-  healthIntervalMs?: number;
+  /** After each deployment's reconcile: its generation and whether it failed. */
+  onReconciled?: (deployment: string, generation: number, failed: boolean) => void;
+  /** After a deployment was taken down here because it was removed cluster-wide. */
+  onRemoved?: (deployment: string) => void;
+  /** Delay before a woken pass runs, so a burst of wakes makes one pass (ms). */
+  wakeDelayMs?: number;
+  /** In a cluster, placement decides which replicas run here. */
+  placement?: PlacementSource;
   now?: () => number;
 }
 
@@ -73,13 +79,11 @@ export class Reconciler {
   private running = false;
   private passInFlight: Promise<void> | undefined;
   private wakeRequested = false;
-  private readonly monitors = new Map<string, { generation: number; monitor: HealthMonitor }>();
   /** Deployments an API call is changing right now: the loop leaves them alone until released. */
   private readonly held = new Map<string, number>();
   private readonly reconciling = new Map<string, Promise<unknown>>();
-  private eventsAbort: AbortController | undefined;
   private readonly now: () => number;
-  private placement: PlacementSource | undefined;
+  private readonly placement: PlacementSource | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -87,12 +91,7 @@ export class Reconciler {
     private readonly opts: ReconcilerOptions,
   ) {
     this.now = opts.now ?? Date.now;
-  }
-
-  /** In a cluster, placement decides which replicas run here. */
-  setPlacement(source: PlacementSource | undefined): void {
-    this.placement = source;
-    this.wake();
+    this.placement = opts.placement;
   }
 
   /** The cluster placement when it is in force. */
@@ -124,11 +123,6 @@ export class Reconciler {
     return { plan: p, prepared, cluster, containers };
   }
 
-  /** Tells the cluster what this node runs of every deployment (a restarted member, before it rejoins). */
-  async reportAll(): Promise<void> {
-    for (const d of this.store.listDeployments()) await this.report(d.name, this.placement);
-  }
-
   /** Tells the cluster what this node runs of one deployment now (an API call holding it waits on the records). */
   reportDeployment(name: string): Promise<void> {
     return this.report(name, this.clustered());
@@ -154,6 +148,7 @@ export class Reconciler {
     }
     this.store.deleteDeployment(name);
     cluster.report(name, []);
+    this.opts.onRemoved?.(name);
     this.emit({ type: "deployment.removed", deployment: name, message: `deployment ${name} was removed from the cluster; its containers here are gone` });
   }
 
@@ -232,7 +227,7 @@ export class Reconciler {
     } finally {
       await this.report(name, cluster, unchanged).catch((e: unknown) => this.emit({ type: "cluster.report_failed", deployment: name, message: e instanceof Error ? e.message : String(e) }));
       this.opts.onPass?.((this.now() - started) / 1000, name, failed);
-      this.ensureMonitor(name, rec.generation, project);
+      this.opts.onReconciled?.(name, rec.generation, failed);
     }
   }
 
@@ -252,11 +247,6 @@ export class Reconciler {
         for (const gone of cluster.beginPass()) if (!this.held.has(gone)) await this.teardown(gone, cluster).catch(() => {});
       }
       for (const d of this.store.listDeployments()) await this.reconcileDeployment(d.name);
-      for (const [name, m] of this.monitors) {
-        if (this.store.getDeployment(name)) continue;
-        m.monitor.stop();
-        this.monitors.delete(name);
-      }
     })().finally(() => {
       this.passInFlight = undefined;
     });
@@ -267,14 +257,13 @@ export class Reconciler {
     if (this.running) return;
     this.running = true;
     this.schedule(0);
-    void this.watchEngineEvents();
   }
 
   /** Run a pass soon (an engine event or an API change); coalesces bursts. */
   wake(): void {
     if (!this.running) return;
     if (this.passInFlight) this.wakeRequested = true;
-    else this.schedule(200);
+    else this.schedule(this.opts.wakeDelayMs ?? 200);
   }
 
   /** One timer drives the loop: a pass, then the next one after the interval (or at once if woken meanwhile). */
@@ -292,44 +281,8 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const m of this.monitors.values()) m.monitor.stop();
     if (this.timer) clearTimeout(this.timer);
-    this.eventsAbort?.abort();
     await this.passInFlight?.catch(() => {});
-  }
-
-  private async watchEngineEvents(): Promise<void> {
-    while (this.running) {
-      this.eventsAbort = new AbortController();
-      try {
-        for await (const ev of this.engine.events({ filters: { type: ["container"], label: ["io.fizz.managed=true"] }, signal: this.eventsAbort.signal })) {
-          const action = (ev as { Action?: string }).Action ?? "";
-          if (/^(die|destroy|stop|kill|oom|health_status)/.test(action)) this.wake();
-        }
-      } catch {
-        /* reconnect below */
-      }
-      if (this.running) await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-
-  /**
-   * Each deployment's health monitor runs on its own timer, so a slow plan pass
-   * (an engine call stuck behind an image build, say) never delays a health restart.
-   */
-  private ensureMonitor(name: string, generation: number, project: Project): void {
-    const m = this.monitors.get(name);
-    if (m && m.generation === generation) return;
-    m?.monitor.stop();
-    const monitor = new HealthMonitor(this.engine, project, { store: this.store, onEvent: (e) => this.monitorEvent(name, e), now: this.now });
-    this.monitors.set(name, { generation, monitor });
-    if (this.running) monitor.start(this.opts.healthIntervalMs ?? 2000);
-  }
-
-  private monitorEvent(deployment: string, e: MonitorEvent): void {
-    if (e.type === "restart") this.emit({ type: "container.restart", deployment, service: e.service, container: e.container, message: `restarted: ${e.reason}`, data: { reason: e.reason.split(";")[0] } });
-    else if (e.type === "give-up") this.emit({ type: "container.give_up", deployment, service: e.service, container: e.container, message: e.reason });
-    else this.emit({ type: "monitor.error", deployment, ...(e.container ? { container: e.container } : {}), message: e.message });
   }
 
   private stepEvent(deployment: string, e: StepEvent): void {

@@ -1,0 +1,213 @@
+/**
+ * The agent's composition root: the one place that constructs the node's
+ * pieces and connects them. It opens the store in the data directory,
+ * connects the engine, builds the controllers (each one concern, see
+ * controllers/index.ts), mounts their API routes, serves the API on the unix
+ * socket and optionally TCP (token, TLS), starts the controllers in order,
+ * and on SIGTERM/SIGINT stops them in reverse order before the store closes.
+ *
+ * A new capability is one controller: construct it below and add it to the
+ * list (its routes come with it).
+ */
+import type { AgentConfig } from "../../core/agent-config/index.ts";
+import type { AgentStore } from "../../platform/store/index.ts";
+import type { EventFeed, Listening } from "../../platform/api/index.ts";
+import type { AgentMetrics } from "../../platform/metrics.ts";
+import type { Logger } from "../../platform/log.ts";
+import type { Change } from "../../controllers/changes.ts";
+import type { AgentContext } from "../../controllers/context.ts";
+import type { ControllerSet } from "../../controllers/controller.ts";
+import type { Context } from "../context.ts";
+
+export interface RunningAgent {
+  readonly listening: readonly Listening[];
+  readonly config: AgentConfig;
+  readonly store: AgentStore;
+  readonly events: EventFeed;
+  readonly metrics: AgentMetrics;
+  readonly logger: Logger;
+  readonly controllers: ControllerSet;
+  /** Resolves once the agent has shut down (signal or stop()). */
+  readonly stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, o: { ctx: Context; handleSignals?: boolean }): Promise<RunningAgent> {
+  const { mkdirSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const [
+    { createLogger },
+    { AgentStore },
+    { createApiServer, mountRoutes, systemRoutes, eventRoutes, EventFeed },
+    { createMetrics },
+    { runtimeVersion, settleAfterStartup },
+    { versionLine, VERSION },
+    { parseApiAddress },
+    { connectEngine, readEngineIdentity },
+    { ControllerSet },
+    { EngineEventsController },
+    { ClusterAgent },
+    { PlacementController },
+    { DeploymentsController },
+    { HealthController },
+    { EventRetentionController },
+    { readApiAccess },
+  ] = await Promise.all([
+    import("../../platform/log.ts"),
+    import("../../platform/store/index.ts"),
+    import("../../platform/api/index.ts"),
+    import("../../platform/metrics.ts"),
+    import("../../platform/runtime.ts"),
+    import("../version.ts"),
+    import("../../core/agent-config/address.ts"),
+    import("../../platform/engine/index.ts"),
+    import("../../controllers/controller.ts"),
+    import("../../controllers/engine-events/controller.ts"),
+    import("../../controllers/cluster/membership.ts"),
+    import("../../controllers/placement/controller.ts"),
+    import("../../controllers/deployments/controller.ts"),
+    import("../../controllers/health/controller.ts"),
+    import("../../controllers/events/retention.ts"),
+    import("./api-access.ts"),
+  ]);
+
+  const logger = createLogger({ level: config.log.level, format: config.log.format === "auto" ? undefined : config.log.format, color: o.ctx.global.color });
+  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  const store = AgentStore.open(join(config.data_dir, "state.db"));
+  const nodeId = store.nodeId();
+  const nodeLogger = logger.child({ node: nodeId.slice(0, 8) });
+  const events = new EventFeed(store, { logger: nodeLogger.child({ component: "events" }) });
+  const metrics = createMetrics();
+
+  let access: Awaited<ReturnType<typeof readApiAccess>>;
+  let engine: Awaited<ReturnType<typeof connectEngine>>;
+  try {
+    access = await readApiAccess(config, logger);
+    engine = await connectEngine({ engine: config.engine.host || (config.engine.kind === "auto" ? undefined : config.engine.kind) });
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  let engineIdentity: Awaited<ReturnType<typeof readEngineIdentity>>;
+  try {
+    engineIdentity = await readEngineIdentity(engine);
+  } catch (e) {
+    await engine.close();
+    store.close();
+    throw e;
+  }
+  nodeLogger.info({ engine: engine.name, api: engine.apiVersion, address: engine.endpoint.address, id: engineIdentity.id, node: nodeId }, "engine connected");
+
+  // Controllers announce changes to each other through `notify`; the set exists once they all do.
+  let controllers: ControllerSet | undefined;
+  const ctx: AgentContext = {
+    config,
+    node: nodeId,
+    fizzVersion: VERSION,
+    store,
+    events,
+    metrics,
+    logger: nodeLogger,
+    notify: (c: Change) => controllers?.notify(c),
+    now: Date.now,
+  };
+  const scoped = (component: string): AgentContext => ({ ...ctx, logger: nodeLogger.child({ component }) });
+
+  const membership = new ClusterAgent({ config, store, nodeId, logger: nodeLogger, notify: ctx.notify });
+  const placement = new PlacementController(scoped("placement"), { membership, engine });
+  const deployments = new DeploymentsController(scoped("deployments"), { engine, cluster: { membership, placement } });
+  controllers = new ControllerSet(
+    [
+      new EngineEventsController(scoped("engine-events"), engine, { reconnectMs: config.engine.events_reconnect }),
+      deployments,
+      new HealthController(scoped("health"), engine, { intervalMs: config.health.interval }),
+      placement,
+      membership,
+      new EventRetentionController(scoped("events")),
+    ],
+    nodeLogger,
+  );
+
+  const router = mountRoutes([
+    systemRoutes({
+      metrics: config.metrics.enabled ? metrics : undefined,
+      // The engine instance lets the CLI compare engines by identity, not name.
+      info: () => ({ node: nodeId, version: versionLine(), runtime: runtimeVersion(), pid: process.pid, engine: engineIdentity }),
+    }),
+    eventRoutes(events),
+    ...controllers.routes(),
+  ]);
+  const server = createApiServer({
+    router,
+    token: access.token,
+    tls: access.tls,
+    limits: { maxBodyBytes: config.api.max_body_bytes },
+    logger: nodeLogger.child({ component: "api" }),
+    metrics,
+  });
+  const listening: Listening[] = [];
+  try {
+    if (config.api.socket) {
+      const { resolveGroup } = await import("../../platform/api/listen.ts");
+      const socketGid = config.api.socket_group ? resolveGroup(config.api.socket_group) : undefined;
+      listening.push(await server.listen({ kind: "unix", path: config.api.socket }, { socketMode: config.api.socket_mode, ...(socketGid !== undefined ? { socketGid } : {}) }));
+    }
+    if (config.api.tcp.listen) {
+      const a = parseApiAddress(config.api.tcp.listen);
+      if (a.kind === "tcp") listening.push(await server.listen({ ...a, tls: access.tls !== undefined }));
+    }
+  } catch (e) {
+    await server.close();
+    await engine.close();
+    store.close();
+    throw e;
+  }
+  for (const l of listening) {
+    const where = l.kind === "unix" ? `unix:${l.path}` : `${l.tls ? "https" : "http"}://${l.host.includes(":") ? `[${l.host}]` : l.host}:${l.port}`;
+    nodeLogger.info({ address: where, ...(l.kind === "tcp" ? { tokenFile: access.tokenFile } : {}) }, `API listening on ${where}`);
+  }
+  events.append({ at: Date.now(), type: "agent.started", message: `agent ${nodeId} started`, data: { pid: process.pid } });
+  await controllers.start();
+
+  // Startup is over once the first reconcile pass has had a moment to run: from
+  // here the agent mostly idles, so give back what starting it left behind.
+  const settleTimer = setTimeout(settleAfterStartup, 1_000);
+  settleTimer.unref?.();
+
+  // A bug in one request or background task must not take the node down:
+  // log it and keep serving (the API already answers such requests with 500).
+  const onRejection = (e: unknown) => nodeLogger.error({ err: e }, "unhandled rejection");
+  const onException = (e: unknown) => nodeLogger.error({ err: e }, "uncaught exception");
+  process.on("unhandledRejection", onRejection);
+  process.on("uncaughtException", onException);
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | undefined;
+  const set = controllers;
+  const stop = () =>
+    (stopping ??= (async () => {
+      nodeLogger.info("stopping");
+      clearTimeout(settleTimer);
+      await server.close();
+      await set.stop();
+      await engine.close().catch((e: unknown) => nodeLogger.error({ err: e }, "closing the engine connection failed"));
+      events.append({ at: Date.now(), type: "agent.stopped", message: `agent ${nodeId} stopped` });
+      store.close();
+      process.off("unhandledRejection", onRejection);
+      process.off("uncaughtException", onException);
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      nodeLogger.info("stopped");
+      resolveStopped();
+    })());
+  const onSignal = (sig: NodeJS.Signals) => {
+    nodeLogger.info({ signal: sig }, "signal received");
+    void stop();
+  };
+  if (o.handleSignals !== false) {
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  }
+  return { listening, config, store, events, metrics, logger: nodeLogger, controllers: set, stopped, stop };
+}

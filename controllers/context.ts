@@ -1,0 +1,33 @@
+/**
+ * What every controller is given by the composition root: the node's config,
+ * identity, store, event log, metrics and logger, the clock, and `notify` to
+ * announce a change to all controllers. Capability-specific dependencies (the
+ * engine, the cluster membership, another controller) are passed to a
+ * controller's constructor explicitly, next to this.
+ */
+import type { AgentConfig } from "../core/agent-config/schema.ts";
+import type { AgentStore, NewEvent } from "../platform/store/index.ts";
+import type { AgentMetrics } from "../platform/metrics.ts";
+import type { Logger } from "../platform/log.ts";
+import type { Notify } from "./changes.ts";
+
+/** Where controllers write the event log (GET /v1/events, `fizz events`). */
+export interface EventSink {
+  append(e: NewEvent): unknown;
+}
+
+export interface AgentContext {
+  readonly config: AgentConfig;
+  /** This node's stable id (the store's). */
+  readonly node: string;
+  /** `fizz <version> (commit …)`, stamped on the containers the agent creates. */
+  readonly fizzVersion: string;
+  readonly store: AgentStore;
+  readonly events: EventSink;
+  readonly metrics: AgentMetrics;
+  /** Already scoped to this node; controllers add `{ component: name }`. */
+  readonly logger: Logger;
+  /** Announce a change to every controller. */
+  readonly notify: Notify;
+  readonly now: () => number;
+}
