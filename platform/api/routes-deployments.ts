@@ -11,8 +11,7 @@ import { json } from "./reply.ts";
 import type { RouteModule } from "./router.ts";
 import { badInput, checkQuery, deploymentName, expectObject, noQuery, optInt, queryBool, serviceName } from "./validate.ts";
 import { FizzError } from "../../core/errors.ts";
-
-export const MAX_REPLICAS = 1000;
+import { MAX_REPLICAS } from "../../core/limits.ts";
 
 export function noDeployment(name: string): FizzError {
   return notFound(`no deployment named '${name.slice(0, 80)}'`);
