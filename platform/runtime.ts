@@ -14,6 +14,18 @@ declare const Deno: { version: { deno: string } } | undefined;
 
 export type RuntimeName = "bun" | "deno" | "node";
 
+/** Bun's foreign function interface (bun:ffi), or undefined on other runtimes. */
+export async function bunFfi(): Promise<typeof import("bun:ffi") | undefined> {
+  if (typeof Bun === "undefined") return undefined;
+  // Not a literal: Deno builds its module graph from literal specifiers and knows no bun: scheme.
+  const specifier = "bun:ffi";
+  try {
+    return (await import(specifier)) as typeof import("bun:ffi");
+  } catch {
+    return undefined;
+  }
+}
+
 export function runtimeName(): RuntimeName {
   if (typeof Bun !== "undefined") return "bun";
   if (typeof Deno !== "undefined") return "deno";

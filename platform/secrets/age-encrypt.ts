@@ -1,0 +1,41 @@
+/**
+ * Writing age files. The age-encryption package makes the header (file key,
+ * recipient stanzas, MAC) from an empty plaintext, with a recipient of our
+ * own that only notes the file key; the payload is then sealed here
+ * (core/secrets/age-stream.ts) with the native AEAD and a fresh nonce. An
+ * empty age file is `header || nonce || 16-byte tag`, so the header is all but
+ * its last 32 bytes. Here rather than in core/ because it draws randomness.
+ */
+import { randomBytes } from "node:crypto";
+import { Encrypter, armor, type Recipient } from "age-encryption";
+import { encryptPayload, NONCE, TAG, type Aead } from "../../core/secrets/age-stream.ts";
+import { nativeAead } from "./aead.ts";
+
+export interface EncryptOptions {
+  /** ASCII armor (PEM-like text) instead of binary. */
+  readonly armor?: boolean;
+  readonly aead?: Aead;
+}
+
+/** Encrypts `plaintext` to every recipient (age1…, age1pq1…, or a Recipient object). */
+export async function encryptAge(plaintext: Uint8Array, recipients: readonly (string | Recipient)[], o: EncryptOptions = {}): Promise<Uint8Array> {
+  if (recipients.length === 0) throw new RangeError("encrypting needs at least one recipient");
+  let fileKey: Uint8Array | undefined;
+  const e = new Encrypter();
+  e.addRecipient({
+    wrapFileKey(k: Uint8Array) {
+      fileKey = Uint8Array.from(k);
+      return [];
+    },
+  });
+  for (const r of recipients) e.addRecipient(r);
+  const empty = await e.encrypt(new Uint8Array(0));
+  if (!fileKey) throw new Error("age-encryption did not hand out the file key");
+  const header = empty.subarray(0, empty.length - NONCE - TAG);
+  const payload = encryptPayload(fileKey, Uint8Array.from(randomBytes(NONCE)), plaintext, o.aead ?? nativeAead());
+  fileKey.fill(0);
+  const out = new Uint8Array(header.length + payload.length);
+  out.set(header, 0);
+  out.set(payload, header.length);
+  return o.armor ? new TextEncoder().encode(armor.encode(out)) : out;
+}

@@ -1,0 +1,7 @@
+/**
+ * Secrets, the adapters: the native ChaCha20-Poly1305 for age payloads
+ * (aead.ts: node:crypto, or libcrypto through bun:ffi on Bun) and writing age
+ * files (age-encrypt.ts).
+ */
+export * from "./aead.ts";
+export * from "./age-encrypt.ts";
