@@ -3,6 +3,8 @@
 export {}; // a module: top-level await
 
 const argv = process.argv.slice(2);
+const { flushStdio, guardStdio } = await import("../platform/stdio.ts");
+guardStdio();
 let code: number;
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   // Answered before the CLI and its verbs are loaded: in the compiled bundle this
@@ -22,9 +24,7 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   const { runCli } = await import("./cli.ts");
   code = await runCli(argv);
 }
-// Let stdout drain before exiting (matters when piped).
+// Every byte of output leaves before we exit (to a pipe, Bun writes asynchronously).
 process.exitCode = code;
-if (code !== 0 || !process.env.FIZZ_NO_EXIT) {
-  await new Promise<void>((resolve) => (process.stdout.writableLength ? process.stdout.once("drain", resolve) : resolve()));
-  process.exit(code);
-}
+await flushStdio();
+if (code !== 0 || !process.env.FIZZ_NO_EXIT) process.exit(code);
