@@ -42,6 +42,8 @@ export interface SimOptions {
   readonly checkInvariants?: boolean;
   readonly onEvent?: (node: number, ev: MemberEvent, nowMs: number) => void;
   readonly onDeliver?: (node: number, origin: string, payload: Uint8Array, nowMs: number) => void;
+  /** Each node's SWIM metadata from the start (default: labels {zone: "sim"}). */
+  readonly meta?: (index: number) => NodeMeta;
 }
 
 export interface SimNode {
@@ -98,13 +100,14 @@ export class Simulation {
     this.config = swimConfig(opts.config);
     this.network = new Network(opts.nodes, opts.network ?? {}, this.rng.fork());
     this.invariants = new Invariants(this);
-    const meta: NodeMeta = { ...emptyMeta, labels: { zone: "sim" } };
+    const defaultMeta: NodeMeta = { ...emptyMeta, labels: { zone: "sim" } };
+    const metaOf = (i: number): NodeMeta => opts.meta?.(i) ?? defaultMeta;
     const records: MemberRecord[] = [];
-    for (let i = 0; i < opts.nodes; i++) records.push({ node: `n${i}`, addr: `sim:${i}`, incarnation: 0, state: "alive", meta });
+    for (let i = 0; i < opts.nodes; i++) records.push({ node: `n${i}`, addr: `sim:${i}`, incarnation: 0, state: "alive", meta: metaOf(i) });
     for (let i = 0; i < opts.nodes; i++) {
       const id = `n${i}`;
       const addr = `sim:${i}`;
-      const swim = new SwimNode(this.config, { id, addr, meta }, this.rng.fork(), opts.bootstrap === "none" ? {} : { knownMembers: records });
+      const swim = new SwimNode(this.config, { id, addr, meta: metaOf(i) }, this.rng.fork(), opts.bootstrap === "none" ? {} : { knownMembers: records });
       this.nodes.push({ index: i, id, addr, swim, crashed: false, leaving: false, stalls: undefined, tickAt: Infinity, sentPackets: 0, sentBytes: 0, sentStreams: 0, sentStreamBytes: 0 });
       this.byAddr.set(addr, i);
       this.byId.set(id, i);
