@@ -5,6 +5,8 @@
 declare const Bun:
   | {
       version: string;
+      listen?: unknown;
+      connect?: unknown;
       gc?(force?: boolean): void;
       shrink?(): void;
       unsafe?: { setJITPolicy?(scale: number): void };
@@ -82,4 +84,15 @@ export function restoreLaunchEnvironment(read: (path: string) => Uint8Array | un
   if (launch.size === 0) return;
   for (const k of Object.keys(process.env)) if (!launch.has(k)) delete process.env[k];
   for (const [k, v] of launch) if (process.env[k] !== v) process.env[k] = v;
+}
+
+/**
+ * Bun's native TCP API (Bun.listen / Bun.connect) when running on Bun, else
+ * undefined. The ingress proxy's data path uses it because node:net in Bun
+ * costs about twice the CPU per request (docs/ENGINEERING.md); its caller
+ * (platform/ingress/sockets.ts) types it and falls back to node:net.
+ */
+export function bunTcp(): { listen: unknown; connect: unknown } | undefined {
+  if (typeof Bun === "undefined" || typeof Bun.listen !== "function" || typeof Bun.connect !== "function") return undefined;
+  return { listen: Bun.listen, connect: Bun.connect };
 }

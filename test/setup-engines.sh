@@ -78,6 +78,7 @@ needed() {
   have_cmd dnsperf || out+=(dnsperf)
   have_cmd hey || out+=(hey)
   have_cmd haproxy || out+=(haproxy)
+  have_cmd wrk || out+=(wrk)
   have_cmd tcpdump || out+=(tcpdump)
   have_cmd debootstrap || out+=(debootstrap)
   have_cmd zsh || out+=(zsh)

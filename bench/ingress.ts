@@ -1,0 +1,144 @@
+/**
+ * HTTP through Fizz's ingress vs haproxy (Debian) in front of the same two
+ * backends, at 1 and 32 connections, measured with wrk on loopback in the same
+ * run: requests/s and p50/p99 latency, the median of several interleaved
+ * rounds (this 2-core machine is shared and noisy, so one run says little).
+ * The baseline is haproxy with one thread (Fizz's data path is one event
+ * loop); haproxy with its default threads and the direct path (wrk straight
+ * to a backend) are printed for context. The backends are haproxy frontends
+ * answering a fixed 200, so the numbers are the proxies' own cost.
+ * Targets (issue 13): Fizz ≥ 0.8x haproxy's requests/s, p99 ≤ 1.5x.
+ *
+ *   bun bench/ingress.ts [--rounds=3] [--seconds=4]
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def);
+const ROUNDS = arg("rounds", 3);
+const SECONDS = arg("seconds", 4);
+const base = 30000 + Math.floor(Math.random() * 20000);
+const PORTS = { b1: base, b2: base + 1, hap1: base + 2, hapN: base + 3, fizz: base + 4 };
+
+for (const tool of ["wrk", "haproxy"]) {
+  if (spawnSync("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status !== 0) {
+    console.error(`bench/ingress: ${tool} is missing (apt-get install ${tool}, or bash test/setup-engines.sh)`);
+    process.exit(1);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), "fizz-bench-ingress-"));
+const children: ChildProcess[] = [];
+const cleanup = () => {
+  for (const c of children) c.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+};
+process.on("exit", cleanup);
+process.on("SIGINT", () => process.exit(130));
+
+const DEFAULTS = "defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n";
+function haproxy(name: string, cfg: string): void {
+  const f = join(dir, `${name}.cfg`);
+  writeFileSync(f, cfg);
+  const c = spawn("haproxy", ["-db", "-f", f], { stdio: ["ignore", "ignore", "inherit"] });
+  children.push(c);
+}
+const body = "hello from a backend, 32 bytes\n";
+haproxy("backends", `global\n  nbthread 1\n${DEFAULTS}frontend b1\n  bind 127.0.0.1:${PORTS.b1}\n  http-request return status 200 content-type text/plain string "${body.trim()}"\nfrontend b2\n  bind 127.0.0.1:${PORTS.b2}\n  http-request return status 200 content-type text/plain string "${body.trim()}"\n`);
+const front = (port: number) =>
+  `${DEFAULTS}  option forwardfor\n  option http-keep-alive\nfrontend f\n  bind 127.0.0.1:${port}\n  default_backend be\nbackend be\n  balance leastconn\n  server s1 127.0.0.1:${PORTS.b1}\n  server s2 127.0.0.1:${PORTS.b2}\n`;
+haproxy("haproxy1", `global\n  nbthread 1\n${front(PORTS.hap1)}`);
+haproxy("haproxyN", `global\n${front(PORTS.hapN)}`);
+const fizz = spawn(process.execPath, [join(import.meta.dir, "support", "ingress-proxy.ts"), String(PORTS.fizz), String(PORTS.b1), String(PORTS.b2)], { stdio: ["ignore", "pipe", "inherit"] });
+children.push(fizz);
+await new Promise<void>((resolve, reject) => {
+  fizz.stdout!.on("data", (d) => String(d).includes("ready") && resolve());
+  fizz.once("exit", (code) => reject(new Error(`ingress proxy exited (${code})`)));
+});
+
+async function ready(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const r = spawnSync("wrk", ["-t1", "-c1", "-d1s", "-H", "Host: bench.test", `http://127.0.0.1:${port}/`], { encoding: "utf8" });
+    if (/Requests\/sec/.test(r.stdout) && !/Non-2xx|Socket errors/.test(r.stdout)) return;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`nothing answers on ${port}`);
+}
+for (const p of [PORTS.b1, PORTS.hap1, PORTS.hapN, PORTS.fizz]) await ready(p);
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+function toMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v);
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === "us" ? n / 1000 : m[2] === "ms" ? n : n * 1000;
+}
+
+function wrk(port: number, conns: number): Sample {
+  const r = spawnSync("wrk", ["-t1", `-c${conns}`, `-d${SECONDS}s`, "--latency", "-H", "Host: bench.test", `http://127.0.0.1:${port}/`], { encoding: "utf8", timeout: (SECONDS + 20) * 1000 });
+  const out = r.stdout ?? "";
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
+  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
+  const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors:.*?(\d+)/.exec(out)?.[1] ?? 0);
+  return { rps, p50, p99, errors };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const SUBJECTS = [
+  { name: "fizz ingress", port: PORTS.fizz },
+  { name: "haproxy 1 thread (baseline)", port: PORTS.hap1 },
+  { name: "haproxy default threads", port: PORTS.hapN },
+  { name: "direct to a backend", port: PORTS.b1 },
+] as const;
+
+console.log(`bench/ingress: wrk -t1 -d${SECONDS}s, ${ROUNDS} interleaved rounds, median shown; backends: 2 haproxy static 200s`);
+const results = new Map<string, Sample[]>();
+for (const conns of [1, 32]) {
+  for (let round = 0; round < ROUNDS; round++) {
+    // Rotate the order so no subject always runs first (or right after the heaviest).
+    const order = SUBJECTS.map((_, i) => SUBJECTS[(i + round) % SUBJECTS.length]!);
+    for (const s of order) {
+      const k = `${s.name}@${conns}`;
+      results.set(k, [...(results.get(k) ?? []), wrk(s.port, conns)]);
+    }
+  }
+}
+
+const pad = (s: string, n: number) => s.padEnd(n);
+const num = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "n/a").padStart(10);
+console.log(`\n${pad("subject", 30)}${pad("conns", 7)}${"req/s".padStart(10)}${"p50 ms".padStart(10)}${"p99 ms".padStart(10)}${"errors".padStart(8)}`);
+const agg = (k: string) => {
+  const xs = results.get(k)!;
+  return { rps: median(xs.map((x) => x.rps)), p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)), errors: xs.reduce((a, x) => a + x.errors, 0) };
+};
+for (const conns of [1, 32]) {
+  for (const s of SUBJECTS) {
+    const a = agg(`${s.name}@${conns}`);
+    console.log(`${pad(s.name, 30)}${pad(String(conns), 7)}${num(a.rps)}${num(a.p50, 3)}${num(a.p99, 3)}${String(a.errors).padStart(8)}`);
+  }
+}
+console.log("");
+for (const conns of [1, 32]) {
+  const f = agg(`fizz ingress@${conns}`);
+  const h = agg(`haproxy 1 thread (baseline)@${conns}`);
+  const hn = agg(`haproxy default threads@${conns}`);
+  const rr = f.rps / h.rps;
+  const pr = f.p99 / h.p99;
+  console.log(
+    `${conns} conn(s): fizz/haproxy req/s ${rr.toFixed(2)}x (target >= 0.80x: ${rr >= 0.8 ? "met" : "NOT met"}), p99 ${pr.toFixed(2)}x (target <= 1.50x: ${pr <= 1.5 ? "met" : "NOT met"}); vs haproxy default threads: req/s ${(f.rps / hn.rps).toFixed(2)}x, p99 ${(f.p99 / hn.p99).toFixed(2)}x`,
+  );
+}
+process.exit(0);

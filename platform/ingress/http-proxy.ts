@@ -1,0 +1,562 @@
+/**
+ * The HTTP/1.x reverse proxy on one listener: reads request heads from a
+ * client connection, routes them by Host and path, and relays each exchange
+ * over a keep-alive upstream connection to the least-loaded ready replica.
+ * The request head is rewritten only to set the forwarding headers and drop
+ * hop-by-hop ones; the response is passed through as received, with its
+ * framing tracked to know when it ends. A connection that cannot be made is
+ * retried on another replica, as is an idempotent request whose connection
+ * closed before any response byte; with no ready replica a request waits up to
+ * a bound. WebSocket (Upgrade) exchanges become a tunnel after 101.
+ */
+import type { Cidr } from "../../core/ingress/address.ts";
+import type { Backend } from "../../core/ingress/balancer.ts";
+import { ChunkedScanner } from "../../core/ingress/chunked.ts";
+import { FORWARDING_HEADERS, forwardingHeaders } from "../../core/ingress/forwarded.ts";
+import { HOP_BY_HOP, MAX_HEAD_BYTES, headEnd, isHeadError, parseRequestHead, parseResponseHead, type BodyFraming, type RequestHead } from "../../core/ingress/http-head.ts";
+import type { BackendSet } from "./backends.ts";
+import type { Conn } from "./sockets.ts";
+import { ConnectError } from "./sockets.ts";
+import type { PooledConn, Upstream, UpstreamPool } from "./upstream-pool.ts";
+
+export interface RouteHit {
+  readonly backends: BackendSet;
+  /** Container port is in the upstream; this is what metrics call the route. */
+  readonly route: string;
+}
+
+export interface ExchangeRecord {
+  readonly route: string;
+  readonly status: number;
+  readonly seconds: number;
+  readonly retries: number;
+  /** Upstream failures seen while serving it (connect failures, early closes). */
+  readonly upstreamErrors: number;
+}
+
+export interface HttpProxyConfig {
+  readonly scheme: "http" | "https";
+  readonly trusted: readonly Cidr[];
+  /** Route lookup for a request; undefined = 404. */
+  resolve(host: string, target: string): RouteHit | undefined;
+  /** HTTP-01: the key authorization for a token, if this cluster has one pending. */
+  acmeChallenge?(token: string): string | undefined;
+  readonly pool: UpstreamPool;
+  /** How long a request waits for a ready replica before 503. */
+  readonly waitForReadyMs: number;
+  /** Upstream attempts per request (first try + retries). */
+  readonly maxAttempts: number;
+  /** Idle keep-alive client connections are closed after this. */
+  readonly clientIdleMs: number;
+  /** A response must start within this. */
+  readonly responseTimeoutMs: number;
+  record?(r: ExchangeRecord): void;
+  now(): number;
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+const CHALLENGE = "/.well-known/acme-challenge/";
+/** Request bodies up to this are kept so a failed attempt can be retried. */
+const RETRY_BODY_BYTES = 64 * 1024;
+const enc = new TextEncoder();
+
+function concat(a: Uint8Array | undefined, b: Uint8Array): Uint8Array {
+  if (!a || a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function latin1(b: Uint8Array, end: number): string {
+  return Buffer.from(b.buffer, b.byteOffset, end).toString("latin1");
+}
+
+const REASONS: Record<number, string> = { 400: "Bad Request", 404: "Not Found", 408: "Request Timeout", 413: "Payload Too Large", 431: "Request Header Fields Too Large", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout", 505: "HTTP Version Not Supported", 200: "OK" };
+
+export function simpleResponse(status: number, body: string, close: boolean, extra = ""): Uint8Array {
+  return enc.encode(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${close ? "connection: close\r\n" : ""}${extra}\r\n${body}`,
+  );
+}
+
+/** Body progress of one direction of an exchange. */
+class BodyTracker {
+  private left = 0;
+  private chunked: ChunkedScanner | undefined;
+  done: boolean;
+  error: string | undefined;
+
+  constructor(readonly framing: BodyFraming) {
+    this.done = framing.kind === "none";
+    if (framing.kind === "length") this.left = framing.length;
+    if (framing.kind === "chunked") this.chunked = new ChunkedScanner();
+  }
+
+  /** How many bytes of `b` belong to the body; sets done/error. */
+  take(b: Uint8Array): number {
+    if (this.done) return 0;
+    switch (this.framing.kind) {
+      case "length": {
+        const n = Math.min(this.left, b.length);
+        this.left -= n;
+        if (this.left === 0) this.done = true;
+        return n;
+      }
+      case "chunked": {
+        const s = this.chunked!.feed(b);
+        if (s.kind === "error") {
+          this.error = s.reason;
+          return 0;
+        }
+        if (s.kind === "done") this.done = true;
+        return s.used;
+      }
+      default:
+        return b.length;
+    }
+  }
+}
+
+type Phase = "head" | "dispatch" | "request-body" | "response" | "tunnel" | "closed";
+
+interface Exchange {
+  readonly req: RequestHead;
+  readonly hit: RouteHit;
+  readonly started: number;
+  /** The head sent upstream. */
+  readonly upHead: Uint8Array;
+  readonly reqBody: BodyTracker;
+  /** Body bytes kept for a retry (undefined once more than RETRY_BODY_BYTES were sent). */
+  bodyCopy: Uint8Array[] | undefined;
+  attempts: number;
+  upstreamErrors: number;
+  readonly tried: Set<string>;
+  backend: Backend<Upstream> | undefined;
+  up: PooledConn | undefined;
+  resBody: BodyTracker | undefined;
+  resHeadBuf: Uint8Array | undefined;
+  resBytes: number;
+  status: number;
+  resKeepAlive: boolean;
+  cancelWait: (() => void) | undefined;
+  settled: boolean;
+}
+
+/** One client connection. */
+export class HttpSession {
+  private buf: Uint8Array | undefined;
+  private phase: Phase = "head";
+  private ex: Exchange | undefined;
+  private deadline: number;
+  private readonly peer: string;
+
+  constructor(
+    private readonly client: Conn,
+    private readonly cfg: HttpProxyConfig,
+    /** The client's address when a trusted PROXY header said so. */
+    peer?: string,
+  ) {
+    this.peer = peer ?? client.remoteAddress;
+    this.deadline = cfg.now() + cfg.clientIdleMs;
+    client.setHandlers({
+      onData: (d) => this.onClientData(d),
+      onDrain: () => this.ex?.up?.conn.resume(),
+      onEnd: () => this.onClientEnd(),
+      onClose: () => this.onClientClose(),
+    });
+  }
+
+  /** Called by the listener's sweep; closes what overstayed. */
+  tick(now: number): void {
+    if (now < this.deadline || this.phase === "tunnel" || this.phase === "closed") return;
+    if (this.phase === "head") this.client.destroy();
+    else if (this.phase === "response" && this.ex && this.ex.resBytes === 0) this.failExchange(504, "the backend did not answer in time");
+  }
+
+  get closed(): boolean {
+    return this.phase === "closed";
+  }
+
+  // ---- client side ---------------------------------------------------------
+
+  private onClientData(d: Uint8Array): void {
+    switch (this.phase) {
+      case "tunnel":
+        if (this.ex?.up && !this.ex.up.conn.write(d)) this.client.pause();
+        return;
+      case "request-body":
+        this.forwardBody(d);
+        return;
+      case "head":
+        this.buf = concat(this.buf, d);
+        this.readHead();
+        return;
+      default:
+        // Pipelined bytes while an exchange runs: keep them, and stop reading until it ends.
+        this.buf = concat(this.buf, d);
+        if (this.buf.length > MAX_HEAD_BYTES) this.client.pause();
+    }
+  }
+
+  private onClientEnd(): void {
+    if (this.phase === "head" && (!this.buf || this.buf.length === 0)) this.client.end();
+    else if (this.phase === "tunnel") this.ex?.up?.conn.end();
+  }
+
+  private onClientClose(): void {
+    const ex = this.ex;
+    this.phase = "closed";
+    if (!ex) return;
+    ex.cancelWait?.();
+    // The exchange dies with the client: its upstream connection is not reusable mid-exchange.
+    if (ex.up) ex.up.conn.destroy();
+    this.settle(ex, "failed-client");
+  }
+
+  private readHead(): void {
+    const buf = this.buf!;
+    const end = headEnd(buf);
+    if (end < 0) {
+      if (buf.length > MAX_HEAD_BYTES) this.reject(431, "request head too large");
+      return;
+    }
+    const parsed = parseRequestHead(latin1(buf, end - 4));
+    this.buf = end < buf.length ? buf.subarray(end) : undefined;
+    if (isHeadError(parsed)) {
+      this.reject(parsed.status, parsed.reason);
+      return;
+    }
+    if (parsed.target.startsWith(CHALLENGE) && this.cfg.acmeChallenge && (parsed.method === "GET" || parsed.method === "HEAD")) {
+      const token = parsed.target.slice(CHALLENGE.length);
+      const answer = this.cfg.acmeChallenge(token);
+      this.answerLocally(parsed, answer === undefined ? 404 : 200, answer ?? "no such challenge\n");
+      return;
+    }
+    const hit = this.cfg.resolve(parsed.host, parsed.target);
+    if (!hit) {
+      this.answerLocally(parsed, 404, `no route for ${parsed.host || "(no host)"}${parsed.target.split("?")[0]}\n`);
+      return;
+    }
+    this.startExchange(parsed, hit);
+  }
+
+  /** Answers without a backend; a request body, if any, cannot be skipped safely, so the connection closes. */
+  private answerLocally(req: RequestHead, status: number, body: string): void {
+    const close = !req.keepAlive || req.body.kind !== "none";
+    this.client.write(simpleResponse(status, req.method === "HEAD" ? "" : body, close));
+    if (close) {
+      this.phase = "closed";
+      this.client.end();
+      return;
+    }
+    this.deadline = this.cfg.now() + this.cfg.clientIdleMs;
+    if (this.buf) this.readHead();
+  }
+
+  private reject(status: number, reason: string): void {
+    this.phase = "closed";
+    this.client.write(simpleResponse(status, `${reason}\n`, true));
+    this.client.end();
+  }
+
+  private upstreamHead(req: RequestHead): Uint8Array {
+    const f = forwardingHeaders(req.headers, req.host, { peer: this.peer, proto: this.cfg.scheme, trusted: this.cfg.trusted });
+    const connTokens = new Set<string>();
+    for (const h of req.headers) if (h.name === "connection") for (const t of h.value.toLowerCase().split(",")) connTokens.add(t.trim());
+    let head = `${req.method} ${req.target} HTTP/1.${req.minor}\r\n`;
+    for (const h of req.headers) {
+      if (FORWARDING_HEADERS.has(h.name)) continue;
+      if ((HOP_BY_HOP.has(h.name) || connTokens.has(h.name)) && !(h.name === "transfer-encoding" || (req.upgrade && h.name === "upgrade"))) continue;
+      head += `${h.line}\r\n`;
+    }
+    head += `x-forwarded-for: ${f.xForwardedFor}\r\nforwarded: ${f.forwarded}\r\nx-forwarded-proto: ${f.xForwardedProto}\r\n`;
+    if (f.xForwardedHost) head += `x-forwarded-host: ${f.xForwardedHost}\r\n`;
+    if (req.upgrade) head += "connection: upgrade\r\n";
+    else if (req.minor === 0) head += "connection: keep-alive\r\n";
+    head += "\r\n";
+    return Buffer.from(head, "latin1");
+  }
+
+  private startExchange(req: RequestHead, hit: RouteHit): void {
+    const ex: Exchange = {
+      req,
+      hit,
+      started: this.cfg.now(),
+      upHead: this.upstreamHead(req),
+      reqBody: new BodyTracker(req.body),
+      bodyCopy: [],
+      attempts: 0,
+      upstreamErrors: 0,
+      tried: new Set(),
+      backend: undefined,
+      up: undefined,
+      resBody: undefined,
+      resHeadBuf: undefined,
+      resBytes: 0,
+      status: 0,
+      resKeepAlive: false,
+      cancelWait: undefined,
+      settled: false,
+    };
+    this.ex = ex;
+    this.phase = "dispatch";
+    // Body bytes that came with the head are part of the exchange.
+    const early = this.buf;
+    this.buf = undefined;
+    if (early) this.takeBody(ex, early);
+    // A request body waits in the kernel until an upstream connection is there.
+    if (!ex.reqBody.done) this.client.pause();
+    this.dispatch(ex);
+  }
+
+  /** Accounts request body bytes: kept for retries, the rest (next request) back into buf. */
+  private takeBody(ex: Exchange, d: Uint8Array): Uint8Array {
+    const n = ex.reqBody.take(d);
+    const body = d.subarray(0, n);
+    if (n < d.length && !ex.reqBody.error) this.buf = concat(this.buf, d.subarray(n));
+    if (ex.bodyCopy) {
+      ex.bodyCopy.push(body);
+      if (ex.bodyCopy.reduce((a, b) => a + b.length, 0) > RETRY_BODY_BYTES) ex.bodyCopy = undefined;
+    }
+    return body;
+  }
+
+  private dispatch(ex: Exchange): void {
+    if (this.ex !== ex || this.phase === "closed") return;
+    const now = this.cfg.now();
+    const bal = ex.hit.backends.balancer;
+    const b = bal.pick(now, ex.tried);
+    if (!b) {
+      if (ex.attempts === 0 && bal.ready() === 0) {
+        // No replica ready (a rollout, a scale from zero): wait for one, bounded.
+        const left = ex.started + this.cfg.waitForReadyMs - now;
+        if (left > 0) {
+          ex.cancelWait = ex.hit.backends.wait(left, () => this.dispatch(ex), () => this.failExchange(503, "no replica of this service is ready"));
+          return;
+        }
+        this.failExchange(503, "no replica of this service is ready");
+        return;
+      }
+      this.failExchange(502, "no replica could be reached");
+      return;
+    }
+    ex.cancelWait = undefined;
+    ex.attempts++;
+    ex.tried.add(b.key);
+    ex.backend = b;
+    bal.start(b);
+    const pooled = this.cfg.pool.take(b.target);
+    if (pooled) {
+      this.attach(ex, pooled);
+      return;
+    }
+    this.cfg.pool.connect(b.target).then(
+      (pc) => {
+        if (this.ex !== ex || this.phase === "closed") {
+          pc.conn.destroy();
+          return;
+        }
+        this.attach(ex, pc);
+      },
+      (e: unknown) => {
+        ex.upstreamErrors++;
+        bal.finish(b, e instanceof ConnectError && e.kind === "refused" ? "refused" : "failed", this.cfg.now());
+        ex.backend = undefined;
+        this.retryOrFail(ex, 502, `could not connect to a replica: ${(e as Error).message}`);
+      },
+    );
+  }
+
+  private retryOrFail(ex: Exchange, status: number, reason: string): void {
+    if (this.ex !== ex || this.phase === "closed") return;
+    const canResend = ex.bodyCopy !== undefined && (ex.reqBody.done || ex.req.body.kind === "none" || ex.attempts === 0);
+    if (ex.attempts < this.cfg.maxAttempts && canResend && ex.resBytes === 0) {
+      this.dispatch(ex);
+      return;
+    }
+    this.failExchange(status, reason);
+  }
+
+  private attach(ex: Exchange, pc: PooledConn): void {
+    ex.up = pc;
+    pc.conn.setHandlers({
+      onData: (d) => this.onUpstreamData(ex, pc, d),
+      onDrain: () => this.client.resume(),
+      onEnd: () => this.onUpstreamEnd(ex, pc),
+      onClose: () => this.onUpstreamClose(ex, pc),
+    });
+    this.phase = ex.reqBody.done ? "response" : "request-body";
+    this.deadline = this.cfg.now() + this.cfg.responseTimeoutMs;
+    let out = ex.upHead;
+    if (ex.bodyCopy) for (const b of ex.bodyCopy) out = concat(out, b);
+    const flowing = pc.conn.write(out);
+    if (this.phase === "request-body" || ex.req.upgrade) {
+      if (flowing) this.client.resume();
+    } else if (ex.req.keepAlive) {
+      // Read ahead (pipelined requests are buffered, bounded) so a client FIN is seen.
+      this.client.resume();
+    }
+  }
+
+  private forwardBody(d: Uint8Array): void {
+    const ex = this.ex!;
+    const body = this.takeBody(ex, d);
+    if (ex.reqBody.error) {
+      this.failExchange(400, `bad request body: ${ex.reqBody.error}`);
+      return;
+    }
+    if (ex.up && body.length > 0 && !ex.up.conn.write(body)) this.client.pause();
+    if (ex.reqBody.done) this.phase = "response";
+  }
+
+  // ---- upstream side -------------------------------------------------------
+
+  private onUpstreamData(ex: Exchange, pc: PooledConn, d: Uint8Array): void {
+    if (this.ex !== ex || ex.up !== pc) return;
+    if (this.phase === "tunnel") {
+      if (!this.client.write(d)) pc.conn.pause();
+      return;
+    }
+    let rest = d;
+    // The final head is sent together with the body bytes that came with it: one write, one segment.
+    let pendingHead: Uint8Array | undefined;
+    while (!ex.resBody) {
+      const buf = concat(ex.resHeadBuf, rest);
+      const end = headEnd(buf);
+      if (end < 0) {
+        if (buf.length > MAX_HEAD_BYTES) return this.upstreamBroken(ex, pc, "response head too large");
+        ex.resHeadBuf = buf;
+        return;
+      }
+      ex.resHeadBuf = undefined;
+      const parsed = parseResponseHead(latin1(buf, end - 4), ex.req.method);
+      if (isHeadError(parsed)) return this.upstreamBroken(ex, pc, parsed.reason);
+      ex.resBytes += end;
+      ex.status = parsed.head.status;
+      rest = buf.subarray(end);
+      if (parsed.head.status === 101 && ex.req.upgrade) {
+        this.phase = "tunnel";
+        this.client.write(buf);
+        this.client.resume();
+        return;
+      }
+      if (parsed.head.status < 200) {
+        // Interim (100 Continue, 103 Early Hints): pass on, wait for the final one.
+        this.client.write(buf.subarray(0, end));
+        continue;
+      }
+      ex.resKeepAlive = parsed.head.keepAlive;
+      ex.resBody = new BodyTracker(parsed.body);
+      pendingHead = buf;
+    }
+    const n = rest.length > 0 ? ex.resBody.take(rest) : 0;
+    if (ex.resBody.error) return this.upstreamBroken(ex, pc, ex.resBody.error);
+    ex.resBytes += n;
+    // pendingHead is head + rest (one buffer); send the head and the body bytes that belong to it.
+    const out = pendingHead ? pendingHead.subarray(0, pendingHead.length - rest.length + n) : n === rest.length ? rest : rest.subarray(0, n);
+    if (out.length > 0 && !this.client.write(out)) pc.conn.pause();
+    if (ex.resBody.done) this.finishExchange(ex, pc, ex.resKeepAlive && ex.reqBody.done && ex.resBody.framing.kind !== "close");
+  }
+
+  private onUpstreamEnd(ex: Exchange, pc: PooledConn): void {
+    if (this.ex !== ex || ex.up !== pc) return;
+    if (this.phase === "tunnel") {
+      this.client.end();
+      return;
+    }
+    if (ex.resBody && ex.resBody.framing.kind === "close") {
+      ex.resBody.done = true;
+      this.finishExchange(ex, pc, false);
+      return;
+    }
+    pc.conn.destroy();
+  }
+
+  private onUpstreamClose(ex: Exchange, pc: PooledConn): void {
+    if (this.ex !== ex || ex.up !== pc) return;
+    if (this.phase === "tunnel") {
+      this.client.destroy();
+      return;
+    }
+    if (ex.resBody?.done) return;
+    ex.up = undefined;
+    ex.upstreamErrors++;
+    const b = ex.backend;
+    ex.backend = undefined;
+    if (b) ex.hit.backends.balancer.finish(b, pc.reused && ex.resBytes === 0 ? "ok" : "failed", this.cfg.now());
+    if (ex.resBytes > 0) {
+      // Part of the response is out: nothing to do but cut the client off too.
+      this.settle(ex, "failed-upstream");
+      this.phase = "closed";
+      this.client.destroy();
+      return;
+    }
+    // Nothing came back: a reused connection the server had closed, or a replica that died.
+    if (pc.reused || IDEMPOTENT.has(ex.req.method)) this.retryOrFail(ex, 502, "the replica closed the connection without answering");
+    else this.failExchange(502, "the replica closed the connection without answering");
+  }
+
+  private upstreamBroken(ex: Exchange, pc: PooledConn, reason: string): void {
+    pc.conn.destroy();
+    if (ex.resBytes === 0) {
+      const b = ex.backend;
+      ex.backend = undefined;
+      ex.up = undefined;
+      if (b) ex.hit.backends.balancer.finish(b, "failed", this.cfg.now());
+      this.failExchange(502, `bad response from the replica: ${reason}`);
+    }
+  }
+
+  private finishExchange(ex: Exchange, pc: PooledConn, reusable: boolean): void {
+    const now = this.cfg.now();
+    if (ex.backend) ex.hit.backends.balancer.finish(ex.backend, ex.status >= 500 ? "failed" : "ok", now);
+    ex.backend = undefined;
+    ex.up = undefined;
+    if (reusable) this.cfg.pool.give(pc, now);
+    else pc.conn.destroy();
+    this.settle(ex, "done");
+    this.ex = undefined;
+    const keep = ex.req.keepAlive && ex.resKeepAlive && ex.resBody?.framing.kind !== "close" && this.phase !== "closed";
+    if (!keep) {
+      this.phase = "closed";
+      this.client.end();
+      return;
+    }
+    this.phase = "head";
+    this.deadline = now + this.cfg.clientIdleMs;
+    this.client.resume();
+    if (this.buf) this.readHead();
+  }
+
+  private failExchange(status: number, reason: string): void {
+    const ex = this.ex;
+    if (!ex) return;
+    ex.cancelWait?.();
+    if (ex.up) ex.up.conn.destroy();
+    if (ex.backend) ex.hit.backends.balancer.finish(ex.backend, "failed", this.cfg.now());
+    ex.backend = undefined;
+    ex.up = undefined;
+    ex.status = status;
+    this.settle(ex, "done");
+    this.ex = undefined;
+    this.phase = "closed";
+    const extra = status === 503 ? "retry-after: 1\r\n" : "";
+    this.client.write(simpleResponse(status, `${reason}\n`, true, extra));
+    this.client.end();
+  }
+
+  private settle(ex: Exchange, how: "done" | "failed-client" | "failed-upstream"): void {
+    if (ex.settled) return;
+    ex.settled = true;
+    if (ex.backend) ex.hit.backends.balancer.finish(ex.backend, how === "failed-client" ? "ok" : "failed", this.cfg.now());
+    ex.backend = undefined;
+    this.cfg.record?.({
+      route: ex.hit.route,
+      status: how === "done" ? ex.status : how === "failed-client" ? 499 : 502,
+      seconds: (this.cfg.now() - ex.started) / 1000,
+      retries: Math.max(0, ex.attempts - 1),
+      upstreamErrors: ex.upstreamErrors,
+    });
+  }
+}
