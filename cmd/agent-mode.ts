@@ -47,8 +47,12 @@ async function selfCommand(): Promise<string[]> {
   return runtimeName() === "deno" ? [process.execPath, "run", "-A", script] : [process.execPath, script];
 }
 
-/** The running agent, or a local one started in the background (unix socket only). */
-export async function ensureAgent(ctx: Context): Promise<ApiClient> {
+/**
+ * The running agent, or a local one started in the background (unix socket
+ * only), on `o.engine` when given (an engine address), else on the engine it
+ * finds itself.
+ */
+export async function ensureAgent(ctx: Context, o: { engine?: string } = {}): Promise<ApiClient> {
   const client = await agentClient(ctx);
   if (await reachable(client)) return client;
   const addr = client.options.address;
@@ -65,7 +69,7 @@ export async function ensureAgent(ctx: Context): Promise<ApiClient> {
   const logPath = join(dataDir, "agent.log");
   const log = openSync(logPath, "a");
   const [cmd, ...args] = await selfCommand();
-  const child = spawn(cmd!, [...args, "agent", "--data-dir", dataDir, "--api", `unix:${addr.path}`], {
+  const child = spawn(cmd!, [...args, "agent", "--data-dir", dataDir, "--api", `unix:${addr.path}`, ...(o.engine ? ["--engine", o.engine] : [])], {
     detached: true,
     stdio: ["ignore", log, log],
     env: process.env,
@@ -75,7 +79,7 @@ export async function ensureAgent(ctx: Context): Promise<ApiClient> {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     if (await reachable(client)) {
-      ctx.err(`${paint(ctx, "36", "ℹ")} started a fizz agent in the background (pid ${child.pid}, socket ${addr.path}, log ${logPath})\n`);
+      ctx.err(`${paint(ctx, "36", "ℹ")} started a fizz agent in the background (pid ${child.pid}, socket ${addr.path}${o.engine ? `, engine ${o.engine}` : ""}, log ${logPath})\n`);
       return client;
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -19,8 +19,10 @@ export const register: RegisterVerb = (cli, action) => {
         // A deployment the agent owns is taken down by the agent (else its loop would bring it back).
         const { agentDisabled, runningAgent, explicitAgent } = await import("./agent-mode.ts");
         if (!agentDisabled(options)) {
-          const client = await runningAgent(ctx);
-          if (!client && explicitAgent(ctx)) {
+          const running = await runningAgent(ctx);
+          // An agent on another engine than the one named is not asked (cmd/engine-choice.ts).
+          const client = running && (await (await import("./engine-choice.ts")).agentForDown(ctx, options, running, name));
+          if (!running && explicitAgent(ctx)) {
             const { agentClient } = await import("./agent-client.ts");
             await (await agentClient(ctx)).health(); // throws the precise "no agent at …" error
           }
@@ -37,7 +39,7 @@ export const register: RegisterVerb = (cli, action) => {
             }
           }
         }
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const { prepareProject, readActual } = await import("../platform/deploy/project.ts");
           const { planDown } = await import("../core/reconcile/lifecycle.ts");

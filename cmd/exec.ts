@@ -23,7 +23,7 @@ export const register: RegisterVerb = (cli, action) => {
         const env = optList(options, "env");
         for (const e of env) if (!e.includes("=")) throw usageError(`--env expects KEY=VALUE, got '${e}'`);
         const { name } = await projectOrName(options);
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const list = await engine.containers.list({ labels: [...projectFilter(name), `${LABEL.service}=${service}`, `${LABEL.containerNumber}=${index}`] });
           const c = list.find((x) => x.Labels?.[LABEL.oneoff] !== "True");

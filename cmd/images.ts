@@ -16,7 +16,7 @@ function registerImages(verb: "pull" | "build"): RegisterVerb {
       action(async (ctx, services, options) => {
         const project = await loadForDeploy(ctx, options);
         for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const { prepareProject } = await import("../platform/deploy/project.ts");
           const { executePlan } = await import("../platform/deploy/executor.ts");

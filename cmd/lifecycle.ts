@@ -22,7 +22,7 @@ function registerOne(verb: Verb): RegisterVerb {
         if (timeout !== undefined && !/^\d+$/.test(timeout)) throw usageError(`--timeout expects whole seconds, got '${timeout}'`);
         const project = await loadForDeploy(ctx, options);
         for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const { prepareProject, readActual } = await import("../platform/deploy/project.ts");
           const lifecycle = await import("../core/reconcile/lifecycle.ts");

@@ -35,6 +35,7 @@ export const register: RegisterVerb = (cli, action) => {
           if (sinceMs !== undefined && !Number.isFinite(sinceMs)) throw usageError(`--since expects unix seconds or an RFC 3339 time with -H, got '${since}'`);
           try {
             const client = await agentClient(ctx);
+            await (await import("./engine-choice.ts")).checkAgentEngine(options, client, "logs");
             for await (const l of client.logs(name, { services, follow: options.follow === true, ...(typeof tail === "number" ? { tail } : {}), ...(sinceMs !== undefined ? { since: sinceMs } : {}), timestamps: options.timestamps === true }, controller.signal)) {
               const ts = l.time !== undefined ? `${new Date(l.time).toISOString()} ` : "";
               ctx.out(`${options.prefix !== false ? `${l.container}  | ` : ""}${ts}${l.line}\n`);
@@ -46,7 +47,7 @@ export const register: RegisterVerb = (cli, action) => {
           }
           return 0;
         }
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         const controller = new AbortController();
         const stop = () => controller.abort();
         process.once("SIGINT", stop);

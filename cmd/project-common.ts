@@ -18,11 +18,17 @@ import { formatDiagnostic } from "../core/compose/diagnostics.ts";
 export function withProjectOptions(cmd: Command): Command {
   return withComposeOptions(cmd).option(
     "--engine <engine>",
-    "docker, podman, or unix:///path.sock / tcp://host:port (default: FIZZ_ENGINE, DOCKER_HOST, then the usual sockets)",
+    "docker, podman, or unix:///path.sock / tcp://host:port (default: FIZZ_ENGINE, DOCKER_HOST, the running agent's engine, then the usual sockets)",
   );
 }
 
-export async function connect(options: Options): Promise<Engine> {
+/**
+ * The engine a verb acts on: the one named (--engine, FIZZ_ENGINE,
+ * DOCKER_HOST); else, given the context, the running local agent's engine;
+ * else the usual sockets (cmd/engine-choice.ts).
+ */
+export async function connect(options: Options, ctx?: Context): Promise<Engine> {
+  if (ctx) return (await import("./engine-choice.ts")).connectForProject(ctx, options);
   const { connectEngine } = await import("../platform/engine/index.ts");
   return connectEngine({ engine: optString(options, "engine") ?? process.env.FIZZ_ENGINE });
 }

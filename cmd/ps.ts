@@ -18,8 +18,10 @@ export const register: RegisterVerb = (cli, action) => {
         const { explicitAgent } = await import("./agent-mode.ts");
         if (explicitAgent(ctx)) {
           // -H: the containers of that agent's engine, through its API.
-          const { agentClient, table: fmt } = await import("./agent-client.ts");
-          const list = (await (await agentClient(ctx)).containers({ deployment: name })).filter(
+          const [{ agentClient, table: fmt }, { checkAgentEngine }] = await Promise.all([import("./agent-client.ts"), import("./engine-choice.ts")]);
+          const client = await agentClient(ctx);
+          await checkAgentEngine(options, client, "ps");
+          const list = (await client.containers({ deployment: name })).filter(
             (c) => (options.all === true || c.state === "running") && (!services.length || services.includes(c.service)),
           );
           if (options.quiet) ctx.out(list.map((c) => `${c.id}\n`).join(""));
@@ -30,7 +32,7 @@ export const register: RegisterVerb = (cli, action) => {
           } else ctx.out(fmt([["NAME", "SERVICE", "IMAGE", "STATUS", "RESTARTS", "PORTS"], ...list.map((c) => [c.name, c.service, c.image, c.status, String(c.restarts), c.ports.join(", ")])]));
           return 0;
         }
-        const [engine, store] = await Promise.all([connect(options), openLocalStore()]);
+        const [engine, store] = await Promise.all([connect(options, ctx), openLocalStore()]);
         try {
           const { psRows } = await import("../platform/deploy/project.ts");
           const rows = await psRows(engine, name, {

@@ -48,10 +48,11 @@ export const register: RegisterVerb = (cli, action) => {
           }
         }
         // Detached, the project goes to the agent, which keeps it converged and healthy afterwards.
-        const { agentDisabled, ensureAgent } = await import("./agent-mode.ts");
+        // An agent drives one engine: it refuses when the user named another (cmd/engine-choice.ts).
+        const { agentDisabled } = await import("./agent-mode.ts");
         if ((options.detach || options.wait) && !options.dryRun && !agentDisabled(options) && services.length === 0) {
-          const { upThroughAgent } = await import("./up-agent.ts");
-          return upThroughAgent(ctx, await ensureAgent(ctx), project, {
+          const [{ upThroughAgent }, { agentForUp }] = await Promise.all([import("./up-agent.ts"), import("./engine-choice.ts")]);
+          return upThroughAgent(ctx, await agentForUp(ctx, options), project, {
             ...(pull ? { pull: pull as (typeof PULL)[number] } : {}),
             ...(options.build ? { build: true } : {}),
             ...(options.forceRecreate ? { forceRecreate: true } : {}),
@@ -60,7 +61,7 @@ export const register: RegisterVerb = (cli, action) => {
             ...(options.wait ? { wait: true, timeoutSeconds: waitTimeoutS } : {}),
           }, scale);
         }
-        const [engine, store, version] = await Promise.all([connect(options), openLocalStore(), fizzVersion()]);
+        const [engine, store, version] = await Promise.all([connect(options, ctx), openLocalStore(), fizzVersion()]);
         try {
           const { prepareProject, readActual } = await import("../platform/deploy/project.ts");
           const { plan } = await import("../core/reconcile/plan.ts");
