@@ -65,9 +65,10 @@ export async function ensureAgent(ctx: Context, o: { engine?: string } = {}): Pr
   }
   const { defaultDataDir } = await import("../platform/data-dir.ts");
   const dataDir = defaultDataDir();
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const logPath = join(dataDir, "agent.log");
-  const log = openSync(logPath, "a");
+  // Private like everything in the data directory (the agent fixes modes on start, with a warning).
+  const log = openSync(logPath, "a", 0o600);
   const [cmd, ...args] = await selfCommand();
   const child = spawn(cmd!, [...args, "agent", "--data-dir", dataDir, "--api", `unix:${addr.path}`, ...(o.engine ? ["--engine", o.engine] : [])], {
     detached: true,

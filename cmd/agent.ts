@@ -25,7 +25,8 @@ export const register: RegisterVerb = (cli, action) => {
     .action(
       action(async (ctx, args, options) => {
         if (args.length) throw usageError(`'fizz agent' takes no arguments, got '${args[0]}'`);
-        const { readFileSync, existsSync } = await import("node:fs");
+        const { existsSync } = await import("node:fs");
+        const { readUserText } = await import("../platform/user-file.ts");
         const { homedir } = await import("node:os");
         const { configFileDefault, resolveAgentConfig } = await import("../core/agent-config/index.ts");
         const facts: HostFacts = { uid: process.getuid?.() ?? 1000, env: process.env, home: homedir() };
@@ -34,10 +35,11 @@ export const register: RegisterVerb = (cli, action) => {
         let fileText: string | undefined;
         if (explicit !== undefined || existsSync(file)) {
           try {
-            fileText = readFileSync(file, "utf8");
+            fileText = readUserText(file, { what: "config file", maxBytes: 1024 * 1024 });
           } catch (e) {
-            throw usageError(`cannot read config file ${file}: ${(e as Error).message}`);
+            throw usageError((e as Error).message);
           }
+          if (fileText === undefined) throw usageError(`config file ${file} does not exist`);
         }
         const flags = {
           dataDir: optString(options, "dataDir"),

@@ -33,7 +33,6 @@ export interface RunningAgent {
 }
 
 export async function startAgent(config: AgentConfig, o: { ctx: Context; handleSignals?: boolean }): Promise<RunningAgent> {
-  const { mkdirSync } = await import("node:fs");
   const { join } = await import("node:path");
   const [
     { createLogger },
@@ -72,7 +71,9 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   ]);
 
   const logger = createLogger({ level: config.log.level, format: config.log.format === "auto" ? undefined : config.log.format, color: o.ctx.global.color });
-  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  // The node's secrets stay the node's: data directory 0700, its files 0600, whatever was there before.
+  const { octal, securePrivateDir } = await import("../../platform/data-dir.ts");
+  for (const f of securePrivateDir(config.data_dir)) logger.warn({ path: f.path, was: octal(f.was), now: octal(f.now) }, `${f.path} was open to other users (mode ${octal(f.was)}); made it ${octal(f.now)}`);
   const store = AgentStore.open(join(config.data_dir, "state.db"));
   const nodeId = store.nodeId();
   const nodeLogger = logger.child({ node: nodeId.slice(0, 8) });

@@ -54,7 +54,9 @@ export const TEST_SWIM: Partial<SwimConfig> = {
   gossipToTheDeadMs: 5000,
 };
 
-const META = { id: "cluster_id", keyring: "cluster_keyring", state: "cluster_state", seeds: "cluster_seeds", advertise: "cluster_advertise" } as const;
+const META = { id: "cluster_id", state: "cluster_state", seeds: "cluster_seeds", advertise: "cluster_advertise" } as const;
+/** The keyring is key material: a key file of its own (platform/store/key-files.ts), never a database row. */
+const KEYRING_FILE = "cluster-keyring";
 
 export interface ClusterAgentDeps {
   readonly config: AgentConfig;
@@ -158,7 +160,7 @@ export class ClusterAgent implements ClusterApi, Controller {
   constructor(private readonly d: ClusterAgentDeps) {
     this.log = d.logger.child({ component: "cluster" });
     // A persisted membership is resumed shortly after start: until then placement must not act as a single node.
-    this.resuming = Boolean(d.store.getMeta(META.id)) && Boolean(d.store.getMeta(META.keyring));
+    this.resuming = Boolean(d.store.getMeta(META.id)) && Boolean(d.store.keys.read(KEYRING_FILE));
     const profile = (d.env ?? process.env).FIZZ_SWIM_PROFILE;
     this.swim = profile === "test" ? TEST_SWIM : undefined;
   }
@@ -236,7 +238,7 @@ export class ClusterAgent implements ClusterApi, Controller {
   /** On agent start: resume a persisted cluster and rejoin in the background. */
   async resume(): Promise<void> {
     const idHex = this.d.store.getMeta(META.id);
-    const ringJson = this.d.store.getMeta(META.keyring);
+    const ringJson = this.d.store.keys.read(KEYRING_FILE);
     if (!idHex || !ringJson) {
       this.resuming = false;
       return;
@@ -337,7 +339,7 @@ export class ClusterAgent implements ClusterApi, Controller {
   private persistMembership(seeds: readonly string[], advertise: string | undefined): void {
     const s = this.d.store;
     s.setMeta(META.id, hex(this.clusterId!));
-    s.setMeta(META.keyring, JSON.stringify(keyringToJSON(this.keyring!)));
+    s.keys.write(KEYRING_FILE, JSON.stringify(keyringToJSON(this.keyring!)));
     s.setMeta(META.seeds, JSON.stringify(seeds));
     s.setMeta(META.advertise, advertise ?? "");
     s.setMeta(META.state, toBase64(encodeStateOf(this.node!)));
@@ -345,6 +347,7 @@ export class ClusterAgent implements ClusterApi, Controller {
 
   private forget(): void {
     for (const k of Object.values(META)) this.d.store.setMeta(k, "");
+    this.d.store.keys.remove(KEYRING_FILE);
   }
 
   init(o: { advertise?: string | undefined }): Promise<ClusterInitResult> {
@@ -459,7 +462,7 @@ export class ClusterAgent implements ClusterApi, Controller {
     }
     this.node.setKeyring(r.keyring);
     this.keyring = r.keyring;
-    this.d.store.setMeta(META.keyring, JSON.stringify(keyringToJSON(r.keyring)));
+    this.d.store.keys.write(KEYRING_FILE, JSON.stringify(keyringToJSON(r.keyring)));
     return this.keys();
   }
 

@@ -1,10 +1,18 @@
 /** Typed access to the agent's SQLite database. All methods are synchronous. */
 import { DatabaseSync } from "node:sqlite";
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { FizzError } from "../../core/errors.ts";
+import { keyFilesIn, keyFilesInMemory, type KeyFiles } from "./key-files.ts";
 import { migrate } from "./migrations.ts";
+
+/**
+ * Meta keys that once held key material in the database, and the key file
+ * each now lives in. Opening a store moves a value found there out and scrubs
+ * it from the file; setMeta refuses them.
+ */
+const MOVED_TO_KEY_FILES: Readonly<Record<string, string>> = { cluster_keyring: "cluster-keyring" };
 
 export interface DeploymentRecord {
   name: string;
@@ -63,19 +71,28 @@ interface EventRow {
 
 export class AgentStore {
   readonly path: string;
+  /** The node's key material, in files of their own beside the database (never in it). */
+  readonly keys: KeyFiles;
   private readonly db: DatabaseSync;
 
-  private constructor(path: string, db: DatabaseSync) {
+  private constructor(path: string, db: DatabaseSync, keys: KeyFiles) {
     this.path = path;
     this.db = db;
+    this.keys = keys;
   }
 
   /** Opens (creating if needed) the database at `path` and brings its schema up to date. */
   static open(path: string): AgentStore {
     let db: DatabaseSync;
+    const memory = path === ":memory:";
     try {
-      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      if (!memory) {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        privateFile(path);
+      }
       db = new DatabaseSync(path);
+      // Deleted and overwritten content is zeroed, not left in free pages.
+      db.exec("PRAGMA secure_delete = ON");
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = FULL");
       db.exec("PRAGMA foreign_keys = ON");
@@ -89,7 +106,25 @@ export class AgentStore {
       });
     }
     migrate(db, path);
-    return new AgentStore(path, db);
+    const store = new AgentStore(path, db, memory ? keyFilesInMemory() : keyFilesIn(join(dirname(path), "keys")));
+    store.moveKeysOutOfDatabase();
+    return store;
+  }
+
+  /** Key material an older fizz kept in the meta table goes to its key file, and every trace of it leaves the database file and its WAL. */
+  private moveKeysOutOfDatabase(): void {
+    let moved = false;
+    for (const [meta, file] of Object.entries(MOVED_TO_KEY_FILES)) {
+      const value = this.getMeta(meta);
+      if (value === undefined) continue;
+      if (value !== "" && this.keys.read(file) === undefined) this.keys.write(file, value);
+      this.db.prepare("DELETE FROM meta WHERE key = ?").run(meta);
+      moved = true;
+    }
+    if (!moved) return;
+    // VACUUM rewrites every page (old versions of the row sat in free space); the checkpoint empties the WAL.
+    this.db.exec("VACUUM");
+    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 
   close(): void {
@@ -111,6 +146,7 @@ export class AgentStore {
   }
 
   setMeta(key: string, value: string): void {
+    if (Object.hasOwn(MOVED_TO_KEY_FILES, key)) throw new FizzError({ code: "store.key_in_database", message: `'${key}' is key material: it belongs in store.keys, not the database`, status: 500 });
     this.db.prepare("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
   }
 
@@ -204,6 +240,22 @@ export class AgentStore {
   /** Drops events older than `beforeMs` so the log stays bounded. */
   pruneEvents(beforeMs: number): number {
     return Number(this.db.prepare("DELETE FROM events WHERE at < ?").run(beforeMs).changes);
+  }
+}
+
+/**
+ * Creates the database file 0600 before SQLite does (SQLite gives its -wal and
+ * -shm files the database file's mode), and makes an existing one and its
+ * side files 0600.
+ */
+function privateFile(path: string): void {
+  closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600));
+  for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      if ((statSync(p).mode & 0o077) !== 0) chmodSync(p, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
   }
 }
 

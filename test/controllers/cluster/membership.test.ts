@@ -159,7 +159,7 @@ test("init, join, replicate, rotate keys, refuse a wrong key, crash + rejoin, le
       await b.client.clusterLeave();
       await until("a sees b left", 5000, async () => (await a2.client.clusterNodes()).find((n) => n.id === idB)?.state === "left");
       expect((await failure(b.client.clusterNodes())).code).toBe("cluster.not_member");
-      expect(b.store.getMeta("cluster_keyring")).toBe("");
+      expect(b.store.keys.read("cluster-keyring")).toBeUndefined();
     } finally {
       await a2.stop();
     }
