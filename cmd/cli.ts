@@ -56,7 +56,8 @@ export function buildCli(result: RunResult, env: NodeJS.ProcessEnv): CAC {
 
   for (const register of verbs) register(cli, action);
 
-  cli.option("-v, --version", "Print the version and build commit");
+  // Only the long form here: -v is a verb flag (run --volume, down --volumes), as in Compose; a lone `fizz -v` is answered in fizz.ts.
+  cli.option("--version", "Print the version and build commit (also -v alone)");
   cli.help();
   return cli;
 }
@@ -77,7 +78,7 @@ function knownFlags(cli: CAC): string[] {
  * Verbs whose trailing words are a command line of their own (`fizz exec web sh -c 'ls'`):
  * everything after that many positionals is passed through untouched, by inserting `--`.
  */
-const PASSTHROUGH_AFTER: Record<string, number> = { exec: 1 };
+const PASSTHROUGH_AFTER: Record<string, number> = { exec: 1, run: 1 };
 
 export function withPassthrough(cli: CAC, argv: string[]): string[] {
   const valueFlags = new Set<string>();

@@ -19,10 +19,12 @@ export interface ComposeCliOptions {
 }
 
 /** Adds the compose project flags to a command. */
-export function withComposeOptions(cmd: Command): Command {
+export function withComposeOptions(cmd: Command, opts: { shortP?: boolean } = {}): Command {
+  // `fizz run` keeps -p for --publish, as `docker compose run` does.
+  const projectFlag = opts.shortP === false ? "--project-name <name>" : "-p, --project-name <name>";
   return cmd
     .option("-f, --file <file>", "Compose file (repeatable; default: compose.yaml, docker-compose.yml, … and the override file)")
-    .option("-p, --project-name <name>", "Project name (default: name:, COMPOSE_PROJECT_NAME or the directory name)")
+    .option(projectFlag, "Project name (default: name:, COMPOSE_PROJECT_NAME or the directory name)")
     .option("--project-directory <dir>", "Project directory (default: the first file's directory)")
     .option("--env-file <file>", "Environment file for interpolation (repeatable; default: <project dir>/.env)")
     .option("--profile <name>", "Enable a profile (repeatable; also COMPOSE_PROFILES)");

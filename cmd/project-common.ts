@@ -15,8 +15,8 @@ import type { Engine } from "../platform/engine/index.ts";
 import type { StepEvent } from "../platform/deploy/executor.ts";
 import { formatDiagnostic } from "../core/compose/diagnostics.ts";
 
-export function withProjectOptions(cmd: Command): Command {
-  return withComposeOptions(cmd).option(
+export function withProjectOptions(cmd: Command, opts: { shortP?: boolean } = {}): Command {
+  return withComposeOptions(cmd, opts).option(
     "--engine <engine>",
     "docker, podman, or unix:///path.sock / tcp://host:port (default: FIZZ_ENGINE, DOCKER_HOST, the running agent's engine, then the usual sockets)",
   );

@@ -17,6 +17,8 @@ export const LABEL = {
   containerNumber: "com.docker.compose.container-number",
   configHash: "com.docker.compose.config-hash",
   oneoff: "com.docker.compose.oneoff",
+  /** One-off containers (`fizz run`): a random id, as Compose writes it. */
+  slug: "com.docker.compose.slug",
   workingDir: "com.docker.compose.project.working_dir",
   configFiles: "com.docker.compose.project.config_files",
   dependsOn: "com.docker.compose.depends_on",

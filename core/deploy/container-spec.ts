@@ -349,6 +349,7 @@ function mountSpec(project: Project, v: VolumeMount): MountSpec {
       const vo: NonNullable<MountSpec["VolumeOptions"]> = {};
       if (v.volume?.nocopy) vo.NoCopy = true;
       if (v.volume?.subpath) vo.Subpath = v.volume.subpath;
+      if (v.volume?.labels) vo.Labels = v.volume.labels;
       if (Object.keys(vo).length) m.VolumeOptions = vo;
       break;
     }

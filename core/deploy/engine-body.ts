@@ -27,6 +27,8 @@ export interface HostConfig {
   Mounts?: MountSpec[];
   PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[]>;
   RestartPolicy?: { Name: "" | "no" | "always" | "on-failure" | "unless-stopped"; MaximumRetryCount?: number };
+  /** The engine removes the container when it exits (`fizz run --rm`). */
+  AutoRemove?: boolean;
   NetworkMode?: string;
   Privileged?: boolean;
   ReadonlyRootfs?: boolean;
@@ -99,6 +101,7 @@ export interface ContainerCreateBody {
   StopTimeout?: number;
   Tty?: boolean;
   OpenStdin?: boolean;
+  StdinOnce?: boolean;
   AttachStdin?: boolean;
   AttachStdout?: boolean;
   AttachStderr?: boolean;

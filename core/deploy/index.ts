@@ -9,3 +9,4 @@ export * from "./env.ts";
 export * from "./container-spec.ts";
 export * from "./desired.ts";
 export * from "./actual.ts";
+export * from "./one-off.ts";

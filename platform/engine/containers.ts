@@ -13,6 +13,8 @@ import type {
   ContainerInspect,
   ContainerSummary,
   ContainerWaitResult,
+  ContainerTop,
+  PathStat,
 } from "./types.ts";
 
 const id = (s: string) => encodeURIComponent(s);
@@ -90,6 +92,11 @@ export class Containers {
     });
   }
 
+  /** Tells the container's TTY its window size. */
+  async resize(nameOrId: string, size: { rows: number; columns: number }): Promise<void> {
+    await this.t.empty({ method: "POST", path: `/containers/${id(nameOrId)}/resize`, query: { h: size.rows, w: size.columns }, ctx: { action: "resize container tty", subject: subject(nameOrId) } });
+  }
+
   async kill(nameOrId: string, opts: { signal?: string } = {}): Promise<void> {
     await this.t.empty({
       method: "POST",
@@ -107,6 +114,68 @@ export class Containers {
       headersTimeoutMs: 60_000,
       ctx: { action: "remove container", subject: subject(nameOrId) },
     });
+  }
+
+  async pause(nameOrId: string): Promise<void> {
+    await this.t.empty({ method: "POST", path: `/containers/${id(nameOrId)}/pause`, ctx: { action: "pause container", subject: subject(nameOrId) } });
+  }
+
+  async unpause(nameOrId: string): Promise<void> {
+    await this.t.empty({ method: "POST", path: `/containers/${id(nameOrId)}/unpause`, ctx: { action: "unpause container", subject: subject(nameOrId) } });
+  }
+
+  /** The processes running in the container, `ps` style (Titles + one row per process). */
+  top(nameOrId: string, psArgs?: string): Promise<ContainerTop> {
+    return this.t.json<ContainerTop>({
+      method: "GET",
+      path: `/containers/${id(nameOrId)}/top`,
+      query: { ps_args: psArgs },
+      ctx: { action: "list processes of container", subject: subject(nameOrId) },
+    });
+  }
+
+  /** A tar stream of `path` in the container (a file or a directory, named by its last component). */
+  async getArchive(nameOrId: string, path: string, opts: { signal?: AbortSignal } = {}): Promise<AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => unknown }> {
+    const res = await this.t.stream({
+      method: "GET",
+      path: `/containers/${id(nameOrId)}/archive`,
+      query: { path },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ctx: { action: `copy ${path} out of container`, subject: subject(nameOrId) },
+    });
+    return res.body;
+  }
+
+  /** Unpacks a tar stream into directory `path` of the container (which must exist). */
+  async putArchive(nameOrId: string, path: string, tar: Uint8Array | NodeJS.ReadableStream, opts: { copyUIDGID?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    await this.t.empty({
+      method: "PUT",
+      path: `/containers/${id(nameOrId)}/archive`,
+      query: { path, copyUIDGID: opts.copyUIDGID ? true : undefined },
+      body: tar,
+      contentType: "application/x-tar",
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      headersTimeoutMs: 300_000,
+      ctx: { action: `copy into ${path} of container`, subject: subject(nameOrId) },
+    });
+  }
+
+  /** Stat of a path in the container (from the X-Docker-Container-Path-Stat header), or undefined when it does not exist. */
+  async statPath(nameOrId: string, path: string): Promise<PathStat | undefined> {
+    const res = await this.t.raw({ method: "HEAD", path: `/containers/${id(nameOrId)}/archive`, query: { path }, ctx: { action: `stat ${path} in container`, subject: subject(nameOrId) } });
+    try {
+      await res.body.dump();
+    } catch {
+      /* HEAD has no body */
+    }
+    if (res.status === 404) return undefined;
+    const h = res.headers["x-docker-container-path-stat"];
+    const raw = Array.isArray(h) ? h[0] : h;
+    if (res.status >= 300 || !raw) {
+      const { engineHttpError } = await import("../../core/engine/errors.ts");
+      throw engineHttpError(res.status, `cannot stat ${path}`, { method: "HEAD", path: `/containers/${nameOrId}/archive`, action: `stat ${path} in container` });
+    }
+    return JSON.parse(Buffer.from(raw, "base64").toString("utf8")) as PathStat;
   }
 
   inspect(nameOrId: string): Promise<ContainerInspect> {
@@ -192,12 +261,12 @@ export class Containers {
    * Two-way attach to a container created with `OpenStdin` (and usually
    * `StdinOnce`): write to its stdin, read its output.
    */
-  async attachInteractive(nameOrId: string, opts: AttachOptions = {}): Promise<InteractiveStream> {
+  async attachInteractive(nameOrId: string, opts: AttachOptions & { stdin?: boolean } = {}): Promise<InteractiveStream> {
     const tty = opts.tty ?? (await this.inspect(nameOrId)).Config.Tty;
     const socket = await this.t.upgrade({
       method: "POST",
       path: `/containers/${id(nameOrId)}/attach`,
-      query: { stream: true, stdin: true, stdout: opts.stdout ?? true, stderr: opts.stderr ?? true, logs: opts.logs ?? false },
+      query: { stream: true, stdin: opts.stdin ?? true, stdout: opts.stdout ?? true, stderr: opts.stderr ?? true, logs: opts.logs ?? false },
       ...(opts.signal ? { signal: opts.signal } : {}),
       ctx: { action: "attach to container", subject: subject(nameOrId) },
     });

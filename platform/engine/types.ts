@@ -261,6 +261,21 @@ export interface ContainerInspect {
   Mounts?: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
 }
 
+export interface ContainerTop {
+  Titles: string[];
+  Processes: string[][];
+}
+
+/** A path's stat inside a container (`HEAD /containers/{id}/archive`). */
+export interface PathStat {
+  name: string;
+  size: number;
+  /** Go's os.FileMode bits: permission bits plus type bits (dir = 1<<31, symlink = 1<<27). */
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
 export interface ContainerWaitResult {
   StatusCode: number;
   Error?: { Message: string } | null;

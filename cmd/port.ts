@@ -1,0 +1,43 @@
+/** `fizz port [--protocol tcp|udp] [--index n] service private_port`: the host address a container port is published on. */
+import { FizzError, usageError } from "../core/errors.ts";
+import { optString, type RegisterVerb } from "./command.ts";
+import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { containerName, indexOption, noContainerError, pickContainers } from "./service-containers.ts";
+
+export const register: RegisterVerb = (cli, action) => {
+  withProjectOptions(cli.command("port <service> <private_port>", "Print the public address a container port is published on"))
+    .option("--protocol <proto>", "tcp (default) or udp")
+    .option("--index <n>", "Which replica, when the service has several (default 1)")
+    .example("fizz port web 80")
+    .example("fizz port --protocol udp --index 2 dns 53")
+    .action(
+      action(async (ctx, args, options) => {
+        const [service, portArg] = args;
+        const protocol = optString(options, "protocol") ?? "tcp";
+        if (!["tcp", "udp", "sctp"].includes(protocol)) throw usageError(`unknown protocol '${protocol}'`, "use --protocol tcp or udp");
+        if (!portArg || !/^\d+$/.test(portArg) || Number(portArg) > 65535) throw usageError(`invalid port '${portArg ?? ""}'`, "give the container port as a number, e.g. fizz port web 80");
+        const index = indexOption(options.index) ?? 1;
+        const { project, name } = await projectOrName(options);
+        if (project && !project.services[service!]) throw usageError(`no such service: ${service}`);
+        const engine = await connect(options);
+        try {
+          const [c] = await pickContainers(engine, name, { services: [service!], index, all: false });
+          if (!c) throw await noContainerError(ctx, name, service!, index, "running container");
+          const ins = await engine.containers.inspect(c.Id);
+          const bindings = ins.NetworkSettings.Ports?.[`${portArg}/${protocol}`];
+          const b = bindings?.find((x) => x.HostPort) ?? undefined;
+          if (!b) {
+            throw new FizzError({
+              code: "port.not_published",
+              message: `no port ${portArg}/${protocol} published for container ${containerName(c)}`,
+              hint: `publish it under services.${service}.ports, e.g. "${portArg}" or "8080:${portArg}"`,
+            });
+          }
+          ctx.out(`${b.HostIp || "0.0.0.0"}:${b.HostPort}\n`);
+          return 0;
+        } finally {
+          await engine.close();
+        }
+      }),
+    );
+};

@@ -1,0 +1,117 @@
+/**
+ * What the container verbs (kill, rm, pause, top, port, cp, wait, attach, …)
+ * share: the project's containers on this node's engine, picked by service,
+ * replica number and one-off-ness, sorted by service and number; and, when a
+ * service has no container here but a fizz agent in a cluster knows it runs
+ * elsewhere, an error that names the node to ask instead of acting on the
+ * wrong one.
+ */
+import { FizzError, usageError } from "../core/errors.ts";
+import { LABEL, projectFilter } from "../core/labels.ts";
+import type { ContainerSummary, Engine } from "../platform/engine/index.ts";
+import type { Context } from "./context.ts";
+
+export interface Pick {
+  /** Only these services (empty = all). */
+  services?: readonly string[];
+  /** Only replica number n (Compose's --index). */
+  index?: number;
+  /** Include stopped containers. */
+  all?: boolean;
+  /** One-off (`fizz run`) containers: left out (default), included, or only those. */
+  oneoff?: "exclude" | "include" | "only";
+}
+
+export function containerName(c: ContainerSummary): string {
+  return (c.Names?.[0] ?? c.Id).replace(/^\//, "");
+}
+
+export function serviceOf(c: ContainerSummary): string {
+  return c.Labels?.[LABEL.service] ?? "";
+}
+
+export function numberOf(c: ContainerSummary): number {
+  return Number(c.Labels?.[LABEL.containerNumber] ?? 0);
+}
+
+export function isOneOff(c: ContainerSummary): boolean {
+  return c.Labels?.[LABEL.oneoff] === "True";
+}
+
+/** The project's containers on this engine that match `pick`, by service then number. */
+export async function pickContainers(engine: Engine, project: string, pick: Pick = {}): Promise<ContainerSummary[]> {
+  const list = await engine.containers.list({ all: pick.all ?? true, labels: projectFilter(project) });
+  const oneoff = pick.oneoff ?? "exclude";
+  return list
+    .filter((c) => !pick.services?.length || pick.services.includes(serviceOf(c)))
+    .filter((c) => (oneoff === "include" ? true : oneoff === "only" ? isOneOff(c) : !isOneOff(c)))
+    .filter((c) => pick.index === undefined || numberOf(c) === pick.index)
+    .sort((a, b) => serviceOf(a).localeCompare(serviceOf(b)) || numberOf(a) - numberOf(b) || containerName(a).localeCompare(containerName(b)));
+}
+
+/** Parses --index (1-based), or undefined when not given. */
+export function indexOption(v: unknown): number | undefined {
+  if (v === undefined || v === null || v === false) return undefined;
+  const n = Number(Array.isArray(v) ? v[v.length - 1] : v);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`--index expects a replica number from 1, got '${String(v)}'`);
+  return n;
+}
+
+/**
+ * The error for "no such container here". In a cluster the local agent knows
+ * where every replica runs, so the message says which node to ask.
+ */
+export async function noContainerError(ctx: Context, project: string, service: string, index: number | undefined, what = "container"): Promise<FizzError> {
+  const elsewhere = await remoteReplicas(ctx, project, service, index);
+  if (elsewhere.length) {
+    const where = elsewhere.map((c) => `${c.name} on node ${c.node}`).join(", ");
+    return new FizzError({
+      code: "cluster.other_node",
+      message: `service '${service}'${index ? ` replica ${index}` : ""} of project ${project} runs on another node: ${where}`,
+      hint: `run the command on that node, or point at its agent with -H`,
+    });
+  }
+  return new FizzError({
+    code: "service.no_container",
+    message: `service '${service}'${index ? ` has no ${what} number ${index}` : ` has no ${what}`} in project ${project}`,
+    hint: "start it with 'fizz up', or check 'fizz ps -a'",
+  });
+}
+
+/** Replicas of the service that the local agent reports on other nodes (empty when there is no agent or cluster). */
+async function remoteReplicas(ctx: Context, project: string, service: string, index: number | undefined): Promise<{ name: string; node: string }[]> {
+  try {
+    const { runningAgent } = await import("./agent-mode.ts");
+    const client = await runningAgent(ctx);
+    if (!client) return [];
+    const list = await client.containers({ deployment: project, service });
+    return list.filter((c) => c.node !== undefined && (index === undefined || c.number === index)).map((c) => ({ name: c.name, node: c.node! }));
+  } catch {
+    return [];
+  }
+}
+
+/** Compose's per-container progress line: ` ✔ Container shop-web-1  Killed`. */
+export function doneLine(ctx: Context, name: string, verb: string, ok = true): void {
+  const mark = ctx.global.color ? (ok ? "\x1b[32m✔\x1b[0m" : "\x1b[31m✘\x1b[0m") : ok ? "✔" : "✘";
+  ctx.err(` ${mark} ${`Container ${name}`.padEnd(34)} ${verb}\n`);
+}
+
+/**
+ * A deployment the local fizz agent keeps converged: a container stopped,
+ * killed or removed behind its back comes back on its next pass. Verbs that
+ * do that say so, once, rather than let the user wonder.
+ */
+export async function warnIfAgentManaged(ctx: Context, project: string, what: string): Promise<void> {
+  try {
+    const { agentDisabled, runningAgent } = await import("./agent-mode.ts");
+    if (agentDisabled({})) return;
+    const client = await runningAgent(ctx);
+    if (!client) return;
+    await client.getDeployment(project);
+    const yellow = ctx.global.color ? (s: string) => `\x1b[33m${s}\x1b[0m` : (s: string) => s;
+    ctx.err(`${yellow("warning:")} the fizz agent keeps deployment ${project} converged and will ${what} on its next pass; use 'fizz scale' or 'fizz down' to change what runs\n`);
+  } catch {
+    /* not the agent's */
+  }
+}
