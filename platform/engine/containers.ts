@@ -147,7 +147,7 @@ export class Containers {
   }
 
   /** Unpacks a tar stream into directory `path` of the container (which must exist). */
-  async putArchive(nameOrId: string, path: string, tar: Uint8Array | NodeJS.ReadableStream, opts: { copyUIDGID?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  async putArchive(nameOrId: string, path: string, tar: Uint8Array | NodeJS.ReadableStream | import("tar-stream").Pack, opts: { copyUIDGID?: boolean; signal?: AbortSignal } = {}): Promise<void> {
     await this.t.empty({
       method: "PUT",
       path: `/containers/${id(nameOrId)}/archive`,
