@@ -40,7 +40,7 @@ export async function runningAgent(ctx: Context): Promise<ApiClient | undefined>
 }
 
 /** The command line that runs this same fizz as `fizz agent …`, whatever runtime we are on. */
-async function selfCommand(): Promise<string[]> {
+export async function selfCommand(): Promise<string[]> {
   const { runtimeName, isCompiledBinary } = await import("../platform/runtime.ts");
   if (isCompiledBinary()) return [process.execPath];
   const script = join(dirname(fileURLToPath(import.meta.url)), "fizz.ts");

@@ -21,8 +21,16 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
       return undefined;
     }
   });
-  const { runCli } = await import("./cli.ts");
-  code = await runCli(argv);
+  if (argv[0] === "__complete") {
+    // Shell completion candidates (cmd/complete.ts): not a verb, so `fizz --help` does not list it.
+    const [{ buildCli }, { complete }] = await Promise.all([import("./cli.ts"), import("./complete.ts")]);
+    const words = await complete(buildCli({ code: 0 }, process.env), argv.slice(1), process.cwd(), process.env);
+    process.stdout.write(words.map((w) => `${w}\n`).join(""));
+    code = 0;
+  } else {
+    const { runCli } = await import("./cli.ts");
+    code = await runCli(argv);
+  }
 }
 // Every byte of output leaves before we exit (to a pipe, Bun writes asynchronously).
 process.exitCode = code;

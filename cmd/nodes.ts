@@ -7,14 +7,18 @@ const GIB = 2 ** 30;
 
 export const register: RegisterVerb = (cli, action) => {
   cli
-    .command("nodes", "List the cluster's nodes (state, incarnation, labels, resources, RTT)")
+    .command("nodes [...names]", "List the cluster's nodes (state, incarnation, labels, resources, RTT), or only the named ones")
     .option("--format <format>", "table (default) or json")
+    .example("fizz nodes")
+    .example("fizz nodes --format json node-b")
     .action(
       action(async (ctx, args, options) => {
-        if (args.length) throw usageError(`'fizz nodes' takes no arguments, got '${args[0]}'`);
         const format = optString(options, "format") ?? "table";
         if (format !== "table" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format table or --format json");
-        const nodes = await (await agentClient(ctx)).clusterNodes();
+        const all = await (await agentClient(ctx)).clusterNodes();
+        const unknown = args.filter((a) => !all.some((n) => n.name === a || n.id === a));
+        if (unknown.length) throw usageError(`no node named ${unknown.map((u) => `'${u}'`).join(", ")} in the cluster`, `the nodes: ${all.map((n) => n.name).join(", ")}`);
+        const nodes = args.length ? all.filter((n) => args.includes(n.name) || args.includes(n.id)) : all;
         if (format === "json") {
           ctx.out(`${JSON.stringify(nodes, null, 2)}\n`);
           return 0;
