@@ -8,6 +8,7 @@ import { suggest } from "../core/text/suggest.ts";
 import type { ActionBody, Options } from "./command.ts";
 import { createContext, type Context, type GlobalOptions } from "./context.ts";
 import { verbs } from "./verbs.ts";
+import { EXAMPLES } from "./examples.ts";
 import { versionLine } from "./version.ts";
 import type { LogFormat, LogLevel } from "../platform/log.ts";
 
@@ -55,6 +56,7 @@ export function buildCli(result: RunResult, env: NodeJS.ProcessEnv): CAC {
     };
 
   for (const register of verbs) register(cli, action);
+  for (const c of cli.commands) if (!c.examples.length) for (const e of EXAMPLES[c.name] ?? []) c.example(e);
 
   // Only the long form here: -v is a verb flag (run --volume, down --volumes), as in Compose; a lone `fizz -v` is answered in fizz.ts.
   cli.option("--version", "Print the version and build commit (also -v alone)");

@@ -26,7 +26,7 @@ export const register: RegisterVerb = (cli, action) => {
     .option("-P, --service-ports", "Publish the service's own ports (off by default, as in Compose)")
     .option("-v, --volume <source:target[:ro]>", "Bind mount a host path or a volume (repeatable)")
     .option("-T, --no-tty", "Do not allocate a TTY (default: one when stdin and stdout are terminals)")
-    .option("-i, --interactive", "Keep stdin open (default true; --no-interactive closes it)", { default: true })
+    .option("-i, --interactive", "Keep stdin open (--no-interactive closes it)", { default: true })
     .option("--build", "Build the image before running")
     .option("--pull <policy>", "Pull the image: always, missing (default) or never")
     .option("-q, --quiet", "Do not print progress for dependencies, pulls and builds")

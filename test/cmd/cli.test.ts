@@ -30,3 +30,21 @@ describe("fizz CLI", () => {
     expect(r.stderr).toContain("did you mean '--version'");
   });
 });
+
+describe("every verb documents itself", () => {
+  test("each command listed in --help has examples", async () => {
+    const { buildCli } = await import("../../cmd/cli.ts");
+    const cli = buildCli({ code: 0 }, {});
+    const missing = cli.commands.filter((c) => c.name !== "" && c.examples.length === 0).map((c) => c.name);
+    expect(missing).toEqual([]);
+  });
+
+  test("--help of a verb shows its usage, flags and examples", () => {
+    for (const verb of ["run", "cp", "completion"]) {
+      const r = fizz(verb, "--help");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`$ fizz ${verb}`);
+      expect(r.stdout).toContain("Examples:");
+    }
+  });
+});
