@@ -9,7 +9,6 @@ import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import type { Project } from "../core/compose/model.ts";
 import type { RunOverrides } from "../core/deploy/one-off.ts";
-import { LABEL, projectFilter } from "../core/labels.ts";
 import type { Engine } from "../platform/engine/index.ts";
 import type { StepEvent } from "../platform/deploy/executor.ts";
 import type { Context } from "./context.ts";
@@ -57,13 +56,10 @@ export async function runOneOff(ctx: Context, engine: Engine, project: Project, 
     if (!r.ok) throw r.error!;
   }
 
-  const existing = await engine.containers.list({ all: true, labels: [...projectFilter(project.name), `${LABEL.service}=${serviceName}`, `${LABEL.oneoff}=True`] });
-  const number = oneOff.nextOneOffNumber(existing.map((c) => Number(c.Labels?.[LABEL.containerNumber] ?? 0)));
   const svc = oneOff.oneOffService(service, o.overrides, (k) => process.env[k], (p) => (posix.isAbsolute(p) ? p : posix.join(project.working_dir, p)));
   const { instance } = oneOff.oneOffInstance(prepared.project, svc, {
     ...(o.overrides.name ? { name: o.overrides.name } : {}),
     slug: randomBytes(32).toString("hex"),
-    number,
     // Detached, only the engine can remove it on exit. Attached, we remove it ourselves once we have
     // the exit code: the engine's AutoRemove can race the wait for it (and lose fast commands' output).
     autoRemove: o.overrides.autoRemove && o.detach,

@@ -2,7 +2,7 @@
  * `fizz run [options] service [command…]`: a one-off container of a service,
  * as `docker compose run` makes it: dependencies started first (unless
  * --no-deps), the service's networks, volumes and image ensured, then a
- * container labelled oneoff=True (numbered among the service's one-offs)
+ * container labelled oneoff=True (with a slug, not numbered, as in Compose)
  * runs the command attached, with a TTY when stdin and stdout are terminals,
  * and its exit code becomes fizz's. -d leaves it running and prints its id.
  * The planner and the agent never touch one-off containers.

@@ -66,6 +66,7 @@ export interface ContainerOwner extends FizzOwnerFields {
   readonly kind: "container";
   readonly project: string;
   readonly service: string;
+  /** Replica number from 1; 0 for a one-off container, which Compose does not number. */
   readonly number: number;
   readonly oneoff: boolean;
   readonly configHash?: string;
@@ -153,11 +154,13 @@ export function labelsFor(input: LabelInput): Record<string, string> {
   out[LABEL.version] = COMPOSE_COMPAT_VERSION;
   switch (input.kind) {
     case "container": {
-      if (!Number.isInteger(input.number) || input.number < 1) {
+      // One-off containers (fizz run) are not numbered, as in Compose (number 0 here).
+      const unnumbered = input.oneoff === true && input.number === 0;
+      if (!unnumbered && (!Number.isInteger(input.number) || input.number < 1)) {
         throw new RangeError(`container number must be a positive integer, got ${input.number}`);
       }
       out[LABEL.service] = input.service;
-      out[LABEL.containerNumber] = String(input.number);
+      if (!unnumbered) out[LABEL.containerNumber] = String(input.number);
       out[LABEL.configHash] = input.configHash;
       // Compose spells booleans the Go/Python way here; `compose ps` filters on "False".
       out[LABEL.oneoff] = input.oneoff ? "True" : "False";
@@ -255,31 +258,37 @@ export function parseLabels(labels: Readonly<Record<string, string>> | undefined
   const service = optional(labels, LABEL.service);
   if (service !== undefined) {
     const raw = labels[LABEL.containerNumber];
+    const oneoff = truthy(labels[LABEL.oneoff]);
+    // Compose does not number one-off containers: they read back as number 0.
+    if (raw === undefined && oneoff) return { ...containerOwner(labels, project, service, 0), ...fizz };
     if (raw === undefined || !/^[1-9][0-9]*$/.test(raw)) return undefined;
     const number = Number(raw);
     if (!Number.isSafeInteger(number)) return undefined;
-    const files = optional(labels, LABEL.configFiles);
-    return {
-      kind: "container",
-      project,
-      service,
-      number,
-      oneoff: truthy(labels[LABEL.oneoff]),
-      configFields: parseConfigFields(labels[LABEL.configFields]),
-      dependsOn: parseDependsOn(labels[LABEL.dependsOn]),
-      configFiles: files === undefined ? [] : files.split(","),
-      ...(optional(labels, LABEL.configHash) !== undefined ? { configHash: labels[LABEL.configHash]! } : {}),
-      ...(optional(labels, LABEL.workingDir) !== undefined ? { workingDir: labels[LABEL.workingDir]! } : {}),
-      ...(optional(labels, LABEL.image) !== undefined ? { imageId: labels[LABEL.image]! } : {}),
-      ...(optional(labels, LABEL.replace) !== undefined ? { replace: labels[LABEL.replace]! } : {}),
-      ...fizz,
-    };
+    return { ...containerOwner(labels, project, service, number), ...fizz };
   }
   const network = optional(labels, LABEL.network);
   if (network !== undefined) return { kind: "network", project, network, ...fizz };
   const volume = optional(labels, LABEL.volume);
   if (volume !== undefined) return { kind: "volume", project, volume, ...fizz };
   return undefined;
+}
+
+function containerOwner(labels: Readonly<Record<string, string>>, project: string, service: string, number: number): Omit<ContainerOwner, keyof FizzOwnerFields> {
+  const files = optional(labels, LABEL.configFiles);
+  return {
+    kind: "container",
+    project,
+    service,
+    number,
+    oneoff: truthy(labels[LABEL.oneoff]),
+    configFields: parseConfigFields(labels[LABEL.configFields]),
+    dependsOn: parseDependsOn(labels[LABEL.dependsOn]),
+    configFiles: files === undefined ? [] : files.split(","),
+    ...(optional(labels, LABEL.configHash) !== undefined ? { configHash: labels[LABEL.configHash]! } : {}),
+    ...(optional(labels, LABEL.workingDir) !== undefined ? { workingDir: labels[LABEL.workingDir]! } : {}),
+    ...(optional(labels, LABEL.image) !== undefined ? { imageId: labels[LABEL.image]! } : {}),
+    ...(optional(labels, LABEL.replace) !== undefined ? { replace: labels[LABEL.replace]! } : {}),
+  };
 }
 
 /** Label filters for the engine's list calls (`filters={"label":[...]}`). */

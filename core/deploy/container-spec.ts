@@ -47,6 +47,8 @@ export interface InstanceInput {
   imageId?: string;
   /** Name of the container this one replaces (recreate). */
   replace?: string;
+  /** A one-off container (`fizz run`): labelled oneoff=True, number 0 (not numbered). */
+  oneoff?: boolean;
 }
 
 export interface Instance {
@@ -178,6 +180,7 @@ export function instantiate(t: ServiceTemplate, input: InstanceInput): Instance 
     ...(input.fizzVersion !== undefined ? { fizzVersion: input.fizzVersion } : {}),
     ...(input.imageId !== undefined ? { imageId: input.imageId } : {}),
     ...(input.replace !== undefined ? { replace: input.replace } : {}),
+    ...(input.oneoff ? { oneoff: true } : {}),
   });
   const [first, ...rest] = t.networks;
   const body: ContainerCreateBody = { ...t.body, Labels: labels };

@@ -2,7 +2,8 @@
  * One-off containers (`fizz run`), as Compose v2 makes them: the service's
  * definition with the command line's overrides applied (command, entrypoint,
  * environment, user, working directory, ports, volumes, TTY), no restart
- * policy, and labelled `com.docker.compose.oneoff=True` with a random slug.
+ * policy, and labelled `com.docker.compose.oneoff=True` with a random slug
+ * and no container number (Compose numbers only a service's replicas).
  * The planner and the agent skip one-off containers, so nothing converges
  * them away. Pure: the slug comes from the caller.
  */
@@ -42,18 +43,11 @@ export interface RunOverrides {
 export interface OneOff {
   service: Service;
   instance: Instance;
-  /** The container's number among this service's one-offs (Compose 1.29 numbering). */
-  number: number;
 }
 
 /** Compose's one-off name: `<project>-<service>-run-<first 12 of the slug>`. */
 export function oneOffName(project: string, service: string, slug: string): string {
   return `${project}-${service}-run-${slug.slice(0, 12)}`;
-}
-
-/** The next one-off number for a service: one more than the highest in use. */
-export function nextOneOffNumber(existing: readonly number[]): number {
-  return existing.reduce((m, n) => Math.max(m, n), 0) + 1;
 }
 
 /** The service as the one-off runs it (Compose's applyRunOptions). */
@@ -106,7 +100,7 @@ export function oneOffService(service: Service, o: RunOverrides, lookup: (name: 
 }
 
 /** The create body of a one-off container of `service` (already overridden by oneOffService). */
-export function oneOffInstance(project: Project, service: Service, o: { name?: string; slug: string; number: number; autoRemove: boolean }): OneOff {
+export function oneOffInstance(project: Project, service: Service, o: { name?: string; slug: string; autoRemove: boolean }): OneOff {
   for (const m of service.volumes) {
     if (m.type === "volume" && m.source !== undefined && !Object.hasOwn(project.volumes, m.source) && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(m.source)) {
       throw new FizzError({ code: "run.bad_volume", message: `--volume source '${m.source}' is neither a path nor a volume name`, hint: "write ./dir:/target for a host directory" });
@@ -115,9 +109,9 @@ export function oneOffInstance(project: Project, service: Service, o: { name?: s
   const hashed: Project = { ...project, services: { ...project.services, [service.name]: service } };
   const { template } = serviceTemplate(hashed, service, serviceImage(project, service));
   const name = o.name ?? oneOffName(project.name, service.name, o.slug);
-  const instance = instantiate(template, { number: o.number, name, configHash: serviceConfigHash(hashed, service.name) });
-  const labels = { ...instance.body.Labels!, [LABEL.oneoff]: "True", [LABEL.slug]: o.slug };
+  const instance = instantiate(template, { number: 0, oneoff: true, name, configHash: serviceConfigHash(hashed, service.name) });
+  const labels = { ...instance.body.Labels!, [LABEL.slug]: o.slug };
   const body = { ...instance.body, Labels: labels, HostConfig: { ...instance.body.HostConfig, ...(o.autoRemove ? { AutoRemove: true } : {}) } };
   if (service.stdin_open) body.StdinOnce = true;
-  return { service, instance: { ...instance, body }, number: o.number };
+  return { service, instance: { ...instance, body } };
 }
