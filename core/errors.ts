@@ -4,6 +4,7 @@
  * (where it helps) a hint and a source location. `cmd/` prints these; the API
  * turns them into `{code, message}` JSON bodies.
  */
+import { boundMessage } from "./limits.ts";
 
 /** A place in a user's file, 1-based like editors show it. */
 export interface SourceLocation {
@@ -39,12 +40,13 @@ export class FizzError extends Error {
   readonly status: number;
 
   constructor(init: FizzErrorInit) {
-    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    // Bounded here, once for every user-facing failure: a 1 MiB value must not become a 1 MiB error or log line.
+    super(boundMessage(init.message), init.cause === undefined ? undefined : { cause: init.cause });
     this.name = "FizzError";
     this.code = init.code;
-    this.hint = init.hint;
+    this.hint = init.hint === undefined ? undefined : boundMessage(init.hint);
     this.location = init.location;
-    this.path = init.path;
+    this.path = init.path === undefined ? undefined : boundMessage(init.path);
     this.exitCode = init.exitCode ?? 1;
     this.status = init.status ?? 400;
   }

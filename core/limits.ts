@@ -65,6 +65,12 @@ export const LIMITS = {
    * becoming a 1 MiB error (or log line every retry).
    */
   echoChars: { max: 120, label: "echoed value limit", unit: "characters" },
+  /**
+   * Characters of one error message, hint or path (FizzError, compose
+   * diagnostics): the safety net behind echoChars, for a message that puts a
+   * long value in without echo().
+   */
+  messageChars: { max: 1000, label: "message length limit", unit: "characters" },
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof LIMITS;
@@ -79,6 +85,7 @@ export const MAX_NESTING_DEPTH = LIMITS.nestingDepth.max;
 export const MAX_NAME_LENGTH = LIMITS.nameLength.max;
 export const MAX_REPLICAS = LIMITS.replicas.max;
 export const MAX_ECHO_CHARS = LIMITS.echoChars.max;
+export const MAX_MESSAGE_CHARS = LIMITS.messageChars.max;
 
 /** `8 MiB`, `64 levels`, `30000 ms`. */
 export function formatAmount(n: number, unit: Limit["unit"]): string {
@@ -115,4 +122,32 @@ export function echo(value: string, max: number = MAX_ECHO_CHARS): string {
   // eslint-disable-next-line no-control-regex
   const safe = cut.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
   return value.length > max ? `${safe}… (${value.length} characters)` : safe;
+}
+
+/**
+ * Why `name` cannot be a name of this kind (`service`, `project`, …) because
+ * of its length, or undefined: "service name 'aaaa…' is 10000 characters,
+ * over the name length limit (63 characters)".
+ */
+export function nameTooLong(kind: string, name: string): string | undefined {
+  if (name.length <= MAX_NAME_LENGTH) return undefined;
+  return limitMessage("nameLength", `${kind} name '${echo(name, 40)}'`, name.length);
+}
+
+/**
+ * Longest container reference the API accepts: Compose's container names are
+ * `<project>-<service>-<number>` (two names, two dashes, up to 6 digits), and
+ * engine ids are 64 hex characters.
+ */
+export const MAX_CONTAINER_REF_LENGTH = 2 * MAX_NAME_LENGTH + 8;
+
+/**
+ * A message fit to print or log: every quoted value longer than the echoed
+ * value limit cut like echo() does, then the whole held to the message length
+ * limit. Linear in the message; short messages come back as they are.
+ */
+export function boundMessage(message: string): string {
+  if (message.length <= MAX_ECHO_CHARS) return message;
+  const quoted = message.replace(/'([^'\n]{121,})'|"([^"\n]{121,})"/g, (_m, a: string | undefined, b: string | undefined) => (a !== undefined ? `'${echo(a)}'` : `"${echo(b!)}"`));
+  return quoted.length <= MAX_MESSAGE_CHARS ? quoted : `${quoted.slice(0, MAX_MESSAGE_CHARS)}… (${quoted.length} characters)`;
 }

@@ -4,6 +4,7 @@
  * stopping at the first.
  */
 import { FizzError } from "../errors.ts";
+import { boundMessage, echo, MAX_ECHO_CHARS } from "../limits.ts";
 import type { Diagnostic } from "./model.ts";
 import { fmtPath, Locations, type Path } from "./source.ts";
 
@@ -16,9 +17,10 @@ export class Diags {
     const d: Diagnostic = {
       severity,
       code,
-      message,
-      ...(hint ? { hint } : {}),
-      ...(path.length ? { path: fmtPath(path) } : {}),
+      message: boundMessage(message),
+      ...(hint ? { hint: boundMessage(hint) } : {}),
+      // Keys are user input too: each long one is cut like an echoed value.
+      ...(path.length ? { path: boundMessage(fmtPath(path.map((seg) => (typeof seg === "string" && seg.length > MAX_ECHO_CHARS ? echo(seg) : seg)))) } : {}),
       ...(loc ? { file: loc.file, line: loc.line, column: loc.column } : {}),
     };
     this.list.push(d);
@@ -34,7 +36,11 @@ export class Diags {
   warn(path: Path, code: string, message: string, hint?: string): void {
     this.add("warning", path, code, message, hint);
   }
+  /** Keeps `d` itself (callers may update its message later), bounded in place. */
   push(d: Diagnostic): void {
+    d.message = boundMessage(d.message);
+    if (d.hint) d.hint = boundMessage(d.hint);
+    if (d.path) d.path = boundMessage(d.path);
     this.list.push(d);
   }
 

@@ -19,6 +19,7 @@ import { resolveServiceEnvironment } from "./environment.ts";
 import { own } from "./hash.ts";
 import { OverrideTag, ResetTag, stripTags } from "./tags.ts";
 import { ProjectFiles, type FileReader } from "./reads.ts";
+import { echo, MAX_NAME_LENGTH, nameTooLong } from "../limits.ts";
 import { readXFizzProject } from "./xfizz.ts";
 
 export type { FileReader } from "./reads.ts";
@@ -464,12 +465,30 @@ export function loadProject(opts: LoadOptions): LoadResult {
   const explicit = opts.projectName ?? environment.COMPOSE_PROJECT_NAME ?? (typeof merged.name === "string" && merged.name !== "" ? merged.name : undefined);
   if (explicit !== undefined) {
     name = explicit;
-    if (!isValidProjectName(name)) {
-      diags.error(opts.projectName !== undefined || environment.COMPOSE_PROJECT_NAME !== undefined ? [] : ["name"], "compose.bad_project_name", `invalid project name '${name}'`, `use lower-case letters, digits, '-' and '_', starting with a letter or digit, e.g. '${normalizeProjectName(name) || "app"}'`);
+    const long = nameTooLong("project", name);
+    if (long) {
+      diags.error(opts.projectName !== undefined || environment.COMPOSE_PROJECT_NAME !== undefined ? [] : ["name"], "compose.name_too_long", long, "give a shorter one with -p, COMPOSE_PROJECT_NAME or name:");
+      name = name.slice(0, MAX_NAME_LENGTH);
+    } else if (!isValidProjectName(name)) {
+      diags.error(opts.projectName !== undefined || environment.COMPOSE_PROJECT_NAME !== undefined ? [] : ["name"], "compose.bad_project_name", `invalid project name '${echo(name)}'`, `use lower-case letters, digits, '-' and '_', starting with a letter or digit, e.g. '${normalizeProjectName(name) || "app"}'`);
       name = normalizeProjectName(name) || "default";
     }
   } else {
     name = normalizeProjectName(posix.basename(workingDir)) || "default";
+    const long = nameTooLong("project", name);
+    if (long) {
+      diags.error([], "compose.name_too_long", `${long} (from the directory name)`, "name the project with -p, COMPOSE_PROJECT_NAME or name:");
+      name = name.slice(0, MAX_NAME_LENGTH);
+    }
+  }
+  // Networks, volumes, secrets and configs are named like services: one length limit for every name.
+  for (const [section, kind] of [["networks", "network"], ["volumes", "volume"], ["secrets", "secret"], ["configs", "config"]] as const) {
+    const v = merged[section];
+    if (!isDict(v)) continue;
+    for (const k of Object.keys(v)) {
+      const long = nameTooLong(kind, k);
+      if (long) diags.keyError([section, k], "compose.name_too_long", long, "use a shorter name");
+    }
   }
 
   const cx: Cx = { diags, resolvePath: (p) => resolveFrom(workingDir, p, home) };
@@ -495,7 +514,9 @@ export function loadProject(opts: LoadOptions): LoadResult {
   const services: Record<string, Service> = {};
   const disabled: Record<string, Service> = {};
   for (const [sname, raw] of Object.entries(rawServices)) {
-    if (!/^[a-zA-Z0-9._-]+$/.test(sname)) diags.keyError(["services", sname], "compose.bad_name", `invalid service name '${sname}'`, "use letters, digits, '.', '-' and '_'");
+    const long = nameTooLong("service", sname);
+    if (long) diags.keyError(["services", sname], "compose.name_too_long", long, "use a shorter name (service names become DNS names)");
+    else if (!/^[a-zA-Z0-9._-]+$/.test(sname)) diags.keyError(["services", sname], "compose.bad_name", `invalid service name '${echo(sname)}'`, "use letters, digits, '.', '-' and '_'");
     const svc = normalizeService(sname, raw, ["services", sname], cx);
     if (!svc) continue;
     const on = svc.profiles.length === 0 || svc.profiles.some((p) => active.includes(p) || active.includes("*"));

@@ -5,6 +5,7 @@
  * pass-through. Each reader reports into Diags and returns undefined on error,
  * so one bad field never hides the others.
  */
+import { echo } from "../limits.ts";
 import { suggest } from "../text/suggest.ts";
 import type { Diags } from "./diagnostics.ts";
 import type { Path } from "./source.ts";
@@ -39,11 +40,19 @@ export type Spec =
   | { fn: Handler };
 export type Schema = Record<string, Spec>;
 
-function typeName(v: unknown): string {
+/** What a value is, for "expected X, got Y": never "got a mapping" for something that is not a plain one. */
+export function typeName(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
-  if (typeof v === "object") return "a mapping";
-  if (typeof v === "string") return `the string "${v.length > 40 ? v.slice(0, 40) + "…" : v}"`;
+  if (v instanceof Map) return "an ordered map (!!omap or !!pairs)";
+  if (v instanceof Set) return "a set (!!set)";
+  if (v instanceof Uint8Array) return "binary data (!!binary)";
+  if (v instanceof Date) return "a timestamp (!!timestamp)";
+  if (typeof v === "object") {
+    const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
+    return proto === Object.prototype || proto === null ? "a mapping" : `a ${proto.constructor?.name ?? "tagged"} value`;
+  }
+  if (typeof v === "string") return `the string "${echo(v, 40)}"`;
   return `${typeof v} ${String(v)}`;
 }
 

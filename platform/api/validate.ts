@@ -3,6 +3,7 @@
  * that name the offending field: 400 `api.bad_request` with `path`.
  */
 import { FizzError } from "../../core/errors.ts";
+import { echo, MAX_CONTAINER_REF_LENGTH, MAX_NAME_LENGTH, nameTooLong } from "../../core/limits.ts";
 import { suggest } from "../../core/text/suggest.ts";
 import type { RequestContext } from "./reply.ts";
 
@@ -78,20 +79,25 @@ export function optEnum<T extends string>(o: Record<string, unknown>, k: string,
 
 // --- names in paths --------------------------------------------------------
 
+// Lengths are checked first, against the one name length limit compose and the CLI use (core/limits.ts).
 /** Compose project names: lower-case letters, digits, '-' and '_', starting with a letter or digit. */
-const DEPLOYMENT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const DEPLOYMENT = /^[a-z0-9][a-z0-9_-]*$/;
 /** Compose service names. */
-const SERVICE = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/;
+const SERVICE = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
 /** Container ids (hex, full or short) and names. */
-const CONTAINER = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+const CONTAINER = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-function checkName(re: RegExp, v: string, what: string): string {
-  if (!re.test(v)) throw new FizzError({ status: 400, code: "api.bad_name", message: `'${v.slice(0, 80)}' is not a valid ${what} name` });
+function checkName(re: RegExp, v: string, what: string, max: number = MAX_NAME_LENGTH): string {
+  if (v.length > max) {
+    const message = max === MAX_NAME_LENGTH ? nameTooLong(what, v)! : `${what} name '${echo(v, 40)}' is ${v.length} characters, longer than any ${what} name (${max})`;
+    throw new FizzError({ status: 400, code: "api.name_too_long", message });
+  }
+  if (!re.test(v)) throw new FizzError({ status: 400, code: "api.bad_name", message: `'${echo(v)}' is not a valid ${what} name` });
   return v;
 }
 export const deploymentName = (v: string) => checkName(DEPLOYMENT, v, "deployment");
 export const serviceName = (v: string) => checkName(SERVICE, v, "service");
-export const containerRef = (v: string) => checkName(CONTAINER, v, "container");
+export const containerRef = (v: string) => checkName(CONTAINER, v, "container", MAX_CONTAINER_REF_LENGTH);
 
 // --- query strings -----------------------------------------------------------
 

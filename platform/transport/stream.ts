@@ -71,6 +71,11 @@ export class SecureStream {
     this.armFrameTimer();
   }
 
+  /** Frames received and authenticated so far. */
+  get framesReceived(): number {
+    return this.recvSeq;
+  }
+
   get keyId(): KeyId {
     return this.key.id;
   }

@@ -8,6 +8,13 @@
  * deadline, idle timeout, per-frame deadline, max frame size. A peer under
  * an unknown key gets one fixed plaintext rejection ("wrong cluster key")
  * so a joining user can be told why; nothing else is revealed.
+ *
+ * A client hello captured off the network authenticates when replayed, so it
+ * must not buy a connection slot: a client nonce seen recently is refused at
+ * once, and an accepted connection whose client has not sent its first
+ * request within the handshake deadline is closed (a real client asks at
+ * once; a replayer cannot seal a frame for the fresh session). Before, a
+ * replay held one of the 128 slots for the 30 s idle timeout.
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { FizzError } from "../../core/errors.ts";
@@ -49,9 +56,12 @@ export const TCP_DEFAULTS: TcpLimits = {
   /** Bounds memory and file descriptors under a connection flood. */
   maxConnections: 128,
   connectTimeoutMs: 5_000,
-  /** Accept → handshake complete; a peer that never sends a hello is dropped after this. */
+  /** Accept → handshake complete and the client's first request received; a peer that never sends them is dropped after this. */
   handshakeTimeoutMs: 5_000,
 };
+
+/** Client nonces remembered to refuse replayed hellos (16 bytes each, plus the set's overhead: well under 1 MiB). */
+const RECENT_NONCES = 8192;
 
 export interface Identity {
   readonly clusterId: Uint8Array;
@@ -67,7 +77,7 @@ export interface TcpServerOptions extends Identity {
   readonly randomBytes?: RandomBytes;
 }
 
-export type HandshakeFailure = OpenFailure | "not-a-hello" | "wrong-cluster-id" | "timeout" | "oversize" | "closed";
+export type HandshakeFailure = OpenFailure | "not-a-hello" | "wrong-cluster-id" | "timeout" | "oversize" | "closed" | "replayed" | "no-request";
 
 export interface TcpServerCounters {
   accepted: number;
@@ -84,11 +94,13 @@ export interface TcpServerCounters {
 export class TcpServer {
   private ring: Keyring;
   private readonly sockets = new Set<Socket>();
+  /** Client nonces of recent hellos, oldest first (a Set keeps insertion order). */
+  private readonly nonces = new Set<string>();
   readonly counters: TcpServerCounters = {
     accepted: 0,
     refusedBusy: 0,
     handshakes: 0,
-    handshakeFailed: { malformed: 0, "unknown-key": 0, "auth-failed": 0, "bad-version": 0, "not-a-hello": 0, "wrong-cluster-id": 0, timeout: 0, oversize: 0, closed: 0 },
+    handshakeFailed: { malformed: 0, "unknown-key": 0, "auth-failed": 0, "bad-version": 0, "not-a-hello": 0, "wrong-cluster-id": 0, timeout: 0, oversize: 0, closed: 0, replayed: 0, "no-request": 0 },
     streamErrors: {},
     handlerErrors: 0,
   };
@@ -155,6 +167,7 @@ export class TcpServer {
     socket.on("close", () => this.sockets.delete(socket));
     socket.setNoDelay(true);
     const remote = { host: socket.remoteAddress ?? "?", port: socket.remotePort ?? 0 };
+    const acceptedAt = performance.now();
     const decoder = new FrameDecoder(this.limits.maxFrameBytes);
     let done = false;
     const finish = (failure: HandshakeFailure | undefined, lastWords?: Uint8Array) => {
@@ -179,7 +192,7 @@ export class TcpServer {
       if (!r.ok) return void finish(r.reason === "oversize" ? "oversize" : "malformed", encodeRejection("malformed-handshake"));
       const [first, ...rest] = r.frames;
       if (!first) return;
-      this.handshake(socket, remote, decoder, first, rest, finish);
+      this.handshake(socket, remote, decoder, first, rest, finish, acceptedAt);
     };
     socket.on("data", onData);
     socket.on("close", onClose);
@@ -192,6 +205,7 @@ export class TcpServer {
     body: Uint8Array,
     leftover: Uint8Array[],
     finish: (failure: HandshakeFailure | undefined, lastWords?: Uint8Array) => boolean,
+    acceptedAt: number,
   ): void {
     const ring = this.ring;
     const o = open(ring, "handshake", body);
@@ -203,6 +217,11 @@ export class TcpServer {
     }
     const hello = decodeClientHello(o.plaintext);
     if (!hello) return void finish("not-a-hello", encodeRejection("malformed-handshake"));
+    const nonce = Buffer.from(hello.clientNonce).toString("hex");
+    // A replayer learns nothing from a reply, so it gets none.
+    if (this.nonces.has(nonce)) return void finish("replayed");
+    this.nonces.add(nonce);
+    if (this.nonces.size > RECENT_NONCES) this.nonces.delete(this.nonces.values().next().value!);
     const key = findById(ring, o.keyId)!;
     const serverNonce = this.random(HELLO_NONCE_BYTES);
     const sameCluster = bytesEqual(hello.clusterId, this.opts.clusterId);
@@ -228,7 +247,17 @@ export class TcpServer {
       this.random,
       leftover,
     );
+    const firstRequest = setTimeout(
+      () => {
+        if (stream.framesReceived > 0) return;
+        this.counters.handshakeFailed["no-request"]++;
+        stream.close();
+      },
+      Math.max(0, this.limits.handshakeTimeoutMs - (performance.now() - acceptedAt)),
+    );
+    firstRequest.unref?.();
     stream.onClose((err) => {
+      clearTimeout(firstRequest);
       if (err) this.counters.streamErrors[err.code] = (this.counters.streamErrors[err.code] ?? 0) + 1;
     });
     try {

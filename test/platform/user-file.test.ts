@@ -82,6 +82,11 @@ describe("reading files a user names", () => {
     expect(readUserFile(f)!.length).toBe(200_000);
   });
 
+  test("an I/O error names the file (was 'EIO: i/o error, read' alone)", () => {
+    // /proc/self/mem is a regular file whose read at offset 0 fails with EIO.
+    expect(fails("/proc/self/mem", "env file")).toEqual({ code: "file.unreadable", message: "cannot read env file /proc/self/mem: input/output error (EIO)" });
+  });
+
   test("an unreadable file names the file and the reason", () => {
     if (process.getuid?.() === 0) return; // root reads anything; covered by the permission e2e
     const f = join(dir, "secret");

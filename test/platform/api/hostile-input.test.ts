@@ -63,6 +63,19 @@ describe("hostile API input (issue 18)", () => {
     expect(old.text).toStartWith("HTTP/1.1 200 ");
   });
 
+  test("names in paths: the one name length limit, with the value cut", async () => {
+    const ok = await raw({ socketPath: t.socket, path: `/v1/deployments/${"a".repeat(63)}` });
+    expect(ok.status).toBe(404);
+    const long = await raw({ socketPath: t.socket, path: `/v1/deployments/${"a".repeat(1000)}` });
+    expect(long.status).toBe(400);
+    expect(jsonOf(long)).toEqual({ code: "api.name_too_long", message: `deployment name '${"a".repeat(40)}… (1000 characters)' is 1000 characters, over the name length limit (63 characters)` });
+    const svc = await raw({ socketPath: t.socket, path: `/v1/deployments/shop/services/${"s".repeat(64)}` });
+    expect(jsonOf(svc).code).toBe("api.name_too_long");
+    // Container names are two names and a number: longer than one name, still bounded.
+    expect((await raw({ socketPath: t.socket, path: `/v1/containers/${"a".repeat(63)}-${"b".repeat(63)}-1` })).status).toBe(404);
+    expect(jsonOf(await raw({ socketPath: t.socket, path: `/v1/containers/${"c".repeat(300)}` })).code).toBe("api.name_too_long");
+  });
+
   test("a body nested 100,000 levels is a 400 naming the limit; the server keeps answering", async () => {
     const n = 100_000;
     for (const body of [`{"project":${'{"a":'.repeat(n)}1${"}".repeat(n)}}`, "[".repeat(n) + "]".repeat(n), `{"replicas":${"[".repeat(n)}${"]".repeat(n)}}`]) {

@@ -349,3 +349,47 @@ describe("TCP transport", () => {
     expect(err.message).toContain("address already in use");
   });
 });
+
+describe("replayed handshakes (issue 18: one held a connection slot for 30 s)", () => {
+  /** Sends `bytes` on a fresh connection; resolves with how long the server kept it open, in ms. */
+  async function heldFor(port: number, bytes: Uint8Array): Promise<number> {
+    const sock = createConnection({ host: "127.0.0.1", port });
+    cleanups.push(() => sock.destroy());
+    sock.on("error", () => {});
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    const t0 = performance.now();
+    sock.write(bytes);
+    sock.resume();
+    await new Promise<void>((r) => sock.once("close", () => r()));
+    return performance.now() - t0;
+  }
+
+  test("a replayed hello is refused at once; an accepted one whose client never asks is closed at the handshake deadline, not the idle timeout", async () => {
+    const srv = await server(ring(1), echo, { handshakeTimeoutMs: 400, idleTimeoutMs: 30_000 });
+    // What an eavesdropper captured: a genuine client's hello.
+    const hello = encodeFrame(seal(ring(1), "handshake", encodeClientHello({ clusterId: CLUSTER, clientNonce: rng(16), intent: "push-pull", nodeId: "victim" }), rng));
+    const first = await heldFor(srv.address.port, hello);
+    expect(srv.counters.handshakes).toBe(1);
+    expect(srv.counters.handshakeFailed["no-request"]).toBe(1);
+    expect(first).toBeGreaterThanOrEqual(350);
+    expect(first).toBeLessThan(3000);
+    const again = await heldFor(srv.address.port, hello);
+    expect(srv.counters.handshakeFailed.replayed).toBe(1);
+    expect(srv.counters.handshakes).toBe(1);
+    expect(again).toBeLessThan(350);
+    await until(() => srv.openConnections === 0);
+    expect(srv.openConnections).toBe(0);
+  });
+
+  test("a real client that asks at once is unaffected", async () => {
+    const srv = await server(ring(1), echo, { handshakeTimeoutMs: 300, idleTimeoutMs: 30_000 });
+    const c = await connect({ host: "127.0.0.1", port: srv.address.port, keyring: ring(1), clusterId: CLUSTER, nodeId: "c", intent: "push-pull" });
+    await c.send(enc.encode("hi"));
+    expect(dec.decode((await c.receive())!)).toBe("HI");
+    await new Promise((r) => setTimeout(r, 500));
+    await c.send(enc.encode("still here"));
+    expect(dec.decode((await c.receive())!)).toBe("STILL HERE");
+    c.close();
+    expect(srv.counters.handshakeFailed["no-request"]).toBe(0);
+  });
+});
