@@ -13,6 +13,7 @@ import type { Engine } from "../platform/engine/index.ts";
 import type { StepEvent } from "../platform/deploy/executor.ts";
 import type { Context } from "./context.ts";
 import { attachAndWait } from "./attach-io.ts";
+import { managedByAgent } from "./service-containers.ts";
 
 export interface RunOneOffOptions {
   overrides: RunOverrides;
@@ -87,19 +88,5 @@ export async function runOneOff(ctx: Context, engine: Engine, project: Project, 
     if (o.overrides.autoRemove) {
       await engine.containers.remove(id, { force: true, volumes: true }).catch(() => {});
     }
-  }
-}
-
-/** True when the local (or -H) fizz agent holds this deployment: then it keeps the dependencies running. */
-async function managedByAgent(ctx: Context, name: string): Promise<boolean> {
-  const { agentDisabled, runningAgent } = await import("./agent-mode.ts");
-  if (agentDisabled({})) return false;
-  const client = await runningAgent(ctx);
-  if (!client) return false;
-  try {
-    await client.getDeployment(name);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -115,3 +115,17 @@ export async function warnIfAgentManaged(ctx: Context, project: string, what: st
     /* not the agent's */
   }
 }
+
+/** True when the local (or -H) fizz agent holds this deployment: then it keeps the services running itself. */
+export async function managedByAgent(ctx: Context, name: string): Promise<boolean> {
+  const { agentDisabled, runningAgent } = await import("./agent-mode.ts");
+  if (agentDisabled({})) return false;
+  const client = await runningAgent(ctx);
+  if (!client) return false;
+  try {
+    await client.getDeployment(name);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -23,6 +23,7 @@ import { register as imageList } from "./image-list.ts";
 import { register as wait } from "./wait.ts";
 import { register as cp } from "./cp.ts";
 import { register as completion } from "./completion.ts";
+import { register as watch } from "./watch.ts";
 import { register as attach } from "./attach.ts";
 import { register as version } from "./version-verb.ts";
 import { registerPull, registerBuild } from "./images.ts";
@@ -39,4 +40,4 @@ import { register as clusterKeys } from "./cluster-keys.ts";
 import { register as why } from "./why.ts";
 import { register as rollback } from "./rollback.ts";
 
-export const verbs: RegisterVerb[] = [up, down, create, ps, logs, registerStart, registerStop, registerRestart, run, exec, attach, kill, rm, registerPause, registerUnpause, cp, top, port, imageList, wait, registerPull, registerBuild, ls, scale, rollback, why, inspect, events, init, join, leave, nodes, clusterKeys, validate, config, doctor, completion, agent, version];
+export const verbs: RegisterVerb[] = [up, down, create, ps, logs, registerStart, registerStop, registerRestart, run, exec, attach, kill, rm, registerPause, registerUnpause, cp, top, port, imageList, wait, registerPull, registerBuild, watch, ls, scale, rollback, why, inspect, events, init, join, leave, nodes, clusterKeys, validate, config, doctor, completion, agent, version];

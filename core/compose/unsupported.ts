@@ -12,7 +12,6 @@ export interface Unsupported {
 }
 
 export const UNSUPPORTED_SERVICE_FIELDS: readonly Unsupported[] = [
-  { field: "develop", why: "watch mode (file sync/rebuild)" },
   { field: "provider", why: "provider services" },
   { field: "models", why: "model runner integration" },
   { field: "use_api_socket", why: "Fizz does not proxy the engine socket into containers" },

@@ -141,7 +141,6 @@ export function serviceTemplate(project: Project, service: Service, image: strin
   }
 
   if (service.gpus !== undefined) warn("gpus", "GPU requests are passed to the engine as device requests; the engine must have a GPU runtime");
-  if (service.develop !== undefined) warn("develop", "watch mode is not supported by fizz; ignored");
   if (service.post_start?.length || service.pre_stop?.length) warn("post_start/pre_stop", "lifecycle hooks are not run by fizz yet; ignored");
   if (service.credential_spec !== undefined) warn("credential_spec", "Windows-only; ignored");
 
