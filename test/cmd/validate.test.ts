@@ -66,7 +66,7 @@ describe("fizz validate", () => {
   test("warnings do not make a project invalid", () => {
     const r = fizz(join(CORPUS, "e17-unsupported-warnings"), ["validate"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("warning: services.web.develop: 'develop' is parsed but not honoured by Fizz yet");
+    expect(r.stdout).toContain("warning: services.web.post_start: 'post_start' is parsed but not honoured by Fizz yet");
   });
 
   test("no compose file: an error with a hint, exit 1", () => {
