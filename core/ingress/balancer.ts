@@ -103,7 +103,7 @@ export class Balancer<T> {
    * in `exclude`. When every ready replica is ejected, the one whose ejection
    * ends first (better a replica that may have recovered than no answer).
    */
-  pick(now: number, exclude?: ReadonlySet<string>): Backend<T> | undefined {
+  pick(now: number, exclude?: readonly string[]): Backend<T> | undefined {
     const n = this.list.length;
     if (n === 0) return undefined;
     let best: Backend<T> | undefined;
@@ -111,7 +111,7 @@ export class Balancer<T> {
     const start = this.cursor++ % n;
     for (let k = 0; k < n; k++) {
       const b = this.list[(start + k) % n]!;
-      if (b.state !== "ready" || exclude?.has(b.key)) continue;
+      if (b.state !== "ready" || (exclude !== undefined && exclude.length > 0 && exclude.includes(b.key))) continue;
       if (b.ejectedUntil > now) {
         if (!fallback || b.ejectedUntil < fallback.ejectedUntil) fallback = b;
         continue;

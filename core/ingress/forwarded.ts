@@ -16,6 +16,9 @@ export interface ForwardContext {
   readonly proto: "http" | "https";
   /** Ranges whose forwarding headers are believed. */
   readonly trusted: readonly Cidr[];
+  /** Precomputed per connection (the peer does not change): whether it is trusted, and its Forwarded node. */
+  readonly peerTrusted?: boolean;
+  readonly peerNode?: string;
 }
 
 export const FORWARDING_HEADERS = new Set(["x-forwarded-for", "forwarded", "x-forwarded-proto", "x-forwarded-host"]);
@@ -39,7 +42,7 @@ export interface ForwardedHeaders {
  * the four forwarding ones are read.
  */
 export function forwardingHeaders(headers: readonly Header[], host: string, ctx: ForwardContext): ForwardedHeaders {
-  const trusted = inAnyCidr(ctx.trusted, ctx.peer);
+  const trusted = ctx.peerTrusted ?? inAnyCidr(ctx.trusted, ctx.peer);
   let xff: string | undefined;
   let fwd: string | undefined;
   let xfp: string | undefined;
@@ -54,7 +57,7 @@ export function forwardingHeaders(headers: readonly Header[], host: string, ctx:
   }
   const proto = xfp && /^https?$/i.test(xfp) ? xfp.toLowerCase() : ctx.proto;
   const hostParam = host ? `;host="${host.replace(/["\\]/g, "")}"` : "";
-  const hop = `for=${forwardedNode(ctx.peer)}${hostParam};proto=${ctx.proto}`;
+  const hop = `for=${ctx.peerNode ?? forwardedNode(ctx.peer)}${hostParam};proto=${ctx.proto}`;
   return {
     xForwardedFor: xff ? `${xff}, ${ctx.peer}` : ctx.peer,
     forwarded: fwd ? `${fwd}, ${hop}` : hop,

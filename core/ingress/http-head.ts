@@ -217,3 +217,285 @@ export function isHeadError(x: object): x is HeadError {
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) a proxy must not pass on, plus those named in Connection. */
 export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization"]);
+
+/** What a proxy needs from a response head to pass it on. */
+export interface ResponseFrame {
+  readonly status: number;
+  readonly keepAlive: boolean;
+  readonly body: BodyFraming;
+}
+
+const TOKEN_CHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHAR[c.charCodeAt(0)] = 1;
+
+function lowerIs(b: Uint8Array, from: number, to: number, word: string): boolean {
+  if (to - from !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if ((b[from + i]! | 0x20) !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+function valueText(b: Uint8Array, from: number, to: number): string | undefined {
+  while (from < to && (b[from] === 0x20 || b[from] === 0x09)) from++;
+  while (to > from && (b[to - 1] === 0x20 || b[to - 1] === 0x09)) to--;
+  let s = "";
+  for (let i = from; i < to; i++) {
+    const c = b[i]!;
+    if (c < 0x20 ? c !== 0x09 : c === 0x7f) return undefined;
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/**
+ * The response head's status and framing, scanned from bytes without building
+ * header objects (the proxy passes the head on untouched). Same rules and
+ * results as parseResponseHead; `end` is headEnd()'s result.
+ */
+export function scanResponseHead(b: Uint8Array, end: number, method: string): ResponseFrame | HeadError {
+  const bad = (reason: string): HeadError => ({ status: 502, reason: `bad response: ${reason}` });
+  if (end > MAX_HEAD_BYTES) return { status: 502, reason: "response head too large" };
+  const limit = end - 2; // through the last header line's CRLF
+  // "HTTP/1.x SSS"
+  if (limit < 14 || b[0] !== 0x48 || b[1] !== 0x54 || b[2] !== 0x54 || b[3] !== 0x50 || b[4] !== 0x2f || b[5] !== 0x31 || b[6] !== 0x2e) return { status: 502, reason: "malformed status line" };
+  const minor = b[7] === 0x31 ? 1 : b[7] === 0x30 ? 0 : -1;
+  if (minor < 0 || b[8] !== 0x20) return { status: 502, reason: "malformed status line" };
+  let status = 0;
+  for (let i = 9; i < 12; i++) {
+    const c = b[i]! - 0x30;
+    if (c < 0 || c > 9) return { status: 502, reason: "malformed status line" };
+    status = status * 10 + c;
+  }
+  if (b[12] !== 0x20 && b[12] !== 0x0d) return { status: 502, reason: "malformed status line" };
+  let pos = 12;
+  while (pos < limit && b[pos] !== 0x0d) {
+    if (b[pos] === 0x0a) return bad("bare CR or LF in the start line");
+    pos++;
+  }
+  if (b[pos + 1] !== 0x0a) return bad("bare CR or LF in the start line");
+  pos += 2;
+  let contentLength: number | undefined;
+  let te: string | undefined;
+  let close = false;
+  let keepAliveToken = false;
+  while (pos < limit) {
+    let eol = pos;
+    while (b[eol] !== 0x0d) {
+      if (b[eol] === 0x0a || eol >= limit) return bad("bare CR or LF in a header line");
+      eol++;
+    }
+    if (b[eol + 1] !== 0x0a) return bad("bare CR or LF in a header line");
+    const first = b[pos]!;
+    if (first === 0x20 || first === 0x09) return bad("obsolete line folding");
+    let colon = pos;
+    while (colon < eol && b[colon] !== 0x3a) {
+      const c = b[colon]!;
+      if (c >= 128 || TOKEN_CHAR[c] !== 1) return bad("invalid header name");
+      colon++;
+    }
+    if (colon === pos || colon === eol) return bad("header line without a name");
+    if (lowerIs(b, pos, colon, "content-length")) {
+      const v = valueText(b, colon + 1, eol);
+      if (v === undefined) return bad("control character in header content-length");
+      for (const part of v.split(",")) {
+        const t = part.trim();
+        if (!/^\d{1,15}$/.test(t)) return bad("invalid Content-Length");
+        const n = Number(t);
+        if (contentLength !== undefined && contentLength !== n) return bad("conflicting Content-Length values");
+        contentLength = n;
+      }
+    } else if (lowerIs(b, pos, colon, "transfer-encoding")) {
+      const v = valueText(b, colon + 1, eol);
+      if (v === undefined) return bad("control character in header transfer-encoding");
+      te = te === undefined ? v : `${te}, ${v}`;
+    } else if (lowerIs(b, pos, colon, "connection")) {
+      const v = valueText(b, colon + 1, eol);
+      if (v === undefined) return bad("control character in header connection");
+      for (const t of tokens(v)) {
+        if (t === "close") close = true;
+        else if (t === "keep-alive") keepAliveToken = true;
+      }
+    } else {
+      for (let i = colon + 1; i < eol; i++) {
+        const c = b[i]!;
+        if (c < 0x20 ? c !== 0x09 : c === 0x7f) return bad("control character in a header");
+      }
+    }
+    pos = eol + 2;
+  }
+  let chunked = false;
+  if (te !== undefined) {
+    const codings = tokens(te);
+    if (codings.length !== 1 || codings[0] !== "chunked") return bad(`unsupported Transfer-Encoding ${JSON.stringify(te.slice(0, 40))}`);
+    if (contentLength !== undefined) return bad("both Content-Length and Transfer-Encoding");
+    chunked = true;
+  }
+  let keepAlive = minor === 1 ? !close : keepAliveToken;
+  let body: BodyFraming;
+  if (method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200)) body = { kind: "none" };
+  else if (chunked) body = { kind: "chunked" };
+  else if (contentLength !== undefined) body = contentLength === 0 ? { kind: "none" } : { kind: "length", length: contentLength };
+  else {
+    body = { kind: "close" };
+    keepAlive = false;
+  }
+  return { status, keepAlive, body };
+}
+
+/** What the proxy needs from a request head, scanned from bytes (see scanRequestHead). */
+export interface RequestFrame {
+  readonly method: string;
+  readonly target: string;
+  readonly minor: 0 | 1;
+  /** Host header (lower case, port kept), or "". */
+  readonly host: string;
+  readonly body: BodyFraming;
+  readonly keepAlive: boolean;
+  readonly upgrade: string | undefined;
+  readonly expectContinue: boolean;
+  /** Byte ranges [start, end) of header lines (with their CRLF) a proxy must not pass on: hop-by-hop and forwarding headers. */
+  readonly drop: readonly number[];
+  /** Values of incoming forwarding headers, joined per name (only believed from trusted peers). */
+  readonly forwarding: { xff?: string; forwarded?: string; proto?: string; host?: string } | undefined;
+  /** Where the request line ends (after its CRLF). */
+  readonly lineEnd: number;
+}
+
+const REQUEST_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate", "proxy-authorization"];
+const HOST_CHARS = /^[a-z0-9.\-_:[\]]*$/;
+
+/**
+ * A request head scanned from bytes, with the same rules and results as
+ * parseRequestHead, plus which lines to drop when passing it on. Returns
+ * "fallback" for the rare heads whose Connection header names other headers
+ * to drop (the caller then uses parseRequestHead). `end` is headEnd()'s result.
+ */
+export function scanRequestHead(b: Uint8Array, end: number): RequestFrame | HeadError | "fallback" {
+  if (end - 4 > MAX_HEAD_BYTES) return { status: 431, reason: "request head too large" };
+  const limit = end - 2;
+  // Request line: METHOD SP target SP HTTP/1.x CRLF
+  let i = 0;
+  while (i < limit && b[i] !== 0x20) {
+    const c = b[i]!;
+    if (c >= 128 || TOKEN_CHAR[c] !== 1) return { status: 400, reason: "malformed request line" };
+    i++;
+  }
+  if (i === 0 || b[i] !== 0x20) return { status: 400, reason: "malformed request line" };
+  const method = String.fromCharCode(...b.subarray(0, i));
+  const tStart = ++i;
+  while (i < limit && b[i] !== 0x20) {
+    const c = b[i]!;
+    if (c <= 0x20 || c === 0x7f) return { status: 400, reason: "malformed request line" };
+    i++;
+  }
+  if (i === tStart || b[i] !== 0x20) return { status: 400, reason: "malformed request line" };
+  let target = "";
+  for (let k = tStart; k < i; k++) target += String.fromCharCode(b[k]!);
+  i++;
+  // HTTP/1.x
+  if (b[i] !== 0x48 || b[i + 1] !== 0x54 || b[i + 2] !== 0x54 || b[i + 3] !== 0x50 || b[i + 4] !== 0x2f) return { status: 400, reason: "malformed request line" };
+  if (b[i + 5] !== 0x31 || b[i + 6] !== 0x2e || (b[i + 7] !== 0x30 && b[i + 7] !== 0x31) || b[i + 8] !== 0x0d || b[i + 9] !== 0x0a) {
+    // Not HTTP/1.0 or 1.1: another version (505) or garbage (400), as parseRequestHead says.
+    const line = Buffer.from(b.buffer, b.byteOffset, Math.min(limit, b.length)).toString("latin1").split("\r\n")[0]!;
+    return /^\S+ \S+ HTTP\/\d/.test(line) && !line.includes("\n") ? { status: 505, reason: "HTTP version not supported" } : { status: 400, reason: "malformed request line" };
+  }
+  const minor = b[i + 7] === 0x31 ? 1 : 0;
+  const lineEnd = i + 10;
+  let pos = lineEnd;
+  let contentLength: number | undefined;
+  let te: string | undefined;
+  let host = "";
+  let hosts = 0;
+  let close = false;
+  let keepAliveToken = false;
+  let upgradeToken = false;
+  let upgrade: string | undefined;
+  let expectContinue = false;
+  const drop: number[] = [];
+  let forwarding: { xff?: string; forwarded?: string; proto?: string; host?: string } | undefined;
+  while (pos < limit) {
+    let eol = pos;
+    while (b[eol] !== 0x0d) {
+      if (b[eol] === 0x0a || eol >= limit) return { status: 400, reason: "bare CR or LF in a header line" };
+      eol++;
+    }
+    if (b[eol + 1] !== 0x0a) return { status: 400, reason: "bare CR or LF in a header line" };
+    const first = b[pos]!;
+    if (first === 0x20 || first === 0x09) return { status: 400, reason: "obsolete line folding" };
+    let colon = pos;
+    while (colon < eol && b[colon] !== 0x3a) {
+      const c = b[colon]!;
+      if (c >= 128 || TOKEN_CHAR[c] !== 1) return { status: 400, reason: "invalid header name" };
+      colon++;
+    }
+    if (colon === pos) return { status: 400, reason: "header line without a name" };
+    if (colon === eol) return { status: 400, reason: "header line without a name" };
+    const v = valueText(b, colon + 1, eol);
+    if (v === undefined) {
+      let name = "";
+      for (let k = pos; k < colon; k++) name += String.fromCharCode(b[k]!);
+      return { status: 400, reason: `control character in header ${name}` };
+    }
+    const len = colon - pos;
+    // Dispatch on the name's length first: most headers match none of these.
+    if (len === 4 && lowerIs(b, pos, colon, "host")) {
+      hosts++;
+      host = v.toLowerCase();
+    } else if (len === 14 && lowerIs(b, pos, colon, "content-length")) {
+      for (const part of v.split(",")) {
+        const t = part.trim();
+        if (!/^\d{1,15}$/.test(t)) return { status: 400, reason: "invalid Content-Length" };
+        const n = Number(t);
+        if (contentLength !== undefined && contentLength !== n) return { status: 400, reason: "conflicting Content-Length values" };
+        contentLength = n;
+      }
+    } else if (len === 17 && lowerIs(b, pos, colon, "transfer-encoding")) {
+      te = te === undefined ? v : `${te}, ${v}`;
+    } else if (len === 10 && lowerIs(b, pos, colon, "connection")) {
+      for (const t of tokens(v)) {
+        if (t === "close") close = true;
+        else if (t === "keep-alive") keepAliveToken = true;
+        else if (t === "upgrade") upgradeToken = true;
+        else return "fallback";
+      }
+      drop.push(pos, eol + 2);
+    } else if (len === 7 && lowerIs(b, pos, colon, "upgrade")) {
+      upgrade = v;
+      drop.push(pos, eol + 2);
+    } else if (len === 6 && lowerIs(b, pos, colon, "expect")) {
+      if (v.toLowerCase() === "100-continue") expectContinue = true;
+    } else if (len === 15 && lowerIs(b, pos, colon, "x-forwarded-for")) {
+      forwarding ??= {};
+      forwarding.xff = forwarding.xff === undefined ? v : `${forwarding.xff}, ${v}`;
+      drop.push(pos, eol + 2);
+    } else if (len === 9 && lowerIs(b, pos, colon, "forwarded")) {
+      forwarding ??= {};
+      forwarding.forwarded = forwarding.forwarded === undefined ? v : `${forwarding.forwarded}, ${v}`;
+      drop.push(pos, eol + 2);
+    } else if (len === 17 && lowerIs(b, pos, colon, "x-forwarded-proto")) {
+      forwarding ??= {};
+      forwarding.proto ??= v;
+      drop.push(pos, eol + 2);
+    } else if (len === 16 && lowerIs(b, pos, colon, "x-forwarded-host")) {
+      forwarding ??= {};
+      forwarding.host ??= v;
+      drop.push(pos, eol + 2);
+    } else if (REQUEST_HOP.some((h) => h.length === len && lowerIs(b, pos, colon, h))) {
+      drop.push(pos, eol + 2);
+    }
+    pos = eol + 2;
+  }
+  let chunked = false;
+  if (te !== undefined) {
+    const codings = tokens(te);
+    if (codings.length !== 1 || codings[0] !== "chunked") return { status: 501, reason: `unsupported Transfer-Encoding ${JSON.stringify(te.slice(0, 40))}` };
+    if (contentLength !== undefined) return { status: 400, reason: "both Content-Length and Transfer-Encoding" };
+    chunked = true;
+  }
+  if (hosts > 1) return { status: 400, reason: "more than one Host header" };
+  if (minor === 1 && hosts === 0) return { status: 400, reason: "HTTP/1.1 request without Host" };
+  if (!HOST_CHARS.test(host)) return { status: 400, reason: "invalid Host" };
+  const body: BodyFraming = chunked ? { kind: "chunked" } : contentLength ? { kind: "length", length: contentLength } : { kind: "none" };
+  const keepAlive = minor === 1 ? !close : keepAliveToken;
+  const up = upgrade !== undefined && upgradeToken ? upgrade.toLowerCase() : undefined;
+  return { method, target, minor, host, body, keepAlive, upgrade: up, expectContinue, drop, forwarding, lineEnd };
+}

@@ -12,12 +12,13 @@
 import type { Cidr } from "../../core/ingress/address.ts";
 import type { Backend } from "../../core/ingress/balancer.ts";
 import { ChunkedScanner } from "../../core/ingress/chunked.ts";
-import { FORWARDING_HEADERS, forwardingHeaders } from "../../core/ingress/forwarded.ts";
-import { HOP_BY_HOP, MAX_HEAD_BYTES, headEnd, isHeadError, parseRequestHead, parseResponseHead, type BodyFraming, type RequestHead } from "../../core/ingress/http-head.ts";
+import { FORWARDING_HEADERS, forwardedNode, forwardingHeaders } from "../../core/ingress/forwarded.ts";
+import { inAnyCidr } from "../../core/ingress/address.ts";
+import { HOP_BY_HOP, MAX_HEAD_BYTES, headEnd, isHeadError, parseRequestHead, scanRequestHead, scanResponseHead, type BodyFraming, type Header, type RequestFrame, type RequestHead } from "../../core/ingress/http-head.ts";
 import type { BackendSet } from "./backends.ts";
 import type { Conn } from "./sockets.ts";
 import { ConnectError } from "./sockets.ts";
-import type { PooledConn, Upstream, UpstreamPool } from "./upstream-pool.ts";
+import type { PooledConn, Upstream, UpstreamOwner, UpstreamPool } from "./upstream-pool.ts";
 
 export interface RouteHit {
   readonly backends: BackendSet;
@@ -118,10 +119,13 @@ class BodyTracker {
   }
 }
 
+/** The request facts an exchange needs, from either parser. */
+type ReqInfo = Pick<RequestFrame, "method" | "target" | "host" | "minor" | "body" | "keepAlive" | "upgrade">;
+
 type Phase = "head" | "dispatch" | "request-body" | "response" | "tunnel" | "closed";
 
 interface Exchange {
-  readonly req: RequestHead;
+  readonly req: ReqInfo;
   readonly hit: RouteHit;
   readonly started: number;
   /** The head sent upstream. */
@@ -131,7 +135,7 @@ interface Exchange {
   bodyCopy: Uint8Array[] | undefined;
   attempts: number;
   upstreamErrors: number;
-  readonly tried: Set<string>;
+  readonly tried: string[];
   backend: Backend<Upstream> | undefined;
   up: PooledConn | undefined;
   resBody: BodyTracker | undefined;
@@ -144,12 +148,14 @@ interface Exchange {
 }
 
 /** One client connection. */
-export class HttpSession {
+export class HttpSession implements UpstreamOwner {
   private buf: Uint8Array | undefined;
   private phase: Phase = "head";
   private ex: Exchange | undefined;
   private deadline: number;
   private readonly peer: string;
+  private readonly peerTrusted: boolean;
+  private readonly peerNode: string;
 
   constructor(
     private readonly client: Conn,
@@ -158,6 +164,8 @@ export class HttpSession {
     peer?: string,
   ) {
     this.peer = peer ?? client.remoteAddress;
+    this.peerTrusted = inAnyCidr(cfg.trusted, this.peer);
+    this.peerNode = forwardedNode(this.peer);
     this.deadline = cfg.now() + cfg.clientIdleMs;
     client.setHandlers({
       onData: (d) => this.onClientData(d),
@@ -221,28 +229,38 @@ export class HttpSession {
       if (buf.length > MAX_HEAD_BYTES) this.reject(431, "request head too large");
       return;
     }
-    const parsed = parseRequestHead(latin1(buf, end - 4));
     this.buf = end < buf.length ? buf.subarray(end) : undefined;
-    if (isHeadError(parsed)) {
-      this.reject(parsed.status, parsed.reason);
-      return;
+    const scanned = scanRequestHead(buf, end);
+    let req: ReqInfo;
+    let head: () => Uint8Array;
+    if (scanned === "fallback") {
+      // A Connection header naming other headers: the general parser and builder.
+      const parsed = parseRequestHead(latin1(buf, end - 4));
+      if (isHeadError(parsed)) return this.reject(parsed.status, parsed.reason);
+      req = parsed;
+      head = () => this.upstreamHead(parsed);
+    } else if ("reason" in scanned) {
+      return this.reject(scanned.status, scanned.reason);
+    } else {
+      req = scanned;
+      head = () => this.fastHead(buf, end, scanned);
     }
-    if (parsed.target.startsWith(CHALLENGE) && this.cfg.acmeChallenge && (parsed.method === "GET" || parsed.method === "HEAD")) {
-      const token = parsed.target.slice(CHALLENGE.length);
+    if (req.target.startsWith(CHALLENGE) && this.cfg.acmeChallenge && (req.method === "GET" || req.method === "HEAD")) {
+      const token = req.target.slice(CHALLENGE.length);
       const answer = this.cfg.acmeChallenge(token);
-      this.answerLocally(parsed, answer === undefined ? 404 : 200, answer ?? "no such challenge\n");
+      this.answerLocally(req, answer === undefined ? 404 : 200, answer ?? "no such challenge\n");
       return;
     }
-    const hit = this.cfg.resolve(parsed.host, parsed.target);
+    const hit = this.cfg.resolve(req.host, req.target);
     if (!hit) {
-      this.answerLocally(parsed, 404, `no route for ${parsed.host || "(no host)"}${parsed.target.split("?")[0]}\n`);
+      this.answerLocally(req, 404, `no route for ${req.host || "(no host)"}${req.target.split("?")[0]}\n`);
       return;
     }
-    this.startExchange(parsed, hit);
+    this.startExchange(req, head(), hit);
   }
 
   /** Answers without a backend; a request body, if any, cannot be skipped safely, so the connection closes. */
-  private answerLocally(req: RequestHead, status: number, body: string): void {
+  private answerLocally(req: ReqInfo, status: number, body: string): void {
     const close = !req.keepAlive || req.body.kind !== "none";
     this.client.write(simpleResponse(status, req.method === "HEAD" ? "" : body, close));
     if (close) {
@@ -261,13 +279,14 @@ export class HttpSession {
   }
 
   private upstreamHead(req: RequestHead): Uint8Array {
-    const f = forwardingHeaders(req.headers, req.host, { peer: this.peer, proto: this.cfg.scheme, trusted: this.cfg.trusted });
-    const connTokens = new Set<string>();
-    for (const h of req.headers) if (h.name === "connection") for (const t of h.value.toLowerCase().split(",")) connTokens.add(t.trim());
+    const f = forwardingHeaders(req.headers, req.host, { peer: this.peer, proto: this.cfg.scheme, trusted: this.cfg.trusted, peerTrusted: this.peerTrusted, peerNode: this.peerNode });
+    let connTokens: string[] | undefined;
+    for (const h of req.headers) if (h.name === "connection") (connTokens ??= []).push(...h.value.toLowerCase().split(",").map((t) => t.trim()));
     let head = `${req.method} ${req.target} HTTP/1.${req.minor}\r\n`;
     for (const h of req.headers) {
-      if (FORWARDING_HEADERS.has(h.name)) continue;
-      if ((HOP_BY_HOP.has(h.name) || connTokens.has(h.name)) && !(h.name === "transfer-encoding" || (req.upgrade && h.name === "upgrade"))) continue;
+      const n = h.name;
+      if (FORWARDING_HEADERS.has(n)) continue;
+      if ((HOP_BY_HOP.has(n) || (connTokens !== undefined && connTokens.includes(n))) && !(n === "transfer-encoding" || (req.upgrade && n === "upgrade"))) continue;
       head += `${h.line}\r\n`;
     }
     head += `x-forwarded-for: ${f.xForwardedFor}\r\nforwarded: ${f.forwarded}\r\nx-forwarded-proto: ${f.xForwardedProto}\r\n`;
@@ -278,17 +297,66 @@ export class HttpSession {
     return Buffer.from(head, "latin1");
   }
 
-  private startExchange(req: RequestHead, hit: RouteHit): void {
+  /** The forwarding (and connection) lines appended to a passed-on head; cached per host for the usual case. */
+  private suffixCache: { host: string; minor: number; buf: Uint8Array } | undefined;
+
+  private suffix(f: RequestFrame): Uint8Array {
+    const simple = (!this.peerTrusted || f.forwarding === undefined) && f.upgrade === undefined;
+    const c = this.suffixCache;
+    if (simple && c && c.host === f.host && c.minor === f.minor) return c.buf;
+    const incoming: Header[] = [];
+    if (this.peerTrusted && f.forwarding) {
+      const fw = f.forwarding;
+      if (fw.xff !== undefined) incoming.push({ name: "x-forwarded-for", value: fw.xff, line: "" });
+      if (fw.forwarded !== undefined) incoming.push({ name: "forwarded", value: fw.forwarded, line: "" });
+      if (fw.proto !== undefined) incoming.push({ name: "x-forwarded-proto", value: fw.proto, line: "" });
+      if (fw.host !== undefined) incoming.push({ name: "x-forwarded-host", value: fw.host, line: "" });
+    }
+    const h = forwardingHeaders(incoming, f.host, { peer: this.peer, proto: this.cfg.scheme, trusted: this.cfg.trusted, peerTrusted: this.peerTrusted, peerNode: this.peerNode });
+    let text = `x-forwarded-for: ${h.xForwardedFor}\r\nforwarded: ${h.forwarded}\r\nx-forwarded-proto: ${h.xForwardedProto}\r\n`;
+    if (h.xForwardedHost) text += `x-forwarded-host: ${h.xForwardedHost}\r\n`;
+    if (f.upgrade !== undefined) text += `connection: upgrade\r\nupgrade: ${f.upgrade}\r\n`;
+    else if (f.minor === 0) text += "connection: keep-alive\r\n";
+    const buf = Buffer.from(text, "latin1");
+    if (simple) this.suffixCache = { host: f.host, minor: f.minor, buf };
+    return buf;
+  }
+
+  /** The head to send upstream: the client's bytes minus dropped lines, plus the forwarding lines. */
+  private fastHead(src: Uint8Array, end: number, f: RequestFrame): Uint8Array {
+    const suffix = this.suffix(f);
+    const limit = end - 2;
+    let total = limit + suffix.length + 2;
+    const d = f.drop;
+    for (let k = 0; k < d.length; k += 2) total -= d[k + 1]! - d[k]!;
+    const out = Buffer.allocUnsafe(total);
+    let o = 0;
+    let from = 0;
+    for (let k = 0; k < d.length; k += 2) {
+      out.set(src.subarray(from, d[k]!), o);
+      o += d[k]! - from;
+      from = d[k + 1]!;
+    }
+    out.set(src.subarray(from, limit), o);
+    o += limit - from;
+    out.set(suffix, o);
+    o += suffix.length;
+    out[o] = 0x0d;
+    out[o + 1] = 0x0a;
+    return out;
+  }
+
+  private startExchange(req: ReqInfo, upHead: Uint8Array, hit: RouteHit): void {
     const ex: Exchange = {
       req,
       hit,
       started: this.cfg.now(),
-      upHead: this.upstreamHead(req),
+      upHead,
       reqBody: new BodyTracker(req.body),
       bodyCopy: [],
       attempts: 0,
       upstreamErrors: 0,
-      tried: new Set(),
+      tried: [],
       backend: undefined,
       up: undefined,
       resBody: undefined,
@@ -343,7 +411,7 @@ export class HttpSession {
     }
     ex.cancelWait = undefined;
     ex.attempts++;
-    ex.tried.add(b.key);
+    ex.tried.push(b.key);
     ex.backend = b;
     bal.start(b);
     const pooled = this.cfg.pool.take(b.target);
@@ -378,14 +446,25 @@ export class HttpSession {
     this.failExchange(status, reason);
   }
 
+  // Events of the upstream connection this session holds (see attach).
+  upData(pc: PooledConn, d: Uint8Array): void {
+    if (this.ex) this.onUpstreamData(this.ex, pc, d);
+    else pc.conn.destroy();
+  }
+  upDrain(): void {
+    this.client.resume();
+  }
+  upEnd(pc: PooledConn): void {
+    if (this.ex) this.onUpstreamEnd(this.ex, pc);
+    else pc.conn.destroy();
+  }
+  upClose(pc: PooledConn): void {
+    if (this.ex) this.onUpstreamClose(this.ex, pc);
+  }
+
   private attach(ex: Exchange, pc: PooledConn): void {
     ex.up = pc;
-    pc.conn.setHandlers({
-      onData: (d) => this.onUpstreamData(ex, pc, d),
-      onDrain: () => this.client.resume(),
-      onEnd: () => this.onUpstreamEnd(ex, pc),
-      onClose: () => this.onUpstreamClose(ex, pc),
-    });
+    pc.owner = this;
     this.phase = ex.reqBody.done ? "response" : "request-body";
     this.deadline = this.cfg.now() + this.cfg.responseTimeoutMs;
     let out = ex.upHead;
@@ -430,23 +509,23 @@ export class HttpSession {
         return;
       }
       ex.resHeadBuf = undefined;
-      const parsed = parseResponseHead(latin1(buf, end - 4), ex.req.method);
-      if (isHeadError(parsed)) return this.upstreamBroken(ex, pc, parsed.reason);
+      const parsed = scanResponseHead(buf, end, ex.req.method);
+      if ("reason" in parsed) return this.upstreamBroken(ex, pc, parsed.reason);
       ex.resBytes += end;
-      ex.status = parsed.head.status;
+      ex.status = parsed.status;
       rest = buf.subarray(end);
-      if (parsed.head.status === 101 && ex.req.upgrade) {
+      if (parsed.status === 101 && ex.req.upgrade) {
         this.phase = "tunnel";
         this.client.write(buf);
         this.client.resume();
         return;
       }
-      if (parsed.head.status < 200) {
+      if (parsed.status < 200) {
         // Interim (100 Continue, 103 Early Hints): pass on, wait for the final one.
         this.client.write(buf.subarray(0, end));
         continue;
       }
-      ex.resKeepAlive = parsed.head.keepAlive;
+      ex.resKeepAlive = parsed.keepAlive;
       ex.resBody = new BodyTracker(parsed.body);
       pendingHead = buf;
     }

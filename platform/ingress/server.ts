@@ -61,6 +61,8 @@ export class IngressServer {
   private listeners = new Map<string, Listener>();
   private sets = new Map<string, BackendSet>();
   private readonly pool: UpstreamPool;
+  /** Each route's target key, computed once (it is needed per request). */
+  private readonly routeKeys = new WeakMap<HttpRoute, string>();
 
   constructor(private readonly o: IngressServerOptions) {
     this.pool = new UpstreamPool(o.connectTimeoutMs ?? 2_000);
@@ -104,7 +106,9 @@ export class IngressServer {
               const routes = entry && (entry.kind === "http" || entry.kind === "https") ? entry.routes : holder.routes;
               const r = matchHttpRoute(routes, host, target);
               if (!r) return undefined;
-              const set = this.sets.get(targetKey(r.service, r.target));
+              let k = this.routeKeys.get(r);
+              if (k === undefined) this.routeKeys.set(r, (k = targetKey(r.service, r.target)));
+              const set = this.sets.get(k);
               return set ? { backends: set, route: set.label } : undefined;
             },
             acmeChallenge: (t) => this.o.acmeChallenge(t),

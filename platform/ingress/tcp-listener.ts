@@ -75,7 +75,7 @@ export class TcpIngress {
 
   private async relay(c: Conn, client: ProxyEndpoint, held: Uint8Array[], ended: () => boolean, closed: () => boolean): Promise<void> {
     const t0 = this.o.now();
-    const tried = new Set<string>();
+    const tried: string[] = [];
     let attempts = 0;
     for (;;) {
       if (closed()) return;
@@ -96,7 +96,7 @@ export class TcpIngress {
         return;
       }
       attempts++;
-      tried.add(b.key);
+      tried.push(b.key);
       set.balancer.start(b);
       let up: Conn;
       try {

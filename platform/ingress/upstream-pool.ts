@@ -10,25 +10,38 @@ import { connectTcp, type Conn, type ConnHandlers } from "./sockets.ts";
 export interface Upstream {
   readonly host: string;
   readonly port: number;
+  /** host:port, cached by the pool (it is looked up per request). */
+  key?: string;
+}
+
+/** Who gets a pooled connection's events: the pool while idle, a session while in use. */
+export interface UpstreamOwner {
+  upData(pc: PooledConn, d: Uint8Array): void;
+  upDrain(pc: PooledConn): void;
+  upEnd(pc: PooledConn): void;
+  upClose(pc: PooledConn): void;
 }
 
 export interface PooledConn {
   readonly conn: Conn;
   readonly key: string;
+  /** Set by whoever holds it; the connection's handlers (made once) forward to it. */
+  owner: UpstreamOwner;
   /** Whether it served a request before (a reused connection may have been closed by the server meanwhile). */
   reused: boolean;
   idleSince: number;
 }
 
-const IDLE_HANDLERS = (pool: UpstreamPool, pc: PooledConn): ConnHandlers => ({
-  // A response nobody asked for, or the server closing: the connection is no good.
-  onData: () => pc.conn.destroy(),
-  onDrain() {},
-  onEnd: () => pc.conn.destroy(),
-  onClose: () => pool.forget(pc),
-});
+function handlersOf(pc: PooledConn): ConnHandlers {
+  return {
+    onData: (d) => pc.owner.upData(pc, d),
+    onDrain: () => pc.owner.upDrain(pc),
+    onEnd: () => pc.owner.upEnd(pc),
+    onClose: () => pc.owner.upClose(pc),
+  };
+}
 
-export class UpstreamPool {
+export class UpstreamPool implements UpstreamOwner {
   private idle = new Map<string, PooledConn[]>();
   private readonly maxIdlePerUpstream: number;
 
@@ -41,7 +54,7 @@ export class UpstreamPool {
   }
 
   static key(u: Upstream): string {
-    return `${u.host}:${u.port}`;
+    return (u.key ??= `${u.host}:${u.port}`);
   }
 
   /** An idle connection (synchronously), or undefined. */
@@ -56,7 +69,21 @@ export class UpstreamPool {
 
   async connect(u: Upstream): Promise<PooledConn> {
     const conn = await connectTcp(u.host, u.port, this.connectTimeoutMs);
-    return { conn, key: UpstreamPool.key(u), reused: false, idleSince: 0 };
+    const pc: PooledConn = { conn, key: UpstreamPool.key(u), owner: this, reused: false, idleSince: 0 };
+    conn.setHandlers(handlersOf(pc));
+    return pc;
+  }
+
+  // While idle: a response nobody asked for, or the server closing, means the connection is no good.
+  upData(pc: PooledConn): void {
+    pc.conn.destroy();
+  }
+  upDrain(): void {}
+  upEnd(pc: PooledConn): void {
+    pc.conn.destroy();
+  }
+  upClose(pc: PooledConn): void {
+    this.forget(pc);
   }
 
   give(pc: PooledConn, now: number): void {
@@ -69,7 +96,7 @@ export class UpstreamPool {
     }
     pc.reused = true;
     pc.idleSince = now;
-    pc.conn.setHandlers(IDLE_HANDLERS(this, pc));
+    pc.owner = this;
     list.push(pc);
   }
 

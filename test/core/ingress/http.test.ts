@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parseCidr } from "../../../core/ingress/address.ts";
 import { clientAddress, forwardingHeaders } from "../../../core/ingress/forwarded.ts";
-import { headEnd, isHeadError, parseRequestHead, parseResponseHead, type RequestHead } from "../../../core/ingress/http-head.ts";
+import { headEnd, isHeadError, parseRequestHead, parseResponseHead, scanRequestHead, scanResponseHead, type RequestHead } from "../../../core/ingress/http-head.ts";
 
 const req = (s: string) => parseRequestHead(s);
 const ok = (s: string): RequestHead => {
@@ -75,6 +75,58 @@ describe("response heads", () => {
     expect(f("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket").head.status).toBe(101);
     expect(isHeadError(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked", "GET"))).toBe(true);
     expect(isHeadError(parseResponseHead("SSH-2.0-OpenSSH", "GET"))).toBe(true);
+  });
+});
+
+describe("request head scanner", () => {
+  const line = fc.oneof(
+    fc.constantFrom("Host: a.test", "host: B.test:8080", "Host: a b", "Content-Length: 5", "Content-Length: 5, 6", "Transfer-Encoding: chunked", "Transfer-Encoding: gzip", "Connection: close", "Connection: keep-alive", "Connection: Upgrade", "Connection: x-secret", "Upgrade: websocket", "Expect: 100-continue", "X-Forwarded-For: 1.2.3.4", "Forwarded: for=1.2.3.4", " folded", "Bad Name: x", ":v", "X-A: \u0001", "Keep-Alive: 5", "TE: trailers", "User-Agent: wrk"),
+    fc.string({ maxLength: 16 }),
+  );
+  test("agrees with the parser; dropped lines are exactly the hop-by-hop and forwarding ones", () => {
+    fc.assert(
+      fc.property(fc.constantFrom("GET / HTTP/1.1", "POST /x?y HTTP/1.0", "GET / HTTP/2.0", "GET  / HTTP/1.1", "G@T / HTTP/1.1", "GET /a HTTP/1.1x"), fc.array(line, { maxLength: 6 }), (start, lines) => {
+        const text = [start, ...lines].join("\r\n");
+        const bytes = new Uint8Array(Buffer.from(`${text}\r\n\r\n`, "latin1"));
+        const end = headEnd(bytes);
+        if (end !== bytes.length) return true;
+        const a = parseRequestHead(text);
+        const b = scanRequestHead(bytes, end);
+        if (b === "fallback") return lines.some((l) => /^connection:/i.test(l));
+        // Both refuse; which status (400 or 505) can differ when the line and a header are both bad.
+        if (isHeadError(a)) return "reason" in b;
+        if ("reason" in b) return false;
+        const same = a.method === b.method && a.target === b.target && a.minor === b.minor && a.host === b.host && a.keepAlive === b.keepAlive && a.upgrade === b.upgrade && a.expectContinue === b.expectContinue && JSON.stringify(a.body) === JSON.stringify(b.body);
+        const dropped: string[] = [];
+        for (let k = 0; k < b.drop.length; k += 2) dropped.push(Buffer.from(bytes.subarray(b.drop[k]!, b.drop[k + 1]! - 2)).toString("latin1"));
+        const want = a.headers.filter((h) => ["connection", "upgrade", "x-forwarded-for", "forwarded", "keep-alive", "te"].includes(h.name)).map((h) => h.line);
+        return same && JSON.stringify(dropped) === JSON.stringify(want);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe("response head scanner", () => {
+  const line = fc.oneof(
+    fc.constantFrom("Content-Length: 5", "content-length: 0", "Content-Length: 5, 5", "Content-Length: 5, 6", "Content-Length: x", "Transfer-Encoding: chunked", "transfer-encoding: gzip", "Connection: close", "Connection: keep-alive", "connection: Keep-Alive, Upgrade", " folded", "Bad Name: x", ":novalue", "X-A: \u0001", "X-B:", "Server: fizz"),
+    fc.string({ maxLength: 20 }),
+  );
+  test("agrees with the parser on status, keep-alive and framing", () => {
+    fc.assert(
+      fc.property(fc.constantFrom("HTTP/1.1 200 OK", "HTTP/1.0 200 OK", "HTTP/1.1 204 No Content", "HTTP/1.1 304 x", "HTTP/1.1 101 Switching", "HTTP/1.1 100", "HTTP/1.2 200 OK", "HTTP/1.1 2x0 OK", "SSH-2.0"), fc.array(line, { maxLength: 5 }), fc.constantFrom("GET", "HEAD"), (start, lines, method) => {
+        const text = [start, ...lines].join("\r\n");
+        const bytes = new Uint8Array(Buffer.from(`${text}\r\n\r\n`, "latin1"));
+        const end = headEnd(bytes);
+        const a = parseResponseHead(text, method);
+        if (end !== bytes.length) return true; // a line with CRLFCRLF inside: not one head
+        const b = scanResponseHead(bytes, end, method);
+        if (isHeadError(a)) return "reason" in b;
+        if ("reason" in b) return false;
+        return a.head.status === b.status && a.head.keepAlive === b.keepAlive && JSON.stringify(a.body) === JSON.stringify(b.body);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
