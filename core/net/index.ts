@@ -5,7 +5,10 @@
  * (ipam, assign), what a node gossips about its mesh end (mesh-meta), the
  * WireGuard peers and routes a node should have and the diff to get there
  * (mesh-plan), the host firewall and NAT rules (firewall-plan), and
- * `wg show dump` parsing (wg-dump). No I/O: platform/net applies the plans.
+ * `wg show dump` parsing (wg-dump), and the cluster resolver: names from
+ * state, scoped to the asker (dns-records), one query to one answer or a
+ * forward (dns-answer, on the dns-packet codec), upstreams (resolv-conf).
+ * No I/O: platform/net applies the plans, platform/dns serves the answers.
  */
 export * from "./cidr.ts";
 export * from "./ipam-config.ts";
@@ -16,3 +19,6 @@ export * from "./mesh-meta.ts";
 export * from "./mesh-plan.ts";
 export * from "./wg-dump.ts";
 export * from "./firewall-plan.ts";
+export * from "./dns-records.ts";
+export * from "./dns-answer.ts";
+export * from "./resolv-conf.ts";

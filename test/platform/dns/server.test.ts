@@ -1,0 +1,143 @@
+/**
+ * The cluster resolver over real UDP and TCP on loopback, asked by `dig`
+ * (a real resolver client), with a real dnsmasq as the upstream. Askers are
+ * told apart by source address (dig -b 127.0.1.x): a "container" of project
+ * p sees p's names and never q's; the host sees only qualified names.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
+import { createSocket } from "node:dgram";
+import { parseIp } from "../../../core/net/cidr.ts";
+import { answerQuery } from "../../../core/net/dns-answer.ts";
+import { buildDnsTable, type DnsEndpoint } from "../../../core/net/dns-records.ts";
+import { DnsServer } from "../../../platform/dns/index.ts";
+
+const ip = (s: string) => parseIp(s)!;
+const run = promisify(execFile);
+const have = (bin: string) => spawnSync("sh", ["-c", `command -v ${bin}`]).status === 0;
+const needed = have("dig") && have("dnsmasq");
+if (!needed && process.env.CI === "true") throw new Error("dig and dnsmasq are required (apt-get install dnsutils dnsmasq; test/setup-engines.sh installs them)");
+
+function ep(project: string, service: string, n: number, address: string, ready = true, aliases: string[] = []): DnsEndpoint {
+  return { project, service, containerName: `${project}-${service}-${n}`, ready, port: 8080, networks: [{ network: "default", address: ip(address), aliases }] };
+}
+
+const endpoints: DnsEndpoint[] = [
+  ep("p", "web", 1, "127.0.1.5"),
+  ep("p", "api", 1, "127.0.1.10", true, ["backend"]),
+  ep("p", "api", 2, "127.0.1.11"),
+  ep("p", "api", 3, "127.0.1.12"),
+  ep("p", "api", 4, "127.0.1.13", false),
+  ep("q", "secret", 1, "127.0.2.5"),
+  ...Array.from({ length: 40 }, (_, i) => ep("p", "big", i + 1, `127.0.3.${i + 1}`)),
+];
+let table = buildDnsTable(endpoints);
+
+let server: DnsServer;
+let upstream: ChildProcess | undefined;
+let port = 0;
+const UPSTREAM_PORT = 15353;
+
+/** dig runs as a child process while this process serves it: never spawnSync here. */
+async function dig(args: string[], p = port): Promise<string> {
+  const r = await run("dig", ["@127.0.0.1", "-p", String(p), "+time=3", "+tries=1", ...args], { encoding: "utf8", timeout: 10_000 });
+  return r.stdout;
+}
+const answers = (out: string, type = "A") =>
+  out
+    .split("\n")
+    .filter((l) => !l.startsWith(";") && l.includes(`\t${type}\t`))
+    .map((l) => l.split(/\s+/).pop()!);
+
+describe.skipIf(!needed)("cluster resolver (UDP + TCP, dig, dnsmasq upstream)", () => {
+  beforeAll(async () => {
+    upstream = spawn("dnsmasq", ["--no-daemon", "--no-resolv", "--no-hosts", `--port=${UPSTREAM_PORT}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--address=/outside.test/127.9.9.9"], { stdio: "ignore" });
+    server = await DnsServer.start({
+      listen: [{ host: "127.0.0.1", port: 0 }],
+      decide: (q, ctx) => answerQuery(table, q, ctx),
+      upstreams: () => [{ host: "127.0.0.1", port: UPSTREAM_PORT }],
+      forwardTimeoutMs: 1000,
+    });
+    port = server.addresses()[0]!.port;
+    for (let i = 0; i < 50 && !(await dig(["outside.test"])).includes("127.9.9.9"); i++) await Bun.sleep(100);
+  });
+  afterAll(async () => {
+    await server?.close();
+    upstream?.kill("SIGKILL");
+  });
+
+  test("a container gets its project's ready replicas, TTL <= 5, in rotating order", async () => {
+    const a = await dig(["-b", "127.0.1.5", "api"]);
+    expect(answers(a).sort()).toEqual(["127.0.1.10", "127.0.1.11", "127.0.1.12"]);
+    expect(a).toMatch(/\t5\tIN\tA\t/);
+    const firsts = new Set(await Promise.all(Array.from({ length: 6 }, async () => answers(await dig(["-b", "127.0.1.5", "api"]))[0])));
+    expect(firsts.size).toBeGreaterThan(1);
+    expect(answers(await dig(["-b", "127.0.1.5", "api.p"])).length).toBe(3);
+    expect(answers(await dig(["-b", "127.0.1.5", "backend"]))).toEqual(["127.0.1.10"]);
+    expect(answers(await dig(["-b", "127.0.1.5", "p-api-2"]))).toEqual(["127.0.1.11"]);
+  });
+
+  test("another project's names are not answered to this project's containers", async () => {
+    const out = await dig(["-b", "127.0.1.5", "secret"]);
+    expect(answers(out)).toEqual([]);
+    expect(answers(await dig(["-b", "127.0.1.5", "secret.q"]))).toEqual([]);
+    expect(answers(await dig(["-b", "127.0.2.5", "secret"]))).toEqual(["127.0.2.5"]);
+  });
+
+  test("an unhealthy replica leaves the answers as soon as the table says so", async () => {
+    table = buildDnsTable(endpoints.map((e) => (e.containerName === "p-api-2" ? { ...e, ready: false } : e)));
+    try {
+      expect(answers(await dig(["-b", "127.0.1.5", "api"])).sort()).toEqual(["127.0.1.10", "127.0.1.12"]);
+    } finally {
+      table = buildDnsTable(endpoints);
+    }
+  });
+
+  test("an answer too big for UDP sets TC; TCP carries it whole", async () => {
+    const udp = await dig(["-b", "127.0.1.5", "+ignore", "+noedns", "big"]);
+    expect(udp).toMatch(/flags:[^;]*\btc\b/);
+    expect(answers(udp)).toEqual([]);
+    const tcp = await dig(["-b", "127.0.1.5", "+tcp", "big"]);
+    expect(answers(tcp).length).toBe(40);
+  });
+
+  test("SRV and PTR", async () => {
+    const srv = await dig(["-b", "127.0.1.5", "api", "SRV"]);
+    expect(srv).toMatch(/SRV\t0 10 8080 p-api-1\./);
+    const ptr = await dig(["-b", "127.0.1.5", "-x", "127.0.1.11"]);
+    expect(answers(ptr, "PTR")).toEqual(["p-api-2."]);
+  });
+
+  test("the host sees only qualified names; everything else goes upstream", async () => {
+    expect(answers(await dig(["api.p"])).length).toBe(3);
+    expect(answers(await dig(["api"]))).toEqual([]);
+    expect(answers(await dig(["outside.test"]))).toEqual(["127.9.9.9"]);
+    expect(answers(await dig(["+tcp", "outside.test"]))).toEqual(["127.9.9.9"]);
+    expect(server.counters.forwarded).toBeGreaterThan(0);
+  });
+
+  test("an upstream that never answers costs a bounded wait and a SERVFAIL", async () => {
+    const black = createSocket("udp4");
+    await new Promise<void>((r) => black.bind(0, "127.0.0.1", () => r()));
+    const s2 = await DnsServer.start({ listen: [{ host: "127.0.0.1", port: 0 }], decide: (q, ctx) => answerQuery(table, q, ctx), upstreams: () => [{ host: "127.0.0.1", port: black.address().port }], forwardTimeoutMs: 300 });
+    try {
+      const t0 = Date.now();
+      const out = await dig(["nowhere.test"], s2.addresses()[0]!.port);
+      expect(out).toContain("SERVFAIL");
+      expect(Date.now() - t0).toBeLessThan(4000);
+    } finally {
+      await s2.close();
+      black.close();
+    }
+  });
+
+  test("garbage on UDP and TCP is dropped, the server keeps answering", async () => {
+    const s = createSocket("udp4");
+    s.send(Buffer.from("not dns at all"), port, "127.0.0.1");
+    await Bun.sleep(50);
+    s.close();
+    expect(answers(await dig(["api.p"])).length).toBe(3);
+    expect(server.counters.dropped).toBeGreaterThan(0);
+  });
+});
