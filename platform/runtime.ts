@@ -10,11 +10,37 @@ declare const Bun:
       gc?(force?: boolean): void;
       shrink?(): void;
       unsafe?: { setJITPolicy?(scale: number): void };
+      udpSocket?(opts: {
+        hostname: string;
+        port: number;
+        socket: { data(s: BunUdpSocket, buf: Uint8Array, port: number, address: string): void };
+      }): Promise<BunUdpSocket>;
     }
   | undefined;
 declare const Deno: { version: { deno: string } } | undefined;
 
 export type RuntimeName = "bun" | "deno" | "node";
+
+/** Bun's native UDP socket (a subset of its API). */
+export interface BunUdpSocket {
+  readonly port: number;
+  readonly hostname: string;
+  send(data: Uint8Array, port: number, address: string): boolean;
+  close(): void;
+}
+
+/**
+ * Bun's native UDP bind, or undefined elsewhere (use node:dgram). Measured for
+ * the cluster resolver: a no-parse echo server answers dnsperf at 129k
+ * queries/s through it against 119k through node:dgram on Bun (bench/dns.ts).
+ */
+export function bunUdpBind():
+  | ((host: string, port: number, onData: (s: BunUdpSocket, buf: Uint8Array, port: number, address: string) => void) => Promise<BunUdpSocket>)
+  | undefined {
+  if (typeof Bun === "undefined" || typeof Bun.udpSocket !== "function") return undefined;
+  const udp = Bun.udpSocket.bind(Bun);
+  return (hostname, port, onData) => udp({ hostname, port, socket: { data: onData } });
+}
 
 /** Bun's foreign function interface (bun:ffi), or undefined on other runtimes. */
 export async function bunFfi(): Promise<typeof import("bun:ffi") | undefined> {

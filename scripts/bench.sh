@@ -13,3 +13,4 @@ bun bench/startup.ts
 bun bench/compose.ts
 bun bench/up-down.ts
 bun bench/agent-api.ts
+bun bench/dns.ts

@@ -12,6 +12,7 @@
 import { Buffer } from "node:buffer";
 import * as dnsPacket from "dns-packet";
 import { formatIp } from "./cidr.ts";
+import { answerFast } from "./dns-fast.ts";
 import { lookupAddress, lookupName, parseReverseName, type DnsTable, type Found } from "./dns-records.ts";
 
 /** The bound: replicas come and go, so nobody may cache them long. */
@@ -21,7 +22,7 @@ const MAX_UDP_PAYLOAD = 4096;
 const RCODES: Readonly<Record<string, number>> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2 };
 
 export type DnsDecision =
-  | { readonly kind: "answer"; readonly bytes: Uint8Array; readonly rcode: string; readonly answers: number; readonly truncated: boolean }
+  | { readonly kind: "answer"; readonly bytes: Uint8Array; readonly answers: number; readonly truncated: boolean }
   | { readonly kind: "forward" }
   | { readonly kind: "drop"; readonly reason: string };
 
@@ -42,6 +43,11 @@ function rotate<T>(xs: readonly T[], by: number): T[] {
 }
 
 export function answerQuery(table: DnsTable, query: Uint8Array, ctx: DnsQueryContext): DnsDecision {
+  return answerFast(table, query, ctx.askerIp, ctx.transport, ctx.rotation, DNS_TTL_SECONDS) ?? answerWithCodec(table, query, ctx);
+}
+
+/** The careful path: every query shape, through dns-packet. */
+export function answerWithCodec(table: DnsTable, query: Uint8Array, ctx: DnsQueryContext): DnsDecision {
   let pkt: dnsPacket.DecodedPacket;
   try {
     pkt = dnsPacket.decode(Buffer.from(query.buffer, query.byteOffset, query.byteLength));
@@ -99,9 +105,9 @@ function reply(pkt: dnsPacket.DecodedPacket, answers: Answer[], rcode: string, c
   const full = base(answers, false);
   if (ctx.transport === "udp" && limit > 0 && full.length > limit) {
     const tc = base([], true);
-    return { kind: "answer", bytes: new Uint8Array(tc), rcode, answers: 0, truncated: true };
+    return { kind: "answer", bytes: new Uint8Array(tc), answers: 0, truncated: true };
   }
-  return { kind: "answer", bytes: new Uint8Array(full), rcode, answers: answers.length, truncated: false };
+  return { kind: "answer", bytes: new Uint8Array(full), answers: answers.length, truncated: false };
 }
 
 /** SERVFAIL for a query we could not forward in time (the asker should not wait forever). */

@@ -22,3 +22,4 @@ export * from "./firewall-plan.ts";
 export * from "./dns-records.ts";
 export * from "./dns-answer.ts";
 export * from "./resolv-conf.ts";
+export * from "./dns-fast.ts";

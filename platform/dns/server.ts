@@ -12,6 +12,7 @@ import { createServer, connect, type Server, type Socket as TcpSocket } from "no
 import { parseIp } from "../../core/net/cidr.ts";
 import { servfail, type DnsDecision } from "../../core/net/dns-answer.ts";
 import type { Upstream } from "../../core/net/resolv-conf.ts";
+import { bunUdpBind, type BunUdpSocket } from "../runtime.ts";
 
 export interface DnsListen {
   readonly host: string;
@@ -41,6 +42,7 @@ const TCP_IDLE_MS = 10_000;
 
 export class DnsServer {
   private readonly udp: Socket[] = [];
+  private readonly bunUdp: BunUdpSocket[] = [];
   private readonly tcp: Server[] = [];
   private readonly conns = new Set<TcpSocket>();
   private rotation = 0;
@@ -61,10 +63,13 @@ export class DnsServer {
 
   /** Bound addresses (host:port), UDP and TCP share each port. */
   addresses(): { host: string; port: number }[] {
-    return this.udp.map((u) => {
-      const a = u.address();
-      return { host: a.address, port: a.port };
-    });
+    return [
+      ...this.udp.map((u) => {
+        const a = u.address();
+        return { host: a.address, port: a.port };
+      }),
+      ...this.bunUdp.map((u) => ({ host: u.hostname, port: u.port })),
+    ];
   }
 
   async close(): Promise<void> {
@@ -74,23 +79,15 @@ export class DnsServer {
       ...this.udp.map((u) => new Promise<void>((r) => u.close(() => r()))),
       ...this.tcp.map((t) => new Promise<void>((r) => t.close(() => r()))),
     ]);
+    for (const u of this.bunUdp) u.close();
     this.udp.length = 0;
+    this.bunUdp.length = 0;
     this.tcp.length = 0;
   }
 
   private async bind(l: DnsListen): Promise<void> {
-    const u = createSocket({ type: "udp4", reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      u.once("error", reject);
-      u.bind(l.port, l.host, () => {
-        u.off("error", reject);
-        resolve();
-      });
-    });
-    u.on("error", () => {});
-    u.on("message", (msg, rinfo) => this.onUdp(u, msg, rinfo.address, rinfo.port));
-    this.udp.push(u);
-    const port = u.address().port;
+    const native = bunUdpBind();
+    const port = native ? await this.bindBun(native, l) : await this.bindDgram(l);
     const t = createServer((c) => this.onTcp(c));
     await new Promise<void>((resolve, reject) => {
       t.once("error", reject);
@@ -102,29 +99,57 @@ export class DnsServer {
     this.tcp.push(t);
   }
 
+  private async bindBun(bind: NonNullable<ReturnType<typeof bunUdpBind>>, l: DnsListen): Promise<number> {
+    const u = await bind(l.host, l.port, (s, buf, port, address) => this.onUdp((b) => void s.send(b, port, address), buf, address));
+    this.bunUdp.push(u);
+    return u.port;
+  }
+
+  private async bindDgram(l: DnsListen): Promise<number> {
+    const u = createSocket({ type: "udp4", reuseAddr: false });
+    await new Promise<void>((resolve, reject) => {
+      u.once("error", reject);
+      u.bind(l.port, l.host, () => {
+        u.off("error", reject);
+        resolve();
+      });
+    });
+    u.on("error", () => {});
+    u.on("message", (msg, rinfo) => this.onUdp((b) => u.send(b, rinfo.port, rinfo.address), new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), rinfo.address));
+    this.udp.push(u);
+    return u.address().port;
+  }
+
   private count(outcome: "answered" | "forwarded" | "forward_failed" | "dropped" | "truncated", transport: "udp" | "tcp"): void {
     if (outcome === "forward_failed") this.counters.forwardFailed++;
     else this.counters[outcome]++;
     this.opts.onQuery?.(outcome, transport);
   }
 
+  private readonly askers = new Map<string, number | undefined>();
+
   private decide(q: Uint8Array, asker: string, transport: "udp" | "tcp"): DnsDecision {
     this.rotation = (this.rotation + 1) >>> 0;
-    return this.opts.decide(q, { askerIp: parseIp(asker.replace(/^::ffff:/, "")), transport, rotation: this.rotation });
+    let ip = this.askers.get(asker);
+    if (ip === undefined && !this.askers.has(asker)) {
+      ip = parseIp(asker.replace(/^::ffff:/, ""));
+      if (this.askers.size > 4096) this.askers.clear();
+      this.askers.set(asker, ip);
+    }
+    return this.opts.decide(q, { askerIp: ip, transport, rotation: this.rotation });
   }
 
-  private onUdp(sock: Socket, msg: Buffer, host: string, port: number): void {
-    const q = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+  private onUdp(reply: (b: Uint8Array) => void, q: Uint8Array, host: string): void {
     const d = this.decide(q, host, "udp");
     if (d.kind === "answer") {
       this.count(d.truncated ? "truncated" : "answered", "udp");
-      sock.send(d.bytes, port, host);
+      reply(d.bytes);
     } else if (d.kind === "drop") this.count("dropped", "udp");
     else {
       void this.forwardUdp(q).then((r) => {
         this.count(r ? "forwarded" : "forward_failed", "udp");
         const out = r ?? servfail(q);
-        if (out) sock.send(out, port, host);
+        if (out) reply(out);
       });
     }
   }
@@ -191,9 +216,11 @@ export class DnsServer {
       const timer = setTimeout(() => finish(undefined), this.deadline());
       s.on("error", () => finish(undefined));
       s.on("message", (m) => {
-        if (m.length >= 2 && m[0] === q[0] && m[1] === q[1]) finish(new Uint8Array(m));
+        if (m.length >= 2 && m[0] === own[0] && m[1] === own[1]) finish(new Uint8Array(m));
       });
-      for (const u of ups) s.send(q, u.port, u.host);
+      // Bun's UDP callback may reuse its buffer: keep our own copy for the id check.
+      const own = q.slice();
+      for (const u of ups) s.send(own, u.port, u.host);
     });
   }
 

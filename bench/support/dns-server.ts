@@ -1,0 +1,14 @@
+/**
+ * Fizz's cluster resolver in its own process, for bench/dns.ts: the table of
+ * `SERVICES` services × 3 replicas in project "bench" (what dnsmasq is given
+ * as a hosts file), listening on 127.0.0.1:PORT. Prints "ready" when it serves.
+ */
+import { answerQuery } from "../../core/net/dns-answer.ts";
+import { buildDnsTable, type DnsEndpoint } from "../../core/net/dns-records.ts";
+import { DnsServer } from "../../platform/dns/index.ts";
+import { benchEndpoints } from "./dns-names.ts";
+
+const port = Number(process.argv[2]);
+const table = buildDnsTable(benchEndpoints() as DnsEndpoint[]);
+await DnsServer.start({ listen: [{ host: "127.0.0.1", port }], decide: (q, ctx) => answerQuery(table, q, ctx), upstreams: () => [] });
+console.log("ready");

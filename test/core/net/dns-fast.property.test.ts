@@ -1,0 +1,83 @@
+/**
+ * The hand-written fast path (dns-fast.ts) and the dns-packet path must give
+ * the same answer: for random names, case, EDNS sizes, askers and rotations,
+ * decoding the fast bytes with dns-packet equals what the slow path encodes.
+ */
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { Buffer } from "node:buffer";
+import * as dnsPacket from "dns-packet";
+import { answerFast, parseFastQuestion } from "../../../core/net/dns-fast.ts";
+import { answerQuery, answerWithCodec } from "../../../core/net/dns-answer.ts";
+import { buildDnsTable, type DnsEndpoint } from "../../../core/net/dns-records.ts";
+
+const eps: DnsEndpoint[] = [];
+for (let s = 0; s < 6; s++)
+  for (let r = 1; r <= 1 + (s % 4) * 20; r++)
+    eps.push({ project: s < 4 ? "p" : "q", service: `svc${s}`, containerName: `p-svc${s}-${r}`, ready: r % 7 !== 0, port: 80, networks: [{ network: "default", address: (10 << 24) + (s << 16) + r, aliases: s === 1 ? ["alias-one"] : [] }] });
+const table = buildDnsTable(eps);
+const asker = (10 << 24) + (0 << 16) + 1;
+
+function slow(q: Uint8Array, askerIp: number | undefined, transport: "udp" | "tcp", rotation: number) {
+  return answerWithCodec(table, q, { askerIp, transport, rotation });
+}
+
+describe("DNS fast path", () => {
+  test("decodes to the same answer dns-packet would produce", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("svc0", "SVC1", "svc2.p", "Svc3", "svc4", "alias-one", "p-svc2-3", "nothere", "svc5.q"),
+        fc.option(fc.integer({ min: 512, max: 8192 }), { nil: undefined }),
+        fc.boolean(),
+        fc.constantFrom("udp" as const, "tcp" as const),
+        fc.nat(1000),
+        fc.nat(65535),
+        (name, edns, fromContainer, transport, rotation, id) => {
+          const q = new Uint8Array(
+            dnsPacket.encode({ type: "query", id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name }], ...(edns ? { additionals: [{ type: "OPT", name: ".", udpPayloadSize: edns }] } : {}) } as dnsPacket.Packet),
+          );
+          expect(parseFastQuestion(q)?.name).toBe(name.toLowerCase());
+          const fast = answerFast(table, q, fromContainer ? asker : undefined, transport, rotation, 5);
+          expect(fast).toBeDefined();
+          // The reference answer over TCP (never truncated); dns-packet does not compress names, so its
+          // UDP answers hit the size limit sooner than the fast path's, which points back at the question.
+          const d = slow(q, fromContainer ? asker : undefined, "tcp", rotation);
+          if (fast!.kind === "forward") return void expect(d.kind).toBe("forward");
+          const p = dnsPacket.decode(Buffer.from(fast!.bytes));
+          expect(p.id).toBe(id);
+          expect(p.type).toBe("response");
+          expect(p.questions).toEqual([{ name, type: "A", class: "IN" }]);
+          const addrs = (p.answers ?? []).map((a) => (a as { data: unknown }).data as string);
+          expect(d.kind).toBe("answer");
+          if (d.kind !== "answer") return;
+          const ps = dnsPacket.decode(Buffer.from(d.bytes));
+          expect(p.flag_aa).toBe(ps.flag_aa);
+          expect(p.flag_rd).toBe(ps.flag_rd);
+          expect((p as { rcode?: string }).rcode).toBe((ps as { rcode?: string }).rcode);
+          const want = (ps.answers ?? []).map((a) => (a as { data: unknown }).data as string);
+          if (fast!.truncated) expect(transport === "udp" && d.bytes.length > (edns ?? 512)).toBe(true);
+          else {
+            expect(addrs).toEqual(want);
+            if (transport === "udp") expect(fast!.bytes.length).toBeLessThanOrEqual(Math.min(4096, Math.max(512, edns ?? 512)));
+          }
+          if (fast!.truncated) {
+            expect(p.flag_tc).toBe(true);
+            expect(addrs).toEqual([]);
+          } else {
+            expect(new Set(addrs).size).toBe(addrs.length);
+            for (const a of p.answers ?? []) expect((a as { ttl?: number }).ttl).toBe(5);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  test("shapes it does not handle go to the careful path", () => {
+    const srv = new Uint8Array(dnsPacket.encode({ type: "query", id: 1, questions: [{ type: "SRV", name: "svc0" }] } as dnsPacket.Packet));
+    expect(parseFastQuestion(srv)).toBeUndefined();
+    const two = new Uint8Array(dnsPacket.encode({ type: "query", id: 1, questions: [{ type: "A", name: "a" }, { type: "A", name: "b" }] } as dnsPacket.Packet));
+    expect(parseFastQuestion(two)).toBeUndefined();
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (junk) => void answerQuery(table, junk, { askerIp: undefined, transport: "udp", rotation: 0 })));
+  });
+});
