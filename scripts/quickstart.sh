@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
-bash test/setup-engines.sh
+FIZZ_SETUP_WORDPRESS=0 bash test/setup-engines.sh
 bash scripts/build.sh >/dev/null
 case "$(uname -m)" in aarch64|arm64) fizz=dist/fizz-linux-arm64 ;; *) fizz=dist/fizz-linux-x64 ;; esac
 

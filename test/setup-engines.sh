@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what the e2e tests need: Docker and Podman engines answering on their
-# unix sockets, and offline fixture images (fizz-test/busybox:1 and :2) on both.
+# unix sockets, and offline fixture images (fizz-test/busybox:1 and :2, and the
+# wordpress/mariadb stand-ins of test/images/build-wordpress.sh) on both.
 # Idempotent and fast when everything is already in place; prints one line per
 # thing it did and fails loudly (exit 1, "setup-engines: error: ...") when a
 # piece cannot be set up. Safe to run concurrently: a lock serialises runs.
@@ -54,6 +55,9 @@ needed() {
   have_cmd curl || out+=(curl)
   { have_cmd dockerd || ping_sock "$DOCKER_SOCK"; } || out+=(docker.io)
   have_cmd podman || out+=(podman)
+  # Podman's CNI networks resolve container names only with the dnsname plugin,
+  # which Debian's podman does not pull in (compose services find each other by name).
+  [ -x /usr/lib/cni/dnsname ] || out+=(golang-github-containernetworking-plugin-dnsname)
   static_busybox >/dev/null || out+=(busybox-static)
   have_cmd iptables || out+=(iptables)
   # Real peers the suite compares against or drives: docker-compose 1.29 (compose
@@ -251,5 +255,13 @@ if [ "${#need[@]}" -gt 0 ]; then
     say "built $img on $engine"
   done
 fi
-say "ready: docker at $DOCKER_SOCK, podman at $PODMAN_SOCK, images ${IMAGES[*]}"
+# Stand-ins for Docker Hub's wordpress and mariadb images (examples/wordpress-compose.yml),
+# built offline from Debian packages; cached by content hash, about 2 minutes when
+# missing. FIZZ_SETUP_WORDPRESS=0 skips them (the quick start does not need them).
+wordpress_images=""
+if [ "${FIZZ_SETUP_WORDPRESS:-1}" != 0 ]; then
+  $SUDO bash "$(dirname "$0")/images/build-wordpress.sh" || die "building the wordpress/mariadb stand-in images failed (above)"
+  wordpress_images=" wordpress:6 mariadb:10.11"
+fi
+say "ready: docker at $DOCKER_SOCK, podman at $PODMAN_SOCK, images ${IMAGES[*]}$wordpress_images"
 exit 0
