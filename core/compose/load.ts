@@ -20,7 +20,7 @@ import { own } from "./hash.ts";
 import { OverrideTag, ResetTag, stripTags } from "./tags.ts";
 import { ProjectFiles, type FileReader } from "./reads.ts";
 import { echo, MAX_NAME_LENGTH, nameTooLong } from "../limits.ts";
-import { readXFizzProject } from "./xfizz.ts";
+import { applyZones, readXFizzProject } from "./xfizz.ts";
 
 export type { FileReader } from "./reads.ts";
 
@@ -579,6 +579,7 @@ export function loadProject(opts: LoadOptions): LoadResult {
     extensions,
     active_profiles: active,
   };
+  applyZones(x_fizz?.placement?.zone, [...Object.values(services), ...Object.values(disabled)]);
   validateProject(project, diags);
   return { project, diagnostics: diags.list, environment };
 }

@@ -477,6 +477,12 @@ export interface XFizzPlacement {
   prefer: string[];
   /** Place at most this many replicas per node. */
   max_per_node?: number;
+  /**
+   * Nodes labelled `zone=<z>`. Top level: every service that does not choose
+   * its own; the loader writes it into each service's constraints as
+   * `zone==<z>`. Per service, `"*"` means any zone.
+   */
+  zone?: string;
 }
 
 export interface XFizzUpdate {

@@ -10,6 +10,7 @@ import type { Project, Service } from "./model.ts";
 import { hasPath, UNSUPPORTED_SERVICE_FIELDS, UNSUPPORTED_TOP_FIELDS } from "./unsupported.ts";
 import { isIp } from "./syntax.ts";
 import { own } from "./hash.ts";
+import { xfizzWarnings } from "./xfizz.ts";
 import { projectConflicts } from "../ingress/conflicts.ts";
 
 function hintFor(word: string, candidates: Iterable<string>, kind: string): string {
@@ -103,6 +104,7 @@ export function validateProject(project: Project, diags: Diags): void {
     const defs = (project as unknown as Record<string, Record<string, unknown>>)[top!] ?? {};
     for (const [k, def] of Object.entries(defs)) if (hasPath(def, field!)) diags.warn([top!, k, field!], "compose.unsupported", `'${field}' is parsed but not honoured by Fizz yet: ${u.why}`);
   }
+  xfizzWarnings(project, diags);
   checkCycles(project, diags);
   checkPorts(project, diags);
   // x-fizz.ingress routes and ports against each other and against published ports (core/ingress).

@@ -1,14 +1,24 @@
 /**
  * `x-fizz` blocks (top level and per service): Fizz's orchestrator settings,
- * validated like any compose field. Reference: examples/x-fizz.md.
+ * validated like any compose field; the project's placement zone carried into
+ * every service that does not choose its own (`applyZones`); the x-fizz keys
+ * Fizz parses but does not act on yet, named as warnings (`xfizzWarnings`).
+ * Reference: examples/x-fizz.md.
  */
-import type { XFizzIngress, XFizzPlacement, XFizzProject, XFizzService, XFizzUpdate } from "./model.ts";
+import type { Diags } from "./diagnostics.ts";
+import type { Project, Service, XFizzIngress, XFizzPlacement, XFizzProject, XFizzService, XFizzUpdate } from "./model.ts";
 import { readObj, type Cx, type Schema } from "./schema.ts";
 import type { Path } from "./source.ts";
 
 const CONSTRAINT = /^[A-Za-z0-9_.\-/]+\s*(==|!=)\s*\S+$/;
+/** A label value (Docker's label syntax is looser; zones are names, and this keeps constraints parseable). */
+const ZONE = /^[A-Za-z0-9][A-Za-z0-9_.\-]*$/;
+/** `zone: "*"` on a service: any zone, whatever the project's says. */
+export const ANY_ZONE = "*";
+/** The node label a zone is: nodes are labelled `zone=<z>` (node config `labels:`). */
+export const ZONE_LABEL = "zone";
 
-const PLACEMENT: Schema = { constraints: "list", prefer: "list", max_per_node: "uint" };
+const PLACEMENT: Schema = { constraints: "list", prefer: "list", max_per_node: "uint", zone: "str" };
 const UPDATE: Schema = {
   strategy: { enum: ["rolling", "recreate", "blue-green"] },
   parallelism: "uint",
@@ -29,14 +39,23 @@ const INGRESS: Schema = {
 };
 const HOST_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-function placement(v: unknown, p: Path, cx: Cx): XFizzPlacement | undefined {
+function placement(v: unknown, p: Path, cx: Cx, service: boolean): XFizzPlacement | undefined {
   const o = readObj(v, p, cx, PLACEMENT);
   if (!o) return undefined;
   const constraints = (o.constraints as string[]) ?? [];
   constraints.forEach((c, i) => {
     if (!CONSTRAINT.test(c)) cx.diags.error([...p, "constraints", i], "compose.xfizz", `invalid constraint "${c}"`, 'write "label==value" or "label!=value", e.g. "zone==eu-1"');
   });
-  return { constraints, prefer: (o.prefer as string[]) ?? [], ...(o.max_per_node !== undefined ? { max_per_node: o.max_per_node as number } : {}) };
+  const zone = o.zone as string | undefined;
+  if (zone !== undefined && !ZONE.test(zone) && !(service && zone === ANY_ZONE)) {
+    cx.diags.error([...p, "zone"], "compose.xfizz", `invalid zone "${zone}"`, `a zone is a node label value: letters, digits, '.', '-' and '_'${service ? `; "${ANY_ZONE}" lets the service run in any zone` : ""}`);
+  }
+  return {
+    constraints,
+    prefer: (o.prefer as string[]) ?? [],
+    ...(o.max_per_node !== undefined ? { max_per_node: o.max_per_node as number } : {}),
+    ...(zone !== undefined ? { zone } : {}),
+  };
 }
 
 function update(v: unknown, p: Path, cx: Cx): XFizzUpdate | undefined {
@@ -106,7 +125,7 @@ export function readXFizzService(v: unknown, p: Path, cx: Cx): XFizzService | un
   if (!o) return undefined;
   const x: XFizzService = {};
   if (o.placement !== undefined) {
-    const pl = placement(o.placement, [...p, "placement"], cx);
+    const pl = placement(o.placement, [...p, "placement"], cx, true);
     if (pl) x.placement = pl;
   }
   if (o.spread !== undefined) x.spread = o.spread as string;
@@ -133,7 +152,7 @@ export function readXFizzProject(v: unknown, p: Path, cx: Cx): XFizzProject | un
   if (!o) return undefined;
   const x: XFizzProject = {};
   if (o.placement !== undefined) {
-    const pl = placement(o.placement, [...p, "placement"], cx);
+    const pl = placement(o.placement, [...p, "placement"], cx, false);
     if (pl) x.placement = pl;
   }
   if (o.update !== undefined) {
@@ -141,4 +160,57 @@ export function readXFizzProject(v: unknown, p: Path, cx: Cx): XFizzProject | un
     if (u) x.update = u;
   }
   return x;
+}
+
+/** The label a constraint tests, for bare x-fizz keys (`zone==a`) and compose's (`node.labels.zone == a`). */
+function constraintLabel(constraint: string): string | undefined {
+  const key = /^\s*([^=!\s]+)\s*(?:==|!=)/.exec(constraint)?.[1]?.toLowerCase();
+  if (key === undefined) return undefined;
+  if (key.startsWith("node.labels.")) return key.slice("node.labels.".length);
+  return key.startsWith("node.") || key.startsWith("engine.") ? undefined : key;
+}
+
+/**
+ * The zone a service is held to, if any: its own `x-fizz.placement.zone`
+ * (`"*"` for any); else none when the service constrains the zone label
+ * itself (x-fizz `constraints` or `deploy.placement.constraints`): the
+ * service's placement wins; else the project's zone.
+ */
+export function serviceZone(projectZone: string | undefined, s: Pick<Service, "x_fizz" | "deploy">): string | undefined {
+  const own = s.x_fizz?.placement;
+  if (own?.zone !== undefined) return own.zone === ANY_ZONE ? undefined : own.zone;
+  const constraints = [...(own?.constraints ?? []), ...(s.deploy?.placement?.constraints ?? [])];
+  if (constraints.some((c) => constraintLabel(c) === ZONE_LABEL)) return undefined;
+  return projectZone;
+}
+
+/**
+ * Writes each service's zone into its `x-fizz.placement.constraints` as
+ * `zone==<z>`, so the normalised project (`fizz config`) and the scheduler
+ * both see it as the constraint it is. Idempotent: loading `fizz config`'s
+ * output again gives the same constraints.
+ */
+export function applyZones(projectZone: string | undefined, services: Iterable<Service>): void {
+  for (const s of services) {
+    const zone = serviceZone(projectZone, s);
+    if (zone === undefined) continue;
+    const c = `${ZONE_LABEL}==${zone}`;
+    const pl: XFizzPlacement = s.x_fizz?.placement ?? { constraints: [], prefer: [] };
+    if (pl.constraints.includes(c)) continue;
+    s.x_fizz = { ...s.x_fizz, placement: { ...pl, constraints: [...pl.constraints, c] } };
+  }
+}
+
+/** x-fizz keys that are read and checked but not acted on yet: each is a warning, never silence. */
+export function xfizzWarnings(project: Pick<Project, "services">, diags: Diags): void {
+  for (const [name, s] of Object.entries(project.services)) {
+    const p = ["services", name, "x-fizz"];
+    if (s.x_fizz?.scaling) {
+      diags.warn([...p, "scaling"], "compose.unsupported", "'x-fizz.scaling' is parsed but not honoured by Fizz yet: there is no autoscaler, and fizz scale does not check these bounds", "set the replica count with deploy.replicas or fizz scale");
+    }
+    const strategy = s.x_fizz?.update?.strategy;
+    if (strategy !== undefined && strategy !== "rolling") {
+      diags.warn([...p, "update", "strategy"], "compose.unsupported", `'x-fizz.update.strategy: ${strategy}' is parsed but not honoured by Fizz yet: services update rolling`);
+    }
+  }
 }
