@@ -61,9 +61,10 @@ export const register: RegisterVerb = (cli, action) => {
         try {
           // Podman answers /version and /info slowly (it probes its runtimes), so
           // everything runs at once; results keep the order listed here.
-          const check = async (name: string, run: () => Promise<string>): Promise<Check> => {
+          const check = async (name: string, run: () => Promise<string | { ok: boolean; detail: string }>): Promise<Check> => {
             try {
-              return { name, ok: true, detail: await run() };
+              const r = await run();
+              return typeof r === "string" ? { name, ok: true, detail: r } : { name, ok: r.ok, detail: r.detail };
             } catch (e) {
               return { name, ok: false, detail: isFizzError(e) ? `${e.message}${e.hint ? ` (hint: ${e.hint})` : ""}` : String(e) };
             }
@@ -82,6 +83,8 @@ export const register: RegisterVerb = (cli, action) => {
             check("list images", async () => `${(await engine.images.list()).length} images`),
             check("list networks", async () => `${(await engine.networks.list()).length} networks`),
             check("list volumes", async () => `${(await engine.volumes.list()).length} volumes`),
+            // Compose services reach each other by name; Podman with CNI needs a plugin for that.
+            ...(engine.name === "podman" ? [check("service names", async () => (await import("../platform/engine/podman-dns.ts")).podmanNameResolution(engine))] : []),
           ]);
 
           const ep = engine.endpoint;
