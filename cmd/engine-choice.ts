@@ -45,8 +45,11 @@ async function connectChosen(options: Options): Promise<Engine> {
 /** The engine a local agent (unix socket) reports, when one answers. */
 async function localAgentEngine(ctx: Context): Promise<EngineIdentity | undefined> {
   const [{ agentClient }, { parseEngineIdentity }] = await Promise.all([import("./agent-client.ts"), import("../core/engine/identity.ts")]);
-  const client = await agentClient(ctx);
-  if (client.options.address.kind !== "unix") return undefined;
+  const found = await agentClient(ctx);
+  if (found.options.address.kind !== "unix") return undefined;
+  // A probe on every ps/logs/exec: a wedged agent must not hold them up.
+  const { ApiClient } = await import("../platform/api/client.ts");
+  const client = new ApiClient({ ...found.options, timeoutMs: 3_000 });
   try {
     return parseEngineIdentity((await client.info()).engine);
   } catch {
