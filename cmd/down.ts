@@ -2,7 +2,8 @@
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { paint } from "./context.ts";
-import { connect, projectOrName, stepRenderer, withProjectOptions } from "./project-common.ts";
+import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { PROGRESS_FLAG, progressMode, progressRenderer } from "./progress.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("down", "Stop and remove the project's containers and networks"))
@@ -11,8 +12,10 @@ export const register: RegisterVerb = (cli, action) => {
     .option("--remove-orphans", "Also remove containers of services no longer in the compose file")
     .option("-t, --timeout <seconds>", "Seconds to wait for a container to stop before killing it")
     .option("--no-agent", "Remove directly on the engine even when a fizz agent is running (also FIZZ_NO_AGENT=1)")
+    .option(...PROGRESS_FLAG)
     .action(
       action(async (ctx, _args, options) => {
+        const mode = progressMode(options);
         const rmi = optString(options, "rmi");
         if (rmi !== undefined && rmi !== "local" && rmi !== "all") throw usageError(`unknown --rmi value '${rmi}'`, "use --rmi local or --rmi all");
         const { project, name } = await projectOrName(options);
@@ -31,7 +34,7 @@ export const register: RegisterVerb = (cli, action) => {
             try {
               const r = await client.down(name, { volumes: options.volumes === true });
               const ok = paint(ctx, "32", "✔");
-              ctx.err(` ${ok} Deployment ${name} removed by the fizz agent: ${r.removed.containers} containers, ${r.removed.networks} networks, ${r.removed.volumes} volumes\n`);
+              if (mode !== "quiet") ctx.err(` ${ok} Deployment ${name} removed by the fizz agent: ${r.removed.containers} containers, ${r.removed.networks} networks, ${r.removed.volumes} volumes\n`);
               if (!rmi) return 0;
             } catch (e) {
               if (!(e instanceof FizzError && e.status === 404) || explicitAgent(ctx)) throw e;
@@ -54,12 +57,13 @@ export const register: RegisterVerb = (cli, action) => {
           });
           for (const w of p.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
           const timeout = optString(options, "timeout");
+          const progress = progressRenderer(ctx, mode);
           const r = await executePlan(p, new EngineExecutor(engine), {
             project: name,
             instance: {},
-            onEvent: stepRenderer(ctx),
+            onEvent: progress.onEvent,
             ...(timeout ? { stopTimeoutSeconds: Number(timeout) } : {}),
-          });
+          }).finally(() => progress.finish());
           if (!r.ok) throw r.error!;
           if (rmi && desired) {
             for (const s of desired.services) {
@@ -72,7 +76,7 @@ export const register: RegisterVerb = (cli, action) => {
               }
             }
           }
-          if (p.steps.length === 0) ctx.err(`Nothing to remove for project ${name}\n`);
+          if (p.steps.length === 0 && mode !== "quiet" && mode !== "json") ctx.err(`Nothing to remove for project ${name}\n`);
           return 0;
         } finally {
           await engine.close();

@@ -1,7 +1,8 @@
 /** `fizz pull` and `fizz build`: fetch or build the project's images without starting anything. */
 import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
-import { connect, loadForDeploy, stepRenderer, withProjectOptions } from "./project-common.ts";
+import { connect, loadForDeploy, withProjectOptions } from "./project-common.ts";
+import { PROGRESS_FLAG, progressMode, progressRenderer } from "./progress.ts";
 import type { Step } from "../core/reconcile/types.ts";
 import type { ServiceTemplate } from "../core/deploy/container-spec.ts";
 
@@ -10,10 +11,12 @@ function registerImages(verb: "pull" | "build"): RegisterVerb {
     const cmd = withProjectOptions(
       cli.command(`${verb} [...services]`, verb === "pull" ? "Pull the images of the project's services" : "Build the images of services that have a build section"),
     );
+    cmd.option(...PROGRESS_FLAG);
     if (verb === "pull") cmd.option("--ignore-buildable", "Skip services that have a build section");
     if (verb === "build") cmd.option("--no-cache", "Build without the engine's layer cache").option("--pull", "Always pull a newer base image");
     cmd.action(
       action(async (ctx, services, options) => {
+        const mode = progressMode(options);
         const project = await loadForDeploy(ctx, options);
         for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
         const engine = await connect(options, ctx);
@@ -46,11 +49,12 @@ function registerImages(verb: "pull" | "build"): RegisterVerb {
               if (options.pull) b.pull = true;
             }
           }
+          const progress = progressRenderer(ctx, mode);
           const r = await executePlan({ steps, warnings: [] }, new EngineExecutor(engine, prepared.builds), {
             project: project.name,
             instance: {},
-            onEvent: stepRenderer(ctx),
-          });
+            onEvent: progress.onEvent,
+          }).finally(() => progress.finish());
           if (!r.ok) throw r.error!;
           return 0;
         } finally {

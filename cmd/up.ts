@@ -9,6 +9,7 @@ import { FizzError, usageError } from "../core/errors.ts";
 import { optList, optString, type RegisterVerb } from "./command.ts";
 import { paint } from "./context.ts";
 import { connect, fizzVersion, loadForDeploy, openLocalStore, stepRenderer, withProjectOptions } from "./project-common.ts";
+import { PROGRESS_FLAG, progressMode, progressRenderer } from "./progress.ts";
 
 const PULL = ["always", "missing", "never"] as const;
 
@@ -25,10 +26,12 @@ export const register: RegisterVerb = (cli, action) => {
     .option("--wait-timeout <seconds>", "Give up waiting after this many seconds (default 600)")
     .option("--scale <service=n>", "Run n replicas of a service (repeatable)")
     .option("--dry-run", "Print what would change, change nothing")
+    .option(...PROGRESS_FLAG)
     .option("--no-agent", "With -d/--wait: converge directly on the engine instead of handing the project to the fizz agent (also FIZZ_NO_AGENT=1)")
     .action(
       action(async (ctx, services, options) => {
         const pull = optString(options, "pull");
+        const mode = progressMode(options);
         if (pull !== undefined && !(PULL as readonly string[]).includes(pull)) throw usageError(`unknown pull policy '${pull}'`, "use --pull always, missing or never");
         const waitTimeoutS = Number(optString(options, "waitTimeout") ?? "600");
         if (!Number.isFinite(waitTimeoutS) || waitTimeoutS <= 0) throw usageError(`--wait-timeout must be a positive number of seconds`);
@@ -99,20 +102,22 @@ export const register: RegisterVerb = (cli, action) => {
           const onSigint = () => controller.abort();
           process.once("SIGINT", onSigint);
           let outcome;
+          const progress = progressRenderer(ctx, mode);
           try {
             outcome = await converge(engine, prepared, planOptions, {
               instance,
-              onEvent: stepRenderer(ctx),
+              onEvent: progress.onEvent,
               waitTimeoutMs: waitTimeoutS * 1000,
               signal: controller.signal,
             });
           } finally {
+            progress.finish();
             process.removeListener("SIGINT", onSigint);
           }
           for (const w of outcome.plan.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
           const { result } = outcome;
           if (!result.ok) throw result.error!;
-          if (outcome.plan.steps.length === 0 && !outcome.imageSteps) ctx.err(` ${paint(ctx, "32", "✔")} Project ${project.name} is up to date\n`);
+          if (outcome.plan.steps.length === 0 && !outcome.imageSteps && mode !== "quiet" && mode !== "json") ctx.err(` ${paint(ctx, "32", "✔")} Project ${project.name} is up to date\n`);
 
           const { HealthMonitor } = await import("../platform/deploy/health-monitor.ts");
           const monitor = new HealthMonitor(engine, prepared.project, {

@@ -6,7 +6,7 @@ import { healthFromStatus } from "../../core/deploy/actual.ts";
 import { LABEL } from "../../core/labels.ts";
 import type { DesiredNetwork, DesiredVolume } from "../../core/reconcile/types.ts";
 import type { Engine, ContainerCreateBody, ProgressEvent } from "../engine/index.ts";
-import type { ContainerStatus, ExecutorEngine } from "./executor.ts";
+import type { ContainerStatus, ExecutorEngine, LayerBytes } from "./executor.ts";
 import { runDueHealthcheck } from "./podman-health.ts";
 
 export interface BuildSpec {
@@ -73,8 +73,12 @@ export class EngineExecutor implements ExecutorEngine {
     await this.engine.volumes.remove(name);
   }
 
-  async pullImage(ref: string, onProgress: (line: string) => void): Promise<void> {
-    for await (const ev of this.engine.images.pull(ref)) onProgress(progressLine(ev));
+  async pullImage(ref: string, onProgress: (line: string, bytes?: LayerBytes) => void): Promise<void> {
+    for await (const ev of this.engine.images.pull(ref)) {
+      const d = ev.progressDetail;
+      const bytes = ev.id && ev.status ? { layer: ev.id, status: ev.status, ...(d?.current !== undefined ? { current: d.current } : {}), ...(d?.total !== undefined ? { total: d.total } : {}) } : undefined;
+      onProgress(progressLine(ev), bytes);
+    }
   }
 
   async buildImage(_t: ServiceTemplate | undefined, service: string, image: string, onProgress: (line: string) => void): Promise<void> {

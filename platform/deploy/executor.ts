@@ -25,7 +25,7 @@ export interface ExecutorEngine {
   removeNetwork(name: string): Promise<void>;
   createVolume(v: DesiredVolume): Promise<void>;
   removeVolume(name: string): Promise<void>;
-  pullImage(ref: string, onProgress: (line: string) => void): Promise<void>;
+  pullImage(ref: string, onProgress: (line: string, bytes?: LayerBytes) => void): Promise<void>;
   buildImage(template: ServiceTemplate | undefined, service: string, image: string, onProgress: (line: string) => void): Promise<void>;
   /** Creates a container; returns its id. */
   createContainer(name: string, body: ReturnType<typeof instantiate>["body"]): Promise<string>;
@@ -40,11 +40,19 @@ export interface ExecutorEngine {
   serviceContainers(project: string, service: string): Promise<{ id: string; name: string; status: ContainerStatus }[]>;
 }
 
+/** One layer's download/extract progress during a pull (progress bars). */
+export interface LayerBytes {
+  readonly layer: string;
+  readonly status: string;
+  readonly current?: number;
+  readonly total?: number;
+}
+
 export type StepEvent =
   | { type: "start"; step: Step<ServiceTemplate> }
   | { type: "done"; step: Step<ServiceTemplate> }
   | { type: "failed"; step: Step<ServiceTemplate>; error: FizzError }
-  | { type: "progress"; step: Step<ServiceTemplate>; line: string }
+  | { type: "progress"; step: Step<ServiceTemplate>; line: string; bytes?: LayerBytes }
   | { type: "rollback"; what: string };
 
 export interface ExecuteOptions {
@@ -117,7 +125,7 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
       case "removeVolume":
         return engine.removeVolume(step.name);
       case "pullImage":
-        return engine.pullImage(step.image, (line) => emit({ type: "progress", step, line }));
+        return engine.pullImage(step.image, (line, bytes) => emit({ type: "progress", step, line, ...(bytes ? { bytes } : {}) }));
       case "buildImage": {
         const tmpl = plan.steps.find((s) => s.kind === "createContainer" && s.service === step.service);
         const t = tmpl?.kind === "createContainer" ? tmpl.create : undefined;

@@ -250,6 +250,24 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
       expect(fizz(["up", "-d", "db"]).code).toBe(0);
     }, 180_000);
 
+    test("--progress plain|json|quiet|tty on up and down (1.29 has no --progress)", () => {
+      const plain = fizz(["up", "-d", "--force-recreate", "--no-deps", "--progress", "plain", "db"]);
+      expect(plain.code).toBe(0);
+      expect(plain.err).toMatch(new RegExp(`✔ Container ${name}-db-1 +Started`));
+      const json = fizz(["up", "-d", "--force-recreate", "--no-deps", "--progress", "json", "db"]);
+      expect(json.code).toBe(0);
+      const events = json.err.trim().split("\n").map((l) => JSON.parse(l) as { type: string; id: string; text: string });
+      expect(events).toContainEqual(expect.objectContaining({ type: "done", id: `Container ${name}-db-1`, text: "Started" }));
+      const quiet = fizz(["up", "-d", "--force-recreate", "--no-deps", "--progress", "quiet", "db"]);
+      expect(quiet.code).toBe(0);
+      expect(quiet.err).toBe("");
+      const tty = fizz(["up", "-d", "--force-recreate", "--no-deps", "--progress", "tty", "db"]);
+      expect(tty.code).toBe(0);
+      expect(tty.err).toContain("\x1b[0J");
+      expect(tty.err.split("\x1b[0J").at(-1)).toMatch(new RegExp(`✔ Container ${name}-db-1 +Started`));
+      expect(state(socket!, name, "db")).toEqual(["running"]);
+    });
+
     test("cp round-trips a directory with modes and a symlink byte for byte (1.29 has no cp)", () => {
       const src = join(dir, "tree");
       mkdirSync(join(src, "sub"), { recursive: true });
