@@ -147,7 +147,7 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
         expect(d.out).toBe(r.out);
         expect(oneoffs(socket!, dcName)).toEqual([]);
       }
-    });
+    }, 90_000);
 
     test("run flags (-e, -u, -w, --entrypoint, -v, --name, --no-deps, -T with stdin piped) mean what they mean in docker-compose", () => {
       mkdirSync(join(dir, "data"), { recursive: true });
@@ -162,7 +162,7 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
         expect(d.code).toBe(0);
         expect(d.out).toBe(r.out);
       }
-    });
+    }, 90_000);
 
     test("run -d: a one-off labelled as Compose labels it (oneoff=True, a slug, no number), left running; -p publishes; --name names it", () => {
       const r = fizz(["run", "-d", "-p", "127.0.0.1::8000", "api"]);
@@ -193,7 +193,7 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
         // Every Compose label 1.29 writes, Fizz writes too.
         expect(Object.keys(theirs.Labels).filter((k) => k.startsWith("com.docker.compose.") && !(k in first.Labels))).toEqual([]);
       }
-    });
+    }, 90_000);
 
     test("port, top, images: the same answers as docker-compose", () => {
       const p = fizz(["port", "api", "8000"]);
@@ -221,7 +221,7 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
         expect(di.out).toMatch(/fizz-test\/busybox\s+1\s/);
         // An unpublished port: 1.29 prints an empty line and exits 0; Fizz fails with the reason, as Compose v2 does.
       }
-    });
+    }, 90_000);
 
     test("pause/unpause, kill -s, rm -f, create: same states and exit codes as docker-compose", () => {
       for (const [tool, project, run] of [["fizz", name, fizz], ...(compare ? [["dc", dcName, dc]] : [])] as [string, string, (a: string[]) => Run][]) {
@@ -266,7 +266,7 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
       expect(tty.err).toContain("\x1b[0J");
       expect(tty.err.split("\x1b[0J").at(-1)).toMatch(new RegExp(`✔ Container ${name}-db-1 +Started`));
       expect(state(socket!, name, "db")).toEqual(["running"]);
-    });
+    }, 90_000);
 
     test("cp round-trips a directory with modes and a symlink byte for byte (1.29 has no cp)", () => {
       const src = join(dir, "tree");
@@ -287,7 +287,7 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
       const missing = fizz(["cp", "api:/nope", "./x"]);
       expect(missing.code).toBe(1);
       expect(missing.err).toContain("no such file or directory");
-    });
+    }, 90_000);
 
     test("wait prints exit codes and returns the last; attach streams a running container's output and exit code (1.29 has neither)", () => {
       const started = fizz(["--profile", "manual", "up", "-d", "ticker"]);
@@ -299,7 +299,7 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
       const w = fizz(["--profile", "manual", "wait", "ticker"]);
       expect(w.out).toMatch(/^container "[0-9a-f]{64}" exited with status code 7\n$/);
       expect(w.code).toBe(7);
-    });
+    }, 90_000);
 
     test("version and ls -a (v2-only forms; 1.29's version is checked for its exit code only)", () => {
       expect(fizz(["version", "--short"]).out).toMatch(/^\d+\.\d+\.\d+\n$/);
@@ -310,7 +310,7 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
       expect(me?.ConfigFiles).toBe(join(dir, "compose.yaml"));
       expect(me?.Status).toMatch(/running\(\d+\)/);
       if (compare) expect(dc(["version"]).code).toBe(0);
-    });
+    }, 90_000);
   });
 }
 
