@@ -36,10 +36,14 @@ import { Uploads } from "./uploads.ts";
 export interface RemoteContent {
   /** The digest a tag points at, for repositories whose tags live elsewhere (mirrors). Undefined: unknown there. */
   resolveTag(repo: RepoName, tag: string): Promise<Digest | undefined>;
-  /** Brings manifest `digest` into `repo` (via registry.storeManifest); false when no source has it. */
-  fetchManifest(repo: RepoName, digest: Digest): Promise<boolean>;
+  /**
+   * Brings manifest `digest` into `repo` (via registry.storeManifest); false
+   * when no source has it. `forwarded`: a peer asked this node as the
+   * digest's fetcher, so it must not ask another peer in turn.
+   */
+  fetchManifest(repo: RepoName, digest: Digest, forwarded?: boolean): Promise<boolean>;
   /** Starts or joins the fetch of a blob; undefined when no source has it. */
-  fetchBlob(repo: RepoName, digest: Digest): Promise<Inflight | undefined>;
+  fetchBlob(repo: RepoName, digest: Digest, forwarded?: boolean): Promise<Inflight | undefined>;
   /** Tags of a mirror repository at its upstream (undefined: use what is cached). */
   listTags?(repo: RepoName): Promise<string[] | undefined>;
 }
@@ -113,18 +117,18 @@ export class Registry {
   }
 
   /** A manifest's row, fetching it when this node lacks it. */
-  async manifestRow(repo: RepoName, ref: Reference): Promise<ManifestRow> {
+  async manifestRow(repo: RepoName, ref: Reference, forwarded = false): Promise<ManifestRow> {
     const digest = await this.resolve(repo, ref);
     let row = this.meta.manifest(repo, digest);
     if ((!row || !this.store.has(digest)) && this.remote) {
-      if (await this.remote.fetchManifest(repo, digest)) row = this.meta.manifest(repo, digest);
+      if (await this.remote.fetchManifest(repo, digest, forwarded)) row = this.meta.manifest(repo, digest);
     }
     if (!row || !this.store.has(digest)) throw regErr("MANIFEST_UNKNOWN", `manifest ${digest} is not in ${repo}`, { repository: repo, digest });
     return row;
   }
 
-  async getManifest(repo: RepoName, ref: Reference): Promise<StoredManifest & { bytes: Buffer }> {
-    const row = await this.manifestRow(repo, ref);
+  async getManifest(repo: RepoName, ref: Reference, forwarded = false): Promise<StoredManifest & { bytes: Buffer }> {
+    const row = await this.manifestRow(repo, ref, forwarded);
     const bytes = this.store.readSync(row.digest);
     if (!bytes) throw regErr("MANIFEST_UNKNOWN", `manifest ${row.digest} is not in ${repo}`);
     this.meta.touch(row.digest, this.now());
@@ -189,13 +193,13 @@ export class Registry {
   // ---- blobs ----
 
   /** Where to read a blob from: the store, or a fetch in flight. */
-  async blob(repo: RepoName, digest: Digest): Promise<BlobSource> {
+  async blob(repo: RepoName, digest: Digest, forwarded = false): Promise<BlobSource> {
     const info = await this.store.stat(digest);
     if (info) {
       this.meta.touch(digest, this.now());
       return { kind: "stored", size: info.size, path: this.store.path(digest) };
     }
-    const inflight = this.remote ? await this.remote.fetchBlob(repo, digest) : undefined;
+    const inflight = this.remote ? await this.remote.fetchBlob(repo, digest, forwarded) : undefined;
     if (!inflight) throw regErr("BLOB_UNKNOWN", `blob ${digest} is not in this registry`, { digest });
     this.meta.touch(digest, this.now());
     return { kind: "inflight", inflight };
