@@ -5,7 +5,8 @@
  * garbage-collection decisions, docker-style image references and which
  * repositories mirror which upstream, upstream auth challenges and
  * config.json credentials, and which source (peer, fetcher, upstream) a node
- * gets missing content from. platform/registry puts these on disk and HTTP.
+ * gets missing content from, and the TLS identity peers derive from the
+ * cluster key. platform/registry puts these on disk and HTTP.
  */
 export * from "./errors.ts";
 export * from "./digest.ts";
@@ -22,3 +23,4 @@ export * from "./image-ref.ts";
 export * from "./namespace.ts";
 export * from "./auth.ts";
 export * from "./sources.ts";
+export * from "./peer-cert.ts";
