@@ -50,6 +50,7 @@ import {
   type SecretRecord,
   type ServiceScale,
 } from "./schema.ts";
+import type { RegistryRecord } from "./registry.ts";
 
 export interface ClusterState {
   readonly nodes: LwwMap<NodeInfo>;
@@ -58,9 +59,11 @@ export interface ClusterState {
   readonly containers: LwwMap<ContainerRecord>;
   readonly secrets: LwwMap<SecretRecord>;
   readonly ips: IpTable;
+  /** Who holds which digest, registry peer addresses, pushed tags (registry.ts). */
+  readonly registry: LwwMap<RegistryRecord>;
 }
 
-export const COLLECTIONS = ["nodes", "deployments", "services", "containers", "secrets", "ips"] as const;
+export const COLLECTIONS = ["nodes", "deployments", "services", "containers", "secrets", "ips", "registry"] as const;
 export type Collection = (typeof COLLECTIONS)[number];
 
 export type ClusterDelta = { readonly [K in Collection]?: ClusterState[K] };
@@ -80,6 +83,7 @@ export function emptyState(): ClusterState {
     containers: lwwMapEmpty(),
     secrets: lwwMapEmpty(),
     ips: emptyDict(),
+    registry: lwwMapEmpty(),
   };
 }
 
@@ -92,6 +96,7 @@ export function applyDelta(state: ClusterState, delta: ClusterDelta): ClusterSta
     containers: delta.containers ? lwwMapMerge(state.containers, delta.containers) : state.containers,
     secrets: delta.secrets ? lwwMapMerge(state.secrets, delta.secrets) : state.secrets,
     ips: delta.ips ? mergeIpTable(state.ips, delta.ips) : state.ips,
+    registry: delta.registry ? lwwMapMerge(state.registry, delta.registry) : state.registry,
   };
 }
 
@@ -106,6 +111,7 @@ export function mergeDeltas(a: ClusterDelta, b: ClusterDelta): ClusterDelta {
   if (a.containers || b.containers) out.containers = lwwMapMerge(a.containers ?? lwwMapEmpty(), b.containers ?? lwwMapEmpty());
   if (a.secrets || b.secrets) out.secrets = lwwMapMerge(a.secrets ?? lwwMapEmpty(), b.secrets ?? lwwMapEmpty());
   if (a.ips || b.ips) out.ips = mergeIpTable(a.ips ?? emptyDict(), b.ips ?? emptyDict());
+  if (a.registry || b.registry) out.registry = lwwMapMerge(a.registry ?? lwwMapEmpty(), b.registry ?? lwwMapEmpty());
   return out;
 }
 
@@ -399,5 +405,6 @@ export function purgeTombstones(state: ClusterState, before: HlcString): Cluster
     containers: lwwMapPurge(state.containers, before),
     secrets: lwwMapPurge(state.secrets, before),
     ips: state.ips,
+    registry: lwwMapPurge(state.registry, before),
   };
 }

@@ -22,6 +22,7 @@ import {
   readSecret,
   readServiceScale,
 } from "./schema.ts";
+import { checkRegistryKey, readRegistryRecord } from "./registry.ts";
 
 export const STATE_FORMAT_VERSION = 1;
 
@@ -62,6 +63,8 @@ export function readCollection(name: Collection, v: unknown, path: string): Clus
       return readLwwMap(v, path, readSecret, checkSecretKey);
     case "ips":
       return readDict(v, path, readIpClaim, checkAddressKey);
+    case "registry":
+      return readLwwMap(v, path, readRegistryRecord, checkRegistryKey);
   }
 }
 
@@ -81,6 +84,7 @@ export function readState(v: unknown, path: string): ClusterState {
     containers: get("containers"),
     secrets: get("secrets"),
     ips: get("ips"),
+    registry: get("registry"),
   };
 }
 

@@ -12,3 +12,4 @@ export * from "./codec.ts";
 export * from "./digest.ts";
 export * from "./replica.ts";
 export * from "./sync.ts";
+export * from "./registry.ts";
