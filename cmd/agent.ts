@@ -22,6 +22,7 @@ export const register: RegisterVerb = (cli, action) => {
     .option("--tls-key <file>", "TLS private key (PEM) for the TCP listener")
     .option("--engine <engine>", "docker, podman, or an address (unix:///path.sock, tcp://host:port)")
     .option("--bind <addr>", "Cluster traffic (UDP+TCP) on <ip>[:port] (default port 7946; config cluster.bind)")
+    .option("--registry <addr>", "The node's OCI registry on <ip>:<port> (default 127.0.0.1:5050; non-loopback needs credentials; 'off' disables it)")
     .action(
       action(async (ctx, args, options) => {
         if (args.length) throw usageError(`'fizz agent' takes no arguments, got '${args[0]}'`);
@@ -54,7 +55,11 @@ export const register: RegisterVerb = (cli, action) => {
         // --bind is cluster.bind; passed as its FIZZ_* variable, which it overrides like any flag.
         const bind = optString(options, "bind");
         const { withDefaultPort } = await import("../controllers/cluster/membership.ts");
-        const env = bind === undefined ? process.env : { ...process.env, FIZZ_CLUSTER_BIND: withDefaultPort(bind) };
+        const registry = optString(options, "registry");
+        const env: Record<string, string | undefined> = bind === undefined ? { ...process.env } : { ...process.env, FIZZ_CLUSTER_BIND: withDefaultPort(bind) };
+        // --registry is registry.listen (or `off`: registry.enabled false), likewise.
+        if (registry === "off") env.FIZZ_REGISTRY_ENABLED = "false";
+        else if (registry !== undefined) env.FIZZ_REGISTRY_LISTEN = registry;
         const resolved = resolveAgentConfig({ facts, flags, env, file: fileText === undefined ? undefined : { path: file, text: fileText } });
         const { startAgent } = await import("./agent/root.ts");
         const agent = await startAgent(resolved.config, { ctx });

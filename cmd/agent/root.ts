@@ -18,6 +18,8 @@ import type { Change } from "../../controllers/changes.ts";
 import type { AgentContext } from "../../controllers/context.ts";
 import type { ControllerSet } from "../../controllers/controller.ts";
 import type { Context } from "../context.ts";
+import type { Project } from "../../core/compose/model.ts";
+import type { ClusterState } from "../../core/state/index.ts";
 
 export interface RunningAgent {
   readonly listening: readonly Listening[];
@@ -30,6 +32,14 @@ export interface RunningAgent {
   /** Resolves once the agent has shut down (signal or stop()). */
   readonly stopped: Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Every deployment spec this node knows: its own store's and the cluster's (the registry's GC keeps their images). */
+function* knownProjects(store: AgentStore, membership: { readonly current: { readonly state: ClusterState } | undefined }): Generator<Project> {
+  for (const d of store.listDeployments()) yield d.spec as Project;
+  const state = membership.current?.state;
+  if (!state) return;
+  for (const e of Object.values(state.deployments)) if (!e.deleted) yield e.value.spec as unknown as Project;
 }
 
 export async function startAgent(config: AgentConfig, o: { ctx: Context; handleSignals?: boolean }): Promise<RunningAgent> {
@@ -50,6 +60,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     { DeploymentsController },
     { HealthController },
     { EventRetentionController },
+    { RegistryController },
     { readApiAccess },
   ] = await Promise.all([
     import("../../platform/log.ts"),
@@ -67,6 +78,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     import("../../controllers/deployments/controller.ts"),
     import("../../controllers/health/controller.ts"),
     import("../../controllers/events/retention.ts"),
+    import("../../controllers/registry/controller.ts"),
     import("./api-access.ts"),
   ]);
 
@@ -116,10 +128,12 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
 
   const membership = new ClusterAgent({ config, store, nodeId, logger: nodeLogger, notify: ctx.notify });
   const placement = new PlacementController(scoped("placement"), { membership, engine });
-  const deployments = new DeploymentsController(scoped("deployments"), { engine, cluster: { membership, placement } });
+  const registry = new RegistryController(scoped("registry"), { engine, membership, deployments: () => knownProjects(store, membership) });
+  const deployments = new DeploymentsController(scoped("deployments"), { engine, cluster: { membership, placement }, ...(config.registry.enabled ? { images: registry } : {}) });
   controllers = new ControllerSet(
     [
       new EngineEventsController(scoped("engine-events"), engine, { reconnectMs: config.engine.events_reconnect }),
+      registry,
       deployments,
       new HealthController(scoped("health"), engine, { intervalMs: config.health.interval }),
       placement,

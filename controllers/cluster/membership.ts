@@ -186,6 +186,11 @@ export class ClusterAgent implements ClusterApi, Controller {
     return this.node;
   }
 
+  /** The cluster keyring while a member (the registry derives its peer TLS credentials from it). */
+  get currentKeyring(): Keyring | undefined {
+    return this.node ? this.keyring : undefined;
+  }
+
   /**
    * The node once it has caught up with the cluster. A restarted node waits
    * for its rejoin (or, with no peer answering, 10 s) before placement acts on

@@ -20,6 +20,7 @@ import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
 import { recordEvent } from "../event-log.ts";
 import type { PlacementController } from "../placement/controller.ts";
+import type { DeploymentImageHooks } from "../registry/controller.ts";
 import { clusterBackend } from "./cluster-backend.ts";
 import { EngineBackend } from "./engine-backend.ts";
 import { Reconciler } from "./reconciler.ts";
@@ -28,6 +29,8 @@ export interface DeploymentsControllerDeps {
   readonly engine: Engine;
   /** In a cluster (or able to become one): membership and placement. */
   readonly cluster?: { readonly membership: ClusterAgent; readonly placement: PlacementController };
+  /** The registry: images pinned at deploy and pulled through it. */
+  readonly images?: DeploymentImageHooks;
 }
 
 export class DeploymentsController implements Controller {
@@ -61,9 +64,10 @@ export class DeploymentsController implements Controller {
       onReconciled: (name, generation, failed) => ctx.notify({ kind: "reconciled", name, generation, failed }),
       onRemoved: removed,
       ...(source ? { placement: source } : {}),
+      ...(d.images ? { images: d.images } : {}),
       now: ctx.now,
     });
-    this.backend = new EngineBackend({ engine: d.engine, store, reconciler: this.reconciler, node, fizzVersion, emit, onRemoved: removed, ...(source ? { cluster: source } : {}), now: ctx.now });
+    this.backend = new EngineBackend({ engine: d.engine, store, reconciler: this.reconciler, node, fizzVersion, emit, onRemoved: removed, ...(source ? { cluster: source } : {}), ...(d.images ? { images: d.images } : {}), now: ctx.now });
     this.api = d.cluster ? clusterBackend(this.backend, d.cluster.membership, source) : this.backend;
     this.routes = [deploymentRoutes(this.api), containerRoutes(this.api)];
     // Leaving: this node's share moves to the others; nothing of the cluster's stays here.

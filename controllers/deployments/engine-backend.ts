@@ -37,6 +37,7 @@ import type {
   WhyResult,
 } from "../../platform/api/backend.ts";
 import { projectOf, stepEventRecord, type Reconciler, type ReconcilerEvent } from "./reconciler.ts";
+import type { DeploymentImageHooks } from "../registry/controller.ts";
 import type { StepEvent } from "../../platform/deploy/executor.ts";
 import { clusterPlacement, type ClusterPlacement } from "../../core/placement/cluster-placement.ts";
 import { rollbackService } from "../../core/placement/rollback.ts";
@@ -82,6 +83,8 @@ export interface EngineBackendOptions {
   onRemoved?: (deployment: string) => void;
   /** This node's part in a cluster, when it can be one (active once it is a member). */
   cluster?: ClusterHooks;
+  /** The registry: pins each service's image to a digest at deploy and pulls it through the node's registry. */
+  images?: DeploymentImageHooks;
   now?: () => number;
 }
 
@@ -225,7 +228,9 @@ export class EngineBackend implements AgentBackend {
 
   async putDeployment(name: string, input: DeploymentInput, signal: AbortSignal): Promise<DeployResult> {
     return this.locked(name, async () => {
-      const project = await this.load(name, input);
+      const opts0 = input.options ?? {};
+      const loaded = await this.load(name, input);
+      const project = this.o.images ? await this.o.images.pin(loaded, { ...(opts0.pull ? { pull: opts0.pull } : {}), ...(opts0.build ? { build: true } : {}) }) : loaded;
       const prepared: Prepared = prepareProject(project, {
         hostEnv: input.env ?? {},
         node: this.o.node,
@@ -248,11 +253,13 @@ export class EngineBackend implements AgentBackend {
         return { deployment: name, created: !existed, generation: rec.generation, actions, warnings: prepared.warnings };
       }
       if (previous && JSON.stringify(previous.spec) !== JSON.stringify(rec.spec)) this.store.setMeta(previousKey(name), JSON.stringify(previous.spec));
+      // Pinned images come through the registry; then the plan finds them present.
+      if (this.o.images) await this.o.images.ensure(prepared.project, prepared.desired.services.filter((s) => s.replicas > 0).map((s) => s.name));
       const outcome = await converge(
         this.engine,
         prepared,
         {
-          pull: opts.pull ?? "missing",
+          pull: this.o.images && opts.pull === "always" ? "missing" : (opts.pull ?? "missing"),
           ...(opts.build ? { build: true } : {}),
           ...(opts.forceRecreate ? { forceRecreate: true } : {}),
           ...(opts.noRecreate ? { noRecreate: true } : {}),

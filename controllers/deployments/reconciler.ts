@@ -46,6 +46,8 @@ export interface ReconcilerOptions {
   wakeDelayMs?: number;
   /** In a cluster, placement decides which replicas run here. */
   placement?: PlacementSource;
+  /** The registry: before planning, makes the engine's images match the deployment's pins (pre-pull). */
+  images?: { ensure(project: Project, services: readonly string[]): Promise<void> };
   now?: () => number;
 }
 
@@ -104,7 +106,7 @@ export class Reconciler {
     return (await this.prepareDeployment(name))?.plan;
   }
 
-  private async prepareDeployment(name: string) {
+  private async prepareDeployment(name: string, ensureImages = false) {
     const rec = this.store.getDeployment(name);
     if (!rec) return undefined;
     const project = projectOf(rec.spec);
@@ -116,6 +118,11 @@ export class Reconciler {
       replicas: this.store.replicas(name),
       ...(cluster ? { share: cluster.share(name) } : {}),
     });
+    if (ensureImages && this.opts.images) {
+      const here = prepared.desired.services.filter((s) => (s.numbers ? s.numbers.length > 0 : s.replicas > 0)).map((s) => s.name);
+      // A failure is in the event log; the plan still runs (an image already present keeps working).
+      await this.opts.images.ensure(prepared.project, here).catch(() => {});
+    }
     // In a cluster an engine may be shared by nodes (tests do): only this node's containers count.
     const { actual, containers } = await readActualWithContainers(this.engine, project.name, cluster ? this.opts.node : undefined);
     // The loop never re-pulls and only restarts exited containers their restart policy asks for.
@@ -198,7 +205,7 @@ export class Reconciler {
     // The steady state plans nothing: then the list the plan was made from is still what runs here.
     let unchanged: readonly ContainerSummary[] | undefined;
     try {
-      const prep = await this.prepareDeployment(name);
+      const prep = await this.prepareDeployment(name, true);
       cluster = prep?.cluster;
       const p = prep?.plan;
       if (!prep || !p || p.steps.length === 0) {

@@ -65,6 +65,24 @@ export interface AgentConfig {
     join_timeout: number;
   };
   metrics: { enabled: boolean };
+  registry: {
+    /** Run the node's OCI registry (pull-through cache, peer-to-peer layers, pushed images). */
+    enabled: boolean;
+    /** `<ip>:<port>` for clients and this node's engine; anything but loopback requires the cluster's credentials. */
+    listen: string;
+    /** `<ip>:<port>` where peers fetch layers (mutual TLS); "" = the cluster bind host, port + 1. */
+    peer_listen: string;
+    /** Address peers use to reach peer_listen; "" = the cluster advertise host, peer port. */
+    peer_advertise: string;
+    /** Upstreams allowed over plain HTTP (host:port or host). */
+    insecure: string[];
+    /** docker config.json with upstream credentials; "" = $DOCKER_CONFIG/config.json, else ~/.docker/config.json. */
+    docker_config: string;
+    /** Unused content younger than this (stored or pulled) is kept by GC (ms). */
+    gc_grace: number;
+    /** Time between automatic GC runs (ms); 0 = only `fizz registry gc`. */
+    gc_interval: number;
+  };
   events: {
     /** Milliseconds events are kept in the store (SSE resume reaches back this far). */
     retention: number;
@@ -170,6 +188,19 @@ export const SCHEMA: SectionSpec = {
       doc: "Prometheus metrics at /metrics",
       fields: { enabled: { type: { t: "bool" }, doc: "Serve /metrics" } },
     },
+    registry: {
+      doc: "The node's OCI registry: pull-through cache, peer-to-peer layers, pushed images",
+      fields: {
+        enabled: { type: { t: "bool" }, doc: "Run the registry" },
+        listen: { type: { t: "hostport" }, doc: "<ip>:<port> for clients and the engine; non-loopback needs credentials" },
+        peer_listen: { type: { t: "hostport" }, doc: "<ip>:<port> for peers (mutual TLS); empty = cluster bind host, port + 1" },
+        peer_advertise: { type: { t: "hostport" }, doc: "Address peers use; empty = cluster advertise host, peer port" },
+        insecure: { type: { t: "list" }, doc: "Upstreams allowed over plain HTTP (host:port or host)" },
+        docker_config: { type: { t: "path" }, doc: "docker config.json with upstream credentials; empty = $DOCKER_CONFIG or ~/.docker" },
+        gc_grace: { type: { t: "duration", minMs: 0 }, doc: "Unused content younger than this stays" },
+        gc_interval: { type: { t: "duration", minMs: 0 }, doc: "Time between automatic GC runs; 0 = manual only" },
+      },
+    },
     events: {
       doc: "The event log (GET /v1/events)",
       fields: {
@@ -224,6 +255,7 @@ export function defaults(h: HostFacts): AgentConfig {
     health: { interval: 2000 },
     cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000 },
     metrics: { enabled: true },
+    registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
     events: { retention: 7 * 24 * 3_600_000, prune_interval: 3_600_000 },
   };
 }

@@ -5,7 +5,10 @@
  *  - tags of pushed repositories (a registry keeps what users push until
  *    they delete it), but not of cache repositories (pull-through mirrors
  *    and the images `fizz up` builds), which are caches;
- *  - anything stored, pushed or pulled within the grace period.
+ *  - anything stored, pushed or pulled within the grace period;
+ *  - blobs no manifest references yet, stored within the push window
+ *    (a push uploads blobs before its manifest: a GC in between, even with
+ *    no grace, must not take them).
  * Live = the roots and everything they reference (index → manifests →
  * config and layers), plus referrers (signatures, SBOMs) of live
  * manifests. Everything else goes: blobs, manifest entries and the tags that
@@ -48,6 +51,8 @@ export interface GcInput {
   readonly inUse: readonly Digest[];
   /** Whether a repository is a cache (pull-through or built by fizz): its tags are not roots. */
   readonly isCacheRepo: (repo: string) => boolean;
+  /** Unreferenced blobs stored this recently stay whatever the grace (default 10 minutes). */
+  readonly pushWindowMs?: number;
 }
 
 export type KeepReason = "in-use" | "tagged" | "recent" | "referenced";
@@ -93,6 +98,11 @@ export function planGc(input: GcInput): GcPlan {
   for (const t of input.tags) if (!input.isCacheRepo(t.repo)) mark(t.digest, "tagged");
   for (const m of input.manifests) if (recent(m.digest)) mark(m.digest, "recent");
   for (const b of input.blobs) if (Math.max(b.created, b.lastAccess) > cutoff) mark(b.digest, "recent");
+  const pushCutoff = input.now - (input.pushWindowMs ?? 600_000);
+  const referenced = new Set<Digest>();
+  for (const m of input.manifests) for (const r of m.refs) referenced.add(r);
+  const manifestDigests = new Set(input.manifests.map((m) => m.digest));
+  for (const b of input.blobs) if (b.created > pushCutoff && !referenced.has(b.digest) && !manifestDigests.has(b.digest)) mark(b.digest, "recent");
   while (queue.length) {
     const d = queue.pop()!;
     for (const r of refsOf.get(d) ?? []) mark(r, "referenced");

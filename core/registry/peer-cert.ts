@@ -93,3 +93,16 @@ export function peerCredentials(clusterKey: Uint8Array): PeerCredentials {
   const fp = Array.from(sha256(cert), (b) => b.toString(16).padStart(2, "0")).join("");
   return { cert: pem("CERTIFICATE", cert), key: pem("PRIVATE KEY", pkcs8), fingerprint: fp };
 }
+
+const PASSWORD_INFO = new TextEncoder().encode("fizz-registry-password/v1");
+
+/**
+ * The cluster's registry password (user `fizz`): what clients on other
+ * machines log in with (`docker login -u fizz`) to reach a node's registry on
+ * a non-loopback address. Every node derives the same one from the cluster
+ * key; it reveals nothing about the key.
+ */
+export function registryPassword(clusterKey: Uint8Array): string {
+  const b = hkdf(sha256, clusterKey, undefined, PASSWORD_INFO, 24);
+  return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_");
+}

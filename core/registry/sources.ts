@@ -14,7 +14,15 @@
  */
 import { combine32, hash32 } from "../hash32.ts";
 
-export type Source = { readonly kind: "peer"; readonly node: string; readonly why: "holder" | "fetcher" } | { readonly kind: "upstream" };
+export type Source = { readonly kind: "peer"; readonly node: string; readonly why: PeerAsk } | { readonly kind: "upstream" };
+
+/**
+ * Why a peer asks this node: as a holder (serve what you have, fetch
+ * nothing) or as the digest's fetcher (get it from a holder or upstream, but
+ * never from the fetcher again). Bounding the hops is what keeps two nodes
+ * from waiting on each other for the same digest.
+ */
+export type PeerAsk = "holder" | "fetcher";
 
 /** Rendezvous (highest random weight) score of a node for a key. */
 export function rendezvousScore(key: string, node: string): number {
@@ -40,17 +48,18 @@ export interface SourceInput {
   readonly holders: readonly string[];
   /** Whether an upstream exists for this content (a mirror repository); pushed and built images have none. */
   readonly hasUpstream: boolean;
-  /** Set when this request came from a peer that chose us as fetcher: do not forward it again (no loops). */
-  readonly forwarded: boolean;
+  /** Set when a peer asked: as a holder, nothing is fetched; as the fetcher, no other fetcher is asked. */
+  readonly ask?: PeerAsk;
 }
 
 export function sourcesFor(i: SourceInput): Source[] {
+  if (i.ask === "holder") return [];
   const alive = new Set(i.alive);
   const out: Source[] = [];
   for (const n of byScore(i.key, i.holders.filter((h) => h !== i.self && alive.has(h)))) out.push({ kind: "peer", node: n, why: "holder" });
   if (i.hasUpstream) {
     const fetcher = fetcherOf(i.key, i.alive.includes(i.self) ? i.alive : [...i.alive, i.self]);
-    if (!i.forwarded && fetcher !== undefined && fetcher !== i.self && !out.some((s) => s.kind === "peer" && s.node === fetcher)) out.push({ kind: "peer", node: fetcher, why: "fetcher" });
+    if (i.ask === undefined && fetcher !== undefined && fetcher !== i.self && !out.some((s) => s.kind === "peer" && s.node === fetcher)) out.push({ kind: "peer", node: fetcher, why: "fetcher" });
     out.push({ kind: "upstream" });
   }
   return out;

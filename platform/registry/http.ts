@@ -23,6 +23,7 @@ import {
   ROUTE_METHODS,
   uploadRangeHeader,
   type Page,
+  type PeerAsk,
   type Route,
   type RepoName,
 } from "../../core/registry/index.ts";
@@ -34,7 +35,16 @@ export interface RegistryHttpOptions {
   /** Served bytes by where they came from (metrics). */
   readonly onServed?: (bytes: number, from: "store" | "inflight") => void;
   readonly onError?: (e: unknown, req: IncomingMessage) => void;
+  /**
+   * The peer listener: reads only. `Fizz-Peer-Ask: fetcher` marks a peer
+   * asking this node as the digest's fetcher; anything else is asked of a
+   * holder, which serves only what it has (or is fetching).
+   */
+  readonly peer?: boolean;
 }
+
+/** How a peer asks (see core/registry/sources.ts PeerAsk). */
+export const PEER_ASK_HEADER = "fizz-peer-ask";
 
 const API_VERSION = { "Docker-Distribution-API-Version": "registry/2.0" };
 
@@ -163,6 +173,12 @@ async function handle(registry: Registry, o: RegistryHttpOptions, req: IncomingM
     sendError(res, regErr("UNSUPPORTED", `${method} is not supported on this endpoint`, undefined, 405), head, { Allow: ROUTE_METHODS[route.kind].join(", ") });
     return;
   }
+  if (o.peer && method !== "GET" && method !== "HEAD") {
+    req.resume();
+    sendError(res, regErr("DENIED", "the peer listener serves reads only; push to a node's registry listener"), head);
+    return;
+  }
+  const ask: PeerAsk | undefined = o.peer ? (req.headers[PEER_ASK_HEADER] === "fetcher" ? "fetcher" : "holder") : undefined;
   const q = query(url);
   switch (route.kind) {
     case "base":
@@ -187,16 +203,16 @@ async function handle(registry: Registry, o: RegistryHttpOptions, req: IncomingM
       return;
     }
     case "manifest":
-      return manifest(registry, route, method, req, res);
+      return manifest(registry, route, method, req, res, ask);
     case "blob":
-      return blob(registry, o, route, method, req, res);
+      return blob(registry, o, route, method, req, res, ask);
     case "uploads":
     case "upload":
       return upload(registry, route, method, q, req, res);
   }
 }
 
-async function manifest(registry: Registry, route: Route & { kind: "manifest" }, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function manifest(registry: Registry, route: Route & { kind: "manifest" }, method: string, req: IncomingMessage, res: ServerResponse, ask: PeerAsk | undefined): Promise<void> {
   if (method === "PUT") {
     const bytes = await readLimited(req, MAX_MANIFEST_BYTES);
     const r = registry.putManifest(route.name, route.reference, bytes, req.headers["content-type"]);
@@ -212,18 +228,18 @@ async function manifest(registry: Registry, route: Route & { kind: "manifest" },
     return sendEmpty(res, 202, {});
   }
   req.resume();
-  const m = await registry.getManifest(route.name, route.reference);
+  const m = await registry.getManifest(route.name, route.reference, ask);
   res.writeHead(200, { ...API_VERSION, "Content-Type": m.mediaType, "Content-Length": m.size, "Docker-Content-Digest": m.digest, ETag: `"${m.digest}"` });
   res.end(method === "HEAD" ? undefined : m.bytes);
 }
 
-async function blob(registry: Registry, o: RegistryHttpOptions, route: Route & { kind: "blob" }, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function blob(registry: Registry, o: RegistryHttpOptions, route: Route & { kind: "blob" }, method: string, req: IncomingMessage, res: ServerResponse, ask: PeerAsk | undefined): Promise<void> {
   req.resume();
   if (method === "DELETE") {
     registry.deleteBlob(route.name, route.digest);
     return sendEmpty(res, 202, {});
   }
-  const src: BlobSource = await registry.blob(route.name, route.digest);
+  const src: BlobSource = await registry.blob(route.name, route.digest, ask);
   const size = src.kind === "stored" ? src.size : await src.inflight.sizeKnown();
   const range = resolveRange(typeof req.headers.range === "string" ? req.headers.range : undefined, size);
   const common = { ...API_VERSION, "Docker-Content-Digest": route.digest, "Accept-Ranges": "bytes", ETag: `"${route.digest}"`, "Content-Type": "application/octet-stream" };

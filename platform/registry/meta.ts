@@ -117,6 +117,11 @@ export class RegistryMeta {
     return r ? manifestOf(r) : undefined;
   }
 
+  /** Manifests (in any repository) that reference a digest as config, layer or child. */
+  manifestsReferencing(digest: Digest): ManifestRow[] {
+    return (this.db.prepare("SELECT * FROM manifests WHERE instr(refs, ?) > 0").all(`"${digest}"`) as Row[]).map(manifestOf);
+  }
+
   tag(repo: string, tag: string): TagRow | undefined {
     const r = this.db.prepare("SELECT * FROM tags WHERE repo = ? AND tag = ?").get(repo, tag) as Row | undefined;
     return r ? { repo: r.repo as string, tag: r.tag as string, digest: r.digest as Digest, updated: Number(r.updated) } : undefined;

@@ -23,6 +23,7 @@ import {
   type Page,
   type PageQuery,
   type ParsedManifest,
+  type PeerAsk,
   type Reference,
   type ReferrersAnswer,
   type RepoName,
@@ -38,12 +39,12 @@ export interface RemoteContent {
   resolveTag(repo: RepoName, tag: string): Promise<Digest | undefined>;
   /**
    * Brings manifest `digest` into `repo` (via registry.storeManifest); false
-   * when no source has it. `forwarded`: a peer asked this node as the
-   * digest's fetcher, so it must not ask another peer in turn.
+   * when no source has it. `ask`: a peer asked this node (as holder:
+   * fetch nothing; as fetcher: ask no other fetcher).
    */
-  fetchManifest(repo: RepoName, digest: Digest, forwarded?: boolean): Promise<boolean>;
+  fetchManifest(repo: RepoName, digest: Digest, ask?: PeerAsk): Promise<boolean>;
   /** Starts or joins the fetch of a blob; undefined when no source has it. */
-  fetchBlob(repo: RepoName, digest: Digest, forwarded?: boolean): Promise<Inflight | undefined>;
+  fetchBlob(repo: RepoName, digest: Digest, ask?: PeerAsk): Promise<Inflight | undefined>;
   /** Tags of a mirror repository at its upstream (undefined: use what is cached). */
   listTags?(repo: RepoName): Promise<string[] | undefined>;
 }
@@ -54,6 +55,8 @@ export interface RegistryHooks {
   deleted?(digest: Digest): void;
   tagged?(repo: RepoName, tag: string, digest: Digest): void;
   untagged?(repo: RepoName, tag: string): void;
+  /** A read: `hit` when it was served from this node's store. */
+  served?(kind: "blob" | "manifest", hit: boolean): void;
 }
 
 export interface StoredManifest {
@@ -117,18 +120,20 @@ export class Registry {
   }
 
   /** A manifest's row, fetching it when this node lacks it. */
-  async manifestRow(repo: RepoName, ref: Reference, forwarded = false): Promise<ManifestRow> {
+  async manifestRow(repo: RepoName, ref: Reference, ask?: PeerAsk): Promise<ManifestRow> {
     const digest = await this.resolve(repo, ref);
     let row = this.meta.manifest(repo, digest);
     if ((!row || !this.store.has(digest)) && this.remote) {
-      if (await this.remote.fetchManifest(repo, digest, forwarded)) row = this.meta.manifest(repo, digest);
+      if (await this.remote.fetchManifest(repo, digest, ask)) row = this.meta.manifest(repo, digest);
     }
     if (!row || !this.store.has(digest)) throw regErr("MANIFEST_UNKNOWN", `manifest ${digest} is not in ${repo}`, { repository: repo, digest });
     return row;
   }
 
-  async getManifest(repo: RepoName, ref: Reference, forwarded = false): Promise<StoredManifest & { bytes: Buffer }> {
-    const row = await this.manifestRow(repo, ref, forwarded);
+  async getManifest(repo: RepoName, ref: Reference, ask?: PeerAsk): Promise<StoredManifest & { bytes: Buffer }> {
+    const had = ref.kind === "digest" ? this.meta.manifest(repo, ref.digest) !== undefined && this.store.has(ref.digest) : undefined;
+    const row = await this.manifestRow(repo, ref, ask);
+    this.hooks.served?.("manifest", had ?? true);
     const bytes = this.store.readSync(row.digest);
     if (!bytes) throw regErr("MANIFEST_UNKNOWN", `manifest ${row.digest} is not in ${repo}`);
     this.meta.touch(row.digest, this.now());
@@ -193,13 +198,14 @@ export class Registry {
   // ---- blobs ----
 
   /** Where to read a blob from: the store, or a fetch in flight. */
-  async blob(repo: RepoName, digest: Digest, forwarded = false): Promise<BlobSource> {
+  async blob(repo: RepoName, digest: Digest, ask?: PeerAsk): Promise<BlobSource> {
     const info = await this.store.stat(digest);
     if (info) {
       this.meta.touch(digest, this.now());
+      this.hooks.served?.("blob", true);
       return { kind: "stored", size: info.size, path: this.store.path(digest) };
     }
-    const inflight = this.remote ? await this.remote.fetchBlob(repo, digest, forwarded) : undefined;
+    const inflight = this.remote ? await this.remote.fetchBlob(repo, digest, ask) : undefined;
     if (!inflight) throw regErr("BLOB_UNKNOWN", `blob ${digest} is not in this registry`, { digest });
     this.meta.touch(digest, this.now());
     return { kind: "inflight", inflight };

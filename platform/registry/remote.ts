@@ -14,6 +14,7 @@ import {
   RegistryError,
   sourcesFor,
   type Digest,
+  type PeerAsk,
   type RepoName,
   type Source,
 } from "../../core/registry/index.ts";
@@ -28,10 +29,10 @@ export interface PeerNetwork {
   alive(): readonly string[];
   /** Nodes the replicated state says hold a digest. */
   holders(digest: Digest): readonly string[];
-  /** A blob from a peer's registry; `forwarded` tells it not to ask another peer in turn. */
-  blob(node: string, repo: RepoName, digest: Digest, forwarded: boolean): Promise<BlobAnswer | undefined>;
+  /** A blob from a peer's registry, asked as a holder or as the digest's fetcher. */
+  blob(node: string, repo: RepoName, digest: Digest, ask: PeerAsk): Promise<BlobAnswer | undefined>;
   /** A manifest by digest from a peer's registry. */
-  manifest(node: string, repo: RepoName, digest: Digest, forwarded: boolean): Promise<{ bytes: Buffer; mediaType: string } | undefined>;
+  manifest(node: string, repo: RepoName, digest: Digest, ask: PeerAsk): Promise<{ bytes: Buffer; mediaType: string } | undefined>;
 }
 
 export type ByteSource = "upstream" | "peer";
@@ -62,10 +63,11 @@ export class RemoteSources implements RemoteContent {
     private readonly events: RemoteEvents = {},
   ) {}
 
-  private sources(repo: RepoName, digest: Digest, forwarded: boolean): Source[] {
+  private sources(repo: RepoName, digest: Digest, ask: PeerAsk | undefined): Source[] {
     const hasUpstream = this.upstream !== undefined && targetOf(repo) !== undefined;
+    if (ask === "holder") return [];
     if (!this.peers) return hasUpstream ? [{ kind: "upstream" }] : [];
-    return sourcesFor({ key: digest, self: this.peers.self, alive: this.peers.alive(), holders: this.peers.holders(digest), hasUpstream, forwarded });
+    return sourcesFor({ key: digest, self: this.peers.self, alive: this.peers.alive(), holders: this.peers.holders(digest), hasUpstream, ...(ask ? { ask } : {}) });
   }
 
   async resolveTag(repo: RepoName, tag: string): Promise<Digest | undefined> {
@@ -94,17 +96,17 @@ export class RemoteSources implements RemoteContent {
     }
   }
 
-  fetchManifest(repo: RepoName, digest: Digest, forwarded = false): Promise<boolean> {
+  fetchManifest(repo: RepoName, digest: Digest, ask?: PeerAsk): Promise<boolean> {
     const key = `${repo}@${digest}`;
     let p = this.manifestFetches.get(key);
     if (!p) {
-      p = this.fetchManifestOnce(repo, digest, forwarded).finally(() => this.manifestFetches.delete(key));
+      p = this.fetchManifestOnce(repo, digest, ask).finally(() => this.manifestFetches.delete(key));
       this.manifestFetches.set(key, p);
     }
     return p;
   }
 
-  private async fetchManifestOnce(repo: RepoName, digest: Digest, forwarded: boolean): Promise<boolean> {
+  private async fetchManifestOnce(repo: RepoName, digest: Digest, ask: PeerAsk | undefined): Promise<boolean> {
     // Another repository of this node may have it (a pushed image pulled through a mirror name, a re-tag).
     const elsewhere = this.registry.meta.manifestAnywhere(digest);
     const local = elsewhere && this.registry.store.readSync(digest);
@@ -113,11 +115,11 @@ export class RemoteSources implements RemoteContent {
       return true;
     }
     let lastError: unknown;
-    for (const s of this.sources(repo, digest, forwarded)) {
+    for (const s of this.sources(repo, digest, ask)) {
       try {
         const got =
           s.kind === "peer"
-            ? await this.peers!.manifest(s.node, repo, digest, s.why === "fetcher")
+            ? await this.peers!.manifest(s.node, repo, digest, s.why)
             : await this.upstream!.manifest(targetOf(repo)!, digest, "GET").then((m) => (m?.bytes ? { bytes: m.bytes, mediaType: m.mediaType } : undefined));
         if (!got) continue;
         this.registry.storeManifest(repo, got.bytes, got.mediaType, { expect: digest, checkBlobs: false });
@@ -134,10 +136,11 @@ export class RemoteSources implements RemoteContent {
     return false;
   }
 
-  async fetchBlob(repo: RepoName, digest: Digest, forwarded = false): Promise<Inflight | undefined> {
+  async fetchBlob(repo: RepoName, digest: Digest, ask?: PeerAsk): Promise<Inflight | undefined> {
     const running = this.inflight.get(digest);
+    // A holder serves what it has; joining a fetch in flight here is still "having" it.
     if (running) return running;
-    const sources = this.sources(repo, digest, forwarded);
+    const sources = this.sources(repo, digest, ask);
     if (sources.length === 0) return undefined;
     const inf = new Inflight(this.registry.store, digest);
     this.inflight.set(digest, inf);
@@ -152,7 +155,7 @@ export class RemoteSources implements RemoteContent {
       const from: ByteSource = s.kind === "peer" ? "peer" : "upstream";
       let answer: BlobAnswer | undefined;
       try {
-        answer = s.kind === "peer" ? await this.peers!.blob(s.node, repo, inf.digest, s.why === "fetcher") : await this.upstream!.blob(targetOf(repo)!, inf.digest);
+        answer = s.kind === "peer" ? await this.peers!.blob(s.node, repo, inf.digest, s.why) : await this.upstream!.blob(targetOf(repo)!, inf.digest);
       } catch (e) {
         lastError = e as Error;
         this.events.error?.(`blob ${inf.digest} from ${s.kind === "peer" ? `peer ${s.node}` : "upstream"}`, e);

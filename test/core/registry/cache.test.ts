@@ -139,6 +139,12 @@ describe("garbage collection", () => {
     const sig = planGc({ ...base, blobs: [...base.blobs, blob("a")], manifests: [...base.manifests, { repo: "docker.io/library/a", digest: d("a"), refs: [], subject: d("1") }] });
     expect(sig.kept.get(d("a"))).toBe("referenced");
   });
+  test("with no grace, blobs of a push in progress (no manifest yet) stay; an unused image goes", () => {
+    const p = planGc({ ...base, graceMs: 0, blobs: [...base.blobs, blob("c", now - 60_000)] });
+    expect(p.kept.get(d("c"))).toBe("recent");
+    expect(p.deleteBlobs.map((b) => b.digest).sort()).toEqual([d("5"), d("6"), d("9")].sort());
+  });
+
   test("never removes anything reachable from what is in use (property)", () => {
     fc.assert(
       fc.property(
@@ -173,12 +179,13 @@ describe("sources for missing content", () => {
   test("holders first, then the fetcher, then upstream; nothing but holders for pushed content", () => {
     const f = fetcherOf(d("a"), alive)!;
     const self = alive.find((n) => n !== f)!;
-    expect(sourcesFor({ key: d("a"), self, alive, holders: [], hasUpstream: true, forwarded: false })).toEqual([{ kind: "peer", node: f, why: "fetcher" }, { kind: "upstream" }]);
-    expect(sourcesFor({ key: d("a"), self: f, alive, holders: [], hasUpstream: true, forwarded: false })).toEqual([{ kind: "upstream" }]);
-    expect(sourcesFor({ key: d("a"), self, alive, holders: [], hasUpstream: true, forwarded: true })).toEqual([{ kind: "upstream" }]);
+    expect(sourcesFor({ key: d("a"), self, alive, holders: [], hasUpstream: true, ask: undefined })).toEqual([{ kind: "peer", node: f, why: "fetcher" }, { kind: "upstream" }]);
+    expect(sourcesFor({ key: d("a"), self: f, alive, holders: [], hasUpstream: true, ask: undefined })).toEqual([{ kind: "upstream" }]);
+    expect(sourcesFor({ key: d("a"), self, alive, holders: [], hasUpstream: true, ask: "fetcher" })).toEqual([{ kind: "upstream" }]);
+    expect(sourcesFor({ key: d("a"), self, alive, holders: [alive.find((n) => n !== self)!], hasUpstream: true, ask: "holder" })).toEqual([]);
     const other = alive.find((n) => n !== f && n !== self)!;
-    expect(sourcesFor({ key: d("a"), self, alive, holders: [other, "dead-node", self], hasUpstream: true, forwarded: false })[0]).toEqual({ kind: "peer", node: other, why: "holder" });
-    expect(sourcesFor({ key: d("a"), self, alive, holders: [other], hasUpstream: false, forwarded: false })).toEqual([{ kind: "peer", node: other, why: "holder" }]);
+    expect(sourcesFor({ key: d("a"), self, alive, holders: [other, "dead-node", self], hasUpstream: true, ask: undefined })[0]).toEqual({ kind: "peer", node: other, why: "holder" });
+    expect(sourcesFor({ key: d("a"), self, alive, holders: [other], hasUpstream: false, ask: undefined })).toEqual([{ kind: "peer", node: other, why: "holder" }]);
   });
   test("fetchers spread over nodes", () => {
     const counts = new Map<string, number>();

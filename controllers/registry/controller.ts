@@ -1,0 +1,410 @@
+/**
+ * The registry controller: the node's OCI registry (platform/registry) on
+ * `registry.listen` (loopback by default; other addresses require the
+ * cluster's registry credentials), a pull-through cache for any upstream,
+ * and, in a cluster, a peer listener (mutual TLS, credentials from the
+ * cluster key) from which other nodes fetch what this node holds. It keeps
+ * this node's rows of the replicated `registry` collection true (peer
+ * address, holders, tags pushed here), applies tags pushed elsewhere, runs
+ * GC on a timer, and gives the deployments controller `pin` and `ensure`
+ * (images.ts) so a deployment's images come through the registry.
+ */
+import { join } from "node:path";
+import type { IncomingMessage } from "node:http";
+import type { Project } from "../../core/compose/model.ts";
+import { deleteRegistryTag, putRegistryTag, registryTags } from "../../core/state/index.ts";
+import { namespaceOf, registryPassword, type Digest, type RepoName } from "../../core/registry/index.ts";
+import type { RouteModule } from "../../platform/api/router.ts";
+import { registryRoutes, type RegistryApi } from "../../platform/api/routes-registry.ts";
+import type { Engine } from "../../platform/engine/index.ts";
+import type { RegistryListener } from "../../platform/registry/server.ts";
+import type { Registry } from "../../platform/registry/registry.ts";
+import type { UpstreamClient } from "../../platform/registry/upstream.ts";
+import type { RegistryMetrics } from "../../platform/registry/metrics.ts";
+import type { Change } from "../changes.ts";
+import type { ClusterAgent } from "../cluster/membership.ts";
+import type { Controller } from "../controller.ts";
+import type { AgentContext } from "../context.ts";
+import { recordEvent } from "../event-log.ts";
+import { pinnedDigests, runGc, type GcReport } from "./gc.ts";
+import { DeploymentImages } from "./images.ts";
+import { ClusterPeers } from "./peers.ts";
+
+/** What the deployments controller asks of the registry (absent when it is disabled). */
+export interface DeploymentImageHooks {
+  pin(project: Project, o: { pull?: string; build?: boolean }): Promise<Project>;
+  ensure(project: Project, services: readonly string[]): Promise<void>;
+}
+
+export interface RegistryControllerDeps {
+  readonly engine: Engine;
+  readonly membership: ClusterAgent;
+  /** Every deployment this node knows (its store and the cluster's), for GC's in-use set. */
+  readonly deployments: () => Iterable<Project>;
+}
+
+const LOOPBACK = (a: string | undefined) => !!a && (a.startsWith("127.") || a === "::1" || a.startsWith("::ffff:127."));
+
+function splitHostPort(addr: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
+  if (!m) throw new Error(`'${addr}' is not <host>:<port>`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export class RegistryController implements Controller, DeploymentImageHooks, RegistryApi {
+  readonly name = "registry";
+  readonly routes: readonly RouteModule[];
+  private registry: Registry | undefined;
+  private upstream: UpstreamClient | undefined;
+  private peers: ClusterPeers | undefined;
+  private images: DeploymentImages | undefined;
+  private metrics: RegistryMetrics | undefined;
+  private listener: RegistryListener | undefined;
+  private peerListener: RegistryListener | undefined;
+  private peerTlsKey = "";
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private dirty = false;
+  private syncing: Promise<void> | undefined;
+  private address = "";
+  private apiToken: string | undefined;
+
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly d: RegistryControllerDeps,
+  ) {
+    this.routes = [registryRoutes(this)];
+  }
+
+  private get log() {
+    return this.ctx.logger;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.ctx.config.registry;
+    if (!cfg.enabled) return;
+    const [{ Registry }, { UpstreamClient }, { RemoteSources }, { registryHandler }, { listenRegistry }, { dockerConfigPath, dockerCredentials }, { EngineImages }, { registryMetrics }] = await Promise.all([
+      import("../../platform/registry/registry.ts"),
+      import("../../platform/registry/upstream.ts"),
+      import("../../platform/registry/remote.ts"),
+      import("../../platform/registry/http.ts"),
+      import("../../platform/registry/server.ts"),
+      import("../../platform/registry/credentials.ts"),
+      import("../../platform/registry/engine-images.ts"),
+      import("../../platform/registry/metrics.ts"),
+    ]);
+    const metrics = (this.metrics = registryMetrics(this.ctx.metrics.registry));
+    const peers = (this.peers = new ClusterPeers(this.d.membership, this.log));
+    const registry = (this.registry = new Registry({
+      root: join(this.ctx.config.data_dir, "registry"),
+      now: this.ctx.now,
+      hooks: {
+        stored: (d, size) => peers.note(d, size),
+        deleted: (d) => peers.note(d, null),
+        tagged: (repo, tag, d) => this.publishTag(repo, tag, d),
+        untagged: (repo, tag) => this.publishTag(repo, tag, undefined),
+        served: (kind, hit) => (hit ? metrics.hit(kind) : undefined),
+      },
+    }));
+    const configPath = dockerConfigPath(cfg.docker_config);
+    this.upstream = new UpstreamClient({ insecure: cfg.insecure, credentials: (host) => dockerCredentials(configPath, host), userAgent: `fizz/${this.ctx.fizzVersion}` });
+    registry.remote = new RemoteSources(registry, this.upstream, peers, {
+      bytes: (from, n) => metrics.fetched(from, n),
+      miss: (kind, from) => metrics.miss(kind, from),
+      staleTag: (repo, tag, e) => this.log.warn({ repo, tag, err: e.message }, "upstream unreachable: serving the cached tag"),
+      error: (what, e) => this.log.info({ err: e instanceof Error ? e.message : String(e) }, `fetching ${what} failed; trying the next source`),
+    });
+    this.apiToken = await this.readApiToken();
+    const handler = registryHandler(registry, {
+      authorize: (req) => this.authorize(req),
+      onServed: (n) => metrics.served(n),
+      onError: (e, req) => this.log.debug({ err: e instanceof Error ? e.message : String(e), method: req.method, url: req.url?.slice(0, 200) }, "registry request failed"),
+    });
+    const want = splitHostPort(cfg.listen);
+    try {
+      this.listener = await listenRegistry(handler, want);
+    } catch (e) {
+      // The default port may be taken (another agent on this machine, a user's registry): any free one will do.
+      if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE" || cfg.listen !== "127.0.0.1:5050") throw e;
+      this.listener = await listenRegistry(handler, { host: want.host, port: 0 });
+      this.log.warn({ wanted: cfg.listen, port: this.listener.port }, `registry port ${want.port} is taken; listening on ${this.listener.port} (set registry.listen to choose)`);
+    }
+    const host = this.listener.host === "0.0.0.0" || this.listener.host === "::" ? "127.0.0.1" : this.listener.host;
+    this.address = hostPort(LOOPBACK(host) ? host : "127.0.0.1", this.listener.port);
+    this.log.info({ address: hostPort(this.listener.host, this.listener.port), engine: this.address }, `registry listening on ${hostPort(this.listener.host, this.listener.port)}`);
+    const { prepareProject } = await import("../../platform/deploy/project.ts");
+    const { EngineExecutor } = await import("../../platform/deploy/engine-adapter.ts");
+    const engineImages = new EngineImages(this.d.engine);
+    this.images = new DeploymentImages({
+      registry,
+      engine: engineImages,
+      address: () => this.address,
+      ownHosts: () => this.ownHosts(),
+      clustered: () => this.d.membership.current !== undefined,
+      build: async (project, service, image) => {
+        const prepared = prepareProject(project, { hostEnv: {} });
+        await new EngineExecutor(this.d.engine, prepared.builds).buildImage(undefined, service, image, () => {});
+      },
+      log: (level, msg, data) => this.log[level](data ?? {}, msg),
+    });
+    this.sampleStore();
+    this.timers.push(setInterval(() => registry.meta.flushAccess(), 30_000));
+    this.timers.push(setInterval(() => this.markDirty(), 60_000));
+    if (cfg.gc_interval > 0) this.timers.push(setInterval(() => void this.gc({ dryRun: false }).catch((e: unknown) => this.log.error({ err: e }, "registry GC failed")), cfg.gc_interval));
+    for (const t of this.timers) t.unref?.();
+    this.markDirty();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.syncing?.catch(() => {});
+    await this.listener?.close();
+    await this.peerListener?.close();
+    await this.peers?.close();
+    await this.upstream?.close();
+    this.registry?.close();
+    this.registry = undefined;
+  }
+
+  onChange(c: Change): void {
+    if (c.kind === "membership" || c.kind === "cluster-state") this.markDirty();
+  }
+
+  // ---- cluster sync (level-triggered) ----
+
+  private markDirty(): void {
+    this.dirty = true;
+    this.syncing ??= (async () => {
+      while (this.dirty && this.registry) {
+        this.dirty = false;
+        try {
+          await this.sync();
+        } catch (e) {
+          this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "registry cluster sync failed");
+        }
+      }
+    })().finally(() => (this.syncing = undefined));
+  }
+
+  private async sync(): Promise<void> {
+    const registry = this.registry!;
+    const peers = this.peers!;
+    peers.invalidate();
+    const node = this.d.membership.current;
+    if (!node) {
+      await this.peerListener?.close();
+      this.peerListener = undefined;
+      return;
+    }
+    await this.ensurePeerListener();
+    const stored = new Map(registry.store.list().map((b) => [b.digest as string, b.size]));
+    peers.reconcile(stored, this.peerAdvertise());
+    // Tags pushed on any node name the same image on every node.
+    const state = node.state;
+    for (const t of registryTags(state)) {
+      if (namespaceOf(t.repo).kind !== "local") continue;
+      if (registry.meta.tag(t.repo, t.tag)?.digest !== t.digest) registry.meta.setTag(t.repo, t.tag, t.digest as Digest, this.ctx.now());
+    }
+    for (const [k, e] of Object.entries(state.registry)) {
+      if (!e.deleted || !k.startsWith("t/")) continue;
+      const i = k.lastIndexOf(":");
+      const repo = k.slice(2, i);
+      const tag = k.slice(i + 1);
+      if (namespaceOf(repo).kind === "local" && registry.meta.tag(repo, tag)) registry.meta.deleteTag(repo, tag);
+    }
+  }
+
+  private publishTag(repo: RepoName, tag: string, digest: Digest | undefined): void {
+    const node = this.d.membership.current;
+    if (!node || namespaceOf(repo).kind !== "local") return;
+    try {
+      node.mutate((s, ts) => (digest ? putRegistryTag(s, ts, repo, tag, digest) : deleteRegistryTag(s, ts, repo, tag)));
+    } catch (e) {
+      this.log.warn({ err: e instanceof Error ? e.message : String(e), repo, tag }, "publishing a pushed tag to the cluster failed");
+    }
+  }
+
+  private peerListenAddress(): { host: string; port: number } {
+    const cfg = this.ctx.config;
+    if (cfg.registry.peer_listen) return splitHostPort(cfg.registry.peer_listen);
+    const bind = splitHostPort(cfg.cluster.bind.includes(":") ? cfg.cluster.bind : `${cfg.cluster.bind}:7946`);
+    return { host: bind.host, port: bind.port + 1 };
+  }
+
+  private peerAdvertise(): string | undefined {
+    if (!this.peerListener) return undefined;
+    if (this.ctx.config.registry.peer_advertise) return this.ctx.config.registry.peer_advertise;
+    const node = this.d.membership.current;
+    if (!node) return undefined;
+    const { host } = splitHostPort(node.address);
+    return hostPort(host, this.peerListener.port);
+  }
+
+  private async ensurePeerListener(): Promise<void> {
+    const tls = this.peers!.serverTls();
+    if (!tls) return;
+    const key = tls.cert + tls.ca.join("");
+    if (this.peerListener && key === this.peerTlsKey) return;
+    const { registryHandler } = await import("../../platform/registry/http.ts");
+    const { listenRegistry } = await import("../../platform/registry/server.ts");
+    const old = this.peerListener;
+    const want = this.peerListenAddress();
+    await old?.close();
+    this.peerListener = await listenRegistry(registryHandler(this.registry!, { peer: true, onServed: (n) => this.metrics?.served(n) }), {
+      host: want.host,
+      port: old?.port ?? want.port,
+      tls: { cert: tls.cert, key: tls.key, ca: tls.ca.join("\n"), requestCert: true },
+    });
+    this.peerTlsKey = key;
+    this.log.info({ address: hostPort(want.host, this.peerListener.port) }, "registry peer listener (mutual TLS) started");
+  }
+
+  // ---- auth ----
+
+  /**
+   * A node outside a cluster has no cluster key to derive the password from:
+   * it uses `<data_dir>/registry-password` (generated, mode 0600).
+   */
+  private async readApiToken(): Promise<string | undefined> {
+    const { readFileSync, writeFileSync } = await import("node:fs");
+    const { randomBytes } = await import("node:crypto");
+    const file = join(this.ctx.config.data_dir, "registry-password");
+    try {
+      const t = readFileSync(file, "utf8").trim();
+      if (t.length >= 16) return t;
+    } catch {
+      // first start
+    }
+    const t = randomBytes(24).toString("base64url");
+    writeFileSync(file, `${t}\n`, { mode: 0o600 });
+    return t;
+  }
+
+  /** Loopback needs nothing; anything else the cluster's registry password (or this node's own) as Basic or Bearer. */
+  private authorize(req: IncomingMessage): boolean {
+    if (LOOPBACK(req.socket.remoteAddress)) return true;
+    const h = req.headers.authorization ?? "";
+    let secret: string | undefined;
+    if (/^bearer /i.test(h)) secret = h.slice(7).trim();
+    else if (/^basic /i.test(h)) {
+      const dec = Buffer.from(h.slice(6).trim(), "base64").toString("utf8");
+      secret = dec.slice(dec.indexOf(":") + 1);
+    }
+    if (!secret) return false;
+    const ring = this.d.membership.currentKeyring;
+    const accepted = [...(ring ? ring.keys.map((k) => registryPassword(k.key)) : []), ...(this.apiToken ? [this.apiToken] : [])];
+    return accepted.some((a) => timingSafeEqualString(a, secret!));
+  }
+
+  credentials(): { username: string; password: string; address: string } | undefined {
+    if (!this.listener) return undefined;
+    const ring = this.d.membership.currentKeyring;
+    const primary = ring?.keys.find((k) => k.id === ring.primary);
+    const password = primary ? registryPassword(primary.key) : this.apiToken;
+    if (!password) return undefined;
+    return { username: "fizz", password, address: hostPort(this.listener.host, this.listener.port) };
+  }
+
+  private ownHosts(): string[] {
+    if (!this.listener) return [];
+    const p = this.listener.port;
+    return [...new Set([hostPort(this.listener.host, p), `127.0.0.1:${p}`, `localhost:${p}`, this.address])];
+  }
+
+  // ---- deployments ----
+
+  async pin(project: Project, o: { pull?: string; build?: boolean }): Promise<Project> {
+    return this.images ? this.images.pin(project, o) : project;
+  }
+
+  async ensure(project: Project, services: readonly string[]): Promise<void> {
+    if (!this.images) return;
+    try {
+      await this.images.ensure(project, services);
+    } catch (e) {
+      recordEvent(this.ctx, { type: "registry.pull_failed", deployment: project.name, message: (e as Error).message });
+      throw e;
+    }
+  }
+
+  // ---- API ----
+
+  async status(): Promise<unknown> {
+    const registry = this.registry;
+    if (!registry) return { enabled: false };
+    const blobs = registry.store.list();
+    const bytes = blobs.reduce((a, b) => a + b.size, 0);
+    const repos = registry.meta.repos().sort();
+    const tags = registry.meta.allTags();
+    const manifests = registry.meta.allManifests();
+    return {
+      enabled: true,
+      address: this.listener ? hostPort(this.listener.host, this.listener.port) : undefined,
+      engineAddress: this.address,
+      peerAddress: this.peerAdvertise(),
+      blobs: blobs.length,
+      bytes,
+      repositories: repos.map((r) => {
+        const ms = manifests.filter((m) => m.repo === r);
+        const sizeOf = (d: string) => {
+          const m = ms.find((x) => x.digest === d);
+          if (!m) return 0;
+          return m.size + m.refs.reduce((a, ref) => a + (blobs.find((b) => b.digest === ref)?.size ?? 0), 0);
+        };
+        return {
+          name: r,
+          kind: namespaceOf(r).kind,
+          manifests: ms.length,
+          tags: tags.filter((t) => t.repo === r).map((t) => ({ tag: t.tag, digest: t.digest, size: sizeOf(t.digest) })),
+        };
+      }),
+    };
+  }
+
+  async gc(o: { dryRun: boolean; graceMs?: number }): Promise<GcReport> {
+    const registry = this.registry;
+    if (!registry) throw Object.assign(new Error("the registry is not running on this node"), { status: 503 });
+    registry.meta.flushAccess();
+    const containers = await this.d.engine.containers.list({ all: true }).catch(() => []);
+    const report = runGc(registry, {
+      now: this.ctx.now(),
+      graceMs: o.graceMs ?? this.ctx.config.registry.gc_grace,
+      dryRun: o.dryRun,
+      inUse: pinnedDigests(this.d.deployments()),
+      engineImageIds: containers.map((c) => c.ImageID).filter((x): x is string => typeof x === "string"),
+      onRemoved: (d) => this.peers?.note(d, null),
+    });
+    this.metrics?.gc(o.dryRun ? 0 : report.freedBytes, o.dryRun ? 0 : report.removed.blobs);
+    this.sampleStore();
+    if (!o.dryRun && report.removed.blobs > 0) {
+      recordEvent(this.ctx, { type: "registry.gc", message: `registry GC removed ${report.removed.blobs} blobs (${report.freedBytes} bytes)`, data: { removed: report.removed, freedBytes: report.freedBytes } });
+    }
+    return report;
+  }
+
+  private sampleStore(): void {
+    const list = this.registry?.store.list() ?? [];
+    this.metrics?.stored(list.length, list.reduce((a, b) => a + b.size, 0));
+  }
+
+  /** For tests and the composition root: the registry's loopback address for this node's engine. */
+  get engineAddress(): string {
+    return this.address;
+  }
+
+  /** The running registry (tests). */
+  get store(): Registry | undefined {
+    return this.registry;
+  }
+}
+
+function timingSafeEqualString(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let x = 0;
+  for (let i = 0; i < a.length; i++) x |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return x === 0;
+}
