@@ -140,7 +140,12 @@ export class DeploymentImages {
     const tag = `id-${id.slice("sha256:".length, "sha256:".length + 16)}`;
     const target = `${this.d.address()}/${repo}:${tag}`;
     await this.d.engine.tag(id, target);
-    await this.d.engine.push(target);
+    try {
+      await this.d.engine.push(target);
+    } finally {
+      // The push name was only a vehicle; the image keeps the compose name.
+      await this.d.engine.untag(target);
+    }
     const t = this.d.registry.meta.tag(repo, tag);
     if (!t) throw new Error(`the engine pushed ${target} but the registry has no such tag`);
     this.d.log("info", `pushed ${image} into the cluster registry as ${repo}@${t.digest}`, { image, repo, digest: t.digest });
@@ -180,6 +185,8 @@ export class DeploymentImages {
     const id = await this.d.engine.id(src);
     if (!id) throw new Error(`the engine pulled ${src} but does not list it`);
     await this.d.engine.tag(id, pin.ref);
+    // The registry name was the way in; the engine keeps the image under the compose name.
+    await this.d.engine.untag(src);
     this.d.log("info", `pulled ${pin.ref} (${pin.digest.slice(0, 19)}) through the registry`, { image: pin.ref, digest: pin.digest });
   }
 

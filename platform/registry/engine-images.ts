@@ -68,6 +68,11 @@ export class EngineImages {
     await this.engine.images.tag(src, repo, tag);
   }
 
+  /** Removes one name of an image (the image stays while it has others). */
+  async untag(ref: string): Promise<void> {
+    await this.engine.images.remove(ref, { noPrune: true }).catch(() => {});
+  }
+
   /** The engine's image id for a reference, undefined when absent. */
   async id(ref: string): Promise<string | undefined> {
     try {

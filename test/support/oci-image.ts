@@ -9,6 +9,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { gzipSync, constants } from "node:zlib";
 import { pack } from "tar-stream";
+import * as fs from "node:fs";
 
 export interface Blob {
   readonly digest: string;
@@ -110,4 +111,47 @@ export async function pushIndex(base: string, repo: string, tag: string, images:
   const r = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: "PUT", body, headers: { "content-type": "application/vnd.oci.image.index.v1+json" } });
   if (r.status !== 201) throw new Error(`index PUT ${r.status}: ${await r.text()}`);
   return sha(body);
+}
+
+/** Writes images as an OCI image layout (`skopeo copy oci:<dir>:<tag> …` reads it). */
+export function writeOciLayout(dir: string, images: { img: GeneratedImage; tag: string }[]): void {
+  const { mkdirSync, writeFileSync } = fs;
+  const blobs = `${dir}/blobs/sha256`;
+  mkdirSync(blobs, { recursive: true });
+  const put = (digest: string, bytes: Buffer) => writeFileSync(`${blobs}/${digest.slice("sha256:".length)}`, bytes);
+  for (const { img } of images) {
+    put(img.config.digest, img.config.bytes);
+    for (const l of img.layers) put(l.digest, l.bytes);
+    put(img.manifest.digest, img.manifest.bytes);
+  }
+  writeFileSync(`${dir}/oci-layout`, JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  writeFileSync(
+    `${dir}/index.json`,
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: images.map(({ img, tag }) => ({ mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.byteLength, annotations: { "org.opencontainers.image.ref.name": tag } })),
+    }),
+  );
+}
+
+/** Re-hashes every blob of a Fizz registry store; returns the names whose bytes do not match. */
+export function corruptBlobs(root: string): { checked: number; bad: string[] } {
+  const { readdirSync, readFileSync } = fs;
+  const bad: string[] = [];
+  let checked = 0;
+  const base = `${root}/blobs/sha256`;
+  let fans: string[] = [];
+  try {
+    fans = readdirSync(base);
+  } catch {
+    return { checked, bad };
+  }
+  for (const fan of fans) {
+    for (const hex of readdirSync(`${base}/${fan}`)) {
+      checked++;
+      const actual = createHash("sha256").update(readFileSync(`${base}/${fan}/${hex}`)).digest("hex");
+      if (actual !== hex) bad.push(hex);
+    }
+  }
+  return { checked, bad };
 }
