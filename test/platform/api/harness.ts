@@ -9,6 +9,8 @@ import { createApiServer, createRoutes, EventFeed, type ApiLimits, type ApiServe
 import { createMetrics, type AgentMetrics } from "../../../platform/metrics.ts";
 import { FakeBackend } from "./fake-backend.ts";
 import { FakeCluster } from "./cluster-fake.ts";
+import { FakeRegistry } from "./registry-fake.ts";
+import { registryRoutes } from "../../../platform/api/routes-registry.ts";
 import type { Logger } from "../../../platform/log.ts";
 
 export const TOKEN = "test-token-0123456789abcdef";
@@ -32,7 +34,7 @@ export async function startTestServer(
   const backend = new FakeBackend();
   const events = new EventFeed(store, { pollMs: 200 });
   const metrics = createMetrics({ processMetrics: o.processMetrics ?? false });
-  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }), cluster: new FakeCluster() });
+  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }), cluster: new FakeCluster(), extra: [registryRoutes(new FakeRegistry())] });
   const server = createApiServer({ router, token: TOKEN, tls: o.tls, limits: o.limits, metrics, logger: o.logger });
   const socket = join(dir, "run", "fizz.sock");
   await server.listen({ kind: "unix", path: socket });

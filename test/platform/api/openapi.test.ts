@@ -12,6 +12,8 @@ import { AgentStore } from "../../../platform/store/index.ts";
 import { createRoutes, EventFeed } from "../../../platform/api/index.ts";
 import { createMetrics } from "../../../platform/metrics.ts";
 import { FakeBackend } from "./fake-backend.ts";
+import { FakeRegistry } from "./registry-fake.ts";
+import { registryRoutes } from "../../../platform/api/routes-registry.ts";
 import { raw, startTestServer, TOKEN, type RawResponse, type TestServer } from "./harness.ts";
 
 type Schema = Record<string, unknown>;
@@ -131,7 +133,7 @@ describe("api/openapi.yaml", () => {
 
   test("documents exactly the routes the server has", () => {
     const store = AgentStore.open(":memory:");
-    const routes = createRoutes({ backend: new FakeBackend(), events: new EventFeed(store), metrics: createMetrics({ processMetrics: false }) }).routes();
+    const routes = createRoutes({ backend: new FakeBackend(), events: new EventFeed(store), metrics: createMetrics({ processMetrics: false }), extra: [registryRoutes(new FakeRegistry())] }).routes();
     store.close();
     const served = routes.map((r) => `${r.method} ${r.pattern}`).sort();
     const documented = operations.map((o) => `${o.method} ${pattern(o.path)}`).sort();
