@@ -191,3 +191,12 @@ export function describeOwner(owner: string): string {
 }
 
 export { blocksOfNode };
+
+/**
+ * The host bridge of a compose network on every node: "fz" + 8 hex digits of
+ * the network owner's hash (10 characters; Linux allows 15). Same name on
+ * every node, distinct per network, and recognisable in `ip link`.
+ */
+export function bridgeName(deploymentId: string, network: string): string {
+  return `fz${hash32(netOwner(deploymentId, network)).toString(16).padStart(8, "0")}`;
+}
