@@ -47,17 +47,17 @@ import {
   type IpClaim,
   type NodeInfo,
   type NodeState,
-  type SecretRecord,
   type ServiceScale,
 } from "./schema.ts";
 import type { RegistryRecord } from "./registry.ts";
+import type { SecretsRecord } from "./secrets.ts";
 
 export interface ClusterState {
   readonly nodes: LwwMap<NodeInfo>;
   readonly deployments: LwwMap<DeploymentRecord>;
   readonly services: LwwMap<ServiceScale>;
   readonly containers: LwwMap<ContainerRecord>;
-  readonly secrets: LwwMap<SecretRecord>;
+  readonly secrets: LwwMap<SecretsRecord>;
   readonly ips: IpTable;
   /** Who holds which digest, registry peer addresses, pushed tags (registry.ts). */
   readonly registry: LwwMap<RegistryRecord>;
@@ -265,23 +265,22 @@ export function containersOnNode(state: ClusterState, nodeId: string): Container
 
 // ---- secrets --------------------------------------------------------------
 
-export function putSecret(state: ClusterState, ts: Hlc, path: string, ciphertext: Uint8Array): ChangeResult {
-  if (path.length === 0 || path.length > 512 || /[\u0000-\u001f]/.test(path)) return invalid("state.invalid_secret_path", `invalid secret path ${JSON.stringify(path)}`);
-  const rec: SecretRecord = { ciphertext: toBase64(ciphertext) };
-  return okChange(state, { secrets: lwwPutDelta(path, rec, ts) });
+/** Writes one record of the secrets collection (secrets.ts says which keys hold what). */
+export function putSecretsRecord(state: ClusterState, ts: Hlc, key: string, rec: SecretsRecord): Change {
+  return change(state, { secrets: lwwPutDelta(key, rec, ts) });
 }
 
-export function deleteSecret(state: ClusterState, ts: Hlc, path: string): Change {
-  return change(state, { secrets: lwwDeleteDelta(path, ts) });
+export function deleteSecretsRecord(state: ClusterState, ts: Hlc, key: string): Change {
+  return change(state, { secrets: lwwDeleteDelta(key, ts) });
 }
 
-export function getSecret(state: ClusterState, path: string): Uint8Array | undefined {
-  const r = lwwMapGet(state.secrets, path);
-  return r ? fromBase64(r.ciphertext) : undefined;
+export function getSecretsRecord(state: ClusterState, key: string): SecretsRecord | undefined {
+  return lwwMapGet(state.secrets, key);
 }
 
-export function listSecrets(state: ClusterState): string[] {
-  return lwwMapEntries(state.secrets).map(([k]) => k);
+/** Live records whose key starts with `prefix`, sorted by key. */
+export function listSecretsRecords(state: ClusterState, prefix = ""): [string, SecretsRecord][] {
+  return lwwMapEntries(state.secrets).filter(([k]) => k.startsWith(prefix));
 }
 
 // ---- IP allocations -------------------------------------------------------

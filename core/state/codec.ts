@@ -12,17 +12,16 @@ import {
   checkContainerKey,
   checkIdKey,
   checkNodeKey,
-  checkSecretKey,
   checkServiceKey,
   parseContainerKey,
   readContainer,
   readDeployment,
   readIpClaim,
   readNodeInfo,
-  readSecret,
   readServiceScale,
 } from "./schema.ts";
 import { checkRegistryKey, readRegistryRecord } from "./registry.ts";
+import { checkSecretsEntry, checkSecretsKey, readSecretsRecord } from "./secrets.ts";
 
 export const STATE_FORMAT_VERSION = 1;
 
@@ -59,8 +58,14 @@ export function readCollection(name: Collection, v: unknown, path: string): Clus
       }
       return m;
     }
-    case "secrets":
-      return readLwwMap(v, path, readSecret, checkSecretKey);
+    case "secrets": {
+      const m = readLwwMap(v, path, readSecretsRecord, checkSecretsKey);
+      for (const k of Object.keys(m)) {
+        const e = m[k]!;
+        if (!e.deleted) checkSecretsEntry(k, e.value, path);
+      }
+      return m;
+    }
     case "ips":
       return readDict(v, path, readIpClaim, checkAddressKey);
     case "registry":

@@ -6,6 +6,7 @@
  * wire, and bucketed digests for push-pull anti-entropy.
  */
 export * from "./schema.ts";
+export * from "./secrets.ts";
 export * from "./ip.ts";
 export * from "./cluster-state.ts";
 export * from "./codec.ts";

@@ -6,7 +6,7 @@
  *   deployments  deploymentId
  *   services     deploymentId/service                → desired replicas
  *   containers   deploymentId/service/index/nodeId   → what that node runs
- *   secrets      secret path                         → ciphertext
+ *   secrets      see secrets.ts                      → keyring, shares, secret versions (ciphertext only)
  *   ips          address                             → claim
  * Containers carry the node in the key so each row has exactly one writer (the
  * node running it): after a partition both copies of a replica stay visible,
@@ -83,11 +83,6 @@ export type ContainerRecord = {
   readonly startedAt?: number;
 };
 
-export type SecretRecord = {
-  /** encrypted blob, base64 (standard alphabet, padded) */
-  readonly ciphertext: string;
-};
-
 /** One claim on an address; see ip.ts for the ordering that resolves conflicts. */
 export type IpClaim = {
   readonly epoch: number;
@@ -99,7 +94,6 @@ export type IpClaim = {
 /** Ids used inside keys: deployment ids and service names. */
 export const ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 const ADDRESS_RE = /^[0-9A-Fa-f:.]{2,45}(\/[0-9]{1,3})?$/;
-const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export function isId(s: string): boolean {
   return ID_RE.test(s);
@@ -183,13 +177,6 @@ export function readContainer(v: unknown, path: string): ContainerRecord {
   };
 }
 
-export function readSecret(v: unknown, path: string): SecretRecord {
-  const o = readRecord(v, path, ["ciphertext"]);
-  const c = readString(o.ciphertext, at(path, "ciphertext"), 16 * 1024 * 1024);
-  if (c.length % 4 !== 0 || !BASE64_RE.test(c)) fail(at(path, "ciphertext"), "expected base64");
-  return { ciphertext: c };
-}
-
 export function readIpClaim(v: unknown, path: string): IpClaim {
   const o = readRecord(v, path, ["epoch", "owner", "ts", "released"]);
   if (typeof o.released !== "boolean") fail(at(path, "released"), "expected a boolean");
@@ -214,9 +201,6 @@ export function checkServiceKey(k: string, p: string): void {
 }
 export function checkContainerKey(k: string, p: string): void {
   if (!parseContainerKey(k)) fail(p, "expected deploymentId/service/index/nodeId");
-}
-export function checkSecretKey(k: string, p: string): void {
-  if (k.length === 0 || k.length > 512 || /[\u0000-\u001f]/.test(k)) fail(p, "invalid secret path");
 }
 export function checkAddressKey(k: string, p: string): void {
   if (!isAddress(k)) fail(p, "invalid address");

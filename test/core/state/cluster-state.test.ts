@@ -6,13 +6,13 @@ import {
   decodeDelta,
   decodeState,
   deleteDeployment,
-  deleteSecret,
+  deleteSecretsRecord,
   emptyState,
   encodeDelta,
   encodeState,
   getDeployment,
   getReplicas,
-  getSecret,
+  getSecretsRecord,
   ipOwner,
   ipsOf,
   listContainers,
@@ -21,7 +21,7 @@ import {
   mergeState,
   putDeployment,
   putNode,
-  putSecret,
+  putSecretsRecord,
   recordContainer,
   releaseIp,
   removeContainer,
@@ -131,10 +131,11 @@ describe("ClusterState semantics", () => {
 
   test("secrets keep their bytes; nodes change state", () => {
     const bytes = Uint8Array.from([0, 1, 2, 250, 255, 7, 8]);
-    let s = ok(putSecret(emptyState(), at(1), "app/db_password", bytes)).state;
-    expect(getSecret(s, "app/db_password")).toEqual(bytes);
-    s = deleteSecret(s, at(2), "app/db_password").state;
-    expect(getSecret(s, "app/db_password")).toBeUndefined();
+    const rec = { type: "version" as const, ciphertext: Buffer.from(bytes).toString("base64") };
+    let s = putSecretsRecord(emptyState(), at(1), "version/app/secret/db_password@1", rec).state;
+    expect(getSecretsRecord(s, "version/app/secret/db_password@1")).toEqual(rec);
+    s = deleteSecretsRecord(s, at(2), "version/app/secret/db_password@1").state;
+    expect(getSecretsRecord(s, "version/app/secret/db_password@1")).toBeUndefined();
     s = putNode(s, at(3), "n1", { name: "n1", address: "10.0.0.1:7946", labels: { zone: "a" }, resources: { cpuMillis: 2000, memoryBytes: 1 << 30 }, state: "alive" }).state;
     s = setNodeState(s, at(4), "n1", "suspect")!.state;
     expect(s.nodes["n1"]!.value?.state).toBe("suspect");
@@ -173,9 +174,10 @@ describe("state codec", () => {
     expect(decodeState(`{"v":1,"containers":{"__proto__":${JSON.stringify(row)}}}`).ok).toBe(false);
     expect(decodeState(JSON.stringify({ v: 2 })).ok).toBe(false);
     expect(decodeState(JSON.stringify({ v: 1, ips: { "not an ip": { epoch: 0, owner: "x", ts: "000000000001-0000-a", released: false } } })).ok).toBe(false);
-    const sec = decodeState('{"v":1,"secrets":{"__proto__":{"ts":"000000000001-0000-a","value":{"ciphertext":"AAEC"}}}}');
-    expect(sec.ok).toBe(true);
-    if (sec.ok) expect(getSecret(sec.value, "__proto__")).toEqual(Uint8Array.from([0, 1, 2]));
+    // secrets keys name their record type; an unknown key or a mismatched type is refused
+    expect(decodeState('{"v":1,"secrets":{"__proto__":{"ts":"000000000001-0000-a","value":{"type":"version","ciphertext":"AAEC"}}}}').ok).toBe(false);
+    expect(decodeState('{"v":1,"secrets":{"version/a@1":{"ts":"000000000001-0000-a","value":{"type":"version","ciphertext":"AAEC"}}}}').ok).toBe(true);
+    expect(decodeState('{"v":1,"secrets":{"secret/a":{"ts":"000000000001-0000-a","value":{"type":"version","ciphertext":"AAEC"}}}}').ok).toBe(false);
     expect(({} as Record<string, unknown>).ciphertext).toBeUndefined();
   });
 });

@@ -10,7 +10,7 @@ import {
   emptyState,
   putDeployment,
   putNode,
-  putSecret,
+  putSecretsRecord,
   recordContainer,
   setReplicas,
   type ClusterState,
@@ -101,7 +101,7 @@ export function syntheticState(entries: number, seed = 1): { state: ClusterState
   }
   for (let i = 0; i < nSecrets; i++) {
     const blob = new Uint8Array(96).map(() => Math.floor(r() * 256));
-    b.apply(must(putSecret(s, ts(), `dep-${i % nDeployments}/secret-${i}`, blob)).delta);
+    b.apply(putSecretsRecord(s, ts(), `version/dep-${i % nDeployments}/secret/s${i}@1`, { type: "version", ciphertext: Buffer.from(blob).toString("base64") }).delta);
   }
   return { state: b.view, nodes, deployments };
 }

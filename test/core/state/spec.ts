@@ -5,13 +5,13 @@ import {
   allocateIp,
   applyDelta,
   deleteDeployment,
-  deleteSecret,
+  deleteSecretsRecord,
   emptyState,
   encodeState,
   mergeState,
   putDeployment,
   putNode,
-  putSecret,
+  putSecretsRecord,
   recordContainer,
   releaseIp,
   removeContainer,
@@ -53,8 +53,8 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ k: fc.constant("uncontainer" as const), id, svc, idx: fc.nat(2) }),
   fc.record({ k: fc.constant("ip" as const), addr }),
   fc.record({ k: fc.constant("unip" as const), addr }),
-  fc.record({ k: fc.constant("secret" as const), path: fc.constantFrom("s/a", "__proto__"), bytes: fc.array(fc.nat(255), { maxLength: 8 }) }),
-  fc.record({ k: fc.constant("unsecret" as const), path: fc.constantFrom("s/a", "__proto__") }),
+  fc.record({ k: fc.constant("secret" as const), path: fc.constantFrom("version/a@1", "version/b/secret/c@2"), bytes: fc.array(fc.nat(255), { maxLength: 8 }) }),
+  fc.record({ k: fc.constant("unsecret" as const), path: fc.constantFrom("version/a@1", "version/b/secret/c@2") }),
   fc.record({ k: fc.constant("node" as const), alive: fc.boolean() }),
 );
 
@@ -86,10 +86,10 @@ export function applyOp(s: ClusterState, op: Op, r: number, step: number): { sta
       res = releaseIp(s, op.addr, node);
       break;
     case "secret":
-      res = putSecret(s, ts, op.path, Uint8Array.from(op.bytes));
+      res = putSecretsRecord(s, ts, op.path, { type: "version", ciphertext: Buffer.from(op.bytes).toString("base64") });
       break;
     case "unsecret":
-      res = deleteSecret(s, ts, op.path);
+      res = deleteSecretsRecord(s, ts, op.path);
       break;
     case "node":
       res = putNode(s, ts, node, { name: node, address: "127.0.0.1:7946", labels: {}, resources: { cpuMillis: 1000, memoryBytes: 1 }, state: op.alive ? "alive" : "left" });
