@@ -5,6 +5,7 @@
  */
 import type { Command } from "cac";
 import type { Project } from "../core/compose/model.ts";
+import type { SourceLocation } from "../core/errors.ts";
 import type { ServiceTemplate } from "../core/deploy/container-spec.ts";
 import type { Step } from "../core/reconcile/types.ts";
 import { reasonText } from "../core/reconcile/describe.ts";
@@ -34,8 +35,16 @@ export async function connect(options: Options, ctx?: Context): Promise<Engine> 
 }
 
 /** Loads the project, printing every error and warning (file:line:col) to stderr; throws when there are errors. */
+/** Where each loaded project's paths were written, and its environment (for checks made after loading: secrets). */
+const loaded = new WeakMap<Project, { locate?: (path: readonly (string | number)[]) => SourceLocation | undefined; environment: Record<string, string> }>();
+
+export function loadedFrom(project: Project): { locate?: (path: readonly (string | number)[]) => SourceLocation | undefined; environment: Record<string, string> } | undefined {
+  return loaded.get(project);
+}
+
 export async function loadForDeploy(ctx: Context, options: Options): Promise<Project> {
   const result = await loadProject(readComposeOptions(options));
+  if (result.project) loaded.set(result.project, { ...(result.locate ? { locate: result.locate } : {}), environment: result.environment });
   const errors = result.diagnostics.filter((d) => d.severity === "error");
   for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d)}\n`);
   if (!result.project || errors.length) {

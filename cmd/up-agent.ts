@@ -23,7 +23,11 @@ const VERB: Record<string, string> = {
   waitFor: "Ready",
 };
 
-export async function upThroughAgent(ctx: Context, client: ApiClient, project: Project, options: DeployOptions, scale: Record<string, number>): Promise<number> {
+export async function upThroughAgent(ctx: Context, client: ApiClient, loadedProject: Project, options: DeployOptions, scale: Record<string, number>): Promise<number> {
+  // Secrets and configs: checked, uploaded encrypted, and only ciphertext or references left in the project.
+  const [{ sealSecrets }, { loadedFrom }] = await Promise.all([import("./secret-compose.ts"), import("./project-common.ts")]);
+  const from = loadedFrom(loadedProject);
+  const project = await sealSecrets(ctx, client, loadedProject, { ...(from?.locate ? { locate: from.locate } : {}), env: { ...(from?.environment ?? {}), ...process.env }, upload: true });
   const { prepareProject } = await import("../platform/deploy/project.ts");
   const prepared = prepareProject(project, { hostEnv: process.env });
   for (const w of prepared.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);

@@ -71,6 +71,13 @@ export const LIMITS = {
    * long value in without echo().
    */
   messageChars: { max: 1000, label: "message length limit", unit: "characters" },
+  /**
+   * One secret's or config's value (`fizz secret create`, compose secrets and
+   * configs). Secrets are keys, passwords and certificates; every version
+   * travels in the replicated state to every node, so this bounds what one
+   * secret costs the cluster (Swarm's limit is 500 KB).
+   */
+  secretBytes: { max: 1 * MiB, label: "secret size limit", unit: "bytes" },
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof LIMITS;
@@ -86,6 +93,7 @@ export const MAX_NAME_LENGTH = LIMITS.nameLength.max;
 export const MAX_REPLICAS = LIMITS.replicas.max;
 export const MAX_ECHO_CHARS = LIMITS.echoChars.max;
 export const MAX_MESSAGE_CHARS = LIMITS.messageChars.max;
+export const MAX_SECRET_BYTES = LIMITS.secretBytes.max;
 
 /** `8 MiB`, `64 levels`, `30000 ms`. */
 export function formatAmount(n: number, unit: Limit["unit"]): string {

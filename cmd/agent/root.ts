@@ -62,6 +62,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     { EventRetentionController },
     { RegistryController },
     { readApiAccess },
+    { SecretsController },
   ] = await Promise.all([
     import("../../platform/log.ts"),
     import("../../platform/store/index.ts"),
@@ -80,6 +81,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     import("../../controllers/events/retention.ts"),
     import("../../controllers/registry/controller.ts"),
     import("./api-access.ts"),
+    import("../../controllers/secrets/controller.ts"),
   ]);
 
   const logger = createLogger({ level: config.log.level, format: config.log.format === "auto" ? undefined : config.log.format, color: o.ctx.global.color });
@@ -129,7 +131,8 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   const membership = new ClusterAgent({ config, store, nodeId, logger: nodeLogger, notify: ctx.notify });
   const placement = new PlacementController(scoped("placement"), { membership, engine });
   const registry = new RegistryController(scoped("registry"), { engine, membership, deployments: () => knownProjects(store, membership) });
-  const deployments = new DeploymentsController(scoped("deployments"), { engine, cluster: { membership, placement }, ...(config.registry.enabled ? { images: registry } : {}) });
+  const secrets = new SecretsController(scoped("secrets"), { membership, engine });
+  const deployments = new DeploymentsController(scoped("deployments"), { engine, cluster: { membership, placement }, secrets, ...(config.registry.enabled ? { images: registry } : {}) });
   controllers = new ControllerSet(
     [
       new EngineEventsController(scoped("engine-events"), engine, { reconnectMs: config.engine.events_reconnect }),
@@ -138,6 +141,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
       new HealthController(scoped("health"), engine, { intervalMs: config.health.interval }),
       placement,
       membership,
+      secrets,
       new EventRetentionController(scoped("events")),
     ],
     nodeLogger,

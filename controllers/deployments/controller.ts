@@ -8,6 +8,8 @@
  * deployments.
  */
 import { MANAGED_FILTER } from "../../core/labels.ts";
+import type { Project } from "../../core/compose/model.ts";
+import type { MountSpec } from "../../core/deploy/engine-body.ts";
 import { healthFromStatus } from "../../core/deploy/actual.ts";
 import type { AgentBackend } from "../../platform/api/backend.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
@@ -31,6 +33,8 @@ export interface DeploymentsControllerDeps {
   readonly cluster?: { readonly membership: ClusterAgent; readonly placement: PlacementController };
   /** The registry: images pinned at deploy and pulled through it. */
   readonly images?: DeploymentImageHooks;
+  /** Writes a container's secrets and configs before it is created (the secrets controller). */
+  readonly secrets?: { prepareContainer(project: Project, service: string, container: string): Promise<MountSpec[]> };
 }
 
 export class DeploymentsController implements Controller {
@@ -65,9 +69,22 @@ export class DeploymentsController implements Controller {
       onRemoved: removed,
       ...(source ? { placement: source } : {}),
       ...(d.images ? { images: d.images } : {}),
+      ...(d.secrets ? { prepareContainer: (p: Project, svc: string, c: string) => d.secrets!.prepareContainer(p, svc, c) } : {}),
       now: ctx.now,
     });
-    this.backend = new EngineBackend({ engine: d.engine, store, reconciler: this.reconciler, node, fizzVersion, emit, onRemoved: removed, ...(source ? { cluster: source } : {}), ...(d.images ? { images: d.images } : {}), now: ctx.now });
+    this.backend = new EngineBackend({
+      engine: d.engine,
+      store,
+      reconciler: this.reconciler,
+      node,
+      fizzVersion,
+      emit,
+      onRemoved: removed,
+      ...(source ? { cluster: source } : {}),
+      ...(d.images ? { images: d.images } : {}),
+      ...(d.secrets ? { prepareContainer: (p: Project, svc: string, c: string) => d.secrets!.prepareContainer(p, svc, c) } : {}),
+      now: ctx.now,
+    });
     this.api = d.cluster ? clusterBackend(this.backend, d.cluster.membership, source) : this.backend;
     this.routes = [deploymentRoutes(this.api), containerRoutes(this.api)];
     // Leaving: this node's share moves to the others; nothing of the cluster's stays here.

@@ -7,6 +7,7 @@
 import { posix } from "node:path";
 import type { FileReader } from "../../core/compose/load.ts";
 import type { Project } from "../../core/compose/model.ts";
+import type { MountSpec } from "../../core/deploy/engine-body.ts";
 import { FizzError } from "../../core/errors.ts";
 import { LABEL, MANAGED_FILTER, projectFilter } from "../../core/labels.ts";
 import { planDown } from "../../core/reconcile/lifecycle.ts";
@@ -85,6 +86,8 @@ export interface EngineBackendOptions {
   cluster?: ClusterHooks;
   /** The registry: pins each service's image to a digest at deploy and pulls it through the node's registry. */
   images?: DeploymentImageHooks;
+  /** Secrets and configs for a container about to be created (the secrets controller). */
+  prepareContainer?: (project: Project, service: string, container: string) => Promise<MountSpec[]>;
   now?: () => number;
 }
 
@@ -124,6 +127,12 @@ export class EngineBackend implements AgentBackend {
     this.engine = o.engine;
     this.store = o.store;
     this.now = o.now ?? Date.now;
+  }
+
+  /** The executor's hook that writes a new container's secrets and configs. */
+  private secretsFor(project: Project): { prepareCreate?: (service: string, container: string) => Promise<MountSpec[]> } {
+    const prep = this.o.prepareContainer;
+    return prep ? { prepareCreate: (svc, c) => prep(project, svc, c) } : {};
   }
 
   private async locked<T>(name: string, run: () => Promise<T>): Promise<T> {
@@ -268,6 +277,7 @@ export class EngineBackend implements AgentBackend {
         {
           instance: { node: this.o.node, deployment: name, fizzVersion: this.o.fizzVersion },
           signal,
+          ...this.secretsFor(projectOf(rec.spec)),
           onEvent: (e: StepEvent) => this.stepEvent(name, e),
           ...(opts.timeoutSeconds ? { waitTimeoutMs: opts.timeoutSeconds * 1000 } : {}),
         },
@@ -398,6 +408,7 @@ export class EngineBackend implements AgentBackend {
       const outcome = await converge(this.engine, prepared, { pull: "missing", services: [service], noDeps: true }, {
         instance: { node: this.o.node, deployment, fizzVersion: this.o.fizzVersion },
         signal,
+        ...this.secretsFor(projectOf(rec.spec)),
       });
       if (!outcome.result.ok) throw outcome.result.error!;
       return { deployment, service, replicas, previous };
@@ -460,6 +471,7 @@ export class EngineBackend implements AgentBackend {
         const outcome = await converge(this.engine, prepared, { pull: "missing", services: [service], noDeps: true }, {
           instance: { node: this.o.node, deployment, fizzVersion: this.o.fizzVersion },
           signal,
+          ...this.secretsFor(projectOf(r.spec)),
           onEvent: (e: StepEvent) => this.stepEvent(deployment, e),
         });
         if (!outcome.result.ok) throw outcome.result.error!;

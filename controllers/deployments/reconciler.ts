@@ -13,6 +13,7 @@ import { plan } from "../../core/reconcile/plan.ts";
 import { planDown } from "../../core/reconcile/lifecycle.ts";
 import type { Plan } from "../../core/reconcile/types.ts";
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
+import type { MountSpec } from "../../core/deploy/engine-body.ts";
 import type { ContainerSummary, Engine } from "../../platform/engine/index.ts";
 import type { AgentStore } from "../../platform/store/index.ts";
 import { EngineExecutor } from "../../platform/deploy/engine-adapter.ts";
@@ -48,6 +49,8 @@ export interface ReconcilerOptions {
   placement?: PlacementSource;
   /** The registry: before planning, makes the engine's images match the deployment's pins (pre-pull). */
   images?: { ensure(project: Project, services: readonly string[]): Promise<void> };
+  /** Secrets and configs for a container about to be created: written on this node, mounts returned (secrets controller). */
+  prepareContainer?: (project: Project, service: string, container: string) => Promise<MountSpec[]>;
   now?: () => number;
 }
 
@@ -216,6 +219,7 @@ export class Reconciler {
         project: project.name,
         instance: { node: this.opts.node, deployment: name, fizzVersion: this.opts.fizzVersion },
         parallelism: this.opts.parallelism ?? 8,
+        ...(this.opts.prepareContainer ? { prepareCreate: (service: string, container: string) => this.opts.prepareContainer!(project, service, container) } : {}),
         onEvent: (e) => {
           this.stepEvent(name, e);
           owner?.onStep?.(e);

@@ -89,6 +89,14 @@ export interface AgentConfig {
     /** Milliseconds between two prunings of the event log. */
     prune_interval: number;
   };
+  secrets: {
+    /** Memory-backed directory for delivered files; "" = /run/fizz/secrets/<node id> (root) or under $XDG_RUNTIME_DIR / /tmp. */
+    dir: string;
+    /** Size of the tmpfs Fizz mounts there when the directory is not memory-backed already. */
+    tmpfs_size: number;
+    /** Milliseconds between passes of the secrets loop (seal status, shares, rotation; changes wake it earlier). */
+    interval: number;
+  };
 }
 
 export type FieldType =
@@ -208,6 +216,14 @@ export const SCHEMA: SectionSpec = {
         prune_interval: { type: { t: "duration", minMs: 1000 }, doc: "Time between prunings of old events" },
       },
     },
+    secrets: {
+      doc: "Secrets: where delivered files live, how often the loop runs",
+      fields: {
+        dir: { type: { t: "path" }, doc: "Memory-backed directory for delivered secret files; empty = per node under /run/fizz/secrets" },
+        tmpfs_size: { type: { t: "int", min: 1_048_576, max: 17_179_869_184 }, doc: "Bytes of the tmpfs mounted there when needed" },
+        interval: { type: { t: "duration", minMs: 100 }, doc: "Time between passes of the secrets loop" },
+      },
+    },
   },
 };
 
@@ -257,6 +273,7 @@ export function defaults(h: HostFacts): AgentConfig {
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
     events: { retention: 7 * 24 * 3_600_000, prune_interval: 3_600_000 },
+    secrets: { dir: "", tmpfs_size: 64 << 20, interval: 2000 },
   };
 }
 

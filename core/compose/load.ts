@@ -10,6 +10,7 @@ import { parseDotenv } from "./dotenv.ts";
 import { interpolate, type Lookup } from "./interpolate.ts";
 import { isDict, mergeDocuments, mergeService } from "./merge.ts";
 import type { ConfigDef, Diagnostic, Network, Project, SecretDef, Service, Volume } from "./model.ts";
+import type { SourceLocation } from "../errors.ts";
 import { normalizeNetwork, normalizeSecret, normalizeService, normalizeVolume } from "./normalize.ts";
 import { unknownField, type Cx } from "./schema.ts";
 import { fmtPath, Locations, parseYamlFile, type Path, type PathSeg } from "./source.ts";
@@ -52,6 +53,8 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
   /** The environment used for interpolation (.env merged under the process env). */
   environment: Record<string, string>;
+  /** Where a document path (e.g. ["secrets", "db", "file"]) was written, for checks made after loading. */
+  locate?: (path: readonly (string | number)[]) => SourceLocation | undefined;
 }
 
 export const DEFAULT_FILES = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
@@ -581,5 +584,5 @@ export function loadProject(opts: LoadOptions): LoadResult {
   };
   applyZones(x_fizz?.placement?.zone, [...Object.values(services), ...Object.values(disabled)]);
   validateProject(project, diags);
-  return { project, diagnostics: diags.list, environment };
+  return { project, diagnostics: diags.list, environment, locate: (path) => diags.locations.at([...path]) };
 }

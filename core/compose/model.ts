@@ -448,8 +448,22 @@ export interface SecretDef {
   driver_opts?: Record<string, string>;
   template_driver?: string;
   extensions: Record<string, unknown>;
+  /**
+   * Set by `fizz up` for the agent (core/secrets/compose.ts): where the value
+   * comes from, with no plaintext in it. A cluster delivers only these.
+   */
+  sealed?: SealedSource;
 }
 export type ConfigDef = SecretDef;
+
+/** A secret's or config's value as the cluster holds it (never plaintext). */
+export type SealedSource =
+  /** a stored secret: a cluster secret's name, or a project's own `<project>/<secret|config>/<name>` */
+  | { kind: "stored"; path: string }
+  /** an age file (binary or armored), base64 */
+  | { kind: "age"; data: string }
+  /** a SOPS document (text) and the key path of the value (empty: the whole file) */
+  | { kind: "sops"; data: string; key: (string | number)[] };
 
 // ---------------------------------------------------------------- x-fizz
 
@@ -468,6 +482,8 @@ export interface XFizzService {
   scaling?: { min: number; max: number };
   update?: XFizzUpdate;
   ingress?: XFizzIngress[];
+  /** What a running container gets when a secret or config it uses gets a new version. */
+  secrets?: { rotate: "none" | "signal" | "restart"; signal?: string };
 }
 
 export interface XFizzPlacement {

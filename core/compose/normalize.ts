@@ -735,12 +735,15 @@ export function normalizeSecret(kind: "secret" | "config", project: string, key:
   if (!o) return undefined;
   const { name, external } = resourceName(project, key, o);
   const { name: _n, external: _e, ...rest } = o;
-  const sources = ["file", "environment", "content"].filter((k) => o[k] !== undefined);
+  // An inline age-encrypted value (`x-fizz: {encrypted: …}`, GitOps) is a source of its own.
+  const xf = (raw as Record<string, unknown> | null)?.["x-fizz"];
+  const inline = typeof xf === "object" && xf !== null && (xf as Record<string, unknown>).encrypted !== undefined;
+  const sources = [...["file", "environment", "content"].filter((k) => o[k] !== undefined), ...(inline ? ["x-fizz.encrypted"] : [])];
   if (!external && sources.length !== 1 && o.driver === undefined) {
     cx.diags.error(
       p,
       sources.length ? "compose.conflict" : "compose.missing_field",
-      sources.length ? `${kind} '${key}' sets ${sources.join(" and ")}; set exactly one` : `${kind} '${key}' needs one of ${kind === "secret" ? "file or environment" : "file, environment or content"} (or external: true)`,
+      sources.length ? `${kind} '${key}' sets ${sources.join(" and ")}; set exactly one` : `${kind} '${key}' needs one of ${kind === "secret" ? "file or environment" : "file, environment or content"} (or x-fizz.encrypted, or external: true)`,
     );
   }
   if (typeof rest.file === "string") rest.file = cx.resolvePath(rest.file);

@@ -121,9 +121,19 @@ function ingress(v: unknown, p: Path, cx: Cx, needTarget: boolean): XFizzIngress
 }
 
 export function readXFizzService(v: unknown, p: Path, cx: Cx): XFizzService | undefined {
-  const o = readObj(v, p, cx, { placement: "any", spread: "str", scaling: "any", update: "any", ingress: "any" });
+  const o = readObj(v, p, cx, { placement: "any", spread: "str", scaling: "any", update: "any", ingress: "any", secrets: "any" });
   if (!o) return undefined;
   const x: XFizzService = {};
+  if (o.secrets !== undefined) {
+    const s = readObj(o.secrets, [...p, "secrets"], cx, { rotate: "str", signal: "str" });
+    if (s) {
+      const rotate = s.rotate ?? "none";
+      if (rotate !== "none" && rotate !== "restart" && rotate !== "signal") cx.diags.error([...p, "secrets", "rotate"], "compose.xfizz", `secrets.rotate is '${String(rotate)}'; use none (the file changes in place), signal or restart`);
+      else if (s.signal !== undefined && rotate !== "signal") cx.diags.error([...p, "secrets", "signal"], "compose.xfizz", "secrets.signal is only used with rotate: signal");
+      else if (s.signal !== undefined && !/^(SIG)?[A-Z0-9]{2,10}$/.test(String(s.signal))) cx.diags.error([...p, "secrets", "signal"], "compose.xfizz", `secrets.signal '${String(s.signal)}' is not a signal name like SIGHUP`);
+      else x.secrets = { rotate, ...(s.signal !== undefined ? { signal: String(s.signal) } : {}) };
+    }
+  }
   if (o.placement !== undefined) {
     const pl = placement(o.placement, [...p, "placement"], cx, true);
     if (pl) x.placement = pl;

@@ -193,15 +193,18 @@ export function instantiate(t: ServiceTemplate, input: InstanceInput): Instance 
 function hostConfig(project: Project, s: Service, warn: (field: string, why: string) => void): HostConfig {
   const h: HostConfig = {};
   const mounts = s.volumes.map((v) => mountSpec(project, v));
+  // A definition `fizz up` sealed for the agent is delivered on tmpfs by the secrets controller (core/secrets/delivery.ts).
   for (const ref of s.secrets) {
     const def = project.secrets[ref.source];
     const target = ref.target ?? `/run/secrets/${ref.source}`;
+    if (def?.sealed) continue;
     if (def?.file) mounts.push({ Type: "bind", Source: def.file, Target: target.startsWith("/") ? target : `/run/secrets/${target}`, ReadOnly: true });
     else warn(`secrets.${ref.source}`, "only file-based secrets can be mounted on a single node; use `file:` (cluster secrets come with `fizz secret`)");
   }
   for (const ref of s.configs) {
     const def = project.configs[ref.source];
     const target = ref.target ?? `/${ref.source}`;
+    if (def?.sealed) continue;
     if (def?.file) mounts.push({ Type: "bind", Source: def.file, Target: target, ReadOnly: true });
     else warn(`configs.${ref.source}`, "only file-based configs can be mounted on a single node; use `file:`");
   }

@@ -27,6 +27,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type
 import { decryptAge } from "./age.ts";
 import type { Aead } from "./age-stream.ts";
 import { hex } from "./keys.ts";
+import { fromBase64 } from "../state/cluster-state.ts";
 
 export type SopsFailureKind = "format" | "no_key" | "value" | "mac" | "key_path" | "unsupported";
 
@@ -83,7 +84,7 @@ export function formatKeyPath(p: KeyPath): string {
 
 function b64(s: string): Uint8Array | undefined {
   if (!B64_RE.test(s) || s.length % 4 !== 0) return undefined;
-  return Uint8Array.from(Buffer.from(s, "base64"));
+  return fromBase64(s);
 }
 
 /** Go's time.RFC3339 formatting of a parsed RFC 3339 stamp: no fraction, "Z" for a zero offset. */

@@ -11,6 +11,7 @@ import { FizzError, isFizzError } from "../../core/errors.ts";
 import { instantiate, type ServiceTemplate } from "../../core/deploy/container-spec.ts";
 import { normalizeImageRef } from "../../core/reconcile/plan.ts";
 import type { ActualContainer, DesiredNetwork, DesiredVolume, Plan, Step } from "../../core/reconcile/types.ts";
+import type { MountSpec } from "../../core/deploy/engine-body.ts";
 
 export interface ContainerStatus {
   state: ActualContainer["state"];
@@ -66,6 +67,12 @@ export interface ExecuteOptions {
   pollIntervalMs?: number;
   /** Seconds a stop waits before the engine kills the container (default: the container's own). */
   stopTimeoutSeconds?: number;
+  /**
+   * Called before each container is created, with the create body's service
+   * and name; returns mounts to add (the agent's secrets delivery writes the
+   * container's secret files here and mounts them).
+   */
+  prepareCreate?: (service: string, container: string) => Promise<MountSpec[]>;
   /** Remove what this run created when a step fails. */
   rollbackOnFailure?: boolean;
   /** Images present before the run (normalised refs), for the --pull never preflight. */
@@ -140,6 +147,10 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
           ...opts.instance,
           ...(step.replaces ? { replace: step.replaces.name } : {}),
         });
+        if (opts.prepareCreate) {
+          const extra = await opts.prepareCreate(step.service, inst.name);
+          if (extra.length) inst.body.HostConfig = { ...inst.body.HostConfig, Mounts: [...(inst.body.HostConfig?.Mounts ?? []), ...extra] };
+        }
         if (engine.ensureBindSources) await engine.ensureBindSources(inst.body);
         const id = await engine.createContainer(inst.name, inst.body);
         created.set(inst.name, id);
