@@ -1,0 +1,257 @@
+/**
+ * Secrets on a single node, end to end: a real `fizz agent` on Docker, the
+ * real CLI, Debian's `age`. `fizz secret create db_pw -` reaches
+ * /run/secrets/db_pw with the declared mode and owner; a file encrypted with
+ * `age -r $(fizz secret recipient)` arrives byte for byte; a SOPS file opens
+ * with an imported team identity; `fizz secret rotate` changes the file in
+ * the running container (same id, same start time); `fizz secret export`
+ * decrypts with `age -d`; every bad input is refused at `fizz up` with its
+ * file:line and nothing deployed; and the plaintext is nowhere in the data
+ * dir, the logs, the API's answers or the engine's container config.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { randomBytes, createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ApiClient } from "../../platform/api/client.ts";
+import { engineSocket } from "../support/engine.ts";
+import { peerTool } from "../support/debian-peer.ts";
+import { BUN, ROOT, freePort, startAgent, type AgentProcess } from "../platform/api/agent-process.ts";
+
+const docker = await engineSocket("docker");
+const age = peerTool("age");
+const IMAGE = "fizz-test/busybox:1";
+/** The identity test/fixtures/sops was re-encrypted to (see its README). */
+const SOPS_ID = "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX";
+
+describe.skipIf(!docker || !age)("secrets on a single node", () => {
+  const tag = `${process.pid}`;
+  let dir = "";
+  let run = "";
+  let agent: AgentProcess;
+  let sock = "";
+  let api: ApiClient;
+  const values = {
+    v1: `Zebra-${randomBytes(8).toString("hex")}`,
+    v2: `Okapi-${randomBytes(8).toString("hex")}`,
+    local: `Lynx-${randomBytes(8).toString("hex")}`,
+  };
+  const binary = Uint8Array.from(randomBytes(3000));
+  const projects: string[] = [];
+
+  const fizz = (args: string[], o: { cwd?: string; input?: string | Uint8Array } = {}) => {
+    const r = spawnSync(BUN, [join(ROOT, "cmd/fizz.ts"), ...args], {
+      cwd: o.cwd ?? dir,
+      input: o.input,
+      env: { ...process.env, FIZZ_HOST: `unix:${sock}`, NO_COLOR: "1", DOCKER_HOST: `unix://${docker}` },
+      timeout: 120_000,
+    });
+    return { code: r.status, out: r.stdout.toString(), err: r.stderr.toString() };
+  };
+  const sh = (cmd: string, args: string[], input?: Uint8Array) => spawnSync(cmd, args, { input, timeout: 60_000 });
+  const exec = (container: string, script: string) => sh("docker", ["exec", container, "sh", "-c", script]).stdout.toString();
+  const project = (name: string, compose: string, files: Record<string, string | Uint8Array> = {}) => {
+    const p = join(dir, name);
+    mkdirSync(p, { recursive: true });
+    writeFileSync(join(p, "compose.yaml"), compose);
+    for (const [f, v] of Object.entries(files)) writeFileSync(join(p, f), v);
+    projects.push(name);
+    return p;
+  };
+  const containersOf = (name: string) => sh("docker", ["ps", "-aq", "--filter", `label=com.docker.compose.project=${name}`]).stdout.toString().trim().split("\n").filter(Boolean);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "fizz-secrets-e2e-"));
+    run = join(dir, "run");
+    sock = join(dir, "api.sock");
+    agent = await startAgent({
+      dataDir: join(dir, "data"),
+      args: ["--api", `unix:${sock}`, "--engine", `unix://${docker}`, "--bind", `127.0.0.1:${await freePort()}`],
+      env: { FIZZ_SECRETS_DIR: run, FIZZ_SECRETS_INTERVAL: "500ms" },
+    });
+    api = new ApiClient({ address: { kind: "unix", path: sock } });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const p of projects) fizz(["down", "-p", `${p}-${tag}`]);
+    for (const p of projects) for (const c of containersOf(`${p}-${tag}`)) sh("docker", ["rm", "-f", c]);
+    await agent?.stop();
+    sh("umount", [run]);
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  test("create, deliver with mode and owner, age interop both ways, rotate in place", async () => {
+    expect(fizz(["secret", "create", "db_pw", "-"], { input: values.v1 })).toMatchObject({ code: 0 });
+    const recipient = fizz(["secret", "recipient"]).out.trim();
+    expect(recipient).toMatch(/^age1[0-9a-z]{58}$/);
+    // A file encrypted by Debian's age to the cluster's recipient (GitOps).
+    const plain = join(dir, "blob.bin");
+    writeFileSync(plain, binary);
+    expect(sh(age!, ["-r", recipient, "-o", join(dir, "blob.age"), plain]).status).toBe(0);
+    const name = `app-${tag}`;
+    const p = project("app", `name: ${name}
+services:
+  web:
+    image: ${IMAGE}
+    command: ["sh", "-c", "sleep 100000"]
+    secrets:
+      - source: db_pw
+        mode: 0440
+        uid: "1000"
+        gid: "1001"
+      - local
+      - blob
+    configs:
+      - source: conf
+        target: /etc/app.conf
+secrets:
+  db_pw:
+    external: true
+  local:
+    file: ./local.txt
+  blob:
+    file: ./blob.age
+configs:
+  conf:
+    content: "listen 80"
+`, { "local.txt": values.local, "blob.age": readFileSync(join(dir, "blob.age")) });
+    const up = fizz(["up", "-d", "--wait"], { cwd: p });
+    expect(up.err).toContain("deployed");
+    expect(up.code).toBe(0);
+    const c = `${name}-web-1`;
+    expect(exec(c, "cat /run/secrets/db_pw")).toBe(values.v1);
+    expect(exec(c, "stat -c '%a %u %g' /run/secrets/db_pw").trim()).toBe("440 1000 1001");
+    expect(exec(c, "stat -c '%a %u %g' /run/secrets/local").trim()).toBe("444 0 0");
+    expect(exec(c, "cat /run/secrets/local")).toBe(values.local);
+    expect(exec(c, "cat /etc/app.conf")).toBe("listen 80");
+    expect(exec(c, "sha256sum /run/secrets/blob").split(" ")[0]).toBe(createHash("sha256").update(binary).digest("hex"));
+    // read-only, memory-backed on the host
+    expect(exec(c, "echo x > /run/secrets/db_pw 2>&1 || echo refused")).toContain("refused");
+
+    // export: Debian's age opens what Fizz encrypts
+    const key = join(dir, "mine.key");
+    expect(sh("age-keygen", ["-o", key]).status).toBe(0);
+    const mine = sh("age-keygen", ["-y", key]).stdout.toString().trim();
+    const exported = spawnSync(BUN, [join(ROOT, "cmd/fizz.ts"), "secret", "export", "db_pw", "-r", mine, "-a"], { env: { ...process.env, FIZZ_HOST: `unix:${sock}` } });
+    expect(exported.stdout.toString()).toContain("-----BEGIN AGE ENCRYPTED FILE-----");
+    expect(sh(age!, ["-d", "-i", key], exported.stdout).stdout.toString()).toBe(values.v1);
+
+    // rotate: same container, same start, new value within seconds
+    const before = sh("docker", ["inspect", c, "--format", "{{.Id}} {{.State.StartedAt}}"]).stdout.toString();
+    const t0 = performance.now();
+    expect(fizz(["secret", "rotate", "db_pw", "-"], { input: values.v2 }).code).toBe(0);
+    let seen = "";
+    while (performance.now() - t0 < 15_000) {
+      seen = exec(c, "cat /run/secrets/db_pw");
+      if (seen === values.v2) break;
+      await Bun.sleep(100);
+    }
+    expect(seen).toBe(values.v2);
+    process.stderr.write(`rotate → new file in the container: ${Math.round(performance.now() - t0)} ms\n`);
+    expect(sh("docker", ["inspect", c, "--format", "{{.Id}} {{.State.StartedAt}}"]).stdout.toString()).toBe(before);
+    expect(exec(c, "stat -c '%a %u %g' /run/secrets/db_pw").trim()).toBe("440 1000 1001");
+    const inspect = JSON.parse(fizz(["secret", "inspect", "db_pw"]).out) as { version: number; usedBy: string[] };
+    expect(inspect.version).toBe(2);
+    expect(inspect.usedBy).toEqual([`${name}/web`]);
+    const rm = fizz(["secret", "rm", "db_pw"]);
+    expect(rm.code).not.toBe(0);
+    expect(rm.err).toContain(`used by ${name}/web`);
+    // every delivery was audited
+    const delivered: string[] = [];
+    for await (const e of api.events({ follow: false, types: ["secret.delivered"] })) delivered.push(e.message);
+    expect(delivered.filter((m) => m.includes("db_pw")).length).toBeGreaterThanOrEqual(2);
+  }, 180_000);
+
+  test("a SOPS file opens with an imported team identity, by key path", () => {
+    const idFile = join(dir, "team.key");
+    writeFileSync(idFile, `# test identity\n${SOPS_ID}\n`);
+    expect(fizz(["secret", "identity", "import", "team", idFile]).code).toBe(0);
+    const name = `sops-${tag}`;
+    const p = project("sops", `name: ${name}
+services:
+  app:
+    image: ${IMAGE}
+    command: ["sh", "-c", "sleep 100000"]
+    secrets: [db]
+secrets:
+  db:
+    file: ./secrets.yaml
+    x-fizz:
+      key: '["app2"]["db"]["password"]'
+`, { "secrets.yaml": readFileSync(join(ROOT, "test/fixtures/sops/example.yaml")) });
+    const up = fizz(["up", "-d", "--wait"], { cwd: p });
+    expect(up.code).toBe(0);
+    expect(exec(`${name}-app-1`, "cat /run/secrets/db")).toBe("c4r1b0u");
+  }, 120_000);
+
+  test("bad inputs: each refused at fizz up with file:line, nothing deployed", () => {
+    const other = sh("age-keygen", []).stdout.toString().split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-1"))!;
+    const otherRecipient = spawnSync("age-keygen", ["-y"], { input: other }).stdout.toString().trim();
+    const recipient = fizz(["secret", "recipient"]).out.trim();
+    const good = sh(age!, ["-r", recipient], new TextEncoder().encode("fine")).stdout;
+    const corrupt = Uint8Array.from(good);
+    corrupt[corrupt.length - 5]! ^= 0x55;
+    const wrong = sh(age!, ["-r", otherRecipient], new TextEncoder().encode("fine")).stdout;
+    const sops = readFileSync(join(ROOT, "test/fixtures/sops/example.yaml"), "utf8").replace("remain in clear text", "remain in plain text");
+    const cases: { name: string; def: string; files?: Record<string, string | Uint8Array>; line: number; want: string }[] = [
+      { name: "corrupt", def: "file: ./db.age", files: { "db.age": corrupt }, line: 8, want: "does not authenticate" },
+      { name: "wrongkey", def: "file: ./db.age", files: { "db.age": wrong }, line: 8, want: "none of the keys this cluster holds can open it" },
+      { name: "sopsmac", def: "file: ./s.yaml\n    x-fizz:\n      key: myapp1", files: { "s.yaml": sops }, line: 10, want: "MAC mismatch" },
+      { name: "oversize", def: "file: ./big.txt", files: { "big.txt": "x".repeat(1024 * 1024 + 1) }, line: 8, want: "over the secret size limit (1 MiB)" },
+      { name: "missing", def: "external: true\n    name: no_such_secret", line: 8, want: "secret no_such_secret does not exist" },
+    ];
+    for (const k of cases) {
+      const name = `bad${k.name}-${tag}`;
+      const p = project(`bad${k.name}`, `name: ${name}
+services:
+  app:
+    image: ${IMAGE}
+    secrets: [db]
+secrets:
+  db:
+    ${k.def}
+`, k.files ?? {});
+      const r = fizz(["up", "-d"], { cwd: p });
+      expect(`${k.name}: exit ${r.code === 0 ? 0 : "non-zero"}`).toBe(`${k.name}: exit non-zero`);
+      expect(r.err).toContain(`${join(p, "compose.yaml")}:${k.line}:`);
+      expect(r.err).toContain(k.want);
+      expect(r.err).toContain("nothing was deployed");
+      expect(containersOf(name)).toEqual([]);
+    }
+  }, 180_000);
+
+  test("the plaintext is nowhere: data dir, logs, API answers, engine container config", async () => {
+    const needles = [values.v1, values.v2, values.local, "c4r1b0u"];
+    const haystacks: [string, string][] = [];
+    const walk = (d: string) => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        const st = statSync(p);
+        if (st.isDirectory()) walk(p);
+        else if (st.isFile()) haystacks.push([p, readFileSync(p).toString("latin1")]);
+      }
+    };
+    walk(agent.dataDir);
+    haystacks.push(["agent log", agent.logs.map((l) => JSON.stringify(l)).join("\n")]);
+    const events: string[] = [];
+    for await (const e of api.events({ follow: false })) events.push(JSON.stringify(e));
+    haystacks.push(["GET /v1/events", events.join("\n")]);
+    for (const path of ["/v1/secrets", "/v1/secrets/db_pw", "/v1/seal", "/v1/deployments", `/v1/deployments/app-${tag}`, "/v1/containers"]) {
+      haystacks.push([`GET ${path}`, JSON.stringify(await api.json("GET", path))]);
+    }
+    haystacks.push(["fizz inspect", fizz(["inspect", `app-${tag}`]).out]);
+    for (const c of containersOf(`app-${tag}`)) haystacks.push([`docker inspect ${c}`, sh("docker", ["inspect", c]).stdout.toString()]);
+    expect(haystacks.length).toBeGreaterThan(8);
+    const found = haystacks.flatMap(([where, text]) => needles.filter((n) => text.includes(n)).map((n) => `${n} in ${where}`));
+    expect(found).toEqual([]);
+  }, 60_000);
+
+  test("down removes the delivered files", async () => {
+    expect(fizz(["down"], { cwd: join(dir, "app") }).code).toBe(0);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && readdirSync(run).some((n) => n.startsWith(`app-${tag}`))) await Bun.sleep(200);
+    expect(readdirSync(run).filter((n) => n.startsWith(`app-${tag}`))).toEqual([]);
+  }, 60_000);
+});
