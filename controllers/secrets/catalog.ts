@@ -25,7 +25,7 @@ import {
 } from "../../core/state/index.ts";
 import { encryptAge } from "../../platform/secrets/age-encrypt.ts";
 import type { KeyHolder } from "./keyring.ts";
-import type { SecretsState } from "./state.ts";
+import type { SecretsRecords } from "./state.ts";
 
 export interface SecretSummary {
   readonly name: string;
@@ -48,7 +48,7 @@ export interface SecretDetail extends SecretSummary {
 
 export interface CatalogDeps {
   readonly node: string;
-  readonly state: SecretsState;
+  readonly state: SecretsRecords;
   readonly keys: KeyHolder;
   readonly aead: Aead;
   readonly now: () => number;

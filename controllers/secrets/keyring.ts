@@ -17,7 +17,7 @@ import { holderView, liveHolders, mintPlan, mustSeal, openRequests, publishedThr
 import { combine, commitment, share, SHARE_BYTES, shareIndex, verifyShare } from "../../core/secrets/shamir.ts";
 import { fromBase64, KEYRING_KEY, nodeKeyKey, offerKey, sealKey, shareKey, toBase64, type KeyringRecord, type SealRecord } from "../../core/state/index.ts";
 import { encryptAge } from "../../platform/secrets/age-encrypt.ts";
-import type { SecretsState } from "./state.ts";
+import type { SecretsRecords } from "./state.ts";
 
 const NODES = "nodes";
 const recoveryPoly = (id: string) => `recovery\0${id}`;
@@ -25,7 +25,7 @@ const RECOVERY_PREFIX = "fizzrecovery";
 
 export interface KeyHolderDeps {
   readonly node: string;
-  readonly state: SecretsState;
+  readonly state: SecretsRecords;
   /** This node's own age identity (its private half stays in the store). */
   readonly identity: AgeKeyPair;
   readonly aead: Aead;

@@ -27,7 +27,15 @@ import type { ClusterAgent } from "../cluster/membership.ts";
 
 const META = "secrets_state";
 
-export class SecretsState {
+/** What the secrets logic needs of the collection (a fake in tests). */
+export interface SecretsRecords {
+  get(key: string): SecretsRecord | undefined;
+  list(prefix?: string): [string, SecretsRecord][];
+  put(key: string, rec: SecretsRecord): void;
+  delete(key: string): void;
+}
+
+export class SecretsState implements SecretsRecords {
   private local: ClusterReplica;
   private readonly clock: HlcClock;
   private persistTimer: ReturnType<typeof setTimeout> | undefined;
