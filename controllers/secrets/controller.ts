@@ -35,7 +35,8 @@ import { Deliveries } from "./delivery.ts";
 import { KeyHolder } from "./keyring.ts";
 import { SecretsState } from "./state.ts";
 
-const IDENTITY_META = "secrets_node_identity";
+/** This node's age identity (its share is encrypted to it): a key file, 0600, not a database row. */
+const IDENTITY_FILE = "secrets-node-identity";
 
 export interface SecretsControllerDeps {
   readonly membership: ClusterAgent;
@@ -111,10 +112,10 @@ export class SecretsController implements Controller, SecretsApi {
 
   /** This node's age identity: made once, kept in the store (the share minted for it opens with it). */
   private nodeIdentity(): AgeKeyPair {
-    const saved = this.ctx.store.getMeta(IDENTITY_META);
+    const saved = this.ctx.store.keys.read(IDENTITY_FILE)?.trim();
     if (saved && recipientOfIdentity(saved)) return { identity: saved, recipient: recipientOfIdentity(saved)! };
     const kp = identityFromScalar(Uint8Array.from(randomBytes(32)));
-    this.ctx.store.setMeta(IDENTITY_META, kp.identity);
+    this.ctx.store.keys.write(IDENTITY_FILE, `${kp.identity}\n`);
     return kp;
   }
 

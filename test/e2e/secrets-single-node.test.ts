@@ -96,6 +96,7 @@ services:
   web:
     image: ${IMAGE}
     command: ["sh", "-c", "sleep 100000"]
+    stop_grace_period: 1s
     secrets:
       - source: db_pw
         mode: 0440
@@ -174,6 +175,7 @@ services:
   app:
     image: ${IMAGE}
     command: ["sh", "-c", "sleep 100000"]
+    stop_grace_period: 1s
     secrets: [db]
 secrets:
   db:
