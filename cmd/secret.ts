@@ -21,6 +21,7 @@ const EXAMPLES = [
   "age -r $(fizz secret recipient) -o db.age password.txt   # GitOps: commit db.age, use `secrets: {db: {file: db.age}}`",
   "fizz secret identity import team ~/.config/age/team.key",
   "fizz secret export db_pw -r age1… | age -d -i my.key",
+  "fizz secret encrypt -a -o db.age ./password.txt          # to the cluster's recipient",
   "fizz secret unseal fizzrecovery1…",
 ];
 
@@ -81,6 +82,7 @@ export const register: RegisterVerb = (cli, action) => {
     .option("--format <format>", "table (default) or json, for ls, inspect, status")
     .option("-r, --recipient <age1…>", "encrypt/export: encrypt to this age recipient (repeatable; encrypt defaults to the cluster's)")
     .option("-a, --armor", "encrypt/export: ASCII armor instead of binary")
+    .option("-o, --output <file>", "encrypt/export: write the age file here instead of stdout")
     .option("--project <name>", "create: the project that owns the secret (only its services may read it, and those granted)")
     .option("--label <key=value>", "create: a label (repeatable)")
     .option("--config", "create: a config rather than a secret")
@@ -178,7 +180,7 @@ export const register: RegisterVerb = (cli, action) => {
           const recipients = optList(options, "recipient");
           if (!recipients.length) throw usageError("fizz secret export needs -r age1… (the value is only ever given out encrypted)", USAGE);
           const r = await client.json<{ ciphertext: string }>("POST", `/v1/secrets/${urlPath(name)}/export`, { recipients, armor: Boolean(options.armor) });
-          process.stdout.write(Buffer.from(r.ciphertext, "base64"));
+          await writeOutput(options, Buffer.from(r.ciphertext, "base64"));
           return 0;
         }
         case "identity": {
@@ -251,6 +253,21 @@ async function encrypt(ctx: Context, options: Options, file: string | undefined,
   const value = await readValue(file ?? "-", "fizz secret encrypt", 1 << 30);
   const [{ encryptAge }, { loadNativeAead }] = await Promise.all([import("../platform/secrets/age-encrypt.ts"), import("../platform/secrets/aead.ts")]);
   const out = await encryptAge(value, recipients, { armor: Boolean(options.armor), aead: await loadNativeAead() });
-  process.stdout.write(out);
+  await writeOutput(options, out);
   return 0;
+}
+
+/** -o FILE (mode 0644, written whole, like age -o), else stdout. */
+async function writeOutput(options: Options, bytes: Uint8Array): Promise<void> {
+  const file = optString(options, "output");
+  if (file === undefined) {
+    process.stdout.write(bytes);
+    return;
+  }
+  const { writeFileSync } = await import("node:fs");
+  try {
+    writeFileSync(file, bytes);
+  } catch (e) {
+    throw usageError(`cannot write ${file}: ${(e as Error).message}`);
+  }
 }

@@ -51,11 +51,16 @@ export function sealedSize(plaintextLength: number): number {
   return NONCE + plaintextLength + chunks * TAG;
 }
 
-/** nonce || sealed chunks, for a fresh 16-byte `nonce` (the caller's randomness). */
-export function encryptPayload(fileKey: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aead: Aead): Uint8Array {
+/**
+ * nonce || sealed chunks, for a fresh 16-byte `nonce` (the caller's
+ * randomness), written after `prefix` (the header) in one buffer.
+ */
+export function encryptPayload(fileKey: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aead: Aead, prefix: Uint8Array = new Uint8Array(0)): Uint8Array {
   if (nonce.length !== NONCE) throw new RangeError("the payload nonce is 16 bytes");
   const key = payloadKey(fileKey, nonce);
-  const out = new Uint8Array(sealedSize(plaintext.length));
+  const whole = new Uint8Array(prefix.length + sealedSize(plaintext.length));
+  whole.set(prefix, 0);
+  const out = whole.subarray(prefix.length);
   out.set(nonce, 0);
   const chunks = Math.max(1, Math.ceil(plaintext.length / CHUNK));
   let o = NONCE;
@@ -64,7 +69,7 @@ export function encryptPayload(fileKey: Uint8Array, nonce: Uint8Array, plaintext
     aead.seal(key, chunkNonce(i, i === chunks - 1), pt, out.subarray(o, o + pt.length + TAG));
     o += pt.length + TAG;
   }
-  return out;
+  return whole;
 }
 
 export type PayloadFailure = "truncated" | "short_chunk" | "bad_tag" | "empty_last_chunk" | "trailing_data";

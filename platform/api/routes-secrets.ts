@@ -6,6 +6,7 @@
  * /v1/secrets/<project>/secret/<name> (or /config/<name>).
  */
 import type { SealedSource } from "../../core/compose/model.ts";
+import { SECRET_PATH_RE } from "../../core/state/secrets.ts";
 import { httpError } from "./errors.ts";
 import { empty, json, type RequestContext } from "./reply.ts";
 import type { RouteModule, Router } from "./router.ts";
@@ -42,9 +43,16 @@ function bytesOf(o: Record<string, unknown>, k: string, path: string): Uint8Arra
   return new Uint8Array(Buffer.from(s, "base64"));
 }
 
+const SEGMENT = /^[A-Za-z0-9._-]{1,63}$/;
+
 function pathOf(c: RequestContext): string {
   const p = c.params;
-  return p.project !== undefined ? `${p.project}/${p.kind}/${p.name}` : p.name!;
+  const parts = p.project !== undefined ? [p.project, p.kind!, p.name!] : [p.name!];
+  for (const s of parts) if (!SEGMENT.test(s)) throw httpError(400, "api.bad_name", `'${s.slice(0, 80)}' is not a secret name: letters, digits, '.', '_' and '-', at most 63`);
+  const path = parts.join("/");
+  // A kind other than secret or config names nothing: not found, like any unknown secret.
+  if (!SECRET_PATH_RE.test(path)) throw httpError(404, "secrets.not_found", `no secret named ${path}`);
+  return path;
 }
 
 async function objectBody(c: RequestContext, allowed: readonly string[], example: string): Promise<Record<string, unknown>> {
@@ -102,6 +110,7 @@ export function secretsRoutes(api: SecretsApi): RouteModule {
     });
     one(r, "post", "/rollback", async (c) => {
       noQuery(c);
+      api.inspect(pathOf(c)); // 404 before the body is read
       const b = await objectBody(c, ["version"], '{"version": 2}');
       const v = optInt(b, "version", "body", 1, 2 ** 31);
       if (v === undefined) throw badInput("body.version", "required: a version still kept (fizz secret inspect lists them)");
@@ -114,6 +123,7 @@ export function secretsRoutes(api: SecretsApi): RouteModule {
     });
     one(r, "post", "/grants", async (c) => {
       noQuery(c);
+      api.inspect(pathOf(c)); // 404 before the body is read
       const b = await objectBody(c, ["target", "revoke"], '{"target": "project[/service]"}');
       const target = optString(b, "target", "body", 130);
       if (!target) throw badInput("body.target", "required: a project, or project/service");
@@ -121,6 +131,7 @@ export function secretsRoutes(api: SecretsApi): RouteModule {
     });
     one(r, "post", "/export", async (c) => {
       noQuery(c);
+      api.inspect(pathOf(c)); // 404 before the body is read
       const b = await objectBody(c, ["recipients", "armor"], '{"recipients": ["age1…"]}');
       const recipients = optStringArray(b, "recipients", "body", 64) ?? [];
       if (recipients.length === 0) throw badInput("body.recipients", "required: at least one age recipient (age1…) to encrypt the value to");
@@ -164,6 +175,7 @@ export function secretsRoutes(api: SecretsApi): RouteModule {
     });
     r.delete("/v1/identities/:name", (c) => {
       noQuery(c);
+      if (!/^[A-Za-z0-9._-]{1,63}$/.test(c.params.name!)) throw httpError(400, "api.bad_name", `'${c.params.name!.slice(0, 80)}' is not an identity name`);
       api.removeIdentity(c.params.name!);
       return empty();
     });

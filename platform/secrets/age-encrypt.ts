@@ -32,10 +32,7 @@ export async function encryptAge(plaintext: Uint8Array, recipients: readonly (st
   const empty = await e.encrypt(new Uint8Array(0));
   if (!fileKey) throw new Error("age-encryption did not hand out the file key");
   const header = empty.subarray(0, empty.length - NONCE - TAG);
-  const payload = encryptPayload(fileKey, Uint8Array.from(randomBytes(NONCE)), plaintext, o.aead ?? nativeAead());
+  const out = encryptPayload(fileKey, Uint8Array.from(randomBytes(NONCE)), plaintext, o.aead ?? nativeAead(), header);
   fileKey.fill(0);
-  const out = new Uint8Array(header.length + payload.length);
-  out.set(header, 0);
-  out.set(payload, header.length);
   return o.armor ? new TextEncoder().encode(armor.encode(out)) : out;
 }

@@ -10,6 +10,8 @@ import { createMetrics, type AgentMetrics } from "../../../platform/metrics.ts";
 import { FakeBackend } from "./fake-backend.ts";
 import { FakeCluster } from "./cluster-fake.ts";
 import { FakeRegistry } from "./registry-fake.ts";
+import { FakeSecrets } from "./secrets-fake.ts";
+import { secretsRoutes } from "../../../platform/api/routes-secrets.ts";
 import { registryRoutes } from "../../../platform/api/routes-registry.ts";
 import type { Logger } from "../../../platform/log.ts";
 
@@ -34,7 +36,7 @@ export async function startTestServer(
   const backend = new FakeBackend();
   const events = new EventFeed(store, { pollMs: 200 });
   const metrics = createMetrics({ processMetrics: o.processMetrics ?? false });
-  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }), cluster: new FakeCluster(), extra: [registryRoutes(new FakeRegistry())] });
+  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }), cluster: new FakeCluster(), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets())] });
   const server = createApiServer({ router, token: TOKEN, tls: o.tls, limits: o.limits, metrics, logger: o.logger });
   const socket = join(dir, "run", "fizz.sock");
   await server.listen({ kind: "unix", path: socket });

@@ -13,6 +13,8 @@ import { createRoutes, EventFeed } from "../../../platform/api/index.ts";
 import { createMetrics } from "../../../platform/metrics.ts";
 import { FakeBackend } from "./fake-backend.ts";
 import { FakeRegistry } from "./registry-fake.ts";
+import { FakeSecrets } from "./secrets-fake.ts";
+import { secretsRoutes } from "../../../platform/api/routes-secrets.ts";
 import { registryRoutes } from "../../../platform/api/routes-registry.ts";
 import { raw, startTestServer, TOKEN, type RawResponse, type TestServer } from "./harness.ts";
 
@@ -133,7 +135,7 @@ describe("api/openapi.yaml", () => {
 
   test("documents exactly the routes the server has", () => {
     const store = AgentStore.open(":memory:");
-    const routes = createRoutes({ backend: new FakeBackend(), events: new EventFeed(store), metrics: createMetrics({ processMetrics: false }), extra: [registryRoutes(new FakeRegistry())] }).routes();
+    const routes = createRoutes({ backend: new FakeBackend(), events: new EventFeed(store), metrics: createMetrics({ processMetrics: false }), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets())] }).routes();
     store.close();
     const served = routes.map((r) => `${r.method} ${r.pattern}`).sort();
     const documented = operations.map((o) => `${o.method} ${pattern(o.path)}`).sort();
