@@ -61,6 +61,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     { HealthController },
     { EventRetentionController },
     { RegistryController },
+    { IngressController },
     { readApiAccess },
     { SecretsController },
   ] = await Promise.all([
@@ -80,6 +81,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     import("../../controllers/health/controller.ts"),
     import("../../controllers/events/retention.ts"),
     import("../../controllers/registry/controller.ts"),
+    import("../../controllers/ingress/controller.ts"),
     import("./api-access.ts"),
     import("../../controllers/secrets/controller.ts"),
   ]);
@@ -142,6 +144,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
       placement,
       membership,
       secrets,
+      new IngressController(scoped("ingress"), { membership, engine }),
       new EventRetentionController(scoped("events")),
     ],
     nodeLogger,

@@ -64,6 +64,24 @@ export interface AgentConfig {
     /** `fizz join` gives up when no seed answered within this many ms. */
     join_timeout: number;
   };
+  ingress: {
+    /** Serve published ports and x-fizz.ingress routes on this node. */
+    enabled: boolean;
+    /** Address the ingress listeners bind. */
+    bind: string;
+    /** Port of the node-to-node relay (on the cluster address); other nodes reach this node's replicas through it. */
+    relay_port: number;
+    /** CIDR ranges whose X-Forwarded-For / Forwarded headers are believed (load balancers in front). */
+    trusted_proxies: string[];
+    /** CIDR ranges that must send a PROXY protocol header first (load balancers in front). */
+    accept_proxy_from: string[];
+    /** How long a request waits for a ready replica before 503 (ms). */
+    wait_for_ready: number;
+    /** Bound on connecting to a replica before trying another (ms). */
+    connect_timeout: number;
+    /** Time between two route refreshes when nothing woke the controller (ms). */
+    refresh: number;
+  };
   metrics: { enabled: boolean };
   registry: {
     /** Run the node's OCI registry (pull-through cache, peer-to-peer layers, pushed images). */
@@ -192,6 +210,19 @@ export const SCHEMA: SectionSpec = {
         join_timeout: { type: { t: "duration", minMs: 100 }, doc: "Time `fizz join` waits for a seed" },
       },
     },
+    ingress: {
+      doc: "Ingress: published ports and HTTP routes served on every node",
+      fields: {
+        enabled: { type: { t: "bool" }, doc: "Serve ingress ports and routes on this node" },
+        bind: { type: { t: "string" }, doc: "Address the ingress listeners bind" },
+        relay_port: { type: { t: "int", min: 1, max: 65535 }, doc: "Node-to-node relay port (other nodes reach this node's replicas through it)" },
+        trusted_proxies: { type: { t: "list" }, doc: "CIDRs whose X-Forwarded-For/Forwarded headers are believed" },
+        accept_proxy_from: { type: { t: "list" }, doc: "CIDRs that must send a PROXY protocol header first" },
+        wait_for_ready: { type: { t: "duration", minMs: 0 }, doc: "How long a request waits for a ready replica (then 503)" },
+        connect_timeout: { type: { t: "duration", minMs: 10 }, doc: "Bound on connecting to a replica before trying another" },
+        refresh: { type: { t: "duration", minMs: 100 }, doc: "Time between route refreshes when nothing changed" },
+      },
+    },
     metrics: {
       doc: "Prometheus metrics at /metrics",
       fields: { enabled: { type: { t: "bool" }, doc: "Serve /metrics" } },
@@ -270,6 +301,7 @@ export function defaults(h: HostFacts): AgentConfig {
     reconcile: { interval: 10_000, parallelism: 4, wake_delay: 200 },
     health: { interval: 2000 },
     cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000 },
+    ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000 },
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
     events: { retention: 7 * 24 * 3_600_000, prune_interval: 3_600_000 },

@@ -72,6 +72,21 @@ export function headEnd(buf: Uint8Array, from = 0): number {
   return -1;
 }
 
+/**
+ * Where a response head ends: like headEnd, but a bare LF also ends a line
+ * (RFC 9112 §2.2 lets a recipient accept it, and CGI programs behind servers
+ * such as busybox httpd write their header lines that way). Requests stay
+ * strict (CRLF only): leniency there is what request smuggling feeds on.
+ */
+export function responseHeadEnd(buf: Uint8Array, from = 0): number {
+  for (let i = Math.max(0, from - 2); i + 1 < buf.length; i++) {
+    if (buf[i] !== 0x0a) continue;
+    if (buf[i + 1] === 0x0a) return i + 2;
+    if (buf[i + 1] === 0x0d && i + 2 < buf.length && buf[i + 2] === 0x0a) return i + 3;
+  }
+  return -1;
+}
+
 interface Lines {
   readonly start: string;
   readonly headers: Header[];
@@ -191,7 +206,8 @@ export interface ParsedResponse {
 /** Parses a response head; `method` is the request's (HEAD responses have no body). */
 export function parseResponseHead(text: string, method: string): ParsedResponse | HeadError {
   if (text.length > MAX_HEAD_BYTES) return { status: 502, reason: "response head too large" };
-  const lines = splitLines(text);
+  // Bare LF ends a line in a response (see responseHeadEnd); a stray CR is still refused.
+  const lines = splitLines(text.replace(/\r?\n/g, "\r\n"));
   if (isError(lines)) return { status: 502, reason: `bad response: ${lines.reason}` };
   const m = STATUS_LINE.exec(lines.start);
   if (!m) return { status: 502, reason: "malformed status line" };
@@ -249,14 +265,15 @@ function valueText(b: Uint8Array, from: number, to: number): string | undefined 
 /**
  * The response head's status and framing, scanned from bytes without building
  * header objects (the proxy passes the head on untouched). Same rules and
- * results as parseResponseHead; `end` is headEnd()'s result.
+ * results as parseResponseHead; `end` is responseHeadEnd()'s result.
  */
 export function scanResponseHead(b: Uint8Array, end: number, method: string): ResponseFrame | HeadError {
   const bad = (reason: string): HeadError => ({ status: 502, reason: `bad response: ${reason}` });
   if (end > MAX_HEAD_BYTES) return { status: 502, reason: "response head too large" };
-  const limit = end - 2; // through the last header line's CRLF
+  // Through the last header line's end: drop the blank line (LF or CRLF).
+  const limit = b[end - 2] === 0x0d ? end - 2 : end - 1;
   // "HTTP/1.x SSS"
-  if (limit < 14 || b[0] !== 0x48 || b[1] !== 0x54 || b[2] !== 0x54 || b[3] !== 0x50 || b[4] !== 0x2f || b[5] !== 0x31 || b[6] !== 0x2e) return { status: 502, reason: "malformed status line" };
+  if (limit < 13 || b[0] !== 0x48 || b[1] !== 0x54 || b[2] !== 0x54 || b[3] !== 0x50 || b[4] !== 0x2f || b[5] !== 0x31 || b[6] !== 0x2e) return { status: 502, reason: "malformed status line" };
   const minor = b[7] === 0x31 ? 1 : b[7] === 0x30 ? 0 : -1;
   if (minor < 0 || b[8] !== 0x20) return { status: 502, reason: "malformed status line" };
   let status = 0;
@@ -265,25 +282,25 @@ export function scanResponseHead(b: Uint8Array, end: number, method: string): Re
     if (c < 0 || c > 9) return { status: 502, reason: "malformed status line" };
     status = status * 10 + c;
   }
-  if (b[12] !== 0x20 && b[12] !== 0x0d) return { status: 502, reason: "malformed status line" };
+  if (b[12] !== 0x20 && b[12] !== 0x0d && b[12] !== 0x0a) return { status: 502, reason: "malformed status line" };
   let pos = 12;
-  while (pos < limit && b[pos] !== 0x0d) {
-    if (b[pos] === 0x0a) return bad("bare CR or LF in the start line");
+  while (pos < limit && b[pos] !== 0x0a) {
+    if (b[pos] === 0x0d && b[pos + 1] !== 0x0a) return bad("bare CR or LF in the start line");
     pos++;
   }
-  if (b[pos + 1] !== 0x0a) return bad("bare CR or LF in the start line");
-  pos += 2;
+  pos += 1;
   let contentLength: number | undefined;
   let te: string | undefined;
   let close = false;
   let keepAliveToken = false;
   while (pos < limit) {
-    let eol = pos;
-    while (b[eol] !== 0x0d) {
-      if (b[eol] === 0x0a || eol >= limit) return bad("bare CR or LF in a header line");
-      eol++;
+    let nl = pos;
+    while (b[nl] !== 0x0a) {
+      if (nl >= limit) return bad("bare CR or LF in a header line");
+      if (b[nl] === 0x0d && b[nl + 1] !== 0x0a) return bad("bare CR or LF in a header line");
+      nl++;
     }
-    if (b[eol + 1] !== 0x0a) return bad("bare CR or LF in a header line");
+    const eol = b[nl - 1] === 0x0d ? nl - 1 : nl;
     const first = b[pos]!;
     if (first === 0x20 || first === 0x09) return bad("obsolete line folding");
     let colon = pos;
@@ -320,7 +337,7 @@ export function scanResponseHead(b: Uint8Array, end: number, method: string): Re
         if (c < 0x20 ? c !== 0x09 : c === 0x7f) return bad("control character in a header");
       }
     }
-    pos = eol + 2;
+    pos = nl + 1;
   }
   let chunked = false;
   if (te !== undefined) {

@@ -15,5 +15,6 @@ export * from "./conflicts.ts";
 export * from "./drain.ts";
 export * from "./forwarded.ts";
 export * from "./http-head.ts";
+export * from "./plan.ts";
 export * from "./proxy-protocol.ts";
 export * from "./routes.ts";

@@ -20,13 +20,26 @@ export interface ProxyEndpoint {
   readonly port: number;
 }
 
-export type ProxyHeader =
+/** A v2 type-length-value extension (0xE0-0xEF are for private use; Fizz's relay uses 0xE0). */
+export interface ProxyTlv {
+  readonly type: number;
+  readonly value: Uint8Array;
+}
+
+export type ProxyHeader = (
   /** A relayed connection: who connected (source) to whom (destination). */
   | { readonly command: "proxy"; readonly transport: "tcp" | "udp"; readonly source: ProxyEndpoint; readonly destination: ProxyEndpoint }
   /** Proxied, but the sender did not know or say the addresses (v1 UNKNOWN, v2 UNSPEC). */
   | { readonly command: "proxy"; readonly transport: "unknown" }
   /** v2 LOCAL: the sender's own connection (health checks); use the socket's addresses. */
-  | { readonly command: "local" };
+  | { readonly command: "local" }
+) & {
+  /** v2 only; decoded when present, never sent by v1. */
+  readonly tlvs?: readonly ProxyTlv[];
+};
+
+/** Fizz's cross-node relay names the replica it wants in this TLV type. */
+export const TLV_FIZZ_REPLICA = 0xe0;
 
 export type ProxyDecode =
   | { readonly kind: "need-more" }
@@ -126,15 +139,28 @@ function decodeV2(buf: Uint8Array): ProxyDecode {
   const len = (buf[14]! << 8) | buf[15]!;
   const length = 16 + len;
   if (buf.length < length) return NEED_MORE;
-  if (cmd === 0) return { kind: "ok", header: { command: "local" }, length };
   const fam = famProto >> 4;
   const proto = famProto & 0x0f;
-  if (proto > 2) return invalid(`v2 header: transport ${proto}`);
-  if (fam > 3) return invalid(`v2 header: address family ${fam}`);
+  if (cmd !== 0) {
+    if (proto > 2) return invalid(`v2 header: transport ${proto}`);
+    if (fam > 3) return invalid(`v2 header: address family ${fam}`);
+  }
+  // Address block size by family (UNSPEC 0, INET 12, INET6 36, UNIX 216); TLVs follow it.
+  const addrLen = fam === 1 ? 12 : fam === 2 ? 36 : fam === 3 ? 216 : 0;
+  if (addrLen > len && cmd !== 0) return invalid(`v2 header: ${len} bytes, too short for its addresses`);
+  const tlvs: ProxyTlv[] = [];
+  for (let p = 16 + Math.min(addrLen, len); p < length; ) {
+    if (p + 3 > length) return invalid("v2 header: truncated TLV");
+    const tlen = (buf[p + 1]! << 8) | buf[p + 2]!;
+    if (p + 3 + tlen > length) return invalid("v2 header: TLV runs past the header");
+    tlvs.push({ type: buf[p]!, value: buf.slice(p + 3, p + 3 + tlen) });
+    p += 3 + tlen;
+  }
+  const extra = tlvs.length > 0 ? { tlvs } : {};
+  if (cmd === 0) return { kind: "ok", header: { command: "local", ...extra }, length };
   // UNSPEC family or transport, and AF_UNIX, carry nothing we can use.
-  if (fam === 0 || proto === 0 || fam === 3) return { kind: "ok", header: { command: "proxy", transport: "unknown" }, length };
+  if (fam === 0 || proto === 0 || fam === 3) return { kind: "ok", header: { command: "proxy", transport: "unknown", ...extra }, length };
   const size = fam === 1 ? 4 : 16;
-  if (len < size * 2 + 4) return invalid(`v2 header: ${len} bytes of addresses, need ${size * 2 + 4}`);
   const a = 16;
   const src = formatIp(buf.slice(a, a + size));
   const dst = formatIp(buf.slice(a + size, a + 2 * size));
@@ -142,7 +168,7 @@ function decodeV2(buf: Uint8Array): ProxyDecode {
   const dp = (buf[a + 2 * size + 2]! << 8) | buf[a + 2 * size + 3]!;
   return {
     kind: "ok",
-    header: { command: "proxy", transport: proto === 1 ? "tcp" : "udp", source: { address: src, port: sp }, destination: { address: dst, port: dp } },
+    header: { command: "proxy", transport: proto === 1 ? "tcp" : "udp", source: { address: src, port: sp }, destination: { address: dst, port: dp }, ...extra },
     length,
   };
 }
@@ -168,29 +194,35 @@ export function encodeProxyV1(header: ProxyHeader): string {
 }
 
 export function encodeProxyV2(header: ProxyHeader): Uint8Array {
-  if (header.command === "local" || header.transport === "unknown") {
-    const out = new Uint8Array(16);
-    out.set(V2_SIGNATURE);
-    out[12] = header.command === "local" ? 0x20 : 0x21;
-    return out;
-  }
-  const f = familyBytes(header.source, header.destination);
-  if (!f) return encodeProxyV2({ command: "proxy", transport: "unknown" });
-  const size = f.s.length;
-  const len = size * 2 + 4;
+  const tlvBytes = (header.tlvs ?? []).reduce((n, t) => n + 3 + t.value.length, 0);
+  const f = header.command === "proxy" && header.transport !== "unknown" ? familyBytes(header.source, header.destination) : undefined;
+  const size = f ? f.s.length : 0;
+  const addrLen = f ? size * 2 + 4 : 0;
+  const len = addrLen + tlvBytes;
+  if (len > 0xffff) throw new RangeError("PROXY v2 header over 65535 bytes");
   const out = new Uint8Array(16 + len);
   out.set(V2_SIGNATURE);
-  out[12] = 0x21;
-  out[13] = ((size === 4 ? 1 : 2) << 4) | (header.transport === "tcp" ? 1 : 2);
+  out[12] = header.command === "local" ? 0x20 : 0x21;
   out[14] = len >> 8;
   out[15] = len & 0xff;
-  out.set(f.s, 16);
-  out.set(f.d, 16 + size);
-  const p = 16 + 2 * size;
-  out[p] = header.source.port >> 8;
-  out[p + 1] = header.source.port & 0xff;
-  out[p + 2] = header.destination.port >> 8;
-  out[p + 3] = header.destination.port & 0xff;
+  if (f && header.command === "proxy" && header.transport !== "unknown") {
+    out[13] = ((size === 4 ? 1 : 2) << 4) | (header.transport === "tcp" ? 1 : 2);
+    out.set(f.s, 16);
+    out.set(f.d, 16 + size);
+    const p = 16 + 2 * size;
+    out[p] = header.source.port >> 8;
+    out[p + 1] = header.source.port & 0xff;
+    out[p + 2] = header.destination.port >> 8;
+    out[p + 3] = header.destination.port & 0xff;
+  }
+  let p = 16 + addrLen;
+  for (const t of header.tlvs ?? []) {
+    out[p] = t.type;
+    out[p + 1] = t.value.length >> 8;
+    out[p + 2] = t.value.length & 0xff;
+    out.set(t.value, p + 3);
+    p += 3 + t.value.length;
+  }
   return out;
 }
 

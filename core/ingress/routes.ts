@@ -21,6 +21,11 @@ export interface ServiceRef {
   readonly service: string;
 }
 
+/** The identity of a route target (a service's container port): `<deployment>/<service>:<port>`. */
+export function targetKey(s: ServiceRef, target: number): string {
+  return `${s.deployment}/${s.service}:${target}`;
+}
+
 /** Where in the compose model a claim comes from, e.g. ["services", "web", "ports", 0]. */
 export type Place = readonly (string | number)[];
 
@@ -123,6 +128,16 @@ export function projectClaims(deployment: string, project: Project, clusterPorts
     });
   }
   return out;
+}
+
+/**
+ * The service as the engine should run it in a cluster: published ports the
+ * ingress serves (not mode: host, one port, tcp/udp) are not bound by the
+ * engine, so replicas no longer compete for the host port.
+ */
+export function withoutIngressPorts(s: Service): Service {
+  const ports = s.ports.filter((p) => p.mode === "host" || singlePort(p.published) === undefined || (p.protocol !== "tcp" && p.protocol !== "udp"));
+  return ports.length === s.ports.length ? s : { ...s, ports };
 }
 
 /** One x-fizz.ingress entry with defaults applied. */

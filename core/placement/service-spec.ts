@@ -11,12 +11,14 @@ import type { SchedService, XFizzPlacement } from "../scheduler/types.ts";
 import { DEFAULT_ROLLOUT, type RolloutConfig } from "./rollout.ts";
 
 /**
- * A fixed host port (`8080:80`) can be bound once per node: two replicas of the
- * service on one node would fail to start. Such a service runs at most one
- * replica per node, as in Swarm's host-mode publishing.
+ * A fixed host port published in `mode: host` (`{target: 80, published: 8080,
+ * mode: host}`) can be bound once per node: two replicas of the service on one
+ * node would fail to start. Such a service runs at most one replica per node,
+ * as in Swarm's host-mode publishing. Ingress-mode ports (the default) are
+ * served by every node's ingress, not bound by the replicas (issue 13).
  */
 function fixedHostPort(s: Service): boolean {
-  return s.ports.some((p) => p.published !== undefined && p.published !== "" && !p.published.includes("-"));
+  return s.ports.some((p) => p.mode === "host" && p.published !== undefined && p.published !== "" && !p.published.includes("-"));
 }
 
 function xfizzPlacement(project: Project, s: Service): XFizzPlacement | undefined {

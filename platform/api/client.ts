@@ -126,6 +126,11 @@ export class ApiClient {
     return this.json("GET", `/v1/placement/${enc(service)}${deployment ? `?deployment=${enc(deployment)}` : ""}`);
   }
 
+  /** GET /v1/ingress: this node's ingress listeners, routes and replicas. */
+  ingress(): Promise<IngressStatusView> {
+    return this.json("GET", "/v1/ingress");
+  }
+
   clusterInit(o: { advertise?: string } = {}): Promise<ClusterInitResult> {
     return this.json("POST", "/v1/cluster/init", o);
   }
@@ -335,4 +340,17 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       resolve();
     }, { once: true });
   });
+}
+
+/** GET /v1/ingress (api/openapi.yaml IngressStatus). */
+export interface IngressStatusView {
+  node: string;
+  enabled: boolean;
+  clustered: boolean;
+  relay: { port: number; connections: number } | null;
+  listeners: { port: number; kind: string; connections: number }[];
+  l4: { port: number; protocol: string; project: string; service: string; target: number; proxy_protocol: 1 | 2 | null; from: string }[];
+  http: { port: number; tls: boolean; routes: { hosts: string[]; path: string; project: string; service: string; target: number; from: string }[] }[];
+  targets: { key: string; label: string; replicas: { key: string; state: string; outstanding: number; ejected: boolean; address: string }[] }[];
+  conflicts: { what: string; kept: string; refused: string }[];
 }

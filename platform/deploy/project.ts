@@ -12,6 +12,7 @@ import type { ContainerSummary, Engine } from "../engine/index.ts";
 import { runDueHealthcheck } from "./podman-health.ts";
 import type { BuildSpec } from "./engine-adapter.ts";
 import { readUserText } from "../user-file.ts";
+import { withoutIngressPorts } from "../../core/ingress/routes.ts";
 
 export interface PrepareOptions {
   hostEnv: Readonly<Record<string, string | undefined>>;
@@ -40,7 +41,11 @@ export function readTextFile(path: string): string | undefined {
 export function prepareProject(project: Project, opts: PrepareOptions): Prepared {
   const readText = opts.readText ?? readTextFile;
   const services: Record<string, Service> = {};
-  for (const [name, s] of Object.entries(project.services)) services[name] = withResolvedEnvironment(s, readText, opts.hostEnv);
+  for (const [name, s] of Object.entries(project.services)) {
+    const r = withResolvedEnvironment(s, readText, opts.hostEnv);
+    // In a cluster the ingress serves published ports on every node (issue 13); the engine publishes only mode: host ones.
+    services[name] = opts.share ? withoutIngressPorts(r) : r;
+  }
   const disabled: Record<string, Service> = {};
   for (const [name, s] of Object.entries(project.disabled_services)) {
     disabled[name] = opts.targets?.includes(name) ? withResolvedEnvironment(s, readText, opts.hostEnv) : s;

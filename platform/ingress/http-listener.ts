@@ -8,7 +8,7 @@ import tls from "node:tls";
 import { inAnyCidr, type Cidr } from "../../core/ingress/address.ts";
 import type { CertStore } from "./certs.ts";
 import { HttpSession, type HttpProxyConfig } from "./http-proxy.ts";
-import { readProxyHeader } from "./proxy-accept.ts";
+import { headerClient, readProxyHeader } from "./proxy-accept.ts";
 import { listenTcp, wrapNodeSocket, type Conn, type TcpListener } from "./sockets.ts";
 
 export interface HttpListenerOptions {
@@ -58,7 +58,7 @@ export class HttpListener {
   /** Runs a connection (also TLS connections after their handshake). */
   accept(c: Conn): void {
     if (inAnyCidr(this.opts.acceptProxyFrom, c.remoteAddress)) {
-      readProxyHeader(c, 5_000, (client) => this.start(c, client?.address));
+      readProxyHeader(c, 5_000, (h) => this.start(c, headerClient(h)?.address));
       return;
     }
     this.start(c, undefined);

@@ -14,7 +14,7 @@ import type { Backend } from "../../core/ingress/balancer.ts";
 import { ChunkedScanner } from "../../core/ingress/chunked.ts";
 import { FORWARDING_HEADERS, forwardedNode, forwardingHeaders } from "../../core/ingress/forwarded.ts";
 import { inAnyCidr } from "../../core/ingress/address.ts";
-import { HOP_BY_HOP, MAX_HEAD_BYTES, headEnd, isHeadError, parseRequestHead, scanRequestHead, scanResponseHead, type BodyFraming, type Header, type RequestFrame, type RequestHead } from "../../core/ingress/http-head.ts";
+import { HOP_BY_HOP, MAX_HEAD_BYTES, headEnd, responseHeadEnd, isHeadError, parseRequestHead, scanRequestHead, scanResponseHead, type BodyFraming, type Header, type RequestFrame, type RequestHead } from "../../core/ingress/http-head.ts";
 import type { BackendSet } from "./backends.ts";
 import type { Conn } from "./sockets.ts";
 import { ConnectError } from "./sockets.ts";
@@ -502,7 +502,7 @@ export class HttpSession implements UpstreamOwner {
     let pendingHead: Uint8Array | undefined;
     while (!ex.resBody) {
       const buf = concat(ex.resHeadBuf, rest);
-      const end = headEnd(buf);
+      const end = responseHeadEnd(buf);
       if (end < 0) {
         if (buf.length > MAX_HEAD_BYTES) return this.upstreamBroken(ex, pc, "response head too large");
         ex.resHeadBuf = buf;

@@ -5,10 +5,15 @@
  * or late is closed: from a peer configured to send one, anything else means
  * a misconfiguration, and guessing would hide the client.
  */
-import { decodeProxyHeader, type ProxyEndpoint } from "../../core/ingress/proxy-protocol.ts";
+import { decodeProxyHeader, type ProxyEndpoint, type ProxyHeader } from "../../core/ingress/proxy-protocol.ts";
 import type { Conn } from "./sockets.ts";
 
-export function readProxyHeader(c: Conn, timeoutMs: number, done: (client: ProxyEndpoint | undefined) => void): void {
+/** The client a header names (undefined for LOCAL and UNKNOWN: use the socket's). */
+export function headerClient(h: ProxyHeader): ProxyEndpoint | undefined {
+  return h.command === "proxy" && h.transport !== "unknown" ? h.source : undefined;
+}
+
+export function readProxyHeader(c: Conn, timeoutMs: number, done: (header: ProxyHeader) => void): void {
   let buf = new Uint8Array(0);
   const timer = setTimeout(() => c.destroy(), timeoutMs);
   c.setHandlers({
@@ -24,11 +29,10 @@ export function readProxyHeader(c: Conn, timeoutMs: number, done: (client: Proxy
         c.destroy();
         return;
       }
-      const client = r.header.command === "proxy" && r.header.transport !== "unknown" ? r.header.source : undefined;
       const rest = r.length < buf.length ? buf.subarray(r.length) : undefined;
       // What came after the header goes to whoever takes the connection next.
       if (rest) c.prepend(rest);
-      done(client);
+      done(r.header);
     },
     onDrain() {},
     onEnd() {

@@ -8,7 +8,7 @@
  */
 import type { Cidr } from "../../core/ingress/address.ts";
 import type { BackendSpec, BalancerConfig } from "../../core/ingress/balancer.ts";
-import { matchHttpRoute, type HttpRoute, type RouteTable, type ServiceRef } from "../../core/ingress/routes.ts";
+import { matchHttpRoute, targetKey, type HttpRoute, type RouteTable, type ServiceRef } from "../../core/ingress/routes.ts";
 import { BackendSet } from "./backends.ts";
 import type { CertStore } from "./certs.ts";
 import { HttpListener } from "./http-listener.ts";
@@ -23,9 +23,7 @@ export interface IngressPlan {
   readonly backends: ReadonlyMap<string, readonly BackendSpec<Upstream>[]>;
 }
 
-export function targetKey(s: ServiceRef, target: number): string {
-  return `${s.deployment}/${s.service}:${target}`;
-}
+export { targetKey };
 
 export interface IngressServerOptions {
   /** Address the listeners bind (e.g. "0.0.0.0", or a test's loopback address). */

@@ -11,8 +11,9 @@
 import { inAnyCidr, type Cidr } from "../../core/ingress/address.ts";
 import { encodeProxyHeader, type ProxyEndpoint } from "../../core/ingress/proxy-protocol.ts";
 import type { BackendSet } from "./backends.ts";
-import { readProxyHeader } from "./proxy-accept.ts";
-import { ConnectError, connectTcp, listenTcp, type Conn, type TcpListener } from "./sockets.ts";
+import { headerClient, readProxyHeader } from "./proxy-accept.ts";
+import { ConnectError, listenTcp, type Conn, type TcpListener } from "./sockets.ts";
+import { connectUpstream } from "./upstream-pool.ts";
 
 export interface TcpIngressOptions {
   readonly host: string;
@@ -69,7 +70,7 @@ export class TcpIngress {
       void this.relay(c, client, held, () => ended, () => closed);
     };
     if (inAnyCidr(this.o.acceptProxyFrom, c.remoteAddress)) {
-      readProxyHeader(c, 5_000, (client) => go(client ?? { address: c.remoteAddress, port: c.remotePort }));
+      readProxyHeader(c, 5_000, (h) => go(headerClient(h) ?? { address: c.remoteAddress, port: c.remotePort }));
     } else go({ address: c.remoteAddress, port: c.remotePort });
   }
 
@@ -100,7 +101,7 @@ export class TcpIngress {
       set.balancer.start(b);
       let up: Conn;
       try {
-        up = await connectTcp(b.target.host, b.target.port, this.o.connectTimeoutMs);
+        up = await connectUpstream(b.target, this.o.connectTimeoutMs);
       } catch (e) {
         set.balancer.finish(b, e instanceof ConnectError && e.kind === "refused" ? "refused" : "failed", this.o.now());
         if (attempts < this.o.maxAttempts) continue;

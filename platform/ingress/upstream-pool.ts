@@ -5,13 +5,23 @@
  * An idle connection the backend closes just leaves the pool. Idle ones are
  * closed after `idleMs` and when a backend leaves the route table.
  */
+import type { UpstreamSpec } from "../../core/ingress/plan.ts";
+import { TLV_FIZZ_REPLICA, encodeProxyV2 } from "../../core/ingress/proxy-protocol.ts";
 import { connectTcp, type Conn, type ConnHandlers } from "./sockets.ts";
 
-export interface Upstream {
-  readonly host: string;
-  readonly port: number;
-  /** host:port, cached by the pool (it is looked up per request). */
+export interface Upstream extends UpstreamSpec {
+  /** host:port[/relay target], cached by the pool (it is looked up per request). */
   key?: string;
+}
+
+/**
+ * Connects to a replica: directly, or through another node's relay, whose
+ * header (PROXY v2 LOCAL with the replica in a TLV) goes first.
+ */
+export async function connectUpstream(u: UpstreamSpec, timeoutMs: number): Promise<Conn> {
+  const conn = await connectTcp(u.host, u.port, timeoutMs);
+  if (u.relay !== undefined) conn.write(encodeProxyV2({ command: "local", tlvs: [{ type: TLV_FIZZ_REPLICA, value: new TextEncoder().encode(u.relay) }] }));
+  return conn;
 }
 
 /** Who gets a pooled connection's events: the pool while idle, a session while in use. */
@@ -54,7 +64,7 @@ export class UpstreamPool implements UpstreamOwner {
   }
 
   static key(u: Upstream): string {
-    return (u.key ??= `${u.host}:${u.port}`);
+    return (u.key ??= u.relay === undefined ? `${u.host}:${u.port}` : `${u.host}:${u.port}/${u.relay}`);
   }
 
   /** An idle connection (synchronously), or undefined. */
@@ -68,7 +78,7 @@ export class UpstreamPool implements UpstreamOwner {
   }
 
   async connect(u: Upstream): Promise<PooledConn> {
-    const conn = await connectTcp(u.host, u.port, this.connectTimeoutMs);
+    const conn = await connectUpstream(u, this.connectTimeoutMs);
     const pc: PooledConn = { conn, key: UpstreamPool.key(u), owner: this, reused: false, idleSince: 0 };
     conn.setHandlers(handlersOf(pc));
     return pc;

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parseCidr } from "../../../core/ingress/address.ts";
 import { clientAddress, forwardingHeaders } from "../../../core/ingress/forwarded.ts";
-import { headEnd, isHeadError, parseRequestHead, parseResponseHead, scanRequestHead, scanResponseHead, type RequestHead } from "../../../core/ingress/http-head.ts";
+import { headEnd, isHeadError, parseRequestHead, parseResponseHead, responseHeadEnd, scanRequestHead, scanResponseHead, type RequestHead } from "../../../core/ingress/http-head.ts";
 
 const req = (s: string) => parseRequestHead(s);
 const ok = (s: string): RequestHead => {
@@ -75,6 +75,11 @@ describe("response heads", () => {
     expect(f("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket").head.status).toBe(101);
     expect(isHeadError(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked", "GET"))).toBe(true);
     expect(isHeadError(parseResponseHead("SSH-2.0-OpenSSH", "GET"))).toBe(true);
+    // CGI behind busybox httpd: the status line in CRLF, the CGI's own header lines in bare LF.
+    const cgi = new Uint8Array(Buffer.from("HTTP/1.1 200 OK\r\nContent-Type: text/plain\n\nhello"));
+    const end = responseHeadEnd(cgi);
+    expect(end).toBe(cgi.length - 5);
+    expect(scanResponseHead(cgi, end, "GET")).toEqual({ status: 200, keepAlive: false, body: { kind: "close" } });
   });
 });
 
@@ -114,10 +119,10 @@ describe("response head scanner", () => {
   );
   test("agrees with the parser on status, keep-alive and framing", () => {
     fc.assert(
-      fc.property(fc.constantFrom("HTTP/1.1 200 OK", "HTTP/1.0 200 OK", "HTTP/1.1 204 No Content", "HTTP/1.1 304 x", "HTTP/1.1 101 Switching", "HTTP/1.1 100", "HTTP/1.2 200 OK", "HTTP/1.1 2x0 OK", "SSH-2.0"), fc.array(line, { maxLength: 5 }), fc.constantFrom("GET", "HEAD"), (start, lines, method) => {
-        const text = [start, ...lines].join("\r\n");
-        const bytes = new Uint8Array(Buffer.from(`${text}\r\n\r\n`, "latin1"));
-        const end = headEnd(bytes);
+      fc.property(fc.constantFrom("HTTP/1.1 200 OK", "HTTP/1.0 200 OK", "HTTP/1.1 204 No Content", "HTTP/1.1 304 x", "HTTP/1.1 101 Switching", "HTTP/1.1 100", "HTTP/1.2 200 OK", "HTTP/1.1 2x0 OK", "SSH-2.0"), fc.array(line, { maxLength: 5 }), fc.constantFrom("GET", "HEAD"), fc.constantFrom("\r\n", "\n"), (start, lines, method, eol) => {
+        const text = [start, ...lines].join(eol);
+        const bytes = new Uint8Array(Buffer.from(`${text}${eol}${eol}`, "latin1"));
+        const end = responseHeadEnd(bytes);
         const a = parseResponseHead(text, method);
         if (end !== bytes.length) return true; // a line with CRLFCRLF inside: not one head
         const b = scanResponseHead(bytes, end, method);

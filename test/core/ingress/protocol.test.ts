@@ -49,10 +49,13 @@ const header: fc.Arbitrary<ProxyHeader> = fc.oneof(
   fc.constant<ProxyHeader>({ command: "proxy", transport: "unknown" }),
 );
 
+const tlvs = fc.array(fc.record({ type: fc.integer({ min: 0, max: 255 }), value: fc.uint8Array({ maxLength: 40 }) }), { maxLength: 3 });
+
 describe("PROXY protocol", () => {
-  test("v2 round trip, and every cut-short prefix needs more", () => {
+  test("v2 round trip (with TLVs), and every cut-short prefix needs more", () => {
     fc.assert(
-      fc.property(header, fc.uint8Array({ maxLength: 20 }), (h, tail) => {
+      fc.property(header, tlvs, fc.uint8Array({ maxLength: 20 }), (h0, t, tail) => {
+        const h: ProxyHeader = t.length ? { ...h0, tlvs: t } : h0;
         const enc = encodeProxyHeader(2, h);
         const all = new Uint8Array([...enc, ...tail]);
         const d = decodeProxyHeader(all);

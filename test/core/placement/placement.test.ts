@@ -250,12 +250,18 @@ describe("update order", () => {
 });
 
 describe("fixed host ports", () => {
-  test("a service publishing a fixed host port runs at most one replica per node; the rest are pending with the reason", () => {
-    const p = load(`services:\n  web:\n    image: x\n    ports: ["8080:80"]\n    deploy: {replicas: 3}\n  api:\n    image: x\n    ports: ["80", "9000-9005:80"]\n    deploy: {replicas: 3}\n`);
+  test("a service publishing a fixed host port in mode: host runs at most one replica per node; the rest are pending with the reason", () => {
+    const p = load(`services:\n  web:\n    image: x\n    ports: [{target: 80, published: "8080", mode: host}]\n    deploy: {replicas: 3}\n  api:\n    image: x\n    ports: ["80", "9000-9005:80"]\n    deploy: {replicas: 3}\n`);
     const cp = clusterPlacement(nodes(2), [{ id: "shop", project: p, replicas: new Map() }], []);
     expect(["n0", "n1"].map((n) => cp.share("shop", n).web!.length)).toEqual([1, 1]);
     expect(cp.placement.pending.map((x) => x.service)).toEqual(["web"]);
     expect(cp.placement.pending[0]!.reasons.map((r) => r.reason.kind)).toEqual(["MaxPerNode", "MaxPerNode"]);
     expect(["n0", "n1"].reduce((n, id) => n + cp.share("shop", id).api!.length, 0)).toBe(3);
+  });
+  test("an ingress-mode published port (the default) does not limit replicas per node: every node's ingress serves it", () => {
+    const p = load(`services:\n  web:\n    image: x\n    ports: ["8080:80"]\n    deploy: {replicas: 4}\n`);
+    const cp = clusterPlacement(nodes(2), [{ id: "shop", project: p, replicas: new Map() }], []);
+    expect(cp.placement.pending).toEqual([]);
+    expect(["n0", "n1"].map((n) => cp.share("shop", n).web!.length)).toEqual([2, 2]);
   });
 });

@@ -5,6 +5,7 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentStore } from "../../../platform/store/index.ts";
+import { ingressRoutes } from "../../../platform/api/routes-ingress.ts";
 import { createApiServer, createRoutes, EventFeed, type ApiLimits, type ApiServer, type TlsFiles } from "../../../platform/api/index.ts";
 import { createMetrics, type AgentMetrics } from "../../../platform/metrics.ts";
 import { FakeBackend } from "./fake-backend.ts";
@@ -36,7 +37,7 @@ export async function startTestServer(
   const backend = new FakeBackend();
   const events = new EventFeed(store, { pollMs: 200 });
   const metrics = createMetrics({ processMetrics: o.processMetrics ?? false });
-  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }), cluster: new FakeCluster(), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets())] });
+  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }), cluster: new FakeCluster(), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets()), ingressRoutes(FAKE_INGRESS)] });
   const server = createApiServer({ router, token: TOKEN, tls: o.tls, limits: o.limits, metrics, logger: o.logger });
   const socket = join(dir, "run", "fizz.sock");
   await server.listen({ kind: "unix", path: socket });
@@ -104,3 +105,18 @@ export function raw(r: RawRequest): Promise<RawResponse> {
 export function jsonOf(r: RawResponse): Record<string, unknown> {
   return JSON.parse(r.body) as Record<string, unknown>;
 }
+
+/** A node's ingress view as the agent's ingress controller reports it (GET /v1/ingress). */
+export const FAKE_INGRESS = {
+  ingressStatus: () => ({
+    node: "test-node",
+    enabled: true,
+    clustered: true,
+    relay: { port: 7948, connections: 0 },
+    listeners: [{ port: 80, kind: "http", connections: 1 }],
+    l4: [{ port: 8080, protocol: "tcp", project: "shop", service: "web", target: 80, proxy_protocol: null, from: "services.web.ports[0]" }],
+    http: [{ port: 80, tls: false, routes: [{ hosts: ["shop.example.com"], path: "/", project: "shop", service: "web", target: 80, from: "services.web.x-fizz.ingress[0]" }] }],
+    targets: [{ key: "shop/web:80", label: "shop/web:80", replicas: [{ key: "shop/web/0@n1", state: "ready", outstanding: 0, ejected: false, address: "172.18.0.2:80" }] }],
+    conflicts: [],
+  }),
+};

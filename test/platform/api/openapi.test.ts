@@ -16,6 +16,8 @@ import { FakeRegistry } from "./registry-fake.ts";
 import { FakeSecrets } from "./secrets-fake.ts";
 import { secretsRoutes } from "../../../platform/api/routes-secrets.ts";
 import { registryRoutes } from "../../../platform/api/routes-registry.ts";
+import { ingressRoutes } from "../../../platform/api/routes-ingress.ts";
+import { FAKE_INGRESS } from "./harness.ts";
 import { raw, startTestServer, TOKEN, type RawResponse, type TestServer } from "./harness.ts";
 
 type Schema = Record<string, unknown>;
@@ -135,7 +137,7 @@ describe("api/openapi.yaml", () => {
 
   test("documents exactly the routes the server has", () => {
     const store = AgentStore.open(":memory:");
-    const routes = createRoutes({ backend: new FakeBackend(), events: new EventFeed(store), metrics: createMetrics({ processMetrics: false }), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets())] }).routes();
+    const routes = createRoutes({ backend: new FakeBackend(), events: new EventFeed(store), metrics: createMetrics({ processMetrics: false }), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets()), ingressRoutes(FAKE_INGRESS)] }).routes();
     store.close();
     const served = routes.map((r) => `${r.method} ${r.pattern}`).sort();
     const documented = operations.map((o) => `${o.method} ${pattern(o.path)}`).sort();

@@ -1,0 +1,196 @@
+/**
+ * The ingress controller: keeps this node's listeners (platform/ingress) in
+ * step with the route table every node computes from the deployments
+ * (core/ingress), and the replica sets with where the replicas run. Woken by
+ * any change (deployments, container records, membership, engine events) and
+ * on a slow timer, it re-reads the state, computes the plan and applies only
+ * what differs. In a cluster it also runs the relay through which the other
+ * nodes reach the replicas running here. Listener problems (a port already
+ * taken) and route conflicts become events, once each.
+ */
+import { parseCidr, type Cidr } from "../../core/ingress/address.ts";
+import { ingressPlan, type IngressPlanValue } from "../../core/ingress/plan.ts";
+import { placeText } from "../../core/ingress/routes.ts";
+import type { Engine } from "../../platform/engine/index.ts";
+import { CertStore, IngressServer, createIngressMetrics } from "../../platform/ingress/index.ts";
+import { Relay } from "../../platform/ingress/relay.ts";
+import { ingressRoutes } from "../../platform/api/routes-ingress.ts";
+import type { ClusterAgent } from "../cluster/membership.ts";
+import type { Change } from "../changes.ts";
+import type { Controller } from "../controller.ts";
+import type { AgentContext } from "../context.ts";
+import { recordEvent } from "../event-log.ts";
+import { readInputs } from "./inputs.ts";
+
+function cidrs(list: readonly string[]): Cidr[] {
+  return list.map((s) => parseCidr(s)).filter((c): c is Cidr => c !== undefined);
+}
+
+export class IngressController implements Controller {
+  readonly name = "ingress";
+  readonly routes = [ingressRoutes(this)];
+  private server: IngressServer | undefined;
+  private relay: Relay | undefined;
+  private relayProblem: string | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private busy: Promise<void> | undefined;
+  private again = false;
+  private plan: IngressPlanValue | undefined;
+  private clustered = false;
+  private members = new Set<string>();
+  private reported = new Set<string>();
+  /** Replicas of this node being drained before they stop (deployment/service/index). */
+  readonly draining = new Set<string>();
+  readonly certs = new CertStore();
+
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly o: { readonly membership: ClusterAgent; readonly engine: Engine },
+  ) {}
+
+  start(): void {
+    const cfg = this.ctx.config.ingress;
+    if (!cfg.enabled) return;
+    for (const bad of [...cfg.trusted_proxies, ...cfg.accept_proxy_from].filter((s) => !parseCidr(s))) {
+      this.ctx.logger.warn({ cidr: bad }, `ingress: '${bad}' is not an address or CIDR range; ignored`);
+    }
+    this.server = new IngressServer({
+      bind: cfg.bind,
+      trustedProxies: cidrs(cfg.trusted_proxies),
+      acceptProxyFrom: cidrs(cfg.accept_proxy_from),
+      certs: this.certs,
+      acmeChallenge: () => undefined,
+      metrics: createIngressMetrics(this.ctx.metrics.registry),
+      waitForReadyMs: cfg.wait_for_ready,
+      connectTimeoutMs: cfg.connect_timeout,
+      now: () => performance.now(),
+    });
+    this.running = true;
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.busy;
+    this.server?.close();
+    this.relay?.close();
+    this.server = undefined;
+    this.relay = undefined;
+  }
+
+  onChange(c: Change): void {
+    if (c.kind === "deployment" || c.kind === "deployment-removed" || c.kind === "reconciled" || c.kind === "membership" || c.kind === "cluster-state" || c.kind === "engine") this.wake();
+  }
+
+  /** Runs a pass now (or right after the one running). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.busy = this.pass()
+      .catch((e: unknown) => this.ctx.logger.error({ err: e }, "ingress pass failed"))
+      .finally(() => {
+        this.busy = undefined;
+        if (!this.running) return;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+          return;
+        }
+        this.timer = setTimeout(() => this.wake(), this.ctx.config.ingress.refresh);
+        this.timer.unref?.();
+      });
+  }
+
+  private async pass(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    const cfg = this.ctx.config.ingress;
+    const node = this.o.membership.current;
+    const inputs = await readInputs({ store: this.ctx.store, engine: this.o.engine, node, self: this.ctx.node, relayPort: cfg.relay_port, draining: this.draining });
+    this.clustered = inputs.clustered;
+    this.members = inputs.members;
+    const plan = ingressPlan({ self: this.ctx.node, deployments: inputs.deployments, replicas: inputs.replicas, clusterPorts: inputs.clustered, relays: inputs.relays });
+    this.plan = plan;
+    const problems = await server.apply(plan);
+    const now = new Set<string>();
+    for (const p of problems) {
+      const key = `listen ${p.kind} ${p.port}: ${p.error}`;
+      now.add(key);
+      if (!this.reported.has(key)) recordEvent(this.ctx, { type: "ingress.listen_failed", message: `ingress cannot listen on ${p.kind} port ${p.port}: ${p.error}`, data: { port: p.port, kind: p.kind } });
+    }
+    for (const c of plan.table.conflicts) {
+      const key = `conflict ${c.what} ${c.refused.service.deployment} ${placeText(c.refused.place)}`;
+      now.add(key);
+      if (!this.reported.has(key)) {
+        recordEvent(this.ctx, {
+          type: "ingress.conflict",
+          deployment: c.refused.service.deployment,
+          service: c.refused.service.service,
+          message: `${c.what} of ${placeText(c.refused.place)} (project ${c.refused.service.project}) is not served: ${placeText(c.kept.place)} of project ${c.kept.service.project} claimed it first`,
+        });
+      }
+    }
+    this.reported = now;
+    if (inputs.clustered && !this.relay) await this.openRelay(node!.address);
+    if (!inputs.clustered && this.relay) {
+      this.relay.close();
+      this.relay = undefined;
+    }
+  }
+
+  private async openRelay(clusterAddress: string): Promise<void> {
+    const cfg = this.ctx.config.ingress;
+    const host = clusterAddress.slice(0, clusterAddress.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+    try {
+      this.relay = await Relay.open({
+        host,
+        port: cfg.relay_port,
+        allowed: (a) => this.members.has(a),
+        resolve: (t) => this.localTarget(t),
+        connectTimeoutMs: cfg.connect_timeout,
+        refused: (peer, why) => this.ctx.logger.warn({ peer, why }, "ingress relay refused a connection"),
+      });
+      this.relayProblem = undefined;
+    } catch (e) {
+      const msg = `ingress relay cannot listen on ${host}:${cfg.relay_port}: ${(e as Error).message}; other nodes cannot reach this node's replicas`;
+      if (this.relayProblem !== msg) recordEvent(this.ctx, { type: "ingress.listen_failed", message: msg });
+      this.relayProblem = msg;
+    }
+  }
+
+  /** A relay target this node serves: one of its own ready (or draining) replicas behind an ingress route. */
+  private localTarget(t: { deployment: string; service: string; index: number; port: number }): { host: string; port: number } | undefined {
+    const plan = this.plan;
+    if (!plan) return undefined;
+    const specs = plan.backends.get(`${t.deployment}/${t.service}:${t.port}`);
+    const me = specs?.find((s) => s.key === `${t.deployment}/${t.service}/${t.index}@${this.ctx.node}` && s.target.relay === undefined);
+    return me ? { host: me.target.host, port: me.target.port } : undefined;
+  }
+
+  /** GET /v1/ingress */
+  ingressStatus(): unknown {
+    const plan = this.plan;
+    const live = this.server?.status();
+    return {
+      node: this.ctx.node,
+      enabled: this.ctx.config.ingress.enabled,
+      clustered: this.clustered,
+      relay: this.relay ? { port: this.relay.port, connections: this.relay.connections() } : null,
+      listeners: live?.listeners ?? [],
+      l4: (plan?.table.l4 ?? []).map((r) => ({ port: r.port, protocol: r.kind, project: r.service.project, service: r.service.service, target: r.target, proxy_protocol: r.proxyProtocol ?? null, from: placeText(r.place) })),
+      http: (plan?.table.http ?? []).map((h) => ({
+        port: h.port,
+        tls: h.tls,
+        routes: h.routes.map((r) => ({ hosts: r.hosts, path: r.path, project: r.service.project, service: r.service.service, target: r.target, from: placeText(r.place) })),
+      })),
+      targets: live?.targets ?? [],
+      conflicts: (plan?.table.conflicts ?? []).map((c) => ({ what: c.what, kept: `${c.kept.service.project}: ${placeText(c.kept.place)}`, refused: `${c.refused.service.project}: ${placeText(c.refused.place)}` })),
+    };
+  }
+}
