@@ -13,14 +13,24 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def);
 const ROUNDS = arg("rounds", 3);
 const SECONDS = arg("seconds", 4);
-const base = 30000 + Math.floor(Math.random() * 20000);
-const PORTS = { b1: base, b2: base + 1, hap1: base + 2, hapN: base + 3, fizz: base + 4 };
+// Ports the OS says are free now (the machine is shared; a fixed range collides).
+const free = await Promise.all(
+  Array.from({ length: 5 }, () => new Promise<number>((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  })),
+);
+const PORTS = { b1: free[0]!, b2: free[1]!, hap1: free[2]!, hapN: free[3]!, fizz: free[4]! };
 
 for (const tool of ["wrk", "haproxy"]) {
   if (spawnSync("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status !== 0) {

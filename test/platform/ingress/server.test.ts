@@ -22,8 +22,18 @@ import { IngressServer, targetKey } from "../../../platform/ingress/server.ts";
 import type { BackendSpec } from "../../../core/ingress/balancer.ts";
 import type { Upstream } from "../../../platform/ingress/upstream-pool.ts";
 
-const BASE = 20000 + Math.floor(Math.random() * 20000);
-const P = { http: BASE, https: BASE + 1, tcp: BASE + 2, udp: BASE + 3 };
+/** Ports the OS says are free now (other test runs share this machine; a fixed or random range collides). */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  })));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+const [p0, p1, p2, p3] = await freePorts(4);
+const P = { http: p0!, https: p1!, tcp: p2!, udp: p3! };
 
 function project(yaml: string) {
   const r = loadProject({ cwd: "/w/shop", projectName: "shop", env: {}, reader: { read: (f) => (f === "/w/shop/compose.yaml" ? yaml : undefined) } });
