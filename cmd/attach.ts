@@ -12,15 +12,15 @@ export const register: RegisterVerb = (cli, action) => {
     .example("fizz attach web")
     .example("fizz attach --index 2 --no-stdin worker")
     .action(
-      action(async (_ctx, args, options) => {
+      action(async (ctx, args, options) => {
         const [service] = args;
         const index = indexOption(options.index) ?? 1;
         const { project, name } = await projectOrName(options);
         if (project && !project.services[service!]) throw usageError(`no such service: ${service}`);
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const [c] = await pickContainers(engine, name, { services: [service!], index, all: false });
-          if (!c) throw await noContainerError(_ctx, name, service!, index, "running container");
+          if (!c) throw await noContainerError(ctx, name, service!, index, "running container");
           const ins = await engine.containers.inspect(c.Id);
           const withStdin = options.stdin !== false && (ins.Config as { OpenStdin?: boolean }).OpenStdin === true;
           const { attachAndWait } = await import("./attach-io.ts");

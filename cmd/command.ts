@@ -29,3 +29,12 @@ export function optList(options: Options, key: string): string[] {
   if (v === undefined || v === null || v === false) return [];
   return (Array.isArray(v) ? v : [v]).map(String);
 }
+
+/**
+ * Whether `-T` or `--no-tty` was given. They are declared as two options:
+ * cac cannot tell a combined `-T, --no-tty` given as -T from not given at all
+ * (both read T=true, tty=true).
+ */
+export function noTty(options: Options): boolean {
+  return options.tty === false || options.T === true;
+}

@@ -36,7 +36,7 @@ export const register: RegisterVerb = (cli, action) => {
         const index = indexOption(options.index);
         const { project, name } = await projectOrName(options);
         if (project && !project.services[service] && !project.disabled_services[service]) throw usageError(`no such service: ${service}`);
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const found = await pickContainers(engine, name, { services: [service], all: true, oneoff: options.all ? "include" : "exclude", ...(index ? { index } : {}) });
           if (!found.length) throw await noContainerError(ctx, name, service, index);

@@ -18,7 +18,7 @@ export const register: RegisterVerb = (cli, action) => {
         if (pull !== undefined && !["always", "missing", "never"].includes(pull)) throw usageError(`unknown pull policy '${pull}'`, "use --pull always, missing or never");
         const project = await loadForDeploy(ctx, options);
         for (const s of services) if (!project.services[s] && !project.disabled_services[s]) throw usageError(`no such service: ${s}`);
-        const [engine, store, version] = await Promise.all([connect(options), openLocalStore(), fizzVersion()]);
+        const [engine, store, version] = await Promise.all([connect(options, ctx), openLocalStore(), fizzVersion()]);
         try {
           const { prepareProject, readActual } = await import("../platform/deploy/project.ts");
           const { plan } = await import("../core/reconcile/plan.ts");

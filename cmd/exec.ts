@@ -1,12 +1,13 @@
 /** `fizz exec service cmd…`: run a command in a running container of a service. */
 import { FizzError, usageError } from "../core/errors.ts";
 import { LABEL, projectFilter } from "../core/labels.ts";
-import { optList, optString, type RegisterVerb } from "./command.ts";
+import { noTty, optList, optString, type RegisterVerb } from "./command.ts";
 import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("exec <service> [...command]", "Run a command in a running container of a service"))
-    .option("-T, --no-tty", "Do not allocate a TTY (default: a TTY when stdin is one)")
+    .option("-T", "Do not allocate a TTY (the same as --no-tty)")
+    .option("--no-tty", "Do not allocate a TTY (default: a TTY when stdin is one)")
     .option("-e, --env <KEY=VALUE>", "Set an environment variable (repeatable)")
     .option("-u, --user <user>", "Run as this user")
     .option("-w, --workdir <dir>", "Working directory inside the container")
@@ -34,7 +35,7 @@ export const register: RegisterVerb = (cli, action) => {
               hint: "start it with 'fizz up', or check 'fizz ps -a'",
             });
           }
-          const tty = options.tty !== false && process.stdin.isTTY === true && process.stdout.isTTY === true;
+          const tty = !noTty(options) && process.stdin.isTTY === true && process.stdout.isTTY === true;
           const body = {
             Cmd: command,
             AttachStdout: true,

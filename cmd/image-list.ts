@@ -28,7 +28,7 @@ export const register: RegisterVerb = (cli, action) => {
         const format = optString(options, "format") ?? "table";
         if (format !== "table" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format table or --format json");
         const { name } = await projectOrName(options);
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const list = await pickContainers(engine, name, { services, all: true, oneoff: "include" });
           const rows = await Promise.all(

@@ -16,7 +16,7 @@ export const register: RegisterVerb = (cli, action) => {
         if (!/^(SIG)?[A-Z0-9+-]+$/i.test(signal)) throw usageError(`invalid signal '${signal}'`, "use a name like SIGTERM or HUP, or a number like 9");
         const { project, name } = await projectOrName(options);
         if (project) for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const running = (await pickContainers(engine, name, { services, all: false, oneoff: options.removeOrphans ? "include" : "exclude" })).filter(
             (c) => options.removeOrphans || !project || Object.hasOwn(project.services, c.Labels?.["com.docker.compose.service"] ?? ""),

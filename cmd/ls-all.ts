@@ -18,7 +18,7 @@ interface Row {
 export async function listAll(ctx: Context, options: Options, format: string): Promise<number> {
   const [{ connect }, { runningAgent }, { LABEL }] = await Promise.all([import("./project-common.ts"), import("./agent-mode.ts"), import("../core/labels.ts")]);
   const rows = new Map<string, Row>();
-  const engine = await connect(options);
+  const engine = await connect(options, ctx);
   try {
     const list = await engine.containers.list({ all: true, labels: [LABEL.project] });
     const byProject = new Map<string, { states: Map<string, number>; files: string }>();

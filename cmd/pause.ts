@@ -13,7 +13,7 @@ function registerOne(verb: "pause" | "unpause"): RegisterVerb {
         action(async (ctx, services, options) => {
           const { project, name } = await projectOrName(options);
           if (project) for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
-          const engine = await connect(options);
+          const engine = await connect(options, ctx);
           try {
             const want = verb === "pause" ? "running" : "paused";
             const list = (await pickContainers(engine, name, { services, all: true })).filter((c) => String(c.State).toLowerCase() === want);

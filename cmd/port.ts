@@ -19,7 +19,7 @@ export const register: RegisterVerb = (cli, action) => {
         const index = indexOption(options.index) ?? 1;
         const { project, name } = await projectOrName(options);
         if (project && !project.services[service!]) throw usageError(`no such service: ${service}`);
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const [c] = await pickContainers(engine, name, { services: [service!], index, all: false });
           if (!c) throw await noContainerError(ctx, name, service!, index, "running container");

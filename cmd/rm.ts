@@ -22,7 +22,7 @@ export const register: RegisterVerb = (cli, action) => {
       action(async (ctx, services, options) => {
         const { project, name } = await projectOrName(options);
         if (project) for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const mine = (await pickContainers(engine, name, { services, all: true })).filter((c) => !project || Object.hasOwn(project.services, c.Labels?.["com.docker.compose.service"] ?? ""));
           if (options.stop) {

@@ -8,7 +8,7 @@
  * The planner and the agent never touch one-off containers.
  */
 import { usageError } from "../core/errors.ts";
-import { optList, optString, type RegisterVerb } from "./command.ts";
+import { noTty, optList, optString, type RegisterVerb } from "./command.ts";
 import { connect, loadForDeploy, stepRenderer, withProjectOptions } from "./project-common.ts";
 
 export const register: RegisterVerb = (cli, action) => {
@@ -25,7 +25,8 @@ export const register: RegisterVerb = (cli, action) => {
     .option("-p, --publish <[ip:]host:container>", "Publish a container port (repeatable)")
     .option("-P, --service-ports", "Publish the service's own ports (off by default, as in Compose)")
     .option("-v, --volume <source:target[:ro]>", "Bind mount a host path or a volume (repeatable)")
-    .option("-T, --no-tty", "Do not allocate a TTY (default: one when stdin and stdout are terminals)")
+    .option("-T", "Do not allocate a TTY (the same as --no-tty)")
+    .option("--no-tty", "Do not allocate a TTY (default: one when stdin and stdout are terminals)")
     .option("-i, --interactive", "Keep stdin open (--no-interactive closes it)", { default: true })
     .option("--build", "Build the image before running")
     .option("--pull <policy>", "Pull the image: always, missing (default) or never")
@@ -52,10 +53,10 @@ export const register: RegisterVerb = (cli, action) => {
         }
         const entrypointRaw = optString(options, "entrypoint");
         const { shellSplit } = await import("../core/compose/normalize.ts");
-        const tty = options.tty !== false && process.stdin.isTTY === true && process.stdout.isTTY === true;
+        const tty = !noTty(options) && process.stdin.isTTY === true && process.stdout.isTTY === true;
         const detach = options.detach === true;
         const interactive = options.interactive !== false && !detach;
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const { runOneOff } = await import("./run-one-off.ts");
           return await runOneOff(ctx, engine, project, serviceName, {

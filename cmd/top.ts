@@ -13,7 +13,7 @@ export const register: RegisterVerb = (cli, action) => {
       action(async (ctx, services, options) => {
         const { project, name } = await projectOrName(options);
         if (project) for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const running = await pickContainers(engine, name, { services, all: false, oneoff: "include" });
           if (!running.length) {

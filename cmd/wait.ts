@@ -13,7 +13,7 @@ export const register: RegisterVerb = (cli, action) => {
       action(async (ctx, services, options) => {
         const { project, name } = await projectOrName(options);
         if (project) for (const s of services) if (!project.services[s] && !project.disabled_services[s]) throw usageError(`no such service: ${s}`);
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         let code = 0;
         try {
           const list = await pickContainers(engine, name, { services, all: true, oneoff: "include" });

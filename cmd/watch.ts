@@ -33,7 +33,7 @@ export const register: RegisterVerb = (cli, action) => {
             hint: "add e.g. develop: {watch: [{path: ./src, action: sync, target: /app/src}]} to a service",
           });
         }
-        const engine = await connect(options);
+        const engine = await connect(options, ctx);
         try {
           const [{ prepareProject }, { converge }, { compileRules, watchRoots, planWatch }, { watchTrees }, apply, { EngineExecutor }, { managedByAgent, pickContainers, containerName }, fs] = await Promise.all([
             import("../platform/deploy/project.ts"),

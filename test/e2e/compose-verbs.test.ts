@@ -12,7 +12,8 @@
  * agent's passes. One stack per engine, torn down even on failure.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
 import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -195,6 +196,19 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
       }
     }, 90_000);
 
+    test("run allocates a TTY when stdin and stdout are terminals (under script(1)), none with -T", () => {
+      const cmd = (extra: string) => `${FIZZ.map((w) => `'${w}'`).join(" ")} run --rm --no-deps ${extra} db tty`;
+      const withTty = sh(["script", "-qec", cmd(""), "/dev/null"], dir, env);
+      expect(withTty.code).toBe(0);
+      expect(withTty.out).toMatch(/\/dev\/pts\/\d+/);
+      const without = sh(["script", "-qec", cmd("-T"), "/dev/null"], dir, env);
+      expect(without.out).toContain("not a tty");
+      if (compare) {
+        const d = sh(["script", "-qec", "docker-compose run --rm --no-deps db tty", "/dev/null"], dcDir, dcEnv);
+        expect(d.out).toMatch(/\/dev\/pts\/\d+/);
+      }
+    }, 90_000);
+
     test("port, top, images: the same answers as docker-compose", () => {
       const p = fizz(["port", "api", "8000"]);
       expect(p.code).toBe(0);
@@ -313,6 +327,54 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
     }, 90_000);
   });
 }
+
+describe("in a cluster, a verb whose service runs on another node says which node to ask", async () => {
+  const socket = await engineSocket("docker");
+  test.skipIf(!socket)("top, port, cp, attach and wait name the node instead of acting here", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fizz-verbs-node-"));
+    const sock = join(dir, "agent.sock");
+    const name = `fvnode${process.pid}`;
+    writeFileSync(join(dir, "compose.yaml"), STACK(name));
+    // A stand-in for the local agent of a cluster node: it knows api-1 runs on node-b.
+    const server = createServer((req, res) => {
+      res.setHeader("content-type", "application/json");
+      if (req.url === "/healthz") return res.end(JSON.stringify({ status: "ok" }));
+      if (req.url?.startsWith("/v1/containers")) {
+        const service = new URL(req.url, "http://x").searchParams.get("service");
+        return res.end(JSON.stringify({ containers: service === "api" ? [{ id: "x", name: `${name}-api-1`, deployment: name, service: "api", number: 1, image: "i", state: "running", health: "none", status: "Up", createdAt: 0, restarts: 0, ports: [], node: "node-b" }] : [] }));
+      }
+      res.statusCode = 404;
+      res.end(JSON.stringify({ code: "not_found", message: "no" }));
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const env = { FIZZ_ENGINE: `unix://${socket}`, FIZZ_HOST: `unix:${sock}` };
+      for (const args of [["top", "api"], ["port", "api", "8000"], ["cp", "api:/etc/hosts", "./hosts"], ["attach", "api"], ["wait", "api"]]) {
+        const r = await new Promise<Run>((resolve) => {
+          const p = spawn(FIZZ[0]!, [...FIZZ.slice(1), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+          let out = "";
+          let err = "";
+          p.stdout!.on("data", (d) => (out += d));
+          p.stderr!.on("data", (d) => (err += d));
+          p.on("exit", (code) => resolve({ code, out, err }));
+        });
+        expect(r.code).toBe(1);
+        expect(r.err).toContain(`runs on another node: ${name}-api-1 on node node-b`);
+      }
+      // A service the cluster does not run anywhere gets the plain answer.
+      const none = await new Promise<Run>((resolve) => {
+        const p = spawn(FIZZ[0]!, [...FIZZ.slice(1), "port", "db", "80"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        let err = "";
+        p.stderr!.on("data", (d) => (err += d));
+        p.on("exit", (code) => resolve({ code, out: "", err }));
+      });
+      expect(none.err).toContain("has no running container number 1");
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
 
 describe("fizz run -d next to an agent-managed deployment", async () => {
   const socket = await engineSocket("docker");
