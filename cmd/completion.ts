@@ -22,14 +22,22 @@ export function completionScript(shell: Shell, command: readonly string[]): stri
       return `# fizz completion for bash. Load it with:  source <(fizz completion bash)
 # or install it:  fizz completion bash > /etc/bash_completion.d/fizz
 _fizz_complete() {
-  local cur=\${COMP_WORDS[COMP_CWORD]}
+  # The words up to the cursor, split on blanks only (bash itself also splits at ':' and '=').
+  local line=\${COMP_LINE:0:COMP_POINT}
+  local -a words
+  read -ra words <<< "$line"
+  [[ $line == *[[:blank:]] ]] && words+=("")
+  local cur=\${words[\${#words[@]}-1]}
   local IFS=$'\\n'
   local out
-  out=$(FIZZ_LOG_LEVEL=silent ${cmd} __complete "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null) || return 0
+  out=$(FIZZ_LOG_LEVEL=silent ${cmd} __complete "\${words[@]:1}" 2>/dev/null) || return 0
   COMPREPLY=()
   if [[ -n $out ]]; then
     COMPREPLY=($(compgen -W "$out" -- "$cur"))
     [[ \${#COMPREPLY[@]} -eq 1 && \${COMPREPLY[0]} == *[:=] ]] && compopt -o nospace 2>/dev/null
+    # bash replaces only the part after the last ':' or '=' it split at.
+    local pre=\${cur%"\${cur##*[:=]}"}
+    [[ -n $pre ]] && COMPREPLY=("\${COMPREPLY[@]#"$pre"}")
   fi
   return 0
 }

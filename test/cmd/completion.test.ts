@@ -58,8 +58,13 @@ describe("fizz __complete", () => {
 describe("completion scripts load in each shell and complete a service name", () => {
   test.skipIf(!have("bash"))("bash", () => {
     const path = script("bash");
-    const out = sh("bash", ["-c", `source ${path}; COMP_WORDS=(fizz logs w); COMP_CWORD=2; _fizz_complete; printf '%s\\n' "\${COMPREPLY[@]}"; complete -p fizz`]);
-    expect(lines(out)).toEqual(["web", "worker", "complete -o default -F _fizz_complete fizz"]);
+    const run = (line: string) => lines(sh("bash", ["-c", `source ${path}; COMP_LINE='${line}'; COMP_POINT=\${#COMP_LINE}; _fizz_complete; printf '%s\\n' "\${COMPREPLY[@]}"`]));
+    expect(run("fizz logs w")).toEqual(["web", "worker"]);
+    expect(run("fizz --profile tools run ")).toEqual(["debug", "web", "worker"]);
+    // bash splits at ':' so only the part after it is replaced; the candidate keeps the service prefix's meaning.
+    expect(run("fizz cp wo")).toEqual(["worker:"]);
+    expect(run("fizz scale web=")).toEqual([]);
+    expect(lines(sh("bash", ["-c", `source ${path}; complete -p fizz`]))).toEqual(["complete -o default -F _fizz_complete fizz"]);
   }, 60_000);
 
   test.skipIf(!have("zsh"))("zsh", () => {
