@@ -84,7 +84,9 @@ export function planWatch(rules: readonly CompiledRule[], changes: readonly Chan
     if (!e) perService.set(s, (e = { rebuild: [], restart: [], copy: new Map(), remove: new Set() }));
     return e;
   };
-  for (const c of changes) {
+  for (const change of changes) {
+    // A watcher reports clean paths; a `..` from anywhere else must not reach outside a rule's target.
+    const c = { ...change, path: posix.normalize(change.path) };
     for (const r of rules) {
       const rel = under(c.path, r.rule.path);
       if (rel === undefined) continue;

@@ -46,13 +46,15 @@ export interface ExtractOptions {
 }
 
 /** Unpacks `tar` into `dir`. Resolves once every entry is written. */
-export async function extractTo(tar: AsyncIterable<Uint8Array> | Readable, dir: string, opts: ExtractOptions): Promise<{ entries: number }> {
+export async function extractTo(tar: AsyncIterable<Uint8Array> | Readable | Pack, dir: string, opts: ExtractOptions): Promise<{ entries: number }> {
   const root = realpathSync(dir);
   const x = extract();
   const dirs: { path: string; h: Header }[] = [];
   let entries = 0;
   const inside = (p: string) => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
   x.on("entry", (h, stream, next) => {
+    // When the extraction stops on an error, tar-stream destroys the entry stream with it too; it is reported once, by the pipeline.
+    stream.on("error", () => {});
     const done = (err?: unknown) => {
       if (err) x.destroy(err as Error);
       else next();
@@ -115,7 +117,7 @@ export async function extractTo(tar: AsyncIterable<Uint8Array> | Readable, dir: 
       done(e);
     }
   });
-  await pipeline(tar as Readable, x);
+  await pipeline(tar as unknown as Readable, x);
   // Directory modes and times last: a read-only directory would have refused its children.
   for (const d of dirs.reverse()) {
     chmodSync(d.path, (d.h.mode ?? 0o755) & 0o7777);

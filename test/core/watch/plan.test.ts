@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { loadProject } from "../../../core/compose/load.ts";
 import { compileRules, planWatch, watchRoots } from "../../../core/watch/plan.ts";
 
@@ -64,5 +65,29 @@ describe("fizz watch planning", () => {
   test("files outside every rule do nothing; roots are the rule paths (a file's parent)", () => {
     expect(planWatch(rules, [{ path: "/p/README.md", exists: true }, { path: "/p/sitemap.xml", exists: true }])).toEqual([]);
     expect(watchRoots(rules, (p) => !p.endsWith(".conf"))).toEqual(["/p/api", "/p/api/static", "/p/conf", "/p/jobs", "/p/site"]);
+  });
+});
+
+describe("fizz watch planning (properties)", () => {
+  // fast-check is imported at the top of the file.
+  const segment = fc.constantFrom("site", "drafts", "a", "b.bak", ".git", "x.html", "jobs", "api", "static", "..", "node_modules", "~x", "y.py");
+  test("every sync target is under its rule's target; ignored and outside files never act; at most one action per service", () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ parts: fc.array(segment, { minLength: 1, maxLength: 4 }), exists: fc.boolean() }), { maxLength: 12 }), (raw) => {
+        const changes = raw.map((r) => ({ path: `/p/${r.parts.join("/")}`, exists: r.exists }));
+        const actions = planWatch(rules, changes);
+        const services = actions.map((a) => a.service);
+        if (new Set(services).size !== services.length) return false;
+        for (const a of actions) {
+          if (a.kind !== "sync") continue;
+          const targets = rules.filter((r) => r.service === a.service && r.rule.target).map((r) => r.rule.target!);
+          for (const p of [...a.copy.map((c) => c.container), ...a.remove]) {
+            if (!targets.some((t) => p === t || p.startsWith(`${t}/`))) return false;
+            if (p.split("/").includes(".git") || p.includes("/drafts/")) return false;
+          }
+        }
+        return true;
+      }),
+    );
   });
 });
