@@ -83,7 +83,8 @@ describe("fizz watch planning (properties)", () => {
           const targets = rules.filter((r) => r.service === a.service && r.rule.target).map((r) => r.rule.target!);
           for (const p of [...a.copy.map((c) => c.container), ...a.remove]) {
             if (!targets.some((t) => p === t || p.startsWith(`${t}/`))) return false;
-            if (p.split("/").includes(".git") || p.includes("/drafts/")) return false;
+            // ignore: [drafts/] is anchored at the rule's path, as dockerignore patterns are.
+            if (p.split("/").includes(".git") || p.startsWith("/www/drafts/") || p === "/www/drafts") return false;
           }
         }
         return true;
