@@ -1,0 +1,158 @@
+// Issue 13 on real hosts: three network-namespaced hosts, each with its own
+// dockerd and fizz agent, in one cluster. A 2-replica HTTP service published
+// with ports ["8080:80"] and pinned to hosts 0 and 1 answers on host 2, and
+// the backend sees the client's address in X-Forwarded-For; a TCP service
+// that opts in to PROXY protocol v1 gets a header naming the client; two
+// services with different x-fizz.ingress hosts share port 80 on every node
+// and each gets only its own requests. The replicas on other nodes are
+// reached through their node's relay.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ApiClient } from "../../platform/api/client.ts";
+import { engineSocket } from "../support/engine.ts";
+import { agentCommand, createCluster, type Cluster, type Host } from "./harness.ts";
+
+const socket = await engineSocket("docker");
+const isRoot = process.getuid?.() === 0;
+if (socket && !isRoot && process.env.CI === "true") throw new Error("cluster ingress tests need root (ip netns, iptables, dockerd)");
+
+const ROOT = join(import.meta.dir, "..", "..");
+const CGI = (name: string) =>
+  `mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho ${name} host=$$(hostname) xff=$$HTTP_X_FORWARDED_FOR\\n' > /www/cgi-bin/who && chmod +x /www/cgi-bin/who && exec httpd -f -p 80 -h /www`;
+
+const COMPOSE = `
+name: shop
+services:
+  web:
+    image: fizz-test/busybox:1
+    command: ["sh", "-c", "${CGI("web")}"]
+    ports: ["8080:80"]
+    deploy:
+      replicas: 2
+      placement:
+        constraints: ["node.labels.web == yes"]
+  echo:
+    image: fizz-test/busybox:1
+    command: ["sh", "-c", "while :; do nc -l -p 9000 -e sh -c 'read line; echo \\"got: $$line\\"'; done"]
+    deploy:
+      placement:
+        constraints: ["node.labels.web == yes"]
+    x-fizz:
+      ingress: [{port: 9000, target: 9000, protocol: tcp, proxy_protocol: 1}]
+  a:
+    image: fizz-test/busybox:1
+    command: ["sh", "-c", "${CGI("site-a")}"]
+    x-fizz:
+      ingress: [{host: a.test, target: 80}]
+  b:
+    image: fizz-test/busybox:1
+    command: ["sh", "-c", "${CGI("site-b")}"]
+    x-fizz:
+      ingress: [{host: b.test, target: 80}]
+`;
+
+describe.skipIf(!socket || !isRoot)("ingress on every node (3 hosts)", () => {
+  let cluster: Cluster | undefined;
+  const host = (i: number): Host => cluster!.hosts[i]!;
+  const client = (i: number) => new ApiClient({ address: { kind: "unix", path: host(i).agentSocket }, timeoutMs: 60_000 });
+
+  function fizz(i: number, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, [join(ROOT, "cmd", "fizz.ts"), "-H", `unix:${host(i).agentSocket}`, ...args], { cwd: join(cluster!.dir, "project"), env: { ...process.env, NO_COLOR: "1" }, timeout: 120_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0, stdout, stderr });
+      });
+    });
+  }
+
+  /** One HTTP/1.0 request from inside host `from` to `to`'s address, with a Host header. */
+  async function get(from: number, to: number, port: number, path: string, vhost?: string): Promise<string> {
+    const r = await host(from).exec(["busybox", "nc", "-w", "3", host(to).ip, String(port)], { input: `GET ${path} HTTP/1.0\r\nHost: ${vhost ?? host(to).ip}\r\n\r\n`, timeoutMs: 10_000 });
+    return r.stdout;
+  }
+
+  async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
+    const stop = Date.now() + timeoutMs;
+    let last: T | undefined;
+    while (Date.now() < stop) {
+      last = await f();
+      if (last !== undefined) return last;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    throw new Error(`${what}: not within ${timeoutMs} ms`);
+  }
+
+  beforeAll(async () => {
+    cluster = await createCluster({ hosts: 3 });
+    mkdirSync(join(cluster.dir, "project"), { recursive: true });
+    writeFileSync(join(cluster.dir, "project", "compose.yaml"), COMPOSE);
+    for (const h of cluster.hosts) h.startAgent(agentCommand(h, ["--engine", h.dockerHost]), { env: { FIZZ_CLUSTER_LABELS: h.index < 2 ? "web=yes" : "web=no" } });
+    for (const h of cluster.hosts) {
+      await until(`agent on ${h.name}`, 30_000, () => client(h.index).info().then(() => true, () => undefined));
+    }
+    const init = await client(0).clusterInit();
+    for (const i of [1, 2]) await client(i).clusterJoin(host(0).gossipAddr, init.token);
+    await until("3 alive members", 20_000, async () => ((await client(0).clusterNodes()).filter((n) => n.state === "alive").length === 3 ? true : undefined));
+    const up = await fizz(0, "up", "-d", "--wait");
+    if (up.code !== 0) throw new Error(`fizz up failed:\n${up.stdout}\n${up.stderr}`);
+  }, 240_000);
+
+  afterAll(async () => {
+    if (!cluster) return;
+    for (const h of cluster.hosts) {
+      let tail = "";
+      try {
+        tail = readFileSync(h.agentLog, "utf8").split("\n").filter((l) => /ingress|error/i.test(l)).slice(-15).join("\n");
+      } catch {}
+      process.stderr.write(`--- agent log ${h.name} (ingress/errors) ---\n${tail}\n`);
+    }
+    await cluster.destroy();
+  }, 180_000);
+
+  test("a 2-replica service on hosts 0 and 1 answers on host 2's 8080; the backend sees the client's address", async () => {
+    const where = await host(2).docker(["ps", "-q", "--filter", "label=com.docker.compose.service=web"]);
+    expect(where.stdout.trim()).toBe(""); // nothing of web runs on host 2
+    const seen = new Set<string>();
+    const body = await until("web answers through host 2", 60_000, async () => {
+      const r = await get(0, 2, 8080, "/cgi-bin/who");
+      return r.includes("web host=") ? r : undefined;
+    });
+    // The client is host 0 (10.99.0.10), asking host 2's ingress.
+    expect(body).toContain(`xff=${host(0).ip}`);
+    for (let i = 0; i < 12; i++) {
+      const r = await get(0, 2, 8080, "/cgi-bin/who");
+      const m = /web host=(\S+)/.exec(r);
+      if (m) seen.add(m[1]!);
+    }
+    // Both replicas (on hosts 0 and 1) take requests arriving at host 2.
+    expect(seen.size).toBe(2);
+    const ing = await fizz(2, "ingress", "8080");
+    expect(ing.code).toBe(0);
+    expect(ing.stdout).toContain("8080/tcp");
+    expect(ing.stdout).toContain("shop/web:80");
+    process.stderr.write(ing.stdout);
+  }, 120_000);
+
+  test("an opted-in TCP backend gets a PROXY v1 header naming the client", async () => {
+    const out = await until("echo answers through host 2", 60_000, async () => {
+      const r = await host(1).exec(["busybox", "nc", "-w", "3", host(2).ip, "9000"], { input: "hello\n", timeoutMs: 10_000 });
+      return r.stdout.includes("got:") ? r.stdout : undefined;
+    });
+    expect(out).toContain(`got: PROXY TCP4 ${host(1).ip} ${host(2).ip} `);
+  }, 90_000);
+
+  test("two services with different hosts share port 80 on every node; each gets only its own requests", async () => {
+    for (const via of [0, 1, 2]) {
+      const a = await until(`a.test via h${via}`, 60_000, async () => {
+        const r = await get(2, via, 80, "/cgi-bin/who", "a.test");
+        return r.includes("site-") ? r : undefined;
+      });
+      expect(a).toContain("site-a");
+      const b = await get(2, via, 80, "/cgi-bin/who", "b.test");
+      expect(b).toContain("site-b");
+      expect(b).not.toContain("site-a");
+      expect(await get(2, via, 80, "/cgi-bin/who", "c.test")).toContain("404");
+    }
+  }, 120_000);
+});
