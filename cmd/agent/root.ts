@@ -134,7 +134,9 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   const placement = new PlacementController(scoped("placement"), { membership, engine });
   const registry = new RegistryController(scoped("registry"), { engine, membership, deployments: () => knownProjects(store, membership) });
   const secrets = new SecretsController(scoped("secrets"), { membership, engine });
-  const deployments = new DeploymentsController(scoped("deployments"), { engine, cluster: { membership, placement }, secrets, ...(config.registry.enabled ? { images: registry } : {}) });
+  // Before deployments: the reconciler drains a replica through it before stopping it.
+  const ingress = new IngressController(scoped("ingress"), { membership, engine });
+  const deployments = new DeploymentsController(scoped("deployments"), { engine, cluster: { membership, placement }, secrets, drain: ingress, ...(config.registry.enabled ? { images: registry } : {}) });
   controllers = new ControllerSet(
     [
       new EngineEventsController(scoped("engine-events"), engine, { reconnectMs: config.engine.events_reconnect }),
@@ -144,7 +146,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
       placement,
       membership,
       secrets,
-      new IngressController(scoped("ingress"), { membership, engine }),
+      ingress,
       new EventRetentionController(scoped("events")),
     ],
     nodeLogger,

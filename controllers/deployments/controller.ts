@@ -35,6 +35,8 @@ export interface DeploymentsControllerDeps {
   readonly images?: DeploymentImageHooks;
   /** Writes a container's secrets and configs before it is created (the secrets controller). */
   readonly secrets?: { prepareContainer(project: Project, service: string, container: string): Promise<MountSpec[]> };
+  /** Takes a container out of ingress rotation and lets its requests finish before it stops (the ingress controller). */
+  readonly drain?: { beforeStop(project: Project, container: string): Promise<void> };
 }
 
 export class DeploymentsController implements Controller {
@@ -70,6 +72,7 @@ export class DeploymentsController implements Controller {
       ...(source ? { placement: source } : {}),
       ...(d.images ? { images: d.images } : {}),
       ...(d.secrets ? { prepareContainer: (p: Project, svc: string, c: string) => d.secrets!.prepareContainer(p, svc, c) } : {}),
+      ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
       now: ctx.now,
     });
     this.backend = new EngineBackend({
@@ -83,6 +86,7 @@ export class DeploymentsController implements Controller {
       ...(source ? { cluster: source } : {}),
       ...(d.images ? { images: d.images } : {}),
       ...(d.secrets ? { prepareContainer: (p: Project, svc: string, c: string) => d.secrets!.prepareContainer(p, svc, c) } : {}),
+      ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
       now: ctx.now,
     });
     this.api = d.cluster ? clusterBackend(this.backend, d.cluster.membership, source) : this.backend;

@@ -88,6 +88,8 @@ export interface EngineBackendOptions {
   images?: DeploymentImageHooks;
   /** Secrets and configs for a container about to be created (the secrets controller). */
   prepareContainer?: (project: Project, service: string, container: string) => Promise<MountSpec[]>;
+  /** Before a container stops: the ingress drains it (bounded). */
+  beforeStop?: (project: Project, container: string) => Promise<void>;
   now?: () => number;
 }
 
@@ -130,9 +132,10 @@ export class EngineBackend implements AgentBackend {
   }
 
   /** The executor's hook that writes a new container's secrets and configs. */
-  private secretsFor(project: Project): { prepareCreate?: (service: string, container: string) => Promise<MountSpec[]> } {
+  private secretsFor(project: Project): { prepareCreate?: (service: string, container: string) => Promise<MountSpec[]>; beforeStop?: (container: string) => Promise<void> } {
     const prep = this.o.prepareContainer;
-    return prep ? { prepareCreate: (svc, c) => prep(project, svc, c) } : {};
+    const drain = this.o.beforeStop;
+    return { ...(prep ? { prepareCreate: (svc: string, c: string) => prep(project, svc, c) } : {}), ...(drain ? { beforeStop: (c: string) => drain(project, c) } : {}) };
   }
 
   private async locked<T>(name: string, run: () => Promise<T>): Promise<T> {

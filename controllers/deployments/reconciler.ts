@@ -51,6 +51,8 @@ export interface ReconcilerOptions {
   images?: { ensure(project: Project, services: readonly string[]): Promise<void> };
   /** Secrets and configs for a container about to be created: written on this node, mounts returned (secrets controller). */
   prepareContainer?: (project: Project, service: string, container: string) => Promise<MountSpec[]>;
+  /** Before a container stops: the ingress drains it (takes it out of rotation, waits for its requests, bounded). */
+  beforeStop?: (project: Project, container: string) => Promise<void>;
   now?: () => number;
 }
 
@@ -220,6 +222,7 @@ export class Reconciler {
         instance: { node: this.opts.node, deployment: name, fizzVersion: this.opts.fizzVersion },
         parallelism: this.opts.parallelism ?? 8,
         ...(this.opts.prepareContainer ? { prepareCreate: (service: string, container: string) => this.opts.prepareContainer!(project, service, container) } : {}),
+        ...(this.opts.beforeStop ? { beforeStop: (container: string) => this.opts.beforeStop!(project, container) } : {}),
         onEvent: (e) => {
           this.stepEvent(name, e);
           owner?.onStep?.(e);

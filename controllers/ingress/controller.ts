@@ -21,6 +21,19 @@ import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
 import { recordEvent } from "../event-log.ts";
 import { readInputs } from "./inputs.ts";
+import type { Project } from "../../core/compose/model.ts";
+import { drainState } from "../../core/ingress/drain.ts";
+
+/** Which replica a container name is (`<project>-<service>-<number>`, Compose's naming). */
+function replicaOfName(project: Project, container: string): { service: string; index: number } | undefined {
+  for (const service of Object.keys(project.services)) {
+    const prefix = `${project.name}-${service}-`;
+    if (!container.startsWith(prefix)) continue;
+    const n = Number(container.slice(prefix.length));
+    if (Number.isInteger(n) && n >= 1) return { service, index: n - 1 };
+  }
+  return undefined;
+}
 
 function cidrs(list: readonly string[]): Cidr[] {
   return list.map((s) => parseCidr(s)).filter((c): c is Cidr => c !== undefined);
@@ -171,6 +184,36 @@ export class IngressController implements Controller {
     const specs = plan.backends.get(`${t.deployment}/${t.service}:${t.port}`);
     const me = specs?.find((s) => s.key === `${t.deployment}/${t.service}/${t.index}@${this.ctx.node}` && s.target.relay === undefined);
     return me ? { host: me.target.host, port: me.target.port } : undefined;
+  }
+
+  /**
+   * Before the reconciler stops one of this node's containers: if it backs an
+   * ingress route, take it out of rotation and wait until its requests are
+   * done (at least drain_settle, at most drain_timeout; core/ingress/drain.ts).
+   */
+  async beforeStop(project: Project, container: string): Promise<void> {
+    const server = this.server;
+    if (!server || !this.running) return;
+    const replica = replicaOfName(project, container);
+    if (!replica) return;
+    const targets = this.plan?.backends;
+    const key = `${project.name}/${replica.service}/${replica.index}@${this.ctx.node}`;
+    if (!targets || ![...targets.values()].some((specs) => specs.some((s) => s.key === key))) return;
+    const cfg = this.ctx.config.ingress;
+    const mark = `${project.name}/${replica.service}/${replica.index}`;
+    this.draining.add(mark);
+    const t0 = this.ctx.now();
+    this.wake();
+    for (;;) {
+      const s = drainState(t0, this.ctx.now(), server.inFlight(key), { settleMs: cfg.drain_settle, timeoutMs: cfg.drain_timeout });
+      if (s.kind === "done") {
+        if (s.why === "timeout") this.ctx.logger.warn({ container, inFlight: server.inFlight(key) }, "drain timed out; stopping with requests in flight");
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The mark stays until the replica is gone (a restarted replica with the same number is a new one).
+    setTimeout(() => this.draining.delete(mark), cfg.drain_timeout).unref?.();
   }
 
   /** GET /v1/ingress */

@@ -81,6 +81,10 @@ export interface AgentConfig {
     connect_timeout: number;
     /** Time between two route refreshes when nothing woke the controller (ms). */
     refresh: number;
+    /** Before a replica stops: least time out of rotation, for the change to reach the listeners (ms). */
+    drain_settle: number;
+    /** Before a replica stops: most time waited for its requests to finish (ms). */
+    drain_timeout: number;
   };
   metrics: { enabled: boolean };
   registry: {
@@ -221,6 +225,8 @@ export const SCHEMA: SectionSpec = {
         wait_for_ready: { type: { t: "duration", minMs: 0 }, doc: "How long a request waits for a ready replica (then 503)" },
         connect_timeout: { type: { t: "duration", minMs: 10 }, doc: "Bound on connecting to a replica before trying another" },
         refresh: { type: { t: "duration", minMs: 100 }, doc: "Time between route refreshes when nothing changed" },
+        drain_settle: { type: { t: "duration", minMs: 0 }, doc: "Least time a stopping replica is out of rotation before it stops" },
+        drain_timeout: { type: { t: "duration", minMs: 0 }, doc: "Most time a stopping replica's requests get to finish" },
       },
     },
     metrics: {
@@ -301,7 +307,7 @@ export function defaults(h: HostFacts): AgentConfig {
     reconcile: { interval: 10_000, parallelism: 4, wake_delay: 200 },
     health: { interval: 2000 },
     cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000 },
-    ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000 },
+    ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, drain_settle: 1_000, drain_timeout: 10_000 },
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
     events: { retention: 7 * 24 * 3_600_000, prune_interval: 3_600_000 },

@@ -73,6 +73,11 @@ export interface ExecuteOptions {
    * container's secret files here and mounts them).
    */
   prepareCreate?: (service: string, container: string) => Promise<MountSpec[]>;
+  /**
+   * Called before a container is stopped, with its name (the agent's ingress
+   * takes it out of rotation and lets its requests finish, bounded).
+   */
+  beforeStop?: (container: string) => Promise<void>;
   /** Remove what this run created when a step fails. */
   rollbackOnFailure?: boolean;
   /** Images present before the run (normalised refs), for the --pull never preflight. */
@@ -161,6 +166,7 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
       case "startContainer":
         return engine.startContainer(idOf(step.container));
       case "stopContainer":
+        if (opts.beforeStop) await opts.beforeStop(step.container.name);
         return engine.stopContainer(idOf(step.container), opts.stopTimeoutSeconds);
       case "renameContainer":
         await engine.renameContainer(idOf(step.container), step.to);
