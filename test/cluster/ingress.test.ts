@@ -94,8 +94,27 @@ describe.skipIf(!socket || !isRoot)("ingress on every node (3 hosts)", () => {
     const init = await client(0).clusterInit();
     for (const i of [1, 2]) await client(i).clusterJoin(host(0).gossipAddr, init.token);
     await until("3 alive members", 20_000, async () => ((await client(0).clusterNodes()).filter((n) => n.state === "alive").length === 3 ? true : undefined));
-    const up = await fizz(0, "up", "-d", "--wait");
+    const up = await fizz(0, "up", "-d");
     if (up.code !== 0) throw new Error(`fizz up failed:\n${up.stdout}\n${up.stderr}`);
+    // Every replica running somewhere: web x2 and echo on hosts 0/1, a and b anywhere.
+    const want = { web: 2, echo: 1, a: 1, b: 1 } as Record<string, number>;
+    let last = "";
+    await until("all replicas running", 120_000, async () => {
+      const count: Record<string, number> = {};
+      const rows: string[] = [];
+      for (const h of cluster!.hosts) {
+        const r = await h.docker(["ps", "--filter", "label=com.docker.compose.project=shop", "--format", '{{.Label "com.docker.compose.service"}} {{.Names}} {{.Status}}'], { timeoutMs: 10_000 });
+        for (const line of r.stdout.split("\n").filter(Boolean)) {
+          rows.push(`${h.name}: ${line}`);
+          if (/^Up/.test(line.split(" ").slice(2).join(" "))) count[line.split(" ")[0]!] = (count[line.split(" ")[0]!] ?? 0) + 1;
+        }
+      }
+      last = rows.join("\n");
+      return Object.entries(want).every(([k, n]) => count[k] === n) ? true : undefined;
+    }).catch(async (e: Error) => {
+      const ps = await fizz(0, "ps", "-a");
+      throw new Error(`${e.message}\n${last}\n${ps.stdout}${ps.stderr}`);
+    });
   }, 240_000);
 
   afterAll(async () => {
@@ -103,7 +122,7 @@ describe.skipIf(!socket || !isRoot)("ingress on every node (3 hosts)", () => {
     for (const h of cluster.hosts) {
       let tail = "";
       try {
-        tail = readFileSync(h.agentLog, "utf8").split("\n").filter((l) => /ingress|error/i.test(l)).slice(-15).join("\n");
+        tail = readFileSync(h.agentLog, "utf8").split("\n").filter((l) => /ingress|error|warn/i.test(l)).slice(-25).join("\n");
       } catch {}
       process.stderr.write(`--- agent log ${h.name} (ingress/errors) ---\n${tail}\n`);
     }
