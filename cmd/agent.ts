@@ -61,6 +61,10 @@ export const register: RegisterVerb = (cli, action) => {
         if (registry === "off") env.FIZZ_REGISTRY_ENABLED = "false";
         else if (registry !== undefined) env.FIZZ_REGISTRY_LISTEN = registry;
         const resolved = resolveAgentConfig({ facts, flags, env, file: fileText === undefined ? undefined : { path: file, text: fileText } });
+        // Everything the agent creates (store, WAL, keys, registry blobs) is the
+        // node's own by default; what is meant to be shared (the API socket)
+        // gets its mode explicitly.
+        process.umask(0o077);
         const { startAgent } = await import("./agent/root.ts");
         const agent = await startAgent(resolved.config, { ctx });
         await agent.stopped;

@@ -87,6 +87,19 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   ]);
 
   const logger = createLogger({ level: config.log.level, format: config.log.format === "auto" ? undefined : config.log.format, color: o.ctx.global.color });
+  // A SIGTERM that arrives while the controllers start (the API already answers
+  // then) is kept and acted on once stop() exists, instead of killing the
+  // process mid-start with the store open.
+  let earlySignal: NodeJS.Signals | undefined;
+  const onEarlySignal = (sig: NodeJS.Signals) => (earlySignal ??= sig);
+  const dropEarlySignals = () => {
+    process.off("SIGTERM", onEarlySignal);
+    process.off("SIGINT", onEarlySignal);
+  };
+  if (o.handleSignals !== false) {
+    process.on("SIGTERM", onEarlySignal);
+    process.on("SIGINT", onEarlySignal);
+  }
   // The node's secrets stay the node's: data directory 0700, its files 0600, whatever was there before.
   const { octal, securePrivateDir } = await import("../../platform/data-dir.ts");
   for (const f of securePrivateDir(config.data_dir)) logger.warn({ path: f.path, was: octal(f.was), now: octal(f.now) }, `${f.path} was open to other users (mode ${octal(f.was)}); made it ${octal(f.now)}`);
@@ -103,6 +116,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     engine = await connectEngine({ engine: config.engine.host || (config.engine.kind === "auto" ? undefined : config.engine.kind) });
   } catch (e) {
     store.close();
+    dropEarlySignals();
     throw e;
   }
   let engineIdentity: Awaited<ReturnType<typeof readEngineIdentity>>;
@@ -111,6 +125,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   } catch (e) {
     await engine.close();
     store.close();
+    dropEarlySignals();
     throw e;
   }
   nodeLogger.info({ engine: engine.name, api: engine.apiVersion, address: engine.endpoint.address, id: engineIdentity.id, node: nodeId }, "engine connected");
@@ -184,6 +199,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     await server.close();
     await engine.close();
     store.close();
+    dropEarlySignals();
     throw e;
   }
   for (const l of listening) {
@@ -232,6 +248,8 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   if (o.handleSignals !== false) {
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    dropEarlySignals();
+    if (earlySignal) onSignal(earlySignal);
   }
   return { listening, config, store, events, metrics, logger: nodeLogger, controllers: set, stopped, stop };
 }
