@@ -177,12 +177,17 @@ export class IngressController implements Controller {
     }
   }
 
-  /** A relay target this node serves: one of its own ready (or draining) replicas behind an ingress route. */
+  /**
+   * A relay target this node serves: one of its own ready replicas behind an
+   * ingress route. A draining one takes no new relayed connections, so other
+   * nodes (which learn of the drain only when the replica is gone) fail over
+   * at once; their connections already open finish.
+   */
   private localTarget(t: { deployment: string; service: string; index: number; port: number }): { host: string; port: number } | undefined {
     const plan = this.plan;
     if (!plan) return undefined;
     const specs = plan.backends.get(`${t.deployment}/${t.service}:${t.port}`);
-    const me = specs?.find((s) => s.key === `${t.deployment}/${t.service}/${t.index}@${this.ctx.node}` && s.target.relay === undefined);
+    const me = specs?.find((s) => s.key === `${t.deployment}/${t.service}/${t.index}@${this.ctx.node}` && s.target.relay === undefined && s.state === "ready");
     return me ? { host: me.target.host, port: me.target.port } : undefined;
   }
 

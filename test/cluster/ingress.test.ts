@@ -5,7 +5,9 @@
 // that opts in to PROXY protocol v1 gets a header naming the client; two
 // services with different x-fizz.ingress hosts share port 80 on every node
 // and each gets only its own requests. The replicas on other nodes are
-// reached through their node's relay.
+// reached through their node's relay. Under steady load (hey) through host 2,
+// a scale 2 -> 4 -> 2 and a rolling update fail no request; killing a host
+// fails at most the requests in flight on it, and traffic recovers.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -22,11 +24,11 @@ const ROOT = join(import.meta.dir, "..", "..");
 const CGI = (name: string) =>
   `mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho ${name} host=$$(hostname) xff=$$HTTP_X_FORWARDED_FOR\\n' > /www/cgi-bin/who && chmod +x /www/cgi-bin/who && exec httpd -f -p 80 -h /www`;
 
-const COMPOSE = `
+const compose = (webImage = "fizz-test/busybox:1") => `
 name: shop
 services:
   web:
-    image: fizz-test/busybox:1
+    image: ${webImage}
     command: ["sh", "-c", "${CGI("web")}"]
     ports: ["8080:80"]
     deploy:
@@ -86,7 +88,7 @@ describe.skipIf(!socket || !isRoot)("ingress on every node (3 hosts)", () => {
   beforeAll(async () => {
     cluster = await createCluster({ hosts: 3 });
     mkdirSync(join(cluster.dir, "project"), { recursive: true });
-    writeFileSync(join(cluster.dir, "project", "compose.yaml"), COMPOSE);
+    writeFileSync(join(cluster.dir, "project", "compose.yaml"), compose());
     for (const h of cluster.hosts) h.startAgent(agentCommand(h, ["--engine", h.dockerHost]), { env: { FIZZ_CLUSTER_LABELS: h.index < 2 ? "web=yes" : "web=no" } });
     for (const h of cluster.hosts) {
       await until(`agent on ${h.name}`, 30_000, () => client(h.index).info().then(() => true, () => undefined));
@@ -174,4 +176,68 @@ describe.skipIf(!socket || !isRoot)("ingress on every node (3 hosts)", () => {
       expect(await get(2, via, 80, "/cgi-bin/who", "c.test")).toContain("404");
     }
   }, 120_000);
+
+  /** Steady load from inside host 2 to host 2's 8080 (hey), running until stopped; resolves to its summary. */
+  function load(seconds: number): Promise<{ ok: number; failed: number; report: string }> {
+    return host(2)
+      .exec(["hey", "-z", `${seconds}s`, "-c", "4", "-q", "25", "-t", "10", `http://${host(2).ip}:8080/cgi-bin/who`], { timeoutMs: (seconds + 30) * 1000 })
+      .then((r) => {
+        const codes = [...r.stdout.matchAll(/\[(\d{3})\]\s+(\d+) responses/g)].map((m) => ({ code: Number(m[1]), n: Number(m[2]) }));
+        const ok = codes.filter((c) => c.code === 200).reduce((a, c) => a + c.n, 0);
+        const bad = codes.filter((c) => c.code !== 200).reduce((a, c) => a + c.n, 0);
+        const errs = [...(r.stdout.split("Error distribution:")[1] ?? "").matchAll(/\[(\d+)\]/g)].reduce((a, m) => a + Number(m[1]), 0);
+        return { ok, failed: bad + errs, report: r.stdout.split("\n").filter((l) => /responses|\[\d+\]|Requests\/sec|Total:/.test(l)).join("\n") };
+      });
+  }
+
+  async function running(service: string): Promise<number> {
+    let n = 0;
+    for (const h of cluster!.hosts) {
+      if (h.engineState() !== "up") continue;
+      const r = await h.docker(["ps", "--filter", `label=com.docker.compose.service=${service}`, "--format", "{{.Status}}"], { timeoutMs: 10_000 });
+      n += r.stdout.split("\n").filter((l) => l.startsWith("Up")).length;
+    }
+    return n;
+  }
+
+  test("under steady load through host 2: scale 2 -> 4 -> 2 and a rolling update (new image) fail no request", async () => {
+    const done = load(75);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await fizz(1, "scale", "-p", "shop", "web=4")).code).toBe(0);
+    await until("4 web replicas", 60_000, async () => ((await running("web")) === 4 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await fizz(0, "scale", "-p", "shop", "web=2")).code).toBe(0);
+    await until("2 web replicas", 60_000, async () => ((await running("web")) === 2 ? true : undefined));
+    // Rolling update: a new image for web.
+    writeFileSync(join(cluster!.dir, "project", "compose.yaml"), compose("fizz-test/busybox:2"));
+    const up = await fizz(0, "up", "-d");
+    expect(up.code).toBe(0);
+    await until("web on the new image", 90_000, async () => {
+      let n = 0;
+      for (const h of cluster!.hosts) {
+        const r = await h.docker(["ps", "--filter", "label=com.docker.compose.service=web", "--format", "{{.Image}} {{.Status}}"], { timeoutMs: 10_000 });
+        n += r.stdout.split("\n").filter((l) => l.startsWith("fizz-test/busybox:2 Up")).length;
+      }
+      return n === 2 && (await running("web")) === 2 ? true : undefined;
+    });
+    const r = await done;
+    process.stderr.write(`load during scale 2->4->2 and a rolling update: ${r.ok} ok, ${r.failed} failed\n${r.report}\n`);
+    expect(r.ok).toBeGreaterThan(500);
+    expect(r.failed).toBe(0);
+  }, 240_000);
+
+  test("killing a host that runs a replica fails at most the requests in flight on it; traffic recovers by itself", async () => {
+    const done = load(40);
+    await new Promise((r) => setTimeout(r, 5000));
+    await cluster!.killHost(0);
+    const r = await done;
+    process.stderr.write(`load while host 0 was killed: ${r.ok} ok, ${r.failed} failed\n${r.report}\n`);
+    // In flight on host 0 at the kill: at most one per hey worker.
+    expect(r.failed).toBeLessThanOrEqual(4);
+    // And afterwards, every request is answered (host 1's replica, then the moved one).
+    const after = await load(8);
+    process.stderr.write(`after the kill: ${after.ok} ok, ${after.failed} failed\n`);
+    expect(after.failed).toBe(0);
+    expect(after.ok).toBeGreaterThan(100);
+  }, 180_000);
 });
