@@ -14,3 +14,4 @@ bun bench/compose.ts
 bun bench/up-down.ts
 bun bench/agent-api.ts
 bun bench/dns.ts
+bun bench/ingress.ts
