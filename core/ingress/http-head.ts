@@ -516,3 +516,21 @@ export function scanRequestHead(b: Uint8Array, end: number): RequestFrame | Head
   const up = upgrade !== undefined && upgradeToken ? upgrade.toLowerCase() : undefined;
   return { method, target, minor, host, body, keepAlive, upgrade: up, expectContinue, drop, forwarding, lineEnd };
 }
+
+const HTTP_LINE = /^[A-Z]{1,16} \S+ HTTP\/1\.[01]\r?\n/;
+const HTTP_LINE_PREFIX = /^(?:[A-Z]{0,16}|[A-Z]{1,16} \S*|[A-Z]{1,16} \S+ (?:H(?:T(?:T(?:P(?:\/(?:1(?:\.(?:[01]\r?)?)?)?)?)?)?)?)?)$/;
+
+/**
+ * Whether a connection's first bytes are an HTTP/1.x request line: "yes",
+ * "no", or "maybe" (a prefix of one; wait for more, bounded by the caller).
+ * A published port without `app_protocol` is sniffed this way, so an HTTP
+ * backend gets the forwarding headers and anything else is relayed as bytes.
+ */
+export function sniffHttp(b: Uint8Array): "yes" | "no" | "maybe" {
+  const n = Math.min(b.length, 512);
+  let text = "";
+  for (let i = 0; i < n; i++) text += String.fromCharCode(b[i]!);
+  if (HTTP_LINE.test(text)) return "yes";
+  if (n < 512 && !text.includes("\n") && HTTP_LINE_PREFIX.test(text)) return "maybe";
+  return "no";
+}

@@ -42,6 +42,12 @@ export interface L4Route {
   readonly target: number;
   /** PROXY protocol version sent to the backend, when it opted in. */
   readonly proxyProtocol: 1 | 2 | undefined;
+  /**
+   * What the connections carry: "http" (proxied as HTTP, with forwarding
+   * headers), "tcp" (relayed as bytes), or "auto" (sniffed per connection):
+   * from the port's `app_protocol`, "tcp" for x-fizz.ingress tcp entries.
+   */
+  readonly app: "http" | "tcp" | "auto";
   readonly place: Place;
 }
 
@@ -113,13 +119,14 @@ export function projectClaims(deployment: string, project: Project, clusterPorts
         if (p.mode === "host" || (p.protocol !== "tcp" && p.protocol !== "udp")) return;
         const port = singlePort(p.published);
         if (port === undefined) return;
-        out.push({ kind: p.protocol, port, service: ref, target: p.target, proxyProtocol: undefined, place: ["services", name, "ports", i] });
+        const app = p.protocol === "udp" ? "tcp" : p.app_protocol === undefined ? "auto" : /^http$|^http\/1/i.test(p.app_protocol) ? "http" : "tcp";
+        out.push({ kind: p.protocol, port, service: ref, target: p.target, proxyProtocol: undefined, app, place: ["services", name, "ports", i] });
       });
     }
     serviceIngress(svc).forEach((g, i) => {
       const place: Place = ["services", name, "x-fizz", "ingress", i];
       if (g.protocol === "tcp") {
-        out.push({ kind: "tcp", port: g.port, service: ref, target: g.target, proxyProtocol: g.proxy_protocol, place });
+        out.push({ kind: "tcp", port: g.port, service: ref, target: g.target, proxyProtocol: g.proxy_protocol, app: "tcp", place });
         return;
       }
       const hosts = [...new Set(g.hosts.map((h) => h.toLowerCase()))].sort();

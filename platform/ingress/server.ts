@@ -12,6 +12,7 @@ import { matchHttpRoute, targetKey, type HttpRoute, type RouteTable, type Servic
 import { BackendSet } from "./backends.ts";
 import type { CertStore } from "./certs.ts";
 import { HttpListener } from "./http-listener.ts";
+import { HttpSession, type HttpProxyConfig } from "./http-proxy.ts";
 import type { IngressMetrics } from "./metrics.ts";
 import { TcpIngress } from "./tcp-listener.ts";
 import { UdpIngress } from "./udp-listener.ts";
@@ -52,7 +53,7 @@ export interface ListenerProblem {
 
 type Listener =
   | { kind: "http" | "https"; l: HttpListener; routes: readonly HttpRoute[] }
-  | { kind: "tcp"; l: TcpIngress; key: string; pp: 1 | 2 | undefined }
+  | { kind: "tcp"; l: TcpIngress; key: string; pp: 1 | 2 | undefined; app: "http" | "tcp" | "auto" }
   | { kind: "udp"; l: UdpIngress; key: string };
 
 export class IngressServer {
@@ -62,8 +63,35 @@ export class IngressServer {
   /** Each route's target key, computed once (it is needed per request). */
   private readonly routeKeys = new WeakMap<HttpRoute, string>();
 
+  /** HTTP sessions on published ports (sniffed or app_protocol: http), swept like an HTTP listener's. */
+  private readonly l4Http = new Set<HttpSession>();
+  private readonly sweeper: ReturnType<typeof setInterval>;
+
   constructor(private readonly o: IngressServerOptions) {
     this.pool = new UpstreamPool(o.connectTimeoutMs ?? 2_000);
+    this.sweeper = setInterval(() => {
+      const now = this.o.now();
+      for (const s of this.l4Http) {
+        if (s.closed) this.l4Http.delete(s);
+        else s.tick(now);
+      }
+    }, 1000);
+    this.sweeper.unref?.();
+  }
+
+  private httpConfig(scheme: "http" | "https"): Omit<HttpProxyConfig, "resolve"> {
+    return {
+      scheme,
+      trusted: this.o.trustedProxies,
+      acmeChallenge: (t) => this.o.acmeChallenge(t),
+      pool: this.pool,
+      waitForReadyMs: this.o.waitForReadyMs ?? 10_000,
+      maxAttempts: 3,
+      clientIdleMs: this.o.clientIdleMs ?? 60_000,
+      responseTimeoutMs: this.o.responseTimeoutMs ?? 60_000,
+      ...(this.o.metrics ? { record: this.o.metrics.recordHttp } : {}),
+      now: this.o.now,
+    };
   }
 
   private set(key: string, label: string): BackendSet {
@@ -128,7 +156,7 @@ export class IngressServer {
       wanted.set(id, async () => {
         const cur = this.listeners.get(id);
         if (r.kind === "tcp") {
-          if (cur && cur.kind === "tcp") return { ...cur, key, pp: r.proxyProtocol };
+          if (cur && cur.kind === "tcp") return { ...cur, key, pp: r.proxyProtocol, app: r.app };
           cur?.l.close();
           const l = await TcpIngress.open({
             host: this.o.bind,
@@ -141,6 +169,19 @@ export class IngressServer {
               const e = this.listeners.get(id);
               return e && e.kind === "tcp" ? e.pp : r.proxyProtocol;
             },
+            app: () => {
+              const e = this.listeners.get(id);
+              return e && e.kind === "tcp" ? e.app : r.app;
+            },
+            startHttp: (c, peer) => {
+              const e = this.listeners.get(id);
+              const set = this.sets.get(e && e.kind === "tcp" ? e.key : key);
+              if (!set) {
+                c.destroy();
+                return;
+              }
+              this.l4Http.add(new HttpSession(c, { ...this.httpConfig("http"), resolve: () => ({ backends: set, route: set.label }) }, peer));
+            },
             acceptProxyFrom: this.o.acceptProxyFrom,
             connectTimeoutMs: this.o.connectTimeoutMs ?? 2_000,
             waitForReadyMs: this.o.waitForReadyMs ?? 10_000,
@@ -148,7 +189,7 @@ export class IngressServer {
             ...(this.o.metrics ? { record: this.o.metrics.recordTcp } : {}),
             now: this.o.now,
           });
-          return { kind: "tcp", l, key, pp: r.proxyProtocol };
+          return { kind: "tcp", l, key, pp: r.proxyProtocol, app: r.app };
         }
         if (cur && cur.kind === "udp") return { ...cur, key };
         cur?.l.close();
@@ -216,6 +257,7 @@ export class IngressServer {
   }
 
   close(): void {
+    clearInterval(this.sweeper);
     for (const l of this.listeners.values()) l.l.close();
     this.listeners.clear();
     this.pool.closeAll();

@@ -10,6 +10,10 @@
  */
 import { inAnyCidr, type Cidr } from "../../core/ingress/address.ts";
 import { encodeProxyHeader, type ProxyEndpoint } from "../../core/ingress/proxy-protocol.ts";
+import { sniffHttp } from "../../core/ingress/http-head.ts";
+
+/** How long a sniffed port waits for a client's first bytes before relaying as TCP (server-first protocols). */
+const SNIFF_MS = 150;
 import type { BackendSet } from "./backends.ts";
 import { headerClient, readProxyHeader } from "./proxy-accept.ts";
 import { ConnectError, listenTcp, type Conn, type TcpListener } from "./sockets.ts";
@@ -22,6 +26,10 @@ export interface TcpIngressOptions {
   backends(): BackendSet | undefined;
   /** PROXY protocol version to send to the backend, if it opted in. */
   proxyProtocol(): 1 | 2 | undefined;
+  /** What the port carries: HTTP (proxied with forwarding headers), raw TCP, or sniffed per connection. */
+  app(): "http" | "tcp" | "auto";
+  /** Runs a connection as HTTP (its first bytes already prepended); `peer` from a trusted PROXY header. */
+  startHttp(c: Conn, peer: string | undefined): void;
   readonly acceptProxyFrom: readonly Cidr[];
   readonly connectTimeoutMs: number;
   readonly waitForReadyMs: number;
@@ -65,9 +73,50 @@ export class TcpIngress {
         this.open.delete(c);
       },
     };
-    const go = (client: ProxyEndpoint) => {
+    const relay = (client: ProxyEndpoint) => {
       c.setHandlers(hold);
       void this.relay(c, client, held, () => ended, () => closed);
+    };
+    const http = (client: ProxyEndpoint) => {
+      this.open.delete(c);
+      this.o.startHttp(c, client.address === c.remoteAddress ? undefined : client.address);
+    };
+    const go = (client: ProxyEndpoint) => {
+      const app = this.o.app();
+      if (app === "tcp") return relay(client);
+      if (app === "http") return http(client);
+      // Sniff: an HTTP request line means HTTP; anything else, or silence (a server-first protocol), means bytes.
+      let buf = new Uint8Array(0);
+      let decided = false;
+      const decide = (as: "http" | "tcp") => {
+        if (decided) return;
+        decided = true;
+        clearTimeout(timer);
+        if (buf.length > 0) c.prepend(buf);
+        if (as === "http") http(client);
+        else relay(client);
+      };
+      const timer = setTimeout(() => decide("tcp"), SNIFF_MS);
+      c.setHandlers({
+        onData: (d) => {
+          const all = new Uint8Array(buf.length + d.length);
+          all.set(buf);
+          all.set(d, buf.length);
+          buf = all;
+          const s = sniffHttp(buf);
+          if (s !== "maybe") decide(s === "yes" ? "http" : "tcp");
+        },
+        onDrain() {},
+        onEnd: () => {
+          ended = true;
+          decide("tcp");
+        },
+        onClose: () => {
+          closed = true;
+          clearTimeout(timer);
+          this.open.delete(c);
+        },
+      });
     };
     if (inAnyCidr(this.o.acceptProxyFrom, c.remoteAddress)) {
       readProxyHeader(c, 5_000, (h) => go(headerClient(h) ?? { address: c.remoteAddress, port: c.remotePort }));

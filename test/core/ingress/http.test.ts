@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parseCidr } from "../../../core/ingress/address.ts";
 import { clientAddress, forwardingHeaders } from "../../../core/ingress/forwarded.ts";
-import { headEnd, isHeadError, parseRequestHead, parseResponseHead, responseHeadEnd, scanRequestHead, scanResponseHead, type RequestHead } from "../../../core/ingress/http-head.ts";
+import { headEnd, isHeadError, parseRequestHead, parseResponseHead, responseHeadEnd, scanRequestHead, scanResponseHead, sniffHttp, type RequestHead } from "../../../core/ingress/http-head.ts";
 
 const req = (s: string) => parseRequestHead(s);
 const ok = (s: string): RequestHead => {
@@ -108,6 +108,33 @@ describe("request head scanner", () => {
         return same && JSON.stringify(dropped) === JSON.stringify(want);
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe("sniffing a published port", () => {
+  const t = (s: string) => sniffHttp(new Uint8Array(Buffer.from(s, "latin1")));
+  test("an HTTP request line is HTTP; a prefix of one waits; anything else is bytes", () => {
+    expect(t("GET / HTTP/1.1\r\nHost: a\r\n")).toBe("yes");
+    expect(t("POST /x?y=1 HTTP/1.0\r\n")).toBe("yes");
+    expect(t("")).toBe("maybe");
+    expect(t("GE")).toBe("maybe");
+    expect(t("GET /index.ht")).toBe("maybe");
+    expect(t("GET / HTTP/1.")).toBe("maybe");
+    expect(t("GET / HTTP/1.1\r")).toBe("maybe");
+    expect(t("\u0016\u0003\u0001\u0002")).toBe("no"); // a TLS ClientHello
+    expect(t("SSH-2.0-OpenSSH_9.2\r\n")).toBe("no");
+    expect(t("get / HTTP/1.1\r\n")).toBe("no");
+    expect(t("GET / HTTP/2.0\r\n")).toBe("no");
+    expect(t("PING\r\n")).toBe("no");
+  });
+  test("every prefix of a request line is maybe or yes, never no", () => {
+    fc.assert(
+      fc.property(fc.constantFrom("GET", "POST", "DELETE", "OPTIONS"), fc.webPath(), fc.constantFrom("0", "1"), (m, path, v) => {
+        const line = `${m} ${path.length ? path.replace(/\s/g, "") || "/" : "/"} HTTP/1.${v}\r\n`;
+        for (let i = 0; i < line.length; i++) if (t(line.slice(0, i)) === "no") return false;
+        return t(line) === "yes";
+      }),
     );
   });
 });

@@ -32,8 +32,8 @@ async function freePorts(n: number): Promise<number[]> {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
 }
-const [p0, p1, p2, p3] = await freePorts(4);
-const P = { http: p0!, https: p1!, tcp: p2!, udp: p3! };
+const [p0, p1, p2, p3, p4] = await freePorts(5);
+const P = { http: p0!, https: p1!, tcp: p2!, udp: p3!, pub: p4! };
 
 function project(yaml: string) {
   const r = loadProject({ cwd: "/w/shop", projectName: "shop", env: {}, reader: { read: (f) => (f === "/w/shop/compose.yaml" ? yaml : undefined) } });
@@ -62,6 +62,9 @@ services:
   dns:
     image: x
     ports: ["${P.udp}:53/udp"]
+  site:
+    image: x
+    ports: ["${P.pub}:80"]
 `;
 
 interface Seen {
@@ -167,6 +170,7 @@ for (const impl of ["bun", "node"] as const) {
       specs.set(targetKey(ref("web"), 80), [up("web/1", portOf(webA)), up("web/2", portOf(webB))]);
       specs.set(targetKey(ref("api"), 80), [up("api/1", portOf(api))]);
       specs.set(targetKey(ref("api"), 9000), [up("api/1", portOf(tcpBackend))]);
+      specs.set(targetKey(ref("site"), 80), [up("site/1", portOf(api))]);
       specs.set(targetKey(ref("dns"), 53), [{ key: "dns/1", state: "ready", target: { host: "127.0.0.1", port: (udpBackend.address() as net.AddressInfo).port } }]);
       ingress = new IngressServer({
         bind: "127.0.0.1",
@@ -269,6 +273,13 @@ for (const impl of ["bun", "node"] as const) {
       expect(pp[1]!.header).toMatchObject({ kind: "ok", header: { source: { address: "203.0.113.9", port: 5555 } } });
       // A peer that must send PROXY but does not is cut off.
       expect(await raw(P.tcp, "no header here\r\n", "127.0.0.3")).toBe("");
+    });
+
+    test("a published port carrying HTTP is proxied as HTTP (sniffed): the backend gets X-Forwarded-For", async () => {
+      seen.length = 0;
+      const r = await raw(P.pub, "GET /pub HTTP/1.1\r\nHost: anything\r\nX-Forwarded-For: 6.6.6.6\r\nConnection: close\r\n\r\n", "127.0.0.9");
+      expect(r).toContain("api:GET:/pub:");
+      expect(seen.at(-1)!.xff).toBe("127.0.0.9");
     });
 
     test("UDP: a client's datagrams and the replies flow through one replica", async () => {
