@@ -151,7 +151,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   const secrets = new SecretsController(scoped("secrets"), { membership, engine });
   // Before deployments: the reconciler drains a replica through it before stopping it.
   const ingress = new IngressController(scoped("ingress"), { membership, engine });
-  const deployments = new DeploymentsController(scoped("deployments"), { engine, cluster: { membership, placement }, secrets, drain: ingress, ...(config.registry.enabled ? { images: registry } : {}) });
+  const deployments = new DeploymentsController(scoped("deployments"), { engine, cluster: { membership, placement }, secrets, drain: ingress, admit: ingress, ...(config.registry.enabled ? { images: registry } : {}) });
   controllers = new ControllerSet(
     [
       new EngineEventsController(scoped("engine-events"), engine, { reconnectMs: config.engine.events_reconnect }),

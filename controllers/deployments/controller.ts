@@ -37,6 +37,8 @@ export interface DeploymentsControllerDeps {
   readonly secrets?: { prepareContainer(project: Project, service: string, container: string): Promise<MountSpec[]> };
   /** Takes a container out of ingress rotation and lets its requests finish before it stops (the ingress controller). */
   readonly drain?: { beforeStop(project: Project, container: string): Promise<void> };
+  /** Refuses a deployment that claims what another holds (the ingress controller: ports, hosts and paths). */
+  readonly admit?: { admit(name: string, project: Project): void };
 }
 
 export class DeploymentsController implements Controller {
@@ -87,6 +89,7 @@ export class DeploymentsController implements Controller {
       ...(d.images ? { images: d.images } : {}),
       ...(d.secrets ? { prepareContainer: (p: Project, svc: string, c: string) => d.secrets!.prepareContainer(p, svc, c) } : {}),
       ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
+      ...(d.admit ? { admit: (n: string, p: Project) => d.admit!.admit(n, p) } : {}),
       now: ctx.now,
     });
     this.api = d.cluster ? clusterBackend(this.backend, d.cluster.membership, source) : this.backend;

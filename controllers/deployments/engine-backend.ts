@@ -88,6 +88,8 @@ export interface EngineBackendOptions {
   images?: DeploymentImageHooks;
   /** Secrets and configs for a container about to be created (the secrets controller). */
   prepareContainer?: (project: Project, service: string, container: string) => Promise<MountSpec[]>;
+  /** Checks a deployment against the others before it is accepted; throws a FizzError (409) naming both places. */
+  admit?: (name: string, project: Project) => void;
   /** Before a container stops: the ingress drains it (bounded). */
   beforeStop?: (project: Project, container: string) => Promise<void>;
   now?: () => number;
@@ -242,6 +244,8 @@ export class EngineBackend implements AgentBackend {
     return this.locked(name, async () => {
       const opts0 = input.options ?? {};
       const loaded = await this.load(name, input);
+      // Refused before anything is stored or changed (e.g. an ingress port or host another project holds).
+      this.o.admit?.(name, loaded);
       const project = this.o.images ? await this.o.images.pin(loaded, { ...(opts0.pull ? { pull: opts0.pull } : {}), ...(opts0.build ? { build: true } : {}) }) : loaded;
       const prepared: Prepared = prepareProject(project, {
         hostEnv: input.env ?? {},

@@ -23,6 +23,10 @@ import { recordEvent } from "../event-log.ts";
 import { readInputs } from "./inputs.ts";
 import type { Project } from "../../core/compose/model.ts";
 import { drainState } from "../../core/ingress/drain.ts";
+import { deploymentConflicts } from "../../core/ingress/conflicts.ts";
+import type { DeploymentInput } from "../../core/ingress/routes.ts";
+import { listDeployments } from "../../core/state/index.ts";
+import { FizzError } from "../../core/errors.ts";
 
 /** Which replica a container name is (`<project>-<service>-<number>`, Compose's naming). */
 function replicaOfName(project: Project, container: string): { service: string; index: number } | undefined {
@@ -219,6 +223,26 @@ export class IngressController implements Controller {
     }
     // The mark stays until the replica is gone (a restarted replica with the same number is a new one).
     setTimeout(() => this.draining.delete(mark), cfg.drain_timeout).unref?.();
+  }
+
+  /**
+   * Before a deployment is accepted (fizz up on any node): its ingress claims
+   * against every other deployment's, refused with both places named.
+   */
+  admit(name: string, project: Project): void {
+    if (!this.ctx.config.ingress.enabled) return;
+    const node = this.o.membership.current;
+    const existing: DeploymentInput[] = node
+      ? listDeployments(node.state).map(([id, rec]) => ({ id, created: rec.created, project: rec.spec as unknown as Project }))
+      : this.ctx.store.listDeployments().map((d) => ({ id: d.name, created: String(d.createdAt).padStart(16, "0"), project: d.spec as Project }));
+    const reports = deploymentConflicts(existing, name, project, node !== undefined);
+    if (reports.length === 0) return;
+    throw new FizzError({
+      code: "ingress.conflict",
+      status: 409,
+      message: reports.map((r) => `${placeText(r.path)}: ${r.message}`).join("; "),
+      hint: reports[0]!.hint,
+    });
   }
 
   /** GET /v1/ingress */

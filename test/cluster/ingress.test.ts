@@ -177,6 +177,21 @@ describe.skipIf(!socket || !isRoot)("ingress on every node (3 hosts)", () => {
     }
   }, 120_000);
 
+  test("another project claiming the same published port or host is refused at fizz up, naming both places", async () => {
+    const dir = join(cluster!.dir, "other");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "compose.yaml"), `name: other\nservices:\n  api:\n    image: fizz-test/busybox:1\n    ports: ["8080:80"]\n    x-fizz:\n      ingress: [{host: a.test, target: 80}]\n`);
+    const r = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(process.execPath, [join(ROOT, "cmd", "fizz.ts"), "-H", `unix:${host(1).agentSocket}`, "up", "-d"], { cwd: dir, env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: stdout + stderr }));
+    });
+    process.stderr.write(r.out);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain("services.api.ports[0]: port 8080/tcp is already claimed by services.web.ports[0] of project shop");
+    expect(r.out).toContain("services.api.x-fizz.ingress[0]: host and path a.test/ on port 80 is already claimed by services.a.x-fizz.ingress[0] of project shop");
+    // Nothing of it was deployed.
+    expect((await client(1).listDeployments()).some((d) => d.name === "other")).toBe(false);
+  }, 90_000);
+
   /** Steady load from inside host 2 to host 2's 8080 (hey), running until stopped; resolves to its summary. */
   function load(seconds: number): Promise<{ ok: number; failed: number; report: string }> {
     return host(2)
