@@ -223,17 +223,25 @@ describe.skipIf(!socket || !isRoot)("ingress on every node (3 hosts)", () => {
     await new Promise((r) => setTimeout(r, 3000));
     expect((await fizz(0, "scale", "-p", "shop", "web=2")).code).toBe(0);
     await until("2 web replicas", 60_000, async () => ((await running("web")) === 2 ? true : undefined));
-    // Rolling update: a new image for web.
+    // Rolling update: a new image for web. Every replica is replaced (new config hash) one at a time.
+    const hashes = async () => {
+      const out: string[] = [];
+      for (const h of cluster!.hosts) {
+        const r = await h.docker(["ps", "--filter", "label=com.docker.compose.service=web", "--format", '{{.Label "com.docker.compose.config-hash"}}'], { timeoutMs: 10_000 });
+        out.push(...r.stdout.split("\n").filter(Boolean));
+      }
+      return out;
+    };
+    const before = new Set(await hashes());
     writeFileSync(join(cluster!.dir, "project", "compose.yaml"), compose("fizz-test/busybox:2"));
     const up = await fizz(0, "up", "-d");
     expect(up.code).toBe(0);
-    await until("web on the new image", 90_000, async () => {
-      let n = 0;
-      for (const h of cluster!.hosts) {
-        const r = await h.docker(["ps", "--filter", "label=com.docker.compose.service=web", "--format", "{{.Image}} {{.Status}}"], { timeoutMs: 10_000 });
-        n += r.stdout.split("\n").filter((l) => l.startsWith("fizz-test/busybox:2 Up")).length;
-      }
-      return n === 2 && (await running("web")) === 2 ? true : undefined;
+    await until("web replaced by the new image", 120_000, async () => {
+      const now = await hashes();
+      return now.length === 2 && now.every((h) => !before.has(h)) && (await running("web")) === 2 ? true : undefined;
+    }).catch(async (e: Error) => {
+      const r = await done.catch(() => undefined);
+      throw new Error(`${e.message} (load so far: ${r ? `${r.ok} ok, ${r.failed} failed` : "?"})`);
     });
     const r = await done;
     process.stderr.write(`load during scale 2->4->2 and a rolling update: ${r.ok} ok, ${r.failed} failed\n${r.report}\n`);
