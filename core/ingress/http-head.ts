@@ -527,10 +527,15 @@ const HTTP_LINE_PREFIX = /^(?:[A-Z]{0,16}|[A-Z]{1,16} \S*|[A-Z]{1,16} \S+ (?:H(?
  * backend gets the forwarding headers and anything else is relayed as bytes.
  */
 export function sniffHttp(b: Uint8Array): "yes" | "no" | "maybe" {
-  const n = Math.min(b.length, 512);
-  let text = "";
-  for (let i = 0; i < n; i++) text += String.fromCharCode(b[i]!);
-  if (HTTP_LINE.test(text)) return "yes";
-  if (n < 512 && !text.includes("\n") && HTTP_LINE_PREFIX.test(text)) return "maybe";
-  return "no";
+  // The request line only (URLs with long query strings run to several KiB).
+  let end = b.indexOf(0x0a);
+  const complete = end >= 0;
+  if (!complete) end = b.length;
+  if (end > SNIFF_LINE_MAX) return "no";
+  const text = Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, end + 1)).toString("latin1");
+  if (complete) return HTTP_LINE.test(text) ? "yes" : "no";
+  return HTTP_LINE_PREFIX.test(text) ? "maybe" : "no";
 }
+
+/** The longest request line a sniffed port recognises as HTTP. */
+export const SNIFF_LINE_MAX = 8192;

@@ -113,7 +113,8 @@ describe("request head scanner", () => {
 });
 
 describe("sniffing a published port", () => {
-  const t = (s: string) => sniffHttp(new Uint8Array(Buffer.from(s, "latin1")));
+  // As bytes on the wire: UTF-8 (a latin1 cut of U+0120 would forge a space).
+  const t = (s: string) => sniffHttp(new Uint8Array(Buffer.from(s, "utf8")));
   test("an HTTP request line is HTTP; a prefix of one waits; anything else is bytes", () => {
     expect(t("GET / HTTP/1.1\r\nHost: a\r\n")).toBe("yes");
     expect(t("POST /x?y=1 HTTP/1.0\r\n")).toBe("yes");
@@ -127,14 +128,19 @@ describe("sniffing a published port", () => {
     expect(t("get / HTTP/1.1\r\n")).toBe("no");
     expect(t("GET / HTTP/2.0\r\n")).toBe("no");
     expect(t("PING\r\n")).toBe("no");
+    // Long request lines (query strings) are still HTTP, up to 8 KiB.
+    expect(t(`GET /?q=${"x".repeat(6000)}`)).toBe("maybe");
+    expect(t(`GET /?q=${"x".repeat(6000)} HTTP/1.1\r\n`)).toBe("yes");
+    expect(t(`GET /?q=${"x".repeat(9000)}`)).toBe("no");
   });
   test("every prefix of a request line is maybe or yes, never no", () => {
     fc.assert(
       fc.property(fc.constantFrom("GET", "POST", "DELETE", "OPTIONS"), fc.webPath(), fc.constantFrom("0", "1"), (m, path, v) => {
-        const line = `${m} ${path.length ? path.replace(/\s/g, "") || "/" : "/"} HTTP/1.${v}\r\n`;
+        const line = `${m} ${path.replace(/\s/g, "") || "/"} HTTP/1.${v}\r\n`;
         for (let i = 0; i < line.length; i++) if (t(line.slice(0, i)) === "no") return false;
         return t(line) === "yes";
       }),
+      { numRuns: 60 },
     );
   });
 });
