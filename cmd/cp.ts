@@ -12,7 +12,7 @@ import { usageError, FizzError } from "../core/errors.ts";
 import { archivePath, parseCpArg, planCopy, mapEntryName, type PathKind } from "../core/engine/copy-plan.ts";
 import type { RegisterVerb } from "./command.ts";
 import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
-import { containerName, doneLine, indexOption, noContainerError, pickContainers } from "./service-containers.ts";
+import { containerName, doneLine, indexOption, noContainerError, noteElsewhere, pickContainers } from "./service-containers.ts";
 
 const DIR_BIT = 2 ** 31;
 
@@ -59,7 +59,8 @@ export const register: RegisterVerb = (cli, action) => {
             doneLine(ctx, containerName(c), `Copied ${containerName(c)}:${src.path} to ${dest.path}`);
             return 0;
           }
-          // Host (or stdin) → every targeted container.
+          // Host (or stdin) → every targeted container on this node.
+          if (!index) await noteElsewhere(ctx, name, [service], found, "copied to");
           const destPath = (dest as { path: string }).path;
           let stdinTar: Uint8Array | undefined;
           if (src.kind === "stream") stdinTar = readFileSync(0);

@@ -2,7 +2,7 @@
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
-import { containerName, doneLine, pickContainers, warnIfAgentManaged } from "./service-containers.ts";
+import { containerName, doneLine, noteElsewhere, pickContainers, warnIfAgentManaged } from "./service-containers.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("kill [...services]", "Send a signal (default SIGKILL) to the project's running containers"))
@@ -21,6 +21,7 @@ export const register: RegisterVerb = (cli, action) => {
           const running = (await pickContainers(engine, name, { services, all: false, oneoff: options.removeOrphans ? "include" : "exclude" })).filter(
             (c) => options.removeOrphans || !project || Object.hasOwn(project.services, c.Labels?.["com.docker.compose.service"] ?? ""),
           );
+          await noteElsewhere(ctx, name, services, running, "killed");
           if (!running.length) {
             ctx.err("no container to kill\n");
             return 0;

@@ -2,7 +2,7 @@
 import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
 import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
-import { containerName, doneLine, pickContainers } from "./service-containers.ts";
+import { containerName, doneLine, noteElsewhere, pickContainers } from "./service-containers.ts";
 
 function registerOne(verb: "pause" | "unpause"): RegisterVerb {
   return (cli, action) => {
@@ -17,6 +17,7 @@ function registerOne(verb: "pause" | "unpause"): RegisterVerb {
           try {
             const want = verb === "pause" ? "running" : "paused";
             const list = (await pickContainers(engine, name, { services, all: true })).filter((c) => String(c.State).toLowerCase() === want);
+            await noteElsewhere(ctx, name, services, list, verb === "pause" ? "paused" : "unpaused");
             if (!list.length) {
               ctx.err(`no ${want} container to ${verb}\n`);
               return 0;

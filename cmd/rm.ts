@@ -9,7 +9,7 @@ import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
 import type { Context } from "./context.ts";
 import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
-import { containerName, doneLine, pickContainers, warnIfAgentManaged } from "./service-containers.ts";
+import { containerName, doneLine, noteElsewhere, pickContainers, warnIfAgentManaged } from "./service-containers.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("rm [...services]", "Remove the project's stopped containers"))
@@ -40,6 +40,7 @@ export const register: RegisterVerb = (cli, action) => {
             const ins = await engine.containers.find(c.Id);
             if (ins && !ins.State.Running) stopped.push(c);
           }
+          await noteElsewhere(ctx, name, services, mine, "removed");
           if (!stopped.length) {
             ctx.err("No stopped containers\n");
             return 0;

@@ -78,13 +78,35 @@ export async function noContainerError(ctx: Context, project: string, service: s
   });
 }
 
-/** Replicas of the service that the local agent reports on other nodes (empty when there is no agent or cluster). */
-async function remoteReplicas(ctx: Context, project: string, service: string, index: number | undefined): Promise<{ name: string; node: string }[]> {
+/**
+ * The replicas of these services that run on other nodes of the cluster (the
+ * local agent's list, minus what this engine has): a verb that acts here says
+ * it did not reach them, rather than leave the user to think it did.
+ */
+export async function elsewhere(ctx: Context, project: string, services: readonly string[], here: readonly ContainerSummary[]): Promise<{ name: string; node: string }[]> {
+  const local = new Set(here.map(containerName));
+  const all = services.length ? services : [undefined];
+  const out: { name: string; node: string }[] = [];
+  for (const s of all) for (const c of await remoteReplicas(ctx, project, s, undefined)) if (!local.has(c.name)) out.push(c);
+  return out;
+}
+
+/** One line for the replicas a verb did not reach, or nothing. */
+export async function noteElsewhere(ctx: Context, project: string, services: readonly string[], here: readonly ContainerSummary[], verb: string): Promise<void> {
+  const away = await elsewhere(ctx, project, services, here);
+  if (!away.length) return;
+  const byNode = new Map<string, string[]>();
+  for (const c of away) byNode.set(c.node, [...(byNode.get(c.node) ?? []), c.name]);
+  ctx.err(`note: not ${verb} on other nodes: ${[...byNode].map(([n, cs]) => `${cs.join(", ")} on ${n}`).join("; ")} (run the command there, or use -H)\n`);
+}
+
+/** Replicas of a service that the local agent reports with a node (empty when there is no agent or cluster). */
+async function remoteReplicas(ctx: Context, project: string, service: string | undefined, index: number | undefined): Promise<{ name: string; node: string }[]> {
   try {
     const { runningAgent } = await import("./agent-mode.ts");
     const client = await runningAgent(ctx);
     if (!client) return [];
-    const list = await client.containers({ deployment: project, service });
+    const list = await client.containers({ deployment: project, ...(service ? { service } : {}) });
     return list.filter((c) => c.node !== undefined && (index === undefined || c.number === index)).map((c) => ({ name: c.name, node: c.node! }));
   } catch {
     return [];

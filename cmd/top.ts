@@ -3,7 +3,7 @@ import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
 import { table } from "./agent-client.ts";
 import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
-import { containerName, noContainerError, pickContainers } from "./service-containers.ts";
+import { containerName, noContainerError, noteElsewhere, pickContainers } from "./service-containers.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("top [...services]", "Show the processes running in the project's containers"))
@@ -20,6 +20,7 @@ export const register: RegisterVerb = (cli, action) => {
             if (services.length === 1) throw await noContainerError(ctx, name, services[0]!, undefined, "running container");
             return 0;
           }
+          await noteElsewhere(ctx, name, services, running, "listed");
           const parts: string[] = [];
           for (const c of running) {
             const t = await engine.containers.top(c.Id);

@@ -328,7 +328,7 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
   });
 }
 
-describe("in a cluster, a verb whose service runs on another node says which node to ask", async () => {
+describe("in a cluster, a verb whose service runs on another node says which node to ask (and what it did not reach)", async () => {
   const socket = await engineSocket("docker");
   test.skipIf(!socket)("top, port, cp, attach and wait name the node instead of acting here", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fizz-verbs-node-"));
@@ -361,6 +361,16 @@ describe("in a cluster, a verb whose service runs on another node says which nod
         expect(r.code).toBe(1);
         expect(r.err).toContain(`runs on another node: ${name}-api-1 on node node-b`);
       }
+      // Verbs over a service's replicas act on this node's and say which they did not reach.
+      // spawnSync would block this process, and with it the stand-in agent's answers.
+      const kill = await new Promise<Run>((resolve) => {
+        const p = spawn(FIZZ[0]!, [...FIZZ.slice(1), "kill", "api"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        let err = "";
+        p.stderr!.on("data", (d) => (err += d));
+        p.on("exit", (code) => resolve({ code, out: "", err }));
+      });
+      expect(kill.code).toBe(0);
+      expect(kill.err).toContain(`note: not killed on other nodes: ${name}-api-1 on node-b`);
       // A service the cluster does not run anywhere gets the plain answer.
       const none = await new Promise<Run>((resolve) => {
         const p = spawn(FIZZ[0]!, [...FIZZ.slice(1), "port", "db", "80"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
