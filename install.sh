@@ -15,6 +15,8 @@
 #   --systemd            also install and enable a systemd unit running `fizz agent`
 #   --engine E           engine to install if none is found: docker or podman
 #   --no-engine          never install a container engine
+#   --no-mesh            never install WireGuard tools (wireguard-tools, and
+#                        wireguard-go where the kernel has no module)
 #   --version X          install release X instead of the latest
 #   -h, --help           this text
 # Environment:
@@ -40,9 +42,9 @@ die() {
 
 usage() {
   if [ -f "$1" ] && [ "$(sed -n 2p "$1")" = "# Fizz installer." ]; then
-    sed -n '2,27p' "$1" | sed 's/^# \{0,1\}//'
+    sed -n '2,29p' "$1" | sed 's/^# \{0,1\}//'
   else # piped into sh: no file to read this header from
-    echo "usage: curl -fsSL <url>/install.sh | sh -s -- [--systemd] [--engine docker|podman] [--no-engine] [--version X]"
+    echo "usage: curl -fsSL <url>/install.sh | sh -s -- [--systemd] [--engine docker|podman] [--no-engine] [--no-mesh] [--version X]"
     echo "env: FIZZ_BASE_URL, FIZZ_INSTALL_DIR, FIZZ_SYSTEMD_DIR, FIZZ_NO_SUDO=1"
   fi
 }
@@ -290,6 +292,40 @@ ensure_engine() {
   start_engine "$engine"
 }
 
+# --- mesh tools ---------------------------------------------------------------
+# A cluster's nodes talk over WireGuard, driven with `wg` and `ip`; where the
+# kernel has no WireGuard module the userspace wireguard-go runs the interface.
+# Without them a node still runs single-node workloads (the agent says so).
+
+wireguard_in_kernel() {
+  [ -d /sys/module/wireguard ] && return 0
+  has modprobe && as_root modprobe -n wireguard >/dev/null 2>&1
+}
+
+ensure_mesh_tools() {
+  if [ -n "$no_mesh" ]; then
+    say "not checking for WireGuard tools (--no-mesh)"
+    return
+  fi
+  need=""
+  has wg || need="wireguard-tools"
+  if ! wireguard_in_kernel && ! has wireguard-go; then need="$need wireguard-go"; fi
+  if [ -z "$need" ]; then
+    say "found WireGuard tools ($(command -v wg)$(wireguard_in_kernel && echo ', kernel module' || echo ', wireguard-go'))"
+    return
+  fi
+  pm=$(package_manager)
+  fix="install ${need# } (e.g. apt-get install ${need# }) to let this node join a cluster's mesh; it runs single-node workloads without them"
+  if [ -z "$pm" ] || ! can_be_root; then
+    warn "missing ${need# }: $fix"
+    return
+  fi
+  for p in $need; do
+    say "installing $p with $pm (the cluster mesh needs it)"
+    pm_install "$pm" "$p" || warn "installing $p with $pm failed: $fix"
+  done
+}
+
 # --- systemd ----------------------------------------------------------------
 
 unit_text() { # binary
@@ -348,7 +384,7 @@ install_unit() {
 }
 
 main() {
-  systemd="" engine="" no_engine="" want_version=""
+  systemd="" engine="" no_engine="" no_mesh="" want_version=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --systemd) systemd=1 ;;
@@ -359,6 +395,7 @@ main() {
         ;;
       --engine=*) engine=${1#--engine=} ;;
       --no-engine) no_engine=1 ;;
+      --no-mesh) no_mesh=1 ;;
       --version)
         [ $# -ge 2 ] || die "--version needs a value, e.g. --version 0.1.0"
         want_version=$2
@@ -400,6 +437,7 @@ main() {
   install_binary
   [ -z "$systemd" ] || install_unit
   ensure_engine
+  ensure_mesh_tools
   say "done: run '$bin --help' to get started"
 }
 

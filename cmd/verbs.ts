@@ -39,8 +39,9 @@ import { register as nodes } from "./nodes.ts";
 import { register as ingress } from "./ingress.ts";
 import { register as clusterKeys } from "./cluster-keys.ts";
 import { register as registry } from "./registry.ts";
+import { register as net } from "./net.ts";
 import { register as why } from "./why.ts";
 import { register as rollback } from "./rollback.ts";
 import { register as secret } from "./secret.ts";
 
-export const verbs: RegisterVerb[] = [up, down, create, ps, logs, registerStart, registerStop, registerRestart, run, exec, attach, kill, rm, registerPause, registerUnpause, cp, top, port, imageList, wait, registerPull, registerBuild, watch, ls, scale, rollback, why, ingress, inspect, events, init, join, leave, nodes, clusterKeys, secret, registry, validate, config, doctor, completion, agent, version];
+export const verbs: RegisterVerb[] = [up, down, create, ps, logs, registerStart, registerStop, registerRestart, run, exec, attach, kill, rm, registerPause, registerUnpause, cp, top, port, imageList, wait, registerPull, registerBuild, watch, ls, scale, rollback, why, ingress, inspect, events, init, join, leave, nodes, net, clusterKeys, secret, registry, validate, config, doctor, completion, agent, version];

@@ -62,6 +62,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     { EventRetentionController },
     { RegistryController },
     { IngressController },
+    { MeshController },
     { readApiAccess },
     { SecretsController },
   ] = await Promise.all([
@@ -82,6 +83,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     import("../../controllers/events/retention.ts"),
     import("../../controllers/registry/controller.ts"),
     import("../../controllers/ingress/controller.ts"),
+    import("../../controllers/mesh/controller.ts"),
     import("./api-access.ts"),
     import("../../controllers/secrets/controller.ts"),
   ]);
@@ -145,7 +147,11 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   };
   const scoped = (component: string): AgentContext => ({ ...ctx, logger: nodeLogger.child({ component }) });
 
-  const membership = new ClusterAgent({ config, store, nodeId, logger: nodeLogger, notify: ctx.notify });
+  // The mesh's key and endpoint ride in the gossiped metadata, read when the cluster node starts.
+  let mesh: InstanceType<typeof MeshController> | undefined;
+  const membership = new ClusterAgent({ config, store, nodeId, logger: nodeLogger, notify: ctx.notify, extraMeta: () => mesh?.meta() });
+  mesh = new MeshController(scoped("mesh"), { membership });
+  await mesh.prepare();
   const placement = new PlacementController(scoped("placement"), { membership, engine });
   const registry = new RegistryController(scoped("registry"), { engine, membership, deployments: () => knownProjects(store, membership) });
   const secrets = new SecretsController(scoped("secrets"), { membership, engine });
@@ -159,6 +165,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
       deployments,
       new HealthController(scoped("health"), engine, { intervalMs: config.health.interval }),
       placement,
+      mesh,
       membership,
       secrets,
       ingress,

@@ -66,6 +66,8 @@ export interface ClusterAgentDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Announces membership events and peers' state changes to the other controllers. */
   readonly notify?: Notify;
+  /** Extra gossiped metadata (the mesh's key and endpoint port), read when the cluster node starts. */
+  readonly extraMeta?: () => { readonly labels: Readonly<Record<string, string>>; readonly ports: Readonly<Record<string, number>> } | undefined;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -311,7 +313,15 @@ export class ClusterAgent implements ClusterApi, Controller {
         ...(adv ? { advertise: adv } : {}),
         keyring: this.keyring!,
         clusterId: this.clusterId!,
-        meta: { name: hostname(), labels: { ...this.d.config.cluster.labels }, resources: { cpuMillis: cpus().length * 1000, memoryBytes: totalmem() } },
+        meta: (() => {
+          const extra = this.d.extraMeta?.();
+          return {
+            name: hostname(),
+            labels: { ...this.d.config.cluster.labels, ...(extra?.labels ?? {}) },
+            resources: { cpuMillis: cpus().length * 1000, memoryBytes: totalmem() },
+            ...(extra ? { ports: { ...extra.ports } } : {}),
+          };
+        })(),
         ...(initialState ? { initialState } : {}),
         persist: (bytes) => {
           if (this.committed && !this.stopped) this.d.store.setMeta(META.state, toBase64(bytes));

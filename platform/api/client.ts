@@ -140,6 +140,10 @@ export class ApiClient {
   clusterLeave(): Promise<{ left: boolean; node: string }> {
     return this.json("POST", "/v1/cluster/leave");
   }
+  /** GET /v1/mesh (`fizz net`). */
+  mesh(): Promise<import("./routes-mesh.ts").MeshStatus> {
+    return this.json("GET", "/v1/mesh");
+  }
   async clusterNodes(): Promise<ClusterNodeView[]> {
     return (await this.json<{ nodes: ClusterNodeView[] }>("GET", "/v1/cluster/nodes")).nodes;
   }

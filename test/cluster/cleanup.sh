@@ -123,6 +123,8 @@ cleanup_prefix() {
   # 7. Namespaces (their eth0 ends take the veth pairs with them), stray
   #    host-side veths, the bridge.
   for ns in $(namespaces_of "$p"); do ip netns del "$ns" 2>/dev/null; done
+  # wireguard-go control sockets of the hosts' mesh interfaces (harness.ts meshInterface).
+  rm -f /var/run/wireguard/fzm"$p"-*.sock 2>/dev/null
   for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E "^fzc$p-[0-9]+$"); do
     ip link del "$link" 2>/dev/null
   done

@@ -114,6 +114,8 @@ export interface Host {
   readonly cgroupParent: string;
   /** docker0 address inside this host, distinct per host. */
   readonly bip: string;
+  /** The agent's mesh interface (FIZZ_MESH_INTERFACE), unique per host on this machine. */
+  readonly meshInterface: string;
   engineState(): EngineState;
   /** Runs argv inside the namespace (nsenter --net); never throws for a failing command. */
   exec(cmd: readonly string[], opts?: RunOptions): Promise<RunResult>;
@@ -178,6 +180,7 @@ export function clusterNames(prefix: string, baseDir = defaultBaseDir()) {
     hostDir: (i: number) => join(baseDir, prefix, `h${i}`),
     ip: (i: number) => `${SUBNET_PREFIX}.${10 + i}`,
     bip: (i: number) => `172.30.${i}.1/24`,
+    meshInterface: (i: number) => `fzm${prefix.slice(0, 8)}-${i}`.slice(0, 15),
   };
 }
 
@@ -367,6 +370,8 @@ class HostImpl implements Host {
   readonly agentLog: string;
   readonly cgroupParent: string;
   readonly bip: string;
+  /** The agent's mesh interface (FIZZ_MESH_INTERFACE), unique per host on this machine. */
+  readonly meshInterface: string;
   readonly pidFile: string;
   readonly engineLog: string;
 
@@ -398,6 +403,7 @@ class HostImpl implements Host {
     this.agentLog = join(this.dir, "agent.log");
     this.cgroupParent = names.cgroup(index);
     this.bip = names.bip(index);
+    this.meshInterface = names.meshInterface(index);
     this.pidFile = join(this.dir, "docker.pid");
     this.engineLog = join(this.dir, "dockerd.log");
   }
@@ -445,8 +451,11 @@ class HostImpl implements Host {
     if (this.agentProc && !exited(this.agentProc)) throw new Error(`${this.name}: agent already running`);
     const argv = cmd ?? agentCommand(this);
     mkdirSync(this.agentDataDir, { recursive: true });
-    this.agentArgv = { cmd: argv, opts };
-    this.agentProc = this.spawn(argv, { logFile: this.agentLog, ...opts });
+    // wireguard-go's control socket (/var/run/wireguard/<if>.sock) is shared by every
+    // namespace of the machine: each host's agent gets its own mesh interface name.
+    const withMesh: SpawnOptions = { ...opts, env: { FIZZ_MESH_INTERFACE: this.meshInterface, ...opts.env } };
+    this.agentArgv = { cmd: argv, opts: withMesh };
+    this.agentProc = this.spawn(argv, { logFile: this.agentLog, ...withMesh });
     return this.agentProc;
   }
 

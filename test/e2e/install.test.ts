@@ -290,7 +290,7 @@ describe("install.sh platform and engine detection", () => {
 
   test("a docker binary on PATH means no engine is installed", async () => {
     const box = toolbox("tb-docker", { docker: "exit 0", "apt-get": "exit 0" });
-    const r = await curlPipeSh("good", freshDir("docker-bin"), [], { PATH: box.path, FIZZ_ENGINE_SOCKETS: "" });
+    const r = await curlPipeSh("good", freshDir("docker-bin"), ["--no-mesh"], { PATH: box.path, FIZZ_ENGINE_SOCKETS: "" });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`found docker (${box.path}/docker), not installing an engine`);
     expect(calls(box.log)).not.toContain("apt-get");
@@ -299,7 +299,7 @@ describe("install.sh platform and engine detection", () => {
   test("wget is used when curl is missing", async () => {
     const box = toolbox("tb-wget", {}, { curl: "wget" });
     const dir = freshDir("wget-bin");
-    const r = await run("sh", [join(work, "install.sh"), "--no-engine"], {
+    const r = await run("sh", [join(work, "install.sh"), "--no-engine", "--no-mesh"], {
       PATH: box.path,
       FIZZ_BASE_URL: `${base}/good`,
       FIZZ_INSTALL_DIR: dir,
@@ -322,7 +322,7 @@ describe("install.sh platform and engine detection", () => {
     const srv = createServer().listen(sock);
     await new Promise((r) => srv.once("listening", r));
     try {
-      const r = await curlPipeSh("good", freshDir("sock-bin"), [], { PATH: box.path, FIZZ_ENGINE_SOCKETS: sock });
+      const r = await curlPipeSh("good", freshDir("sock-bin"), ["--no-mesh"], { PATH: box.path, FIZZ_ENGINE_SOCKETS: sock });
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`found an engine socket at ${sock}`);
       expect(calls(box.log)).toBe("");
@@ -346,9 +346,27 @@ describe("install.sh platform and engine detection", () => {
     expect(p.stdout).toContain("podman system service");
 
     const none = toolbox("tb-none", { "apt-get": "exit 0" });
-    const n = await curlPipeSh("good", freshDir("apt-bin3"), ["--no-engine"], { PATH: none.path, FIZZ_ENGINE_SOCKETS: "" });
+    const n = await curlPipeSh("good", freshDir("apt-bin3"), ["--no-engine", "--no-mesh"], { PATH: none.path, FIZZ_ENGINE_SOCKETS: "" });
     expect(n.code).toBe(0);
     expect(calls(none.log)).toBe("");
+  }, SLOW);
+
+  test("WireGuard tools: installed when missing (wireguard-go too without a kernel module), a failure or no root is a warning naming the fix", async () => {
+    const box = toolbox("tb-wg", { docker: "exit 0", "apt-get": "exit 0" });
+    const r = await curlPipeSh("good", freshDir("wg-bin"), [], { PATH: box.path, FIZZ_ENGINE_SOCKETS: "" });
+    expect(r.code).toBe(0);
+    expect(calls(box.log)).toContain("apt-get install -y -q wireguard-tools");
+    // This kernel has no WireGuard module (and the sandbox has no modprobe): wireguard-go as well.
+    if (!existsSync("/sys/module/wireguard")) expect(calls(box.log)).toContain("apt-get install -y -q wireguard-go");
+    const have = toolbox("tb-wg-have", { docker: "exit 0", "apt-get": "exit 0", wg: "exit 0", "wireguard-go": "exit 0" });
+    const h = await curlPipeSh("good", freshDir("wg-have"), [], { PATH: have.path, FIZZ_ENGINE_SOCKETS: "" });
+    expect(h.stdout).toContain("found WireGuard tools");
+    expect(calls(have.log)).toBe("");
+    const broken = toolbox("tb-wg-broken", { docker: "exit 0", "apt-get": "exit 100" });
+    const b = await curlPipeSh("good", freshDir("wg-broken"), [], { PATH: broken.path, FIZZ_ENGINE_SOCKETS: "" });
+    expect(b.code).toBe(0);
+    expect(b.stderr).toContain("installing wireguard-tools with apt-get failed: install wireguard-tools");
+    expect(b.stderr).toContain("runs single-node workloads without them");
   }, SLOW);
 
   test("dnf systems get podman by default; a failing package manager is reported", async () => {

@@ -14,6 +14,8 @@ import { FakeRegistry } from "./registry-fake.ts";
 import { FakeSecrets } from "./secrets-fake.ts";
 import { secretsRoutes } from "../../../platform/api/routes-secrets.ts";
 import { registryRoutes } from "../../../platform/api/routes-registry.ts";
+import { meshRoutes } from "../../../platform/api/routes-mesh.ts";
+import { fakeMeshStatus } from "./mesh-fake.ts";
 import type { Logger } from "../../../platform/log.ts";
 
 export const TOKEN = "test-token-0123456789abcdef";
@@ -37,7 +39,7 @@ export async function startTestServer(
   const backend = new FakeBackend();
   const events = new EventFeed(store, { pollMs: 200 });
   const metrics = createMetrics({ processMetrics: o.processMetrics ?? false });
-  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }), cluster: new FakeCluster(), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets()), ingressRoutes(FAKE_INGRESS)] });
+  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }), cluster: new FakeCluster(), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets()), ingressRoutes(FAKE_INGRESS), meshRoutes(fakeMeshStatus)] });
   const server = createApiServer({ router, token: TOKEN, tls: o.tls, limits: o.limits, metrics, logger: o.logger });
   const socket = join(dir, "run", "fizz.sock");
   await server.listen({ kind: "unix", path: socket });

@@ -18,6 +18,8 @@ import { secretsRoutes } from "../../../platform/api/routes-secrets.ts";
 import { registryRoutes } from "../../../platform/api/routes-registry.ts";
 import { ingressRoutes } from "../../../platform/api/routes-ingress.ts";
 import { FAKE_INGRESS } from "./harness.ts";
+import { meshRoutes } from "../../../platform/api/routes-mesh.ts";
+import { fakeMeshStatus } from "./mesh-fake.ts";
 import { raw, startTestServer, TOKEN, type RawResponse, type TestServer } from "./harness.ts";
 
 type Schema = Record<string, unknown>;
@@ -41,6 +43,8 @@ function deref<T = Schema>(x: unknown): T {
 function validate(schemaIn: unknown, v: unknown, at = "$"): string[] {
   const s = deref(schemaIn);
   const out: string[] = [];
+  // OpenAPI 3.0's nullable: null is allowed besides the type.
+  if (v === null && s.nullable === true) return out;
   if (s.allOf) for (const sub of s.allOf as unknown[]) out.push(...validate(sub, v, at));
   if ("const" in s && v !== s.const) out.push(`${at}: expected ${JSON.stringify(s.const)}`);
   if (s.enum && !(s.enum as unknown[]).includes(v)) out.push(`${at}: ${JSON.stringify(v)} not in enum`);
@@ -137,7 +141,7 @@ describe("api/openapi.yaml", () => {
 
   test("documents exactly the routes the server has", () => {
     const store = AgentStore.open(":memory:");
-    const routes = createRoutes({ backend: new FakeBackend(), events: new EventFeed(store), metrics: createMetrics({ processMetrics: false }), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets()), ingressRoutes(FAKE_INGRESS)] }).routes();
+    const routes = createRoutes({ backend: new FakeBackend(), events: new EventFeed(store), metrics: createMetrics({ processMetrics: false }), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets()), ingressRoutes(FAKE_INGRESS), meshRoutes(fakeMeshStatus)] }).routes();
     store.close();
     const served = routes.map((r) => `${r.method} ${r.pattern}`).sort();
     const documented = operations.map((o) => `${o.method} ${pattern(o.path)}`).sort();

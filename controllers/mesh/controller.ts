@@ -1,0 +1,279 @@
+/**
+ * The mesh controller: this node's end of the cluster's WireGuard mesh.
+ *
+ *  - before the cluster node starts it finds the tools (platform/net/tools.ts;
+ *    missing ones: a warning that names the packages, and the node runs
+ *    single-node workloads only), makes or loads the key pair (0600 file,
+ *    never gossiped) and offers its public key, implementation, endpoint port
+ *    and underlay MTU as gossiped metadata (core/net/mesh-meta.ts);
+ *  - in a cluster it brings the interface up, claims the node's mesh address
+ *    (core/net/assign.ts), and on every membership or state change computes
+ *    the plan (core/net/mesh-plan.ts) and applies only the difference: peers
+ *    follow membership, a dead or departed node's peer goes, a new key
+ *    replaces the old;
+ *  - it keeps Fizz's firewall chains in place (core/net/firewall-plan.ts).
+ *
+ * On stop the interface stays up (containers keep talking while the agent
+ * restarts; the next start adopts it); leaving the cluster takes it down.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Gauge, type Registry } from "prom-client";
+import { applyDelta, type ClusterDelta, type ClusterState } from "../../core/state/index.ts";
+import { encodeHlc } from "../../core/crdt/index.ts";
+import type { FizzError } from "../../core/errors.ts";
+import { assignAddresses } from "../../core/net/assign.ts";
+import { resolveClaims } from "../../core/net/claims.ts";
+import { firewallPlan } from "../../core/net/firewall-plan.ts";
+import { ipamConfig, type IpamConfig } from "../../core/net/ipam-config.ts";
+import { meshMetaFields, readMeshMeta, type WgImpl } from "../../core/net/mesh-meta.ts";
+import { endpointHost, meshDiff, meshPlan, type MeshMember, type MeshPlan } from "../../core/net/mesh-plan.ts";
+import type { WgStatus } from "../../core/net/wg-dump.ts";
+import { applyFirewall, detectMeshTools, loadOrCreateWgKey, toolRunner, WgInterface, type ToolRunner } from "../../platform/net/index.ts";
+import { meshRoutes, type MeshStatus } from "../../platform/api/routes-mesh.ts";
+import type { RouteModule } from "../../platform/api/router.ts";
+import type { ClusterAgent } from "../cluster/membership.ts";
+import type { Change } from "../changes.ts";
+import type { Controller } from "../controller.ts";
+import type { AgentContext } from "../context.ts";
+
+export class MeshController implements Controller {
+  readonly name = "mesh";
+  readonly routes: readonly RouteModule[];
+  private readonly run: ToolRunner;
+  private readonly cfg: IpamConfig | undefined;
+  private impl: WgImpl | undefined;
+  private problem: FizzError | undefined;
+  private publicKey: string | undefined;
+  private privateKeyFile: string | undefined;
+  private wg: WgInterface | undefined;
+  private underlayMtu = 1500;
+  private plan: MeshPlan | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private busy = false;
+  private again = false;
+  private stopped = false;
+  private lastError: string | undefined;
+  private loopback: string | undefined;
+  private readonly gauges: { peers: Gauge; handshakeAge: Gauge; bytes: Gauge } | undefined;
+
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly o: { readonly membership: ClusterAgent; readonly run?: ToolRunner },
+  ) {
+    this.run = o.run ?? toolRunner();
+    const c = ipamConfig(ctx.config.mesh.range);
+    if (c.ok) this.cfg = c.value;
+    else this.problem = c.error;
+    this.routes = [meshRoutes(() => this.status())];
+    this.gauges = registerMetrics(ctx.metrics.registry, async () => {
+      await this.status();
+    });
+    o.membership.onLeft(async () => this.down());
+  }
+
+  /** Gossiped metadata: what peers need to reach this node (undefined without a working mesh). */
+  meta(): { labels: Record<string, string>; ports: Record<string, number> } | undefined {
+    if (!this.ctx.config.mesh.enabled || !this.publicKey || !this.impl) return undefined;
+    return meshMetaFields({ driver: "wireguard", impl: this.impl, publicKey: this.publicKey, port: this.ctx.config.mesh.port, underlayMtu: this.underlayMtu });
+  }
+
+  /** Finds tools, key and MTU; must run before the cluster node starts (its metadata is read then). */
+  async prepare(): Promise<void> {
+    if (!this.ctx.config.mesh.enabled || this.problem) return;
+    if (this.ctx.config.mesh.driver !== "wireguard") {
+      this.ctx.logger.warn({ driver: this.ctx.config.mesh.driver }, "the vxlan mesh driver is not built yet; running without the mesh");
+      return;
+    }
+    const tools = await detectMeshTools(this.run, `${this.ctx.config.mesh.interface.slice(0, 10)}probe`);
+    if (!tools.ok) {
+      this.problem = tools.error;
+      this.ctx.logger.warn({ hint: tools.error.hint }, tools.error.message);
+      return;
+    }
+    this.impl = tools.impl;
+    const key = loadOrCreateWgKey(join(this.ctx.config.data_dir, "mesh", "wg.key"));
+    this.publicKey = key.publicKey;
+    this.privateKeyFile = key.privateKeyFile;
+    this.underlayMtu = await this.readUnderlayMtu();
+    if (key.created) this.ctx.logger.info({ publicKey: key.publicKey }, "made this node's WireGuard key pair");
+    this.ctx.logger.info({ impl: tools.impl, interface: this.ctx.config.mesh.interface, underlayMtu: this.underlayMtu }, `mesh: WireGuard via ${tools.impl === "kernel" ? "the kernel module" : "wireguard-go (no kernel module)"}`);
+  }
+
+  start(): void {
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  onChange(c: Change): void {
+    if (c.kind === "membership" || c.kind === "cluster-state") this.schedule();
+  }
+
+  private schedule(delay = 50): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.converge();
+    }, delay);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  private async converge(): Promise<void> {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    try {
+      await this.convergeOnce();
+      this.lastError = undefined;
+    } catch (e) {
+      this.lastError = e instanceof Error ? e.message : String(e);
+      this.ctx.logger.warn({ err: this.lastError }, "mesh: could not apply the plan; retrying");
+      this.schedule(2000);
+    } finally {
+      this.busy = false;
+      if (this.again) {
+        this.again = false;
+        this.schedule();
+      }
+    }
+  }
+
+  private async convergeOnce(): Promise<void> {
+    const node = this.o.membership.current;
+    if (!node || !this.impl || !this.cfg || !this.privateKeyFile) return;
+    if (isLoopback(endpointHost(node.address))) {
+      // A cluster of agents on one machine (tests, trying Fizz out): nobody could reach the
+      // endpoint, and a mesh interface would change the machine's own network for nothing.
+      this.loopback = `mesh not started: this node's cluster address ${node.address} is a loopback address`;
+      return;
+    }
+    if (!this.wg) {
+      this.wg = new WgInterface(this.run, { name: this.ctx.config.mesh.interface, impl: this.impl, privateKeyFile: this.privateKeyFile, listenPort: this.ctx.config.mesh.port, mtu: this.underlayMtu - 80 });
+      await this.wg.up();
+    }
+    // This node's mesh address, claimed once and kept.
+    const cfg = this.cfg;
+    node.mutate((s: ClusterState, ts) => {
+      const a = assignAddresses(s.ips, cfg, this.ctx.node, [], () => encodeHlc(ts));
+      if (Object.keys(a.writes).length === 0) return undefined;
+      const delta: ClusterDelta = { ips: a.writes };
+      return {
+        delta,
+        get state() {
+          return applyDelta(s, delta);
+        },
+      };
+    });
+    const members: MeshMember[] = node.members().map((m) => {
+      const r = readMeshMeta(m.meta.labels, m.meta.ports);
+      return { id: m.id, state: m.state, address: m.address, meta: r.ok ? r.value : undefined, ...(r.ok ? {} : { metaProblem: r.reason }) };
+    });
+    const plan = meshPlan(this.ctx.node, "wireguard", this.underlayMtu, members, resolveClaims(node.state.ips, this.cfg));
+    if (plan.address) await this.wg.setAddress(plan.address);
+    if (plan.mtu !== this.plan?.mtu) await this.wg.setMtu(plan.mtu);
+    const actions = meshDiff(plan, await this.wg.actual());
+    if (actions.length) {
+      await this.wg.apply(actions, plan.address);
+      this.ctx.logger.info({ actions: actions.map((x) => `${x.kind} ${"cidr" in x ? x.cidr : x.publicKey.slice(0, 8)}`) }, "mesh: applied");
+    }
+    await applyFirewall(this.run, firewallPlan(this.wg.name, this.cfg.nodeBlock, []));
+    this.plan = plan;
+  }
+
+  private async down(): Promise<void> {
+    await this.wg?.down().catch(() => {});
+    this.wg = undefined;
+    this.plan = undefined;
+  }
+
+  /** The MTU of the interface that carries traffic to the advertise address's network (default route else). */
+  private async readUnderlayMtu(): Promise<number> {
+    const r = await this.run(["ip", "-o", "route", "get", "1.1.1.1"]);
+    const dev = /\bdev (\S+)/.exec(r.stdout)?.[1] ?? (await this.run(["ip", "-o", "-4", "route", "show", "default"])).stdout.match(/\bdev (\S+)/)?.[1];
+    if (!dev) return 1500;
+    try {
+      const n = Number(readFileSync(`/sys/class/net/${dev}/mtu`, "utf8").trim());
+      return Number.isInteger(n) && n >= 576 ? n : 1500;
+    } catch {
+      return 1500;
+    }
+  }
+
+  async status(): Promise<MeshStatus> {
+    const node = this.o.membership.current;
+    let wg: WgStatus | undefined;
+    if (this.wg) wg = await this.wg.status().catch(() => undefined);
+    const byKey = new Map((wg?.peers ?? []).map((p) => [p.publicKey, p]));
+    const members = new Map((node?.members() ?? []).map((m) => [m.id, m]));
+    const now = Date.now() / 1000;
+    const peers = (this.plan?.peers ?? []).map((p) => {
+      const live = p.publicKey ? byKey.get(p.publicKey) : undefined;
+      const m = members.get(p.id);
+      return {
+        node: p.id,
+        name: m?.meta.name ?? p.id,
+        endpoint: p.endpoint,
+        allowedIps: [...p.allowedIps],
+        lastHandshakeSeconds: live && live.latestHandshake > 0 ? Math.max(0, Math.round(now - live.latestHandshake)) : null,
+        rttMs: m?.rttMs === undefined ? null : Math.round(m.rttMs * 100) / 100,
+        rxBytes: live?.rxBytes ?? 0,
+        txBytes: live?.txBytes ?? 0,
+      };
+    });
+    if (this.gauges) {
+      this.gauges.peers.set(peers.length);
+      this.gauges.handshakeAge.reset();
+      this.gauges.bytes.reset();
+      for (const p of peers) {
+        if (p.lastHandshakeSeconds !== null) this.gauges.handshakeAge.set({ peer: p.node }, p.lastHandshakeSeconds);
+        this.gauges.bytes.set({ peer: p.node, direction: "rx" }, p.rxBytes);
+        this.gauges.bytes.set({ peer: p.node, direction: "tx" }, p.txBytes);
+      }
+    }
+    return {
+      enabled: this.ctx.config.mesh.enabled,
+      driver: this.ctx.config.mesh.driver,
+      encrypted: this.ctx.config.mesh.driver === "wireguard",
+      implementation: this.impl ?? null,
+      interface: this.ctx.config.mesh.interface,
+      inCluster: Boolean(node),
+      address: this.plan?.address ?? null,
+      publicKey: this.publicKey ?? null,
+      port: this.ctx.config.mesh.port,
+      mtu: this.plan?.mtu ?? null,
+      underlayMtu: this.underlayMtu,
+      peers,
+      excluded: [...(this.plan?.excluded ?? [])],
+      warnings: [...(this.plan?.warnings ?? [])],
+      problem: this.problem
+        ? { code: this.problem.code, message: this.problem.message, ...(this.problem.hint ? { hint: this.problem.hint } : {}) }
+        : this.loopback
+          ? { code: "net.loopback_cluster", message: this.loopback, hint: "advertise an address other machines reach (fizz agent --advertise or cluster.advertise)" }
+          : this.lastError
+            ? { code: "net.apply_failed", message: this.lastError }
+            : null,
+    };
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host.startsWith("127.") || host === "::1" || host === "localhost";
+}
+
+/** The gauges; scraping the first one refreshes all three from `wg show` (prom-client collects in order). */
+function registerMetrics(registry: Registry, refresh: () => Promise<void>): { peers: Gauge; handshakeAge: Gauge; bytes: Gauge } {
+  const existing = registry.getSingleMetric("fizz_mesh_peers");
+  if (existing) registry.removeSingleMetric("fizz_mesh_peers");
+  for (const n of ["fizz_mesh_handshake_age_seconds", "fizz_mesh_bytes"]) if (registry.getSingleMetric(n)) registry.removeSingleMetric(n);
+  return {
+    peers: new Gauge({ name: "fizz_mesh_peers", help: "WireGuard peers this node has (live members with a mesh)", registers: [registry], collect: refresh }),
+    handshakeAge: new Gauge({ name: "fizz_mesh_handshake_age_seconds", help: "Seconds since the last WireGuard handshake with each peer", labelNames: ["peer"], registers: [registry] }),
+    bytes: new Gauge({ name: "fizz_mesh_bytes", help: "Bytes received from / sent to each peer over the mesh (WireGuard counters)", labelNames: ["peer", "direction"], registers: [registry] }),
+  };
+}
