@@ -23,3 +23,4 @@ export * from "./dns-records.ts";
 export * from "./dns-answer.ts";
 export * from "./resolv-conf.ts";
 export * from "./dns-fast.ts";
+export * from "./dns-from-state.ts";

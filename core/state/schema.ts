@@ -81,6 +81,8 @@ export type ContainerRecord = {
   readonly specHash?: string;
   /** When the container was created, ms since the epoch (update_config.monitor counts from it). */
   readonly startedAt?: number;
+  /** Its IPv4 address on each cluster network (compose network name → address): what the cluster resolver answers. */
+  readonly addresses?: Dict<string>;
 };
 
 /** One claim on an address; see ip.ts for the ordering that resolves conflicts. */
@@ -94,6 +96,7 @@ export type IpClaim = {
 /** Ids used inside keys: deployment ids and service names. */
 export const ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 const ADDRESS_RE = /^[0-9A-Fa-f:.]{2,45}(\/[0-9]{1,3})?$/;
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 export function isId(s: string): boolean {
   return ID_RE.test(s);
@@ -160,11 +163,28 @@ export function readServiceScale(v: unknown, path: string): ServiceScale {
 }
 
 export function readContainer(v: unknown, path: string): ContainerRecord {
-  const o = readRecord(v, path, ["deploymentId", "service", "index", "nodeId", "status", "containerId", "health"], ["specHash", "startedAt"]);
+  const o = readRecord(v, path, ["deploymentId", "service", "index", "nodeId", "status", "containerId", "health"], ["specHash", "startedAt", "addresses"]);
   const cid = field(o, "containerId");
   const specHash = field(o, "specHash");
   const startedAt = field(o, "startedAt");
+  const addresses = field(o, "addresses");
   return {
+    ...(addresses !== undefined
+      ? {
+          addresses: readDict(
+            addresses,
+            at(path, "addresses"),
+            (x, p) => {
+              const a = readString(x, p, 15);
+              if (!IPV4_RE.test(a)) fail(p, "expected an IPv4 address");
+              return a;
+            },
+            (k, p) => {
+              if (!isId(k)) fail(p, "invalid network name");
+            },
+          ),
+        }
+      : {}),
     ...(specHash !== undefined ? { specHash: readString(specHash, at(path, "specHash"), 128) } : {}),
     ...(startedAt !== undefined ? { startedAt: readInt(startedAt, at(path, "startedAt")) } : {}),
     deploymentId: readString(o.deploymentId, at(path, "deploymentId"), 128),

@@ -1,0 +1,63 @@
+/**
+ * The cluster resolver's endpoints from the replicated state: every
+ * container record that carries addresses (the node running it writes them),
+ * named as Compose names containers (`<project>-<service>-<n>`, n = index + 1),
+ * with the aliases its service declares on each network (from the
+ * deployment's normalised spec) and the first exposed or published container
+ * port for SRV. Ready = running without a healthcheck, or healthy: what the
+ * resolver answers; records of other states stay in the table (for PTR and
+ * scoping) but are never answered.
+ */
+import type { ClusterState } from "../state/cluster-state.ts";
+import type { ContainerRecord, DeploymentRecord } from "../state/schema.ts";
+import { parseIp } from "./cidr.ts";
+import type { DnsEndpoint } from "./dns-records.ts";
+
+interface SpecService {
+  readonly networks?: Readonly<Record<string, { readonly aliases?: readonly string[] } | null>>;
+  readonly expose?: readonly string[];
+  readonly ports?: readonly { readonly target: number }[];
+}
+
+function serviceOf(d: DeploymentRecord | undefined, service: string): SpecService | undefined {
+  const spec = d?.spec as { services?: Record<string, SpecService> } | undefined;
+  const s = spec?.services;
+  return s && Object.prototype.hasOwnProperty.call(s, service) ? s[service] : undefined;
+}
+
+function portOf(s: SpecService | undefined): number {
+  const e = s?.expose?.[0];
+  if (e) {
+    const n = Number(/^(\d+)/.exec(e)?.[1]);
+    if (Number.isInteger(n) && n > 0 && n < 65536) return n;
+  }
+  return s?.ports?.[0]?.target ?? 0;
+}
+
+export function isReady(r: ContainerRecord): boolean {
+  return r.status === "healthy" || (r.status === "running" && r.health === "none");
+}
+
+export function dnsEndpointsFromState(state: ClusterState): DnsEndpoint[] {
+  const out: DnsEndpoint[] = [];
+  for (const k of Object.keys(state.containers)) {
+    const e = state.containers[k]!;
+    if (e.deleted) continue;
+    const r = e.value;
+    const addresses = r.addresses;
+    if (!addresses) continue;
+    const dep = state.deployments[r.deploymentId];
+    const d = dep && !dep.deleted ? dep.value : undefined;
+    if (!d) continue;
+    const svc = serviceOf(d, r.service);
+    const networks: DnsEndpoint["networks"][number][] = [];
+    for (const [network, ip] of Object.entries(addresses)) {
+      const address = parseIp(ip);
+      if (address === undefined) continue;
+      const cfg = svc?.networks?.[network];
+      networks.push({ network, address, aliases: [...(cfg?.aliases ?? [])] });
+    }
+    out.push({ project: d.project, service: r.service, containerName: `${d.project}-${r.service}-${r.index + 1}`, ready: isReady(r), networks, port: portOf(svc) });
+  }
+  return out;
+}
