@@ -24,3 +24,4 @@ export * from "./dns-answer.ts";
 export * from "./resolv-conf.ts";
 export * from "./dns-fast.ts";
 export * from "./dns-from-state.ts";
+export * from "./engine-network.ts";

@@ -169,3 +169,16 @@ describe("firewall plan", () => {
     expect(p.jumps.map((j) => `${j.table}/${j.parent}`)).toEqual(["filter/FORWARD", "filter/DOCKER-USER", "nat/POSTROUTING"]);
   });
 });
+
+import { clusterDns, clusterEndpoint, clusterNetwork } from "../../../core/net/engine-network.ts";
+
+describe("engine network for a cluster network", () => {
+  test("whole subnet, same gateway everywhere, this node's slice as the range, masquerade off, mesh MTU; endpoint gets its address and no aliases", () => {
+    const n = clusterNetwork({ key: "default", name: "shop_default", external: false, labels: { a: "b" } }, "fz0011aabb", cidr("10.208.4.0/24"), [cidr("10.208.4.16/28")], 1420);
+    expect(n.driverOpts).toEqual({ "com.docker.network.bridge.name": "fz0011aabb", "com.docker.network.bridge.enable_ip_masquerade": "false", "com.docker.network.driver.mtu": "1420" });
+    expect(n.ipam).toEqual({ driver: "default", config: [{ subnet: "10.208.4.0/24", gateway: "10.208.4.1", ip_range: "10.208.4.16/28" }] });
+    expect(n.labels).toEqual({ a: "b" });
+    expect(clusterEndpoint({ Aliases: ["api", "backend"] }, 0x0ad00414)).toEqual({ IPAMConfig: { IPv4Address: "10.208.4.20" } });
+    expect(clusterDns({}, cidr("10.208.4.0/24")).Dns).toEqual(["10.208.4.1"]);
+  });
+});
