@@ -84,6 +84,7 @@ needed() {
   have_cmd haproxy || out+=(haproxy)
   have_cmd wrk || out+=(wrk)
   have_cmd tcpdump || out+=(tcpdump)
+  have_cmd iperf3 || out+=(iperf3)
   have_cmd debootstrap || out+=(debootstrap)
   have_cmd zsh || out+=(zsh)
   have_cmd fish || out+=(fish)

@@ -8,6 +8,7 @@ import { suggest } from "../text/suggest.ts";
 import type { Diags } from "./diagnostics.ts";
 import type { Project, Service } from "./model.ts";
 import { hasPath, UNSUPPORTED_SERVICE_FIELDS, UNSUPPORTED_TOP_FIELDS } from "./unsupported.ts";
+import { networkDiagnostics } from "../net/compose-networks.ts";
 import { isIp } from "./syntax.ts";
 import { own } from "./hash.ts";
 import { xfizzWarnings } from "./xfizz.ts";
@@ -107,6 +108,8 @@ export function validateProject(project: Project, diags: Diags): void {
   xfizzWarnings(project, diags);
   checkCycles(project, diags);
   checkPorts(project, diags);
+  // Networks across nodes: external ones are node-local; subnets and ipv4_address checked (core/net).
+  networkDiagnostics(project, diags);
   // x-fizz.ingress routes and ports against each other and against published ports (core/ingress).
   for (const c of projectConflicts(project)) diags.error([...c.path], "compose.ingress_conflict", c.message, c.hint);
 }

@@ -25,3 +25,4 @@ export * from "./resolv-conf.ts";
 export * from "./dns-fast.ts";
 export * from "./dns-from-state.ts";
 export * from "./engine-network.ts";
+export * from "./compose-networks.ts";

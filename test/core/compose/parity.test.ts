@@ -100,7 +100,8 @@ describe("valid current-spec input is accepted", () => {
     const r = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\n    networks: [n]\nnetworks:\n  n:\n    external: true\n    internal: true\n    attachable: true\n" });
     expect(errors(r)).toEqual([]);
     expect(r.project!.networks.n!.external).toBe(true);
-    expect(warnings(r).map((w) => w.path).sort()).toEqual(["networks.n.attachable", "networks.n.internal"]);
+    // (plus issue 12's: an external network is node-local in a cluster)
+    expect(warnings(r).map((w) => w.path).sort()).toEqual(["networks.n.attachable", "networks.n.external", "networks.n.internal"]);
     // An external volume with other fields stays an error, as in compose-go.
     const v = load({ "/p/compose.yaml": "services:\n  a:\n    image: x\nvolumes:\n  d:\n    external: true\n    driver: local\n" });
     expect(errors(v).map((d) => d.path)).toEqual(["volumes.d.driver"]);
