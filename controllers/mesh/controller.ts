@@ -81,10 +81,6 @@ export class MeshController implements Controller {
   /** Finds tools, key and MTU; must run before the cluster node starts (its metadata is read then). */
   async prepare(): Promise<void> {
     if (!this.ctx.config.mesh.enabled || this.problem) return;
-    if (this.ctx.config.mesh.driver !== "wireguard") {
-      this.ctx.logger.warn({ driver: this.ctx.config.mesh.driver }, "the vxlan mesh driver is not built yet; running without the mesh");
-      return;
-    }
     const tools = await detectMeshTools(this.run, `${this.ctx.config.mesh.interface.slice(0, 10)}probe`);
     if (!tools.ok) {
       this.problem = tools.error;
@@ -239,7 +235,7 @@ export class MeshController implements Controller {
     return {
       enabled: this.ctx.config.mesh.enabled,
       driver: this.ctx.config.mesh.driver,
-      encrypted: this.ctx.config.mesh.driver === "wireguard",
+      encrypted: true,
       implementation: this.impl ?? null,
       interface: this.ctx.config.mesh.interface,
       inCluster: Boolean(node),

@@ -108,8 +108,8 @@ export interface AgentConfig {
   mesh: {
     /** Bring up the node's end of the cluster mesh once it is in a cluster. */
     enabled: boolean;
-    /** wireguard (encrypted, the default) or vxlan (trusted LANs only: no encryption). */
-    driver: "wireguard" | "vxlan";
+    /** wireguard (encrypted). The unencrypted vxlan driver for trusted LANs is not built yet. */
+    driver: "wireguard";
     /** Name of the mesh interface (distinct per host when several share a machine's /var/run). */
     interface: string;
     /** UDP port of the mesh endpoint. */
@@ -262,7 +262,7 @@ export const SCHEMA: SectionSpec = {
       doc: "The cluster mesh: WireGuard (or VXLAN) between nodes, cluster-wide compose networks",
       fields: {
         enabled: { type: { t: "bool" }, doc: "Run the mesh in a cluster" },
-        driver: { type: { t: "enum", values: ["wireguard", "vxlan"] }, doc: "wireguard (encrypted) or vxlan (trusted LANs, no encryption)" },
+        driver: { type: { t: "enum", values: ["wireguard"] }, doc: "wireguard (encrypted); vxlan for trusted LANs is not built yet" },
         interface: { type: { t: "string" }, doc: "Mesh interface name" },
         port: { type: { t: "int", min: 1, max: 65535 }, doc: "UDP port of the mesh endpoint" },
         range: { type: { t: "string" }, doc: "Cluster address range (CIDR) for networks and node mesh addresses" },
