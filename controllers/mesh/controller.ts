@@ -234,7 +234,7 @@ export class MeshController implements Controller {
     }
     return {
       enabled: this.ctx.config.mesh.enabled,
-      driver: this.ctx.config.mesh.driver,
+      driver: "wireguard",
       encrypted: true,
       implementation: this.impl ?? null,
       interface: this.ctx.config.mesh.interface,

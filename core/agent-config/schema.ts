@@ -108,8 +108,6 @@ export interface AgentConfig {
   mesh: {
     /** Bring up the node's end of the cluster mesh once it is in a cluster. */
     enabled: boolean;
-    /** wireguard (encrypted). The unencrypted vxlan driver for trusted LANs is not built yet. */
-    driver: "wireguard";
     /** Name of the mesh interface (distinct per host when several share a machine's /var/run). */
     interface: string;
     /** UDP port of the mesh endpoint. */
@@ -262,7 +260,6 @@ export const SCHEMA: SectionSpec = {
       doc: "The cluster mesh: WireGuard (or VXLAN) between nodes, cluster-wide compose networks",
       fields: {
         enabled: { type: { t: "bool" }, doc: "Run the mesh in a cluster" },
-        driver: { type: { t: "enum", values: ["wireguard"] }, doc: "wireguard (encrypted); vxlan for trusted LANs is not built yet" },
         interface: { type: { t: "string" }, doc: "Mesh interface name" },
         port: { type: { t: "int", min: 1, max: 65535 }, doc: "UDP port of the mesh endpoint" },
         range: { type: { t: "string" }, doc: "Cluster address range (CIDR) for networks and node mesh addresses" },
@@ -332,7 +329,7 @@ export function defaults(h: HostFacts): AgentConfig {
     ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, drain_settle: 1_000, drain_timeout: 10_000 },
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
-    mesh: { enabled: true, driver: "wireguard", interface: "fizz0", port: 51820, range: "10.208.0.0/12" },
+    mesh: { enabled: true, interface: "fizz0", port: 51820, range: "10.208.0.0/12" },
     events: { retention: 7 * 24 * 3_600_000, prune_interval: 3_600_000 },
     secrets: { dir: "", tmpfs_size: 64 << 20, interval: 2000 },
   };
