@@ -12,7 +12,7 @@ function bytes(n: number): string {
 
 export const register: RegisterVerb = (cli, action) => {
   cli
-    .command("net", "The cluster mesh as this node sees it: driver (WireGuard via the kernel or wireguard-go, or unencrypted VXLAN), address, MTU, and per peer the endpoint, last handshake, RTT and bytes")
+    .command("net", "The cluster mesh as this node sees it: WireGuard via the kernel module or wireguard-go, address, MTU, and per peer the endpoint, last handshake, RTT and bytes")
     .option("--format <format>", "table (default) or json")
     .example("fizz net")
     .example("fizz net --format json")
