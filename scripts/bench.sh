@@ -15,3 +15,4 @@ bun bench/up-down.ts
 bun bench/agent-api.ts
 bun bench/dns.ts
 bun bench/ingress.ts
+bun bench/mesh-throughput.ts
