@@ -14,6 +14,7 @@ import { placeText } from "../../core/ingress/routes.ts";
 import type { Engine } from "../../platform/engine/index.ts";
 import { CertStore, IngressServer, createIngressMetrics } from "../../platform/ingress/index.ts";
 import { Relay } from "../../platform/ingress/relay.ts";
+import { onHandlerError } from "../../platform/ingress/sockets.ts";
 import { ingressRoutes } from "../../platform/api/routes-ingress.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
 import type { Change } from "../changes.ts";
@@ -83,6 +84,7 @@ export class IngressController implements Controller {
       connectTimeoutMs: cfg.connect_timeout,
       now: () => performance.now(),
     });
+    onHandlerError((e) => this.ctx.logger.error({ err: e }, "ingress connection handler failed; connection closed"));
     this.running = true;
     this.wake();
   }

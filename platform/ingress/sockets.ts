@@ -101,6 +101,20 @@ class BunConn implements Conn {
     this.localPort = s.localPort;
   }
 
+  /**
+   * A call on the native socket. Bun throws on some calls once the peer has
+   * gone (before our close handler ran); in a socket callback that would be
+   * an uncaught exception and take the agent down, so a failed call counts as
+   * the connection being gone.
+   */
+  private sock<R>(f: (s: BunSocket) => R, otherwise: R): R {
+    try {
+      return f(this.s);
+    } catch {
+      return otherwise;
+    }
+  }
+
   setHandlers(h: ConnHandlers): void {
     this.h = h;
     const early = this.early;
@@ -123,7 +137,7 @@ class BunConn implements Conn {
       this.queue.push(b);
       return false;
     }
-    const n = this.s.write(b);
+    const n = this.sock((s) => s.write(b), -1);
     if (n === b.length) return true;
     this.queue.push(n > 0 ? b.subarray(n) : b);
     return false;
@@ -132,7 +146,7 @@ class BunConn implements Conn {
   drain(): void {
     while (this.queue.length > 0) {
       const b = this.queue[0]!;
-      const n = this.s.write(b);
+      const n = this.sock((s) => s.write(b), -1);
       if (n < b.length) {
         if (n > 0) this.queue[0] = b.subarray(n);
         return;
@@ -156,13 +170,13 @@ class BunConn implements Conn {
   private shutWrite(): void {
     if (this.writeShut) return;
     this.writeShut = true;
-    if (this.readEnded) this.s.end();
-    else this.s.shutdown();
+    if (this.readEnded) this.sock((s) => s.end(), undefined);
+    else this.sock((s) => s.shutdown(), undefined);
   }
 
   destroy(): void {
     if (this.closed) return;
-    this.s.terminate();
+    this.sock((s) => s.terminate(), undefined);
   }
 
   private paused = false;
@@ -170,13 +184,13 @@ class BunConn implements Conn {
   pause(): void {
     if (this.paused) return;
     this.paused = true;
-    this.s.pause();
+    this.sock((s) => s.pause(), undefined);
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.s.resume();
+    this.sock((s) => s.resume(), undefined);
   }
 
   gone(): void {
@@ -189,22 +203,43 @@ class BunConn implements Conn {
   peerEnded(): void {
     this.readEnded = true;
     this.h.onEnd();
-    if (this.writeShut && !this.closed) this.s.end();
+    if (this.writeShut && !this.closed) this.sock((s) => s.end(), undefined);
+  }
+}
+
+let reportError: (e: unknown) => void = () => {};
+
+/** Where a bug in a connection's handlers is reported (the agent's log); the connection is closed, the process lives on. */
+export function onHandlerError(f: (e: unknown) => void): void {
+  reportError = f;
+}
+
+/** Runs a connection callback; a throw closes that connection instead of crashing the agent. */
+function guarded(conn: { destroy(): void } | undefined, f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    reportError(e);
+    try {
+      conn?.destroy();
+    } catch {
+      // Already gone.
+    }
   }
 }
 
 const BUN_HANDLERS: BunHandlers = {
   data(s, d) {
-    s.data?.data(d);
+    guarded(s.data, () => s.data?.data(d));
   },
   drain(s) {
-    s.data?.drain();
+    guarded(s.data, () => s.data?.drain());
   },
   end(s) {
-    s.data?.peerEnded();
+    guarded(s.data, () => s.data?.peerEnded());
   },
   close(s) {
-    s.data?.gone();
+    guarded(undefined, () => s.data?.gone());
   },
   error() {
     // close follows.
@@ -228,14 +263,14 @@ class NodeConn implements Conn {
     this.localAddress = plainAddress(s.localAddress);
     this.localPort = s.localPort ?? 0;
     s.setNoDelay(true);
-    s.on("data", (d: Buffer) => (this.early ? this.early.push(d) : this.h.onData(d)));
-    s.on("drain", () => this.h.onDrain());
-    s.on("end", () => this.h.onEnd());
+    s.on("data", (d: Buffer) => guarded(this, () => (this.early ? this.early.push(d) : this.h.onData(d))));
+    s.on("drain", () => guarded(this, () => this.h.onDrain()));
+    s.on("end", () => guarded(this, () => this.h.onEnd()));
     s.on("error", () => {});
     s.on("close", () => {
       if (this.closed) return;
       this.closed = true;
-      this.h.onClose();
+      guarded(undefined, () => this.h.onClose());
     });
   }
 

@@ -75,7 +75,7 @@ export class TcpIngress {
     };
     const relay = (client: ProxyEndpoint) => {
       c.setHandlers(hold);
-      void this.relay(c, client, held, () => ended, () => closed);
+      this.relay(c, client, held, () => ended, () => closed).catch(() => c.destroy());
     };
     const http = (client: ProxyEndpoint) => {
       this.open.delete(c);
