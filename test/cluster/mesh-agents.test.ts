@@ -88,6 +88,14 @@ describe.skipIf(!socket || !isRoot)("mesh between 3 agents", () => {
     expect(new Set(addrs).size).toBe(3);
     for (const m of all) for (const p of m.peers) expect(addrs).toContain(p.allowedIps[0] ?? null);
 
+    // Measured, not asserted: the agents' resident memory with the mesh up (source mode under Bun).
+    await new Promise((r) => setTimeout(r, 3000));
+    const rss = [0, 1, 2].map((i) => {
+      const pid = host(i).agent()?.pid;
+      const kb = pid ? Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) : NaN;
+      return `${host(i).name} ${(kb / 1024).toFixed(1)} MB`;
+    });
+    process.stderr.write(`agent RSS with the mesh up, idle: ${rss.join(", ")}\n`);
     const net = await fizz(0, "net");
     expect(net.code).toBe(0);
     expect(net.stdout).toContain("WireGuard (wireguard-go), encrypted");

@@ -109,7 +109,7 @@ describe.skipIf(!socket || !isRoot)("mesh data path on 2 hosts (wireguard-go, pr
       if (!tools.ok) throw tools.error;
       const key = loadOrCreateWgKey(join(h.agentDataDir, "mesh", "wg.key"));
       const wg = new WgInterface(r, {
-        name: `fzm${cluster.name.slice(0, 6)}${h.index}`,
+        name: h.meshInterface,
         impl: tools.impl,
         privateKeyFile: key.privateKeyFile,
         listenPort: PORT,
