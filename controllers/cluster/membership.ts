@@ -11,6 +11,7 @@
  * Timing profile: FIZZ_SWIM_PROFILE=test selects short SWIM timings (failure
  * detection in ~1–2 s instead of ~5–10 s) for the multi-agent e2e tests.
  */
+import { withoutMeshLabels } from "../../core/net/mesh-meta.ts";
 import { hostname, cpus, totalmem } from "node:os";
 import { randomBytes } from "node:crypto";
 import { FizzError } from "../../core/errors.ts";
@@ -527,7 +528,8 @@ function memberView(m: ClusterMember): ClusterNodeView {
     address: m.address,
     state: m.state,
     incarnation: m.incarnation,
-    labels: { ...m.meta.labels },
+    // The mesh's own metadata (key, port, MTU) is not a label a user set: `fizz net` shows it.
+    labels: withoutMeshLabels(m.meta.labels),
     resources: { cpuMillis: m.meta.resources.cpuMillis, memoryBytes: m.meta.resources.memoryBytes },
     rttMs: m.rttMs === undefined ? null : Math.round(m.rttMs * 100) / 100,
     self: m.self,
