@@ -15,7 +15,7 @@ export interface Limit {
   /** How a user reads it in an error: "file size limit". */
   readonly label: string;
   /** Unit of `max`, for printing: bytes print as KiB/MiB. */
-  readonly unit: "bytes" | "levels" | "characters" | "replicas" | "files" | "ms";
+  readonly unit: "bytes" | "levels" | "characters" | "replicas" | "services" | "files" | "ms";
 }
 
 export const LIMITS = {
@@ -42,6 +42,12 @@ export const LIMITS = {
   /** Request headers must arrive within this of a connection opening. */
   headersTimeoutMs: { max: 10_000, label: "request headers timeout", unit: "ms" },
   /**
+   * One message of cluster state from a peer (a push-pull stream message, a
+   * state delta): peers are authenticated, so this bounds a bug or a huge
+   * state, not an attacker.
+   */
+  clusterMessageBytes: { max: 64 * MiB, label: "cluster message limit", unit: "bytes" },
+  /**
    * Nesting of YAML and JSON documents (mappings and lists inside each other).
    * Real compose files nest under 10 levels; every walk over a value above
    * this depth could exhaust the stack, so deeper input is refused at parse.
@@ -53,6 +59,12 @@ export const LIMITS = {
    * (RFC 1035): service names become DNS names in the cluster.
    */
   nameLength: { max: 63, label: "name length limit", unit: "characters" },
+  /**
+   * Services in one project. Ten times the largest project we benchmark
+   * (bench/compose.ts, 1,000 services); past it a project's memory and
+   * planning time, not its usefulness, grow (60,000 services: 336 MB).
+   */
+  services: { max: 10_000, label: "services per project limit", unit: "services" },
   /**
    * Replicas of one service (deploy.replicas, scale:, `fizz scale`,
    * --scale). Leaves room for every node of a large cluster to run several,
@@ -86,11 +98,13 @@ export const MAX_FILE_BYTES = LIMITS.fileBytes.max;
 export const MAX_PROJECT_BYTES = LIMITS.projectBytes.max;
 export const MAX_PROJECT_FILES = LIMITS.projectFiles.max;
 export const MAX_BODY_BYTES = LIMITS.bodyBytes.max;
+export const MAX_CLUSTER_MESSAGE_BYTES = LIMITS.clusterMessageBytes.max;
 export const BODY_TIMEOUT_MS = LIMITS.bodyTimeoutMs.max;
 export const HEADERS_TIMEOUT_MS = LIMITS.headersTimeoutMs.max;
 export const MAX_NESTING_DEPTH = LIMITS.nestingDepth.max;
 export const MAX_NAME_LENGTH = LIMITS.nameLength.max;
 export const MAX_REPLICAS = LIMITS.replicas.max;
+export const MAX_SERVICES = LIMITS.services.max;
 export const MAX_ECHO_CHARS = LIMITS.echoChars.max;
 export const MAX_MESSAGE_CHARS = LIMITS.messageChars.max;
 export const MAX_SECRET_BYTES = LIMITS.secretBytes.max;

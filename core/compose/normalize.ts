@@ -21,7 +21,8 @@ import type {
   VolumeMount,
 } from "./model.ts";
 import { isDict, toDict } from "./merge.ts";
-import { readBool, readInt, readObj, readSpec, readStr, readStrs, type Cx, type Schema, type Spec } from "./schema.ts";
+import { readBool, readInt, readObj, readSpec, readStr, readStrs, typeName, type Cx, type Schema, type Spec } from "./schema.ts";
+import { echo } from "../limits.ts";
 import type { Path } from "./source.ts";
 import { parseDeviceShort, parsePortShort, parseVolumeShort } from "./syntax.ts";
 import { readXFizzService } from "./xfizz.ts";
@@ -101,7 +102,12 @@ const EXTRA_HOSTS: Spec = {
         cx.diags.error([...p, host], "compose.bad_value", `extra host '${host}' has no address`, "write host:ip or host=ip");
         continue;
       }
-      const ips = Array.isArray(ip) ? ip.map(String) : [String(ip)];
+      const list = Array.isArray(ip) ? ip : [ip];
+      if (list.some((a) => typeof a === "object" && a !== null)) {
+        cx.diags.error([...p, host], "compose.wrong_type", `extra host '${echo(host)}' must map to an address or a list of addresses, got ${typeName(ip)}`);
+        continue;
+      }
+      const ips = list.map(String);
       out[host] = ips.map((a) => a.replace(/^\[(.*)\]$/, "$1"));
     }
     return out;
@@ -411,7 +417,11 @@ function readDependsOn(v: unknown, p: Path, cx: Cx): Record<string, DependsOn> |
 
 function readEnvFile(v: unknown, p: Path, cx: Cx): EnvFile[] | undefined {
   const items = typeof v === "string" ? [v] : v;
-  if (!Array.isArray(items)) return readSpec(v, p, cx, "strs") as undefined;
+  if (!Array.isArray(items)) {
+    // A number (env_file: 0) reads as its string, like other string fields; anything else is reported there.
+    const strs = readSpec(v, p, cx, "strs") as string[] | undefined;
+    return strs?.map((s) => ({ path: cx.resolvePath(s), required: true }));
+  }
   const out: EnvFile[] = [];
   items.forEach((item, i) => {
     if (typeof item === "string") out.push({ path: cx.resolvePath(item), required: true });

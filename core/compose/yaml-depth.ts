@@ -15,8 +15,47 @@ interface Node {
   items?: { key?: Node | null; value?: Node }[];
 }
 
+/**
+ * An upper bound on the nesting depth of YAML text, in one cheap pass: a
+ * block level needs one more space of indentation or one more indicator
+ * ("- ", "? ", ": ") on its line, a flow level one more bracket. Lets the
+ * common file skip the syntax-tree check below.
+ */
+export function yamlDepthBound(text: string): number {
+  let maxIndent = 0;
+  let maxInline = 0;
+  let flow = 0;
+  let maxFlow = 0;
+  let indent = 0;
+  let inline = 0;
+  let atStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) {
+      if (inline > maxInline) maxInline = inline;
+      indent = inline = 0;
+      atStart = true;
+      continue;
+    }
+    if (atStart) {
+      if (c === 0x20) {
+        if (++indent > maxIndent) maxIndent = indent;
+        continue;
+      }
+      atStart = false;
+    }
+    if (c === 0x5b || c === 0x7b) {
+      if (++flow > maxFlow) maxFlow = flow;
+    } else if ((c === 0x5d || c === 0x7d) && flow > 0) flow--;
+    else if ((c === 0x2d || c === 0x3f || c === 0x3a) && (i + 1 === text.length || text.charCodeAt(i + 1) === 0x20 || text.charCodeAt(i + 1) === 0x0a)) inline++;
+  }
+  if (inline > maxInline) maxInline = inline;
+  return maxIndent + maxInline + maxFlow + 1;
+}
+
 /** Offset of the first collection nested past `max` levels, or -1. */
 export function yamlTooDeepAt(text: string, max: number = MAX_NESTING_DEPTH): number {
+  if (yamlDepthBound(text) <= max) return -1;
   // Flow collections (`[[[[…`) first, from the lexer's stream: it stops at the
   // crossing, without building a tree for the 100,000 levels after it.
   let flow = 0;

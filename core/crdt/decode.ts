@@ -5,6 +5,8 @@
  * Parsers build fresh null-prototype dicts, so a hostile `__proto__` key is
  * just a key.
  */
+import { MAX_CLUSTER_MESSAGE_BYTES, MAX_NESTING_DEPTH } from "../limits.ts";
+import { jsonTooDeepAt } from "../nesting.ts";
 import { FizzError } from "../errors.ts";
 import { newDict, type Dict } from "./dict.ts";
 import type { Json } from "./json.ts";
@@ -46,7 +48,7 @@ export function runDecode<T>(input: unknown, parse: (v: unknown, path: string) =
   }
 }
 
-export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_BYTES = MAX_CLUSTER_MESSAGE_BYTES;
 
 /** Bytes (UTF-8 JSON) or a string → parsed → validated. */
 export function decodeJsonBytes<T>(
@@ -65,6 +67,9 @@ export function decodeJsonBytes<T>(
   } catch (e) {
     return { ok: false, error: decodeError("input is not valid UTF-8", "", e) };
   }
+  // A peer's 100,000-level nesting is refused before JSON.parse builds it (readJson would refuse it at 64 anyway).
+  const deep = jsonTooDeepAt(text, MAX_NESTING_DEPTH + 8);
+  if (deep >= 0) return { ok: false, error: decodeError(`input nests deeper than ${MAX_NESTING_DEPTH + 8} levels (at character ${deep})`) };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -147,7 +152,8 @@ export function readDict<V>(
   return out;
 }
 
-const MAX_JSON_DEPTH = 64;
+/** Values inside state records (deployment specs): the one nesting depth limit. */
+const MAX_JSON_DEPTH = MAX_NESTING_DEPTH;
 
 /** Any JSON value, depth-limited, copied into null-prototype objects. */
 export function readJson(v: unknown, path: string, depth = 0): Json {

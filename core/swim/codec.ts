@@ -5,6 +5,7 @@
  * the byte offset, never an exception — a packet from the network can never
  * crash the agent. Encryption wraps these bytes elsewhere (platform/transport).
  */
+import { MAX_CLUSTER_MESSAGE_BYTES } from "../limits.ts";
 import {
   MAX_PUSH_PULL_BUCKETS,
   type Broadcast,
@@ -51,7 +52,7 @@ const TAG = {
 
 const STATES: readonly MemberState[] = ["alive", "suspect", "dead", "left"];
 /** Upper bound for one push-pull stream message; bigger is refused before allocation. */
-export const MAX_STREAM_BYTES = 64 * 1024 * 1024;
+export const MAX_STREAM_BYTES = MAX_CLUSTER_MESSAGE_BYTES;
 /** Limits for strings we encode with a 1-byte length. */
 export const MAX_SHORT_STRING = 255;
 

@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import type { ApiAddress } from "../../core/agent-config/address.ts";
 import { BODY_TIMEOUT_MS, HEADERS_TIMEOUT_MS, MAX_BODY_BYTES } from "../../core/limits.ts";
 import { FizzError } from "../../core/errors.ts";
+import { collectGarbageSoon } from "../runtime.ts";
 import { errorReply, httpError, type ErrorBody } from "./errors.ts";
 import { parseTarget } from "./path.ts";
 import { hasBody, isJsonContentType, parseJson, readBody, tooLarge } from "./body.ts";
@@ -67,6 +68,9 @@ export interface ApiServer {
   /** Stops accepting, ends streams, closes connections, removes socket files. */
   close(): Promise<void>;
 }
+
+/** Bodies from this size on are followed by a garbage collection (platform/runtime.ts). */
+const LARGE_BODY_BYTES = 256 * 1024;
 
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -179,6 +183,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           let buf: Buffer;
           try {
             buf = await withTimeout(readBody(req, limits.maxBodyBytes), limits.bodyTimeoutMs);
+            // Parsing and checking a large body leaves many times its size in garbage.
+            if (buf.length >= LARGE_BODY_BYTES) collectGarbageSoon();
           } catch (e) {
             if (e instanceof FizzError && e.status === 408) bodyStalled = true;
             throw e;

@@ -3,6 +3,8 @@ import fc from "fast-check";
 import { jsonTooDeepAt, tooDeepAt } from "../../core/nesting.ts";
 import { loadProject } from "../../core/compose/load.ts";
 import { MAX_NESTING_DEPTH } from "../../core/limits.ts";
+import { yamlDepthBound, yamlTooDeepAt } from "../../core/compose/yaml-depth.ts";
+import { parse, stringify } from "yaml";
 
 function nest(n: number): unknown {
   let v: unknown = 1;
@@ -105,5 +107,19 @@ describe("compose files nested deeply get a located error (issue 18: 100k levels
     expect(errorsOf(flow(63))).toEqual([]);
     expect(errorsOf(flow(64))[0]!.code).toBe("compose.too_deep");
     expect(errorsOf(`${flow(63)}x-b: |\n  block scalar sends this file to the yaml package\n`)).toEqual([]);
+  });
+});
+
+describe("yamlDepthBound: the cheap pre-check never under-counts", () => {
+  test("property: the bound is at least the parsed depth, in block and flow style", () => {
+    const depth = (v: unknown): number => (typeof v === "object" && v !== null ? 1 + Math.max(0, ...Object.values(v).map(depth)) : 0);
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 12 }), fc.boolean(), (v, flow) => {
+        const text = stringify(v, flow ? { collectionStyle: "flow" } : {});
+        expect(yamlDepthBound(text)).toBeGreaterThanOrEqual(depth(parse(text)));
+        expect(yamlTooDeepAt(text, 64) === -1).toBe(depth(parse(text)) <= 64);
+      }),
+      { numRuns: 300, seed: 18 },
+    );
   });
 });

@@ -31,6 +31,16 @@ describe("names: one length limit (63, a DNS label) for compose, CLI and API", (
   });
 });
 
+describe("services per project", () => {
+  test("10,001 services are refused before normalising, naming the limit; 10,000 load", () => {
+    const file = (n: number) => `services:\n${Array.from({ length: n }, (_, i) => `  s${i}:\n    image: busybox\n`).join("")}`;
+    const r = load(file(10_001));
+    expect(r.project).toBeUndefined();
+    expect(r.diagnostics.map((d) => `${d.code}: ${d.message}`)).toEqual(["compose.too_many_services: the project's number of services is 10001 services, over the services per project limit (10000 services)"]);
+    expect(Object.keys(load(file(10_000)).project!.services)).toHaveLength(10_000);
+  });
+});
+
 describe("error messages", () => {
   test("a YAML set, ordered map or binary value is named as such, not 'got a mapping' where a mapping is expected", () => {
     const msg = (v: string) => errors(`services:\n  web:\n    image: x\n    labels: ${v}\n`)[0]!.message;
@@ -48,5 +58,13 @@ describe("error messages", () => {
     expect(e.message).toBe(`image '${"A".repeat(120)}… (1048576 characters)' is not valid`);
     expect(e.hint!.length).toBeLessThan(1100);
     expect(e.path!.length).toBeLessThan(1100);
+  });
+});
+
+describe("crashes the compose fuzz found (test/fuzz/compose-worker.ts)", () => {
+  test("env_file: 0, extra_hosts mapped to a mapping, include with an empty path list: diagnostics, not TypeErrors", () => {
+    expect(() => load("services:\n  web:\n    image: x\n    env_file: 0\n")).not.toThrow();
+    expect(errors("services:\n  web:\n    image: x\n    extra_hosts:\n      db: {a: 1}\n").map((d) => d.message)).toEqual(["extra host 'db' must map to an address or a list of addresses, got a mapping"]);
+    expect(errors("include:\n  - path: []\nservices:\n  web:\n    image: x\n").map((d) => d.code)).toEqual(["compose.wrong_type"]);
   });
 });
