@@ -14,7 +14,7 @@ import type { Context } from "./context.ts";
 
 export type Locate = (path: readonly (string | number)[]) => SourceLocation | undefined;
 
-interface Finding {
+export interface Finding {
   where: readonly (string | number)[];
   code: string;
   message: string;
@@ -26,8 +26,21 @@ export function usesSecrets(project: Project): boolean {
   return Object.values(project.services).some((s) => s.secrets.length > 0 || s.configs.length > 0);
 }
 
-export async function sealSecrets(ctx: Context, client: ApiClient, project: Project, o: { locate?: Locate; env: Record<string, string | undefined>; upload: boolean }): Promise<Project> {
-  if (!usesSecrets(project)) return project;
+export interface SecretsCheck {
+  readonly findings: readonly Finding[];
+  /** The project as the agent gets it (only ciphertext and references). */
+  readonly project: Project;
+  readonly uploads: readonly { path: string; kind: "secret" | "config"; value: Uint8Array }[];
+  /** Checks that need an agent (external secrets, encrypted files) were skipped: none was given. */
+  readonly agentSkipped: boolean;
+}
+
+/**
+ * Resolves and checks every secret and config a service uses: locally
+ * (files, variables, sizes, formats), then with the agent when one is given
+ * (stored secrets exist and may be read, encrypted files open).
+ */
+export async function checkSecrets(client: ApiClient | undefined, project: Project, o: { env: Record<string, string | undefined> }): Promise<SecretsCheck> {
   const [{ resolveComposeSecrets }, { MAX_SECRET_BYTES, MAX_FILE_BYTES }, { FizzError, isFizzError }, fs] = await Promise.all([
     import("../core/secrets/compose.ts"),
     import("../core/limits.ts"),
@@ -51,6 +64,7 @@ export async function sealSecrets(ctx: Context, client: ApiClient, project: Proj
     },
   });
   const findings: Finding[] = [...plan.errors];
+  if (!client) return { findings, project: plan.project, uploads: plan.uploads, agentSkipped: plan.external.length + plan.verify.length > 0 };
   const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
   const agentError = (e: unknown) => (isFizzError(e) ? e : new FizzError({ code: "secrets.agent", message: String(e) }));
   for (const ext of plan.external) {
@@ -77,6 +91,14 @@ export async function sealSecrets(ctx: Context, client: ApiClient, project: Proj
       for (const v of plan.verify) findings.push({ where: v.where, code: err.code, message: `${v.id}: cannot be checked: ${err.message}`, ...(err.hint ? { hint: err.hint } : {}) });
     }
   }
+  return { findings, project: plan.project, uploads: plan.uploads, agentSkipped: false };
+}
+
+export async function sealSecrets(ctx: Context, client: ApiClient, project: Project, o: { locate?: Locate; env: Record<string, string | undefined>; upload: boolean }): Promise<Project> {
+  if (!usesSecrets(project)) return project;
+  const { FizzError } = await import("../core/errors.ts");
+  const { findings, project: sealed, uploads } = await checkSecrets(client, project, o);
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
   if (findings.length) {
     for (const f of findings) {
       const loc = o.locate?.(f.where);
@@ -90,8 +112,8 @@ export async function sealSecrets(ctx: Context, client: ApiClient, project: Proj
       ...(loc ? { location: loc } : {}),
     });
   }
-  if (o.upload && plan.uploads.length) {
-    await client.json("POST", "/v1/secrets-upload", { project: project.name, items: plan.uploads.map((u) => ({ path: u.path, kind: u.kind, value: b64(u.value) })) });
+  if (o.upload && uploads.length) {
+    await client.json("POST", "/v1/secrets-upload", { project: project.name, items: uploads.map((u) => ({ path: u.path, kind: u.kind, value: b64(u.value) })) });
   }
-  return plan.project;
+  return sealed;
 }

@@ -5,7 +5,9 @@ import { loadProject, readComposeOptions, withComposeOptions } from "./compose-l
 import { formatDiagnostic } from "../core/compose/diagnostics.ts";
 import { usageError } from "../core/errors.ts";
 import { optString } from "./command.ts";
-import { paint } from "./context.ts";
+import { paint, type Context } from "./context.ts";
+import type { LoadResult } from "../core/compose/load.ts";
+import type { Diagnostic } from "../core/compose/model.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withComposeOptions(cli.command("validate [...files]", "Check compose files: all errors and warnings with file:line:col"))
@@ -16,6 +18,7 @@ export const register: RegisterVerb = (cli, action) => {
         const format = optString(options, "format") ?? "text";
         if (format !== "text" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format text or --format json");
         const result = await loadProject(readComposeOptions(options, args));
+        if (result.project && !result.diagnostics.some((d) => d.severity === "error")) result.diagnostics.push(...(await secretDiagnostics(ctx, result)));
         const errors = result.diagnostics.filter((d) => d.severity === "error");
         const warnings = result.diagnostics.filter((d) => d.severity === "warning");
         const valid = errors.length === 0 && result.project !== undefined;
@@ -44,3 +47,25 @@ export const register: RegisterVerb = (cli, action) => {
       }),
     );
 };
+
+/**
+ * Secrets and configs: what can be checked here (files, variables, sizes,
+ * formats), and with a running agent what only the cluster knows (stored
+ * secrets exist, encrypted files open). Without an agent, one warning says
+ * what was not checked.
+ */
+async function secretDiagnostics(ctx: Context, result: LoadResult): Promise<Diagnostic[]> {
+  const project = result.project!;
+  const { usesSecrets, checkSecrets } = await import("./secret-compose.ts");
+  if (!usesSecrets(project)) return [];
+  const { agentClient } = await import("./agent-client.ts");
+  const client = await agentClient(ctx);
+  const reachable = await Promise.race([client.info().then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref?.())]);
+  const r = await checkSecrets(reachable ? client : undefined, project, { env: { ...result.environment, ...process.env } });
+  const out: Diagnostic[] = r.findings.map((f) => {
+    const loc = result.locate?.(f.where);
+    return { severity: "error", code: f.code, message: f.message, ...(f.hint ? { hint: f.hint } : {}), path: f.where.join("."), ...(loc ? { file: loc.file, line: loc.line, column: loc.column } : {}) };
+  });
+  if (r.agentSkipped) out.push({ severity: "warning", code: "secrets.not_checked", message: "no fizz agent is reachable, so stored secrets and encrypted files were not checked against the cluster", hint: "fizz up checks them; or run fizz validate where an agent runs (-H)" });
+  return out;
+}
