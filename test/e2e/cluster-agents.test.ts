@@ -110,7 +110,7 @@ describe.skipIf(!socket)("five agents form a cluster", () => {
       });
     }
     const table = await fizz(sock(3), "nodes");
-    expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+ADDRESS\s+STATE\s+INCARNATION\s+LABELS\s+CPU\/MEM\s+RTT$/);
+    expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+NAME\s+ADDRESS\s+STATE\s+INCARNATION\s+LABELS\s+CPU\/MEM\s+RTT\s+SECRETS$/);
     expect(table.stdout).toContain("127.0.0.15:7946");
     const keys = await fizz(sock(2), "cluster", "keys", "list");
     expect(keys.stdout).toMatch(/^ID\s+PRIMARY\n[0-9a-f]{8}\s+\*\n$/);
