@@ -34,6 +34,9 @@ export interface DeliveryDeps {
   readonly log: { warn(o: object, m: string): void };
 }
 
+/** How long files written for a container that does not exist yet are kept (the create that follows takes well under this). */
+const PREPARE_GRACE_MS = 60_000;
+
 const digest = (s: string) => createHash("sha256").update(s).digest("hex");
 
 type Entry = DeliveryManifest["files"][number];
@@ -41,6 +44,8 @@ type Entry = DeliveryManifest["files"][number];
 export class Deliveries {
   /** Containers whose files are being written, so the GC pass leaves them alone. */
   private readonly busy = new Set<string>();
+  /** When each container's files were last written (before it exists, the GC waits PREPARE_GRACE_MS). */
+  private readonly prepared = new Map<string, number>();
 
   constructor(private readonly d: DeliveryDeps) {}
 
@@ -100,6 +105,7 @@ export class Deliveries {
       for (const f of files) if (!f.inDirectory) mounts.push({ Type: "bind", Source: f.file, Target: f.target, ReadOnly: true });
       return mounts;
     } finally {
+      this.prepared.set(container, Date.now());
       this.busy.delete(container);
     }
   }
@@ -122,7 +128,11 @@ export class Deliveries {
       if (this.busy.has(container)) continue;
       const dir = join(root, container);
       if (!names.has(container)) {
-        removeDir(dir);
+        // Written for a container that is about to be created: leave it a minute to appear.
+        if (!(this.prepared.get(container)! > Date.now() - PREPARE_GRACE_MS)) {
+          removeDir(dir);
+          this.prepared.delete(container);
+        }
         continue;
       }
       const m = readManifest(dir);
