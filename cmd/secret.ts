@@ -39,24 +39,16 @@ async function readValue(path: string | undefined, what: string, max?: number): 
       if (n > limit) break;
     }
   } else {
-    const { openSync, readSync, closeSync } = await import("node:fs");
-    let fd: number;
+    // A regular file: its size says whether it fits before anything is read.
+    const { statSync, readFileSync } = await import("node:fs");
     try {
-      fd = openSync(path, "r");
+      const st = statSync(path);
+      if (!st.isFile()) throw usageError(`${path} is not a regular file`);
+      n = st.size;
+      if (n <= cap) chunks.push(readFileSync(path));
     } catch (e) {
+      if ((e as { code?: string }).code === "cli.usage") throw e;
       throw usageError(`cannot read ${path}: ${(e as Error).message}`);
-    }
-    try {
-      const buf = Buffer.alloc(64 * 1024);
-      for (;;) {
-        const r = readSync(fd, buf, 0, buf.length, null);
-        if (r === 0) break;
-        chunks.push(Buffer.from(buf.subarray(0, r)));
-        n += r;
-        if (n > limit) break;
-      }
-    } finally {
-      closeSync(fd);
     }
   }
   const { FizzError } = await import("../core/errors.ts");
