@@ -16,3 +16,4 @@ bun bench/agent-api.ts
 bun bench/dns.ts
 bun bench/ingress.ts
 bun bench/mesh-throughput.ts
+bun bench/secrets.ts --cluster
