@@ -24,7 +24,8 @@ import { secretsRoutes, type SecretsApi } from "../../platform/api/routes-secret
 import type { Engine } from "../../platform/engine/index.ts";
 import { loadNativeAead } from "../../platform/secrets/aead.ts";
 import { encryptAge } from "../../platform/secrets/age-encrypt.ts";
-import { ensureMemoryBacked } from "../../platform/secrets/files.ts";
+import { ensureMemoryBacked, filesystemOf, listContainerDirs, MEMORY_FS, unmountIfMounted } from "../../platform/secrets/files.ts";
+import { existsSync } from "node:fs";
 import type { Change } from "../changes.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
 import type { Controller } from "../controller.ts";
@@ -52,7 +53,7 @@ export class SecretsController implements Controller, SecretsApi {
   readonly deliveries: Deliveries;
   private aead: Aead = jsAead;
   private rootDir: string | undefined;
-  private rootError: FizzError | undefined;
+  private rootReady: Promise<string> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -93,6 +94,7 @@ export class SecretsController implements Controller, SecretsApi {
     this.deliveries = new Deliveries({
       node: ctx.node,
       root: () => this.root(),
+      rootIfReady: () => this.rootDir,
       catalog: this.catalog,
       keys: this.keys,
       get aead() {
@@ -134,25 +136,44 @@ export class SecretsController implements Controller, SecretsApi {
     return alive[0] === this.ctx.node;
   }
 
-  private root(): string {
-    if (this.rootError) throw this.rootError;
-    if (!this.rootDir) throw new FizzError({ code: "secrets.starting", message: "the secrets directory is not ready yet", status: 503 });
-    return this.rootDir;
+  /** The delivery directory, made memory-backed on first need (an agent that never delivers mounts nothing). */
+  private async root(): Promise<string> {
+    if (this.rootDir) {
+      // Checked before every write: a directory that stopped being memory-backed (unmounted behind our back) must never get a value.
+      const fs = filesystemOf(this.rootDir);
+      if (existsSync(this.rootDir) && fs && MEMORY_FS.has(fs)) return this.rootDir;
+      this.rootDir = undefined;
+      this.rootReady = undefined;
+    }
+    this.rootReady ??= (async () => {
+      const dir = this.rootPath();
+      try {
+        const r = await ensureMemoryBacked(dir, this.ctx.config.secrets.tmpfs_size);
+        this.rootDir = dir;
+        this.ctx.logger.info({ dir, fs: r.fs, mounted: r.mounted }, "secrets are delivered on memory-backed storage");
+        return dir;
+      } catch (e) {
+        this.rootReady = undefined;
+        const err = e instanceof FizzError ? e : new FizzError({ code: "secrets.not_memory_backed", message: String(e) });
+        recordEvent(this.ctx, { type: "secrets.delivery_unavailable", message: `secrets cannot be delivered on this node: ${err.message}` });
+        throw err;
+      }
+    })();
+    return this.rootReady;
+  }
+
+  private rootPath(): string {
+    const c = this.ctx.config.secrets;
+    return c.dir || join(process.getuid?.() === 0 ? "/run/fizz/secrets" : `${process.env.XDG_RUNTIME_DIR || "/tmp"}/fizz-secrets`, this.ctx.node);
   }
 
   async start(): Promise<void> {
     this.stopped = false;
     this.aead = await loadNativeAead();
-    const c = this.ctx.config.secrets;
-    const dir = c.dir || join(process.getuid?.() === 0 ? "/run/fizz/secrets" : `${process.env.XDG_RUNTIME_DIR || "/tmp"}/fizz-secrets`, this.ctx.node);
-    try {
-      const r = await ensureMemoryBacked(dir, c.tmpfs_size);
-      this.rootDir = dir;
-      this.ctx.logger.info({ dir, fs: r.fs, mounted: r.mounted }, "secrets are delivered on memory-backed storage");
-    } catch (e) {
-      this.rootError = e instanceof FizzError ? e : new FizzError({ code: "secrets.not_memory_backed", message: String(e) });
-      recordEvent(this.ctx, { type: "secrets.delivery_unavailable", message: `secrets cannot be delivered on this node: ${this.rootError.message}` });
-    }
+    // Files delivered by an earlier run (containers still running) are rotated and collected as before.
+    const dir = this.rootPath();
+    const fs = filesystemOf(dir);
+    if (existsSync(dir) && fs && MEMORY_FS.has(fs)) this.rootDir = dir;
     this.wake(0);
   }
 
@@ -162,6 +183,10 @@ export class SecretsController implements Controller, SecretsApi {
     this.timer = undefined;
     await this.running?.catch(() => {});
     this.state.flush();
+    // Nothing delivered is left (no container holds a mount): take the tmpfs away again.
+    if (this.rootDir && listContainerDirs(this.rootDir).length === 0) {
+      await unmountIfMounted(this.rootDir).catch((e: unknown) => this.ctx.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "removing the empty secrets tmpfs failed"));
+    }
   }
 
   onChange(c: Change): void {

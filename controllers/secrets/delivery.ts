@@ -25,7 +25,10 @@ import type { KeyHolder } from "./keyring.ts";
 
 export interface DeliveryDeps {
   readonly node: string;
-  readonly root: () => string;
+  /** The delivery directory; made memory-backed on first call. */
+  readonly root: () => Promise<string>;
+  /** The directory when it is ready already (rotation and cleanup never create it). */
+  readonly rootIfReady: () => string | undefined;
   readonly catalog: Catalog;
   readonly keys: KeyHolder;
   readonly aead: Aead;
@@ -86,7 +89,7 @@ export class Deliveries {
     const plan = deliveryPlan(project, service);
     if (!plan.ok) throw new FizzError({ code: "secrets.delivery", message: plan.message });
     if (plan.files.length === 0) return [];
-    const dir = containerDir(this.d.root(), container);
+    const dir = containerDir(await this.d.root(), container);
     this.busy.add(container);
     try {
       prepareDirs(dir);
@@ -121,7 +124,8 @@ export class Deliveries {
    * rotate policy says. `projects` gives the current spec of a deployment.
    */
   async pass(projects: (name: string) => Project | undefined): Promise<void> {
-    const root = this.d.root();
+    const root = this.d.rootIfReady();
+    if (!root) return;
     const names = new Set<string>();
     for (const c of await this.d.engine.containers.list({ all: true })) for (const n of c.Names) names.add(n.replace(/^\//, ""));
     for (const container of listContainerDirs(root)) {

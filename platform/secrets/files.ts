@@ -14,13 +14,13 @@
  * file or the new one, never a mix.
  */
 import { execFile } from "node:child_process";
-import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { FizzError } from "../../core/errors.ts";
 import type { DeliveryManifest } from "../../core/secrets/delivery.ts";
 
-const MEMORY_FS = new Set(["tmpfs", "ramfs"]);
+export const MEMORY_FS: ReadonlySet<string> = new Set(["tmpfs", "ramfs"]);
 
 /** The filesystem type of the mount holding `path` (longest mount point that prefixes it). */
 export function filesystemOf(path: string, mountinfo = safeRead("/proc/self/mountinfo")): string | undefined {
@@ -67,6 +67,21 @@ export async function ensureMemoryBacked(root: string, sizeBytes: number): Promi
     });
   }
   return { mounted: true, fs: after };
+}
+
+/** Unmounts `root` when Fizz's tmpfs is mounted there (by mountinfo), then removes the empty directory. */
+export async function unmountIfMounted(root: string): Promise<void> {
+  const mounted = safeRead("/proc/self/mountinfo")
+    .split("\n")
+    .some((l) => l.split(" ")[4]?.replace(/\\040/g, " ") === root && / - tmpfs fizz-secrets /.test(l));
+  if (!mounted) return;
+  const r = await run("umount", [root]);
+  if (!r.ok) throw new Error(`umount ${root}: ${r.out}`);
+  try {
+    rmdirSync(root);
+  } catch {
+    // not empty or gone: leave it
+  }
 }
 
 export function containerDir(root: string, container: string): string {
