@@ -253,7 +253,7 @@ export class KeyHolder {
       if (m.size >= t) {
         const r = await combine([...m.values()], t, kr.check);
         if (r.ok) {
-          this.unseal(r.master, fromRecovered ? "recovered" : "unsealed", `${m.size} of ${t} shares`);
+          this.unseal(r.master, fromRecovered ? "recovered" : "unsealed", `${t} verified shares (${m.size} offered, ${t} needed)`);
           return;
         }
         best = r.message;
