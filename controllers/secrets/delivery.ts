@@ -139,6 +139,7 @@ export class Deliveries {
         }
         continue;
       }
+      this.prepared.delete(container); // it exists: from now on, its going removes the files
       const m = readManifest(dir);
       if (!m) continue;
       const project = projects(m.project);

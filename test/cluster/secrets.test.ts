@@ -143,7 +143,7 @@ describe.skipIf(!socket || !isRoot)("secrets across 5 hosts", () => {
     const c = await fizz(2, ["secret", "create", "db_pw", "-"], v1);
     expect(c.stderr).toContain("Created secret db_pw");
     const up = await fizz(4, ["up", "-d", "--wait"]);
-    expect(up.stderr).toContain("deployed");
+    expect([up.code, up.stderr]).toEqual([0, expect.stringContaining(`Project ${PROJECT}`)]);
     const { value } = await until("5 replicas reading v1", 60_000, allRead(v1));
     expect(value.size).toBe(REPLICAS);
     // Every node holds a share of the same polynomial: 3 of 5.

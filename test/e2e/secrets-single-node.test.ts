@@ -153,6 +153,13 @@ configs:
     process.stderr.write(`rotate → new file in the container: ${Math.round(performance.now() - t0)} ms\n`);
     expect(sh("docker", ["inspect", c, "--format", "{{.Id}} {{.State.StartedAt}}"]).stdout.toString()).toBe(before);
     expect(exec(c, "stat -c '%a %u %g' /run/secrets/db_pw").trim()).toBe("440 1000 1001");
+    // A project's own file changes: the next fizz up makes a new version and the same container sees it.
+    writeFileSync(join(p, "local.txt"), `${values.local}-2`);
+    expect(fizz(["up", "-d"], { cwd: p }).code).toBe(0);
+    const t1 = performance.now();
+    while (performance.now() - t1 < 15_000 && exec(c, "cat /run/secrets/local") !== `${values.local}-2`) await Bun.sleep(100);
+    expect(exec(c, "cat /run/secrets/local")).toBe(`${values.local}-2`);
+    expect(sh("docker", ["inspect", c, "--format", "{{.Id}} {{.State.StartedAt}}"]).stdout.toString()).toBe(before);
     const inspect = JSON.parse(fizz(["secret", "inspect", "db_pw"]).out) as { version: number; usedBy: string[] };
     expect(inspect.version).toBe(2);
     expect(inspect.usedBy).toEqual([`${name}/web`]);
