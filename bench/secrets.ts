@@ -65,14 +65,15 @@ async function throughput(): Promise<void> {
       ageEnc.push(timed(() => spawnSync("age", ["-r", recipient, "-o", join(dir, "age.age"), plain])));
       ageDec.push(timed(() => spawnSync("age", ["-d", "-i", key, "-o", join(dir, "age.out"), join(dir, "age.age")])));
       cliEnc.push(timed(() => spawnSync(BUN, [join(ROOT, "cmd/fizz.ts"), "secret", "encrypt", "-r", recipient, "-o", join(dir, "cli.age"), plain], { stdio: "inherit" })));
-      const bytes = new Uint8Array(readFileSync(plain));
+      const bytes = readFileSync(plain);
       let c: Uint8Array = new Uint8Array();
       inEnc.push(await timedAsync(async () => {
         c = await encryptAge(bytes, [recipient], { aead });
         writeFileSync(join(dir, "fizz.age"), c);
       }));
       inDec.push(await timedAsync(async () => {
-        const r = await decryptAge(new Uint8Array(readFileSync(join(dir, "age.age"))), [identity], aead);
+        // readFileSync's Buffer is a Uint8Array already: no copy.
+        const r = await decryptAge(readFileSync(join(dir, "age.age")), [identity], aead);
         if (!r.ok) throw new Error(r.message);
         writeFileSync(join(dir, "fizz.out"), r.plaintext);
       }));
