@@ -147,12 +147,14 @@ describe.skipIf(!socket || !isRoot)("ingress on every node (3 hosts)", () => {
     });
     // The client is host 0 (10.99.0.10), asking host 2's ingress.
     expect(body).toContain(`xff=${host(0).ip}`);
-    for (let i = 0; i < 12; i++) {
-      const r = await get(0, 2, 8080, "/cgi-bin/who");
-      const m = /web host=(\S+)/.exec(r);
-      if (m) seen.add(m[1]!);
-    }
-    // Both replicas (on hosts 0 and 1) take requests arriving at host 2.
+    // Both replicas (on hosts 0 and 1) take requests arriving at host 2, once both are healthy.
+    await until("both replicas answer", 30_000, async () => {
+      for (let i = 0; i < 6; i++) {
+        const m = /web host=(\S+)/.exec(await get(0, 2, 8080, "/cgi-bin/who"));
+        if (m) seen.add(m[1]!);
+      }
+      return seen.size === 2 ? true : undefined;
+    });
     expect(seen.size).toBe(2);
     const ing = await fizz(2, "ingress", "8080");
     expect(ing.code).toBe(0);
