@@ -145,6 +145,8 @@ interface Exchange {
   resKeepAlive: boolean;
   cancelWait: (() => void) | undefined;
   settled: boolean;
+  /** Attempts made before the last wait for the replica set to change. */
+  round: number;
 }
 
 /** One client connection. */
@@ -366,6 +368,7 @@ export class HttpSession implements UpstreamOwner {
       resKeepAlive: false,
       cancelWait: undefined,
       settled: false,
+      round: 0,
     };
     this.ex = ex;
     this.phase = "dispatch";
@@ -396,17 +399,24 @@ export class HttpSession implements UpstreamOwner {
     const bal = ex.hit.backends.balancer;
     const b = bal.pick(now, ex.tried);
     if (!b) {
-      if (ex.attempts === 0 && bal.ready() === 0) {
-        // No replica ready (a rollout, a scale from zero): wait for one, bounded.
-        const left = ex.started + this.cfg.waitForReadyMs - now;
-        if (left > 0) {
-          ex.cancelWait = ex.hit.backends.wait(left, () => this.dispatch(ex), () => this.failExchange(503, "no replica of this service is ready"));
-          return;
-        }
-        this.failExchange(503, "no replica of this service is ready");
+      // No replica ready (a rollout, a scale from zero), or every one tried has
+      // refused (a replica stopping while its replacement is not yet known here):
+      // wait for the replica set to change, bounded, then try again.
+      const left = ex.started + this.cfg.waitForReadyMs - now;
+      const noneReady = bal.ready() === 0;
+      if (left > 0 && (noneReady || this.canResend(ex))) {
+        ex.cancelWait = ex.hit.backends.wait(
+          left,
+          () => {
+            ex.tried.length = 0;
+            ex.round = ex.attempts;
+            this.dispatch(ex);
+          },
+          () => this.failExchange(noneReady ? 503 : 502, noneReady ? "no replica of this service is ready" : "no replica could be reached"),
+        );
         return;
       }
-      this.failExchange(502, "no replica could be reached");
+      this.failExchange(noneReady ? 503 : 502, noneReady ? "no replica of this service is ready" : "no replica could be reached");
       return;
     }
     ex.cancelWait = undefined;
@@ -436,10 +446,15 @@ export class HttpSession implements UpstreamOwner {
     );
   }
 
+  /** Whether the request can go out again: nothing of the response came, and the body (if any) is kept whole. */
+  private canResend(ex: Exchange): boolean {
+    return ex.resBytes === 0 && ex.bodyCopy !== undefined && (ex.reqBody.done || ex.req.body.kind === "none" || ex.attempts === 0);
+  }
+
   private retryOrFail(ex: Exchange, status: number, reason: string): void {
     if (this.ex !== ex || this.phase === "closed") return;
-    const canResend = ex.bodyCopy !== undefined && (ex.reqBody.done || ex.req.body.kind === "none" || ex.attempts === 0);
-    if (ex.attempts < this.cfg.maxAttempts && canResend && ex.resBytes === 0) {
+    // maxAttempts per round; a round ends when the request waited for the replica set to change.
+    if (ex.attempts - ex.round < this.cfg.maxAttempts && this.canResend(ex)) {
       this.dispatch(ex);
       return;
     }
@@ -563,7 +578,9 @@ export class HttpSession implements UpstreamOwner {
     ex.upstreamErrors++;
     const b = ex.backend;
     ex.backend = undefined;
-    if (b) ex.hit.backends.balancer.finish(b, pc.reused && ex.resBytes === 0 ? "ok" : "failed", this.cfg.now());
+    // A reused connection the server had closed says nothing about the replica; a fresh one closed
+    // before any byte is a refusal (a relay refusing a stopping replica, a dying process): eject at once.
+    if (b) ex.hit.backends.balancer.finish(b, ex.resBytes > 0 ? "failed" : pc.reused ? "ok" : "refused", this.cfg.now());
     if (ex.resBytes > 0) {
       // Part of the response is out: nothing to do but cut the client off too.
       this.settle(ex, "failed-upstream");
