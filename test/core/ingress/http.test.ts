@@ -135,8 +135,8 @@ describe("sniffing a published port", () => {
   });
   test("every prefix of a request line is maybe or yes, never no", () => {
     fc.assert(
-      fc.property(fc.constantFrom("GET", "POST", "DELETE", "OPTIONS"), fc.webPath(), fc.constantFrom("0", "1"), (m, path, v) => {
-        const line = `${m} ${path.replace(/\s/g, "") || "/"} HTTP/1.${v}\r\n`;
+      fc.property(fc.constantFrom("GET", "POST", "DELETE", "OPTIONS"), fc.array(fc.constantFrom(..."abcXYZ019/._~%?=&+-é字"), { maxLength: 60 }), fc.constantFrom("0", "1"), (m, chars, v) => {
+        const line = `${m} /${chars.join("")} HTTP/1.${v}\r\n`;
         for (let i = 0; i < line.length; i++) if (t(line.slice(0, i)) === "no") return false;
         return t(line) === "yes";
       }),
