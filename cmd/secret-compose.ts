@@ -41,25 +41,23 @@ export interface SecretsCheck {
  * (stored secrets exist and may be read, encrypted files open).
  */
 export async function checkSecrets(client: ApiClient | undefined, project: Project, o: { env: Record<string, string | undefined> }): Promise<SecretsCheck> {
-  const [{ resolveComposeSecrets }, { MAX_SECRET_BYTES, MAX_FILE_BYTES }, { FizzError, isFizzError }, fs] = await Promise.all([
+  const [{ resolveComposeSecrets }, { MAX_SECRET_BYTES, MAX_FILE_BYTES }, { FizzError, isFizzError }, { readUserFile }] = await Promise.all([
     import("../core/secrets/compose.ts"),
     import("../core/limits.ts"),
     import("../core/errors.ts"),
-    import("node:fs"),
+    import("../platform/user-file.ts"),
   ]);
   const plan = resolveComposeSecrets({
     project,
     env: (n) => o.env[n],
     maxBytes: MAX_SECRET_BYTES,
+    // Regular files only, read with a bound (platform/user-file.ts); the plan checks the secret size limit itself.
     readFile: (path) => {
       try {
-        const st = fs.statSync(path);
-        if (!st.isFile()) return { ok: false, message: `${path} is not a regular file` };
-        if (st.size > Math.max(MAX_FILE_BYTES, 4 * MAX_SECRET_BYTES + 65536)) return { ok: false, message: `${path} is ${st.size} bytes, over the secret size limit (1 MiB)` };
-        return { ok: true, bytes: new Uint8Array(fs.readFileSync(path)) };
+        const b = readUserFile(path, { what: "secret file", maxBytes: Math.max(MAX_FILE_BYTES, 4 * MAX_SECRET_BYTES + 65536) });
+        return b ? { ok: true, bytes: new Uint8Array(b) } : { ok: false, message: `the file ${path} does not exist` };
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        return { ok: false, message: code === "ENOENT" ? `the file ${path} does not exist` : `cannot read ${path}: ${(e as Error).message}` };
+        return { ok: false, message: (e as Error).message };
       }
     },
   });

@@ -55,13 +55,8 @@ export const register: RegisterVerb = (cli, action) => {
             const r = await converge(engine, prepared, {}, { instance: {}, onEvent: stepRenderer(ctx, { quiet }) });
             if (!r.result.ok) throw r.result.error!;
           }
-          const rules = compileRules(prepared.project, watched, (dir) => {
-            try {
-              return fs.readFileSync(`${dir}/.dockerignore`, "utf8");
-            } catch {
-              return undefined;
-            }
-          });
+          const { readUserText } = await import("../platform/user-file.ts");
+          const rules = compileRules(prepared.project, watched, (dir) => readUserText(`${dir}/.dockerignore`, { what: ".dockerignore" }));
           const roots = watchRoots(rules, (p) => fs.existsSync(p) && fs.statSync(p).isDirectory());
           const mark = paint(ctx, "36", "⦿");
           const bad = paint(ctx, "31", "✘");

@@ -4,6 +4,7 @@
  * .dockerignore themselves always go, as Docker does).
  */
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readUserText } from "../user-file.ts";
 import { join } from "node:path";
 import { pack, type Pack } from "tar-stream";
 import { canSkipDir, isIgnored, parseDockerignore } from "../../core/engine/dockerignore.ts";
@@ -16,12 +17,8 @@ export interface ContextEntry {
 
 /** Lists what goes into the context, in a stable order. */
 export function contextEntries(dir: string, dockerfile = "Dockerfile"): ContextEntry[] {
-  let ignoreText = "";
-  try {
-    ignoreText = readFileSync(join(dir, ".dockerignore"), "utf8");
-  } catch {
-    /* no .dockerignore: everything goes */
-  }
+  // No .dockerignore: everything goes. One that is a fifo or a device is an error naming it, not a hang.
+  const ignoreText = readUserText(join(dir, ".dockerignore"), { what: ".dockerignore" }) ?? "";
   const rules = parseDockerignore(ignoreText);
   const always = new Set([dockerfile, ".dockerignore"]);
   const out: ContextEntry[] = [];

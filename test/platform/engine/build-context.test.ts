@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,5 +46,18 @@ describe("build context", () => {
     await done;
     expect([...got.keys()]).toEqual([".dockerignore", "Dockerfile", "app", "app/main.sh", "keep.log"]);
     expect(got.get("app/main.sh")).toBe("echo hi\n");
+  });
+});
+
+describe("a hostile .dockerignore (issue 18: bounded reads)", () => {
+  test("a .dockerignore that is a fifo is an error naming it, not a hang", () => {
+    const other = mkdtempSync(join(tmpdir(), "fizz-ctx-fifo-"));
+    try {
+      writeFileSync(join(other, "Dockerfile"), "FROM x\n");
+      execFileSync("mkfifo", [join(other, ".dockerignore")]);
+      expect(() => contextEntries(other)).toThrow(`.dockerignore ${join(other, ".dockerignore")} is not a regular file (it is a fifo)`);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 });
