@@ -67,7 +67,9 @@ export class UdpIngress {
     }
     if (!f) {
       const set = this.o.backends();
-      const b = set?.balancer.pick(this.o.now());
+      // The relay carries TCP only: UDP goes to replicas on this node (open: over the mesh, to any).
+      const remote = set ? set.balancer.backends().filter((x) => x.target.relay !== undefined).map((x) => x.key) : [];
+      const b = set?.balancer.pick(this.o.now(), remote);
       if (!set || !b) return; // No replica: dropped, as a lost datagram would be.
       const up = dgram.createSocket({ type: b.target.host.includes(":") ? "udp6" : "udp4" });
       up.on("error", () => {});
