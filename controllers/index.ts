@@ -11,6 +11,7 @@
  *   cluster/        membership: init, join, leave, resume, keys (ClusterAgent)
  *   engine-events/  engine events as changes (wakes the loop early)
  *   events/         event-log retention
+ *   secrets/        the master key's seal state (Shamir shares, unseal offers), stored secrets, delivery on tmpfs and rotation
  */
 export type { Controller } from "./controller.ts";
 export { ControllerSet } from "./controller.ts";
