@@ -40,7 +40,8 @@ export const register: RegisterVerb = (cli, action) => {
           if (only !== undefined && h.port !== only) continue;
           for (const r of h.routes) rows.push([`${h.port}/${h.tls ? "https" : "http"}`, `${r.hosts.length ? r.hosts.join(",") : "*"}${r.path}`, `${r.project}/${r.service}:${r.target}`, replicas(r.project, r.service, r.target)]);
         }
-        ctx.out(`node ${st.node.slice(0, 8)}${st.clustered ? `, cluster (every node serves these; relay port ${st.relay?.port ?? "not listening"})` : ", single node"}\n`);
+        const by = (st.routed_by ?? [st.node]).map((n) => n.slice(0, 8)).join(", ");
+        ctx.out(`node ${st.node.slice(0, 8)}${st.clustered ? `, cluster: served by ${by} (relay port ${st.relay?.port ?? "not listening"})` : ", single node"}\n`);
         ctx.out(rows.length ? table([["PORT", "HOST/PATH", "SERVICE", "REPLICAS"], ...rows]) : "no ingress routes\n");
         for (const c of st.conflicts) ctx.out(`conflict: ${c.what}: ${c.refused} is not served (${c.kept} claimed it first)\n`);
         return 0;

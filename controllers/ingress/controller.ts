@@ -57,6 +57,8 @@ export class IngressController implements Controller {
   private plan: IngressPlanValue | undefined;
   private clustered = false;
   private members = new Set<string>();
+  /** The alive nodes (this one included), each serving the same route table. */
+  private routedBy: string[] = [];
   private reported = new Set<string>();
   /** Replicas of this node being drained before they stop (deployment/service/index). */
   readonly draining = new Set<string>();
@@ -134,6 +136,7 @@ export class IngressController implements Controller {
     const inputs = await readInputs({ store: this.ctx.store, engine: this.o.engine, node, self: this.ctx.node, relayPort: cfg.relay_port, draining: this.draining });
     this.clustered = inputs.clustered;
     this.members = inputs.members;
+    this.routedBy = [this.ctx.node, ...inputs.relays.keys()].sort();
     const plan = ingressPlan({ self: this.ctx.node, deployments: inputs.deployments, replicas: inputs.replicas, clusterPorts: inputs.clustered, relays: inputs.relays });
     this.plan = plan;
     const problems = await server.apply(plan);
@@ -255,6 +258,7 @@ export class IngressController implements Controller {
       node: this.ctx.node,
       enabled: this.ctx.config.ingress.enabled,
       clustered: this.clustered,
+      routed_by: this.routedBy.length ? this.routedBy : [this.ctx.node],
       relay: this.relay ? { port: this.relay.port, connections: this.relay.connections() } : null,
       listeners: live?.listeners ?? [],
       l4: (plan?.table.l4 ?? []).map((r) => ({ port: r.port, protocol: r.kind, project: r.service.project, service: r.service.service, target: r.target, proxy_protocol: r.proxyProtocol ?? null, from: placeText(r.place) })),

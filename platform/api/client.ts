@@ -351,6 +351,7 @@ export interface IngressStatusView {
   node: string;
   enabled: boolean;
   clustered: boolean;
+  routed_by?: string[];
   relay: { port: number; connections: number } | null;
   listeners: { port: number; kind: string; connections: number }[];
   l4: { port: number; protocol: string; project: string; service: string; target: number; proxy_protocol: 1 | 2 | null; from: string }[];

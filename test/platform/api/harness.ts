@@ -114,6 +114,7 @@ export const FAKE_INGRESS = {
     node: "test-node",
     enabled: true,
     clustered: true,
+    routed_by: ["n1", "n2"],
     relay: { port: 7948, connections: 0 },
     listeners: [{ port: 80, kind: "http", connections: 1 }],
     l4: [{ port: 8080, protocol: "tcp", project: "shop", service: "web", target: 80, proxy_protocol: null, from: "services.web.ports[0]" }],
