@@ -15,3 +15,4 @@ export * from "./http.ts";
 export * from "./server.ts";
 export * from "./upstream.ts";
 export * from "./remote.ts";
+export * from "./peer-client.ts";

@@ -1,0 +1,223 @@
+/**
+ * The registry against Debian's docker-registry (distribution 2.8), all on
+ * loopback, every number from this run:
+ *
+ *  1. Pull of a ≥ 100 MB image (three 40 MB layers of random bytes, real
+ *     tar+gzip) through Fizz's pull-through cache vs straight from
+ *     docker-registry, cold (Fizz fetches from docker-registry while it
+ *     serves) and warm (from Fizz's store). Client: `skopeo copy` to a
+ *     directory (the whole transfer, digests verified; no engine extraction)
+ *     and, with Docker present, `docker pull` (extraction included).
+ *     Target ≥ 1.0x.
+ *  2. Upstream bytes when N nodes pull a new image at once: N Fizz nodes
+ *     (own processes, peers over mutual TLS) each pulled by its own client,
+ *     against N clients pulling from docker-registry directly. Counted from
+ *     docker-registry's access log. Target 1.0x the image vs N x.
+ *  3. Push throughput: `skopeo copy` from an OCI layout into Fizz vs into
+ *     docker-registry (fresh stores each run).
+ *
+ *   bun bench/registry.ts [--nodes 3] [--runs 3]    (heavy lock; needs skopeo, docker-registry)
+ */
+import { spawn, spawnSync, execFileSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { generateImage, pushGenerated, writeOciLayout, type GeneratedImage } from "../test/support/oci-image.ts";
+import { freePort, startDockerRegistry, removeDockerRegistry, type DockerRegistry } from "../test/support/docker-registry.ts";
+
+const { values } = parseArgs({ options: { nodes: { type: "string", default: "3" }, runs: { type: "string", default: "3" }, "layer-mb": { type: "string", default: "40" } } });
+const NODES = Number(values.nodes);
+const RUNS = Number(values.runs);
+const LAYER = Number(values["layer-mb"]) * 1_000_000;
+
+for (const b of ["skopeo", "docker-registry"]) {
+  if (spawnSync("sh", ["-c", `command -v ${b}`]).status !== 0) {
+    console.error(`bench/registry: ${b} is missing (bash test/setup-engines.sh)`);
+    process.exit(1);
+  }
+}
+const hasDocker = spawnSync("docker", ["info"], { stdio: "ignore" }).status === 0;
+const work = mkdtempSync(join(tmpdir(), "fizz-registry-bench-"));
+const procs: ChildProcess[] = [];
+const BUN = process.execPath;
+const NODE_SCRIPT = join(import.meta.dir, "support", "registry-node.ts");
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function timed(cmd: string, args: string[]): number {
+  const t0 = performance.now();
+  execFileSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"], timeout: 600_000 });
+  return (performance.now() - t0) / 1000;
+}
+
+async function startNode(root: string, port: number, extra: string[]): Promise<ChildProcess> {
+  const p = spawn(BUN, [NODE_SCRIPT, root, String(port), ...extra], { stdio: ["ignore", "pipe", "inherit"] });
+  procs.push(p);
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("registry node did not start")), 20_000);
+    p.stdout!.on("data", (d: Buffer) => {
+      if (d.toString().includes("ready")) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    p.once("exit", (c) => reject(new Error(`registry node exited ${c}`)));
+  });
+  return p;
+}
+
+async function stopNode(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null) return;
+  await new Promise((r) => {
+    p.once("exit", r);
+    p.kill("SIGTERM");
+  });
+}
+
+function upstreamGetBytes(up: DockerRegistry, from: number): number {
+  return up
+    .access()
+    .slice(from)
+    .filter((e) => e.method === "GET" && e.status === 200)
+    .reduce((n, e) => n + e.bytes, 0);
+}
+
+const mb = (bytes: number, s: number) => bytes / 1e6 / s;
+const rows: string[][] = [];
+const row = (what: string, fizz: string, base: string, ratio: string) => rows.push([what, fizz, base, ratio]);
+
+let up: DockerRegistry | undefined;
+try {
+  process.stderr.write(`generating a ${(3 * LAYER) / 1e6} MB image…\n`);
+  const img: GeneratedImage = await generateImage({ layerSizes: [LAYER, LAYER, LAYER], seed: "bench", format: "docker" });
+  const size = img.totalBytes;
+  up = await startDockerRegistry();
+  await pushGenerated(up.url, "bench/big", "1", img);
+  const ns = up.address.replace(":", "_");
+
+  // ---- 1. pull through Fizz vs direct ----
+  const cold: number[] = [];
+  const warm: number[] = [];
+  const direct: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const root = join(work, `pull-${i}`);
+    const port = await freePort();
+    const node = await startNode(root, port, ["--insecure", up.address]);
+    const out = (tag: string) => {
+      const d = join(work, `out-${tag}-${i}`);
+      rmSync(d, { recursive: true, force: true });
+      return `dir:${d}`;
+    };
+    direct.push(timed("skopeo", ["copy", "--src-tls-verify=false", `docker://${up.address}/bench/big:1`, out("direct")]));
+    cold.push(timed("skopeo", ["copy", "--src-tls-verify=false", `docker://127.0.0.1:${port}/${ns}/bench/big:1`, out("cold")]));
+    warm.push(timed("skopeo", ["copy", "--src-tls-verify=false", `docker://127.0.0.1:${port}/${ns}/bench/big:1`, out("warm")]));
+    await stopNode(node);
+    rmSync(root, { recursive: true, force: true });
+    for (const t of ["direct", "cold", "warm"]) rmSync(join(work, `out-${t}-${i}`), { recursive: true, force: true });
+  }
+  const d = mb(size, median(direct));
+  row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, cold`, `${mb(size, median(cold)).toFixed(0)} MB/s`, `${d.toFixed(0)} MB/s`, `${(mb(size, median(cold)) / d).toFixed(2)}x`);
+  row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, warm`, `${mb(size, median(warm)).toFixed(0)} MB/s`, `${d.toFixed(0)} MB/s`, `${(mb(size, median(warm)) / d).toFixed(2)}x`);
+
+  if (hasDocker) {
+    const dcold: number[] = [];
+    const dwarm: number[] = [];
+    const ddirect: number[] = [];
+    const rmi = (ref: string) => spawnSync("docker", ["rmi", "-f", ref], { stdio: "ignore" });
+    for (let i = 0; i < RUNS; i++) {
+      const root = join(work, `dpull-${i}`);
+      const port = await freePort();
+      const node = await startNode(root, port, ["--insecure", up.address]);
+      const viaFizz = `127.0.0.1:${port}/${ns}/bench/big:1`;
+      // docker-registry on 127.0.0.1 is plain HTTP, which Docker allows for loopback.
+      const viaUp = `${up.address}/bench/big:1`;
+      rmi(viaUp);
+      ddirect.push(timed("docker", ["pull", "-q", viaUp]));
+      rmi(viaUp);
+      dcold.push(timed("docker", ["pull", "-q", viaFizz]));
+      rmi(viaFizz);
+      dwarm.push(timed("docker", ["pull", "-q", viaFizz]));
+      rmi(viaFizz);
+      await stopNode(node);
+      rmSync(root, { recursive: true, force: true });
+    }
+    const dd = mb(size, median(ddirect));
+    row(`pull ${(size / 1e6).toFixed(0)} MB, docker pull, cold`, `${mb(size, median(dcold)).toFixed(0)} MB/s`, `${dd.toFixed(0)} MB/s`, `${(mb(size, median(dcold)) / dd).toFixed(2)}x`);
+    row(`pull ${(size / 1e6).toFixed(0)} MB, docker pull, warm`, `${mb(size, median(dwarm)).toFixed(0)} MB/s`, `${dd.toFixed(0)} MB/s`, `${(mb(size, median(dwarm)) / dd).toFixed(2)}x`);
+  }
+
+  // ---- 2. N nodes pulling a new image at once ----
+  const key = Buffer.alloc(32, 7).toString("hex");
+  const ports = await Promise.all(Array.from({ length: NODES }, () => freePort()));
+  const peerPorts = await Promise.all(Array.from({ length: NODES }, () => freePort()));
+  const ids = ports.map((_, i) => `node${i}`);
+  const peerList = ids.map((id, i) => `${id}=127.0.0.1:${peerPorts[i]}`).join(",");
+  const nodes: ChildProcess[] = [];
+  for (let i = 0; i < NODES; i++) {
+    nodes.push(await startNode(join(work, `cluster-${i}`), ports[i]!, ["--insecure", up.address, "--self", ids[i]!, "--peer-port", String(peerPorts[i]), "--key", key, "--peers", peerList]));
+  }
+  const fresh = await generateImage({ layerSizes: [LAYER, LAYER, LAYER], seed: "bench-fresh", format: "docker" });
+  await pushGenerated(up.url, "bench/fresh", "1", fresh);
+  const pullAll = (refs: string[]) =>
+    Promise.all(
+      refs.map(
+        (ref, i) =>
+          new Promise<void>((resolve, reject) => {
+            const outDir = join(work, `n-out-${i}`);
+            rmSync(outDir, { recursive: true, force: true });
+            const p = spawn("skopeo", ["copy", "--src-tls-verify=false", `docker://${ref}`, `dir:${outDir}`], { stdio: "ignore" });
+            p.once("exit", (c) => (c === 0 ? resolve() : reject(new Error(`skopeo copy ${ref} exited ${c}`))));
+          }),
+      ),
+    );
+  let mark = up.access().length;
+  let t0 = performance.now();
+  await pullAll(ports.map((p) => `127.0.0.1:${p}/${ns}/bench/fresh:1`));
+  const tFizz = (performance.now() - t0) / 1000;
+  const bytesFizz = upstreamGetBytes(up, mark);
+  mark = up.access().length;
+  t0 = performance.now();
+  await pullAll(ports.map(() => `${up!.address}/bench/fresh:1`));
+  const tDirect = (performance.now() - t0) / 1000;
+  const bytesDirect = upstreamGetBytes(up, mark);
+  for (const n of nodes) await stopNode(n);
+  row(`${NODES} nodes pull a new ${(fresh.totalBytes / 1e6).toFixed(0)} MB image at once: upstream bytes`, `${(bytesFizz / fresh.totalBytes).toFixed(2)}x image`, `${(bytesDirect / fresh.totalBytes).toFixed(2)}x image`, `${(bytesDirect / bytesFizz).toFixed(2)}x less`);
+  row(`${NODES} nodes pull a new image at once: wall time`, `${tFizz.toFixed(2)} s`, `${tDirect.toFixed(2)} s`, `${(tDirect / tFizz).toFixed(2)}x`);
+
+  // ---- 3. push throughput ----
+  const layout = join(work, "layout");
+  writeOciLayout(layout, [{ img, tag: "1" }]);
+  const pf: number[] = [];
+  const pd: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const root = join(work, `push-${i}`);
+    const port = await freePort();
+    const node = await startNode(root, port, []);
+    pf.push(timed("skopeo", ["copy", "--dest-tls-verify=false", `oci:${layout}:1`, `docker://127.0.0.1:${port}/bench/push:1`]));
+    await stopNode(node);
+    rmSync(root, { recursive: true, force: true });
+    const fresh2 = await startDockerRegistry();
+    pd.push(timed("skopeo", ["copy", "--dest-tls-verify=false", `oci:${layout}:1`, `docker://${fresh2.address}/bench/push:1`]));
+    await fresh2.stop();
+    removeDockerRegistry(fresh2);
+  }
+  const pushBase = mb(size, median(pd));
+  row(`push ${(size / 1e6).toFixed(0)} MB, skopeo oci → registry`, `${mb(size, median(pf)).toFixed(0)} MB/s`, `${pushBase.toFixed(0)} MB/s`, `${(mb(size, median(pf)) / pushBase).toFixed(2)}x`);
+
+  const table = [["registry (median of " + RUNS + ")", "fizz", "docker-registry", "ratio"], ...rows];
+  const w = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  for (const r of table) console.log(r.map((c, i) => c.padEnd(w[i]!)).join("  "));
+  writeFileSync(join(tmpdir(), "fizz-registry-bench.txt"), table.map((r) => r.join("\t")).join("\n"));
+} finally {
+  for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
+  if (up) {
+    await up.stop();
+    removeDockerRegistry(up);
+  }
+  rmSync(work, { recursive: true, force: true });
+  void readFileSync;
+}
