@@ -17,7 +17,12 @@ declare const Bun:
       }): Promise<BunUdpSocket>;
     }
   | undefined;
-declare const Deno: { version: { deno: string } } | undefined;
+declare const Deno:
+  | {
+      version: { deno: string };
+      createHttpClient?(o: { caCerts?: string[]; cert?: string; key?: string }): unknown;
+    }
+  | undefined;
 
 export type RuntimeName = "bun" | "deno" | "node";
 
@@ -139,4 +144,21 @@ export function restoreLaunchEnvironment(read: (path: string) => Uint8Array | un
 export function bunTcp(): { listen: unknown; connect: unknown } | undefined {
   if (typeof Bun === "undefined" || typeof Bun.listen !== "function" || typeof Bun.connect !== "function") return undefined;
   return { listen: Bun.listen, connect: Bun.connect };
+}
+
+/**
+ * TLS settings for the global fetch, in each runtime's own spelling (the
+ * standard has none): Bun's `tls`, Deno's `client`. Used for bulk transfers
+ * (registry blobs), where the runtime's native fetch is cheapest. Node's
+ * fetch takes no such option; callers there keep undici.
+ */
+export function fetchTls(o: { ca?: string; cert?: string; key?: string; noHostnameCheck?: boolean } | undefined): Record<string, unknown> {
+  if (!o) return {};
+  if (typeof Bun !== "undefined") {
+    return { tls: { ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert, key: o.key } : {}), ...(o.noHostnameCheck ? { checkServerIdentity: () => undefined } : {}) } };
+  }
+  if (typeof Deno !== "undefined" && Deno.createHttpClient) {
+    return { client: Deno.createHttpClient({ ...(o.ca ? { caCerts: [o.ca] } : {}), ...(o.cert ? { cert: o.cert, key: o.key } : {}) }) };
+  }
+  return {};
 }

@@ -41,6 +41,10 @@ registry.remote = new RemoteSources(registry, upstream, peers);
 await listenRegistry(registryHandler(registry), { host: "127.0.0.1", port: Number(port) });
 process.stdout.write("ready\n");
 process.on("SIGTERM", () => {
+  if (process.env.FIZZ_BENCH_CPU) {
+    const c = process.cpuUsage();
+    process.stderr.write(`registry node cpu: ${((c.user + c.system) / 1e6).toFixed(2)} s\n`);
+  }
   registry.close();
   process.exit(0);
 });

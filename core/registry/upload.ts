@@ -69,8 +69,8 @@ export function checkChunkLength(plan: ChunkPlan, received: number): void {
 }
 
 /** Closing: the whole blob's bytes must hash to the digest the client named. */
-export function checkClose(expected: string, actual: string, size: number): void {
+export function checkClose(expected: string, actual: string, size: number, what = "the uploaded content"): void {
   if (expected !== actual) {
-    throw regErr("DIGEST_INVALID", `the uploaded content (${size} bytes) has digest ${actual}, not ${expected}; nothing was stored`, { expected, actual, size });
+    throw regErr("DIGEST_INVALID", `${what} (${size} bytes) has digest ${actual}, not ${expected}; nothing was stored`, { expected, actual, size });
   }
 }

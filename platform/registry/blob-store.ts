@@ -79,9 +79,9 @@ export class BlobStore {
    * fsynced first so the rename never publishes a blob whose bytes are not
    * on disk. A blob that already exists is kept (same digest, same bytes).
    */
-  async commit(tempPath: string, d: Digest, actual: string, size: number): Promise<void> {
+  async commit(tempPath: string, d: Digest, actual: string, size: number, what?: string): Promise<void> {
     try {
-      checkClose(d, actual, size);
+      checkClose(d, actual, size, what);
     } catch (e) {
       await rm(tempPath, { force: true });
       throw e;

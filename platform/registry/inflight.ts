@@ -6,11 +6,28 @@
  * bytes are hashed as they are written; only a blob whose digest matches is
  * committed to the store. On a mismatch or a broken source, readers get an
  * error (their connection is cut, never cleanly ended with bad bytes).
+ *
+ * Readers that keep up are handed each chunk as it arrives (no read back
+ * from the file); a reader that starts late, asks for a range, or falls
+ * more than a few MB behind reads from the file until it has caught up.
+ * That keeps a cold pull through the cache at the upstream's own speed.
  */
+import { closeSync, openSync, writeSync } from "node:fs";
 import { open, rm, type FileHandle } from "node:fs/promises";
 import { createHash } from "node:crypto";
-import { digestAlgorithm, type Digest } from "../../core/registry/index.ts";
+import { checkClose, digestAlgorithm, type Digest } from "../../core/registry/index.ts";
 import type { BlobStore } from "./blob-store.ts";
+
+/** Bytes queued for one live reader before it is left to read from the file. */
+const LIVE_QUEUE_BYTES = 8 * 1024 * 1024;
+
+interface Reader {
+  /** Next byte this reader yields. */
+  pos: number;
+  /** Chunks handed over live, in order, starting at `pos`. */
+  queue: Uint8Array[];
+  queued: number;
+}
 
 export class Inflight {
   readonly digest: Digest;
@@ -19,14 +36,17 @@ export class Inflight {
   written = 0;
   /** The blob's size, once the source said. */
   size: number | undefined;
+  /** Set once every byte arrived and they hash to the digest (readers may end; the commit is still flushing). */
+  verified = false;
   /** Set once the blob is in the store. */
   committed = false;
   failure: Error | undefined;
-  /** Resolves when the blob is committed, rejects when the fetch failed. */
+  /** Resolves when the bytes are verified, rejects when the fetch failed. */
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private rejectDone!: (e: Error) => void;
   private wake: (() => void)[] = [];
+  private readonly readers = new Set<Reader>();
 
   constructor(
     private readonly store: BlobStore,
@@ -68,27 +88,40 @@ export class Inflight {
     this.size = size;
     this.notify();
     const hash = createHash(digestAlgorithm(this.digest));
-    let fh: FileHandle | undefined;
+    let fd: number | undefined;
     try {
-      fh = await open(this.tempPath, "w", 0o600);
+      fd = openSync(this.tempPath, "w", 0o600);
       for await (const chunk of body) {
-        if (this.written + chunk.byteLength > size) throw new Error(`the source sent more than the ${size} bytes it announced`);
+        const at = this.written;
+        if (at + chunk.byteLength > size) throw new Error(`the source sent more than the ${size} bytes it announced`);
+        // Page-cache writes: a synchronous write costs less than a thread-pool round trip per chunk.
         let off = 0;
-        while (off < chunk.byteLength) off += (await fh.write(chunk, off, chunk.byteLength - off, this.written + off)).bytesWritten;
+        while (off < chunk.byteLength) off += writeSync(fd, chunk, off, chunk.byteLength - off, at + off);
         hash.update(chunk);
-        this.written += chunk.byteLength;
+        for (const r of this.readers) {
+          if (r.pos + r.queued === at && r.queued < LIVE_QUEUE_BYTES) {
+            r.queue.push(chunk);
+            r.queued += chunk.byteLength;
+          }
+        }
+        this.written = at + chunk.byteLength;
         onBytes?.(chunk.byteLength);
         this.notify();
       }
       if (this.written !== size) throw new Error(`the source sent ${this.written} of the ${size} bytes it announced`);
-      await fh.close();
-      fh = undefined;
-      await this.store.commit(this.tempPath, this.digest, `${digestAlgorithm(this.digest)}:${hash.digest("hex")}`, size);
-      this.committed = true;
+      closeSync(fd);
+      fd = undefined;
+      const actual = `${digestAlgorithm(this.digest)}:${hash.digest("hex")}`;
+      checkClose(this.digest, actual, size, "the content the source sent");
+      // Readers have the right bytes now; making them durable (fsync, rename) need not hold them.
+      this.verified = true;
       this.resolveDone();
       this.notify();
+      await this.store.commit(this.tempPath, this.digest, actual, size, "the content the source sent");
+      this.committed = true;
+      this.notify();
     } catch (e) {
-      await fh?.close().catch(() => {});
+      if (fd !== undefined) closeSync(fd);
       await rm(this.tempPath, { force: true }).catch(() => {});
       this.fail(e as Error);
       throw e;
@@ -98,53 +131,74 @@ export class Inflight {
   fail(e: Error): void {
     if (this.failure || this.committed) return;
     this.failure = e;
-    this.rejectDone(e);
+    // Readers that already ended have their (verified) bytes; those still reading the file stop.
+    if (!this.verified) this.rejectDone(e);
     this.notify();
   }
 
   /**
-   * Streams bytes [start, end] (inclusive) as they arrive. Opens the temp
-   * file while the fetch runs, or the stored blob once it is committed (an
-   * open descriptor keeps reading across the rename).
+   * Streams bytes [start, end] (inclusive) as they arrive: chunks handed
+   * over live while this reader keeps up, else read from the temp file (or
+   * the stored blob once committed: an open descriptor keeps reading across
+   * the rename).
    */
   async *read(start: number, end: number): AsyncGenerator<Uint8Array> {
+    const r: Reader = { pos: start, queue: [], queued: 0 };
+    this.readers.add(r);
     let fh: FileHandle | undefined;
     try {
-      while (!fh) {
+      while (r.pos <= end) {
         if (this.failure) throw this.failure;
-        const path = this.committed ? this.store.path(this.digest) : this.tempPath;
-        try {
-          fh = await open(path, "r");
-        } catch {
-          // Not created yet, or renamed between the check and the open.
-          if (!this.committed) await Promise.race([this.changed(), new Promise((r) => setTimeout(r, 50))]);
-          else throw new Error(`blob ${this.digest} vanished from the store`);
+        // Small pieces make many small socket writes: gather a few hundred kB unless the blob is complete.
+        if (r.queue.length && r.queued < 256 * 1024 && !this.verified && r.pos + r.queued <= end && !this.failure) {
+          await this.changed();
+          if (r.queued < 256 * 1024 && !this.verified) continue;
         }
-      }
-      let pos = start;
-      const buf = Buffer.allocUnsafe(1 << 20);
-      while (pos <= end) {
-        if (this.failure) throw this.failure;
-        const avail = this.committed ? end + 1 : Math.min(this.written, end + 1);
-        if (pos >= avail) {
+        if (r.queue.length) {
+          // Many small network chunks make many small socket writes: hand them on in one piece (up to 1 MB).
+          let n = 0;
+          let k = 0;
+          while (k < r.queue.length && (k === 0 || n + r.queue[k]!.byteLength <= 1 << 20)) n += r.queue[k++]!.byteLength;
+          const taken = r.queue.splice(0, k);
+          r.queued -= n;
+          const joined = taken.length === 1 ? taken[0]! : Buffer.concat(taken, n);
+          const part = r.pos + joined.byteLength > end + 1 ? joined.subarray(0, end + 1 - r.pos) : joined;
+          r.pos += part.byteLength;
+          yield part;
+          continue;
+        }
+        const avail = this.verified ? end + 1 : Math.min(this.written, end + 1);
+        if (r.pos >= avail) {
           await this.changed();
           continue;
         }
-        const want = Math.min(buf.length, avail - pos);
-        const { bytesRead } = await fh.read(buf, 0, want, pos);
-        if (bytesRead === 0) {
-          if (this.committed) throw new Error(`blob ${this.digest} is shorter than expected`);
-          await this.changed();
-          continue;
-        }
-        pos += bytesRead;
-        // A copy: the buffer is reused for the next read.
-        yield Buffer.from(buf.subarray(0, bytesRead));
+        fh ??= await this.openFile();
+        const buf = Buffer.allocUnsafe(Math.min(1 << 20, avail - r.pos));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, r.pos);
+        if (bytesRead === 0) throw new Error(`blob ${this.digest} is shorter than expected`);
+        r.pos += bytesRead;
+        // No chunk was queued meanwhile: any that arrived starts at or past what this read covered.
+        yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
       }
       // The last bytes were only verified when the whole blob was: wait for the verdict.
-      if (!this.committed) await this.done;
+      if (!this.verified) await this.done;
     } finally {
+      this.readers.delete(r);
       await fh?.close().catch(() => {});
+    }
+  }
+
+  private async openFile(): Promise<FileHandle> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const path = this.committed ? this.store.path(this.digest) : this.tempPath;
+      try {
+        return await open(path, "r");
+      } catch {
+        // Renamed between the check and the open: the next loop opens the stored blob.
+        if (this.committed) throw new Error(`blob ${this.digest} vanished from the store`);
+        await Promise.race([this.changed(), new Promise((r) => setTimeout(r, 5))]);
+      }
     }
   }
 }

@@ -229,6 +229,51 @@ describe.skipIf(!docker || !bin)("registry: real clients against the agent's reg
     expect(store.checked).toBeGreaterThan(3);
   }, 180_000);
 
+  test.skipIf(!podman)("an agent on Podman pulls a deployment's image through its registry (libpod, tlsVerify=false) and tags it with the compose name", async () => {
+    const ref = `${up.address}/pod/app:2`;
+    skopeo("copy", "--dest-tls-verify=false", "docker-daemon:fizz-test/busybox:2", `docker://${ref}`);
+    const podDir = mkdtempSync(join(tmpdir(), "fizz-reg-podman-"));
+    const podSock = join(podDir, "fizz.sock");
+    const podPort = await freePort();
+    const pa = await startAgent({
+      dataDir: podDir,
+      args: ["--api", `unix:${podSock}`, "--engine", "podman", "--registry", `127.0.0.1:${podPort}`],
+      env: { FIZZ_REGISTRY_INSECURE: up.address, FIZZ_CLUSTER_BIND: `127.0.0.1:${await freePort()}` },
+    });
+    const dir = join(work, "podapp");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "compose.yaml"), `services:\n  web:\n    image: ${ref}\n    command: ["sleep", "3600"]\n`);
+    const fizzP = (...args: string[]) => run(process.execPath, [join(import.meta.dir, "../../cmd/fizz.ts"), "-H", `unix:${podSock}`, ...args], 120_000);
+    try {
+      await waitFor("the podman agent's registry", async () => (await fetch(`http://127.0.0.1:${podPort}/v2/`).catch(() => undefined))?.status === 200);
+      try {
+        run("podman", ["rmi", "-f", ref]);
+      } catch {
+        // not there
+      }
+      fizzP("--project-directory", dir, "-f", join(dir, "compose.yaml"), "up", "-d", "--wait");
+      const ps = run("podman", ["ps", "--filter", "label=com.docker.compose.project=podapp", "--format", "{{.Image}} {{.State}}"]);
+      expect(ps).toContain(`${ref} running`);
+      // It came through the registry: the mirror repository holds the image now.
+      const ls = JSON.parse(fizzP("registry", "ls", "--format", "json")) as { repositories: { name: string }[] };
+      expect(ls.repositories.map((r) => r.name)).toContain(`${up.address.replace(":", "_")}/pod/app`);
+    } finally {
+      try {
+        fizzP("down", "-p", "podapp");
+      } catch {
+        // already down
+      }
+      await pa.stop();
+      pa.cleanup();
+      rmSync(podDir, { recursive: true, force: true });
+      try {
+        run("podman", ["rmi", "-f", ref]);
+      } catch {
+        // removed
+      }
+    }
+  }, 120_000);
+
   test("GC removes an unreferenced image's blobs and keeps a deployed image's", async () => {
     const client = new ApiClient({ address: { kind: "unix", path: sock } });
     const unused = await generateImage({ layerSizes: [50_000], seed: "gc-unused" });

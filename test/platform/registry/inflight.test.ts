@@ -1,0 +1,83 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BlobStore, Inflight } from "../../../platform/registry/index.ts";
+import type { Digest } from "../../../core/registry/index.ts";
+
+const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}` as Digest;
+
+async function* chunked(data: Buffer, sizes: number[], pause: () => Promise<void>): AsyncGenerator<Uint8Array> {
+  let off = 0;
+  let i = 0;
+  while (off < data.length) {
+    const n = Math.max(1, sizes[i++ % sizes.length]!);
+    yield data.subarray(off, Math.min(off + n, data.length));
+    off += n;
+    await pause();
+  }
+}
+
+async function collect(it: AsyncIterable<Uint8Array>, slow: boolean): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of it) {
+    parts.push(Buffer.from(c));
+    if (slow) await new Promise((r) => setTimeout(r, 0));
+  }
+  return Buffer.concat(parts);
+}
+
+describe("Inflight: readers of a blob being fetched", () => {
+  test("every reader gets exactly its bytes, live or from the file, whatever the chunking and timing (property)", async () => {
+    const root = mkdtempSync(join(tmpdir(), "fizz-inflight-"));
+    const store = new BlobStore(root);
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 200_000 }),
+          fc.array(fc.integer({ min: 2_000, max: 70_000 }), { minLength: 1, maxLength: 5 }),
+          fc.array(fc.record({ start: fc.nat(), len: fc.nat(), delay: fc.integer({ min: 0, max: 3 }), slow: fc.boolean() }), { minLength: 1, maxLength: 4 }),
+          async (size, sizes, readers) => {
+            const data = randomBytes(size);
+            const inf = new Inflight(store, sha(data));
+            const fill = inf.fill(chunked(data, sizes, () => new Promise((r) => setImmediate(r))), size);
+            const reads = readers.map(async (r) => {
+              for (let i = 0; i < r.delay; i++) await new Promise((res) => setImmediate(res));
+              const start = r.start % size;
+              const end = Math.min(size - 1, start + (r.len % size));
+              const got = await collect(inf.read(start, end), r.slow);
+              expect(got.equals(data.subarray(start, end + 1))).toBe(true);
+            });
+            await Promise.all([fill, ...reads]);
+            expect(store.has(sha(data))).toBe(true);
+            store.delete(sha(data));
+          },
+        ),
+        { numRuns: 60 },
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test("a wrong digest fails the readers and stores nothing", async () => {
+    const root = mkdtempSync(join(tmpdir(), "fizz-inflight-"));
+    const store = new BlobStore(root);
+    try {
+      const data = randomBytes(100_000);
+      const inf = new Inflight(store, sha(Buffer.from("something else")));
+      const reader = collect(inf.read(0, data.length - 1), false).then(
+        () => "completed",
+        (e: Error) => e.message,
+      );
+      await expect(inf.fill(chunked(data, [10_000], async () => {}), data.length)).rejects.toThrow(/the content the source sent \(100000 bytes\) has digest/);
+      expect(await reader).toMatch(/has digest/);
+      expect(store.list()).toEqual([]);
+      expect(readdirSync(join(root, "tmp"))).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
