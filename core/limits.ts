@@ -15,7 +15,7 @@ export interface Limit {
   /** How a user reads it in an error: "file size limit". */
   readonly label: string;
   /** Unit of `max`, for printing: bytes print as KiB/MiB. */
-  readonly unit: "bytes" | "levels" | "characters" | "replicas" | "services" | "files" | "ms";
+  readonly unit: "bytes" | "levels" | "characters" | "replicas" | "services" | "files" | "ms" | "entries";
 }
 
 export const LIMITS = {
@@ -90,6 +90,23 @@ export const LIMITS = {
    * secret costs the cluster (Swarm's limit is 500 KB).
    */
   secretBytes: { max: 1 * MiB, label: "secret size limit", unit: "bytes" },
+  /**
+   * One manifest or index pushed to (or fetched by) the registry: the OCI
+   * distribution spec asks registries to take at least 4 MiB, distribution's
+   * own limit. Bigger is refused with 413 before it is read.
+   */
+  manifestBytes: { max: 4 * MiB, label: "manifest size limit", unit: "bytes" },
+  /**
+   * A repository name in the registry: what docker, podman and skopeo accept
+   * (the whole `host/name` is capped at 255 by most clients).
+   */
+  repositoryNameChars: { max: 255, label: "repository name length limit", unit: "characters" },
+  /**
+   * One page of the registry's `_catalog` or `tags/list` (`n`): larger pages
+   * are refused, not allocated (distribution's CVE-2023-2253 was an `n` of a
+   * billion becoming one allocation).
+   */
+  registryPage: { max: 1000, label: "registry page limit", unit: "entries" },
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof LIMITS;

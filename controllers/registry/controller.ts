@@ -337,6 +337,7 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
     const registry = this.registry;
     if (!registry) return { enabled: false };
     const blobs = registry.store.list();
+    const blobSize = new Map(blobs.map((b) => [b.digest as string, b.size]));
     const bytes = blobs.reduce((a, b) => a + b.size, 0);
     const repos = registry.meta.repos().sort();
     const tags = registry.meta.allTags();
@@ -350,10 +351,10 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
       bytes,
       repositories: repos.map((r) => {
         const ms = manifests.filter((m) => m.repo === r);
+        const byDigest = new Map(ms.map((m) => [m.digest as string, m]));
         const sizeOf = (d: string) => {
-          const m = ms.find((x) => x.digest === d);
-          if (!m) return 0;
-          return m.size + m.refs.reduce((a, ref) => a + (blobs.find((b) => b.digest === ref)?.size ?? 0), 0);
+          const m = byDigest.get(d);
+          return m ? m.size + m.refs.reduce((a, ref) => a + (blobSize.get(ref) ?? 0), 0) : 0;
         };
         return {
           name: r,

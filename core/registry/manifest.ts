@@ -8,12 +8,13 @@
  * (MANIFEST_BLOB_UNKNOWN) and GC can walk from tags to blobs. The bytes
  * themselves are never re-encoded: the digest is of what the client sent.
  */
+import { LIMITS, limitMessage } from "../limits.ts";
 import { isDigest, type Digest } from "./digest.ts";
 import { regErr } from "./errors.ts";
 import { bareMediaType, isForeignLayer, manifestKind, MT, type ManifestKind } from "./media-types.ts";
 
-/** distribution's limit, and the spec's "at least 4 megabytes". */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** distribution's limit, and the spec's "at least 4 megabytes" (core/limits.ts). */
+export const MAX_MANIFEST_BYTES = LIMITS.manifestBytes.max;
 /** Descriptors in one manifest or index: far above any real image, bounds the work per PUT. */
 export const MAX_DESCRIPTORS = 10_000;
 
@@ -95,7 +96,7 @@ function descriptorList(v: unknown, path: string): Descriptor[] {
  */
 export function parseManifest(bytes: Uint8Array, contentType?: string): ParsedManifest {
   if (bytes.byteLength > MAX_MANIFEST_BYTES) {
-    throw regErr("MANIFEST_INVALID", `manifest is ${bytes.byteLength} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes (4 MiB)`, { size: bytes.byteLength, limit: MAX_MANIFEST_BYTES }, 413);
+    throw regErr("MANIFEST_INVALID", limitMessage("manifestBytes", "the manifest", bytes.byteLength), { size: bytes.byteLength, limit: MAX_MANIFEST_BYTES }, 413);
   }
   let doc: unknown;
   try {

@@ -7,6 +7,7 @@
  * never reach a path). Names are capped at 255 characters like every major
  * client does; tags follow `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
  */
+import { LIMITS, limitMessage } from "../limits.ts";
 import { isDigest, parseDigest, type Digest } from "./digest.ts";
 import { regErr } from "./errors.ts";
 
@@ -14,7 +15,7 @@ import { regErr } from "./errors.ts";
 const COMPONENT_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 const TAG_RE = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 
-export const MAX_NAME_CHARS = 255;
+export const MAX_NAME_CHARS = LIMITS.repositoryNameChars.max;
 
 declare const nameBrand: unique symbol;
 /** A validated repository name. */
@@ -36,7 +37,7 @@ export function isRepoName(s: string): s is RepoName {
 
 export function parseRepoName(s: string): RepoName {
   if (isRepoName(s)) return s;
-  if (s.length > MAX_NAME_CHARS) throw regErr("NAME_INVALID", `repository name is ${s.length} characters, over the limit of ${MAX_NAME_CHARS}`, { name: shown(s) });
+  if (s.length > MAX_NAME_CHARS) throw regErr("NAME_INVALID", limitMessage("repositoryNameChars", "the repository name", s.length), { name: shown(s) });
   const bad = s.split("/").find((c) => !COMPONENT_RE.test(c));
   const why =
     bad === undefined || bad === ""

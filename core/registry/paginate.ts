@@ -6,10 +6,11 @@
  * PAGINATION_NUMBER_INVALID rather than answered with an allocation of that
  * size (distribution's CVE-2023-2253 was exactly that allocation).
  */
+import { LIMITS, limitMessage } from "../limits.ts";
 import { regErr } from "./errors.ts";
 
-/** Largest page anyone may ask for (distribution's default catalog maxentries). */
-export const MAX_PAGE = 1000;
+/** Largest page anyone may ask for (distribution's default catalog maxentries; core/limits.ts). */
+export const MAX_PAGE = LIMITS.registryPage.max;
 /** Catalog page size when the client gives no `n` (distribution's). */
 export const DEFAULT_CATALOG_PAGE = 100;
 
@@ -32,7 +33,7 @@ export function parsePageSize(n: string | null | undefined, fallback: number | u
   if (n === undefined || n === null || n === "") return fallback;
   if (!/^\d{1,15}$/.test(n)) throw regErr("PAGINATION_NUMBER_INVALID", `n must be a non-negative integer, got '${n.slice(0, 40)}'`, { n: n.slice(0, 40) });
   const v = Number(n);
-  if (v > MAX_PAGE) throw regErr("PAGINATION_NUMBER_INVALID", `n is ${v}, over the largest page of ${MAX_PAGE}; page with n=${MAX_PAGE} and the Link header`, { n: v, max: MAX_PAGE });
+  if (v > MAX_PAGE) throw regErr("PAGINATION_NUMBER_INVALID", `${limitMessage("registryPage", "n", v)}; page with n=${MAX_PAGE} and the Link header`, { n: v, max: MAX_PAGE });
   return v;
 }
 

@@ -8,6 +8,7 @@
  * non-loopback listeners require the cluster's credentials).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { describeLimit, limitMessage } from "../../core/limits.ts";
 import { open } from "node:fs/promises";
 import {
   contentRangeHeader,
@@ -109,7 +110,7 @@ async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer>
   const declared = Number(req.headers["content-length"] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
-    throw regErr("MANIFEST_INVALID", `manifest is ${declared} bytes, over the limit of ${limit} bytes (4 MiB)`, { size: declared, limit }, 413);
+    throw regErr("MANIFEST_INVALID", limitMessage("manifestBytes", "the manifest", declared), { size: declared, limit }, 413);
   }
   const parts: Buffer[] = [];
   let n = 0;
@@ -117,7 +118,7 @@ async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer>
     n += c.byteLength;
     if (n > limit) {
       req.destroy();
-      throw regErr("MANIFEST_INVALID", `manifest is over the limit of ${limit} bytes (4 MiB)`, { limit }, 413);
+      throw regErr("MANIFEST_INVALID", `the manifest is over ${describeLimit("manifestBytes")}`, { limit }, 413);
     }
     parts.push(c);
   }

@@ -252,8 +252,8 @@ describe.skipIf(!docker || !bin)("registry: real clients against the agent's reg
         // not there
       }
       fizzP("--project-directory", dir, "-f", join(dir, "compose.yaml"), "up", "-d", "--wait");
-      const ps = run("podman", ["ps", "--filter", "label=com.docker.compose.project=podapp", "--format", "{{.Image}} {{.State}}"]);
-      expect(ps).toContain(`${ref} running`);
+      const ps = run("podman", ["ps", "--filter", "label=com.docker.compose.project=podapp", "--filter", "status=running", "--format", "{{.Image}}"]);
+      expect(ps.trim()).toBe(ref);
       // It came through the registry: the mirror repository holds the image now.
       const ls = JSON.parse(fizzP("registry", "ls", "--format", "json")) as { repositories: { name: string }[] };
       expect(ls.repositories.map((r) => r.name)).toContain(`${up.address.replace(":", "_")}/pod/app`);
