@@ -17,3 +17,4 @@ bun bench/dns.ts
 bun bench/ingress.ts
 bun bench/mesh-throughput.ts
 bun bench/secrets.ts --cluster
+bun bench/registry.ts
