@@ -148,6 +148,7 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
         const prepared = prepareProject(project, { hostEnv: {} });
         await new EngineExecutor(this.d.engine, prepared.builds).buildImage(undefined, service, image, () => {});
       },
+      announce: () => peers.flush(),
       log: (level, msg, data) => this.log[level](data ?? {}, msg),
     });
     this.sampleStore();

@@ -58,6 +58,8 @@ export interface ImagesDeps {
   readonly clustered: () => boolean;
   /** Builds a `build:` service's image with the engine (tagged `image`). */
   readonly build: (project: Project, service: string, image: string) => Promise<void>;
+  /** Publishes this node's holder rows now (before the deployment that names them spreads). */
+  readonly announce: () => void;
   readonly log: (level: "info" | "warn", msg: string, data?: Record<string, unknown>) => void;
 }
 
@@ -148,6 +150,7 @@ export class DeploymentImages {
     }
     const t = this.d.registry.meta.tag(repo, tag);
     if (!t) throw new Error(`the engine pushed ${target} but the registry has no such tag`);
+    this.d.announce();
     this.d.log("info", `pushed ${image} into the cluster registry as ${repo}@${t.digest}`, { image, repo, digest: t.digest });
     return { ref: image, repo, digest: t.digest };
   }

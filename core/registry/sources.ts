@@ -56,7 +56,11 @@ export function sourcesFor(i: SourceInput): Source[] {
   if (i.ask === "holder") return [];
   const alive = new Set(i.alive);
   const out: Source[] = [];
-  for (const n of byScore(i.key, i.holders.filter((h) => h !== i.self && alive.has(h)))) out.push({ kind: "peer", node: n, why: "holder" });
+  const holders = i.holders.filter((h) => h !== i.self && alive.has(h));
+  for (const n of byScore(i.key, holders)) out.push({ kind: "peer", node: n, why: "holder" });
+  // Pushed and built content has no upstream: if no holder row has arrived yet (gossip lags the
+  // deployment that names the digest), every alive peer is asked what it has.
+  if (!i.hasUpstream && holders.length === 0) for (const n of byScore(i.key, i.alive.filter((a) => a !== i.self))) out.push({ kind: "peer", node: n, why: "holder" });
   if (i.hasUpstream) {
     const fetcher = fetcherOf(i.key, i.alive.includes(i.self) ? i.alive : [...i.alive, i.self]);
     if (i.ask === undefined && fetcher !== undefined && fetcher !== i.self && !out.some((s) => s.kind === "peer" && s.node === fetcher)) out.push({ kind: "peer", node: fetcher, why: "fetcher" });

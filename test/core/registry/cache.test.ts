@@ -186,6 +186,9 @@ describe("sources for missing content", () => {
     const other = alive.find((n) => n !== f && n !== self)!;
     expect(sourcesFor({ key: d("a"), self, alive, holders: [other, "dead-node", self], hasUpstream: true, ask: undefined })[0]).toEqual({ kind: "peer", node: other, why: "holder" });
     expect(sourcesFor({ key: d("a"), self, alive, holders: [other], hasUpstream: false, ask: undefined })).toEqual([{ kind: "peer", node: other, why: "holder" }]);
+    // no holder known yet for pushed content: every alive peer is asked, never the node itself
+    const all = sourcesFor({ key: d("a"), self, alive, holders: [], hasUpstream: false, ask: undefined });
+    expect(all.map((s) => (s.kind === "peer" ? s.node : "upstream")).sort()).toEqual(alive.filter((n) => n !== self).sort());
   });
   test("fetchers spread over nodes", () => {
     const counts = new Map<string, number>();
