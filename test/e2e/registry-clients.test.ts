@@ -293,6 +293,10 @@ describe.skipIf(!docker || !bin)("registry: real clients against the agent's reg
     const fizz = (...args: string[]) => run(process.execPath, [join(import.meta.dir, "../../cmd/fizz.ts"), "-H", `unix:${sock}`, ...args], 120_000);
     try {
       run(process.execPath, [join(import.meta.dir, "../../cmd/fizz.ts"), "-H", `unix:${sock}`, "--project-directory", dir, "-f", join(dir, "compose.yaml"), "up", "-d", "--wait"], 120_000);
+      // --dry-run reports and removes nothing
+      const dry = fizz("registry", "gc", "--dry-run", "--grace", "0");
+      expect(dry).toContain(`would remove blob ${unused.layers[0]!.digest}`);
+      expect((JSON.parse(fizz("registry", "ls", "--format", "json")) as { repositories: { name: string }[] }).repositories.map((r) => r.name)).toContain(`${ns}/gc/unused`);
       const report = await client.json<{ items: { kind: string; what: string }[]; removed: { blobs: number } }>("POST", "/v1/registry/gc", { graceMs: 0 });
       const removed = new Set(report.items.filter((i) => i.kind === "blob").map((i) => i.what));
       for (const b of [unused.config, ...unused.layers]) expect(removed.has(b.digest)).toBe(true);
