@@ -10,10 +10,9 @@
  * (images.ts) so a deployment's images come through the registry.
  */
 import { join } from "node:path";
-import type { IncomingMessage } from "node:http";
 import type { Project } from "../../core/compose/model.ts";
 import { deleteRegistryTag, putRegistryTag, registryTags } from "../../core/state/index.ts";
-import { namespaceOf, registryPassword, type Digest, type RepoName } from "../../core/registry/index.ts";
+import { namespaceOf, type Digest, type RepoName } from "../../core/registry/index.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { registryRoutes, type RegistryApi } from "../../platform/api/routes-registry.ts";
 import type { Engine } from "../../platform/engine/index.ts";
@@ -29,6 +28,7 @@ import { recordEvent } from "../event-log.ts";
 import { pinnedDigests, runGc, type GcReport } from "./gc.ts";
 import { DeploymentImages } from "./images.ts";
 import { ClusterPeers } from "./peers.ts";
+import { isLoopback, REGISTRY_USER, RegistryAuth } from "./auth.ts";
 
 /** What the deployments controller asks of the registry (absent when it is disabled). */
 export interface DeploymentImageHooks {
@@ -43,7 +43,6 @@ export interface RegistryControllerDeps {
   readonly deployments: () => Iterable<Project>;
 }
 
-const LOOPBACK = (a: string | undefined) => !!a && (a.startsWith("127.") || a === "::1" || a.startsWith("::ffff:127."));
 
 function splitHostPort(addr: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
@@ -70,7 +69,7 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
   private dirty = false;
   private syncing: Promise<void> | undefined;
   private address = "";
-  private apiToken: string | undefined;
+  private auth: RegistryAuth | undefined;
 
   constructor(
     private readonly ctx: AgentContext,
@@ -117,9 +116,9 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
       staleTag: (repo, tag, e) => this.log.warn({ repo, tag, err: e.message }, "upstream unreachable: serving the cached tag"),
       error: (what, e) => this.log.info({ err: e instanceof Error ? e.message : String(e) }, `fetching ${what} failed; trying the next source`),
     });
-    this.apiToken = await this.readApiToken();
+    const auth = (this.auth = new RegistryAuth(this.ctx.config.data_dir, () => this.d.membership.currentKeyring));
     const handler = registryHandler(registry, {
-      authorize: (req) => this.authorize(req),
+      authorize: (req) => auth.authorize(req),
       onServed: (n) => metrics.served(n),
       onError: (e, req) => this.log.debug({ err: e instanceof Error ? e.message : String(e), method: req.method, url: req.url?.slice(0, 200) }, "registry request failed"),
     });
@@ -133,7 +132,7 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
       this.log.warn({ wanted: cfg.listen, port: this.listener.port }, `registry port ${want.port} is taken; listening on ${this.listener.port} (set registry.listen to choose)`);
     }
     const host = this.listener.host === "0.0.0.0" || this.listener.host === "::" ? "127.0.0.1" : this.listener.host;
-    this.address = hostPort(LOOPBACK(host) ? host : "127.0.0.1", this.listener.port);
+    this.address = hostPort(isLoopback(host) ? host : "127.0.0.1", this.listener.port);
     this.log.info({ address: hostPort(this.listener.host, this.listener.port), engine: this.address }, `registry listening on ${hostPort(this.listener.host, this.listener.port)}`);
     const { prepareProject } = await import("../../platform/deploy/project.ts");
     const { EngineExecutor } = await import("../../platform/deploy/engine-adapter.ts");
@@ -264,50 +263,9 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
     this.log.info({ address: hostPort(want.host, this.peerListener.port) }, "registry peer listener (mutual TLS) started");
   }
 
-  // ---- auth ----
-
-  /**
-   * A node outside a cluster has no cluster key to derive the password from:
-   * it uses `<data_dir>/registry-password` (generated, mode 0600).
-   */
-  private async readApiToken(): Promise<string | undefined> {
-    const { readFileSync, writeFileSync } = await import("node:fs");
-    const { randomBytes } = await import("node:crypto");
-    const file = join(this.ctx.config.data_dir, "registry-password");
-    try {
-      const t = readFileSync(file, "utf8").trim();
-      if (t.length >= 16) return t;
-    } catch {
-      // first start
-    }
-    const t = randomBytes(24).toString("base64url");
-    writeFileSync(file, `${t}\n`, { mode: 0o600 });
-    return t;
-  }
-
-  /** Loopback needs nothing; anything else the cluster's registry password (or this node's own) as Basic or Bearer. */
-  private authorize(req: IncomingMessage): boolean {
-    if (LOOPBACK(req.socket.remoteAddress)) return true;
-    const h = req.headers.authorization ?? "";
-    let secret: string | undefined;
-    if (/^bearer /i.test(h)) secret = h.slice(7).trim();
-    else if (/^basic /i.test(h)) {
-      const dec = Buffer.from(h.slice(6).trim(), "base64").toString("utf8");
-      secret = dec.slice(dec.indexOf(":") + 1);
-    }
-    if (!secret) return false;
-    const ring = this.d.membership.currentKeyring;
-    const accepted = [...(ring ? ring.keys.map((k) => registryPassword(k.key)) : []), ...(this.apiToken ? [this.apiToken] : [])];
-    return accepted.some((a) => timingSafeEqualString(a, secret!));
-  }
-
   credentials(): { username: string; password: string; address: string } | undefined {
-    if (!this.listener) return undefined;
-    const ring = this.d.membership.currentKeyring;
-    const primary = ring?.keys.find((k) => k.id === ring.primary);
-    const password = primary ? registryPassword(primary.key) : this.apiToken;
-    if (!password) return undefined;
-    return { username: "fizz", password, address: hostPort(this.listener.host, this.listener.port) };
+    if (!this.listener || !this.auth) return undefined;
+    return { username: REGISTRY_USER, password: this.auth.password(), address: hostPort(this.listener.host, this.listener.port) };
   }
 
   private ownHosts(): string[] {
@@ -402,11 +360,4 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
   get store(): Registry | undefined {
     return this.registry;
   }
-}
-
-function timingSafeEqualString(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let x = 0;
-  for (let i = 0; i < a.length; i++) x |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return x === 0;
 }
