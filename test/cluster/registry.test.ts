@@ -215,6 +215,20 @@ describe.skipIf(!socket || !isRoot || !bin)("registry across 3 hosts", () => {
     return r.stdout.split("\n")[0]!.trim();
   }
 
+  test("an image pushed to one node's registry is pulled by tag on another", async () => {
+    const push = await host(0).exec(["skopeo", "copy", "--dest-tls-verify=false", "--src-daemon-host", host(0).dockerHost, "docker-daemon:fizz-test/busybox:2", "docker://127.0.0.1:5050/team/app:1"], { timeoutMs: 60_000 });
+    expect(push.ok).toBe(true);
+    let ok = false;
+    for (const stop = Date.now() + 15_000; !ok && Date.now() < stop; await new Promise((r) => setTimeout(r, 250))) {
+      const r = await host(2).exec(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "accept: application/vnd.docker.distribution.manifest.v2+json", "http://127.0.0.1:5050/v2/team/app/manifests/1"]);
+      ok = r.stdout === "200";
+    }
+    expect(ok).toBe(true);
+    const pulled = await host(2).docker(["pull", "127.0.0.1:5050/team/app:1"], { timeoutMs: 60_000 });
+    expect(pulled.ok).toBe(true);
+    await host(2).docker(["rmi", "127.0.0.1:5050/team/app:1"]);
+  }, 90_000);
+
   test("the registry on a cluster address: no credentials → UNAUTHORIZED; the cluster's password → served", async () => {
     const url = `http://${host(0).ip}:5050/v2/_catalog`;
     const anon = await host(1).exec(["curl", "-s", "-D", "-", url]);
