@@ -23,7 +23,8 @@ if (socket && !isRoot && process.env.CI === "true") throw new Error("cluster reg
 
 const ROOT = join(import.meta.dir, "..", "..");
 const BIG = "fizz-test/regbig:1";
-const LONG_RUN = `["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]`;
+/** Listens on the published port (a fixed host port makes one replica per node). */
+const SERVE = `["httpd", "-f", "-p", "8080"]`;
 
 interface BlobAccess {
   method: string;
@@ -43,7 +44,7 @@ describe.skipIf(!socket || !isRoot || !bin)("registry across 3 hosts", () => {
 
   function fizz(i: number, cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      execFile(process.execPath, [join(ROOT, "cmd", "fizz.ts"), "-H", `unix:${host(i).agentSocket}`, ...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, timeout: 180_000 }, (err, stdout, stderr) => {
+      execFile(process.execPath, [join(ROOT, "cmd", "fizz.ts"), "-H", `unix:${host(i).agentSocket}`, ...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, timeout: 90_000 }, (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
         resolve({ code, stdout, stderr });
       });
@@ -133,7 +134,7 @@ describe.skipIf(!socket || !isRoot || !bin)("registry across 3 hosts", () => {
 
   afterAll(async () => {
     if (!cluster) return;
-    for (const h of cluster.hosts) process.stderr.write(`--- agent log ${h.name} (registry lines) ---\n${(() => { try { return readFileSync(h.agentLog, "utf8").split("\n").filter((l) => l.includes("regist")).slice(-15).join("\n"); } catch { return ""; } })()}\n`);
+    for (const h of cluster.hosts) process.stderr.write(`--- agent log ${h.name} (registry lines) ---\n${(() => { try { return readFileSync(h.agentLog, "utf8").split("\n").filter((l) => l.includes("regist") || /"level":(40|50|60)/.test(l)).slice(-30).join("\n"); } catch { return ""; } })()}\n`);
     upstream?.kill("SIGKILL");
     await cluster.destroy();
     try {
@@ -144,11 +145,13 @@ describe.skipIf(!socket || !isRoot || !bin)("registry across 3 hosts", () => {
   }, 180_000);
 
   test("3 replicas, one per host, image only upstream: each blob leaves the upstream once; the others come from peers", async () => {
-    const dir = project("regapp", `name: regapp\nservices:\n  web:\n    image: ${image!.ref}\n    command: ${LONG_RUN}\n    ports: ["18080:8080"]\n    deploy:\n      replicas: 3\n`);
+    const dir = project("regapp", `name: regapp\nservices:\n  web:\n    image: ${image!.ref}\n    command: ${SERVE}\n    ports: ["18080:8080"]\n    deploy:\n      replicas: 3\n`);
     // Seeding and `skopeo inspect` read from the upstream too: count from here.
     const before = access().length;
-    const r = await fizz(0, dir, "up", "-d", "--wait");
+    const r = await fizz(0, dir, "up", "-d", "--wait", "--wait-timeout", "60");
     expect(r.stderr + r.stdout).not.toContain("Error");
+    if (r.code !== 0) process.stderr.write(`fizz up failed (${r.code}):\n${r.stdout}\n${r.stderr}\n`);
+    expect(r.code).toBe(0);
     await waitRunningEverywhere("regapp");
     const gets = new Map<string, number>();
     for (const a of access().slice(before)) {
@@ -182,19 +185,23 @@ describe.skipIf(!socket || !isRoot || !bin)("registry across 3 hosts", () => {
     upstream!.kill("SIGKILL");
     await new Promise((r) => setTimeout(r, 300));
     expect((await host(1).exec(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `http://${up}/v2/`])).stdout).toBe("000");
-    const dir = project("regapp2", `name: regapp2\nservices:\n  web:\n    image: ${image!.ref}\n    command: ${LONG_RUN}\n    ports: ["18081:8080"]\n    deploy:\n      replicas: 3\n`);
-    const r = await fizz(0, dir, "up", "-d", "--wait");
+    const dir = project("regapp2", `name: regapp2\nservices:\n  web:\n    image: ${image!.ref}\n    command: ${SERVE}\n    ports: ["18081:8080"]\n    deploy:\n      replicas: 3\n`);
+    const r = await fizz(0, dir, "up", "-d", "--wait", "--wait-timeout", "60");
     expect(r.stderr + r.stdout).not.toContain("Error");
+    if (r.code !== 0) process.stderr.write(`fizz up failed (${r.code}):\n${r.stdout}\n${r.stderr}\n`);
+    expect(r.code).toBe(0);
     await waitRunningEverywhere("regapp2");
     await fizz(0, dir, "down");
   }, 240_000);
 
   test("a build: service deployed from host 0 runs on hosts 1 and 2 from host 0's build", async () => {
-    const dir = project("regbuild", `name: regbuild\nservices:\n  api:\n    build: ./ctx\n    command: ${LONG_RUN}\n    ports: ["18082:8080"]\n    deploy:\n      replicas: 3\n`);
+    const dir = project("regbuild", `name: regbuild\nservices:\n  api:\n    build: ./ctx\n    command: ${SERVE}\n    ports: ["18082:8080"]\n    deploy:\n      replicas: 3\n`);
     mkdirSync(join(dir, "ctx"), { recursive: true });
     writeFileSync(join(dir, "ctx", "Dockerfile"), "FROM fizz-test/busybox:1\nRUN echo built-on-host-0 > /built\n");
-    const r = await fizz(0, dir, "up", "-d", "--wait");
+    const r = await fizz(0, dir, "up", "-d", "--wait", "--wait-timeout", "60");
     expect(r.stderr + r.stdout).not.toContain("Error");
+    if (r.code !== 0) process.stderr.write(`fizz up failed (${r.code}):\n${r.stdout}\n${r.stderr}\n`);
+    expect(r.code).toBe(0);
     await waitRunningEverywhere("regbuild");
     // One build: the same image id everywhere (separate builds would differ by their timestamps).
     const ids = await Promise.all([0, 1, 2].map(async (i) => (await host(i).docker(["image", "inspect", "-f", "{{.Id}}", "regbuild-api"])).stdout.trim()));
