@@ -18,6 +18,7 @@ import { registryRoutes, type RegistryApi } from "../../platform/api/routes-regi
 import type { Engine } from "../../platform/engine/index.ts";
 import type { RegistryListener } from "../../platform/registry/server.ts";
 import type { Registry } from "../../platform/registry/registry.ts";
+import type { ManifestRow, TagRow } from "../../platform/registry/meta.ts";
 import type { UpstreamClient } from "../../platform/registry/upstream.ts";
 import type { RegistryMetrics } from "../../platform/registry/metrics.ts";
 import type { Change } from "../changes.ts";
@@ -298,9 +299,15 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
     const blobs = registry.store.list();
     const blobSize = new Map(blobs.map((b) => [b.digest as string, b.size]));
     const bytes = blobs.reduce((a, b) => a + b.size, 0);
-    const repos = registry.meta.repos().sort();
-    const tags = registry.meta.allTags();
-    const manifests = registry.meta.allManifests();
+    const byRepo = new Map<string, { manifests: Map<string, ManifestRow>; tags: TagRow[] }>();
+    const group = (r: string) => byRepo.get(r) ?? byRepo.set(r, { manifests: new Map(), tags: [] }).get(r)!;
+    for (const m of registry.meta.allManifests()) group(m.repo).manifests.set(m.digest, m);
+    for (const t of registry.meta.allTags()) group(t.repo).tags.push(t);
+    // A tag's size: its manifest and the blobs it references (an index counts its child manifests, not their layers).
+    const sizeOf = (ms: Map<string, ManifestRow>, d: string) => {
+      const m = ms.get(d);
+      return m ? m.size + m.refs.reduce((a, ref) => a + (blobSize.get(ref) ?? 0), 0) : 0;
+    };
     return {
       enabled: true,
       address: this.listener ? hostPort(this.listener.host, this.listener.port) : undefined,
@@ -308,20 +315,18 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
       peerAddress: this.peerAdvertise(),
       blobs: blobs.length,
       bytes,
-      repositories: repos.map((r) => {
-        const ms = manifests.filter((m) => m.repo === r);
-        const byDigest = new Map(ms.map((m) => [m.digest as string, m]));
-        const sizeOf = (d: string) => {
-          const m = byDigest.get(d);
-          return m ? m.size + m.refs.reduce((a, ref) => a + (blobSize.get(ref) ?? 0), 0) : 0;
-        };
-        return {
-          name: r,
-          kind: namespaceOf(r).kind,
-          manifests: ms.length,
-          tags: tags.filter((t) => t.repo === r).map((t) => ({ tag: t.tag, digest: t.digest, size: sizeOf(t.digest) })),
-        };
-      }),
+      repositories: registry.meta
+        .repos()
+        .sort()
+        .map((r) => {
+          const g = group(r);
+          return {
+            name: r,
+            kind: namespaceOf(r).kind,
+            manifests: g.manifests.size,
+            tags: g.tags.map((t) => ({ tag: t.tag, digest: t.digest, size: sizeOf(g.manifests, t.digest) })),
+          };
+        }),
     };
   }
 

@@ -49,13 +49,19 @@ export function runGc(registry: Registry, o: { now: number; graceMs: number; dry
     ...plan.deleteBlobs.map((b) => ({ kind: "blob" as const, what: b.digest, size: b.size })),
   ];
   let uploads = 0;
+  let removedBlobs = plan.deleteBlobs.length;
+  let freedBytes = plan.freedBytes;
   if (!o.dryRun) {
+    removedBlobs = 0;
+    freedBytes = 0;
     for (const t of plan.deleteTags) registry.meta.deleteTag(t.repo, t.tag);
     for (const m of plan.deleteManifests) registry.meta.deleteManifest(m.repo, m.digest);
     for (const b of plan.deleteBlobs) {
       // A manifest stored since the inventory was read keeps its blobs.
-      if (registry.meta.manifestsReferencing(b.digest).length > 0 || registry.meta.manifestAnywhere(b.digest)) continue;
+      if (registry.meta.inUseByManifest(b.digest)) continue;
       if (registry.store.delete(b.digest)) {
+        removedBlobs++;
+        freedBytes += b.size;
         registry.meta.forgetAccess(b.digest);
         o.onRemoved?.(b.digest);
       }
@@ -65,8 +71,8 @@ export function runGc(registry: Registry, o: { now: number; graceMs: number; dry
   return {
     dryRun: o.dryRun,
     graceMs: o.graceMs,
-    removed: { blobs: plan.deleteBlobs.length, manifests: plan.deleteManifests.length, tags: plan.deleteTags.length, uploads },
-    freedBytes: plan.freedBytes,
+    removed: { blobs: removedBlobs, manifests: plan.deleteManifests.length, tags: plan.deleteTags.length, uploads },
+    freedBytes,
     keptBytes: plan.keptBytes,
     keptBlobs: plan.kept.size,
     items,

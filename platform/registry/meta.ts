@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS manifests (
   PRIMARY KEY (repo, digest));
 CREATE INDEX IF NOT EXISTS manifests_subject ON manifests(repo, subject) WHERE subject IS NOT NULL;
 CREATE INDEX IF NOT EXISTS manifests_digest ON manifests(digest);
+CREATE TABLE IF NOT EXISTS manifest_refs (repo TEXT NOT NULL, manifest TEXT NOT NULL, ref TEXT NOT NULL, PRIMARY KEY (repo, manifest, ref));
+CREATE INDEX IF NOT EXISTS manifest_refs_ref ON manifest_refs(ref);
 CREATE TABLE IF NOT EXISTS tags (repo TEXT NOT NULL, tag TEXT NOT NULL, digest TEXT NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (repo, tag));
 CREATE INDEX IF NOT EXISTS tags_digest ON tags(digest);
 CREATE TABLE IF NOT EXISTS access (digest TEXT PRIMARY KEY, last INTEGER NOT NULL);
@@ -73,6 +75,17 @@ export class RegistryMeta {
     this.db.exec("PRAGMA synchronous = NORMAL");
     this.db.exec("PRAGMA busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    this.indexRefs();
+  }
+
+  /** Stores written before manifest_refs existed: index their manifests' references once. */
+  private indexRefs(): void {
+    if (this.db.prepare("SELECT 1 FROM manifest_refs LIMIT 1").get() !== undefined) return;
+    if (this.db.prepare("SELECT 1 FROM manifests LIMIT 1").get() === undefined) return;
+    this.tx(() => {
+      const st = this.db.prepare("INSERT OR IGNORE INTO manifest_refs (repo, manifest, ref) VALUES (?, ?, ?)");
+      for (const m of this.allManifests()) for (const r of m.refs) st.run(m.repo, m.digest, r);
+    });
   }
 
   close(): void {
@@ -98,6 +111,9 @@ export class RegistryMeta {
       this.db
         .prepare("INSERT OR REPLACE INTO manifests (repo, digest, media_type, size, refs, subject, referrer, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .run(m.repo, m.digest, m.mediaType, m.size, JSON.stringify(m.refs), m.subject ?? null, m.referrer ? JSON.stringify(m.referrer) : null, m.created);
+      this.db.prepare("DELETE FROM manifest_refs WHERE repo = ? AND manifest = ?").run(m.repo, m.digest);
+      const ref = this.db.prepare("INSERT OR IGNORE INTO manifest_refs (repo, manifest, ref) VALUES (?, ?, ?)");
+      for (const r of m.refs) ref.run(m.repo, m.digest, r);
       if (tag !== undefined) this.db.prepare("INSERT OR REPLACE INTO tags (repo, tag, digest, updated) VALUES (?, ?, ?, ?)").run(m.repo, tag, m.digest, m.created);
     });
   }
@@ -117,9 +133,14 @@ export class RegistryMeta {
     return r ? manifestOf(r) : undefined;
   }
 
-  /** Manifests (in any repository) that reference a digest as config, layer or child. */
+  /** Manifests (in any repository) that reference a digest as config, layer or child (by index). */
   manifestsReferencing(digest: Digest): ManifestRow[] {
-    return (this.db.prepare("SELECT * FROM manifests WHERE instr(refs, ?) > 0").all(`"${digest}"`) as Row[]).map(manifestOf);
+    return (this.db.prepare("SELECT m.* FROM manifest_refs r JOIN manifests m ON m.repo = r.repo AND m.digest = r.manifest WHERE r.ref = ?").all(digest) as Row[]).map(manifestOf);
+  }
+
+  /** Whether a digest is still needed by some manifest: one itself, or referenced by one. */
+  inUseByManifest(digest: Digest): ManifestRow | undefined {
+    return this.manifestAnywhere(digest) ?? this.manifestsReferencing(digest)[0];
   }
 
   tag(repo: string, tag: string): TagRow | undefined {
@@ -161,13 +182,9 @@ export class RegistryMeta {
   deleteManifest(repo: string, digest: Digest): boolean {
     return this.tx(() => {
       this.db.prepare("DELETE FROM tags WHERE repo = ? AND digest = ?").run(repo, digest);
+      this.db.prepare("DELETE FROM manifest_refs WHERE repo = ? AND manifest = ?").run(repo, digest);
       return Number(this.db.prepare("DELETE FROM manifests WHERE repo = ? AND digest = ?").run(repo, digest).changes) > 0;
     });
-  }
-
-  /** Whether any repository still has a manifest with this digest. */
-  manifestReferenced(digest: Digest): boolean {
-    return this.db.prepare("SELECT 1 FROM manifests WHERE digest = ? LIMIT 1").get(digest) !== undefined;
   }
 
   touch(digest: string, at: number): void {

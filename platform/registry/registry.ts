@@ -215,7 +215,7 @@ export class Registry {
   deleteBlob(repo: RepoName, digest: Digest): void {
     denyMirrorWrite(repo, "deleting");
     if (!this.store.has(digest)) throw regErr("BLOB_UNKNOWN", `blob ${digest} is not in this registry`, { digest });
-    const user = this.meta.manifestAnywhere(digest) ?? this.meta.manifestsReferencing(digest)[0];
+    const user = this.meta.inUseByManifest(digest);
     if (user) throw regErr("DENIED", `blob ${digest} is still referenced by manifest ${user.digest} in ${user.repo}; delete that manifest first`, { digest, manifest: user.digest, repository: user.repo });
     this.store.delete(digest);
     this.meta.forgetAccess(digest);
