@@ -15,6 +15,11 @@
  *     docker-registry's access log. Target 1.0x the image vs N x.
  *  3. Push throughput: `skopeo copy` from an OCI layout into Fizz vs into
  *     docker-registry (fresh stores each run).
+ *  4. Peer transfer: an image pushed into node A, pulled through node B,
+ *     which gets every byte from A over the peer listener (mutual TLS,
+ *     native AES-GCM), against the gossip's JavaScript packet cipher
+ *     (seal+open of 1,400-byte packets) on as many bytes in this process:
+ *     bulk data between nodes must not be capped by that cipher.
  *
  *   bun bench/registry.ts [--nodes 3] [--runs 3]    (heavy lock; needs skopeo, docker-registry)
  */
@@ -23,7 +28,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { randomBytes } from "node:crypto";
 import { generateImage, pushGenerated, writeOciLayout, type GeneratedImage } from "../test/support/oci-image.ts";
+import { createKeyring } from "../core/cluster-crypto/keyring.ts";
+import { open, seal } from "../core/cluster-crypto/seal.ts";
 import { freePort, startDockerRegistry, removeDockerRegistry, type DockerRegistry } from "../test/support/docker-registry.ts";
 
 const { values } = parseArgs({ options: { nodes: { type: "string", default: "3" }, runs: { type: "string", default: "3" }, "layer-mb": { type: "string", default: "40" } } });
@@ -213,6 +221,49 @@ try {
   const psize = ociImg.totalBytes;
   const pushBase = mb(psize, median(pd));
   row(`push ${(psize / 1e6).toFixed(0)} MB, skopeo oci → registry`, `${mb(psize, median(pf)).toFixed(0)} MB/s`, `${pushBase.toFixed(0)} MB/s`, `${(mb(psize, median(pf)) / pushBase).toFixed(2)}x`);
+
+  // ---- 4. peer transfer (B gets every byte from A over mutual TLS) vs the gossip cipher ----
+  const peerIds = ["peer-a", "peer-b"];
+  const pp = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const peerArg = `${peerIds[0]}=127.0.0.1:${pp[2]},${peerIds[1]}=127.0.0.1:${pp[3]}`;
+  const viaPeer: number[] = [];
+  const fromHolder: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const a = await startNode(join(work, `peer-a-${i}`), pp[0]!, ["--self", peerIds[0]!, "--peer-port", String(pp[2]), "--key", key, "--peers", peerArg]);
+    const b = await startNode(join(work, `peer-b-${i}`), pp[1]!, ["--self", peerIds[1]!, "--peer-port", String(pp[3]), "--key", key, "--peers", peerArg]);
+    // Pushed content has no upstream: B asks its peers, A serves it as the holder.
+    execFileSync("skopeo", ["copy", "--dest-tls-verify=false", `oci:${layout}:1`, `docker://127.0.0.1:${pp[0]}/bench/peer:1`], { stdio: "ignore", timeout: 600_000 });
+    const out = (tag: string) => {
+      const dir = join(work, `peer-out-${tag}`);
+      rmSync(dir, { recursive: true, force: true });
+      return `dir:${dir}`;
+    };
+    fromHolder.push(timed("skopeo", ["copy", "--src-tls-verify=false", `docker://127.0.0.1:${pp[0]}/bench/peer@${ociImg.manifest.digest}`, out("a")]));
+    viaPeer.push(timed("skopeo", ["copy", "--src-tls-verify=false", `docker://127.0.0.1:${pp[1]}/bench/peer@${ociImg.manifest.digest}`, out("b")]));
+    await stopNode(a);
+    await stopNode(b);
+    for (const x of ["peer-a", "peer-b"]) rmSync(join(work, `${x}-${i}`), { recursive: true, force: true });
+    for (const x of ["a", "b"]) rmSync(join(work, `peer-out-${x}`), { recursive: true, force: true });
+  }
+  const peerRate = mb(psize, median(viaPeer));
+  const kr = createKeyring(new Uint8Array(randomBytes(32)));
+  if (!kr.ok) throw new Error(kr.error.message);
+  const packet = new Uint8Array(randomBytes(1400));
+  const nonces = new Uint8Array(randomBytes(1 << 16));
+  let at = 0;
+  const rng = (n: number) => {
+    if (at + n > nonces.length) at = 0;
+    at += n;
+    return nonces.subarray(at - n, at);
+  };
+  // 32 MB is enough for a steady rate (the whole image would take most of a minute).
+  const sample = Math.min(psize, 32_000_000);
+  const tc = performance.now();
+  for (let done = 0; done < sample; done += packet.byteLength) {
+    if (!open(kr.keyring, "udp", seal(kr.keyring, "udp", packet, rng)).ok) throw new Error("open failed");
+  }
+  const cipherRate = mb(sample, (performance.now() - tc) / 1000);
+  row(`peer transfer ${(psize / 1e6).toFixed(0)} MB: skopeo via node B, every byte from node A over mutual TLS (vs the same pull from A: ${mb(psize, median(fromHolder)).toFixed(0)} MB/s)`, `${peerRate.toFixed(0)} MB/s`, `gossip cipher (JS) ${cipherRate.toFixed(0)} MB/s`, `${(peerRate / cipherRate).toFixed(2)}x`);
 
   const table = [["registry (median of " + RUNS + ")", "fizz", "docker-registry", "ratio"], ...rows];
   const w = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
