@@ -80,6 +80,11 @@ describe.skipIf(!socket)("five agents form a cluster", () => {
     for (const a of agents.values()) a.cleanup();
     const left = await dockerIds(project);
     if (left.length) await new Promise<void>((r) => execFile("docker", ["-H", `unix://${socket}`, "rm", "-f", ...left], () => r()));
+    // The project's network too, when the down above could not run (agents already gone).
+    const nets = await new Promise<string[]>((r) =>
+      execFile("docker", ["-H", `unix://${socket}`, "network", "ls", "-q", "--filter", `label=com.docker.compose.project=${project}`], (_e, out) => r(String(out).split("\n").filter(Boolean))),
+    );
+    if (nets.length) await new Promise<void>((r) => execFile("docker", ["-H", `unix://${socket}`, "network", "rm", ...nets], () => r()));
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
