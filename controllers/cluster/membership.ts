@@ -69,6 +69,8 @@ export interface ClusterAgentDeps {
   readonly notify?: Notify;
   /** Extra gossiped metadata (the mesh's key and endpoint port), read when the cluster node starts. */
   readonly extraMeta?: () => { readonly labels: Readonly<Record<string, string>>; readonly ports: Readonly<Record<string, number>> } | undefined;
+  /** The engine this node drives: no two live members may drive the same one. */
+  readonly engine?: { readonly id: string; readonly address: string };
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -220,7 +222,11 @@ export class ClusterAgent implements ClusterApi, Controller {
   }
 
   private attach(node: ClusterNode): void {
-    node.on("member", (e) => this.d.notify?.({ kind: "membership", event: e.type, member: e.member.id }));
+    node.on("member", (e) => {
+      this.d.notify?.({ kind: "membership", event: e.type, member: e.member.id });
+      const twin = e.type !== "dead" && e.type !== "left" ? this.engineTwin([e.member]) : undefined;
+      if (twin) this.log.error({ member: twin.id, engine: this.d.engine?.id }, this.sharedEngine(twin).message);
+    });
     node.on("state", (e) => {
       if (e.source !== "local") this.d.notify?.({ kind: "cluster-state", source: e.source });
     });
@@ -317,7 +323,8 @@ export class ClusterAgent implements ClusterApi, Controller {
         meta: (() => {
           const extra = this.d.extraMeta?.();
           return {
-            name: hostname(),
+            name: this.d.config.cluster.name || hostname(),
+            ...(this.d.engine ? { engine: this.d.engine.id } : {}),
             labels: { ...this.d.config.cluster.labels, ...(extra?.labels ?? {}) },
             resources: { cpuMillis: cpus().length * 1000, memoryBytes: totalmem() },
             ...(extra ? { ports: { ...extra.ports } } : {}),
@@ -335,6 +342,23 @@ export class ClusterAgent implements ClusterApi, Controller {
       if (e instanceof FizzError) throw new FizzError({ code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), status: 409 });
       throw e;
     }
+  }
+
+  /** A live member other than this node that drives this node's engine. */
+  private engineTwin(members: readonly ClusterMember[]): ClusterMember | undefined {
+    const mine = this.d.engine?.id;
+    if (!mine || this.d.config.cluster.allow_shared_engine) return undefined;
+    return members.find((m) => !m.self && m.id !== this.d.nodeId && (m.state === "alive" || m.state === "suspect") && m.meta.engine === mine);
+  }
+
+  private sharedEngine(twin: ClusterMember): FizzError {
+    const self = this.d.config.cluster.name || hostname();
+    return new FizzError({
+      code: "cluster.engine_shared",
+      message: `this node (${self}, ${this.d.nodeId.slice(0, 8)}) drives engine ${this.d.engine?.id} at ${this.d.engine?.address}, which member ${twin.meta.name} (${twin.id.slice(0, 8)}, ${twin.address}) already drives; a node needs an engine of its own`,
+      hint: "give each agent its own engine (--engine), or run one agent per engine; cluster.allow_shared_engine lets protocol trials share one",
+      status: 409,
+    });
   }
 
   private serial<T>(f: () => Promise<T>): Promise<T> {
@@ -424,6 +448,14 @@ export class ClusterAgent implements ClusterApi, Controller {
         await node.stop();
         this.clusterId = this.keyring = undefined;
         throw joinError(e);
+      }
+      // One engine, one node: two nodes on one engine would fight over container names.
+      const twin = this.engineTwin(node.members());
+      if (twin) {
+        await node.leave().catch(() => undefined);
+        await node.stop();
+        this.clusterId = this.keyring = undefined;
+        throw this.sharedEngine(twin);
       }
       this.node = node;
       this.committed = true;

@@ -1,39 +1,49 @@
 /**
  * The placement controller: this node's say in the leaderless placement
- * (source.ts). It hands the reconciler this node's share of every
- * deployment, publishes what this node runs, rolls a failing update back,
- * and on membership steps: publishes the deployments this node had before it
- * joined, and reports what really runs here before a restarted member
- * rejoins (its records from before may be stale).
+ * (source.ts) and the desired state's cluster side (cluster-desired.ts). It
+ * hands the reconciler this node's share of every deployment, publishes what
+ * this node runs, rolls a failing update back, and on membership steps:
+ * publishes the deployments this node had before it joined, and reports what
+ * really runs here before a restarted member rejoins (its records from
+ * before may be stale).
  */
 import { getDeployment as getDeploymentState } from "../../core/state/index.ts";
-import type { Engine } from "../../platform/engine/index.ts";
-import { listProjectContainers, ownedBy } from "../../platform/deploy/project.ts";
+import { ownedBy } from "../../platform/deploy/project.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
 import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
+import { DesiredStore } from "../deployments/desired.ts";
+import type { NodeEngine } from "../deployments/node-engine.ts";
 import { recordEvent } from "../event-log.ts";
+import { ClusterDesired } from "./cluster-desired.ts";
 import { ClusterPlacementSource } from "./source.ts";
+
+/** How often a cluster-wide wait (`up --wait`, following a change) looks again. */
+const POLL_MS = 250;
 
 export class PlacementController implements Controller {
   readonly name = "placement";
   readonly source: ClusterPlacementSource;
+  readonly desired: ClusterDesired;
+  private readonly local: DesiredStore;
 
   constructor(
     private readonly ctx: AgentContext,
-    private readonly o: { readonly membership: ClusterAgent; readonly engine: Engine },
+    private readonly o: { readonly membership: ClusterAgent; readonly engine: NodeEngine },
   ) {
     const m = o.membership;
+    this.local = new DesiredStore(ctx.store);
     this.source = new ClusterPlacementSource({
       node: () => m.settledNode,
       member: () => m.current,
       catchingUp: () => m.catchingUp,
-      store: ctx.store,
+      desired: this.local,
       self: ctx.node,
       emit: (e) => recordEvent(ctx, e),
       wake: (name) => ctx.notify({ kind: "deployment", name, source: "cluster" }),
       now: ctx.now,
     });
+    this.desired = new ClusterDesired({ node: () => m.settledNode, desired: this.local, source: this.source, self: ctx.node, now: ctx.now, pollMs: POLL_MS });
     m.onResumed(() => this.reportAll());
     m.onMember(async () => this.publishLocal());
   }
@@ -44,9 +54,9 @@ export class PlacementController implements Controller {
 
   /** Tells the cluster what this node runs of every deployment (a restarted member, before it rejoins). */
   private async reportAll(): Promise<void> {
-    for (const d of this.ctx.store.listDeployments()) {
-      const list = await listProjectContainers(this.o.engine, d.name);
-      this.source.report(d.name, list.filter((c) => ownedBy(c, this.ctx.node)));
+    for (const name of this.local.names()) {
+      const list = await this.o.engine.containers(name);
+      this.source.report(name, list.filter((c) => ownedBy(c, this.ctx.node)));
     }
   }
 
@@ -54,6 +64,6 @@ export class PlacementController implements Controller {
   private publishLocal(): void {
     const node = this.o.membership.current;
     if (!node) return;
-    for (const d of this.ctx.store.listDeployments()) if (!getDeploymentState(node.state, d.name)) this.source.publish(d.name);
+    for (const name of this.local.names()) if (!getDeploymentState(node.state, name)) this.desired.publish(name);
   }
 }

@@ -57,6 +57,10 @@ export interface AgentConfig {
     advertise: string;
     join: string[];
     labels: Record<string, string>;
+    /** This node's name in `fizz nodes`, placement explanations and messages; "" = the host name. */
+    name: string;
+    /** Let this node join a cluster in which a live member already drives its engine. */
+    allow_shared_engine: boolean;
     /** A restarted member acts after it has rejoined, or after this many ms with no peer answering. */
     settle_timeout: number;
     /** Longest wait between two attempts of a restarted member to rejoin its peers (ms). */
@@ -219,6 +223,8 @@ export const SCHEMA: SectionSpec = {
         advertise: { type: { t: "hostport" }, doc: "Address peers use; empty = bind" },
         join: { type: { t: "list" }, doc: "Peers to contact on start" },
         labels: { type: { t: "map" }, doc: "Node labels for placement constraints" },
+        name: { type: { t: "string" }, doc: "This node's name; empty = the host name" },
+        allow_shared_engine: { type: { t: "bool" }, doc: "Join even when a live member drives the same engine (protocol trials only)" },
         settle_timeout: { type: { t: "duration", minMs: 0 }, doc: "A restarted member acts after rejoining, or after this long alone" },
         rejoin_backoff_max: { type: { t: "duration", minMs: 100 }, doc: "Longest wait between rejoin attempts" },
         join_timeout: { type: { t: "duration", minMs: 100 }, doc: "Time `fizz join` waits for a seed" },
@@ -325,7 +331,7 @@ export function defaults(h: HostFacts): AgentConfig {
     log: { level: "info", format: "auto" },
     reconcile: { interval: 10_000, parallelism: 4, wake_delay: 200 },
     health: { interval: 2000 },
-    cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000 },
+    cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, name: "", allow_shared_engine: false, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000 },
     ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, drain_settle: 1_000, drain_timeout: 10_000 },
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },

@@ -4,6 +4,7 @@
  * byte-equal plans and the executor may run any step whose `after` is done.
  */
 
+import { MinHeap } from "../heap.ts";
 import { FizzError } from "../errors.ts";
 import type { Plan, Step } from "./types.ts";
 
@@ -62,12 +63,12 @@ export class PlanBuilder<C> {
     }
     const position = new Map(all.map((s, i) => [s.id, i]));
     const byId = new Map(all.map((s) => [s.id, s]));
-    // A sorted "ready" list keyed by insertion position keeps the order stable.
-    const ready = all.filter((s) => s.after.length === 0).map((s) => s.id);
+    // Ready steps leave in insertion order, which keeps the order stable (a heap: O(n log n) for big plans).
+    const ready = new MinHeap<string>((a, b) => position.get(a)! < position.get(b)!);
+    for (const s of all) if (s.after.length === 0) ready.push(s.id);
     const out: Step<C>[] = [];
-    while (ready.length > 0) {
-      ready.sort((a, b) => position.get(a)! - position.get(b)!);
-      const id = ready.shift()!;
+    while (ready.size > 0) {
+      const id = ready.pop()!;
       out.push(byId.get(id)! as Step<C>);
       for (const c of children.get(id) ?? []) {
         const left = indeg.get(c)! - 1;
@@ -76,7 +77,8 @@ export class PlanBuilder<C> {
       }
     }
     if (out.length !== all.length) {
-      const stuck = all.filter((s) => !out.includes(s as Step<C>)).map((s) => s.id);
+      const placed = new Set(out.map((s) => s.id));
+      const stuck = all.filter((s) => !placed.has(s.id)).map((s) => s.id);
       throw new FizzError({
         code: "reconcile.plan_cycle",
         message: `internal error: the plan has a cycle among ${stuck.join(", ")}`,

@@ -495,7 +495,12 @@ export function plan<C>(desired: DesiredProject<C>, actual: ActualState, options
   }
 
   // ---- orphans ------------------------------------------------------------
-  const orphans = mine.filter((c) => !byName.has(c.service)).sort(byNumber);
+  const dropped = new Set(options.removeServices ?? []);
+  const orphans: ActualContainer[] = [];
+  for (const c of mine.filter((c) => !byName.has(c.service)).sort(byNumber)) {
+    if (dropped.has(c.service)) removeSteps(c, { code: "orphan" });
+    else orphans.push(c);
+  }
   if (orphans.length > 0) {
     if (options.removeOrphans) {
       for (const c of orphans) removeSteps(c, { code: "orphan" });

@@ -182,6 +182,8 @@ export interface PlanOptions {
   readonly noDeps?: boolean;
   /** `--remove-orphans`: remove containers of services the project no longer has. */
   readonly removeOrphans?: boolean;
+  /** Remove the containers of these services when the project no longer has them (a revert drops what a failed change added). */
+  readonly removeServices?: readonly string[];
   /** Target services (`fizz up web db`); empty or absent means all. */
   readonly services?: readonly string[];
   /** `--pull`: overrides every service's pull policy. */

@@ -7,6 +7,7 @@
  */
 import { at, canonical, decodeJsonBytes, emptyDict, fail, lwwMapEmpty, readDict, readInt, readLwwMap, readRecord, type Decoded } from "../crdt/index.ts";
 import { COLLECTIONS, type ClusterDelta, type ClusterState, type Collection } from "./cluster-state.ts";
+import { checkAppliedKey, readApplied } from "./applied.ts";
 import {
   checkAddressKey,
   checkContainerKey,
@@ -70,6 +71,8 @@ export function readCollection(name: Collection, v: unknown, path: string): Clus
       return readDict(v, path, readIpClaim, checkAddressKey);
     case "registry":
       return readLwwMap(v, path, readRegistryRecord, checkRegistryKey);
+    case "applied":
+      return readLwwMap(v, path, readApplied, checkAppliedKey);
   }
 }
 
@@ -90,6 +93,7 @@ export function readState(v: unknown, path: string): ClusterState {
     secrets: get("secrets"),
     ips: get("ips"),
     registry: get("registry"),
+    applied: get("applied"),
   };
 }
 

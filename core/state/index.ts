@@ -8,6 +8,7 @@
 export * from "./schema.ts";
 export * from "./secrets.ts";
 export * from "./ip.ts";
+export * from "./applied.ts";
 export * from "./cluster-state.ts";
 export * from "./codec.ts";
 export * from "./digest.ts";

@@ -9,8 +9,24 @@ import type { Project } from "../../core/compose/model.ts";
 import { LABEL } from "../../core/labels.ts";
 import { decideRestart, type HealthDecision, type RestartRecord } from "../../core/reconcile/health-policy.ts";
 import { restartPolicyOf } from "../../core/reconcile/from-compose.ts";
-import type { Engine } from "../engine/index.ts";
+import type { ContainerInspect, ContainerSummary, Engine } from "../engine/index.ts";
 import { listProjectContainers } from "./project.ts";
+
+/** What the monitor needs of an engine (the agent passes its NodeEngine; tests an in-memory one). */
+export interface HealthEngine {
+  /** A project's containers, all states, health in `Status`. */
+  containers(project: string): Promise<ContainerSummary[]>;
+  find(id: string): Promise<ContainerInspect | undefined>;
+  restart(id: string): Promise<void>;
+}
+
+export function healthEngineOf(engine: Engine): HealthEngine {
+  return {
+    containers: (project) => listProjectContainers(engine, project),
+    find: (id) => engine.containers.find(id),
+    restart: (id) => engine.containers.restart(id),
+  };
+}
 
 export interface RestartStore {
   recordRestart(r: { deployment: string; service: string; container: string; at: number; reason: string }): void;
@@ -47,7 +63,7 @@ export class HealthMonitor {
   private readonly now: () => number;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: HealthEngine,
     private readonly project: Project,
     private readonly opts: MonitorOptions = {},
   ) {
@@ -57,7 +73,7 @@ export class HealthMonitor {
   /** One pass over the project's containers; returns the decisions taken, by container name. */
   async tick(): Promise<Map<string, HealthDecision>> {
     const decisions = new Map<string, HealthDecision>();
-    const list = await listProjectContainers(this.engine, this.project.name);
+    const list = await this.engine.containers(this.project.name);
     const seen = new Set<string>();
     for (const c of list) {
       const labels = c.Labels ?? {};
@@ -75,7 +91,7 @@ export class HealthMonitor {
         this.failingSince.delete(name);
         continue;
       }
-      const ins = await this.engine.containers.find(c.Id);
+      const ins = await this.engine.find(c.Id);
       if (!ins) continue;
       const rp = (ins.HostConfig as { RestartPolicy?: { Name?: string } }).RestartPolicy?.Name ?? "";
       const engineRestarts = rp !== "" && rp !== "no";
@@ -111,7 +127,7 @@ export class HealthMonitor {
         this.inFlight.add(name);
         this.opts.onEvent?.({ type: "restart", container: name, service, reason: decision.reason });
         // Not awaited: one slow stop must not hold up the other containers' checks.
-        void this.engine.containers
+        void this.engine
           .restart(c.Id)
           .catch((e: unknown) => this.opts.onEvent?.({ type: "error", container: name, message: e instanceof Error ? e.message : String(e) }))
           .finally(() => this.inFlight.delete(name));

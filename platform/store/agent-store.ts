@@ -194,6 +194,11 @@ export class AgentStore {
       .run(deployment, service, replicas);
   }
 
+  /** Drops a `fizz scale` override (the spec's count applies again); true when there was one. */
+  clearReplicas(deployment: string, service: string): boolean {
+    return Number(this.db.prepare("DELETE FROM replicas WHERE deployment = ? AND service = ?").run(deployment, service).changes) > 0;
+  }
+
   /** Desired replica overrides (from `fizz scale`) for a deployment. */
   replicas(deployment: string): Map<string, number> {
     const rows = this.db.prepare("SELECT service, replicas FROM replicas WHERE deployment = ?").all(deployment) as unknown as {
