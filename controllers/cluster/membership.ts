@@ -15,6 +15,7 @@ import { withoutMeshLabels } from "../../core/net/mesh-meta.ts";
 import { hostname, cpus, totalmem } from "node:os";
 import { randomBytes } from "node:crypto";
 import { FizzError } from "../../core/errors.ts";
+import { parseHostPort, withDefaultPort as withPort } from "../../core/address.ts";
 import {
   initCluster,
   install,
@@ -77,20 +78,13 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 /** `127.0.0.11` → `127.0.0.11:7946`; `::1` → `[::1]:7946`; ports kept. */
 export function withDefaultPort(addr: string, port = DEFAULT_CLUSTER_PORT): string {
-  const a = addr.trim();
-  if (a.startsWith("[")) return /\]:\d+$/.test(a) ? a : `${a}:${port}`;
-  const colons = (a.match(/:/g) ?? []).length;
-  if (colons === 0) return `${a}:${port}`;
-  if (colons > 1) return `[${a}]:${port}`;
-  return a;
+  return withPort(addr, port);
 }
 
 function splitHostPort(addr: string): SeedAddress {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
-  if (!m) throw new FizzError({ code: "cluster.bad_address", message: `'${addr}' is not <host>:<port>`, status: 400 });
-  const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FizzError({ code: "cluster.bad_address", message: `'${addr}' has an invalid port`, status: 400 });
-  return { host: m[1]!, port };
+  const r = parseHostPort(addr, { allowZero: true });
+  if (!r.ok) throw new FizzError({ code: "cluster.bad_address", message: `'${addr}' is not <host>:<port>: ${r.why}`, status: 400 });
+  return r.value;
 }
 
 /**

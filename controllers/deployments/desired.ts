@@ -8,7 +8,7 @@
  */
 import type { Project } from "../../core/compose/model.ts";
 import { intentFromJson, intentToJson, type DeployIntent } from "../../core/deploy/intent.ts";
-import type { AgentStore, DeploymentRecord } from "../../platform/store/index.ts";
+import type { AgentStore, StoredDeployment } from "../../platform/store/index.ts";
 
 export interface Desired {
   readonly name: string;
@@ -43,7 +43,7 @@ export class DesiredStore {
     return this.store.listDeployments().map((r) => r.name);
   }
 
-  private of(r: DeploymentRecord): Desired {
+  private of(r: StoredDeployment): Desired {
     return { name: r.name, spec: r.spec as Project, generation: r.generation, createdAt: r.createdAt, updatedAt: r.updatedAt, source: r.source, intent: this.intent(r.name) };
   }
 

@@ -10,6 +10,7 @@
  * (images.ts) so a deployment's images come through the registry.
  */
 import { join } from "node:path";
+import { formatHostPort, parseHostPort, type HostPort } from "../../core/address.ts";
 import type { IncomingMessage } from "node:http";
 import type { Project } from "../../core/compose/model.ts";
 import { deleteRegistryTag, putRegistryTag, registryTags } from "../../core/state/index.ts";
@@ -45,15 +46,13 @@ export interface RegistryControllerDeps {
 
 const LOOPBACK = (a: string | undefined) => !!a && (a.startsWith("127.") || a === "::1" || a.startsWith("::ffff:127."));
 
-function splitHostPort(addr: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
-  if (!m) throw new Error(`'${addr}' is not <host>:<port>`);
-  return { host: m[1]!, port: Number(m[2]) };
+function splitHostPort(addr: string): HostPort {
+  const r = parseHostPort(addr, { allowZero: true });
+  if (!r.ok) throw new Error(`'${addr}' is not <host>:<port>: ${r.why}`);
+  return r.value;
 }
 
-function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
+const hostPort = formatHostPort;
 
 export class RegistryController implements Controller, DeploymentImageHooks, RegistryApi {
   readonly name = "registry";

@@ -12,7 +12,8 @@
 import type { PlanOptions } from "../reconcile/types.ts";
 
 export type IntentKind = "up" | "scale" | "rollback" | "revert";
-export type PullOption = "always" | "missing" | "never";
+export type { PullOption } from "../reconcile/types.ts";
+import type { PullOption } from "../reconcile/types.ts";
 
 export interface DeployIntent {
   /** Unique per change: `<node>:<counter>` or a random id; compared for equality only. */

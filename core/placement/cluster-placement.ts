@@ -32,16 +32,8 @@ export interface PlacementDeployment {
   readonly replicas: ReadonlyMap<string, number>;
 }
 
-/** What a node reports about one of its containers (the cluster state's container record). */
-export interface ReplicaRecord {
-  readonly deploymentId: string;
-  readonly service: string;
-  /** 0-based replica index (container number − 1). */
-  readonly index: number;
-  readonly nodeId: string;
-  readonly status: "pending" | "running" | "healthy" | "unhealthy" | "stopped" | "failed";
-  readonly specHash?: string;
-}
+export type { ReplicaRecord } from "./replica-record.ts";
+import type { ReplicaRecord } from "./replica-record.ts";
 
 export interface ClusterPlacement {
   readonly placement: Placement;

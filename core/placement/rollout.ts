@@ -21,7 +21,7 @@
  * replica 2 started still sees it to do, ahead of its own replica 3. So at
  * most p replicas are down at a time, cluster-wide, with no locks.
  */
-import type { ReplicaRecord } from "./cluster-placement.ts";
+import type { ReplicaRecord } from "./replica-record.ts";
 
 export interface RolloutConfig {
   /** Replicas updated at a time; 0 means all at once (compose's meaning). */

@@ -54,7 +54,9 @@ export interface DesiredDependency {
  * - `never`: never pull; a missing image is a warning (create will fail).
  * - `build`: build on every plan (same caveat as `always`).
  */
-export type PullPolicy = "always" | "missing" | "never" | "build";
+/** `--pull`: what `fizz up` (and a deploy intent) asks of every service. */
+export type PullOption = "always" | "missing" | "never";
+export type PullPolicy = PullOption | "build";
 
 export type RestartSetting = "no" | "always" | "on-failure" | "unless-stopped";
 
@@ -187,7 +189,7 @@ export interface PlanOptions {
   /** Target services (`fizz up web db`); empty or absent means all. */
   readonly services?: readonly string[];
   /** `--pull`: overrides every service's pull policy. */
-  readonly pull?: "always" | "missing" | "never";
+  readonly pull?: PullOption;
   /** `--build`: build every service that has a `build:` section. `false` (`--no-build`) never builds. */
   readonly build?: boolean;
   /** `--scale svc=n` overrides. */

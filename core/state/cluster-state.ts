@@ -50,7 +50,7 @@ import {
   type NodeState,
   type ServiceScale,
 } from "./schema.ts";
-import type { RegistryRecord } from "./registry.ts";
+import type { RegistryRecord } from "./registry-record.ts";
 import type { SecretsRecord } from "./secrets.ts";
 
 export interface ClusterState {

@@ -21,7 +21,7 @@ import {
   readNodeInfo,
   readServiceScale,
 } from "./schema.ts";
-import { checkRegistryKey, readRegistryRecord } from "./registry.ts";
+import { checkRegistryKey, readRegistryRecord } from "./registry-record.ts";
 import { checkSecretsEntry, checkSecretsKey, readSecretsRecord } from "./secrets.ts";
 
 export const STATE_FORMAT_VERSION = 1;

@@ -14,7 +14,7 @@ import { normalizeImageRef } from "../../core/reconcile/plan.ts";
 import type { ActualContainer, DesiredNetwork, DesiredVolume, Plan, Step } from "../../core/reconcile/types.ts";
 import type { MountSpec } from "../../core/deploy/engine-body.ts";
 
-export interface ContainerStatus {
+export interface GateStatus {
   state: ActualContainer["state"];
   health: ActualContainer["health"];
   exitCode?: number;
@@ -39,7 +39,7 @@ export interface ExecutorEngine {
   renameContainer(id: string, name: string): Promise<void>;
   removeContainer(id: string, opts: { volumes: boolean; force: boolean }): Promise<void>;
   /** Containers of one service of the project (running or not). */
-  serviceContainers(project: string, service: string): Promise<{ id: string; name: string; status: ContainerStatus }[]>;
+  serviceContainers(project: string, service: string): Promise<{ id: string; name: string; status: GateStatus }[]>;
 }
 
 /** One layer's download/extract progress during a pull (progress bars). */

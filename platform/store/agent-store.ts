@@ -14,7 +14,7 @@ import { migrate } from "./migrations.ts";
  */
 const MOVED_TO_KEY_FILES: Readonly<Record<string, string>> = { cluster_keyring: "cluster-keyring" };
 
-export interface DeploymentRecord {
+export interface StoredDeployment {
   name: string;
   /** The normalised compose project, as JSON-serialisable data. */
   spec: unknown;
@@ -151,7 +151,7 @@ export class AgentStore {
   }
 
   /** Creates or replaces a deployment; returns the stored record. Atomic. */
-  putDeployment(name: string, spec: unknown, source: unknown, now: number): DeploymentRecord {
+  putDeployment(name: string, spec: unknown, source: unknown, now: number): StoredDeployment {
     const specJson = JSON.stringify(spec);
     const sourceJson = JSON.stringify(source);
     this.db
@@ -165,12 +165,12 @@ export class AgentStore {
     return this.getDeployment(name)!;
   }
 
-  getDeployment(name: string): DeploymentRecord | undefined {
+  getDeployment(name: string): StoredDeployment | undefined {
     const row = this.db.prepare("SELECT * FROM deployments WHERE name = ?").get(name) as DeploymentRow | undefined;
     return row ? toDeployment(row) : undefined;
   }
 
-  listDeployments(): DeploymentRecord[] {
+  listDeployments(): StoredDeployment[] {
     return (this.db.prepare("SELECT * FROM deployments ORDER BY name").all() as unknown as DeploymentRow[]).map(toDeployment);
   }
 
@@ -264,7 +264,7 @@ function privateFile(path: string): void {
   }
 }
 
-function toDeployment(row: DeploymentRow): DeploymentRecord {
+function toDeployment(row: DeploymentRow): StoredDeployment {
   return {
     name: row.name,
     spec: JSON.parse(row.spec_json) as unknown,

@@ -11,7 +11,7 @@ import { LABEL } from "../../core/labels.ts";
 import type { DesiredNetwork, DesiredVolume } from "../../core/reconcile/types.ts";
 import type { NodeEngine } from "../../controllers/deployments/node-engine.ts";
 import type { ContainerInspect, ContainerSummary } from "../../platform/engine/index.ts";
-import type { ContainerStatus, ExecutorEngine } from "../../platform/deploy/executor.ts";
+import type { GateStatus, ExecutorEngine } from "../../platform/deploy/executor.ts";
 
 export interface MemoryContainer {
   readonly id: string;
@@ -237,7 +237,7 @@ export class MemoryEngine implements NodeEngine {
         e.calls.push(`removeContainer ${c.name}`);
         e.containersById.delete(c.id);
       },
-      async serviceContainers(project: string, service: string): Promise<{ id: string; name: string; status: ContainerStatus }[]> {
+      async serviceContainers(project: string, service: string): Promise<{ id: string; name: string; status: GateStatus }[]> {
         e.check();
         return [...e.containersById.values()]
           .filter((c) => c.labels[LABEL.project] === project && c.labels[LABEL.service] === service)
