@@ -9,6 +9,7 @@ import type { AgentConfig } from "../core/agent-config/schema.ts";
 import type { AgentStore, NewEvent } from "../platform/store/index.ts";
 import type { AgentMetrics } from "../platform/metrics.ts";
 import type { Logger } from "../platform/log.ts";
+import type { Clock } from "../core/clock.ts";
 import type { Notify } from "./changes.ts";
 
 /** Where controllers write the event log (GET /v1/events, `fizz events`). */
@@ -30,4 +31,6 @@ export interface AgentContext {
   /** Announce a change to every controller. */
   readonly notify: Notify;
   readonly now: () => number;
+  /** Timers and time (the system's; virtual in the cluster simulator). `now` is `clock.now`. */
+  readonly clock: Clock;
 }

@@ -17,7 +17,9 @@ import { createApiServer, eventRoutes, EventFeed, mountRoutes, systemRoutes, typ
 import { createMetrics, type AgentMetrics } from "../../platform/metrics.ts";
 import { createLogger, type Logger } from "../../platform/log.ts";
 import { runtimeVersion, settleAfterStartup } from "../../platform/runtime.ts";
+import { systemClock } from "../../platform/clock.ts";
 import { connectEngine, readEngineIdentity, type Engine } from "../../platform/engine/index.ts";
+import type { BindTransport } from "../../platform/cluster/index.ts";
 import type { Change } from "../../controllers/changes.ts";
 import type { AgentContext } from "../../controllers/context.ts";
 import { ControllerSet } from "../../controllers/controller.ts";
@@ -61,12 +63,25 @@ export interface AgentControllers {
  * reach the returned set (startAgent binds it once the set exists). `engine`
  * is the real connection when there is one (its event stream wakes the loop).
  */
-export function buildControllers(ctx: AgentContext, o: { node: NodeEngine; engine?: Engine; identity?: { id: string; address: string }; env?: Readonly<Record<string, string | undefined>> }): AgentControllers {
+export interface BuildOptions {
+  /** This node's engine, for the deployments, placement and health controllers. */
+  readonly node: NodeEngine;
+  /** The real engine connection, when there is one (engine events, registry, secrets). */
+  readonly engine?: Engine;
+  readonly identity?: { id: string; address: string };
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The cluster network (default UDP + TCP; the simulator's in virtual time). */
+  readonly transport?: BindTransport;
+  /** SWIM's random seed (the simulator fixes it). */
+  readonly seed?: number;
+}
+
+export function buildControllers(ctx: AgentContext, o: BuildOptions): AgentControllers {
   const scoped = (component: string): AgentContext => ({ ...ctx, logger: ctx.logger.child({ component }) });
   const { config, store } = ctx;
   // The mesh's key and endpoint ride in the gossiped metadata, read when the cluster node starts.
   let mesh: MeshController | undefined;
-  const membership = new ClusterAgent({ config, store, nodeId: ctx.node, logger: ctx.logger, notify: ctx.notify, extraMeta: () => mesh?.meta(), ...(o.identity ? { engine: o.identity } : {}), ...(o.env ? { env: o.env } : {}) });
+  const membership = new ClusterAgent({ config, store, nodeId: ctx.node, logger: ctx.logger, notify: ctx.notify, clock: ctx.clock, extraMeta: () => mesh?.meta(), ...(o.identity ? { engine: o.identity } : {}), ...(o.env ? { env: o.env } : {}), ...(o.transport ? { transport: o.transport } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
   // The mesh, registry, secrets and ingress need a real engine and host (WireGuard, image pulls, tmpfs mounts, listeners); an in-memory one runs without them.
   mesh = o.engine ? new MeshController(scoped("mesh"), { membership }) : undefined;
   const placement = new PlacementController(scoped("placement"), { membership, engine: o.node });
@@ -168,7 +183,8 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     metrics,
     logger: nodeLogger,
     notify: (c: Change) => controllers?.notify(c),
-    now: Date.now,
+    now: systemClock.now,
+    clock: systemClock,
   };
   const built = buildControllers(ctx, { node: engineNode(engine), engine, identity: engineIdentity });
   await built.mesh?.prepare();

@@ -35,7 +35,9 @@ import {
 import { encodeState, fromBase64, toBase64 } from "../../core/state/index.ts";
 import type { SwimConfig } from "../../core/swim/index.ts";
 import type { AgentConfig } from "../../core/agent-config/index.ts";
-import { ClusterNode, type ClusterMember } from "../../platform/cluster/index.ts";
+import { ClusterNode, type BindTransport, type ClusterMember } from "../../platform/cluster/index.ts";
+import type { Clock, Timer } from "../../core/clock.ts";
+import { systemClock } from "../../platform/clock.ts";
 import type { AgentStore } from "../../platform/store/index.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { ClusterApi, ClusterJoinResult, ClusterInitResult, ClusterKeysView, ClusterNodeView } from "../../platform/api/cluster-api.ts";
@@ -70,6 +72,12 @@ export interface ClusterAgentDeps {
   readonly notify?: Notify;
   /** Extra gossiped metadata (the mesh's key and endpoint port), read when the cluster node starts. */
   readonly extraMeta?: () => { readonly labels: Readonly<Record<string, string>>; readonly ports: Readonly<Record<string, number>> } | undefined;
+  /** Timers and time (default: the system's; the simulator passes virtual time). */
+  readonly clock?: Clock;
+  /** The cluster network (default: UDP + TCP; the simulator passes its own). */
+  readonly transport?: BindTransport;
+  /** SWIM's random seed (default: random; the simulator fixes it). */
+  readonly seed?: number;
   /** The engine this node drives: no two live members may drive the same one. */
   readonly engine?: { readonly id: string; readonly address: string };
 }
@@ -143,7 +151,7 @@ export class ClusterAgent implements ClusterApi, Controller {
   /** Persist only once this node is really a member (a failed join leaves no trace). */
   private committed = false;
   private busy: Promise<unknown> = Promise.resolve();
-  private rejoinTimer: ReturnType<typeof setTimeout> | undefined;
+  private rejoinTimer: Timer | undefined;
   private stopped = false;
   private readonly swim: Partial<SwimConfig> | undefined;
   private readonly log: Logger;
@@ -154,9 +162,12 @@ export class ClusterAgent implements ClusterApi, Controller {
   private settled = false;
   /** A member from a previous run whose node is not running yet (resume() starts it). */
   private resuming = false;
-  private settleTimer: ReturnType<typeof setTimeout> | undefined;
+  private settleTimer: Timer | undefined;
+
+  private readonly clock: Clock;
 
   constructor(private readonly d: ClusterAgentDeps) {
+    this.clock = d.clock ?? systemClock;
     this.log = d.logger.child({ component: "cluster" });
     // A persisted membership is resumed shortly after start: until then placement must not act as a single node.
     this.resuming = Boolean(d.store.getMeta(META.id)) && Boolean(d.store.keys.read(KEYRING_FILE));
@@ -227,7 +238,7 @@ export class ClusterAgent implements ClusterApi, Controller {
   }
 
   private settle(): void {
-    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer?.cancel();
     this.settleTimer = undefined;
     if (this.settled || !this.node) return;
     this.settled = true;
@@ -270,8 +281,7 @@ export class ClusterAgent implements ClusterApi, Controller {
     for (const h of this.resumeHooks) {
       await h().catch((e: unknown) => this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "reporting this node's containers before rejoining failed"));
     }
-    this.settleTimer = setTimeout(() => this.settle(), this.d.config.cluster.settle_timeout);
-    this.settleTimer.unref?.();
+    this.settleTimer = this.clock.setTimeout(() => this.settle(), this.d.config.cluster.settle_timeout);
     const seeds = [...new Set([...this.node.knownPeers(), ...this.storedSeeds(), ...this.d.config.cluster.join.map((s) => withDefaultPort(s))])];
     this.log.info({ peers: seeds.length }, "resuming cluster membership");
     this.rejoin(seeds, 0);
@@ -289,8 +299,7 @@ export class ClusterAgent implements ClusterApi, Controller {
       (e: unknown) => {
         if (this.stopped || this.node !== node) return;
         this.log.warn({ err: e instanceof Error ? e.message : String(e), attempt }, "rejoining failed; retrying");
-        this.rejoinTimer = setTimeout(() => this.rejoin(seeds, attempt + 1), Math.min(this.d.config.cluster.rejoin_backoff_max, 1000 * 2 ** Math.min(attempt, 20)));
-        this.rejoinTimer.unref?.();
+        this.rejoinTimer = this.clock.setTimeout(() => this.rejoin(seeds, attempt + 1), Math.min(this.d.config.cluster.rejoin_backoff_max, 1000 * 2 ** Math.min(attempt, 20)));
       },
     );
   }
@@ -325,11 +334,15 @@ export class ClusterAgent implements ClusterApi, Controller {
           };
         })(),
         ...(initialState ? { initialState } : {}),
+        persistDebounceMs: this.d.config.cluster.state_persist_interval,
         persist: (bytes) => {
           if (this.committed && !this.stopped) this.d.store.setMeta(META.state, toBase64(bytes));
         },
         logger: this.log,
         joinTimeoutMs: this.d.config.cluster.join_timeout,
+        clock: this.clock,
+        ...(this.d.transport ? { transport: this.d.transport } : {}),
+        ...(this.d.seed !== undefined ? { seed: this.d.seed } : {}),
         ...(this.swim ? { swim: this.swim } : {}),
       });
     } catch (e) {
@@ -466,7 +479,7 @@ export class ClusterAgent implements ClusterApi, Controller {
     return this.serial(async () => {
       const node = this.node;
       if (!node) throw this.notMember();
-      if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
+      this.rejoinTimer?.cancel();
       this.committed = false;
       await node.leave();
       await node.stop();
@@ -530,8 +543,8 @@ export class ClusterAgent implements ClusterApi, Controller {
   /** Agent shutdown: stop without leaving (peers see the node go away; it rejoins on restart). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
-    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.rejoinTimer?.cancel();
+    this.settleTimer?.cancel();
     this.settled = false;
     await this.busy.catch(() => undefined);
     const node = this.node;

@@ -11,6 +11,7 @@ import { healthFromStatus } from "../../core/deploy/actual.ts";
 import type { Project } from "../../core/compose/model.ts";
 import type { MountSpec } from "../../core/deploy/engine-body.ts";
 import { notReady } from "../../core/reconcile/readiness.ts";
+import { sleep } from "../../core/clock.ts";
 import { FizzError } from "../../core/errors.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { deploymentRoutes } from "../../platform/api/routes-deployments.ts";
@@ -67,7 +68,7 @@ export class DeploymentsController implements Controller {
     const emit = (e: Parameters<typeof recordEvent>[1]) => recordEvent(ctx, e);
     const pollMs = d.pollMs ?? 1000;
     this.desired = new DesiredStore(ctx.store);
-    const follower = new Follower({ emit, waitReady: (n, t, s) => this.waitReady(n, t, s, pollMs), ...(placement ? { cluster: placement.desired } : {}), now: ctx.now, pollMs: Math.min(pollMs, 250) });
+    const follower = new Follower({ emit, waitReady: (n, t, s) => this.waitReady(n, t, s, pollMs), ...(placement ? { cluster: placement.desired } : {}), now: ctx.now, clock: ctx.clock, pollMs: Math.min(pollMs, 250) });
     this.reconciler = new Reconciler(d.engine, this.desired, {
       node,
       fizzVersion,
@@ -84,6 +85,7 @@ export class DeploymentsController implements Controller {
       onApplied: (a) => this.changes.applied(a),
       onRemoved: (name) => ctx.notify({ kind: "deployment-removed", name }),
       ...(placement ? { placement: placement.source } : {}),
+      clock: ctx.clock,
       ...(d.images ? { images: d.images } : {}),
       ...(d.secrets ? { prepareContainer: (p: Project, svc: string, c: string) => d.secrets!.prepareContainer(p, svc, c) } : {}),
       ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
@@ -142,7 +144,7 @@ export class DeploymentsController implements Controller {
       if (!missing.length) return;
       if (signal.aborted) throw new FizzError({ code: "api.aborted", message: "the client went away", status: 499 });
       if (this.ctx.now() >= deadline) throw waitTimeout(timeoutMs, missing);
-      await new Promise((r) => setTimeout(r, pollMs));
+      await sleep(this.ctx.clock, pollMs);
     }
   }
 

@@ -39,6 +39,14 @@ export class DesiredStore {
     return this.store.listDeployments().map((r) => this.of(r));
   }
 
+  /** `name@generation` of every deployment, with its overrides: equal keys, equal desired state. */
+  fingerprint(): string {
+    return this.store
+      .deploymentGenerations()
+      .map(([n, g]) => `${n}@${g}:${[...this.store.replicas(n)].join()}`)
+      .join(";");
+  }
+
   names(): string[] {
     return this.store.listDeployments().map((r) => r.name);
   }

@@ -8,6 +8,7 @@
  * `scale`, `rollback` and `down` with.
  */
 import type { DeployIntent } from "../../core/deploy/intent.ts";
+import { sleep, type Clock } from "../../core/clock.ts";
 import { FizzError } from "../../core/errors.ts";
 import type { AgentEvent } from "../event-log.ts";
 import type { Applied } from "./reconciler.ts";
@@ -40,6 +41,7 @@ export interface FollowDeps {
   readonly waitReady: (deployment: string, timeoutMs: number, signal: AbortSignal) => Promise<void>;
   readonly cluster?: ClusterFollow;
   readonly now: () => number;
+  readonly clock: Clock;
   /** How often a cluster-wide wait looks again (ms). */
   readonly pollMs: number;
 }
@@ -130,7 +132,7 @@ export class Follower {
         if (this.d.now() > deadline) {
           throw new FizzError({ code: "deploy.wait_timeout", message: `the change to ${deployment} is not done after ${Math.round(o.timeoutMs / 1000)}s: ${left.slice(0, 10).join(", ")}`, hint: "see `fizz why <service>`, `fizz nodes` and `fizz events`", status: 504 });
         }
-        await new Promise((r) => setTimeout(r, this.d.pollMs));
+        await sleep(this.d.clock, this.d.pollMs);
       }
     }
     if (o.wait) {

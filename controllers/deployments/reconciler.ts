@@ -11,6 +11,7 @@
  */
 import type { ServiceShare } from "../../core/deploy/desired.ts";
 import { planOptionsFor, type DeployIntent } from "../../core/deploy/intent.ts";
+import { sleep, type Clock, type Timer } from "../../core/clock.ts";
 import { planProblem } from "../../core/deploy/accept.ts";
 import { FizzError } from "../../core/errors.ts";
 import { normalizeImageRef, plan } from "../../core/reconcile/plan.ts";
@@ -77,6 +78,8 @@ export interface ReconcilerOptions {
   readonly onRemoved?: (deployment: string) => void;
   /** In a cluster, placement decides which replicas run here. */
   readonly placement?: PlacementSource;
+  /** The loop's timer, and the executor's waits. */
+  readonly clock: Clock;
   /** The registry: before planning, makes the engine's images match the deployment's pins (pre-pull). */
   readonly images?: { ensure(project: Prepared["project"], services: readonly string[]): Promise<void> };
   /** Secrets and configs for a container about to be created: written on this node, mounts returned (secrets controller). */
@@ -90,12 +93,14 @@ export interface ReconcilerOptions {
 const breathe = () => new Promise<void>((r) => setImmediate(r));
 
 export class Reconciler {
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: Timer | undefined;
   private running = false;
   private passInFlight: Promise<void> | undefined;
   private wakeRequested = false;
   /** One chain per deployment: passes and teardowns of one deployment never overlap. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** The last desired state prepared per deployment, with what it was prepared from. */
+  private readonly prepared = new Map<string, { key: string; value: Prepared }>();
   /** Last failure reported per deployment and generation, so a stuck deployment logs once, not every pass. */
   private readonly failing = new Map<string, string>();
 
@@ -167,15 +172,23 @@ export class Reconciler {
   /** Plan and execute one deployment: images first, then the containers' plan made with them. */
   private async converge(name: string, spec: Prepared["project"], intent: DeployIntent | undefined, cluster: PlacementSource | undefined): Promise<Converged> {
     const actions: Record<string, number> = {};
-    const prepared = prepareProject(spec, {
-      hostEnv: {},
-      // Environment files were folded in when the deployment was accepted; the agent reads nothing else.
-      readText: () => undefined,
-      node: this.o.node,
-      fizzVersion: this.o.fizzVersion,
-      replicas: this.desired.replicas(name),
-      ...(cluster ? { share: cluster.share(name) } : {}),
-    });
+    const replicas = this.desired.replicas(name);
+    const share = cluster ? cluster.share(name) : undefined;
+    // Most passes see the same spec, counts and share as the last: its desired state (config hashes and all) is reused.
+    const key = `${this.desired.get(name)?.generation}|${[...replicas].join()}|${share ? JSON.stringify(share) : ""}`;
+    let prepared = this.prepared.get(name)?.key === key ? this.prepared.get(name)!.value : undefined;
+    if (!prepared) {
+      prepared = prepareProject(spec, {
+        hostEnv: {},
+        // Environment files were folded in when the deployment was accepted; the agent reads nothing else.
+        readText: () => undefined,
+        node: this.o.node,
+        fizzVersion: this.o.fizzVersion,
+        replicas,
+        ...(share ? { share } : {}),
+      });
+      this.prepared.set(name, { key, value: prepared });
+    }
     const pinned = planOptionsFor(intent);
     if (this.o.images) {
       const here = prepared.desired.services.filter((s) => (s.numbers ? s.numbers.length > 0 : s.replicas > 0)).map((s) => s.name);
@@ -189,6 +202,8 @@ export class Reconciler {
       project: name,
       instance: { node: this.o.node, deployment: name, fizzVersion: this.o.fizzVersion },
       parallelism: this.o.parallelism,
+      now: this.o.now,
+      sleep: (ms: number) => sleep(this.o.clock, ms),
       ...(this.o.prepareContainer ? { prepareCreate: (service: string, container: string) => this.o.prepareContainer!(prepared.project, service, container) } : {}),
       ...(this.o.beforeStop ? { beforeStop: (container: string) => this.o.beforeStop!(prepared.project, container) } : {}),
       onEvent: (e: StepEvent) => {
@@ -321,8 +336,8 @@ export class Reconciler {
 
   /** One timer drives the loop: a pass, then the next one after the interval (or at once if woken meanwhile). */
   private schedule(ms: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), ms);
+    this.timer?.cancel();
+    this.timer = this.o.clock.setTimeout(() => void this.tick(), ms);
   }
 
   private async tick(): Promise<void> {
@@ -334,7 +349,7 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     await this.passInFlight?.catch(() => undefined);
     await Promise.all([...this.locks.values()].map((p) => p.catch(() => undefined)));
   }

@@ -56,7 +56,7 @@ export class HealthController implements Controller {
     const m = this.monitors.get(name);
     if (m && m.generation === rec.generation) return;
     m?.monitor.stop();
-    const monitor = new HealthMonitor(this.engine, rec.spec as Project, { store: this.ctx.store, onEvent: (e) => this.event(name, e), now: this.ctx.now });
+    const monitor = new HealthMonitor(this.engine, rec.spec as Project, { store: this.ctx.store, onEvent: (e) => this.event(name, e), now: this.ctx.now, clock: this.ctx.clock });
     this.monitors.set(name, { generation: rec.generation ?? generation, monitor });
     if (this.running) monitor.start(this.o.intervalMs);
   }

@@ -7,6 +7,7 @@
  * node follows that.
  */
 import type { Project } from "../../core/compose/model.ts";
+import { sleep, type Clock } from "../../core/clock.ts";
 import { addedServices, intentFromJson, intentToJson, newIntentId, type DeployIntent } from "../../core/deploy/intent.ts";
 import { FizzError } from "../../core/errors.ts";
 import { replicasNotRunning } from "../../core/placement/replica-records.ts";
@@ -34,6 +35,7 @@ export interface ClusterDesiredDeps {
   readonly source: ClusterPlacementSource;
   readonly self: string;
   readonly now: () => number;
+  readonly clock: Clock;
   /** How often `waitRunning` looks again (ms). */
   readonly pollMs: number;
 }
@@ -145,7 +147,7 @@ export class ClusterDesired implements ClusterWrites, ClusterFollow {
           status: 504,
         });
       }
-      await new Promise((r) => setTimeout(r, this.d.pollMs));
+      await sleep(this.d.clock, this.d.pollMs);
     }
   }
 }

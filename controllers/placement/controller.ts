@@ -8,6 +8,7 @@
  * before may be stale).
  */
 import { getDeployment as getDeploymentState } from "../../core/state/index.ts";
+import type { Timer } from "../../core/clock.ts";
 import { ownedBy } from "../../platform/deploy/project.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
 import type { Controller } from "../controller.ts";
@@ -40,17 +41,36 @@ export class PlacementController implements Controller {
       desired: this.local,
       self: ctx.node,
       emit: (e) => recordEvent(ctx, e),
-      wake: (name) => ctx.notify({ kind: "deployment", name, source: "cluster" }),
+      wake: (name, at) => this.wake(name, at),
       now: ctx.now,
     });
-    this.desired = new ClusterDesired({ node: () => m.settledNode, desired: this.local, source: this.source, self: ctx.node, now: ctx.now, pollMs: POLL_MS });
+    this.desired = new ClusterDesired({ node: () => m.settledNode, desired: this.local, source: this.source, self: ctx.node, now: ctx.now, clock: ctx.clock, pollMs: POLL_MS });
     m.onResumed(() => this.reportAll());
     m.onMember(async () => this.publishLocal());
   }
 
+  private readonly wakes = new Map<string, { at: number; timer: Timer }>();
+
+  /** A reconcile of `name` now, or at `at` (the earliest asked for wins). */
+  private wake(name: string, at?: number): void {
+    const notify = () => this.ctx.notify({ kind: "deployment", name, source: "cluster" });
+    if (at === undefined) return notify();
+    const cur = this.wakes.get(name);
+    if (cur && cur.at <= at) return;
+    cur?.timer.cancel();
+    const timer = this.ctx.clock.setTimeout(() => {
+      this.wakes.delete(name);
+      notify();
+    }, Math.max(0, at - this.ctx.now()));
+    this.wakes.set(name, { at, timer });
+  }
+
   start(): void {}
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    for (const w of this.wakes.values()) w.timer.cancel();
+    this.wakes.clear();
+  }
 
   /** Tells the cluster what this node runs of every deployment (a restarted member, before it rejoins). */
   private async reportAll(): Promise<void> {

@@ -50,8 +50,8 @@ export interface ClusterPlacementDeps {
   readonly desired: DesiredStore;
   readonly self: string;
   readonly emit: (e: AgentEvent) => void;
-  /** Asks for another reconcile of a deployment soon (after this node changed the cluster state itself). */
-  readonly wake: (deployment: string) => void;
+  /** Asks for another reconcile of a deployment soon (after this node changed the cluster state itself), or at `at`. */
+  readonly wake: (deployment: string, at?: number) => void;
   readonly now: () => number;
 }
 
@@ -64,6 +64,7 @@ export class ClusterPlacementSource implements PlacementSource {
   private records = new Map<string, ContainerRecord>();
   private readonly said = new Map<string, string>();
   private counter = 0;
+  private computedFor = "";
 
   constructor(private readonly d: ClusterPlacementDeps) {}
 
@@ -111,6 +112,10 @@ export class ClusterPlacementSource implements PlacementSource {
   refresh(): void {
     const node = this.d.node();
     if (!node) return;
+    // The same state (cluster and this node's overrides) makes the same placement: reuse it.
+    const key = `${node.version}:${this.d.desired.fingerprint()}`;
+    if (key === this.computedFor && this.current) return;
+    this.computedFor = key;
     this.records = new Map(listContainers(node.state).map((r) => [containerKey(r.deploymentId, r.service, r.index, r.nodeId), r]));
     this.current = this.compute();
   }
@@ -149,6 +154,8 @@ export class ClusterPlacementSource implements PlacementSource {
       }
       const decision = decideRollout({ target: svc.specHash, replicas, config: rolloutConfigOf(project, spec), now: this.d.now() });
       out[service] = { numbers: nums, holdConfig: nums.filter((n) => decision.hold.has(n - 1)) };
+      // A replica's monitor ending changes the decision without any event: look again then.
+      if (decision.nextAt !== undefined && decision.phase === "updating") this.d.wake(deployment, decision.nextAt);
       const key = `${deployment}/${service}`;
       if (decision.phase === "rollback" && decision.failed.some((i) => owners.get(i) === self)) this.rollback(deployment, service, decision.reason ?? "new replicas failed");
       else if (decision.phase === "paused" || decision.phase === "updating") this.tell(key, decision.phase, decision.reason);

@@ -67,6 +67,8 @@ export interface AgentConfig {
     rejoin_backoff_max: number;
     /** `fizz join` gives up when no seed answered within this many ms. */
     join_timeout: number;
+    /** At most this often (ms) the replicated state is written to the store after it changed. */
+    state_persist_interval: number;
   };
   ingress: {
     /** Serve published ports and x-fizz.ingress routes on this node. */
@@ -228,6 +230,7 @@ export const SCHEMA: SectionSpec = {
         settle_timeout: { type: { t: "duration", minMs: 0 }, doc: "A restarted member acts after rejoining, or after this long alone" },
         rejoin_backoff_max: { type: { t: "duration", minMs: 100 }, doc: "Longest wait between rejoin attempts" },
         join_timeout: { type: { t: "duration", minMs: 100 }, doc: "Time `fizz join` waits for a seed" },
+        state_persist_interval: { type: { t: "duration", minMs: 10 }, doc: "Longest wait before a changed cluster state is written to the store" },
       },
     },
     ingress: {
@@ -331,7 +334,7 @@ export function defaults(h: HostFacts): AgentConfig {
     log: { level: "info", format: "auto" },
     reconcile: { interval: 10_000, parallelism: 4, wake_delay: 200 },
     health: { interval: 2000 },
-    cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, name: "", allow_shared_engine: false, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000 },
+    cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, name: "", allow_shared_engine: false, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000, state_persist_interval: 1000 },
     ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, drain_settle: 1_000, drain_timeout: 10_000 },
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },

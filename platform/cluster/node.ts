@@ -96,6 +96,7 @@ export class ClusterNode {
   private persistTimer: Timer | undefined;
   private readonly dissemination: Dissemination;
   private stopped = false;
+  private changes = 0;
   private leaving = false;
   private linkFilter: ((peerAddr: string) => boolean) | undefined;
   private readonly rtt: RttTracker;
@@ -460,7 +461,13 @@ export class ClusterNode {
     return true;
   }
 
+  /** Bumped on every change to the state or the membership: a reader can tell whether anything it derived is stale. */
+  get version(): number {
+    return this.changes;
+  }
+
   private changed(eff: ClusterDelta, source: StateSource): void {
+    this.changes++;
     this.schedulePersist();
     if (source !== "local" && eff.nodes?.[this.id] !== undefined) this.ensureSelfRow();
     try {
@@ -485,6 +492,7 @@ export class ClusterNode {
   }
 
   private onMemberEvent(ev: MemberEvent): void {
+    this.changes++;
     const live = [...this.swim.memberViews()].filter((v) => v.state === "alive" || v.state === "suspect").map((v) => v.id);
     const w = writeForEvent(this.replica.view, this.id, ev, live);
     if (w) this.mutate((s, ts) => putNode(s, ts, w.nodeId, w.info));

@@ -6,6 +6,8 @@
  * given, so `fizz ps` and the agent agree on counts and reasons.
  */
 import type { Project } from "../../core/compose/model.ts";
+import type { Clock, Timer } from "../../core/clock.ts";
+import { systemClock } from "../clock.ts";
 import { LABEL } from "../../core/labels.ts";
 import { decideRestart, type HealthDecision, type RestartRecord } from "../../core/reconcile/health-policy.ts";
 import { restartPolicyOf } from "../../core/reconcile/from-compose.ts";
@@ -39,6 +41,8 @@ export type MonitorEvent =
   | { type: "error"; container?: string; message: string };
 
 export interface MonitorOptions {
+  /** Timers (default: the system's). */
+  clock?: Clock;
   store?: RestartStore;
   onEvent?: (e: MonitorEvent) => void;
   now?: () => number;
@@ -58,9 +62,10 @@ export class HealthMonitor {
   private readonly gaveUp = new Set<string>();
   /** Containers being restarted right now: a slow stop must not be seen as "still unhealthy". */
   private readonly inFlight = new Set<string>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: Timer | undefined;
   private running = false;
   private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly engine: HealthEngine,
@@ -68,6 +73,7 @@ export class HealthMonitor {
     private readonly opts: MonitorOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** One pass over the project's containers; returns the decisions taken, by container name. */
@@ -149,15 +155,15 @@ export class HealthMonitor {
       this.tick()
         .catch((e: unknown) => this.opts.onEvent?.({ type: "error", message: e instanceof Error ? e.message : String(e) }))
         .finally(() => {
-          if (this.running) this.timer = setTimeout(loop, intervalMs);
+          if (this.running) this.timer = this.clock.setTimeout(loop, intervalMs);
         });
     };
-    this.timer = setTimeout(loop, intervalMs);
+    this.timer = this.clock.setTimeout(loop, intervalMs);
   }
 
   stop(): void {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
   }
 
   /** True while a restart started by this monitor is still in progress. */

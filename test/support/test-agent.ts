@@ -12,6 +12,7 @@ import { ApiClient } from "../../platform/api/client.ts";
 import { createApiServer, eventRoutes, EventFeed, mountRoutes, systemRoutes, type ApiServer } from "../../platform/api/index.ts";
 import { createLogger } from "../../platform/log.ts";
 import { createMetrics } from "../../platform/metrics.ts";
+import { systemClock } from "../../platform/clock.ts";
 import { AgentStore } from "../../platform/store/index.ts";
 import { MemoryEngine } from "./memory-engine.ts";
 
@@ -36,7 +37,7 @@ export async function startTestAgent(o: { name: string; dir: string; host?: stri
   const engine = o.engine ?? new MemoryEngine({ now: Date.now, images: o.images ?? ["fizz-test/busybox:1", "busybox:latest", "nginx:latest", "redis:latest"] });
   let set: ControllerSet | undefined;
   const c = buildControllers(
-    { config, node: store.nodeId(), fizzVersion: "test", store, events, metrics: createMetrics(), logger, notify: (ch) => set?.notify(ch), now: Date.now },
+    { config, node: store.nodeId(), fizzVersion: "test", store, events, metrics: createMetrics(), logger, notify: (ch) => set?.notify(ch), now: Date.now, clock: systemClock },
     { node: engine, identity: { id: `memory:${engine.id}`, address: `memory:${engine.name}` }, env: { FIZZ_SWIM_PROFILE: "test" } },
   );
   set = c.set;
