@@ -30,13 +30,28 @@ const key = {
 export class DesiredStore {
   constructor(readonly store: AgentStore) {}
 
+  /** Parsed specs by name and generation: a spec is read from the store again only when it changed. */
+  private readonly parsed = new Map<string, Desired>();
+
   get(name: string): Desired | undefined {
     const r = this.store.getDeployment(name);
     return r ? this.of(r) : undefined;
   }
 
   list(): Desired[] {
-    return this.store.listDeployments().map((r) => this.of(r));
+    const out: Desired[] = [];
+    const seen = new Set<string>();
+    for (const [name, generation] of this.store.deploymentGenerations()) {
+      seen.add(name);
+      const hit = this.parsed.get(name);
+      if (hit && hit.generation === generation) out.push({ ...hit, intent: this.intent(name) });
+      else {
+        const r = this.store.getDeployment(name);
+        if (r) out.push(this.of(r));
+      }
+    }
+    for (const k of this.parsed.keys()) if (!seen.has(k)) this.parsed.delete(k);
+    return out;
   }
 
   /** `name@generation` of every deployment, with its overrides: equal keys, equal desired state. */
@@ -47,12 +62,18 @@ export class DesiredStore {
       .join(";");
   }
 
+  has(name: string): boolean {
+    return this.store.deploymentGenerations().some(([n]) => n === name);
+  }
+
   names(): string[] {
-    return this.store.listDeployments().map((r) => r.name);
+    return this.store.deploymentGenerations().map(([n]) => n);
   }
 
   private of(r: StoredDeployment): Desired {
-    return { name: r.name, spec: r.spec as Project, generation: r.generation, createdAt: r.createdAt, updatedAt: r.updatedAt, source: r.source, intent: this.intent(r.name) };
+    const d: Desired = { name: r.name, spec: r.spec as Project, generation: r.generation, createdAt: r.createdAt, updatedAt: r.updatedAt, source: r.source, intent: this.intent(r.name) };
+    this.parsed.set(r.name, d);
+    return d;
   }
 
   /**

@@ -19,6 +19,8 @@ import type { ServiceShare } from "../../core/deploy/desired.ts";
 import { intentFromJson, newIntentId } from "../../core/deploy/intent.ts";
 import { clusterPlacement, type ClusterPlacement, type PlacementNode, type ReplicaRecord } from "../../core/placement/cluster-placement.ts";
 import { replicaRecords, sameRecord } from "../../core/placement/replica-records.ts";
+import { schedServices } from "../../core/placement/service-spec.ts";
+import type { SchedService } from "../../core/scheduler/types.ts";
 import { decideRollout, type RolloutReplica } from "../../core/placement/rollout.ts";
 import { rolloutConfigOf } from "../../core/placement/service-spec.ts";
 import { rollbackService } from "../../core/placement/rollback.ts";
@@ -65,6 +67,9 @@ export class ClusterPlacementSource implements PlacementSource {
   private readonly said = new Map<string, string>();
   private counter = 0;
   private computedFor = "";
+  /** Per deployment, the cluster record (stamp and overrides) mirrored into the store last. */
+  private readonly mirrored = new Map<string, string>();
+  private readonly sched = new Map<string, { key: string; services: readonly SchedService[] }>();
 
   constructor(private readonly d: ClusterPlacementDeps) {}
 
@@ -84,6 +89,10 @@ export class ClusterPlacementSource implements PlacementSource {
     const live = new Set<string>();
     for (const [name, rec] of listDeploymentsState(state)) {
       live.add(name);
+      // A record stamped as the one mirrored last needs no second look.
+      const stamp = `${rec.updated}:${servicesOf(state, name).join()}`;
+      if (this.mirrored.get(name) === stamp && desired.has(name)) continue;
+      this.mirrored.set(name, stamp);
       const local = desired.get(name);
       const intent = intentFromJson(rec.intent);
       if (!local || !sameJson(local.spec, rec.spec)) {
@@ -96,6 +105,7 @@ export class ClusterPlacementSource implements PlacementSource {
       for (const svc of overrides.keys()) if (!want.has(svc)) desired.clearReplicas(name, svc);
     }
     const gone = desired.names().filter((n) => !live.has(n));
+    for (const n of this.mirrored.keys()) if (!live.has(n)) this.mirrored.delete(n);
     this.refresh();
     return gone;
   }
@@ -104,7 +114,17 @@ export class ClusterPlacementSource implements PlacementSource {
     const node = this.d.node();
     if (!node) return undefined;
     const nodes: PlacementNode[] = node.members().map((m) => ({ id: m.id, name: m.meta.name, state: m.state, labels: m.meta.labels, resources: m.meta.resources }));
-    const deployments = this.d.desired.list().map((r) => ({ id: r.name, project: r.spec, replicas: this.d.desired.replicas(r.name) }));
+    const deployments = this.d.desired.list().map((r) => {
+      const replicas = this.d.desired.replicas(r.name);
+      // A spec's services (config hashes and all) change only with its generation and overrides.
+      const key = `${r.generation}:${[...replicas].join()}`;
+      let s = this.sched.get(r.name);
+      if (s?.key !== key) {
+        s = { key, services: schedServices(r.name, r.spec, replicas) };
+        this.sched.set(r.name, s);
+      }
+      return { id: r.name, project: r.spec, replicas, services: s.services };
+    });
     return clusterPlacement(nodes, deployments, [...this.records.values()] as ReplicaRecord[]);
   }
 

@@ -30,6 +30,8 @@ export interface PlacementDeployment {
   readonly project: Project;
   /** `fizz scale` overrides per service. */
   readonly replicas: ReadonlyMap<string, number>;
+  /** The scheduler's view of it, when the caller kept it from an earlier computation (`schedServices` of the same spec and overrides). */
+  readonly services?: readonly SchedService[];
 }
 
 export type { ReplicaRecord } from "./replica-record.ts";
@@ -71,7 +73,7 @@ export function clusterPlacement(nodes: readonly PlacementNode[], deployments: r
   const broken = new Set<string>();
   for (const d of deployments) {
     try {
-      services.push(...schedServices(d.id, d.project, d.replicas));
+      services.push(...(d.services ?? schedServices(d.id, d.project, d.replicas)));
     } catch {
       // A spec this version cannot read is left alone rather than stopping everything else.
       broken.add(d.id);

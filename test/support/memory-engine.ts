@@ -32,6 +32,8 @@ export interface MemoryContainer {
 export interface MemoryEngineOptions {
   readonly now: () => number;
   readonly name?: string;
+  /** The engine instance's id (default: a counter, so each engine differs). */
+  readonly id?: string;
   /** Images present from the start (refs as written, e.g. `fizz-test/busybox:1`). */
   readonly images?: readonly string[];
   /** Images a pull can fetch (default: any). */
@@ -47,7 +49,7 @@ let engines = 0;
 export class MemoryEngine implements NodeEngine {
   readonly name: string;
   /** This engine instance's id (as a Docker daemon's ID): agents sharing one see the same. */
-  readonly id = `mem${++engines}`;
+  readonly id: string;
   readonly containersById = new Map<string, MemoryContainer>();
   readonly networks = new Map<string, Record<string, string>>();
   readonly volumes = new Map<string, Record<string, string>>();
@@ -60,6 +62,7 @@ export class MemoryEngine implements NodeEngine {
 
   constructor(private readonly o: MemoryEngineOptions) {
     this.name = o.name ?? "memory";
+    this.id = o.id ?? `mem${++engines}`;
     for (const i of o.images ?? []) this.images.add(norm(i));
   }
 

@@ -53,7 +53,7 @@ export class SimAgent {
     this.store = AgentStore.open(":memory:");
     this.store.setMeta("node_id", this.id);
     const clock = world.clock(index);
-    this.engine = new MemoryEngine({ now: () => clock.now(), name: `e${index}`, images: ["app:1", "app:2", "app:bad"], failStart: (c) => (c.image === "app:bad" ? "exec: no such file" : undefined) });
+    this.engine = new MemoryEngine({ now: () => clock.now(), name: `e${index}`, id: `sim-e${index}`, images: ["app:1", "app:2", "app:bad"], failStart: (c) => (c.image === "app:bad" ? "exec: no such file" : undefined) });
   }
 
   get up(): boolean {

@@ -174,12 +174,12 @@ export async function runSchedule(seed: number): Promise<ScheduleResult> {
   note(`${origin.name}: rolling update to ${image} (floor ${floor})`);
   const until = world.now + 60_000;
   let done = false;
-  while (!done) {
+  for (let k = 1; !done; k++) {
     await world.run(world.now + 250);
     const healthy = healthyWeb(agents, gone);
     if (healthy < floor) fail(`rolling update below its floor: ${healthy} healthy of ${replicas} (floor ${floor})`);
     if (world.now > until) fail("rolling update did not finish in 60 s");
-    done = runningWeb(agents, gone).every((c) => c.image === image) && violations(agents, gone, replicas).length === 0;
+    done = k % 4 === 0 && runningWeb(agents, gone).every((c) => c.image === image) && violations(agents, gone, replicas).length === 0;
   }
   return { seed, nodes: n, events: world.events, trace: world.trace, virtualMs: world.now, convergedMs: convergedAt - healedAt, faults };
 }

@@ -104,24 +104,33 @@ export class World {
     this.group.fill(0);
   }
 
-  /** Runs events until `until` (virtual ms), letting async work settle after each. */
-  async run(until: number, check?: () => void): Promise<void> {
+  /**
+   * Runs events until `until` (virtual ms). Events less than `QUANTUM_MS`
+   * apart run back to back, then async work settles (one macrotask turn): a
+   * scheduler with a 1 ms tick, deterministic like the rest.
+   */
+  async run(until: number): Promise<void> {
     for (;;) {
-      const ev = this.heap.peek();
-      if (!ev || ev.t > until) break;
-      this.heap.pop();
-      if (ev.node >= 0 && (ev.incarnation !== this.incarnation[ev.node] || !this.up[ev.node])) continue;
-      this.now = ev.t;
-      this.events++;
-      this.trace = Math.imul(this.trace ^ (ev.t | 0) ^ (ev.node + 7), 0x01000193) >>> 0;
-      ev.fn();
+      const first = this.heap.peek();
+      if (!first || first.t > until) break;
+      const end = Math.min(until, first.t + QUANTUM_MS);
+      for (;;) {
+        const ev = this.heap.peek();
+        if (!ev || ev.t > end) break;
+        this.heap.pop();
+        if (ev.node >= 0 && (ev.incarnation !== this.incarnation[ev.node] || !this.up[ev.node])) continue;
+        this.now = ev.t;
+        this.events++;
+        this.trace = Math.imul(this.trace ^ (ev.t | 0) ^ (ev.node + 7), 0x01000193) >>> 0;
+        ev.fn();
+      }
       await turn();
-      check?.();
     }
     this.now = Math.max(this.now, until);
   }
 }
 
 const noop = () => {};
+const QUANTUM_MS = 1;
 /** One macrotask turn: every pending promise continuation runs first. */
 const turn = () => new Promise<void>((r) => setImmediate(r));

@@ -1,0 +1,20 @@
+/**
+ * Runs whole-cluster schedules `from` to `to` (exclusive) and prints one JSON
+ * line per schedule: its summary, or the violation. whole-cluster.test.ts
+ * runs two of these at once (one per core).
+ *   bun test/sim/cluster/worker.ts <from> <to>
+ */
+import { runSchedule, ScheduleViolation } from "./schedule.ts";
+
+const [from, to] = process.argv.slice(2).map(Number) as [number, number];
+for (let seed = from; seed < to; seed++) {
+  const t0 = performance.now();
+  try {
+    const r = await runSchedule(seed);
+    process.stdout.write(`${JSON.stringify({ ok: true, ...r, wallMs: Math.round(performance.now() - t0) })}\n`);
+  } catch (e) {
+    const message = e instanceof ScheduleViolation ? e.message : `seed ${seed}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+    process.stdout.write(`${JSON.stringify({ ok: false, seed, message })}\n`);
+  }
+}
+process.exit(0);
