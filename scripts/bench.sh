@@ -18,3 +18,4 @@ bun bench/ingress.ts
 bun bench/mesh-throughput.ts
 bun bench/secrets.ts --cluster
 bun bench/registry.ts
+flock /tmp/fizz-heavy.lock bun bench/cluster-vs-swarm.ts

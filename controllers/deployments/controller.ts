@@ -148,8 +148,13 @@ export class DeploymentsController implements Controller {
     }
   }
 
-  /** Container counts by state and health, for the metrics. */
+  private sampledAt = -Infinity;
+
+  /** Container counts by state and health, for the metrics (at most once a second: every pass would ask). */
   private sample(): void {
+    const now = this.ctx.now();
+    if (now - this.sampledAt < 1000) return;
+    this.sampledAt = now;
     void this.d.engine
       .managed()
       .then((list) => this.ctx.metrics.setContainers(list.map((c) => ({ state: String(c.State).toLowerCase(), health: healthFromStatus(c.Status) }))))

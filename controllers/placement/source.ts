@@ -133,7 +133,11 @@ export class ClusterPlacementSource implements PlacementSource {
     const node = this.d.node();
     if (!node) return;
     // The same state (cluster and this node's overrides) makes the same placement: reuse it.
-    const key = `${node.version}:${this.d.desired.fingerprint()}`;
+    // What placement reads: members and their states, every container record (by stamp), the desired state.
+    const members = node.members().map((m) => `${m.id}=${m.state}`).join();
+    let records = "";
+    for (const k in node.state.containers) records += `${k}@${node.state.containers[k]!.ts};`;
+    const key = `${members}|${records}|${this.d.desired.fingerprint()}`;
     if (key === this.computedFor && this.current) return;
     this.computedFor = key;
     this.records = new Map(listContainers(node.state).map((r) => [containerKey(r.deploymentId, r.service, r.index, r.nodeId), r]));

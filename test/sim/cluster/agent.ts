@@ -69,7 +69,7 @@ export class SimAgent {
     const base = defaults({ uid: 1000, env: {}, home: "/sim" });
     const config = this.tune({
       ...base,
-      cluster: { ...base.cluster, bind: simAddress(i), advertise: simAddress(i), name: this.name, state_persist_interval: 5000 },
+      cluster: { ...base.cluster, bind: simAddress(i), advertise: simAddress(i), name: this.name, state_persist_interval: 30_000 },
     });
     const store = fenced(this.store, alive);
     let set: ControllerSet | undefined;
