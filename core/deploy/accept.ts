@@ -15,7 +15,7 @@
 import { posix } from "node:path";
 import { diagnosticsError } from "../compose/diagnostics.ts";
 import { loadProject } from "../compose/load.ts";
-import type { Diagnostic, Project } from "../compose/model.ts";
+import type { Diagnostic, Project, SealedSource, SecretDef } from "../compose/model.ts";
 import { projectDocument } from "../compose/serialize.ts";
 import { FizzError } from "../errors.ts";
 import { echo, limitMessage, MAX_REPLICAS } from "../limits.ts";
@@ -52,9 +52,12 @@ export function acceptDeployment(req: DeploymentRequest): Acceptance {
   if (req.project !== undefined) {
     const why = notNormalised(req.project);
     if (why) return refused("api.bad_project", `project is not a normalised compose project: ${why}`, "send compose files as `files`, or the project `fizz up` sends (the CLI's normalised model)");
+    // `sealed` (where a secret's value comes from, set by `fizz up`: core/secrets/compose.ts) is the model's, not compose's.
+    const sealed = sealedSources(req.project);
+    if (typeof sealed === "string") return refused("api.bad_project", `project is not a normalised compose project: ${sealed}`);
     let doc: Record<string, unknown>;
     try {
-      doc = projectDocument(req.project as unknown as Project);
+      doc = projectDocument(withoutSealed(req.project) as unknown as Project);
     } catch (e) {
       return refused("api.bad_project", `project is not a normalised compose project: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -65,7 +68,8 @@ export function acceptDeployment(req: DeploymentRequest): Acceptance {
     // Every service the sender enabled stays enabled.
     profiles = [...new Set(Object.values(req.project.services as Record<string, { profiles?: unknown }>).flatMap((s) => (Array.isArray(s.profiles) ? s.profiles.filter((p): p is string => typeof p === "string") : [])))];
     files = Array.isArray(req.project.files) ? req.project.files.filter((f): f is string => typeof f === "string") : undefined;
-    return finish(req, load(req.name, wd, sent, env, profiles), files);
+    const out = finish(req, load(req.name, wd, sent, env, profiles), files);
+    return out.ok ? { ...out, project: withSealed(out.project, sealed) } : out;
   }
   const list = req.files ?? [];
   if (!list.length) return refused("api.no_files", "a deployment needs compose files (files) or a normalised project (project)");
@@ -124,7 +128,7 @@ function notSentHint(d: Diagnostic, sent: ReadonlyMap<string, string>): Diagnost
 }
 
 function refused(code: string, message: string, hint?: string, path?: string): Acceptance {
-  return { ok: false, error: new FizzError({ code, message, status: 400, ...(hint ? { hint } : {}), ...(path ? { path } : {}) }) };
+  return { ok: false, error: new FizzError({ code, message, ...(hint ? { hint } : {}), ...(path ? { path } : {}) }) };
 }
 
 /**
@@ -156,7 +160,37 @@ export function notNormalised(p: unknown): string | undefined {
 export function planProblem(project: Project, overrides: ReadonlyMap<string, number>): FizzError | undefined {
   for (const s of Object.values(project.services ?? {})) {
     const n = replicaCount(s, overrides.get(s.name));
-    if (n > MAX_REPLICAS) return new FizzError({ code: "deploy.too_many_replicas", message: limitMessage("replicas", `services.${s.name}'s replica count`, n), hint: `lower it to ${MAX_REPLICAS} or fewer with \`fizz up\` or \`fizz scale\``, status: 400 });
+    if (n > MAX_REPLICAS) return new FizzError({ code: "deploy.too_many_replicas", message: limitMessage("replicas", `services.${s.name}'s replica count`, n), hint: `lower it to ${MAX_REPLICAS} or fewer with \`fizz up\` or \`fizz scale\`` });
   }
   return undefined;
+}
+
+type Sealed = Readonly<Record<"secrets" | "configs", Readonly<Record<string, SealedSource>>>>;
+
+/** The `sealed` source of each secret and config definition, checked; a string says what is wrong. */
+function sealedSources(p: Readonly<Record<string, unknown>>): Sealed | string {
+  const out = { secrets: {} as Record<string, SealedSource>, configs: {} as Record<string, SealedSource> };
+  for (const kind of ["secrets", "configs"] as const) {
+    for (const [name, def] of Object.entries((p[kind] ?? {}) as Record<string, unknown>)) {
+      const s = isObj(def) ? def.sealed : undefined;
+      if (s === undefined) continue;
+      if (!isObj(s)) return `${kind}.${name}.sealed must be an object`;
+      if (s.kind === "stored" && typeof s.path === "string") out[kind][name] = { kind: "stored", path: s.path };
+      else if (s.kind === "age" && typeof s.data === "string") out[kind][name] = { kind: "age", data: s.data };
+      else if (s.kind === "sops" && typeof s.data === "string" && Array.isArray(s.key) && s.key.every((k) => typeof k === "string" || typeof k === "number")) out[kind][name] = { kind: "sops", data: s.data, key: [...(s.key as (string | number)[])] };
+      else return `${kind}.${name}.sealed is not a sealed source`;
+    }
+  }
+  return out;
+}
+
+function withoutSealed(p: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const strip = (defs: unknown) => Object.fromEntries(Object.entries((defs ?? {}) as Record<string, Record<string, unknown>>).map(([k, d]) => [k, isObj(d) ? Object.fromEntries(Object.entries(d).filter(([f]) => f !== "sealed")) : d]));
+  return { ...p, secrets: strip(p.secrets), configs: strip(p.configs) };
+}
+
+function withSealed(project: Project, sealed: Sealed): Project {
+  const put = <T extends Record<string, SecretDef>>(defs: T, from: Readonly<Record<string, SealedSource>>): T =>
+    Object.fromEntries(Object.entries(defs).map(([k, d]) => [k, from[k] ? { ...d, sealed: from[k] } : d])) as T;
+  return { ...project, secrets: put(project.secrets, sealed.secrets), configs: put(project.configs, sealed.configs) };
 }

@@ -83,7 +83,6 @@ export class PlanBuilder<C> {
         code: "reconcile.plan_cycle",
         message: `internal error: the plan has a cycle among ${stuck.join(", ")}`,
         exitCode: 70,
-        status: 500,
       });
     }
     return { steps: out, warnings: [...this.warnings] };
