@@ -12,17 +12,10 @@ import { sleep, type Clock } from "../../core/clock.ts";
 import { FizzError } from "../../core/errors.ts";
 import type { AgentEvent } from "../event-log.ts";
 import type { Applied } from "./reconciler.ts";
+import type { ChangeEnd } from "./outcome.ts";
 
-/** How a followed change ended. */
-export interface Outcome {
-  readonly deployment: string;
-  readonly intent: string;
-  readonly generation: number;
-  readonly ok: boolean;
-  readonly actions: Readonly<Record<string, number>>;
-  readonly warnings: readonly string[];
-  readonly error?: FizzError;
-}
+/** How a followed change ended (the intent by its id). */
+export type Outcome = ChangeEnd<string>;
 
 /** What following needs from the cluster, when this node is in one. */
 export interface ClusterFollow {

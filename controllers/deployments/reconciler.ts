@@ -26,6 +26,7 @@ import type { AgentEvent } from "../event-log.ts";
 import type { DesiredStore } from "./desired.ts";
 import type { NodeEngine } from "./node-engine.ts";
 import { stepEvent } from "./progress.ts";
+import type { ChangeEnd } from "./outcome.ts";
 
 /**
  * The cluster's say in what runs on this node. Absent (or inactive) on a
@@ -47,16 +48,7 @@ export interface PlacementSource {
 }
 
 /** What one pass that applied an intent did (or why it failed). */
-export interface Applied {
-  readonly deployment: string;
-  readonly intent: DeployIntent;
-  readonly generation: number;
-  readonly ok: boolean;
-  /** Steps done, by kind (`createContainer: 2`). */
-  readonly actions: Readonly<Record<string, number>>;
-  readonly warnings: readonly string[];
-  readonly error?: FizzError;
-}
+export type Applied = ChangeEnd<DeployIntent>;
 
 export interface ReconcilerOptions {
   readonly node: string;
