@@ -10,13 +10,11 @@
  * Needs root; run under the heavy lock:
  *   flock /tmp/fizz-heavy.lock bun bench/cluster-vs-swarm.ts [--rounds N]
  */
-import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ApiClient } from "../platform/api/client.ts";
-import { agentCommand, createCluster, type Cluster, type Host } from "../test/cluster/harness.ts";
+import { createCluster, type Cluster, type Host } from "../test/cluster/harness.ts";
+import { agentClient, fizzOn, formFizzCluster } from "../test/cluster/fizz-cluster.ts";
 
-const ROOT = join(import.meta.dir, "..");
 const REPLICAS = 6;
 const IMAGE = "fizz-test/busybox:1";
 const rounds = Number(process.argv.includes("--rounds") ? process.argv[process.argv.indexOf("--rounds") + 1] : 1);
@@ -42,12 +40,6 @@ async function until(what: string, timeoutMs: number, probe: () => Promise<boole
     if (performance.now() - t0 > timeoutMs) throw new Error(`${what}: not reached in ${timeoutMs} ms`);
     await sleep(50);
   }
-}
-
-function run(cmd: string, args: readonly string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) =>
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}` })),
-  );
 }
 
 async function swarmRound(c: Cluster): Promise<{ deploy: number; failover: number }> {
@@ -79,29 +71,23 @@ async function swarmRound(c: Cluster): Promise<{ deploy: number; failover: numbe
 }
 
 async function fizzRound(c: Cluster): Promise<{ deploy: number; failover: number }> {
-  const client = (h: Host) => new ApiClient({ address: { kind: "unix", path: h.agentSocket }, timeoutMs: 60_000 });
-  for (const h of c.hosts) h.startAgent(agentCommand(h, ["--engine", h.dockerHost]));
-  for (const h of c.hosts) await until(`agent on ${h.name}`, 60_000, () => client(h).info().then(() => true, () => false));
-  const init = await client(c.hosts[0]!).clusterInit();
-  for (const h of c.hosts.slice(1)) await client(h).clusterJoin(c.hosts[0]!.gossipAddr, init.token);
-  await until("3 members alive", 30_000, async () => (await client(c.hosts[0]!).clusterNodes()).filter((n) => n.state === "alive").length === 3);
+  await formFizzCluster(c);
   const dir = join(c.dir, "bench-project");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "compose.yaml"), `name: bench\nservices:\n  web:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    deploy:\n      replicas: ${REPLICAS}\n`);
-  const fizz = process.env.FIZZ_BIN ? [process.env.FIZZ_BIN] : [process.execPath, join(ROOT, "cmd", "fizz.ts")];
   const t0 = performance.now();
-  const up = run(fizz[0]!, [...fizz.slice(1), "-H", `unix:${c.hosts[0]!.agentSocket}`, "up", "-d", "-f", join(dir, "compose.yaml")], { NO_COLOR: "1" });
+  const up = fizzOn(c.hosts[0]!, dir, ["up", "-d"]);
   await until("fizz: 6 running", 120_000, async () => (await running(c, [0, 1, 2], ["label=com.docker.compose.project=bench"])) === REPLICAS);
   const deploy = performance.now() - t0;
   const r = await up;
-  if (r.code !== 0) throw new Error(`fizz up: ${r.out}`);
+  if (r.code !== 0) throw new Error(`fizz up: ${r.stdout}${r.stderr}`);
   const onH2 = await running(c, [2], ["label=com.docker.compose.project=bench"]);
   if (onH2 === 0) throw new Error("no replica on h2 to fail over");
   await c.killHost(2);
   const t1 = performance.now();
   await until("fizz: 6 running after a host died", 120_000, async () => (await running(c, [0, 1], ["label=com.docker.compose.project=bench"])) === REPLICAS);
   const failover = performance.now() - t1;
-  await client(c.hosts[0]!).down("bench").catch(() => undefined);
+  await agentClient(c.hosts[0]!).down("bench").catch(() => undefined);
   for (const h of c.hosts.slice(0, 2)) await h.stopAgent("SIGTERM", 5000);
   return { deploy, failover };
 }

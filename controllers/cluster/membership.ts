@@ -142,6 +142,9 @@ function parseKeyMaterial(s: string): Uint8Array {
   return new Uint8Array(bytes);
 }
 
+/** Peer addresses kept for rejoining after a restart (the most recently joined). */
+const MAX_REMEMBERED_PEERS = 64;
+
 export class ClusterAgent implements ClusterApi, Controller {
   readonly name = "cluster";
   readonly routes: readonly RouteModule[] = [clusterRoutes(this)];
@@ -231,6 +234,7 @@ export class ClusterAgent implements ClusterApi, Controller {
       this.d.notify?.({ kind: "membership", event: e.type, member: e.member.id });
       const twin = e.type !== "dead" && e.type !== "left" ? this.engineTwin([e.member]) : undefined;
       if (twin) this.log.error({ member: twin.id, engine: this.d.engine?.id }, this.sharedEngine(twin).message);
+      if (!e.member.self && e.type !== "dead" && e.type !== "suspect") this.rememberPeer(e.member.address, e.type !== "left");
     });
     node.on("state", (e) => {
       if (e.source !== "local") this.d.notify?.({ kind: "cluster-state", source: e.source });
@@ -302,6 +306,24 @@ export class ClusterAgent implements ClusterApi, Controller {
         this.rejoinTimer = this.clock.setTimeout(() => this.rejoin(seeds, attempt + 1), Math.min(this.d.config.cluster.rejoin_backoff_max, 1000 * 2 ** Math.min(attempt, 20)));
       },
     );
+  }
+
+  /**
+   * Keeps the addresses of the members seen joining in the stored seeds at
+   * once (the encoded state is persisted on a timer): a node that crashes
+   * right after joining still knows more than the one peer it joined through.
+   */
+  private rememberPeer(address: string, joined: boolean): void {
+    if (!this.committed) return;
+    const seeds = this.storedSeeds();
+    const has = seeds.includes(address);
+    if (joined === has) return;
+    const next = joined ? [...seeds, address].slice(-MAX_REMEMBERED_PEERS) : seeds.filter((s) => s !== address);
+    try {
+      this.d.store.setMeta(META.seeds, JSON.stringify(next));
+    } catch (e) {
+      this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "remembering a peer's address failed");
+    }
   }
 
   private storedSeeds(): string[] {
@@ -387,7 +409,9 @@ export class ClusterAgent implements ClusterApi, Controller {
     const s = this.d.store;
     s.setMeta(META.id, hex(this.clusterId!));
     s.keys.write(KEYRING_FILE, JSON.stringify(keyringToJSON(this.keyring!)));
-    s.setMeta(META.seeds, JSON.stringify(seeds));
+    // The members already seen (a join learns them before it commits), then those joining later (rememberPeer).
+    const seen = this.node!.members().filter((m) => !m.self && m.state !== "left" && m.state !== "dead").map((m) => m.address);
+    s.setMeta(META.seeds, JSON.stringify([...new Set([...seeds, ...seen])].slice(-MAX_REMEMBERED_PEERS)));
     s.setMeta(META.advertise, advertise ?? "");
     s.setMeta(META.state, toBase64(encodeStateOf(this.node!)));
   }

@@ -4,26 +4,18 @@
  * back through others (no import circles, type-only imports included).
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { REPO_ROOT, tsFiles } from "../support/source-tree.ts";
 import { dirname, join, normalize, relative } from "node:path";
 
-const ROOT = join(import.meta.dir, "..", "..");
+const ROOT = REPO_ROOT;
 const LAYERS = ["core", "platform", "controllers", "cmd"] as const;
 const IMPORT = /^\s*(?:import|export)\s+(?:type\s+)?(?:[^;]*?\sfrom\s+)?["'](\.[^"']+)["']/gm;
 
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else if (p.endsWith(".ts")) out.push(p);
-  }
-  return out;
-}
 
 const graph = new Map<string, string[]>();
 for (const layer of LAYERS) {
-  for (const f of files(join(ROOT, layer))) {
+  for (const f of tsFiles(join(ROOT, layer))) {
     const deps: string[] = [];
     for (const m of readFileSync(f, "utf8").matchAll(IMPORT)) {
       const p = normalize(join(dirname(f), m[1]!));

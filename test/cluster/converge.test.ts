@@ -6,18 +6,16 @@
 // half-created on any node: the previous containers run on, or, for a new
 // deployment, nothing of it stays anywhere.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ApiClient } from "../../platform/api/client.ts";
 import { engineSocket } from "../support/engine.ts";
-import { agentCommand, createCluster, type Cluster, type Host } from "./harness.ts";
+import { createCluster, type Cluster, type Host } from "./harness.ts";
+import { agentClient, agentLogTails, fizzOn, formFizzCluster } from "./fizz-cluster.ts";
 
 const socket = await engineSocket("docker");
 const isRoot = process.getuid?.() === 0;
 if (socket && !isRoot && process.env.CI === "true") throw new Error("cluster converge tests need root (ip netns, iptables, dockerd)");
 
-const ROOT = join(import.meta.dir, "..", "..");
 
 interface Row {
   host: number;
@@ -31,17 +29,10 @@ interface Row {
 describe.skipIf(!socket || !isRoot)("one converge path across 3 hosts", () => {
   let cluster: Cluster | undefined;
   const host = (i: number): Host => cluster!.hosts[i]!;
-  const client = (i: number) => new ApiClient({ address: { kind: "unix", path: host(i).agentSocket }, timeoutMs: 60_000 });
+  const client = (i: number) => agentClient(host(i));
   const project = () => join(cluster!.dir, "project");
 
-  function fizz(i: number, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [join(ROOT, "cmd", "fizz.ts"), "-H", `unix:${host(i).agentSocket}`, ...args], { cwd: project(), env: { ...process.env, NO_COLOR: "1" }, timeout: 150_000 }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      });
-    });
-  }
+  const fizz = (i: number, ...args: string[]) => fizzOn(host(i), project(), args);
 
   async function rows(name: string): Promise<Row[]> {
     const out: Row[] = [];
@@ -82,26 +73,12 @@ ${o.side ? '  side:\n    image: fizz-test/busybox:1\n    command: ["sleep", "360
     writeFileSync(join(project(), "web", "Dockerfile"), "FROM fizz-test/busybox:1\nCOPY version /version\n");
     writeFileSync(join(project(), "web", "version"), "v1\n");
     writeFileSync(join(project(), "compose.yaml"), compose({ side: true }));
-    for (const h of cluster.hosts) h.startAgent(agentCommand(h, ["--engine", h.dockerHost]));
-    for (const h of cluster.hosts) {
-      const deadline = Date.now() + 30_000;
-      while (!(await client(h.index).info().then(() => true, () => false))) {
-        if (Date.now() > deadline) throw new Error(`agent on ${h.name} did not start:\n${readFileSync(h.agentLog, "utf8").slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    const init = await client(0).clusterInit();
-    for (const i of [1, 2]) await client(i).clusterJoin(host(0).gossipAddr, init.token);
-    const deadline = Date.now() + 20_000;
-    while ((await client(0).clusterNodes()).filter((n) => n.state === "alive").length < 3) {
-      if (Date.now() > deadline) throw new Error("the three agents did not see each other alive");
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await formFizzCluster(cluster);
   }, 180_000);
 
   afterAll(async () => {
     if (!cluster) return;
-    for (const h of cluster.hosts) process.stderr.write(`--- agent log ${h.name} (tail) ---\n${(() => { try { return readFileSync(h.agentLog, "utf8").split("\n").slice(-20).join("\n"); } catch { return ""; } })()}\n`);
+    process.stderr.write(agentLogTails(cluster, 20));
     await cluster.destroy();
   }, 180_000);
 

@@ -4,29 +4,21 @@
  * README names every family.
  */
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { REPO_ROOT, tsFiles } from "../support/source-tree.ts";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { ERROR_CODES, ERROR_FAMILIES, exitCodeOf, httpStatusOf } from "../../core/error-codes.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
+const ROOT = REPO_ROOT;
 
-function sources(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...sources(p));
-    else if (p.endsWith(".ts")) out.push(p);
-  }
-  return out;
-}
 
 /** Code literals as FizzErrors are made: `code: "x.y"`, httpError(status, "x.y", …), refused("x.y", …). */
 function thrown(): Map<string, string> {
   const out = new Map<string, string>();
   const patterns = [/\bcode:\s*"([a-z][a-z0-9_]*(?:\.[a-z0-9_-]+)+)"/g, /\bhttpError\(\d{3},\s*"([a-z][a-z0-9_.-]+)"/g, /\brefused\(\s*"([a-z][a-z0-9_.-]+)"/g];
   for (const layer of ["cmd", "controllers", "core", "platform"]) {
-    for (const f of sources(join(ROOT, layer))) {
+    for (const f of tsFiles(join(ROOT, layer))) {
       const s = readFileSync(f, "utf8");
       for (const re of patterns) for (const m of s.matchAll(re)) if (ERROR_FAMILIES[m[1]!.split(".")[0]!] !== undefined) out.set(m[1]!, f.slice(ROOT.length + 1));
     }

@@ -13,6 +13,7 @@ import { FizzError } from "../../../core/errors.ts";
 import { encodeJoinToken, parseJoinToken } from "../../../core/cluster-crypto/index.ts";
 import { MemoryEngine } from "../../support/memory-engine.ts";
 import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
+import { until, failure } from "../../support/wait.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/fizz-cluster-agent-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,26 +23,6 @@ type Agent = TestAgent & { readonly cluster: TestAgent["membership"]; readonly b
 async function agent(name: string, host: string, engine?: MemoryEngine): Promise<Agent> {
   const a = await startTestAgent({ name, dir, host, ...(engine ? { engine } : {}) });
   return { ...a, cluster: a.membership, backend: a.engine };
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function failure(p: Promise<unknown>): Promise<FizzError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof FizzError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
 }
 
 const project = (img: string) => ({ files: [{ name: "compose.yaml", content: `services:\n  web:\n    image: ${img}\n` }] });

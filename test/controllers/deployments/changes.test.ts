@@ -13,32 +13,13 @@ import { LABEL } from "../../../core/labels.ts";
 import type { EventRecord } from "../../../platform/store/index.ts";
 import { MemoryEngine } from "../../support/memory-engine.ts";
 import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
+import { until, failure } from "../../support/wait.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/fizz-changes-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const files = (content: string, extra: Record<string, unknown> = {}) => ({ files: [{ name: "compose.yaml", content }], workingDir: "/srv/app", ...extra });
 const web = (image = "fizz-test/busybox:1", replicas = 2) => `services:\n  web:\n    image: ${image}\n    command: ["sleep", "3600"]\n    deploy: { replicas: ${replicas} }\n`;
-
-async function failure(p: Promise<unknown>): Promise<FizzError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof FizzError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
-
-async function until<T>(what: string, ms: number, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("one node", () => {
   let a: TestAgent;

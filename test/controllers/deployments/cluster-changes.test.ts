@@ -11,19 +11,10 @@ import { FizzError } from "../../../core/errors.ts";
 import { LABEL } from "../../../core/labels.ts";
 import { MemoryEngine, type MemoryContainer } from "../../support/memory-engine.ts";
 import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
+import { until } from "../../support/wait.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/fizz-cluster-changes-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function until<T>(what: string, ms: number, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const files = (content: string, options: Record<string, unknown> = {}) => ({ files: [{ name: "compose.yaml", content }], workingDir: "/srv/app", options });
 const spec = (o: { image?: string; replicas?: number; extra?: boolean; fail?: boolean } = {}) =>

@@ -24,6 +24,8 @@ class End implements ClusterStream {
   private failer: ((e: Error) => void) | undefined;
   private eof = false;
   private reset = false;
+  /** A stream keeps its order: nothing sent later arrives earlier (virtual ms). */
+  private lastArrival = 0;
   closed = false;
 
   constructor(
@@ -36,11 +38,19 @@ class End implements ClusterStream {
   send(payload: Uint8Array): Promise<void> {
     if (this.closed || this.reset) return Promise.reject(new FizzError({ code: "transport.closed", message: "stream closed" }));
     const copy = payload.slice();
-    this.net.world.after(this.net.world.delay(), () => {
+    this.inOrder(() => {
       if (!this.net.world.reachable(this.self, this.other)) return this.peerEnd.fail();
       this.peerEnd.push(copy);
     });
     return Promise.resolve();
+  }
+
+  /** Delivers after the link's delay, but never before what this end sent earlier. */
+  private inOrder(fn: () => void): void {
+    const w = this.net.world;
+    const at = Math.max(w.now + w.delay(), this.lastArrival);
+    this.lastArrival = at;
+    w.after(at - w.now, fn);
   }
 
   receive(): Promise<Uint8Array | null> {
@@ -54,14 +64,14 @@ class End implements ClusterStream {
   }
 
   end(): void {
-    this.net.world.after(this.net.world.delay(), () => this.peerEnd.finish());
+    this.inOrder(() => this.peerEnd.finish());
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.finish();
-    this.net.world.after(this.net.world.delay(), () => this.peerEnd.finish());
+    this.inOrder(() => this.peerEnd.finish());
   }
 
   push(f: Uint8Array): void {

@@ -59,6 +59,7 @@ test(`${COUNT} seeded whole-cluster schedules, 5 to 20 agents each, keep every i
       `  nodes: ${Math.min(...ok.map((l) => l.nodes!))}-${Math.max(...ok.map((l) => l.nodes!))} (mean ${mean(ok.map((l) => l.nodes!)).toFixed(1)}); events: ${ok.reduce((a, l) => a + l.events!, 0)}; virtual time: ${(ok.reduce((a, l) => a + l.virtualMs!, 0) / 3_600_000).toFixed(1)} h`,
       `  converged after healing: mean ${(mean(ok.map((l) => l.convergedMs!)) / 1000).toFixed(1)} s, max ${(Math.max(...ok.map((l) => l.convergedMs!)) / 1000).toFixed(1)} s`,
       `  faults: ${[...faults].map(([k, v]) => `${k} ${v}`).join(", ")}`,
+      ...(failed.length ? [`  failing seeds: ${failed.map((f) => f.seed).join(" ")}`] : []),
       "",
     ].join("\n"),
   );
