@@ -46,6 +46,7 @@ const WORKING: Record<Step["kind"], string> = {
   renameContainer: "Renaming",
   removeContainer: "Removing",
   waitFor: "Waiting",
+  barrier: "Waiting",
 };
 /** Executor events as view inputs (renames are not shown: the row is the container's). */
 export function toInputs(e: StepEvent, at: number): ProgressInput[] {

@@ -13,6 +13,8 @@ type MutableStep<C> = Mutable<Step<C>> & { after: string[] };
 
 export class PlanBuilder<C> {
   private readonly steps = new Map<string, MutableStep<C>>();
+  /** Each step's `after` as a set: adding edges stays linear however many a step has. */
+  private readonly afterSets = new Map<string, Set<string>>();
   readonly warnings: string[] = [];
 
   has(id: string): boolean {
@@ -34,7 +36,9 @@ export class PlanBuilder<C> {
       this.after(step.id, step.after);
       return step.id;
     }
-    this.steps.set(step.id, { ...step, after: [...new Set(step.after)] } as MutableStep<C>);
+    const set = new Set(step.after);
+    this.steps.set(step.id, { ...step, after: [...set] } as MutableStep<C>);
+    this.afterSets.set(step.id, set);
     return step.id;
   }
 
@@ -42,7 +46,12 @@ export class PlanBuilder<C> {
   after(id: string, deps: readonly string[]): void {
     const s = this.steps.get(id);
     if (!s) throw new Error(`PlanBuilder.after: no step ${id}`);
-    for (const d of deps) if (d !== id && !s.after.includes(d)) s.after.push(d);
+    const set = this.afterSets.get(id)!;
+    for (const d of deps) {
+      if (d === id || set.has(d)) continue;
+      set.add(d);
+      s.after.push(d);
+    }
   }
 
   warn(message: string): void {

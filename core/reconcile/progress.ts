@@ -35,6 +35,7 @@ export const STEP_OBJECT: Readonly<Record<StepKind, string>> = {
   renameContainer: "Container",
   removeContainer: "Container",
   waitFor: "Service",
+  barrier: "Service",
 };
 
 /** The verb for a finished step, as Compose prints it (`Started`). */
@@ -51,6 +52,7 @@ export const STEP_DONE: Readonly<Record<StepKind, string>> = {
   renameContainer: "Renamed",
   removeContainer: "Removed",
   waitFor: "Ready",
+  barrier: "Ready",
 };
 
 export function stepSubject(step: Step<unknown>): string {
@@ -68,6 +70,7 @@ export function stepSubject(step: Step<unknown>): string {
     case "createContainer":
       return step.name;
     case "waitFor":
+    case "barrier":
       return step.service;
     default:
       return step.container.name;
@@ -76,7 +79,7 @@ export function stepSubject(step: Step<unknown>): string {
 
 function serviceOf(step: Step<unknown>): string | undefined {
   if ("container" in step) return step.container.service;
-  if (step.kind === "createContainer" || step.kind === "waitFor" || step.kind === "buildImage") return step.service;
+  if (step.kind === "createContainer" || step.kind === "waitFor" || step.kind === "buildImage" || step.kind === "barrier") return step.service;
   return undefined;
 }
 

@@ -301,6 +301,16 @@ export type Step<Create = unknown> =
       readonly required: boolean;
       /** Dependents whose starts this gates (for messages). */
       readonly dependents: readonly string[];
+    })
+  | (StepBase & {
+      /**
+       * Done once all its `after` are: stands for "every container of
+       * `service` created/started" where many containers wait on many (N+M
+       * edges instead of N·M). Touches nothing; the executor emits no event.
+       */
+      readonly kind: "barrier";
+      readonly service: string;
+      readonly of: "created" | "started";
     });
 
 export type StepKind = Step["kind"];

@@ -188,6 +188,8 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
         removed.add(id);
         return;
       }
+      case "barrier":
+        return;
       case "waitFor":
         return waitFor(step, engine, opts.project, { sleep, now, timeoutMs: opts.waitTimeoutMs ?? 600_000, pollMs: opts.pollIntervalMs ?? 250, ...(opts.signal ? { signal: opts.signal } : {}) });
     }
@@ -227,6 +229,12 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
       while (ready.size > 0 && running.size < parallelism) {
         const step = byId.get(ready.pop()!)!;
         left--;
+        if (step.kind === "barrier") {
+          // Only an ordering point: done at once, no event, no slot.
+          done.add(step.id);
+          release(step.id);
+          continue;
+        }
         emit({ type: "start", step });
         const p = runStep(step).then(
           () => {
