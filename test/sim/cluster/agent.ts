@@ -74,7 +74,7 @@ export class SimAgent {
     const store = fenced(this.store, alive);
     let set: ControllerSet | undefined;
     const c = buildControllers(
-      { config, node: this.id, fizzVersion: "sim", store, events: { append: (e) => (alive() ? this.store.appendEvent(e) : undefined) }, metrics: createMetrics(), logger, notify: (ch) => (alive() ? set?.notify(ch) : undefined), now: () => clock.now(), clock },
+      { config, node: this.id, fizzVersion: "sim", store, events: { append: (e) => (alive() ? this.store.appendEvent(e) : undefined) }, metrics: createMetrics({ processMetrics: false }), logger, notify: (ch) => (alive() ? set?.notify(ch) : undefined), now: () => clock.now(), clock },
       { node: fenced(this.engine as NodeEngine, alive), transport: this.net.transport(i), seed: world.seed * 31 + i * 7 + incarnation, env: {}, identity: { id: `mem:${this.engine.id}`, address: this.name } },
     );
     set = c.set;
