@@ -11,6 +11,7 @@ bun bench/sim-membership.ts
 bun bench/anti-entropy.ts
 bun bench/startup.ts
 bun bench/compose.ts
+bun bench/fastyaml.ts
 bun bench/up-down.ts
 bun bench/agent-api.ts
 bun bench/dns.ts

@@ -3,7 +3,9 @@
  * containers, never n² (a stored deployment of many replicas once took the
  * agent 27 s per pass at 20,000; a dependency between two services of 1,000
  * replicas each made a million edges). 8x the containers must cost well under
- * the 64x a quadratic step would: the bound (24x) leaves room for a loaded machine.
+ * the 64x a quadratic step would: the bound (24x) leaves room for a loaded
+ * machine (a time bound the issue states as behaviour, see docs/ENGINEERING.md
+ * Rules). The edge count, exact, is checked first.
  */
 import { expect, test } from "bun:test";
 import { loadProject } from "../../../core/compose/load.ts";
@@ -38,7 +40,7 @@ const instant: ExecutorEngine = {
   serviceContainers: async () => [],
 } as unknown as ExecutorEngine;
 
-async function cost(replicas: number): Promise<{ ms: number; steps: number }> {
+async function cost(replicas: number): Promise<{ ms: number; steps: number; edges: number }> {
   const desired = project(replicas);
   let best = Infinity;
   let p: Plan<unknown> | undefined;
@@ -49,14 +51,16 @@ async function cost(replicas: number): Promise<{ ms: number; steps: number }> {
     if (!r.ok) throw r.error;
     best = Math.min(best, performance.now() - t0);
   }
-  return { ms: best, steps: p!.steps.length };
+  return { ms: best, steps: p!.steps.length, edges: p!.steps.reduce((n, s) => n + s.after.length, 0) };
 }
 
 test("plan and execute: 8x the containers costs far less than 64x (n log n, not n²)", async () => {
   const small = await cost(MAX_REPLICAS / 8);
   const big = await cost(MAX_REPLICAS);
   expect(big.steps).toBeGreaterThan(7 * small.steps);
+  // The plan itself stays linear: a dependency costs N+M edges, not N·M.
+  expect(big.edges).toBeLessThan(9 * small.edges);
   const ratio = big.ms / small.ms;
-  process.stderr.write(`plan+execute: ${small.steps} steps ${small.ms.toFixed(0)} ms, ${big.steps} steps ${big.ms.toFixed(0)} ms (x${ratio.toFixed(1)})\n`);
+  process.stderr.write(`plan+execute: ${small.steps} steps, ${small.edges} edges, ${small.ms.toFixed(0)} ms; ${big.steps} steps, ${big.edges} edges, ${big.ms.toFixed(0)} ms (x${ratio.toFixed(1)})\n`);
   expect(ratio).toBeLessThan(24);
 }, 120_000);
