@@ -175,7 +175,11 @@ export class ClusterAgent implements ClusterApi, Controller {
     // A persisted membership is resumed shortly after start: until then placement must not act as a single node.
     this.resuming = Boolean(d.store.getMeta(META.id)) && Boolean(d.store.keys.read(KEYRING_FILE));
     const profile = (d.env ?? process.env).FIZZ_SWIM_PROFILE;
-    this.swim = profile === "test" ? TEST_SWIM : undefined;
+    const c = d.config.cluster;
+    this.swim =
+      profile === "test"
+        ? TEST_SWIM
+        : { probeIntervalMs: c.probe_interval, probeTimeoutMs: c.probe_timeout, gossipIntervalMs: c.gossip_interval, pushPullIntervalMs: c.push_pull_interval, reconnectIntervalMs: c.reconnect_interval };
   }
 
   /** Runs after a successful init or join (e.g. to publish local deployments). */

@@ -36,7 +36,6 @@ export interface ClusterWrites {
   revert(name: string, intent: DeployIntent, reason: string): void;
 }
 
-const DEFAULT_TIMEOUT_MS = 600_000;
 
 export class DeploymentChanges {
   private readonly tails = new Map<string, Promise<unknown>>();
@@ -89,7 +88,7 @@ export class DeploymentChanges {
   /** Stores, wakes the reconciler and starts following; the outcome comes as an event. */
   private start(name: string, intent: DeployIntent, o: { generation: number; wait?: boolean; timeoutMs?: number; warnings?: readonly string[]; signal?: AbortSignal }): Promise<Outcome> {
     this.clustered()?.publish(name);
-    const done = this.follower.follow(name, intent, { generation: o.generation, wait: o.wait === true, timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS, warnings: o.warnings ?? [], ...(o.signal ? { signal: o.signal } : {}) });
+    const done = this.follower.follow(name, intent, { generation: o.generation, wait: o.wait === true, timeoutMs: o.timeoutMs ?? this.ctx.config.reconcile.wait_timeout, warnings: o.warnings ?? [], ...(o.signal ? { signal: o.signal } : {}) });
     this.ctx.notify({ kind: "deployment", name, source: "api" });
     this.reconciler.kick(name);
     return done;

@@ -66,9 +66,9 @@ export class DeploymentsController implements Controller {
     const { config, node, fizzVersion, metrics, logger } = ctx;
     const placement = d.cluster?.placement;
     const emit = (e: Parameters<typeof recordEvent>[1]) => recordEvent(ctx, e);
-    const pollMs = d.pollMs ?? 1000;
+    const pollMs = d.pollMs ?? config.reconcile.wait_poll;
     this.desired = new DesiredStore(ctx.store);
-    const follower = new Follower({ emit, waitReady: (n, t, s) => this.waitReady(n, t, s, pollMs), ...(placement ? { cluster: placement.desired } : {}), now: ctx.now, clock: ctx.clock, pollMs: Math.min(pollMs, 250) });
+    const follower = new Follower({ emit, waitReady: (n, t, s) => this.waitReady(n, t, s, pollMs), ...(placement ? { cluster: placement.desired } : {}), now: ctx.now, clock: ctx.clock, pollMs });
     this.reconciler = new Reconciler(d.engine, this.desired, {
       node,
       fizzVersion,

@@ -19,9 +19,6 @@ import { recordEvent } from "../event-log.ts";
 import { ClusterDesired } from "./cluster-desired.ts";
 import { ClusterPlacementSource } from "./source.ts";
 
-/** How often a cluster-wide wait (`up --wait`, following a change) looks again. */
-const POLL_MS = 250;
-
 export class PlacementController implements Controller {
   readonly name = "placement";
   readonly source: ClusterPlacementSource;
@@ -44,7 +41,7 @@ export class PlacementController implements Controller {
       wake: (name, at) => this.wake(name, at),
       now: ctx.now,
     });
-    this.desired = new ClusterDesired({ node: () => m.settledNode, desired: this.local, source: this.source, self: ctx.node, now: ctx.now, clock: ctx.clock, pollMs: POLL_MS });
+    this.desired = new ClusterDesired({ node: () => m.settledNode, desired: this.local, source: this.source, self: ctx.node, now: ctx.now, clock: ctx.clock, pollMs: ctx.config.reconcile.wait_poll });
     m.onResumed(() => this.reportAll());
     m.onMember(async () => this.publishLocal());
   }

@@ -43,6 +43,10 @@ export interface AgentConfig {
     interval: number;
     /** Engine operations run at once while executing a plan. */
     parallelism: number;
+    /** How often a wait (`up --wait`, a change being followed, readiness) looks again (ms). */
+    wait_poll: number;
+    /** Longest a change is followed when the client gave no timeout (ms). */
+    wait_timeout: number;
     /** Milliseconds a woken loop waits before its pass, so a burst of wakes makes one pass. */
     wake_delay: number;
   };
@@ -69,6 +73,16 @@ export interface AgentConfig {
     join_timeout: number;
     /** At most this often (ms) the replicated state is written to the store after it changed. */
     state_persist_interval: number;
+    /** SWIM: time between failure probes (ms). */
+    probe_interval: number;
+    /** SWIM: wait for a direct ack before probing through peers (ms). */
+    probe_timeout: number;
+    /** Time between gossip rounds (ms). */
+    gossip_interval: number;
+    /** Base period of the full state exchange with a random peer (ms). */
+    push_pull_interval: number;
+    /** A dead member is retried this often, so healed partitions merge (ms). */
+    reconnect_interval: number;
   };
   ingress: {
     /** Serve published ports and x-fizz.ingress routes on this node. */
@@ -212,6 +226,8 @@ export const SCHEMA: SectionSpec = {
         interval: { type: { t: "duration", minMs: 100 }, doc: "Time between passes (e.g. 10s, 500ms)" },
         parallelism: { type: { t: "int", min: 1, max: 256 }, doc: "Engine operations at once" },
         wake_delay: { type: { t: "duration", minMs: 0 }, doc: "Wait after a wake before the pass (coalesces bursts)" },
+        wait_poll: { type: { t: "duration", minMs: 10 }, doc: "How often a wait looks again" },
+        wait_timeout: { type: { t: "duration", minMs: 1000 }, doc: "Longest a change is followed when the client gave no timeout" },
       },
     },
     health: {
@@ -231,6 +247,11 @@ export const SCHEMA: SectionSpec = {
         rejoin_backoff_max: { type: { t: "duration", minMs: 100 }, doc: "Longest wait between rejoin attempts" },
         join_timeout: { type: { t: "duration", minMs: 100 }, doc: "Time `fizz join` waits for a seed" },
         state_persist_interval: { type: { t: "duration", minMs: 10 }, doc: "Longest wait before a changed cluster state is written to the store" },
+        probe_interval: { type: { t: "duration", minMs: 10 }, doc: "Time between failure probes (SWIM)" },
+        probe_timeout: { type: { t: "duration", minMs: 5 }, doc: "Wait for a direct ack before probing through peers" },
+        gossip_interval: { type: { t: "duration", minMs: 5 }, doc: "Time between gossip rounds" },
+        push_pull_interval: { type: { t: "duration", minMs: 0 }, doc: "Base period of the full state exchange (0 = off)" },
+        reconnect_interval: { type: { t: "duration", minMs: 10 }, doc: "How often a dead member is retried" },
       },
     },
     ingress: {
@@ -332,9 +353,9 @@ export function defaults(h: HostFacts): AgentConfig {
     },
     engine: { kind: "auto", host: "", events_reconnect: 1000 },
     log: { level: "info", format: "auto" },
-    reconcile: { interval: 10_000, parallelism: 4, wake_delay: 200 },
+    reconcile: { interval: 10_000, parallelism: 4, wake_delay: 200, wait_poll: 250, wait_timeout: 600_000 },
     health: { interval: 2000 },
-    cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, name: "", allow_shared_engine: false, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000, state_persist_interval: 1000 },
+    cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, name: "", allow_shared_engine: false, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000, state_persist_interval: 1000, probe_interval: 1000, probe_timeout: 500, gossip_interval: 200, push_pull_interval: 30_000, reconnect_interval: 15_000 },
     ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, drain_settle: 1_000, drain_timeout: 10_000 },
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
