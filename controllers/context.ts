@@ -15,6 +15,12 @@ import type { Notify } from "./changes.ts";
 /** Where controllers write the event log (GET /v1/events, `fizz events`). */
 export interface EventSink {
   append(e: NewEvent): unknown;
+  /**
+   * Appends in the next group commit (within a tick), keeping the order with
+   * `append`: for the many step events of a big change, one durable write per
+   * batch instead of one per event. Absent: `append`.
+   */
+  appendSoon?(e: NewEvent): void;
 }
 
 export interface AgentContext {

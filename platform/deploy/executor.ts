@@ -223,12 +223,20 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
     }
   };
 
+  // An engine that answers without I/O (or a plan of many quick steps) must
+  // not keep the event loop from the API: give it a turn every so many steps.
+  let sinceYield = 0;
   while (left > 0 || running.size) {
+    if (sinceYield >= YIELD_EVERY) {
+      sinceYield = 0;
+      await new Promise<void>((r) => setImmediate(r));
+    }
     if (opts.signal?.aborted && !failure) failure = new FizzError({ code: "executor.aborted", message: "interrupted", exitCode: 130 });
     if (!failure) {
       while (ready.size > 0 && running.size < parallelism) {
         const step = byId.get(ready.pop()!)!;
         left--;
+        sinceYield++;
         if (step.kind === "barrier") {
           // Only an ordering point: done at once, no event, no slot.
           done.add(step.id);
@@ -296,6 +304,9 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
   }
   return failure ? { ok: false, error: failure, created } : { ok: true, created };
 }
+
+/** Steps started between two turns given to the event loop. */
+const YIELD_EVERY = 64;
 
 function toFizz(e: unknown, step: Step<ServiceTemplate>): FizzError {
   if (isFizzError(e)) return e;

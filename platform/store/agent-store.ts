@@ -244,6 +244,20 @@ export class AgentStore {
     return { ...e, id: Number(r.lastInsertRowid) };
   }
 
+  /** Several events in one transaction: one durable write for all of them. */
+  appendEvents(es: readonly NewEvent[]): EventRecord[] {
+    if (es.length === 0) return [];
+    this.db.exec("BEGIN");
+    try {
+      const out = es.map((e) => this.appendEvent(e));
+      this.db.exec("COMMIT");
+      return out;
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
   /** Events after `afterId` (for SSE resume), oldest first, at most `limit`. */
   events(afterId = 0, limit = 1000): EventRecord[] {
     const rows = this.sql("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?").all(afterId, limit) as unknown as EventRow[];

@@ -56,6 +56,7 @@ export async function startTestAgent(o: { name: string; dir: string; host?: stri
     async stop() {
       await server.close();
       await c.set.stop();
+      events.flush();
       store.close();
     },
   };

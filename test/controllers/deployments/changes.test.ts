@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { FizzError } from "../../../core/errors.ts";
 import { LABEL } from "../../../core/labels.ts";
+import { MAX_REPLICAS } from "../../../core/limits.ts";
 import type { EventRecord } from "../../../platform/store/index.ts";
 import { MemoryEngine } from "../../support/memory-engine.ts";
 import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
@@ -147,6 +148,38 @@ describe("one node", () => {
     expect(engine.running("shop")).toEqual([]);
     expect(await a.client.listDeployments()).toEqual([]);
   });
+});
+
+describe("a large deployment", () => {
+  test("the API and /healthz answer while 4,000 replicas are planned and converge (18.2)", async () => {
+    const engine = new MemoryEngine({ now: Date.now, images: ["fizz-test/busybox:1"] });
+    const a = await startTestAgent({ name: "large", dir, engine });
+    try {
+      const yaml = ["services:"];
+      for (let i = 0; i < 4; i++) yaml.push(`  s${i}:`, "    image: fizz-test/busybox:1", '    command: ["sleep", "3600"]', `    deploy: { replicas: ${MAX_REPLICAS} }`, ...(i > 0 ? [`    depends_on: [s${i - 1}]`] : []));
+      const up = a.client.up("large", files(yaml.join("\n") + "\n"));
+      let done = false;
+      void up.finally(() => (done = true)).catch(() => undefined);
+      let worst = 0;
+      let answers = 0;
+      while (!done) {
+        const t0 = performance.now();
+        expect(await a.client.health()).toEqual({ status: "ok" });
+        await a.client.listDeployments();
+        worst = Math.max(worst, performance.now() - t0);
+        answers++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await up;
+      expect(engine.running("large", "s3")).toHaveLength(MAX_REPLICAS);
+      process.stderr.write(`large deployment: ${answers} health+list answers while converging, slowest ${worst.toFixed(0)} ms\n`);
+      expect(answers).toBeGreaterThan(1);
+      // The issue's behaviour: the API stays responsive (an event-loop hog shows up as seconds here).
+      expect(worst).toBeLessThan(1000);
+    } finally {
+      await a.stop();
+    }
+  }, 120_000);
 });
 
 describe("restart", () => {

@@ -81,7 +81,9 @@ describe("a change in a cluster of three", () => {
     failOn = "";
     // Failed where it ran: the node's own error, or its rolling update's verdict.
     expect(err?.message).toMatch(/^n1: (start:.*exec failed|.*failed on the new spec)/);
-    await until("the previous spec on every node", 15_000, () => web().map((c) => `${c.name}@${c.image}`).sort().join() === before.join() || undefined);
+    await until("the previous spec on every node", 15_000, () => web().map((c) => `${c.name}@${c.image}`).sort().join() === before.join() || undefined).catch((e: Error) => {
+      throw new Error(`${e.message}: want ${before.join(" ")}; running ${web().map((c) => `${c.name}@${c.image}`).sort().join(" ")}; specs ${agents.map((a) => (a.store.getDeployment("shop")?.spec as { services: { web: { image: string } } } | undefined)?.services.web.image).join(" ")}`);
+    });
     for (const e of engines) expect([...e.containersById.values()].filter((c) => c.image === "fizz-test/busybox:2")).toEqual([]);
     for (const a of agents) expect(((await a.client.getDeployment("shop")).spec as { services: { web: { image: string } } }).services.web.image).toBe("fizz-test/busybox:1");
   }, 30_000);
