@@ -30,9 +30,11 @@ import {
   listContainers,
   listDeployments as listDeploymentsState,
   putDeployment as putDeploymentState,
+  clearReplicas,
   recordContainer,
   removeContainer,
   servicesOf,
+  setReplicas,
   type ContainerRecord,
 } from "../../core/state/index.ts";
 import type { Json } from "../../core/crdt/index.ts";
@@ -209,9 +211,13 @@ export class ClusterPlacementSource implements PlacementSource {
       return;
     }
     // A revert: if bringing the previous spec back fails too, nothing is reverted again.
-    const failed = intentFromJson(rec.intent)?.id ?? "";
+    const failedIntent = intentFromJson(rec.intent);
+    const failed = failedIntent?.id ?? "";
     const intent = { id: newIntentId(this.d.self, this.d.now(), this.counter++), kind: "revert" as const, reverts: { intent: failed, node: this.d.self, reason } };
     node.mutate((s, ts) => putDeploymentState(s, ts, deployment, rec.project, r.spec as unknown as Json, { ...intent }));
+    // The service's `fizz scale` override the failed change reset (the file wins) comes back with its spec.
+    const before = failedIntent?.previousScale?.[service];
+    if (failedIntent?.kind === "up") node.mutate((s, ts) => (before === undefined ? clearReplicas(s, ts, deployment, service) : setReplicas(s, ts, deployment, service, before)));
     this.d.desired.put(deployment, r.spec, this.d.desired.get(deployment)?.source ?? { origin: "cluster" }, intent, this.d.now());
     this.d.emit({ type: "rollout.rolled_back", deployment, service, message: `${service}: ${reason} to the previous spec` });
     // The pass under way planned with the failed spec; the next one returns the replicas here.
