@@ -236,9 +236,11 @@ describe.skipIf(!socket || !isRoot)("scheduling across 3 hosts", () => {
       }
     })();
     try {
+      // The update is rolled back, and `up` says so (exit 1, as `docker service update` does).
       const up = await fizz(0, "up", "-d");
-      expect(up.code).toBe(0);
-      // The rollback happens on its own: wait for the events, then for the old spec everywhere.
+      expect(up.code).toBe(1);
+      expect(up.stderr).toMatch(/failed on the new spec|rolled back/);
+      // Wait for the events, then for the old spec everywhere.
       const deadline = Date.now() + 90_000;
       let rolledBack = false;
       while (!rolledBack && Date.now() < deadline) {
