@@ -15,16 +15,15 @@ import { withoutMeshLabels } from "../../core/net/mesh-meta.ts";
 import { hostname, cpus, totalmem } from "node:os";
 import { randomBytes } from "node:crypto";
 import { FizzError } from "../../core/errors.ts";
-import { parseHostPort, withDefaultPort as withPort } from "../../core/address.ts";
+import { guessAdvertise, splitHostPort, withDefaultPort } from "./addresses.ts";
+import { StoredMembership } from "./stored-membership.ts";
 import {
   initCluster,
   install,
   joinTokenErrorToFizz,
   keyIdOf,
   keyringErrorToFizz,
-  keyringFromJSON,
   keyringFromToken,
-  keyringToJSON,
   mintJoinToken,
   parseJoinToken,
   remove as removeKey,
@@ -32,7 +31,7 @@ import {
   type Keyring,
   type SeedAddress,
 } from "../../core/cluster-crypto/index.ts";
-import { encodeState, fromBase64, toBase64 } from "../../core/state/index.ts";
+import { encodeState } from "../../core/state/index.ts";
 import type { SwimConfig } from "../../core/swim/index.ts";
 import type { AgentConfig } from "../../core/agent-config/index.ts";
 import { ClusterNode, type BindTransport, type ClusterMember } from "../../platform/cluster/index.ts";
@@ -46,7 +45,7 @@ import type { RouteModule } from "../../platform/api/router.ts";
 import type { Notify } from "../changes.ts";
 import type { Controller } from "../controller.ts";
 
-export const DEFAULT_CLUSTER_PORT = 7946;
+export { DEFAULT_CLUSTER_PORT, withDefaultPort } from "./addresses.ts";
 
 /** FIZZ_SWIM_PROFILE=test: the short timings the cluster tests use. */
 export const TEST_SWIM: Partial<SwimConfig> = {
@@ -58,9 +57,6 @@ export const TEST_SWIM: Partial<SwimConfig> = {
   gossipToTheDeadMs: 5000,
 };
 
-const META = { id: "cluster_id", state: "cluster_state", seeds: "cluster_seeds", advertise: "cluster_advertise" } as const;
-/** The keyring is key material: a key file of its own (platform/store/key-files.ts), never a database row. */
-const KEYRING_FILE = "cluster-keyring";
 
 export interface ClusterAgentDeps {
   readonly config: AgentConfig;
@@ -83,32 +79,6 @@ export interface ClusterAgentDeps {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-
-/** `127.0.0.11` → `127.0.0.11:7946`; `::1` → `[::1]:7946`; ports kept. */
-export function withDefaultPort(addr: string, port = DEFAULT_CLUSTER_PORT): string {
-  return withPort(addr, port);
-}
-
-function splitHostPort(addr: string): SeedAddress {
-  const r = parseHostPort(addr, { allowZero: true });
-  if (!r.ok) throw new FizzError({ code: "cluster.bad_address", message: `'${addr}' is not <host>:<port>: ${r.why}`, status: 400 });
-  return r.value;
-}
-
-/**
- * A concrete address peers can reach when bound to a wildcard: the first
- * non-internal IPv4, else loopback. Undefined for a concrete bind address
- * (the node then advertises what it bound, which also resolves port 0).
- */
-async function guessAdvertise(bind: string): Promise<string | undefined> {
-  const { host, port } = splitHostPort(bind);
-  if (host !== "0.0.0.0" && host !== "::") return undefined;
-  const { networkInterfaces } = await import("node:os");
-  for (const list of Object.values(networkInterfaces())) {
-    for (const i of list ?? []) if (i.family === "IPv4" && !i.internal) return `${i.address}:${port}`;
-  }
-  return `127.0.0.1:${port}`;
-}
 
 /** Join/refusal errors become 4xx answers that keep the cluster layer's code and message. */
 function joinError(e: unknown): FizzError {
@@ -142,9 +112,6 @@ function parseKeyMaterial(s: string): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-/** Peer addresses kept for rejoining after a restart (the most recently joined). */
-const MAX_REMEMBERED_PEERS = 64;
-
 export class ClusterAgent implements ClusterApi, Controller {
   readonly name = "cluster";
   readonly routes: readonly RouteModule[] = [clusterRoutes(this)];
@@ -168,12 +135,14 @@ export class ClusterAgent implements ClusterApi, Controller {
   private settleTimer: Timer | undefined;
 
   private readonly clock: Clock;
+  private readonly stored: StoredMembership;
 
   constructor(private readonly d: ClusterAgentDeps) {
     this.clock = d.clock ?? systemClock;
     this.log = d.logger.child({ component: "cluster" });
     // A persisted membership is resumed shortly after start: until then placement must not act as a single node.
-    this.resuming = Boolean(d.store.getMeta(META.id)) && Boolean(d.store.keys.read(KEYRING_FILE));
+    this.stored = new StoredMembership(d.store);
+    this.resuming = this.stored.exists();
     const profile = (d.env ?? process.env).FIZZ_SWIM_PROFILE;
     const c = d.config.cluster;
     this.swim =
@@ -238,7 +207,13 @@ export class ClusterAgent implements ClusterApi, Controller {
       this.d.notify?.({ kind: "membership", event: e.type, member: e.member.id });
       const twin = e.type !== "dead" && e.type !== "left" ? this.engineTwin([e.member]) : undefined;
       if (twin) this.log.error({ member: twin.id, engine: this.d.engine?.id }, this.sharedEngine(twin).message);
-      if (!e.member.self && e.type !== "dead" && e.type !== "suspect") this.rememberPeer(e.member.address, e.type !== "left");
+      if (this.committed && !e.member.self && e.type !== "dead" && e.type !== "suspect") {
+        try {
+          this.stored.rememberPeer(e.member.address, e.type !== "left");
+        } catch (err) {
+          this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "remembering a peer's address failed");
+        }
+      }
     });
     node.on("state", (e) => {
       if (e.source !== "local") this.d.notify?.({ kind: "cluster-state", source: e.source });
@@ -264,25 +239,17 @@ export class ClusterAgent implements ClusterApi, Controller {
 
   /** On agent start: resume a persisted cluster and rejoin in the background. */
   async resume(): Promise<void> {
-    const idHex = this.d.store.getMeta(META.id);
-    const ringJson = this.d.store.keys.read(KEYRING_FILE);
-    if (!idHex || !ringJson) {
+    const r = this.stored.read();
+    if (!r || !r.ok) {
       this.resuming = false;
+      if (r) this.log.warn({ err: r.invalid }, "stored cluster keyring is invalid; not rejoining");
       return;
     }
-    const ring = keyringFromJSON(JSON.parse(ringJson) as unknown);
-    if (!ring.ok) {
-      this.resuming = false;
-      this.log.warn({ err: ring.error.message }, "stored cluster keyring is invalid; not rejoining");
-      return;
-    }
-    const stateB64 = this.d.store.getMeta(META.state);
-    const advertise = this.d.store.getMeta(META.advertise) || undefined;
-    this.clusterId = Uint8Array.from(Buffer.from(idHex, "hex"));
-    this.keyring = ring.keyring;
+    this.clusterId = r.clusterId;
+    this.keyring = r.keyring;
     this.committed = true;
     // On failure `resuming` stays set: this node keeps its hands off rather than run the cluster's replicas alone.
-    this.node = await this.startNode(advertise, stateB64 ? fromBase64(stateB64) : undefined);
+    this.node = await this.startNode(r.advertise, r.state);
     this.resuming = false;
     this.attach(this.node);
     // Tell the others what really runs here before they see this node alive again (its records from before may be stale).
@@ -290,7 +257,7 @@ export class ClusterAgent implements ClusterApi, Controller {
       await h().catch((e: unknown) => this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "reporting this node's containers before rejoining failed"));
     }
     this.settleTimer = this.clock.setTimeout(() => this.settle(), this.d.config.cluster.settle_timeout);
-    const seeds = [...new Set([...this.node.knownPeers(), ...this.storedSeeds(), ...this.d.config.cluster.join.map((s) => withDefaultPort(s))])];
+    const seeds = [...new Set([...this.node.knownPeers(), ...this.stored.seeds(), ...this.d.config.cluster.join.map((s) => withDefaultPort(s))])];
     this.log.info({ peers: seeds.length }, "resuming cluster membership");
     this.rejoin(seeds, 0);
   }
@@ -312,32 +279,6 @@ export class ClusterAgent implements ClusterApi, Controller {
     );
   }
 
-  /**
-   * Keeps the addresses of the members seen joining in the stored seeds at
-   * once (the encoded state is persisted on a timer): a node that crashes
-   * right after joining still knows more than the one peer it joined through.
-   */
-  private rememberPeer(address: string, joined: boolean): void {
-    if (!this.committed) return;
-    const seeds = this.storedSeeds();
-    const has = seeds.includes(address);
-    if (joined === has) return;
-    const next = joined ? [...seeds, address].slice(-MAX_REMEMBERED_PEERS) : seeds.filter((s) => s !== address);
-    try {
-      this.d.store.setMeta(META.seeds, JSON.stringify(next));
-    } catch (e) {
-      this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "remembering a peer's address failed");
-    }
-  }
-
-  private storedSeeds(): string[] {
-    try {
-      const v = JSON.parse(this.d.store.getMeta(META.seeds) ?? "[]") as unknown;
-      return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-    } catch {
-      return [];
-    }
-  }
 
   private async startNode(advertise: string | undefined, initialState: Uint8Array | undefined): Promise<ClusterNode> {
     const bind = withDefaultPort(this.d.config.cluster.bind);
@@ -362,7 +303,7 @@ export class ClusterAgent implements ClusterApi, Controller {
         ...(initialState ? { initialState } : {}),
         persistDebounceMs: this.d.config.cluster.state_persist_interval,
         persist: (bytes) => {
-          if (this.committed && !this.stopped) this.d.store.setMeta(META.state, toBase64(bytes));
+          if (this.committed && !this.stopped) this.stored.writeState(bytes);
         },
         logger: this.log,
         joinTimeoutMs: this.d.config.cluster.join_timeout,
@@ -408,21 +349,10 @@ export class ClusterAgent implements ClusterApi, Controller {
     return new FizzError({ code: "cluster.already_member", message: `this node is already in cluster ${hex(this.clusterId!).slice(0, 8)}…`, hint: "run `fizz leave` first", status: 409 });
   }
 
-  /** `advertise`: only an address the user gave (`fizz init --advertise`); otherwise it is derived from the config on every start. */
   private persistMembership(seeds: readonly string[], advertise: string | undefined): void {
-    const s = this.d.store;
-    s.setMeta(META.id, hex(this.clusterId!));
-    s.keys.write(KEYRING_FILE, JSON.stringify(keyringToJSON(this.keyring!)));
-    // The members already seen (a join learns them before it commits), then those joining later (rememberPeer).
+    // The members already seen (a join learns them before it commits); later ones as they join (attach).
     const seen = this.node!.members().filter((m) => !m.self && m.state !== "left" && m.state !== "dead").map((m) => m.address);
-    s.setMeta(META.seeds, JSON.stringify([...new Set([...seeds, ...seen])].slice(-MAX_REMEMBERED_PEERS)));
-    s.setMeta(META.advertise, advertise ?? "");
-    s.setMeta(META.state, toBase64(encodeStateOf(this.node!)));
-  }
-
-  private forget(): void {
-    for (const k of Object.values(META)) this.d.store.setMeta(k, "");
-    this.d.store.keys.remove(KEYRING_FILE);
+    this.stored.write({ clusterId: this.clusterId!, keyring: this.keyring!, seeds: [...seeds, ...seen], advertise, state: encodeStateOf(this.node!) });
   }
 
   init(o: { advertise?: string | undefined }): Promise<ClusterInitResult> {
@@ -514,7 +444,7 @@ export class ClusterAgent implements ClusterApi, Controller {
       this.node = undefined;
       this.settled = false;
       this.clusterId = this.keyring = undefined;
-      this.forget();
+      this.stored.forget();
       this.log.info("left the cluster");
       this.d.notify?.({ kind: "membership", event: "left-cluster", member: this.d.nodeId });
       for (const h of this.leftHooks) {
@@ -545,7 +475,7 @@ export class ClusterAgent implements ClusterApi, Controller {
     }
     this.node.setKeyring(r.keyring);
     this.keyring = r.keyring;
-    this.d.store.keys.write(KEYRING_FILE, JSON.stringify(keyringToJSON(r.keyring)));
+    this.stored.writeKeyring(r.keyring);
     return this.keys();
   }
 
@@ -578,7 +508,7 @@ export class ClusterAgent implements ClusterApi, Controller {
     const node = this.node;
     this.node = undefined;
     if (node) {
-      if (this.committed) this.d.store.setMeta(META.state, toBase64(encodeStateOf(node)));
+      if (this.committed) this.stored.writeState(encodeStateOf(node));
       await node.stop();
     }
   }
