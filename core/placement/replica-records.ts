@@ -68,6 +68,11 @@ export function sameRecord(a: ContainerRecord | undefined, b: ContainerRecord): 
  * healthcheck (`up --wait`); otherwise created from the current spec and not
  * failed is enough (a rolling update has reached it).
  */
+/** Created from its spec and started (running, whatever its health, or a job that finished): what `up` without --wait waits for, as Compose's does. */
+function started(r: ContainerRecord): boolean {
+  return r.status === "running" || r.status === "healthy" || r.status === "unhealthy" || r.status === "stopped" || (r.status === "pending" && r.health === "starting");
+}
+
 export function replicasNotRunning(name: string, project: Project, cp: ClusterPlacement, records: ReadonlyMap<string, ContainerRecord>, ready = true): string[] {
   const out: string[] = [];
   for (const p of cp.placement.pending) if (p.deploymentId === name) out.push(`${p.service} #${p.index + 1} (pending: fits no node)`);
@@ -81,7 +86,7 @@ export function replicasNotRunning(name: string, project: Project, cp: ClusterPl
     const ok =
       r &&
       r.specHash === svc?.specHash &&
-      (ready ? r.status === "healthy" || (!hasCheck && r.status === "running") || (r.status === "stopped" && spec?.deploy?.mode?.endsWith("job")) : r.status !== "failed");
+      (ready ? r.status === "healthy" || (!hasCheck && r.status === "running") || (r.status === "stopped" && spec?.deploy?.mode?.endsWith("job")) : started(r));
     if (!ok) out.push(`${a.service} #${(global ? 0 : a.index) + 1} on ${cp.names.get(a.nodeId) ?? a.nodeId.slice(0, 8)} (${r ? r.status : "not created yet"})`);
   }
   return out;

@@ -87,7 +87,7 @@ ${o.side ? '  side:\n    image: fizz-test/busybox:1\n    command: ["sleep", "360
     expect(up.code).toBe(0);
     const rs = await rows("conv");
     const web = rs.filter((r) => r.service === "web" && r.state === "running");
-    expect(web).toHaveLength(6);
+    expect(web.length, `web after up: ${rs.map((r) => `${r.name}@h${r.host}:${r.state}`).join(" ")}`).toBe(6);
     expect(new Set(web.map((r) => r.host))).toEqual(new Set([0, 1, 2]));
     expect(rs.filter((r) => r.service === "side" && r.state === "running").map((r) => r.host).sort()).toEqual([0, 1, 2]);
     for (const h of cluster!.hosts) {
