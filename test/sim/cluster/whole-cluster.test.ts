@@ -6,16 +6,19 @@
  * processes share the seeds (one per core). A violation prints its seed and
  * the command that replays it:
  *   FIZZ_SIM_SEED=<seed> bun test test/sim/cluster/replay.test.ts
- * FIZZ_SIM_SCHEDULES sets how many (default 1000), FIZZ_SIM_SEED_BASE the first seed.
+ * FIZZ_SIM_SCHEDULES sets how many, FIZZ_SIM_SEED_BASE the first seed. The
+ * whole suite runs 200 (about 1.5 min on two cores, within the CI budget);
+ * the acceptance run of 1,000 within 10 minutes is `bash scripts/sim.sh`.
  */
 import { expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 
-const COUNT = Number(process.env.FIZZ_SIM_SCHEDULES ?? 1000);
+const COUNT = Number(process.env.FIZZ_SIM_SCHEDULES ?? 200);
 const BASE = Number(process.env.FIZZ_SIM_SEED_BASE ?? 1);
 const WORKERS = 2;
-const BUDGET_MS = 9.5 * 60_000;
+/** Wall-clock bound on the whole run: a slower machine fails the test rather than the CI's budget. */
+const BUDGET_MS = Number(process.env.FIZZ_SIM_BUDGET_MS ?? 9.5 * 60_000);
 
 interface Line {
   ok: boolean;
@@ -29,9 +32,9 @@ interface Line {
   wallMs?: number;
 }
 
-function worker(from: number, to: number): Promise<Line[]> {
+function worker(from: number, to: number, step: number): Promise<Line[]> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [join(import.meta.dir, "worker.ts"), String(from), String(to)], { stdio: ["ignore", "pipe", "inherit"] });
+    const p = spawn(process.execPath, [join(import.meta.dir, "worker.ts"), String(from), String(to), String(step)], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     p.stdout.on("data", (d: Buffer) => (out += d.toString()));
     const timer = setTimeout(() => p.kill("SIGKILL"), BUDGET_MS);
@@ -45,8 +48,7 @@ function worker(from: number, to: number): Promise<Line[]> {
 
 test(`${COUNT} seeded whole-cluster schedules, 5 to 20 agents each, keep every invariant`, async () => {
   const t0 = Date.now();
-  const per = Math.ceil(COUNT / WORKERS);
-  const runs = await Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(BASE + w * per, BASE + Math.min(COUNT, (w + 1) * per))));
+  const runs = await Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(BASE + w, BASE + COUNT, WORKERS)));
   const lines = runs.flat();
   const failed = lines.filter((l) => !l.ok);
   const ok = lines.filter((l) => l.ok);
