@@ -73,12 +73,13 @@ const RECREATED = new Set(["config-changed", "image-changed", "force-recreate", 
 
 /**
  * The agent's events of a change as view inputs: its steps carry the same
- * StepProgress (core/reconcile/progress.ts) as data, and a failed change that
- * is reverted says so as a note. Nothing is read from message text.
+ * StepProgress (core/reconcile/progress.ts) as data; a failed change that is
+ * reverted, and a change still waiting for other nodes, say so as notes.
+ * Nothing is parsed out of message text.
  */
 export function agentInputs(e: EventRecord): ProgressInput[] {
   const at = e.at;
-  if (e.type === "deployment.reverted") return [{ type: "note", text: e.message, at }];
+  if (e.type === "deployment.reverted" || e.type === "deployment.waiting") return [{ type: "note", text: e.message, at }];
   const p = readStepProgress((e.data as { step?: unknown } | undefined)?.step);
   if (!p || p.kind === "renameContainer") return [];
   const id = `${STEP_OBJECT[p.kind]} ${p.subject}`;

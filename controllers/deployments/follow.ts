@@ -14,6 +14,9 @@ import type { AgentEvent } from "../event-log.ts";
 import type { Applied } from "./reconciler.ts";
 import type { ChangeEnd } from "./outcome.ts";
 
+/** A change still waiting after this long says what for, and again as often. */
+const WAITING_NOTE_MS = 5000;
+
 /** How a followed change ended (the intent by its id). */
 export type Outcome = ChangeEnd<string>;
 
@@ -110,6 +113,7 @@ export class Follower {
     const signal = o.signal ?? new AbortController().signal;
     const cluster = this.d.cluster?.active() ? this.d.cluster : undefined;
     if (cluster) {
+      let nextNote = this.d.now() + WAITING_NOTE_MS;
       for (;;) {
         const p = cluster.pending(deployment, intent.id);
         if (p.failed) {
@@ -122,6 +126,11 @@ export class Follower {
         // Every member applied it, and a rolling update it started has reached every replica (or rolled back: failed above).
         const left = p.waiting.length ? p.waiting.map((n) => `${n} (not applied yet)`) : cluster.outdated(deployment);
         if (!left.length) break;
+        // Said every few seconds, so a long wait says what it waits for (`fizz events`, the agent's log).
+        if (this.d.now() >= nextNote) {
+          nextNote = this.d.now() + WAITING_NOTE_MS;
+          this.d.emit({ type: "deployment.waiting", deployment, message: `${deployment}: the change waits for ${left.slice(0, 10).join(", ")}${left.length > 10 ? ` and ${left.length - 10} more` : ""}`, data: { intent: intent.id, waiting: left.slice(0, 50) } });
+        }
         if (this.d.now() > deadline) {
           throw new FizzError({ code: "deploy.wait_timeout", message: `the change to ${deployment} is not done after ${Math.round(o.timeoutMs / 1000)}s: ${left.slice(0, 10).join(", ")}`, hint: "see `fizz why <service>`, `fizz nodes` and `fizz events`", status: 504 });
         }
