@@ -122,7 +122,8 @@ export class Reconciler {
   /** Reconcile one deployment now (after the API stored a change to it). */
   kick(name: string): void {
     if (!this.running) return;
-    this.clustered()?.refresh();
+    // A peer's change is mirrored into the store first (those removed cluster-wide wait for the next full pass).
+    this.clustered()?.beginPass();
     void this.run(name).catch(() => undefined);
   }
 

@@ -7,10 +7,12 @@
  * really runs here before a restarted member rejoins (its records from
  * before may be stale).
  */
-import { getDeployment as getDeploymentState } from "../../core/state/index.ts";
+import { intentFromJson } from "../../core/deploy/intent.ts";
+import { getDeployment as getDeploymentState, listDeployments as listDeploymentsState } from "../../core/state/index.ts";
 import type { Timer } from "../../core/clock.ts";
 import { ownedBy } from "../../platform/deploy/project.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
+import type { Change } from "../changes.ts";
 import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
 import { DesiredStore } from "../deployments/desired.ts";
@@ -63,6 +65,26 @@ export class PlacementController implements Controller {
   }
 
   start(): void {}
+
+  /**
+   * A peer's change that carries a new intent is applied here at once (the
+   * reconciler's woken pass waits `reconcile.wake_delay` to coalesce bursts
+   * of container records; a user's change need not).
+   */
+  onChange(c: Change): void {
+    if (c.kind !== "cluster-state") return;
+    const node = this.o.membership.settledNode;
+    if (!node) return;
+    for (const [name, rec] of listDeploymentsState(node.state)) {
+      const id = intentFromJson(rec.intent)?.id;
+      if (id === undefined || this.announced.get(name) === id) continue;
+      this.announced.set(name, id);
+      if (this.local.intent(name)?.id !== id) this.wake(name);
+    }
+  }
+
+  /** The intent each deployment was last woken for (a burst of gossip wakes it once). */
+  private readonly announced = new Map<string, string>();
 
   async stop(): Promise<void> {
     for (const w of this.wakes.values()) w.timer.cancel();
