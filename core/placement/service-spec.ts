@@ -5,7 +5,8 @@
  * placement, and the spec hash used to keep placements of unchanged replicas.
  */
 import type { Project, Service } from "../compose/model.ts";
-import { serviceConfigHash } from "../compose/hash.ts";
+import { configHashOf } from "../compose/hash.ts";
+import { withoutIngressPorts } from "../ingress/routes.ts";
 import { replicaCount } from "../compose/query.ts";
 import type { SchedService, XFizzPlacement } from "../scheduler/types.ts";
 import { DEFAULT_ROLLOUT, type RolloutConfig } from "./rollout.ts";
@@ -57,7 +58,8 @@ export function schedServices(deploymentId: string, project: Project, replicas: 
       preferences: s.deploy?.placement?.preferences ?? [],
       reservations: { cpus: r?.cpus ?? 0, memoryBytes: r?.memory ?? 0 },
       ...(xfizz ? { xfizz } : {}),
-      specHash: serviceConfigHash(project, s.name),
+      // As a node of the cluster creates its containers: published ports are the ingress's, not the container's (platform/deploy/project.ts).
+      specHash: configHashOf(withoutIngressPorts(s)),
     };
   });
 }

@@ -104,6 +104,13 @@ describe("a change in a cluster of three", () => {
     });
   }, 30_000);
 
+  test("a service with a published port converges: placement hashes it as its containers are made (ports are the ingress's)", async () => {
+    const r = await agents[1]!.client.up("pub", files(`services:\n  web:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    ports: ["8080:80"]\n    deploy: { replicas: 3 }\n`));
+    expect(r.created).toBe(true);
+    expect(engines.flatMap((e) => e.running("pub", "web"))).toHaveLength(3);
+    await agents[1]!.client.down("pub");
+  }, 20_000);
+
   test("fizz scale from any node; fizz down from another removes it everywhere", async () => {
     await agents[2]!.client.scale("shop", "web", 3);
     expect(web().map((c) => `${c.name}@${c.image}`).sort()).toHaveLength(3);
