@@ -6,6 +6,7 @@
  */
 import type { Project, Service } from "../compose/model.ts";
 import { configHashOf } from "../compose/hash.ts";
+import { withResolvedEnvironment } from "../deploy/env.ts";
 import { withoutIngressPorts } from "../ingress/routes.ts";
 import { replicaCount } from "../compose/query.ts";
 import type { SchedService, XFizzPlacement } from "../scheduler/types.ts";
@@ -58,10 +59,20 @@ export function schedServices(deploymentId: string, project: Project, replicas: 
       preferences: s.deploy?.placement?.preferences ?? [],
       reservations: { cpus: r?.cpus ?? 0, memoryBytes: r?.memory ?? 0 },
       ...(xfizz ? { xfizz } : {}),
-      // As a node of the cluster creates its containers: published ports are the ingress's, not the container's (platform/deploy/project.ts).
-      specHash: configHashOf(withoutIngressPorts(s)),
+      specHash: clusterConfigHash(s),
     };
   });
+}
+
+/**
+ * The config hash a cluster node labels this service's containers with: the
+ * service as the agent prepares it (environment files were folded in when the
+ * deployment was accepted; published ports are the ingress's, not the
+ * container's; platform/deploy/project.ts). Placement compares replicas' hashes
+ * with it, so the two must be made the same way.
+ */
+export function clusterConfigHash(s: Service): string {
+  return configHashOf(withoutIngressPorts(withResolvedEnvironment(s, () => undefined, {})));
 }
 
 const NS_PER_MS = 1e6;
