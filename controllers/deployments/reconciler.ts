@@ -73,7 +73,7 @@ export interface ReconcilerOptions {
   /** The loop's timer, and the executor's waits. */
   readonly clock: Clock;
   /** The registry: before planning, makes the engine's images match the deployment's pins (pre-pull). */
-  readonly images?: { ensure(project: Prepared["project"], services: readonly string[]): Promise<void> };
+  readonly images?: { ensure(project: Prepared["project"], services: readonly string[]): Promise<void>; pinned(project: Prepared["project"]): string[] };
   /** Secrets and configs for a container about to be created: written on this node, mounts returned (secrets controller). */
   readonly prepareContainer?: (project: Prepared["project"], service: string, container: string) => Promise<MountSpec[]>;
   /** Before a container stops: the ingress drains it (takes it out of rotation, waits for its requests, bounded). */
@@ -190,6 +190,9 @@ export class Reconciler {
     }
     // Pinned images came through the registry just now: `--pull always` is done.
     const options = this.o.images && pinned.pull === "always" ? { ...pinned, pull: "missing" as const } : pinned;
+    // An image the registry delivers (in a cluster, the node that accepted the change built it) is not built again here.
+    const fromRegistry = new Set(this.o.images?.pinned(prepared.project) ?? []);
+    const desired = fromRegistry.size ? { ...prepared.desired, services: prepared.desired.services.map((s) => (s.hasBuild && fromRegistry.has(s.name) ? { ...s, hasBuild: false } : s)) } : prepared.desired;
     const executor = this.engine.executor(prepared.builds);
     const exec = {
       project: name,
@@ -209,14 +212,14 @@ export class Reconciler {
     // In a cluster an engine may be shared by nodes (tests do): only this node's containers count.
     const mine = cluster ? this.o.node : undefined;
     let seen = await this.engine.observe(name, mine);
-    let p: Plan<ServiceTemplate> = plan(prepared.desired, seen.actual, options);
+    let p: Plan<ServiceTemplate> = plan(desired, seen.actual, options);
     const images = p.steps.filter((s) => s.kind === "pullImage" || s.kind === "buildImage");
     if (images.length) {
       const ids = new Set(images.map((s) => s.id));
       const r = await executePlan({ steps: images.map((s) => ({ ...s, after: s.after.filter((a) => ids.has(a)) })), warnings: [] }, executor, exec);
       if (!r.ok) return { failure: r.error!, actions, warnings: prepared.warnings };
       seen = await this.engine.observe(name, mine);
-      p = plan(prepared.desired, seen.actual, { ...options, pull: "missing", build: false });
+      p = plan(desired, seen.actual, { ...options, pull: "missing", build: false });
     }
     const warnings = [...prepared.warnings, ...p.warnings];
     // The steady state plans nothing: then the list the plan was made from is still what runs here.

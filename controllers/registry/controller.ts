@@ -28,13 +28,15 @@ import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
 import { recordEvent } from "../event-log.ts";
 import { pinnedDigests, runGc, type GcReport } from "./gc.ts";
-import { DeploymentImages } from "./images.ts";
+import { DeploymentImages, pinOf } from "./images.ts";
 import { ClusterPeers } from "./peers.ts";
 
 /** What the deployments controller asks of the registry (absent when it is disabled). */
 export interface DeploymentImageHooks {
   pin(project: Project, o: { pull?: string; build?: boolean }): Promise<Project>;
   ensure(project: Project, services: readonly string[]): Promise<void>;
+  /** Services whose image the registry delivers (pinned): a node pulls those, it does not build them. */
+  pinned(project: Project): string[];
 }
 
 export interface RegistryControllerDeps {
@@ -319,6 +321,12 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
 
   async pin(project: Project, o: { pull?: string; build?: boolean }): Promise<Project> {
     return this.images ? this.images.pin(project, o) : project;
+  }
+
+  pinned(project: Project): string[] {
+    return Object.values(project.services)
+      .filter((s) => pinOf(s) !== undefined)
+      .map((s) => s.name);
   }
 
   async ensure(project: Project, services: readonly string[]): Promise<void> {

@@ -1,8 +1,10 @@
 // Issue 16 acceptance on real hosts: three network-namespaced hosts, each with
 // its own dockerd and `fizz agent`, joined into one cluster. `fizz up --build
 // --force-recreate --remove-orphans` from one node behaves on every node as it
-// does on one node (every node rebuilds its image, recreates its replicas and
-// removes the service the file dropped), and a failed `up` leaves nothing
+// does on one node (the image is rebuilt once, by the node that took the
+// change, and reaches every node through the cluster registry; every node
+// recreates its replicas once and removes the service the file dropped), and a
+// failed `up` leaves nothing
 // half-created on any node: the previous containers run on, or, for a new
 // deployment, nothing of it stays anywhere.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -82,7 +84,7 @@ ${o.side ? '  side:\n    image: fizz-test/busybox:1\n    command: ["sleep", "360
     await cluster.destroy();
   }, 180_000);
 
-  test("fizz up --build from one node: every node builds its image and runs its share", async () => {
+  test("fizz up --build from one node: the image built for the change runs on every node, each its share", async () => {
     const up = await fizz(0, "up", "-d", "--build");
     expect(up.code).toBe(0);
     const rs = await rows("conv");
