@@ -62,16 +62,18 @@ export function sameRecord(a: ContainerRecord | undefined, b: ContainerRecord): 
   return a !== undefined && a.status === b.status && a.health === b.health && a.containerId === b.containerId && a.specHash === b.specHash && a.startedAt === b.startedAt;
 }
 
-/**
- * Replicas of a deployment that do not run the current spec yet, as
- * "service #n on node (why)". `ready`: also healthy where the service has a
- * healthcheck (`up --wait`); otherwise created from the current spec and not
- * failed is enough (a rolling update has reached it).
- */
 /** Created from its spec and started (running, whatever its health, or a job that finished): what `up` without --wait waits for, as Compose's does. */
 function started(r: ContainerRecord): boolean {
   return r.status === "running" || r.status === "healthy" || r.status === "unhealthy" || r.status === "stopped" || (r.status === "pending" && r.health === "starting");
 }
+
+/**
+ * Replicas of a deployment that do not run the current spec yet, as
+ * "service #n on node (why)", and replicas still running on a member that
+ * placement no longer puts them on (a move not finished: two would run).
+ * `ready`: also healthy where the service has a healthcheck (`up --wait`);
+ * otherwise created from the current spec and started is enough.
+ */
 
 export function replicasNotRunning(name: string, project: Project, cp: ClusterPlacement, records: ReadonlyMap<string, ContainerRecord>, ready = true): string[] {
   const out: string[] = [];
@@ -88,6 +90,15 @@ export function replicasNotRunning(name: string, project: Project, cp: ClusterPl
       r.specHash === svc?.specHash &&
       (ready ? r.status === "healthy" || (!hasCheck && r.status === "running") || (r.status === "stopped" && spec?.deploy?.mode?.endsWith("job")) : started(r));
     if (!ok) out.push(`${a.service} #${(global ? 0 : a.index) + 1} on ${cp.names.get(a.nodeId) ?? a.nodeId.slice(0, 8)} (${r ? r.status : "not created yet"})`);
+  }
+  const placed = new Set<string>();
+  for (const a of cp.placement.assignments) {
+    if (a.deploymentId === name) placed.add(containerKey(name, a.service, cp.service(name, a.service)?.mode === "global" ? 0 : a.index, a.nodeId));
+  }
+  for (const [key, r] of records) {
+    if (r.deploymentId !== name || placed.has(key) || !cp.names.has(r.nodeId) || r.status === "failed" || r.status === "stopped") continue;
+    if (!cp.service(name, r.service)) continue; // a service the spec dropped: --remove-orphans' business
+    out.push(`${r.service} #${r.index + 1} on ${cp.names.get(r.nodeId)} (placed elsewhere, not removed yet)`);
   }
   return out;
 }
