@@ -85,13 +85,22 @@ export class DeploymentChanges {
     }
   }
 
-  /** Stores, wakes the reconciler and starts following; the outcome comes as an event. */
-  private start(name: string, intent: DeployIntent, o: { generation: number; wait?: boolean; timeoutMs?: number; warnings?: readonly string[]; signal?: AbortSignal }): Promise<Outcome> {
+  /**
+   * Stores, wakes the reconciler and starts following; the outcome comes as
+   * an event. `here` settles once this node's pass has applied the change:
+   * the next change to the deployment waits for that, not for the whole
+   * cluster's (which a later change supersedes anyway).
+   */
+  private start(name: string, intent: DeployIntent, o: { generation: number; wait?: boolean; timeoutMs?: number; warnings?: readonly string[]; signal?: AbortSignal }): Promise<Outcome> & { here: Promise<void> } {
     this.clustered()?.publish(name);
-    const done = this.follower.follow(name, intent, { generation: o.generation, wait: o.wait === true, timeoutMs: o.timeoutMs ?? this.ctx.config.reconcile.wait_timeout, warnings: o.warnings ?? [], ...(o.signal ? { signal: o.signal } : {}) });
+    let appliedHere!: () => void;
+    const here = new Promise<void>((r) => (appliedHere = r));
+    const done = this.follower.follow(name, intent, { generation: o.generation, wait: o.wait === true, timeoutMs: o.timeoutMs ?? this.ctx.config.reconcile.wait_timeout, warnings: o.warnings ?? [], ...(o.signal ? { signal: o.signal } : {}), onAppliedHere: appliedHere });
+    // A follow that ends before the pass (it cannot, but a bug must not hold the queue) releases it too.
+    void done.then(appliedHere, appliedHere);
     this.ctx.notify({ kind: "deployment", name, source: "api" });
     this.reconciler.kick(name);
-    return done;
+    return Object.assign(done, { here });
   }
 
   /**
@@ -127,12 +136,12 @@ export class DeploymentChanges {
       const rec = this.desired.put(name, project, { files: (input.files ?? []).map((f) => f.name), workingDir: input.workingDir ?? project.working_dir, profiles: input.profiles ?? project.active_profiles }, intent, this.ctx.now());
       for (const [svc, n] of Object.entries(scale)) this.desired.setReplicas(name, svc, n);
       const eventId = this.accepted(name, intent, rec.generation);
-      const done = this.start(name, intent, { generation: rec.generation, wait: opts.wait === true, timeoutMs: (opts.timeoutSeconds ?? 600) * 1000, warnings, ...(from.follow && from.signal ? { signal: from.signal } : {}) });
+      const done = this.start(name, intent, { generation: rec.generation, wait: opts.wait === true, ...(opts.timeoutSeconds ? { timeoutMs: opts.timeoutSeconds * 1000 } : {}), warnings, ...(from.follow && from.signal ? { signal: from.signal } : {}) });
       const value: DeployResult = { deployment: name, created: !existed, generation: rec.generation, intent: intent.id, eventId, warnings };
-      if (!from.follow) return { value, done };
+      if (!from.follow) return { value, done: done.here };
       const out = await done;
       if (!out.ok) throw out.error!;
-      return { value: { ...value, actions: out.actions, warnings: out.warnings }, done };
+      return { value: { ...value, actions: out.actions, warnings: out.warnings }, done: done.here };
     });
   }
 
@@ -160,8 +169,8 @@ export class DeploymentChanges {
   }
 
   /** `fizz scale`: answers once every node has applied it. */
-  scale(name: string, service: string, replicas: number, signal: AbortSignal): Promise<ScaleResult | undefined> {
-    return this.serial(name, async () => {
+  async scale(name: string, service: string, replicas: number, signal: AbortSignal): Promise<ScaleResult | undefined> {
+    const started = await this.serial(name, async () => {
       const rec = this.desired.get(name);
       const svc = rec?.spec.services[service];
       if (!rec || !svc) return { value: undefined, done: Promise.resolve() };
@@ -171,15 +180,17 @@ export class DeploymentChanges {
       this.desired.setIntent(name, intent);
       this.accepted(name, intent, rec.generation);
       const done = this.start(name, intent, { generation: rec.generation, signal });
-      const out = await done;
-      if (!out.ok) throw out.error!;
-      return { value: { deployment: name, service, replicas, previous }, done };
+      return { value: { done, result: { deployment: name, service, replicas, previous } }, done: done.here };
     });
+    if (!started) return undefined;
+    const out = await started.done;
+    if (!out.ok) throw out.error!;
+    return started.result;
   }
 
   /** `fizz rollback`: the service's previous spec back, applied like an `up`. */
-  rollback(name: string, service: string, signal: AbortSignal): Promise<RollbackView | undefined> {
-    return this.serial(name, async () => {
+  async rollback(name: string, service: string, signal: AbortSignal): Promise<RollbackView | undefined> {
+    const started = await this.serial(name, async () => {
       const rec = this.desired.get(name);
       if (!rec || !Object.hasOwn(rec.spec.services, service)) return { value: undefined, done: Promise.resolve() };
       const cluster = this.clustered();
@@ -190,11 +201,13 @@ export class DeploymentChanges {
       const next = this.desired.put(name, r.spec, rec.source, intent, this.ctx.now());
       this.accepted(name, intent, next.generation);
       const done = this.start(name, intent, { generation: next.generation, signal });
-      const out = await done;
-      if (!out.ok) throw out.error!;
-      recordEvent(this.ctx, { type: "rollout.rolled_back", deployment: name, service, message: `${service} rolled back to its previous spec (fizz rollback)` });
-      return { value: { deployment: name, service, generation: next.generation }, done };
+      return { value: { done, result: { deployment: name, service, generation: next.generation } }, done: done.here };
     });
+    if (!started) return undefined;
+    const out = await started.done;
+    if (!out.ok) throw out.error!;
+    recordEvent(this.ctx, { type: "rollout.rolled_back", deployment: name, service, message: `${service} rolled back to its previous spec (fizz rollback)` });
+    return started.result;
   }
 
   /** `fizz down`: out of the desired state (cluster-wide), then this node's part torn down. */

@@ -81,8 +81,9 @@ export class Follower {
    * Follows `intent` on `deployment` to its end and records that end as an
    * event. Call it before waking the reconciler, so the pass cannot be missed.
    */
-  follow(deployment: string, intent: DeployIntent, o: { generation: number; wait: boolean; timeoutMs: number; warnings: readonly string[]; signal?: AbortSignal }): Promise<Outcome> {
+  follow(deployment: string, intent: DeployIntent, o: { generation: number; wait: boolean; timeoutMs: number; warnings: readonly string[]; signal?: AbortSignal; onAppliedHere?: () => void }): Promise<Outcome> {
     const here = this.appliedHere(deployment, intent.id);
+    if (o.onAppliedHere) here.then(o.onAppliedHere, o.onAppliedHere);
     return this.run(deployment, intent, here, o).then(
       (out) => {
         this.d.emit({

@@ -42,6 +42,8 @@ export interface ClusterPlacement {
   readonly services: readonly SchedService[];
   /** Node id → name, for explanations. */
   readonly names: ReadonlyMap<string, string>;
+  /** The nodes that are up (alive or suspect): what they report counts. */
+  readonly live: ReadonlySet<string>;
   /** Container numbers per service placed on `nodeId`, for one deployment (services without any are listed empty). */
   share(deploymentId: string, nodeId: string): Record<string, number[]>;
   /** Replica index → node, for one service. */
@@ -96,6 +98,7 @@ export function clusterPlacement(nodes: readonly PlacementNode[], deployments: r
     placement,
     services,
     names: new Map(nodes.map((n) => [n.id, n.name])),
+    live: new Set(nodes.filter((n) => n.state === "alive" || n.state === "suspect").map((n) => n.id)),
     share(deploymentId, nodeId) {
       const out: Record<string, number[]> = {};
       for (const s of services) if (s.deploymentId === deploymentId) out[s.name] = [];

@@ -96,7 +96,7 @@ export function replicasNotRunning(name: string, project: Project, cp: ClusterPl
     if (a.deploymentId === name) placed.add(containerKey(name, a.service, cp.service(name, a.service)?.mode === "global" ? 0 : a.index, a.nodeId));
   }
   for (const [key, r] of records) {
-    if (r.deploymentId !== name || placed.has(key) || !cp.names.has(r.nodeId) || r.status === "failed" || r.status === "stopped") continue;
+    if (r.deploymentId !== name || placed.has(key) || !cp.live.has(r.nodeId) || r.status === "failed" || r.status === "stopped") continue;
     if (!cp.service(name, r.service)) continue; // a service the spec dropped: --remove-orphans' business
     out.push(`${r.service} #${r.index + 1} on ${cp.names.get(r.nodeId)} (placed elsewhere, not removed yet)`);
   }

@@ -31,6 +31,14 @@ test("created but not started, or of another spec: not done", () => {
   expect(replicasNotRunning("shop", project, cp, records, false)).toHaveLength(2);
 });
 
+test("a record left by a node that is down does not hold the change", () => {
+  const down: PlacementNode[] = [...nodes, { id: "n9", name: "gone", state: "dead", labels: {}, resources: { cpuMillis: 4000, memoryBytes: 8 << 30 } }];
+  const cp2 = clusterPlacement(down, [{ id: "shop", project, replicas: new Map() }], []);
+  const placed2 = cp2.placement.assignments.filter((a) => a.deploymentId === "shop");
+  const records = new Map([...placed2.map((a) => record(a.index, a.nodeId)), record(0, "n9")]);
+  expect(replicasNotRunning("shop", project, cp2, records, false)).toEqual([]);
+});
+
 test("a replica still running on a node it was moved away from: not done (two would run)", () => {
   const records = new Map([...placed.map((a) => record(a.index, a.nodeId)), record(placed[0]!.index, other(placed[0]!.nodeId))]);
   const left = replicasNotRunning("shop", project, cp, records, false);

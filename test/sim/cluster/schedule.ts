@@ -178,7 +178,7 @@ export async function runSchedule(seed: number): Promise<ScheduleResult> {
     await world.run(world.now + 250);
     const healthy = healthyWeb(agents, gone);
     if (healthy < floor) fail(`rolling update below its floor: ${healthy} healthy of ${replicas} (floor ${floor})`);
-    if (world.now > until) fail("rolling update did not finish in 60 s");
+    if (world.now > until) fail(`rolling update did not finish in 60 s: ${runningWeb(agents, gone).filter((c) => c.image !== image).map((c) => `#${c.number}@${c.node}:${c.image}`).join(" ") || "all on " + image}; ${violations(agents, gone, replicas).slice(0, 4).join("; ")}`);
     done = k % 4 === 0 && runningWeb(agents, gone).every((c) => c.image === image) && violations(agents, gone, replicas).length === 0;
   }
   return { seed, nodes: n, events: world.events, trace: world.trace, virtualMs: world.now, convergedMs: convergedAt - healedAt, faults };
