@@ -51,6 +51,7 @@ import {
 } from "./schema.ts";
 import type { RegistryRecord } from "./registry.ts";
 import type { SecretsRecord } from "./secrets.ts";
+import type { IngressRecord } from "./ingress.ts";
 
 export interface ClusterState {
   readonly nodes: LwwMap<NodeInfo>;
@@ -61,9 +62,11 @@ export interface ClusterState {
   readonly ips: IpTable;
   /** Who holds which digest, registry peer addresses, pushed tags (registry.ts). */
   readonly registry: LwwMap<RegistryRecord>;
+  /** Draining marks, ACME accounts, certificates and challenge tokens (ingress.ts). */
+  readonly ingress: LwwMap<IngressRecord>;
 }
 
-export const COLLECTIONS = ["nodes", "deployments", "services", "containers", "secrets", "ips", "registry"] as const;
+export const COLLECTIONS = ["nodes", "deployments", "services", "containers", "secrets", "ips", "registry", "ingress"] as const;
 export type Collection = (typeof COLLECTIONS)[number];
 
 export type ClusterDelta = { readonly [K in Collection]?: ClusterState[K] };
@@ -84,6 +87,7 @@ export function emptyState(): ClusterState {
     secrets: lwwMapEmpty(),
     ips: emptyDict(),
     registry: lwwMapEmpty(),
+    ingress: lwwMapEmpty(),
   };
 }
 
@@ -97,6 +101,7 @@ export function applyDelta(state: ClusterState, delta: ClusterDelta): ClusterSta
     secrets: delta.secrets ? lwwMapMerge(state.secrets, delta.secrets) : state.secrets,
     ips: delta.ips ? mergeIpTable(state.ips, delta.ips) : state.ips,
     registry: delta.registry ? lwwMapMerge(state.registry, delta.registry) : state.registry,
+    ingress: delta.ingress ? lwwMapMerge(state.ingress, delta.ingress) : state.ingress,
   };
 }
 
@@ -112,6 +117,7 @@ export function mergeDeltas(a: ClusterDelta, b: ClusterDelta): ClusterDelta {
   if (a.secrets || b.secrets) out.secrets = lwwMapMerge(a.secrets ?? lwwMapEmpty(), b.secrets ?? lwwMapEmpty());
   if (a.ips || b.ips) out.ips = mergeIpTable(a.ips ?? emptyDict(), b.ips ?? emptyDict());
   if (a.registry || b.registry) out.registry = lwwMapMerge(a.registry ?? lwwMapEmpty(), b.registry ?? lwwMapEmpty());
+  if (a.ingress || b.ingress) out.ingress = lwwMapMerge(a.ingress ?? lwwMapEmpty(), b.ingress ?? lwwMapEmpty());
   return out;
 }
 
@@ -405,5 +411,6 @@ export function purgeTombstones(state: ClusterState, before: HlcString): Cluster
     secrets: lwwMapPurge(state.secrets, before),
     ips: state.ips,
     registry: lwwMapPurge(state.registry, before),
+    ingress: lwwMapPurge(state.ingress, before),
   };
 }

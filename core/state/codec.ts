@@ -21,6 +21,7 @@ import {
   readServiceScale,
 } from "./schema.ts";
 import { checkRegistryKey, readRegistryRecord } from "./registry.ts";
+import { checkIngressEntry, checkIngressKey, readIngressRecord } from "./ingress.ts";
 import { checkSecretsEntry, checkSecretsKey, readSecretsRecord } from "./secrets.ts";
 
 export const STATE_FORMAT_VERSION = 1;
@@ -70,6 +71,14 @@ export function readCollection(name: Collection, v: unknown, path: string): Clus
       return readDict(v, path, readIpClaim, checkAddressKey);
     case "registry":
       return readLwwMap(v, path, readRegistryRecord, checkRegistryKey);
+    case "ingress": {
+      const m = readLwwMap(v, path, readIngressRecord, checkIngressKey);
+      for (const k of Object.keys(m)) {
+        const e = m[k]!;
+        if (!e.deleted) checkIngressEntry(k, e.value, path);
+      }
+      return m;
+    }
   }
 }
 
@@ -90,6 +99,7 @@ export function readState(v: unknown, path: string): ClusterState {
     secrets: get("secrets"),
     ips: get("ips"),
     registry: get("registry"),
+    ingress: get("ingress"),
   };
 }
 

@@ -14,3 +14,4 @@ export * from "./digest.ts";
 export * from "./replica.ts";
 export * from "./sync.ts";
 export * from "./registry.ts";
+export * from "./ingress.ts";
