@@ -26,7 +26,7 @@ import type { Project } from "../../core/compose/model.ts";
 import { drainState } from "../../core/ingress/drain.ts";
 import { deploymentConflicts } from "../../core/ingress/conflicts.ts";
 import type { DeploymentInput } from "../../core/ingress/routes.ts";
-import { listDeployments } from "../../core/state/index.ts";
+import { deleteIngressRecord, drainKey, listContainers, listDeployments, putIngressRecord } from "../../core/state/index.ts";
 import { FizzError } from "../../core/errors.ts";
 
 /** Which replica a container name is (`<project>-<service>-<number>`, Compose's naming). */
@@ -133,7 +133,8 @@ export class IngressController implements Controller {
     if (!server) return;
     const cfg = this.ctx.config.ingress;
     const node = this.o.membership.current;
-    const inputs = await readInputs({ store: this.ctx.store, engine: this.o.engine, node, self: this.ctx.node, relayPort: cfg.relay_port, draining: this.draining });
+    const inputs = await readInputs({ store: this.ctx.store, engine: this.o.engine, node, self: this.ctx.node, relayPort: cfg.relay_port, draining: this.draining, now: Date.now(), markGraceMs: cfg.drain_timeout });
+    if (node && inputs.staleMarks.length > 0) for (const k of inputs.staleMarks) node.mutate((s, ts) => deleteIngressRecord(s, ts, `drain/${k}`));
     this.clustered = inputs.clustered;
     this.members = inputs.members;
     this.routedBy = [this.ctx.node, ...inputs.relays.keys()].sort();
@@ -202,8 +203,12 @@ export class IngressController implements Controller {
 
   /**
    * Before the reconciler stops one of this node's containers: if it backs an
-   * ingress route, take it out of rotation and wait until its requests are
-   * done (at least drain_settle, at most drain_timeout; core/ingress/drain.ts).
+   * ingress route, take it out of rotation here and, in a cluster, mark it
+   * draining in the replicated state so every node stops sending it new work
+   * and closes its idle connections to it; then wait until its requests are
+   * done: this node's own, and the connections other nodes hold through the
+   * relay (at least drain_settle, for the mark to spread; at most
+   * drain_timeout; core/ingress/drain.ts).
    */
   async beforeStop(project: Project, container: string): Promise<void> {
     const server = this.server;
@@ -216,17 +221,25 @@ export class IngressController implements Controller {
     const cfg = this.ctx.config.ingress;
     const mark = `${project.name}/${replica.service}/${replica.index}`;
     this.draining.add(mark);
+    const node = this.o.membership.current;
+    if (node) {
+      const rec = listContainers(node.state, project.name, replica.service).find((c) => c.index === replica.index && c.nodeId === this.ctx.node);
+      const id = rec?.containerId ?? (await this.o.engine.containers.find(container).catch(() => undefined))?.Id;
+      if (id) node.mutate((s, ts) => putIngressRecord(s, ts, drainKey(project.name, replica.service, replica.index, this.ctx.node), { kind: "drain", container: id, since: Date.now() }));
+    }
     const t0 = this.ctx.now();
     this.wake();
+    const inFlight = () => server.inFlight(key) + (this.relay?.connectionsTo(mark) ?? 0);
     for (;;) {
-      const s = drainState(t0, this.ctx.now(), server.inFlight(key), { settleMs: cfg.drain_settle, timeoutMs: cfg.drain_timeout });
+      const s = drainState(t0, this.ctx.now(), inFlight(), { settleMs: cfg.drain_settle, timeoutMs: cfg.drain_timeout });
       if (s.kind === "done") {
-        if (s.why === "timeout") this.ctx.logger.warn({ container, inFlight: server.inFlight(key) }, "drain timed out; stopping with requests in flight");
+        if (s.why === "timeout") this.ctx.logger.warn({ container, inFlight: server.inFlight(key), relayed: this.relay?.connectionsTo(mark) ?? 0 }, "drain timed out; stopping with requests or connections in flight");
         break;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    // The mark stays until the replica is gone (a restarted replica with the same number is a new one).
+    // The local mark stays until the replica is gone (a restarted replica with the same number is a new one);
+    // the replicated one names the container, and the pass deletes it once that container is gone.
     setTimeout(() => this.draining.delete(mark), cfg.drain_timeout).unref?.();
   }
 

@@ -52,6 +52,7 @@ import {
 } from "./schema.ts";
 import type { RegistryRecord } from "./registry-record.ts";
 import type { SecretsRecord } from "./secrets.ts";
+import type { IngressRecord } from "./ingress.ts";
 
 export interface ClusterState {
   readonly nodes: LwwMap<NodeInfo>;
@@ -64,9 +65,11 @@ export interface ClusterState {
   readonly registry: LwwMap<RegistryRecord>;
   /** The last deploy intent each node applied, per deployment (applied.ts). */
   readonly applied: LwwMap<AppliedRecord>;
+  /** Draining marks, ACME accounts, certificates and challenge tokens (ingress.ts). */
+  readonly ingress: LwwMap<IngressRecord>;
 }
 
-export const COLLECTIONS = ["nodes", "deployments", "services", "containers", "secrets", "ips", "registry", "applied"] as const;
+export const COLLECTIONS = ["nodes", "deployments", "services", "containers", "secrets", "ips", "registry", "applied", "ingress"] as const;
 export type Collection = (typeof COLLECTIONS)[number];
 
 export type ClusterDelta = { readonly [K in Collection]?: ClusterState[K] };
@@ -88,6 +91,7 @@ export function emptyState(): ClusterState {
     ips: emptyDict(),
     registry: lwwMapEmpty(),
     applied: lwwMapEmpty(),
+    ingress: lwwMapEmpty(),
   };
 }
 
@@ -102,6 +106,7 @@ export function applyDelta(state: ClusterState, delta: ClusterDelta): ClusterSta
     ips: delta.ips ? mergeIpTable(state.ips, delta.ips) : state.ips,
     registry: delta.registry ? lwwMapMerge(state.registry, delta.registry) : state.registry,
     applied: delta.applied ? lwwMapMerge(state.applied, delta.applied) : state.applied,
+    ingress: delta.ingress ? lwwMapMerge(state.ingress, delta.ingress) : state.ingress,
   };
 }
 
@@ -118,6 +123,7 @@ export function mergeDeltas(a: ClusterDelta, b: ClusterDelta): ClusterDelta {
   if (a.ips || b.ips) out.ips = mergeIpTable(a.ips ?? emptyDict(), b.ips ?? emptyDict());
   if (a.registry || b.registry) out.registry = lwwMapMerge(a.registry ?? lwwMapEmpty(), b.registry ?? lwwMapEmpty());
   if (a.applied || b.applied) out.applied = lwwMapMerge(a.applied ?? lwwMapEmpty(), b.applied ?? lwwMapEmpty());
+  if (a.ingress || b.ingress) out.ingress = lwwMapMerge(a.ingress ?? lwwMapEmpty(), b.ingress ?? lwwMapEmpty());
   return out;
 }
 
@@ -435,5 +441,6 @@ export function purgeTombstones(state: ClusterState, before: HlcString): Cluster
     secrets: lwwMapPurge(state.secrets, before),
     ips: state.ips,
     registry: lwwMapPurge(state.registry, before),
+    ingress: lwwMapPurge(state.ingress, before),
   };
 }

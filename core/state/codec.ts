@@ -22,6 +22,7 @@ import {
   readServiceScale,
 } from "./schema.ts";
 import { checkRegistryKey, readRegistryRecord } from "./registry-record.ts";
+import { checkIngressEntry, checkIngressKey, readIngressRecord } from "./ingress.ts";
 import { checkSecretsEntry, checkSecretsKey, readSecretsRecord } from "./secrets.ts";
 
 export const STATE_FORMAT_VERSION = 1;
@@ -73,6 +74,14 @@ export function readCollection(name: Collection, v: unknown, path: string): Clus
       return readLwwMap(v, path, readRegistryRecord, checkRegistryKey);
     case "applied":
       return readLwwMap(v, path, readApplied, checkAppliedKey);
+    case "ingress": {
+      const m = readLwwMap(v, path, readIngressRecord, checkIngressKey);
+      for (const k of Object.keys(m)) {
+        const e = m[k]!;
+        if (!e.deleted) checkIngressEntry(k, e.value, path);
+      }
+      return m;
+    }
   }
 }
 
@@ -94,6 +103,7 @@ export function readState(v: unknown, path: string): ClusterState {
     ips: get("ips"),
     registry: get("registry"),
     applied: get("applied"),
+    ingress: get("ingress"),
   };
 }
 

@@ -15,3 +15,4 @@ export * from "./digest.ts";
 export * from "./replica.ts";
 export * from "./sync.ts";
 export * from "./registry.ts";
+export * from "./ingress.ts";

@@ -6,9 +6,9 @@
 // services with different x-fizz.ingress hosts share port 80 on every node
 // and each gets only its own requests. The replicas on other nodes are
 // reached through their node's relay. Under steady load (hey) through host 2,
-// a scale 2 -> 4 -> 2 and a rolling update fail at most the requests caught on
-// another node's open connection as a replica stops (see the test); killing a
-// host fails at most the requests in flight on it, and traffic recovers.
+// a scale 2 -> 4 -> 2 and a rolling update fail no request (a stopping replica
+// is marked draining cluster-wide first); killing a host fails at most the
+// requests in flight on it, and traffic recovers.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -262,11 +262,10 @@ describe.skipIf(!socket || !isRoot)("ingress on every node (3 hosts)", () => {
     const r = await done;
     process.stderr.write(`load during scale 2->4->2 and a rolling update: ${r.ok} ok, ${r.failed} failed\n${r.report}\n`);
     expect(r.ok).toBeGreaterThan(500);
-    // Known gap (issue 13, open): another node learns that a replica is draining only when its
-    // record changes, so a request it sends on an already open relay connection just before the
-    // container stops can be cut (measured: 1 of 6,628). New connections are refused by the
-    // draining node's relay and retried elsewhere, and this node waits for a replacement.
-    expect(r.failed).toBeLessThanOrEqual(3);
+    // A stopping replica is marked draining in the replicated state first: every node stops sending
+    // it new requests and closes its connections to it after the one in flight, and its node stops it
+    // only once those are gone (bounded by drain_timeout).
+    expect(r.failed).toBe(0);
   }, 330_000);
 
   test("killing a host that runs a replica fails at most the requests in flight on it; traffic recovers by itself", async () => {
