@@ -52,7 +52,7 @@ import {
 } from "./schema.ts";
 import type { RegistryRecord } from "./registry-record.ts";
 import type { SecretsRecord } from "./secrets.ts";
-import type { IngressRecord } from "./ingress.ts";
+import type { IngressRecord } from "./ingress-record.ts";
 
 export interface ClusterState {
   readonly nodes: LwwMap<NodeInfo>;

@@ -22,7 +22,7 @@ import {
   readServiceScale,
 } from "./schema.ts";
 import { checkRegistryKey, readRegistryRecord } from "./registry-record.ts";
-import { checkIngressEntry, checkIngressKey, readIngressRecord } from "./ingress.ts";
+import { checkIngressEntry, checkIngressKey, readIngressRecord } from "./ingress-record.ts";
 import { checkSecretsEntry, checkSecretsKey, readSecretsRecord } from "./secrets.ts";
 
 export const STATE_FORMAT_VERSION = 1;
