@@ -12,7 +12,7 @@ import { parseCidr, type Cidr } from "../../core/ingress/address.ts";
 import { ingressPlan, type IngressPlanValue } from "../../core/ingress/plan.ts";
 import { placeText } from "../../core/ingress/routes.ts";
 import type { Engine } from "../../platform/engine/index.ts";
-import { CertStore, IngressServer, createIngressMetrics } from "../../platform/ingress/index.ts";
+import { CertStore, IngressServer, createIngressMetrics, type IngressMetrics } from "../../platform/ingress/index.ts";
 import { Relay } from "../../platform/ingress/relay.ts";
 import { onHandlerError } from "../../platform/ingress/sockets.ts";
 import { ingressRoutes } from "../../platform/api/routes-ingress.ts";
@@ -22,6 +22,8 @@ import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
 import { recordEvent } from "../event-log.ts";
 import { readInputs } from "./inputs.ts";
+import { IngressRecords } from "./records.ts";
+import { TlsManager } from "./tls.ts";
 import type { Project } from "../../core/compose/model.ts";
 import { drainState } from "../../core/ingress/drain.ts";
 import { deploymentConflicts } from "../../core/ingress/conflicts.ts";
@@ -63,11 +65,23 @@ export class IngressController implements Controller {
   /** Replicas of this node being drained before they stop (deployment/service/index). */
   readonly draining = new Set<string>();
   readonly certs = new CertStore();
+  private readonly records: IngressRecords;
+  readonly tls: TlsManager;
+  private readonly metrics: IngressMetrics;
 
   constructor(
     private readonly ctx: AgentContext,
     private readonly o: { readonly membership: ClusterAgent; readonly engine: Engine },
-  ) {}
+  ) {
+    this.metrics = createIngressMetrics(ctx.metrics.registry);
+    this.records = new IngressRecords(ctx.node, ctx.store, o.membership, ctx.now);
+    this.tls = new TlsManager(ctx, this.records, this.certs, { wake: () => this.wake(), challengeServed: () => this.metrics.recordChallenge() });
+    // A node that creates or joins a cluster brings its certificates along (sealed again under the cluster key).
+    o.membership.onMember(async () => {
+      const carried = this.records.adoptIntoCluster();
+      if (carried.length > 0) this.ctx.logger.info({ carried }, "ingress certificates carried into the cluster");
+    });
+  }
 
   start(): void {
     const cfg = this.ctx.config.ingress;
@@ -80,8 +94,8 @@ export class IngressController implements Controller {
       trustedProxies: cidrs(cfg.trusted_proxies),
       acceptProxyFrom: cidrs(cfg.accept_proxy_from),
       certs: this.certs,
-      acmeChallenge: () => undefined,
-      metrics: createIngressMetrics(this.ctx.metrics.registry),
+      acmeChallenge: (t) => this.tls.challenge(t),
+      metrics: this.metrics,
       waitForReadyMs: cfg.wait_for_ready,
       connectTimeoutMs: cfg.connect_timeout,
       now: () => performance.now(),
@@ -97,6 +111,7 @@ export class IngressController implements Controller {
     await this.busy;
     this.server?.close();
     this.relay?.close();
+    this.records.flush();
     this.server = undefined;
     this.relay = undefined;
   }
@@ -160,6 +175,7 @@ export class IngressController implements Controller {
       }
     }
     this.reported = now;
+    this.tls.pass(plan.table, this.routedBy);
     if (inputs.clustered && !this.relay) await this.openRelay(node!.address);
     if (!inputs.clustered && this.relay) {
       this.relay.close();
@@ -263,6 +279,22 @@ export class IngressController implements Controller {
     });
   }
 
+  certificates(): unknown {
+    return this.tls.certificates();
+  }
+
+  addCertificate(name: string, certPem: string, keyPem: string): unknown {
+    const view = this.tls.addUserCert(name, certPem, keyPem);
+    recordEvent(this.ctx, { type: "ingress.cert_added", message: `certificate ${name} added for ${view.names.join(", ")} (valid until ${view.not_after}); every node serves it`, data: { name, names: [...view.names] } });
+    return view;
+  }
+
+  removeCertificate(name: string): boolean {
+    const ok = this.tls.removeUserCert(name);
+    if (ok) recordEvent(this.ctx, { type: "ingress.cert_removed", message: `certificate ${name} removed`, data: { name } });
+    return ok;
+  }
+
   /** GET /v1/ingress */
   ingressStatus(): unknown {
     const plan = this.plan;
@@ -282,6 +314,8 @@ export class IngressController implements Controller {
       })),
       targets: live?.targets ?? [],
       conflicts: (plan?.table.conflicts ?? []).map((c) => ({ what: c.what, kept: `${c.kept.service.project}: ${placeText(c.kept.place)}`, refused: `${c.refused.service.project}: ${placeText(c.refused.place)}` })),
+      tls: this.tls.status(),
+      certificates: this.tls.certificates(),
     };
   }
 }

@@ -105,6 +105,18 @@ export interface AgentConfig {
     drain_settle: number;
     /** Before a replica stops: most time waited for its requests to finish (ms). */
     drain_timeout: number;
+    acme: {
+      /** ACME directory URL certificates for TLS routes are ordered from; "" = no ordering. */
+      directory: string;
+      /** Contact address given to the CA with the account; "" = none. */
+      email: string;
+      /** PEM file of extra CAs trusted for the directory's own HTTPS (a private or test CA); "" = the system's. */
+      ca_file: string;
+      /** Bound on one order, from the first request to the issued certificate (ms). */
+      order_timeout: number;
+      /** Time a published challenge token gets to reach every node before the CA is asked to check it (ms). */
+      token_settle: number;
+    };
   };
   metrics: { enabled: boolean };
   registry: {
@@ -267,6 +279,16 @@ export const SCHEMA: SectionSpec = {
         refresh: { type: { t: "duration", minMs: 100 }, doc: "Time between route refreshes when nothing changed" },
         drain_settle: { type: { t: "duration", minMs: 0 }, doc: "Least time a stopping replica is out of rotation before it stops" },
         drain_timeout: { type: { t: "duration", minMs: 0 }, doc: "Most time a stopping replica's requests get to finish" },
+        acme: {
+          doc: "Automatic TLS: certificates for x-fizz.ingress hosts with tls: true, ordered over ACME (HTTP-01)",
+          fields: {
+            directory: { type: { t: "string" }, doc: "ACME directory URL; empty = no ordering (Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory)" },
+            email: { type: { t: "string" }, doc: "Contact address for the ACME account; empty = none" },
+            ca_file: { type: { t: "path" }, doc: "PEM file of CAs trusted for the directory's HTTPS; empty = the system's" },
+            order_timeout: { type: { t: "duration", minMs: 1000 }, doc: "Bound on one order" },
+            token_settle: { type: { t: "duration", minMs: 0 }, doc: "Time a challenge token gets to reach every node before the CA checks it" },
+          },
+        },
       },
     },
     metrics: {
@@ -356,7 +378,7 @@ export function defaults(h: HostFacts): AgentConfig {
     reconcile: { interval: 10_000, parallelism: 4, wake_delay: 200, wait_poll: 250, wait_timeout: 600_000 },
     health: { interval: 2000 },
     cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, name: "", allow_shared_engine: false, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000, state_persist_interval: 1000, probe_interval: 1000, probe_timeout: 500, gossip_interval: 200, push_pull_interval: 30_000, reconnect_interval: 15_000 },
-    ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, drain_settle: 1_000, drain_timeout: 10_000 },
+    ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, drain_settle: 1_000, drain_timeout: 10_000, acme: { directory: "", email: "", ca_file: "", order_timeout: 120_000, token_settle: 2_000 } },
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
     mesh: { enabled: true, interface: "fizz0", port: 51820, range: "10.208.0.0/12" },

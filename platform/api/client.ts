@@ -163,6 +163,15 @@ export class ApiClient {
   ingress(): Promise<IngressStatusView> {
     return this.json("GET", "/v1/ingress");
   }
+  async certificates(): Promise<CertificateView[]> {
+    return (await this.json<{ certificates: CertificateView[] }>("GET", "/v1/ingress/certs")).certificates;
+  }
+  addCertificate(name: string, cert: string, key: string): Promise<CertificateView> {
+    return this.json("PUT", `/v1/ingress/certs/${enc(name)}`, { cert, key });
+  }
+  async removeCertificate(name: string): Promise<void> {
+    await this.json("DELETE", `/v1/ingress/certs/${enc(name)}`);
+  }
 
   clusterInit(o: { advertise?: string } = {}): Promise<ClusterInitResult> {
     return this.json("POST", "/v1/cluster/init", o);
@@ -391,4 +400,18 @@ export interface IngressStatusView {
   http: { port: number; tls: boolean; routes: { hosts: string[]; path: string; project: string; service: string; target: number; from: string }[] }[];
   targets: { key: string; label: string; replicas: { key: string; state: string; outstanding: number; ejected: boolean; address: string }[] }[];
   conflicts: { what: string; kept: string; refused: string }[];
+  tls?: { acme_directory: string | null; ordering: string | null; hostless_tls_ports: number[]; domains: { domain: string; state: string; owner?: string; servedBy?: string; notAfter?: number; why: string }[] };
+  certificates?: CertificateView[];
+}
+
+export interface CertificateView {
+  id: string;
+  source: "acme" | "user";
+  names: string[];
+  not_before: string;
+  not_after: string;
+  by: string;
+  directory: string | null;
+  loaded: boolean;
+  problem: string | null;
 }

@@ -122,7 +122,7 @@ export class IngressServer {
         const l = await HttpListener.open({
           host: this.o.bind,
           port: h.port,
-          acceptProxyFrom: h.tls ? [] : this.o.acceptProxyFrom,
+          acceptProxyFrom: this.o.acceptProxyFrom,
           ...(h.tls ? { tls: this.o.certs } : {}),
           proxy: {
             scheme: h.tls ? "https" : "http",
