@@ -2,6 +2,7 @@
  * Builds the cac program: global flags, the verbs, and precise usage errors
  * with "did you mean" suggestions (exit code 2).
  */
+import { exitCodeOf } from "../core/error-codes.ts";
 import { cac, type CAC } from "cac";
 import { FizzError, isFizzError, usageError } from "../core/errors.ts";
 import { suggest } from "../core/text/suggest.ts";
@@ -166,7 +167,7 @@ function reportError(cli: CAC, e: unknown): number {
   process.stderr.write(`${red("error:")} ${err.where()}\n`);
   if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
   if (process.env.FIZZ_DEBUG && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
-  return err.exitCode;
+  return exitCodeOf(err.code, err.exitCode);
 }
 
 function toFizzError(cli: CAC, e: unknown): FizzError {

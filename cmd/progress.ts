@@ -12,8 +12,9 @@
  */
 import { usageError } from "../core/errors.ts";
 import { reasonText } from "../core/reconcile/describe.ts";
+import { readStepProgress, stepSubject, STEP_DONE, STEP_OBJECT } from "../core/reconcile/progress.ts";
+import type { EventRecord } from "../platform/store/index.ts";
 import type { Step } from "../core/reconcile/types.ts";
-import type { ServiceTemplate } from "../core/deploy/container-spec.ts";
 import { ProgressView, ttyLines, type ProgressInput } from "../core/progress/index.ts";
 import type { StepEvent } from "../platform/deploy/executor.ts";
 import { optString, type Options } from "./command.ts";
@@ -32,20 +33,6 @@ export function progressMode(options: Options, env: NodeJS.ProcessEnv = process.
   return process.stderr.isTTY === true && env.TERM !== "dumb" && !ci ? "tty" : "plain";
 }
 
-const OBJECT: Record<Step["kind"], string> = {
-  createNetwork: "Network",
-  removeNetwork: "Network",
-  createVolume: "Volume",
-  removeVolume: "Volume",
-  pullImage: "Image",
-  buildImage: "Image",
-  createContainer: "Container",
-  startContainer: "Container",
-  stopContainer: "Container",
-  renameContainer: "Container",
-  removeContainer: "Container",
-  waitFor: "Service",
-};
 const WORKING: Record<Step["kind"], string> = {
   createNetwork: "Creating",
   removeNetwork: "Removing",
@@ -59,56 +46,21 @@ const WORKING: Record<Step["kind"], string> = {
   renameContainer: "Renaming",
   removeContainer: "Removing",
   waitFor: "Waiting",
+  barrier: "Waiting",
 };
-const DONE: Record<Step["kind"], string> = {
-  createNetwork: "Created",
-  removeNetwork: "Removed",
-  createVolume: "Created",
-  removeVolume: "Removed",
-  pullImage: "Pulled",
-  buildImage: "Built",
-  createContainer: "Created",
-  startContainer: "Started",
-  stopContainer: "Stopped",
-  renameContainer: "Renamed",
-  removeContainer: "Removed",
-  waitFor: "Ready",
-};
-
-function subject(step: Step<ServiceTemplate>): string {
-  switch (step.kind) {
-    case "createNetwork":
-      return step.network.name;
-    case "createVolume":
-      return step.volume.name;
-    case "removeNetwork":
-    case "removeVolume":
-      return step.name;
-    case "pullImage":
-    case "buildImage":
-      return step.image;
-    case "createContainer":
-      return step.name;
-    case "waitFor":
-      return step.service;
-    default:
-      return step.container.name;
-  }
-}
-
 /** Executor events as view inputs (renames are not shown: the row is the container's). */
 export function toInputs(e: StepEvent, at: number): ProgressInput[] {
   if (e.type === "rollback") return [{ type: "note", text: `Rolled back ${e.what}`, at }];
   const step = e.step;
   if (step.kind === "renameContainer") return [];
-  const id = `${OBJECT[step.kind]} ${subject(step)}`;
+  const id = `${STEP_OBJECT[step.kind]} ${stepSubject(step)}`;
   switch (e.type) {
     case "start":
       return [{ type: "start", id, text: step.kind === "waitFor" ? `Waiting (${step.condition === "service_healthy" ? "healthy" : "completed"})` : WORKING[step.kind], at }];
     case "progress":
       return e.bytes ? [{ type: "bytes", id, layer: e.bytes.layer, status: e.bytes.status, ...(e.bytes.current !== undefined ? { current: e.bytes.current } : {}), ...(e.bytes.total !== undefined ? { total: e.bytes.total } : {}), at }] : e.line ? [{ type: "line", id, line: e.line, at }] : [];
     case "done": {
-      const text = step.kind === "waitFor" ? (step.condition === "service_healthy" ? "Healthy" : "Completed") : DONE[step.kind];
+      const text = step.kind === "waitFor" ? (step.condition === "service_healthy" ? "Healthy" : "Completed") : STEP_DONE[step.kind];
       const note = step.kind === "createContainer" && step.replaces ? `recreated: ${reasonText(step.reason)}` : undefined;
       return [{ type: "done", id, text, at, ...(note ? { note } : {}) }];
     }
@@ -117,8 +69,30 @@ export function toInputs(e: StepEvent, at: number): ProgressInput[] {
   }
 }
 
+const RECREATED = new Set(["config-changed", "image-changed", "force-recreate", "dependency-recreated"]);
+
+/**
+ * The agent's events of a change as view inputs: its steps carry the same
+ * StepProgress (core/reconcile/progress.ts) as data; a failed change that is
+ * reverted, and a change still waiting for other nodes, say so as notes.
+ * Nothing is parsed out of message text.
+ */
+export function agentInputs(e: EventRecord): ProgressInput[] {
+  const at = e.at;
+  if (e.type === "deployment.reverted" || e.type === "deployment.waiting") return [{ type: "note", text: e.message, at }];
+  const p = readStepProgress((e.data as { step?: unknown } | undefined)?.step);
+  if (!p || p.kind === "renameContainer") return [];
+  const id = `${STEP_OBJECT[p.kind]} ${p.subject}`;
+  if (p.status === "failed") return [{ type: "failed", id, text: p.error?.message ?? "failed", at }];
+  const text = p.kind === "waitFor" ? (p.condition === "service_healthy" ? "Healthy" : p.condition ? "Completed" : STEP_DONE[p.kind]) : STEP_DONE[p.kind];
+  const note = p.kind === "createContainer" && (p.replaces || RECREATED.has(p.reason.code)) ? `recreated: ${reasonText(p.reason)}` : undefined;
+  return [{ type: "done", id, text, at, ...(note ? { note } : {}) }];
+}
+
 export interface ProgressRenderer {
   readonly onEvent: (e: StepEvent) => void;
+  /** Inputs made elsewhere (the agent's events of a change, through `agentInputs`). */
+  readonly onInputs: (inputs: readonly ProgressInput[]) => void;
   /** Draws the final state and stops redrawing (call once the operation ends). */
   finish(): void;
 }
@@ -129,28 +103,24 @@ export function progressRenderer(ctx: Context, mode: Exclude<ProgressMode, "auto
   const ok = paint(ctx, "32", "✔");
   const bad = paint(ctx, "31", "✘");
   if (mode === "json") {
-    return {
-      onEvent: (e) => {
-        for (const i of toInputs(e, now())) ctx.err(`${JSON.stringify(i)}\n`);
-      },
-      finish: () => {},
+    const feed = (inputs: readonly ProgressInput[]) => {
+      for (const i of inputs) ctx.err(`${JSON.stringify(i)}\n`);
     };
+    return { onEvent: (e) => feed(toInputs(e, now())), onInputs: feed, finish: () => {} };
   }
   if (mode === "quiet" || mode === "plain") {
-    return {
-      onEvent: (e) => {
-        for (const i of toInputs(e, now())) {
-          const row = view.apply(i);
-          if (i.type === "failed") ctx.err(` ${bad} ${i.id.padEnd(34)} ${i.text}\n`);
-          if (mode === "quiet") continue;
-          if (i.type === "note") ctx.err(` ${paint(ctx, "33", "↺")} ${i.text}\n`);
-          else if (i.type === "done") ctx.err(` ${ok} ${i.id.padEnd(34)} ${i.text}${i.note ? paint(ctx, "2", ` (${i.note})`) : ""}\n`);
-          else if (i.type === "line" && row) ctx.err(`   ${row.id.replace(/^Image /, "")} | ${i.line}\n`);
-          else if (i.type === "bytes" && /complete/i.test(i.status)) ctx.err(`   ${i.id.replace(/^Image /, "")} | ${i.layer} ${i.status}\n`);
-        }
-      },
-      finish: () => {},
+    const feed = (inputs: readonly ProgressInput[]) => {
+      for (const i of inputs) {
+        const row = view.apply(i);
+        if (i.type === "failed") ctx.err(` ${bad} ${i.id.padEnd(34)} ${i.text}\n`);
+        if (mode === "quiet") continue;
+        if (i.type === "note") ctx.err(` ${paint(ctx, "33", "↺")} ${i.text}\n`);
+        else if (i.type === "done") ctx.err(` ${ok} ${i.id.padEnd(34)} ${i.text}${i.note ? paint(ctx, "2", ` (${i.note})`) : ""}\n`);
+        else if (i.type === "line" && row) ctx.err(`   ${row.id.replace(/^Image /, "")} | ${i.line}\n`);
+        else if (i.type === "bytes" && /complete/i.test(i.status)) ctx.err(`   ${i.id.replace(/^Image /, "")} | ${i.layer} ${i.status}\n`);
+      }
     };
+    return { onEvent: (e) => feed(toInputs(e, now())), onInputs: feed, finish: () => {} };
   }
   // tty: the block of rows is redrawn in place; notes go above it.
   let drawn = 0;
@@ -164,18 +134,16 @@ export function progressRenderer(ctx: Context, mode: Exclude<ProgressMode, "auto
     drawn = lines.length;
     ctx.err(out);
   };
+  const feed = (inputs: readonly ProgressInput[], now: boolean) => {
+    for (const i of inputs) view.apply(i);
+    if (!inputs.length) return;
+    timer ??= setInterval(draw, 100);
+    if (now) draw();
+  };
   return {
-    onEvent: (e) => {
-      let changed = false;
-      for (const i of toInputs(e, now())) {
-        view.apply(i);
-        changed = true;
-      }
-      if (!changed) return;
-      timer ??= setInterval(draw, 100);
-      // Bytes and build lines arrive fast: the timer redraws; state changes show at once.
-      if (e.type !== "progress") draw();
-    },
+    // Bytes and build lines arrive fast: the timer redraws; state changes show at once.
+    onEvent: (e) => feed(toInputs(e, now()), e.type !== "progress"),
+    onInputs: (inputs) => feed(inputs, true),
     finish: () => {
       if (timer) clearInterval(timer);
       timer = undefined;

@@ -7,7 +7,7 @@ import type { Command } from "cac";
 import type { Project } from "../core/compose/model.ts";
 import type { SourceLocation } from "../core/errors.ts";
 import type { ServiceTemplate } from "../core/deploy/container-spec.ts";
-import type { Step } from "../core/reconcile/types.ts";
+import { stepSubject, STEP_DONE, STEP_OBJECT } from "../core/reconcile/progress.ts";
 import { reasonText } from "../core/reconcile/describe.ts";
 import { optString, type Options } from "./command.ts";
 import { loadProject, loadProjectOrThrow, readComposeOptions, withComposeOptions } from "./compose-load.ts";
@@ -71,57 +71,6 @@ export async function projectOrName(options: Options): Promise<{ project?: Proje
   }
 }
 
-const OBJECT: Record<Step["kind"], string> = {
-  createNetwork: "Network",
-  removeNetwork: "Network",
-  createVolume: "Volume",
-  removeVolume: "Volume",
-  pullImage: "Image",
-  buildImage: "Image",
-  createContainer: "Container",
-  startContainer: "Container",
-  stopContainer: "Container",
-  renameContainer: "Container",
-  removeContainer: "Container",
-  waitFor: "Service",
-};
-
-function subject(step: Step<ServiceTemplate>): string {
-  switch (step.kind) {
-    case "createNetwork":
-      return step.network.name;
-    case "createVolume":
-      return step.volume.name;
-    case "removeNetwork":
-    case "removeVolume":
-      return step.name;
-    case "pullImage":
-    case "buildImage":
-      return step.image;
-    case "createContainer":
-      return step.name;
-    case "waitFor":
-      return step.service;
-    default:
-      return step.container.name;
-  }
-}
-
-const DONE: Record<Step["kind"], string> = {
-  createNetwork: "Created",
-  removeNetwork: "Removed",
-  createVolume: "Created",
-  removeVolume: "Removed",
-  pullImage: "Pulled",
-  buildImage: "Built",
-  createContainer: "Created",
-  startContainer: "Started",
-  stopContainer: "Stopped",
-  renameContainer: "Renamed",
-  removeContainer: "Removed",
-  waitFor: "",
-};
-
 /** Compose-style lines (` ✔ Container shop-web-1  Started`); progress only on a TTY or for builds. */
 export function stepRenderer(ctx: Context, opts: { quiet?: boolean } = {}): (e: StepEvent) => void {
   const tty = process.stderr.isTTY === true;
@@ -140,7 +89,7 @@ export function stepRenderer(ctx: Context, opts: { quiet?: boolean } = {}): (e: 
       return;
     }
     const step = e.step;
-    const label = `${OBJECT[step.kind]} ${subject(step)}`.padEnd(34);
+    const label = `${STEP_OBJECT[step.kind]} ${stepSubject(step)}`.padEnd(34);
     switch (e.type) {
       case "start":
         if (step.kind === "waitFor" && tty) {
@@ -150,7 +99,7 @@ export function stepRenderer(ctx: Context, opts: { quiet?: boolean } = {}): (e: 
         }
         return;
       case "progress":
-        if (step.kind === "buildImage" && !tty) ctx.err(`   ${subject(step)} | ${e.line}\n`);
+        if (step.kind === "buildImage" && !tty) ctx.err(`   ${stepSubject(step)} | ${e.line}\n`);
         else if (tty) {
           clearLive();
           ctx.err(` … ${label} ${e.line.slice(0, Math.max(10, (process.stderr.columns ?? 100) - 45))}`);
@@ -159,7 +108,7 @@ export function stepRenderer(ctx: Context, opts: { quiet?: boolean } = {}): (e: 
         return;
       case "done": {
         clearLive();
-        const verb = step.kind === "waitFor" ? (step.condition === "service_healthy" ? "Healthy" : "Completed") : DONE[step.kind];
+        const verb = step.kind === "waitFor" ? (step.condition === "service_healthy" ? "Healthy" : "Completed") : STEP_DONE[step.kind];
         if (step.kind === "renameContainer") return;
         // Say why a container is replaced: the question users of Compose ask most.
         const why = step.kind === "createContainer" && step.replaces ? paint(ctx, "2", ` (recreated: ${reasonText(step.reason)})`) : "";

@@ -31,7 +31,7 @@ export async function runOneOff(ctx: Context, engine: Engine, project: Project, 
     import("../platform/deploy/executor.ts"),
     import("../platform/deploy/engine-adapter.ts"),
     import("../platform/deploy/converge.ts"),
-    import("../core/compose/validate.ts"),
+    import("../core/compose/query.ts"),
     import("../core/deploy/one-off.ts"),
   ]);
   const prepared = prepareProject(project, { hostEnv: process.env, targets: [serviceName] });

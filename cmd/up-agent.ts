@@ -1,29 +1,17 @@
 /**
  * `fizz up -d` through the agent: the CLI loads and validates the project and
- * resolves its environment here (the user's shell environment never leaves
- * the CLI), sends the normalised project, and prints the agent's step events
- * as progress while it converges.
+ * resolves its environment here (the user's shell environment and files never
+ * leave the CLI: the agent gets the normalised project with every env_file
+ * folded in), seals its secrets, sends it with the flags, and renders the
+ * change's events (typed steps) as progress until its end event.
  */
 import type { Project } from "../core/compose/model.ts";
 import type { ApiClient } from "../platform/api/client.ts";
 import type { DeployOptions } from "../platform/api/backend.ts";
 import { paint, type Context } from "./context.ts";
+import { agentInputs, progressRenderer, type ProgressMode } from "./progress.ts";
 
-const VERB: Record<string, string> = {
-  createNetwork: "Created",
-  createVolume: "Created",
-  pullImage: "Pulled",
-  buildImage: "Built",
-  createContainer: "Created",
-  startContainer: "Started",
-  stopContainer: "Stopped",
-  removeContainer: "Removed",
-  removeNetwork: "Removed",
-  removeVolume: "Removed",
-  waitFor: "Ready",
-};
-
-export async function upThroughAgent(ctx: Context, client: ApiClient, loadedProject: Project, options: DeployOptions, scale: Record<string, number>): Promise<number> {
+export async function upThroughAgent(ctx: Context, client: ApiClient, loadedProject: Project, options: DeployOptions, mode: Exclude<ProgressMode, "auto"> = "plain"): Promise<number> {
   // Secrets and configs: checked, uploaded encrypted, and only ciphertext or references left in the project.
   const [{ sealSecrets }, { loadedFrom }] = await Promise.all([import("./secret-compose.ts"), import("./project-common.ts")]);
   const from = loadedFrom(loadedProject);
@@ -32,36 +20,19 @@ export async function upThroughAgent(ctx: Context, client: ApiClient, loadedProj
   const prepared = prepareProject(project, { hostEnv: process.env });
   for (const w of prepared.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
   const name = project.name;
-
-  // Follow this deployment's events from now on, as progress.
-  let last = 0;
-  for await (const e of client.events({ deployment: name, follow: false })) last = Math.max(last, e.id);
-  const follow = new AbortController();
-  const ok = paint(ctx, "32", "✔");
-  const progress = (async () => {
-    for await (const e of client.events({ deployment: name, since: last }, follow.signal)) {
-      const kind = e.type.replace(/^step\./, "").replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-      if (e.type === "step.failed") ctx.err(` ${paint(ctx, "31", "✘")} ${e.message}\n`);
-      else if (VERB[kind] && kind !== "renameContainer") {
-        const subject = e.message.split(" ")[1] ?? "";
-        const why = / \(([^)]*)\)$/.exec(e.message)?.[1] ?? "";
-        const recreated = kind === "createContainer" && /config-changed|image-changed|force-recreate|dependency-recreated/.test(why) ? paint(ctx, "2", ` (recreated: ${why})`) : "";
-        ctx.err(` ${ok} ${`${kind.replace(/[A-Z].*/, "") === "wait" ? "Service" : kind.replace(/^(create|start|stop|remove|pull|build)/, "")} ${subject}`.padEnd(34)} ${VERB[kind]}${recreated}\n`);
-      }
-    }
-  })().catch(() => {});
-
+  const progress = progressRenderer(ctx, mode);
+  let r;
   try {
-    const r = await client.up(name, { project: prepared.project as unknown as Record<string, unknown>, ...(prepared.project.working_dir ? { workingDir: prepared.project.working_dir } : {}), options });
-    for (const [service, n] of Object.entries(scale)) await client.scale(name, service, n);
-    // Let the last step events arrive before we stop following.
-    await new Promise((res) => setTimeout(res, 300));
-    for (const w of r.warnings ?? []) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
-    const changed = Object.values(r.actions ?? {}).reduce((a, b) => a + b, 0);
-    ctx.err(` ${ok} Project ${name} ${changed ? "deployed" : "is up to date"}${options.wait ? ", running and healthy" : ""}; the fizz agent keeps it converged (generation ${r.generation})\n`);
-    return 0;
+    r = await client.up(
+      name,
+      { project: prepared.project as unknown as Record<string, unknown>, ...(prepared.project.working_dir ? { workingDir: prepared.project.working_dir } : {}), options },
+      { onEvent: (e) => progress.onInputs(agentInputs(e)) },
+    );
   } finally {
-    follow.abort();
-    await progress;
+    progress.finish();
   }
+  for (const w of r.warnings ?? []) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
+  const changed = Object.values(r.actions ?? {}).reduce((a, b) => a + b, 0);
+  ctx.err(` ${paint(ctx, "32", "✔")} Project ${name} ${changed ? "deployed" : "is up to date"}${options.wait ? ", running and healthy" : ""}; the fizz agent keeps it converged (generation ${r.generation})\n`);
+  return 0;
 }

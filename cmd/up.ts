@@ -62,7 +62,8 @@ export const register: RegisterVerb = (cli, action) => {
             ...(options.recreate === false ? { noRecreate: true } : {}),
             ...(options.removeOrphans ? { removeOrphans: true } : {}),
             ...(options.wait ? { wait: true, timeoutSeconds: waitTimeoutS } : {}),
-          }, scale);
+            ...(Object.keys(scale).length ? { scale } : {}),
+          }, mode);
         }
         const [engine, store, version] = await Promise.all([connect(options, ctx), openLocalStore(), fizzVersion()]);
         try {
@@ -119,8 +120,8 @@ export const register: RegisterVerb = (cli, action) => {
           if (!result.ok) throw result.error!;
           if (outcome.plan.steps.length === 0 && !outcome.imageSteps && mode !== "quiet" && mode !== "json") ctx.err(` ${paint(ctx, "32", "✔")} Project ${project.name} is up to date\n`);
 
-          const { HealthMonitor } = await import("../platform/deploy/health-monitor.ts");
-          const monitor = new HealthMonitor(engine, prepared.project, {
+          const { HealthMonitor, healthEngineOf } = await import("../platform/deploy/health-monitor.ts");
+          const monitor = new HealthMonitor(healthEngineOf(engine), prepared.project, {
             ...(store ? { store } : {}),
             onEvent: (e) => {
               if (e.type === "restart") ctx.err(` ${paint(ctx, "33", "↻")} Container ${e.container} restarting: ${e.reason}\n`);

@@ -37,6 +37,7 @@ import { register as join } from "./join.ts";
 import { register as leave } from "./leave.ts";
 import { register as nodes } from "./nodes.ts";
 import { register as ingress } from "./ingress.ts";
+import { register as cert } from "./cert.ts";
 import { register as clusterKeys } from "./cluster-keys.ts";
 import { register as registry } from "./registry.ts";
 import { register as net } from "./net.ts";
@@ -44,4 +45,4 @@ import { register as why } from "./why.ts";
 import { register as rollback } from "./rollback.ts";
 import { register as secret } from "./secret.ts";
 
-export const verbs: RegisterVerb[] = [up, down, create, ps, logs, registerStart, registerStop, registerRestart, run, exec, attach, kill, rm, registerPause, registerUnpause, cp, top, port, imageList, wait, registerPull, registerBuild, watch, ls, scale, rollback, why, ingress, inspect, events, init, join, leave, nodes, net, clusterKeys, secret, registry, validate, config, doctor, completion, agent, version];
+export const verbs: RegisterVerb[] = [up, down, create, ps, logs, registerStart, registerStop, registerRestart, run, exec, attach, kill, rm, registerPause, registerUnpause, cp, top, port, imageList, wait, registerPull, registerBuild, watch, ls, scale, rollback, why, ingress, cert, inspect, events, init, join, leave, nodes, net, clusterKeys, secret, registry, validate, config, doctor, completion, agent, version];

@@ -1,7 +1,12 @@
-/** `fizz why <service>`: where each replica of a service runs, and why nodes were passed over or excluded. */
+/**
+ * `fizz why <service>`: where each replica of a service runs, and why nodes
+ * were passed over or excluded; for a service behind the ingress, which nodes
+ * accept its ports and routes and to which replicas they go.
+ */
 import { FizzError, usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { agentClient } from "./agent-client.ts";
+import { ingressWhy, ingressWhyText } from "./ingress-why.ts";
 import { loadProject, readComposeOptions, withComposeOptions } from "./compose-load.ts";
 import type { Options } from "./command.ts";
 
@@ -28,8 +33,13 @@ export const register: RegisterVerb = (cli, action) => {
         if (format !== "text" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format text or --format json");
         const deployment = await projectNameIfAny(options);
         try {
-          const r = await (await agentClient(ctx)).why(service, deployment);
-          ctx.out(format === "json" ? `${JSON.stringify(r, null, 2)}\n` : `${r.text.replace(/\n?$/, "\n")}`);
+          const client = await agentClient(ctx);
+          const r = await client.why(service, deployment);
+          // Which nodes accept the service's ports and routes, and to which replicas (issue 13).
+          const st = await client.ingress().catch(() => undefined);
+          const ing = st ? ingressWhy(st, r.deployment, r.service) : undefined;
+          if (format === "json") ctx.out(`${JSON.stringify(ing ? { ...r, ingress: ing } : r, null, 2)}\n`);
+          else ctx.out(`${r.text.replace(/\n?$/, "\n")}${ing && st ? ingressWhyText(ing, st.node) : ""}`);
         } catch (e) {
           if (e instanceof FizzError && e.status === 404 && deployment && !optString(options, "projectName")) {
             throw new FizzError({ code: e.code, message: e.message, hint: `${e.hint ? `${e.hint}; ` : ""}the deployment was taken from the compose file here; pass -p to name another` });

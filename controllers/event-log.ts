@@ -14,8 +14,10 @@ export interface AgentEvent {
   readonly data?: unknown;
 }
 
+/** Step events (`step.*`, a plan's progress) are many per change: they go in group commits. */
 export function recordEvent(ctx: Pick<AgentContext, "events" | "metrics" | "logger" | "now">, e: AgentEvent): void {
-  ctx.events.append({ at: ctx.now(), ...e });
+  if (e.type.startsWith("step.") && ctx.events.appendSoon) ctx.events.appendSoon({ at: ctx.now(), ...e });
+  else ctx.events.append({ at: ctx.now(), ...e });
   const fields = { deployment: e.deployment, service: e.service, container: e.container };
   if (e.type === "container.restart") {
     ctx.metrics.countRestart(e.deployment ?? "", e.service ?? "", (e.data as { reason?: string } | undefined)?.reason ?? "unhealthy");

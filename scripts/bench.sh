@@ -11,6 +11,7 @@ bun bench/sim-membership.ts
 bun bench/anti-entropy.ts
 bun bench/startup.ts
 bun bench/compose.ts
+bun bench/fastyaml.ts
 bun bench/up-down.ts
 bun bench/agent-api.ts
 bun bench/dns.ts
@@ -18,3 +19,4 @@ bun bench/ingress.ts
 bun bench/mesh-throughput.ts
 bun bench/secrets.ts --cluster
 bun bench/registry.ts
+flock /tmp/fizz-heavy.lock bun bench/cluster-vs-swarm.ts

@@ -9,17 +9,110 @@
  * A new capability is one controller: construct it below and add it to the
  * list (its routes come with it).
  */
+import { join } from "node:path";
 import type { AgentConfig } from "../../core/agent-config/index.ts";
-import type { AgentStore } from "../../platform/store/index.ts";
-import type { EventFeed, Listening } from "../../platform/api/index.ts";
-import type { AgentMetrics } from "../../platform/metrics.ts";
-import type { Logger } from "../../platform/log.ts";
+import { parseApiAddress } from "../../core/agent-config/address.ts";
+import { AgentStore } from "../../platform/store/index.ts";
+import { createApiServer, eventRoutes, EventFeed, mountRoutes, systemRoutes, type Listening } from "../../platform/api/index.ts";
+import { createMetrics, type AgentMetrics } from "../../platform/metrics.ts";
+import { createLogger, type Logger } from "../../platform/log.ts";
+import { runtimeVersion, settleAfterStartup } from "../../platform/runtime.ts";
+import { systemClock } from "../../platform/clock.ts";
+import { connectEngine, readEngineIdentity, type Engine } from "../../platform/engine/index.ts";
+import type { BindTransport } from "../../platform/cluster/index.ts";
 import type { Change } from "../../controllers/changes.ts";
 import type { AgentContext } from "../../controllers/context.ts";
-import type { ControllerSet } from "../../controllers/controller.ts";
-import type { Context } from "../context.ts";
+import { ControllerSet } from "../../controllers/controller.ts";
+import { EngineEventsController } from "../../controllers/engine-events/controller.ts";
+import { ClusterAgent } from "../../controllers/cluster/membership.ts";
+import { PlacementController } from "../../controllers/placement/controller.ts";
+import { DeploymentsController } from "../../controllers/deployments/controller.ts";
+import { engineNode, type NodeEngine } from "../../controllers/deployments/node-engine.ts";
+import { HealthController } from "../../controllers/health/controller.ts";
+import { EventRetentionController } from "../../controllers/events/retention.ts";
+import { RegistryController } from "../../controllers/registry/controller.ts";
+import { SecretsController } from "../../controllers/secrets/controller.ts";
+import { MeshController } from "../../controllers/mesh/controller.ts";
+import { IngressController } from "../../controllers/ingress/controller.ts";
 import type { Project } from "../../core/compose/model.ts";
 import type { ClusterState } from "../../core/state/index.ts";
+import { versionLine, VERSION } from "../version.ts";
+import type { Context } from "../context.ts";
+import { readApiAccess } from "./api-access.ts";
+
+/** Every deployment spec this node knows: its own store's and the cluster's (the registry's GC keeps their images). */
+function* knownProjects(store: AgentStore, membership: { readonly current: { readonly state: ClusterState } | undefined }): Generator<Project> {
+  for (const d of store.listDeployments()) yield d.spec as Project;
+  const state = membership.current?.state;
+  if (!state) return;
+  for (const e of Object.values(state.deployments)) if (!e.deleted) yield e.value.spec as unknown as Project;
+}
+
+/** The node's controllers, in start order (stop is the reverse), with the ones others reach for. */
+export interface AgentControllers {
+  readonly set: ControllerSet;
+  readonly membership: ClusterAgent;
+  readonly placement: PlacementController;
+  readonly deployments: DeploymentsController;
+  /** The node's WireGuard mesh (with a real engine): `prepare()` it before the set starts. */
+  readonly mesh?: MeshController;
+}
+
+/**
+ * Builds every controller of a node around one engine. `ctx.notify` must
+ * reach the returned set (startAgent binds it once the set exists). `engine`
+ * is the real connection when there is one (its event stream wakes the loop).
+ */
+export interface BuildOptions {
+  /** This node's engine, for the deployments, placement and health controllers. */
+  readonly node: NodeEngine;
+  /** The real engine connection, when there is one (engine events, registry, secrets). */
+  readonly engine?: Engine;
+  readonly identity?: { id: string; address: string };
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The cluster network (default UDP + TCP; the simulator's in virtual time). */
+  readonly transport?: BindTransport;
+  /** SWIM's random seed (the simulator fixes it). */
+  readonly seed?: number;
+}
+
+export function buildControllers(ctx: AgentContext, o: BuildOptions): AgentControllers {
+  const scoped = (component: string): AgentContext => ({ ...ctx, logger: ctx.logger.child({ component }) });
+  const { config, store } = ctx;
+  // The mesh's key and endpoint ride in the gossiped metadata, read when the cluster node starts.
+  let mesh: MeshController | undefined;
+  const membership = new ClusterAgent({ config, store, nodeId: ctx.node, logger: ctx.logger, notify: ctx.notify, clock: ctx.clock, extraMeta: () => mesh?.meta(), ...(o.identity ? { engine: o.identity } : {}), ...(o.env ? { env: o.env } : {}), ...(o.transport ? { transport: o.transport } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+  // The mesh, registry, secrets and ingress need a real engine and host (WireGuard, image pulls, tmpfs mounts, listeners); an in-memory one runs without them.
+  mesh = o.engine ? new MeshController(scoped("mesh"), { membership }) : undefined;
+  const placement = new PlacementController(scoped("placement"), { membership, engine: o.node });
+  const registry = o.engine ? new RegistryController(scoped("registry"), { engine: o.engine, membership, deployments: () => knownProjects(store, membership) }) : undefined;
+  const secrets = o.engine ? new SecretsController(scoped("secrets"), { membership, engine: o.engine }) : undefined;
+  // Before deployments: the reconciler drains a replica through it before stopping it.
+  const ingress = o.engine ? new IngressController(scoped("ingress"), { membership, engine: o.engine }) : undefined;
+  const deployments = new DeploymentsController(scoped("deployments"), {
+    engine: o.node,
+    cluster: { membership, placement },
+    ...(registry && config.registry.enabled ? { images: registry } : {}),
+    ...(secrets ? { secrets } : {}),
+    ...(ingress ? { drain: ingress, admit: ingress } : {}),
+  });
+  const set = new ControllerSet(
+    [
+      ...(o.engine ? [new EngineEventsController(scoped("engine-events"), o.engine, { reconnectMs: config.engine.events_reconnect })] : []),
+      ...(registry ? [registry] : []),
+      deployments,
+      new HealthController(scoped("health"), o.node, { intervalMs: config.health.interval }),
+      placement,
+      ...(mesh ? [mesh] : []),
+      membership,
+      ...(secrets ? [secrets] : []),
+      ...(ingress ? [ingress] : []),
+      new EventRetentionController(scoped("events")),
+    ],
+    ctx.logger,
+  );
+  return { set, membership, placement, deployments, ...(mesh ? { mesh } : {}) };
+}
 
 export interface RunningAgent {
   readonly listening: readonly Listening[];
@@ -34,60 +127,7 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** Every deployment spec this node knows: its own store's and the cluster's (the registry's GC keeps their images). */
-function* knownProjects(store: AgentStore, membership: { readonly current: { readonly state: ClusterState } | undefined }): Generator<Project> {
-  for (const d of store.listDeployments()) yield d.spec as Project;
-  const state = membership.current?.state;
-  if (!state) return;
-  for (const e of Object.values(state.deployments)) if (!e.deleted) yield e.value.spec as unknown as Project;
-}
-
 export async function startAgent(config: AgentConfig, o: { ctx: Context; handleSignals?: boolean }): Promise<RunningAgent> {
-  const { join } = await import("node:path");
-  const [
-    { createLogger },
-    { AgentStore },
-    { createApiServer, mountRoutes, systemRoutes, eventRoutes, EventFeed },
-    { createMetrics },
-    { runtimeVersion, settleAfterStartup },
-    { versionLine, VERSION },
-    { parseApiAddress },
-    { connectEngine, readEngineIdentity },
-    { ControllerSet },
-    { EngineEventsController },
-    { ClusterAgent },
-    { PlacementController },
-    { DeploymentsController },
-    { HealthController },
-    { EventRetentionController },
-    { RegistryController },
-    { IngressController },
-    { MeshController },
-    { readApiAccess },
-    { SecretsController },
-  ] = await Promise.all([
-    import("../../platform/log.ts"),
-    import("../../platform/store/index.ts"),
-    import("../../platform/api/index.ts"),
-    import("../../platform/metrics.ts"),
-    import("../../platform/runtime.ts"),
-    import("../version.ts"),
-    import("../../core/agent-config/address.ts"),
-    import("../../platform/engine/index.ts"),
-    import("../../controllers/controller.ts"),
-    import("../../controllers/engine-events/controller.ts"),
-    import("../../controllers/cluster/membership.ts"),
-    import("../../controllers/placement/controller.ts"),
-    import("../../controllers/deployments/controller.ts"),
-    import("../../controllers/health/controller.ts"),
-    import("../../controllers/events/retention.ts"),
-    import("../../controllers/registry/controller.ts"),
-    import("../../controllers/ingress/controller.ts"),
-    import("../../controllers/mesh/controller.ts"),
-    import("./api-access.ts"),
-    import("../../controllers/secrets/controller.ts"),
-  ]);
-
   const logger = createLogger({ level: config.log.level, format: config.log.format === "auto" ? undefined : config.log.format, color: o.ctx.global.color });
   // A SIGTERM that arrives while the controllers start (the API already answers
   // then) is kept and acted on once stop() exists, instead of killing the
@@ -143,36 +183,12 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     metrics,
     logger: nodeLogger,
     notify: (c: Change) => controllers?.notify(c),
-    now: Date.now,
+    now: systemClock.now,
+    clock: systemClock,
   };
-  const scoped = (component: string): AgentContext => ({ ...ctx, logger: nodeLogger.child({ component }) });
-
-  // The mesh's key and endpoint ride in the gossiped metadata, read when the cluster node starts.
-  let mesh: InstanceType<typeof MeshController> | undefined;
-  const membership = new ClusterAgent({ config, store, nodeId, logger: nodeLogger, notify: ctx.notify, extraMeta: () => mesh?.meta() });
-  mesh = new MeshController(scoped("mesh"), { membership });
-  await mesh.prepare();
-  const placement = new PlacementController(scoped("placement"), { membership, engine });
-  const registry = new RegistryController(scoped("registry"), { engine, membership, deployments: () => knownProjects(store, membership) });
-  const secrets = new SecretsController(scoped("secrets"), { membership, engine });
-  // Before deployments: the reconciler drains a replica through it before stopping it.
-  const ingress = new IngressController(scoped("ingress"), { membership, engine });
-  const deployments = new DeploymentsController(scoped("deployments"), { engine, cluster: { membership, placement }, secrets, drain: ingress, admit: ingress, ...(config.registry.enabled ? { images: registry } : {}) });
-  controllers = new ControllerSet(
-    [
-      new EngineEventsController(scoped("engine-events"), engine, { reconnectMs: config.engine.events_reconnect }),
-      registry,
-      deployments,
-      new HealthController(scoped("health"), engine, { intervalMs: config.health.interval }),
-      placement,
-      mesh,
-      membership,
-      secrets,
-      ingress,
-      new EventRetentionController(scoped("events")),
-    ],
-    nodeLogger,
-  );
+  const built = buildControllers(ctx, { node: engineNode(engine), engine, identity: engineIdentity });
+  await built.mesh?.prepare();
+  controllers = built.set;
 
   const router = mountRoutes([
     systemRoutes({

@@ -15,15 +15,15 @@ import { withoutMeshLabels } from "../../core/net/mesh-meta.ts";
 import { hostname, cpus, totalmem } from "node:os";
 import { randomBytes } from "node:crypto";
 import { FizzError } from "../../core/errors.ts";
+import { guessAdvertise, splitHostPort, withDefaultPort } from "./addresses.ts";
+import { StoredMembership } from "./stored-membership.ts";
 import {
   initCluster,
   install,
   joinTokenErrorToFizz,
   keyIdOf,
   keyringErrorToFizz,
-  keyringFromJSON,
   keyringFromToken,
-  keyringToJSON,
   mintJoinToken,
   parseJoinToken,
   remove as removeKey,
@@ -31,10 +31,12 @@ import {
   type Keyring,
   type SeedAddress,
 } from "../../core/cluster-crypto/index.ts";
-import { encodeState, fromBase64, toBase64 } from "../../core/state/index.ts";
+import { encodeState } from "../../core/state/index.ts";
 import type { SwimConfig } from "../../core/swim/index.ts";
 import type { AgentConfig } from "../../core/agent-config/index.ts";
-import { ClusterNode, type ClusterMember } from "../../platform/cluster/index.ts";
+import { ClusterNode, type BindTransport, type ClusterMember } from "../../platform/cluster/index.ts";
+import type { Clock, Timer } from "../../core/clock.ts";
+import { systemClock } from "../../platform/clock.ts";
 import type { AgentStore } from "../../platform/store/index.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { ClusterApi, ClusterJoinResult, ClusterInitResult, ClusterKeysView, ClusterNodeView } from "../../platform/api/cluster-api.ts";
@@ -43,7 +45,7 @@ import type { RouteModule } from "../../platform/api/router.ts";
 import type { Notify } from "../changes.ts";
 import type { Controller } from "../controller.ts";
 
-export const DEFAULT_CLUSTER_PORT = 7946;
+export { DEFAULT_CLUSTER_PORT, withDefaultPort } from "./addresses.ts";
 
 /** FIZZ_SWIM_PROFILE=test: the short timings the cluster tests use. */
 export const TEST_SWIM: Partial<SwimConfig> = {
@@ -55,9 +57,6 @@ export const TEST_SWIM: Partial<SwimConfig> = {
   gossipToTheDeadMs: 5000,
 };
 
-const META = { id: "cluster_id", state: "cluster_state", seeds: "cluster_seeds", advertise: "cluster_advertise" } as const;
-/** The keyring is key material: a key file of its own (platform/store/key-files.ts), never a database row. */
-const KEYRING_FILE = "cluster-keyring";
 
 export interface ClusterAgentDeps {
   readonly config: AgentConfig;
@@ -69,42 +68,17 @@ export interface ClusterAgentDeps {
   readonly notify?: Notify;
   /** Extra gossiped metadata (the mesh's key and endpoint port), read when the cluster node starts. */
   readonly extraMeta?: () => { readonly labels: Readonly<Record<string, string>>; readonly ports: Readonly<Record<string, number>> } | undefined;
+  /** Timers and time (default: the system's; the simulator passes virtual time). */
+  readonly clock?: Clock;
+  /** The cluster network (default: UDP + TCP; the simulator passes its own). */
+  readonly transport?: BindTransport;
+  /** SWIM's random seed (default: random; the simulator fixes it). */
+  readonly seed?: number;
+  /** The engine this node drives: no two live members may drive the same one. */
+  readonly engine?: { readonly id: string; readonly address: string };
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-
-/** `127.0.0.11` → `127.0.0.11:7946`; `::1` → `[::1]:7946`; ports kept. */
-export function withDefaultPort(addr: string, port = DEFAULT_CLUSTER_PORT): string {
-  const a = addr.trim();
-  if (a.startsWith("[")) return /\]:\d+$/.test(a) ? a : `${a}:${port}`;
-  const colons = (a.match(/:/g) ?? []).length;
-  if (colons === 0) return `${a}:${port}`;
-  if (colons > 1) return `[${a}]:${port}`;
-  return a;
-}
-
-function splitHostPort(addr: string): SeedAddress {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
-  if (!m) throw new FizzError({ code: "cluster.bad_address", message: `'${addr}' is not <host>:<port>`, status: 400 });
-  const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new FizzError({ code: "cluster.bad_address", message: `'${addr}' has an invalid port`, status: 400 });
-  return { host: m[1]!, port };
-}
-
-/**
- * A concrete address peers can reach when bound to a wildcard: the first
- * non-internal IPv4, else loopback. Undefined for a concrete bind address
- * (the node then advertises what it bound, which also resolves port 0).
- */
-async function guessAdvertise(bind: string): Promise<string | undefined> {
-  const { host, port } = splitHostPort(bind);
-  if (host !== "0.0.0.0" && host !== "::") return undefined;
-  const { networkInterfaces } = await import("node:os");
-  for (const list of Object.values(networkInterfaces())) {
-    for (const i of list ?? []) if (i.family === "IPv4" && !i.internal) return `${i.address}:${port}`;
-  }
-  return `127.0.0.1:${port}`;
-}
 
 /** Join/refusal errors become 4xx answers that keep the cluster layer's code and message. */
 function joinError(e: unknown): FizzError {
@@ -147,7 +121,7 @@ export class ClusterAgent implements ClusterApi, Controller {
   /** Persist only once this node is really a member (a failed join leaves no trace). */
   private committed = false;
   private busy: Promise<unknown> = Promise.resolve();
-  private rejoinTimer: ReturnType<typeof setTimeout> | undefined;
+  private rejoinTimer: Timer | undefined;
   private stopped = false;
   private readonly swim: Partial<SwimConfig> | undefined;
   private readonly log: Logger;
@@ -158,14 +132,23 @@ export class ClusterAgent implements ClusterApi, Controller {
   private settled = false;
   /** A member from a previous run whose node is not running yet (resume() starts it). */
   private resuming = false;
-  private settleTimer: ReturnType<typeof setTimeout> | undefined;
+  private settleTimer: Timer | undefined;
+
+  private readonly clock: Clock;
+  private readonly stored: StoredMembership;
 
   constructor(private readonly d: ClusterAgentDeps) {
+    this.clock = d.clock ?? systemClock;
     this.log = d.logger.child({ component: "cluster" });
     // A persisted membership is resumed shortly after start: until then placement must not act as a single node.
-    this.resuming = Boolean(d.store.getMeta(META.id)) && Boolean(d.store.keys.read(KEYRING_FILE));
+    this.stored = new StoredMembership(d.store);
+    this.resuming = this.stored.exists();
     const profile = (d.env ?? process.env).FIZZ_SWIM_PROFILE;
-    this.swim = profile === "test" ? TEST_SWIM : undefined;
+    const c = d.config.cluster;
+    this.swim =
+      profile === "test"
+        ? TEST_SWIM
+        : { probeIntervalMs: c.probe_interval, probeTimeoutMs: c.probe_timeout, gossipIntervalMs: c.gossip_interval, pushPullIntervalMs: c.push_pull_interval, reconnectIntervalMs: c.reconnect_interval };
   }
 
   /** Runs after a successful init or join (e.g. to publish local deployments). */
@@ -220,14 +203,25 @@ export class ClusterAgent implements ClusterApi, Controller {
   }
 
   private attach(node: ClusterNode): void {
-    node.on("member", (e) => this.d.notify?.({ kind: "membership", event: e.type, member: e.member.id }));
+    node.on("member", (e) => {
+      this.d.notify?.({ kind: "membership", event: e.type, member: e.member.id });
+      const twin = e.type !== "dead" && e.type !== "left" ? this.engineTwin([e.member]) : undefined;
+      if (twin) this.log.error({ member: twin.id, engine: this.d.engine?.id }, this.sharedEngine(twin).message);
+      if (this.committed && !e.member.self && e.type !== "dead" && e.type !== "suspect") {
+        try {
+          this.stored.rememberPeer(e.member.address, e.type !== "left");
+        } catch (err) {
+          this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "remembering a peer's address failed");
+        }
+      }
+    });
     node.on("state", (e) => {
       if (e.source !== "local") this.d.notify?.({ kind: "cluster-state", source: e.source });
     });
   }
 
   private settle(): void {
-    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer?.cancel();
     this.settleTimer = undefined;
     if (this.settled || !this.node) return;
     this.settled = true;
@@ -245,34 +239,25 @@ export class ClusterAgent implements ClusterApi, Controller {
 
   /** On agent start: resume a persisted cluster and rejoin in the background. */
   async resume(): Promise<void> {
-    const idHex = this.d.store.getMeta(META.id);
-    const ringJson = this.d.store.keys.read(KEYRING_FILE);
-    if (!idHex || !ringJson) {
+    const r = this.stored.read();
+    if (!r || !r.ok) {
       this.resuming = false;
+      if (r) this.log.warn({ err: r.invalid }, "stored cluster keyring is invalid; not rejoining");
       return;
     }
-    const ring = keyringFromJSON(JSON.parse(ringJson) as unknown);
-    if (!ring.ok) {
-      this.resuming = false;
-      this.log.warn({ err: ring.error.message }, "stored cluster keyring is invalid; not rejoining");
-      return;
-    }
-    const stateB64 = this.d.store.getMeta(META.state);
-    const advertise = this.d.store.getMeta(META.advertise) || undefined;
-    this.clusterId = Uint8Array.from(Buffer.from(idHex, "hex"));
-    this.keyring = ring.keyring;
+    this.clusterId = r.clusterId;
+    this.keyring = r.keyring;
     this.committed = true;
     // On failure `resuming` stays set: this node keeps its hands off rather than run the cluster's replicas alone.
-    this.node = await this.startNode(advertise, stateB64 ? fromBase64(stateB64) : undefined);
+    this.node = await this.startNode(r.advertise, r.state);
     this.resuming = false;
     this.attach(this.node);
     // Tell the others what really runs here before they see this node alive again (its records from before may be stale).
     for (const h of this.resumeHooks) {
       await h().catch((e: unknown) => this.log.warn({ err: e instanceof Error ? e.message : String(e) }, "reporting this node's containers before rejoining failed"));
     }
-    this.settleTimer = setTimeout(() => this.settle(), this.d.config.cluster.settle_timeout);
-    this.settleTimer.unref?.();
-    const seeds = [...new Set([...this.node.knownPeers(), ...this.storedSeeds(), ...this.d.config.cluster.join.map((s) => withDefaultPort(s))])];
+    this.settleTimer = this.clock.setTimeout(() => this.settle(), this.d.config.cluster.settle_timeout);
+    const seeds = [...new Set([...this.node.knownPeers(), ...this.stored.seeds(), ...this.d.config.cluster.join.map((s) => withDefaultPort(s))])];
     this.log.info({ peers: seeds.length }, "resuming cluster membership");
     this.rejoin(seeds, 0);
   }
@@ -289,20 +274,11 @@ export class ClusterAgent implements ClusterApi, Controller {
       (e: unknown) => {
         if (this.stopped || this.node !== node) return;
         this.log.warn({ err: e instanceof Error ? e.message : String(e), attempt }, "rejoining failed; retrying");
-        this.rejoinTimer = setTimeout(() => this.rejoin(seeds, attempt + 1), Math.min(this.d.config.cluster.rejoin_backoff_max, 1000 * 2 ** Math.min(attempt, 20)));
-        this.rejoinTimer.unref?.();
+        this.rejoinTimer = this.clock.setTimeout(() => this.rejoin(seeds, attempt + 1), Math.min(this.d.config.cluster.rejoin_backoff_max, 1000 * 2 ** Math.min(attempt, 20)));
       },
     );
   }
 
-  private storedSeeds(): string[] {
-    try {
-      const v = JSON.parse(this.d.store.getMeta(META.seeds) ?? "[]") as unknown;
-      return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-    } catch {
-      return [];
-    }
-  }
 
   private async startNode(advertise: string | undefined, initialState: Uint8Array | undefined): Promise<ClusterNode> {
     const bind = withDefaultPort(this.d.config.cluster.bind);
@@ -317,24 +293,46 @@ export class ClusterAgent implements ClusterApi, Controller {
         meta: (() => {
           const extra = this.d.extraMeta?.();
           return {
-            name: hostname(),
+            name: this.d.config.cluster.name || hostname(),
+            ...(this.d.engine ? { engine: this.d.engine.id } : {}),
             labels: { ...this.d.config.cluster.labels, ...(extra?.labels ?? {}) },
             resources: { cpuMillis: cpus().length * 1000, memoryBytes: totalmem() },
             ...(extra ? { ports: { ...extra.ports } } : {}),
           };
         })(),
         ...(initialState ? { initialState } : {}),
+        persistDebounceMs: this.d.config.cluster.state_persist_interval,
         persist: (bytes) => {
-          if (this.committed && !this.stopped) this.d.store.setMeta(META.state, toBase64(bytes));
+          if (this.committed && !this.stopped) this.stored.writeState(bytes);
         },
         logger: this.log,
         joinTimeoutMs: this.d.config.cluster.join_timeout,
+        clock: this.clock,
+        ...(this.d.transport ? { transport: this.d.transport } : {}),
+        ...(this.d.seed !== undefined ? { seed: this.d.seed } : {}),
         ...(this.swim ? { swim: this.swim } : {}),
       });
     } catch (e) {
       if (e instanceof FizzError) throw new FizzError({ code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), status: 409 });
       throw e;
     }
+  }
+
+  /** A live member other than this node that drives this node's engine. */
+  private engineTwin(members: readonly ClusterMember[]): ClusterMember | undefined {
+    const mine = this.d.engine?.id;
+    if (!mine || this.d.config.cluster.allow_shared_engine) return undefined;
+    return members.find((m) => !m.self && m.id !== this.d.nodeId && (m.state === "alive" || m.state === "suspect") && m.meta.engine === mine);
+  }
+
+  private sharedEngine(twin: ClusterMember): FizzError {
+    const self = this.d.config.cluster.name || hostname();
+    return new FizzError({
+      code: "cluster.engine_shared",
+      message: `this node (${self}, ${this.d.nodeId.slice(0, 8)}) drives engine ${this.d.engine?.id} at ${this.d.engine?.address}, which member ${twin.meta.name} (${twin.id.slice(0, 8)}, ${twin.address}) already drives; a node needs an engine of its own`,
+      hint: "give each agent its own engine (--engine), or run one agent per engine; cluster.allow_shared_engine lets protocol trials share one",
+      status: 409,
+    });
   }
 
   private serial<T>(f: () => Promise<T>): Promise<T> {
@@ -351,19 +349,10 @@ export class ClusterAgent implements ClusterApi, Controller {
     return new FizzError({ code: "cluster.already_member", message: `this node is already in cluster ${hex(this.clusterId!).slice(0, 8)}…`, hint: "run `fizz leave` first", status: 409 });
   }
 
-  /** `advertise`: only an address the user gave (`fizz init --advertise`); otherwise it is derived from the config on every start. */
   private persistMembership(seeds: readonly string[], advertise: string | undefined): void {
-    const s = this.d.store;
-    s.setMeta(META.id, hex(this.clusterId!));
-    s.keys.write(KEYRING_FILE, JSON.stringify(keyringToJSON(this.keyring!)));
-    s.setMeta(META.seeds, JSON.stringify(seeds));
-    s.setMeta(META.advertise, advertise ?? "");
-    s.setMeta(META.state, toBase64(encodeStateOf(this.node!)));
-  }
-
-  private forget(): void {
-    for (const k of Object.values(META)) this.d.store.setMeta(k, "");
-    this.d.store.keys.remove(KEYRING_FILE);
+    // The members already seen (a join learns them before it commits); later ones as they join (attach).
+    const seen = this.node!.members().filter((m) => !m.self && m.state !== "left" && m.state !== "dead").map((m) => m.address);
+    this.stored.write({ clusterId: this.clusterId!, keyring: this.keyring!, seeds: [...seeds, ...seen], advertise, state: encodeStateOf(this.node!) });
   }
 
   init(o: { advertise?: string | undefined }): Promise<ClusterInitResult> {
@@ -425,6 +414,14 @@ export class ClusterAgent implements ClusterApi, Controller {
         this.clusterId = this.keyring = undefined;
         throw joinError(e);
       }
+      // One engine, one node: two nodes on one engine would fight over container names.
+      const twin = this.engineTwin(node.members());
+      if (twin) {
+        await node.leave().catch(() => undefined);
+        await node.stop();
+        this.clusterId = this.keyring = undefined;
+        throw this.sharedEngine(twin);
+      }
       this.node = node;
       this.committed = true;
       this.attach(node);
@@ -440,14 +437,14 @@ export class ClusterAgent implements ClusterApi, Controller {
     return this.serial(async () => {
       const node = this.node;
       if (!node) throw this.notMember();
-      if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
+      this.rejoinTimer?.cancel();
       this.committed = false;
       await node.leave();
       await node.stop();
       this.node = undefined;
       this.settled = false;
       this.clusterId = this.keyring = undefined;
-      this.forget();
+      this.stored.forget();
       this.log.info("left the cluster");
       this.d.notify?.({ kind: "membership", event: "left-cluster", member: this.d.nodeId });
       for (const h of this.leftHooks) {
@@ -478,7 +475,7 @@ export class ClusterAgent implements ClusterApi, Controller {
     }
     this.node.setKeyring(r.keyring);
     this.keyring = r.keyring;
-    this.d.store.keys.write(KEYRING_FILE, JSON.stringify(keyringToJSON(r.keyring)));
+    this.stored.writeKeyring(r.keyring);
     return this.keys();
   }
 
@@ -504,14 +501,14 @@ export class ClusterAgent implements ClusterApi, Controller {
   /** Agent shutdown: stop without leaving (peers see the node go away; it rejoins on restart). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
-    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.rejoinTimer?.cancel();
+    this.settleTimer?.cancel();
     this.settled = false;
     await this.busy.catch(() => undefined);
     const node = this.node;
     this.node = undefined;
     if (node) {
-      if (this.committed) this.d.store.setMeta(META.state, toBase64(encodeStateOf(node)));
+      if (this.committed) this.stored.writeState(encodeStateOf(node));
       await node.stop();
     }
   }

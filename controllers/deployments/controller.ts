@@ -1,21 +1,23 @@
 /**
  * The deployments controller: stored deployments converged on this node's
- * engine. It owns the reconcile loop (reconciler.ts) and the deployments API
- * (engine-backend.ts, and cluster-backend.ts in a cluster). It wakes the loop
- * on every change that may make a deployment differ from what runs (an
- * engine event, a peer's state change, a membership change), and when this
- * node leaves its cluster it takes down its share of the cluster's
- * deployments.
+ * engine. It owns the one converge path (reconciler.ts), the deployments API
+ * (api.ts: reads from views.ts, changes through changes.ts, each change
+ * followed to its end by follow.ts), and wakes the loop on every change that
+ * may make a deployment differ from what runs (an engine event, a peer's
+ * state change, a membership change). When this node leaves its cluster it
+ * takes down its share of the cluster's deployments.
  */
-import { MANAGED_FILTER } from "../../core/labels.ts";
+import { healthFromStatus } from "../../core/deploy/actual.ts";
 import type { Project } from "../../core/compose/model.ts";
 import type { MountSpec } from "../../core/deploy/engine-body.ts";
-import { healthFromStatus } from "../../core/deploy/actual.ts";
-import type { AgentBackend } from "../../platform/api/backend.ts";
+import { notReady } from "../../core/reconcile/readiness.ts";
+import { sleep } from "../../core/clock.ts";
+import { FizzError } from "../../core/errors.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { deploymentRoutes } from "../../platform/api/routes-deployments.ts";
 import { containerRoutes } from "../../platform/api/routes-containers.ts";
-import type { Engine } from "../../platform/engine/index.ts";
+import { prepareProject } from "../../platform/deploy/project.ts";
+import { waitTimeout } from "../../platform/deploy/wait-healthy.ts";
 import type { Change } from "../changes.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
 import type { Controller } from "../controller.ts";
@@ -23,14 +25,21 @@ import type { AgentContext } from "../context.ts";
 import { recordEvent } from "../event-log.ts";
 import type { PlacementController } from "../placement/controller.ts";
 import type { DeploymentImageHooks } from "../registry/controller.ts";
-import { clusterBackend } from "./cluster-backend.ts";
-import { EngineBackend } from "./engine-backend.ts";
+import { DeploymentsApi } from "./api.ts";
+import { DeploymentChanges } from "./changes.ts";
+import { ClusterViews } from "./cluster-views.ts";
+import { DesiredStore } from "./desired.ts";
+import { Follower } from "./follow.ts";
+import type { NodeEngine } from "./node-engine.ts";
 import { Reconciler } from "./reconciler.ts";
+import { DeploymentViews } from "./views.ts";
 
 export interface DeploymentsControllerDeps {
-  readonly engine: Engine;
+  readonly engine: NodeEngine;
   /** In a cluster (or able to become one): membership and placement. */
   readonly cluster?: { readonly membership: ClusterAgent; readonly placement: PlacementController };
+  /** How often waits (`up --wait`, a cluster-wide change) look again (ms). */
+  readonly pollMs?: number;
   /** The registry: images pinned at deploy and pulled through it. */
   readonly images?: DeploymentImageHooks;
   /** Writes a container's secrets and configs before it is created (the secrets controller). */
@@ -43,21 +52,24 @@ export interface DeploymentsControllerDeps {
 
 export class DeploymentsController implements Controller {
   readonly name = "deployments";
+  readonly desired: DesiredStore;
   readonly reconciler: Reconciler;
-  readonly backend: EngineBackend;
-  /** What the API serves: the engine backend, seen cluster-wide when there is a cluster. */
-  readonly api: AgentBackend;
+  readonly changes: DeploymentChanges;
+  /** What the API serves. */
+  readonly api: DeploymentsApi;
   readonly routes: readonly RouteModule[];
 
   constructor(
     private readonly ctx: AgentContext,
     private readonly d: DeploymentsControllerDeps,
   ) {
-    const { config, store, node, fizzVersion, metrics, logger } = ctx;
-    const source = d.cluster?.placement.source;
+    const { config, node, fizzVersion, metrics, logger } = ctx;
+    const placement = d.cluster?.placement;
     const emit = (e: Parameters<typeof recordEvent>[1]) => recordEvent(ctx, e);
-    const removed = (name: string) => ctx.notify({ kind: "deployment-removed", name });
-    this.reconciler = new Reconciler(d.engine, store, {
+    const pollMs = d.pollMs ?? config.reconcile.wait_poll;
+    this.desired = new DesiredStore(ctx.store);
+    const follower = new Follower({ emit, waitReady: (n, t, s) => this.waitReady(n, t, s, pollMs), ...(placement ? { cluster: placement.desired } : {}), now: ctx.now, clock: ctx.clock, pollMs });
+    this.reconciler = new Reconciler(d.engine, this.desired, {
       node,
       fizzVersion,
       intervalMs: config.reconcile.interval,
@@ -70,33 +82,29 @@ export class DeploymentsController implements Controller {
         this.sample();
       },
       onReconciled: (name, generation, failed) => ctx.notify({ kind: "reconciled", name, generation, failed }),
-      onRemoved: removed,
-      ...(source ? { placement: source } : {}),
+      onApplied: (a) => this.changes.applied(a),
+      onRemoved: (name) => ctx.notify({ kind: "deployment-removed", name }),
+      ...(placement ? { placement: placement.source } : {}),
+      clock: ctx.clock,
       ...(d.images ? { images: d.images } : {}),
       ...(d.secrets ? { prepareContainer: (p: Project, svc: string, c: string) => d.secrets!.prepareContainer(p, svc, c) } : {}),
       ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
       now: ctx.now,
     });
-    this.backend = new EngineBackend({
-      engine: d.engine,
-      store,
-      reconciler: this.reconciler,
-      node,
-      fizzVersion,
-      emit,
-      onRemoved: removed,
-      ...(source ? { cluster: source } : {}),
-      ...(d.images ? { images: d.images } : {}),
-      ...(d.secrets ? { prepareContainer: (p: Project, svc: string, c: string) => d.secrets!.prepareContainer(p, svc, c) } : {}),
-      ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
-      ...(d.admit ? { admit: (n: string, p: Project) => d.admit!.admit(n, p) } : {}),
-      now: ctx.now,
-    });
-    this.api = d.cluster ? clusterBackend(this.backend, d.cluster.membership, source) : this.backend;
+    this.changes = new DeploymentChanges(ctx, this.desired, this.reconciler, follower, placement?.desired, d.images, d.admit);
+    const views = new DeploymentViews(d.engine, this.desired, ctx.store, { node, placement: () => (placement?.source.active() ? placement.source.placement() : undefined) });
+    const membership = d.cluster?.membership;
+    const clusterViews = membership && placement ? new ClusterViews(() => membership.current, () => placement.source.active(), node) : undefined;
+    this.api = new DeploymentsApi(views, this.changes, clusterViews);
     this.routes = [deploymentRoutes(this.api), containerRoutes(this.api)];
     // Leaving: this node's share moves to the others; nothing of the cluster's stays here.
-    d.cluster?.membership.onLeft(async () => {
-      for (const dep of store.listDeployments()) await this.backend.deleteDeployment(dep.name, { volumes: false }, new AbortController().signal);
+    membership?.onLeft(async () => {
+      for (const rec of this.desired.list()) {
+        this.desired.delete(rec.name);
+        follower.removed(rec.name);
+        const r = await this.reconciler.teardown(rec.name, rec.spec, { volumes: false });
+        if (!r.ok) emit({ type: "reconcile.failed", deployment: rec.name, message: `taking down after leaving the cluster: ${r.error?.message ?? "failed"}` });
+      }
     });
   }
 
@@ -114,8 +122,10 @@ export class DeploymentsController implements Controller {
       case "engine":
       case "membership":
       case "cluster-state":
-      case "deployment":
         this.reconciler.wake();
+        return;
+      case "deployment":
+        if (c.source === "cluster") this.reconciler.kick(c.name);
         return;
       case "deployment-removed":
       case "reconciled":
@@ -123,10 +133,30 @@ export class DeploymentsController implements Controller {
     }
   }
 
-  /** Container counts by state and health, for the metrics. */
+  /** Single node `up --wait`: until every container runs, healthy where it has a check. */
+  private async waitReady(name: string, timeoutMs: number, signal: AbortSignal, pollMs: number): Promise<void> {
+    const deadline = this.ctx.now() + timeoutMs;
+    for (;;) {
+      const rec = this.desired.get(name);
+      if (!rec) throw new FizzError({ code: "deploy.removed", message: `deployment ${name} was removed while waiting for it`, status: 409 });
+      const prepared = prepareProject(rec.spec, { hostEnv: {}, readText: () => undefined, replicas: this.desired.replicas(name) });
+      const missing = notReady(prepared.desired, (await this.d.engine.observe(name)).actual);
+      if (!missing.length) return;
+      if (signal.aborted) throw new FizzError({ code: "api.aborted", message: "the client went away", status: 499 });
+      if (this.ctx.now() >= deadline) throw waitTimeout(timeoutMs, missing);
+      await sleep(this.ctx.clock, pollMs);
+    }
+  }
+
+  private sampledAt = -Infinity;
+
+  /** Container counts by state and health, for the metrics (at most once a second: every pass would ask). */
   private sample(): void {
-    void this.d.engine.containers
-      .list({ all: true, labels: [...MANAGED_FILTER] })
+    const now = this.ctx.now();
+    if (now - this.sampledAt < 1000) return;
+    this.sampledAt = now;
+    void this.d.engine
+      .managed()
       .then((list) => this.ctx.metrics.setContainers(list.map((c) => ({ state: String(c.State).toLowerCase(), health: healthFromStatus(c.Status) }))))
       .catch(() => {});
   }

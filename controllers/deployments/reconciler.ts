@@ -1,60 +1,32 @@
 /**
- * The agent's level-triggered loop: on a timer, and early when woken (an
- * engine event, an API change, a peer's state change), every stored
- * deployment is planned against what the engine has and the plan (usually
- * empty) is executed. Containers that are already right are never touched,
- * so an agent restart re-adopts a running stack by its labels alone. After
- * each deployment's reconcile, `onReconciled` tells the other controllers
- * (the health controller starts its monitor then).
+ * The one converge path. Every change to what runs on this node goes through
+ * `run(name)`: read the desired state, plan against what the engine has,
+ * execute; one deployment at a time (a lock per deployment), on a timer, when
+ * woken (an engine event, a peer's state change), and at once when the API
+ * stored a change (`kick`). A deployment's pending intent (the flags of the
+ * `up`, `scale` or `rollback` that changed it) shapes the first pass that
+ * applies it here: its plan options, the image phase before the plan, and the
+ * removal of what that pass created if it fails. `teardown` is the one way a
+ * deployment's containers, networks and volumes leave this node.
  */
-import type { Project } from "../../core/compose/model.ts";
 import type { ServiceShare } from "../../core/deploy/desired.ts";
-import { plan } from "../../core/reconcile/plan.ts";
+import { planOptionsFor, type DeployIntent } from "../../core/deploy/intent.ts";
+import { sleep, type Clock, type Timer } from "../../core/clock.ts";
+import { planProblem } from "../../core/deploy/accept.ts";
+import { FizzError } from "../../core/errors.ts";
+import { normalizeImageRef, plan } from "../../core/reconcile/plan.ts";
 import { planDown } from "../../core/reconcile/lifecycle.ts";
 import type { Plan } from "../../core/reconcile/types.ts";
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
 import type { MountSpec } from "../../core/deploy/engine-body.ts";
-import type { ContainerSummary, Engine } from "../../platform/engine/index.ts";
-import type { AgentStore } from "../../platform/store/index.ts";
-import { EngineExecutor } from "../../platform/deploy/engine-adapter.ts";
+import type { ContainerSummary } from "../../platform/engine/index.ts";
 import { executePlan, type ExecuteResult, type StepEvent } from "../../platform/deploy/executor.ts";
-import { listProjectContainers, ownedBy, prepareProject, readActual, readActualWithContainers } from "../../platform/deploy/project.ts";
-
-export interface ReconcilerEvent {
-  type: string;
-  deployment?: string;
-  service?: string;
-  container?: string;
-  message: string;
-  data?: unknown;
-}
-
-export interface ReconcilerOptions {
-  node: string;
-  fizzVersion: string;
-  /** Period of the full pass (ms). */
-  intervalMs?: number;
-  parallelism?: number;
-  /** Everything worth an entry in the event log. */
-  onEvent?: (e: ReconcilerEvent) => void;
-  /** Called with each pass's duration and whether it failed (metrics). */
-  onPass?: (seconds: number, deployment: string, error: boolean) => void;
-  /** After each deployment's reconcile: its generation and whether it failed. */
-  onReconciled?: (deployment: string, generation: number, failed: boolean) => void;
-  /** After a deployment was taken down here because it was removed cluster-wide. */
-  onRemoved?: (deployment: string) => void;
-  /** Delay before a woken pass runs, so a burst of wakes makes one pass (ms). */
-  wakeDelayMs?: number;
-  /** In a cluster, placement decides which replicas run here. */
-  placement?: PlacementSource;
-  /** The registry: before planning, makes the engine's images match the deployment's pins (pre-pull). */
-  images?: { ensure(project: Project, services: readonly string[]): Promise<void> };
-  /** Secrets and configs for a container about to be created: written on this node, mounts returned (secrets controller). */
-  prepareContainer?: (project: Project, service: string, container: string) => Promise<MountSpec[]>;
-  /** Before a container stops: the ingress drains it (takes it out of rotation, waits for its requests, bounded). */
-  beforeStop?: (project: Project, container: string) => Promise<void>;
-  now?: () => number;
-}
+import { ownedBy, prepareProject, type Prepared } from "../../platform/deploy/project.ts";
+import type { AgentEvent } from "../event-log.ts";
+import type { DesiredStore } from "./desired.ts";
+import type { NodeEngine } from "./node-engine.ts";
+import { stepEvent } from "./progress.ts";
+import type { ChangeEnd } from "./outcome.ts";
 
 /**
  * The cluster's say in what runs on this node. Absent (or inactive) on a
@@ -63,204 +35,282 @@ export interface ReconcilerOptions {
 export interface PlacementSource {
   /** True once this node is in a cluster and caught up with it. */
   active(): boolean;
-  /**
-   * In a cluster but not caught up yet (a restarted node before its rejoin):
-   * the loop changes nothing, it only reports what this node has.
-   */
+  /** In a cluster but not caught up yet (a restarted node before its rejoin): change nothing, only report. */
   waiting(): boolean;
   /** Start of a pass: mirror the cluster's deployments into the store; returns those deleted cluster-wide that are still here. */
   beginPass(): string[];
+  /** Recomputes the placement from the state as it is now (after a change made here). */
+  refresh(): void;
   /** Per service, the container numbers placed on this node (and those a rolling update holds back). */
   share(deployment: string): Readonly<Record<string, ServiceShare>>;
   /** After reconciling a deployment: this node's containers of it, for the cluster state. */
   report(deployment: string, containers: readonly ContainerSummary[]): void;
 }
 
-/** The stored spec of a deployment: the normalised project, environment already resolved. */
-export function projectOf(spec: unknown): Project {
-  return spec as Project;
+/** What one pass that applied an intent did (or why it failed). */
+export type Applied = ChangeEnd<DeployIntent>;
+
+export interface ReconcilerOptions {
+  readonly node: string;
+  readonly fizzVersion: string;
+  /** Period of the full pass (ms). */
+  readonly intervalMs: number;
+  readonly parallelism: number;
+  /** Delay before a woken pass runs, so a burst of wakes makes one pass (ms). */
+  readonly wakeDelayMs: number;
+  /** Everything worth an entry in the event log. */
+  readonly onEvent: (e: AgentEvent) => void;
+  /** Each deployment's pass: its duration and whether it failed (metrics). */
+  readonly onPass?: (seconds: number, deployment: string, failed: boolean) => void;
+  /** After each deployment's reconcile: its generation and whether it failed. */
+  readonly onReconciled?: (deployment: string, generation: number, failed: boolean) => void;
+  /** A pass applied a deployment's pending intent (or failed to). Called after the deployment's lock is released. */
+  readonly onApplied?: (a: Applied) => void;
+  /** A deployment's containers left this node (teardown). */
+  readonly onRemoved?: (deployment: string) => void;
+  /** In a cluster, placement decides which replicas run here. */
+  readonly placement?: PlacementSource;
+  /** The loop's timer, and the executor's waits. */
+  readonly clock: Clock;
+  /** The registry: before planning, makes the engine's images match the deployment's pins (pre-pull). */
+  readonly images?: { ensure(project: Prepared["project"], services: readonly string[]): Promise<void>; pinned(project: Prepared["project"]): string[] };
+  /** Secrets and configs for a container about to be created: written on this node, mounts returned (secrets controller). */
+  readonly prepareContainer?: (project: Prepared["project"], service: string, container: string) => Promise<MountSpec[]>;
+  /** Before a container stops: the ingress drains it (takes it out of rotation, waits for its requests, bounded). */
+  readonly beforeStop?: (project: Prepared["project"], container: string) => Promise<void>;
+  readonly now: () => number;
 }
 
+/** Yields to the event loop so the API (and /healthz) answer between deployments. */
+const breathe = () => new Promise<void>((r) => setImmediate(r));
+
 export class Reconciler {
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: Timer | undefined;
   private running = false;
   private passInFlight: Promise<void> | undefined;
   private wakeRequested = false;
-  /** Deployments an API call is changing right now: the loop leaves them alone until released. */
-  private readonly held = new Map<string, number>();
-  private readonly reconciling = new Map<string, Promise<unknown>>();
-  private readonly now: () => number;
-  private readonly placement: PlacementSource | undefined;
+  /** One chain per deployment: passes and teardowns of one deployment never overlap. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  /** The last desired state prepared per deployment, with what it was prepared from. */
+  private readonly prepared = new Map<string, { key: string; value: Prepared }>();
+  /** Last failure reported per deployment and generation, so a stuck deployment logs once, not every pass. */
+  private readonly failing = new Map<string, string>();
 
   constructor(
-    private readonly engine: Engine,
-    private readonly store: AgentStore,
-    private readonly opts: ReconcilerOptions,
-  ) {
-    this.now = opts.now ?? Date.now;
-    this.placement = opts.placement;
-  }
+    private readonly engine: NodeEngine,
+    private readonly desired: DesiredStore,
+    private readonly o: ReconcilerOptions,
+  ) {}
 
   /** The cluster placement when it is in force. */
   private clustered(): PlacementSource | undefined {
-    return this.placement?.active() ? this.placement : undefined;
+    return this.o.placement?.active() ? this.o.placement : undefined;
   }
 
-  /** Plans one deployment against the engine (no changes made). */
-  async planDeployment(name: string): Promise<Plan<ServiceTemplate> | undefined> {
-    return (await this.prepareDeployment(name))?.plan;
+  /** Runs `fn` when every earlier job on this deployment has finished. */
+  private locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    this.locks.set(name, next);
+    const clear = () => {
+      if (this.locks.get(name) === next) this.locks.delete(name);
+    };
+    next.then(clear, clear);
+    return next;
   }
 
-  private async prepareDeployment(name: string, ensureImages = false) {
-    const rec = this.store.getDeployment(name);
-    if (!rec) return undefined;
-    const project = projectOf(rec.spec);
-    const cluster = this.clustered();
-    const prepared = prepareProject(project, {
-      hostEnv: {},
-      node: this.opts.node,
-      fizzVersion: this.opts.fizzVersion,
-      replicas: this.store.replicas(name),
-      ...(cluster ? { share: cluster.share(name) } : {}),
+  /** Reconcile one deployment now (after the API stored a change to it). */
+  kick(name: string): void {
+    if (!this.running) return;
+    // A peer's change is mirrored into the store first (those removed cluster-wide wait for the next full pass).
+    this.clustered()?.beginPass();
+    void this.run(name).catch(() => undefined);
+  }
+
+  /** One pass of one deployment, under its lock; resolves with what the executor did. */
+  async run(name: string): Promise<ExecuteResult | undefined> {
+    let applied: Applied | undefined;
+    const result = await this.locked(name, async () => {
+      const r = await this.pass(name);
+      applied = r.applied;
+      return r.result;
     });
-    if (ensureImages && this.opts.images) {
+    if (applied) this.o.onApplied?.(applied);
+    return result;
+  }
+
+  private async pass(name: string): Promise<{ result?: ExecuteResult; applied?: Applied }> {
+    const started = this.o.now();
+    const rec = this.desired.get(name);
+    if (!rec) return {};
+    const intent = this.desired.pending(name);
+    const cluster = this.clustered();
+    // A stored spec that no agent should plan (stored before limits, or by a peer) is refused, not planned.
+    const problem = planProblem(rec.spec, this.desired.replicas(name));
+    const c: Converged = problem
+      ? { failure: problem, actions: {}, warnings: [] }
+      : await this.converge(name, rec.spec, intent, cluster).catch((e: unknown) => ({ failure: asFizz(e), actions: {}, warnings: [] }) as Converged);
+    if (c.failure) this.reportFailure(name, rec.generation, c.failure, intent);
+    else this.failing.delete(name);
+    await this.report(name, cluster, c.unchanged).catch((e: unknown) => this.o.onEvent({ type: "cluster.report_failed", deployment: name, message: e instanceof Error ? e.message : String(e) }));
+    this.o.onPass?.((this.o.now() - started) / 1000, name, c.failure !== undefined);
+    this.o.onReconciled?.(name, rec.generation, c.failure !== undefined);
+    if (!intent) return c.result ? { result: c.result } : {};
+    // Applied once, failed or not: a failed intent is reverted, not retried.
+    this.desired.markApplied(name, intent.id);
+    const applied: Applied = { deployment: name, intent, generation: rec.generation, ok: !c.failure, actions: c.actions, warnings: c.warnings, ...(c.failure ? { error: c.failure } : {}) };
+    return { ...(c.result ? { result: c.result } : {}), applied };
+  }
+
+  /** Plan and execute one deployment: images first, then the containers' plan made with them. */
+  private async converge(name: string, spec: Prepared["project"], intent: DeployIntent | undefined, cluster: PlacementSource | undefined): Promise<Converged> {
+    const actions: Record<string, number> = {};
+    const replicas = this.desired.replicas(name);
+    const share = cluster ? cluster.share(name) : undefined;
+    // Most passes see the same spec, counts and share as the last: its desired state (config hashes and all) is reused.
+    const key = `${this.desired.get(name)?.generation}|${[...replicas].join()}|${share ? JSON.stringify(share) : ""}`;
+    let prepared = this.prepared.get(name)?.key === key ? this.prepared.get(name)!.value : undefined;
+    if (!prepared) {
+      prepared = prepareProject(spec, {
+        hostEnv: {},
+        // Environment files were folded in when the deployment was accepted; the agent reads nothing else.
+        readText: () => undefined,
+        node: this.o.node,
+        fizzVersion: this.o.fizzVersion,
+        replicas,
+        ...(share ? { share } : {}),
+      });
+      this.prepared.set(name, { key, value: prepared });
+    }
+    const pinned = planOptionsFor(intent);
+    if (this.o.images) {
       const here = prepared.desired.services.filter((s) => (s.numbers ? s.numbers.length > 0 : s.replicas > 0)).map((s) => s.name);
       // A failure is in the event log; the plan still runs (an image already present keeps working).
-      await this.opts.images.ensure(prepared.project, here).catch(() => {});
+      await this.o.images.ensure(prepared.project, here).catch(() => {});
     }
+    // Pinned images came through the registry just now: `--pull always` is done.
+    const options = this.o.images && pinned.pull === "always" ? { ...pinned, pull: "missing" as const } : pinned;
+    // An image the registry delivers (in a cluster, the node that accepted the change built it) is not built again here.
+    const fromRegistry = new Set(this.o.images?.pinned(prepared.project) ?? []);
+    const desired = fromRegistry.size ? { ...prepared.desired, services: prepared.desired.services.map((s) => (s.hasBuild && fromRegistry.has(s.name) ? { ...s, hasBuild: false } : s)) } : prepared.desired;
+    const executor = this.engine.executor(prepared.builds);
+    const exec = {
+      project: name,
+      instance: { node: this.o.node, deployment: name, fizzVersion: this.o.fizzVersion },
+      parallelism: this.o.parallelism,
+      now: this.o.now,
+      sleep: (ms: number) => sleep(this.o.clock, ms),
+      ...(this.o.prepareContainer ? { prepareCreate: (service: string, container: string) => this.o.prepareContainer!(prepared.project, service, container) } : {}),
+      ...(this.o.beforeStop ? { beforeStop: (container: string) => this.o.beforeStop!(prepared.project, container) } : {}),
+      onEvent: (e: StepEvent) => {
+        if (e.type === "done") actions[e.step.kind] = (actions[e.step.kind] ?? 0) + 1;
+        const ev = stepEvent(name, e, intent?.id);
+        if (ev) this.o.onEvent(ev);
+      },
+      ...(intent?.waitTimeoutMs !== undefined ? { waitTimeoutMs: intent.waitTimeoutMs } : {}),
+    };
     // In a cluster an engine may be shared by nodes (tests do): only this node's containers count.
-    const { actual, containers } = await readActualWithContainers(this.engine, project.name, cluster ? this.opts.node : undefined);
-    // The loop never re-pulls and only restarts exited containers their restart policy asks for.
-    const p = plan(prepared.desired, actual, { pull: "missing", startExited: "policy", removeOrphans: false });
-    return { plan: p, prepared, cluster, containers };
+    const mine = cluster ? this.o.node : undefined;
+    let seen = await this.engine.observe(name, mine);
+    let p: Plan<ServiceTemplate> = plan(desired, seen.actual, options);
+    const images = p.steps.filter((s) => s.kind === "pullImage" || s.kind === "buildImage");
+    if (images.length) {
+      const ids = new Set(images.map((s) => s.id));
+      const r = await executePlan({ steps: images.map((s) => ({ ...s, after: s.after.filter((a) => ids.has(a)) })), warnings: [] }, executor, exec);
+      if (!r.ok) return { failure: r.error!, actions, warnings: prepared.warnings };
+      seen = await this.engine.observe(name, mine);
+      p = plan(desired, seen.actual, { ...options, pull: "missing", build: false });
+    }
+    const warnings = [...prepared.warnings, ...p.warnings];
+    // The steady state plans nothing: then the list the plan was made from is still what runs here.
+    if (p.steps.length === 0) return { actions, warnings, unchanged: seen.containers };
+    const result = await executePlan(p, executor, {
+      ...exec,
+      rollbackOnFailure: intent !== undefined,
+      ...(options.pull === "never" ? { imagesPresent: new Set(seen.actual.images.map((i) => normalizeImageRef(i.ref))) } : {}),
+    });
+    return { result, actions, warnings, ...(result.ok ? {} : { failure: result.error! }) };
   }
 
-  /** Tells the cluster what this node runs of one deployment now (an API call holding it waits on the records). */
-  reportDeployment(name: string): Promise<void> {
-    return this.report(name, this.clustered());
+  private reportFailure(name: string, generation: number, e: FizzError, intent: DeployIntent | undefined): void {
+    const key = `${generation}:${e.code}:${e.message}`;
+    // An intent's failure is always told (its follower waits on it); the loop's repeats once per cause.
+    if (!intent && this.failing.get(name) === key) return;
+    this.failing.set(name, key);
+    this.o.onEvent({ type: "reconcile.failed", deployment: name, message: e.message, data: { code: e.code, ...(e.hint ? { hint: e.hint } : {}), ...(intent ? { intent: intent.id } : {}) } });
   }
 
-  /** Tells the cluster what this node runs of a deployment now (`seen`: a list just read, when nothing has changed since). */
+  /** Tells the cluster what this node runs of a deployment (`seen`: a list just read, when nothing has changed since). */
   private async report(name: string, cluster: PlacementSource | undefined, seen?: readonly ContainerSummary[]): Promise<void> {
     if (!cluster) return;
-    const list = seen ?? (await listProjectContainers(this.engine, name));
-    cluster.report(name, list.filter((c) => ownedBy(c, this.opts.node)));
-  }
-
-  /** A deployment removed cluster-wide: this node takes down its own part and forgets it. */
-  private async teardown(name: string, cluster: PlacementSource): Promise<void> {
-    const rec = this.store.getDeployment(name);
-    if (!rec) return;
-    const prepared = prepareProject(projectOf(rec.spec), { hostEnv: {} });
-    const p = planDown(prepared.desired, await readActual(this.engine, name, this.opts.node), { volumes: false, removeOrphans: true });
-    const r = await executePlan(p, new EngineExecutor(this.engine), { project: name, instance: {}, onEvent: (e) => this.stepEvent(name, e) });
-    if (!r.ok) {
-      this.emit({ type: "reconcile.failed", deployment: name, message: `taking down: ${r.error!.message}` });
-      return;
-    }
-    this.store.deleteDeployment(name);
-    cluster.report(name, []);
-    this.opts.onRemoved?.(name);
-    this.emit({ type: "deployment.removed", deployment: name, message: `deployment ${name} was removed from the cluster; its containers here are gone` });
+    const list = seen ?? (await this.engine.containers(name));
+    cluster.report(name, list.filter((c) => ownedBy(c, this.o.node)));
   }
 
   /**
-   * Keeps the loop off a deployment while an API call converges it (their plans
-   * would race: the loop could start a container before its dependency is ready).
-   * Returns the release function; the loop is woken on release.
+   * Takes a deployment's containers (and networks; volumes with `volumes`)
+   * off this node, planned from `spec` against what the engine has. The one
+   * teardown: `fizz down`, removal cluster-wide, a new deployment's failed
+   * `up`, leaving the cluster.
    */
-  async hold(name: string): Promise<() => void> {
-    this.held.set(name, (this.held.get(name) ?? 0) + 1);
-    // A pass that was already reconciling it finishes first.
-    await this.reconciling.get(name)?.catch(() => {});
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const n = (this.held.get(name) ?? 1) - 1;
-      if (n <= 0) this.held.delete(name);
-      else this.held.set(name, n);
-      this.wake();
-    };
-  }
-
-  /**
-   * One reconcile of one deployment; returns what the executor did (undefined
-   * when nothing to do). `owner`: the API call holding the deployment runs it
-   * itself (its step events go to `onStep` as well).
-   */
-  async reconcileDeployment(name: string, owner?: { onStep?: (e: StepEvent) => void; signal?: AbortSignal }): Promise<ExecuteResult | undefined> {
-    if (!owner && this.held.has(name)) return undefined;
-    const run = this.reconcileNow(name, owner);
-    this.reconciling.set(name, run);
-    try {
-      return await run;
-    } finally {
-      if (this.reconciling.get(name) === run) this.reconciling.delete(name);
-    }
-  }
-
-  private async reconcileNow(name: string, owner?: { onStep?: (e: StepEvent) => void; signal?: AbortSignal }): Promise<ExecuteResult | undefined> {
-    const started = this.now();
-    const rec = this.store.getDeployment(name);
-    if (!rec) return undefined;
-    const project = projectOf(rec.spec);
-    let failed = false;
-    let cluster: PlacementSource | undefined;
-    // The steady state plans nothing: then the list the plan was made from is still what runs here.
-    let unchanged: readonly ContainerSummary[] | undefined;
-    try {
-      const prep = await this.prepareDeployment(name, true);
-      cluster = prep?.cluster;
-      const p = prep?.plan;
-      if (!prep || !p || p.steps.length === 0) {
-        unchanged = prep?.containers;
-        return undefined;
-      }
-      const result = await executePlan(p, new EngineExecutor(this.engine, prep.prepared.builds), {
-        project: project.name,
-        instance: { node: this.opts.node, deployment: name, fizzVersion: this.opts.fizzVersion },
-        parallelism: this.opts.parallelism ?? 8,
-        ...(this.opts.prepareContainer ? { prepareCreate: (service: string, container: string) => this.opts.prepareContainer!(project, service, container) } : {}),
-        ...(this.opts.beforeStop ? { beforeStop: (container: string) => this.opts.beforeStop!(project, container) } : {}),
+  teardown(name: string, spec: Prepared["project"], o: { volumes: boolean; signal?: AbortSignal }): Promise<ExecuteResult & { counts: Record<string, number> }> {
+    return this.locked(name, async () => {
+      const cluster = this.clustered() ?? (this.o.placement?.waiting() ? this.o.placement : undefined);
+      const prepared = prepareProject(spec, { hostEnv: {}, readText: () => undefined });
+      const seen = await this.engine.observe(name, cluster ? this.o.node : undefined);
+      const p = planDown(prepared.desired, seen.actual, { volumes: o.volumes, removeOrphans: true });
+      const r = await executePlan(p, this.engine.executor(), {
+        project: name,
+        instance: {},
+        parallelism: this.o.parallelism,
+        ...(o.signal ? { signal: o.signal } : {}),
+        ...(this.o.beforeStop ? { beforeStop: (container: string) => this.o.beforeStop!(spec, container) } : {}),
         onEvent: (e) => {
-          this.stepEvent(name, e);
-          owner?.onStep?.(e);
+          const ev = stepEvent(name, e, undefined);
+          if (ev) this.o.onEvent(ev);
         },
-        ...(owner?.signal ? { signal: owner.signal } : {}),
       });
-      if (!result.ok) {
-        failed = true;
-        this.emit({ type: "reconcile.failed", deployment: name, message: result.error!.message });
+      const counts: Record<string, number> = {};
+      for (const s of p.steps) counts[s.kind] = (counts[s.kind] ?? 0) + 1;
+      if (r.ok) {
+        this.failing.delete(name);
+        this.clustered()?.report(name, []);
+        this.o.onRemoved?.(name);
       }
-      return result;
-    } catch (e) {
-      failed = true;
-      this.emit({ type: "reconcile.failed", deployment: name, message: e instanceof Error ? e.message : String(e) });
-      return undefined;
-    } finally {
-      await this.report(name, cluster, unchanged).catch((e: unknown) => this.emit({ type: "cluster.report_failed", deployment: name, message: e instanceof Error ? e.message : String(e) }));
-      this.opts.onPass?.((this.now() - started) / 1000, name, failed);
-      this.opts.onReconciled?.(name, rec.generation, failed);
-    }
+      return { ...r, counts };
+    });
   }
 
   /** A full pass over every deployment, one at a time (their plans may share the engine). */
-  async pass(): Promise<void> {
+  async passAll(): Promise<void> {
     if (this.passInFlight) {
       this.wakeRequested = true;
       return this.passInFlight;
     }
     this.passInFlight = (async () => {
-      if (this.placement?.waiting()) {
-        for (const d of this.store.listDeployments()) await this.report(d.name, this.placement).catch(() => {});
+      const placement = this.o.placement;
+      if (placement?.waiting()) {
+        for (const name of this.desired.names()) await this.locked(name, () => this.report(name, placement)).catch(() => undefined);
         return;
       }
       const cluster = this.clustered();
       if (cluster) {
-        for (const gone of cluster.beginPass()) if (!this.held.has(gone)) await this.teardown(gone, cluster).catch(() => {});
+        for (const gone of cluster.beginPass()) {
+          const rec = this.desired.get(gone);
+          if (!rec) continue;
+          const r = await this.teardown(gone, rec.spec, { volumes: false }).catch((e: unknown) => ({ ok: false, error: e instanceof FizzError ? e : undefined }));
+          if (!r.ok) {
+            this.o.onEvent({ type: "reconcile.failed", deployment: gone, message: `taking down: ${r.error?.message ?? "failed"}` });
+            continue;
+          }
+          this.desired.delete(gone);
+          this.o.onEvent({ type: "deployment.removed", deployment: gone, message: `deployment ${gone} was removed from the cluster; its containers here are gone` });
+        }
       }
-      for (const d of this.store.listDeployments()) await this.reconcileDeployment(d.name);
+      for (const name of this.desired.names()) {
+        await this.run(name);
+        await breathe();
+      }
     })().finally(() => {
       this.passInFlight = undefined;
     });
@@ -273,56 +323,42 @@ export class Reconciler {
     this.schedule(0);
   }
 
-  /** Run a pass soon (an engine event or an API change); coalesces bursts. */
+  /** Run a pass soon (an engine event or a peer's change); coalesces bursts. */
   wake(): void {
     if (!this.running) return;
     if (this.passInFlight) this.wakeRequested = true;
-    else this.schedule(this.opts.wakeDelayMs ?? 200);
+    else this.schedule(this.o.wakeDelayMs);
   }
 
   /** One timer drives the loop: a pass, then the next one after the interval (or at once if woken meanwhile). */
   private schedule(ms: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.runPass(), ms);
+    this.timer?.cancel();
+    this.timer = this.o.clock.setTimeout(() => void this.tick(), ms);
   }
 
-  private async runPass(): Promise<void> {
+  private async tick(): Promise<void> {
     if (!this.running) return;
     this.wakeRequested = false;
-    await this.pass().catch(() => {});
-    if (this.running) this.schedule(this.wakeRequested ? 0 : (this.opts.intervalMs ?? 5000));
+    await this.passAll().catch(() => undefined);
+    if (this.running) this.schedule(this.wakeRequested ? 0 : this.o.intervalMs);
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    await this.passInFlight?.catch(() => {});
-  }
-
-  private stepEvent(deployment: string, e: StepEvent): void {
-    const ev = stepEventRecord(deployment, e);
-    if (ev) this.emit(ev);
-  }
-
-  private emit(e: ReconcilerEvent): void {
-    this.opts.onEvent?.(e);
+    this.timer?.cancel();
+    await this.passInFlight?.catch(() => undefined);
+    await Promise.all([...this.locks.values()].map((p) => p.catch(() => undefined)));
   }
 }
 
-/** A finished (or failed) plan step as an event-log entry; progress and start events are not logged. */
-export function stepEventRecord(deployment: string, e: StepEvent): ReconcilerEvent | undefined {
-  if (e.type !== "done" && e.type !== "failed") return undefined;
-  const s = e.step;
-  const container = "container" in s ? s.container.name : s.kind === "createContainer" ? s.name : undefined;
-  const service = "container" in s ? s.container.service : s.kind === "createContainer" ? s.service : s.kind === "waitFor" ? s.service : undefined;
-  const subject =
-    container ?? (s.kind === "createNetwork" ? s.network.name : s.kind === "createVolume" ? s.volume.name : s.kind === "pullImage" || s.kind === "buildImage" ? s.image : s.kind === "removeNetwork" || s.kind === "removeVolume" ? s.name : s.kind === "waitFor" ? s.service : "");
-  return {
-    // Event types are lower-case dotted words (the API's filter syntax): createContainer → step.create_container.
-    type: e.type === "failed" ? "step.failed" : `step.${s.kind.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`,
-    deployment,
-    ...(service ? { service } : {}),
-    ...(container ? { container } : {}),
-    message: e.type === "failed" ? `${s.kind} ${subject}: ${e.error.message}` : `${s.kind} ${subject} (${s.reason.code}${s.reason.detail ? `: ${s.reason.detail}` : ""})`,
-  };
+interface Converged {
+  readonly result?: ExecuteResult;
+  readonly failure?: FizzError;
+  readonly actions: Record<string, number>;
+  readonly warnings: readonly string[];
+  readonly unchanged?: readonly ContainerSummary[];
+}
+
+function asFizz(e: unknown): FizzError {
+  return e instanceof FizzError ? e : new FizzError({ code: "reconcile.failed", message: e instanceof Error ? e.message : String(e), cause: e });
 }

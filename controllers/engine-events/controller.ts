@@ -4,6 +4,7 @@
  * health_status) as `engine` changes, so the loop reacts at once instead of
  * at its next timer. The stream is reopened after `reconnectMs` when it ends.
  */
+import { sleep } from "../../core/clock.ts";
 import type { Engine } from "../../platform/engine/index.ts";
 import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
@@ -46,7 +47,7 @@ export class EngineEventsController implements Controller {
       } catch {
         /* reopened below */
       }
-      if (this.running) await new Promise((r) => setTimeout(r, this.o.reconnectMs));
+      if (this.running) await sleep(this.ctx.clock, this.o.reconnectMs);
     }
   }
 }

@@ -2,24 +2,31 @@
  * Keeps the event log bounded: events older than `events.retention` are
  * pruned at start and then every `events.prune_interval`.
  */
+import type { Timer } from "../../core/clock.ts";
 import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
 
 export class EventRetentionController implements Controller {
   readonly name = "event-retention";
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private timer: Timer | undefined;
 
   constructor(private readonly ctx: AgentContext) {}
 
   start(): void {
     this.prune();
-    this.timer = setInterval(() => this.prune(), this.ctx.config.events.prune_interval);
-    this.timer.unref?.();
+    this.schedule();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
+  }
+
+  private schedule(): void {
+    this.timer = this.ctx.clock.setTimeout(() => {
+      this.prune();
+      this.schedule();
+    }, this.ctx.config.events.prune_interval);
   }
 
   private prune(): void {

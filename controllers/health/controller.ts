@@ -7,8 +7,7 @@
  * changes, and stops when the deployment is gone from this node.
  */
 import type { Project } from "../../core/compose/model.ts";
-import type { Engine } from "../../platform/engine/index.ts";
-import { HealthMonitor, type MonitorEvent } from "../../platform/deploy/health-monitor.ts";
+import { HealthMonitor, type HealthEngine, type MonitorEvent } from "../../platform/deploy/health-monitor.ts";
 import type { Change } from "../changes.ts";
 import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
@@ -26,7 +25,7 @@ export class HealthController implements Controller {
 
   constructor(
     private readonly ctx: AgentContext,
-    private readonly engine: Engine,
+    private readonly engine: HealthEngine,
     private readonly o: HealthControllerOptions,
   ) {}
 
@@ -57,7 +56,7 @@ export class HealthController implements Controller {
     const m = this.monitors.get(name);
     if (m && m.generation === rec.generation) return;
     m?.monitor.stop();
-    const monitor = new HealthMonitor(this.engine, rec.spec as Project, { store: this.ctx.store, onEvent: (e) => this.event(name, e), now: this.ctx.now });
+    const monitor = new HealthMonitor(this.engine, rec.spec as Project, { store: this.ctx.store, onEvent: (e) => this.event(name, e), now: this.ctx.now, clock: this.ctx.clock });
     this.monitors.set(name, { generation: rec.generation ?? generation, monitor });
     if (this.running) monitor.start(this.o.intervalMs);
   }

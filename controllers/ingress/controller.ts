@@ -12,7 +12,7 @@ import { parseCidr, type Cidr } from "../../core/ingress/address.ts";
 import { ingressPlan, type IngressPlanValue } from "../../core/ingress/plan.ts";
 import { placeText } from "../../core/ingress/routes.ts";
 import type { Engine } from "../../platform/engine/index.ts";
-import { CertStore, IngressServer, createIngressMetrics } from "../../platform/ingress/index.ts";
+import { CertStore, IngressServer, createIngressMetrics, type IngressMetrics } from "../../platform/ingress/index.ts";
 import { Relay } from "../../platform/ingress/relay.ts";
 import { onHandlerError } from "../../platform/ingress/sockets.ts";
 import { ingressRoutes } from "../../platform/api/routes-ingress.ts";
@@ -22,11 +22,13 @@ import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
 import { recordEvent } from "../event-log.ts";
 import { readInputs } from "./inputs.ts";
+import { IngressRecords } from "./records.ts";
+import { TlsManager } from "./tls.ts";
 import type { Project } from "../../core/compose/model.ts";
 import { drainState } from "../../core/ingress/drain.ts";
 import { deploymentConflicts } from "../../core/ingress/conflicts.ts";
 import type { DeploymentInput } from "../../core/ingress/routes.ts";
-import { listDeployments } from "../../core/state/index.ts";
+import { deleteIngressRecord, drainKey, listContainers, listDeployments, putIngressRecord } from "../../core/state/index.ts";
 import { FizzError } from "../../core/errors.ts";
 
 /** Which replica a container name is (`<project>-<service>-<number>`, Compose's naming). */
@@ -63,11 +65,23 @@ export class IngressController implements Controller {
   /** Replicas of this node being drained before they stop (deployment/service/index). */
   readonly draining = new Set<string>();
   readonly certs = new CertStore();
+  private readonly records: IngressRecords;
+  readonly tls: TlsManager;
+  private readonly metrics: IngressMetrics;
 
   constructor(
     private readonly ctx: AgentContext,
     private readonly o: { readonly membership: ClusterAgent; readonly engine: Engine },
-  ) {}
+  ) {
+    this.metrics = createIngressMetrics(ctx.metrics.registry);
+    this.records = new IngressRecords(ctx.node, ctx.store, o.membership, ctx.now);
+    this.tls = new TlsManager(ctx, this.records, this.certs, { wake: () => this.wake(), challengeServed: () => this.metrics.recordChallenge() });
+    // A node that creates or joins a cluster brings its certificates along (sealed again under the cluster key).
+    o.membership.onMember(async () => {
+      const carried = this.records.adoptIntoCluster();
+      if (carried.length > 0) this.ctx.logger.info({ carried }, "ingress certificates carried into the cluster");
+    });
+  }
 
   start(): void {
     const cfg = this.ctx.config.ingress;
@@ -80,8 +94,8 @@ export class IngressController implements Controller {
       trustedProxies: cidrs(cfg.trusted_proxies),
       acceptProxyFrom: cidrs(cfg.accept_proxy_from),
       certs: this.certs,
-      acmeChallenge: () => undefined,
-      metrics: createIngressMetrics(this.ctx.metrics.registry),
+      acmeChallenge: (t) => this.tls.challenge(t),
+      metrics: this.metrics,
       waitForReadyMs: cfg.wait_for_ready,
       connectTimeoutMs: cfg.connect_timeout,
       now: () => performance.now(),
@@ -97,6 +111,7 @@ export class IngressController implements Controller {
     await this.busy;
     this.server?.close();
     this.relay?.close();
+    this.records.flush();
     this.server = undefined;
     this.relay = undefined;
   }
@@ -133,7 +148,8 @@ export class IngressController implements Controller {
     if (!server) return;
     const cfg = this.ctx.config.ingress;
     const node = this.o.membership.current;
-    const inputs = await readInputs({ store: this.ctx.store, engine: this.o.engine, node, self: this.ctx.node, relayPort: cfg.relay_port, draining: this.draining });
+    const inputs = await readInputs({ store: this.ctx.store, engine: this.o.engine, node, self: this.ctx.node, relayPort: cfg.relay_port, draining: this.draining, now: Date.now(), markGraceMs: cfg.drain_timeout });
+    if (node && inputs.staleMarks.length > 0) for (const k of inputs.staleMarks) node.mutate((s, ts) => deleteIngressRecord(s, ts, `drain/${k}`));
     this.clustered = inputs.clustered;
     this.members = inputs.members;
     this.routedBy = [this.ctx.node, ...inputs.relays.keys()].sort();
@@ -159,6 +175,7 @@ export class IngressController implements Controller {
       }
     }
     this.reported = now;
+    this.tls.pass(plan.table, this.routedBy);
     if (inputs.clustered && !this.relay) await this.openRelay(node!.address);
     if (!inputs.clustered && this.relay) {
       this.relay.close();
@@ -202,8 +219,12 @@ export class IngressController implements Controller {
 
   /**
    * Before the reconciler stops one of this node's containers: if it backs an
-   * ingress route, take it out of rotation and wait until its requests are
-   * done (at least drain_settle, at most drain_timeout; core/ingress/drain.ts).
+   * ingress route, take it out of rotation here and, in a cluster, mark it
+   * draining in the replicated state so every node stops sending it new work
+   * and closes its idle connections to it; then wait until its requests are
+   * done: this node's own, and the connections other nodes hold through the
+   * relay (at least drain_settle, for the mark to spread; at most
+   * drain_timeout; core/ingress/drain.ts).
    */
   async beforeStop(project: Project, container: string): Promise<void> {
     const server = this.server;
@@ -216,17 +237,25 @@ export class IngressController implements Controller {
     const cfg = this.ctx.config.ingress;
     const mark = `${project.name}/${replica.service}/${replica.index}`;
     this.draining.add(mark);
+    const node = this.o.membership.current;
+    if (node) {
+      const rec = listContainers(node.state, project.name, replica.service).find((c) => c.index === replica.index && c.nodeId === this.ctx.node);
+      const id = rec?.containerId ?? (await this.o.engine.containers.find(container).catch(() => undefined))?.Id;
+      if (id) node.mutate((s, ts) => putIngressRecord(s, ts, drainKey(project.name, replica.service, replica.index, this.ctx.node), { kind: "drain", container: id, since: Date.now() }));
+    }
     const t0 = this.ctx.now();
     this.wake();
+    const inFlight = () => server.inFlight(key) + (this.relay?.connectionsTo(mark) ?? 0);
     for (;;) {
-      const s = drainState(t0, this.ctx.now(), server.inFlight(key), { settleMs: cfg.drain_settle, timeoutMs: cfg.drain_timeout });
+      const s = drainState(t0, this.ctx.now(), inFlight(), { settleMs: cfg.drain_settle, timeoutMs: cfg.drain_timeout });
       if (s.kind === "done") {
-        if (s.why === "timeout") this.ctx.logger.warn({ container, inFlight: server.inFlight(key) }, "drain timed out; stopping with requests in flight");
+        if (s.why === "timeout") this.ctx.logger.warn({ container, inFlight: server.inFlight(key), relayed: this.relay?.connectionsTo(mark) ?? 0 }, "drain timed out; stopping with requests or connections in flight");
         break;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    // The mark stays until the replica is gone (a restarted replica with the same number is a new one).
+    // The local mark stays until the replica is gone (a restarted replica with the same number is a new one);
+    // the replicated one names the container, and the pass deletes it once that container is gone.
     setTimeout(() => this.draining.delete(mark), cfg.drain_timeout).unref?.();
   }
 
@@ -250,6 +279,22 @@ export class IngressController implements Controller {
     });
   }
 
+  certificates(): unknown {
+    return this.tls.certificates();
+  }
+
+  addCertificate(name: string, certPem: string, keyPem: string): unknown {
+    const view = this.tls.addUserCert(name, certPem, keyPem);
+    recordEvent(this.ctx, { type: "ingress.cert_added", message: `certificate ${name} added for ${view.names.join(", ")} (valid until ${view.not_after}); every node serves it`, data: { name, names: [...view.names] } });
+    return view;
+  }
+
+  removeCertificate(name: string): boolean {
+    const ok = this.tls.removeUserCert(name);
+    if (ok) recordEvent(this.ctx, { type: "ingress.cert_removed", message: `certificate ${name} removed`, data: { name } });
+    return ok;
+  }
+
   /** GET /v1/ingress */
   ingressStatus(): unknown {
     const plan = this.plan;
@@ -269,6 +314,8 @@ export class IngressController implements Controller {
       })),
       targets: live?.targets ?? [],
       conflicts: (plan?.table.conflicts ?? []).map((c) => ({ what: c.what, kept: `${c.kept.service.project}: ${placeText(c.kept.place)}`, refused: `${c.refused.service.project}: ${placeText(c.refused.place)}` })),
+      tls: this.tls.status(),
+      certificates: this.tls.certificates(),
     };
   }
 }

@@ -9,7 +9,7 @@
 import type { Project } from "../../core/compose/model.ts";
 import type { DeploymentInput } from "../../core/ingress/routes.ts";
 import type { ReplicaInput } from "../../core/ingress/plan.ts";
-import { listContainers, listDeployments } from "../../core/state/index.ts";
+import { drainMarks, listContainers, listDeployments } from "../../core/state/index.ts";
 import { LABEL } from "../../core/labels.ts";
 import type { ContainerSummary, Engine } from "../../platform/engine/index.ts";
 import { listProjectContainers, ownedBy } from "../../platform/deploy/project.ts";
@@ -23,6 +23,8 @@ export interface PlanInputs {
   readonly relays: Map<string, { host: string; port: number }>;
   /** Member addresses allowed to use this node's relay. */
   readonly members: Set<string>;
+  /** Draining marks whose container is gone (deployment/service/index/node): this node's after `markGraceMs`, anyone's after an hour. */
+  readonly staleMarks: string[];
 }
 
 function hostOf(address: string): string {
@@ -48,19 +50,19 @@ function localView(c: ContainerSummary): { status: ReplicaInput["status"]; healt
 }
 
 /** This node's replicas of a deployment, by service/index, with their addresses and states. */
-async function localReplicas(engine: Engine, deployment: string, self: string): Promise<Map<string, { address: string | undefined; view: ReturnType<typeof localView> }>> {
-  const out = new Map<string, { address: string | undefined; view: ReturnType<typeof localView> }>();
+async function localReplicas(engine: Engine, deployment: string, self: string): Promise<Map<string, { id: string; address: string | undefined; view: ReturnType<typeof localView> }>> {
+  const out = new Map<string, { id: string; address: string | undefined; view: ReturnType<typeof localView> }>();
   for (const c of await listProjectContainers(engine, deployment)) {
     if (!ownedBy(c, self) || c.Labels?.[LABEL.oneoff] === "True") continue;
     const service = c.Labels?.[LABEL.service];
     const num = Number(c.Labels?.[LABEL.containerNumber]);
     if (!service || !Number.isInteger(num)) continue;
-    out.set(`${service}/${num - 1}`, { address: firstAddress(c), view: localView(c) });
+    out.set(`${service}/${num - 1}`, { id: c.Id, address: firstAddress(c), view: localView(c) });
   }
   return out;
 }
 
-export async function readInputs(o: { store: AgentStore; engine: Engine; node: ClusterNode | undefined; self: string; relayPort: number; draining: ReadonlySet<string> }): Promise<PlanInputs> {
+export async function readInputs(o: { store: AgentStore; engine: Engine; node: ClusterNode | undefined; self: string; relayPort: number; draining: ReadonlySet<string>; now: number; markGraceMs: number }): Promise<PlanInputs> {
   const { node, self } = o;
   const deployments: DeploymentInput[] = [];
   const replicas: ReplicaInput[] = [];
@@ -74,7 +76,7 @@ export async function readInputs(o: { store: AgentStore; engine: Engine; node: C
         replicas.push({ deployment: d.name, service, index: Number(idx), node: self, ...r.view, draining: o.draining.has(`${d.name}/${k}`), nodeAlive: true, ...(r.address ? { localAddress: r.address } : {}) });
       }
     }
-    return { clustered: false, deployments, replicas, relays, members };
+    return { clustered: false, deployments, replicas, relays, members, staleMarks: [] };
   }
   const alive = new Set<string>();
   for (const m of node.members()) {
@@ -86,6 +88,9 @@ export async function readInputs(o: { store: AgentStore; engine: Engine; node: C
     }
   }
   const state = node.state;
+  // Replicas some node is about to stop (the mark names the container, so a replacement under the same number is not draining).
+  const marks = drainMarks(state);
+  const liveMarks = new Set<string>();
   for (const [id, rec] of listDeployments(state)) {
     deployments.push({ id, created: rec.created, project: rec.spec as unknown as Project });
     const local = await localReplicas(o.engine, id, self);
@@ -93,6 +98,10 @@ export async function readInputs(o: { store: AgentStore; engine: Engine; node: C
       const mine = c.nodeId === self;
       const l = mine ? local.get(`${c.service}/${c.index}`) : undefined;
       if (mine && !l) continue; // recorded but gone from the engine
+      const markKey = `${id}/${c.service}/${c.index}/${c.nodeId}`;
+      const mark = marks.get(markKey);
+      const marked = mark !== undefined && mark.container === (mine ? l!.id : c.containerId);
+      if (marked) liveMarks.add(markKey);
       replicas.push({
         deployment: id,
         service: c.service,
@@ -101,11 +110,14 @@ export async function readInputs(o: { store: AgentStore; engine: Engine; node: C
         // Our own replicas: the engine's word is fresher than our published record.
         status: l ? l.view.status : c.status,
         health: l ? l.view.health : c.health,
-        draining: mine && o.draining.has(`${id}/${c.service}/${c.index}`),
+        draining: marked || (mine && o.draining.has(`${id}/${c.service}/${c.index}`)),
         nodeAlive: alive.has(c.nodeId),
         ...(l?.address ? { localAddress: l.address } : {}),
       });
     }
   }
-  return { clustered: true, deployments, replicas, relays, members };
+  const staleMarks = [...marks.entries()]
+    .filter(([k, m]) => !liveMarks.has(k) && o.now - m.since > (k.endsWith(`/${self}`) ? o.markGraceMs : 3_600_000))
+    .map(([k]) => k);
+  return { clustered: true, deployments, replicas, relays, members, staleMarks };
 }

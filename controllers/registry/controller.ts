@@ -10,6 +10,7 @@
  * (images.ts) so a deployment's images come through the registry.
  */
 import { join } from "node:path";
+import { formatHostPort, parseHostPort, type HostPort } from "../../core/address.ts";
 import type { Project } from "../../core/compose/model.ts";
 import { deleteRegistryTag, putRegistryTag, registryTags } from "../../core/state/index.ts";
 import { namespaceOf, type Digest, type RepoName } from "../../core/registry/index.ts";
@@ -27,7 +28,7 @@ import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
 import { recordEvent } from "../event-log.ts";
 import { pinnedDigests, runGc, type GcReport } from "./gc.ts";
-import { DeploymentImages } from "./images.ts";
+import { DeploymentImages, pinOf } from "./images.ts";
 import { ClusterPeers } from "./peers.ts";
 import { isLoopback, REGISTRY_USER, RegistryAuth } from "./auth.ts";
 
@@ -35,6 +36,8 @@ import { isLoopback, REGISTRY_USER, RegistryAuth } from "./auth.ts";
 export interface DeploymentImageHooks {
   pin(project: Project, o: { pull?: string; build?: boolean }): Promise<Project>;
   ensure(project: Project, services: readonly string[]): Promise<void>;
+  /** Services whose image the registry delivers (pinned): a node pulls those, it does not build them. */
+  pinned(project: Project): string[];
 }
 
 export interface RegistryControllerDeps {
@@ -45,15 +48,13 @@ export interface RegistryControllerDeps {
 }
 
 
-function splitHostPort(addr: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
-  if (!m) throw new Error(`'${addr}' is not <host>:<port>`);
-  return { host: m[1]!, port: Number(m[2]) };
+function splitHostPort(addr: string): HostPort {
+  const r = parseHostPort(addr, { allowZero: true });
+  if (!r.ok) throw new Error(`'${addr}' is not <host>:<port>: ${r.why}`);
+  return r.value;
 }
 
-function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
+const hostPort = formatHostPort;
 
 export class RegistryController implements Controller, DeploymentImageHooks, RegistryApi {
   readonly name = "registry";
@@ -279,6 +280,12 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
 
   async pin(project: Project, o: { pull?: string; build?: boolean }): Promise<Project> {
     return this.images ? this.images.pin(project, o) : project;
+  }
+
+  pinned(project: Project): string[] {
+    return Object.values(project.services)
+      .filter((s) => pinOf(s) !== undefined)
+      .map((s) => s.name);
   }
 
   async ensure(project: Project, services: readonly string[]): Promise<void> {

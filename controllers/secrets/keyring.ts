@@ -83,6 +83,14 @@ export class KeyHolder {
 
   /** The key, or a 503 that says why there is none. */
   need(what: string): MasterKey {
+    // The quorum is checked at the moment of use as well: a delivery that races
+    // the pass about to seal (a holder just died) must not get the key.
+    if (this.master && this.mode === "unsealed") {
+      const v = holderView(this.d.state.list());
+      const t = publishedThreshold(v) ?? targetThreshold(v);
+      const live = liveHolders(v, this.d.alive(), t).length;
+      if (mustSeal(this.mode, live, t)) this.seal(`only ${live} of the ${t} share holders needed are alive`);
+    }
     if (this.master) return this.master;
     throw new FizzError({ code: "secrets.sealed", message: `secrets are sealed on node ${this.d.node} (${this.reason}), so it cannot ${what}`, hint: "wait for enough nodes to be up, or unseal with recovery shares: fizz secret unseal", status: 503 });
   }

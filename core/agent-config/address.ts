@@ -3,6 +3,7 @@
  * `unix:<path>` / `unix://<path>` for a unix socket, `<ip>:<port>` /
  * `[<ipv6>]:<port>` / `http(s)://host:port` for TCP. Pure parsing, no I/O.
  */
+import { formatHostPort, parseHostPort } from "../address.ts";
 import { FizzError } from "../errors.ts";
 
 export type ApiAddress =
@@ -36,28 +37,16 @@ export function parseApiAddress(raw: string, what = "API address"): ApiAddress {
     else throw bad(`unknown scheme '${sch}'`);
     rest = s.slice(scheme[0].length).replace(/\/+$/, "");
   }
-  let host: string;
-  let portText: string;
-  const v6 = /^\[([0-9a-fA-F:.%a-zA-Z]+)\]:(\d+)$/.exec(rest);
-  if (v6) {
-    host = v6[1]!;
-    portText = v6[2]!;
-  } else {
-    const i = rest.lastIndexOf(":");
-    if (i <= 0) throw bad("expected <host>:<port>");
-    host = rest.slice(0, i);
-    portText = rest.slice(i + 1);
-    if (host.includes(":")) throw bad("write IPv6 addresses in brackets, e.g. [::1]:7070");
-    if (!/^[a-zA-Z0-9.-]+$/.test(host)) throw bad(`'${host}' is not a host name or IP address`);
-  }
-  if (!/^\d{1,5}$/.test(portText)) throw bad(`'${portText}' is not a port number`);
-  const port = Number(portText);
-  if (port > 65535) throw bad(`port ${port} is out of range (0-65535)`);
+  if (!/^\[/.test(rest) && !rest.includes(":")) throw bad("expected <host>:<port>");
+  const hp = parseHostPort(rest, { allowZero: true });
+  if (!hp.ok) throw bad(hp.why);
+  const { host, port } = hp.value;
+  if (!host.includes(":") && !/^[a-zA-Z0-9.-]+$/.test(host)) throw bad(`'${host}' is not a host name or IP address`);
   return { kind: "tcp", host, port, tls };
 }
 
 export function formatApiAddress(a: ApiAddress): string {
   if (a.kind === "unix") return `unix:${a.path}`;
-  const host = a.host.includes(":") ? `[${a.host}]` : a.host;
-  return a.tls ? `https://${host}:${a.port}` : `${host}:${a.port}`;
+  const hp = formatHostPort(a.host, a.port);
+  return a.tls ? `https://${hp}` : hp;
 }

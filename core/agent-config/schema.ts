@@ -43,6 +43,10 @@ export interface AgentConfig {
     interval: number;
     /** Engine operations run at once while executing a plan. */
     parallelism: number;
+    /** How often a wait (`up --wait`, a change being followed, readiness) looks again (ms). */
+    wait_poll: number;
+    /** Longest a change is followed when the client gave no timeout (ms). */
+    wait_timeout: number;
     /** Milliseconds a woken loop waits before its pass, so a burst of wakes makes one pass. */
     wake_delay: number;
   };
@@ -57,12 +61,28 @@ export interface AgentConfig {
     advertise: string;
     join: string[];
     labels: Record<string, string>;
+    /** This node's name in `fizz nodes`, placement explanations and messages; "" = the host name. */
+    name: string;
+    /** Let this node join a cluster in which a live member already drives its engine. */
+    allow_shared_engine: boolean;
     /** A restarted member acts after it has rejoined, or after this many ms with no peer answering. */
     settle_timeout: number;
     /** Longest wait between two attempts of a restarted member to rejoin its peers (ms). */
     rejoin_backoff_max: number;
     /** `fizz join` gives up when no seed answered within this many ms. */
     join_timeout: number;
+    /** At most this often (ms) the replicated state is written to the store after it changed. */
+    state_persist_interval: number;
+    /** SWIM: time between failure probes (ms). */
+    probe_interval: number;
+    /** SWIM: wait for a direct ack before probing through peers (ms). */
+    probe_timeout: number;
+    /** Time between gossip rounds (ms). */
+    gossip_interval: number;
+    /** Base period of the full state exchange with a random peer (ms). */
+    push_pull_interval: number;
+    /** A dead member is retried this often, so healed partitions merge (ms). */
+    reconnect_interval: number;
   };
   ingress: {
     /** Serve published ports and x-fizz.ingress routes on this node. */
@@ -85,6 +105,18 @@ export interface AgentConfig {
     drain_settle: number;
     /** Before a replica stops: most time waited for its requests to finish (ms). */
     drain_timeout: number;
+    acme: {
+      /** ACME directory URL certificates for TLS routes are ordered from; "" = no ordering. */
+      directory: string;
+      /** Contact address given to the CA with the account; "" = none. */
+      email: string;
+      /** PEM file of extra CAs trusted for the directory's own HTTPS (a private or test CA); "" = the system's. */
+      ca_file: string;
+      /** Bound on one order, from the first request to the issued certificate (ms). */
+      order_timeout: number;
+      /** Time a published challenge token gets to reach every node before the CA is asked to check it (ms). */
+      token_settle: number;
+    };
   };
   metrics: { enabled: boolean };
   registry: {
@@ -206,6 +238,8 @@ export const SCHEMA: SectionSpec = {
         interval: { type: { t: "duration", minMs: 100 }, doc: "Time between passes (e.g. 10s, 500ms)" },
         parallelism: { type: { t: "int", min: 1, max: 256 }, doc: "Engine operations at once" },
         wake_delay: { type: { t: "duration", minMs: 0 }, doc: "Wait after a wake before the pass (coalesces bursts)" },
+        wait_poll: { type: { t: "duration", minMs: 10 }, doc: "How often a wait looks again" },
+        wait_timeout: { type: { t: "duration", minMs: 1000 }, doc: "Longest a change is followed when the client gave no timeout" },
       },
     },
     health: {
@@ -219,9 +253,17 @@ export const SCHEMA: SectionSpec = {
         advertise: { type: { t: "hostport" }, doc: "Address peers use; empty = bind" },
         join: { type: { t: "list" }, doc: "Peers to contact on start" },
         labels: { type: { t: "map" }, doc: "Node labels for placement constraints" },
+        name: { type: { t: "string" }, doc: "This node's name; empty = the host name" },
+        allow_shared_engine: { type: { t: "bool" }, doc: "Join even when a live member drives the same engine (protocol trials only)" },
         settle_timeout: { type: { t: "duration", minMs: 0 }, doc: "A restarted member acts after rejoining, or after this long alone" },
         rejoin_backoff_max: { type: { t: "duration", minMs: 100 }, doc: "Longest wait between rejoin attempts" },
         join_timeout: { type: { t: "duration", minMs: 100 }, doc: "Time `fizz join` waits for a seed" },
+        state_persist_interval: { type: { t: "duration", minMs: 10 }, doc: "Longest wait before a changed cluster state is written to the store" },
+        probe_interval: { type: { t: "duration", minMs: 10 }, doc: "Time between failure probes (SWIM)" },
+        probe_timeout: { type: { t: "duration", minMs: 5 }, doc: "Wait for a direct ack before probing through peers" },
+        gossip_interval: { type: { t: "duration", minMs: 5 }, doc: "Time between gossip rounds" },
+        push_pull_interval: { type: { t: "duration", minMs: 0 }, doc: "Base period of the full state exchange (0 = off)" },
+        reconnect_interval: { type: { t: "duration", minMs: 10 }, doc: "How often a dead member is retried" },
       },
     },
     ingress: {
@@ -237,6 +279,16 @@ export const SCHEMA: SectionSpec = {
         refresh: { type: { t: "duration", minMs: 100 }, doc: "Time between route refreshes when nothing changed" },
         drain_settle: { type: { t: "duration", minMs: 0 }, doc: "Least time a stopping replica is out of rotation before it stops" },
         drain_timeout: { type: { t: "duration", minMs: 0 }, doc: "Most time a stopping replica's requests get to finish" },
+        acme: {
+          doc: "Automatic TLS: certificates for x-fizz.ingress hosts with tls: true, ordered over ACME (HTTP-01)",
+          fields: {
+            directory: { type: { t: "string" }, doc: "ACME directory URL; empty = no ordering (Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory)" },
+            email: { type: { t: "string" }, doc: "Contact address for the ACME account; empty = none" },
+            ca_file: { type: { t: "path" }, doc: "PEM file of CAs trusted for the directory's HTTPS; empty = the system's" },
+            order_timeout: { type: { t: "duration", minMs: 1000 }, doc: "Bound on one order" },
+            token_settle: { type: { t: "duration", minMs: 0 }, doc: "Time a challenge token gets to reach every node before the CA checks it" },
+          },
+        },
       },
     },
     metrics: {
@@ -323,10 +375,10 @@ export function defaults(h: HostFacts): AgentConfig {
     },
     engine: { kind: "auto", host: "", events_reconnect: 1000 },
     log: { level: "info", format: "auto" },
-    reconcile: { interval: 10_000, parallelism: 4, wake_delay: 200 },
+    reconcile: { interval: 10_000, parallelism: 4, wake_delay: 200, wait_poll: 250, wait_timeout: 600_000 },
     health: { interval: 2000 },
-    cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000 },
-    ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, drain_settle: 1_000, drain_timeout: 10_000 },
+    cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, name: "", allow_shared_engine: false, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000, state_persist_interval: 1000, probe_interval: 1000, probe_timeout: 500, gossip_interval: 200, push_pull_interval: 30_000, reconnect_interval: 15_000 },
+    ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, drain_settle: 1_000, drain_timeout: 10_000, acme: { directory: "", email: "", ca_file: "", order_timeout: 120_000, token_settle: 2_000 } },
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
     mesh: { enabled: true, interface: "fizz0", port: 51820, range: "10.208.0.0/12" },

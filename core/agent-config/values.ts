@@ -3,6 +3,7 @@
  * environment variables and flags give text. Errors are plain messages; the
  * caller adds where the value came from (file:line, FIZZ_X, --flag).
  */
+import { formatMs, parseDurationMs } from "../duration.ts";
 import { parseApiAddress } from "./address.ts";
 import type { FieldType } from "./schema.ts";
 
@@ -12,25 +13,13 @@ const ok = (value: unknown): Coerced => ({ ok: true, value });
 const fail = (message: string): Coerced => ({ ok: false, message });
 const show = (v: unknown) => (typeof v === "string" ? `'${v.slice(0, 80)}'` : Array.isArray(v) ? "a list" : v === null ? "null" : typeof v === "object" ? "a mapping" : String(v));
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `10s`, `500ms`, `1m30s`, `2h`, `7d`; a bare number is seconds. Returns ms or undefined. */
+/** `10s`, `500ms`, `1m30s`, `2h`, `7d`; a bare number is seconds. Returns ms or undefined (core/duration.ts). */
 export function parseDuration(s: string): number | undefined {
-  const t = s.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
-  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(t)) return undefined;
-  let ms = 0;
-  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) ms += Number(m[1]) * UNITS[m[2]!]!;
-  return Math.round(ms);
+  return parseDurationMs(s, { days: true });
 }
 
-export function formatDuration(ms: number): string {
-  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
+/** `10s`, `1h30m`, `168h`: parses back to the same ms. */
+export const formatDuration = formatMs;
 
 export function coerce(type: FieldType, raw: unknown, fromText: boolean): Coerced {
   switch (type.t) {

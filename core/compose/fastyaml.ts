@@ -14,7 +14,7 @@
  */
 import type { SourceLocation } from "../errors.ts";
 import { MAX_NESTING_DEPTH } from "../limits.ts";
-import { Locations } from "./source.ts";
+import { Locations } from "./locations.ts";
 
 /** Paths are carried as their printed form (`services.web.ports[1]`), built incrementally. */
 type P = string;

@@ -35,6 +35,11 @@ export function hashableService(service: Service): unknown {
 export function serviceConfigHash(project: Project, serviceName: string): string {
   const service = own(project.services, serviceName) ?? own(project.disabled_services, serviceName);
   if (!service) throw new Error(`serviceConfigHash: no service '${serviceName}' in project '${project.name}'`);
+  return configHashOf(service);
+}
+
+/** The config hash of one normalised service (what its containers are labelled with). */
+export function configHashOf(service: Service): string {
   return bytesToHex(sha256(utf8ToBytes(canonicalJson(hashableService(service)))));
 }
 

@@ -20,5 +20,5 @@ export { formatDiagnostic, diagnosticsError } from "./diagnostics.ts";
 export { projectDocument, projectYaml, serviceDocument } from "./serialize.ts";
 export { parseDuration, formatDuration, parseBytes } from "./units.ts";
 export { interpolate, escapeDollars } from "./interpolate.ts";
-export { implicitDeps } from "./validate.ts";
+export { implicitDeps } from "./query.ts";
 export { replicaCount, replicasOf, startOrder } from "./query.ts";

@@ -46,7 +46,8 @@ export interface Project {
   active_profiles: string[];
 }
 
-export type PullPolicy = "always" | "never" | "missing" | "build" | "if_not_present" | "daily" | "weekly" | string;
+/** A service's `pull_policy:` as written (the planner's PullPolicy is what it means). */
+export type ComposePullPolicy = "always" | "never" | "missing" | "build" | "if_not_present" | "daily" | "weekly" | string;
 export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped" | string;
 
 export interface Service {
@@ -56,7 +57,7 @@ export interface Service {
 
   image?: string;
   build?: Build;
-  pull_policy?: PullPolicy;
+  pull_policy?: ComposePullPolicy;
   /** With pull_policy: refresh, how old a local image may get before it is pulled again. */
   pull_refresh_after?: string;
   platform?: string;

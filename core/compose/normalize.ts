@@ -25,6 +25,7 @@ import { readBool, readInt, readObj, readSpec, readStr, readStrs, typeName, type
 import { echo } from "../limits.ts";
 import type { Path } from "./source.ts";
 import { parseDeviceShort, parsePortShort, parseVolumeShort } from "./syntax.ts";
+import { limitMessage, MAX_REPLICAS } from "../limits.ts";
 import { readXFizzService } from "./xfizz.ts";
 
 const RESOURCE: Schema = { cpus: "num", memory: "bytes", pids: "int" };
@@ -655,6 +656,9 @@ export function normalizeService(name: string, raw: unknown, p: Path, cx: Cx): S
   }
   if (svc.deploy?.replicas !== undefined && svc.scale !== undefined && svc.deploy.replicas !== svc.scale) {
     cx.diags.error([...p, "scale"], "compose.conflict", `scale (${svc.scale}) and deploy.replicas (${svc.deploy.replicas}) disagree`);
+  }
+  for (const [field, n] of [["deploy.replicas", svc.deploy?.replicas], ["scale", svc.scale]] as const) {
+    if (typeof n === "number" && n > MAX_REPLICAS) cx.diags.error([...p, ...field.split(".")], "compose.too_many_replicas", limitMessage("replicas", field, n), `run at most ${MAX_REPLICAS} replicas of one service`);
   }
   if (svc.network_mode !== undefined && raw.networks !== undefined) {
     cx.diags.error([...p, "network_mode"], "compose.conflict", "network_mode and networks cannot both be set");

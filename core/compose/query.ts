@@ -4,7 +4,17 @@
  * first, in levels that can start in parallel).
  */
 import type { Project, Service } from "./model.ts";
-import { implicitDeps } from "./validate.ts";
+
+
+/** depends_on plus the dependencies Compose infers from links, volumes_from and `service:` modes. */
+export function implicitDeps(svc: Service | undefined): string[] {
+  if (!svc) return [];
+  const deps = new Set(Object.keys(svc.depends_on));
+  for (const l of svc.links ?? []) deps.add(l.split(":")[0]!);
+  for (const v of svc.volumes_from ?? []) if (!v.startsWith("container:")) deps.add(v.replace(/^service:/, "").split(":")[0]!);
+  for (const m of [svc.network_mode, svc.ipc, svc.pid]) if (typeof m === "string" && m.startsWith("service:")) deps.add(m.slice(8));
+  return [...deps];
+}
 
 /** Desired replicas: deploy.replicas, else scale, else 1; `global` modes are one per node (returned as "global"). */
 export function replicasOf(service: Service): number | "global" {

@@ -11,6 +11,7 @@ import { hasPath, UNSUPPORTED_SERVICE_FIELDS, UNSUPPORTED_TOP_FIELDS } from "./u
 import { networkDiagnostics } from "../net/compose-networks.ts";
 import { isIp } from "./syntax.ts";
 import { own } from "./hash.ts";
+import { implicitDeps } from "./query.ts";
 import { xfizzWarnings } from "./xfizz.ts";
 import { projectConflicts } from "../ingress/conflicts.ts";
 
@@ -112,16 +113,6 @@ export function validateProject(project: Project, diags: Diags): void {
   networkDiagnostics(project, diags);
   // x-fizz.ingress routes and ports against each other and against published ports (core/ingress).
   for (const c of projectConflicts(project)) diags.error([...c.path], "compose.ingress_conflict", c.message, c.hint);
-}
-
-/** depends_on plus the dependencies Compose infers from links, volumes_from and `service:` modes. */
-export function implicitDeps(svc: Service | undefined): string[] {
-  if (!svc) return [];
-  const deps = new Set(Object.keys(svc.depends_on));
-  for (const l of svc.links ?? []) deps.add(l.split(":")[0]!);
-  for (const v of svc.volumes_from ?? []) if (!v.startsWith("container:")) deps.add(v.replace(/^service:/, "").split(":")[0]!);
-  for (const m of [svc.network_mode, svc.ipc, svc.pid]) if (typeof m === "string" && m.startsWith("service:")) deps.add(m.slice(8));
-  return [...deps];
 }
 
 function checkCycles(project: Project, diags: Diags): void {

@@ -63,13 +63,12 @@ export function engineConnectError(code: string, ep: EngineEndpointInfo, detail?
   const extra = detail ? ` (${detail})` : "";
   switch (code) {
     case "ENOENT":
-      return new FizzError({ code: "engine.unreachable", message: `no container engine at ${where}`, hint: startHint(ep), status: 503 });
+      return new FizzError({ code: "engine.unreachable", message: `no container engine at ${where}`, hint: startHint(ep) });
     case "ECONNREFUSED":
       return new FizzError({
         code: "engine.unreachable",
         message: `no container engine answers at ${where}: connection refused`,
         hint: startHint(ep),
-        status: 503,
       });
     case "EACCES":
     case "EPERM":
@@ -80,7 +79,6 @@ export function engineConnectError(code: string, ep: EngineEndpointInfo, detail?
           ep.engine === "podman"
             ? "run as root, or use rootless Podman's socket: 'systemctl --user start podman.socket' and --engine podman (uses $XDG_RUNTIME_DIR/podman/podman.sock)"
             : "add your user to the docker group ('sudo usermod -aG docker $USER', then log in again), or run as root",
-        status: 503,
       });
     case "ETIMEDOUT":
     case "UND_ERR_CONNECT_TIMEOUT":
@@ -90,7 +88,6 @@ export function engineConnectError(code: string, ep: EngineEndpointInfo, detail?
         code: "engine.timeout",
         message: `the container engine at ${where} did not answer in time${extra}`,
         hint: "the engine may be overloaded or hung; check its logs (journalctl -u docker, /var/log/fizz-dockerd.log)",
-        status: 504,
       });
     case "EHOSTUNREACH":
     case "ENETUNREACH":
@@ -100,14 +97,12 @@ export function engineConnectError(code: string, ep: EngineEndpointInfo, detail?
         code: "engine.unreachable",
         message: `cannot reach the container engine at ${where}${extra}`,
         hint: "check DOCKER_HOST and that the engine host is up",
-        status: 503,
       });
     default:
       return new FizzError({
         code: "engine.unreachable",
         message: `lost the connection to the container engine at ${where}: ${code}${extra}`,
         hint: startHint(ep),
-        status: 503,
       });
   }
 }
@@ -160,7 +155,6 @@ export function engineHttpError(status: number, engineMessage: string, ctx: Engi
       hint: port
         ? `stop whatever holds port ${port.port} ('ss -ltnp "sport = :${port.port}"' or 'docker ps --filter publish=${port.port}') or publish the service on another host port`
         : "stop whatever holds the port or publish the service on another host port",
-      status: 409,
     });
   }
 
@@ -171,7 +165,6 @@ export function engineHttpError(status: number, engineMessage: string, ctx: Engi
       code: "engine.name_conflict",
       message: `container name '${name.name}' is already in use${name.holder ? ` by container ${name.holder.slice(0, 12)}` : ""}`,
       hint: `remove it ('docker rm -f ${name.name}') or choose another name`,
-      status: 409,
     });
   }
 
@@ -189,7 +182,6 @@ export function engineHttpError(status: number, engineMessage: string, ctx: Engi
           : ctx.pull === "build"
           ? `the service builds this image ('pull_policy: build'); run the build first ('fizz up --build')`
           : `pull it ('docker pull ${ref}') or build it; check the name and tag`,
-      status: 404,
     });
   }
 
@@ -201,16 +193,15 @@ export function engineHttpError(status: number, engineMessage: string, ctx: Engi
       code: "engine.registry_unreachable",
       message: `cannot pull ${ref}: the registry is unreachable (${msg})`,
       hint: "check the network and DNS of the engine host, or build the image / load it ('docker load') and use --pull never",
-      status: 502,
     });
   }
 
   if (status === 404) {
     const subj = ctx.subject ? `${ctx.subject.kind} '${ctx.subject.name}'` : "the object";
-    return new FizzError({ ...base, code: "engine.not_found", message: `${subj} not found (while trying to ${doing}): ${msg}`, status: 404 });
+    return new FizzError({ ...base, code: "engine.not_found", message: `${subj} not found (while trying to ${doing}): ${msg}` });
   }
   if (status === 409) {
-    return new FizzError({ ...base, code: "engine.conflict", message: `the engine refused to ${doing}: ${msg}`, status: 409 });
+    return new FizzError({ ...base, code: "engine.conflict", message: `the engine refused to ${doing}: ${msg}` });
   }
   if (status === 400) {
     return new FizzError({
@@ -218,10 +209,9 @@ export function engineHttpError(status: number, engineMessage: string, ctx: Engi
       code: "engine.bad_request",
       message: `the engine rejected the request to ${doing}: ${msg}`,
       hint: "this is usually a value the engine does not accept; check the compose field it names",
-      status: 400,
     });
   }
-  return new FizzError({ ...base, code: "engine.api_error", message: `the engine failed to ${doing}: ${msg}`, status: 502 });
+  return new FizzError({ ...base, code: "engine.api_error", message: `the engine failed to ${doing}: ${msg}` });
 }
 
 export function engineApiVersionError(reason: string, ep: EngineEndpointInfo): FizzError {
@@ -229,10 +219,9 @@ export function engineApiVersionError(reason: string, ep: EngineEndpointInfo): F
     code: "engine.api_version",
     message: `unsupported container engine at ${ep.socketPath ?? ep.address}: ${reason}`,
     hint: "upgrade to Docker 20.10 or newer, or Podman 4 or newer",
-    status: 503,
   });
 }
 
 export function engineProtocolError(detail: string, ctx: EngineCallContext): FizzError {
-  return new FizzError({ code: "engine.protocol", message: `unexpected answer from the engine to ${describe(ctx)}: ${detail}`, status: 502 });
+  return new FizzError({ code: "engine.protocol", message: `unexpected answer from the engine to ${describe(ctx)}: ${detail}` });
 }

@@ -4,8 +4,11 @@
  * Podman's docker-compatible socket, or a TCP port in front of the same daemon
  * all compare equal, and Docker on one host never equals Docker on another.
  *
- * Docker's `/info` ID is the daemon's persistent engine ID (one per data
- * root). Podman's compatible `/info` answers a fresh UUID on every call
+ * Docker's `/info` ID is the daemon's persistent engine ID, but Docker 20.10
+ * derives it from /etc/docker/key.json, so every daemon on one machine shares
+ * it (measured: three dockerds with their own data roots in network
+ * namespaces report one ID); with the data root beside it, two daemons
+ * differ while two addresses of one daemon still compare equal. Podman's compatible `/info` answers a fresh UUID on every call
  * (measured with Podman 4.3), so Podman is identified by its host name and
  * storage root instead: rootful and rootless Podman on one host differ there.
  */
@@ -27,7 +30,7 @@ export interface EngineInfoFields {
 }
 
 export function engineInstanceId(name: EngineName, info: EngineInfoFields): string {
-  if (name === "docker" && info.ID) return `docker:${info.ID}`;
+  if (name === "docker" && info.ID) return `docker:${info.ID}${info.DockerRootDir ? `:${info.DockerRootDir}` : ""}`;
   return `${name}:${info.Name ?? ""}:${info.DockerRootDir ?? ""}`;
 }
 

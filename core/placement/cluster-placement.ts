@@ -30,24 +30,20 @@ export interface PlacementDeployment {
   readonly project: Project;
   /** `fizz scale` overrides per service. */
   readonly replicas: ReadonlyMap<string, number>;
+  /** The scheduler's view of it, when the caller kept it from an earlier computation (`schedServices` of the same spec and overrides). */
+  readonly services?: readonly SchedService[];
 }
 
-/** What a node reports about one of its containers (the cluster state's container record). */
-export interface ReplicaRecord {
-  readonly deploymentId: string;
-  readonly service: string;
-  /** 0-based replica index (container number − 1). */
-  readonly index: number;
-  readonly nodeId: string;
-  readonly status: "pending" | "running" | "healthy" | "unhealthy" | "stopped" | "failed";
-  readonly specHash?: string;
-}
+export type { ReplicaRecord } from "./replica-record.ts";
+import type { ReplicaRecord } from "./replica-record.ts";
 
 export interface ClusterPlacement {
   readonly placement: Placement;
   readonly services: readonly SchedService[];
   /** Node id → name, for explanations. */
   readonly names: ReadonlyMap<string, string>;
+  /** The nodes that are up (alive or suspect): what they report counts. */
+  readonly live: ReadonlySet<string>;
   /** Container numbers per service placed on `nodeId`, for one deployment (services without any are listed empty). */
   share(deploymentId: string, nodeId: string): Record<string, number[]>;
   /** Replica index → node, for one service. */
@@ -79,7 +75,7 @@ export function clusterPlacement(nodes: readonly PlacementNode[], deployments: r
   const broken = new Set<string>();
   for (const d of deployments) {
     try {
-      services.push(...schedServices(d.id, d.project, d.replicas));
+      services.push(...(d.services ?? schedServices(d.id, d.project, d.replicas)));
     } catch {
       // A spec this version cannot read is left alone rather than stopping everything else.
       broken.add(d.id);
@@ -102,6 +98,7 @@ export function clusterPlacement(nodes: readonly PlacementNode[], deployments: r
     placement,
     services,
     names: new Map(nodes.map((n) => [n.id, n.name])),
+    live: new Set(nodes.filter((n) => n.state === "alive" || n.state === "suspect").map((n) => n.id)),
     share(deploymentId, nodeId) {
       const out: Record<string, number[]> = {};
       for (const s of services) if (s.deploymentId === deploymentId) out[s.name] = [];

@@ -21,7 +21,7 @@
  * replica 2 started still sees it to do, ahead of its own replica 3. So at
  * most p replicas are down at a time, cluster-wide, with no locks.
  */
-import type { ReplicaRecord } from "./cluster-placement.ts";
+import type { ReplicaRecord } from "./replica-record.ts";
 
 export interface RolloutConfig {
   /** Replicas updated at a time; 0 means all at once (compose's meaning). */
@@ -58,6 +58,8 @@ export interface RolloutDecision {
   readonly done: number;
   readonly inFlight: number;
   readonly reason?: string;
+  /** When time alone may change this decision (a replica's monitor ends, a delay passes): decide again then. */
+  readonly nextAt?: number;
 }
 
 const serving = (s: ReplicaRecord["status"]): boolean => s === "healthy" || s === "running";
@@ -72,6 +74,7 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   let done = 0;
   let inFlight = 0;
   let lastDone = -Infinity;
+  let nextAt = Infinity;
   for (const r of sorted) {
     const rec = r.record;
     if (!rec) {
@@ -91,10 +94,13 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
     if (serving(rec.status) && now - since >= config.monitorMs) {
       done++;
       lastDone = Math.max(lastDone, since + config.monitorMs);
-    } else inFlight++;
+    } else {
+      inFlight++;
+      if (serving(rec.status)) nextAt = Math.min(nextAt, since + config.monitorMs);
+    }
   }
   const hold = new Set<number>();
-  const base = { failed, done, inFlight };
+  const base = { failed, done, inFlight, ...(nextAt < Infinity ? { nextAt } : {}) };
   if (todo.length === 0) return { phase: failed.length && config.failureAction !== "continue" ? "paused" : "settled", hold, ...base };
 
   if (failed.length > 0 && config.failureAction !== "continue") {
@@ -111,6 +117,9 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   if (config.delayMs > 0 && lastDone > -Infinity && now < lastDone + config.delayMs) {
     slots = 0;
     reason = `update_config.delay: next batch in ${Math.ceil((lastDone + config.delayMs - now) / 1000)}s`;
+    const at = Math.min(nextAt, lastDone + config.delayMs);
+    waiting.forEach((r) => hold.add(r.index));
+    return { phase: "updating", hold, ...base, nextAt: at, reason };
   }
   waiting.slice(slots).forEach((r) => hold.add(r.index));
   return { phase: "updating", hold, ...base, ...(reason ? { reason } : {}) };

@@ -5,7 +5,9 @@
  * placement, and the spec hash used to keep placements of unchanged replicas.
  */
 import type { Project, Service } from "../compose/model.ts";
-import { serviceConfigHash } from "../compose/hash.ts";
+import { configHashOf } from "../compose/hash.ts";
+import { withResolvedEnvironment } from "../deploy/env.ts";
+import { withoutIngressPorts } from "../ingress/routes.ts";
 import { replicaCount } from "../compose/query.ts";
 import type { SchedService, XFizzPlacement } from "../scheduler/types.ts";
 import { DEFAULT_ROLLOUT, type RolloutConfig } from "./rollout.ts";
@@ -57,9 +59,20 @@ export function schedServices(deploymentId: string, project: Project, replicas: 
       preferences: s.deploy?.placement?.preferences ?? [],
       reservations: { cpus: r?.cpus ?? 0, memoryBytes: r?.memory ?? 0 },
       ...(xfizz ? { xfizz } : {}),
-      specHash: serviceConfigHash(project, s.name),
+      specHash: clusterConfigHash(s),
     };
   });
+}
+
+/**
+ * The config hash a cluster node labels this service's containers with: the
+ * service as the agent prepares it (environment files were folded in when the
+ * deployment was accepted; published ports are the ingress's, not the
+ * container's; platform/deploy/project.ts). Placement compares replicas' hashes
+ * with it, so the two must be made the same way.
+ */
+export function clusterConfigHash(s: Service): string {
+  return configHashOf(withoutIngressPorts(withResolvedEnvironment(s, () => undefined, {})));
 }
 
 const NS_PER_MS = 1e6;

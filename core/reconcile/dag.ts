@@ -4,6 +4,7 @@
  * byte-equal plans and the executor may run any step whose `after` is done.
  */
 
+import { MinHeap } from "../heap.ts";
 import { FizzError } from "../errors.ts";
 import type { Plan, Step } from "./types.ts";
 
@@ -12,6 +13,8 @@ type MutableStep<C> = Mutable<Step<C>> & { after: string[] };
 
 export class PlanBuilder<C> {
   private readonly steps = new Map<string, MutableStep<C>>();
+  /** Each step's `after` as a set: adding edges stays linear however many a step has. */
+  private readonly afterSets = new Map<string, Set<string>>();
   readonly warnings: string[] = [];
 
   has(id: string): boolean {
@@ -33,7 +36,9 @@ export class PlanBuilder<C> {
       this.after(step.id, step.after);
       return step.id;
     }
-    this.steps.set(step.id, { ...step, after: [...new Set(step.after)] } as MutableStep<C>);
+    const set = new Set(step.after);
+    this.steps.set(step.id, { ...step, after: [...set] } as MutableStep<C>);
+    this.afterSets.set(step.id, set);
     return step.id;
   }
 
@@ -41,7 +46,12 @@ export class PlanBuilder<C> {
   after(id: string, deps: readonly string[]): void {
     const s = this.steps.get(id);
     if (!s) throw new Error(`PlanBuilder.after: no step ${id}`);
-    for (const d of deps) if (d !== id && !s.after.includes(d)) s.after.push(d);
+    const set = this.afterSets.get(id)!;
+    for (const d of deps) {
+      if (d === id || set.has(d)) continue;
+      set.add(d);
+      s.after.push(d);
+    }
   }
 
   warn(message: string): void {
@@ -62,12 +72,12 @@ export class PlanBuilder<C> {
     }
     const position = new Map(all.map((s, i) => [s.id, i]));
     const byId = new Map(all.map((s) => [s.id, s]));
-    // A sorted "ready" list keyed by insertion position keeps the order stable.
-    const ready = all.filter((s) => s.after.length === 0).map((s) => s.id);
+    // Ready steps leave in insertion order, which keeps the order stable (a heap: O(n log n) for big plans).
+    const ready = new MinHeap<string>((a, b) => position.get(a)! < position.get(b)!);
+    for (const s of all) if (s.after.length === 0) ready.push(s.id);
     const out: Step<C>[] = [];
-    while (ready.length > 0) {
-      ready.sort((a, b) => position.get(a)! - position.get(b)!);
-      const id = ready.shift()!;
+    while (ready.size > 0) {
+      const id = ready.pop()!;
       out.push(byId.get(id)! as Step<C>);
       for (const c of children.get(id) ?? []) {
         const left = indeg.get(c)! - 1;
@@ -76,12 +86,12 @@ export class PlanBuilder<C> {
       }
     }
     if (out.length !== all.length) {
-      const stuck = all.filter((s) => !out.includes(s as Step<C>)).map((s) => s.id);
+      const placed = new Set(out.map((s) => s.id));
+      const stuck = all.filter((s) => !placed.has(s.id)).map((s) => s.id);
       throw new FizzError({
         code: "reconcile.plan_cycle",
         message: `internal error: the plan has a cycle among ${stuck.join(", ")}`,
         exitCode: 70,
-        status: 500,
       });
     }
     return { steps: out, warnings: [...this.warnings] };

@@ -78,6 +78,7 @@ export function describeStep(step: Step<unknown>): string | undefined {
     case "stopContainer":
       return step.reason.code === "recreate" ? undefined : line(`Container ${step.container.name}`, "Stop", why);
     case "renameContainer":
+    case "barrier":
       return undefined;
     case "removeContainer":
       return step.reason.code === "recreate" ? undefined : line(`Container ${step.container.name}`, "Remove", why);

@@ -15,6 +15,7 @@
  * (`engineRestarts: false`) and the policy condition asks for it.
  */
 
+import { formatMs } from "../duration.ts";
 import type { ContainerHealth, ContainerState } from "./types.ts";
 
 /** `deploy.restart_policy`, durations in ms. */
@@ -90,15 +91,8 @@ export type HealthDecision =
       readonly retryAt?: number;
     };
 
-/** `1500` → `1.5s`, `120000` → `2m`, `5400000` → `1h30m`. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 60_000) return `${Math.round(ms / 100) / 10}s`;
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
-  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s ? `${s}s` : ""}` || "0s";
-}
+/** `1500` → `1.5s`, `120000` → `2m`, `5400000` → `1h30m` (core/duration.ts). */
+export const formatDuration = formatMs;
 
 /** Restarts in the current failure streak: the latest ones, each within `stableResetMs` of the next. */
 export function currentStreak(history: readonly RestartRecord[], now: number, stableResetMs: number): RestartRecord[] {

@@ -54,7 +54,9 @@ export interface DesiredDependency {
  * - `never`: never pull; a missing image is a warning (create will fail).
  * - `build`: build on every plan (same caveat as `always`).
  */
-export type PullPolicy = "always" | "missing" | "never" | "build";
+/** `--pull`: what `fizz up` (and a deploy intent) asks of every service. */
+export type PullOption = "always" | "missing" | "never";
+export type PullPolicy = PullOption | "build";
 
 export type RestartSetting = "no" | "always" | "on-failure" | "unless-stopped";
 
@@ -182,10 +184,12 @@ export interface PlanOptions {
   readonly noDeps?: boolean;
   /** `--remove-orphans`: remove containers of services the project no longer has. */
   readonly removeOrphans?: boolean;
+  /** Remove the containers of these services when the project no longer has them (a revert drops what a failed change added). */
+  readonly removeServices?: readonly string[];
   /** Target services (`fizz up web db`); empty or absent means all. */
   readonly services?: readonly string[];
   /** `--pull`: overrides every service's pull policy. */
-  readonly pull?: "always" | "missing" | "never";
+  readonly pull?: PullOption;
   /** `--build`: build every service that has a `build:` section. `false` (`--no-build`) never builds. */
   readonly build?: boolean;
   /** `--scale svc=n` overrides. */
@@ -297,6 +301,16 @@ export type Step<Create = unknown> =
       readonly required: boolean;
       /** Dependents whose starts this gates (for messages). */
       readonly dependents: readonly string[];
+    })
+  | (StepBase & {
+      /**
+       * Done once all its `after` are: stands for "every container of
+       * `service` created/started" where many containers wait on many (N+M
+       * edges instead of N·M). Touches nothing; the executor emits no event.
+       */
+      readonly kind: "barrier";
+      readonly service: string;
+      readonly of: "created" | "started";
     });
 
 export type StepKind = Step["kind"];

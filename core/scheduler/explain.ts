@@ -175,7 +175,6 @@ export function explain(placement: Placement, service: string, o: ExplainOptions
       message: `no service "${service}"${o.deploymentId ? ` in deployment ${o.deploymentId}` : ""} is scheduled`,
       hint: guess ? `did you mean "${guess}"?` : names.length > 0 ? `scheduled services: ${names.sort().join(", ")}` : "nothing is deployed yet",
       exitCode: 1,
-      status: 404,
     });
   }
   return matches.map((m) => explainServiceExplanation(m, o)).join("\n\n");

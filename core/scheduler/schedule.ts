@@ -19,7 +19,7 @@ import { combine32, hash32 } from "./hash.ts";
 import { buildRing, firstPoint, type Ring } from "./ring.ts";
 import type {
   Assignment,
-  ClusterState,
+  SchedulerInput,
   ExistingPlacement,
   NodeRejection,
   PendingReplica,
@@ -229,7 +229,7 @@ interface Tally {
   readonly outcomes: Map<number, ReplicaExplanation["outcome"]>;
 }
 
-export function schedule(state: ClusterState, services: readonly SchedService[], options: ScheduleOptions = {}): Placement {
+export function schedule(state: SchedulerInput, services: readonly SchedService[], options: ScheduleOptions = {}): Placement {
   const eps = options.loadFactor ?? DEFAULT_LOAD_FACTOR;
   const vnodes = options.vnodes ?? DEFAULT_VNODES;
   const nodes = normaliseNodes(state.nodes);

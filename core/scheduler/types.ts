@@ -88,7 +88,7 @@ export interface ExistingPlacement {
   readonly specHash: string;
 }
 
-export interface ClusterState {
+export interface SchedulerInput {
   readonly nodes: readonly SchedNode[];
   readonly existing: readonly ExistingPlacement[];
 }

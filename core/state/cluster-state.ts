@@ -36,6 +36,7 @@ import {
 } from "../crdt/index.ts";
 import { FizzError } from "../errors.ts";
 import { claimOwner, mergeIpTable, type IpTable } from "./ip.ts";
+import { appliedKey, type AppliedRecord } from "./applied.ts";
 import {
   containerKey,
   isAddress,
@@ -49,8 +50,9 @@ import {
   type NodeState,
   type ServiceScale,
 } from "./schema.ts";
-import type { RegistryRecord } from "./registry.ts";
+import type { RegistryRecord } from "./registry-record.ts";
 import type { SecretsRecord } from "./secrets.ts";
+import type { IngressRecord } from "./ingress-record.ts";
 
 export interface ClusterState {
   readonly nodes: LwwMap<NodeInfo>;
@@ -61,9 +63,13 @@ export interface ClusterState {
   readonly ips: IpTable;
   /** Who holds which digest, registry peer addresses, pushed tags (registry.ts). */
   readonly registry: LwwMap<RegistryRecord>;
+  /** The last deploy intent each node applied, per deployment (applied.ts). */
+  readonly applied: LwwMap<AppliedRecord>;
+  /** Draining marks, ACME accounts, certificates and challenge tokens (ingress.ts). */
+  readonly ingress: LwwMap<IngressRecord>;
 }
 
-export const COLLECTIONS = ["nodes", "deployments", "services", "containers", "secrets", "ips", "registry"] as const;
+export const COLLECTIONS = ["nodes", "deployments", "services", "containers", "secrets", "ips", "registry", "applied", "ingress"] as const;
 export type Collection = (typeof COLLECTIONS)[number];
 
 export type ClusterDelta = { readonly [K in Collection]?: ClusterState[K] };
@@ -84,6 +90,8 @@ export function emptyState(): ClusterState {
     secrets: lwwMapEmpty(),
     ips: emptyDict(),
     registry: lwwMapEmpty(),
+    applied: lwwMapEmpty(),
+    ingress: lwwMapEmpty(),
   };
 }
 
@@ -97,6 +105,8 @@ export function applyDelta(state: ClusterState, delta: ClusterDelta): ClusterSta
     secrets: delta.secrets ? lwwMapMerge(state.secrets, delta.secrets) : state.secrets,
     ips: delta.ips ? mergeIpTable(state.ips, delta.ips) : state.ips,
     registry: delta.registry ? lwwMapMerge(state.registry, delta.registry) : state.registry,
+    applied: delta.applied ? lwwMapMerge(state.applied, delta.applied) : state.applied,
+    ingress: delta.ingress ? lwwMapMerge(state.ingress, delta.ingress) : state.ingress,
   };
 }
 
@@ -112,6 +122,8 @@ export function mergeDeltas(a: ClusterDelta, b: ClusterDelta): ClusterDelta {
   if (a.secrets || b.secrets) out.secrets = lwwMapMerge(a.secrets ?? lwwMapEmpty(), b.secrets ?? lwwMapEmpty());
   if (a.ips || b.ips) out.ips = mergeIpTable(a.ips ?? emptyDict(), b.ips ?? emptyDict());
   if (a.registry || b.registry) out.registry = lwwMapMerge(a.registry ?? lwwMapEmpty(), b.registry ?? lwwMapEmpty());
+  if (a.applied || b.applied) out.applied = lwwMapMerge(a.applied ?? lwwMapEmpty(), b.applied ?? lwwMapEmpty());
+  if (a.ingress || b.ingress) out.ingress = lwwMapMerge(a.ingress ?? lwwMapEmpty(), b.ingress ?? lwwMapEmpty());
   return out;
 }
 
@@ -175,7 +187,8 @@ export function listNodes(state: ClusterState): [string, NodeInfo][] {
 
 // ---- deployments and services ---------------------------------------------
 
-export function putDeployment(state: ClusterState, ts: Hlc, id: string, project: string, spec: Json): ChangeResult {
+/** `intent`: how this change is to be applied (core/deploy/intent.ts), replaced with every put. */
+export function putDeployment(state: ClusterState, ts: Hlc, id: string, project: string, spec: Json, intent?: Json): ChangeResult {
   if (!isId(id)) return invalid("state.invalid_id", `deployment id ${JSON.stringify(id)} must match [A-Za-z0-9._-]{1,128}`);
   const prev = dictGet(state.deployments, id);
   const live = prev && !prev.deleted ? prev.value : undefined;
@@ -189,18 +202,23 @@ export function putDeployment(state: ClusterState, ts: Hlc, id: string, project:
     created: live?.created ?? stamp,
     updated: stamp,
     ...(previous !== undefined ? { previous } : {}),
+    ...(intent !== undefined ? { intent } : {}),
   };
   return okChange(state, { deployments: lwwPutDelta(id, rec, ts) });
 }
 
-/** Tombstones the deployment and its service scales. Containers are removed by the nodes that run them. */
+/** Tombstones the deployment, its service scales and the nodes' applied records. Containers are removed by the nodes that run them. */
 export function deleteDeployment(state: ClusterState, ts: Hlc, id: string): Change {
   const services = newDict<LwwMap<ServiceScale>[string]>();
+  const applied = newDict<LwwMap<AppliedRecord>[string]>();
   const prefix = `${id}/`;
   for (const k of Object.keys(state.services)) {
     if (k.startsWith(prefix) && !state.services[k]!.deleted) services[k] = lwwDeleteDelta<ServiceScale>(k, ts)[k]!;
   }
-  return change(state, { deployments: lwwDeleteDelta(id, ts), services });
+  for (const k of Object.keys(state.applied)) {
+    if (k.startsWith(prefix) && !state.applied[k]!.deleted) applied[k] = lwwDeleteDelta<AppliedRecord>(k, ts)[k]!;
+  }
+  return change(state, { deployments: lwwDeleteDelta(id, ts), services, ...(Object.keys(applied).length ? { applied } : {}) });
 }
 
 export function getDeployment(state: ClusterState, id: string): DeploymentRecord | undefined {
@@ -222,12 +240,29 @@ export function getReplicas(state: ClusterState, deploymentId: string, service: 
   return lwwMapGet(state.services, serviceKey(deploymentId, service))?.replicas;
 }
 
+/** Drops a `fizz scale` override: the service runs what its spec says again. */
+export function clearReplicas(state: ClusterState, ts: Hlc, deploymentId: string, service: string): Change {
+  return change(state, { services: lwwDeleteDelta<ServiceScale>(serviceKey(deploymentId, service), ts) });
+}
+
 /** Desired replicas of every service of a deployment: service → count. */
 export function servicesOf(state: ClusterState, deploymentId: string): [string, number][] {
   const prefix = `${deploymentId}/`;
   return lwwMapEntries(state.services)
     .filter(([k]) => k.startsWith(prefix))
     .map(([k, v]) => [k.slice(prefix.length), v.replicas]);
+}
+
+// ---- applied intents (applied.ts) ---------------------------------------------
+
+/** What `nodeId` applied of a deployment's intents last. Only that node writes its row. */
+export function recordApplied(state: ClusterState, ts: Hlc, deploymentId: string, nodeId: string, rec: AppliedRecord): ChangeResult {
+  if (!isId(deploymentId)) return invalid("state.invalid_id", `invalid deployment id ${JSON.stringify(deploymentId)}`);
+  return okChange(state, { applied: lwwPutDelta(appliedKey(deploymentId, nodeId), rec, ts) });
+}
+
+export function getApplied(state: ClusterState, deploymentId: string, nodeId: string): AppliedRecord | undefined {
+  return lwwMapGet(state.applied, appliedKey(deploymentId, nodeId));
 }
 
 // ---- containers ---------------------------------------------------------
@@ -402,8 +437,10 @@ export function purgeTombstones(state: ClusterState, before: HlcString): Cluster
     deployments: lwwMapPurge(state.deployments, before),
     services: lwwMapPurge(state.services, before),
     containers: lwwMapPurge(state.containers, before),
+    applied: lwwMapPurge(state.applied, before),
     secrets: lwwMapPurge(state.secrets, before),
     ips: state.ips,
     registry: lwwMapPurge(state.registry, before),
+    ingress: lwwMapPurge(state.ingress, before),
   };
 }

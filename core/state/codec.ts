@@ -7,6 +7,7 @@
  */
 import { at, canonical, decodeJsonBytes, emptyDict, fail, lwwMapEmpty, readDict, readInt, readLwwMap, readRecord, type Decoded } from "../crdt/index.ts";
 import { COLLECTIONS, type ClusterDelta, type ClusterState, type Collection } from "./cluster-state.ts";
+import { checkAppliedKey, readApplied } from "./applied.ts";
 import {
   checkAddressKey,
   checkContainerKey,
@@ -20,7 +21,8 @@ import {
   readNodeInfo,
   readServiceScale,
 } from "./schema.ts";
-import { checkRegistryKey, readRegistryRecord } from "./registry.ts";
+import { checkRegistryKey, readRegistryRecord } from "./registry-record.ts";
+import { checkIngressEntry, checkIngressKey, readIngressRecord } from "./ingress-record.ts";
 import { checkSecretsEntry, checkSecretsKey, readSecretsRecord } from "./secrets.ts";
 
 export const STATE_FORMAT_VERSION = 1;
@@ -70,6 +72,16 @@ export function readCollection(name: Collection, v: unknown, path: string): Clus
       return readDict(v, path, readIpClaim, checkAddressKey);
     case "registry":
       return readLwwMap(v, path, readRegistryRecord, checkRegistryKey);
+    case "applied":
+      return readLwwMap(v, path, readApplied, checkAppliedKey);
+    case "ingress": {
+      const m = readLwwMap(v, path, readIngressRecord, checkIngressKey);
+      for (const k of Object.keys(m)) {
+        const e = m[k]!;
+        if (!e.deleted) checkIngressEntry(k, e.value, path);
+      }
+      return m;
+    }
   }
 }
 
@@ -90,6 +102,8 @@ export function readState(v: unknown, path: string): ClusterState {
     secrets: get("secrets"),
     ips: get("ips"),
     registry: get("registry"),
+    applied: get("applied"),
+    ingress: get("ingress"),
   };
 }
 

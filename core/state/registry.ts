@@ -10,68 +10,11 @@
  * any registry replaces the tag. Keys and values are validated on decode
  * with the registry's own grammar (digests, repository names, tags).
  */
-import { at, fail, isNodeId, lwwDeleteDelta, lwwMapEntries, lwwMapGet, lwwPutDelta, readInt, readRecord, readString, type Hlc } from "../crdt/index.ts";
-import { isDigest } from "../registry/digest.ts";
-import { isRepoName, isTag } from "../registry/name.ts";
+import { lwwDeleteDelta, lwwMapEntries, lwwMapGet, lwwPutDelta, type Hlc } from "../crdt/index.ts";
 import { applyDelta, type Change, type ClusterDelta, type ClusterState } from "./cluster-state.ts";
+import { holderKey, parseRegistryKey, peerKey, registryTagKey, type RegistryRecord } from "./registry-record.ts";
 
-export type RegistryRecord =
-  | { readonly kind: "holder"; readonly size: number }
-  | { readonly kind: "peer"; readonly address: string }
-  | { readonly kind: "tag"; readonly digest: string };
-
-export function holderKey(digest: string, node: string): string {
-  return `h/${digest}/${node}`;
-}
-
-export function peerKey(node: string): string {
-  return `p/${node}`;
-}
-
-export function registryTagKey(repo: string, tag: string): string {
-  return `t/${repo}:${tag}`;
-}
-
-type ParsedKey = { kind: "holder"; digest: string; node: string } | { kind: "peer"; node: string } | { kind: "tag"; repo: string; tag: string };
-
-export function parseRegistryKey(k: string): ParsedKey | undefined {
-  if (k.startsWith("h/")) {
-    const [digest, node, ...rest] = k.slice(2).split("/");
-    return rest.length === 0 && digest && node && isDigest(digest) && isNodeId(node) ? { kind: "holder", digest, node } : undefined;
-  }
-  if (k.startsWith("p/")) {
-    const node = k.slice(2);
-    return isNodeId(node) ? { kind: "peer", node } : undefined;
-  }
-  if (k.startsWith("t/")) {
-    const i = k.lastIndexOf(":");
-    const repo = k.slice(2, i);
-    const tag = k.slice(i + 1);
-    return i > 2 && isRepoName(repo) && isTag(tag) ? { kind: "tag", repo, tag } : undefined;
-  }
-  return undefined;
-}
-
-export function checkRegistryKey(k: string, p: string): void {
-  if (parseRegistryKey(k) === undefined) fail(p, "invalid registry key");
-}
-
-export function readRegistryRecord(v: unknown, path: string): RegistryRecord {
-  const o = readRecord(v, path, ["kind"], ["size", "address", "digest"]);
-  switch (o.kind) {
-    case "holder":
-      return { kind: "holder", size: readInt(o.size, at(path, "size"), 0, Number.MAX_SAFE_INTEGER) };
-    case "peer":
-      return { kind: "peer", address: readString(o.address, at(path, "address"), 256) };
-    case "tag": {
-      const d = readString(o.digest, at(path, "digest"), 200);
-      if (!isDigest(d)) fail(at(path, "digest"), "expected a digest");
-      return { kind: "tag", digest: d };
-    }
-    default:
-      fail(at(path, "kind"), "expected holder, peer or tag");
-  }
-}
+export * from "./registry-record.ts";
 
 function change(prev: ClusterState, delta: ClusterDelta): Change {
   let next: ClusterState | undefined;

@@ -8,6 +8,7 @@
  *   containers   deploymentId/service/index/nodeId   → what that node runs
  *   secrets      see secrets.ts                      → keyring, shares, secret versions (ciphertext only)
  *   ips          address                             → claim
+ *   applied      deploymentId/nodeId                 → the last intent applied (applied.ts)
  * Containers carry the node in the key so each row has exactly one writer (the
  * node running it): after a partition both copies of a replica stay visible,
  * which is how duplicates are found and removed.
@@ -62,6 +63,8 @@ export type DeploymentRecord = {
   readonly updated: HlcString;
   /** The spec before the last change (what `fizz rollback` and an automatic rollback return to). */
   readonly previous?: Json;
+  /** How the last change is to be applied (core/deploy/intent.ts); opaque here. */
+  readonly intent?: Json;
 };
 
 export type ServiceScale = {
@@ -145,8 +148,9 @@ export function readNodeInfo(v: unknown, path: string): NodeInfo {
 }
 
 export function readDeployment(v: unknown, path: string): DeploymentRecord {
-  const o = readRecord(v, path, ["project", "spec", "version", "created", "updated"], ["previous"]);
+  const o = readRecord(v, path, ["project", "spec", "version", "created", "updated"], ["previous", "intent"]);
   const previous = field(o, "previous");
+  const intent = field(o, "intent");
   return {
     project: readString(o.project, at(path, "project"), 256),
     spec: readJson(o.spec, at(path, "spec")),
@@ -154,6 +158,7 @@ export function readDeployment(v: unknown, path: string): DeploymentRecord {
     created: readHlc(o.created, at(path, "created")),
     updated: readHlc(o.updated, at(path, "updated")),
     ...(previous !== undefined ? { previous: readJson(previous, at(path, "previous")) } : {}),
+    ...(intent !== undefined ? { intent: readJson(intent, at(path, "intent")) } : {}),
   };
 }
 

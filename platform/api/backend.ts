@@ -15,10 +15,11 @@
  *   throw is answered as a generic 500 and logged.
  * - Honour `signal`: it is aborted when the client disconnects or the agent
  *   shuts down. Long operations may finish anyway, but streams must stop.
- * - The routes serialise putDeployment/deleteDeployment/scale per deployment
- *   name, so one deployment never sees two API changes at once (the
- *   reconcile loop is the backend's own business).
+ * - Changes to one deployment (put, delete, scale, rollback) are the
+ *   backend's to serialise: the real one applies them one after another.
  */
+
+import type { PullOption } from "../../core/deploy/intent.ts";
 
 /** One compose file as the CLI read it. */
 export interface ComposeFileInput {
@@ -31,6 +32,8 @@ export interface ComposeFileInput {
 export interface DeploymentInput {
   /** Compose files in order (later ones override earlier ones). Exclusive with `project`. */
   readonly files?: readonly ComposeFileInput[];
+  /** Other files the compose files refer to (env_file, extends.file, include), with their contents: the agent reads nothing else. */
+  readonly attachments?: readonly ComposeFileInput[];
   /** An already-normalised project (e.g. `fizz config --format json`). Exclusive with `files`. */
   readonly project?: Readonly<Record<string, unknown>>;
   /** Variables for interpolation: the CLI's environment plus --env-file contents. */
@@ -42,7 +45,7 @@ export interface DeploymentInput {
 }
 
 export interface DeployOptions {
-  readonly pull?: "always" | "missing" | "never";
+  readonly pull?: PullOption;
   readonly build?: boolean;
   readonly forceRecreate?: boolean;
   readonly noRecreate?: boolean;
@@ -50,6 +53,8 @@ export interface DeployOptions {
   /** Answer only once services are running/healthy (like `docker compose up --wait`). */
   readonly wait?: boolean;
   readonly timeoutSeconds?: number;
+  /** `--scale svc=n`: replica counts set with this change (others follow the file). */
+  readonly scale?: Readonly<Record<string, number>>;
 }
 
 export interface DeployResult {
@@ -58,7 +63,11 @@ export interface DeployResult {
   readonly created: boolean;
   /** Store generation after the update. */
   readonly generation: number;
-  /** What the plan did, e.g. `{ create: 2, start: 2, remove: 0 }`. */
+  /** The change's id: its steps and its end (`deployment.converged|ready|failed`) carry it in their event data. */
+  readonly intent?: string;
+  /** The `deployment.accepted` event: follow GET /v1/events?since=<eventId - 1> to see the change through. */
+  readonly eventId?: number;
+  /** What the change did (steps by kind, e.g. `{ createContainer: 2 }`), once it has ended. */
   readonly actions?: Readonly<Record<string, number>>;
   readonly warnings?: readonly string[];
 }
@@ -174,8 +183,13 @@ export interface RollbackView {
 export interface AgentBackend {
   listDeployments(): Promise<readonly DeploymentSummary[]>;
   getDeployment(name: string): Promise<DeploymentDetail | undefined>;
-  /** Create or update (`fizz up`): store desired state, then converge. */
-  putDeployment(name: string, input: DeploymentInput, signal: AbortSignal): Promise<DeployResult>;
+  /**
+   * Create or update (`fizz up`): validate, store the desired state, and
+   * answer; the change is then applied and ends with an event. `from.local`:
+   * the request came over the unix socket (same host). `from.follow`: answer
+   * only once the change has ended (with what it did, or its error).
+   */
+  putDeployment(name: string, input: DeploymentInput, signal: AbortSignal, from?: { readonly local: boolean; readonly follow?: boolean }): Promise<DeployResult>;
   /** `fizz down`; undefined when there is no such deployment. */
   deleteDeployment(name: string, opts: { readonly volumes: boolean }, signal: AbortSignal): Promise<DeleteResult | undefined>;
   /** Services of one deployment, or of all when `deployment` is undefined. Undefined for an unknown deployment. */
@@ -192,7 +206,7 @@ export interface AgentBackend {
   /** Sets desired replicas of one service (persisted), then converges. Undefined when the deployment/service is unknown. */
   scale(deployment: string, service: string, replicas: number, signal: AbortSignal): Promise<ScaleResult | undefined>;
   /** Where each replica of a service runs (or why it is pending). Throws 404 for an unknown service. */
-  why?(service: string, deployment: string | undefined): Promise<WhyResult>;
+  why(service: string, deployment: string | undefined): Promise<WhyResult>;
   /** Puts a service's previous spec back (`fizz rollback`). Undefined for an unknown deployment or service. */
-  rollback?(deployment: string, service: string, signal: AbortSignal): Promise<RollbackView | undefined>;
+  rollback(deployment: string, service: string, signal: AbortSignal): Promise<RollbackView | undefined>;
 }

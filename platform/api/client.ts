@@ -94,8 +94,41 @@ export class ApiClient {
   getDeployment(name: string): Promise<DeploymentDetail> {
     return this.json("GET", `/v1/deployments/${enc(name)}`);
   }
-  up(name: string, input: DeploymentInput, signal?: AbortSignal): Promise<DeployResult> {
-    return this.json("PUT", `/v1/deployments/${enc(name)}`, input, signal);
+  /**
+   * `fizz up`: stores the change, then follows its events to the end
+   * (`deployment.converged`, `.ready` or `.failed`, matched by intent id);
+   * `onEvent` sees each of the change's events as it comes (progress).
+   * Resolves with what the change did; throws the failure as a FizzError.
+   */
+  async up(name: string, input: DeploymentInput, o: { signal?: AbortSignal; onEvent?: (e: EventRecord) => void } = {}): Promise<DeployResult> {
+    const accepted = await this.json<DeployResult>("PUT", `/v1/deployments/${enc(name)}`, input, o.signal);
+    if (!accepted.intent || accepted.eventId === undefined) return accepted;
+    const end = await this.follow(name, accepted.intent, accepted.eventId - 1, o);
+    const data = end.data as { actions?: Record<string, number>; warnings?: string[]; error?: { code: string; message: string; hint?: string; path?: string } } | undefined;
+    if (end.type === "deployment.failed") {
+      const e = data?.error;
+      throw new FizzError({ code: e?.code ?? "deploy.failed", message: e?.message ?? end.message, ...(e?.hint ? { hint: e.hint } : {}), ...(e?.path ? { path: e.path } : {}) });
+    }
+    return { ...accepted, actions: data?.actions ?? {}, warnings: data?.warnings ?? accepted.warnings ?? [] };
+  }
+
+  /** Follows a deployment's events from `after` until the end of change `intent`; returns that last event. */
+  async follow(deployment: string, intent: string, after: number, o: { signal?: AbortSignal; onEvent?: (e: EventRecord) => void } = {}): Promise<EventRecord> {
+    const stop = new AbortController();
+    const relay = () => stop.abort();
+    o.signal?.addEventListener("abort", relay, { once: true });
+    try {
+      for await (const e of this.events({ deployment, since: after }, stop.signal)) {
+        const mine = (e.data as { intent?: unknown } | undefined)?.intent === intent;
+        if (!mine) continue;
+        o.onEvent?.(e);
+        if (e.type === "deployment.converged" || e.type === "deployment.ready" || e.type === "deployment.failed") return e;
+      }
+    } finally {
+      o.signal?.removeEventListener("abort", relay);
+      stop.abort();
+    }
+    throw new FizzError({ code: "client.aborted", message: `stopped following the change to ${deployment}`, exitCode: 130 });
   }
   down(name: string, opts: { volumes?: boolean } = {}): Promise<DeleteResult> {
     return this.json("DELETE", `/v1/deployments/${enc(name)}${opts.volumes ? "?volumes=true" : ""}`);
@@ -129,6 +162,15 @@ export class ApiClient {
   /** GET /v1/ingress: this node's ingress listeners, routes and replicas. */
   ingress(): Promise<IngressStatusView> {
     return this.json("GET", "/v1/ingress");
+  }
+  async certificates(): Promise<CertificateView[]> {
+    return (await this.json<{ certificates: CertificateView[] }>("GET", "/v1/ingress/certs")).certificates;
+  }
+  addCertificate(name: string, cert: string, key: string): Promise<CertificateView> {
+    return this.json("PUT", `/v1/ingress/certs/${enc(name)}`, { cert, key });
+  }
+  async removeCertificate(name: string): Promise<void> {
+    await this.json("DELETE", `/v1/ingress/certs/${enc(name)}`);
   }
 
   clusterInit(o: { advertise?: string } = {}): Promise<ClusterInitResult> {
@@ -358,4 +400,18 @@ export interface IngressStatusView {
   http: { port: number; tls: boolean; routes: { hosts: string[]; path: string; project: string; service: string; target: number; from: string }[] }[];
   targets: { key: string; label: string; replicas: { key: string; state: string; outstanding: number; ejected: boolean; address: string }[] }[];
   conflicts: { what: string; kept: string; refused: string }[];
+  tls?: { acme_directory: string | null; ordering: string | null; hostless_tls_ports: number[]; domains: { domain: string; state: string; owner?: string; servedBy?: string; notAfter?: number; why: string }[] };
+  certificates?: CertificateView[];
+}
+
+export interface CertificateView {
+  id: string;
+  source: "acme" | "user";
+  names: string[];
+  not_before: string;
+  not_after: string;
+  by: string;
+  directory: string | null;
+  loaded: boolean;
+  problem: string | null;
 }

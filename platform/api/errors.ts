@@ -1,5 +1,6 @@
 /** HTTP error values the API answers with: a status and a `{code, message}` body. */
 import { FizzError, isFizzError } from "../../core/errors.ts";
+import { httpStatusOf } from "../../core/error-codes.ts";
 
 export interface ErrorBody {
   code: string;
@@ -21,7 +22,9 @@ export const notFound = (what: string) => httpError(404, "api.not_found", what);
  */
 export function errorReply(e: unknown): { status: number; body: ErrorBody; internal: boolean } {
   if (isFizzError(e)) {
-    const status = Number.isInteger(e.status) && e.status >= 400 && e.status <= 599 ? e.status : 400;
+    // The code decides the status (core/error-codes.ts); a code not listed keeps the thrower's.
+    const own = Number.isInteger(e.status) && e.status >= 400 && e.status <= 599 ? e.status : 400;
+    const status = httpStatusOf(e.code, own);
     const j = e.toJSON();
     return {
       status,

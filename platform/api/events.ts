@@ -13,6 +13,8 @@ import type { EventRecord, NewEvent } from "../store/index.ts";
 /** The part of AgentStore the feed needs. */
 export interface EventLog {
   appendEvent(e: NewEvent): EventRecord;
+  /** Several events in one transaction (one durable write). */
+  appendEvents?(es: readonly NewEvent[]): EventRecord[];
   events(afterId?: number, limit?: number): EventRecord[];
 }
 
@@ -49,6 +51,8 @@ export class EventFeed {
   private readonly pageSize: number;
   private readonly pollMs: number;
   private readonly logger: Logger | undefined;
+  private pending: NewEvent[] = [];
+  private flushing: ReturnType<typeof setImmediate> | undefined;
 
   constructor(
     private readonly log: EventLog,
@@ -60,7 +64,43 @@ export class EventFeed {
   }
 
   append(e: NewEvent): EventRecord {
+    this.flush();
     const rec = this.log.appendEvent(e);
+    this.logged(rec);
+    this.notify();
+    return rec;
+  }
+
+  /**
+   * Appends `e` with the others of this tick in one transaction (one fsync
+   * instead of one per event: a change of 4,000 replicas logs 16,000 steps).
+   * Order is kept: `append` and readers flush what waits first.
+   */
+  appendSoon(e: NewEvent): void {
+    this.pending.push(e);
+    this.flushing ??= setImmediate(() => {
+      try {
+        this.flush();
+      } catch (err) {
+        // The store closed under a late batch (shutdown): progress lines only.
+        this.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, "writing step events failed");
+      }
+    });
+  }
+
+  /** Writes the events `appendSoon` holds. */
+  flush(): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = undefined;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    const recs = this.log.appendEvents ? this.log.appendEvents(batch) : batch.map((e) => this.log.appendEvent(e));
+    for (const rec of recs) this.logged(rec);
+    this.notify();
+  }
+
+  private logged(rec: EventRecord): void {
     this.logger?.info(
       {
         event: rec.type,
@@ -71,8 +111,6 @@ export class EventFeed {
       },
       rec.message,
     );
-    this.notify();
-    return rec;
   }
 
   /** Wakes subscribers; call after writing events to the store by other means. */
@@ -85,6 +123,7 @@ export class EventFeed {
   async *subscribe(o: SubscribeOptions): AsyncGenerator<EventRecord> {
     let after = o.after;
     while (!o.signal.aborted) {
+      this.flush();
       const page = this.log.events(after, this.pageSize);
       for (const e of page) {
         after = e.id;

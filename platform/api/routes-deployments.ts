@@ -4,7 +4,6 @@
  */
 import type { AgentBackend } from "./backend.ts";
 import { notFound } from "./errors.ts";
-import { KeyedMutex } from "./lock.ts";
 import { logOptions, logsReply } from "./logs-reply.ts";
 import { parseDeploymentInput } from "./deployment-input.ts";
 import { json } from "./reply.ts";
@@ -18,8 +17,6 @@ export function noDeployment(name: string): FizzError {
 }
 
 export function deploymentRoutes(b: AgentBackend): RouteModule {
-  // Changes to one deployment are serialised; the backend sees at most one at a time per name.
-  const changes = new KeyedMutex();
   return (r) => {
     r.get("/v1/deployments", async (c) => {
       noQuery(c);
@@ -32,17 +29,18 @@ export function deploymentRoutes(b: AgentBackend): RouteModule {
       return json(d);
     });
     r.put("/v1/deployments/:name", async (c) => {
-      noQuery(c);
+      checkQuery(c.query, ["follow"]);
       const name = deploymentName(c.params.name!);
+      const follow = queryBool(c.query, "follow", false);
       const input = parseDeploymentInput(await c.body());
-      const res = await changes.run(name, () => b.putDeployment(name, input, c.signal));
+      const res = await b.putDeployment(name, input, c.signal, { local: c.local, follow });
       return json(res, res.created ? 201 : 200);
     });
     r.delete("/v1/deployments/:name", async (c) => {
       checkQuery(c.query, ["volumes"]);
       const name = deploymentName(c.params.name!);
       const volumes = queryBool(c.query, "volumes", false);
-      const res = await changes.run(name, () => b.deleteDeployment(name, { volumes }, c.signal));
+      const res = await b.deleteDeployment(name, { volumes }, c.signal);
       if (!res) throw noDeployment(name);
       return json(res);
     });
@@ -69,7 +67,7 @@ export function deploymentRoutes(b: AgentBackend): RouteModule {
       if (body === undefined) throw badInput("body", "expected {\"replicas\": <n>}");
       const replicas = optInt(expectObject(body, "body", ["replicas"]), "replicas", "body", 0, MAX_REPLICAS);
       if (replicas === undefined) throw badInput("body.replicas", "required");
-      const res = await changes.run(deployment, () => b.scale(deployment, service, replicas, c.signal));
+      const res = await b.scale(deployment, service, replicas, c.signal);
       if (!res) throw notFound(`no service '${service}' in deployment '${deployment}'`);
       return json(res);
     });
@@ -77,8 +75,7 @@ export function deploymentRoutes(b: AgentBackend): RouteModule {
       noQuery(c);
       const deployment = deploymentName(c.params.name!);
       const service = serviceName(c.params.service!);
-      if (!b.rollback) throw notFound("this agent cannot roll back");
-      const res = await changes.run(deployment, () => b.rollback!(deployment, service, c.signal));
+      const res = await b.rollback(deployment, service, c.signal);
       if (!res) throw notFound(`no service '${service}' in deployment '${deployment}'`);
       return json(res);
     });
@@ -86,7 +83,6 @@ export function deploymentRoutes(b: AgentBackend): RouteModule {
       checkQuery(c.query, ["deployment"]);
       const service = serviceName(c.params.service!);
       const d = c.query.get("deployment");
-      if (!b.why) throw notFound("this agent does not schedule");
       return json(await b.why(service, d === null ? undefined : deploymentName(d)));
     });
     r.get("/v1/deployments/:name/logs", async (c) => {

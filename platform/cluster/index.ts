@@ -25,3 +25,4 @@ export { ClusterNode, type ClusterCounters, type ClusterLogger, type ClusterMemb
 export { NAME_LABEL, fromSwimMeta, toSwimMeta, writeForEvent, type MemberMeta, type NodeMetaInput } from "./membership.ts";
 export { deltaPayloads, readDeltaPayload } from "./payload.ts";
 export { replicaHook } from "./user-state.ts";
+export { bindEndpoint, type BindOptions, type BindTransport, type ClusterStream, type ClusterTransport, type StreamIntent } from "./transport.ts";

@@ -21,6 +21,8 @@ import { getNode, type NodeInfo, type NodeState } from "../../core/state/index.t
 import type { ClusterState } from "../../core/state/index.ts";
 
 export const NAME_LABEL = "io.fizz.name";
+/** The engine instance a node drives (core/engine/identity.ts), so two members never drive one engine. */
+export const ENGINE_LABEL = "io.fizz.engine";
 const MIB = 1024 * 1024;
 
 /** What a node says about itself. */
@@ -30,10 +32,13 @@ export interface NodeMetaInput {
   readonly resources?: { readonly cpuMillis: number; readonly memoryBytes: number };
   /** Named ports other nodes may need (e.g. api, registry, wireguard). */
   readonly ports?: Readonly<Record<string, number>>;
+  /** The engine instance's id (`docker:<daemon id>`). */
+  readonly engine?: string;
 }
 
 export interface MemberMeta {
   readonly name: string;
+  readonly engine?: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly resources: { readonly cpuMillis: number; readonly memoryBytes: number };
   readonly ports: Readonly<Record<string, number>>;
@@ -41,15 +46,15 @@ export interface MemberMeta {
 
 export function toSwimMeta(m: NodeMetaInput): NodeMeta {
   return {
-    labels: { ...(m.labels ?? {}), [NAME_LABEL]: m.name },
+    labels: { ...(m.labels ?? {}), [NAME_LABEL]: m.name, ...(m.engine ? { [ENGINE_LABEL]: m.engine } : {}) },
     resources: { cpuMilli: m.resources?.cpuMillis ?? 0, memoryMb: Math.floor((m.resources?.memoryBytes ?? 0) / MIB) },
     ports: { ...(m.ports ?? {}) },
   };
 }
 
 export function fromSwimMeta(id: string, m: NodeMeta): MemberMeta {
-  const { [NAME_LABEL]: name, ...labels } = m.labels;
-  return { name: name ?? id, labels, resources: { cpuMillis: m.resources.cpuMilli, memoryBytes: m.resources.memoryMb * MIB }, ports: m.ports };
+  const { [NAME_LABEL]: name, [ENGINE_LABEL]: engine, ...labels } = m.labels;
+  return { name: name ?? id, ...(engine ? { engine } : {}), labels, resources: { cpuMillis: m.resources.cpuMilli, memoryBytes: m.resources.memoryMb * MIB }, ports: m.ports };
 }
 
 export function nodeInfo(address: string, meta: NodeMetaInput, state: NodeState): NodeInfo {

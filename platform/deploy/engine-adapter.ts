@@ -6,7 +6,7 @@ import { healthFromStatus } from "../../core/deploy/actual.ts";
 import { LABEL } from "../../core/labels.ts";
 import type { DesiredNetwork, DesiredVolume } from "../../core/reconcile/types.ts";
 import type { Engine, ContainerCreateBody, ProgressEvent } from "../engine/index.ts";
-import type { ContainerStatus, ExecutorEngine, LayerBytes } from "./executor.ts";
+import type { GateStatus, ExecutorEngine, LayerBytes } from "./executor.ts";
 import { runDueHealthcheck } from "./podman-health.ts";
 
 export interface BuildSpec {
@@ -132,9 +132,9 @@ export class EngineExecutor implements ExecutorEngine {
     await this.engine.containers.remove(id, opts);
   }
 
-  async serviceContainers(project: string, service: string): Promise<{ id: string; name: string; status: ContainerStatus }[]> {
+  async serviceContainers(project: string, service: string): Promise<{ id: string; name: string; status: GateStatus }[]> {
     const list = await this.engine.containers.list({ all: true, labels: { [LABEL.project]: project, [LABEL.service]: service } });
-    const out: { id: string; name: string; status: ContainerStatus }[] = [];
+    const out: { id: string; name: string; status: GateStatus }[] = [];
     for (const c of list) {
       const name = (c.Names?.[0] ?? c.Id).replace(/^\//, "");
       // The list's Status text lags on some engines; inspect is authoritative for health and exit codes.
@@ -149,7 +149,7 @@ export class EngineExecutor implements ExecutorEngine {
         id: c.Id,
         name,
         status: {
-          state: (state === "configured" ? "created" : state === "stopped" ? "exited" : state) as ContainerStatus["state"],
+          state: (state === "configured" ? "created" : state === "stopped" ? "exited" : state) as GateStatus["state"],
           health: health === "healthy" || health === "unhealthy" || health === "starting" ? health : healthFromStatus(c.Status),
           exitCode: st.ExitCode,
           ...(log?.length ? { healthOutput: log[log.length - 1]!.Output ?? "" } : {}),

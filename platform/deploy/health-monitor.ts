@@ -6,11 +6,29 @@
  * given, so `fizz ps` and the agent agree on counts and reasons.
  */
 import type { Project } from "../../core/compose/model.ts";
+import type { Clock, Timer } from "../../core/clock.ts";
+import { systemClock } from "../clock.ts";
 import { LABEL } from "../../core/labels.ts";
 import { decideRestart, type HealthDecision, type RestartRecord } from "../../core/reconcile/health-policy.ts";
 import { restartPolicyOf } from "../../core/reconcile/from-compose.ts";
-import type { Engine } from "../engine/index.ts";
+import type { ContainerInspect, ContainerSummary, Engine } from "../engine/index.ts";
 import { listProjectContainers } from "./project.ts";
+
+/** What the monitor needs of an engine (the agent passes its NodeEngine; tests an in-memory one). */
+export interface HealthEngine {
+  /** A project's containers, all states, health in `Status`. */
+  containers(project: string): Promise<ContainerSummary[]>;
+  find(id: string): Promise<ContainerInspect | undefined>;
+  restart(id: string): Promise<void>;
+}
+
+export function healthEngineOf(engine: Engine): HealthEngine {
+  return {
+    containers: (project) => listProjectContainers(engine, project),
+    find: (id) => engine.containers.find(id),
+    restart: (id) => engine.containers.restart(id),
+  };
+}
 
 export interface RestartStore {
   recordRestart(r: { deployment: string; service: string; container: string; at: number; reason: string }): void;
@@ -23,6 +41,8 @@ export type MonitorEvent =
   | { type: "error"; container?: string; message: string };
 
 export interface MonitorOptions {
+  /** Timers (default: the system's). */
+  clock?: Clock;
   store?: RestartStore;
   onEvent?: (e: MonitorEvent) => void;
   now?: () => number;
@@ -42,22 +62,24 @@ export class HealthMonitor {
   private readonly gaveUp = new Set<string>();
   /** Containers being restarted right now: a slow stop must not be seen as "still unhealthy". */
   private readonly inFlight = new Set<string>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: Timer | undefined;
   private running = false;
   private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: HealthEngine,
     private readonly project: Project,
     private readonly opts: MonitorOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** One pass over the project's containers; returns the decisions taken, by container name. */
   async tick(): Promise<Map<string, HealthDecision>> {
     const decisions = new Map<string, HealthDecision>();
-    const list = await listProjectContainers(this.engine, this.project.name);
+    const list = await this.engine.containers(this.project.name);
     const seen = new Set<string>();
     for (const c of list) {
       const labels = c.Labels ?? {};
@@ -75,7 +97,7 @@ export class HealthMonitor {
         this.failingSince.delete(name);
         continue;
       }
-      const ins = await this.engine.containers.find(c.Id);
+      const ins = await this.engine.find(c.Id);
       if (!ins) continue;
       const rp = (ins.HostConfig as { RestartPolicy?: { Name?: string } }).RestartPolicy?.Name ?? "";
       const engineRestarts = rp !== "" && rp !== "no";
@@ -111,7 +133,7 @@ export class HealthMonitor {
         this.inFlight.add(name);
         this.opts.onEvent?.({ type: "restart", container: name, service, reason: decision.reason });
         // Not awaited: one slow stop must not hold up the other containers' checks.
-        void this.engine.containers
+        void this.engine
           .restart(c.Id)
           .catch((e: unknown) => this.opts.onEvent?.({ type: "error", container: name, message: e instanceof Error ? e.message : String(e) }))
           .finally(() => this.inFlight.delete(name));
@@ -133,15 +155,15 @@ export class HealthMonitor {
       this.tick()
         .catch((e: unknown) => this.opts.onEvent?.({ type: "error", message: e instanceof Error ? e.message : String(e) }))
         .finally(() => {
-          if (this.running) this.timer = setTimeout(loop, intervalMs);
+          if (this.running) this.timer = this.clock.setTimeout(loop, intervalMs);
         });
     };
-    this.timer = setTimeout(loop, intervalMs);
+    this.timer = this.clock.setTimeout(loop, intervalMs);
   }
 
   stop(): void {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
   }
 
   /** True while a restart started by this monitor is still in progress. */

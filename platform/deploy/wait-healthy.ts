@@ -10,6 +10,7 @@ import type { DesiredProject } from "../../core/reconcile/types.ts";
 import type { Engine } from "../engine/index.ts";
 import { readActual } from "./project.ts";
 import type { HealthMonitor } from "./health-monitor.ts";
+import { notReady } from "../../core/reconcile/readiness.ts";
 
 export interface WaitOptions {
   services?: readonly string[];
@@ -20,31 +21,20 @@ export interface WaitOptions {
 
 export async function waitHealthy(engine: Engine, desired: DesiredProject<ServiceTemplate>, o: WaitOptions): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
-  // Services others wait on with service_completed_successfully are jobs: exit 0 is success.
-  const jobs = new Set(desired.services.flatMap((s) => s.dependsOn.filter((d) => d.condition === "service_completed_successfully").map((d) => d.service)));
-  const scope = desired.services.filter((s) => s.replicas > 0 && (!o.services?.length || o.services.includes(s.name)));
-  let notReady: string[] = [];
   for (;;) {
-    const actual = await readActual(engine, desired.name);
-    notReady = [];
-    for (const s of scope) {
-      const cs = actual.containers.filter((c) => c.service === s.name && !c.oneoff);
-      if (cs.length < s.replicas) notReady.push(`${s.name}: ${cs.length}/${s.replicas} containers`);
-      for (const c of cs) {
-        if (c.state === "exited" && c.exitCode === 0 && (jobs.has(s.name) || s.restart === undefined || s.restart === "no")) continue;
-        if (c.state !== "running") notReady.push(`${c.name}: ${c.state}${c.exitCode !== undefined ? ` (exit code ${c.exitCode})` : ""}`);
-        else if (s.hasHealthcheck && c.health !== "healthy") notReady.push(`${c.name}: ${c.health}`);
-      }
-    }
-    if (!notReady.length) return;
-    if (Date.now() >= deadline) {
-      throw new FizzError({
-        code: "deploy.wait_timeout",
-        message: `timed out after ${Math.round(o.timeoutMs / 1000)}s waiting for the project to be healthy; not ready: ${notReady.join(", ")}`,
-        hint: "see 'fizz ps -a' and 'fizz logs <service>'",
-      });
-    }
+    const missing = notReady(desired, await readActual(engine, desired.name), o.services);
+    if (!missing.length) return;
+    if (Date.now() >= deadline) throw waitTimeout(o.timeoutMs, missing);
     if (o.monitor) await o.monitor.tick().catch(() => {});
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
   }
+}
+
+export function waitTimeout(timeoutMs: number, missing: readonly string[]): FizzError {
+  return new FizzError({
+    code: "deploy.wait_timeout",
+    message: `timed out after ${Math.round(timeoutMs / 1000)}s waiting for the project to be healthy; not ready: ${missing.join(", ")}`,
+    hint: "see 'fizz ps -a' and 'fizz logs <service>'",
+    status: 504,
+  });
 }

@@ -25,7 +25,8 @@ export function splitRef(ref: string): { repo: string; tag: string } {
   return { repo: ref, tag: "latest" };
 }
 
-export type PullPolicy = "always" | "missing" | "never" | "build";
+export type { PullPolicy } from "../../core/reconcile/types.ts";
+import type { PullPolicy } from "../../core/reconcile/types.ts";
 
 export interface BuildOptions {
   /** Name:tag for the result. */

@@ -201,7 +201,7 @@ export interface ContainerCreateResult {
   Warnings: string[] | null;
 }
 
-export type ContainerStatus = "created" | "restarting" | "running" | "removing" | "paused" | "exited" | "dead";
+export type EngineContainerState = "created" | "restarting" | "running" | "removing" | "paused" | "exited" | "dead";
 
 export interface ContainerSummary {
   Id: string;
@@ -210,7 +210,7 @@ export interface ContainerSummary {
   ImageID: string;
   Command: string;
   Created: number;
-  State: ContainerStatus | string;
+  State: EngineContainerState | string;
   Status: string;
   Labels: Labels | null;
   Ports: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] | null;
@@ -218,7 +218,7 @@ export interface ContainerSummary {
 }
 
 export interface ContainerState {
-  Status: ContainerStatus | string;
+  Status: EngineContainerState | string;
   Running: boolean;
   Paused: boolean;
   Restarting: boolean;

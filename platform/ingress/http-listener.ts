@@ -1,15 +1,18 @@
 /**
- * One HTTP ingress port: accepts connections (plain TCP, or TLS sockets
- * handed in by tls.ts), optionally reads a PROXY header from trusted load
- * balancers first, and runs an HttpSession per connection. A one-second sweep
+ * One HTTP ingress port: accepts connections (plain TCP, or TLS with the
+ * certificate chosen by SNI), reads a PROXY header first from trusted load
+ * balancers (on TLS ports too: tls-accept.ts), and runs an HttpSession per
+ * connection. A one-second sweep
  * closes idle keep-alive connections and times out silent backends.
  */
+import net from "node:net";
 import tls from "node:tls";
 import { inAnyCidr, type Cidr } from "../../core/ingress/address.ts";
 import type { CertStore } from "./certs.ts";
 import { HttpSession, type HttpProxyConfig } from "./http-proxy.ts";
 import { headerClient, readProxyHeader } from "./proxy-accept.ts";
-import { listenTcp, wrapNodeSocket, type Conn, type TcpListener } from "./sockets.ts";
+import { listenTcp, plainAddress, wrapNodeSocket, type Conn, type TcpListener } from "./sockets.ts";
+import { acceptProxiedTls } from "./tls-accept.ts";
 
 export interface HttpListenerOptions {
   readonly host: string;
@@ -34,15 +37,24 @@ export class HttpListener {
       const certs = opts.tls;
       const srv = tls.createServer({ SNICallback: certs.sniCallback(), ALPNProtocols: ["http/1.1"] }, (s) => l.start(wrapNodeSocket(s), undefined));
       srv.on("tlsClientError", () => {});
+      // With load balancers that send PROXY first, a plain listener reads their header before TLS starts.
+      const lbs = opts.acceptProxyFrom;
+      const front: net.Server =
+        lbs.length === 0
+          ? srv
+          : net.createServer((sock) => {
+              if (!inAnyCidr(lbs, plainAddress(sock.remoteAddress))) srv.emit("connection", sock);
+              else acceptProxiedTls(sock, certs, 5_000, (t, client) => l.start(wrapNodeSocket(t), client));
+            });
       await new Promise<void>((resolve, reject) => {
-        srv.once("error", reject);
-        srv.listen({ host: opts.host, port: opts.port, exclusive: true }, () => {
-          srv.off("error", reject);
+        front.once("error", reject);
+        front.listen({ host: opts.host, port: opts.port, exclusive: true }, () => {
+          front.off("error", reject);
           resolve();
         });
       });
-      const addr = srv.address();
-      l.tcp = { port: typeof addr === "object" && addr ? addr.port : opts.port, close: () => srv.close() };
+      const addr = front.address();
+      l.tcp = { port: typeof addr === "object" && addr ? addr.port : opts.port, close: () => front.close() };
     } else {
       l.tcp = await listenTcp(opts.host, opts.port, (c) => l.accept(c));
     }

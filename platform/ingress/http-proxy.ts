@@ -606,10 +606,12 @@ export class HttpSession implements UpstreamOwner {
 
   private finishExchange(ex: Exchange, pc: PooledConn, reusable: boolean): void {
     const now = this.cfg.now();
+    // A draining replica's connection is closed, not pooled: its node waits for those to go (drain).
+    const draining = ex.backend !== undefined && ex.backend.state === "draining";
     if (ex.backend) ex.hit.backends.balancer.finish(ex.backend, ex.status >= 500 ? "failed" : "ok", now);
     ex.backend = undefined;
     ex.up = undefined;
-    if (reusable) this.cfg.pool.give(pc, now);
+    if (reusable && !draining) this.cfg.pool.give(pc, now);
     else pc.conn.destroy();
     this.settle(ex, "done");
     this.ex = undefined;

@@ -2,7 +2,7 @@
  * Ingress metrics, registered on the agent's registry: per route (a
  * service's target, `project/service:port`, a bounded set) requests by status
  * class, a latency histogram, upstream errors and retries, and TCP
- * connections by outcome. Children are cached per label set, so the hot path
+ * connections by outcome, and ACME challenges answered. Children are cached per label set, so the hot path
  * costs a map lookup and an observe.
  */
 import { Counter, Histogram, type Registry } from "prom-client";
@@ -11,6 +11,8 @@ import type { ExchangeRecord } from "./http-proxy.ts";
 export interface IngressMetrics {
   recordHttp(r: ExchangeRecord): void;
   recordTcp(r: { route: string; ok: boolean; retries: number; seconds: number }): void;
+  /** An ACME HTTP-01 challenge answered from the cluster's pending tokens. */
+  recordChallenge(): void;
 }
 
 function codeClass(status: number): string {
@@ -28,6 +30,7 @@ export function createIngressMetrics(registry: Registry): IngressMetrics {
   });
   const upstreamErrors = new Counter({ name: "fizz_ingress_upstream_errors_total", help: "Failed upstream attempts (connect failures, early closes, bad responses), by route", labelNames: ["route"], registers: [registry] });
   const retries = new Counter({ name: "fizz_ingress_retries_total", help: "Requests or connections retried on another replica, by route", labelNames: ["route"], registers: [registry] });
+  const challenges = new Counter({ name: "fizz_ingress_acme_challenges_total", help: "ACME HTTP-01 challenges this node answered from the cluster's pending tokens", registers: [registry] });
   const tcp = new Counter({ name: "fizz_ingress_tcp_connections_total", help: "TCP ingress connections by route and outcome", labelNames: ["route", "result"], registers: [registry] });
   const reqChildren = new Map<string, ReturnType<typeof requests.labels>>();
   const durChildren = new Map<string, ReturnType<typeof duration.labels>>();
@@ -42,6 +45,9 @@ export function createIngressMetrics(registry: Registry): IngressMetrics {
       d.observe(r.seconds);
       if (r.upstreamErrors > 0) upstreamErrors.labels(r.route).inc(r.upstreamErrors);
       if (r.retries > 0) retries.labels(r.route).inc(r.retries);
+    },
+    recordChallenge() {
+      challenges.inc();
     },
     recordTcp(r) {
       tcp.labels(r.route, r.ok ? "ok" : "failed").inc();

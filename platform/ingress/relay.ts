@@ -29,6 +29,8 @@ export interface RelayOptions {
 export class Relay {
   private tcp: TcpListener | undefined;
   private open = new Set<Conn>();
+  /** Spliced connections per replica (deployment/service/index), what a drain waits on. */
+  private perReplica = new Map<string, number>();
 
   private constructor(private readonly o: RelayOptions) {}
 
@@ -44,6 +46,17 @@ export class Relay {
 
   connections(): number {
     return this.open.size;
+  }
+
+  /** Connections other nodes hold open to one replica here (deployment/service/index). */
+  connectionsTo(replica: string): number {
+    return this.perReplica.get(replica) ?? 0;
+  }
+
+  private count(replica: string, d: 1 | -1): void {
+    const n = (this.perReplica.get(replica) ?? 0) + d;
+    if (n > 0) this.perReplica.set(replica, n);
+    else this.perReplica.delete(replica);
   }
 
   private accept(c: Conn): void {
@@ -62,16 +75,24 @@ export class Relay {
         c.destroy();
         return;
       }
+      const replica = `${target!.deployment}/${target!.service}/${target!.index}`;
+      this.count(replica, 1);
+      let counted = true;
+      const gone = () => {
+        this.open.delete(c);
+        if (counted) this.count(replica, -1);
+        counted = false;
+      };
       const held: Uint8Array[] = [];
       let ended = false;
-      c.setHandlers({ onData: (d) => held.push(d), onDrain() {}, onEnd: () => void (ended = true), onClose: () => this.open.delete(c) });
+      c.setHandlers({ onData: (d) => held.push(d), onDrain() {}, onEnd: () => void (ended = true), onClose: gone });
       connectTcp(addr.host, addr.port, this.o.connectTimeoutMs).then(
         (up) => {
           if (c.closed) {
             up.destroy();
             return;
           }
-          splice(c, up, held, ended, () => this.open.delete(c));
+          splice(c, up, held, ended, gone);
         },
         () => c.destroy(),
       );

@@ -122,7 +122,7 @@ export class IngressServer {
         const l = await HttpListener.open({
           host: this.o.bind,
           port: h.port,
-          acceptProxyFrom: h.tls ? [] : this.o.acceptProxyFrom,
+          acceptProxyFrom: this.o.acceptProxyFrom,
           ...(h.tls ? { tls: this.o.certs } : {}),
           proxy: {
             scheme: h.tls ? "https" : "http",
@@ -226,8 +226,9 @@ export class IngressServer {
     for (const l of this.listeners.values()) live.add(l.kind === "tcp" || l.kind === "udp" ? l.key : "");
     for (const h of plan.table.http) for (const r of h.routes) live.add(targetKey(r.service, r.target));
     for (const [k, s] of [...this.sets]) if (!live.has(k) && s.waiting() === 0) this.sets.delete(k);
+    // Idle connections to replicas that left or are draining are closed (a draining replica's node waits for them).
     const addrs = new Set<string>();
-    for (const s of this.sets.values()) for (const b of s.balancer.backends()) addrs.add(UpstreamPool.key(b.target));
+    for (const s of this.sets.values()) for (const b of s.balancer.backends()) if (b.state === "ready") addrs.add(UpstreamPool.key(b.target));
     this.pool.sweep(this.o.now(), addrs);
     return problems;
   }

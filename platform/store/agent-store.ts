@@ -1,5 +1,5 @@
 /** Typed access to the agent's SQLite database. All methods are synchronous. */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { randomUUID } from "node:crypto";
 import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -14,7 +14,7 @@ import { migrate } from "./migrations.ts";
  */
 const MOVED_TO_KEY_FILES: Readonly<Record<string, string>> = { cluster_keyring: "cluster-keyring" };
 
-export interface DeploymentRecord {
+export interface StoredDeployment {
   name: string;
   /** The normalised compose project, as JSON-serialisable data. */
   spec: unknown;
@@ -75,6 +75,18 @@ export class AgentStore {
   readonly keys: KeyFiles;
   private readonly db: DatabaseSync;
 
+  /** Prepared statements by text: preparing costs more than most queries here run (measured in the cluster simulator). */
+  private readonly statements = new Map<string, StatementSync>();
+
+  private sql(text: string): StatementSync {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   private constructor(path: string, db: DatabaseSync, keys: KeyFiles) {
     this.path = path;
     this.db = db;
@@ -118,7 +130,7 @@ export class AgentStore {
       const value = this.getMeta(meta);
       if (value === undefined) continue;
       if (value !== "" && this.keys.read(file) === undefined) this.keys.write(file, value);
-      this.db.prepare("DELETE FROM meta WHERE key = ?").run(meta);
+      this.sql("DELETE FROM meta WHERE key = ?").run(meta);
       moved = true;
     }
     if (!moved) return;
@@ -136,22 +148,22 @@ export class AgentStore {
     const existing = this.getMeta("node_id");
     if (existing) return existing;
     const id = randomUUID();
-    this.db.prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('node_id', ?)").run(id);
+    this.sql("INSERT OR IGNORE INTO meta(key, value) VALUES ('node_id', ?)").run(id);
     return this.getMeta("node_id") ?? id;
   }
 
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
+    const row = this.sql("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
     if (Object.hasOwn(MOVED_TO_KEY_FILES, key)) throw new FizzError({ code: "store.key_in_database", message: `'${key}' is key material: it belongs in store.keys, not the database`, status: 500 });
-    this.db.prepare("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
+    this.sql("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, value);
   }
 
   /** Creates or replaces a deployment; returns the stored record. Atomic. */
-  putDeployment(name: string, spec: unknown, source: unknown, now: number): DeploymentRecord {
+  putDeployment(name: string, spec: unknown, source: unknown, now: number): StoredDeployment {
     const specJson = JSON.stringify(spec);
     const sourceJson = JSON.stringify(source);
     this.db
@@ -165,18 +177,23 @@ export class AgentStore {
     return this.getDeployment(name)!;
   }
 
-  getDeployment(name: string): DeploymentRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM deployments WHERE name = ?").get(name) as DeploymentRow | undefined;
+  getDeployment(name: string): StoredDeployment | undefined {
+    const row = this.sql("SELECT * FROM deployments WHERE name = ?").get(name) as DeploymentRow | undefined;
     return row ? toDeployment(row) : undefined;
   }
 
-  listDeployments(): DeploymentRecord[] {
-    return (this.db.prepare("SELECT * FROM deployments ORDER BY name").all() as unknown as DeploymentRow[]).map(toDeployment);
+  listDeployments(): StoredDeployment[] {
+    return (this.sql("SELECT * FROM deployments ORDER BY name").all() as unknown as DeploymentRow[]).map(toDeployment);
+  }
+
+  /** Every deployment's name and generation, without reading the specs (cheap change detection). */
+  deploymentGenerations(): [string, number][] {
+    return (this.sql("SELECT name, generation FROM deployments ORDER BY name").all() as unknown as { name: string; generation: number }[]).map((r) => [r.name, r.generation]);
   }
 
   /** Removes a deployment and its replica overrides; true when it existed. */
   deleteDeployment(name: string): boolean {
-    const r = this.db.prepare("DELETE FROM deployments WHERE name = ?").run(name);
+    const r = this.sql("DELETE FROM deployments WHERE name = ?").run(name);
     return Number(r.changes) > 0;
   }
 
@@ -194,9 +211,14 @@ export class AgentStore {
       .run(deployment, service, replicas);
   }
 
+  /** Drops a `fizz scale` override (the spec's count applies again); true when there was one. */
+  clearReplicas(deployment: string, service: string): boolean {
+    return Number(this.sql("DELETE FROM replicas WHERE deployment = ? AND service = ?").run(deployment, service).changes) > 0;
+  }
+
   /** Desired replica overrides (from `fizz scale`) for a deployment. */
   replicas(deployment: string): Map<string, number> {
-    const rows = this.db.prepare("SELECT service, replicas FROM replicas WHERE deployment = ?").all(deployment) as unknown as {
+    const rows = this.sql("SELECT service, replicas FROM replicas WHERE deployment = ?").all(deployment) as unknown as {
       service: string;
       replicas: number;
     }[];
@@ -222,9 +244,23 @@ export class AgentStore {
     return { ...e, id: Number(r.lastInsertRowid) };
   }
 
+  /** Several events in one transaction: one durable write for all of them. */
+  appendEvents(es: readonly NewEvent[]): EventRecord[] {
+    if (es.length === 0) return [];
+    this.db.exec("BEGIN");
+    try {
+      const out = es.map((e) => this.appendEvent(e));
+      this.db.exec("COMMIT");
+      return out;
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
   /** Events after `afterId` (for SSE resume), oldest first, at most `limit`. */
   events(afterId = 0, limit = 1000): EventRecord[] {
-    const rows = this.db.prepare("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?").all(afterId, limit) as unknown as EventRow[];
+    const rows = this.sql("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?").all(afterId, limit) as unknown as EventRow[];
     return rows.map((r) => ({
       id: r.id,
       at: r.at,
@@ -239,7 +275,7 @@ export class AgentStore {
 
   /** Drops events older than `beforeMs` so the log stays bounded. */
   pruneEvents(beforeMs: number): number {
-    return Number(this.db.prepare("DELETE FROM events WHERE at < ?").run(beforeMs).changes);
+    return Number(this.sql("DELETE FROM events WHERE at < ?").run(beforeMs).changes);
   }
 }
 
@@ -259,7 +295,7 @@ function privateFile(path: string): void {
   }
 }
 
-function toDeployment(row: DeploymentRow): DeploymentRecord {
+function toDeployment(row: DeploymentRow): StoredDeployment {
   return {
     name: row.name,
     spec: JSON.parse(row.spec_json) as unknown,

@@ -2,6 +2,7 @@
  * Socket errors (errno codes from node:net / node:dgram) turned into FizzErrors
  * that say which address, what it means for fizz, and what to do.
  */
+import { formatHostPort } from "../../core/address.ts";
 import { FizzError } from "../../core/errors.ts";
 
 export interface SocketOp {
@@ -11,9 +12,8 @@ export interface SocketOp {
   readonly port: number;
 }
 
-export function formatAddr(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
+
+export const formatAddr = formatHostPort;
 
 function errno(err: unknown): string | undefined {
   if (typeof err === "object" && err !== null && "code" in err && typeof (err as { code: unknown }).code === "string") {

@@ -7,18 +7,16 @@
 // healthcheck is rolled back automatically and the service never drops below
 // replicas − parallelism healthy replicas (sampled throughout).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ApiClient } from "../../platform/api/client.ts";
 import { engineSocket } from "../support/engine.ts";
-import { agentCommand, createCluster, type Cluster, type Host } from "./harness.ts";
+import { createCluster, type Cluster, type Host } from "./harness.ts";
+import { agentClient, agentLogTails, fizzOn, formFizzCluster } from "./fizz-cluster.ts";
 
 const socket = await engineSocket("docker");
 const isRoot = process.getuid?.() === 0;
 if (socket && !isRoot && process.env.CI === "true") throw new Error("cluster scheduling tests need root (ip netns, iptables, dockerd)");
 
-const ROOT = join(import.meta.dir, "..", "..");
 const PROJECT = "shop";
 const REPLICAS = 6;
 
@@ -59,17 +57,10 @@ describe.skipIf(!socket || !isRoot)("scheduling across 3 hosts", () => {
   let cluster: Cluster | undefined;
   const dir = () => cluster!.dir;
   const host = (i: number): Host => cluster!.hosts[i]!;
-  const client = (i: number) => new ApiClient({ address: { kind: "unix", path: host(i).agentSocket }, timeoutMs: 60_000 });
+  const client = (i: number) => agentClient(host(i));
   const down = new Set<number>();
 
-  function fizz(i: number, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [join(ROOT, "cmd", "fizz.ts"), "-H", `unix:${host(i).agentSocket}`, ...args], { cwd: join(dir(), "project"), env: { ...process.env, NO_COLOR: "1" }, timeout: 120_000 }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      });
-    });
-  }
+  const fizz = (i: number, ...args: string[]) => fizzOn(host(i), join(dir(), "project"), args);
 
   /** Every replica container on every host whose engine is up. */
   async function replicas(): Promise<Replica[]> {
@@ -113,26 +104,12 @@ describe.skipIf(!socket || !isRoot)("scheduling across 3 hosts", () => {
     cluster = await createCluster({ hosts: 3 });
     mkdirSync(join(dir(), "project"), { recursive: true });
     writeFileSync(join(dir(), "project", "compose.yaml"), compose());
-    for (const h of cluster.hosts) h.startAgent(agentCommand(h, ["--engine", h.dockerHost]));
-    for (const h of cluster.hosts) {
-      const deadline = Date.now() + 30_000;
-      while (!(await client(h.index).info().then(() => true, () => false))) {
-        if (Date.now() > deadline) throw new Error(`agent on ${h.name} did not start:\n${readFileSync(h.agentLog, "utf8").slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    const init = await client(0).clusterInit();
-    for (const i of [1, 2]) await client(i).clusterJoin(host(0).gossipAddr, init.token);
-    const deadline = Date.now() + 20_000;
-    while ((await client(0).clusterNodes()).filter((n) => n.state === "alive").length < 3) {
-      if (Date.now() > deadline) throw new Error("the three agents did not see each other alive");
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await formFizzCluster(cluster);
   }, 180_000);
 
   afterAll(async () => {
     if (!cluster) return;
-    for (const h of cluster.hosts) process.stderr.write(`--- agent log ${h.name} (tail) ---\n${(() => { try { return readFileSync(h.agentLog, "utf8").split("\n").slice(-25).join("\n"); } catch { return ""; } })()}\n`);
+    process.stderr.write(agentLogTails(cluster, 25));
     await cluster.destroy();
   }, 180_000);
 
@@ -259,9 +236,11 @@ describe.skipIf(!socket || !isRoot)("scheduling across 3 hosts", () => {
       }
     })();
     try {
+      // The update is rolled back, and `up` says so (exit 1, as `docker service update` does).
       const up = await fizz(0, "up", "-d");
-      expect(up.code).toBe(0);
-      // The rollback happens on its own: wait for the events, then for the old spec everywhere.
+      expect(up.code).toBe(1);
+      expect(up.stderr).toMatch(/failed on the new spec|rolled back/);
+      // Wait for the events, then for the old spec everywhere.
       const deadline = Date.now() + 90_000;
       let rolledBack = false;
       while (!rolledBack && Date.now() < deadline) {

@@ -107,7 +107,7 @@ describe.skipIf(!socket)("agent on docker", () => {
 `;
     writeFileSync(join(dir, "proj", "compose.yaml"), compose);
     await startAgent();
-    const r = await agentApi(apiSock, "PUT", `/v1/deployments/${name}`, {
+    const r = await agentApi(apiSock, "PUT", `/v1/deployments/${name}?follow=true`, {
       files: [{ name: "compose.yaml", content: compose }],
       workingDir: join(dir, "proj"),
       options: { wait: true },
@@ -172,7 +172,7 @@ describe.skipIf(!socket)("agent on docker", () => {
     depends_on:
       migrate: { condition: service_completed_successfully }
 `;
-    const r = await agentApi(apiSock, "PUT", `/v1/deployments/${job}`, { files: [{ name: "compose.yaml", content: compose }], workingDir: join(dir, "proj") });
+    const r = await agentApi(apiSock, "PUT", `/v1/deployments/${job}?follow=true`, { files: [{ name: "compose.yaml", content: compose }], workingDir: join(dir, "proj") });
     expect(r.status).toBe(201);
     try {
       const f = encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${job}`] }));
@@ -212,13 +212,15 @@ describe.skipIf(!socket)("agent on docker", () => {
     expect(nothing.stderr).toContain("no previous spec of 'worker'");
     const images = async () => new Set((await containers()).filter((c) => c.Names[0]!.includes("-worker-")).map((c) => (c as Summary & { Image: string }).Image));
     const compose = readFileSync(join(dir, "proj", "compose.yaml"), "utf8").replace(/(worker:\n    image: )fizz-test\/busybox:1/, "$1fizz-test/busybox:2");
-    const r = await agentApi(apiSock, "PUT", `/v1/deployments/${name}`, { files: [{ name: "compose.yaml", content: compose }], workingDir: join(dir, "proj"), options: { wait: true } });
+    const r = await agentApi(apiSock, "PUT", `/v1/deployments/${name}?follow=true`, { files: [{ name: "compose.yaml", content: compose }], workingDir: join(dir, "proj"), options: { wait: true } });
     expect(r.status).toBe(200);
+    // The file wins over the earlier `fizz scale worker=3` (issue 18 item 7), and the answer says so.
+    expect((JSON.parse(r.text) as { warnings: string[] }).warnings).toContain("worker: the 3 replicas set by `fizz scale` were reset to the compose file's 2 (use --scale worker=3 to keep them)");
     expect([...(await images())]).toEqual(["fizz-test/busybox:2"]);
     const back = fizz("rollback", "-p", name, "worker");
     expect(back.status).toBe(0);
     expect([...(await images())]).toEqual(["fizz-test/busybox:1"]);
-    expect((await containers()).filter((c) => c.Names[0]!.includes("-worker-") && c.State === "running")).toHaveLength(3);
+    expect((await containers()).filter((c) => c.Names[0]!.includes("-worker-") && c.State === "running")).toHaveLength(2);
     const unknown = fizz("rollback", "-p", name, "wroker");
     expect(unknown.status).not.toBe(0);
     expect(unknown.stderr).toContain("no service 'wroker'");

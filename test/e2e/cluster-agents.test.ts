@@ -63,7 +63,8 @@ describe.skipIf(!socket)("five agents form a cluster", () => {
     const a = await startAgent({
       dataDir: join(dir, `n${i}`),
       args: ["--bind", `127.0.0.${10 + i}:7946`, "--api", `unix:${sock(i)}`, "--engine", `unix://${socket}`],
-      env: { FIZZ_SWIM_PROFILE: "test" },
+      // Five agents on one engine try the cluster protocol; each node keeps to its own share, and this is how one opts in.
+      env: { FIZZ_SWIM_PROFILE: "test", FIZZ_CLUSTER_ALLOW_SHARED_ENGINE: "true" },
     });
     agents.set(i, a);
     return a;
@@ -80,6 +81,11 @@ describe.skipIf(!socket)("five agents form a cluster", () => {
     for (const a of agents.values()) a.cleanup();
     const left = await dockerIds(project);
     if (left.length) await new Promise<void>((r) => execFile("docker", ["-H", `unix://${socket}`, "rm", "-f", ...left], () => r()));
+    // The project's network too, when the down above could not run (agents already gone).
+    const nets = await new Promise<string[]>((r) =>
+      execFile("docker", ["-H", `unix://${socket}`, "network", "ls", "-q", "--filter", `label=com.docker.compose.project=${project}`], (_e, out) => r(String(out).split("\n").filter(Boolean))),
+    );
+    if (nets.length) await new Promise<void>((r) => execFile("docker", ["-H", `unix://${socket}`, "network", "rm", ...nets], () => r()));
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

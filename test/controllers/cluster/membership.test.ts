@@ -9,76 +9,23 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { FizzError } from "../../../core/errors.ts";
 import { encodeJoinToken, parseJoinToken } from "../../../core/cluster-crypto/index.ts";
-import { defaults, type AgentConfig } from "../../../core/agent-config/schema.ts";
-import { ClusterAgent } from "../../../controllers/cluster/membership.ts";
-import { clusterBackend } from "../../../controllers/deployments/cluster-backend.ts";
-import { ApiClient } from "../../../platform/api/client.ts";
-import { createApiServer, createRoutes, EventFeed, type ApiServer } from "../../../platform/api/index.ts";
-import { createLogger } from "../../../platform/log.ts";
-import { AgentStore } from "../../../platform/store/index.ts";
-import { FakeBackend } from "../../platform/api/fake-backend.ts";
+import { MemoryEngine } from "../../support/memory-engine.ts";
+import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
+import { until, failure } from "../../support/wait.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "fizz-cluster-agent-"));
+const dir = mkdtempSync(`${tmpdir()}/fizz-cluster-agent-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Agent {
-  readonly name: string;
-  readonly cluster: ClusterAgent;
-  readonly store: AgentStore;
-  readonly client: ApiClient;
-  readonly backend: FakeBackend;
-  stop(): Promise<void>;
+type Agent = TestAgent & { readonly cluster: TestAgent["membership"]; readonly backend: MemoryEngine };
+
+async function agent(name: string, host: string, engine?: MemoryEngine): Promise<Agent> {
+  const a = await startTestAgent({ name, dir, host, ...(engine ? { engine } : {}) });
+  return { ...a, cluster: a.membership, backend: a.engine };
 }
 
-const logger = createLogger({ level: "warn", format: "json", write: () => undefined });
-
-async function agent(name: string, host: string, backend = new FakeBackend()): Promise<Agent> {
-  const base = defaults({ uid: 1000, env: {}, home: dir });
-  const config: AgentConfig = { ...base, cluster: { ...base.cluster, bind: `${host}:0` } };
-  const store = AgentStore.open(join(dir, `${name}.db`));
-  const cluster = new ClusterAgent({ config, store, nodeId: store.nodeId(), logger, env: { FIZZ_SWIM_PROFILE: "test" } });
-  await cluster.resume();
-  const server: ApiServer = createApiServer({ router: createRoutes({ backend: clusterBackend(backend, cluster), events: new EventFeed(store), cluster }) });
-  const socket = join(dir, `${name}.sock`);
-  await server.listen({ kind: "unix", path: socket });
-  return {
-    name,
-    cluster,
-    store,
-    backend,
-    client: new ApiClient({ address: { kind: "unix", path: socket }, timeoutMs: 20_000 }),
-    async stop() {
-      await server.close();
-      await cluster.stop();
-      store.close();
-    },
-  };
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function failure(p: Promise<unknown>): Promise<FizzError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof FizzError) return e;
-    throw e;
-  }
-  throw new Error("expected a failure");
-}
-
-const project = (img: string) => ({ project: { name: "x", services: { web: { image: img } } } });
+const project = (img: string) => ({ files: [{ name: "compose.yaml", content: `services:\n  web:\n    image: ${img}\n` }] });
 
 test("init, join, replicate, rotate keys, refuse a wrong key, crash + rejoin, leave", async () => {
   const a = await agent("a", "127.0.0.21");
@@ -107,7 +54,7 @@ test("init, join, replicate, rotate keys, refuse a wrong key, crash + rejoin, le
       const lb = await b.client.listDeployments();
       return la.some((d) => d.name === "shop" && (d as { origin?: string }).origin === idB) && lb.some((d) => d.name === "early" && (d as { origin?: string }).origin === idA);
     });
-    expect((await a.client.getDeployment("shop")).spec).toEqual(project("nginx").project);
+    expect((await a.client.getDeployment("shop")).spec).toMatchObject({ name: "shop", services: { web: { image: "nginx" } } });
     // A deployment made on another node can be removed here: it leaves the cluster state, and every node takes its part down.
     await a.client.down("shop");
     await until("a no longer lists shop", 3000, async () => !(await a.client.listDeployments()).some((d) => d.name === "shop"));

@@ -125,7 +125,7 @@ describe("precedence: defaults < file < FIZZ_* < flags", () => {
     const flags = flagLayer(new Map([["log.level", { flag: "--log-level", value: "error" }]]));
     const { config, origins } = mergeConfig(defaults(root), [file, env, flags]);
     expect(config.data_dir).toBe("/srv/fizz");
-    expect(config.reconcile).toEqual({ interval: 5000, parallelism: 2, wake_delay: 200 });
+    expect(config.reconcile).toEqual({ interval: 5000, parallelism: 2, wake_delay: 200, wait_poll: 250, wait_timeout: 600_000 });
     expect(config.log.level).toBe("error");
     expect(config.cluster.join).toEqual(["10.0.0.2:7946", "10.0.0.3:7946"]);
     expect(config.cluster.labels).toEqual({ zone: "a", disk: "ssd" });

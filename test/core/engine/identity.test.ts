@@ -6,6 +6,8 @@ describe("engine identity", () => {
     const a = engineInstanceId("docker", { ID: "RHTF:QXZU", Name: "vm", DockerRootDir: "/var/lib/docker" });
     expect(a).toBe(engineInstanceId("docker", { ID: "RHTF:QXZU", Name: "renamed", DockerRootDir: "/var/lib/docker" }));
     expect(a).not.toBe(engineInstanceId("docker", { ID: "OTHER", Name: "vm", DockerRootDir: "/var/lib/docker" }));
+    // Daemons on one machine share the ID (from /etc/docker/key.json); their data roots tell them apart.
+    expect(a).not.toBe(engineInstanceId("docker", { ID: "RHTF:QXZU", Name: "vm", DockerRootDir: "/tmp/h1/docker" }));
   });
 
   test("Podman ignores its per-call random ID and uses host and storage root", () => {

@@ -249,6 +249,16 @@ describe("plan: orphans, targets, --no-deps", () => {
     expect(rm.steps.every((s) => s.reason.code === "orphan")).toBe(true);
   });
 
+  test("a revert removes what the failed change added, and nothing else it was not asked to", () => {
+    const { d, actual } = upTwice();
+    const added = container("shop", "added", 1);
+    const older = container("shop", "old", 1);
+    const a: ActualState = { ...actual, containers: [...actual.containers, added, older] };
+    const p = plan(d, a, { removeServices: ["added"] });
+    expect(ids(p)).toEqual([`stop:${added.id}`, `remove:${added.id}`]);
+    expect(p.warnings.join("\n")).toContain("shop-old-1");
+  });
+
   test("targets bring their dependencies, not their dependents", () => {
     const p = plan(threeTier(), EMPTY, { services: ["web"] });
     const svcs = new Set(ofKind(p, "createContainer").map((s) => s.service));

@@ -121,5 +121,10 @@ export const FAKE_INGRESS = {
     http: [{ port: 80, tls: false, routes: [{ hosts: ["shop.example.com"], path: "/", project: "shop", service: "web", target: 80, from: "services.web.x-fizz.ingress[0]" }] }],
     targets: [{ key: "shop/web:80", label: "shop/web:80", replicas: [{ key: "shop/web/0@n1", state: "ready", outstanding: 0, ejected: false, address: "172.18.0.2:80" }] }],
     conflicts: [],
+    tls: { acme_directory: null, ordering: null, domains: [], hostless_tls_ports: [] },
+    certificates: [],
   }),
+  certificates: () => [],
+  addCertificate: (name: string) => ({ id: `user/${name}`, source: "user", names: ["shop.example.com"], not_before: "2026-01-01T00:00:00.000Z", not_after: "2027-01-01T00:00:00.000Z", by: "test-node", directory: null, loaded: false, problem: null }),
+  removeCertificate: (name: string) => name === "mine",
 };

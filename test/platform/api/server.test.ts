@@ -300,25 +300,6 @@ describe("timeouts", () => {
   });
 });
 
-test("changes to one deployment are serialised, different deployments run in parallel", async () => {
-  const { KeyedMutex } = await import("../../../platform/api/lock.ts");
-  const m = new KeyedMutex();
-  const log: string[] = [];
-  const step = (key: string, name: string, ms: number) =>
-    m.run(key, async () => {
-      log.push(`${name}+`);
-      await Bun.sleep(ms);
-      log.push(`${name}-`);
-    });
-  await Promise.all([step("a", "a1", 40), step("a", "a2", 5), step("b", "b1", 10), step("a", "a3", 1)]);
-  expect(log.filter((x) => x.startsWith("a"))).toEqual(["a1+", "a1-", "a2+", "a2-", "a3+", "a3-"]);
-  expect(log.indexOf("b1+")).toBeLessThan(log.indexOf("a1-"));
-  expect(m.busy).toBe(0);
-  // A failing change does not block the next one.
-  await expect(m.run("a", async () => Promise.reject(new Error("x")))).rejects.toThrow("x");
-  expect(await m.run("a", async () => 7)).toBe(7);
-});
-
 test("a body sent to a route that ignores it is drained, and the answer still arrives", async () => {
   const t = await startTestServer({ limits: { maxBodyBytes: 4 * 1024 * 1024 } });
   try {

@@ -3,7 +3,7 @@ import { loadProject } from "../../../core/compose/load.ts";
 import { desiredProject } from "../../../core/deploy/index.ts";
 import { plan } from "../../../core/reconcile/plan.ts";
 import { FizzError } from "../../../core/errors.ts";
-import { executePlan, type ContainerStatus, type ExecutorEngine } from "../../../platform/deploy/executor.ts";
+import { executePlan, type GateStatus, type ExecutorEngine } from "../../../platform/deploy/executor.ts";
 
 const STACK = `
 services:
@@ -27,7 +27,7 @@ volumes:
 /** An in-memory engine: containers become healthy / exit after a few polls. */
 class FakeEngine implements ExecutorEngine {
   log: string[] = [];
-  containers = new Map<string, { name: string; service: string; status: ContainerStatus; polls: number }>();
+  containers = new Map<string, { name: string; service: string; status: GateStatus; polls: number }>();
   networks = new Set<string>();
   volumes = new Set<string>();
   inFlight = 0;

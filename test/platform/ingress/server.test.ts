@@ -311,5 +311,47 @@ for (const impl of ["bun", "node"] as const) {
       });
       expect(unknown).not.toBe("connected");
     });
+
+    test("HTTPS from a trusted load balancer: its PROXY header (v1 or v2) names the client, even in one segment with the ClientHello", async () => {
+      const { encodeProxyHeader } = await import("../../../core/ingress/proxy-protocol.ts");
+      const { Duplex } = await import("node:stream");
+      /** A TLS client over a socket from `from` whose first write carries `header` too (one segment). */
+      const viaLb = (header: Uint8Array | undefined, from: string, servername = "web.test") =>
+        new Promise<string>((resolve) => {
+          const raw = net.connect({ host: "127.0.0.1", port: P.https, localAddress: from }, () => {
+            let first = header !== undefined;
+            const d = new Duplex({
+              read() {},
+              write(chunk: Buffer, _e, cb) {
+                raw.write(first ? Buffer.concat([header!, chunk]) : chunk, cb);
+                first = false;
+              },
+            });
+            raw.on("data", (c) => d.push(c));
+            raw.on("end", () => d.push(null));
+            raw.on("close", () => d.destroy());
+            const c = tls.connect({ socket: d as unknown as net.Socket, servername, ca: readFileSync(join(dir, "c.pem")) }, () => c.write("GET /lb HTTP/1.1\r\nHost: web.test\r\nConnection: close\r\n\r\n"));
+            let out = "";
+            c.on("data", (x) => (out += x));
+            c.on("end", () => resolve(out));
+            c.on("close", () => resolve(out));
+            c.on("error", () => resolve(out));
+          });
+          raw.on("error", () => resolve(""));
+          setTimeout(() => resolve("timeout"), 5000);
+        });
+      const client = { command: "proxy" as const, transport: "tcp" as const, source: { address: "203.0.113.9", port: 4444 }, destination: { address: "127.0.0.1", port: P.https } };
+      for (const v of [1, 2] as const) {
+        seen.length = 0;
+        expect(await viaLb(encodeProxyHeader(v, client), "127.0.0.3")).toContain("200 OK");
+        expect(seen.at(-1)).toMatchObject({ xff: "203.0.113.9", proto: "https" });
+      }
+      // The load balancer must send the header; a name no certificate covers gets no handshake.
+      expect(await viaLb(undefined, "127.0.0.3")).not.toContain("200 OK");
+      expect(await viaLb(encodeProxyHeader(1, client), "127.0.0.3", "other.test")).not.toContain("200 OK");
+      // Anyone else talks TLS directly (a header from them is not believed: it breaks their handshake).
+      expect(await viaLb(undefined, "127.0.0.1")).toContain("200 OK");
+      expect(await viaLb(encodeProxyHeader(1, client), "127.0.0.1")).not.toContain("200 OK");
+    });
   });
 }

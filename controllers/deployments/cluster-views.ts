@@ -1,0 +1,123 @@
+/**
+ * The deployments as the whole cluster has them, for `fizz ls` and `fizz ps`
+ * on any node: deployments this node has not mirrored yet, replicas counted
+ * on every node, and other nodes' containers from the records they publish
+ * (no engine detail: ports, restart counts).
+ */
+import {
+  getDeployment as getDeploymentState,
+  listContainers,
+  listDeployments as listDeploymentsState,
+  servicesOf,
+  type ContainerStatus,
+  type DeploymentRecord,
+} from "../../core/state/index.ts";
+import { decodeHlc } from "../../core/crdt/index.ts";
+import { replicaCount } from "../../core/compose/query.ts";
+import type { Service } from "../../core/compose/model.ts";
+import type { ClusterNode } from "../../platform/cluster/index.ts";
+import type { ContainerFilter, ContainerView, DeploymentDetail, DeploymentSummary } from "../../platform/api/backend.ts";
+
+/** Who wrote the record first (the node where it was created): the node part of its `created` HLC. */
+function originOf(rec: DeploymentRecord): string {
+  const h = decodeHlc(rec.created);
+  return h.ok ? h.value.node : "";
+}
+
+function wallOf(s: string): number {
+  const h = decodeHlc(s);
+  return h.ok ? h.value.wall : 0;
+}
+
+export type ClusterDeploymentSummary = DeploymentSummary & { readonly origin: string };
+
+const STATE_OF: Record<ContainerStatus, ContainerView["state"]> = { pending: "created", running: "running", healthy: "running", unhealthy: "running", stopped: "exited", failed: "exited" };
+
+/** Other nodes' containers as `fizz ps` rows, from the records they publish (no engine detail: ports, restarts). */
+function remoteContainers(node: ClusterNode, self: string, names: ReadonlyMap<string, string>, f: ContainerFilter): ContainerView[] {
+  const out: ContainerView[] = [];
+  for (const r of listContainers(node.state, f.deployment, f.service)) {
+    if (r.nodeId === self) continue;
+    const state = STATE_OF[r.status];
+    if ((f.state && f.state !== state) || (f.health && f.health !== r.health)) continue;
+    const spec = getDeploymentState(node.state, r.deploymentId)?.spec as { services?: Record<string, { image?: string }> } | undefined;
+    const where = names.get(r.nodeId) ?? r.nodeId.slice(0, 8);
+    out.push({
+      id: r.containerId ?? "",
+      name: `${r.deploymentId}-${r.service}-${r.index + 1}`,
+      deployment: r.deploymentId,
+      service: r.service,
+      number: r.index + 1,
+      image: spec?.services?.[r.service]?.image ?? `${r.deploymentId}-${r.service}`,
+      state,
+      health: r.health,
+      status: r.status === "pending" ? "starting" : r.status,
+      createdAt: r.startedAt ?? 0,
+      restarts: 0,
+      ports: [],
+      node: where,
+    });
+  }
+  return out;
+}
+
+/** Containers of a deployment up on any node, from the records each node publishes. */
+function clusterRunning(node: ClusterNode, name: string): number {
+  return listContainers(node.state, name).filter((c) => c.status === "running" || c.status === "healthy" || c.status === "unhealthy").length;
+}
+
+function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord): ClusterDeploymentSummary {
+  const spec = rec.spec as { services?: Record<string, unknown> } | null;
+  const services = spec && typeof spec === "object" && spec.services && typeof spec.services === "object" ? Object.keys(spec.services).length : 0;
+  // The spec's counts with the cluster's `fizz scale` overrides (global services count one, as the engine backend does).
+  const overrides = new Map(servicesOf(node.state, name));
+  const desired = Object.values(((spec?.services ?? {}) as Record<string, Service>)).reduce((n, sv) => n + replicaCount(sv, overrides.get(sv.name)), 0);
+  const running = clusterRunning(node, name);
+  return { name, generation: rec.version, createdAt: wallOf(rec.created), updatedAt: wallOf(rec.updated), services, running, desired, origin: originOf(rec) };
+}
+
+
+export class ClusterViews {
+  constructor(
+    /** The cluster node when this agent is a member. */
+    private readonly node: () => ClusterNode | undefined,
+    /** True once this node is a settled member (placement in force). */
+    private readonly settled: () => boolean,
+    private readonly self: string,
+  ) {}
+
+  /** This node's deployments counted cluster-wide, plus those only the cluster state has yet. */
+  deployments(local: readonly DeploymentSummary[]): DeploymentSummary[] {
+    const node = this.node();
+    if (!node) return [...local];
+    const out: ClusterDeploymentSummary[] = [];
+    const seen = new Set<string>();
+    for (const d of local) {
+      const rec = getDeploymentState(node.state, d.name);
+      // Counted cluster-wide once the deployment is in the cluster state (this engine holds only this node's share).
+      out.push({ ...d, origin: rec ? originOf(rec) : this.self, ...(rec && this.settled() ? { running: clusterRunning(node, d.name) } : {}) });
+      seen.add(d.name);
+    }
+    for (const [name, rec] of listDeploymentsState(node.state)) if (!seen.has(name)) out.push(remoteSummary(node, name, rec));
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** A deployment this node has not mirrored yet. */
+  deployment(name: string): DeploymentDetail | undefined {
+    const node = this.node();
+    const rec = node ? getDeploymentState(node.state, name) : undefined;
+    if (!node || !rec) return undefined;
+    const detail: DeploymentDetail & { origin: string } = { ...remoteSummary(node, name, rec), spec: rec.spec, source: { origin: originOf(rec) } };
+    return detail;
+  }
+
+  /** This node's containers with its name, and every other node's. */
+  containers(local: readonly ContainerView[], f: ContainerFilter): ContainerView[] {
+    const node = this.node();
+    if (!node || !this.settled()) return [...local];
+    const names = new Map(node.members().map((m) => [m.id, m.meta.name]));
+    const selfName = names.get(this.self) ?? this.self.slice(0, 8);
+    const remote = remoteContainers(node, this.self, names, f);
+    return [...local.map((c) => ({ ...c, node: selfName })), ...remote].sort((a, b) => a.name.localeCompare(b.name) || (a.node ?? "").localeCompare(b.node ?? ""));
+  }
+}

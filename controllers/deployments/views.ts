@@ -1,0 +1,225 @@
+/**
+ * What the API shows of this node's deployments: summaries, services,
+ * containers, inspect, logs and `fizz why`, from the desired state and what
+ * the engine has (found by our labels). In a cluster, cluster-views.ts adds
+ * what the other nodes publish.
+ */
+import { cpus, hostname, totalmem } from "node:os";
+import { FizzError } from "../../core/errors.ts";
+import { LABEL } from "../../core/labels.ts";
+import { healthFromStatus } from "../../core/deploy/actual.ts";
+import { replicaCount } from "../../core/compose/query.ts";
+import { clusterPlacement, type ClusterPlacement } from "../../core/placement/cluster-placement.ts";
+import { explainServiceExplanation } from "../../core/scheduler/explain.ts";
+import { suggest } from "../../core/text/suggest.ts";
+import type { ContainerFilter, ContainerView, DeploymentDetail, DeploymentSummary, InspectTarget, LogLine, LogsQuery, ServiceView, WhyResult } from "../../platform/api/backend.ts";
+import type { ContainerSummary } from "../../platform/engine/index.ts";
+import type { AgentStore } from "../../platform/store/index.ts";
+import type { Desired, DesiredStore } from "./desired.ts";
+import type { NodeEngine } from "./node-engine.ts";
+
+const STATES = new Set(["created", "running", "paused", "restarting", "exited", "dead", "removing"]);
+
+export class DeploymentViews {
+  constructor(
+    private readonly engine: NodeEngine,
+    private readonly desired: DesiredStore,
+    private readonly store: AgentStore,
+    private readonly o: { readonly node: string; readonly placement: () => ClusterPlacement | undefined },
+  ) {}
+
+  private servicesView(rec: Desired, containers: readonly ContainerSummary[]): ServiceView[] {
+    const overrides = this.desired.replicas(rec.name);
+    return Object.values(rec.spec.services).map((s) => {
+      const mine = containers.filter((c) => c.Labels?.[LABEL.service] === s.name && c.Labels?.[LABEL.oneoff] !== "True");
+      const running = mine.filter((c) => String(c.State).toLowerCase() === "running");
+      return {
+        deployment: rec.name,
+        name: s.name,
+        image: s.image ?? `${rec.spec.name}-${s.name}`,
+        desired: replicaCount(s, overrides.get(s.name)),
+        running: running.length,
+        healthy: running.filter((c) => healthFromStatus(c.Status) === "healthy").length,
+      };
+    });
+  }
+
+  private async summary(rec: Desired): Promise<DeploymentSummary> {
+    const svcs = this.servicesView(rec, await this.engine.containers(rec.name));
+    return {
+      name: rec.name,
+      generation: rec.generation,
+      createdAt: rec.createdAt,
+      updatedAt: rec.updatedAt,
+      services: svcs.length,
+      running: svcs.reduce((n, s) => n + s.running, 0),
+      desired: svcs.reduce((n, s) => n + s.desired, 0),
+    };
+  }
+
+  listDeployments(): Promise<DeploymentSummary[]> {
+    return Promise.all(this.desired.list().map((r) => this.summary(r)));
+  }
+
+  async getDeployment(name: string): Promise<DeploymentDetail | undefined> {
+    const rec = this.desired.get(name);
+    if (!rec) return undefined;
+    return { ...(await this.summary(rec)), spec: rec.spec, source: rec.source };
+  }
+
+  async listServices(deployment: string | undefined): Promise<ServiceView[] | undefined> {
+    if (deployment !== undefined) {
+      const rec = this.desired.get(deployment);
+      return rec ? this.servicesView(rec, await this.engine.containers(deployment)) : undefined;
+    }
+    const out: ServiceView[] = [];
+    for (const rec of this.desired.list()) out.push(...this.servicesView(rec, await this.engine.containers(rec.name)));
+    return out;
+  }
+
+  async listContainers(filter: ContainerFilter): Promise<ContainerView[]> {
+    const list = filter.deployment ? await this.engine.containers(filter.deployment) : await this.engine.managed();
+    return list
+      .filter((c) => c.Labels?.[LABEL.managed] === "true" && (!filter.service || c.Labels?.[LABEL.service] === filter.service))
+      .map((c) => this.containerView(c))
+      .filter((c) => (!filter.state || c.state === filter.state) && (!filter.health || c.health === filter.health))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private containerView(c: ContainerSummary): ContainerView {
+    const labels = c.Labels ?? {};
+    const name = (c.Names[0] ?? c.Id).replace(/^\//, "");
+    const state = String(c.State).toLowerCase();
+    return {
+      id: c.Id,
+      name,
+      deployment: labels[LABEL.project] ?? "",
+      service: labels[LABEL.service] ?? "",
+      number: Number(labels[LABEL.containerNumber] ?? 0),
+      image: c.Image,
+      state: (STATES.has(state) ? state : "created") as ContainerView["state"],
+      health: healthFromStatus(c.Status),
+      status: c.Status,
+      createdAt: c.Created * 1000,
+      restarts: this.store.restarts(name, c.Created * 1000).length,
+      ports: (c.Ports ?? []).map((p) => (p.PublicPort ? `${p.IP ?? "0.0.0.0"}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)),
+    };
+  }
+
+  async inspect(target: InspectTarget): Promise<unknown | undefined> {
+    if (target.kind === "container") {
+      const ins = await this.engine.find(target.id);
+      if (!ins || ins.Config.Labels?.[LABEL.managed] !== "true") return undefined;
+      const name = ins.Name.replace(/^\//, "");
+      return { engine: ins, restarts: this.store.restarts(name, Date.parse(ins.Created)) };
+    }
+    const rec = this.desired.get(target.deployment);
+    const svc = rec?.spec.services[target.service];
+    if (!rec || !svc) return undefined;
+    const containers = (await this.engine.containers(target.deployment)).filter((c) => c.Labels?.[LABEL.service] === target.service);
+    return { service: svc, view: this.servicesView(rec, containers).find((s) => s.name === target.service), containers: containers.map((c) => this.containerView(c)) };
+  }
+
+  async logs(query: LogsQuery, signal: AbortSignal): Promise<AsyncIterable<LogLine> | undefined> {
+    let targets: ContainerSummary[];
+    if (query.target.kind === "container") {
+      const id = query.target.id;
+      targets = (await this.engine.managed()).filter((c) => c.Id === id || c.Id.startsWith(id) || c.Names.some((n) => n.replace(/^\//, "") === id));
+      if (!targets.length) return undefined;
+    } else {
+      const t = query.target;
+      const rec = this.desired.get(t.deployment);
+      if (!rec) return undefined;
+      for (const s of t.services) if (!rec.spec.services[s]) throw new FizzError({ code: "api.not_found", message: `no service '${s}' in deployment '${t.deployment}'`, status: 404 });
+      targets = (await this.engine.containers(t.deployment)).filter((c) => !t.services.length || t.services.includes(c.Labels?.[LABEL.service] ?? ""));
+    }
+    return mergeLogs(this.engine, targets, query, signal);
+  }
+
+  /** The placement of this node alone (not in a cluster): every replica runs here unless it does not fit. */
+  private localPlacement(): ClusterPlacement {
+    const self = { id: this.o.node, name: hostname(), state: "alive" as const, labels: {}, resources: { cpuMillis: cpus().length * 1000, memoryBytes: totalmem() } };
+    return clusterPlacement([self], this.desired.list().map((r) => ({ id: r.name, project: r.spec, replicas: this.desired.replicas(r.name) })), []);
+  }
+
+  async why(service: string, deployment: string | undefined): Promise<WhyResult> {
+    const cp = this.o.placement() ?? this.localPlacement();
+    const all = cp.placement.explanations;
+    const matches = all.filter((e) => e.service === service && (deployment === undefined || e.deploymentId === deployment));
+    if (matches.length === 0) {
+      const names = [...new Set(all.filter((e) => deployment === undefined || e.deploymentId === deployment).map((e) => e.service))].sort();
+      const guess = suggest(service, names);
+      throw new FizzError({
+        code: "api.not_found",
+        message: `no service '${service}'${deployment ? ` in deployment '${deployment}'` : " in any deployment"}`,
+        hint: guess ? `did you mean '${guess}'?` : names.length ? `services: ${names.join(", ")}` : "nothing is deployed",
+        status: 404,
+      });
+    }
+    if (matches.length > 1) {
+      throw new FizzError({ code: "api.ambiguous", message: `service '${service}' exists in deployments ${matches.map((m) => m.deploymentId).join(", ")}`, hint: "name the deployment with -p", status: 400 });
+    }
+    const e = matches[0]!;
+    return { deployment: e.deploymentId, service, explanation: e, text: explainServiceExplanation(e, { hostnames: cp.names }) };
+  }
+}
+
+/** Log lines of several containers as one stream, in arrival order. */
+async function* mergeLogs(engine: NodeEngine, targets: readonly ContainerSummary[], q: LogsQuery, signal: AbortSignal): AsyncGenerator<LogLine> {
+  const queue: LogLine[] = [];
+  let wake: (() => void) | undefined;
+  let open = targets.length;
+  const push = (l: LogLine) => {
+    queue.push(l);
+    wake?.();
+  };
+  for (const c of targets) {
+    const name = (c.Names[0] ?? c.Id).replace(/^\//, "");
+    const service = c.Labels?.[LABEL.service] ?? "";
+    void (async () => {
+      const pending: Record<string, string> = { stdout: "", stderr: "" };
+      try {
+        for await (const f of engine.logs(c.Id, {
+          follow: q.follow,
+          ...(q.tail !== undefined ? { tail: q.tail } : {}),
+          ...(q.since !== undefined ? { since: Math.floor(q.since / 1000) } : {}),
+          timestamps: q.timestamps,
+          signal,
+        })) {
+          const stream = f.stream === "stderr" ? "stderr" : "stdout";
+          pending[stream] += Buffer.from(f.data).toString("utf8");
+          let nl: number;
+          while ((nl = pending[stream]!.indexOf("\n")) >= 0) {
+            let line = pending[stream]!.slice(0, nl);
+            pending[stream] = pending[stream]!.slice(nl + 1);
+            let time: number | undefined;
+            if (q.timestamps) {
+              const sp = line.indexOf(" ");
+              const t = Date.parse(line.slice(0, sp));
+              if (Number.isFinite(t)) {
+                time = t;
+                line = line.slice(sp + 1);
+              }
+            }
+            push({ container: name, service, stream, line, ...(time !== undefined ? { time } : {}) });
+          }
+        }
+      } catch {
+        /* the container went away or the client left */
+      } finally {
+        for (const s of ["stdout", "stderr"] as const) if (pending[s]) push({ container: name, service, stream: s, line: pending[s]! });
+        open--;
+        wake?.();
+      }
+    })();
+  }
+  while (open > 0 || queue.length) {
+    if (queue.length) {
+      yield queue.shift()!;
+      continue;
+    }
+    if (signal.aborted) return;
+    await new Promise<void>((r) => (wake = r));
+    wake = undefined;
+  }
+}

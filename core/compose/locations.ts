@@ -1,0 +1,96 @@
+/**
+ * Paths into a compose document (`services.web.ports[1]`) and where each
+ * value and key sits in the user's files. Shared by both YAML parsers
+ * (fastyaml.ts, source.ts), so neither imports the other's module for it.
+ */
+import type { SourceLocation } from "../errors.ts";
+
+export type PathSeg = string | number;
+export type Path = readonly PathSeg[];
+
+/** `services.web.ports[1]`. */
+export function fmtPath(path: Path): string {
+  let s = "";
+  for (const seg of path) {
+    if (typeof seg === "number") s += `[${seg}]`;
+    else s += s === "" ? seg : `.${seg}`;
+  }
+  return s;
+}
+
+/**
+ * Where things are in the user's files: value positions and key positions by
+ * path. Filling and combining tables is deferred until a diagnostic asks for a
+ * position: a valid project never pays for it.
+ */
+export class Locations {
+  private readonly _values = new Map<string, SourceLocation>();
+  private readonly _keys = new Map<string, SourceLocation>();
+  /** Deferred work, run in order on first lookup: the initial fill, then absorbs and grafts. */
+  private pending: ((l: Locations) => void)[] = [];
+
+  static lazy(fill: (l: Locations) => void): Locations {
+    const l = new Locations();
+    l.pending.push(fill);
+    return l;
+  }
+
+  private ensure(): void {
+    while (this.pending.length) {
+      const ops = this.pending;
+      this.pending = [];
+      for (const op of ops) op(this);
+    }
+  }
+  get values(): Map<string, SourceLocation> {
+    this.ensure();
+    return this._values;
+  }
+  get keys(): Map<string, SourceLocation> {
+    this.ensure();
+    return this._keys;
+  }
+  /** True when nothing was recorded (and nothing is pending). */
+  get empty(): boolean {
+    return this.pending.length === 0 && this._values.size === 0 && this._keys.size === 0;
+  }
+
+  /** Position of the value at path, or of the nearest ancestor that has one. */
+  at(path: Path, preferKey = false): SourceLocation | undefined {
+    for (let n = path.length; n >= 0; n--) {
+      const k = fmtPath(path.slice(0, n));
+      const hit = (preferKey && n === path.length ? this.keys.get(k) : undefined) ?? this.values.get(k) ?? this.keys.get(k);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /** Copies every entry of `other` (later files win), when positions are first needed. */
+  absorb(other: Locations): void {
+    if (other === this) return;
+    this.pending.push((self) => {
+      for (const [k, v] of other.values) self._values.set(k, v);
+      for (const [k, v] of other.keys) self._keys.set(k, v);
+    });
+  }
+
+  /** Copies entries under `fromPrefix` in `other` to `toPrefix` here (extends), when positions are first needed. */
+  graft(other: Locations, fromPrefix: Path, toPrefix: Path, overwrite = false): void {
+    const from = fmtPath(fromPrefix);
+    const to = fmtPath(toPrefix);
+    this.pending.push((self) => {
+      const srcs = other === self ? ([[self._values, self._values], [self._keys, self._keys]] as const) : ([[other.values, self._values], [other.keys, self._keys]] as const);
+      for (const [src, dst] of srcs) {
+        const add: [string, SourceLocation][] = [];
+        for (const [k, v] of src) {
+          if (k === from || k.startsWith(from + ".") || k.startsWith(from + "[")) {
+            const nk = to + k.slice(from.length);
+            if (overwrite || !dst.has(nk)) add.push([nk, v]);
+          }
+        }
+        for (const [k, v] of add) dst.set(k, v);
+      }
+    });
+  }
+}
+

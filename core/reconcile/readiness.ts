@@ -1,0 +1,24 @@
+/**
+ * `up --wait`'s question, answered from what the engine has: which of a
+ * project's containers are not ready yet. Ready means running, and healthy
+ * where the service has a healthcheck; a one-shot job counts when it exited 0.
+ */
+import type { ActualState, DesiredProject } from "./types.ts";
+
+/** What is not ready yet, one entry per container or missing count (empty when all are). */
+export function notReady(desired: DesiredProject<unknown>, actual: ActualState, services?: readonly string[]): string[] {
+  // Services others wait on with service_completed_successfully are jobs: exit 0 is success.
+  const jobs = new Set(desired.services.flatMap((s) => s.dependsOn.filter((d) => d.condition === "service_completed_successfully").map((d) => d.service)));
+  const out: string[] = [];
+  for (const s of desired.services) {
+    if (s.replicas <= 0 || (services?.length && !services.includes(s.name))) continue;
+    const cs = actual.containers.filter((c) => c.service === s.name && !c.oneoff);
+    if (cs.length < s.replicas) out.push(`${s.name}: ${cs.length}/${s.replicas} containers`);
+    for (const c of cs) {
+      if (c.state === "exited" && c.exitCode === 0 && (jobs.has(s.name) || s.restart === undefined || s.restart === "no")) continue;
+      if (c.state !== "running") out.push(`${c.name}: ${c.state}${c.exitCode !== undefined ? ` (exit code ${c.exitCode})` : ""}`);
+      else if (s.hasHealthcheck && c.health !== "healthy") out.push(`${c.name}: ${c.health}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+/**
+ * A Fizz cluster on the harness's hosts, for the cluster tests and benches:
+ * an agent on every host (each over its host's dockerd), joined into one
+ * cluster through host 0, the CLI run against a host's agent, and the agents'
+ * log tails for a failed run.
+ */
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ApiClient } from "../../platform/api/client.ts";
+import { agentCommand, type Cluster, type Host } from "./harness.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+/** The API client of a host's agent (unix socket). */
+export const agentClient = (h: Host, timeoutMs = 60_000): ApiClient => new ApiClient({ address: { kind: "unix", path: h.agentSocket }, timeoutMs });
+
+async function until(what: string, timeoutMs: number, ok: () => Promise<boolean>, detail: () => string = () => ""): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`${what}${detail()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Starts an agent on every host (extra flags appended), waits for their APIs, forms one cluster through host 0 and waits until all are alive. */
+export async function formFizzCluster(cluster: Cluster, extra: readonly string[] = []): Promise<void> {
+  for (const h of cluster.hosts) h.startAgent(agentCommand(h, ["--engine", h.dockerHost, ...extra]));
+  for (const h of cluster.hosts) {
+    await until(`agent on ${h.name} did not start`, 30_000, () => agentClient(h).info().then(() => true, () => false), () => `:\n${readFileSync(h.agentLog, "utf8").slice(-3000)}`);
+  }
+  const [first, ...rest] = cluster.hosts;
+  const init = await agentClient(first!).clusterInit();
+  for (const h of rest) await agentClient(h).clusterJoin(first!.gossipAddr, init.token);
+  await until(`the ${cluster.hosts.length} agents did not see each other alive`, 20_000, async () => (await agentClient(first!).clusterNodes()).filter((n) => n.state === "alive").length === cluster.hosts.length);
+}
+
+/** Runs `fizz <args>` against a host's agent from `cwd`. */
+export function fizzOn(h: Host, cwd: string, args: readonly string[], timeoutMs = 150_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = process.env.FIZZ_BIN ? [process.env.FIZZ_BIN] : [process.execPath, join(ROOT, "cmd", "fizz.ts")];
+  return new Promise((resolve) => {
+    execFile(bin[0]!, [...bin.slice(1), "-H", `unix:${h.agentSocket}`, ...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The last lines of every host's agent log, for a failed run. */
+export function agentLogTails(cluster: Cluster, lines = 20): string {
+  return cluster.hosts
+    .map((h) => {
+      let tail = "";
+      try {
+        tail = readFileSync(h.agentLog, "utf8").split("\n").slice(-lines).join("\n");
+      } catch {
+        // no log yet
+      }
+      return `--- agent log ${h.name} (tail) ---\n${tail}\n`;
+    })
+    .join("");
+}

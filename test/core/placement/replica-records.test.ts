@@ -1,0 +1,48 @@
+/**
+ * What a change in a cluster waits for (core/placement/replica-records.ts
+ * replicasNotRunning): every placed replica started from the current spec,
+ * and no replica left running where placement no longer puts it.
+ */
+import { expect, test } from "bun:test";
+import { loadProject } from "../../../core/compose/load.ts";
+import { clusterPlacement, type PlacementNode } from "../../../core/placement/cluster-placement.ts";
+import { replicasNotRunning } from "../../../core/placement/replica-records.ts";
+import { containerKey, type ContainerRecord } from "../../../core/state/index.ts";
+
+const project = loadProject({ cwd: "/p/shop", env: {}, reader: { read: (p) => (p === "/p/shop/compose.yaml" ? "services:\n  web:\n    image: fizz-test/busybox:1\n    ports: ['8080:80']\n    deploy: { replicas: 2 }\n" : undefined) } }).project!;
+const nodes: PlacementNode[] = [0, 1, 2].map((i) => ({ id: `n${i}`, name: `host${i}`, state: "alive", labels: {}, resources: { cpuMillis: 4000, memoryBytes: 8 << 30 } }));
+const cp = clusterPlacement(nodes, [{ id: "shop", project, replicas: new Map() }], []);
+const hash = cp.service("shop", "web")!.specHash;
+
+function record(index: number, nodeId: string, o: Partial<ContainerRecord> = {}): [string, ContainerRecord] {
+  return [containerKey("shop", "web", index, nodeId), { deploymentId: "shop", service: "web", index, nodeId, status: "running", containerId: `c${index}${nodeId}`, health: "none", specHash: hash, ...o }];
+}
+const placed = cp.placement.assignments.filter((a) => a.deploymentId === "shop");
+const other = (nodeId: string) => nodes.find((n) => n.id !== nodeId && !placed.some((a) => a.nodeId === n.id))?.id ?? nodes.find((n) => n.id !== nodeId)!.id;
+
+test("done: every placed replica started from the current spec", () => {
+  const records = new Map(placed.map((a) => record(a.index, a.nodeId)));
+  expect(replicasNotRunning("shop", project, cp, records, false)).toEqual([]);
+});
+
+test("created but not started, or of another spec: not done", () => {
+  const [a, b] = placed;
+  const records = new Map([record(a!.index, a!.nodeId, { status: "pending" }), record(b!.index, b!.nodeId, { specHash: "old" })]);
+  expect(replicasNotRunning("shop", project, cp, records, false)).toHaveLength(2);
+});
+
+test("a record left by a node that is down does not hold the change", () => {
+  const down: PlacementNode[] = [...nodes, { id: "n9", name: "gone", state: "dead", labels: {}, resources: { cpuMillis: 4000, memoryBytes: 8 << 30 } }];
+  const cp2 = clusterPlacement(down, [{ id: "shop", project, replicas: new Map() }], []);
+  const placed2 = cp2.placement.assignments.filter((a) => a.deploymentId === "shop");
+  const records = new Map([...placed2.map((a) => record(a.index, a.nodeId)), record(0, "n9")]);
+  expect(replicasNotRunning("shop", project, cp2, records, false)).toEqual([]);
+});
+
+test("a replica still running on a node it was moved away from: not done (two would run)", () => {
+  const records = new Map([...placed.map((a) => record(a.index, a.nodeId)), record(placed[0]!.index, other(placed[0]!.nodeId))]);
+  const left = replicasNotRunning("shop", project, cp, records, false);
+  expect(left).toHaveLength(1);
+  expect(left[0]).toContain("placed elsewhere");
+});
+

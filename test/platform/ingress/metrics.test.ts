@@ -1,0 +1,91 @@
+// The ingress's metrics at /metrics, from real exchanges on loopback: per
+// route requests by status class, the latency histogram, upstream errors and
+// retries (a refused replica, then the live one), TCP connections by outcome.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import http from "node:http";
+import net from "node:net";
+import { Registry } from "prom-client";
+import { loadProject } from "../../../core/compose/index.ts";
+import { buildRouteTable } from "../../../core/ingress/routes.ts";
+import { CertStore } from "../../../platform/ingress/certs.ts";
+import { createIngressMetrics } from "../../../platform/ingress/metrics.ts";
+import { IngressServer, targetKey } from "../../../platform/ingress/server.ts";
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  })));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+describe("ingress metrics", () => {
+  const registry = new Registry();
+  let ingress: IngressServer;
+  let backend: http.Server;
+  let echo: net.Server;
+  let P: { http: number; tcp: number; dead: number };
+
+  beforeAll(async () => {
+    const [a, b, c] = await freePorts(3);
+    P = { http: a!, tcp: b!, dead: c! };
+    backend = http.createServer((req, res) => {
+      res.statusCode = req.url === "/boom" ? 500 : 200;
+      res.end("ok");
+    });
+    await new Promise<void>((r) => backend.listen(0, "127.0.0.1", () => r()));
+    echo = net.createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => echo.listen(0, "127.0.0.1", () => r()));
+    const yaml = `services:\n  web:\n    image: x\n    x-fizz:\n      ingress: [{host: web.test, port: ${P.http}, target: 80}, {port: ${P.tcp}, target: 9000, protocol: tcp}]\n`;
+    const project = loadProject({ cwd: "/w/shop", projectName: "shop", env: {}, reader: { read: (f) => (f === "/w/shop/compose.yaml" ? yaml : undefined) } }).project!;
+    const table = buildRouteTable([{ id: "shop", created: "1", project }], true);
+    const ref = { deployment: "shop", project: "shop", service: "web" };
+    ingress = new IngressServer({ bind: "127.0.0.1", trustedProxies: [], acceptProxyFrom: [], certs: new CertStore(), acmeChallenge: () => undefined, metrics: createIngressMetrics(registry), connectTimeoutMs: 1_000, now: () => performance.now() });
+    const backends = new Map([
+      // The dead replica sorts first: the first request tries it, is refused, and is retried on the live one.
+      [targetKey(ref, 80), [{ key: "a-dead", state: "ready" as const, target: { host: "127.0.0.1", port: P.dead } }, { key: "b-live", state: "ready" as const, target: { host: "127.0.0.1", port: (backend.address() as net.AddressInfo).port } }]],
+      [targetKey(ref, 9000), [{ key: "echo", state: "ready" as const, target: { host: "127.0.0.1", port: (echo.address() as net.AddressInfo).port } }]],
+    ]);
+    expect(await ingress.apply({ table, backends })).toEqual([]);
+  });
+
+  afterAll(() => {
+    ingress?.close();
+    backend?.close();
+    echo?.close();
+  });
+
+  const get = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      http.get({ host: "127.0.0.1", port: P.http, path, headers: { host: "web.test" }, agent: false }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      }).on("error", reject);
+    });
+
+  test("per-route requests, latency, upstream errors and retries; TCP connections", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push(await get("/"));
+    statuses.push(await get("/boom"));
+    expect(statuses).toEqual([200, 200, 200, 200, 500]);
+    const c = net.connect(P.tcp, "127.0.0.1");
+    await new Promise<void>((resolve) => {
+      c.on("data", () => c.end());
+      c.on("close", () => resolve());
+      c.write("hi");
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const text = await registry.metrics();
+    const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"/.]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1]);
+    expect(value('fizz_ingress_requests_total{route="shop/web:80",code="2xx"}')).toBe(4);
+    expect(value('fizz_ingress_requests_total{route="shop/web:80",code="5xx"}')).toBe(1);
+    expect(value('fizz_ingress_request_duration_seconds_count{route="shop/web:80"}')).toBe(5);
+    expect(value('fizz_ingress_request_duration_seconds_bucket{le="10",route="shop/web:80"}')).toBe(5);
+    // The refused replica: one upstream error and one retry (then it is ejected, and no more are tried on it).
+    expect(value('fizz_ingress_upstream_errors_total{route="shop/web:80"}')).toBe(1);
+    expect(value('fizz_ingress_retries_total{route="shop/web:80"}')).toBe(1);
+    expect(value('fizz_ingress_tcp_connections_total{route="shop/web:9000",result="ok"}')).toBe(1);
+  });
+});
