@@ -47,6 +47,13 @@ export interface DockerRegistry {
   access(): AccessEntry[];
   /** GET requests for each blob digest that answered 200. */
   blobGets(): Map<string, number>;
+  /**
+   * Resolves once every request the registry answered before this call is in
+   * the access log: distribution writes a request's line after its handler
+   * returns, so a client can hold the whole response before the line is out.
+   * It sends a marked request and waits (bounded) for that request's line.
+   */
+  logged(): Promise<void>;
   stop(): Promise<void>;
   /** Starts it again on the same port and data (after stop). */
   start(): Promise<void>;
@@ -65,6 +72,7 @@ export async function startDockerRegistry(o: { host?: string; port?: number; bin
     `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(root, "data")}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}:${port}\n${o.tls ? `  tls:\n    certificate: ${o.tls.cert}\n    key: ${o.tls.key}\n` : ""}`,
   );
   let out = "";
+  let marks = 0;
   let child: ChildProcess | undefined;
   const url = `${o.tls ? "https" : "http"}://${host}:${port}`;
   const start = async () => {
@@ -114,6 +122,15 @@ export async function startDockerRegistry(o: { host?: string; port?: number; bin
         if (e.method === "GET" && e.status === 200 && d) m.set(d, (m.get(d) ?? 0) + 1);
       }
       return m;
+    },
+    async logged() {
+      const mark = `fizz-log-mark=${++marks}`;
+      await fetch(`${url}/v2/?${mark}`, o.tls ? ({ tls: { rejectUnauthorized: false } } as RequestInit) : {}).then((r) => r.arrayBuffer());
+      const until = Date.now() + 5_000;
+      while (!access().some((e) => e.path.endsWith(`?${mark}`))) {
+        if (Date.now() > until) throw new Error(`docker-registry's access log did not record ${mark} within 5 s: ${out.slice(-500)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
     },
     stop: async () => {
       await stop();
