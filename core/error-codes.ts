@@ -154,6 +154,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeInfo>> = {
   "deploy.failed": { status: 400 },
   "deploy.failed_on_node": { status: 400 },
   "deploy.no_healthcheck": { status: 400 },
+  "deploy.out_of_bounds": { status: 400 },
   "deploy.remote_build": { status: 400 },
   "deploy.removed": { status: 409 },
   "deploy.superseded": { status: 409 },
