@@ -26,3 +26,5 @@ export * from "./dns-fast.ts";
 export * from "./dns-from-state.ts";
 export * from "./engine-network.ts";
 export * from "./compose-networks.ts";
+export * from "./release.ts";
+export * from "./deploy-shape.ts";

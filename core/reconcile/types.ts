@@ -109,6 +109,12 @@ export interface DesiredService<Create = unknown> {
    * `start-first` starts the new one beside it and stops the old one after.
    */
   readonly updateOrder?: "stop-first" | "start-first";
+  /**
+   * Cluster networks: each replica's IPv4 address on each network, by number
+   * then engine network name (core/net/deploy-shape.ts). A container whose
+   * addresses differ is recreated; a new one is created with them.
+   */
+  readonly addresses?: Readonly<Record<number, Readonly<Record<string, string>>>>;
 }
 
 export interface DesiredProject<Create = unknown> {
@@ -142,6 +148,8 @@ export interface ActualContainer {
   /** ISO-8601, as the engine reports it; used only to break ties deterministically. */
   readonly startedAt?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /** Its IPv4 address per engine network: the one it was created with (IPAMConfig), else the one it has. */
+  readonly addresses?: Readonly<Record<string, string>>;
 }
 
 export interface ActualNetwork {
@@ -150,6 +158,10 @@ export interface ActualNetwork {
   /** Project label, when the network carries one. */
   readonly project?: string;
   readonly key?: string;
+  /** Its first IPv4 subnet, when the engine reports one. */
+  readonly subnet?: string;
+  /** The bridge option it was created with (com.docker.network.bridge.name), if any. */
+  readonly bridge?: string;
 }
 
 export interface ActualVolume {
