@@ -28,3 +28,4 @@ export * from "./engine-network.ts";
 export * from "./compose-networks.ts";
 export * from "./release.ts";
 export * from "./deploy-shape.ts";
+export * from "./local-networks.ts";

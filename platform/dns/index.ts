@@ -8,3 +8,4 @@ export { DnsServer, type DnsCounters, type DnsListen, type DnsServerOptions } fr
 export { newDnsQueryCounts, type DnsOutcome, type DnsQueryCounts, type DnsTransport } from "./server.ts";
 export { udpImplementation, type UdpImplementation } from "./udp.ts";
 export { dnsQueryMetric, DNS_QUERIES_METRIC } from "./metrics.ts";
+export { upstreamSource } from "./upstreams.ts";
