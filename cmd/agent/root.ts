@@ -96,7 +96,20 @@ export function buildControllers(ctx: AgentContext, o: BuildOptions): AgentContr
     cluster: { membership, placement },
     ...(registry && config.registry.enabled ? { images: registry } : {}),
     ...(secrets ? { secrets } : {}),
-    ...(ingress ? { drain: ingress, admit: ingress } : {}),
+    ...(ingress ? { drain: ingress } : {}),
+    // Refused before anything is stored: ingress claims (ports, hosts, paths), then network subnets.
+    ...(ingress || mesh
+      ? {
+          admit: {
+            admit: (name: string, project: Project) => {
+              ingress?.admit(name, project);
+              mesh?.admit(name, project);
+            },
+          },
+        }
+      : {}),
+    ...(mesh ? { network: { shape: (n: string, d: Parameters<MeshController["shape"]>[1], a: Parameters<MeshController["shape"]>[2]) => mesh!.shape(n, d, a), prepareContainer: () => mesh!.prepareContainer() } } : {}),
+    ...(dns ? { resolver: dns } : {}),
   });
   const set = new ControllerSet(
     [

@@ -31,7 +31,7 @@ import { ClusterViews } from "./cluster-views.ts";
 import { DesiredStore } from "./desired.ts";
 import { Follower } from "./follow.ts";
 import type { NodeEngine } from "./node-engine.ts";
-import { Reconciler } from "./reconciler.ts";
+import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
 import { DeploymentViews } from "./views.ts";
 
 export interface DeploymentsControllerDeps {
@@ -48,6 +48,13 @@ export interface DeploymentsControllerDeps {
   readonly drain?: { beforeStop(project: Project, container: string): Promise<void> };
   /** Refuses a deployment that claims what another holds (the ingress controller: ports, hosts and paths). */
   readonly admit?: { admit(name: string, project: Project): void };
+  /**
+   * Cluster networks (the mesh controller): addresses and the mesh's shape
+   * before each plan, and a container's bridges routed before it is created.
+   */
+  readonly network?: { shape: NonNullable<ReconcilerOptions["network"]>; prepareContainer(): Promise<unknown> };
+  /** The cluster resolver listens on a container's networks before it is created (the dns controller). */
+  readonly resolver?: { prepareContainer(): Promise<unknown> };
 }
 
 export class DeploymentsController implements Controller {
@@ -87,7 +94,16 @@ export class DeploymentsController implements Controller {
       ...(placement ? { placement: placement.source } : {}),
       clock: ctx.clock,
       ...(d.images ? { images: d.images } : {}),
-      ...(d.secrets ? { prepareContainer: (p: Project, svc: string, c: string) => d.secrets!.prepareContainer(p, svc, c) } : {}),
+      ...(d.secrets || d.network || d.resolver
+        ? {
+            prepareContainer: async (p: Project, svc: string, c: string) => {
+              await d.network?.prepareContainer();
+              await d.resolver?.prepareContainer();
+              return d.secrets ? d.secrets.prepareContainer(p, svc, c) : [];
+            },
+          }
+        : {}),
+      ...(d.network ? { network: d.network.shape } : {}),
       ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
       now: ctx.now,
     });

@@ -168,7 +168,8 @@ export class DnsController implements Controller {
     const t = this.tableOf;
     if (t && t.containers === s.containers && t.deployments === s.deployments && t.ips === s.ips) return this.table;
     this.tableOf = { containers: s.containers, deployments: s.deployments, ips: s.ips };
-    this.table = buildDnsTable(dnsEndpointsFromState(s), networkSubnets(resolveClaims(s.ips, this.cfg)), this.local);
+    const subnets = networkSubnets(resolveClaims(s.ips, this.cfg));
+    this.table = buildDnsTable(dnsEndpointsFromState(s, subnets), subnets, this.local);
     return this.table;
   }
 

@@ -90,6 +90,5 @@ function addressErrors(deployment: string, a: AssignResult): FizzError {
     code: first.code,
     message: `no address for ${unique.length === 1 ? "a replica" : `${unique.length} replicas`} of ${deployment}; nothing was changed: ${unique.slice(0, 5).join("; ")}${unique.length > 5 ? `; and ${unique.length - 5} more` : ""}`,
     ...(first.hint ? { hint: first.hint } : {}),
-    status: 409,
   });
 }

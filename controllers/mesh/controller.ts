@@ -35,6 +35,8 @@ import { resolveClaims } from "../../core/net/claims.ts";
 import { firewallPlan } from "../../core/net/firewall-plan.ts";
 import { servedNetworks, type ServedNetwork } from "../../core/net/local-networks.ts";
 import { departedReleases } from "../../core/net/release.ts";
+import { networkAdmission } from "../../core/net/admit.ts";
+import type { Project } from "../../core/compose/model.ts";
 import { formatCidr } from "../../core/net/cidr.ts";
 import { slicesOf, type ClaimPlan } from "../../core/net/claims.ts";
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
@@ -199,6 +201,24 @@ export class MeshController implements Controller {
     const r = shapeForMesh(this.o.membership, this.cfg!, this.ctx.node, this.plan!.mtu, deployment, desired, actual);
     if (r.claimed) this.schedule();
     return r;
+  }
+
+  /**
+   * Before a deployment is accepted (fizz up on any node): its networks'
+   * subnets against the cluster's claims; refused with every reason, nothing
+   * stored, when one is taken, reserved or the range is full.
+   */
+  admit(name: string, project: Project): void {
+    const node = this.o.membership.current;
+    if (this.mode() === "off" || !node) return;
+    const bad = networkAdmission(node.state.ips, this.cfg!, name, project);
+    if (bad.length === 0) return;
+    const first = bad[0]!.error;
+    throw new FizzError({
+      code: first.code,
+      message: bad.map((b) => `networks.${b.network}: ${b.error.message}`).join("; "),
+      ...(first.hint ? { hint: first.hint } : {}),
+    });
   }
 
   /** Before a container is created: the bridges it joins route (proxy ARP, firewall) once the engine made them. */

@@ -22,7 +22,6 @@ export interface NetworkSummary {
   Id?: string;
   Name: string;
   Labels?: Record<string, string> | null;
-  Options?: Record<string, string> | null;
   IPAM?: { Config?: { Subnet?: string }[] | null } | null;
   /** Podman's libpod shape (its compat list has IPAM too). */
   subnets?: { subnet?: string }[] | null;
@@ -113,13 +112,14 @@ export function actualState(input: {
   const networks: ActualNetwork[] = input.networks.map((n) => {
     const o = parseLabels(n.Labels ?? undefined);
     const subnet = (n.IPAM?.Config ?? []).map((c) => c.Subnet).find((x) => x && !x.includes(":")) ?? (n.subnets ?? []).map((c) => c.subnet).find((x) => x && !x.includes(":"));
-    const bridge = n.Options?.["com.docker.network.bridge.name"];
+    // core/net/deploy-shape.ts labels the networks it shapes (Podman's list shows no bridge option).
+    const clusterSubnet = n.Labels?.["io.fizz.cluster-subnet"];
     return {
       ...(n.Id ? { id: n.Id } : {}),
       name: n.Name,
       ...(o?.kind === "network" ? { project: o.project, key: o.network } : {}),
       ...(subnet ? { subnet } : {}),
-      ...(bridge ? { bridge } : {}),
+      ...(clusterSubnet ? { clusterSubnet } : {}),
     };
   });
   const volumes: ActualVolume[] = input.volumes.map((v) => {

@@ -54,7 +54,7 @@ export function spanningNetworks(desired: DesiredProject, actual: Pick<ActualSta
       continue;
     }
     const found = actual.networks.find((a) => a.name === n.name);
-    if (found && found.subnet !== undefined && !found.bridge?.startsWith("fz")) {
+    if (found && found.subnet !== undefined && found.clusterSubnet === undefined) {
       local.push({
         key: n.key,
         why: `network ${n.name} exists on this node from before it joined the cluster (${found.subnet}): its containers here are reached from this node only; \`fizz down\` then \`fizz up\` makes it span the cluster`,

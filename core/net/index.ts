@@ -29,3 +29,4 @@ export * from "./compose-networks.ts";
 export * from "./release.ts";
 export * from "./deploy-shape.ts";
 export * from "./local-networks.ts";
+export * from "./admit.ts";

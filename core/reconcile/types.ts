@@ -160,8 +160,8 @@ export interface ActualNetwork {
   readonly key?: string;
   /** Its first IPv4 subnet, when the engine reports one. */
   readonly subnet?: string;
-  /** The bridge option it was created with (com.docker.network.bridge.name), if any. */
-  readonly bridge?: string;
+  /** The cluster subnet it was shaped for (its io.fizz.cluster-subnet label), if it is a cluster network. */
+  readonly clusterSubnet?: string;
 }
 
 export interface ActualVolume {
@@ -236,7 +236,8 @@ export type ReasonCode =
   | "build" // pull_policy build / --build
   | "recreate" // part of a recreate sequence
   | "requested" // down/stop/start/restart asked for it
-  | "health-policy"; // decideRestart said restart (detail: its reason)
+  | "health-policy" // decideRestart said restart (detail: its reason)
+  | "address-changed"; // its address on a cluster network is not the one assigned (a slice moved)
 
 export interface Reason {
   readonly code: ReasonCode;
@@ -295,6 +296,8 @@ export type Step<Create = unknown> =
       readonly replaces?: ContainerRef;
       /** The service's opaque create payload, passed through. */
       readonly create: Create | undefined;
+      /** Cluster networks: its IPv4 address per engine network (DesiredService.addresses). */
+      readonly addresses?: Readonly<Record<string, string>>;
     })
   | (StepBase & { readonly kind: "startContainer"; readonly container: ContainerRef })
   | (StepBase & { readonly kind: "stopContainer"; readonly container: ContainerRef })
@@ -308,7 +311,14 @@ export type Step<Create = unknown> =
   | (StepBase & {
       readonly kind: "waitFor";
       readonly service: string;
-      readonly condition: "service_healthy" | "service_completed_successfully";
+      /** `service_started` only for a dependency with replicas on other nodes (local starts are ordered by the plan). */
+      readonly condition: "service_started" | "service_healthy" | "service_completed_successfully";
+      /**
+       * Cluster placement: how many of the dependency's replicas run on this
+       * node (checked on the engine) and on others (checked against the
+       * records the other nodes publish). Absent: all of them here.
+       */
+      readonly placement?: { readonly here: number; readonly elsewhere: number };
       /** `required: false`: on failure the executor warns and lets dependents start anyway. */
       readonly required: boolean;
       /** Dependents whose starts this gates (for messages). */

@@ -50,7 +50,7 @@ const stamp = () => encodeHlc({ wall: 1_000 + tick++, logical: 0, node: "a" });
 
 function setup(share: Record<string, number[]>, running: ActualContainer[] = [], table: Dict<IpClaim> = Object.create(null)) {
   const { desired } = desiredProject(load(FILE), { share: Object.fromEntries(Object.entries(share).map(([k, v]) => [k, { numbers: v }])) });
-  const actual = { containers: running, networks: [{ name: "shop_old", subnet: "172.20.0.0/16", bridge: undefined }] };
+  const actual = { containers: running, networks: [{ name: "shop_old", subnet: "172.20.0.0/16" }] };
   const span = spanningNetworks(desired, actual);
   const wants = addressWants("shop", desired, actual, span.spanning);
   const assigned = assignAddresses(table, cfg, "a", wants, stamp);
@@ -130,5 +130,28 @@ describe("a deployment shaped for the mesh", () => {
     const e = r.assigned.errors.get("shop/db/1@back");
     expect(e?.code).toBe("net.address_unavailable");
     expect(e?.hint).toContain("pin the service");
+  });
+});
+
+describe("a deployment's networks admitted against the claims", () => {
+  test("a subnet another deployment holds, one in the node addresses, or a full range: refused, each with its network", async () => {
+    const { networkAdmission } = await import("../../../core/net/admit.ts");
+    const { ipamConfig } = await import("../../../core/net/ipam-config.ts");
+    const project = load(FILE);
+    const held = setup({ db: [1] }).table; // shop holds 10.40.0.0/24 for back
+    expect(networkAdmission(held, cfg, "shop", project)).toEqual([]);
+    const other = networkAdmission(held, cfg, "blog", project);
+    expect(other.map((x) => [x.network, x.error.code])).toEqual([["back", "net.subnet_taken"]]);
+    expect(other[0]!.error.message).toContain("deployment shop");
+    // A /20 range has room for the node block and three /24s… minus what is taken.
+    const small = ipamConfig("10.208.0.0/20", 22, 28);
+    if (!small.ok) throw small.error;
+    const full = networkAdmission(Object.create(null), small.value, "shop", load(FILE.replace("subnet: 10.40.0.0/24", "subnet: 10.208.12.0/24").replace("10.40.0.10", "10.208.12.10")));
+    expect(full.map((x) => x.error.code)).toContain("net.subnet_reserved");
+    // Three /22 networks fill it (the fourth /22 is the node block): a fourth network is refused, naming the fix.
+    const four = load(`services:\n  a: { image: busybox, networks: [n1, n2, n3, n4] }\nnetworks: { n1: {}, n2: {}, n3: {}, n4: {} }\n`);
+    const exhausted = networkAdmission(Object.create(null), small.value, "shop", four);
+    expect(exhausted.map((x) => [x.network, x.error.code])).toEqual([["n4", "net.range_exhausted"]]);
+    expect(exhausted[0]!.error.hint).toContain("mesh.range");
   });
 });
