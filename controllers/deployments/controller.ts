@@ -108,7 +108,11 @@ export class DeploymentsController implements Controller {
       now: ctx.now,
     });
     this.changes = new DeploymentChanges(ctx, this.desired, this.reconciler, follower, placement?.desired, d.images, d.admit);
-    const views = new DeploymentViews(d.engine, this.desired, ctx.store, { node, placement: () => (placement?.source.active() ? placement.source.placement() : undefined) });
+    const views = new DeploymentViews(d.engine, this.desired, ctx.store, {
+      node,
+      placement: () => (placement?.source.active() ? placement.source.placement() : undefined),
+      ...(placement ? { records: () => placement.source.recordsNow().values() } : {}),
+    });
     const membership = d.cluster?.membership;
     const clusterViews = membership && placement ? new ClusterViews(() => membership.current, () => placement.source.active(), node) : undefined;
     this.api = new DeploymentsApi(views, this.changes, clusterViews);
