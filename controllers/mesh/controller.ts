@@ -37,8 +37,8 @@ import { servedNetworks, type ServedNetwork } from "../../core/net/local-network
 import { departedReleases } from "../../core/net/release.ts";
 import { networkAdmission } from "../../core/net/admit.ts";
 import type { Project } from "../../core/compose/model.ts";
-import { formatCidr } from "../../core/net/cidr.ts";
-import { slicesOf, type ClaimPlan } from "../../core/net/claims.ts";
+import { formatCidr, formatIp } from "../../core/net/cidr.ts";
+import { blocksOfNode, slicesOf, type ClaimPlan } from "../../core/net/claims.ts";
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
 import type { ActualState, DesiredProject } from "../../core/reconcile/types.ts";
 import { ipamConfig, type IpamConfig } from "../../core/net/ipam-config.ts";
@@ -318,6 +318,18 @@ export class MeshController implements Controller {
     }
   }
 
+  private holders(): MeshStatus["holders"] {
+    const node = this.o.membership.current;
+    if (!node || !this.cfg) return [];
+    const plan = this.claims(node.state.ips);
+    const ids = new Set<string>(plan.nodeAddresses.keys());
+    for (const m of plan.slices.values()) for (const id of m.keys()) ids.add(id);
+    return [...ids].sort().map((id) => {
+      const a = plan.nodeAddresses.get(id);
+      return { node: id, address: a === undefined ? null : `${formatIp(a)}/32`, slices: blocksOfNode(plan, id).filter((c) => c.prefix < 32 || c.base !== a).map(formatCidr) };
+    });
+  }
+
   private networkStatus(): MeshStatus["networks"] {
     const node = this.o.membership.current;
     if (!node || !this.cfg) return [];
@@ -381,6 +393,7 @@ export class MeshController implements Controller {
       excluded: [...(this.plan?.excluded ?? [])],
       warnings: [...(this.plan?.warnings ?? [])],
       networks: this.networkStatus(),
+      holders: this.holders(),
       resolver: this.o.resolver?.status() ?? null,
       problem: this.problem
         ? { code: this.problem.code, message: this.problem.message, ...(this.problem.hint ? { hint: this.problem.hint } : {}) }

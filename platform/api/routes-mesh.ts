@@ -33,6 +33,8 @@ export interface MeshStatus {
   readonly excluded: { id: string; reason: string }[];
   readonly warnings: string[];
   readonly problem: { code: string; message: string; hint?: string } | null;
+  /** Every node that holds addresses in the cluster's claims: its mesh address and its slices (a node that left has none). */
+  readonly holders: { node: string; address: string | null; slices: string[] }[];
   /** Cluster networks this node holds slices of: subnet, this node's slices, bridge, internal. */
   readonly networks: MeshNetworkStatus[];
   /** The cluster resolver on this node (null when there is no dns controller). */
