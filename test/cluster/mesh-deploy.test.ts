@@ -17,7 +17,7 @@ import { engineSocket } from "../support/engine.ts";
 import { agentCommand, createCluster, type Cluster, type Host } from "./harness.ts";
 import { agentClient, agentLogTails, fizzOn } from "./fizz-cluster.ts";
 import { run, waitFor } from "./shell.ts";
-import { ensureNssImage, NSS_IMAGE } from "./nss-image.ts";
+import { ensureWgetImage, WGET_IMAGE } from "./wget-image.ts";
 
 const socket = await engineSocket("docker");
 const isRoot = process.getuid?.() === 0;
@@ -32,11 +32,11 @@ const httpCheck = `    healthcheck: { test: ["CMD", "wget", "-qO-", "http://127.
 function shop(apiPlacement: string, apiDependsOnDb = true): string {
   return (
     "name: shop\nservices:\n" +
-    `  db:\n    image: ${NSS_IMAGE}\n    command: ${serve("db-ok", 4)}\n${httpCheck}${pin("h2")}` +
-    `  api:\n    image: ${NSS_IMAGE}\n    command: ${serve("api-ok")}\n${httpCheck}` +
+    `  db:\n    image: ${WGET_IMAGE}\n    command: ${serve("db-ok", 4)}\n${httpCheck}${pin("h2")}` +
+    `  api:\n    image: ${WGET_IMAGE}\n    command: ${serve("api-ok")}\n${httpCheck}` +
     (apiDependsOnDb ? "    depends_on: { db: { condition: service_healthy } }\n" : "") +
     `    deploy: { placement: { constraints: ["${apiPlacement}"] } }\n` +
-    `  web:\n    image: ${NSS_IMAGE}\n    command: ["sleep", "3600"]\n    depends_on: { api: { condition: service_healthy } }\n${pin("h0")}`
+    `  web:\n    image: ${WGET_IMAGE}\n    command: ["sleep", "3600"]\n    depends_on: { api: { condition: service_healthy } }\n${pin("h0")}`
   );
 }
 
@@ -93,8 +93,8 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
   }
 
   beforeAll(async () => {
-    await ensureNssImage();
-    cluster = await createCluster({ hosts: 3, images: ["fizz-test/busybox:1", NSS_IMAGE] });
+    await ensureWgetImage();
+    cluster = await createCluster({ hosts: 3, images: ["fizz-test/busybox:1", WGET_IMAGE] });
     // The resolvers' upstream: a dnsmasq inside host 2 (names that are not the cluster's go there, nowhere else).
     host(2).spawn(["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--port=5353", `--listen-address=${host(2).ip}`, "--bind-interfaces", "--address=/outside.test/10.99.0.99"], { label: "dnsmasq" });
     for (const h of cluster.hosts) {
@@ -172,7 +172,7 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
     expect(ins.containers[0]!.addresses).toEqual({ default: apiIp });
 
     // Another project on the same hosts: its own network, no name, no route.
-    write("other", `name: other\nservices:\n  spy:\n    image: ${NSS_IMAGE}\n    command: ["sleep", "3600"]\n${pin("h0")}`);
+    write("other", `name: other\nservices:\n  spy:\n    image: ${WGET_IMAGE}\n    command: ["sleep", "3600"]\n${pin("h0")}`);
     await up(0, "other");
     for (const url of ["http://api:8080/", "http://api.shop:8080/", "http://shop-api-1:8080/", `http://${apiIp}:8080/`]) {
       const r = await wget("other-spy-1", url);
