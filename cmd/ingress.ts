@@ -44,6 +44,8 @@ export const register: RegisterVerb = (cli, action) => {
         ctx.out(`node ${st.node.slice(0, 8)}${st.clustered ? `, cluster: served by ${by} (relay port ${st.relay?.port ?? "not listening"})` : ", single node"}\n`);
         ctx.out(rows.length ? table([["PORT", "HOST/PATH", "SERVICE", "REPLICAS"], ...rows]) : "no ingress routes\n");
         for (const c of st.conflicts) ctx.out(`conflict: ${c.what}: ${c.refused} is not served (${c.kept} claimed it first)\n`);
+        for (const d of st.tls?.domains ?? []) ctx.out(`tls ${d.domain}: ${d.state}: ${d.why}\n`);
+        for (const p of st.tls?.hostless_tls_ports ?? []) ctx.out(`tls port ${p}: a route for any host has no name to order a certificate for; it is served only to clients whose server name a certificate from fizz cert add covers\n`);
         return 0;
       }),
     );

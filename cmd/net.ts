@@ -12,7 +12,7 @@ function bytes(n: number): string {
 
 export const register: RegisterVerb = (cli, action) => {
   cli
-    .command("net", "The cluster mesh as this node sees it: WireGuard via the kernel module or wireguard-go, address, MTU, and per peer the endpoint, last handshake, RTT and bytes")
+    .command("net", "The cluster mesh as this node sees it: WireGuard via the kernel module or wireguard-go, address, MTU, per peer the endpoint, last handshake, RTT and bytes; the cluster networks on this node and where the resolver listens")
     .option("--format <format>", "table (default) or json")
     .example("fizz net")
     .example("fizz net --format json")
@@ -41,6 +41,16 @@ export const register: RegisterVerb = (cli, action) => {
         ]);
         for (const x of m.excluded) rows.push([x.id, "-", "-", "-", "-", "-", "-", `not a peer: ${x.reason}`]);
         if (rows.length) ctx.out(table([["PEER", "ENDPOINT", "HANDSHAKE", "RTT", "MTU", "RX", "TX", "ALLOWED IPS"], ...rows]));
+        const nets = m.networks ?? [];
+        if (nets.length) {
+          ctx.out("\n");
+          ctx.out(table([["NETWORK", "SUBNET", "THIS NODE'S SLICES", "BRIDGE", "GATEWAY"], ...nets.map((n) => [`${n.deployment}/${n.network}${n.internal ? " (internal)" : ""}`, n.subnet, n.slices.join(","), `${n.bridge}${n.bridgeUp ? "" : " (not made yet)"}`, n.gateway])]));
+        }
+        const r = m.resolver;
+        if (r) {
+          ctx.out(`\nresolver: ${!r.enabled ? "disabled" : r.listening.length ? `listening on ${r.listening.join(", ")}` : "no cluster network on this node yet"}; other names go to ${r.upstreams.join(", ") || "no upstream (SERVFAIL)"}\n`);
+          for (const p of r.problems) ctx.err(`warning: resolver cannot listen on ${p.address}: ${p.message}\n`);
+        }
         return 0;
       }),
     );

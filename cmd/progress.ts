@@ -60,7 +60,7 @@ export function toInputs(e: StepEvent, at: number): ProgressInput[] {
     case "progress":
       return e.bytes ? [{ type: "bytes", id, layer: e.bytes.layer, status: e.bytes.status, ...(e.bytes.current !== undefined ? { current: e.bytes.current } : {}), ...(e.bytes.total !== undefined ? { total: e.bytes.total } : {}), at }] : e.line ? [{ type: "line", id, line: e.line, at }] : [];
     case "done": {
-      const text = step.kind === "waitFor" ? (step.condition === "service_healthy" ? "Healthy" : "Completed") : STEP_DONE[step.kind];
+      const text = step.kind === "waitFor" ? (step.condition === "service_healthy" ? "Healthy" : step.condition === "service_started" ? "Started" : "Completed") : STEP_DONE[step.kind];
       const note = step.kind === "createContainer" && step.replaces ? `recreated: ${reasonText(step.reason)}` : undefined;
       return [{ type: "done", id, text, at, ...(note ? { note } : {}) }];
     }
@@ -69,7 +69,7 @@ export function toInputs(e: StepEvent, at: number): ProgressInput[] {
   }
 }
 
-const RECREATED = new Set(["config-changed", "image-changed", "force-recreate", "dependency-recreated"]);
+const RECREATED = new Set(["config-changed", "image-changed", "force-recreate", "dependency-recreated", "address-changed"]);
 
 /**
  * The agent's events of a change as view inputs: its steps carry the same
@@ -84,7 +84,7 @@ export function agentInputs(e: EventRecord): ProgressInput[] {
   if (!p || p.kind === "renameContainer") return [];
   const id = `${STEP_OBJECT[p.kind]} ${p.subject}`;
   if (p.status === "failed") return [{ type: "failed", id, text: p.error?.message ?? "failed", at }];
-  const text = p.kind === "waitFor" ? (p.condition === "service_healthy" ? "Healthy" : p.condition ? "Completed" : STEP_DONE[p.kind]) : STEP_DONE[p.kind];
+  const text = p.kind === "waitFor" ? (p.condition === "service_healthy" ? "Healthy" : p.condition === "service_started" ? "Started" : p.condition ? "Completed" : STEP_DONE[p.kind]) : STEP_DONE[p.kind];
   const note = p.kind === "createContainer" && (p.replaces || RECREATED.has(p.reason.code)) ? `recreated: ${reasonText(p.reason)}` : undefined;
   return [{ type: "done", id, text, at, ...(note ? { note } : {}) }];
 }

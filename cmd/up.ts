@@ -50,6 +50,12 @@ export const register: RegisterVerb = (cli, action) => {
             throw new FizzError({ code: "compose.unknown_service", message: `no such service: ${s}`, ...(near ? { hint: `did you mean '${near}'?` } : {}) });
           }
         }
+        // x-fizz.scaling bounds --scale as it bounds fizz scale (the agent checks it again).
+        const { scalingViolation } = await import("../core/compose/xfizz.ts");
+        for (const [s, n] of Object.entries(scale)) {
+          const bad = project.services[s] && scalingViolation(project.services[s], n, "--scale");
+          if (bad) throw new FizzError({ code: "deploy.out_of_bounds", message: bad.message, hint: bad.hint });
+        }
         // Detached, the project goes to the agent, which keeps it converged and healthy afterwards.
         // An agent drives one engine: it refuses when the user named another (cmd/engine-choice.ts).
         const { agentDisabled } = await import("./agent-mode.ts");

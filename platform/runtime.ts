@@ -10,11 +10,7 @@ declare const Bun:
       gc?(force?: boolean): void;
       shrink?(): void;
       unsafe?: { setJITPolicy?(scale: number): void };
-      udpSocket?(opts: {
-        hostname: string;
-        port: number;
-        socket: { data(s: BunUdpSocket, buf: Uint8Array, port: number, address: string): void };
-      }): Promise<BunUdpSocket>;
+      udpSocket?(opts: { hostname: string; port: number; binaryType?: "uint8array"; socket: BunUdpHandler }): Promise<BunUdpSocket>;
     }
   | undefined;
 declare const Deno:
@@ -31,7 +27,19 @@ export interface BunUdpSocket {
   readonly port: number;
   readonly hostname: string;
   send(data: Uint8Array, port: number, address: string): boolean;
+  /**
+   * Several datagrams in one sendmmsg: a flat list of (data, port, address)
+   * triples. Returns how many went out; for fewer than all, the socket is
+   * full and `drain` is called once it takes more.
+   */
+  sendMany(packets: readonly (Uint8Array | number | string)[]): number;
   close(): void;
+}
+
+export interface BunUdpHandler {
+  /** One datagram; `buf` is the datagram's own copy. */
+  data(s: BunUdpSocket, buf: Uint8Array, port: number, address: string): void;
+  drain?(s: BunUdpSocket): void;
 }
 
 /**
@@ -39,12 +47,10 @@ export interface BunUdpSocket {
  * the cluster resolver: a no-parse echo server answers dnsperf at 129k
  * queries/s through it against 119k through node:dgram on Bun (bench/dns.ts).
  */
-export function bunUdpBind():
-  | ((host: string, port: number, onData: (s: BunUdpSocket, buf: Uint8Array, port: number, address: string) => void) => Promise<BunUdpSocket>)
-  | undefined {
+export function bunUdpBind(): ((host: string, port: number, handler: BunUdpHandler) => Promise<BunUdpSocket>) | undefined {
   if (typeof Bun === "undefined" || typeof Bun.udpSocket !== "function") return undefined;
   const udp = Bun.udpSocket.bind(Bun);
-  return (hostname, port, onData) => udp({ hostname, port, socket: { data: onData } });
+  return (hostname, port, socket) => udp({ hostname, port, binaryType: "uint8array", socket });
 }
 
 /** Bun's foreign function interface (bun:ffi), or undefined on other runtimes. */

@@ -33,6 +33,7 @@ import { EventRetentionController } from "../../controllers/events/retention.ts"
 import { RegistryController } from "../../controllers/registry/controller.ts";
 import { SecretsController } from "../../controllers/secrets/controller.ts";
 import { MeshController } from "../../controllers/mesh/controller.ts";
+import { DnsController } from "../../controllers/dns/controller.ts";
 import { IngressController } from "../../controllers/ingress/controller.ts";
 import type { Project } from "../../core/compose/model.ts";
 import type { ClusterState } from "../../core/state/index.ts";
@@ -83,7 +84,8 @@ export function buildControllers(ctx: AgentContext, o: BuildOptions): AgentContr
   let mesh: MeshController | undefined;
   const membership = new ClusterAgent({ config, store, nodeId: ctx.node, logger: ctx.logger, notify: ctx.notify, clock: ctx.clock, extraMeta: () => mesh?.meta(), ...(o.identity ? { engine: o.identity } : {}), ...(o.env ? { env: o.env } : {}), ...(o.transport ? { transport: o.transport } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
   // The mesh, registry, secrets and ingress need a real engine and host (WireGuard, image pulls, tmpfs mounts, listeners); an in-memory one runs without them.
-  mesh = o.engine ? new MeshController(scoped("mesh"), { membership }) : undefined;
+  const dns = o.engine ? new DnsController(scoped("dns"), { membership }) : undefined;
+  mesh = o.engine ? new MeshController(scoped("mesh"), { membership, ...(dns ? { resolver: dns } : {}) }) : undefined;
   const placement = new PlacementController(scoped("placement"), { membership, engine: o.node });
   const registry = o.engine ? new RegistryController(scoped("registry"), { engine: o.engine, membership, deployments: () => knownProjects(store, membership) }) : undefined;
   const secrets = o.engine ? new SecretsController(scoped("secrets"), { membership, engine: o.engine }) : undefined;
@@ -94,7 +96,20 @@ export function buildControllers(ctx: AgentContext, o: BuildOptions): AgentContr
     cluster: { membership, placement },
     ...(registry && config.registry.enabled ? { images: registry } : {}),
     ...(secrets ? { secrets } : {}),
-    ...(ingress ? { drain: ingress, admit: ingress } : {}),
+    ...(ingress ? { drain: ingress } : {}),
+    // Refused before anything is stored: ingress claims (ports, hosts, paths), then network subnets.
+    ...(ingress || mesh
+      ? {
+          admit: {
+            admit: (name: string, project: Project) => {
+              ingress?.admit(name, project);
+              mesh?.admit(name, project);
+            },
+          },
+        }
+      : {}),
+    ...(mesh ? { network: { shape: (n: string, d: Parameters<MeshController["shape"]>[1], a: Parameters<MeshController["shape"]>[2]) => mesh!.shape(n, d, a), prepareContainer: () => mesh!.prepareContainer() } } : {}),
+    ...(dns ? { resolver: dns } : {}),
   });
   const set = new ControllerSet(
     [
@@ -104,6 +119,7 @@ export function buildControllers(ctx: AgentContext, o: BuildOptions): AgentContr
       new HealthController(scoped("health"), o.node, { intervalMs: config.health.interval }),
       placement,
       ...(mesh ? [mesh] : []),
+      ...(dns ? [dns] : []),
       membership,
       ...(secrets ? [secrets] : []),
       ...(ingress ? [ingress] : []),

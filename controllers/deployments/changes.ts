@@ -11,6 +11,7 @@ import { acceptDeployment } from "../../core/deploy/accept.ts";
 import { addedServices, newIntentId, type DeployIntent } from "../../core/deploy/intent.ts";
 import type { Project } from "../../core/compose/model.ts";
 import { replicaCount } from "../../core/compose/query.ts";
+import { scalingViolation } from "../../core/compose/xfizz.ts";
 import { FizzError } from "../../core/errors.ts";
 import { MAX_REPLICAS, limitMessage } from "../../core/limits.ts";
 import { rollbackService } from "../../core/placement/rollback.ts";
@@ -115,6 +116,7 @@ export class DeploymentChanges {
     for (const [svc, n] of Object.entries(scale)) {
       if (!Object.hasOwn(acc.project.services, svc)) throw new FizzError({ code: "api.not_found", message: `--scale names no service of ${name}: '${svc.slice(0, 80)}'`, status: 400 });
       if (n > MAX_REPLICAS) throw new FizzError({ code: "api.too_many_replicas", message: limitMessage("replicas", `--scale ${svc}`, n), status: 400 });
+      outOfBounds(acc.project.services[svc]!, n, "--scale");
     }
     return this.serial(name, async () => {
       // Refused before anything is stored or changed (e.g. an ingress port or host another project holds).
@@ -174,6 +176,7 @@ export class DeploymentChanges {
       const rec = this.desired.get(name);
       const svc = rec?.spec.services[service];
       if (!rec || !svc) return { value: undefined, done: Promise.resolve() };
+      outOfBounds(svc, replicas, "fizz scale");
       const previous = replicaCount(svc, this.desired.replicas(name).get(service));
       this.desired.setReplicas(name, service, replicas);
       const intent = this.newIntent("scale");
@@ -267,4 +270,10 @@ export class DeploymentChanges {
     for (const [svc, n] of Object.entries(failed.previousScale ?? {})) this.desired.setReplicas(name, svc, n);
     this.reconciler.kick(name);
   }
+}
+
+/** x-fizz.scaling is a declared contract: a count outside it is refused, naming both bounds. */
+function outOfBounds(service: Project["services"][string], n: number, source: string): void {
+  const bad = scalingViolation(service, n, source);
+  if (bad) throw new FizzError({ code: "deploy.out_of_bounds", message: bad.message, hint: bad.hint, status: 400 });
 }

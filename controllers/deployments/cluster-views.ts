@@ -56,6 +56,7 @@ function remoteContainers(node: ClusterNode, self: string, names: ReadonlyMap<st
       restarts: 0,
       ports: [],
       node: where,
+      ...(r.addresses && Object.keys(r.addresses).length ? { addresses: { ...r.addresses } } : {}),
     });
   }
   return out;

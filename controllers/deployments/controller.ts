@@ -31,7 +31,7 @@ import { ClusterViews } from "./cluster-views.ts";
 import { DesiredStore } from "./desired.ts";
 import { Follower } from "./follow.ts";
 import type { NodeEngine } from "./node-engine.ts";
-import { Reconciler } from "./reconciler.ts";
+import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
 import { DeploymentViews } from "./views.ts";
 
 export interface DeploymentsControllerDeps {
@@ -48,6 +48,13 @@ export interface DeploymentsControllerDeps {
   readonly drain?: { beforeStop(project: Project, container: string): Promise<void> };
   /** Refuses a deployment that claims what another holds (the ingress controller: ports, hosts and paths). */
   readonly admit?: { admit(name: string, project: Project): void };
+  /**
+   * Cluster networks (the mesh controller): addresses and the mesh's shape
+   * before each plan, and a container's bridges routed before it is created.
+   */
+  readonly network?: { shape: NonNullable<ReconcilerOptions["network"]>; prepareContainer(): Promise<unknown> };
+  /** The cluster resolver listens on a container's networks before it is created (the dns controller). */
+  readonly resolver?: { prepareContainer(): Promise<unknown> };
 }
 
 export class DeploymentsController implements Controller {
@@ -87,12 +94,25 @@ export class DeploymentsController implements Controller {
       ...(placement ? { placement: placement.source } : {}),
       clock: ctx.clock,
       ...(d.images ? { images: d.images } : {}),
-      ...(d.secrets ? { prepareContainer: (p: Project, svc: string, c: string) => d.secrets!.prepareContainer(p, svc, c) } : {}),
+      ...(d.secrets || d.network || d.resolver
+        ? {
+            prepareContainer: async (p: Project, svc: string, c: string) => {
+              await d.network?.prepareContainer();
+              await d.resolver?.prepareContainer();
+              return d.secrets ? d.secrets.prepareContainer(p, svc, c) : [];
+            },
+          }
+        : {}),
+      ...(d.network ? { network: d.network.shape } : {}),
       ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
       now: ctx.now,
     });
     this.changes = new DeploymentChanges(ctx, this.desired, this.reconciler, follower, placement?.desired, d.images, d.admit);
-    const views = new DeploymentViews(d.engine, this.desired, ctx.store, { node, placement: () => (placement?.source.active() ? placement.source.placement() : undefined) });
+    const views = new DeploymentViews(d.engine, this.desired, ctx.store, {
+      node,
+      placement: () => (placement?.source.active() ? placement.source.placement() : undefined),
+      ...(placement ? { records: () => placement.source.recordsNow().values() } : {}),
+    });
     const membership = d.cluster?.membership;
     const clusterViews = membership && placement ? new ClusterViews(() => membership.current, () => placement.source.active(), node) : undefined;
     this.api = new DeploymentsApi(views, this.changes, clusterViews);

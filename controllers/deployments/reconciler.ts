@@ -16,7 +16,8 @@ import { planProblem } from "../../core/deploy/accept.ts";
 import { FizzError } from "../../core/errors.ts";
 import { normalizeImageRef, plan } from "../../core/reconcile/plan.ts";
 import { planDown } from "../../core/reconcile/lifecycle.ts";
-import type { Plan } from "../../core/reconcile/types.ts";
+import type { ActualState, DesiredProject, Plan } from "../../core/reconcile/types.ts";
+import type { DependencyVerdict, DependsCondition } from "../../core/placement/remote-dependency.ts";
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
 import type { MountSpec } from "../../core/deploy/engine-body.ts";
 import type { ContainerSummary } from "../../platform/engine/index.ts";
@@ -45,6 +46,14 @@ export interface PlacementSource {
   share(deployment: string): Readonly<Record<string, ServiceShare>>;
   /** After reconciling a deployment: this node's containers of it, for the cluster state. */
   report(deployment: string, containers: readonly ContainerSummary[]): void;
+  /** How a dependency's replicas on other nodes stand (depends_on across nodes). */
+  dependency?(deployment: string, service: string, condition: DependsCondition): DependencyVerdict;
+}
+
+/** What the mesh makes of a deployment on this node (mesh controller): see `ReconcilerOptions.network`. */
+export interface NetworkShape {
+  readonly desired: DesiredProject<ServiceTemplate>;
+  readonly warnings: readonly string[];
 }
 
 /** What one pass that applied an intent did (or why it failed). */
@@ -76,6 +85,13 @@ export interface ReconcilerOptions {
   readonly images?: { ensure(project: Prepared["project"], services: readonly string[]): Promise<void>; pinned(project: Prepared["project"]): string[] };
   /** Secrets and configs for a container about to be created: written on this node, mounts returned (secrets controller). */
   readonly prepareContainer?: (project: Prepared["project"], service: string, container: string) => Promise<MountSpec[]>;
+  /**
+   * In a cluster, before each plan: addresses for this node's replicas on the
+   * deployment's cluster networks, and its desired state shaped for the mesh
+   * (the mesh controller). Throws, having changed nothing, when a replica
+   * cannot have an address.
+   */
+  readonly network?: (deployment: string, desired: DesiredProject<ServiceTemplate>, actual: ActualState) => Promise<NetworkShape>;
   /** Before a container stops: the ingress drains it (takes it out of rotation, waits for its requests, bounded). */
   readonly beforeStop?: (project: Prepared["project"], container: string) => Promise<void>;
   readonly now: () => number;
@@ -212,20 +228,24 @@ export class Reconciler {
     // In a cluster an engine may be shared by nodes (tests do): only this node's containers count.
     const mine = cluster ? this.o.node : undefined;
     let seen = await this.engine.observe(name, mine);
-    let p: Plan<ServiceTemplate> = plan(desired, seen.actual, options);
+    // The mesh's addresses and networks, from what runs here now (a running replica keeps its address).
+    const shaped = cluster && this.o.network ? await this.o.network(name, desired, seen.actual) : { desired, warnings: [] };
+    const remote = cluster?.dependency ? { remoteDependency: (service: string, condition: DependsCondition) => cluster.dependency!(name, service, condition) } : {};
+    let p: Plan<ServiceTemplate> = plan(shaped.desired, seen.actual, options);
     const images = p.steps.filter((s) => s.kind === "pullImage" || s.kind === "buildImage");
     if (images.length) {
       const ids = new Set(images.map((s) => s.id));
       const r = await executePlan({ steps: images.map((s) => ({ ...s, after: s.after.filter((a) => ids.has(a)) })), warnings: [] }, executor, exec);
       if (!r.ok) return { failure: r.error!, actions, warnings: prepared.warnings };
       seen = await this.engine.observe(name, mine);
-      p = plan(desired, seen.actual, { ...options, pull: "missing", build: false });
+      p = plan(shaped.desired, seen.actual, { ...options, pull: "missing", build: false });
     }
-    const warnings = [...prepared.warnings, ...p.warnings];
+    const warnings = [...prepared.warnings, ...shaped.warnings, ...p.warnings];
     // The steady state plans nothing: then the list the plan was made from is still what runs here.
     if (p.steps.length === 0) return { actions, warnings, unchanged: seen.containers };
     const result = await executePlan(p, executor, {
       ...exec,
+      ...remote,
       rollbackOnFailure: intent !== undefined,
       ...(options.pull === "never" ? { imagesPresent: new Set(seen.actual.images.map((i) => normalizeImageRef(i.ref))) } : {}),
     });

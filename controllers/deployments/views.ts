@@ -7,7 +7,9 @@
 import { cpus, hostname, totalmem } from "node:os";
 import { FizzError } from "../../core/errors.ts";
 import { LABEL } from "../../core/labels.ts";
-import { healthFromStatus } from "../../core/deploy/actual.ts";
+import { containerAddresses, healthFromStatus } from "../../core/deploy/actual.ts";
+import type { ContainerRecord } from "../../core/state/schema.ts";
+import type { Project } from "../../core/compose/model.ts";
 import { replicaCount } from "../../core/compose/query.ts";
 import { clusterPlacement, type ClusterPlacement } from "../../core/placement/cluster-placement.ts";
 import { explainServiceExplanation } from "../../core/scheduler/explain.ts";
@@ -25,7 +27,12 @@ export class DeploymentViews {
     private readonly engine: NodeEngine,
     private readonly desired: DesiredStore,
     private readonly store: AgentStore,
-    private readonly o: { readonly node: string; readonly placement: () => ClusterPlacement | undefined },
+    private readonly o: {
+      readonly node: string;
+      readonly placement: () => ClusterPlacement | undefined;
+      /** In a cluster: every node's container records (where each replica runs, its addresses). */
+      readonly records?: () => Iterable<ContainerRecord>;
+    },
   ) {}
 
   private servicesView(rec: Desired, containers: readonly ContainerSummary[]): ServiceView[] {
@@ -103,6 +110,7 @@ export class DeploymentViews {
       createdAt: c.Created * 1000,
       restarts: this.store.restarts(name, c.Created * 1000).length,
       ports: (c.Ports ?? []).map((p) => (p.PublicPort ? `${p.IP ?? "0.0.0.0"}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)),
+      ...withAddresses(byComposeKey(this.desired.get(labels[LABEL.project] ?? "")?.spec, labels[LABEL.project] ?? "", containerAddresses(c))),
     };
   }
 
@@ -160,7 +168,25 @@ export class DeploymentViews {
       throw new FizzError({ code: "api.ambiguous", message: `service '${service}' exists in deployments ${matches.map((m) => m.deploymentId).join(", ")}`, hint: "name the deployment with -p", status: 400 });
     }
     const e = matches[0]!;
-    return { deployment: e.deploymentId, service, explanation: e, text: explainServiceExplanation(e, { hostnames: cp.names }) };
+    const replicas = await this.replicaAddresses(e.deploymentId, service, cp);
+    const lines = replicas.map((r) => `  ${service} #${r.number} on ${r.node}: ${Object.entries(r.addresses).map(([net, ip]) => `${ip} on network ${net}`).join(", ") || "no address yet"}`);
+    const text = explainServiceExplanation(e, { hostnames: cp.names }).replace(/\n?$/, "\n") + (lines.length ? `addresses:\n${lines.join("\n")}\n` : "");
+    return { deployment: e.deploymentId, service, explanation: e, text, replicas };
+  }
+
+  /** Where each replica of a service runs and its addresses: every node's records in a cluster, this engine's containers alone. */
+  private async replicaAddresses(deployment: string, service: string, cp: ClusterPlacement): Promise<WhyResult["replicas"]> {
+    if (this.o.records && this.o.placement()) {
+      return [...this.o.records()]
+        .filter((r) => r.deploymentId === deployment && r.service === service && r.status !== "failed" && r.status !== "stopped")
+        .map((r) => ({ number: r.index + 1, node: cp.names.get(r.nodeId) ?? r.nodeId.slice(0, 8), addresses: { ...(r.addresses ?? {}) } }))
+        .sort((a, b) => a.number - b.number);
+    }
+    const spec = this.desired.get(deployment)?.spec;
+    const cs = (await this.engine.containers(deployment)).filter((c) => c.Labels?.[LABEL.service] === service && c.Labels?.[LABEL.oneoff] !== "True");
+    return cs
+      .map((c) => ({ number: Number(c.Labels?.[LABEL.containerNumber] ?? 0), node: hostname(), addresses: byComposeKey(spec, deployment, containerAddresses(c)) }))
+      .sort((a, b) => a.number - b.number);
   }
 }
 
@@ -222,4 +248,16 @@ async function* mergeLogs(engine: NodeEngine, targets: readonly ContainerSummary
     await new Promise<void>((r) => (wake = r));
     wake = undefined;
   }
+}
+
+/** Engine network names → compose network keys (a network the spec does not name keeps its engine name). */
+function byComposeKey(spec: Project | undefined, project: string, byEngine: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const keyOf = new Map(Object.entries(spec?.networks ?? {}).map(([key, n]) => [n.name ?? `${project}_${key}`, key]));
+  const out: Record<string, string> = {};
+  for (const [net, ip] of Object.entries(byEngine ?? {})) out[keyOf.get(net) ?? net] = ip;
+  return out;
+}
+
+function withAddresses(a: Record<string, string>): { addresses?: Record<string, string> } {
+  return Object.keys(a).length ? { addresses: a } : {};
 }

@@ -11,7 +11,15 @@
  *    the plan (core/net/mesh-plan.ts) and applies only the difference: peers
  *    follow membership, a dead or departed node's peer goes, a new key
  *    replaces the old;
- *  - it keeps Fizz's firewall chains in place (core/net/firewall-plan.ts).
+ *  - it keeps Fizz's firewall chains in place for the cluster networks this
+ *    node serves (core/net/firewall-plan.ts, local-networks.ts), turns on
+ *    proxy ARP on their bridges once the engine made them, and releases the
+ *    claims of nodes that left and of deployments removed cluster-wide
+ *    (core/net/release.ts);
+ *  - for the reconciler it gives each deployment's replicas their addresses
+ *    and shapes its desired state for the mesh (`shape`, addresses.ts), and
+ *    before a container is created makes sure its bridges route
+ *    (`prepareContainer`).
  *
  * On stop the interface stays up (containers keep talking while the agent
  * restarts; the next start adopts it); leaving the cluster takes it down.
@@ -21,16 +29,25 @@ import { join } from "node:path";
 import { Gauge, type Registry } from "prom-client";
 import { applyDelta, type ClusterDelta, type ClusterState } from "../../core/state/index.ts";
 import { encodeHlc } from "../../core/crdt/index.ts";
-import type { FizzError } from "../../core/errors.ts";
+import { FizzError } from "../../core/errors.ts";
 import { assignAddresses } from "../../core/net/assign.ts";
 import { resolveClaims } from "../../core/net/claims.ts";
 import { firewallPlan } from "../../core/net/firewall-plan.ts";
+import { servedNetworks, type ServedNetwork } from "../../core/net/local-networks.ts";
+import { departedReleases } from "../../core/net/release.ts";
+import { networkAdmission } from "../../core/net/admit.ts";
+import type { Project } from "../../core/compose/model.ts";
+import { formatCidr, formatIp } from "../../core/net/cidr.ts";
+import { blocksOfNode, slicesOf, type ClaimPlan } from "../../core/net/claims.ts";
+import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
+import type { ActualState, DesiredProject } from "../../core/reconcile/types.ts";
 import { ipamConfig, type IpamConfig } from "../../core/net/ipam-config.ts";
 import { meshMetaFields, readMeshMeta, type WgImpl } from "../../core/net/mesh-meta.ts";
 import { endpointHost, meshDiff, meshPlan, type MeshMember, type MeshPlan } from "../../core/net/mesh-plan.ts";
 import type { WgStatus } from "../../core/net/wg-dump.ts";
-import { applyFirewall, detectMeshTools, loadOrCreateWgKey, toolRunner, WgInterface, type ToolRunner } from "../../platform/net/index.ts";
+import { applyFirewall, detectMeshTools, enableBridgeRouting, interfaceExists, loadOrCreateWgKey, toolRunner, WgInterface, type ToolRunner } from "../../platform/net/index.ts";
 import { meshRoutes, type MeshStatus } from "../../platform/api/routes-mesh.ts";
+import { shapeForMesh, type Shaped } from "./addresses.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
 import type { Change } from "../changes.ts";
@@ -56,10 +73,21 @@ export class MeshController implements Controller {
   private lastError: string | undefined;
   private loopback: string | undefined;
   private readonly gauges: { peers: Gauge; handshakeAge: Gauge; bytes: Gauge } | undefined;
+  /** Bridges with proxy ARP on (cleared when a bridge goes: the engine may make it again). */
+  private readonly routed = new Set<string>();
+  /** The firewall plan last applied (restore text), so an unchanged one is not applied again. */
+  private firewallApplied: string | undefined;
+  private claimsOf: { ips: unknown; plan: ClaimPlan } | undefined;
+  private running: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: AgentContext,
-    private readonly o: { readonly membership: ClusterAgent; readonly run?: ToolRunner },
+    private readonly o: {
+      readonly membership: ClusterAgent;
+      readonly run?: ToolRunner;
+      /** The cluster resolver's state, shown by `fizz net`. */
+      readonly resolver?: { status(): MeshStatus["resolver"] };
+    },
   ) {
     this.run = o.run ?? toolRunner();
     const c = ipamConfig(ctx.config.mesh.range);
@@ -118,32 +146,104 @@ export class MeshController implements Controller {
     (this.timer as { unref?: () => void }).unref?.();
   }
 
-  private async converge(): Promise<void> {
+  /** One converge at a time; a call during one runs another right after it (and both callers wait for that). */
+  private converge(): Promise<void> {
     if (this.busy) {
       this.again = true;
-      return;
+      return this.running ?? Promise.resolve();
     }
     this.busy = true;
-    try {
-      await this.convergeOnce();
-      this.lastError = undefined;
-    } catch (e) {
-      this.lastError = e instanceof Error ? e.message : String(e);
-      this.ctx.logger.warn({ err: this.lastError }, "mesh: could not apply the plan; retrying");
-      this.schedule(2000);
-    } finally {
-      this.busy = false;
-      if (this.again) {
+    this.running = (async () => {
+      do {
         this.again = false;
-        this.schedule();
-      }
+        try {
+          await this.convergeOnce();
+          this.lastError = undefined;
+        } catch (e) {
+          this.lastError = e instanceof Error ? e.message : String(e);
+          this.ctx.logger.warn({ err: this.lastError }, "mesh: could not apply the plan; retrying");
+          this.schedule(2000);
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.busy = false;
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /**
+   * Whether deployments get cluster networks here: "on" with the mesh up,
+   * "off" when this node has no mesh (disabled, tools missing, a loopback
+   * cluster, not in a cluster: networks stay the engine's), "starting" when
+   * it is about to have one.
+   */
+  mode(): "on" | "off" | "starting" {
+    const node = this.o.membership.current;
+    if (!node || !this.ctx.config.mesh.enabled || !this.impl || !this.cfg || !this.privateKeyFile || this.problem) return "off";
+    if (isLoopbackHost(endpointHost(node.address))) return "off";
+    return this.wg && this.plan ? "on" : "starting";
+  }
+
+  /**
+   * The reconciler's network hook: addresses for the deployment's replicas
+   * on this node and its desired state shaped for the mesh. Unchanged when
+   * the node has no mesh; throws (nothing written) when a replica cannot
+   * have an address.
+   */
+  async shape(deployment: string, desired: DesiredProject<ServiceTemplate>, actual: Pick<ActualState, "containers" | "networks">): Promise<Shaped> {
+    if (this.mode() === "starting") await this.converge();
+    const mode = this.mode();
+    if (mode === "off") return { desired, warnings: [], claimed: false };
+    if (mode === "starting") {
+      throw new FizzError({ code: "net.mesh_not_ready", message: `the mesh is not up on this node yet${this.lastError ? `: ${this.lastError}` : ""}`, hint: "fizz net shows why; the deployment is applied once it is" });
     }
+    const r = shapeForMesh(this.o.membership, this.cfg!, this.ctx.node, this.plan!.mtu, deployment, desired, actual);
+    if (r.claimed) this.schedule();
+    return r;
+  }
+
+  /**
+   * Before a deployment is accepted (fizz up on any node): its networks'
+   * subnets against the cluster's claims; refused with every reason, nothing
+   * stored, when one is taken, reserved or the range is full.
+   */
+  admit(name: string, project: Project): void {
+    const node = this.o.membership.current;
+    if (this.mode() === "off" || !node) return;
+    const bad = networkAdmission(node.state.ips, this.cfg!, name, project);
+    if (bad.length === 0) return;
+    const first = bad[0]!.error;
+    throw new FizzError({
+      code: first.code,
+      message: bad.map((b) => `networks.${b.network}: ${b.error.message}`).join("; "),
+      ...(first.hint ? { hint: first.hint } : {}),
+    });
+  }
+
+  /** Before a container is created: the bridges it joins route (proxy ARP, firewall) once the engine made them. */
+  async prepareContainer(): Promise<[]> {
+    if (this.mode() !== "on") return [];
+    const node = this.o.membership.current!;
+    const served = servedNetworks(this.claims(node.state.ips), node.state, this.ctx.node);
+    const pending = served.some((n) => !this.routed.has(n.bridge) && interfaceExists(n.bridge)) || this.firewallText(served) !== this.firewallApplied;
+    if (pending) await this.converge();
+    return [];
+  }
+
+  private claims(ips: ClusterState["ips"]): ClaimPlan {
+    if (this.claimsOf?.ips !== ips) this.claimsOf = { ips, plan: resolveClaims(ips, this.cfg!) };
+    return this.claimsOf.plan;
+  }
+
+  private firewallText(served: readonly ServedNetwork[]): string {
+    return firewallPlan(this.ctx.config.mesh.interface, this.cfg!.nodeBlock, served).restore;
   }
 
   private async convergeOnce(): Promise<void> {
     const node = this.o.membership.current;
     if (!node || !this.impl || !this.cfg || !this.privateKeyFile) return;
-    if (isLoopback(endpointHost(node.address))) {
+    if (isLoopbackHost(endpointHost(node.address))) {
       // A cluster of agents on one machine (tests, trying Fizz out): nobody could reach the
       // endpoint, and a mesh interface would change the machine's own network for nothing.
       this.loopback = `mesh not started: this node's cluster address ${node.address} is a loopback address`;
@@ -153,12 +253,15 @@ export class MeshController implements Controller {
       this.wg = new WgInterface(this.run, { name: this.ctx.config.mesh.interface, impl: this.impl, privateKeyFile: this.privateKeyFile, listenPort: this.ctx.config.mesh.port, mtu: this.underlayMtu - 80 });
       await this.wg.up();
     }
-    // This node's mesh address, claimed once and kept.
+    // This node's mesh address, claimed once and kept; the claims of nodes that left and of removed deployments freed.
     const cfg = this.cfg;
+    const left = new Set(node.members().filter((m) => m.state === "left").map((m) => m.id));
     node.mutate((s: ClusterState, ts) => {
       const a = assignAddresses(s.ips, cfg, this.ctx.node, [], () => encodeHlc(ts));
-      if (Object.keys(a.writes).length === 0) return undefined;
-      const delta: ClusterDelta = { ips: a.writes };
+      const removed = new Set(Object.keys(s.deployments).filter((k) => s.deployments[k]!.deleted));
+      const writes = { ...departedReleases(s.ips, { nodes: left, deployments: removed }), ...a.writes };
+      if (Object.keys(writes).length === 0) return undefined;
+      const delta: ClusterDelta = { ips: writes };
       return {
         delta,
         get state() {
@@ -178,7 +281,21 @@ export class MeshController implements Controller {
       await this.wg.apply(actions, plan.address);
       this.ctx.logger.info({ actions: actions.map((x) => `${x.kind} ${"cidr" in x ? x.cidr : x.publicKey.slice(0, 8)}`) }, "mesh: applied");
     }
-    await applyFirewall(this.run, firewallPlan(this.wg.name, this.cfg.nodeBlock, []));
+    const served = servedNetworks(this.claims(node.state.ips), node.state, this.ctx.node);
+    const fw = firewallPlan(this.wg.name, this.cfg.nodeBlock, served);
+    // Applied every converge: an engine restart may have put its own rules above the jumps.
+    await applyFirewall(this.run, fw);
+    this.firewallApplied = fw.restore;
+    for (const n of served) {
+      if (!interfaceExists(n.bridge)) {
+        this.routed.delete(n.bridge);
+        continue;
+      }
+      if (this.routed.has(n.bridge)) continue;
+      await enableBridgeRouting(this.run, n.bridge);
+      this.routed.add(n.bridge);
+      this.ctx.logger.info({ bridge: n.bridge, subnet: formatCidr(n.subnet) }, "mesh: bridge routes to the other nodes' slices (proxy ARP on)");
+    }
     this.plan = plan;
   }
 
@@ -199,6 +316,34 @@ export class MeshController implements Controller {
     } catch {
       return 1500;
     }
+  }
+
+  private holders(): MeshStatus["holders"] {
+    const node = this.o.membership.current;
+    if (!node || !this.cfg) return [];
+    const plan = this.claims(node.state.ips);
+    const ids = new Set<string>(plan.nodeAddresses.keys());
+    for (const m of plan.slices.values()) for (const id of m.keys()) ids.add(id);
+    return [...ids].sort().map((id) => {
+      const a = plan.nodeAddresses.get(id);
+      return { node: id, address: a === undefined ? null : `${formatIp(a)}/32`, slices: blocksOfNode(plan, id).filter((c) => c.prefix < 32 || c.base !== a).map(formatCidr) };
+    });
+  }
+
+  private networkStatus(): MeshStatus["networks"] {
+    const node = this.o.membership.current;
+    if (!node || !this.cfg) return [];
+    const plan = this.claims(node.state.ips);
+    return servedNetworks(plan, node.state, this.ctx.node).map((n) => ({
+      deployment: n.deploymentId,
+      network: n.network,
+      subnet: formatCidr(n.subnet),
+      slices: slicesOf(plan, n.subnet, this.ctx.node).map(formatCidr),
+      bridge: n.bridge,
+      gateway: n.gateway,
+      internal: n.internal,
+      bridgeUp: interfaceExists(n.bridge),
+    }));
   }
 
   async status(): Promise<MeshStatus> {
@@ -247,6 +392,9 @@ export class MeshController implements Controller {
       peers,
       excluded: [...(this.plan?.excluded ?? [])],
       warnings: [...(this.plan?.warnings ?? [])],
+      networks: this.networkStatus(),
+      holders: this.holders(),
+      resolver: this.o.resolver?.status() ?? null,
       problem: this.problem
         ? { code: this.problem.code, message: this.problem.message, ...(this.problem.hint ? { hint: this.problem.hint } : {}) }
         : this.loopback
@@ -258,7 +406,7 @@ export class MeshController implements Controller {
   }
 }
 
-function isLoopback(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   return host.startsWith("127.") || host === "::1" || host === "localhost";
 }
 

@@ -38,6 +38,7 @@ import {
   type ContainerRecord,
 } from "../../core/state/index.ts";
 import type { Json } from "../../core/crdt/index.ts";
+import { dependencyVerdict, type DependencyVerdict, type DependsCondition } from "../../core/placement/remote-dependency.ts";
 import type { ContainerSummary } from "../../platform/engine/index.ts";
 import type { ClusterNode } from "../../platform/cluster/index.ts";
 import type { PlacementSource } from "../deployments/reconciler.ts";
@@ -222,6 +223,24 @@ export class ClusterPlacementSource implements PlacementSource {
     this.d.emit({ type: "rollout.rolled_back", deployment, service, message: `${service}: ${reason} to the previous spec` });
     // The pass under way planned with the failed spec; the next one returns the replicas here.
     this.d.wake(deployment);
+  }
+
+  /**
+   * How a dependency's replicas on other nodes stand (depends_on across
+   * nodes): the live records of the replicas the placement puts elsewhere;
+   * one with no record yet is pending.
+   */
+  dependency(deployment: string, service: string, condition: DependsCondition): DependencyVerdict {
+    const node = this.d.node();
+    const cp = this.current ?? this.placement();
+    if (!node || !cp) return { kind: "waiting", reason: "this node is not caught up with the cluster yet" };
+    const recs: ContainerRecord[] = [];
+    for (const [index, nodeId] of cp.owners(deployment, service)) {
+      if (nodeId === this.d.self) continue;
+      const e = node.state.containers[containerKey(deployment, service, index, nodeId)];
+      recs.push(e && !e.deleted ? e.value : { deploymentId: deployment, service, index, nodeId, status: "pending", containerId: null, health: "none" });
+    }
+    return dependencyVerdict(service, condition, recs);
   }
 
   report(deployment: string, containers: readonly ContainerSummary[]): void {

@@ -147,6 +147,14 @@ export interface AgentConfig {
     /** The cluster's address range for compose networks and node mesh addresses (CIDR). */
     range: string;
   };
+  dns: {
+    /** Serve the cluster resolver on the gateway of every cluster network on this node. */
+    enabled: boolean;
+    /** Resolvers for names that are not the cluster's (ip or ip:port); empty = the nameservers of /etc/resolv.conf. */
+    upstreams: string[];
+    /** How long a forwarded query waits for an upstream before the asker gets SERVFAIL (ms). */
+    forward_timeout: number;
+  };
   events: {
     /** Milliseconds events are kept in the store (SSE resume reaches back this far). */
     retention: number;
@@ -317,6 +325,14 @@ export const SCHEMA: SectionSpec = {
         range: { type: { t: "string" }, doc: "Cluster address range (CIDR) for networks and node mesh addresses" },
       },
     },
+    dns: {
+      doc: "The cluster resolver containers on cluster networks use (service names across nodes)",
+      fields: {
+        enabled: { type: { t: "bool" }, doc: "Serve the cluster resolver on each cluster network's gateway" },
+        upstreams: { type: { t: "list" }, doc: "Resolvers for other names (ip or ip:port); empty = /etc/resolv.conf" },
+        forward_timeout: { type: { t: "duration", minMs: 100 }, doc: "Deadline for an upstream answer (then SERVFAIL)" },
+      },
+    },
     events: {
       doc: "The event log (GET /v1/events)",
       fields: {
@@ -382,6 +398,7 @@ export function defaults(h: HostFacts): AgentConfig {
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
     mesh: { enabled: true, interface: "fizz0", port: 51820, range: "10.208.0.0/12" },
+    dns: { enabled: true, upstreams: [], forward_timeout: 2000 },
     events: { retention: 7 * 24 * 3_600_000, prune_interval: 3_600_000 },
     secrets: { dir: "", tmpfs_size: 64 << 20, interval: 2000 },
   };

@@ -16,11 +16,19 @@ export function implicitDeps(svc: Service | undefined): string[] {
   return [...deps];
 }
 
-/** Desired replicas: deploy.replicas, else scale, else 1; `global` modes are one per node (returned as "global"). */
+/**
+ * Desired replicas: deploy.replicas, else scale, else 1 (held within
+ * `x-fizz.scaling` when the service declares bounds: `min: 2` alone starts
+ * two, as an autoscaler would); `global` modes are one per node (returned as
+ * "global").
+ */
 export function replicasOf(service: Service): number | "global" {
   const mode = service.deploy?.mode;
   if (mode === "global" || mode === "global-job") return "global";
-  return service.deploy?.replicas ?? service.scale ?? 1;
+  const n = service.deploy?.replicas ?? service.scale;
+  if (n !== undefined) return n;
+  const b = service.x_fizz?.scaling;
+  return b ? Math.min(Math.max(1, b.min), b.max) : 1;
 }
 
 /** The count lists show and the scheduler takes: a `fizz scale` override, else `replicasOf`, a global service counting one (per node). */

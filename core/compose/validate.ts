@@ -7,6 +7,7 @@
 import { suggest } from "../text/suggest.ts";
 import type { Diags } from "./diagnostics.ts";
 import type { Project, Service } from "./model.ts";
+import { replicaCount } from "./query.ts";
 import { hasPath, UNSUPPORTED_SERVICE_FIELDS, UNSUPPORTED_TOP_FIELDS } from "./unsupported.ts";
 import { networkDiagnostics } from "../net/compose-networks.ts";
 import { isIp } from "./syntax.ts";
@@ -90,7 +91,7 @@ export function validateProject(project: Project, diags: Diags): void {
         diags.error([...sp, "networks", net, "ipv4_address"], "compose.bad_value", `invalid IPv4 address '${cfg.ipv4_address}'`);
       }
     }
-    const replicas = svc.deploy?.replicas ?? svc.scale ?? 1;
+    const replicas = replicaCount(svc);
     if (svc.container_name !== undefined && replicas > 1) {
       diags.error([...sp, "container_name"], "compose.conflict", `container_name '${svc.container_name}' cannot be used with ${replicas} replicas`, "remove container_name or scale to 1");
     }

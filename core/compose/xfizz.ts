@@ -211,12 +211,30 @@ export function applyZones(projectZone: string | undefined, services: Iterable<S
   }
 }
 
+/**
+ * `x-fizz.scaling` is a declared contract even without an autoscaler: a
+ * replica count outside [min, max] (from `deploy.replicas`, `fizz scale` or
+ * `up --scale`) is refused, naming both bounds. Undefined when `replicas`
+ * is within them (or the service declares none).
+ */
+export function scalingViolation(service: Pick<Service, "name" | "x_fizz">, replicas: number, source = "replicas"): { message: string; hint: string } | undefined {
+  const b = service.x_fizz?.scaling;
+  if (!b || (replicas >= b.min && replicas <= b.max)) return undefined;
+  return {
+    message: `${source} for service '${service.name}' is ${replicas}, ${replicas < b.min ? "below" : "above"} its x-fizz.scaling bounds (min ${b.min}, max ${b.max})`,
+    hint: `choose between ${b.min} and ${b.max}, or change x-fizz.scaling in the compose file`,
+  };
+}
+
 /** x-fizz keys that are read and checked but not acted on yet: each is a warning, never silence. */
 export function xfizzWarnings(project: Pick<Project, "services">, diags: Diags): void {
   for (const [name, s] of Object.entries(project.services)) {
     const p = ["services", name, "x-fizz"];
     if (s.x_fizz?.scaling) {
-      diags.warn([...p, "scaling"], "compose.unsupported", "'x-fizz.scaling' is parsed but not honoured by Fizz yet: there is no autoscaler, and fizz scale does not check these bounds", "set the replica count with deploy.replicas or fizz scale");
+      const count = s.deploy?.replicas ?? s.scale;
+      const bad = count === undefined ? undefined : scalingViolation(s, count, s.deploy?.replicas !== undefined ? "deploy.replicas" : "scale");
+      if (bad) diags.error([...p, "scaling"], "compose.xfizz", bad.message, bad.hint);
+      diags.warn([...p, "scaling"], "compose.unsupported", "'x-fizz.scaling' is not acted on yet (there is no autoscaler): it bounds deploy.replicas, fizz scale and up --scale, and without a count the service starts at min", "set the replica count with deploy.replicas or fizz scale");
     }
     const strategy = s.x_fizz?.update?.strategy;
     if (strategy !== undefined && strategy !== "rolling") {

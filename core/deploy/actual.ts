@@ -16,11 +16,27 @@ export interface ContainerSummary {
   State?: string;
   Status?: string;
   Created?: number;
+  NetworkSettings?: { Networks?: Record<string, { IPAMConfig?: { IPv4Address?: string } | null; IPAddress?: string } | null> | null } | null;
 }
 export interface NetworkSummary {
   Id?: string;
   Name: string;
   Labels?: Record<string, string> | null;
+  IPAM?: { Config?: { Subnet?: string }[] | null } | null;
+  /** Podman's libpod shape (its compat list has IPAM too). */
+  subnets?: { subnet?: string }[] | null;
+}
+
+/** A container's IPv4 address per engine network: the one asked for at create, else the one it got. */
+export function containerAddresses(c: ContainerSummary): Record<string, string> | undefined {
+  const nets = c.NetworkSettings?.Networks;
+  if (!nets) return undefined;
+  const out: Record<string, string> = {};
+  for (const [name, ep] of Object.entries(nets)) {
+    const a = ep?.IPAMConfig?.IPv4Address || ep?.IPAddress;
+    if (a) out[name] = a;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 export interface VolumeSummary {
   Name: string;
@@ -67,6 +83,7 @@ export function actualContainer(c: ContainerSummary): ActualContainer | undefine
   // Podman reports "configured" for created and "stopped" for exited containers.
   const state = (rawState === "configured" ? "created" : rawState === "stopped" ? "exited" : rawState) as ContainerState;
   const exitCode = exitCodeFromStatus(c.Status);
+  const addresses = containerAddresses(c);
   return {
     id: c.Id,
     name: (c.Names?.[0] ?? c.Id).replace(/^\//, ""),
@@ -81,6 +98,7 @@ export function actualContainer(c: ContainerSummary): ActualContainer | undefine
     health: healthFromStatus(c.Status),
     oneoff: owner.oneoff,
     labels: c.Labels ?? {},
+    ...(addresses ? { addresses } : {}),
   };
 }
 
@@ -93,10 +111,15 @@ export function actualState(input: {
   const containers = input.containers.map(actualContainer).filter((c): c is ActualContainer => c !== undefined);
   const networks: ActualNetwork[] = input.networks.map((n) => {
     const o = parseLabels(n.Labels ?? undefined);
+    const subnet = (n.IPAM?.Config ?? []).map((c) => c.Subnet).find((x) => x && !x.includes(":")) ?? (n.subnets ?? []).map((c) => c.subnet).find((x) => x && !x.includes(":"));
+    // core/net/deploy-shape.ts labels the networks it shapes (Podman's list shows no bridge option).
+    const clusterSubnet = n.Labels?.["io.fizz.cluster-subnet"];
     return {
       ...(n.Id ? { id: n.Id } : {}),
       name: n.Name,
       ...(o?.kind === "network" ? { project: o.project, key: o.network } : {}),
+      ...(subnet ? { subnet } : {}),
+      ...(clusterSubnet ? { clusterSubnet } : {}),
     };
   });
   const volumes: ActualVolume[] = input.volumes.map((v) => {

@@ -49,6 +49,8 @@ export interface InstanceInput {
   replace?: string;
   /** A one-off container (`fizz run`): labelled oneoff=True, number 0 (not numbered). */
   oneoff?: boolean;
+  /** Cluster networks: this replica's IPv4 address per engine network (core/net/deploy-shape.ts). */
+  addresses?: Readonly<Record<string, string>>;
 }
 
 export interface Instance {
@@ -181,7 +183,8 @@ export function instantiate(t: ServiceTemplate, input: InstanceInput): Instance 
     ...(input.replace !== undefined ? { replace: input.replace } : {}),
     ...(input.oneoff ? { oneoff: true } : {}),
   });
-  const [first, ...rest] = t.networks;
+  const addrs = input.addresses;
+  const [first, ...rest] = addrs ? t.networks.map((n) => ({ name: n.name, endpoint: addrs[n.name] === undefined ? n.endpoint : { ...n.endpoint, IPAMConfig: { ...(n.endpoint.IPAMConfig ?? {}), IPv4Address: addrs[n.name]! } } })) : t.networks;
   const body: ContainerCreateBody = { ...t.body, Labels: labels };
   if (first) {
     body.HostConfig = { ...t.body.HostConfig, NetworkMode: first.name };

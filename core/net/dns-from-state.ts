@@ -10,8 +10,8 @@
  */
 import type { ClusterState } from "../state/cluster-state.ts";
 import type { ContainerRecord, DeploymentRecord } from "../state/schema.ts";
-import { parseIp } from "./cidr.ts";
-import type { DnsEndpoint } from "./dns-records.ts";
+import { containsIp, parseIp } from "./cidr.ts";
+import type { DnsEndpoint, NetworkSubnet } from "./dns-records.ts";
 
 interface SpecService {
   readonly networks?: Readonly<Record<string, { readonly aliases?: readonly string[] } | null>>;
@@ -38,7 +38,14 @@ export function isReady(r: ContainerRecord): boolean {
   return r.status === "healthy" || (r.status === "running" && r.health === "none");
 }
 
-export function dnsEndpointsFromState(state: ClusterState): DnsEndpoint[] {
+/**
+ * With `subnets` (every cluster network's subnet), an address is kept only
+ * when it is in its network's cluster subnet: a record may also carry the
+ * engine-local address of a network that does not span the cluster, which
+ * nobody on another node could reach.
+ */
+export function dnsEndpointsFromState(state: ClusterState, subnets?: readonly NetworkSubnet[]): DnsEndpoint[] {
+  const bySubnet = subnets ? new Map(subnets.map((x) => [`${x.project}/${x.network}`, x.subnet])) : undefined;
   const out: DnsEndpoint[] = [];
   for (const k of Object.keys(state.containers)) {
     const e = state.containers[k]!;
@@ -54,6 +61,10 @@ export function dnsEndpointsFromState(state: ClusterState): DnsEndpoint[] {
     for (const [network, ip] of Object.entries(addresses)) {
       const address = parseIp(ip);
       if (address === undefined) continue;
+      if (bySubnet) {
+        const sub = bySubnet.get(`${d.project}/${network}`);
+        if (!sub || !containsIp(sub, address)) continue;
+      }
       const cfg = svc?.networks?.[network];
       networks.push({ network, address, aliases: [...(cfg?.aliases ?? [])] });
     }

@@ -3,9 +3,10 @@
  * (no network round trip): one endpoint per running container with its
  * address on each network. Lookup is scoped to the asker: a container sees
  * only endpoints that share a network with it, at their address on that
- * network, and only those running and healthy (or with no healthcheck). A
- * host (any asker that is not a container) sees only fully qualified
- * `service.project` and container names.
+ * network, and only those running and healthy (or with no healthcheck). The
+ * node itself (loopback, its own addresses) sees only fully qualified
+ * `service.project` and container names; any other asker (a container on a
+ * network that does not span the cluster) sees nothing of the cluster.
  *
  * Names, all case-insensitive:
  *   service, service.project        A per healthy replica; SRV (target = container name)
@@ -13,7 +14,7 @@
  *   network alias                   A (on the network that declares it)
  *   PTR for every container address
  */
-import { formatIp } from "./cidr.ts";
+import { containsIp, formatIp, type Cidr } from "./cidr.ts";
 
 export interface DnsEndpoint {
   readonly project: string;
@@ -45,6 +46,16 @@ export interface DnsTable {
   readonly byAddress: ReadonlyMap<number, { readonly ep: DnsEndpoint; readonly network: string }>;
   /** names a host may ask for (fully qualified) */
   readonly qualified: ReadonlySet<string>;
+  /** Each cluster network's subnet: an asker the table does not know yet is scoped to the network its address is on. */
+  readonly subnets: readonly NetworkSubnet[];
+  /** Addresses of this node itself: askers from them (and loopback) are hosts. */
+  readonly local: ReadonlySet<number>;
+}
+
+export interface NetworkSubnet {
+  readonly project: string;
+  readonly network: string;
+  readonly subnet: Cidr;
 }
 
 function add(m: Map<string, Entry[]>, name: string, e: Entry): void {
@@ -54,7 +65,7 @@ function add(m: Map<string, Entry[]>, name: string, e: Entry): void {
   else m.set(k, [e]);
 }
 
-export function buildDnsTable(endpoints: readonly DnsEndpoint[]): DnsTable {
+export function buildDnsTable(endpoints: readonly DnsEndpoint[], subnets: readonly NetworkSubnet[] = [], local: ReadonlySet<number> = new Set()): DnsTable {
   const names = new Map<string, Entry[]>();
   const byAddress = new Map<number, { ep: DnsEndpoint; network: string }>();
   const qualified = new Set<string>();
@@ -71,7 +82,26 @@ export function buildDnsTable(endpoints: readonly DnsEndpoint[]): DnsTable {
     qualified.add(`${ep.service}.${ep.project}`.toLowerCase());
     qualified.add(ep.containerName.toLowerCase());
   }
-  return { names, byAddress, qualified };
+  return { names, byAddress, qualified, subnets, local };
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * The networks an asker is on: all of its container's, when the table has
+ * its record; else (a container that started before its record reached this
+ * node) the network whose subnet holds its address; undefined for a host
+ * (this node's own addresses, loopback, or no address at all). Anyone else
+ * (a container on a network that does not span the cluster) is on none.
+ */
+function askerNetworks(t: DnsTable, askerIp: number | undefined): ReadonlySet<string> | undefined {
+  if (askerIp === undefined) return undefined;
+  const asker = t.byAddress.get(askerIp);
+  if (asker) return new Set(asker.ep.networks.map((n) => netKey(asker.ep.project, n.network)));
+  const s = t.subnets.find((x) => containsIp(x.subnet, askerIp));
+  if (s) return new Set([netKey(s.project, s.network)]);
+  if (askerIp >>> 24 === 127 || t.local.has(askerIp)) return undefined;
+  return NONE;
 }
 
 export interface Found {
@@ -91,10 +121,9 @@ export function lookupName(t: DnsTable, name: string, askerIp: number | undefine
   const q = name.toLowerCase().replace(/\.$/, "");
   const entries = t.names.get(q);
   if (!entries) return { kind: "not-ours" };
-  const asker = askerIp === undefined ? undefined : t.byAddress.get(askerIp);
+  const mine = askerNetworks(t, askerIp);
   let visible: readonly Entry[];
-  if (asker) {
-    const mine = new Set(asker.ep.networks.map((n) => netKey(asker.ep.project, n.network)));
+  if (mine) {
     visible = entries.filter((e) => mine.has(e.network));
   } else {
     visible = t.qualified.has(q) ? entries : [];
@@ -115,8 +144,8 @@ export function lookupName(t: DnsTable, name: string, askerIp: number | undefine
 export function lookupAddress(t: DnsTable, ip: number, askerIp: number | undefined): string | undefined {
   const hit = t.byAddress.get(ip);
   if (!hit) return undefined;
-  const asker = askerIp === undefined ? undefined : t.byAddress.get(askerIp);
-  if (asker && !asker.ep.networks.some((n) => netKey(asker.ep.project, n.network) === hit.network)) return undefined;
+  const mine = askerNetworks(t, askerIp);
+  if (mine && !mine.has(hit.network)) return undefined;
   return hit.ep.containerName;
 }
 

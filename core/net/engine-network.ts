@@ -7,9 +7,11 @@
  *    own masquerade off (FIZZ-NAT masquerades only what leaves for the world;
  *    Docker's rule would rewrite traffic leaving over the mesh) and the mesh
  *    MTU, so a container's packets fit a WireGuard packet on the underlay;
- *  - a container's endpoint: its address from assignAddresses, and no engine
- *    aliases (the engine's own DNS would answer a service name with this
- *    node's replicas only; the cluster resolver answers for every node);
+ *  - a service's endpoint: no engine aliases (the engine's own DNS would
+ *    answer a service name with this node's replicas only; the cluster
+ *    resolver answers for every node) and no fixed address; each replica's
+ *    address from assignAddresses is set as it is created (core/deploy's
+ *    instantiate, from DesiredService.addresses);
  *  - its DNS server: the cluster resolver on the gateway of its first network.
  *
  * Docker and Podman take the same compat-API fields; Podman's netavark does
@@ -34,10 +36,12 @@ export function clusterNetwork(n: DesiredNetwork, bridge: string, subnet: Cidr, 
   };
 }
 
-export function clusterEndpoint(e: EndpointConfig, address: number): EndpointConfig {
-  const { Aliases: _aliases, ...rest } = e;
-  return { ...rest, IPAMConfig: { ...(e.IPAMConfig ?? {}), IPv4Address: formatIp(address) } };
+export function clusterEndpoint(e: EndpointConfig): EndpointConfig {
+  const { Aliases: _aliases, IPAMConfig, ...rest } = e;
+  const { IPv4Address: _fixed, ...ipam } = IPAMConfig ?? {};
+  return Object.keys(ipam).length ? { ...rest, IPAMConfig: ipam } : rest;
 }
+
 
 /** The resolver address a container on `firstSubnet` uses (the node's gateway on that bridge). */
 export function clusterDns(h: HostConfig, firstSubnet: Cidr): HostConfig {

@@ -26,3 +26,7 @@ export * from "./dns-fast.ts";
 export * from "./dns-from-state.ts";
 export * from "./engine-network.ts";
 export * from "./compose-networks.ts";
+export * from "./release.ts";
+export * from "./deploy-shape.ts";
+export * from "./local-networks.ts";
+export * from "./admit.ts";

@@ -70,7 +70,7 @@ export function pickSubnet(plan: ClaimPlan, cfg: IpamConfig, deploymentId: strin
   return err(
     "net.range_exhausted",
     `the cluster address range ${formatCidr(cfg.range)} has no free /${cfg.networkPrefix} left for network ${network} (${plan.subnets.size} networks hold subnets)`,
-    "remove deployments you no longer need (fizz down), or make a cluster with a larger range (fizz init --ip-range)",
+    "remove deployments you no longer need (fizz down), or give the cluster a larger range (mesh.range in every node's config, the same on all of them)",
   );
 }
 

@@ -7,7 +7,8 @@
  *   service_started                a replica has started (running, healthy,
  *                                  unhealthy, or already finished)
  *   service_healthy                at least one replica, and every replica
- *                                  the cluster reports is healthy
+ *                                  the cluster reports is healthy (running
+ *                                  replicas with no healthcheck fail it)
  *   service_completed_successfully at least one replica, and every one has
  *                                  exited 0; one that exited non-zero fails
  *                                  the dependent (as Compose does)
@@ -35,6 +36,9 @@ export function dependencyVerdict(service: string, condition: DependsCondition, 
     case "service_started":
       return records.some((r) => STARTED.has(r.status)) ? { kind: "met" } : { kind: "waiting", reason: `${service} has not started yet${where(records)}` };
     case "service_healthy": {
+      if (records.every((r) => r.status === "running" && r.health === "none")) {
+        return { kind: "failed", reason: `service ${service} has no healthcheck, so it can never become healthy${where(records)}` };
+      }
       const bad = records.filter((r) => r.status !== "healthy");
       return bad.length === 0 ? { kind: "met" } : { kind: "waiting", reason: `${bad.length} of ${records.length} replicas of ${service} are not healthy yet${where(bad)}` };
     }

@@ -6,7 +6,7 @@
  * spec yet (`up --wait` in a cluster).
  */
 import type { Project } from "../compose/model.ts";
-import { exitCodeFromStatus, healthFromStatus } from "../deploy/actual.ts";
+import { containerAddresses, exitCodeFromStatus, healthFromStatus, type ContainerSummary } from "../deploy/actual.ts";
 import { LABEL, parseLabels } from "../labels.ts";
 import { containerKey, type ContainerRecord, type ContainerStatus } from "../state/schema.ts";
 import type { ClusterPlacement } from "./cluster-placement.ts";
@@ -21,6 +21,8 @@ export interface EngineContainer {
   /** Seconds since the epoch. */
   readonly Created: number;
   readonly Labels?: Readonly<Record<string, string>> | null;
+  /** Its endpoints per engine network (the list's NetworkSettings). */
+  readonly NetworkSettings?: ContainerSummary["NetworkSettings"];
 }
 
 /** Engine state → the cluster record's status. */
@@ -38,12 +40,19 @@ export function replicaStatus(state: string, statusText: string): { status: Cont
   return { status: "failed", health }; // dead, restarting (crash loop)
 }
 
-/** The records `self` publishes for its containers of `deployment`, by key. Global services have one replica per node (index 0). */
-export function replicaRecords(deployment: string, self: string, project: Pick<Project, "services"> | undefined, containers: readonly EngineContainer[]): Map<string, ContainerRecord> {
+/**
+ * The records `self` publishes for its containers of `deployment`, by key.
+ * Global services have one replica per node (index 0). A record carries the
+ * container's IPv4 address on each of the project's networks, by compose
+ * network key (what the cluster resolver answers; it keeps only addresses in
+ * a network's cluster subnet).
+ */
+export function replicaRecords(deployment: string, self: string, project: Pick<Project, "services"> & Partial<Pick<Project, "networks" | "name">> | undefined, containers: readonly EngineContainer[]): Map<string, ContainerRecord> {
   const mine = new Map<string, ContainerRecord>();
   const rank = (c: EngineContainer) => (String(c.State).toLowerCase() === "running" ? 0 : 1);
   const ordered = [...containers].sort((a, b) => rank(a) - rank(b) || b.Created - a.Created);
   const modes = new Map(Object.values(project?.services ?? {}).map((s) => [s.name, s.deploy?.mode]));
+  const keyOf = new Map(Object.entries(project?.networks ?? {}).map(([key, n]) => [n.name ?? `${project?.name ?? deployment}_${key}`, key]));
   for (const c of ordered) {
     const o = parseLabels(c.Labels ?? undefined);
     if (!o || o.kind !== "container" || o.oneoff) continue;
@@ -53,13 +62,24 @@ export function replicaRecords(deployment: string, self: string, project: Pick<P
     if (mine.has(key)) continue; // the best one per replica (a recreate briefly has two)
     const { status, health } = replicaStatus(String(c.State), c.Status);
     const hash = c.Labels?.[LABEL.configHash];
-    mine.set(key, { deploymentId: deployment, service: o.service, index, nodeId: self, status, containerId: c.Id, health, ...(hash ? { specHash: hash } : {}), startedAt: c.Created * 1000 });
+    const addresses: Record<string, string> = {};
+    for (const [net, ip] of Object.entries(containerAddresses(c) ?? {})) {
+      const k = keyOf.get(net);
+      if (k !== undefined) addresses[k] = ip;
+    }
+    const withAddresses = Object.keys(addresses).length ? { addresses } : {};
+    mine.set(key, { deploymentId: deployment, service: o.service, index, nodeId: self, status, containerId: c.Id, health, ...(hash ? { specHash: hash } : {}), startedAt: c.Created * 1000, ...withAddresses });
   }
   return mine;
 }
 
 export function sameRecord(a: ContainerRecord | undefined, b: ContainerRecord): boolean {
-  return a !== undefined && a.status === b.status && a.health === b.health && a.containerId === b.containerId && a.specHash === b.specHash && a.startedAt === b.startedAt;
+  return a !== undefined && a.status === b.status && a.health === b.health && a.containerId === b.containerId && a.specHash === b.specHash && a.startedAt === b.startedAt && sameAddresses(a.addresses, b.addresses);
+}
+
+function sameAddresses(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  return ka.length === Object.keys(b ?? {}).length && ka.every((k) => a![k] === b?.[k]);
 }
 
 /** Created from its spec and started (running, whatever its health, or a job that finished): what `up` without --wait waits for, as Compose's does. */

@@ -33,6 +33,8 @@ export function reasonText(r: Reason): string {
       return "created, never started";
     case "dependency-recreated":
       return r.detail ? `dependency recreated: ${r.detail}` : "dependency recreated";
+    case "address-changed":
+      return r.detail ? `address changed: ${r.detail}` : "address changed";
     case "dependency":
       return "dependency";
     case "pull-policy":
@@ -86,7 +88,7 @@ export function describeStep(step: Step<unknown>): string | undefined {
       return line(
         `Service ${step.service}`,
         "Wait",
-        `${step.condition === "service_healthy" ? "healthy" : "completed successfully"}, for ${step.dependents.join(", ")}`,
+        `${step.condition === "service_healthy" ? "healthy" : step.condition === "service_started" ? "started" : "completed successfully"}${step.placement?.elsewhere ? " (on other nodes too)" : ""}, for ${step.dependents.join(", ")}`,
       );
   }
 }

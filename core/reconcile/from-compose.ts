@@ -7,6 +7,7 @@
 
 import { hashableService, serviceConfigHash } from "../compose/hash.ts";
 import type { Project, Service } from "../compose/model.ts";
+import { replicaCount } from "../compose/query.ts";
 import { networkName } from "../labels.ts";
 import { configFieldHashes } from "./config-fields.ts";
 import { policyFromService, type RestartPolicySpec } from "./health-policy.ts";
@@ -69,7 +70,7 @@ export function implicitDependencies(svc: Service): string[] {
 }
 
 export function desiredService<C>(project: Project, svc: Service, opts: FromComposeOptions<C> = {}): DesiredService<C> {
-  const replicas = svc.deploy?.mode === "global" ? 1 : (svc.deploy?.replicas ?? svc.scale ?? 1);
+  const replicas = replicaCount(svc);
   const restart = restartSetting(svc.restart);
   const create = opts.create?.(svc, project);
   return {

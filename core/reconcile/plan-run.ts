@@ -105,13 +105,16 @@ export class PlanRun<C> {
     const gates: string[] = [];
     for (const dep of depsInScope(svc, this.byName, this.scope)) {
       const depSvc = this.byName.get(dep.service)!;
-      if (this.replicasOf(depSvc) === 0) {
+      const here = this.replicasOf(depSvc);
+      // Cluster placement: the dependency's replicas on other nodes hold the condition too.
+      const elsewhere = depSvc.numbers ? Math.max(0, depSvc.replicas - here) : 0;
+      if (here === 0 && elsewhere === 0) {
         b.warn(`service ${svc.name}: dependency ${dep.service} is scaled to 0; not waiting for it`);
         continue;
       }
       if (dep.condition === "service_started") {
         gates.push(...this.joined("started", dep.service));
-        continue;
+        if (elsewhere === 0) continue;
       }
       const id = `wait:${dep.service}:${dep.condition}`;
       const existing = b.get(id);
@@ -129,6 +132,8 @@ export class PlanRun<C> {
           required: dep.required,
           dependents: [svc.name],
           reason: { code: "dependency" },
+          // Started replicas here are ordered by the plan; a started-gate looks only elsewhere.
+          ...(elsewhere > 0 ? { placement: { here: dep.condition === "service_started" ? 0 : here, elsewhere } } : {}),
         });
       }
       gates.push(id);

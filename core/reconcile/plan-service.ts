@@ -51,6 +51,9 @@ export function recreateReason<C>(run: PlanRun<C>, svc: DesiredService<C>, c: Ac
   const o = run.options;
   if (run.forced(svc.name)) return { code: "force-recreate" };
   if (c.state === "dead") return { code: "exited", detail: "dead" };
+  // Before the rolling update's hold and --no-recreate: an address this node may no longer use must go.
+  const moved = addressChange(svc.addresses?.[c.number], c.addresses);
+  if (moved) return { code: "address-changed", detail: moved };
   if (held.has(c.number)) return undefined; // a rolling update has not reached it yet
   if (o.noRecreate) return undefined;
   if (c.configHash !== svc.configHash) {
@@ -62,6 +65,15 @@ export function recreateReason<C>(run: PlanRun<C>, svc: DesiredService<C>, c: Ac
     return { code: "dependency-recreated", detail: svc.recreateWith.filter((s) => run.recreated.has(s)).join(", ") };
   }
   return undefined;
+}
+
+/** "network: old → new" for each cluster network whose address differs from the assigned one; undefined when none does. */
+export function addressChange(want: Readonly<Record<string, string>> | undefined, have: Readonly<Record<string, string>> | undefined): string | undefined {
+  if (!want) return undefined;
+  const moved = Object.entries(want)
+    .filter(([net, ip]) => have?.[net] !== ip)
+    .map(([net, ip]) => `${net}: ${have?.[net] ?? "none"} → ${ip}`);
+  return moved.length ? moved.join(", ") : undefined;
 }
 
 /** One container per number: the best claimant of each stays, the others go. */
@@ -106,6 +118,7 @@ function replace<C>(run: PlanRun<C>, svc: DesiredService<C>, c: ActualContainer,
     configHash: svc.configHash,
     replaces: old,
     create: svc.create,
+    ...(svc.addresses?.[c.number] ? { addresses: svc.addresses[c.number] } : {}),
     reason: why,
   });
   let start: string;
@@ -149,7 +162,7 @@ function keepOrStart<C>(run: PlanRun<C>, svc: DesiredService<C>, c: ActualContai
 /** Creates and starts container number `n` of `svc`. */
 function add<C>(run: PlanRun<C>, svc: DesiredService<C>, n: number, reason: Reason): void {
   const name = containerName(run.desired.name, svc.name, n, svc.containerName);
-  const create = run.b.add({ kind: "createContainer", id: `create:${name}`, after: run.createAfter(svc), service: svc.name, number: n, name, configHash: svc.configHash, create: svc.create, reason });
+  const create = run.b.add({ kind: "createContainer", id: `create:${name}`, after: run.createAfter(svc), service: svc.name, number: n, name, configHash: svc.configHash, create: svc.create, ...(svc.addresses?.[n] ? { addresses: svc.addresses[n] } : {}), reason });
   const start = run.b.add({ kind: "startContainer", id: `start:${name}`, after: [create, ...run.gatesFor(svc)], container: { name, service: svc.name, number: n }, reason });
   pushTo(run.creates, svc.name, create);
   run.started(svc, start);

@@ -17,7 +17,7 @@ export interface StepProgress {
   /** A container created to replace another (a recreate). */
   readonly replaces?: string;
   /** waitFor: what it waited for. */
-  readonly condition?: "service_healthy" | "service_completed_successfully";
+  readonly condition?: "service_started" | "service_healthy" | "service_completed_successfully";
   readonly error?: { readonly code: string; readonly message: string };
 }
 

@@ -109,6 +109,12 @@ export interface DesiredService<Create = unknown> {
    * `start-first` starts the new one beside it and stops the old one after.
    */
   readonly updateOrder?: "stop-first" | "start-first";
+  /**
+   * Cluster networks: each replica's IPv4 address on each network, by number
+   * then engine network name (core/net/deploy-shape.ts). A container whose
+   * addresses differ is recreated; a new one is created with them.
+   */
+  readonly addresses?: Readonly<Record<number, Readonly<Record<string, string>>>>;
 }
 
 export interface DesiredProject<Create = unknown> {
@@ -142,6 +148,8 @@ export interface ActualContainer {
   /** ISO-8601, as the engine reports it; used only to break ties deterministically. */
   readonly startedAt?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /** Its IPv4 address per engine network: the one it was created with (IPAMConfig), else the one it has. */
+  readonly addresses?: Readonly<Record<string, string>>;
 }
 
 export interface ActualNetwork {
@@ -150,6 +158,10 @@ export interface ActualNetwork {
   /** Project label, when the network carries one. */
   readonly project?: string;
   readonly key?: string;
+  /** Its first IPv4 subnet, when the engine reports one. */
+  readonly subnet?: string;
+  /** The cluster subnet it was shaped for (its io.fizz.cluster-subnet label), if it is a cluster network. */
+  readonly clusterSubnet?: string;
 }
 
 export interface ActualVolume {
@@ -224,7 +236,8 @@ export type ReasonCode =
   | "build" // pull_policy build / --build
   | "recreate" // part of a recreate sequence
   | "requested" // down/stop/start/restart asked for it
-  | "health-policy"; // decideRestart said restart (detail: its reason)
+  | "health-policy" // decideRestart said restart (detail: its reason)
+  | "address-changed"; // its address on a cluster network is not the one assigned (a slice moved)
 
 export interface Reason {
   readonly code: ReasonCode;
@@ -283,6 +296,8 @@ export type Step<Create = unknown> =
       readonly replaces?: ContainerRef;
       /** The service's opaque create payload, passed through. */
       readonly create: Create | undefined;
+      /** Cluster networks: its IPv4 address per engine network (DesiredService.addresses). */
+      readonly addresses?: Readonly<Record<string, string>>;
     })
   | (StepBase & { readonly kind: "startContainer"; readonly container: ContainerRef })
   | (StepBase & { readonly kind: "stopContainer"; readonly container: ContainerRef })
@@ -296,7 +311,14 @@ export type Step<Create = unknown> =
   | (StepBase & {
       readonly kind: "waitFor";
       readonly service: string;
-      readonly condition: "service_healthy" | "service_completed_successfully";
+      /** `service_started` only for a dependency with replicas on other nodes (local starts are ordered by the plan). */
+      readonly condition: "service_started" | "service_healthy" | "service_completed_successfully";
+      /**
+       * Cluster placement: how many of the dependency's replicas run on this
+       * node (checked on the engine) and on others (checked against the
+       * records the other nodes publish). Absent: all of them here.
+       */
+      readonly placement?: { readonly here: number; readonly elsewhere: number };
       /** `required: false`: on failure the executor warns and lets dependents start anyway. */
       readonly required: boolean;
       /** Dependents whose starts this gates (for messages). */

@@ -124,6 +124,8 @@ export interface ContainerView {
   readonly ports: readonly string[];
   /** In a cluster: the name of the node running it. */
   readonly node?: string;
+  /** Its IPv4 address on each of its networks, by compose network key. */
+  readonly addresses?: Readonly<Record<string, string>>;
 }
 
 export interface ContainerFilter {
@@ -172,6 +174,8 @@ export interface WhyResult {
   readonly explanation: unknown;
   /** The same as text, one line per replica. */
   readonly text: string;
+  /** Each replica's node and its address on each network (compose key), where it runs. */
+  readonly replicas: readonly { readonly number: number; readonly node: string; readonly addresses: Readonly<Record<string, string>> }[];
 }
 
 export interface RollbackView {

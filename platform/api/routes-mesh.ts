@@ -33,6 +33,25 @@ export interface MeshStatus {
   readonly excluded: { id: string; reason: string }[];
   readonly warnings: string[];
   readonly problem: { code: string; message: string; hint?: string } | null;
+  /** Every node that holds addresses in the cluster's claims: its mesh address and its slices (a node that left has none). */
+  readonly holders: { node: string; address: string | null; slices: string[] }[];
+  /** Cluster networks this node holds slices of: subnet, this node's slices, bridge, internal. */
+  readonly networks: MeshNetworkStatus[];
+  /** The cluster resolver on this node (null when there is no dns controller). */
+  /** enabled; the gateways it listens on (host:53); where other names go; gateways it cannot listen on, and why. */
+  readonly resolver: { enabled: boolean; listening: string[]; upstreams: string[]; problems: { address: string; message: string }[] } | null;
+}
+
+export interface MeshNetworkStatus {
+  readonly deployment: string;
+  readonly network: string;
+  readonly subnet: string;
+  readonly slices: string[];
+  readonly bridge: string;
+  readonly gateway: string;
+  readonly internal: boolean;
+  /** Whether the engine made the bridge on this node yet. */
+  readonly bridgeUp: boolean;
 }
 
 export function meshRoutes(status: () => Promise<MeshStatus>): RouteModule {

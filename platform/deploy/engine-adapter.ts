@@ -8,6 +8,8 @@ import type { DesiredNetwork, DesiredVolume } from "../../core/reconcile/types.t
 import type { Engine, ContainerCreateBody, ProgressEvent } from "../engine/index.ts";
 import type { GateStatus, ExecutorEngine, LayerBytes } from "./executor.ts";
 import { runDueHealthcheck } from "./podman-health.ts";
+import { CLUSTER_SUBNET_LABEL } from "../../core/net/deploy-shape.ts";
+import { libpodClusterNetwork } from "./podman-network.ts";
 
 export interface BuildSpec {
   context: string;
@@ -30,6 +32,11 @@ export class EngineExecutor implements ExecutorEngine {
 
   async createNetwork(n: DesiredNetwork): Promise<void> {
     const ipam = n.ipam as { driver?: string; config?: { subnet?: string; ip_range?: string; gateway?: string; aux_addresses?: Record<string, string> }[]; options?: Record<string, string> } | undefined;
+    // A cluster network on Podman: its own API, to turn its DNS off (the cluster resolver listens on the gateway).
+    if (this.engine.name === "podman" && n.labels?.[CLUSTER_SUBNET_LABEL] && ipam?.config?.[0]?.subnet) {
+      await this.engine.networks.createLibpod(libpodClusterNetwork(n, ipam.config[0]));
+      return;
+    }
     await this.engine.networks.create({
       Name: n.name,
       CheckDuplicate: true,

@@ -13,6 +13,7 @@ import { instantiate, type ServiceTemplate } from "../../core/deploy/container-s
 import { normalizeImageRef } from "../../core/reconcile/plan.ts";
 import type { ActualContainer, DesiredNetwork, DesiredVolume, Plan, Step } from "../../core/reconcile/types.ts";
 import type { MountSpec } from "../../core/deploy/engine-body.ts";
+import type { DependencyVerdict, DependsCondition } from "../../core/placement/remote-dependency.ts";
 
 export interface GateStatus {
   state: ActualContainer["state"];
@@ -79,6 +80,12 @@ export interface ExecuteOptions {
    * takes it out of rotation and lets its requests finish, bounded).
    */
   beforeStop?: (container: string) => Promise<void>;
+  /**
+   * Cluster placement: how a dependency's replicas on other nodes stand, from
+   * the records those nodes publish (core/placement/remote-dependency.ts).
+   * Asked by a `waitFor` whose dependency runs elsewhere too.
+   */
+  remoteDependency?: (service: string, condition: DependsCondition) => DependencyVerdict;
   /** Remove what this run created when a step fails. */
   rollbackOnFailure?: boolean;
   /** Images present before the run (normalised refs), for the --pull never preflight. */
@@ -155,6 +162,7 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
           configHash: step.configHash,
           ...opts.instance,
           ...(step.replaces ? { replace: step.replaces.name } : {}),
+          ...(step.addresses ? { addresses: step.addresses } : {}),
         });
         if (opts.prepareCreate) {
           const extra = await opts.prepareCreate(step.service, inst.name);
@@ -191,7 +199,7 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
       case "barrier":
         return;
       case "waitFor":
-        return waitFor(step, engine, opts.project, { sleep, now, timeoutMs: opts.waitTimeoutMs ?? 600_000, pollMs: opts.pollIntervalMs ?? 250, ...(opts.signal ? { signal: opts.signal } : {}) });
+        return waitFor(step, engine, opts.project, { sleep, now, timeoutMs: opts.waitTimeoutMs ?? 600_000, pollMs: opts.pollIntervalMs ?? 250, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.remoteDependency ? { remote: opts.remoteDependency } : {}) });
     }
   };
 
@@ -340,54 +348,72 @@ async function waitFor(
   step: Extract<Step<ServiceTemplate>, { kind: "waitFor" }>,
   engine: ExecutorEngine,
   project: string,
-  o: { sleep: (ms: number) => Promise<void>; now: () => number; timeoutMs: number; pollMs: number; signal?: AbortSignal },
+  o: { sleep: (ms: number) => Promise<void>; now: () => number; timeoutMs: number; pollMs: number; signal?: AbortSignal; remote?: (service: string, condition: DependsCondition) => DependencyVerdict },
 ): Promise<void> {
   const deadline = o.now() + o.timeoutMs;
-  const want = step.condition === "service_healthy" ? "healthy" : "exited 0";
+  const want = step.condition === "service_healthy" ? "healthy" : step.condition === "service_started" ? "started" : "exited 0";
+  const here = step.placement ? step.placement.here > 0 : true;
+  const elsewhere = step.placement?.elsewhere ?? 0;
+  let waitingOn = "";
   for (;;) {
     if (o.signal?.aborted) throw new FizzError({ code: "executor.aborted", message: "interrupted", exitCode: 130 });
-    const cs = await engine.serviceContainers(project, step.service);
-    if (cs.length) {
-      if (step.condition === "service_healthy") {
-        const bad = cs.find((c) => c.status.health === "unhealthy" || c.status.state === "exited" || c.status.state === "dead");
-        if (bad) {
-          const why =
-            bad.status.health === "unhealthy"
-              ? `is unhealthy${bad.status.healthOutput ? `: ${bad.status.healthOutput.trim().split("\n").slice(-1)[0]}` : ""}`
-              : `exited with code ${bad.status.exitCode ?? "?"}`;
-          throw new FizzError({
-            code: "deploy.dependency_failed",
-            message: `dependency failed to start: container ${bad.name} ${why}`,
-            hint: `${step.dependents.join(", ")} wait(s) for ${step.service} to be healthy; see 'fizz logs ${step.service}'`,
-          });
-        }
-        if (cs.every((c) => c.status.health === "healthy")) return;
-        if (cs.every((c) => c.status.health === "none" && c.status.state === "running")) {
-          throw new FizzError({
-            code: "deploy.no_healthcheck",
-            message: `service ${step.service} has no healthcheck, so it can never become healthy`,
-            hint: `add a healthcheck to ${step.service}, or use condition: service_started`,
-          });
-        }
-      } else {
-        const failed = cs.find((c) => (c.status.state === "exited" || c.status.state === "dead") && c.status.exitCode !== 0);
-        if (failed) {
-          throw new FizzError({
-            code: "deploy.dependency_failed",
-            message: `service ${step.service} didn't complete successfully: container ${failed.name} exited with code ${failed.status.exitCode ?? "?"}`,
-            hint: `see 'fizz logs ${step.service}'`,
-          });
-        }
-        if (cs.every((c) => c.status.state === "exited" && c.status.exitCode === 0)) return;
+    const localOk = here ? await localCondition(step, engine, project) : true;
+    let remoteOk = true;
+    if (elsewhere > 0) {
+      const v = o.remote ? o.remote(step.service, step.condition) : { kind: "waiting" as const, reason: `${step.service} runs on other nodes, and this node cannot see them` };
+      if (v.kind === "failed") {
+        throw new FizzError({ code: "deploy.dependency_failed", message: `dependency failed: ${v.reason}`, hint: `${step.dependents.join(", ")} wait(s) for ${step.service}; see 'fizz ps' and 'fizz logs ${step.service}'` });
       }
+      remoteOk = v.kind === "met";
+      waitingOn = v.kind === "waiting" ? v.reason : "";
     }
+    if (localOk && remoteOk) return;
     if (o.now() >= deadline) {
       throw new FizzError({
         code: "deploy.wait_timeout",
-        message: `timed out after ${Math.round(o.timeoutMs / 1000)}s waiting for ${step.service} to be ${want}`,
+        message: `timed out after ${Math.round(o.timeoutMs / 1000)}s waiting for ${step.service} to be ${want}${waitingOn ? ` (${waitingOn})` : ""}`,
         hint: `see 'fizz ps' and 'fizz logs ${step.service}'`,
       });
     }
     await o.sleep(o.pollMs);
   }
+}
+
+/** Whether the dependency's containers on this engine meet the condition (throws when they never will). */
+async function localCondition(step: Extract<Step<ServiceTemplate>, { kind: "waitFor" }>, engine: ExecutorEngine, project: string): Promise<boolean> {
+  const cs = await engine.serviceContainers(project, step.service);
+  if (!cs.length) return false;
+  if (step.condition === "service_started") return cs.some((c) => c.status.state === "running" || c.status.state === "exited");
+  if (step.condition === "service_healthy") {
+    const bad = cs.find((c) => c.status.health === "unhealthy" || c.status.state === "exited" || c.status.state === "dead");
+    if (bad) {
+      const why =
+        bad.status.health === "unhealthy"
+          ? `is unhealthy${bad.status.healthOutput ? `: ${bad.status.healthOutput.trim().split("\n").slice(-1)[0]}` : ""}`
+          : `exited with code ${bad.status.exitCode ?? "?"}`;
+      throw new FizzError({
+        code: "deploy.dependency_failed",
+        message: `dependency failed to start: container ${bad.name} ${why}`,
+        hint: `${step.dependents.join(", ")} wait(s) for ${step.service} to be healthy; see 'fizz logs ${step.service}'`,
+      });
+    }
+    if (cs.every((c) => c.status.health === "healthy")) return true;
+    if (cs.every((c) => c.status.health === "none" && c.status.state === "running")) {
+      throw new FizzError({
+        code: "deploy.no_healthcheck",
+        message: `service ${step.service} has no healthcheck, so it can never become healthy`,
+        hint: `add a healthcheck to ${step.service}, or use condition: service_started`,
+      });
+    }
+    return false;
+  }
+  const failed = cs.find((c) => (c.status.state === "exited" || c.status.state === "dead") && c.status.exitCode !== 0);
+  if (failed) {
+    throw new FizzError({
+      code: "deploy.dependency_failed",
+      message: `service ${step.service} didn't complete successfully: container ${failed.name} exited with code ${failed.status.exitCode ?? "?"}`,
+      hint: `see 'fizz logs ${step.service}'`,
+    });
+  }
+  return cs.every((c) => c.status.state === "exited" && c.status.exitCode === 0);
 }

@@ -5,11 +5,32 @@ import type { EndpointSettings, NetworkCreateBody, NetworkInspect } from "./type
 
 const subject = (name: string) => ({ kind: "network" as const, name });
 
+/** Podman's network definition (libpod API, Podman 4+), the fields Fizz sets. */
+export interface LibpodNetworkCreate {
+  readonly name: string;
+  readonly driver: "bridge";
+  readonly network_interface?: string;
+  readonly subnets: readonly { readonly subnet: string; readonly gateway?: string; readonly lease_range?: { readonly start_ip: string; readonly end_ip: string } }[];
+  readonly internal?: boolean;
+  readonly dns_enabled: boolean;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly options?: Readonly<Record<string, string>>;
+}
+
 export class Networks {
   constructor(private readonly t: Transport) {}
 
   create(body: NetworkCreateBody): Promise<{ Id: string; Warning?: string }> {
     return this.t.json({ method: "POST", path: "/networks/create", body, ctx: { action: "create network", subject: subject(body.Name) } });
+  }
+
+  /**
+   * Podman only: its own API, for what the compat one cannot say (compat
+   * networks always run Podman's DNS, aardvark-dns or dnsname's dnsmasq, on
+   * the gateway's port 53).
+   */
+  createLibpod(body: LibpodNetworkCreate): Promise<{ name?: string; id?: string }> {
+    return this.t.json({ method: "POST", path: "/v4.0.0/libpod/networks/create", unversioned: true, body, ctx: { action: "create network", subject: subject(body.name) } });
   }
 
   inspect(nameOrId: string): Promise<NetworkInspect> {

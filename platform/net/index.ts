@@ -10,3 +10,4 @@ export { detectMeshTools, type MeshTools } from "./tools.ts";
 export { loadOrCreateWgKey, type WgKeyPair } from "./keys.ts";
 export { WgInterface, type WgInterfaceOptions } from "./wireguard.ts";
 export { applyFirewall, enableBridgeRouting, removeFirewall } from "./firewall.ts";
+export { hostAddresses, interfaceExists } from "./host-addresses.ts";

@@ -1,6 +1,6 @@
 /**
  * Issue 11: the seed documents' x-fizz forms through the real CLI. `fizz
- * validate` accepts them (naming scaling as not honoured yet) and `fizz config
+ * validate` accepts them (naming scaling as not acted on yet) and `fizz config
  * --format json` shows the project's zone as a constraint on each service.
  */
 import { expect, setDefaultTimeout, test } from "bun:test";
@@ -36,7 +36,7 @@ test("fizz validate and fizz config on the seed's x-fizz example (with images ad
   writeFileSync(join(dir, "compose.yaml"), text);
   const v = fizz(dir, ["validate"]);
   expect(v.code, v.stderr).toBe(0);
-  expect(v.stdout).toContain("warning: services.web.x-fizz.scaling: 'x-fizz.scaling' is parsed but not honoured by Fizz yet");
+  expect(v.stdout).toContain("warning: services.web.x-fizz.scaling: 'x-fizz.scaling' is not acted on yet (there is no autoscaler)");
   expect(v.stdout).toContain("(2 services, 1 warning)");
 
   const c = fizz(dir, ["config", "--format", "json"]);

@@ -37,6 +37,8 @@ export interface SimOptions {
   readonly codec?: boolean;
   /** "full": every node starts knowing all others; "none": isolated until `join`. */
   readonly bootstrap?: "full" | "none";
+  /** With "full": these nodes start outside the cluster (nobody knows them, they know nobody) until `join`. */
+  readonly outside?: readonly number[];
   /** Replay command; `{seed}` is replaced. */
   readonly replay?: string;
   readonly checkInvariants?: boolean;
@@ -103,17 +105,18 @@ export class Simulation {
     const defaultMeta: NodeMeta = { ...emptyMeta, labels: { zone: "sim" } };
     const metaOf = (i: number): NodeMeta => opts.meta?.(i) ?? defaultMeta;
     const records: MemberRecord[] = [];
-    for (let i = 0; i < opts.nodes; i++) records.push({ node: `n${i}`, addr: `sim:${i}`, incarnation: 0, state: "alive", meta: metaOf(i) });
+    const outside = new Set(opts.outside ?? []);
+    for (let i = 0; i < opts.nodes; i++) if (!outside.has(i)) records.push({ node: `n${i}`, addr: `sim:${i}`, incarnation: 0, state: "alive", meta: metaOf(i) });
     for (let i = 0; i < opts.nodes; i++) {
       const id = `n${i}`;
       const addr = `sim:${i}`;
-      const swim = new SwimNode(this.config, { id, addr, meta: metaOf(i) }, this.rng.fork(), opts.bootstrap === "none" ? {} : { knownMembers: records });
+      const swim = new SwimNode(this.config, { id, addr, meta: metaOf(i) }, this.rng.fork(), opts.bootstrap === "none" || outside.has(i) ? {} : { knownMembers: records });
       this.nodes.push({ index: i, id, addr, swim, crashed: false, leaving: false, stalls: undefined, tickAt: Infinity, sentPackets: 0, sentBytes: 0, sentStreams: 0, sentStreamBytes: 0 });
       this.byAddr.set(addr, i);
       this.byId.set(id, i);
     }
     this.updateFault();
-    if (opts.bootstrap !== "none") for (const n of this.nodes) this.scheduleTick(n, 0);
+    if (opts.bootstrap !== "none") for (const n of this.nodes) if (!outside.has(n.index)) this.scheduleTick(n, 0);
   }
 
   indexOf(id: string): number | undefined {

@@ -110,6 +110,25 @@ describe("one node", () => {
     expect(engine.running("shop", "web")).toHaveLength(3);
   });
 
+  test("x-fizz.scaling bounds fizz scale and up --scale: refused naming both bounds, nothing changed", async () => {
+    const bounded = `services:\n  web:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    x-fizz: { scaling: { min: 2, max: 3 } }\n`;
+    const r = await a.client.up("bounded", files(bounded));
+    expect(r.created).toBe(true);
+    expect(engine.running("bounded", "web")).toHaveLength(2); // no count: starts at min
+    const calls = engine.calls.length;
+    for (const n of [1, 4]) {
+      const e = await failure(a.client.scale("bounded", "web", n));
+      expect([e.status, e.code]).toEqual([400, "deploy.out_of_bounds"]);
+      expect(e.message).toBe(`fizz scale for service 'web' is ${n}, ${n < 2 ? "below" : "above"} its x-fizz.scaling bounds (min 2, max 3)`);
+    }
+    const u = await failure(a.client.up("bounded", files(bounded, { options: { scale: { web: 9 } } })));
+    expect(u.message).toBe("--scale for service 'web' is 9, above its x-fizz.scaling bounds (min 2, max 3)");
+    expect(engine.calls.length).toBe(calls);
+    await a.client.scale("bounded", "web", 3);
+    expect(engine.running("bounded", "web")).toHaveLength(3);
+    await a.client.down("bounded");
+  });
+
   test("a failed up changes nothing: what it created goes and the previous spec comes back", async () => {
     const before = engine.running("shop", "web").map((c) => `${c.name}@${c.image}`).sort();
     const broken = "services:\n  web:\n    image: fizz-test/busybox:2\n    command: [\"sleep\", \"3600\"]\n    environment: { FAIL: \"yes\" }\n    deploy: { replicas: 3 }\n";

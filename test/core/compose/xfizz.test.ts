@@ -3,7 +3,8 @@ import fc from "fast-check";
 import { loadProject } from "../../../core/compose/load.ts";
 import type { Project, Service } from "../../../core/compose/model.ts";
 import { projectDocument } from "../../../core/compose/serialize.ts";
-import { applyZones } from "../../../core/compose/xfizz.ts";
+import { applyZones, scalingViolation } from "../../../core/compose/xfizz.ts";
+import { replicaCount } from "../../../core/compose/query.ts";
 import { clusterPlacement, type PlacementNode } from "../../../core/placement/cluster-placement.ts";
 import { stringify } from "yaml";
 
@@ -39,7 +40,7 @@ describe("the seed's x-fizz forms", () => {
     expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     const warnings = r.diagnostics.filter((d) => d.severity === "warning");
     expect(warnings.map((w) => [w.path, w.line, w.code])).toEqual([["services.web.x-fizz.scaling", 10, "compose.unsupported"]]);
-    expect(warnings[0]!.message).toContain("'x-fizz.scaling' is parsed but not honoured by Fizz yet");
+    expect(warnings[0]!.message).toContain("'x-fizz.scaling' is not acted on yet (there is no autoscaler)");
     expect(r.project!.services.web!.x_fizz?.scaling).toEqual({ min: 2, max: 10 });
   });
 
@@ -150,5 +151,28 @@ describe("x-fizz warnings", () => {
     const errs = (y: string) => load(y).diagnostics.filter((d) => d.severity === "error").map((d) => d.message);
     expect(errs("services:\n  s: {image: x, x-fizz: {scaling: {min: 2}}}\n")).toEqual(["missing required field 'max'"]);
     expect(errs("services:\n  s: {image: x, x-fizz: {scaling: {min: 5, max: 2}}}\n")).toEqual(["scaling.min (5) is above scaling.max (2)"]);
+  });
+  test("scaling bounds the replica count: a count outside them is an error naming both; without one the service starts at min", () => {
+    const errs = (y: string) => load(y).diagnostics.filter((d) => d.severity === "error").map((d) => [d.path, d.line, d.message]);
+    expect(errs("services:\n  s:\n    image: x\n    deploy: {replicas: 12}\n    x-fizz: {scaling: {min: 2, max: 10}}\n")).toEqual([
+      ["services.s.x-fizz.scaling", 5, "deploy.replicas for service 's' is 12, above its x-fizz.scaling bounds (min 2, max 10)"],
+    ]);
+    expect(errs("services:\n  s:\n    image: x\n    scale: 1\n    x-fizz: {scaling: {min: 2, max: 10}}\n")).toEqual([
+      ["services.s.x-fizz.scaling", 5, "scale for service 's' is 1, below its x-fizz.scaling bounds (min 2, max 10)"],
+    ]);
+    expect(errs("services:\n  s:\n    image: x\n    deploy: {replicas: 10}\n    x-fizz: {scaling: {min: 2, max: 10}}\n")).toEqual([]);
+    const p = project("services:\n  a: {image: x, x-fizz: {scaling: {min: 3, max: 10}}}\n  b: {image: x, x-fizz: {scaling: {min: 0, max: 4}}}\n  c: {image: x}\n");
+    expect([replicaCount(p.services.a!), replicaCount(p.services.b!), replicaCount(p.services.c!)]).toEqual([3, 1, 1]);
+  });
+  test("scalingViolation (fizz scale, up --scale) names both bounds, and accepts the bounds themselves", () => {
+    fc.assert(
+      fc.property(fc.nat(50), fc.nat(50), fc.nat(120), (a, b, n) => {
+        const [min, max] = a <= b ? [a, b] : [b, a];
+        const bad = scalingViolation({ name: "web", x_fizz: { scaling: { min, max } } }, n, "fizz scale");
+        if (n >= min && n <= max) return bad === undefined;
+        return bad !== undefined && bad.message.includes(`min ${min}, max ${max}`) && bad.message.startsWith(`fizz scale for service 'web' is ${n}, ${n < min ? "below" : "above"}`);
+      }),
+    );
+    expect(scalingViolation({ name: "web", x_fizz: undefined }, 1000)).toBeUndefined();
   });
 });

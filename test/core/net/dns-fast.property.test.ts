@@ -73,6 +73,59 @@ describe("DNS fast path", () => {
     );
   });
 
+  test("the cache keyed by question bytes and asker never mixes up names, askers, tables or case", () => {
+    // Two tables (a rebuilt table must not see the old one's cache), askers in either
+    // project and the host, names in random case, random labels that are not ours.
+    const table2 = buildDnsTable(eps.map((e) => (e.containerName === "p-svc1-2" ? { ...e, ready: false } : e)));
+    const askers = [undefined, asker, (10 << 24) + (4 << 16) + 1, (10 << 24) + (1 << 16) + 3];
+    const known = ["svc0", "svc1", "svc2.p", "svc3", "svc4", "svc5.q", "alias-one", "p-svc2-3", "p-svc1-2"];
+    const label = fc.stringMatching(/^[a-z0-9_-]{1,12}$/);
+    const name = fc.oneof(fc.constantFrom(...known), fc.array(label, { minLength: 1, maxLength: 3 }).map((ls) => ls.join(".")));
+    const cased = fc.tuple(name, fc.array(fc.boolean(), { minLength: 40, maxLength: 40 })).map(([n, up]) => [...n].map((c, i) => (up[i] ? c.toUpperCase() : c)).join(""));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(cased, fc.nat(askers.length - 1), fc.boolean(), fc.boolean(), fc.nat(1000)), { minLength: 1, maxLength: 30 }), (queries) => {
+        for (const [n, a, second, rd, rotation] of queries) {
+          const t = second ? table2 : table;
+          const q = new Uint8Array(dnsPacket.encode({ type: "query", id: rotation, flags: rd ? dnsPacket.RECURSION_DESIRED : 0, questions: [{ type: "A", name: n }] } as dnsPacket.Packet));
+          const fast = answerFast(t, q, askers[a], "tcp", rotation, 5);
+          const ref = answerWithCodec(t, q, { askerIp: askers[a], transport: "tcp", rotation });
+          expect(fast).toBeDefined();
+          if (fast!.kind !== "answer" || ref.kind !== "answer") {
+            expect(fast!.kind as string).toBe(ref.kind);
+            continue;
+          }
+          const pf = dnsPacket.decode(Buffer.from(fast!.bytes));
+          const pr = dnsPacket.decode(Buffer.from(ref.bytes));
+          expect(pf.questions).toEqual(pr.questions);
+          expect(pf.flag_rd).toBe(rd);
+          expect((pf.answers ?? []).map((x) => (x as { data: string }).data)).toEqual((pr.answers ?? []).map((x) => (x as { data: string }).data));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("two names with the same hash are told apart", () => {
+    // FNV-1a over the lowercased wire name, as dns-fast.ts hashes it: these two collide
+    // (found by a birthday search over svc-xxxxx names).
+    const fnv = (n: string) => {
+      let h = 0x811c9dc5;
+      for (const l of n.split(".")) {
+        h = Math.imul(h ^ l.length, 0x01000193);
+        for (const c of l) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193);
+      }
+      return h >>> 0;
+    };
+    expect(fnv("svc-guzla")).toBe(fnv("svc-52apa"));
+    for (const order of [["svc-guzla.p", "svc-52apa.p"], ["svc-52apa.p", "svc-guzla.p"]]) {
+      // With ".p" after them they still collide (same state after the first label, same bytes after);
+      // a fresh table each time, so either name can be the one already cached.
+      const fresh = buildDnsTable([{ project: "p", service: "svc-guzla", containerName: "p-svc-guzla-1", ready: true, port: 80, networks: [{ network: "default", address: (10 << 24) + 7, aliases: [] }] }]);
+      const got = order.map((n) => answerFast(fresh, new Uint8Array(dnsPacket.encode({ type: "query", id: 1, questions: [{ type: "A", name: n }] } as dnsPacket.Packet)), undefined, "udp", 0, 5)!.kind);
+      expect(got).toEqual(order.map((n) => (n === "svc-guzla.p" ? "answer" : "forward")));
+    }
+  });
+
   test("shapes it does not handle go to the careful path", () => {
     const srv = new Uint8Array(dnsPacket.encode({ type: "query", id: 1, questions: [{ type: "SRV", name: "svc0" }] } as dnsPacket.Packet));
     expect(parseFastQuestion(srv)).toBeUndefined();

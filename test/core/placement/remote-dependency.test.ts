@@ -11,6 +11,8 @@ describe("depends_on across nodes", () => {
     const w = dependencyVerdict("db", "service_healthy", [rec("healthy", "n2"), rec("running", "n3", 1)]);
     expect(w).toEqual({ kind: "waiting", reason: "1 of 2 replicas of db are not healthy yet (on n3)" });
     expect(dependencyVerdict("db", "service_healthy", []).kind).toBe("waiting");
+    expect(dependencyVerdict("db", "service_healthy", [rec("running", "n2")])).toEqual({ kind: "failed", reason: "service db has no healthcheck, so it can never become healthy (on n2)" });
+    expect(dependencyVerdict("db", "service_healthy", [{ ...rec("running", "n2"), health: "starting" }]).kind).toBe("waiting");
   });
   test("service_completed_successfully: all exited 0; a non-zero exit fails the dependent", () => {
     expect(dependencyVerdict("migrate", "service_completed_successfully", [rec("stopped")])).toEqual({ kind: "met" });

@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { loadProject } from "../../../core/compose/load.ts";
 import { clusterPlacement, type PlacementNode } from "../../../core/placement/cluster-placement.ts";
-import { replicasNotRunning } from "../../../core/placement/replica-records.ts";
+import { replicaRecords, replicasNotRunning, sameRecord } from "../../../core/placement/replica-records.ts";
 import { containerKey, type ContainerRecord } from "../../../core/state/index.ts";
 
 const project = loadProject({ cwd: "/p/shop", env: {}, reader: { read: (p) => (p === "/p/shop/compose.yaml" ? "services:\n  web:\n    image: fizz-test/busybox:1\n    ports: ['8080:80']\n    deploy: { replicas: 2 }\n" : undefined) } }).project!;
@@ -46,3 +46,19 @@ test("a replica still running on a node it was moved away from: not done (two wo
   expect(left[0]).toContain("placed elsewhere");
 });
 
+
+test("a record carries the container's address on each of the project's networks, by compose key; a changed address is a changed record", () => {
+  const c = (ip: string) => ({
+    Id: "c1",
+    State: "running",
+    Status: "Up 2 seconds",
+    Created: 100,
+    Labels: { "com.docker.compose.project": "shop", "com.docker.compose.service": "web", "com.docker.compose.container-number": "1", "com.docker.compose.oneoff": "False" },
+    NetworkSettings: { Networks: { shop_default: { IPAMConfig: { IPv4Address: ip }, IPAddress: ip }, bridge: { IPAddress: "172.17.0.2" } } },
+  });
+  const [rec] = [...replicaRecords("shop", "n1", project, [c("10.208.4.20")]).values()];
+  expect(rec!.addresses).toEqual({ default: "10.208.4.20" });
+  const [moved] = [...replicaRecords("shop", "n1", project, [c("10.208.4.21")]).values()];
+  expect(sameRecord(rec, moved!)).toBe(false);
+  expect(sameRecord(rec, rec!)).toBe(true);
+});

@@ -241,6 +241,6 @@ export class FakeBackend implements AgentBackend {
     const d = [...this.deployments.values()].find((x) => (deployment === undefined || x.name === deployment) && this.servicesOf(x).includes(service));
     if (!d) throw new FizzError({ code: "api.not_found", message: `no service '${service}'`, status: 404 });
     const n = d.replicas.get(service) ?? 1;
-    return { deployment: d.name, service, explanation: { desired: n }, text: `${service} (deployment ${d.name}): ${n} replicas on this node\n` };
+    return { deployment: d.name, service, explanation: { desired: n }, text: `${service} (deployment ${d.name}): ${n} replicas on this node\n`, replicas: Array.from({ length: n }, (_, i) => ({ number: i + 1, node: "local", addresses: { default: `10.208.4.${20 + i}` } })) };
   }
 }

@@ -18,5 +18,8 @@ export async function fakeMeshStatus(): Promise<MeshStatus> {
     excluded: [{ id: "n3", reason: "runs no mesh (WireGuard tools missing or mesh disabled)" }],
     warnings: [],
     problem: null,
+    holders: [{ node: "n1", address: "10.223.252.7/32", slices: ["10.208.4.16/28"] }],
+    networks: [{ deployment: "shop", network: "default", subnet: "10.208.4.0/24", slices: ["10.208.4.16/28"], bridge: "fz0011aabb", gateway: "10.208.4.1", internal: false, bridgeUp: true }],
+    resolver: { enabled: true, listening: ["10.208.4.1:53"], upstreams: ["127.0.0.53:53"], problems: [] },
   };
 }

@@ -156,4 +156,40 @@ describe("executePlan", () => {
     expect(r.ok).toBe(false);
     expect(r.error!.code).toBe("deploy.wait_timeout");
   });
+
+  test("a dependency on other nodes: its dependents start once the cluster says it holds; its failure fails them; the replica's address reaches the engine", async () => {
+    // api (healthy) and migrate (completed) run on other nodes; web (3) runs here.
+    const r0 = loadProject({ cwd: "/p/demo", env: {}, reader: { read: (p) => (p === "/p/demo/compose.yaml" ? STACK : undefined) } });
+    const share = { migrate: { numbers: [] }, api: { numbers: [] }, web: { numbers: [1, 2, 3] } };
+    const { desired } = desiredProject(r0.project!, { share });
+    const withAddr = { ...desired, services: desired.services.map((s) => (s.name === "web" ? { ...s, addresses: { 1: { demo_default: "10.208.4.20" } } } : s)) };
+    const p = plan(withAddr, { containers: [], networks: [], volumes: [], images: [{ ref: "img:1", id: "sha256:1" }] });
+    const bodies = new Map<string, unknown>();
+    const asked: string[] = [];
+    let healthyAfter = 3;
+    const remote = (service: string, condition: string) => {
+      asked.push(`${service}:${condition}`);
+      if (service === "migrate") return { kind: "met" as const };
+      return --healthyAfter > 0 ? { kind: "waiting" as const, reason: "1 of 1 replicas of api are not healthy yet (on n2)" } : { kind: "met" as const };
+    };
+    const engine = new FakeEngine();
+    const create = engine.createContainer.bind(engine);
+    engine.createContainer = (name: string, body: { Labels?: Record<string, string> }) => {
+      bodies.set(name, body);
+      return create(name, body);
+    };
+    const r = await executePlan(p, engine, { project: "demo", instance: {}, remoteDependency: remote, ...fast });
+    expect(r.ok).toBe(true);
+    expect(asked.filter((a) => a === "api:service_healthy").length).toBe(3);
+    expect(engine.log.filter((l) => l.startsWith("start demo-web")).length).toBe(3);
+    expect((bodies.get("demo-web-1") as { NetworkingConfig: { EndpointsConfig: Record<string, { IPAMConfig?: { IPv4Address?: string } }> } }).NetworkingConfig.EndpointsConfig["demo_default"]!.IPAMConfig?.IPv4Address).toBe("10.208.4.20");
+
+    const failing = await executePlan(p, new FakeEngine(), { project: "demo", instance: {}, remoteDependency: () => ({ kind: "failed", reason: "migrate exited with a non-zero code (on n3)" }), ...fast });
+    expect(failing.ok).toBe(false);
+    expect(failing.error!.message).toContain("on n3");
+    let t = 0;
+    const never = await executePlan(p, new FakeEngine(), { project: "demo", instance: {}, waitTimeoutMs: 1000, now: () => (t += 100), ...fast });
+    expect(never.error!.code).toBe("deploy.wait_timeout");
+    expect(never.error!.message).toContain("runs on other nodes");
+  });
 });

@@ -2,16 +2,19 @@
  * The cluster resolver over real UDP and TCP on loopback, asked by `dig`
  * (a real resolver client), with a real dnsmasq as the upstream. Askers are
  * told apart by source address (dig -b 127.0.1.x): a "container" of project
- * p sees p's names and never q's; the host sees only qualified names.
+ * p sees p's names and never q's; the host sees only qualified names. Runs
+ * on both UDP implementations: Bun's native socket with batched replies,
+ * and node:dgram (FIZZ_DNS_SOCKETS=node, what Deno uses).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { createSocket } from "node:dgram";
+import * as dnsPacket from "dns-packet";
 import { parseIp } from "../../../core/net/cidr.ts";
 import { answerQuery } from "../../../core/net/dns-answer.ts";
 import { buildDnsTable, type DnsEndpoint } from "../../../core/net/dns-records.ts";
-import { DnsServer } from "../../../platform/dns/index.ts";
+import { DnsServer, newDnsQueryCounts, udpImplementation } from "../../../platform/dns/index.ts";
 
 const ip = (s: string) => parseIp(s)!;
 const run = promisify(execFile);
@@ -35,6 +38,8 @@ const endpoints: DnsEndpoint[] = [
 let table = buildDnsTable(endpoints);
 
 let server: DnsServer;
+/** One count for both runs' servers, as the agent's dns controller shares one between its listeners. */
+const shared = newDnsQueryCounts();
 let upstream: ChildProcess | undefined;
 let port = 0;
 const UPSTREAM_PORT = 15353;
@@ -50,94 +55,154 @@ const answers = (out: string, type = "A") =>
     .filter((l) => !l.startsWith(";") && l.includes(`\t${type}\t`))
     .map((l) => l.split(/\s+/).pop()!);
 
-describe.skipIf(!needed)("cluster resolver (UDP + TCP, dig, dnsmasq upstream)", () => {
-  beforeAll(async () => {
-    upstream = spawn("dnsmasq", ["--no-daemon", "--no-resolv", "--no-hosts", `--port=${UPSTREAM_PORT}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--address=/outside.test/127.9.9.9"], { stdio: "ignore" });
-    server = await DnsServer.start({
-      listen: [{ host: "127.0.0.1", port: 0 }],
-      decide: (q, ctx) => answerQuery(table, q, ctx),
-      upstreams: () => [{ host: "127.0.0.1", port: UPSTREAM_PORT }],
-      forwardTimeoutMs: 1000,
-    });
-    port = server.addresses()[0]!.port;
-    for (let i = 0; i < 50 && !(await dig(["outside.test"])).includes("127.9.9.9"); i++) await Bun.sleep(100);
-  });
-  afterAll(async () => {
-    await server?.close();
-    upstream?.kill("SIGKILL");
-  });
-
-  test("a container gets its project's ready replicas, TTL <= 5, in rotating order", async () => {
-    const a = await dig(["-b", "127.0.1.5", "api"]);
-    expect(answers(a).sort()).toEqual(["127.0.1.10", "127.0.1.11", "127.0.1.12"]);
-    expect(a).toMatch(/\t5\tIN\tA\t/);
-    const firsts = new Set(await Promise.all(Array.from({ length: 6 }, async () => answers(await dig(["-b", "127.0.1.5", "api"]))[0])));
-    expect(firsts.size).toBeGreaterThan(1);
-    expect(answers(await dig(["-b", "127.0.1.5", "api.p"])).length).toBe(3);
-    expect(answers(await dig(["-b", "127.0.1.5", "backend"]))).toEqual(["127.0.1.10"]);
-    expect(answers(await dig(["-b", "127.0.1.5", "p-api-2"]))).toEqual(["127.0.1.11"]);
-  });
-
-  test("another project's names are not answered to this project's containers", async () => {
-    const out = await dig(["-b", "127.0.1.5", "secret"]);
-    expect(answers(out)).toEqual([]);
-    expect(answers(await dig(["-b", "127.0.1.5", "secret.q"]))).toEqual([]);
-    expect(answers(await dig(["-b", "127.0.2.5", "secret"]))).toEqual(["127.0.2.5"]);
-  });
-
-  test("an unhealthy replica leaves the answers as soon as the table says so", async () => {
-    table = buildDnsTable(endpoints.map((e) => (e.containerName === "p-api-2" ? { ...e, ready: false } : e)));
-    try {
-      expect(answers(await dig(["-b", "127.0.1.5", "api"])).sort()).toEqual(["127.0.1.10", "127.0.1.12"]);
-    } finally {
-      table = buildDnsTable(endpoints);
-    }
-  });
-
-  test("an answer too big for UDP sets TC; TCP carries it whole", async () => {
-    const udp = await dig(["-b", "127.0.1.5", "+ignore", "+noedns", "big"]);
-    expect(udp).toMatch(/flags:[^;]*\btc\b/);
-    expect(answers(udp)).toEqual([]);
-    const tcp = await dig(["-b", "127.0.1.5", "+tcp", "big"]);
-    expect(answers(tcp).length).toBe(40);
-  });
-
-  test("SRV and PTR", async () => {
-    const srv = await dig(["-b", "127.0.1.5", "api", "SRV"]);
-    expect(srv).toMatch(/SRV\t0 10 8080 p-api-1\./);
-    const ptr = await dig(["-b", "127.0.1.5", "-x", "127.0.1.11"]);
-    expect(answers(ptr, "PTR")).toEqual(["p-api-2."]);
-  });
-
-  test("the host sees only qualified names; everything else goes upstream", async () => {
-    expect(answers(await dig(["api.p"])).length).toBe(3);
-    expect(answers(await dig(["api"]))).toEqual([]);
-    expect(answers(await dig(["outside.test"]))).toEqual(["127.9.9.9"]);
-    expect(answers(await dig(["+tcp", "outside.test"]))).toEqual(["127.9.9.9"]);
-    expect(server.counters.forwarded).toBeGreaterThan(0);
-  });
-
-  test("an upstream that never answers costs a bounded wait and a SERVFAIL", async () => {
-    const black = createSocket("udp4");
-    await new Promise<void>((r) => black.bind(0, "127.0.0.1", () => r()));
-    const s2 = await DnsServer.start({ listen: [{ host: "127.0.0.1", port: 0 }], decide: (q, ctx) => answerQuery(table, q, ctx), upstreams: () => [{ host: "127.0.0.1", port: black.address().port }], forwardTimeoutMs: 300 });
-    try {
-      const t0 = Date.now();
-      const out = await dig(["nowhere.test"], s2.addresses()[0]!.port);
-      expect(out).toContain("SERVFAIL");
-      expect(Date.now() - t0).toBeLessThan(4000);
-    } finally {
-      await s2.close();
-      black.close();
-    }
-  });
-
-  test("garbage on UDP and TCP is dropped, the server keeps answering", async () => {
-    const s = createSocket("udp4");
-    s.send(Buffer.from("not dns at all"), port, "127.0.0.1");
-    await Bun.sleep(50);
-    s.close();
-    expect(answers(await dig(["api.p"])).length).toBe(3);
-    expect(server.counters.dropped).toBeGreaterThan(0);
-  });
+beforeAll(() => {
+  if (needed) upstream = spawn("dnsmasq", ["--no-daemon", "--no-resolv", "--no-hosts", `--port=${UPSTREAM_PORT}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--address=/outside.test/127.9.9.9"], { stdio: "ignore" });
 });
+afterAll(() => {
+  upstream?.kill("SIGKILL");
+});
+
+for (const impl of ["bun", "node"] as const) {
+  describe.skipIf(!needed)(`cluster resolver (UDP + TCP, dig, dnsmasq upstream; ${impl} UDP sockets)`, () => {
+    beforeAll(async () => {
+      process.env.FIZZ_DNS_SOCKETS = impl;
+      expect(udpImplementation()).toBe(impl);
+      server = await DnsServer.start({
+        listen: [{ host: "127.0.0.1", port: 0 }],
+        decide: (q, ctx) => answerQuery(table, q, ctx),
+        upstreams: () => [{ host: "127.0.0.1", port: UPSTREAM_PORT }],
+        forwardTimeoutMs: 1000,
+        counts: shared,
+      });
+      expect(server.byTransport).toBe(shared);
+      port = server.addresses()[0]!.port;
+      for (let i = 0; i < 50 && !(await dig(["outside.test"])).includes("127.9.9.9"); i++) await Bun.sleep(100);
+    });
+    afterAll(async () => {
+      await server?.close();
+      delete process.env.FIZZ_DNS_SOCKETS;
+    });
+
+    test("a container gets its project's ready replicas, TTL <= 5, in rotating order", async () => {
+      const a = await dig(["-b", "127.0.1.5", "api"]);
+      expect(answers(a).sort()).toEqual(["127.0.1.10", "127.0.1.11", "127.0.1.12"]);
+      expect(a).toMatch(/\t5\tIN\tA\t/);
+      const firsts = new Set(await Promise.all(Array.from({ length: 6 }, async () => answers(await dig(["-b", "127.0.1.5", "api"]))[0])));
+      expect(firsts.size).toBeGreaterThan(1);
+      expect(answers(await dig(["-b", "127.0.1.5", "api.p"])).length).toBe(3);
+      expect(answers(await dig(["-b", "127.0.1.5", "backend"]))).toEqual(["127.0.1.10"]);
+      expect(answers(await dig(["-b", "127.0.1.5", "p-api-2"]))).toEqual(["127.0.1.11"]);
+    });
+
+    test("another project's names are not answered to this project's containers", async () => {
+      const out = await dig(["-b", "127.0.1.5", "secret"]);
+      expect(answers(out)).toEqual([]);
+      expect(answers(await dig(["-b", "127.0.1.5", "secret.q"]))).toEqual([]);
+      expect(answers(await dig(["-b", "127.0.2.5", "secret"]))).toEqual(["127.0.2.5"]);
+    });
+
+    test("an unhealthy replica leaves the answers as soon as the table says so", async () => {
+      table = buildDnsTable(endpoints.map((e) => (e.containerName === "p-api-2" ? { ...e, ready: false } : e)));
+      try {
+        expect(answers(await dig(["-b", "127.0.1.5", "api"])).sort()).toEqual(["127.0.1.10", "127.0.1.12"]);
+      } finally {
+        table = buildDnsTable(endpoints);
+      }
+    });
+
+    test("an answer too big for UDP sets TC; TCP carries it whole", async () => {
+      const udp = await dig(["-b", "127.0.1.5", "+ignore", "+noedns", "big"]);
+      expect(udp).toMatch(/flags:[^;]*\btc\b/);
+      expect(answers(udp)).toEqual([]);
+      const tcp = await dig(["-b", "127.0.1.5", "+tcp", "big"]);
+      expect(answers(tcp).length).toBe(40);
+    });
+
+    test("SRV and PTR", async () => {
+      const srv = await dig(["-b", "127.0.1.5", "api", "SRV"]);
+      expect(srv).toMatch(/SRV\t0 10 8080 p-api-1\./);
+      const ptr = await dig(["-b", "127.0.1.5", "-x", "127.0.1.11"]);
+      expect(answers(ptr, "PTR")).toEqual(["p-api-2."]);
+    });
+
+    test("the host sees only qualified names; everything else goes upstream", async () => {
+      expect(answers(await dig(["api.p"])).length).toBe(3);
+      expect(answers(await dig(["api"]))).toEqual([]);
+      expect(answers(await dig(["outside.test"]))).toEqual(["127.9.9.9"]);
+      expect(answers(await dig(["+tcp", "outside.test"]))).toEqual(["127.9.9.9"]);
+      expect(server.counters.forwarded).toBeGreaterThan(0);
+      expect(shared.udp.forwarded).toBeGreaterThan(0);
+      expect(shared.tcp.forwarded).toBeGreaterThan(0);
+    });
+
+    test("an upstream that never answers costs a bounded wait and a SERVFAIL", async () => {
+      const black = createSocket("udp4");
+      await new Promise<void>((r) => black.bind(0, "127.0.0.1", () => r()));
+      const s2 = await DnsServer.start({ listen: [{ host: "127.0.0.1", port: 0 }], decide: (q, ctx) => answerQuery(table, q, ctx), upstreams: () => [{ host: "127.0.0.1", port: black.address().port }], forwardTimeoutMs: 300 });
+      try {
+        const t0 = Date.now();
+        const out = await dig(["nowhere.test"], s2.addresses()[0]!.port);
+        expect(out).toContain("SERVFAIL");
+        expect(Date.now() - t0).toBeLessThan(4000);
+      } finally {
+        await s2.close();
+        black.close();
+      }
+    });
+
+    test("a burst from many askers gets every reply, each to its asker with its id (replies leave in batches on Bun)", async () => {
+      const N = 200;
+      const clients = await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          const c = createSocket("udp4");
+          await new Promise<void>((r) => c.bind(0, "127.0.0.1", () => r()));
+          return c;
+        }),
+      );
+      const got = new Map<number, Uint8Array>();
+      let misdelivered = 0;
+      try {
+        const done = new Promise<void>((resolve) => {
+          clients.forEach((c, i) =>
+            c.on("message", (m) => {
+              if (m.readUInt16BE(0) % clients.length !== i) misdelivered++;
+              got.set(m.readUInt16BE(0), new Uint8Array(m));
+              if (got.size === N) resolve();
+            }),
+          );
+        });
+        const before = server.byTransport.udp.answered;
+        // All sent before any reply is read: the server sees them as one backlog.
+        for (let id = 0; id < N; id++) {
+          const q = dnsPacket.encode({ type: "query", id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name: "api.p" }] } as dnsPacket.Packet);
+          clients[id % clients.length]!.send(q, port, "127.0.0.1");
+        }
+        await Promise.race([done, Bun.sleep(5000)]);
+        expect(got.size).toBe(N);
+        expect(misdelivered).toBe(0);
+        const firsts = new Set<string>();
+        for (const [id, bytes] of got) {
+          const p = dnsPacket.decode(Buffer.from(bytes));
+          expect(p.id).toBe(id);
+          const addrs = (p.answers ?? []).map((a) => (a as { data: string }).data);
+          expect([...addrs].sort()).toEqual(["127.0.1.10", "127.0.1.11", "127.0.1.12"]);
+          firsts.add(addrs[0]!);
+        }
+        expect(firsts.size).toBe(3);
+        expect(server.byTransport.udp.answered - before).toBe(N);
+        expect(server.udpSendDrops).toBe(0);
+      } finally {
+        for (const c of clients) c.close();
+      }
+    });
+
+    test("garbage on UDP and TCP is dropped, the server keeps answering", async () => {
+      const s = createSocket("udp4");
+      s.send(Buffer.from("not dns at all"), port, "127.0.0.1");
+      await Bun.sleep(50);
+      s.close();
+      expect(answers(await dig(["api.p"])).length).toBe(3);
+      expect(server.counters.dropped).toBeGreaterThan(0);
+    });
+  });
+}

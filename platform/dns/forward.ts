@@ -1,0 +1,61 @@
+/**
+ * Forwarding a query the cluster does not answer to the node's upstream
+ * resolvers, with a deadline: over UDP every upstream is asked at once and
+ * the first answer with our id wins; over TCP (a query that came over TCP)
+ * the first upstream is asked. Undefined when none answered in time (the
+ * server then answers SERVFAIL rather than silence).
+ */
+import { Buffer } from "node:buffer";
+import { createSocket } from "node:dgram";
+import { connect } from "node:net";
+import type { Upstream } from "../../core/net/resolv-conf.ts";
+
+export function forwardUdp(q: Uint8Array, ups: readonly Upstream[], deadlineMs: number): Promise<Uint8Array | undefined> {
+  if (ups.length === 0) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const s = createSocket("udp4");
+    let done = false;
+    const finish = (r: Uint8Array | undefined): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.close();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish(undefined), deadlineMs);
+    s.on("error", () => finish(undefined));
+    s.on("message", (m) => {
+      if (m.length >= 2 && m[0] === q[0] && m[1] === q[1]) finish(new Uint8Array(m));
+    });
+    for (const u of ups) s.send(q, u.port, u.host);
+  });
+}
+
+export function forwardTcp(q: Uint8Array, u: Upstream | undefined, deadlineMs: number): Promise<Uint8Array | undefined> {
+  if (!u) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    let done = false;
+    let buf: Buffer = Buffer.alloc(0);
+    const c = connect(u.port, u.host);
+    const finish = (r: Uint8Array | undefined): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      c.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish(undefined), deadlineMs);
+    c.on("error", () => finish(undefined));
+    c.on("connect", () => {
+      const f = Buffer.alloc(2 + q.length);
+      f.writeUInt16BE(q.length, 0);
+      f.set(q, 2);
+      c.write(f);
+    });
+    c.on("data", (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) finish(new Uint8Array(buf.subarray(2, 2 + buf.readUInt16BE(0))));
+    });
+    c.on("close", () => finish(undefined));
+  });
+}
