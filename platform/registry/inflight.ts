@@ -191,13 +191,15 @@ export class Inflight {
   private async openFile(): Promise<FileHandle> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const path = this.committed ? this.store.path(this.digest) : this.tempPath;
+      const stored = this.committed;
       try {
-        return await open(path, "r");
+        return await open(stored ? this.store.path(this.digest) : this.tempPath, "r");
       } catch {
-        // Renamed between the check and the open: the next loop opens the stored blob.
-        if (this.committed) throw new Error(`blob ${this.digest} vanished from the store`);
-        await Promise.race([this.changed(), new Promise((r) => setTimeout(r, 5))]);
+        // Only the stored blob missing is an error. The temp file missing means the commit
+        // renamed it while the open was under way (`committed` may already be set by the time
+        // the open fails): the next loop opens the stored blob.
+        if (stored) throw new Error(`blob ${this.digest} vanished from the store`);
+        if (!this.committed) await Promise.race([this.changed(), new Promise((r) => setTimeout(r, 5))]);
       }
     }
   }

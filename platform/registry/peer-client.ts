@@ -73,7 +73,8 @@ export class PeerClient {
     const size = Number(r.headers["content-length"]);
     if (!Number.isSafeInteger(size)) {
       r.body.destroy();
-      throw regErr("UNAVAILABLE", `peer ${node.slice(0, 8)} sent blob ${digest} without a length`);
+      const h = r.headers;
+      throw regErr("UNAVAILABLE", `peer ${node.slice(0, 8)} sent blob ${digest} without a length (content-length ${JSON.stringify(h["content-length"])}, transfer-encoding ${JSON.stringify(h["transfer-encoding"])}, headers ${Object.keys(h).join(",")})`);
     }
     const body = r.body;
     return { size, body: body as AsyncIterable<Uint8Array>, abort: () => body.destroy() };

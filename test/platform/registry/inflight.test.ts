@@ -62,6 +62,30 @@ describe("Inflight: readers of a blob being fetched", () => {
     }
   }, 60_000);
 
+  test("a reader that opens the file while the commit renames it reads the stored blob (was: 'vanished from the store')", async () => {
+    const root = mkdtempSync(join(tmpdir(), "fizz-inflight-"));
+    const store = new BlobStore(root);
+    try {
+      const data = randomBytes(700);
+      const inf = new Inflight(store, sha(data));
+      let late: Promise<Buffer | string> | undefined;
+      // A reader arriving after the commit renamed the temp file, before the Inflight is marked
+      // committed, opens the temp path; that open fails only once the Inflight is marked.
+      const commit = store.commit.bind(store);
+      store.commit = async (...a: Parameters<BlobStore["commit"]>) => {
+        const done = commit(...a);
+        await done;
+        late = collect(inf.read(0, data.length - 1), false).catch((e: Error) => e.message);
+      };
+      await inf.fill(chunked(data, [700], async () => {}), data.length);
+      expect(inf.committed).toBe(true);
+      const got = await late!;
+      expect(typeof got === "string" ? got : got.equals(data)).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test("a wrong digest fails the readers and stores nothing", async () => {
     const root = mkdtempSync(join(tmpdir(), "fizz-inflight-"));
     const store = new BlobStore(root);
