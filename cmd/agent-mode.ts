@@ -6,7 +6,7 @@
  * FIZZ_NO_AGENT=1 keeps the CLI on the engine directly, like Compose.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
+import { fstatSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FizzError } from "../core/errors.ts";
@@ -69,6 +69,7 @@ export async function ensureAgent(ctx: Context, o: { engine?: string } = {}): Pr
   const logPath = join(dataDir, "agent.log");
   // Private like everything in the data directory (the agent fixes modes on start, with a warning).
   const log = openSync(logPath, "a", 0o600);
+  const logFrom = fstatSync(log).size;
   const [cmd, ...args] = await selfCommand();
   const child = spawn(cmd!, [...args, "agent", "--data-dir", dataDir, "--api", `unix:${addr.path}`, ...(o.engine ? ["--engine", o.engine] : [])], {
     detached: true,
@@ -85,9 +86,27 @@ export async function ensureAgent(ctx: Context, o: { engine?: string } = {}): Pr
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+  // An agent that refused to start (e.g. its deployments run on another engine) said why in its log: say it here.
+  const said = child.exitCode !== null ? agentRefusal(logPath, logFrom) : undefined;
+  if (said) throw new FizzError({ code: "client.agent_start_failed", message: `the fizz agent did not start: ${said.message}`, hint: said.hint ?? `see ${logPath}` });
   throw new FizzError({
     code: "client.agent_start_failed",
     message: `could not start a fizz agent at ${addr.path}`,
     hint: `see ${logPath}; or run without an agent: fizz up --no-agent`,
   });
+}
+
+/** The `error:` line (and its `hint:`) an agent wrote to its log since `from`, if it exited with one. */
+function agentRefusal(logPath: string, from: number): { message: string; hint?: string } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(logPath).subarray(from).toString("utf8");
+  } catch {
+    return undefined;
+  }
+  const lines = text.split("\n");
+  const i = lines.findLastIndex((l) => l.startsWith("error: "));
+  if (i < 0) return undefined;
+  const hint = lines[i + 1]?.trim().startsWith("hint: ") ? lines[i + 1]!.trim().slice(6) : undefined;
+  return { message: lines[i]!.slice(7), ...(hint ? { hint } : {}) };
 }

@@ -21,6 +21,7 @@ export const register: RegisterVerb = (cli, action) => {
     .option("--tls-cert <file>", "TLS certificate (PEM) for the TCP listener")
     .option("--tls-key <file>", "TLS private key (PEM) for the TCP listener")
     .option("--engine <engine>", "docker, podman, or an address (unix:///path.sock, tcp://host:port)")
+    .option("--adopt-engine", "Move the deployments stored in --data-dir onto this engine (they were recorded on another one; without it the agent refuses to start)")
     .option("--bind <addr>", "Cluster traffic (UDP+TCP) on <ip>[:port] (default port 7946; config cluster.bind)")
     .option("--registry <addr>", "The node's OCI registry on <ip>:<port> (default 127.0.0.1:5050; non-loopback needs credentials; 'off' disables it)")
     .action(
@@ -66,7 +67,7 @@ export const register: RegisterVerb = (cli, action) => {
         // gets its mode explicitly.
         process.umask(0o077);
         const { startAgent } = await import("./agent/root.ts");
-        const agent = await startAgent(resolved.config, { ctx });
+        const agent = await startAgent(resolved.config, { ctx, adoptEngine: options.adoptEngine === true });
         await agent.stopped;
         return 0;
       }),

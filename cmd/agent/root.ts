@@ -18,7 +18,8 @@ import { createMetrics, type AgentMetrics } from "../../platform/metrics.ts";
 import { createLogger, type Logger } from "../../platform/log.ts";
 import { runtimeVersion, settleAfterStartup } from "../../platform/runtime.ts";
 import { systemClock } from "../../platform/clock.ts";
-import { connectEngine, readEngineIdentity, type Engine } from "../../platform/engine/index.ts";
+import { connectEngine, detectEndpoint, parseEngineAddress, readEngineIdentity, type Engine } from "../../platform/engine/index.ts";
+import { checkRecordedEngine, readRecordedEngine } from "../../core/engine/recorded.ts";
 import type { BindTransport } from "../../platform/cluster/index.ts";
 import type { Change } from "../../controllers/changes.ts";
 import type { AgentContext } from "../../controllers/context.ts";
@@ -143,7 +144,7 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-export async function startAgent(config: AgentConfig, o: { ctx: Context; handleSignals?: boolean }): Promise<RunningAgent> {
+export async function startAgent(config: AgentConfig, o: { ctx: Context; handleSignals?: boolean; adoptEngine?: boolean }): Promise<RunningAgent> {
   const logger = createLogger({ level: config.log.level, format: config.log.format === "auto" ? undefined : config.log.format, color: o.ctx.global.color });
   // A SIGTERM that arrives while the controllers start (the API already answers
   // then) is kept and acted on once stop() exists, instead of killing the
@@ -171,7 +172,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   let engine: Awaited<ReturnType<typeof connectEngine>>;
   try {
     access = await readApiAccess(config, logger);
-    engine = await connectEngine({ engine: config.engine.host || (config.engine.kind === "auto" ? undefined : config.engine.kind) });
+    engine = await connectRecordedEngine(config, store);
   } catch (e) {
     store.close();
     dropEarlySignals();
@@ -187,6 +188,16 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     throw e;
   }
   nodeLogger.info({ engine: engine.name, api: engine.apiVersion, address: engine.endpoint.address, id: engineIdentity.id, node: nodeId }, "engine connected");
+  // The deployments stored here run on the engine recorded with them: another engine is refused, or adopted on purpose.
+  const check = checkRecordedEngine({ recorded: store.getMeta(ENGINE_META), current: engineIdentity, deployments: store.deploymentGenerations().map(([n]) => n), adopt: o.adoptEngine === true, dataDir: config.data_dir });
+  if (!check.ok) {
+    await engine.close();
+    store.close();
+    dropEarlySignals();
+    throw check.error;
+  }
+  if (check.record) store.setMeta(ENGINE_META, JSON.stringify(engineIdentity));
+  if (check.adopted) nodeLogger.warn({ deployments: check.adopted, engine: engineIdentity.address }, `--adopt-engine: ${check.adopted.length} deployment(s) move onto ${engineIdentity.name} (${engineIdentity.address})`);
 
   // Controllers announce changes to each other through `notify`; the set exists once they all do.
   let controllers: ControllerSet | undefined;
@@ -291,4 +302,25 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     if (earlySignal) onSignal(earlySignal);
   }
   return { listening, config, store, events, metrics, logger: nodeLogger, controllers: set, stopped, stop };
+}
+
+/** Where the data directory records the engine its deployments run on (core/engine/recorded.ts). */
+const ENGINE_META = "engine_identity";
+
+/**
+ * The engine named (--engine, config, FIZZ_ENGINE, DOCKER_HOST); when none is,
+ * the one the stored deployments run on, so a restarted agent finds them
+ * again; else the usual sockets.
+ */
+async function connectRecordedEngine(config: AgentConfig, store: AgentStore): Promise<Engine> {
+  const named = config.engine.host || (config.engine.kind === "auto" ? undefined : config.engine.kind);
+  const recorded = readRecordedEngine(store.getMeta(ENGINE_META));
+  if (!named && recorded && detectEndpoint().source === "default" && store.deploymentGenerations().length > 0) {
+    try {
+      return await connectEngine({ endpoint: parseEngineAddress(recorded.address, "default") });
+    } catch {
+      /* gone: the usual sockets, and the check after connecting says what changed */
+    }
+  }
+  return connectEngine({ engine: named });
 }

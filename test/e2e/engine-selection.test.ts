@@ -189,3 +189,81 @@ describe.skipIf(!both)("no agent running", () => {
     }
   }, 90_000);
 });
+
+/**
+ * Issue 11 follow-up: the data directory records the engine its deployments run
+ * on. An agent restarted on the other engine refuses to start (and `fizz up -d`
+ * that would start it says why), creating nothing there; restarted with no
+ * engine named, it goes back to the recorded one; `--adopt-engine` moves them.
+ */
+for (const [first, second] of [
+  ["docker", "podman"],
+  ["podman", "docker"],
+] as const) {
+  describe.skipIf(!both)(`an agent's deployments on ${first}, the agent restarted on ${second}`, () => {
+    const sock = join(dir, `moved-${first}.sock`);
+    const dataDir = join(dir, `moved-${first}-data`);
+    const noEngine = { DOCKER_HOST: "", FIZZ_ENGINE: "" };
+    let agent: AgentProcess | undefined;
+    const stopAgent = async () => {
+      await agent?.stop();
+      agent = undefined;
+    };
+    afterAll(async () => {
+      await stopAgent().catch(() => {});
+    });
+
+    test(`refused (both engines, the deployment, the ways on); fizz up -d with DOCKER_HOST=${second} says so; nothing on ${second}`, async () => {
+      agent = await startAgent({ dataDir, args: ["--engine", address(first), "--api", `unix:${sock}`] });
+      agents.push(agent);
+      const up = fizz(["up", "-d", "--wait"], sock);
+      expect(up.code, up.err).toBe(0);
+      expect(healthOn(first)).toEqual(["running/healthy"]);
+      const startedAt = () => containersOn(first).map((c) => (api(first, `/containers/${c.Id}/json`) as { State: { StartedAt: string } }).State.StartedAt);
+      const before = startedAt();
+      await stopAgent();
+
+      const r = spawnSync(BUN, [join(ROOT, "cmd/fizz.ts"), "agent", "--data-dir", dataDir, "--api", `unix:${sock}`, "--engine", address(second)], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...noEngine }, timeout: 60_000 });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`error: the data directory ${dataDir} holds 1 deployment (${PROJECT}) that run on ${first} (${address(first)}), but this agent was started on ${second} (${address(second)}); it would recreate them there, so it did not start`);
+      expect(r.stderr).toContain(`start it on their engine: fizz agent --engine ${address(first)}`);
+      expect(r.stderr).toContain("--adopt-engine");
+
+      // The CLI that would start that agent in the background tells the user why it did not start.
+      const auto = fizz(["up", "-d", "--wait"], sock, { DOCKER_HOST: address(second), FIZZ_DATA_DIR: dataDir });
+      expect(auto.code).toBe(1);
+      expect(auto.err).toContain(`error: the fizz agent did not start: the data directory ${dataDir} holds 1 deployment (${PROJECT}) that run on ${first}`);
+      expect(auto.err).toContain(`hint: start it on their engine: fizz agent --engine ${address(first)}`);
+      expect(footprint(second)).toEqual(NOTHING);
+      expect(healthOn(first)).toEqual(["running/healthy"]);
+      expect(startedAt()).toEqual(before);
+    }, 120_000);
+
+    test(`restarted with no engine named, it goes back to ${first}: nothing restarted, the deployment still its own`, async () => {
+      agent = await startAgent({ dataDir, args: ["--api", `unix:${sock}`], env: noEngine });
+      agents.push(agent);
+      const info = await new ApiClient({ address: { kind: "unix", path: sock } }).info();
+      expect((info.engine as { name: string; address: string }).address).toBe(address(first));
+      const ls = fizz(["ls", "--format", "json"], sock);
+      expect((JSON.parse(ls.out) as { name: string; running: number }[]).find((d) => d.name === PROJECT)?.running).toBe(1);
+      expect(footprint(second)).toEqual(NOTHING);
+      await stopAgent();
+    }, 60_000);
+
+    test(`--adopt-engine moves it onto ${second} on purpose; the containers on ${first} are left as they are`, async () => {
+      agent = await startAgent({ dataDir, args: ["--api", `unix:${sock}`, "--engine", address(second), "--adopt-engine"], env: noEngine });
+      agents.push(agent);
+      expect(agent.logs.some((l) => String(l.msg).startsWith(`--adopt-engine: 1 deployment(s) move onto ${second}`))).toBe(true);
+      const client = new ApiClient({ address: { kind: "unix", path: sock } });
+      for (let i = 0; i < 120 && healthOn(second).join() !== "running/healthy"; i++) await new Promise((r) => setTimeout(r, 500));
+      expect(healthOn(second)).toEqual(["running/healthy"]);
+      expect(healthOn(first)).toEqual(["running/healthy"]);
+      await client.down(PROJECT);
+      expect(footprint(second)).toEqual(NOTHING);
+      await stopAgent();
+      const left = fizz(["down", "--no-agent", "--engine", address(first), "-p", PROJECT], join(dir, "none.sock"));
+      expect(left.code, left.err).toBe(0);
+      expect(footprint(first)).toEqual(NOTHING);
+    }, 120_000);
+  });
+}
