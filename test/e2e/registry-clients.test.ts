@@ -304,6 +304,10 @@ describe.skipIf(!docker || !bin)("registry: real clients against the agent's reg
       const used = JSON.parse(skopeo("inspect", "--tls-verify=false", `docker://${up.address}/gc/used:2`)) as { Digest: string; Layers: string[] };
       for (const l of used.Layers) expect(removed.has(l)).toBe(false);
       expect(removed.has(used.Digest)).toBe(false);
+      // On disk, not only in the report: the unused blobs are gone, every blob of the deployed image is there.
+      const onDisk = (d: string) => existsSync(join(dataDir, "registry", "blobs", "sha256", d.slice(7, 9), d.slice(7)));
+      for (const b of [unused.config, ...unused.layers]) expect(`${b.digest} ${onDisk(b.digest)}`).toBe(`${b.digest} false`);
+      for (const l of used.Layers) expect(`${l} ${onDisk(l)}`).toBe(`${l} true`);
       const ls = JSON.parse(fizz("registry", "ls", "--format", "json")) as { repositories: { name: string }[] };
       expect(ls.repositories.map((r) => r.name)).toContain(`${ns}/gc/used`);
       expect(ls.repositories.map((r) => r.name)).not.toContain(`${ns}/gc/unused`);
