@@ -85,6 +85,7 @@ export async function generateImage(spec: ImageSpec): Promise<GeneratedImage> {
 
 /** Pushes an image's blobs and manifest to `base` (http://host:port) as `repo:tag`. */
 export async function pushGenerated(base: string, repo: string, tag: string, img: GeneratedImage, init: RequestInit = {}): Promise<void> {
+  const given = (init.headers ?? {}) as Record<string, string>;
   for (const b of [img.config, ...img.layers]) {
     const head = await fetch(`${base}/v2/${repo}/blobs/${b.digest}`, { ...init, method: "HEAD" });
     if (head.status === 200) continue;
@@ -92,10 +93,10 @@ export async function pushGenerated(base: string, repo: string, tag: string, img
     if (start.status !== 202) throw new Error(`upload start ${start.status}: ${await start.text()}`);
     const loc = new URL(start.headers.get("location")!, base);
     loc.searchParams.set("digest", b.digest);
-    const put = await fetch(loc, { ...init, method: "PUT", body: b.bytes, headers: { "content-type": "application/octet-stream" } });
+    const put = await fetch(loc, { ...init, method: "PUT", body: b.bytes, headers: { ...given, "content-type": "application/octet-stream" } });
     if (put.status !== 201) throw new Error(`blob PUT ${put.status}: ${await put.text()}`);
   }
-  const r = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { ...init, method: "PUT", body: img.manifest.bytes, headers: { "content-type": img.manifest.mediaType } });
+  const r = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { ...init, method: "PUT", body: img.manifest.bytes, headers: { ...given, "content-type": img.manifest.mediaType } });
   if (r.status !== 201) throw new Error(`manifest PUT ${r.status}: ${await r.text()}`);
 }
 

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RemoteSources, UpstreamClient } from "../../../platform/registry/index.ts";
+import { RemoteSources, UpstreamClient, type UpstreamOptions } from "../../../platform/registry/index.ts";
+import { dockerCredentials } from "../../../platform/registry/credentials.ts";
 import { dockerRegistryBinary, removeDockerRegistry, startDockerRegistry, type DockerRegistry } from "../../support/docker-registry.ts";
 import { generateImage, pushGenerated, pushIndex, type GeneratedImage } from "../../support/oci-image.ts";
 import { errorCode, startTestRegistry, type TestRegistry } from "./support.ts";
@@ -129,6 +130,51 @@ describe.skipIf(!bin)("pull-through cache against docker-registry", () => {
       await trusting.stop();
       await tlsUp.stop();
       removeDockerRegistry(tlsUp);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a private upstream: credentials from the user's docker config.json, DENIED without them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fizz-private-"));
+    const htpasswd = join(dir, "htpasswd");
+    writeFileSync(htpasswd, `puller:${await Bun.password.hash("s3cret", { algorithm: "bcrypt", cost: 4 })}\n`);
+    const priv = await startDockerRegistry({ bin: bin!, htpasswd });
+    const configJson = join(dir, "config.json");
+    const nodes: TestRegistry[] = [];
+    try {
+      const auth = { authorization: `Basic ${Buffer.from("puller:s3cret").toString("base64")}` };
+      await pushGenerated(priv.url, "team/secret", "1", img, { headers: auth });
+      const pns = priv.address.replace(":", "_");
+      const through = async (credentials: UpstreamOptions["credentials"]) => {
+        const node = await startTestRegistry({ setup: (r) => (r.remote = new RemoteSources(r, new UpstreamClient({ insecure: [priv.address], credentials }), undefined)) });
+        nodes.push(node);
+        return node;
+      };
+      const refusal = async (r: Response) => ({ status: r.status, ...((await r.json()) as { errors: { code: string; message: string }[] }).errors[0]! });
+      // No entry for the host in config.json: UNAUTHORIZED, saying how to log in.
+      writeFileSync(configJson, JSON.stringify({ auths: { "other.example:5000": { auth: Buffer.from("x:y").toString("base64") } } }));
+      const anon = await through((host) => dockerCredentials(configJson, host));
+      const none = await refusal(await fetch(`${anon.base}/v2/${pns}/team/secret/manifests/1`));
+      expect([none.status, none.code]).toEqual([401, "UNAUTHORIZED"]);
+      expect(none.message).toContain(`docker login ${priv.address}`);
+      // A wrong password: DENIED, pointing at the credentials.
+      writeFileSync(configJson, JSON.stringify({ auths: { [priv.address]: { auth: Buffer.from("puller:wrong").toString("base64") } } }));
+      const wrong = await refusal(await fetch(`${anon.base}/v2/${pns}/team/secret/manifests/1`));
+      expect([wrong.status, wrong.code]).toEqual([403, "DENIED"]);
+      expect(wrong.message).toContain("config.json");
+      expect(anon.registry.store.list()).toEqual([]);
+      // docker login's entry for the host (read at the time of the pull): served, byte for byte.
+      writeFileSync(configJson, JSON.stringify({ auths: { [priv.address]: { auth: Buffer.from("puller:s3cret").toString("base64") } } }));
+      const m = await fetch(`${anon.base}/v2/${pns}/team/secret/manifests/1`);
+      expect(m.status).toBe(200);
+      expect(m.headers.get("docker-content-digest")).toBe(img.manifest.digest);
+      const layer = img.layers[1]!;
+      const b = await fetch(`${anon.base}/v2/${pns}/team/secret/blobs/${layer.digest}`);
+      expect(Buffer.from(await b.arrayBuffer()).equals(layer.bytes)).toBe(true);
+    } finally {
+      for (const n of nodes) await n.stop();
+      await priv.stop();
+      removeDockerRegistry(priv);
       rmSync(dir, { recursive: true, force: true });
     }
   });
