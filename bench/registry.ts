@@ -29,7 +29,7 @@
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { randomBytes } from "node:crypto";
@@ -100,13 +100,20 @@ function upstreamGetBytes(up: DockerRegistry, from: number): number {
     .reduce((n, e) => n + e.bytes, 0);
 }
 
+
 const mb = (bytes: number, s: number) => bytes / 1e6 / s;
+/** The ratio of the medians, then the spread: the lowest and highest ratio of the paired runs (run i of each). */
+const ratio = (fizzSeconds: number[], baseSeconds: number[]) => {
+  const per = fizzSeconds.map((f, i) => baseSeconds[i]! / f);
+  return `${(median(baseSeconds) / median(fizzSeconds)).toFixed(2)}x (runs ${Math.min(...per).toFixed(2)}-${Math.max(...per).toFixed(2)})`;
+};
 const rows: string[][] = [];
 const row = (what: string, fizz: string, base: string, ratio: string) => {
   rows.push([what, fizz, base, ratio]);
   process.stderr.write(`${what}: fizz ${fizz}, docker-registry ${base}, ${ratio}\n`);
 };
 
+const loadAtStart = loadavg()[0]!;
 let up: DockerRegistry | undefined;
 let link: ShapedLink | undefined;
 try {
@@ -138,8 +145,8 @@ try {
     for (const t of ["direct", "cold", "warm"]) rmSync(join(work, `out-${t}-${i}`), { recursive: true, force: true });
   }
   const d = mb(size, median(direct));
-  row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, cold`, `${mb(size, median(cold)).toFixed(0)} MB/s`, `${d.toFixed(0)} MB/s`, `${(mb(size, median(cold)) / d).toFixed(2)}x`);
-  row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, warm`, `${mb(size, median(warm)).toFixed(0)} MB/s`, `${d.toFixed(0)} MB/s`, `${(mb(size, median(warm)) / d).toFixed(2)}x`);
+  row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, cold`, `${mb(size, median(cold)).toFixed(0)} MB/s`, `${d.toFixed(0)} MB/s`, ratio(cold, direct));
+  row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, warm`, `${mb(size, median(warm)).toFixed(0)} MB/s`, `${d.toFixed(0)} MB/s`, ratio(warm, direct));
 
   if (canShape()) {
     link = shapedLink({ mbit: LINK_MBIT });
@@ -165,7 +172,7 @@ try {
         for (const t of ["direct", "cold"]) rmSync(join(work, `rout-${t}-${i}`), { recursive: true, force: true });
       }
       const rd = mb(size, median(rdirect));
-      row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, cold, upstream behind a ${LINK_MBIT} Mbit/s link`, `${mb(size, median(rcold)).toFixed(0)} MB/s`, `${rd.toFixed(0)} MB/s`, `${(mb(size, median(rcold)) / rd).toFixed(2)}x`);
+      row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, cold, upstream behind a ${LINK_MBIT} Mbit/s link`, `${mb(size, median(rcold)).toFixed(0)} MB/s`, `${rd.toFixed(0)} MB/s`, ratio(rcold, rdirect));
     } finally {
       await remote.stop();
       removeDockerRegistry(remote);
@@ -199,8 +206,8 @@ try {
       rmSync(root, { recursive: true, force: true });
     }
     const dd = mb(size, median(ddirect));
-    row(`pull ${(size / 1e6).toFixed(0)} MB, docker pull, cold`, `${mb(size, median(dcold)).toFixed(0)} MB/s`, `${dd.toFixed(0)} MB/s`, `${(mb(size, median(dcold)) / dd).toFixed(2)}x`);
-    row(`pull ${(size / 1e6).toFixed(0)} MB, docker pull, warm`, `${mb(size, median(dwarm)).toFixed(0)} MB/s`, `${dd.toFixed(0)} MB/s`, `${(mb(size, median(dwarm)) / dd).toFixed(2)}x`);
+    row(`pull ${(size / 1e6).toFixed(0)} MB, docker pull, cold`, `${mb(size, median(dcold)).toFixed(0)} MB/s`, `${dd.toFixed(0)} MB/s`, ratio(dcold, ddirect));
+    row(`pull ${(size / 1e6).toFixed(0)} MB, docker pull, warm`, `${mb(size, median(dwarm)).toFixed(0)} MB/s`, `${dd.toFixed(0)} MB/s`, ratio(dwarm, ddirect));
   }
 
   // ---- 2. N nodes pulling a new image at once ----
@@ -264,7 +271,7 @@ try {
   }
   const psize = ociImg.totalBytes;
   const pushBase = mb(psize, median(pd));
-  row(`push ${(psize / 1e6).toFixed(0)} MB, skopeo oci → registry`, `${mb(psize, median(pf)).toFixed(0)} MB/s`, `${pushBase.toFixed(0)} MB/s`, `${(mb(psize, median(pf)) / pushBase).toFixed(2)}x`);
+  row(`push ${(psize / 1e6).toFixed(0)} MB, skopeo oci → registry`, `${mb(psize, median(pf)).toFixed(0)} MB/s`, `${pushBase.toFixed(0)} MB/s`, ratio(pf, pd));
 
   // ---- 4. peer transfer (B gets every byte from A over mutual TLS) vs the gossip cipher ----
   const peerIds = ["peer-a", "peer-b"];
@@ -312,6 +319,7 @@ try {
   const table = [["registry (median of " + RUNS + ")", "fizz", "docker-registry", "ratio"], ...rows];
   const w = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   for (const r of table) console.log(r.map((c, i) => c.padEnd(w[i]!)).join("  "));
+  console.log(`load average (1 min) ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end, ${cpus().length} cores`);
   writeFileSync(join(tmpdir(), "fizz-registry-bench.txt"), table.map((r) => r.join("\t")).join("\n"));
 } finally {
   link?.destroy();
