@@ -299,3 +299,34 @@ describe("hostile input", () => {
     expect(r.headers.get("allow")).toBe("GET");
   });
 });
+
+describe("a listener that requires authentication (a node's cluster address)", () => {
+  test("without credentials every endpoint is 401 UNAUTHORIZED with a Basic challenge, and nothing is stored", async () => {
+    const good = `Basic ${Buffer.from("fizz:right").toString("base64")}`;
+    const locked = await startTestRegistry({ http: { authorize: (req) => req.headers.authorization === good } });
+    try {
+      const data = enc("a layer nobody may push");
+      const attempts: [string, string, RequestInit][] = [
+        ["GET", "/v2/", {}],
+        ["GET", "/v2/_catalog", {}],
+        ["POST", `/v2/team/app/blobs/uploads/?digest=${sha(data)}`, { body: data }],
+        ["PUT", "/v2/team/app/manifests/1", { body: imageManifest(sha("c"), 1, []), headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" } }],
+        ["DELETE", "/v2/team/app/manifests/1", {}],
+      ];
+      for (const [method, path, init] of attempts) {
+        for (const auth of [undefined, `Basic ${Buffer.from("fizz:wrong").toString("base64")}`]) {
+          const headers = { ...(init.headers as Record<string, string> | undefined), ...(auth ? { authorization: auth } : {}) };
+          const r = await fetch(`${locked.base}${path}`, { ...init, method, headers });
+          expect(`${method} ${path} ${r.status} ${await errorCode(r)}`).toBe(`${method} ${path} 401 UNAUTHORIZED`);
+          expect(r.headers.get("www-authenticate")).toBe('Basic realm="fizz"');
+        }
+      }
+      expect(locked.registry.store.list()).toEqual([]);
+      const catalog = await fetch(`${locked.base}/v2/_catalog`, { headers: { authorization: good } });
+      expect(catalog.status).toBe(200);
+      expect(await catalog.json()).toEqual({ repositories: [] });
+    } finally {
+      await locked.stop();
+    }
+  });
+});
