@@ -46,6 +46,15 @@ export interface SealStatus {
   readonly recovery: { readonly have: number; readonly need: number } | null;
 }
 
+/**
+ * Why a node sealed when share holders went away. The same words whichever
+ * noticed first (a pass, or a delivery checking the quorum as it uses the
+ * key), and in the form a sealed node's status keeps ("N of T shares").
+ */
+function quorumLost(live: number, t: number): string {
+  return `only ${live} of ${t} shares' holders are alive: waiting for more share holders to be up`;
+}
+
 export function encodeRecoveryShare(s: Uint8Array): string {
   return bech32.encodeFromBytes(RECOVERY_PREFIX, s);
 }
@@ -89,7 +98,7 @@ export class KeyHolder {
       const v = holderView(this.d.state.list());
       const t = publishedThreshold(v) ?? targetThreshold(v);
       const live = liveHolders(v, this.d.alive(), t).length;
-      if (mustSeal(this.mode, live, t)) this.seal(`only ${live} of the ${t} share holders needed are alive`);
+      if (mustSeal(this.mode, live, t)) this.seal(quorumLost(live, t));
     }
     if (this.master) return this.master;
     throw new FizzError({ code: "secrets.sealed", message: `secrets are sealed on node ${this.d.node} (${this.reason}), so it cannot ${what}`, hint: "wait for enough nodes to be up, or unseal with recovery shares: fizz secret unseal", status: 503 });
@@ -186,7 +195,7 @@ export class KeyHolder {
       v = holderView(st.list());
       const tPub = publishedThreshold(v) ?? t;
       const live = liveHolders(v, alive, tPub).length;
-      if (mustSeal(this.mode, live, tPub)) this.seal(`only ${live} of the ${tPub} share holders needed are alive`);
+      if (mustSeal(this.mode, live, tPub)) this.seal(quorumLost(live, tPub));
       else if (this.mode === "recovered" && live >= tPub) this.setMode("unsealed", `${live} share holders alive again`);
     }
     await this.answer(v, alive);
