@@ -77,7 +77,8 @@ export class MeshController implements Controller {
   private readonly routed = new Set<string>();
   /** The firewall plan last applied (restore text), so an unchanged one is not applied again. */
   private firewallApplied: string | undefined;
-  private claimsOf: { ips: unknown; plan: ClaimPlan } | undefined;
+  /** The claim plan of one state version (the replica changes its collections in place: identity says nothing). */
+  private claimsOf: { node: unknown; version: number; plan: ClaimPlan } | undefined;
   private running: Promise<void> | undefined;
 
   constructor(
@@ -232,8 +233,13 @@ export class MeshController implements Controller {
   }
 
   private claims(ips: ClusterState["ips"]): ClaimPlan {
-    if (this.claimsOf?.ips !== ips) this.claimsOf = { ips, plan: resolveClaims(ips, this.cfg!) };
-    return this.claimsOf.plan;
+    const node = this.o.membership.current;
+    const version = node?.version ?? -1;
+    const c = this.claimsOf;
+    if (c && node && c.node === node && c.version === version) return c.plan;
+    const plan = resolveClaims(ips, this.cfg!);
+    this.claimsOf = { node, version, plan };
+    return plan;
   }
 
   private firewallText(served: readonly ServedNetwork[]): string {
