@@ -26,8 +26,7 @@ import { ipamConfig, type IpamConfig } from "../../core/net/ipam-config.ts";
 import { networkSubnets, servedNetworks } from "../../core/net/local-networks.ts";
 import type { ClusterState } from "../../core/state/cluster-state.ts";
 import { DnsServer, dnsQueryMetric, newDnsQueryCounts, upstreamSource, type DnsQueryCounts } from "../../platform/dns/index.ts";
-import { hostAddresses } from "../../platform/net/index.ts";
-import { parseIp } from "../../core/net/cidr.ts";
+import { hostAddresses, interfaceExists } from "../../platform/net/index.ts";
 import type { Upstream } from "../../core/net/resolv-conf.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
 import type { MeshStatus } from "../../platform/api/routes-mesh.ts";
@@ -124,8 +123,9 @@ export class DnsController implements Controller {
     this.local = hostAddresses();
     if (node && this.cfg && this.ctx.config.dns.enabled && !this.stopped) {
       for (const n of servedNetworks(resolveClaims(node.state.ips, this.cfg), node.state, this.ctx.node)) {
-        // The bridge carries the gateway once the engine made the network here.
-        if (this.local.has(parseIp(n.gateway)!)) want.add(n.gateway);
+        // The bridge carries the gateway once the engine made the network here (up or not yet:
+        // a bridge is down until its first container starts, and the resolver must be there first).
+        if (interfaceExists(n.bridge)) want.add(n.gateway);
       }
     }
     for (const [addr, s] of this.servers) {
