@@ -169,7 +169,9 @@ export class DnsController implements Controller {
     if (t && t.node === node && t.version === node.version) return this.table;
     this.tableOf = { node, version: node.version };
     const subnets = networkSubnets(resolveClaims(s.ips, this.cfg));
-    this.table = buildDnsTable(dnsEndpointsFromState(s, subnets), subnets, this.local);
+    // A dead or departed node's records stay in the state (nobody updates them): never answered.
+    const gone = new Set(node.members().filter((m) => m.state === "dead" || m.state === "left").map((m) => m.id));
+    this.table = buildDnsTable(dnsEndpointsFromState(s, subnets, gone), subnets, this.local);
     return this.table;
   }
 
