@@ -16,6 +16,7 @@ import { FizzError } from "../../core/errors.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { deploymentRoutes } from "../../platform/api/routes-deployments.ts";
 import { containerRoutes } from "../../platform/api/routes-containers.ts";
+import { userStopRoutes } from "../../platform/api/routes-user-stops.ts";
 import { prepareProject } from "../../platform/deploy/project.ts";
 import { waitTimeout } from "../../platform/deploy/wait-healthy.ts";
 import type { Change } from "../changes.ts";
@@ -33,6 +34,7 @@ import { Follower } from "./follow.ts";
 import type { NodeEngine } from "./node-engine.ts";
 import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
 import { DeploymentViews } from "./views.ts";
+import { UserStops } from "./user-stops.ts";
 
 export interface DeploymentsControllerDeps {
   readonly engine: NodeEngine;
@@ -116,7 +118,8 @@ export class DeploymentsController implements Controller {
     const membership = d.cluster?.membership;
     const clusterViews = membership && placement ? new ClusterViews(() => membership.current, () => placement.source.active(), node) : undefined;
     this.api = new DeploymentsApi(views, this.changes, clusterViews);
-    this.routes = [deploymentRoutes(this.api), containerRoutes(this.api)];
+    const stops = new UserStops(this.desired, (n) => this.reconciler.settle(n));
+    this.routes = [deploymentRoutes(this.api), containerRoutes(this.api), userStopRoutes(stops)];
     // Leaving: this node's share moves to the others; nothing of the cluster's stays here.
     membership?.onLeft(async () => {
       for (const rec of this.desired.list()) {

@@ -27,6 +27,7 @@ import type { AgentEvent } from "../event-log.ts";
 import type { DesiredStore } from "./desired.ts";
 import type { NodeEngine } from "./node-engine.ts";
 import { stepEvent } from "./progress.ts";
+import { readUserStopped } from "./user-stops.ts";
 import type { ChangeEnd } from "./outcome.ts";
 
 /**
@@ -135,6 +136,11 @@ export class Reconciler {
     return next;
   }
 
+  /** Resolves once every pass and teardown of `name` under way has finished. */
+  async settle(name: string): Promise<void> {
+    await this.locked(name, async () => {});
+  }
+
   /** Reconcile one deployment now (after the API stored a change to it). */
   kick(name: string): void {
     if (!this.running) return;
@@ -198,9 +204,13 @@ export class Reconciler {
       });
       this.prepared.set(name, { key, value: prepared });
     }
-    const pinned = planOptionsFor(intent);
+    // Services the user stopped by hand stay as they are (user-stops.ts): only the others are planned.
+    const held = new Set(Object.keys(readUserStopped(this.desired.store, name)));
+    const kept = prepared.desired.services.filter((s) => !held.has(s.name)).map((s) => s.name);
+    if (kept.length === 0) return { actions, warnings: prepared.warnings };
+    const pinned = held.size ? { ...planOptionsFor(intent), services: kept, noDeps: true } : planOptionsFor(intent);
     if (this.o.images) {
-      const here = prepared.desired.services.filter((s) => (s.numbers ? s.numbers.length > 0 : s.replicas > 0)).map((s) => s.name);
+      const here = prepared.desired.services.filter((s) => !held.has(s.name) && (s.numbers ? s.numbers.length > 0 : s.replicas > 0)).map((s) => s.name);
       // A failure is in the event log; the plan still runs (an image already present keeps working).
       await this.o.images.ensure(prepared.project, here).catch(() => {});
     }
