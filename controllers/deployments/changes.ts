@@ -241,9 +241,11 @@ export class DeploymentChanges {
   applied(a: Applied): void {
     this.follower.applied(a);
     const cluster = this.clustered();
-    cluster?.ack(a.deployment, a.intent.id, a.ok, a.error?.message);
+    // Other nodes see only this text: the hint (what to do about it) goes with the message.
+    const why = a.error ? (a.error.hint ? `${a.error.message} (${a.error.hint})` : a.error.message) : undefined;
+    cluster?.ack(a.deployment, a.intent.id, a.ok, why);
     if (a.ok || a.intent.kind === "revert") return;
-    const reason = a.error?.message ?? "failed";
+    const reason = why ?? "failed";
     if (cluster) {
       cluster.revert(a.deployment, a.intent, reason);
       this.ctx.notify({ kind: "deployment", name: a.deployment, source: "cluster" });

@@ -280,6 +280,7 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
     expect(r2.code).not.toBe(0);
     // net.address_unavailable: the replica, the address and the fix
     expect(r2.stderr).toMatch(/ipv4_address 10\.219\.7\.2[01] on network default is in 10\.219\.7\.\d+\/\d+, which node \S+ holds/);
+    expect(r2.stderr).toContain("pin the service to that node");
     for (const name of ["bad1", "bad2"]) {
       const gone = await waitFor(async () => {
         for (const h of cluster!.hosts) {
