@@ -212,6 +212,7 @@ export class SecretsController implements Controller, SecretsApi {
     this.running = (async () => {
       try {
         await this.keys.pass();
+        this.catalog.settle();
         if (this.rootDir) await this.deliveries.pass((name) => this.project(name));
       } catch (e) {
         this.ctx.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "secrets pass failed");

@@ -12,7 +12,11 @@
  *   seal/<node>             sealed or not, why, and the in-memory recipient offers go to (that node)
  *   offer/<to>/<from>       <from>'s share, encrypted to <to>'s request key (<from>)
  *   secret/<path>           metadata: kind, versions, scope and grants (the node that changed it)
- *   version/<path>@<v>      one version's ciphertext                (the node that wrote it)
+ *   version/<path>@<v>.<id> one version's ciphertext                (the node that wrote it; written
+ *                           in one delta with the secret/<path> record that names it, so no node
+ *                           sees one without the other; <id> tells two concurrent rotations'
+ *                           version <v> apart: the metadata record's last writer wins, with its
+ *                           own value. Versions from before ids: version/<path>@<v>)
  *   identity/<name>         an imported age identity, encrypted like a secret (the importing node)
  *
  * `<path>` is a cluster secret's name (`db_pw`) or a project's own secret or
@@ -81,6 +85,8 @@ export type SecretVersionMeta = {
   /** plaintext length in bytes (not secret; shown by inspect) */
   readonly size: number;
   readonly by: string;
+  /** Which write of version `v` this is (its record is `version/<path>@<v>.<id>`); absent for versions written before ids. */
+  readonly id?: string;
 };
 
 export type SecretMetaRecord = {
@@ -115,7 +121,9 @@ export const shareKey = (node: string) => `share/${node}`;
 export const sealKey = (node: string) => `seal/${node}`;
 export const offerKey = (to: string, from: string) => `offer/${to}/${from}`;
 export const secretKey = (path: string) => `secret/${path}`;
-export const versionKey = (path: string, v: number) => `version/${path}@${v}`;
+export const versionKey = (path: string, v: number, id?: string) => `version/${path}@${v}${id ? `.${id}` : ""}`;
+/** A version write's id: 16 hex digits. */
+export const VERSION_ID_RE = /^[0-9a-f]{16}$/;
 export const identityKey = (name: string) => `identity/${name}`;
 
 export type ParsedSecretsKey =
@@ -123,7 +131,7 @@ export type ParsedSecretsKey =
   | { readonly type: "nodekey" | "share" | "seal"; readonly node: string }
   | { readonly type: "offer"; readonly to: string; readonly from: string }
   | { readonly type: "secret"; readonly path: string }
-  | { readonly type: "version"; readonly path: string; readonly v: number }
+  | { readonly type: "version"; readonly path: string; readonly v: number; readonly id?: string }
   | { readonly type: "identity"; readonly name: string };
 
 export function parseSecretsKey(k: string): ParsedSecretsKey | undefined {
@@ -144,8 +152,8 @@ export function parseSecretsKey(k: string): ParsedSecretsKey | undefined {
     case "secret":
       return SECRET_PATH_RE.test(rest) ? { type: "secret", path: rest } : undefined;
     case "version": {
-      const m = /^(.+)@(0|[1-9][0-9]{0,9})$/.exec(rest);
-      return m && SECRET_PATH_RE.test(m[1]!) ? { type: "version", path: m[1]!, v: Number(m[2]) } : undefined;
+      const m = /^(.+)@(0|[1-9][0-9]{0,9})(?:\.([0-9a-f]{16}))?$/.exec(rest);
+      return m && SECRET_PATH_RE.test(m[1]!) ? { type: "version", path: m[1]!, v: Number(m[2]), ...(m[3] ? { id: m[3] } : {}) } : undefined;
     }
     case "identity":
       return /^[A-Za-z0-9._-]{1,63}$/.test(rest) ? { type: "identity", name: rest } : undefined;
@@ -234,8 +242,10 @@ export function readSecretsRecord(v: unknown, p: string): SecretsRecord {
           o.versions,
           at(p, "versions"),
           (x, q) => {
-            const r = readRecord(x, q, ["v", "created", "size", "by"]);
-            return { v: readInt(r.v, at(q, "v"), 1), created: readInt(r.created, at(q, "created")), size: readInt(r.size, at(q, "size")), by: readString(r.by, at(q, "by"), 64) };
+            const r = readRecord(x, q, ["v", "created", "size", "by"], ["id"]);
+            const id = r.id === undefined ? undefined : readString(r.id, at(q, "id"), 16);
+            if (id !== undefined && !VERSION_ID_RE.test(id)) fail(at(q, "id"), "expected 16 hex digits");
+            return { v: readInt(r.v, at(q, "v"), 1), created: readInt(r.created, at(q, "created")), size: readInt(r.size, at(q, "size")), by: readString(r.by, at(q, "by"), 64), ...(id ? { id } : {}) };
           },
           64,
         ),

@@ -28,6 +28,10 @@ class Shared implements SecretsRecords {
   delete(k: string) {
     this.m.delete(k);
   }
+  putAll(entries: readonly (readonly [string, SecretsRecord | null])[]) {
+    for (const [k, r] of entries) if (r) this.put(k, r);
+    else this.delete(k);
+  }
 }
 
 const NODES = ["n1", "n2", "n3", "n4", "n5"];
