@@ -45,6 +45,12 @@ export type KeyringRecord = {
   readonly created: number;
   /** Recovery shares (a separate polynomial, `recovery\0<id>`): threshold, count, one commitment each. */
   readonly recovery: { readonly id: string; readonly threshold: number; readonly commitments: readonly string[] } | null;
+  /**
+   * The node shares' generation (absent: 0). Bumped when a share holder
+   * leaves the cluster: the shares are re-split from a new polynomial, so the
+   * leaver's share no longer combines with anyone's.
+   */
+  readonly epoch?: number;
 };
 
 export type NodeKeyRecord = { readonly type: "nodekey"; readonly recipient: string };
@@ -58,6 +64,8 @@ export type ShareRecord = {
   readonly commitment: string;
   /** the node that minted it */
   readonly by: string;
+  /** the keyring's share generation it belongs to (absent: 0) */
+  readonly epoch?: number;
 };
 
 export type SealRecord = {
@@ -77,6 +85,8 @@ export type OfferRecord = {
   readonly x: number;
   readonly t: number;
   readonly ciphertext: string;
+  /** the share generation of the shares offered (absent: 0) */
+  readonly epoch?: number;
 };
 
 export type SecretVersionMeta = {
@@ -187,11 +197,16 @@ function oneOf<T extends string>(v: unknown, p: string, options: readonly T[]): 
   return v as T;
 }
 
+/** An optional share generation: a positive integer when present. */
+function epochOf(o: Record<string, unknown>, p: string): { epoch?: number } {
+  return o.epoch === undefined ? {} : { epoch: readInt(o.epoch, at(p, "epoch"), 1) };
+}
+
 export function readSecretsRecord(v: unknown, p: string): SecretsRecord {
   const type = field((v ?? {}) as Record<string, unknown>, "type");
   switch (type) {
     case "keyring": {
-      const o = readRecord(v, p, ["type", "check", "recipient", "created", "recovery"]);
+      const o = readRecord(v, p, ["type", "check", "recipient", "created", "recovery"], ["epoch"]);
       let recovery: KeyringRecord["recovery"] = null;
       if (o.recovery !== null) {
         const r = readRecord(o.recovery, at(p, "recovery"), ["id", "threshold", "commitments"]);
@@ -201,14 +216,14 @@ export function readSecretsRecord(v: unknown, p: string): SecretsRecord {
           commitments: readArray(r.commitments, at(p, "recovery.commitments"), hexStr, 255),
         };
       }
-      return { type, check: hexStr(o.check, at(p, "check")), recipient: recipient(o.recipient, at(p, "recipient")), created: readInt(o.created, at(p, "created")), recovery };
+      return { type, check: hexStr(o.check, at(p, "check")), recipient: recipient(o.recipient, at(p, "recipient")), created: readInt(o.created, at(p, "created")), recovery, ...epochOf(o, p) };
     }
     case "nodekey": {
       const o = readRecord(v, p, ["type", "recipient"]);
       return { type, recipient: recipient(o.recipient, at(p, "recipient")) };
     }
     case "share": {
-      const o = readRecord(v, p, ["type", "x", "t", "ciphertext", "commitment", "by"]);
+      const o = readRecord(v, p, ["type", "x", "t", "ciphertext", "commitment", "by"], ["epoch"]);
       return {
         type,
         x: readInt(o.x, at(p, "x"), 1, 255),
@@ -216,6 +231,7 @@ export function readSecretsRecord(v: unknown, p: string): SecretsRecord {
         ciphertext: b64(o.ciphertext, at(p, "ciphertext"), 8192),
         commitment: hexStr(o.commitment, at(p, "commitment")),
         by: readString(o.by, at(p, "by"), 64),
+        ...epochOf(o, p),
       };
     }
     case "seal": {
@@ -229,8 +245,8 @@ export function readSecretsRecord(v: unknown, p: string): SecretsRecord {
       };
     }
     case "offer": {
-      const o = readRecord(v, p, ["type", "request", "x", "t", "ciphertext"]);
-      return { type, request: recipient(o.request, at(p, "request")), x: readInt(o.x, at(p, "x"), 1, 255), t: readInt(o.t, at(p, "t"), 1, 255), ciphertext: b64(o.ciphertext, at(p, "ciphertext"), 8192) };
+      const o = readRecord(v, p, ["type", "request", "x", "t", "ciphertext"], ["epoch"]);
+      return { type, request: recipient(o.request, at(p, "request")), x: readInt(o.x, at(p, "x"), 1, 255), t: readInt(o.t, at(p, "t"), 1, 255), ciphertext: b64(o.ciphertext, at(p, "ciphertext"), 8192), ...epochOf(o, p) };
     }
     case "secret": {
       const o = readRecord(v, p, ["type", "kind", "current", "versions", "project", "grants", "labels", "created"]);
