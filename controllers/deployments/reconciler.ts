@@ -86,6 +86,8 @@ export interface ReconcilerOptions {
   readonly images?: { ensure(project: Prepared["project"], services: readonly string[]): Promise<void>; pinned(project: Prepared["project"]): string[] };
   /** Secrets and configs for a container about to be created: written on this node, mounts returned (secrets controller). */
   readonly prepareContainer?: (project: Prepared["project"], service: string, container: string) => Promise<MountSpec[]>;
+  /** Before a container starts: its secrets and configs are there again if they went (a reboot emptied the tmpfs). */
+  readonly prepareStart?: (project: Prepared["project"], service: string, container: string) => Promise<void>;
   /**
    * In a cluster, before each plan: addresses for this node's replicas on the
    * deployment's cluster networks, and its desired state shaped for the mesh
@@ -227,6 +229,7 @@ export class Reconciler {
       now: this.o.now,
       sleep: (ms: number) => sleep(this.o.clock, ms),
       ...(this.o.prepareContainer ? { prepareCreate: (service: string, container: string) => this.o.prepareContainer!(prepared.project, service, container) } : {}),
+      ...(this.o.prepareStart ? { prepareStart: (service: string, container: string) => this.o.prepareStart!(prepared.project, service, container) } : {}),
       ...(this.o.beforeStop ? { beforeStop: (container: string) => this.o.beforeStop!(prepared.project, container) } : {}),
       onEvent: (e: StepEvent) => {
         if (e.type === "done") actions[e.step.kind] = (actions[e.step.kind] ?? 0) + 1;

@@ -262,6 +262,11 @@ export class SecretsController implements Controller, SecretsApi {
     return this.deliveries.prepare(project, service, container);
   }
 
+  /** Called by the deployments controller before it starts a container: files that went (a reboot) are written again. */
+  prepareStart(project: Project, service: string, container: string): Promise<void> {
+    return this.deliveries.ensure(project, service, container);
+  }
+
   // ---- SecretsApi -------------------------------------------------------------
 
   list() {

@@ -57,6 +57,8 @@ describe.skipIf(!socket || !isRoot)("secrets across 5 hosts", () => {
   const live = () => cluster!.hosts.filter((h) => !down.has(h.index)).map((h) => h.index);
   const v1 = `Walrus-${randomBytes(8).toString("hex")}`;
   const v2 = `Narwhal-${randomBytes(8).toString("hex")}`;
+  const v3a = `Orca-${randomBytes(8).toString("hex")}`;
+  const v3b = `Beluga-${randomBytes(8).toString("hex")}-longer`;
   let recovery: string[] = [];
 
   function fizz(i: number, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -237,8 +239,34 @@ describe.skipIf(!socket || !isRoot)("secrets across 5 hosts", () => {
     expect(await ids()).toBe(before);
   }, 120_000);
 
+  test("rotate on both live nodes at once: one value wins everywhere, whole, and every replica reads it", async () => {
+    const [a, b] = live() as [number, number];
+    const rs = await Promise.all([fizz(a, ["secret", "rotate", "db_pw", "-"], v3a), fizz(b, ["secret", "rotate", "db_pw", "-"], v3b)]);
+    expect(rs.map((r) => r.code)).toEqual([0, 0]);
+    // Both nodes end with the same metadata; its current version is one of the two writes, with that write's size and node.
+    const { value: meta } = await until("both nodes agree on db_pw", 30_000, async () => {
+      const [ia, ib] = await Promise.all([a, b].map((i) => client(i).json<{ version: number; size: number; history: { v: number; by: string; size: number }[] }>("GET", "/v1/secrets/db_pw")));
+      return JSON.stringify(ia) === JSON.stringify(ib) ? ia : undefined;
+    });
+    const names = new Map(await Promise.all([a, b].map(async (i) => [(await client(i).info()).node as string, i] as const)));
+    const cur = meta.history.find((h) => h.v === meta.version)!;
+    const winner = names.get(cur.by) === a ? v3a : v3b;
+    expect(cur.size).toBe(winner.length);
+    await until("every replica reading the winning value", 30_000, allRead(winner));
+    // Either the two were concurrent (one lost, said once) or one followed the other (two versions, none lost).
+    const lostEvents = async () => {
+      const lost: string[] = [];
+      for (const i of [a, b]) for await (const e of client(i).events({ follow: false })) if ((e as { type?: string }).type === "secret.rotation_lost") lost.push(`h${i}`);
+      return lost;
+    };
+    const versions = meta.history.filter((h) => h.v > 2).length;
+    if (versions === 1) await until("the losing node says so", 10_000, async () => ((await lostEvents()).length === 1 ? true : undefined));
+    expect(await lostEvents()).toHaveLength(versions === 1 ? 1 : 0);
+    process.stderr.write(`concurrent rotate on h${a} and h${b}: version ${meta.version} by ${names.get(cur.by) === a ? `h${a}` : `h${b}`}, ${versions === 1 ? "concurrent (one lost)" : "one after the other"}\n`);
+  }, 120_000);
+
   test("the value is nowhere in plaintext: data dirs, logs, API answers, container configs of all five hosts", async () => {
-    const needles = [v1, v2];
+    const needles = [v1, v2, v3a, v3b];
     const found: string[] = [];
     const scan = (where: string, text: string) => {
       for (const n of needles) if (text.includes(n)) found.push(`${n.slice(0, 6)}… in ${where}`);
