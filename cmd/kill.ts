@@ -2,7 +2,8 @@
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
-import { containerName, doneLine, noteElsewhere, pickContainers, warnIfAgentManaged } from "./service-containers.ts";
+import { containerName, doneLine, noteElsewhere, pickContainers } from "./service-containers.ts";
+import { agentLeavesStopped } from "./user-stop.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("kill [...services]", "Send a signal (default SIGKILL) to the project's running containers"))
@@ -26,7 +27,8 @@ export const register: RegisterVerb = (cli, action) => {
             ctx.err("no container to kill\n");
             return 0;
           }
-          if (/KILL|TERM|INT|^9$|^15$/i.test(signal)) await warnIfAgentManaged(ctx, name, "start them again");
+          // A signal that ends the process: the agent leaves what was killed stopped (a HUP changes nothing it keeps).
+          if (/KILL|TERM|INT|^9$|^15$/i.test(signal)) await agentLeavesStopped(ctx, engine, name, services, "kill");
           const failures: string[] = [];
           await Promise.all(
             running.map(async (c) => {

@@ -2,6 +2,7 @@
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { connect, loadForDeploy, stepRenderer, withProjectOptions } from "./project-common.ts";
+import { agentKeepsRunning, agentLeavesStopped } from "./user-stop.ts";
 
 type Verb = "start" | "stop" | "restart";
 
@@ -37,6 +38,8 @@ function registerOne(verb: Verb): RegisterVerb {
               : verb === "stop"
                 ? lifecycle.planStop(desired, actual, targets)
                 : lifecycle.planRestart(desired, actual, targets, options.deps === false ? { noDeps: true } : {});
+          // The agent that keeps this deployment leaves what is stopped stopped, and keeps what is started running.
+          await (verb === "stop" ? agentLeavesStopped(ctx, engine, project.name, services, "stop") : agentKeepsRunning(ctx, engine, project.name, services));
           const r = await executePlan(p, new EngineExecutor(engine), {
             project: project.name,
             instance: {},

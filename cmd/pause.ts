@@ -3,6 +3,7 @@ import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
 import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
 import { containerName, doneLine, noteElsewhere, pickContainers } from "./service-containers.ts";
+import { agentKeepsRunning, agentLeavesStopped } from "./user-stop.ts";
 
 function registerOne(verb: "pause" | "unpause"): RegisterVerb {
   return (cli, action) => {
@@ -22,6 +23,8 @@ function registerOne(verb: "pause" | "unpause"): RegisterVerb {
               ctx.err(`no ${want} container to ${verb}\n`);
               return 0;
             }
+            if (verb === "pause") await agentLeavesStopped(ctx, engine, name, services, "pause");
+            else await agentKeepsRunning(ctx, engine, name, services);
             let failed = 0;
             await Promise.all(
               list.map(async (c) => {

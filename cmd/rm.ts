@@ -9,7 +9,8 @@ import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
 import type { Context } from "./context.ts";
 import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
-import { containerName, doneLine, noteElsewhere, pickContainers, warnIfAgentManaged } from "./service-containers.ts";
+import { containerName, doneLine, noteElsewhere, pickContainers } from "./service-containers.ts";
+import { agentLeavesStopped } from "./user-stop.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("rm [...services]", "Remove the project's stopped containers"))
@@ -25,6 +26,8 @@ export const register: RegisterVerb = (cli, action) => {
         const engine = await connect(options, ctx);
         try {
           const mine = (await pickContainers(engine, name, { services, all: true })).filter((c) => !project || Object.hasOwn(project.services, c.Labels?.["com.docker.compose.service"] ?? ""));
+          // The agent is told before anything stops, so it neither starts nor recreates what goes.
+          if (options.stop && mine.length) await agentLeavesStopped(ctx, engine, name, services, "rm");
           if (options.stop) {
             await Promise.all(
               mine
@@ -48,7 +51,7 @@ export const register: RegisterVerb = (cli, action) => {
           const msg = `Going to remove ${stopped.map(containerName).join(", ")}`;
           if (options.force) ctx.out(`${msg}\n`);
           else if (!(await confirm(ctx, msg))) return 0;
-          await warnIfAgentManaged(ctx, name, "create them again");
+          if (!options.stop) await agentLeavesStopped(ctx, engine, name, services, "rm");
           let failed = 0;
           await Promise.all(
             stopped.map(async (c) => {

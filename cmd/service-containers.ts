@@ -119,25 +119,6 @@ export function doneLine(ctx: Context, name: string, verb: string, ok = true): v
   ctx.err(` ${mark} ${`Container ${name}`.padEnd(34)} ${verb}\n`);
 }
 
-/**
- * A deployment the local fizz agent keeps converged: a container stopped,
- * killed or removed behind its back comes back on its next pass. Verbs that
- * do that say so, once, rather than let the user wonder.
- */
-export async function warnIfAgentManaged(ctx: Context, project: string, what: string): Promise<void> {
-  try {
-    const { agentDisabled, runningAgent } = await import("./agent-mode.ts");
-    if (agentDisabled({})) return;
-    const client = await runningAgent(ctx);
-    if (!client) return;
-    await client.getDeployment(project);
-    const yellow = ctx.global.color ? (s: string) => `\x1b[33m${s}\x1b[0m` : (s: string) => s;
-    ctx.err(`${yellow("warning:")} the fizz agent keeps deployment ${project} converged and will ${what} on its next pass; use 'fizz scale' or 'fizz down' to change what runs\n`);
-  } catch {
-    /* not the agent's */
-  }
-}
-
 /** True when the local (or -H) fizz agent holds this deployment: then it keeps the services running itself. */
 export async function managedByAgent(ctx: Context, name: string): Promise<boolean> {
   const { agentDisabled, runningAgent } = await import("./agent-mode.ts");

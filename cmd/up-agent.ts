@@ -31,7 +31,10 @@ export async function upThroughAgent(ctx: Context, client: ApiClient, loadedProj
   } finally {
     progress.finish();
   }
-  for (const w of r.warnings ?? []) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
+  // The agent's answer repeats the warnings printed above (the same project prepared there): each is said once.
+  for (const w of r.warnings ?? []) if (!prepared.warnings.includes(w)) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
+  // json is for tools (one object per event) and quiet says failures only, as without an agent.
+  if (mode === "json" || mode === "quiet") return 0;
   const changed = Object.values(r.actions ?? {}).reduce((a, b) => a + b, 0);
   ctx.err(` ${paint(ctx, "32", "✔")} Project ${name} ${changed ? "deployed" : "is up to date"}${options.wait ? ", running and healthy" : ""}; the fizz agent keeps it converged (generation ${r.generation})\n`);
   return 0;

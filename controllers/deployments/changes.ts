@@ -12,6 +12,7 @@ import { addedServices, newIntentId, type DeployIntent } from "../../core/deploy
 import type { Project } from "../../core/compose/model.ts";
 import { replicaCount } from "../../core/compose/query.ts";
 import { scalingViolation } from "../../core/compose/xfizz.ts";
+import { clearUserStopped } from "./user-stops.ts";
 import { FizzError } from "../../core/errors.ts";
 import { MAX_REPLICAS, limitMessage } from "../../core/limits.ts";
 import { rollbackService } from "../../core/placement/rollback.ts";
@@ -137,6 +138,7 @@ export class DeploymentChanges {
       });
       const rec = this.desired.put(name, project, { files: (input.files ?? []).map((f) => f.name), workingDir: input.workingDir ?? project.working_dir, profiles: input.profiles ?? project.active_profiles }, intent, this.ctx.now());
       for (const [svc, n] of Object.entries(scale)) this.desired.setReplicas(name, svc, n);
+      clearUserStopped(this.desired.store, name); // `up` runs the whole deployment again, as after `docker compose stop`
       const eventId = this.accepted(name, intent, rec.generation);
       const done = this.start(name, intent, { generation: rec.generation, wait: opts.wait === true, ...(opts.timeoutSeconds ? { timeoutMs: opts.timeoutSeconds * 1000 } : {}), warnings, ...(from.follow && from.signal ? { signal: from.signal } : {}) });
       const value: DeployResult = { deployment: name, created: !existed, generation: rec.generation, intent: intent.id, eventId, warnings };
@@ -179,6 +181,7 @@ export class DeploymentChanges {
       outOfBounds(svc, replicas, "fizz scale");
       const previous = replicaCount(svc, this.desired.replicas(name).get(service));
       this.desired.setReplicas(name, service, replicas);
+      clearUserStopped(this.desired.store, name, service);
       const intent = this.newIntent("scale");
       this.desired.setIntent(name, intent);
       this.accepted(name, intent, rec.generation);
@@ -238,9 +241,11 @@ export class DeploymentChanges {
   applied(a: Applied): void {
     this.follower.applied(a);
     const cluster = this.clustered();
-    cluster?.ack(a.deployment, a.intent.id, a.ok, a.error?.message);
+    // Other nodes see only this text: the hint (what to do about it) goes with the message.
+    const why = a.error ? (a.error.hint ? `${a.error.message} (${a.error.hint})` : a.error.message) : undefined;
+    cluster?.ack(a.deployment, a.intent.id, a.ok, why);
     if (a.ok || a.intent.kind === "revert") return;
-    const reason = a.error?.message ?? "failed";
+    const reason = why ?? "failed";
     if (cluster) {
       cluster.revert(a.deployment, a.intent, reason);
       this.ctx.notify({ kind: "deployment", name: a.deployment, source: "cluster" });

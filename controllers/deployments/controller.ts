@@ -16,6 +16,7 @@ import { FizzError } from "../../core/errors.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { deploymentRoutes } from "../../platform/api/routes-deployments.ts";
 import { containerRoutes } from "../../platform/api/routes-containers.ts";
+import { userStopRoutes } from "../../platform/api/routes-user-stops.ts";
 import { prepareProject } from "../../platform/deploy/project.ts";
 import { waitTimeout } from "../../platform/deploy/wait-healthy.ts";
 import type { Change } from "../changes.ts";
@@ -33,6 +34,7 @@ import { Follower } from "./follow.ts";
 import type { NodeEngine } from "./node-engine.ts";
 import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
 import { DeploymentViews } from "./views.ts";
+import { UserStops } from "./user-stops.ts";
 
 export interface DeploymentsControllerDeps {
   readonly engine: NodeEngine;
@@ -43,7 +45,7 @@ export interface DeploymentsControllerDeps {
   /** The registry: images pinned at deploy and pulled through it. */
   readonly images?: DeploymentImageHooks;
   /** Writes a container's secrets and configs before it is created (the secrets controller). */
-  readonly secrets?: { prepareContainer(project: Project, service: string, container: string): Promise<MountSpec[]> };
+  readonly secrets?: { prepareContainer(project: Project, service: string, container: string): Promise<MountSpec[]>; prepareStart?(project: Project, service: string, container: string): Promise<void> };
   /** Takes a container out of ingress rotation and lets its requests finish before it stops (the ingress controller). */
   readonly drain?: { beforeStop(project: Project, container: string): Promise<void> };
   /** Refuses a deployment that claims what another holds (the ingress controller: ports, hosts and paths). */
@@ -103,6 +105,7 @@ export class DeploymentsController implements Controller {
             },
           }
         : {}),
+      ...(d.secrets?.prepareStart ? { prepareStart: (p: Project, svc: string, c: string) => d.secrets!.prepareStart!(p, svc, c) } : {}),
       ...(d.network ? { network: d.network.shape } : {}),
       ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
       now: ctx.now,
@@ -116,7 +119,8 @@ export class DeploymentsController implements Controller {
     const membership = d.cluster?.membership;
     const clusterViews = membership && placement ? new ClusterViews(() => membership.current, () => placement.source.active(), node) : undefined;
     this.api = new DeploymentsApi(views, this.changes, clusterViews);
-    this.routes = [deploymentRoutes(this.api), containerRoutes(this.api)];
+    const stops = new UserStops(this.desired, (n) => this.reconciler.settle(n));
+    this.routes = [deploymentRoutes(this.api), containerRoutes(this.api), userStopRoutes(stops)];
     // Leaving: this node's share moves to the others; nothing of the cluster's stays here.
     membership?.onLeft(async () => {
       for (const rec of this.desired.list()) {

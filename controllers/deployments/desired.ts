@@ -25,7 +25,11 @@ const key = {
   intent: (n: string) => `intent:${n}`,
   applied: (n: string) => `applied:${n}`,
   previous: (n: string) => `previous_spec:${n}`,
+  stopped: (n: string) => `user_stopped:${n}`,
 };
+
+/** Where the services the user stopped by hand are kept (user-stops.ts). */
+export const userStoppedKey = key.stopped;
 
 export class DesiredStore {
   constructor(readonly store: AgentStore) {}

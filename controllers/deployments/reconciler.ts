@@ -27,6 +27,7 @@ import type { AgentEvent } from "../event-log.ts";
 import type { DesiredStore } from "./desired.ts";
 import type { NodeEngine } from "./node-engine.ts";
 import { stepEvent } from "./progress.ts";
+import { readUserStopped } from "./user-stops.ts";
 import type { ChangeEnd } from "./outcome.ts";
 
 /**
@@ -85,6 +86,8 @@ export interface ReconcilerOptions {
   readonly images?: { ensure(project: Prepared["project"], services: readonly string[]): Promise<void>; pinned(project: Prepared["project"]): string[] };
   /** Secrets and configs for a container about to be created: written on this node, mounts returned (secrets controller). */
   readonly prepareContainer?: (project: Prepared["project"], service: string, container: string) => Promise<MountSpec[]>;
+  /** Before a container starts: its secrets and configs are there again if they went (a reboot emptied the tmpfs). */
+  readonly prepareStart?: (project: Prepared["project"], service: string, container: string) => Promise<void>;
   /**
    * In a cluster, before each plan: addresses for this node's replicas on the
    * deployment's cluster networks, and its desired state shaped for the mesh
@@ -133,6 +136,11 @@ export class Reconciler {
     };
     next.then(clear, clear);
     return next;
+  }
+
+  /** Resolves once every pass and teardown of `name` under way has finished. */
+  async settle(name: string): Promise<void> {
+    await this.locked(name, async () => {});
   }
 
   /** Reconcile one deployment now (after the API stored a change to it). */
@@ -198,9 +206,13 @@ export class Reconciler {
       });
       this.prepared.set(name, { key, value: prepared });
     }
-    const pinned = planOptionsFor(intent);
+    // Services the user stopped by hand stay as they are (user-stops.ts): only the others are planned.
+    const held = new Set(Object.keys(readUserStopped(this.desired.store, name)));
+    const kept = prepared.desired.services.filter((s) => !held.has(s.name)).map((s) => s.name);
+    if (kept.length === 0) return { actions, warnings: prepared.warnings };
+    const pinned = held.size ? { ...planOptionsFor(intent), services: kept, noDeps: true } : planOptionsFor(intent);
     if (this.o.images) {
-      const here = prepared.desired.services.filter((s) => (s.numbers ? s.numbers.length > 0 : s.replicas > 0)).map((s) => s.name);
+      const here = prepared.desired.services.filter((s) => !held.has(s.name) && (s.numbers ? s.numbers.length > 0 : s.replicas > 0)).map((s) => s.name);
       // A failure is in the event log; the plan still runs (an image already present keeps working).
       await this.o.images.ensure(prepared.project, here).catch(() => {});
     }
@@ -217,6 +229,7 @@ export class Reconciler {
       now: this.o.now,
       sleep: (ms: number) => sleep(this.o.clock, ms),
       ...(this.o.prepareContainer ? { prepareCreate: (service: string, container: string) => this.o.prepareContainer!(prepared.project, service, container) } : {}),
+      ...(this.o.prepareStart ? { prepareStart: (service: string, container: string) => this.o.prepareStart!(prepared.project, service, container) } : {}),
       ...(this.o.beforeStop ? { beforeStop: (container: string) => this.o.beforeStop!(prepared.project, container) } : {}),
       onEvent: (e: StepEvent) => {
         if (e.type === "done") actions[e.step.kind] = (actions[e.step.kind] ?? 0) + 1;

@@ -10,9 +10,8 @@
  * Answers come from the replicated state (core/net/dns-from-state.ts,
  * dns-records.ts): service, service.project, container names, aliases, SRV
  * and PTR, only running and healthy replicas, TTL 5 s, scoped to the asker's
- * networks; the table is rebuilt at the first query after the containers,
- * deployments or claims changed (the state shares unchanged collections, so
- * the check is three comparisons). Everything else goes to the node's
+ * networks; the table is rebuilt at the first query after the state changed (the
+ * cluster node's version counter: one comparison per query). Everything else goes to the node's
  * upstreams (dns.upstreams, else /etc/resolv.conf) with a deadline.
  *
  * `prepareContainer` runs before each container is created: the networks the
@@ -27,8 +26,7 @@ import { ipamConfig, type IpamConfig } from "../../core/net/ipam-config.ts";
 import { networkSubnets, servedNetworks } from "../../core/net/local-networks.ts";
 import type { ClusterState } from "../../core/state/cluster-state.ts";
 import { DnsServer, dnsQueryMetric, newDnsQueryCounts, upstreamSource, type DnsQueryCounts } from "../../platform/dns/index.ts";
-import { hostAddresses } from "../../platform/net/index.ts";
-import { parseIp } from "../../core/net/cidr.ts";
+import { hostAddresses, interfaceExists } from "../../platform/net/index.ts";
 import type { Upstream } from "../../core/net/resolv-conf.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
 import type { MeshStatus } from "../../platform/api/routes-mesh.ts";
@@ -50,7 +48,8 @@ export class DnsController implements Controller {
   /** Shared by every listener; fizz_dns_queries_total reads it when scraped (platform/dns/metrics.ts). */
   private readonly counts: DnsQueryCounts = newDnsQueryCounts();
   private table: DnsTable = buildDnsTable([]);
-  private tableOf: { containers: unknown; deployments: unknown; ips: unknown } | undefined;
+  /** The state version the table was built from (the replica changes its collections in place: identity says nothing). */
+  private tableOf: { node: unknown; version: number } | undefined;
   private local = new Set<number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> | undefined;
@@ -124,8 +123,9 @@ export class DnsController implements Controller {
     this.local = hostAddresses();
     if (node && this.cfg && this.ctx.config.dns.enabled && !this.stopped) {
       for (const n of servedNetworks(resolveClaims(node.state.ips, this.cfg), node.state, this.ctx.node)) {
-        // The bridge carries the gateway once the engine made the network here.
-        if (this.local.has(parseIp(n.gateway)!)) want.add(n.gateway);
+        // The bridge carries the gateway once the engine made the network here (up or not yet:
+        // a bridge is down until its first container starts, and the resolver must be there first).
+        if (interfaceExists(n.bridge)) want.add(n.gateway);
       }
     }
     for (const [addr, s] of this.servers) {
@@ -166,10 +166,12 @@ export class DnsController implements Controller {
     if (!node || !this.cfg) return this.table;
     const s: ClusterState = node.state;
     const t = this.tableOf;
-    if (t && t.containers === s.containers && t.deployments === s.deployments && t.ips === s.ips) return this.table;
-    this.tableOf = { containers: s.containers, deployments: s.deployments, ips: s.ips };
+    if (t && t.node === node && t.version === node.version) return this.table;
+    this.tableOf = { node, version: node.version };
     const subnets = networkSubnets(resolveClaims(s.ips, this.cfg));
-    this.table = buildDnsTable(dnsEndpointsFromState(s, subnets), subnets, this.local);
+    // A dead or departed node's records stay in the state (nobody updates them): never answered.
+    const gone = new Set(node.members().filter((m) => m.state === "dead" || m.state === "left").map((m) => m.id));
+    this.table = buildDnsTable(dnsEndpointsFromState(s, subnets, gone), subnets, this.local);
     return this.table;
   }
 

@@ -4,7 +4,8 @@
  * policy), each on its own timer so a slow reconcile (an engine call stuck
  * behind an image build) never delays a health restart. A monitor starts
  * after a deployment's first reconcile, is replaced when its generation
- * changes, and stops when the deployment is gone from this node.
+ * changes, and stops when the deployment is gone from this node. Services
+ * the user stopped by hand (deployments/user-stops.ts) are left alone.
  */
 import type { Project } from "../../core/compose/model.ts";
 import { HealthMonitor, type HealthEngine, type MonitorEvent } from "../../platform/deploy/health-monitor.ts";
@@ -12,6 +13,7 @@ import type { Change } from "../changes.ts";
 import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
 import { recordEvent } from "../event-log.ts";
+import { readUserStopped } from "../deployments/user-stops.ts";
 
 export interface HealthControllerOptions {
   /** Period of each deployment's health pass (ms). */
@@ -56,7 +58,7 @@ export class HealthController implements Controller {
     const m = this.monitors.get(name);
     if (m && m.generation === rec.generation) return;
     m?.monitor.stop();
-    const monitor = new HealthMonitor(this.engine, rec.spec as Project, { store: this.ctx.store, onEvent: (e) => this.event(name, e), now: this.ctx.now, clock: this.ctx.clock });
+    const monitor = new HealthMonitor(this.engine, rec.spec as Project, { store: this.ctx.store, onEvent: (e) => this.event(name, e), now: this.ctx.now, clock: this.ctx.clock, held: () => new Set(Object.keys(readUserStopped(this.ctx.store, name))) });
     this.monitors.set(name, { generation: rec.generation ?? generation, monitor });
     if (this.running) monitor.start(this.o.intervalMs);
   }

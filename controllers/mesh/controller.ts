@@ -16,6 +16,8 @@
  *    proxy ARP on their bridges once the engine made them, and releases the
  *    claims of nodes that left and of deployments removed cluster-wide
  *    (core/net/release.ts);
+ *  - for other controllers, `meshAddressOf(node)`: where a node is reached
+ *    over the mesh now (docs/ENGINEERING.md, "mesh address API");
  *  - for the reconciler it gives each deployment's replicas their addresses
  *    and shapes its desired state for the mesh (`shape`, addresses.ts), and
  *    before a container is created makes sure its bridges route
@@ -77,7 +79,8 @@ export class MeshController implements Controller {
   private readonly routed = new Set<string>();
   /** The firewall plan last applied (restore text), so an unchanged one is not applied again. */
   private firewallApplied: string | undefined;
-  private claimsOf: { ips: unknown; plan: ClaimPlan } | undefined;
+  /** The claim plan of one state version (the replica changes its collections in place: identity says nothing). */
+  private claimsOf: { node: unknown; version: number; plan: ClaimPlan } | undefined;
   private running: Promise<void> | undefined;
 
   constructor(
@@ -186,6 +189,25 @@ export class MeshController implements Controller {
   }
 
   /**
+   * The mesh address API for other controllers (e.g. an ingress relay that
+   * should reach other nodes over the mesh): the IPv4 address (no prefix) at
+   * which `nodeId` is reached over the mesh now, or undefined when there is
+   * no mesh path to it (no mesh on this node, the node has no mesh or no
+   * address yet, or it is not a peer: dead, left, excluded); use its cluster
+   * address then. `nodeId` = this node gives this node's own mesh address
+   * (bound on the WireGuard interface; traffic to it from a peer arrives
+   * decrypted on that interface). Reads the last applied plan: no I/O.
+   */
+  meshAddressOf(nodeId: string): string | undefined {
+    if (this.mode() !== "on" || !this.plan) return undefined;
+    if (nodeId === this.ctx.node) return this.plan.address?.replace(/\/32$/, "");
+    const node = this.o.membership.current;
+    if (!node || !this.plan.peers.some((p) => p.id === nodeId && !p.suspect)) return undefined;
+    const a = this.claims(node.state.ips).nodeAddresses.get(nodeId);
+    return a === undefined ? undefined : formatIp(a);
+  }
+
+  /**
    * The reconciler's network hook: addresses for the deployment's replicas
    * on this node and its desired state shaped for the mesh. Unchanged when
    * the node has no mesh; throws (nothing written) when a replica cannot
@@ -232,8 +254,13 @@ export class MeshController implements Controller {
   }
 
   private claims(ips: ClusterState["ips"]): ClaimPlan {
-    if (this.claimsOf?.ips !== ips) this.claimsOf = { ips, plan: resolveClaims(ips, this.cfg!) };
-    return this.claimsOf.plan;
+    const node = this.o.membership.current;
+    const version = node?.version ?? -1;
+    const c = this.claimsOf;
+    if (c && node && c.node === node && c.version === version) return c.plan;
+    const plan = resolveClaims(ips, this.cfg!);
+    this.claimsOf = { node, version, plan };
+    return plan;
   }
 
   private firewallText(served: readonly ServedNetwork[]): string {

@@ -89,6 +89,8 @@ export class ClusterDesired implements ClusterWrites, ClusterFollow {
     if (!node || !rec || intentFromJson(rec.intent)?.id !== failed.id) return; // gone, or a later change replaced it
     if (rec.previous === undefined) {
       node.mutate((s, ts) => deleteDeploymentState(s, ts, name));
+      // deleteDeployment drops the applied rows; this node's says why, for the change's waiter (pending) on any node.
+      node.mutate((s, ts) => recordApplied(s, ts, name, this.d.self, { intent: failed.id, ok: false, message: reason.slice(0, 4000) }));
       return;
     }
     const drop = addedServices(rec.spec as { services?: Record<string, unknown> }, rec.previous as { services?: Record<string, unknown> });

@@ -7,6 +7,7 @@
  * versions are kept for rollback. Imported age identities (a team's key) are
  * stored the same way, under `identity/<name>`.
  */
+import { randomBytes } from "node:crypto";
 import { FizzError } from "../../core/errors.ts";
 import { decryptAge } from "../../core/secrets/age.ts";
 import type { Aead } from "../../core/secrets/age-stream.ts";
@@ -22,6 +23,7 @@ import {
   versionKey,
   type SecretKind,
   type SecretMetaRecord,
+  type SecretsRecord,
 } from "../../core/state/index.ts";
 import { encryptAge } from "../../platform/secrets/age-encrypt.ts";
 import type { KeyHolder } from "./keyring.ts";
@@ -57,6 +59,9 @@ export interface CatalogDeps {
   readonly usedBy: (path: string) => string[];
   readonly emit: (type: string, message: string, data?: Record<string, unknown>) => void;
 }
+
+/** How long a rotation made here is watched for a concurrent one that supersedes it. */
+const SETTLE_MS = 60_000;
 
 const notFound = (path: string) => new FizzError({ code: "secrets.not_found", message: `no secret named ${path}`, hint: "fizz secret ls lists them", status: 404 });
 
@@ -107,46 +112,85 @@ export class Catalog {
     if (value.length > this.d.maxBytes) throw new FizzError({ code: "secrets.too_large", message: limitMessage("secretBytes", `the value of ${path}`, value.length), status: 413 });
   }
 
-  private async writeVersion(path: string, v: number, value: Uint8Array): Promise<void> {
+  /** A value encrypted for `path`, as a version record not yet written, and the id of this write. */
+  private async sealVersion(path: string, value: Uint8Array): Promise<{ id: string; record: SecretsRecord }> {
     const m = this.d.keys.need(`store ${path}`);
     const c = await encryptAge(value, [pathIdentity(m, path).recipient], { aead: this.d.aead });
-    this.d.state.put(versionKey(path, v), { type: "version", ciphertext: toBase64(c) });
+    return { id: randomBytes(8).toString("hex"), record: { type: "version", ciphertext: toBase64(c) } };
   }
 
   async create(path: string, value: Uint8Array, o: { kind?: SecretKind; project?: string | null; labels?: Record<string, string>; grants?: string[] } = {}): Promise<SecretSummary> {
     checkPath(path);
     if (this.meta(path)) throw new FizzError({ code: "secrets.exists", message: `secret ${path} already exists`, hint: `to change its value: fizz secret rotate ${path} FILE|-`, status: 409 });
     this.checkSize(path, value);
-    await this.writeVersion(path, 1, value);
+    const { id, record } = await this.sealVersion(path, value);
     const now = this.d.now();
     const meta: SecretMetaRecord = {
       type: "secret",
       kind: o.kind ?? "secret",
       current: 1,
-      versions: [{ v: 1, created: now, size: value.length, by: this.d.node }],
+      versions: [{ v: 1, created: now, size: value.length, by: this.d.node, id }],
       project: o.project ?? (path.includes("/") ? path.split("/")[0]! : null),
       grants: o.grants ?? [],
       labels: o.labels ?? {},
       created: now,
     };
-    this.d.state.put(secretKey(path), meta);
+    this.d.state.putAll([[versionKey(path, 1, id), record], [secretKey(path), meta]]);
     this.d.emit("secret.created", `secret ${path} created (version 1, ${value.length} bytes)`, { secret: path, version: 1 });
     return this.summary(path, meta);
   }
 
+  /**
+   * A new version. Its ciphertext and the metadata naming it go out in one
+   * delta; two nodes rotating at once both write version v+1 under their own
+   * ids and the later metadata write (the cluster clock) wins with its own
+   * value: the loser sees that in `settle()`, drops its ciphertext and says
+   * so. Version records the new metadata no longer names (rotated out, or
+   * left by a lost rotation) go in the same delta.
+   */
   async rotate(path: string, value: Uint8Array): Promise<SecretSummary> {
-    const m = this.meta(checkPath(path));
-    if (!m) throw notFound(path);
+    if (!this.meta(checkPath(path))) throw notFound(path);
     this.checkSize(path, value);
-    const v = Math.max(...m.versions.map((x) => x.v), m.current) + 1;
-    await this.writeVersion(path, v, value);
-    const versions = [{ v, created: this.d.now(), size: value.length, by: this.d.node }, ...m.versions];
+    const { id, record } = await this.sealVersion(path, value);
+    // Read after encrypting: a rotation that arrived meanwhile is the one this one follows.
+    const cur = this.meta(path);
+    if (!cur) throw notFound(path);
+    const v = Math.max(...cur.versions.map((x) => x.v), cur.current) + 1;
+    const versions = [{ v, created: this.d.now(), size: value.length, by: this.d.node, id }, ...cur.versions];
     const kept = versions.slice(0, SECRET_VERSIONS_KEPT);
-    const next: SecretMetaRecord = { ...m, current: v, versions: kept };
-    this.d.state.put(secretKey(path), next);
-    for (const old of versions.slice(SECRET_VERSIONS_KEPT)) this.d.state.delete(versionKey(path, old.v));
+    const next: SecretMetaRecord = { ...cur, current: v, versions: kept };
+    const keep = new Set(kept.map((x) => versionKey(path, x.v, x.id)));
+    const drop = this.d.state.list(`version/${path}@`).map(([k]) => k).filter((k) => !keep.has(k));
+    this.d.state.putAll([[versionKey(path, v, id), record], [secretKey(path), next], ...drop.map((k) => [k, null] as const)]);
+    this.pending.push({ path, v, id, at: this.d.now() });
     this.d.emit("secret.rotated", `secret ${path} rotated to version ${v} (${value.length} bytes)`, { secret: path, version: v });
     return this.summary(path, next);
+  }
+
+  /** Rotations made here that a concurrent one on another node may still supersede. */
+  private pending: { path: string; v: number; id: string; at: number }[] = [];
+
+  /**
+   * After state changes: a rotation made here that lost to a concurrent one
+   * (the metadata no longer names its write) drops its ciphertext and says
+   * which node's rotation won. A rotation still named after a minute is
+   * settled.
+   */
+  settle(): void {
+    const still: typeof this.pending = [];
+    for (const p of this.pending) {
+      const m = this.meta(p.path);
+      if (m && !m.versions.some((x) => x.v === p.v && x.id === p.id)) {
+        const won = m.versions.find((x) => x.v === p.v) ?? m.versions.find((x) => x.v === m.current);
+        this.d.state.delete(versionKey(p.path, p.v, p.id));
+        this.d.emit(
+          "secret.rotation_lost",
+          `the rotation of secret ${p.path} to version ${p.v} on node ${this.d.node} lost to a concurrent rotation${won ? ` on node ${won.by}` : ""} (the later write wins); its value was dropped, version ${m.current} is current`,
+          { secret: p.path, version: p.v, ...(won ? { winner: won.by } : {}) },
+        );
+      } else if (m && this.d.now() - p.at <= SETTLE_MS) still.push(p);
+    }
+    this.pending = still;
   }
 
   /** Back to an earlier version still kept (it becomes a new version with that value). */
@@ -175,8 +219,8 @@ export class Catalog {
     if (users.length) {
       throw new FizzError({ code: "secrets.in_use", message: `secret ${path} is used by ${users.join(", ")}`, hint: "remove it from those services (or fizz down the deployment) first", status: 409 });
     }
-    for (const v of m.versions) this.d.state.delete(versionKey(path, v.v));
-    this.d.state.delete(secretKey(path));
+    const records = this.d.state.list(`version/${path}@`).map(([k]) => k);
+    this.d.state.putAll([...records.map((k) => [k, null] as const), [secretKey(path), null]]);
     this.d.emit("secret.removed", `secret ${path} removed`, { secret: path });
   }
 
@@ -198,8 +242,9 @@ export class Catalog {
     const m = this.meta(checkPath(path));
     if (!m) throw notFound(path);
     const v = version ?? m.current;
-    if (!m.versions.some((x) => x.v === v)) throw new FizzError({ code: "secrets.no_version", message: `secret ${path} has no version ${v} (kept: ${m.versions.map((x) => x.v).join(", ")})`, status: 404 });
-    const rec = this.d.state.get(versionKey(path, v));
+    const entry = m.versions.find((x) => x.v === v);
+    if (!entry) throw new FizzError({ code: "secrets.no_version", message: `secret ${path} has no version ${v} (kept: ${m.versions.map((x) => x.v).join(", ")})`, status: 404 });
+    const rec = this.d.state.get(versionKey(path, v, entry.id));
     if (rec?.type !== "version") throw new FizzError({ code: "secrets.version_missing", message: `version ${v} of ${path} has not reached node ${this.d.node} yet`, status: 503 });
     const key = this.d.keys.need(`read ${path}`);
     const r = await decryptAge(fromBase64(rec.ciphertext), [pathIdentity(key, path).identity], this.d.aead);

@@ -18,7 +18,7 @@ import type { Aead } from "../../core/secrets/age-stream.ts";
 import { jsAead } from "../../core/secrets/aead-js.ts";
 import { clusterIdentity, identityFromScalar, recipientOfIdentity, type AgeKeyPair } from "../../core/secrets/keys.ts";
 import { decryptSops } from "../../core/secrets/sops.ts";
-import { KEYRING_KEY, fromBase64, type SealRecord } from "../../core/state/index.ts";
+import { KEYRING_KEY, fromBase64, listNodes, type SealRecord } from "../../core/state/index.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { secretsRoutes, type SecretsApi } from "../../platform/api/routes-secrets.ts";
 import type { Engine } from "../../platform/engine/index.ts";
@@ -76,6 +76,7 @@ export class SecretsController implements Controller, SecretsApi {
       },
       now: ctx.now,
       alive: () => this.alive(),
+      left: () => this.left(),
       mayCreate: () => this.mayCreate(),
       emit,
     });
@@ -125,6 +126,15 @@ export class SecretsController implements Controller, SecretsApi {
     const n = this.d.membership.current;
     if (!n) return new Set([this.ctx.node]);
     return new Set(n.members().filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.id));
+  }
+
+  /** Members that left the cluster: SWIM says so, or their row in the cluster state does (it outlives SWIM's memory of them). */
+  private left(): ReadonlySet<string> {
+    const n = this.d.membership.current;
+    if (!n) return new Set();
+    const out = new Set(n.members().filter((m) => m.state === "left").map((m) => m.id));
+    for (const [id, info] of listNodes(n.state)) if (info.state === "left") out.add(id);
+    return out;
   }
 
   /** A single node makes its key on first start; a cluster without one gets it from its lowest live member. */
@@ -212,6 +222,7 @@ export class SecretsController implements Controller, SecretsApi {
     this.running = (async () => {
       try {
         await this.keys.pass();
+        this.catalog.settle();
         if (this.rootDir) await this.deliveries.pass((name) => this.project(name));
       } catch (e) {
         this.ctx.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "secrets pass failed");
@@ -249,6 +260,11 @@ export class SecretsController implements Controller, SecretsApi {
   /** Called by the deployments controller before it creates a container: files written, mounts returned. */
   prepareContainer(project: Project, service: string, container: string): Promise<MountSpec[]> {
     return this.deliveries.prepare(project, service, container);
+  }
+
+  /** Called by the deployments controller before it starts a container: files that went (a reboot) are written again. */
+  prepareStart(project: Project, service: string, container: string): Promise<void> {
+    return this.deliveries.ensure(project, service, container);
   }
 
   // ---- SecretsApi -------------------------------------------------------------

@@ -113,6 +113,22 @@ export class Deliveries {
     }
   }
 
+  /**
+   * Before an existing container starts: when its files are gone (the tmpfs
+   * did not survive a reboot, or was unmounted) they are written again at the
+   * same paths, which its mounts name. Nothing to do when they are there.
+   */
+  async ensure(project: Project, serviceName: string, container: string): Promise<void> {
+    const service = project.services[serviceName];
+    if (!service) return;
+    const plan = deliveryPlan(project, service);
+    if (!plan.ok || plan.files.length === 0) return;
+    const ready = this.d.rootIfReady();
+    if (ready && readManifest(containerDir(ready, container))) return;
+    await this.prepare(project, serviceName, container);
+    this.d.emit("secret.redelivered", `the secrets and configs of container ${container} were gone (a reboot empties the tmpfs): written again before it starts`, { container, service: serviceName, deployment: project.name, node: this.d.node });
+  }
+
   private audit(container: string, project: string, service: string, f: FileDelivery, version: string): void {
     const secret = f.source.kind === "stored" ? f.source.path : `${project}/${f.kind}s.${f.name} (${f.source.kind})`;
     this.d.emit("secret.delivered", `${f.kind} ${secret} ${version} decrypted for container ${container} (${f.target})`, { secret, version, container, service, deployment: project, target: f.target, node: this.d.node });

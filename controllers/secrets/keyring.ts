@@ -13,13 +13,12 @@ import { FizzError } from "../../core/errors.ts";
 import { decryptAge } from "../../core/secrets/age.ts";
 import type { Aead } from "../../core/secrets/age-stream.ts";
 import { clusterIdentity, identityFromScalar, keyCheckValue, MasterKey, hex, type AgeKeyPair } from "../../core/secrets/keys.ts";
-import { holderView, liveHolders, mintPlan, mustSeal, openRequests, publishedThreshold, staleOffers, targetThreshold, type HolderView, type SealMode } from "../../core/secrets/quorum.ts";
+import { epochOf, holderView, liveHolders, mintPlan, mustSeal, nodePoly, openRequests, publishedThreshold, revocations, staleOffers, targetThreshold, type HolderView, type SealMode } from "../../core/secrets/quorum.ts";
 import { combine, commitment, share, SHARE_BYTES, shareIndex, verifyShare } from "../../core/secrets/shamir.ts";
 import { fromBase64, KEYRING_KEY, nodeKeyKey, offerKey, sealKey, shareKey, toBase64, type KeyringRecord, type SealRecord } from "../../core/state/index.ts";
 import { encryptAge } from "../../platform/secrets/age-encrypt.ts";
 import type { SecretsRecords } from "./state.ts";
 
-const NODES = "nodes";
 const recoveryPoly = (id: string) => `recovery\0${id}`;
 const RECOVERY_PREFIX = "fizzrecovery";
 
@@ -32,6 +31,8 @@ export interface KeyHolderDeps {
   readonly now: () => number;
   /** Members SWIM reports alive (this node included). */
   readonly alive: () => ReadonlySet<string>;
+  /** Members whose node left the cluster (`fizz leave`): their shares are revoked. */
+  readonly left?: () => ReadonlySet<string>;
   /** True when this node may make a new master key (a single node, not part of any cluster). */
   readonly mayCreate: () => boolean;
   readonly emit: (type: string, message: string, data?: Record<string, unknown>) => void;
@@ -44,6 +45,15 @@ export interface SealStatus {
   readonly threshold: number | null;
   readonly holders: number;
   readonly recovery: { readonly have: number; readonly need: number } | null;
+}
+
+/**
+ * Why a node sealed when share holders went away. The same words whichever
+ * noticed first (a pass, or a delivery checking the quorum as it uses the
+ * key), and in the form a sealed node's status keeps ("N of T shares").
+ */
+function quorumLost(live: number, t: number): string {
+  return `only ${live} of ${t} shares' holders are alive: waiting for more share holders to be up`;
 }
 
 export function encodeRecoveryShare(s: Uint8Array): string {
@@ -89,7 +99,7 @@ export class KeyHolder {
       const v = holderView(this.d.state.list());
       const t = publishedThreshold(v) ?? targetThreshold(v);
       const live = liveHolders(v, this.d.alive(), t).length;
-      if (mustSeal(this.mode, live, t)) this.seal(`only ${live} of the ${t} share holders needed are alive`);
+      if (mustSeal(this.mode, live, t)) this.seal(quorumLost(live, t));
     }
     if (this.master) return this.master;
     throw new FizzError({ code: "secrets.sealed", message: `secrets are sealed on node ${this.d.node} (${this.reason}), so it cannot ${what}`, hint: "wait for enough nodes to be up, or unseal with recovery shares: fizz secret unseal", status: 503 });
@@ -151,7 +161,7 @@ export class KeyHolder {
     const rec = v.shares.get(this.d.node);
     if (!rec) return undefined;
     const s = await this.decryptWith(this.d.identity.identity, rec.ciphertext);
-    if (!s || !verifyShare(NODES, rec.t, s, rec.commitment)) {
+    if (!s || !verifyShare(nodePoly(epochOf(rec)), rec.t, s, rec.commitment)) {
       this.d.emit("secrets.bad_share", `node ${this.d.node}'s own share does not match its commitment (minted by ${rec.by})`);
       return undefined;
     }
@@ -166,7 +176,7 @@ export class KeyHolder {
       st.put(nodeKeyKey(self), { type: "nodekey", recipient: this.d.identity.recipient });
     }
     if (!this.keyring() && this.d.mayCreate()) this.createMaster();
-    const kr = this.keyring();
+    let kr = this.keyring();
     if (!kr) {
       if (this.master) this.seal("the cluster has no master key yet");
       else this.reason = "the cluster has no master key yet (its first settled node makes it)";
@@ -177,16 +187,27 @@ export class KeyHolder {
     let v = holderView(st.list());
     const alive = this.d.alive();
     if (this.master) {
-      // Shares first: a holder without one (a new node, or all of them right after the key was made) gets it now.
+      // A holder that left takes nothing with it: its records go and the key is re-split from a new polynomial.
+      const gone = revocations(v, this.d.left?.() ?? new Set(), epochOf(kr));
+      if (gone.length) {
+        const epoch = epochOf(kr) + 1;
+        const keys = gone.flatMap((n) => [nodeKeyKey(n), shareKey(n), sealKey(n), ...[...(v.offers.get(n)?.keys() ?? [])].map((from) => offerKey(n, from)), ...[...v.offers.keys()].filter((to) => v.offers.get(to)!.has(n)).map((to) => offerKey(to, n))]);
+        st.putAll([...keys.filter((k) => st.get(k)).map((k) => [k, null] as const), [KEYRING_KEY, { ...kr, epoch }]]);
+        this.d.emit("secrets.shares_resplit", `share holder${gone.length > 1 ? "s" : ""} ${gone.join(", ")} left the cluster: ${gone.length > 1 ? "their shares are" : "its share is"} revoked and the master key is split again (share generation ${epoch})`, { revoked: gone, epoch });
+        kr = this.keyring()!;
+        v = holderView(st.list());
+      }
+      // Shares first: a holder without one (a new node, or all of them right after the key was made or re-split) gets it now.
       const t = targetThreshold(v);
-      for (const m of mintPlan(v, t)) {
-        const s = share(this.master, NODES, t, m.x);
-        st.put(shareKey(m.node), { type: "share", x: m.x, t, ciphertext: await this.encryptTo(m.recipient, s), commitment: commitment(NODES, t, s), by: self });
+      const epoch = epochOf(kr);
+      for (const m of mintPlan(v, t, epoch)) {
+        const s = share(this.master, nodePoly(epoch), t, m.x);
+        st.put(shareKey(m.node), { type: "share", x: m.x, t, ciphertext: await this.encryptTo(m.recipient, s), commitment: commitment(nodePoly(epoch), t, s), by: self, ...(epoch ? { epoch } : {}) });
       }
       v = holderView(st.list());
       const tPub = publishedThreshold(v) ?? t;
       const live = liveHolders(v, alive, tPub).length;
-      if (mustSeal(this.mode, live, tPub)) this.seal(`only ${live} of the ${tPub} share holders needed are alive`);
+      if (mustSeal(this.mode, live, tPub)) this.seal(quorumLost(live, tPub));
       else if (this.mode === "recovered" && live >= tPub) this.setMode("unsealed", `${live} share holders alive again`);
     }
     await this.answer(v, alive);
@@ -201,14 +222,15 @@ export class KeyHolder {
     if (requests.size === 0) return;
     const t = publishedThreshold(v) ?? targetThreshold(v);
     let shares: Uint8Array[] = [];
+    // Offered shares are of the polynomial the published records name, so the asker can check them against their commitments.
+    let epoch = epochOf(this.keyring() ?? {});
     if (this.master && this.mode === "recovered") {
-      const xs = [...v.shares.values()].filter((s) => s.t === t).map((s) => s.x).sort((a, b) => a - b).slice(0, t);
-      shares = xs.map((x) => share(this.master!, NODES, t, x));
+      const xs = [...v.shares.values()].filter((s) => s.t === t && epochOf(s) === epoch).map((s) => s.x).sort((a, b) => a - b).slice(0, t);
+      shares = xs.map((x) => share(this.master!, nodePoly(epoch), t, x));
     } else {
-      const own = this.master ? (() => {
-        const r = v.shares.get(this.d.node);
-        return r && r.t === t ? share(this.master!, NODES, t, r.x) : undefined;
-      })() : await this.ownShare(v);
+      const r = v.shares.get(this.d.node);
+      if (r) epoch = epochOf(r);
+      const own = this.master ? (r && r.t === t ? share(this.master, nodePoly(epoch), t, r.x) : undefined) : await this.ownShare(v);
       if (own) shares = [own];
     }
     if (shares.length === 0) return;
@@ -216,9 +238,9 @@ export class KeyHolder {
     shares.forEach((s, i) => payload.set(s, i * SHARE_BYTES));
     for (const [to, request] of requests) {
       const cur = v.offers.get(to)?.get(this.d.node);
-      const tag = `${to}\0${request}\0${t}\0${this.mode}\0${shares.length}`;
-      if (cur && cur.request === request && cur.t === t && this.offered.has(tag)) continue;
-      this.d.state.put(offerKey(to, this.d.node), { type: "offer", request, x: shareIndex(shares[0]!), t, ciphertext: await this.encryptTo(request, payload) });
+      const tag = `${to}\0${request}\0${t}\0${epoch}\0${this.mode}\0${shares.length}`;
+      if (cur && cur.request === request && cur.t === t && epochOf(cur) === epoch && this.offered.has(tag)) continue;
+      this.d.state.put(offerKey(to, this.d.node), { type: "offer", request, x: shareIndex(shares[0]!), t, ciphertext: await this.encryptTo(request, payload), ...(epoch ? { epoch } : {}) });
       this.offered.add(tag);
     }
   }
@@ -227,17 +249,19 @@ export class KeyHolder {
   private async collect(v: HolderView): Promise<void> {
     const kr = this.keyring()!;
     this.request ??= identityFromScalar(Uint8Array.from(randomBytes(32)));
-    const byT = new Map<number, Map<number, Uint8Array>>();
+    // Shares combine only within one polynomial: a generation and a threshold.
+    const byPoly = new Map<string, { t: number; shares: Map<number, Uint8Array> }>();
     let fromRecovered = false;
-    const add = (t: number, s: Uint8Array) => {
-      let m = byT.get(t);
-      if (!m) byT.set(t, (m = new Map()));
-      m.set(shareIndex(s), s);
+    const add = (epoch: number, t: number, s: Uint8Array) => {
+      const k = `${epoch}/${t}`;
+      let m = byPoly.get(k);
+      if (!m) byPoly.set(k, (m = { t, shares: new Map() }));
+      m.shares.set(shareIndex(s), s);
     };
-    const commitmentOf = (t: number, x: number) => [...v.shares.values()].find((r) => r.t === t && r.x === x)?.commitment;
+    const commitmentOf = (epoch: number, t: number, x: number) => [...v.shares.values()].find((r) => r.t === t && r.x === x && epochOf(r) === epoch)?.commitment;
     const own = await this.ownShare(v);
     const ownRec = v.shares.get(this.d.node);
-    if (own && ownRec) add(ownRec.t, own);
+    if (own && ownRec) add(epochOf(ownRec), ownRec.t, own);
     for (const [from, offer] of v.offers.get(this.d.node) ?? []) {
       if (offer.request !== this.request.recipient) continue;
       const payload = await this.decryptWith(this.request.identity, offer.ciphertext);
@@ -247,17 +271,17 @@ export class KeyHolder {
       }
       for (let i = 0; i < payload.length; i += SHARE_BYTES) {
         const s = payload.subarray(i, i + SHARE_BYTES);
-        const c = commitmentOf(offer.t, shareIndex(s));
-        if (!c || !verifyShare(NODES, offer.t, s, c)) {
+        const c = commitmentOf(epochOf(offer), offer.t, shareIndex(s));
+        if (!c || !verifyShare(nodePoly(epochOf(offer)), offer.t, s, c)) {
           this.d.emit("secrets.bad_share", `node ${from} offered share ${shareIndex(s)}, which does not match its commitment: ignored`, { from, x: shareIndex(s) });
           continue;
         }
-        add(offer.t, Uint8Array.from(s));
+        add(epochOf(offer), offer.t, Uint8Array.from(s));
       }
       if (v.seals.get(from)?.state === "recovered") fromRecovered = true;
     }
     let best = "";
-    for (const [t, m] of byT) {
+    for (const { t, shares: m } of byPoly.values()) {
       if (m.size >= t) {
         const r = await combine([...m.values()], t, kr.check);
         if (r.ok) {

@@ -18,6 +18,7 @@ import {
   getSecretsRecord,
   listSecretsRecords,
   putSecretsRecord,
+  putSecretsRecords,
   toBase64,
   type ClusterState,
   type SecretsRecord,
@@ -33,6 +34,8 @@ export interface SecretsRecords {
   list(prefix?: string): [string, SecretsRecord][];
   put(key: string, rec: SecretsRecord): void;
   delete(key: string): void;
+  /** Puts (a record) and deletes (null) at once: every node sees all of them or none. */
+  putAll(entries: readonly (readonly [string, SecretsRecord | null])[]): void;
 }
 
 export class SecretsState implements SecretsRecords {
@@ -86,6 +89,16 @@ export class SecretsState implements SecretsRecords {
     if (n) n.mutate((s, ts) => deleteSecretsRecord(s, ts, key));
     else if (!this.membership.catchingUp) {
       this.local.mutate((s) => deleteSecretsRecord(s, this.clock.now(this.now()), key));
+      this.schedulePersist();
+    }
+  }
+
+  putAll(entries: readonly (readonly [string, SecretsRecord | null])[]): void {
+    if (entries.length === 0) return;
+    const n = this.membership.current;
+    if (n) n.mutate((s, ts) => putSecretsRecords(s, ts, entries));
+    else if (!this.membership.catchingUp) {
+      this.local.mutate((s) => putSecretsRecords(s, this.clock.now(this.now()), entries));
       this.schedulePersist();
     }
   }

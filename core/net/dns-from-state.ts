@@ -6,7 +6,9 @@
  * deployment's normalised spec) and the first exposed or published container
  * port for SRV. Ready = running without a healthcheck, or healthy: what the
  * resolver answers; records of other states stay in the table (for PTR and
- * scoping) but are never answered.
+ * scoping) but are never answered. Nor are the records of nodes that are
+ * dead or gone (`goneNodes`): nobody updates those any more, and their
+ * replicas are being started elsewhere.
  */
 import type { ClusterState } from "../state/cluster-state.ts";
 import type { ContainerRecord, DeploymentRecord } from "../state/schema.ts";
@@ -44,7 +46,7 @@ export function isReady(r: ContainerRecord): boolean {
  * engine-local address of a network that does not span the cluster, which
  * nobody on another node could reach.
  */
-export function dnsEndpointsFromState(state: ClusterState, subnets?: readonly NetworkSubnet[]): DnsEndpoint[] {
+export function dnsEndpointsFromState(state: ClusterState, subnets?: readonly NetworkSubnet[], goneNodes: ReadonlySet<string> = new Set()): DnsEndpoint[] {
   const bySubnet = subnets ? new Map(subnets.map((x) => [`${x.project}/${x.network}`, x.subnet])) : undefined;
   const out: DnsEndpoint[] = [];
   for (const k of Object.keys(state.containers)) {
@@ -68,7 +70,7 @@ export function dnsEndpointsFromState(state: ClusterState, subnets?: readonly Ne
       const cfg = svc?.networks?.[network];
       networks.push({ network, address, aliases: [...(cfg?.aliases ?? [])] });
     }
-    out.push({ project: d.project, service: r.service, containerName: `${d.project}-${r.service}-${r.index + 1}`, ready: isReady(r), networks, port: portOf(svc) });
+    out.push({ project: d.project, service: r.service, containerName: `${d.project}-${r.service}-${r.index + 1}`, ready: isReady(r) && !goneNodes.has(r.nodeId), networks, port: portOf(svc) });
   }
   return out;
 }

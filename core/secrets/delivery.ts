@@ -131,6 +131,11 @@ export interface DeliveryManifest {
  * file in git does).
  */
 export function sourceVersion(source: SealedSource, meta: SecretMetaRecord | undefined, digest: (s: string) => string): string | undefined {
-  if (source.kind === "stored") return meta ? `v${meta.current}` : undefined;
+  if (source.kind === "stored") {
+    if (!meta) return undefined;
+    // Two concurrent rotations both write version n: the id tells whose value a container has.
+    const id = meta.versions.find((x) => x.v === meta.current)?.id;
+    return `v${meta.current}${id ? `.${id.slice(0, 8)}` : ""}`;
+  }
   return `sha256:${digest(source.kind === "age" ? source.data : `${JSON.stringify(source.key)}\n${source.data}`).slice(0, 16)}`;
 }

@@ -14,7 +14,13 @@
  *    record; every live holder answers with its share encrypted to it. With
  *    `t` verified shares of one polynomial it rebuilds the key.
  *  - A node unsealed by quorum seals again when fewer than `t` holders are
- *    alive (a minority partition cannot decrypt). One unsealed with recovery
+ *    alive (a minority partition cannot decrypt).
+ *  - Shares belong to a generation (the keyring's `epoch`, polynomial
+ *    `nodes\0<epoch>`). When a holder leaves the cluster (its row says
+ *    "left"), an unsealed node deletes its records and bumps the epoch, and
+ *    every share is re-minted from the new polynomial: the leaver's share no
+ *    longer combines with any current one. A share for a node that is no
+ *    holder (minted concurrently with the leave) is revoked the same way. One unsealed with recovery
  *    shares (`recovered`) stays unsealed: the operator chose to, and it offers
  *    enough shares for the other live nodes to follow.
  */
@@ -59,6 +65,29 @@ export function holders(v: HolderView): string[] {
   return [...v.nodeKeys.keys()].sort().slice(0, MAX_SHARES);
 }
 
+/** A share's (or offer's) generation. */
+export function epochOf(r: { readonly epoch?: number }): number {
+  return r.epoch ?? 0;
+}
+
+/** The name of the node-share polynomial of a generation (0 keeps the name shares had before generations). */
+export function nodePoly(epoch: number): string {
+  return epoch === 0 ? "nodes" : `nodes\0${epoch}`;
+}
+
+/**
+ * Nodes to revoke: those that left the cluster and still publish a node key
+ * or hold a share of the current generation (one minted for a leaver by a
+ * node that had not heard yet: it is revoked again, with a new generation).
+ * A share without a node key is not enough: during a join the share minted
+ * for the new node can arrive before the node's own key record.
+ */
+export function revocations(v: HolderView, left: ReadonlySet<string>, epoch: number): string[] {
+  const out = new Set<string>();
+  for (const n of left) if (v.nodeKeys.has(n) || (v.shares.has(n) && epochOf(v.shares.get(n)!) === epoch)) out.add(n);
+  return [...out].sort();
+}
+
 /** The threshold the holders should have: a majority of them. */
 export function targetThreshold(v: HolderView): number {
   return nodeThreshold(holders(v).length);
@@ -69,17 +98,17 @@ export function targetThreshold(v: HolderView): number {
  * to the larger). Sealed nodes go by this, since nothing re-mints while the
  * whole cluster is sealed; undefined when there are no shares.
  */
-export function publishedThreshold(v: HolderView): number | undefined {
+export function publishedThreshold(v: HolderView, epoch?: number): number | undefined {
   const count = new Map<number, number>();
-  for (const s of v.shares.values()) count.set(s.t, (count.get(s.t) ?? 0) + 1);
+  for (const s of v.shares.values()) if (epoch === undefined || epochOf(s) === epoch) count.set(s.t, (count.get(s.t) ?? 0) + 1);
   let best: number | undefined;
   for (const [t, n] of count) if (best === undefined || n > count.get(best)! || (n === count.get(best)! && t > best)) best = t;
   return best;
 }
 
-/** Holders that are alive and hold a share of threshold `t`. */
-export function liveHolders(v: HolderView, alive: ReadonlySet<string>, t: number): string[] {
-  return [...v.shares.entries()].filter(([n, s]) => s.t === t && alive.has(n) && v.nodeKeys.has(n)).map(([n]) => n).sort();
+/** Holders that are alive and hold a share of threshold `t` (of generation `epoch`, when given). */
+export function liveHolders(v: HolderView, alive: ReadonlySet<string>, t: number, epoch?: number): string[] {
+  return [...v.shares.entries()].filter(([n, s]) => s.t === t && (epoch === undefined || epochOf(s) === epoch) && alive.has(n) && v.nodeKeys.has(n)).map(([n]) => n).sort();
 }
 
 export interface Mint {
@@ -88,14 +117,14 @@ export interface Mint {
   readonly recipient: string;
 }
 
-/** Shares an unsealed node should (re)write for threshold `t`. */
-export function mintPlan(v: HolderView, t: number): Mint[] {
+/** Shares an unsealed node should (re)write for threshold `t` (and generation `epoch`). */
+export function mintPlan(v: HolderView, t: number, epoch = 0): Mint[] {
   const hs = holders(v);
   const keep = new Map<string, number>(); // node → x kept
   const used = new Set<number>();
   for (const n of hs) {
     const s = v.shares.get(n);
-    if (s && s.t === t && !used.has(s.x)) {
+    if (s && s.t === t && epochOf(s) === epoch && !used.has(s.x)) {
       keep.set(n, s.x);
       used.add(s.x);
     }

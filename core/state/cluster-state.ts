@@ -309,6 +309,16 @@ export function deleteSecretsRecord(state: ClusterState, ts: Hlc, key: string): 
   return change(state, { secrets: lwwDeleteDelta(key, ts) });
 }
 
+/**
+ * Writes (a record) and deletes (null) several records of the secrets
+ * collection in one delta with one timestamp: a node that receives it sees
+ * all of them or none (a new version's ciphertext and the metadata naming it).
+ */
+export function putSecretsRecords(state: ClusterState, ts: Hlc, entries: readonly (readonly [string, SecretsRecord | null])[]): Change {
+  const delta = Object.assign(Object.create(null) as Record<string, unknown>, ...entries.map(([k, r]) => (r ? lwwPutDelta(k, r, ts) : lwwDeleteDelta(k, ts))));
+  return change(state, { secrets: delta as ReturnType<typeof lwwPutDelta<SecretsRecord>> });
+}
+
 export function getSecretsRecord(state: ClusterState, key: string): SecretsRecord | undefined {
   return lwwMapGet(state.secrets, key);
 }

@@ -12,7 +12,11 @@
  *   seal/<node>             sealed or not, why, and the in-memory recipient offers go to (that node)
  *   offer/<to>/<from>       <from>'s share, encrypted to <to>'s request key (<from>)
  *   secret/<path>           metadata: kind, versions, scope and grants (the node that changed it)
- *   version/<path>@<v>      one version's ciphertext                (the node that wrote it)
+ *   version/<path>@<v>.<id> one version's ciphertext                (the node that wrote it; written
+ *                           in one delta with the secret/<path> record that names it, so no node
+ *                           sees one without the other; <id> tells two concurrent rotations'
+ *                           version <v> apart: the metadata record's last writer wins, with its
+ *                           own value. Versions from before ids: version/<path>@<v>)
  *   identity/<name>         an imported age identity, encrypted like a secret (the importing node)
  *
  * `<path>` is a cluster secret's name (`db_pw`) or a project's own secret or
@@ -41,6 +45,12 @@ export type KeyringRecord = {
   readonly created: number;
   /** Recovery shares (a separate polynomial, `recovery\0<id>`): threshold, count, one commitment each. */
   readonly recovery: { readonly id: string; readonly threshold: number; readonly commitments: readonly string[] } | null;
+  /**
+   * The node shares' generation (absent: 0). Bumped when a share holder
+   * leaves the cluster: the shares are re-split from a new polynomial, so the
+   * leaver's share no longer combines with anyone's.
+   */
+  readonly epoch?: number;
 };
 
 export type NodeKeyRecord = { readonly type: "nodekey"; readonly recipient: string };
@@ -54,6 +64,8 @@ export type ShareRecord = {
   readonly commitment: string;
   /** the node that minted it */
   readonly by: string;
+  /** the keyring's share generation it belongs to (absent: 0) */
+  readonly epoch?: number;
 };
 
 export type SealRecord = {
@@ -73,6 +85,8 @@ export type OfferRecord = {
   readonly x: number;
   readonly t: number;
   readonly ciphertext: string;
+  /** the share generation of the shares offered (absent: 0) */
+  readonly epoch?: number;
 };
 
 export type SecretVersionMeta = {
@@ -81,6 +95,8 @@ export type SecretVersionMeta = {
   /** plaintext length in bytes (not secret; shown by inspect) */
   readonly size: number;
   readonly by: string;
+  /** Which write of version `v` this is (its record is `version/<path>@<v>.<id>`); absent for versions written before ids. */
+  readonly id?: string;
 };
 
 export type SecretMetaRecord = {
@@ -115,7 +131,9 @@ export const shareKey = (node: string) => `share/${node}`;
 export const sealKey = (node: string) => `seal/${node}`;
 export const offerKey = (to: string, from: string) => `offer/${to}/${from}`;
 export const secretKey = (path: string) => `secret/${path}`;
-export const versionKey = (path: string, v: number) => `version/${path}@${v}`;
+export const versionKey = (path: string, v: number, id?: string) => `version/${path}@${v}${id ? `.${id}` : ""}`;
+/** A version write's id: 16 hex digits. */
+export const VERSION_ID_RE = /^[0-9a-f]{16}$/;
 export const identityKey = (name: string) => `identity/${name}`;
 
 export type ParsedSecretsKey =
@@ -123,7 +141,7 @@ export type ParsedSecretsKey =
   | { readonly type: "nodekey" | "share" | "seal"; readonly node: string }
   | { readonly type: "offer"; readonly to: string; readonly from: string }
   | { readonly type: "secret"; readonly path: string }
-  | { readonly type: "version"; readonly path: string; readonly v: number }
+  | { readonly type: "version"; readonly path: string; readonly v: number; readonly id?: string }
   | { readonly type: "identity"; readonly name: string };
 
 export function parseSecretsKey(k: string): ParsedSecretsKey | undefined {
@@ -144,8 +162,8 @@ export function parseSecretsKey(k: string): ParsedSecretsKey | undefined {
     case "secret":
       return SECRET_PATH_RE.test(rest) ? { type: "secret", path: rest } : undefined;
     case "version": {
-      const m = /^(.+)@(0|[1-9][0-9]{0,9})$/.exec(rest);
-      return m && SECRET_PATH_RE.test(m[1]!) ? { type: "version", path: m[1]!, v: Number(m[2]) } : undefined;
+      const m = /^(.+)@(0|[1-9][0-9]{0,9})(?:\.([0-9a-f]{16}))?$/.exec(rest);
+      return m && SECRET_PATH_RE.test(m[1]!) ? { type: "version", path: m[1]!, v: Number(m[2]), ...(m[3] ? { id: m[3] } : {}) } : undefined;
     }
     case "identity":
       return /^[A-Za-z0-9._-]{1,63}$/.test(rest) ? { type: "identity", name: rest } : undefined;
@@ -179,11 +197,16 @@ function oneOf<T extends string>(v: unknown, p: string, options: readonly T[]): 
   return v as T;
 }
 
+/** An optional share generation: a positive integer when present. */
+function epochOf(o: Record<string, unknown>, p: string): { epoch?: number } {
+  return o.epoch === undefined ? {} : { epoch: readInt(o.epoch, at(p, "epoch"), 1) };
+}
+
 export function readSecretsRecord(v: unknown, p: string): SecretsRecord {
   const type = field((v ?? {}) as Record<string, unknown>, "type");
   switch (type) {
     case "keyring": {
-      const o = readRecord(v, p, ["type", "check", "recipient", "created", "recovery"]);
+      const o = readRecord(v, p, ["type", "check", "recipient", "created", "recovery"], ["epoch"]);
       let recovery: KeyringRecord["recovery"] = null;
       if (o.recovery !== null) {
         const r = readRecord(o.recovery, at(p, "recovery"), ["id", "threshold", "commitments"]);
@@ -193,14 +216,14 @@ export function readSecretsRecord(v: unknown, p: string): SecretsRecord {
           commitments: readArray(r.commitments, at(p, "recovery.commitments"), hexStr, 255),
         };
       }
-      return { type, check: hexStr(o.check, at(p, "check")), recipient: recipient(o.recipient, at(p, "recipient")), created: readInt(o.created, at(p, "created")), recovery };
+      return { type, check: hexStr(o.check, at(p, "check")), recipient: recipient(o.recipient, at(p, "recipient")), created: readInt(o.created, at(p, "created")), recovery, ...epochOf(o, p) };
     }
     case "nodekey": {
       const o = readRecord(v, p, ["type", "recipient"]);
       return { type, recipient: recipient(o.recipient, at(p, "recipient")) };
     }
     case "share": {
-      const o = readRecord(v, p, ["type", "x", "t", "ciphertext", "commitment", "by"]);
+      const o = readRecord(v, p, ["type", "x", "t", "ciphertext", "commitment", "by"], ["epoch"]);
       return {
         type,
         x: readInt(o.x, at(p, "x"), 1, 255),
@@ -208,6 +231,7 @@ export function readSecretsRecord(v: unknown, p: string): SecretsRecord {
         ciphertext: b64(o.ciphertext, at(p, "ciphertext"), 8192),
         commitment: hexStr(o.commitment, at(p, "commitment")),
         by: readString(o.by, at(p, "by"), 64),
+        ...epochOf(o, p),
       };
     }
     case "seal": {
@@ -221,8 +245,8 @@ export function readSecretsRecord(v: unknown, p: string): SecretsRecord {
       };
     }
     case "offer": {
-      const o = readRecord(v, p, ["type", "request", "x", "t", "ciphertext"]);
-      return { type, request: recipient(o.request, at(p, "request")), x: readInt(o.x, at(p, "x"), 1, 255), t: readInt(o.t, at(p, "t"), 1, 255), ciphertext: b64(o.ciphertext, at(p, "ciphertext"), 8192) };
+      const o = readRecord(v, p, ["type", "request", "x", "t", "ciphertext"], ["epoch"]);
+      return { type, request: recipient(o.request, at(p, "request")), x: readInt(o.x, at(p, "x"), 1, 255), t: readInt(o.t, at(p, "t"), 1, 255), ciphertext: b64(o.ciphertext, at(p, "ciphertext"), 8192), ...epochOf(o, p) };
     }
     case "secret": {
       const o = readRecord(v, p, ["type", "kind", "current", "versions", "project", "grants", "labels", "created"]);
@@ -234,8 +258,10 @@ export function readSecretsRecord(v: unknown, p: string): SecretsRecord {
           o.versions,
           at(p, "versions"),
           (x, q) => {
-            const r = readRecord(x, q, ["v", "created", "size", "by"]);
-            return { v: readInt(r.v, at(q, "v"), 1), created: readInt(r.created, at(q, "created")), size: readInt(r.size, at(q, "size")), by: readString(r.by, at(q, "by"), 64) };
+            const r = readRecord(x, q, ["v", "created", "size", "by"], ["id"]);
+            const id = r.id === undefined ? undefined : readString(r.id, at(q, "id"), 16);
+            if (id !== undefined && !VERSION_ID_RE.test(id)) fail(at(q, "id"), "expected 16 hex digits");
+            return { v: readInt(r.v, at(q, "v"), 1), created: readInt(r.created, at(q, "created")), size: readInt(r.size, at(q, "size")), by: readString(r.by, at(q, "by"), 64), ...(id ? { id } : {}) };
           },
           64,
         ),

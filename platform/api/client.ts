@@ -27,6 +27,7 @@ import type {
 } from "./backend.ts";
 import type { EventRecord } from "../store/index.ts";
 import type { ClusterInitResult, ClusterJoinResult, ClusterKeysView, ClusterNodeView } from "./cluster-api.ts";
+import type { StopVerb, UserStopped } from "./routes-user-stops.ts";
 
 export interface ClientOptions {
   readonly address: ApiAddress;
@@ -129,6 +130,14 @@ export class ApiClient {
       stop.abort();
     }
     throw new FizzError({ code: "client.aborted", message: `stopped following the change to ${deployment}`, exitCode: 130 });
+  }
+  /** `fizz stop|kill|rm|pause` of an agent's deployment: the agent leaves these services (all when none) stopped. */
+  userStopped(name: string, services: readonly string[], verb: StopVerb): Promise<{ deployment: string; stopped: UserStopped }> {
+    return this.json("POST", `/v1/deployments/${enc(name)}/stopped`, { verb, services });
+  }
+  /** `fizz start|restart|unpause`: the agent keeps these services (all when none) running again. */
+  userResumed(name: string, services: readonly string[]): Promise<{ deployment: string; stopped: UserStopped }> {
+    return this.json("DELETE", `/v1/deployments/${enc(name)}/stopped${services.length ? `?${services.map((s) => `service=${encodeURIComponent(s)}`).join("&")}` : ""}`);
   }
   down(name: string, opts: { volumes?: boolean } = {}): Promise<DeleteResult> {
     return this.json("DELETE", `/v1/deployments/${enc(name)}${opts.volumes ? "?volumes=true" : ""}`);

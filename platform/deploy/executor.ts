@@ -76,6 +76,12 @@ export interface ExecuteOptions {
    */
   prepareCreate?: (service: string, container: string) => Promise<MountSpec[]>;
   /**
+   * Called before a container is started, with its service and name (the
+   * agent's secrets delivery writes the files of an existing container again
+   * when they are gone: its tmpfs did not survive a reboot).
+   */
+  prepareStart?: (service: string, container: string) => Promise<void>;
+  /**
    * Called before a container is stopped, with its name (the agent's ingress
    * takes it out of rotation and lets its requests finish, bounded).
    */
@@ -176,6 +182,7 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
         return;
       }
       case "startContainer":
+        if (opts.prepareStart) await opts.prepareStart(step.container.service, step.container.name);
         return engine.startContainer(idOf(step.container));
       case "stopContainer": {
         const id = idOf(step.container);

@@ -46,6 +46,8 @@ export interface MonitorOptions {
   store?: RestartStore;
   onEvent?: (e: MonitorEvent) => void;
   now?: () => number;
+  /** Services left alone this pass (the agent's: those the user stopped by hand). Read once per pass. */
+  held?: () => ReadonlySet<string>;
 }
 
 
@@ -80,6 +82,7 @@ export class HealthMonitor {
   async tick(): Promise<Map<string, HealthDecision>> {
     const decisions = new Map<string, HealthDecision>();
     const list = await this.engine.containers(this.project.name);
+    const held = this.opts.held?.();
     const seen = new Set<string>();
     for (const c of list) {
       const labels = c.Labels ?? {};
@@ -90,6 +93,10 @@ export class HealthMonitor {
       const name = (c.Names[0] ?? c.Id).replace(/^\//, "");
       seen.add(name);
       if (this.inFlight.has(name)) continue;
+      if (held?.has(service)) {
+        this.failingSince.delete(name);
+        continue;
+      }
       const state = String(c.State).toLowerCase();
       const unhealthy = /\(unhealthy\)/.test(c.Status);
       // Completed one-shot jobs (depends_on: service_completed_successfully targets) are not failures.

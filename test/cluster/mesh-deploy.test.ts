@@ -6,7 +6,8 @@
 // service_healthy holds across hosts; `dig` against a node's resolver
 // answers exactly the healthy replicas, drops an unhealthy one within 5 s and
 // never answers another project's names; bad input is refused with nothing
-// half-applied; WordPress and MariaDB on different hosts serve the
+// half-applied; a cross-host transfer crosses the underlay only as
+// WireGuard UDP; WordPress and MariaDB on different hosts serve the
 // installer; a killed host's service is reached again by name within 15 s
 // with no stale address after; a node that leaves frees its addresses.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -26,7 +27,10 @@ if (socket && !isRoot && process.env.CI === "true") throw new Error("mesh deploy
 const ROOT = join(import.meta.dir, "..", "..");
 const WP_IMAGES = ["wordpress:6", "mariadb:10.11"];
 const pin = (role: string) => `    deploy: { placement: { constraints: ["node.labels.role == ${role}"] } }\n`;
-const serve = (text: string, delay = 0) => `["sh", "-c", "${delay ? `sleep ${delay}; ` : ""}mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 8080 -h /www"]`;
+const PAYLOAD_WORD = "FIZZ-APP-PAYLOAD";
+// Each server also serves /payload.txt: 4,000 bytes of a known word, for the capture.
+const serve = (text: string, delay = 0) =>
+  `["sh", "-c", "${delay ? `sleep ${delay}; ` : ""}mkdir -p /www && echo ${text} > /www/index.html && yes ${PAYLOAD_WORD} | head -c 4000 > /www/payload.txt && exec httpd -f -p 8080 -h /www"]`;
 const httpCheck = `    healthcheck: { test: ["CMD", "wget", "-qO-", "http://127.0.0.1:8080/"], interval: 1s, timeout: 2s, retries: 2 }\n`;
 
 function shop(apiPlacement: string, apiDependsOnDb = true): string {
@@ -182,6 +186,28 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
     expect((await wget("shop-web-1", `http://${apiIp}:8080/`)).body).toBe("api-ok");
   }, 240_000);
 
+  step("a cross-host transfer of a known payload (web on h0 -> api on h1) crosses the underlay only as WireGuard UDP", async () => {
+    const c = cluster!;
+    const cap = join(c.dir, "app-underlay.pcap");
+    // Everything between the two hosts, from before the transfer until after it.
+    const dump = run(["timeout", "10", "tcpdump", "-i", c.bridge, "-nn", "-U", "-s", "0", "-w", cap, `host ${host(0).ip} and host ${host(1).ip}`], { timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const got = await wget("shop-web-1", "http://api:8080/payload.txt");
+    expect(got.code).toBe(0);
+    expect(got.body.length).toBeGreaterThanOrEqual(3990);
+    expect(got.body).toContain(PAYLOAD_WORD);
+    await dump;
+    const lines = (await run(["tcpdump", "-nn", "-r", cap, "ip"])).stdout.trim().split("\n").filter(Boolean);
+    const wg = lines.filter((l) => /IP 10\.99\.0\.\d+\.51820 > 10\.99\.0\.\d+\.51820: UDP/.test(l));
+    const other = lines.filter((l) => !wg.includes(l));
+    // The rest is the agents' own control traffic (gossip 7946, relay 7948, registry peers): never the app's port.
+    const otherPorts = [...new Set(other.map((l) => /IP [\d.]+\.(\d+) > [\d.]+\.(\d+)/.exec(l)?.slice(1, 3).map(Number).sort((a, b) => a - b)[0]))].sort();
+    process.stderr.write(`underlay during the transfer: ${wg.length} WireGuard UDP packets, ${other.length} others on ports ${otherPorts.join(",")}\n`);
+    expect(wg.length).toBeGreaterThanOrEqual(4);
+    expect(other.filter((l) => /\.8080[ :]/.test(l))).toEqual([]);
+    expect((await run(["tcpdump", "-nn", "-A", "-r", cap])).stdout).not.toContain(PAYLOAD_WORD);
+  }, 60_000);
+
   step("dig against a node's resolver: exactly the healthy replicas, TTL <= 5, an unhealthy one gone within 5 s, no other project's names, the rest forwarded", async () => {
     write(
       "echo",
@@ -237,8 +263,9 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
     write("bad1", `name: bad1\nservices:\n  a:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\nnetworks:\n  default:\n    ipam: { config: [{ subnet: ${shopSubnet} }] }\n`);
     const r1 = await fizz(0, "bad1", "up", "-d");
     expect(r1.code).not.toBe(0);
-    expect(r1.stderr).toContain("net.subnet_taken");
-    expect(r1.stderr).toContain(`overlaps network default of deployment shop`);
+    // net.subnet_taken (the CLI prints the message and the hint, not the code)
+    expect(r1.stderr).toContain(`subnet ${shopSubnet} of network default overlaps network default of deployment shop`);
+    expect(r1.stderr).toContain("hint: choose another subnet");
 
     // b on h0 takes the slice holding .20 and .21; a on h1 asks for .21: one of the two nodes cannot, and the change is undone everywhere.
     write(
@@ -251,7 +278,9 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
     const r2 = await fizz(0, "bad2", "up", "-d", "--wait");
     process.stderr.write(`bad2: ${r2.stderr.trim().split("\n").slice(-3).join(" | ")}\n`);
     expect(r2.code).not.toBe(0);
-    expect(r2.stderr).toContain("net.address_unavailable");
+    // net.address_unavailable: the replica, the address and the fix
+    expect(r2.stderr).toMatch(/ipv4_address 10\.219\.7\.2[01] on network default is in 10\.219\.7\.\d+\/\d+, which node \S+ holds/);
+    expect(r2.stderr).toContain("pin the service to that node");
     for (const name of ["bad1", "bad2"]) {
       const gone = await waitFor(async () => {
         for (const h of cluster!.hosts) {

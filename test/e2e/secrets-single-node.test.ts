@@ -31,12 +31,16 @@ describe.skipIf(!docker || !age)("secrets on a single node", () => {
   let dir = "";
   let run = "";
   let agent: AgentProcess;
+  let agentArgs: string[] = [];
+  /** Log lines of agents stopped by a test (scanned for plaintext with the current one's). */
+  const earlierLogs: unknown[] = [];
   let sock = "";
   let api: ApiClient;
   const values = {
     v1: `Zebra-${randomBytes(8).toString("hex")}`,
     v2: `Okapi-${randomBytes(8).toString("hex")}`,
     local: `Lynx-${randomBytes(8).toString("hex")}`,
+    boot: `Tapir-${randomBytes(8).toString("hex")}`,
   };
   const binary = Uint8Array.from(randomBytes(3000));
   const projects: string[] = [];
@@ -66,11 +70,8 @@ describe.skipIf(!docker || !age)("secrets on a single node", () => {
     dir = mkdtempSync(join(tmpdir(), "fizz-secrets-e2e-"));
     run = join(dir, "run");
     sock = join(dir, "api.sock");
-    agent = await startAgent({
-      dataDir: join(dir, "data"),
-      args: ["--api", `unix:${sock}`, "--engine", `unix://${docker}`, "--bind", `127.0.0.1:${await freePort()}`],
-      env: { FIZZ_SECRETS_DIR: run, FIZZ_SECRETS_INTERVAL: "500ms" },
-    });
+    agentArgs = ["--api", `unix:${sock}`, "--engine", `unix://${docker}`, "--bind", `127.0.0.1:${await freePort()}`];
+    agent = await startAgent({ dataDir: join(dir, "data"), args: agentArgs, env: { FIZZ_SECRETS_DIR: run, FIZZ_SECRETS_INTERVAL: "500ms" } });
     api = new ApiClient({ address: { kind: "unix", path: sock } });
   }, 60_000);
 
@@ -231,8 +232,70 @@ secrets:
     }
   }, 180_000);
 
+  test("after a reboot (containers down, the tmpfs gone) the agent writes a container's files again before it starts it", async () => {
+    expect(fizz(["secret", "create", "boot_pw", "-"], { input: values.boot }).code).toBe(0);
+    const name = `reboot-${tag}`;
+    const p = project("reboot", `name: ${name}
+services:
+  app:
+    image: ${IMAGE}
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    restart: unless-stopped
+    stop_grace_period: 1s
+    secrets:
+      - source: boot_pw
+        mode: 0400
+        uid: "1000"
+    configs:
+      - source: conf
+        target: /etc/app.conf
+secrets:
+  boot_pw:
+    external: true
+configs:
+  conf:
+    content: "port 8080"
+`);
+    expect(fizz(["up", "-d", "--wait"], { cwd: p }).code).toBe(0);
+    const c = `${name}-app-1`;
+    const reads = () => exec(c, "stat -c '%a %u' /run/secrets/boot_pw && cat /run/secrets/boot_pw /etc/app.conf");
+    expect(reads()).toBe(`400 1000\n${values.boot}port 8080`);
+    const id = sh("docker", ["inspect", c, "--format", "{{.Id}}"]).stdout.toString().trim();
+    // The reboot: the agent and the container go down, and with them the tmpfs.
+    earlierLogs.push(...agent.logs);
+    await agent.stop();
+    expect(sh("docker", ["stop", "-t", "1", c]).status).toBe(0);
+    expect(sh("umount", ["-l", run]).status).toBe(0); // lazy: containers of the other tests still hold theirs
+    rmSync(run, { recursive: true, force: true });
+    mkdirSync(run);
+    expect(sh("docker", ["start", c]).status).not.toBe(0); // its mount source is gone: the engine alone cannot start it
+    agent = await startAgent({ dataDir: join(dir, "data"), args: agentArgs, env: { FIZZ_SECRETS_DIR: run, FIZZ_SECRETS_INTERVAL: "500ms" } });
+    const t0 = Date.now();
+    let seen = "";
+    while (Date.now() - t0 < 60_000) {
+      if (sh("docker", ["inspect", c, "--format", "{{.State.Running}}"]).stdout.toString().trim() === "true") {
+        seen = reads();
+        if (seen.includes(values.boot)) break;
+      }
+      await Bun.sleep(250);
+    }
+    expect(seen).toBe(`400 1000\n${values.boot}port 8080`);
+    process.stderr.write(`reboot: the container runs again with its secrets ${Date.now() - t0} ms after the agent started\n`);
+    // The same container (started, not recreated), its files on a tmpfs again, and the re-delivery in the event log.
+    expect(sh("docker", ["inspect", c, "--format", "{{.Id}}"]).stdout.toString().trim()).toBe(id);
+    expect(sh("findmnt", ["-n", "-o", "FSTYPE", "--target", run]).stdout.toString().trim()).toBe("tmpfs");
+    const redelivered: string[] = [];
+    for await (const e of api.events({ follow: false, types: ["secret.redelivered"] })) redelivered.push(e.message);
+    expect(redelivered.some((m) => m.includes(c))).toBe(true);
+    // Rotation still reaches it (the manifest came back with the files).
+    expect(fizz(["secret", "rotate", "boot_pw", "-"], { input: `${values.boot}-2` }).code).toBe(0);
+    const t1 = Date.now();
+    while (Date.now() - t1 < 15_000 && exec(c, "cat /run/secrets/boot_pw") !== `${values.boot}-2`) await Bun.sleep(100);
+    expect(exec(c, "cat /run/secrets/boot_pw")).toBe(`${values.boot}-2`);
+  }, 180_000);
+
   test("the plaintext is nowhere: data dir, logs, API answers, engine container config", async () => {
-    const needles = [values.v1, values.v2, values.local, "c4r1b0u"];
+    const needles = [values.v1, values.v2, values.local, values.boot, "c4r1b0u"];
     const haystacks: [string, string][] = [];
     const walk = (d: string) => {
       for (const f of readdirSync(d)) {
@@ -243,7 +306,7 @@ secrets:
       }
     };
     walk(agent.dataDir);
-    haystacks.push(["agent log", agent.logs.map((l) => JSON.stringify(l)).join("\n")]);
+    haystacks.push(["agent log", [...earlierLogs, ...agent.logs].map((l) => JSON.stringify(l)).join("\n")]);
     const events: string[] = [];
     for await (const e of api.events({ follow: false })) events.push(JSON.stringify(e));
     haystacks.push(["GET /v1/events", events.join("\n")]);

@@ -129,6 +129,42 @@ describe("one node", () => {
     await a.client.down("bounded");
   });
 
+  test("what the user stopped by hand stays stopped until start, scale or up; what was not told comes back", async () => {
+    const svc = (n: string) => `  ${n}:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    restart: always\n`;
+    const body = files(`services:\n${svc("web")}${svc("worker")}`);
+    await a.client.up("held", body);
+    const pass = () => new Promise((r) => setTimeout(r, 1500)); // three reconcile periods (500 ms here)
+    // fizz stop web, as the CLI does it: the agent is told, then the engine stops it.
+    expect((await a.client.userStopped("held", ["web"], "stop")).stopped).toEqual({ web: "stop" });
+    Object.assign(engine.byName("held-web-1")!, { state: "exited", exitCode: 0 });
+    // A worker container removed behind the agent's back (docker rm) still comes back.
+    const worker = engine.byName("held-worker-1")!;
+    engine.containersById.delete(worker.id);
+    await until("the worker back", 5000, () => engine.running("held", "worker").length === 1 || undefined);
+    await pass();
+    expect(engine.byName("held-web-1")!.state).toBe("exited");
+    // fizz start web: the agent keeps it running again (restart: always), here started by the loop itself.
+    expect((await a.client.userResumed("held", ["web"])).stopped).toEqual({});
+    await until("web started again", 5000, () => engine.running("held", "web").length === 1 || undefined);
+    // fizz rm -sf (every service): nothing is recreated, and the record survives an unrelated wake.
+    await a.client.userStopped("held", [], "rm");
+    for (const c of engine.running("held")) engine.containersById.delete(c.id);
+    await pass();
+    expect(engine.running("held")).toEqual([]);
+    // fizz scale worker=1 hands that service back; up hands back the rest.
+    await a.client.scale("held", "worker", 1);
+    expect(engine.running("held", "worker")).toHaveLength(1);
+    expect(engine.running("held", "web")).toHaveLength(0);
+    await a.client.up("held", body);
+    expect(engine.running("held", "web")).toHaveLength(1);
+    expect((await a.client.userResumed("held", [])).stopped).toEqual({});
+    const unknown = await failure(a.client.userStopped("held", ["nope"], "kill"));
+    expect([unknown.status, unknown.message]).toEqual([404, "no service 'nope' in deployment 'held'"]);
+    expect((await failure(a.client.userStopped("nowhere", [], "kill"))).status).toBe(404);
+    await a.client.down("held");
+    expect(a.store.getMeta("user_stopped:held") ?? "").toBe("");
+  });
+
   test("a failed up changes nothing: what it created goes and the previous spec comes back", async () => {
     const before = engine.running("shop", "web").map((c) => `${c.name}@${c.image}`).sort();
     const broken = "services:\n  web:\n    image: fizz-test/busybox:2\n    command: [\"sleep\", \"3600\"]\n    environment: { FAIL: \"yes\" }\n    deploy: { replicas: 3 }\n";

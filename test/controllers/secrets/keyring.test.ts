@@ -9,6 +9,9 @@
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { jsAead } from "../../../core/secrets/aead-js.ts";
+import { decryptAge } from "../../../core/secrets/age.ts";
+import { combine, verifyShare } from "../../../core/secrets/shamir.ts";
+import { nodePoly } from "../../../core/secrets/quorum.ts";
 import { identityFromScalar } from "../../../core/secrets/keys.ts";
 import type { SecretsRecord } from "../../../core/state/index.ts";
 import { KeyHolder } from "../../../controllers/secrets/keyring.ts";
@@ -28,6 +31,10 @@ class Shared implements SecretsRecords {
   delete(k: string) {
     this.m.delete(k);
   }
+  putAll(entries: readonly (readonly [string, SecretsRecord | null])[]) {
+    for (const [k, r] of entries) if (r) this.put(k, r);
+    else this.delete(k);
+  }
 }
 
 const NODES = ["n1", "n2", "n3", "n4", "n5"];
@@ -35,16 +42,17 @@ const NODES = ["n1", "n2", "n3", "n4", "n5"];
 function cluster() {
   const state = new Shared();
   const alive = new Set(NODES);
+  const left = new Set<string>();
   const ids = new Map(NODES.map((n) => [n, identityFromScalar(Uint8Array.from(randomBytes(32)))]));
   const events: string[] = [];
   const make = (n: string) =>
-    new KeyHolder({ node: n, state, identity: ids.get(n)!, aead: jsAead, now: () => 0, alive: () => alive, mayCreate: () => n === "n1" && !state.get("keyring"), emit: (t, m) => events.push(`${n} ${t}: ${m}`) });
+    new KeyHolder({ node: n, state, identity: ids.get(n)!, aead: jsAead, now: () => 0, alive: () => alive, left: () => left, mayCreate: () => n === "n1" && !state.get("keyring"), emit: (t, m) => events.push(`${n} ${t}: ${m}`) });
   const holders = new Map(NODES.map((n) => [n, make(n)]));
   const rounds = async (k = 4) => {
     for (let i = 0; i < k; i++) for (const n of NODES) if (alive.has(n)) await holders.get(n)!.pass();
   };
   const modes = () => NODES.filter((n) => alive.has(n)).map((n) => `${n}:${holders.get(n)!.sealMode}`).join(" ");
-  return { state, alive, holders, rounds, modes, events, restart: (n: string) => holders.set(n, make(n)) };
+  return { state, alive, left, ids, holders, rounds, modes, events, restart: (n: string) => holders.set(n, make(n)) };
 }
 
 describe("unseal protocol over shared records", () => {
@@ -100,6 +108,53 @@ describe("unseal protocol over shared records", () => {
     expect(c.modes()).toBe("n1:sealed n2:sealed n3:sealed n4:sealed n5:sealed");
     await c.rounds(4);
     expect(c.modes()).toBe("n1:unsealed n2:unsealed n3:unsealed n4:unsealed n5:unsealed");
+  });
+
+  test("a holder leaves: its records go, the key is split again, its old share no longer combines with anyone's", async () => {
+    const c = cluster();
+    await c.rounds();
+    expect(c.modes()).toBe("n1:unsealed n2:unsealed n3:unsealed n4:unsealed n5:unsealed");
+    type Share = Extract<SecretsRecord, { type: "share" }>;
+    const open = async (n: string) => {
+      const r = c.state.get(`share/${n}`) as Share;
+      const d = await decryptAge(Uint8Array.from(Buffer.from(r.ciphertext, "base64")), [c.ids.get(n)!.identity], jsAead);
+      if (!d.ok) throw new Error(d.message);
+      return { share: d.plaintext, rec: r };
+    };
+    const check = (c.state.get("keyring") as Extract<SecretsRecord, { type: "keyring" }>).check;
+    const before = await Promise.all(["n5", "n1", "n2"].map(open));
+    // Before the leave, n5's share and two others rebuild the key (so the test below can fail).
+    expect((await combine(before.map((b) => b.share), 3, check)).ok).toBe(true);
+
+    c.alive.delete("n5");
+    c.left.add("n5");
+    await c.rounds();
+    expect(c.modes()).toBe("n1:unsealed n2:unsealed n3:unsealed n4:unsealed");
+    // n5's records are gone; the keyring is at generation 1; four shares of it, 3 of 4.
+    expect(c.state.list().filter(([k]) => k.endsWith("/n5") || k.includes("/n5/"))).toEqual([]);
+    expect((c.state.get("keyring") as { epoch?: number }).epoch).toBe(1);
+    const after = await Promise.all(["n1", "n2", "n3", "n4"].map(open));
+    expect(after.map((a) => [a.rec.t, a.rec.epoch])).toEqual([[3, 1], [3, 1], [3, 1], [3, 1]]);
+    for (const a of after) expect(verifyShare(nodePoly(1), 3, a.share, a.rec.commitment)).toBe(true);
+    expect((await combine(after.slice(0, 3).map((a) => a.share), 3, check)).ok).toBe(true);
+    // The leaver's share: with two current ones it rebuilds no key, and it matches no current commitment.
+    const old = before[0]!.share;
+    expect((await combine([old, after[1]!.share, after[2]!.share], 3, check)).ok).toBe(false);
+    for (const a of after) expect(verifyShare(nodePoly(1), 3, old, a.rec.commitment)).toBe(false);
+    expect(c.events.filter((e) => e.includes("secrets.shares_resplit"))).toEqual([expect.stringContaining("share holder n5 left the cluster")]);
+
+    // The four still seal below 3 and unseal from the new shares after a whole restart.
+    c.alive.delete("n4");
+    c.alive.delete("n3");
+    await c.rounds();
+    expect(c.modes()).toBe("n1:sealed n2:sealed");
+    for (const n of ["n1", "n2", "n3", "n4"]) {
+      c.alive.add(n);
+      c.restart(n);
+    }
+    await c.rounds(4);
+    expect(c.modes()).toBe("n1:unsealed n2:unsealed n3:unsealed n4:unsealed");
+    expect((c.state.get("keyring") as { epoch?: number }).epoch).toBe(1);
   });
 
   test("a tampered share offer is named and ignored", async () => {

@@ -45,6 +45,16 @@ describe("DNS endpoints from the replicated state", () => {
     expect(db.kind === "found" && db.records[0]!.port).toBe(5432);
   });
 
+  test("the records of a dead or departed node are not answered (its replicas are moving)", () => {
+    const s = state();
+    const asker = parseIp("10.208.4.52")!;
+    expect(lookupName(buildDnsTable(dnsEndpointsFromState(s)), "api", asker)).toMatchObject({ kind: "found", records: [{ containerName: "shop-api-1" }] });
+    const t = buildDnsTable(dnsEndpointsFromState(s, undefined, new Set(["n1"])));
+    expect(lookupName(t, "api", asker)).toEqual({ kind: "found", records: [] });
+    // Still known (PTR, scoping), just not answered.
+    expect(lookupName(t, "db", parseIp("10.208.4.20"))).toMatchObject({ kind: "found", records: [{ containerName: "shop-db-1" }] });
+  });
+
   test("a bad address in a record is refused by the decoder", () => {
     const s = state();
     const text = new TextDecoder().decode(encodeState(s)).replace("10.208.4.20", "10.208.4.300");

@@ -22,6 +22,7 @@ import {
   putDeployment,
   putNode,
   putSecretsRecord,
+  putSecretsRecords,
   recordContainer,
   releaseIp,
   removeContainer,
@@ -129,6 +130,19 @@ describe("ClusterState semantics", () => {
     );
   });
 
+  test("several secrets records in one delta: a replica gets all of them or none", () => {
+    const ver = { type: "version" as const, ciphertext: "AAEC" };
+    const meta = { type: "secret" as const, kind: "secret" as const, current: 2, versions: [{ v: 2, created: 1, size: 3, by: "a", id: "0123456789abcdef" }], project: null, grants: [], labels: {}, created: 1 };
+    let s = putSecretsRecord(emptyState(), at(1), "version/db@1", ver).state;
+    const c = putSecretsRecords(s, at(2), [["version/db@2.0123456789abcdef", ver], ["secret/db", meta], ["version/db@1", null]]);
+    expect(Object.keys(c.delta.secrets ?? {}).sort()).toEqual(["secret/db", "version/db@1", "version/db@2.0123456789abcdef"]);
+    s = c.state;
+    expect(getSecretsRecord(s, "secret/db")).toEqual(meta);
+    expect(getSecretsRecord(s, "version/db@1")).toBeUndefined();
+    const d = decodeState(encodeState(s));
+    expect(d.ok && getSecretsRecord(d.value, "secret/db")).toEqual(meta);
+  });
+
   test("secrets keep their bytes; nodes change state", () => {
     const bytes = Uint8Array.from([0, 1, 2, 250, 255, 7, 8]);
     const rec = { type: "version" as const, ciphertext: Buffer.from(bytes).toString("base64") };
@@ -178,6 +192,9 @@ describe("state codec", () => {
     expect(decodeState('{"v":1,"secrets":{"__proto__":{"ts":"000000000001-0000-a","value":{"type":"version","ciphertext":"AAEC"}}}}').ok).toBe(false);
     expect(decodeState('{"v":1,"secrets":{"version/a@1":{"ts":"000000000001-0000-a","value":{"type":"version","ciphertext":"AAEC"}}}}').ok).toBe(true);
     expect(decodeState('{"v":1,"secrets":{"secret/a":{"ts":"000000000001-0000-a","value":{"type":"version","ciphertext":"AAEC"}}}}').ok).toBe(false);
+    // a version written with an id (concurrent rotations keep their own records): 16 hex digits, nothing else
+    expect(decodeState('{"v":1,"secrets":{"version/a@2.0123456789abcdef":{"ts":"000000000001-0000-a","value":{"type":"version","ciphertext":"AAEC"}}}}').ok).toBe(true);
+    expect(decodeState('{"v":1,"secrets":{"version/a@2.0123":{"ts":"000000000001-0000-a","value":{"type":"version","ciphertext":"AAEC"}}}}').ok).toBe(false);
     expect(({} as Record<string, unknown>).ciphertext).toBeUndefined();
   });
 });

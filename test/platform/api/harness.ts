@@ -15,6 +15,7 @@ import { FakeSecrets } from "./secrets-fake.ts";
 import { secretsRoutes } from "../../../platform/api/routes-secrets.ts";
 import { registryRoutes } from "../../../platform/api/routes-registry.ts";
 import { meshRoutes } from "../../../platform/api/routes-mesh.ts";
+import { userStopRoutes, type StopVerb, type UserStopsBackend } from "../../../platform/api/routes-user-stops.ts";
 import { fakeMeshStatus } from "./mesh-fake.ts";
 import type { Logger } from "../../../platform/log.ts";
 
@@ -39,7 +40,7 @@ export async function startTestServer(
   const backend = new FakeBackend();
   const events = new EventFeed(store, { pollMs: 200 });
   const metrics = createMetrics({ processMetrics: o.processMetrics ?? false });
-  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }), cluster: new FakeCluster(), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets()), ingressRoutes(FAKE_INGRESS), meshRoutes(fakeMeshStatus)] });
+  const router = createRoutes({ backend, events, metrics, info: () => ({ node: "test-node" }), cluster: new FakeCluster(), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets()), ingressRoutes(FAKE_INGRESS), meshRoutes(fakeMeshStatus), userStopRoutes(fakeUserStops(backend))] });
   const server = createApiServer({ router, token: TOKEN, tls: o.tls, limits: o.limits, metrics, logger: o.logger });
   const socket = join(dir, "run", "fizz.sock");
   await server.listen({ kind: "unix", path: socket });
@@ -128,3 +129,25 @@ export const FAKE_INGRESS = {
   addCertificate: (name: string) => ({ id: `user/${name}`, source: "user", names: ["shop.example.com"], not_before: "2026-01-01T00:00:00.000Z", not_after: "2027-01-01T00:00:00.000Z", by: "test-node", directory: null, loaded: false, problem: null }),
   removeCertificate: (name: string) => name === "mine",
 };
+
+/** /v1/deployments/{name}/stopped over the fake backend's deployments, and "shop" even after a test removed it (services named are taken as they come). */
+export function fakeUserStops(backend: { deployments: Map<string, unknown> }): UserStopsBackend {
+  const stopped = new Map<string, Record<string, StopVerb>>();
+  const has = (d: string) => d === "shop" || backend.deployments.has(d);
+  return {
+    has,
+    stop: async (d, services, verb) => {
+      if (!has(d)) return undefined;
+      const m = stopped.get(d) ?? {};
+      for (const s of services.length ? services : ["web"]) m[s] = verb;
+      stopped.set(d, m);
+      return { ...m };
+    },
+    resume: async (d, services) => {
+      if (!has(d)) return undefined;
+      const m = stopped.get(d) ?? {};
+      for (const s of services.length ? services : Object.keys(m)) delete m[s];
+      return { ...m };
+    },
+  };
+}

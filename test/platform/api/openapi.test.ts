@@ -17,7 +17,8 @@ import { FakeSecrets } from "./secrets-fake.ts";
 import { secretsRoutes } from "../../../platform/api/routes-secrets.ts";
 import { registryRoutes } from "../../../platform/api/routes-registry.ts";
 import { ingressRoutes } from "../../../platform/api/routes-ingress.ts";
-import { FAKE_INGRESS } from "./harness.ts";
+import { FAKE_INGRESS, fakeUserStops } from "./harness.ts";
+import { userStopRoutes } from "../../../platform/api/routes-user-stops.ts";
 import { meshRoutes } from "../../../platform/api/routes-mesh.ts";
 import { fakeMeshStatus } from "./mesh-fake.ts";
 import { raw, startTestServer, TOKEN, type RawResponse, type TestServer } from "./harness.ts";
@@ -141,7 +142,7 @@ describe("api/openapi.yaml", () => {
 
   test("documents exactly the routes the server has", () => {
     const store = AgentStore.open(":memory:");
-    const routes = createRoutes({ backend: new FakeBackend(), events: new EventFeed(store), metrics: createMetrics({ processMetrics: false }), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets()), ingressRoutes(FAKE_INGRESS), meshRoutes(fakeMeshStatus)] }).routes();
+    const routes = createRoutes({ backend: new FakeBackend(), events: new EventFeed(store), metrics: createMetrics({ processMetrics: false }), extra: [registryRoutes(new FakeRegistry()), secretsRoutes(new FakeSecrets()), ingressRoutes(FAKE_INGRESS), meshRoutes(fakeMeshStatus), userStopRoutes(fakeUserStops({ deployments: new Map() }))] }).routes();
     store.close();
     const served = routes.map((r) => `${r.method} ${r.pattern}`).sort();
     const documented = operations.map((o) => `${o.method} ${pattern(o.path)}`).sort();
