@@ -248,24 +248,37 @@ async function blob(registry: Registry, o: RegistryHttpOptions, route: Route & {
     return sendError(res, new RegistryError("BLOB_UNKNOWN", `range not satisfiable: the blob is ${size} bytes`, { status: 416 }), method === "HEAD", { "Content-Range": `bytes */${size}` });
   }
   const [start, end] = range.kind === "partial" ? [range.start, range.end] : [0, size - 1];
-  res.writeHead(range.kind === "partial" ? 206 : 200, {
-    ...common,
-    "Content-Length": end - start + 1,
-    ...(range.kind === "partial" ? { "Content-Range": contentRangeHeader(range, size) } : {}),
-  });
+  const head = () =>
+    res.writeHead(range.kind === "partial" ? 206 : 200, {
+      ...common,
+      "Content-Length": end - start + 1,
+      ...(range.kind === "partial" ? { "Content-Range": contentRangeHeader(range, size) } : {}),
+    });
   if (method === "HEAD" || size === 0) {
+    head();
     res.end();
     return;
   }
-  const chunks = src.kind === "stored" ? fileRange(src.path, start, end) : src.inflight.read(start, end);
+  const chunks = (src.kind === "stored" ? fileRange(src.path, start, end) : src.inflight.read(start, end))[Symbol.asyncIterator]();
   let sent = 0;
   try {
-    for await (const c of chunks) {
-      await write(res, c);
-      sent += c.byteLength;
+    // The first bytes before the status line: a fetch that fails before sending any is
+    // answered with a registry error, not a 200 cut short (which Bun sends as a bare
+    // '200' without a length: a peer took that for a broken peer and went upstream).
+    let next: IteratorResult<Uint8Array>;
+    try {
+      next = await chunks.next();
+    } catch (e) {
+      throw isRegistryError(e) ? e : regErr("UNAVAILABLE", `blob ${route.digest} could not be read: ${(e as Error).message}`, { digest: route.digest });
+    }
+    head();
+    for (; !next.done; next = await chunks.next()) {
+      await write(res, next.value);
+      sent += next.value.byteLength;
     }
     res.end();
   } finally {
+    await chunks.return?.(undefined);
     o.onServed?.(sent, src.kind === "stored" ? "store" : "inflight");
   }
 }

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, existsSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
+import { Inflight } from "../../../platform/registry/index.ts";
+import type { Digest } from "../../../core/registry/index.ts";
 import { errorCode, imageManifest, pushBlob, pushImage, sha, startTestRegistry, type TestRegistry } from "./support.ts";
 
 let t: TestRegistry;
@@ -327,6 +329,38 @@ describe("a listener that requires authentication (a node's cluster address)", (
       expect(await catalog.json()).toEqual({ repositories: [] });
     } finally {
       await locked.stop();
+    }
+  });
+});
+
+describe("a blob whose fetch fails", () => {
+  test("before its first byte: a registry error (503 UNAVAILABLE), not a 200 cut short", async () => {
+    const broken = await startTestRegistry({
+      setup: (r) => {
+        r.remote = {
+          resolveTag: async () => undefined,
+          fetchManifest: async () => false,
+          fetchBlob: async (_repo, digest: Digest) => {
+            const inf = new Inflight(r.store, digest);
+            // The source announced 1000 bytes, then broke before sending any.
+            const body = (async function* (): AsyncGenerator<Uint8Array> {
+              await new Promise((res) => setTimeout(res, 20));
+              throw new Error("the upstream went away");
+            })();
+            void inf.fill(body, 1000).catch(() => {});
+            return inf;
+          },
+        };
+      },
+    });
+    try {
+      const r = await raw(broken.listener.port, "GET", `/v2/team/app/blobs/${sha("never arrives")}`);
+      expect(r.status).toBe(503);
+      const e = JSON.parse(r.body).errors[0];
+      expect(e.code).toBe("UNAVAILABLE");
+      expect(e.message).toContain("the upstream went away");
+    } finally {
+      await broken.stop();
     }
   });
 });
