@@ -196,6 +196,18 @@ for (const impl of ["bun", "node"] as const) {
       }
     });
 
+    test("an empty datagram, a bare header and 3,000 bytes of junk are dropped; the server keeps answering", async () => {
+      const s = createSocket("udp4");
+      const before = server.counters.dropped;
+      s.send(Buffer.alloc(0), port, "127.0.0.1");
+      s.send(Buffer.from([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), port, "127.0.0.1");
+      s.send(Buffer.alloc(3000, 0xff), port, "127.0.0.1");
+      await Bun.sleep(50);
+      s.close();
+      expect(answers(await dig(["api.p"])).length).toBe(3);
+      expect(server.counters.dropped).toBeGreaterThanOrEqual(before + 2);
+    });
+
     test("garbage on UDP and TCP is dropped, the server keeps answering", async () => {
       const s = createSocket("udp4");
       s.send(Buffer.from("not dns at all"), port, "127.0.0.1");
