@@ -19,7 +19,7 @@ import { parseIp } from "../../core/net/cidr.ts";
 import { servfail, type DnsDecision } from "../../core/net/dns-answer.ts";
 import type { Upstream } from "../../core/net/resolv-conf.ts";
 import { forwardTcp, forwardUdp } from "./forward.ts";
-import { listenUdp, type UdpListener } from "./udp.ts";
+import { listenUdp, type UdpImplementation, type UdpListener } from "./udp.ts";
 
 export interface DnsListen {
   readonly host: string;
@@ -95,6 +95,11 @@ export class DnsServer {
   /** Bound addresses (host:port), UDP and TCP share each port. */
   addresses(): { host: string; port: number }[] {
     return this.udp.map((u) => ({ host: u.host, port: u.port }));
+  }
+
+  /** Which UDP implementation each listen address got (udp.ts): bun or node. */
+  udpImplementations(): UdpImplementation[] {
+    return this.udp.map((u) => u.impl);
   }
 
   /** Replies the UDP sockets could not send (queue full, or the send failed). */
