@@ -256,6 +256,15 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
     for (const n of ["echo", "echo.echo", "echo-echo-1", "probe"]) expect({ n, answers: (await dig("shop-web-1", n)).answers }).toEqual({ n, answers: [] });
     // Everything else goes to the node's upstream (a dnsmasq inside host 2).
     expect((await dig("echo-probe-1", "www.outside.test")).answers).toEqual(["10.99.0.99"]);
+
+    // Measured, not asserted: the agents' resident memory with the mesh and the resolver on (source mode under Bun).
+    await new Promise((r) => setTimeout(r, 3000));
+    const rss = [0, 1, 2].map((i) => {
+      const pid = host(i).agent()?.pid;
+      const kb = pid ? Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) : NaN;
+      return `${host(i).name} ${(kb / 1024).toFixed(1)} MB`;
+    });
+    process.stderr.write(`agent RSS with the mesh and the resolver on (2 projects running), idle: ${rss.join(", ")}\n`);
   }, 180_000);
 
   step("bad input: a taken subnet is refused before anything is stored; an ipv4_address in another node's slice fails the change and leaves nothing anywhere", async () => {
