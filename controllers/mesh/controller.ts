@@ -76,6 +76,8 @@ export class MeshController implements Controller {
   private readonly gauges: { peers: Gauge; handshakeAge: Gauge; bytes: Gauge } | undefined;
   /** Bridges with proxy ARP on (cleared when a bridge goes: the engine may make it again). */
   private readonly routed = new Set<string>();
+  /** Until when a served network's missing bridge is looked for again (after a container is prepared). */
+  private bridgeWaitUntil = 0;
   /** The firewall plan last applied (restore text), so an unchanged one is not applied again. */
   private firewallApplied: string | undefined;
   /** The claim plan of one state version (the replica changes its collections in place: identity says nothing). */
@@ -249,6 +251,11 @@ export class MeshController implements Controller {
     const served = servedNetworks(this.claims(node.state.ips), node.state, this.ctx.node);
     const pending = served.some((n) => !this.routed.has(n.bridge) && interfaceExists(n.bridge)) || this.firewallText(served) !== this.firewallApplied;
     if (pending) await this.converge();
+    // Podman (netavark) makes a network's bridge only when its first container starts: look again soon after.
+    if (served.some((n) => !interfaceExists(n.bridge))) {
+      this.bridgeWaitUntil = this.ctx.now() + 15_000;
+      this.schedule(200);
+    }
     return [];
   }
 
@@ -315,6 +322,7 @@ export class MeshController implements Controller {
     for (const n of served) {
       if (!interfaceExists(n.bridge)) {
         this.routed.delete(n.bridge);
+        if (this.ctx.now() < this.bridgeWaitUntil) this.schedule(200);
         continue;
       }
       if (this.routed.has(n.bridge)) continue;
