@@ -56,7 +56,7 @@ const answers = (out: string, type = "A") =>
     .map((l) => l.split(/\s+/).pop()!);
 
 beforeAll(() => {
-  if (needed) upstream = spawn("dnsmasq", ["--no-daemon", "--no-resolv", "--no-hosts", `--port=${UPSTREAM_PORT}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--address=/outside.test/127.9.9.9"], { stdio: "ignore" });
+  if (needed) upstream = spawn("dnsmasq", ["--no-daemon", "--no-resolv", "--no-hosts", `--port=${UPSTREAM_PORT}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--address=/outside.test/127.9.9.9", "--address=/gone.test/"], { stdio: "ignore" });
 });
 afterAll(() => {
   upstream?.kill("SIGKILL");
@@ -133,6 +133,14 @@ for (const impl of ["bun", "node"] as const) {
       expect(server.counters.forwarded).toBeGreaterThan(0);
       expect(shared.udp.forwarded).toBeGreaterThan(0);
       expect(shared.tcp.forwarded).toBeGreaterThan(0);
+    });
+
+    test("a name that exists nowhere gets the upstream's NXDOMAIN, over UDP and TCP, to a container and to the host", async () => {
+      for (const args of [["-b", "127.0.1.5"], [], ["+tcp"], ["-b", "127.0.1.5", "+tcp"]]) {
+        const out = await dig([...args, "nothing.gone.test"]);
+        expect(out).toContain("status: NXDOMAIN");
+        expect(answers(out)).toEqual([]);
+      }
     });
 
     test("an upstream that never answers costs a bounded wait and a SERVFAIL", async () => {
