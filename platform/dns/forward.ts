@@ -13,13 +13,22 @@ import type { Upstream } from "../../core/net/resolv-conf.ts";
 export function forwardUdp(q: Uint8Array, ups: readonly Upstream[], deadlineMs: number): Promise<Uint8Array | undefined> {
   if (ups.length === 0) return Promise.resolve(undefined);
   return new Promise((resolve) => {
-    const s = createSocket("udp4");
+    let s: ReturnType<typeof createSocket>;
+    try {
+      s = createSocket("udp4");
+    } catch {
+      return resolve(undefined);
+    }
     let done = false;
     const finish = (r: Uint8Array | undefined): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      s.close();
+      try {
+        s.close();
+      } catch {
+        // already closed by its error
+      }
       resolve(r);
     };
     const timer = setTimeout(() => finish(undefined), deadlineMs);
@@ -27,7 +36,11 @@ export function forwardUdp(q: Uint8Array, ups: readonly Upstream[], deadlineMs: 
     s.on("message", (m) => {
       if (m.length >= 2 && m[0] === q[0] && m[1] === q[1]) finish(new Uint8Array(m));
     });
-    for (const u of ups) s.send(q, u.port, u.host);
+    try {
+      for (const u of ups) s.send(q, u.port, u.host);
+    } catch {
+      // An upstream address the socket refuses outright (others may still answer).
+    }
   });
 }
 
@@ -36,7 +49,12 @@ export function forwardTcp(q: Uint8Array, u: Upstream | undefined, deadlineMs: n
   return new Promise((resolve) => {
     let done = false;
     let buf: Buffer = Buffer.alloc(0);
-    const c = connect(u.port, u.host);
+    let c: ReturnType<typeof connect>;
+    try {
+      c = connect(u.port, u.host);
+    } catch {
+      return resolve(undefined);
+    }
     const finish = (r: Uint8Array | undefined): void => {
       if (done) return;
       done = true;
