@@ -1,46 +1,63 @@
 /**
  * Forwarding a query the cluster does not answer to the node's upstream
- * resolvers, with a deadline: over UDP every upstream is asked at once and
- * the first answer with our id wins; over TCP (a query that came over TCP)
+ * resolvers, with a deadline: over UDP every upstream is asked at once (an
+ * IPv4 and an IPv6 socket as the upstreams need) and the first answer with
+ * our id wins; over TCP (a query that came over TCP)
  * the first upstream is asked. Undefined when none answered in time (the
  * server then answers SERVFAIL rather than silence).
  */
 import { Buffer } from "node:buffer";
-import { createSocket } from "node:dgram";
+import { createSocket, type Socket } from "node:dgram";
 import { connect } from "node:net";
 import type { Upstream } from "../../core/net/resolv-conf.ts";
 
 export function forwardUdp(q: Uint8Array, ups: readonly Upstream[], deadlineMs: number): Promise<Uint8Array | undefined> {
   if (ups.length === 0) return Promise.resolve(undefined);
   return new Promise((resolve) => {
-    let s: ReturnType<typeof createSocket>;
-    try {
-      s = createSocket("udp4");
-    } catch {
-      return resolve(undefined);
-    }
+    // One socket per address family the upstreams need (resolv.conf may name IPv6 servers).
+    const sockets: Socket[] = [];
+    let failed = 0;
     let done = false;
     const finish = (r: Uint8Array | undefined): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      try {
-        s.close();
-      } catch {
-        // already closed by its error
+      for (const s of sockets) {
+        try {
+          s.close();
+        } catch {
+          // already closed by its error
+        }
       }
       resolve(r);
     };
     const timer = setTimeout(() => finish(undefined), deadlineMs);
-    s.on("error", () => finish(undefined));
-    s.on("message", (m) => {
-      if (m.length >= 2 && m[0] === q[0] && m[1] === q[1]) finish(new Uint8Array(m));
-    });
-    try {
-      for (const u of ups) s.send(q, u.port, u.host);
-    } catch {
-      // An upstream address the socket refuses outright (others may still answer).
+    for (const family of ["udp4", "udp6"] as const) {
+      const mine = ups.filter((u) => u.host.includes(":") === (family === "udp6"));
+      if (mine.length === 0) continue;
+      let s: Socket;
+      try {
+        s = createSocket(family);
+      } catch {
+        continue;
+      }
+      sockets.push(s);
+      // An upstream this family cannot reach fails alone: the others may still answer.
+      s.on("error", () => {
+        if (++failed === sockets.length) finish(undefined);
+      });
+      s.on("message", (m) => {
+        if (m.length >= 2 && m[0] === q[0] && m[1] === q[1]) finish(new Uint8Array(m));
+      });
+      for (const u of mine) {
+        try {
+          s.send(q, u.port, u.host);
+        } catch {
+          // An address the socket refuses outright.
+        }
+      }
     }
+    if (sockets.length === 0) finish(undefined);
   });
 }
 

@@ -144,6 +144,28 @@ for (const impl of ["bun", "node"] as const) {
       }
     });
 
+    test("IPv6 upstreams (as resolv.conf may list them) are asked over IPv6, next to IPv4 ones", async () => {
+      // A one-answer upstream on ::1: it echoes the query back as a response.
+      const v6 = createSocket("udp6");
+      await new Promise<void>((r) => v6.bind(0, "::1", () => r()));
+      v6.on("message", (m, rinfo) => {
+        const reply = Buffer.from(m);
+        reply[2] = 0x81;
+        reply[3] = 0x83; // NXDOMAIN: only this upstream says so
+        v6.send(reply, rinfo.port, rinfo.address);
+      });
+      const only6 = await DnsServer.start({ listen: [{ host: "127.0.0.1", port: 0 }], decide: (q, ctx) => answerQuery(table, q, ctx), upstreams: () => [{ host: "::1", port: v6.address().port }], forwardTimeoutMs: 1000 });
+      const both = await DnsServer.start({ listen: [{ host: "127.0.0.1", port: 0 }], decide: (q, ctx) => answerQuery(table, q, ctx), upstreams: () => [{ host: "::1", port: 9 }, { host: "127.0.0.1", port: UPSTREAM_PORT }], forwardTimeoutMs: 1000 });
+      try {
+        expect(await dig(["elsewhere.test"], only6.addresses()[0]!.port)).toContain("status: NXDOMAIN");
+        expect(answers(await dig(["outside.test"], both.addresses()[0]!.port))).toEqual(["127.9.9.9"]);
+      } finally {
+        await only6.close();
+        await both.close();
+        v6.close();
+      }
+    });
+
     test("an upstream that never answers costs a bounded wait and a SERVFAIL", async () => {
       const black = createSocket("udp4");
       await new Promise<void>((r) => black.bind(0, "127.0.0.1", () => r()));
