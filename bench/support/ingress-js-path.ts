@@ -45,8 +45,9 @@ const metrics = createIngressMetrics(new Registry());
 const client = new FakeConn("10.0.0.7");
 new HttpSession(client as any, { scheme: "http", trusted: [], resolve: () => set.hit ?? { backends: set, route: set.label }, pool, waitForReadyMs: 1000, maxAttempts: 3, clientIdleMs: 60000, responseTimeoutMs: 60000, record: metrics.recordHttp, now: () => performance.now() });
 const HDRS = process.env.BROWSER ? "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-GB,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\nUpgrade-Insecure-Requests: 1\r\nCookie: session=0123456789abcdef0123456789abcdef\r\n" : "";
-const req = () => new Uint8Array(Buffer.from(`GET /index.html HTTP/1.1\r\nHost: bench.test\r\n${HDRS}\r\n`));
-const res = () => new Uint8Array(Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 30\r\ncontent-type: text/plain\r\ncache-control: no-cache\r\n\r\nhello from a backend, 32 bytes"));
+// Buffers, as the sockets deliver them.
+const req = () => Buffer.from(`GET /index.html HTTP/1.1\r\nHost: bench.test\r\n${HDRS}\r\n`);
+const res = () => Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 30\r\ncontent-type: text/plain\r\ncache-control: no-cache\r\n\r\nhello from a backend, 32 bytes");
 function run(n: number) {
   for (let i = 0; i < n; i++) {
     client.h.onData(req());

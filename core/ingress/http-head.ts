@@ -253,23 +253,16 @@ function lowerIs(b: Uint8Array, from: number, to: number, word: string): boolean
 function valueText(b: Uint8Array, from: number, to: number): string | undefined {
   while (from < to && (b[from] === 0x20 || b[from] === 0x09)) from++;
   while (to > from && (b[to - 1] === 0x20 || b[to - 1] === 0x09)) to--;
-  let s = "";
-  for (let i = from; i < to; i++) {
-    const c = b[i]!;
-    if (c < 0x20 ? c !== 0x09 : c === 0x7f) return undefined;
-    s += String.fromCharCode(c);
-  }
-  return s;
+  return hasControl(b, from, to) ? undefined : latin1Text(b, from, to);
 }
 
-/** Bytes [from, to) as a latin1 string: one native call, through a plain view (a Buffer's subarray looks up its species). */
+/** Bytes [from, to) as a latin1 string. Sockets deliver Buffers, whose latin1Slice is one native call making one string; a plain Uint8Array takes the loop (a typed array's .buffer or a Buffer's subarray would cost more than either). */
 function latin1Text(b: Uint8Array, from: number, to: number): string {
-  if (to - from < 16) {
-    let s = "";
-    for (let k = from; k < to; k++) s += String.fromCharCode(b[k]!);
-    return s;
-  }
-  return String.fromCharCode.apply(null, new Uint8Array(b.buffer, b.byteOffset + from, to - from) as unknown as number[]);
+  const slice = (b as Uint8Array & { latin1Slice?: (start: number, end: number) => string }).latin1Slice;
+  if (slice !== undefined) return slice.call(b, from, to);
+  let s = "";
+  for (let k = from; k < to; k++) s += String.fromCharCode(b[k]!);
+  return s;
 }
 
 /**
@@ -351,13 +344,16 @@ function hasControl(b: Uint8Array, from: number, to: number): boolean {
   return false;
 }
 
+function bad(reason: string): HeadError {
+  return { status: 502, reason: `bad response: ${reason}` };
+}
+
 /**
  * The response head's status and framing, scanned from bytes without building
  * header objects (the proxy passes the head on untouched). Same rules and
  * results as parseResponseHead; `end` is responseHeadEnd()'s result.
  */
 export function scanResponseHead(b: Uint8Array, end: number, method: string): ResponseFrame | HeadError {
-  const bad = (reason: string): HeadError => ({ status: 502, reason: `bad response: ${reason}` });
   if (end > MAX_HEAD_BYTES) return { status: 502, reason: "response head too large" };
   // Through the last header line's end: drop the blank line (LF or CRLF).
   const limit = b[end - 2] === 0x0d ? end - 2 : end - 1;
