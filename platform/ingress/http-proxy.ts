@@ -129,6 +129,9 @@ class BodyTracker {
   }
 }
 
+/** The tracker of every request without a body: done from the start, never changed (take() returns 0, nothing sets error). */
+const NO_REQUEST_BODY = new BodyTracker({ kind: "none" });
+
 /** The request facts an exchange needs, from either parser. */
 type ReqInfo = Pick<RequestFrame, "method" | "target" | "host" | "minor" | "body" | "keepAlive" | "upgrade">;
 
@@ -145,7 +148,9 @@ interface Exchange {
   bodyCopy: Uint8Array[] | undefined;
   attempts: number;
   upstreamErrors: number;
-  readonly tried: string[];
+  /** Replicas tried this round: the first one alone in `firstTried`, a list only once there is a retry (most requests have none). */
+  firstTried: string | undefined;
+  tried: string[] | undefined;
   backend: Backend<Upstream> | undefined;
   up: PooledConn | undefined;
   resBody: BodyTracker | undefined;
@@ -364,12 +369,14 @@ export class HttpSession implements UpstreamOwner {
       hit,
       started: this.cfg.now(),
       upHead,
-      reqBody: new BodyTracker(req.body),
+      // Nothing in a request without a body changes its tracker: one shared.
+      reqBody: req.body.kind === "none" ? NO_REQUEST_BODY : new BodyTracker(req.body),
       // Nothing to keep for a request without a body: a shared (frozen) empty list.
       bodyCopy: req.body.kind === "none" ? NO_BODY_COPY : [],
       attempts: 0,
       upstreamErrors: 0,
-      tried: [],
+      firstTried: undefined,
+      tried: undefined,
       backend: undefined,
       up: undefined,
       resBody: undefined,
@@ -408,6 +415,7 @@ export class HttpSession implements UpstreamOwner {
   private dispatch(ex: Exchange, now = this.cfg.now()): void {
     if (this.ex !== ex || this.phase === "closed") return;
     const bal = ex.hit.backends.balancer;
+    if (ex.tried === undefined && ex.firstTried !== undefined) ex.tried = [ex.firstTried];
     const b = bal.pick(now, ex.tried);
     if (!b) {
       // No replica ready (a rollout, a scale from zero), or every one tried has
@@ -419,7 +427,8 @@ export class HttpSession implements UpstreamOwner {
         ex.cancelWait = ex.hit.backends.wait(
           left,
           () => {
-            ex.tried.length = 0;
+            ex.firstTried = undefined;
+            ex.tried = undefined;
             ex.round = ex.attempts;
             this.dispatch(ex);
           },
@@ -432,7 +441,8 @@ export class HttpSession implements UpstreamOwner {
     }
     ex.cancelWait = undefined;
     ex.attempts++;
-    ex.tried.push(b.key);
+    if (ex.tried) ex.tried.push(b.key);
+    else ex.firstTried = b.key;
     ex.backend = b;
     bal.start(b);
     const pooled = this.cfg.pool.take(b.target);
