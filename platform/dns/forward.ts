@@ -2,9 +2,9 @@
  * Forwarding a query the cluster does not answer to the node's upstream
  * resolvers, with a deadline: over UDP every upstream is asked at once (an
  * IPv4 and an IPv6 socket as the upstreams need) and the first answer with
- * our id wins; over TCP (a query that came over TCP)
- * the first upstream is asked. Undefined when none answered in time (the
- * server then answers SERVFAIL rather than silence).
+ * our id wins; over TCP (a query that came over TCP) they are asked in
+ * turn until one answers. Undefined when none answered in time (the server
+ * then answers SERVFAIL rather than silence).
  */
 import { Buffer } from "node:buffer";
 import { createSocket, type Socket } from "node:dgram";
@@ -61,8 +61,19 @@ export function forwardUdp(q: Uint8Array, ups: readonly Upstream[], deadlineMs: 
   });
 }
 
-export function forwardTcp(q: Uint8Array, u: Upstream | undefined, deadlineMs: number): Promise<Uint8Array | undefined> {
-  if (!u) return Promise.resolve(undefined);
+/** Over TCP the upstreams are asked in turn, each for what is left of the deadline, until one answers. */
+export async function forwardTcp(q: Uint8Array, ups: readonly Upstream[], deadlineMs: number): Promise<Uint8Array | undefined> {
+  const end = Date.now() + deadlineMs;
+  for (const u of ups) {
+    const left = end - Date.now();
+    if (left <= 0) break;
+    const r = await askTcp(q, u, left);
+    if (r) return r;
+  }
+  return undefined;
+}
+
+function askTcp(q: Uint8Array, u: Upstream, deadlineMs: number): Promise<Uint8Array | undefined> {
   return new Promise((resolve) => {
     let done = false;
     let buf: Buffer = Buffer.alloc(0);

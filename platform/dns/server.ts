@@ -255,7 +255,7 @@ export class DnsServer {
       out = servfail(q);
     } else {
       this.forwarding++;
-      const r = await forwardTcp(q, this.opts.upstreams()[0], this.deadline());
+      const r = await forwardTcp(q, this.opts.upstreams(), this.deadline());
       this.forwarding--;
       this.count(r ? "forwarded" : "forward_failed", "tcp");
       out = r ?? servfail(q);

@@ -144,7 +144,7 @@ for (const impl of ["bun", "node"] as const) {
       }
     });
 
-    test("IPv6 upstreams (as resolv.conf may list them) are asked over IPv6, next to IPv4 ones", async () => {
+    test("IPv6 upstreams (as resolv.conf may list them) are asked over IPv6, next to IPv4 ones; over TCP each in turn", async () => {
       // A one-answer upstream on ::1: it echoes the query back as a response.
       const v6 = createSocket("udp6");
       await new Promise<void>((r) => v6.bind(0, "::1", () => r()));
@@ -159,6 +159,8 @@ for (const impl of ["bun", "node"] as const) {
       try {
         expect(await dig(["elsewhere.test"], only6.addresses()[0]!.port)).toContain("status: NXDOMAIN");
         expect(answers(await dig(["outside.test"], both.addresses()[0]!.port))).toEqual(["127.9.9.9"]);
+        // Over TCP in turn: nothing listens on [::1]:9 (refused), dnsmasq answers next.
+        expect(answers(await dig(["+tcp", "outside.test"], both.addresses()[0]!.port))).toEqual(["127.9.9.9"]);
       } finally {
         await only6.close();
         await both.close();
