@@ -17,8 +17,10 @@
  * shared, and a throughput ratio means little at a high load.
  * Targets (issue 12): throughput ≥ 1× dnsmasq, p99 < 1 ms.
  *
- *   bun bench/dns.ts [--rounds N] [--seconds S] [--dgram] [--deno]
- *     --dgram   also Fizz on node:dgram under Bun (FIZZ_DNS_SOCKETS=node)
+ *   bun bench/dns.ts [--rounds N] [--seconds S] [--sockets bun,node] [--deno]
+ *     --sockets also Fizz on the named UDP implementations under Bun
+ *               (FIZZ_DNS_SOCKETS=bun: Bun.udpSocket; =node: node:dgram);
+ *               the first row is Fizz as it runs by default
  *     --deno    also Fizz under Deno (node:dgram)
  * (needs dnsperf and dnsmasq: test/setup-engines.sh installs them)
  */
@@ -29,7 +31,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SERVICES, hostsFile } from "./support/dns-names.ts";
 
-const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "4" }, dgram: { type: "boolean", default: false }, deno: { type: "boolean", default: false } } });
+const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "4" }, sockets: { type: "string", default: "" }, deno: { type: "boolean", default: false } } });
 const ROUNDS = Math.max(1, Number(args.rounds));
 const SECONDS = Math.max(1, Number(args.seconds));
 const FIXED_QPS = 2000;
@@ -71,7 +73,10 @@ const dir = mkdtempSync(join(tmpdir(), "fizz-dns-bench-"));
 const servers: Server[] = [
   { name: "fizz", port: 15380, runs: [] },
   { name: "dnsmasq", port: 15381, runs: [] },
-  ...(args.dgram ? [{ name: "fizz-dgram", port: 15382, runs: [] }] : []),
+  ...args.sockets
+    .split(",")
+    .filter((x) => x === "bun" || x === "node")
+    .map((x, i) => ({ name: `fizz-${x}`, port: 15384 + i, runs: [] })),
   ...(args.deno ? [{ name: "fizz-deno", port: 15383, runs: [] }] : []),
 ];
 
@@ -80,8 +85,9 @@ function start(s: Server): ChildProcess {
   switch (s.name) {
     case "fizz":
       return spawn(process.execPath, [script, String(s.port)], { stdio: ["ignore", "pipe", "inherit"] });
-    case "fizz-dgram":
-      return spawn(process.execPath, [script, String(s.port)], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FIZZ_DNS_SOCKETS: "node" } });
+    case "fizz-bun":
+    case "fizz-node":
+      return spawn(process.execPath, [script, String(s.port)], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FIZZ_DNS_SOCKETS: s.name.slice(5) } });
     case "fizz-deno":
       return spawn(DENO, ["run", "-A", script, String(s.port)], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" } });
     default:
@@ -89,13 +95,14 @@ function start(s: Server): ChildProcess {
   }
 }
 
-function waitLine(p: ChildProcess, line: string, ms: number): Promise<void> {
+/** The first stdout text holding `line`. */
+function waitLine(p: ChildProcess, line: string, ms: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no '${line}' within ${ms} ms`)), ms);
     p.stdout?.on("data", (d: Buffer) => {
       if (d.toString().includes(line)) {
         clearTimeout(t);
-        resolve();
+        resolve(d.toString().trim());
       }
     });
   });
@@ -143,7 +150,7 @@ try {
   writeFileSync(join(dir, "hosts"), hostsFile());
   writeFileSync(join(dir, "queries"), Array.from({ length: SERVICES }, (_, i) => `svc${i}.bench A`).join("\n") + "\n");
   for (const s of servers) s.proc = start(s);
-  await Promise.all(servers.filter((s) => s.name !== "dnsmasq").map((s) => waitLine(s.proc!, "ready", 30_000)));
+  const ready = await Promise.all(servers.filter((s) => s.name !== "dnsmasq").map(async (s) => `${s.name}: ${/impl=(\S+)/.exec(await waitLine(s.proc!, "ready", 30_000))?.[1] ?? "?"}`));
   await new Promise((r) => setTimeout(r, 500));
   // Every server answers the same three records for a name before anything is timed.
   for (const s of servers) {
@@ -166,6 +173,7 @@ try {
   const col = (s: string | number, w: number) => String(s).padStart(w);
   console.log(`DNS resolver, ${SERVICES * 3} A records (${SERVICES} names × 3), loopback, dnsperf; ${ROUNDS} interleaved rounds, medians`);
   console.log(`load average (1/5/15 min): before ${loadBefore}, after ${loadAfter}; ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores`);
+  console.log(`UDP sockets: ${ready.join(", ")}`);
   console.log(`throughput: dnsperf -c 4 -l ${SECONDS}; saturated: -c 4 -l 2 -v; fixed: -c 1 -l 3 -Q ${FIXED_QPS} -v`);
   console.log(`${"".padEnd(11)}${col("queries/s", 10)}${col("lost", 6)}${col("cpu µs/q", 10)} │${col("sat p50", 9)}${col("sat p99", 9)} │${col("p50 ms", 8)}${col("p99 ms", 8)}${col("max ms", 8)}`);
   const med = (s: Server, pick: (r: Run) => number) => median(s.runs.map(pick));

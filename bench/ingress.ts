@@ -5,14 +5,20 @@
  * rounds (this 2-core machine is shared and noisy, so one run says little).
  * The baseline is haproxy with one thread (Fizz's data path is one event
  * loop); haproxy with its default threads and the direct path (wrk straight
- * to a backend) are printed for context. The backends are haproxy frontends
- * answering a fixed 200, so the numbers are the proxies' own cost.
+ * to a backend) are printed for context, and so is the floor under Fizz: a
+ * bare relay on the same socket layer with no HTTP (bench/support/bare-relay.ts).
+ * The backends are haproxy frontends answering a fixed 200, so the numbers are
+ * the proxies' own cost. Fizz runs with the agent's metrics recorded. Besides
+ * the medians it prints the spread (min-max over the rounds), each round's
+ * Fizz/haproxy ratio (the two ran in the same round), and each proxy process's CPU
+ * per request (from /proc/<pid>/stat), which the machine's load disturbs less
+ * than requests/s.
  * Targets (issue 13): Fizz ≥ 0.8x haproxy's requests/s, p99 ≤ 1.5x.
  *
  *   bun bench/ingress.ts [--rounds=3] [--seconds=4]
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +28,7 @@ const ROUNDS = arg("rounds", 3);
 const SECONDS = arg("seconds", 4);
 // Ports the OS says are free now (the machine is shared; a fixed range collides).
 const free = await Promise.all(
-  Array.from({ length: 5 }, () => new Promise<number>((resolve) => {
+  Array.from({ length: 6 }, () => new Promise<number>((resolve) => {
     const s = createServer();
     s.listen(0, "127.0.0.1", () => {
       const p = (s.address() as { port: number }).port;
@@ -30,7 +36,7 @@ const free = await Promise.all(
     });
   })),
 );
-const PORTS = { b1: free[0]!, b2: free[1]!, hap1: free[2]!, hapN: free[3]!, fizz: free[4]! };
+const PORTS = { b1: free[0]!, b2: free[1]!, hap1: free[2]!, hapN: free[3]!, fizz: free[4]!, bare: free[5]! };
 
 for (const tool of ["wrk", "haproxy"]) {
   if (spawnSync("sh", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status !== 0) {
@@ -49,24 +55,30 @@ process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
 
 const DEFAULTS = "defaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n";
-function haproxy(name: string, cfg: string): void {
+function haproxy(name: string, cfg: string): ChildProcess {
   const f = join(dir, `${name}.cfg`);
   writeFileSync(f, cfg);
   const c = spawn("haproxy", ["-db", "-f", f], { stdio: ["ignore", "ignore", "inherit"] });
   children.push(c);
+  return c;
 }
 const body = "hello from a backend, 32 bytes\n";
 haproxy("backends", `global\n  nbthread 1\n${DEFAULTS}frontend b1\n  bind 127.0.0.1:${PORTS.b1}\n  http-request return status 200 content-type text/plain string "${body.trim()}"\nfrontend b2\n  bind 127.0.0.1:${PORTS.b2}\n  http-request return status 200 content-type text/plain string "${body.trim()}"\n`);
 const front = (port: number) =>
   `${DEFAULTS}  option forwardfor\n  option http-keep-alive\nfrontend f\n  bind 127.0.0.1:${port}\n  default_backend be\nbackend be\n  balance leastconn\n  server s1 127.0.0.1:${PORTS.b1}\n  server s2 127.0.0.1:${PORTS.b2}\n`;
-haproxy("haproxy1", `global\n  nbthread 1\n${front(PORTS.hap1)}`);
+const hap1 = haproxy("haproxy1", `global\n  nbthread 1\n${front(PORTS.hap1)}`);
 haproxy("haproxyN", `global\n${front(PORTS.hapN)}`);
-const fizz = spawn(process.execPath, [join(import.meta.dir, "support", "ingress-proxy.ts"), String(PORTS.fizz), String(PORTS.b1), String(PORTS.b2)], { stdio: ["ignore", "pipe", "inherit"] });
-children.push(fizz);
-await new Promise<void>((resolve, reject) => {
-  fizz.stdout!.on("data", (d) => String(d).includes("ready") && resolve());
-  fizz.once("exit", (code) => reject(new Error(`ingress proxy exited (${code})`)));
-});
+async function bunProxy(script: string, port: number): Promise<ChildProcess> {
+  const c = spawn(process.execPath, [join(import.meta.dir, "support", script), String(port), String(PORTS.b1), String(PORTS.b2)], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(c);
+  await new Promise<void>((resolve, reject) => {
+    c.stdout!.on("data", (d) => String(d).includes("ready") && resolve());
+    c.once("exit", (code) => reject(new Error(`${script} exited (${code})`)));
+  });
+  return c;
+}
+const fizz = await bunProxy("ingress-proxy.ts", PORTS.fizz);
+const bare = await bunProxy("bare-relay.ts", PORTS.bare);
 
 async function ready(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
@@ -76,13 +88,26 @@ async function ready(port: number): Promise<void> {
   }
   throw new Error(`nothing answers on ${port}`);
 }
-for (const p of [PORTS.b1, PORTS.hap1, PORTS.hapN, PORTS.fizz]) await ready(p);
+for (const p of [PORTS.b1, PORTS.hap1, PORTS.hapN, PORTS.fizz, PORTS.bare]) await ready(p);
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
 
 interface Sample {
   rps: number;
   p50: number;
   p99: number;
   errors: number;
+  /** The proxy process's CPU per request, microseconds (NaN where not measured). */
+  cpuUs: number;
 }
 
 function toMs(v: string): number {
@@ -92,14 +117,16 @@ function toMs(v: string): number {
   return m[2] === "us" ? n / 1000 : m[2] === "ms" ? n : n * 1000;
 }
 
-function wrk(port: number, conns: number): Sample {
+function wrk(port: number, conns: number, pid?: number): Sample {
+  const cpu0 = cpuSeconds(pid);
   const r = spawnSync("wrk", ["-t1", `-c${conns}`, `-d${SECONDS}s`, "--latency", "-H", "Host: bench.test", `http://127.0.0.1:${port}/`], { encoding: "utf8", timeout: (SECONDS + 20) * 1000 });
   const out = r.stdout ?? "";
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
   const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors:.*?(\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, p50, p99, errors };
+  const cpuUs = ((cpuSeconds(pid) - cpu0) * 1e6) / (rps * SECONDS);
+  return { rps, p50, p99, errors, cpuUs };
 }
 
 const median = (xs: number[]) => {
@@ -108,13 +135,14 @@ const median = (xs: number[]) => {
 };
 
 const SUBJECTS = [
-  { name: "fizz ingress", port: PORTS.fizz },
-  { name: "haproxy 1 thread (baseline)", port: PORTS.hap1 },
-  { name: "haproxy default threads", port: PORTS.hapN },
-  { name: "direct to a backend", port: PORTS.b1 },
+  { name: "fizz ingress", port: PORTS.fizz, pid: fizz.pid },
+  { name: "haproxy 1 thread (baseline)", port: PORTS.hap1, pid: hap1.pid },
+  { name: "haproxy default threads", port: PORTS.hapN, pid: undefined },
+  { name: "bare relay, Bun sockets (floor)", port: PORTS.bare, pid: bare.pid },
+  { name: "direct to a backend", port: PORTS.b1, pid: undefined },
 ] as const;
 
-console.log(`bench/ingress: wrk -t1 -d${SECONDS}s, ${ROUNDS} interleaved rounds, median shown; backends: 2 haproxy static 200s`);
+console.log(`bench/ingress: wrk -t1 -d${SECONDS}s, ${ROUNDS} interleaved rounds, median shown (min-max in brackets); backends: 2 haproxy static 200s; load average at start ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 const results = new Map<string, Sample[]>();
 for (const conns of [1, 32]) {
   for (let round = 0; round < ROUNDS; round++) {
@@ -122,22 +150,24 @@ for (const conns of [1, 32]) {
     const order = SUBJECTS.map((_, i) => SUBJECTS[(i + round) % SUBJECTS.length]!);
     for (const s of order) {
       const k = `${s.name}@${conns}`;
-      results.set(k, [...(results.get(k) ?? []), wrk(s.port, conns)]);
+      results.set(k, [...(results.get(k) ?? []), wrk(s.port, conns, s.pid)]);
     }
   }
 }
 
 const pad = (s: string, n: number) => s.padEnd(n);
-const num = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "n/a").padStart(10);
-console.log(`\n${pad("subject", 30)}${pad("conns", 7)}${"req/s".padStart(10)}${"p50 ms".padStart(10)}${"p99 ms".padStart(10)}${"errors".padStart(8)}`);
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
+const range = (xs: number[], d = 0) => `${fmt(median(xs), d)} [${fmt(Math.min(...xs), d)}-${fmt(Math.max(...xs), d)}]`;
+console.log(`\n${pad("subject", 33)}${pad("conns", 7)}${pad("req/s", 24)}${pad("p50 ms", 10)}${pad("p99 ms", 24)}${pad("CPU us/req", 20)}errors`);
 const agg = (k: string) => {
   const xs = results.get(k)!;
-  return { rps: median(xs.map((x) => x.rps)), p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)), errors: xs.reduce((a, x) => a + x.errors, 0) };
+  return { rps: median(xs.map((x) => x.rps)), p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)), errors: xs.reduce((a, x) => a + x.errors, 0), xs };
 };
 for (const conns of [1, 32]) {
   for (const s of SUBJECTS) {
     const a = agg(`${s.name}@${conns}`);
-    console.log(`${pad(s.name, 30)}${pad(String(conns), 7)}${num(a.rps)}${num(a.p50, 3)}${num(a.p99, 3)}${String(a.errors).padStart(8)}`);
+    const cpu = a.xs.map((x) => x.cpuUs);
+    console.log(`${pad(s.name, 33)}${pad(String(conns), 7)}${pad(range(a.xs.map((x) => x.rps)), 24)}${pad(fmt(a.p50, 3), 10)}${pad(range(a.xs.map((x) => x.p99), 2), 24)}${pad(cpu.every(Number.isFinite) ? range(cpu, 1) : "", 20)}${a.errors}`);
   }
 }
 console.log("");
@@ -145,10 +175,13 @@ for (const conns of [1, 32]) {
   const f = agg(`fizz ingress@${conns}`);
   const h = agg(`haproxy 1 thread (baseline)@${conns}`);
   const hn = agg(`haproxy default threads@${conns}`);
+  const b = agg(`bare relay, Bun sockets (floor)@${conns}`);
   const rr = f.rps / h.rps;
   const pr = f.p99 / h.p99;
+  const perRound = (m: "rps" | "p99") => f.xs.map((x, i) => x[m] / h.xs[i]![m]);
+  const span = (xs: number[]) => `${fmt(Math.min(...xs), 2)}-${fmt(Math.max(...xs), 2)}`;
   console.log(
-    `${conns} conn(s): fizz/haproxy req/s ${rr.toFixed(2)}x (target >= 0.80x: ${rr >= 0.8 ? "met" : "NOT met"}), p99 ${pr.toFixed(2)}x (target <= 1.50x: ${pr <= 1.5 ? "met" : "NOT met"}); vs haproxy default threads: req/s ${(f.rps / hn.rps).toFixed(2)}x, p99 ${(f.p99 / hn.p99).toFixed(2)}x`,
+    `${conns} conn(s): fizz/haproxy req/s ${rr.toFixed(2)}x (rounds ${span(perRound("rps"))}; target >= 0.80x: ${rr >= 0.8 ? "met" : "NOT met"}), p99 ${pr.toFixed(2)}x (rounds ${span(perRound("p99"))}; target <= 1.50x: ${pr <= 1.5 ? "met" : "NOT met"}); vs haproxy default threads: req/s ${(f.rps / hn.rps).toFixed(2)}x, p99 ${(f.p99 / hn.p99).toFixed(2)}x; bare relay/haproxy: req/s ${(b.rps / h.rps).toFixed(2)}x, p99 ${(b.p99 / h.p99).toFixed(2)}x`,
   );
 }
 process.exit(0);

@@ -117,6 +117,47 @@ export function collectGarbageSoon(delayMs = 250): void {
   (gcTimer as { unref?: () => void }).unref?.();
 }
 
+export interface MemoryGuard {
+  /** Full collections the guard asked for so far. */
+  readonly collections: () => number;
+  stop(): void;
+}
+
+/**
+ * Keeps a long-running process's resident memory near what it holds, the way
+ * Go's GOMEMLIMIT does: JavaScriptCore collects when its own heap grows, but
+ * it does not count native memory that JS objects own (request buffers,
+ * SQLite statements, sockets), so a burst of requests let the agent's RSS
+ * climb from 95 MB to 200+ MB while its live heap stayed at 25 MB (issue 18's
+ * API fuzz, seed 182026; `bun --heap-prof-md`). Every `intervalMs` this reads
+ * the RSS (one cheap syscall); once it is `growthBytes` past what the last
+ * full collection left (and past `floorBytes`), it asks for one, then frees
+ * what the allocator holds (Bun.shrink). A no-op on Deno and Node, whose
+ * collectors count external memory.
+ */
+export function startMemoryGuard(o: { intervalMs?: number; growthBytes?: number; floorBytes?: number } = {}): MemoryGuard {
+  let collections = 0;
+  if (typeof Bun === "undefined" || !Bun.gc) return { collections: () => 0, stop: () => {} };
+  const gc = Bun.gc;
+  const growth = o.growthBytes ?? 24 * 1024 * 1024;
+  const floor = o.floorBytes ?? 96 * 1024 * 1024;
+  let base = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    if (rss < floor || rss - base < growth) {
+      // What the allocator gave back on its own counts as the new base.
+      if (rss < base) base = rss;
+      return;
+    }
+    gc(true);
+    Bun?.shrink?.();
+    collections++;
+    base = process.memoryUsage.rss();
+  }, o.intervalMs ?? 250);
+  (timer as { unref?: () => void }).unref?.();
+  return { collections: () => collections, stop: () => clearInterval(timer) };
+}
+
 /**
  * Bun loads `.env` (and `.env.local`, `.env.<NODE_ENV>`) from the current
  * directory into process.env before any of our code runs, without Compose's

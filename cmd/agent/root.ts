@@ -16,7 +16,7 @@ import { AgentStore } from "../../platform/store/index.ts";
 import { createApiServer, eventRoutes, EventFeed, mountRoutes, systemRoutes, type Listening } from "../../platform/api/index.ts";
 import { createMetrics, type AgentMetrics } from "../../platform/metrics.ts";
 import { createLogger, type Logger } from "../../platform/log.ts";
-import { runtimeVersion, settleAfterStartup } from "../../platform/runtime.ts";
+import { runtimeVersion, settleAfterStartup, startMemoryGuard } from "../../platform/runtime.ts";
 import { systemClock } from "../../platform/clock.ts";
 import { connectEngine, detectEndpoint, parseEngineAddress, readEngineIdentity, type Engine } from "../../platform/engine/index.ts";
 import { checkRecordedEngine, readRecordedEngine } from "../../core/engine/recorded.ts";
@@ -263,6 +263,8 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   // here the agent mostly idles, so give back what starting it left behind.
   const settleTimer = setTimeout(settleAfterStartup, 1_000);
   settleTimer.unref?.();
+  // Garbage that owns native memory is collected before it piles up (issue 18: RSS bounded under a request flood).
+  const memoryGuard = startMemoryGuard();
 
   // A bug in one request or background task must not take the node down:
   // log it and keep serving (the API already answers such requests with 500).
@@ -279,6 +281,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     (stopping ??= (async () => {
       nodeLogger.info("stopping");
       clearTimeout(settleTimer);
+      memoryGuard.stop();
       await server.close();
       await set.stop();
       await engine.close().catch((e: unknown) => nodeLogger.error({ err: e }, "closing the engine connection failed"));

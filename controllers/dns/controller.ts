@@ -36,6 +36,9 @@ import type { AgentContext } from "../context.ts";
 
 /** Port the resolver listens on (what containers' resolv.conf can name). */
 export const DNS_PORT = 53;
+/** After a container is prepared, how long and how often a missing bridge is looked for (Podman makes it at start). */
+const BRIDGE_WAIT_MS = 15_000;
+const BRIDGE_POLL_MS = 200;
 
 export type ResolverStatus = NonNullable<MeshStatus["resolver"]>;
 
@@ -54,6 +57,8 @@ export class DnsController implements Controller {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** Until when a served network's missing bridge is looked for again (after a container is prepared). */
+  private bridgeWaitUntil = 0;
   private stopped = false;
 
   constructor(
@@ -88,6 +93,9 @@ export class DnsController implements Controller {
   /** Before a container is created: listen on the gateways of networks that exist by now. */
   async prepareContainer(): Promise<[]> {
     await this.converge();
+    // Podman (netavark) makes a network's bridge only when its first container starts: look again soon after.
+    this.bridgeWaitUntil = this.ctx.now() + BRIDGE_WAIT_MS;
+    this.schedule(BRIDGE_POLL_MS);
     return [];
   }
 
@@ -120,14 +128,17 @@ export class DnsController implements Controller {
   private async convergeOnce(): Promise<void> {
     const node = this.o.membership.current;
     const want = new Set<string>();
+    let bridgeMissing = false;
     this.local = hostAddresses();
     if (node && this.cfg && this.ctx.config.dns.enabled && !this.stopped) {
       for (const n of servedNetworks(resolveClaims(node.state.ips, this.cfg), node.state, this.ctx.node)) {
         // The bridge carries the gateway once the engine made the network here (up or not yet:
         // a bridge is down until its first container starts, and the resolver must be there first).
         if (interfaceExists(n.bridge)) want.add(n.gateway);
+        else bridgeMissing = true;
       }
     }
+    if (bridgeMissing && this.ctx.now() < this.bridgeWaitUntil) this.schedule(BRIDGE_POLL_MS);
     for (const [addr, s] of this.servers) {
       if (want.has(addr)) continue;
       this.servers.delete(addr);

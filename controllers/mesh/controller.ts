@@ -26,21 +26,19 @@
  * On stop the interface stays up (containers keep talking while the agent
  * restarts; the next start adopts it); leaving the cluster takes it down.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Gauge, type Registry } from "prom-client";
+import type { Gauge } from "prom-client";
 import { applyDelta, type ClusterDelta, type ClusterState } from "../../core/state/index.ts";
 import { encodeHlc } from "../../core/crdt/index.ts";
 import { FizzError } from "../../core/errors.ts";
 import { assignAddresses } from "../../core/net/assign.ts";
-import { resolveClaims } from "../../core/net/claims.ts";
 import { firewallPlan } from "../../core/net/firewall-plan.ts";
 import { servedNetworks, type ServedNetwork } from "../../core/net/local-networks.ts";
 import { departedReleases } from "../../core/net/release.ts";
 import { networkAdmission } from "../../core/net/admit.ts";
 import type { Project } from "../../core/compose/model.ts";
 import { formatCidr, formatIp } from "../../core/net/cidr.ts";
-import { blocksOfNode, slicesOf, type ClaimPlan } from "../../core/net/claims.ts";
+import { resolveClaims, type ClaimPlan } from "../../core/net/claims.ts";
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
 import type { ActualState, DesiredProject } from "../../core/reconcile/types.ts";
 import { ipamConfig, type IpamConfig } from "../../core/net/ipam-config.ts";
@@ -50,6 +48,7 @@ import type { WgStatus } from "../../core/net/wg-dump.ts";
 import { applyFirewall, detectMeshTools, enableBridgeRouting, interfaceExists, loadOrCreateWgKey, toolRunner, WgInterface, type ToolRunner } from "../../platform/net/index.ts";
 import { meshRoutes, type MeshStatus } from "../../platform/api/routes-mesh.ts";
 import { shapeForMesh, type Shaped } from "./addresses.ts";
+import { claimHolders, registerMetrics, servedNetworkStatus } from "./status.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
 import type { Change } from "../changes.ts";
@@ -77,6 +76,8 @@ export class MeshController implements Controller {
   private readonly gauges: { peers: Gauge; handshakeAge: Gauge; bytes: Gauge } | undefined;
   /** Bridges with proxy ARP on (cleared when a bridge goes: the engine may make it again). */
   private readonly routed = new Set<string>();
+  /** Until when a served network's missing bridge is looked for again (after a container is prepared). */
+  private bridgeWaitUntil = 0;
   /** The firewall plan last applied (restore text), so an unchanged one is not applied again. */
   private firewallApplied: string | undefined;
   /** The claim plan of one state version (the replica changes its collections in place: identity says nothing). */
@@ -250,6 +251,11 @@ export class MeshController implements Controller {
     const served = servedNetworks(this.claims(node.state.ips), node.state, this.ctx.node);
     const pending = served.some((n) => !this.routed.has(n.bridge) && interfaceExists(n.bridge)) || this.firewallText(served) !== this.firewallApplied;
     if (pending) await this.converge();
+    // Podman (netavark) makes a network's bridge only when its first container starts: look again soon after.
+    if (served.some((n) => !interfaceExists(n.bridge))) {
+      this.bridgeWaitUntil = this.ctx.now() + 15_000;
+      this.schedule(200);
+    }
     return [];
   }
 
@@ -316,6 +322,7 @@ export class MeshController implements Controller {
     for (const n of served) {
       if (!interfaceExists(n.bridge)) {
         this.routed.delete(n.bridge);
+        if (this.ctx.now() < this.bridgeWaitUntil) this.schedule(200);
         continue;
       }
       if (this.routed.has(n.bridge)) continue;
@@ -332,45 +339,28 @@ export class MeshController implements Controller {
     this.plan = undefined;
   }
 
-  /** The MTU of the interface that carries traffic to the advertise address's network (default route else). */
+  /**
+   * The MTU of the interface that carries traffic to the world (default route
+   * else), asked of `ip` (this process's network namespace; /sys/class/net may
+   * show another one, see platform/net/host-addresses.ts).
+   */
   private async readUnderlayMtu(): Promise<number> {
     const r = await this.run(["ip", "-o", "route", "get", "1.1.1.1"]);
     const dev = /\bdev (\S+)/.exec(r.stdout)?.[1] ?? (await this.run(["ip", "-o", "-4", "route", "show", "default"])).stdout.match(/\bdev (\S+)/)?.[1];
     if (!dev) return 1500;
-    try {
-      const n = Number(readFileSync(`/sys/class/net/${dev}/mtu`, "utf8").trim());
-      return Number.isInteger(n) && n >= 576 ? n : 1500;
-    } catch {
-      return 1500;
-    }
+    const link = await this.run(["ip", "-o", "link", "show", "dev", dev]);
+    const n = Number(/\bmtu (\d+)/.exec(link.stdout)?.[1]);
+    return Number.isInteger(n) && n >= 576 ? n : 1500;
   }
 
   private holders(): MeshStatus["holders"] {
     const node = this.o.membership.current;
-    if (!node || !this.cfg) return [];
-    const plan = this.claims(node.state.ips);
-    const ids = new Set<string>(plan.nodeAddresses.keys());
-    for (const m of plan.slices.values()) for (const id of m.keys()) ids.add(id);
-    return [...ids].sort().map((id) => {
-      const a = plan.nodeAddresses.get(id);
-      return { node: id, address: a === undefined ? null : `${formatIp(a)}/32`, slices: blocksOfNode(plan, id).filter((c) => c.prefix < 32 || c.base !== a).map(formatCidr) };
-    });
+    return node && this.cfg ? claimHolders(this.claims(node.state.ips)) : [];
   }
 
   private networkStatus(): MeshStatus["networks"] {
     const node = this.o.membership.current;
-    if (!node || !this.cfg) return [];
-    const plan = this.claims(node.state.ips);
-    return servedNetworks(plan, node.state, this.ctx.node).map((n) => ({
-      deployment: n.deploymentId,
-      network: n.network,
-      subnet: formatCidr(n.subnet),
-      slices: slicesOf(plan, n.subnet, this.ctx.node).map(formatCidr),
-      bridge: n.bridge,
-      gateway: n.gateway,
-      internal: n.internal,
-      bridgeUp: interfaceExists(n.bridge),
-    }));
+    return node && this.cfg ? servedNetworkStatus(this.claims(node.state.ips), node.state, this.ctx.node) : [];
   }
 
   async status(): Promise<MeshStatus> {
@@ -435,16 +425,4 @@ export class MeshController implements Controller {
 
 function isLoopbackHost(host: string): boolean {
   return host.startsWith("127.") || host === "::1" || host === "localhost";
-}
-
-/** The gauges; scraping the first one refreshes all three from `wg show` (prom-client collects in order). */
-function registerMetrics(registry: Registry, refresh: () => Promise<void>): { peers: Gauge; handshakeAge: Gauge; bytes: Gauge } {
-  const existing = registry.getSingleMetric("fizz_mesh_peers");
-  if (existing) registry.removeSingleMetric("fizz_mesh_peers");
-  for (const n of ["fizz_mesh_handshake_age_seconds", "fizz_mesh_bytes"]) if (registry.getSingleMetric(n)) registry.removeSingleMetric(n);
-  return {
-    peers: new Gauge({ name: "fizz_mesh_peers", help: "WireGuard peers this node has (live members with a mesh)", registers: [registry], collect: refresh }),
-    handshakeAge: new Gauge({ name: "fizz_mesh_handshake_age_seconds", help: "Seconds since the last WireGuard handshake with each peer", labelNames: ["peer"], registers: [registry] }),
-    bytes: new Gauge({ name: "fizz_mesh_bytes", help: "Bytes received from / sent to each peer over the mesh (WireGuard counters)", labelNames: ["peer", "direction"], registers: [registry] }),
-  };
 }

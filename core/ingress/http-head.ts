@@ -253,13 +253,99 @@ function lowerIs(b: Uint8Array, from: number, to: number, word: string): boolean
 function valueText(b: Uint8Array, from: number, to: number): string | undefined {
   while (from < to && (b[from] === 0x20 || b[from] === 0x09)) from++;
   while (to > from && (b[to - 1] === 0x20 || b[to - 1] === 0x09)) to--;
+  return hasControl(b, from, to) ? undefined : latin1Text(b, from, to);
+}
+
+/** Bytes [from, to) as a latin1 string. Sockets deliver Buffers, whose latin1Slice is one native call making one string; a plain Uint8Array takes the loop (a typed array's .buffer or a Buffer's subarray would cost more than either). */
+function latin1Text(b: Uint8Array, from: number, to: number): string {
+  const slice = (b as Uint8Array & { latin1Slice?: (start: number, end: number) => string }).latin1Slice;
+  if (slice !== undefined) return slice.call(b, from, to);
   let s = "";
+  for (let k = from; k < to; k++) s += String.fromCharCode(b[k]!);
+  return s;
+}
+
+/**
+ * A header value that is plain digits (OWS around them allowed), as a number;
+ * -1 for anything else (a list, a sign, too many digits), which the caller
+ * reads the general way. Content-Length on every response, without strings.
+ */
+function plainDigits(b: Uint8Array, from: number, to: number): number {
+  while (from < to && (b[from] === 0x20 || b[from] === 0x09)) from++;
+  while (to > from && (b[to - 1] === 0x20 || b[to - 1] === 0x09)) to--;
+  if (to === from || to - from > 15) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = b[i]! - 0x30;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/**
+ * The last Host value seen, as bytes and as its lower-case string: a client
+ * sends the same Host on every request of a connection (and most clients the
+ * same few), so it is compared, not decoded and lowered again. Only a cache:
+ * the result is the same with or without it.
+ */
+let lastHostBytes = new Uint8Array(0);
+let lastHost = "";
+
+function hostValue(b: Uint8Array, from: number, to: number): string | undefined {
+  while (from < to && (b[from] === 0x20 || b[from] === 0x09)) from++;
+  while (to > from && (b[to - 1] === 0x20 || b[to - 1] === 0x09)) to--;
+  const len = to - from;
+  if (len === lastHostBytes.length) {
+    let k = 0;
+    while (k < len && b[from + k] === lastHostBytes[k]) k++;
+    if (k === len) return lastHost;
+  }
+  const v = valueText(b, from, to);
+  if (v === undefined) return undefined;
+  if (len <= 255) {
+    // A copy (a Buffer's own slice() would be a view of the socket's bytes).
+    lastHostBytes = Uint8Array.prototype.slice.call(b, from, to);
+    lastHost = v.toLowerCase();
+    return lastHost;
+  }
+  return v.toLowerCase();
+}
+
+/** The usual methods as constant strings: no string made per request for them. */
+const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+
+function methodText(b: Uint8Array, len: number): string {
+  for (const m of METHODS) {
+    if (m.length !== len) continue;
+    let k = 0;
+    while (k < len && b[k] === m.charCodeAt(k)) k++;
+    if (k === len) return m;
+  }
+  return latin1Text(b, 0, len);
+}
+
+/** Framings without data, shared by the scanners (read-only: nothing writes a framing). */
+const NO_BODY: BodyFraming = Object.freeze({ kind: "none" });
+const CHUNKED: BodyFraming = Object.freeze({ kind: "chunked" });
+
+/** Whether the header name at [from, to) is one of `names` (lower case), ignoring case. */
+function nameIn(b: Uint8Array, from: number, to: number, names: readonly string[]): boolean {
+  for (const n of names) if (lowerIs(b, from, to, n)) return true;
+  return false;
+}
+
+/** Whether bytes [from, to) of a header value hold a control character (HTAB aside). */
+function hasControl(b: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
     const c = b[i]!;
-    if (c < 0x20 ? c !== 0x09 : c === 0x7f) return undefined;
-    s += String.fromCharCode(c);
+    if (c < 0x20 ? c !== 0x09 : c === 0x7f) return true;
   }
-  return s;
+  return false;
+}
+
+function bad(reason: string): HeadError {
+  return { status: 502, reason: `bad response: ${reason}` };
 }
 
 /**
@@ -268,7 +354,6 @@ function valueText(b: Uint8Array, from: number, to: number): string | undefined 
  * results as parseResponseHead; `end` is responseHeadEnd()'s result.
  */
 export function scanResponseHead(b: Uint8Array, end: number, method: string): ResponseFrame | HeadError {
-  const bad = (reason: string): HeadError => ({ status: 502, reason: `bad response: ${reason}` });
   if (end > MAX_HEAD_BYTES) return { status: 502, reason: "response head too large" };
   // Through the last header line's end: drop the blank line (LF or CRLF).
   const limit = b[end - 2] === 0x0d ? end - 2 : end - 1;
@@ -310,7 +395,11 @@ export function scanResponseHead(b: Uint8Array, end: number, method: string): Re
       colon++;
     }
     if (colon === pos || colon === eol) return bad("header line without a name");
-    if (lowerIs(b, pos, colon, "content-length")) {
+    const plain = lowerIs(b, pos, colon, "content-length") ? plainDigits(b, colon + 1, eol) : -1;
+    if (plain >= 0) {
+      if (contentLength !== undefined && contentLength !== plain) return bad("conflicting Content-Length values");
+      contentLength = plain;
+    } else if (lowerIs(b, pos, colon, "content-length")) {
       const v = valueText(b, colon + 1, eol);
       if (v === undefined) return bad("control character in header content-length");
       for (const part of v.split(",")) {
@@ -348,9 +437,9 @@ export function scanResponseHead(b: Uint8Array, end: number, method: string): Re
   }
   let keepAlive = minor === 1 ? !close : keepAliveToken;
   let body: BodyFraming;
-  if (method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200)) body = { kind: "none" };
-  else if (chunked) body = { kind: "chunked" };
-  else if (contentLength !== undefined) body = contentLength === 0 ? { kind: "none" } : { kind: "length", length: contentLength };
+  if (method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200)) body = NO_BODY;
+  else if (chunked) body = CHUNKED;
+  else if (contentLength !== undefined) body = contentLength === 0 ? NO_BODY : { kind: "length", length: contentLength };
   else {
     body = { kind: "close" };
     keepAlive = false;
@@ -378,6 +467,8 @@ export interface RequestFrame {
 }
 
 const REQUEST_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate", "proxy-authorization"];
+/** Request headers (besides host) whose values scanRequestHead reads. */
+const USED_REQUEST_HEADERS = ["content-length", "transfer-encoding", "connection", "upgrade", "expect", "x-forwarded-for", "forwarded", "x-forwarded-proto", "x-forwarded-host"];
 const HOST_CHARS = /^[a-z0-9.\-_:[\]]*$/;
 
 /**
@@ -397,7 +488,7 @@ export function scanRequestHead(b: Uint8Array, end: number): RequestFrame | Head
     i++;
   }
   if (i === 0 || b[i] !== 0x20) return { status: 400, reason: "malformed request line" };
-  const method = String.fromCharCode(...b.subarray(0, i));
+  const method = methodText(b, i);
   const tStart = ++i;
   while (i < limit && b[i] !== 0x20) {
     const c = b[i]!;
@@ -405,8 +496,7 @@ export function scanRequestHead(b: Uint8Array, end: number): RequestFrame | Head
     i++;
   }
   if (i === tStart || b[i] !== 0x20) return { status: 400, reason: "malformed request line" };
-  let target = "";
-  for (let k = tStart; k < i; k++) target += String.fromCharCode(b[k]!);
+  const target = latin1Text(b, tStart, i);
   i++;
   // HTTP/1.x
   if (b[i] !== 0x48 || b[i + 1] !== 0x54 || b[i + 2] !== 0x54 || b[i + 3] !== 0x50 || b[i + 4] !== 0x2f) return { status: 400, reason: "malformed request line" };
@@ -446,19 +536,43 @@ export function scanRequestHead(b: Uint8Array, end: number): RequestFrame | Head
     }
     if (colon === pos) return { status: 400, reason: "header line without a name" };
     if (colon === eol) return { status: 400, reason: "header line without a name" };
-    const v = valueText(b, colon + 1, eol);
-    if (v === undefined) {
-      let name = "";
-      for (let k = pos; k < colon; k++) name += String.fromCharCode(b[k]!);
-      return { status: 400, reason: `control character in header ${name}` };
-    }
     const len = colon - pos;
-    // Dispatch on the name's length first: most headers match none of these.
-    if (len === 4 && lowerIs(b, pos, colon, "host")) {
+    // Connection with one usual token (what browsers send): flags set from the bytes.
+    if (len === 10 && lowerIs(b, pos, colon, "connection")) {
+      let vs = colon + 1;
+      let ve = eol;
+      while (vs < ve && (b[vs] === 0x20 || b[vs] === 0x09)) vs++;
+      while (ve > vs && (b[ve - 1] === 0x20 || b[ve - 1] === 0x09)) ve--;
+      const one = lowerIs(b, vs, ve, "keep-alive") ? 1 : lowerIs(b, vs, ve, "close") ? 2 : lowerIs(b, vs, ve, "upgrade") ? 3 : 0;
+      if (one !== 0) {
+        if (one === 1) keepAliveToken = true;
+        else if (one === 2) close = true;
+        else upgradeToken = true;
+        drop.push(pos, eol + 2);
+        pos = eol + 2;
+        continue;
+      }
+    }
+    // The value as a string only for the headers whose value is used; the others are only checked.
+    const used = nameIn(b, pos, colon, USED_REQUEST_HEADERS);
+    const isHost = len === 4 && lowerIs(b, pos, colon, "host");
+    const v = isHost ? hostValue(b, colon + 1, eol) : used ? valueText(b, colon + 1, eol) : hasControl(b, colon + 1, eol) ? undefined : "";
+    if (v === undefined) return { status: 400, reason: `control character in header ${latin1Text(b, pos, colon)}` };
+    if (!used && !isHost) {
+      if (nameIn(b, pos, colon, REQUEST_HOP)) drop.push(pos, eol + 2);
+      pos = eol + 2;
+      continue;
+    }
+    // Dispatch on the name's length first.
+    if (isHost) {
       hosts++;
-      host = v.toLowerCase();
+      host = v;
     } else if (len === 14 && lowerIs(b, pos, colon, "content-length")) {
-      for (const part of v.split(",")) {
+      const plain = plainDigits(b, colon + 1, eol);
+      if (plain >= 0) {
+        if (contentLength !== undefined && contentLength !== plain) return { status: 400, reason: "conflicting Content-Length values" };
+        contentLength = plain;
+      } else for (const part of v.split(",")) {
         const t = part.trim();
         if (!/^\d{1,15}$/.test(t)) return { status: 400, reason: "invalid Content-Length" };
         const n = Number(t);
@@ -496,7 +610,7 @@ export function scanRequestHead(b: Uint8Array, end: number): RequestFrame | Head
       forwarding ??= {};
       forwarding.host ??= v;
       drop.push(pos, eol + 2);
-    } else if (REQUEST_HOP.some((h) => h.length === len && lowerIs(b, pos, colon, h))) {
+    } else if (nameIn(b, pos, colon, REQUEST_HOP)) {
       drop.push(pos, eol + 2);
     }
     pos = eol + 2;
@@ -511,7 +625,7 @@ export function scanRequestHead(b: Uint8Array, end: number): RequestFrame | Head
   if (hosts > 1) return { status: 400, reason: "more than one Host header" };
   if (minor === 1 && hosts === 0) return { status: 400, reason: "HTTP/1.1 request without Host" };
   if (!HOST_CHARS.test(host)) return { status: 400, reason: "invalid Host" };
-  const body: BodyFraming = chunked ? { kind: "chunked" } : contentLength ? { kind: "length", length: contentLength } : { kind: "none" };
+  const body: BodyFraming = chunked ? CHUNKED : contentLength ? { kind: "length", length: contentLength } : NO_BODY;
   const keepAlive = minor === 1 ? !close : keepAliveToken;
   const up = upgrade !== undefined && upgradeToken ? upgrade.toLowerCase() : undefined;
   return { method, target, minor, host, body, keepAlive, upgrade: up, expectContinue, drop, forwarding, lineEnd };

@@ -280,8 +280,14 @@ export function pathMatches(prefix: string, target: string): boolean {
 export function matchHttpRoute(routes: readonly HttpRoute[], host: string, target: string): HttpRoute | undefined {
   const h = hostOnly(host);
   for (const r of routes) {
-    if (r.hosts.length > 0 && !r.hosts.some((p) => hostMatches(p, h))) continue;
+    if (r.hosts.length > 0 && !anyHostMatches(r.hosts, h)) continue;
     if (pathMatches(r.path, target)) return r;
   }
   return undefined;
+}
+
+/** A loop rather than some(): no closure per request. */
+function anyHostMatches(patterns: readonly string[], host: string): boolean {
+  for (const p of patterns) if (hostMatches(p, host)) return true;
+  return false;
 }

@@ -19,7 +19,7 @@ import { parseIp } from "../../core/net/cidr.ts";
 import { servfail, type DnsDecision } from "../../core/net/dns-answer.ts";
 import type { Upstream } from "../../core/net/resolv-conf.ts";
 import { forwardTcp, forwardUdp } from "./forward.ts";
-import { listenUdp, type UdpListener } from "./udp.ts";
+import { listenUdp, type UdpImplementation, type UdpListener } from "./udp.ts";
 
 export interface DnsListen {
   readonly host: string;
@@ -53,6 +53,16 @@ export interface DnsCounters {
 const MAX_TCP_QUERY = 65535;
 const TCP_IDLE_MS = 10_000;
 const MAX_ASKERS = 4096;
+/**
+ * Bounds against a flood (each a socket or a connection to the upstream, or
+ * memory): queries being forwarded at once (past it: SERVFAIL at once,
+ * counted as forward_failed), TCP connections open at once (past it: closed
+ * on accept), and replies a TCP asker has not read (past it: its connection
+ * is not read until it drains).
+ */
+const MAX_FORWARDS_IN_FLIGHT = 256;
+const MAX_TCP_CONNECTIONS = 256;
+const MAX_TCP_UNREAD = 256 * 1024;
 
 export interface DnsQueryCounts {
   readonly udp: DnsCounters;
@@ -70,6 +80,8 @@ export class DnsServer {
   private readonly tcp: Server[] = [];
   private readonly conns = new Set<TcpSocket>();
   private rotation = 0;
+  /** Queries sent upstream and not yet answered or timed out. */
+  private forwarding = 0;
   /** Asker address as the socket gives it → its number (parsed once per asker). */
   private readonly askers = new Map<string, number | undefined>();
   /** This server's totals over both transports. */
@@ -97,6 +109,11 @@ export class DnsServer {
     return this.udp.map((u) => ({ host: u.host, port: u.port }));
   }
 
+  /** Which UDP implementation each listen address got (udp.ts): bun or node. */
+  udpImplementations(): UdpImplementation[] {
+    return this.udp.map((u) => u.impl);
+  }
+
   /** Replies the UDP sockets could not send (queue full, or the send failed). */
   get udpSendDrops(): number {
     let n = 0;
@@ -112,18 +129,31 @@ export class DnsServer {
     this.tcp.length = 0;
   }
 
+  /**
+   * UDP and TCP on one port. With port 0 the port is the one UDP was given,
+   * which TCP may have in use (other port space): then both try again.
+   */
   private async bind(l: DnsListen): Promise<void> {
-    const u = await listenUdp(l.host, l.port, (q, port, address, via) => this.onUdp(q, port, address, via));
-    this.udp.push(u);
-    const t = createServer((c) => this.onTcp(c));
-    await new Promise<void>((resolve, reject) => {
-      t.once("error", reject);
-      t.listen(u.port, l.host, () => {
-        t.off("error", reject);
-        resolve();
-      });
-    });
-    this.tcp.push(t);
+    for (let attempt = 1; ; attempt++) {
+      const u = await listenUdp(l.host, l.port, (q, port, address, via) => this.onUdp(q, port, address, via));
+      const t = createServer((c) => this.onTcp(c));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          t.once("error", reject);
+          t.listen(u.port, l.host, () => {
+            t.off("error", reject);
+            resolve();
+          });
+        });
+      } catch (e) {
+        await u.close();
+        if (l.port === 0 && (e as { code?: string }).code === "EADDRINUSE" && attempt < 8) continue;
+        throw e;
+      }
+      this.udp.push(u);
+      this.tcp.push(t);
+      return;
+    }
   }
 
   private count(outcome: DnsOutcome, transport: DnsTransport): void {
@@ -174,8 +204,14 @@ export class DnsServer {
       this.count(d.truncated ? "truncated" : "answered", "udp");
       via.reply(d.bytes, port, address);
     } else if (d.kind === "drop") this.count("dropped", "udp");
-    else {
+    else if (this.forwarding >= MAX_FORWARDS_IN_FLIGHT) {
+      this.count("forward_failed", "udp");
+      const out = servfail(q);
+      if (out) via.reply(out, port, address);
+    } else {
+      this.forwarding++;
       void forwardUdp(q, this.opts.upstreams(), this.deadline()).then((r) => {
+        this.forwarding--;
         this.count(r ? "forwarded" : "forward_failed", "udp");
         const out = r ?? servfail(q);
         if (out) via.reply(out, port, address);
@@ -184,7 +220,9 @@ export class DnsServer {
   }
 
   private onTcp(c: TcpSocket): void {
+    if (this.conns.size >= MAX_TCP_CONNECTIONS) return void c.destroy();
     this.conns.add(c);
+    c.on("drain", () => c.resume());
     c.setTimeout(TCP_IDLE_MS, () => c.destroy());
     c.on("error", () => {});
     c.on("close", () => this.conns.delete(c));
@@ -212,8 +250,13 @@ export class DnsServer {
     } else if (d.kind === "drop") {
       this.count("dropped", "tcp");
       return void c.destroy();
+    } else if (this.forwarding >= MAX_FORWARDS_IN_FLIGHT) {
+      this.count("forward_failed", "tcp");
+      out = servfail(q);
     } else {
-      const r = await forwardTcp(q, this.opts.upstreams()[0], this.deadline());
+      this.forwarding++;
+      const r = await forwardTcp(q, this.opts.upstreams(), this.deadline());
+      this.forwarding--;
       this.count(r ? "forwarded" : "forward_failed", "tcp");
       out = r ?? servfail(q);
     }
@@ -222,6 +265,7 @@ export class DnsServer {
     frame.writeUInt16BE(out.length, 0);
     frame.set(out, 2);
     c.write(frame);
+    if (c.writableLength > MAX_TCP_UNREAD) c.pause();
   }
 
   private deadline(): number {

@@ -148,8 +148,19 @@ class NodeListener implements UdpListener {
     return l;
   }
 
+  private closed = false;
+
   reply(bytes: Uint8Array, port: number, address: string): void {
-    this.sock.send(bytes, port, address, this.sent);
+    // A forwarded answer may come back after the socket closed: node:dgram throws then.
+    if (this.closed) {
+      this.sendDrops++;
+      return;
+    }
+    try {
+      this.sock.send(bytes, port, address, this.sent);
+    } catch {
+      this.sendDrops++;
+    }
   }
 
   private readonly sent = (err: Error | null): void => {
@@ -157,6 +168,8 @@ class NodeListener implements UdpListener {
   };
 
   close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
     return new Promise<void>((r) => this.sock.close(() => r()));
   }
 }

@@ -9,6 +9,8 @@ import type { Upstream } from "./upstream-pool.ts";
 export class BackendSet {
   readonly balancer: Balancer<Upstream>;
   private waiters = new Set<() => void>();
+  /** What a route lookup returns for this set, made once (it is needed per request). */
+  readonly hit: { readonly backends: BackendSet; readonly route: string };
 
   constructor(
     /** Metrics label and what `fizz why` prints: project/service:port. */
@@ -16,6 +18,7 @@ export class BackendSet {
     cfg?: BalancerConfig,
   ) {
     this.balancer = new Balancer<Upstream>(cfg);
+    this.hit = { backends: this, route: label };
   }
 
   update(specs: readonly BackendSpec<Upstream>[]): void {

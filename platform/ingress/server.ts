@@ -135,7 +135,7 @@ export class IngressServer {
               let k = this.routeKeys.get(r);
               if (k === undefined) this.routeKeys.set(r, (k = targetKey(r.service, r.target)));
               const set = this.sets.get(k);
-              return set ? { backends: set, route: set.label } : undefined;
+              return set?.hit;
             },
             acmeChallenge: (t) => this.o.acmeChallenge(t),
             pool: this.pool,
@@ -180,7 +180,7 @@ export class IngressServer {
                 c.destroy();
                 return;
               }
-              this.l4Http.add(new HttpSession(c, { ...this.httpConfig("http"), resolve: () => ({ backends: set, route: set.label }) }, peer));
+              this.l4Http.add(new HttpSession(c, { ...this.httpConfig("http"), resolve: () => set.hit }, peer));
             },
             acceptProxyFrom: this.o.acceptProxyFrom,
             connectTimeoutMs: this.o.connectTimeoutMs ?? 2_000,

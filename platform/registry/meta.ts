@@ -6,7 +6,7 @@
  * tag) are one transaction, so a crash never leaves a tag pointing at a
  * manifest the repository does not have. Content bytes are in blob-store.ts.
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Descriptor, Digest } from "../../core/registry/index.ts";
 
 export interface ManifestRow {
@@ -69,6 +69,18 @@ export class RegistryMeta {
   /** Last-served times not yet written: one write per flush, not per GET. */
   private readonly pendingAccess = new Map<string, number>();
 
+  /** Prepared statements by text, made once: a statement prepared per call holds native memory until a collection finalizes it. */
+  private readonly statements = new Map<string, StatementSync>();
+
+  private sql(text: string): StatementSync {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   constructor(path: string) {
     this.db = new DatabaseSync(path);
     this.db.exec("PRAGMA journal_mode = WAL");
@@ -80,10 +92,10 @@ export class RegistryMeta {
 
   /** Stores written before manifest_refs existed: index their manifests' references once. */
   private indexRefs(): void {
-    if (this.db.prepare("SELECT 1 FROM manifest_refs LIMIT 1").get() !== undefined) return;
-    if (this.db.prepare("SELECT 1 FROM manifests LIMIT 1").get() === undefined) return;
+    if (this.sql("SELECT 1 FROM manifest_refs LIMIT 1").get() !== undefined) return;
+    if (this.sql("SELECT 1 FROM manifests LIMIT 1").get() === undefined) return;
     this.tx(() => {
-      const st = this.db.prepare("INSERT OR IGNORE INTO manifest_refs (repo, manifest, ref) VALUES (?, ?, ?)");
+      const st = this.sql("INSERT OR IGNORE INTO manifest_refs (repo, manifest, ref) VALUES (?, ?, ?)");
       for (const m of this.allManifests()) for (const r of m.refs) st.run(m.repo, m.digest, r);
     });
   }
@@ -108,34 +120,33 @@ export class RegistryMeta {
   /** Records a manifest in a repository, and points `tag` at it when given, in one transaction. */
   putManifest(m: ManifestRow, tag?: string): void {
     this.tx(() => {
-      this.db
-        .prepare("INSERT OR REPLACE INTO manifests (repo, digest, media_type, size, refs, subject, referrer, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      this.sql("INSERT OR REPLACE INTO manifests (repo, digest, media_type, size, refs, subject, referrer, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .run(m.repo, m.digest, m.mediaType, m.size, JSON.stringify(m.refs), m.subject ?? null, m.referrer ? JSON.stringify(m.referrer) : null, m.created);
-      this.db.prepare("DELETE FROM manifest_refs WHERE repo = ? AND manifest = ?").run(m.repo, m.digest);
-      const ref = this.db.prepare("INSERT OR IGNORE INTO manifest_refs (repo, manifest, ref) VALUES (?, ?, ?)");
+      this.sql("DELETE FROM manifest_refs WHERE repo = ? AND manifest = ?").run(m.repo, m.digest);
+      const ref = this.sql("INSERT OR IGNORE INTO manifest_refs (repo, manifest, ref) VALUES (?, ?, ?)");
       for (const r of m.refs) ref.run(m.repo, m.digest, r);
-      if (tag !== undefined) this.db.prepare("INSERT OR REPLACE INTO tags (repo, tag, digest, updated) VALUES (?, ?, ?, ?)").run(m.repo, tag, m.digest, m.created);
+      if (tag !== undefined) this.sql("INSERT OR REPLACE INTO tags (repo, tag, digest, updated) VALUES (?, ?, ?, ?)").run(m.repo, tag, m.digest, m.created);
     });
   }
 
   setTag(repo: string, tag: string, digest: Digest, at: number): void {
-    this.db.prepare("INSERT OR REPLACE INTO tags (repo, tag, digest, updated) VALUES (?, ?, ?, ?)").run(repo, tag, digest, at);
+    this.sql("INSERT OR REPLACE INTO tags (repo, tag, digest, updated) VALUES (?, ?, ?, ?)").run(repo, tag, digest, at);
   }
 
   manifest(repo: string, digest: Digest): ManifestRow | undefined {
-    const r = this.db.prepare("SELECT * FROM manifests WHERE repo = ? AND digest = ?").get(repo, digest) as Row | undefined;
+    const r = this.sql("SELECT * FROM manifests WHERE repo = ? AND digest = ?").get(repo, digest) as Row | undefined;
     return r ? manifestOf(r) : undefined;
   }
 
   /** The manifest with this digest in any repository (peers serve by digest alone). */
   manifestAnywhere(digest: Digest): ManifestRow | undefined {
-    const r = this.db.prepare("SELECT * FROM manifests WHERE digest = ? LIMIT 1").get(digest) as Row | undefined;
+    const r = this.sql("SELECT * FROM manifests WHERE digest = ? LIMIT 1").get(digest) as Row | undefined;
     return r ? manifestOf(r) : undefined;
   }
 
   /** Manifests (in any repository) that reference a digest as config, layer or child (by index). */
   manifestsReferencing(digest: Digest): ManifestRow[] {
-    return (this.db.prepare("SELECT m.* FROM manifest_refs r JOIN manifests m ON m.repo = r.repo AND m.digest = r.manifest WHERE r.ref = ?").all(digest) as Row[]).map(manifestOf);
+    return (this.sql("SELECT m.* FROM manifest_refs r JOIN manifests m ON m.repo = r.repo AND m.digest = r.manifest WHERE r.ref = ?").all(digest) as Row[]).map(manifestOf);
   }
 
   /** Whether a digest is still needed by some manifest: one itself, or referenced by one. */
@@ -144,46 +155,46 @@ export class RegistryMeta {
   }
 
   tag(repo: string, tag: string): TagRow | undefined {
-    const r = this.db.prepare("SELECT * FROM tags WHERE repo = ? AND tag = ?").get(repo, tag) as Row | undefined;
+    const r = this.sql("SELECT * FROM tags WHERE repo = ? AND tag = ?").get(repo, tag) as Row | undefined;
     return r ? { repo: r.repo as string, tag: r.tag as string, digest: r.digest as Digest, updated: Number(r.updated) } : undefined;
   }
 
   tags(repo: string): string[] {
-    return (this.db.prepare("SELECT tag FROM tags WHERE repo = ?").all(repo) as Row[]).map((r) => r.tag as string);
+    return (this.sql("SELECT tag FROM tags WHERE repo = ?").all(repo) as Row[]).map((r) => r.tag as string);
   }
 
   allTags(): TagRow[] {
-    return (this.db.prepare("SELECT * FROM tags").all() as Row[]).map((r) => ({ repo: r.repo as string, tag: r.tag as string, digest: r.digest as Digest, updated: Number(r.updated) }));
+    return (this.sql("SELECT * FROM tags").all() as Row[]).map((r) => ({ repo: r.repo as string, tag: r.tag as string, digest: r.digest as Digest, updated: Number(r.updated) }));
   }
 
   repoExists(repo: string): boolean {
-    return this.db.prepare("SELECT 1 FROM manifests WHERE repo = ? LIMIT 1").get(repo) !== undefined || this.db.prepare("SELECT 1 FROM tags WHERE repo = ? LIMIT 1").get(repo) !== undefined;
+    return this.sql("SELECT 1 FROM manifests WHERE repo = ? LIMIT 1").get(repo) !== undefined || this.sql("SELECT 1 FROM tags WHERE repo = ? LIMIT 1").get(repo) !== undefined;
   }
 
   /** Repositories that hold at least one manifest. */
   repos(): string[] {
-    return (this.db.prepare("SELECT DISTINCT repo FROM manifests").all() as Row[]).map((r) => r.repo as string);
+    return (this.sql("SELECT DISTINCT repo FROM manifests").all() as Row[]).map((r) => r.repo as string);
   }
 
   allManifests(): ManifestRow[] {
-    return (this.db.prepare("SELECT * FROM manifests").all() as Row[]).map(manifestOf);
+    return (this.sql("SELECT * FROM manifests").all() as Row[]).map(manifestOf);
   }
 
   referrers(repo: string, subject: Digest): Descriptor[] {
-    return (this.db.prepare("SELECT referrer FROM manifests WHERE repo = ? AND subject = ? AND referrer IS NOT NULL").all(repo, subject) as Row[]).map((r) => JSON.parse(r.referrer as string) as Descriptor);
+    return (this.sql("SELECT referrer FROM manifests WHERE repo = ? AND subject = ? AND referrer IS NOT NULL").all(repo, subject) as Row[]).map((r) => JSON.parse(r.referrer as string) as Descriptor);
   }
 
   /** Deletes a tag; true when it existed. */
   deleteTag(repo: string, tag: string): boolean {
-    return Number(this.db.prepare("DELETE FROM tags WHERE repo = ? AND tag = ?").run(repo, tag).changes) > 0;
+    return Number(this.sql("DELETE FROM tags WHERE repo = ? AND tag = ?").run(repo, tag).changes) > 0;
   }
 
   /** Deletes a manifest from a repository and every tag of it there; true when it existed. */
   deleteManifest(repo: string, digest: Digest): boolean {
     return this.tx(() => {
-      this.db.prepare("DELETE FROM tags WHERE repo = ? AND digest = ?").run(repo, digest);
-      this.db.prepare("DELETE FROM manifest_refs WHERE repo = ? AND manifest = ?").run(repo, digest);
-      return Number(this.db.prepare("DELETE FROM manifests WHERE repo = ? AND digest = ?").run(repo, digest).changes) > 0;
+      this.sql("DELETE FROM tags WHERE repo = ? AND digest = ?").run(repo, digest);
+      this.sql("DELETE FROM manifest_refs WHERE repo = ? AND manifest = ?").run(repo, digest);
+      return Number(this.sql("DELETE FROM manifests WHERE repo = ? AND digest = ?").run(repo, digest).changes) > 0;
     });
   }
 
@@ -197,7 +208,7 @@ export class RegistryMeta {
     const entries = [...this.pendingAccess];
     this.pendingAccess.clear();
     this.tx(() => {
-      const st = this.db.prepare("INSERT INTO access (digest, last) VALUES (?, ?) ON CONFLICT(digest) DO UPDATE SET last = max(last, excluded.last)");
+      const st = this.sql("INSERT INTO access (digest, last) VALUES (?, ?) ON CONFLICT(digest) DO UPDATE SET last = max(last, excluded.last)");
       for (const [d, at] of entries) st.run(d, at);
     });
   }
@@ -205,28 +216,28 @@ export class RegistryMeta {
   /** Last-served times by digest. */
   accessTimes(): Map<string, number> {
     this.flushAccess();
-    return new Map((this.db.prepare("SELECT digest, last FROM access").all() as Row[]).map((r) => [r.digest as string, Number(r.last)]));
+    return new Map((this.sql("SELECT digest, last FROM access").all() as Row[]).map((r) => [r.digest as string, Number(r.last)]));
   }
 
   forgetAccess(digest: string): void {
     this.pendingAccess.delete(digest);
-    this.db.prepare("DELETE FROM access WHERE digest = ?").run(digest);
+    this.sql("DELETE FROM access WHERE digest = ?").run(digest);
   }
 
   addUpload(u: UploadRow): void {
-    this.db.prepare("INSERT INTO uploads (id, repo, started) VALUES (?, ?, ?)").run(u.id, u.repo, u.started);
+    this.sql("INSERT INTO uploads (id, repo, started) VALUES (?, ?, ?)").run(u.id, u.repo, u.started);
   }
 
   upload(id: string): UploadRow | undefined {
-    const r = this.db.prepare("SELECT * FROM uploads WHERE id = ?").get(id) as Row | undefined;
+    const r = this.sql("SELECT * FROM uploads WHERE id = ?").get(id) as Row | undefined;
     return r ? { id: r.id as string, repo: r.repo as string, started: Number(r.started) } : undefined;
   }
 
   uploads(): UploadRow[] {
-    return (this.db.prepare("SELECT * FROM uploads").all() as Row[]).map((r) => ({ id: r.id as string, repo: r.repo as string, started: Number(r.started) }));
+    return (this.sql("SELECT * FROM uploads").all() as Row[]).map((r) => ({ id: r.id as string, repo: r.repo as string, started: Number(r.started) }));
   }
 
   deleteUpload(id: string): void {
-    this.db.prepare("DELETE FROM uploads WHERE id = ?").run(id);
+    this.sql("DELETE FROM uploads WHERE id = ?").run(id);
   }
 }

@@ -166,8 +166,7 @@ export class AgentStore {
   putDeployment(name: string, spec: unknown, source: unknown, now: number): StoredDeployment {
     const specJson = JSON.stringify(spec);
     const sourceJson = JSON.stringify(source);
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO deployments(name, spec_json, source_json, generation, created_at, updated_at)
          VALUES (?, ?, ?, 1, ?, ?)
          ON CONFLICT(name) DO UPDATE SET spec_json = excluded.spec_json, source_json = excluded.source_json,
@@ -204,8 +203,7 @@ export class AgentStore {
     if (!this.getDeployment(deployment)) {
       throw new FizzError({ code: "deployment.not_found", message: `no deployment named '${deployment}'`, status: 404 });
     }
-    this.db
-      .prepare(
+    this.sql(
         "INSERT INTO replicas(deployment, service, replicas) VALUES (?, ?, ?) ON CONFLICT(deployment, service) DO UPDATE SET replicas = excluded.replicas",
       )
       .run(deployment, service, replicas);
@@ -226,20 +224,17 @@ export class AgentStore {
   }
 
   recordRestart(r: Omit<RestartRecord, "id">): void {
-    this.db
-      .prepare("INSERT INTO restarts(deployment, service, container, at, reason) VALUES (?, ?, ?, ?, ?)")
+    this.sql("INSERT INTO restarts(deployment, service, container, at, reason) VALUES (?, ?, ?, ?, ?)")
       .run(r.deployment, r.service, r.container, r.at, r.reason);
   }
 
   restarts(container: string, sinceMs = 0): RestartRecord[] {
-    return this.db
-      .prepare("SELECT * FROM restarts WHERE container = ? AND at >= ? ORDER BY at")
+    return this.sql("SELECT * FROM restarts WHERE container = ? AND at >= ? ORDER BY at")
       .all(container, sinceMs) as unknown as RestartRecord[];
   }
 
   appendEvent(e: NewEvent): EventRecord {
-    const r = this.db
-      .prepare("INSERT INTO events(at, type, deployment, service, container, message, data_json) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    const r = this.sql("INSERT INTO events(at, type, deployment, service, container, message, data_json) VALUES (?, ?, ?, ?, ?, ?, ?)")
       .run(e.at, e.type, e.deployment ?? null, e.service ?? null, e.container ?? null, e.message, e.data === undefined ? null : JSON.stringify(e.data));
     return { ...e, id: Number(r.lastInsertRowid) };
   }

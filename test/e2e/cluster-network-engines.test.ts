@@ -98,10 +98,17 @@ function suite(kind: EngineKind, socket: string | undefined): void {
         { name: `${project}-web-1` },
       );
       expect(created.Id).toBeTruthy();
-      // The bridge exists once the network does (down until a container starts): bind before the first query.
-      expect(interfaceExists(bridge)).toBe(true);
-      await start();
-      await engine.containers.start(`${project}-web-1`);
+      if (kind === "docker") {
+        // Docker makes the bridge with the network (down until a container starts): the resolver binds before the first query.
+        expect(interfaceExists(bridge)).toBe(true);
+        await start();
+        await engine.containers.start(`${project}-web-1`);
+      } else {
+        // netavark makes the bridge when the first container starts: the resolver binds right after (the dns and mesh controllers look again every 200 ms for 15 s after preparing a container).
+        await engine.containers.start(`${project}-web-1`);
+        expect(interfaceExists(bridge)).toBe(true);
+        await start();
+      }
       const got = (await cli(["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", `${project}-web-1`])).stdout.trim();
       expect(got).toBe(webIp);
 

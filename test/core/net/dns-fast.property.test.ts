@@ -133,4 +133,33 @@ describe("DNS fast path", () => {
     expect(parseFastQuestion(two)).toBeUndefined();
     fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (junk) => void answerQuery(table, junk, { askerIp: undefined, transport: "udp", rotation: 0 })));
   });
+
+  test("a damaged query (bytes changed, cut short or lengthened) never throws; an answer to it is a well-formed response with its id", () => {
+    const type = fc.constantFrom("A", "SRV", "PTR", "AAAA", "TXT") as fc.Arbitrary<"A" | "SRV" | "PTR" | "AAAA" | "TXT">;
+    const name = fc.constantFrom("svc0", "svc2.p", "alias-one", "p-svc2-3", "nothere", "1.0.0.10.in-addr.arpa", "svc5.q");
+    fc.assert(
+      fc.property(
+        type,
+        name,
+        fc.boolean(),
+        fc.array(fc.tuple(fc.nat(200), fc.nat(255)), { maxLength: 6 }),
+        fc.option(fc.nat(120), { nil: undefined }),
+        fc.uint8Array({ maxLength: 20 }),
+        fc.boolean(),
+        fc.constantFrom("udp" as const, "tcp" as const),
+        (t, n, edns, flips, cut, tail, fromContainer, transport) => {
+          const valid = dnsPacket.encode({ type: "query", id: 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: t, name: n }], ...(edns ? { additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232 }] } : {}) } as dnsPacket.Packet);
+          let q = new Uint8Array([...valid, ...tail]);
+          for (const [at, v] of flips) if (at >= 2 && at < q.length) q[at] = v;
+          if (cut !== undefined) q = q.subarray(0, cut);
+          const d = answerQuery(table, q, { askerIp: fromContainer ? asker : undefined, transport, rotation: 3 });
+          if (d.kind !== "answer") return;
+          const p = dnsPacket.decode(Buffer.from(d.bytes));
+          expect(p.id).toBe(4242);
+          expect(p.type).toBe("response");
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
 });

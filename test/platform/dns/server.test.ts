@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
+import { readdirSync } from "node:fs";
 import { createSocket } from "node:dgram";
 import * as dnsPacket from "dns-packet";
 import { parseIp } from "../../../core/net/cidr.ts";
@@ -56,7 +57,7 @@ const answers = (out: string, type = "A") =>
     .map((l) => l.split(/\s+/).pop()!);
 
 beforeAll(() => {
-  if (needed) upstream = spawn("dnsmasq", ["--no-daemon", "--no-resolv", "--no-hosts", `--port=${UPSTREAM_PORT}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--address=/outside.test/127.9.9.9"], { stdio: "ignore" });
+  if (needed) upstream = spawn("dnsmasq", ["--no-daemon", "--no-resolv", "--no-hosts", `--port=${UPSTREAM_PORT}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--address=/outside.test/127.9.9.9", "--address=/gone.test/"], { stdio: "ignore" });
 });
 afterAll(() => {
   upstream?.kill("SIGKILL");
@@ -135,6 +136,38 @@ for (const impl of ["bun", "node"] as const) {
       expect(shared.tcp.forwarded).toBeGreaterThan(0);
     });
 
+    test("a name that exists nowhere gets the upstream's NXDOMAIN, over UDP and TCP, to a container and to the host", async () => {
+      for (const args of [["-b", "127.0.1.5"], [], ["+tcp"], ["-b", "127.0.1.5", "+tcp"]]) {
+        const out = await dig([...args, "nothing.gone.test"]);
+        expect(out).toContain("status: NXDOMAIN");
+        expect(answers(out)).toEqual([]);
+      }
+    });
+
+    test("IPv6 upstreams (as resolv.conf may list them) are asked over IPv6, next to IPv4 ones; over TCP each in turn", async () => {
+      // A one-answer upstream on ::1: it echoes the query back as a response.
+      const v6 = createSocket("udp6");
+      await new Promise<void>((r) => v6.bind(0, "::1", () => r()));
+      v6.on("message", (m, rinfo) => {
+        const reply = Buffer.from(m);
+        reply[2] = 0x81;
+        reply[3] = 0x83; // NXDOMAIN: only this upstream says so
+        v6.send(reply, rinfo.port, rinfo.address);
+      });
+      const only6 = await DnsServer.start({ listen: [{ host: "127.0.0.1", port: 0 }], decide: (q, ctx) => answerQuery(table, q, ctx), upstreams: () => [{ host: "::1", port: v6.address().port }], forwardTimeoutMs: 1000 });
+      const both = await DnsServer.start({ listen: [{ host: "127.0.0.1", port: 0 }], decide: (q, ctx) => answerQuery(table, q, ctx), upstreams: () => [{ host: "::1", port: 9 }, { host: "127.0.0.1", port: UPSTREAM_PORT }], forwardTimeoutMs: 1000 });
+      try {
+        expect(await dig(["elsewhere.test"], only6.addresses()[0]!.port)).toContain("status: NXDOMAIN");
+        expect(answers(await dig(["outside.test"], both.addresses()[0]!.port))).toEqual(["127.9.9.9"]);
+        // Over TCP in turn: nothing listens on [::1]:9 (refused), dnsmasq answers next.
+        expect(answers(await dig(["+tcp", "outside.test"], both.addresses()[0]!.port))).toEqual(["127.9.9.9"]);
+      } finally {
+        await only6.close();
+        await both.close();
+        v6.close();
+      }
+    });
+
     test("an upstream that never answers costs a bounded wait and a SERVFAIL", async () => {
       const black = createSocket("udp4");
       await new Promise<void>((r) => black.bind(0, "127.0.0.1", () => r()));
@@ -148,6 +181,68 @@ for (const impl of ["bun", "node"] as const) {
         await s2.close();
         black.close();
       }
+    });
+
+    test("a flood of queries for a silent upstream: at most 256 wait for it, the rest get SERVFAIL at once; cluster names still answered", async () => {
+      const black = createSocket("udp4");
+      await new Promise<void>((r) => black.bind(0, "127.0.0.1", () => r()));
+      const s2 = await DnsServer.start({ listen: [{ host: "127.0.0.1", port: 0 }], decide: (q, ctx) => answerQuery(table, q, ctx), upstreams: () => [{ host: "127.0.0.1", port: black.address().port }], forwardTimeoutMs: 3000 });
+      const p2 = s2.addresses()[0]!.port;
+      const client = createSocket("udp4");
+      const fds = () => readdirSync("/proc/self/fd").length;
+      const fdsBefore = fds();
+      try {
+        const servfails = new Set<number>();
+        client.on("message", (m) => {
+          if ((m[3]! & 0x0f) === 2) servfails.add(m.readUInt16BE(0));
+        });
+        await new Promise<void>((r) => client.bind(0, "127.0.0.1", () => r()));
+        const N = 400;
+        // In steps of 50, so the server's receive buffer holds each step.
+        for (let id = 0; id < N; id++) {
+          client.send(dnsPacket.encode({ type: "query", id, questions: [{ type: "A", name: `n${id}.silent.test` }] } as dnsPacket.Packet), p2, "127.0.0.1");
+          if (id % 50 === 49) await Bun.sleep(20);
+        }
+        for (let i = 0; i < 40 && servfails.size < N - 256; i++) await Bun.sleep(25);
+        // Long before the 3 s deadline: the ones past the bound were refused at once.
+        expect(servfails.size).toBe(N - 256);
+        expect(fds() - fdsBefore).toBeLessThanOrEqual(256 + 16);
+        expect(answers(await dig(["api.p"], p2)).length).toBe(3);
+        expect(s2.byTransport.udp.forwardFailed).toBe(N - 256);
+      } finally {
+        client.close();
+        await s2.close();
+        black.close();
+      }
+    });
+
+    test("TCP: past 256 open connections a new one is closed at once; UDP and the open connections still answer", async () => {
+      const { connect } = await import("node:net");
+      const open = async () =>
+        await new Promise<import("node:net").Socket>((ok, fail) => {
+          const c = connect(port, "127.0.0.1", () => ok(c));
+          c.on("error", fail);
+        });
+      const conns: import("node:net").Socket[] = [];
+      try {
+        for (let i = 0; i < 256; i++) conns.push(await open());
+        const extra = await open();
+        conns.push(extra);
+        const closed = await Promise.race([new Promise<boolean>((r) => extra.on("close", () => r(true))), Bun.sleep(2000).then(() => false)]);
+        expect(closed).toBe(true);
+        expect(answers(await dig(["api.p"])).length).toBe(3);
+        const first = conns[0]!;
+        const q = dnsPacket.streamEncode({ type: "query", id: 9, questions: [{ type: "A", name: "api.p" }] } as dnsPacket.Packet);
+        const reply = new Promise<Buffer>((r) => first.once("data", (d: Buffer) => r(d)));
+        first.write(q);
+        const got = dnsPacket.streamDecode(await reply);
+        expect(got.id).toBe(9);
+        expect(got.answers?.length).toBe(3);
+      } finally {
+        for (const c of conns) c.destroy();
+      }
+      for (let i = 0; i < 40 && answers(await dig(["+tcp", "api.p"])).length !== 3; i++) await Bun.sleep(50);
+      expect(answers(await dig(["+tcp", "api.p"])).length).toBe(3);
     });
 
     test("a burst from many askers gets every reply, each to its asker with its id (replies leave in batches on Bun)", async () => {
@@ -194,6 +289,18 @@ for (const impl of ["bun", "node"] as const) {
       } finally {
         for (const c of clients) c.close();
       }
+    });
+
+    test("an empty datagram, a bare header and 3,000 bytes of junk are dropped; the server keeps answering", async () => {
+      const s = createSocket("udp4");
+      const before = server.counters.dropped;
+      s.send(Buffer.alloc(0), port, "127.0.0.1");
+      s.send(Buffer.from([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), port, "127.0.0.1");
+      s.send(Buffer.alloc(3000, 0xff), port, "127.0.0.1");
+      await Bun.sleep(50);
+      s.close();
+      expect(answers(await dig(["api.p"])).length).toBe(3);
+      expect(server.counters.dropped).toBeGreaterThanOrEqual(before + 2);
     });
 
     test("garbage on UDP and TCP is dropped, the server keeps answering", async () => {

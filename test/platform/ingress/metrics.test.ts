@@ -89,3 +89,53 @@ describe("ingress metrics", () => {
     expect(value('fizz_ingress_tcp_connections_total{route="shop/web:9000",result="ok"}')).toBe(1);
   });
 });
+
+describe("ingress metrics as prom-client would have written them", () => {
+  // The hot path keeps plain numbers and hands them over on /metrics; the text must be
+  // what prom-client's own Counter and Histogram give for the same records.
+  test("requests, latency buckets, upstream errors and retries match prom-client fed the same records", async () => {
+    const fc = (await import("fast-check")).default;
+    const { Counter, Histogram } = await import("prom-client");
+    const { LATENCY_BUCKETS } = await import("../../../platform/ingress/metrics.ts");
+    const record = fc.record({
+      route: fc.constantFrom("a/web:80", "b/api:8080", 'c/"q":1'),
+      status: fc.constantFrom(101, 200, 204, 302, 404, 499, 502, 503, 0),
+      seconds: fc.oneof(fc.double({ min: 0, max: 20, noNaN: true }), fc.constantFrom(...LATENCY_BUCKETS)),
+      retries: fc.nat(3),
+      upstreamErrors: fc.nat(3),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(record, { maxLength: 60 }), fc.integer({ min: 0, max: 60 }), async (records, scrapeAt) => {
+        const ours = new Registry();
+        const m = createIngressMetrics(ours);
+        const theirs = new Registry();
+        const req = new Counter({ name: "fizz_ingress_requests_total", help: "x", labelNames: ["route", "code"], registers: [theirs] });
+        const dur = new Histogram({ name: "fizz_ingress_request_duration_seconds", help: "x", labelNames: ["route"], buckets: LATENCY_BUCKETS, registers: [theirs] });
+        const up = new Counter({ name: "fizz_ingress_upstream_errors_total", help: "x", labelNames: ["route"], registers: [theirs] });
+        const re = new Counter({ name: "fizz_ingress_retries_total", help: "x", labelNames: ["route"], registers: [theirs] });
+        const cls = (s: number) => (s >= 100 && s < 600 ? `${Math.floor(s / 100)}xx` : "other");
+        for (const [i, r] of records.entries()) {
+          // A scrape in the middle: what was handed over is not handed over twice.
+          if (i === scrapeAt) await ours.metrics();
+          m.recordHttp(r);
+          req.labels(r.route, cls(r.status)).inc();
+          dur.labels(r.route).observe(r.seconds);
+          if (r.upstreamErrors > 0) up.labels(r.route).inc(r.upstreamErrors);
+          if (r.retries > 0) re.labels(r.route).inc(r.retries);
+        }
+        const lines = async (reg: Registry) => {
+          const out: string[] = [];
+          for (const name of ["fizz_ingress_requests_total", "fizz_ingress_request_duration_seconds", "fizz_ingress_upstream_errors_total", "fizz_ingress_retries_total"]) {
+            const text = await reg.getSingleMetricAsString(name);
+            out.push(...text.split("\n").filter((l) => l && !l.startsWith("#")));
+          }
+          return out.sort();
+        };
+        const a = await lines(ours);
+        const b = await lines(theirs);
+        expect(a).toEqual(b);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
