@@ -62,3 +62,26 @@ test("a record carries the container's address on each of the project's networks
   expect(sameRecord(rec, moved!)).toBe(false);
   expect(sameRecord(rec, rec!)).toBe(true);
 });
+
+test("up --wait (ready): a service with a healthcheck is done only when healthy; started is enough without --wait", () => {
+  const checked = loadProject({ cwd: "/p/shop", env: {}, reader: { read: (p) => (p === "/p/shop/compose.yaml" ? "services:\n  web:\n    image: fizz-test/busybox:1\n    healthcheck: { test: ['CMD', 'true'] }\n    deploy: { replicas: 2 }\n" : undefined) } }).project!;
+  const cpc = clusterPlacement(nodes, [{ id: "shop", project: checked, replicas: new Map() }], []);
+  const h = cpc.service("shop", "web")!.specHash;
+  const on = cpc.placement.assignments.filter((a) => a.deploymentId === "shop");
+  const recs = (status: ContainerRecord["status"], health: ContainerRecord["health"]) => new Map(on.map((a) => record(a.index, a.nodeId, { status, health, specHash: h })));
+  expect(replicasNotRunning("shop", checked, cpc, recs("running", "starting"), true)).toHaveLength(2);
+  expect(replicasNotRunning("shop", checked, cpc, recs("unhealthy", "unhealthy"), true)).toHaveLength(2);
+  expect(replicasNotRunning("shop", checked, cpc, recs("healthy", "healthy"), true)).toEqual([]);
+  expect(replicasNotRunning("shop", checked, cpc, recs("running", "starting"), false)).toEqual([]);
+  // Without a healthcheck, running is ready.
+  expect(replicasNotRunning("shop", project, cp, new Map(placed.map((a) => record(a.index, a.nodeId))), true)).toEqual([]);
+});
+
+test("a replica that fits no node is named as pending; a failed or stopped stray does not hold the change", () => {
+  const tiny: PlacementNode[] = [{ ...nodes[0]!, resources: { cpuMillis: 4000, memoryBytes: 1 << 20 } }];
+  const big = loadProject({ cwd: "/p/shop", env: {}, reader: { read: (p) => (p === "/p/shop/compose.yaml" ? "services:\n  web:\n    image: fizz-test/busybox:1\n    deploy: { replicas: 1, resources: { reservations: { memory: 1g } } }\n" : undefined) } }).project!;
+  const cpt = clusterPlacement(tiny, [{ id: "shop", project: big, replicas: new Map() }], []);
+  expect(replicasNotRunning("shop", big, cpt, new Map(), false)).toEqual(["web #1 (pending: fits no node)"]);
+  const strays = new Map([...placed.map((a) => record(a.index, a.nodeId)), record(placed[0]!.index, other(placed[0]!.nodeId), { status: "failed" }), record(placed[1]!.index, other(placed[1]!.nodeId), { status: "stopped" })]);
+  expect(replicasNotRunning("shop", project, cp, strays, false)).toEqual([]);
+});
