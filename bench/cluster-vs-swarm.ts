@@ -17,7 +17,8 @@
  *   flock /tmp/fizz-heavy.lock bun bench/cluster-vs-swarm.ts [--rounds N]
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCluster, type Cluster, type Host } from "../test/cluster/harness.ts";
 import { agentClient, fizzOn, formFizzCluster } from "../test/cluster/fizz-cluster.ts";
@@ -111,11 +112,13 @@ async function fizzRound(c: Cluster): Promise<{ firstDeploy: number; deploy: num
   return { firstDeploy, deploy, failover };
 }
 
-/** The CLI as users run it: a compiled executable (FIZZ_BIN, else built here once). */
+/** The CLI as users run it: a compiled executable (FIZZ_BIN, else built from this tree for this run: a binary left by an earlier run could be another commit's). */
 function compiledCli(): string {
   if (process.env.FIZZ_BIN) return process.env.FIZZ_BIN;
-  const out = "/tmp/fizz-bench-cli";
-  if (!existsSync(out)) execFileSync(process.execPath, ["build", "--compile", "--minify", "--bytecode", "--format=esm", join(import.meta.dir, "..", "cmd", "fizz.ts"), "--outfile", out], { stdio: "inherit" });
+  const dir = mkdtempSync(join(tmpdir(), "fizz-bench-cli-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, "fizz");
+  execFileSync(process.execPath, ["build", "--compile", "--minify", "--bytecode", "--format=esm", join(import.meta.dir, "..", "cmd", "fizz.ts"), "--outfile", out], { stdio: "inherit" });
   return out;
 }
 process.env.FIZZ_BIN = compiledCli();

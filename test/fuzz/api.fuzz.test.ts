@@ -7,9 +7,7 @@
  * the fake engine only refuses with 404s), zero requests over 10 s, /healthz
  * answering throughout, the agent's peak RSS under 200 MB, and every stored
  * deployment still readable afterwards. A failure prints the seed, the batch
- * and the request; replay with FIZZ_FUZZ_SEED=<seed>. Two classes main does
- * not survive yet are held back unless FIZZ_FUZZ_ALL=1 (see ALL_CLASSES in
- * api-requests.ts: they wait for issue 18 items 2 and 4).
+ * and the request; replay with FIZZ_FUZZ_SEED=<seed>.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import fc from "fast-check";
@@ -21,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadProject } from "../../core/compose/load.ts";
 import { startAgent, type AgentProcess } from "../platform/api/agent-process.ts";
-import { ALL_CLASSES, apiRequest, type ApiRequest } from "./api-requests.ts";
+import { apiRequest, type ApiRequest } from "./api-requests.ts";
 import { startFakeEngine, type FakeEngine } from "./fake-engine.ts";
 import { HANG_MS, MAX_RSS_BYTES, mb, peakRss, RUNS, SEED, show } from "./support.ts";
 
@@ -148,7 +146,7 @@ test(`${RUNS} generated API bodies: no 500, no hang, /healthz answers, agent RSS
   const peak = peakRss(agent.proc.pid!);
   const internal = agent.logs.filter((l) => String(l.msg ?? "").includes("handler failed"));
   console.log(
-    `fuzz api seed ${SEED}${ALL_CLASSES ? " (all classes)" : ""}: ${bodies} bodies in ${requests} requests, ${((performance.now() - started) / 1000).toFixed(1)} s, slowest ${Math.round(slowest)} ms, /healthz worst ${Math.round(healthWorst)} ms, agent peak RSS ${mb(peak)}\n  ${[...statuses.entries()].sort().map(([k, v]) => `${k} ×${v}`).join("\n  ")}`,
+    `fuzz api seed ${SEED}: ${bodies} bodies in ${requests} requests, ${((performance.now() - started) / 1000).toFixed(1)} s, slowest ${Math.round(slowest)} ms, /healthz worst ${Math.round(healthWorst)} ms, agent peak RSS ${mb(peak)}\n  ${[...statuses.entries()].sort().map(([k, v]) => `${k} ×${v}`).join("\n  ")}`,
   );
   console.log(`  agent RSS each second (MB): ${rssTrail.join(" ")}`);
   for (const f of failures) console.log(`FAILED ${f}`);

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { loadProject } from "../../../core/compose/load.ts";
 import { FizzError } from "../../../core/errors.ts";
 import { LABEL } from "../../../core/labels.ts";
 import { MAX_REPLICAS } from "../../../core/limits.ts";
@@ -20,6 +21,12 @@ const dir = mkdtempSync(`${tmpdir()}/fizz-changes-`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const files = (content: string, extra: Record<string, unknown> = {}) => ({ files: [{ name: "compose.yaml", content }], workingDir: "/srv/app", ...extra });
+/** The normalised project `fizz up` sends, with `change` applied to its web service (a hand-written or hostile client's body). */
+const projectBody = (change: (web: Record<string, unknown>) => void) => {
+  const p = JSON.parse(JSON.stringify(loadProject({ cwd: "/srv/app", env: {}, reader: { read: (f) => (f === "/srv/app/compose.yaml" ? "services:\n  web:\n    image: busybox\n    deploy: { replicas: 2 }\n" : undefined) } }).project)) as { services: { web: Record<string, unknown> } };
+  change(p.services.web);
+  return { project: p as unknown as Record<string, unknown> };
+};
 const web = (image = "fizz-test/busybox:1", replicas = 2) => `services:\n  web:\n    image: ${image}\n    command: ["sleep", "3600"]\n    deploy: { replicas: ${replicas} }\n`;
 
 describe("one node", () => {
@@ -43,6 +50,13 @@ describe("one node", () => {
       files("services:\n  web:\n    image: busybox\n    environment:\n      A: { nested: { deep: 1 } }\n"),
       files(`services:\n  web:\n    image: ${"x".repeat(1 << 20)}\n`),
       files("services:\n  web:\n    image: busybox\n    deploy: { replicas: 100000 }\n"),
+      // The same as a normalised project body (what the API fuzz's project mutations send).
+      projectBody((w) => (w.ports = [null])),
+      projectBody((w) => (w.image = "UPPER/Case:1")),
+      projectBody((w) => (w.mem_limit = "lots")),
+      projectBody((w) => (w.environment = { A: { nested: 1 } })),
+      projectBody((w) => ((w.deploy as Record<string, unknown>).replicas = 65_536)),
+      projectBody((w) => (w.healthcheck = "x")),
     ]) {
       const calls = engine.calls.length;
       const t0 = Date.now();
