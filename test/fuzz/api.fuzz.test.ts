@@ -100,6 +100,8 @@ test(`${RUNS} generated API bodies: no 500, no hang, /healthz answers, agent RSS
   let bodies = 0;
   let requests = 0;
   let slowest = 0;
+  /** The slowest requests, to say what a near-hang was. */
+  const slow: { ms: number; what: string }[] = [];
   let healthWorst = 0;
   const started = performance.now();
 
@@ -126,6 +128,7 @@ test(`${RUNS} generated API bodies: no 500, no hang, /healthz answers, agent RSS
         requests++;
         if (r.body !== undefined) bodies++;
         slowest = Math.max(slowest, a.ms);
+        if (a.ms > 2000) slow.push({ ms: a.ms, what: `seed ${SEED + batch} case ${i}: ${r.method} ${show(r.path, 60)} → ${a.status} ${a.code ?? ""}; body ${show(r.body ?? "", 160)}` });
         const key = `${r.method} ${a.status}${a.code ? ` ${a.code}` : ""}`;
         statuses.set(key, (statuses.get(key) ?? 0) + 1);
         if (a.status >= 500 || a.status <= 0) failures.push(`seed ${SEED + batch} case ${i}: ${r.method} ${show(r.path, 100)} → ${a.status} ${a.code ?? ""} in ${Math.round(a.ms)} ms; body ${show(r.body ?? "", 300)}`);
@@ -149,6 +152,7 @@ test(`${RUNS} generated API bodies: no 500, no hang, /healthz answers, agent RSS
     `fuzz api seed ${SEED}: ${bodies} bodies in ${requests} requests, ${((performance.now() - started) / 1000).toFixed(1)} s, slowest ${Math.round(slowest)} ms, /healthz worst ${Math.round(healthWorst)} ms, agent peak RSS ${mb(peak)}\n  ${[...statuses.entries()].sort().map(([k, v]) => `${k} ×${v}`).join("\n  ")}`,
   );
   console.log(`  agent RSS each second (MB): ${rssTrail.join(" ")}`);
+  for (const x of slow.sort((a, b) => b.ms - a.ms).slice(0, 5)) console.log(`  slow: ${Math.round(x.ms)} ms ${x.what}`);
   for (const f of failures) console.log(`FAILED ${f}`);
   for (const l of internal.slice(0, 5)) console.log(`agent log: ${show(l, 600)}`);
   // The agent's whole log, to look into a failure: FUZZ_DUMP_LOGS=/tmp/agent.jsonl.
