@@ -11,18 +11,17 @@
  * Timing profile: FIZZ_SWIM_PROFILE=test selects short SWIM timings (failure
  * detection in ~1–2 s instead of ~5–10 s) for the multi-agent e2e tests.
  */
-import { withoutMeshLabels } from "../../core/net/mesh-meta.ts";
 import { hostname, cpus, totalmem } from "node:os";
 import { randomBytes } from "node:crypto";
 import { FizzError } from "../../core/errors.ts";
 import { guessAdvertise, splitHostPort, withDefaultPort } from "./addresses.ts";
 import { StoredMembership } from "./stored-membership.ts";
+import { alreadyMemberError, joinError, keyringError, memberView, notMemberError, parseKeyMaterial, sharedEngineError } from "./membership-answers.ts";
 import {
   initCluster,
   install,
   joinTokenErrorToFizz,
   keyIdOf,
-  keyringErrorToFizz,
   keyringFromToken,
   mintJoinToken,
   parseJoinToken,
@@ -79,38 +78,6 @@ export interface ClusterAgentDeps {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-
-/** Join/refusal errors become 4xx answers that keep the cluster layer's code and message. */
-function joinError(e: unknown): FizzError {
-  if (!(e instanceof FizzError)) return new FizzError({ code: "cluster.join_failed", message: e instanceof Error ? e.message : String(e), status: 502 });
-  const status =
-    e.code === "cluster.wrong_key" || e.code === "cluster.wrong_cluster" || e.code === "cluster.handshake_refused"
-      ? 403
-      : e.code === "cluster.version_mismatch"
-        ? 409
-        : e.code === "cluster.join_failed" || e.code === "cluster.join_timeout"
-          ? 504
-          : e.status >= 400 && e.status < 600 && e.status !== 400
-            ? e.status
-            : 400;
-  return new FizzError({ code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), status });
-}
-
-function parseKeyMaterial(s: string): Uint8Array {
-  const t = s.trim();
-  let bytes: Buffer | undefined;
-  if (/^[0-9a-fA-F]{64}$/.test(t)) bytes = Buffer.from(t, "hex");
-  else if (/^[A-Za-z0-9+/_-]{43}={0,1}$/.test(t)) bytes = Buffer.from(t.replace(/-/g, "+").replace(/_/g, "/"), "base64");
-  if (!bytes || bytes.length !== 32) {
-    throw new FizzError({
-      code: "keyring.bad_key",
-      message: "a cluster key is 32 bytes, given as base64 (43/44 characters) or hex (64 characters)",
-      hint: "generate one with `openssl rand -base64 32`",
-      status: 400,
-    });
-  }
-  return new Uint8Array(bytes);
-}
 
 export class ClusterAgent implements ClusterApi, Controller {
   readonly name = "cluster";
@@ -326,13 +293,7 @@ export class ClusterAgent implements ClusterApi, Controller {
   }
 
   private sharedEngine(twin: ClusterMember): FizzError {
-    const self = this.d.config.cluster.name || hostname();
-    return new FizzError({
-      code: "cluster.engine_shared",
-      message: `this node (${self}, ${this.d.nodeId.slice(0, 8)}) drives engine ${this.d.engine?.id} at ${this.d.engine?.address}, which member ${twin.meta.name} (${twin.id.slice(0, 8)}, ${twin.address}) already drives; a node needs an engine of its own`,
-      hint: "give each agent its own engine (--engine), or run one agent per engine; cluster.allow_shared_engine lets protocol trials share one",
-      status: 409,
-    });
+    return sharedEngineError({ name: this.d.config.cluster.name || hostname(), id: this.d.nodeId, engine: this.d.engine }, twin);
   }
 
   private serial<T>(f: () => Promise<T>): Promise<T> {
@@ -342,11 +303,11 @@ export class ClusterAgent implements ClusterApi, Controller {
   }
 
   private notMember(): FizzError {
-    return new FizzError({ code: "cluster.not_member", message: "this node is not part of a cluster", hint: "run `fizz init` to create one or `fizz join <addr> --token <token>` to join one", status: 409 });
+    return notMemberError();
   }
 
   private alreadyMember(): FizzError {
-    return new FizzError({ code: "cluster.already_member", message: `this node is already in cluster ${hex(this.clusterId!).slice(0, 8)}…`, hint: "run `fizz leave` first", status: 409 });
+    return alreadyMemberError(this.clusterId!);
   }
 
   private persistMembership(seeds: readonly string[], advertise: string | undefined): void {
@@ -469,10 +430,7 @@ export class ClusterAgent implements ClusterApi, Controller {
   private applyKeyring(f: (ring: Keyring) => ReturnType<typeof install>): ClusterKeysView {
     if (!this.keyring || !this.node) throw this.notMember();
     const r = f(this.keyring);
-    if (!r.ok) {
-      const e = keyringErrorToFizz(r.error);
-      throw new FizzError({ code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), status: r.error.code === "unknown-key" ? 404 : 409 });
-    }
+    if (!r.ok) throw keyringError(r.error);
     this.node.setKeyring(r.keyring);
     this.keyring = r.keyring;
     this.stored.writeKeyring(r.keyring);
@@ -517,19 +475,3 @@ export class ClusterAgent implements ClusterApi, Controller {
 function encodeStateOf(node: ClusterNode): Uint8Array {
   return encodeState(node.state);
 }
-
-function memberView(m: ClusterMember): ClusterNodeView {
-  return {
-    id: m.id,
-    name: m.meta.name,
-    address: m.address,
-    state: m.state,
-    incarnation: m.incarnation,
-    // The mesh's own metadata (key, port, MTU) is not a label a user set: `fizz net` shows it.
-    labels: withoutMeshLabels(m.meta.labels),
-    resources: { cpuMillis: m.meta.resources.cpuMillis, memoryBytes: m.meta.resources.memoryBytes },
-    rttMs: m.rttMs === undefined ? null : Math.round(m.rttMs * 100) / 100,
-    self: m.self,
-  };
-}
-
