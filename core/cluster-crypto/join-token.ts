@@ -26,6 +26,7 @@
  * message says precisely what is wrong and what to do.
  */
 import { bech32m } from "@scure/base";
+import { formatIp, parseIpv4, parseIpv6 } from "../ip.ts";
 import { FizzError } from "../errors.ts";
 import { createKeyring, generateKey, KEY_BYTES, primaryEntry, type Keyring } from "./keyring.ts";
 import { CLUSTER_ID_BYTES } from "./handshake.ts";
@@ -73,8 +74,8 @@ export function encodeJoinToken(t: JoinToken): string {
   const parts: number[] = [TOKEN_VERSION, ...t.clusterId, ...t.key, t.seeds.length];
   for (const s of t.seeds) {
     if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new Error(`bad seed port ${s.port}`);
-    const v4 = parseIPv4(s.host);
-    const v6 = v4 ? undefined : parseIPv6(s.host);
+    const v4 = parseIpv4(s.host);
+    const v6 = v4 ? undefined : parseIpv6(s.host);
     if (v4) parts.push(4, ...v4);
     else if (v6) parts.push(6, ...v6);
     else {
@@ -136,7 +137,7 @@ export function parseJoinToken(input: string): ParseTokenResult {
       at += 4;
     } else if (kind === 6) {
       if (bytes.length < at + 16) return truncated();
-      host = formatIPv6(bytes.subarray(at, at + 16));
+      host = formatIp(bytes.subarray(at, at + 16));
       at += 16;
     } else if (kind === 0) {
       const len = bytes[at++];
@@ -171,79 +172,6 @@ export function describeJoinToken(t: JoinToken): string {
 
 export function formatSeed(s: SeedAddress): string {
   return s.host.includes(":") ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`;
-}
-
-export function parseIPv4(s: string): Uint8Array | undefined {
-  const parts = s.split(".");
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
-}
-
-export function parseIPv6(s: string): Uint8Array | undefined {
-  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length > 45) return undefined;
-  const halves = s.split("::");
-  if (halves.length > 2) return undefined;
-  const groups = (part: string): number[] | undefined => {
-    if (part === "") return [];
-    const out: number[] = [];
-    const items = part.split(":");
-    for (let i = 0; i < items.length; i++) {
-      const g = items[i]!;
-      if (i === items.length - 1 && g.includes(".")) {
-        const v4 = parseIPv4(g);
-        if (!v4) return undefined;
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-        out.push(parseInt(g, 16));
-      }
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (!head || !tail) return undefined;
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
-  const all = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
-}
-
-/** RFC 5952 text form: lower case, longest run (≥2) of zero groups as "::". */
-export function formatIPv6(b: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i]! << 8) | b[2 * i + 1]!);
-  let bestAt = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(":");
-  if (bestAt < 0) return hex(g);
-  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
 }
 
 function isHostname(h: string): boolean {
