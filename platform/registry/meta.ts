@@ -7,6 +7,7 @@
  * manifest the repository does not have. Content bytes are in blob-store.ts.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { statementCache } from "../store/statements.ts";
 import type { Descriptor, Digest } from "../../core/registry/index.ts";
 
 export interface ManifestRow {
@@ -69,20 +70,12 @@ export class RegistryMeta {
   /** Last-served times not yet written: one write per flush, not per GET. */
   private readonly pendingAccess = new Map<string, number>();
 
-  /** Prepared statements by text, made once: a statement prepared per call holds native memory until a collection finalizes it. */
-  private readonly statements = new Map<string, StatementSync>();
-
-  private sql(text: string): StatementSync {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
-  }
+  /** Prepared statements by text, each made once (platform/store/statements.ts). */
+  private readonly sql: (text: string) => StatementSync;
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
+    this.sql = statementCache(this.db);
     this.db.exec("PRAGMA journal_mode = WAL");
     this.db.exec("PRAGMA synchronous = NORMAL");
     this.db.exec("PRAGMA busy_timeout = 5000");

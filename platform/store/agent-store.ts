@@ -5,6 +5,7 @@ import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "
 import { dirname, join } from "node:path";
 import { FizzError } from "../../core/errors.ts";
 import { keyFilesIn, keyFilesInMemory, type KeyFiles } from "./key-files.ts";
+import { statementCache } from "./statements.ts";
 import { migrate } from "./migrations.ts";
 
 /**
@@ -76,20 +77,12 @@ export class AgentStore {
   private readonly db: DatabaseSync;
 
   /** Prepared statements by text: preparing costs more than most queries here run (measured in the cluster simulator). */
-  private readonly statements = new Map<string, StatementSync>();
-
-  private sql(text: string): StatementSync {
-    let st = this.statements.get(text);
-    if (!st) {
-      st = this.db.prepare(text);
-      this.statements.set(text, st);
-    }
-    return st;
-  }
+  private readonly sql: (text: string) => StatementSync;
 
   private constructor(path: string, db: DatabaseSync, keys: KeyFiles) {
     this.path = path;
     this.db = db;
+    this.sql = statementCache(db);
     this.keys = keys;
   }
 
