@@ -22,6 +22,9 @@
  *               (FIZZ_DNS_SOCKETS=bun: Bun.udpSocket; =node: node:dgram);
  *               the first row is Fizz as it runs by default
  *     --deno    also Fizz under Deno (node:dgram)
+ *     --echo    also Fizz's UDP socket layer alone, answering every query the
+ *               same without looking anything up (support/udp-echo.ts): what
+ *               the runtime's UDP costs before the resolver does anything
  * (needs dnsperf and dnsmasq: test/setup-engines.sh installs them)
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -31,7 +34,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { SERVICES, hostsFile } from "./support/dns-names.ts";
 
-const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "4" }, sockets: { type: "string", default: "" }, deno: { type: "boolean", default: false } } });
+const { values: args } = parseArgs({ options: { rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "4" }, sockets: { type: "string", default: "" }, deno: { type: "boolean", default: false }, echo: { type: "boolean", default: false } } });
 const ROUNDS = Math.max(1, Number(args.rounds));
 const SECONDS = Math.max(1, Number(args.seconds));
 const FIXED_QPS = 2000;
@@ -78,6 +81,7 @@ const servers: Server[] = [
     .filter((x) => x === "bun" || x === "node")
     .map((x, i) => ({ name: `fizz-${x}`, port: 15384 + i, runs: [] })),
   ...(args.deno ? [{ name: "fizz-deno", port: 15383, runs: [] }] : []),
+  ...(args.echo ? [{ name: "udp-echo", port: 15388, runs: [] }] : []),
 ];
 
 function start(s: Server): ChildProcess {
@@ -88,6 +92,8 @@ function start(s: Server): ChildProcess {
     case "fizz-bun":
     case "fizz-node":
       return spawn(process.execPath, [script, String(s.port)], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FIZZ_DNS_SOCKETS: s.name.slice(5) } });
+    case "udp-echo":
+      return spawn(process.execPath, [join(import.meta.dir, "support", "udp-echo.ts"), String(s.port)], { stdio: ["ignore", "pipe", "inherit"] });
     case "fizz-deno":
       return spawn(DENO, ["run", "-A", script, String(s.port)], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" } });
     default:
