@@ -85,10 +85,14 @@ export class DesiredStore {
    * keeps the one it replaces as `previous` (an unchanged put keeps the older one).
    */
   put(name: string, spec: Project, source: unknown, intent: DeployIntent | undefined, now: number): Desired {
-    const before = this.store.getDeployment(name);
-    if (before && JSON.stringify(before.spec) !== JSON.stringify(spec)) this.store.setMeta(key.previous(name), JSON.stringify(before.spec));
-    const rec = this.store.putDeployment(name, spec, source, now);
-    this.store.setMeta(key.intent(name), intent ? JSON.stringify(intentToJson(intent)) : "");
+    // One transaction: a crash never leaves the new spec without its intent or the spec it replaced.
+    const rec = this.store.transaction(() => {
+      const before = this.store.getDeployment(name);
+      if (before && JSON.stringify(before.spec) !== JSON.stringify(spec)) this.store.setMeta(key.previous(name), JSON.stringify(before.spec));
+      const r = this.store.putDeployment(name, spec, source, now);
+      this.store.setMeta(key.intent(name), intent ? JSON.stringify(intentToJson(intent)) : "");
+      return r;
+    });
     return this.of(rec);
   }
 
@@ -133,9 +137,11 @@ export class DesiredStore {
 
   /** Forgets a deployment: spec, overrides, intent and history. */
   delete(name: string): boolean {
-    const existed = this.store.deleteDeployment(name);
-    for (const k of Object.values(key)) this.store.setMeta(k(name), "");
-    return existed;
+    return this.store.transaction(() => {
+      const existed = this.store.deleteDeployment(name);
+      for (const k of Object.values(key)) this.store.setMeta(k(name), "");
+      return existed;
+    });
   }
 
   replicas(name: string): Map<string, number> {

@@ -235,14 +235,29 @@ export class AgentStore {
   /** Several events in one transaction: one durable write for all of them. */
   appendEvents(es: readonly NewEvent[]): EventRecord[] {
     if (es.length === 0) return [];
+    return this.transaction(() => es.map((e) => this.appendEvent(e)));
+  }
+
+  private depth = 0;
+
+  /**
+   * Runs `f`'s writes as one transaction: all or none of them survive a crash,
+   * and they cost one durable write (fsync) instead of one each. Nested calls
+   * join the outer transaction.
+   */
+  transaction<T>(f: () => T): T {
+    if (this.depth > 0) return f();
     this.db.exec("BEGIN");
+    this.depth++;
     try {
-      const out = es.map((e) => this.appendEvent(e));
+      const out = f();
       this.db.exec("COMMIT");
       return out;
     } catch (err) {
       this.db.exec("ROLLBACK");
       throw err;
+    } finally {
+      this.depth--;
     }
   }
 

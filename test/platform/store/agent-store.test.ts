@@ -79,3 +79,24 @@ describe("AgentStore", () => {
     s.close();
   });
 });
+
+test("a transaction's writes all land or none do; a nested one joins the outer", () => {
+  const s = AgentStore.open(":memory:");
+  expect(() =>
+    s.transaction(() => {
+      s.putDeployment("half", { n: 1 }, {}, 1);
+      s.setMeta("intent:half", "x");
+      throw new Error("crash between writes");
+    }),
+  ).toThrow("crash between writes");
+  expect(s.getDeployment("half")).toBeUndefined();
+  expect(s.getMeta("intent:half")).toBeUndefined();
+  s.transaction(() => {
+    s.putDeployment("whole", { n: 1 }, {}, 1);
+    s.transaction(() => s.setMeta("intent:whole", "y"));
+    s.appendEvents([{ at: 1, type: "t", message: "m" }]);
+  });
+  expect(s.getDeployment("whole")?.spec).toEqual({ n: 1 });
+  expect(s.getMeta("intent:whole")).toBe("y");
+  s.close();
+});
