@@ -179,6 +179,19 @@ describe("one node", () => {
     expect(a.store.getMeta("user_stopped:held") ?? "").toBe("");
   });
 
+  test("the health monitor leaves a service the user paused alone, and restarts the others", async () => {
+    const svc = (n: string) => `  ${n}:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    healthcheck: { test: ["CMD", "true"], interval: 1s, retries: 1 }\n`;
+    await a.client.up("sick", files(`services:\n${svc("web")}${svc("worker")}`));
+    await a.client.userStopped("sick", ["web"], "pause");
+    for (const n of ["sick-web-1", "sick-worker-1"]) engine.byName(n)!.unhealthy = true;
+    await until("worker restarted", 10_000, () => engine.calls.includes("restartContainer sick-worker-1") || undefined);
+    await new Promise((r) => setTimeout(r, 1000)); // five health passes (200 ms here)
+    expect(engine.calls).not.toContain("restartContainer sick-web-1");
+    await a.client.userResumed("sick", []);
+    await until("web restarted once handed back", 10_000, () => engine.calls.includes("restartContainer sick-web-1") || undefined);
+    await a.client.down("sick");
+  });
+
   test("a failed up changes nothing: what it created goes and the previous spec comes back", async () => {
     const before = engine.running("shop", "web").map((c) => `${c.name}@${c.image}`).sort();
     const broken = "services:\n  web:\n    image: fizz-test/busybox:2\n    command: [\"sleep\", \"3600\"]\n    environment: { FAIL: \"yes\" }\n    deploy: { replicas: 3 }\n";
