@@ -180,8 +180,9 @@ for (const conns of [1, 32]) {
   const pr = f.p99 / h.p99;
   const perRound = (m: "rps" | "p99") => f.xs.map((x, i) => x[m] / h.xs[i]![m]);
   const span = (xs: number[]) => `${fmt(Math.min(...xs), 2)}-${fmt(Math.max(...xs), 2)}`;
+  const cpu = median(f.xs.map((x) => x.cpuUs)) / median(h.xs.map((x) => x.cpuUs));
   console.log(
-    `${conns} conn(s): fizz/haproxy req/s ${rr.toFixed(2)}x (rounds ${span(perRound("rps"))}; target >= 0.80x: ${rr >= 0.8 ? "met" : "NOT met"}), p99 ${pr.toFixed(2)}x (rounds ${span(perRound("p99"))}; target <= 1.50x: ${pr <= 1.5 ? "met" : "NOT met"}); vs haproxy default threads: req/s ${(f.rps / hn.rps).toFixed(2)}x, p99 ${(f.p99 / hn.p99).toFixed(2)}x; bare relay/haproxy: req/s ${(b.rps / h.rps).toFixed(2)}x, p99 ${(b.p99 / h.p99).toFixed(2)}x`,
+    `${conns} conn(s): fizz/haproxy req/s ${rr.toFixed(2)}x (rounds ${span(perRound("rps"))}; target >= 0.80x: ${rr >= 0.8 ? "met" : "NOT met"}), p99 ${pr.toFixed(2)}x (rounds ${span(perRound("p99"))}; target <= 1.50x: ${pr <= 1.5 ? "met" : "NOT met"}); vs haproxy default threads: req/s ${(f.rps / hn.rps).toFixed(2)}x, p99 ${(f.p99 / hn.p99).toFixed(2)}x; bare relay/haproxy: req/s ${(b.rps / h.rps).toFixed(2)}x, p99 ${(b.p99 / h.p99).toFixed(2)}x; CPU per request fizz/haproxy ${cpu.toFixed(2)}x`,
   );
 }
 process.exit(0);
