@@ -37,7 +37,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "fizz-fuzz-api-"));
   engine = await startFakeEngine(join(dir, "engine.sock"));
   api = join(dir, "api.sock");
-  agent = await startAgent({ args: ["--api", `unix:${api}`, "--engine", `unix://${engine.socket}`] });
+  // No node registry: it would resolve every valid body's image at its upstream
+  // (registry-1.docker.io for busybox), a DNS query off this host (tests talk
+  // to loopback only); the fake engine refuses the pull by itself.
+  agent = await startAgent({ args: ["--api", `unix:${api}`, "--engine", `unix://${engine.socket}`, "--registry", "off"] });
   // Special files hostile paths may name on the agent's host.
   execFileSync("mkfifo", [join(dir, "fifo")]);
   sockServer = createServer();
