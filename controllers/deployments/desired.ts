@@ -8,7 +8,7 @@
  */
 import type { Project } from "../../core/compose/model.ts";
 import { intentFromJson, intentToJson, type DeployIntent } from "../../core/deploy/intent.ts";
-import type { AgentStore, StoredDeployment } from "../../platform/store/index.ts";
+import { versionOf, type AgentStore, type StoredDeployment } from "../../platform/store/index.ts";
 
 export interface Desired {
   readonly name: string;
@@ -38,6 +38,15 @@ export class DesiredStore {
   private readonly parsed = new Map<string, Desired>();
 
   get(name: string): Desired | undefined {
+    const hit = this.parsed.get(name);
+    if (hit) {
+      const version = this.store.deploymentVersion(name);
+      if (version === versionOf(hit.generation, hit.createdAt, hit.updatedAt)) return { ...hit, intent: this.intent(name) };
+      if (version === undefined) {
+        this.parsed.delete(name);
+        return undefined;
+      }
+    }
     const r = this.store.getDeployment(name);
     return r ? this.of(r) : undefined;
   }
@@ -48,7 +57,8 @@ export class DesiredStore {
     for (const [name, generation] of this.store.deploymentGenerations()) {
       seen.add(name);
       const hit = this.parsed.get(name);
-      if (hit && hit.generation === generation) out.push({ ...hit, intent: this.intent(name) });
+      // A deployment deleted and made again starts over at generation 1: the row's times tell it apart.
+      if (hit && hit.generation === generation && this.store.deploymentVersion(name) === versionOf(hit.generation, hit.createdAt, hit.updatedAt)) out.push({ ...hit, intent: this.intent(name) });
       else {
         const r = this.store.getDeployment(name);
         if (r) out.push(this.of(r));

@@ -178,6 +178,16 @@ export class AgentStore {
     return (this.sql("SELECT * FROM deployments ORDER BY name").all() as unknown as DeploymentRow[]).map(toDeployment);
   }
 
+  /**
+   * A deployment's version without reading its spec (cheap change detection):
+   * its generation and when its row was created and last written (a deployment
+   * deleted and made again starts over at generation 1 with a new creation time).
+   */
+  deploymentVersion(name: string): string | undefined {
+    const row = this.sql("SELECT generation, created_at, updated_at FROM deployments WHERE name = ?").get(name) as { generation: number; created_at: number; updated_at: number } | undefined;
+    return row ? versionOf(row.generation, row.created_at, row.updated_at) : undefined;
+  }
+
   /** Every deployment's name and generation, without reading the specs (cheap change detection). */
   deploymentGenerations(): [string, number][] {
     return (this.sql("SELECT name, generation FROM deployments ORDER BY name").all() as unknown as { name: string; generation: number }[]).map((r) => [r.name, r.generation]);
@@ -296,6 +306,11 @@ function privateFile(path: string): void {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     }
   }
+}
+
+/** What `deploymentVersion` answers for a row: equal strings, the same stored spec. */
+export function versionOf(generation: number, createdAt: number, updatedAt: number): string {
+  return `${generation}@${createdAt}@${updatedAt}`;
 }
 
 function toDeployment(row: DeploymentRow): StoredDeployment {
