@@ -7,6 +7,7 @@
 import type { Options } from "./command.ts";
 import type { Context } from "./context.ts";
 import { table } from "./agent-client.ts";
+import { deploymentStatus } from "./deployment-status.ts";
 
 interface Row {
   name: string;
@@ -44,7 +45,7 @@ export async function listAll(ctx: Context, options: Options, format: string): P
   if (client) {
     for (const d of await client.listDeployments()) {
       const prev = rows.get(d.name);
-      rows.set(d.name, { name: d.name, status: prev?.status ?? (d.running === d.desired ? `running(${d.running})` : `running(${d.running}/${d.desired})`), configFiles: prev?.configFiles ?? "", managed: true });
+      rows.set(d.name, { name: d.name, status: prev?.status ?? deploymentStatus(d), configFiles: prev?.configFiles ?? "", managed: true });
     }
   }
   const sorted = [...rows.values()].sort((a, b) => a.name.localeCompare(b.name));

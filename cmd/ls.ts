@@ -2,6 +2,7 @@
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { agentClient, ago, table } from "./agent-client.ts";
+import { deploymentStatus } from "./deployment-status.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   cli
@@ -24,8 +25,7 @@ export const register: RegisterVerb = (cli, action) => {
         if (options.quiet) ctx.out(list.map((d) => `${d.name}\n`).join(""));
         else if (format === "json") ctx.out(`${JSON.stringify(list, null, 2)}\n`);
         else {
-          const status = (d: (typeof list)[number]) => (d.running === d.desired ? `running(${d.running})` : `running(${d.running}/${d.desired})`);
-          ctx.out(table([["NAME", "STATUS", "SERVICES", "GENERATION", "UPDATED"], ...list.map((d) => [d.name, status(d), String(d.services), String(d.generation), ago(d.updatedAt)])]));
+          ctx.out(table([["NAME", "STATUS", "SERVICES", "GENERATION", "UPDATED"], ...list.map((d) => [d.name, deploymentStatus(d), String(d.services), String(d.generation), ago(d.updatedAt)])]));
         }
         return 0;
       }),

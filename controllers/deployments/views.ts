@@ -7,7 +7,7 @@
 import { cpus, hostname, totalmem } from "node:os";
 import { FizzError } from "../../core/errors.ts";
 import { LABEL } from "../../core/labels.ts";
-import { containerAddresses, healthFromStatus } from "../../core/deploy/actual.ts";
+import { containerAddresses, exitCodeFromStatus, healthFromStatus } from "../../core/deploy/actual.ts";
 import type { ContainerRecord } from "../../core/state/schema.ts";
 import type { Project } from "../../core/compose/model.ts";
 import { replicaCount } from "../../core/compose/query.ts";
@@ -37,9 +37,14 @@ export class DeploymentViews {
 
   private servicesView(rec: Desired, containers: readonly ContainerSummary[]): ServiceView[] {
     const overrides = this.desired.replicas(rec.name);
-    return Object.values(rec.spec.services).map((s) => {
+    const services = Object.values(rec.spec.services);
+    const jobs = new Set(services.flatMap((s) => Object.entries(s.depends_on ?? {}).filter(([, d]) => d.condition === "service_completed_successfully").map(([name]) => name)));
+    return services.map((s) => {
       const mine = containers.filter((c) => c.Labels?.[LABEL.service] === s.name && c.Labels?.[LABEL.oneoff] !== "True");
       const running = mine.filter((c) => String(c.State).toLowerCase() === "running");
+      // A one-shot job that exited 0 is done, not missing (as `up --wait` counts it: core/reconcile/readiness.ts).
+      const job = s.restart === undefined || s.restart === "no" || jobs.has(s.name);
+      const completed = job ? mine.filter((c) => ["exited", "stopped"].includes(String(c.State).toLowerCase()) && exitCodeFromStatus(c.Status) === 0).length : 0;
       return {
         deployment: rec.name,
         name: s.name,
@@ -47,6 +52,7 @@ export class DeploymentViews {
         desired: replicaCount(s, overrides.get(s.name)),
         running: running.length,
         healthy: running.filter((c) => healthFromStatus(c.Status) === "healthy").length,
+        completed,
       };
     });
   }
@@ -61,6 +67,7 @@ export class DeploymentViews {
       services: svcs.length,
       running: svcs.reduce((n, s) => n + s.running, 0),
       desired: svcs.reduce((n, s) => n + s.desired, 0),
+      completed: svcs.reduce((n, s) => n + (s.completed ?? 0), 0),
     };
   }
 

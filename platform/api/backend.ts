@@ -86,6 +86,8 @@ export interface DeploymentSummary {
   /** Running containers / desired containers. */
   readonly running: number;
   readonly desired: number;
+  /** Containers of one-shot jobs (restart "no", or waited on with service_completed_successfully) that exited 0: done, not missing. */
+  readonly completed?: number;
 }
 
 export interface DeploymentDetail extends DeploymentSummary {
@@ -102,6 +104,8 @@ export interface ServiceView {
   readonly desired: number;
   readonly running: number;
   readonly healthy: number;
+  /** One-shot job containers that exited 0 (see DeploymentSummary.completed). */
+  readonly completed?: number;
 }
 
 export type ContainerStateName = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing";
