@@ -4,8 +4,10 @@
 // owner on whichever host runs it; kill 2 of 5 hosts and the rescheduled
 // replicas still get it (3 share holders alive, threshold 3); kill a third
 // and the last two seal, new deliveries wait, and three recovery shares
-// unseal them; `fizz secret rotate` reaches running containers in place; the
-// value is in no node's data dir, log, API answer or container config.
+// unseal them; `fizz secret rotate` reaches running containers in place, and
+// two rotations at once on two nodes end with one whole value everywhere; the
+// value is in no node's data dir, log, API answer or container config; a node
+// that leaves has its share revoked and the key split again without it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -296,5 +298,24 @@ describe.skipIf(!socket || !isRoot)("secrets across 5 hosts", () => {
     }
     expect(scanned).toBe(5);
     expect(found).toEqual([]);
+  }, 120_000);
+
+  test("a node that leaves takes no working share with it: the others revoke it and split the key again", async () => {
+    const [a, b] = live() as [number, number];
+    type Seal = { self: { holders: number; threshold: number; state: string } };
+    expect((await client(a).json<Seal>("GET", "/v1/seal")).self.holders).toBe(5);
+    const leaver = (await client(b).info()).node as string;
+    await client(b).clusterLeave();
+    down.add(b);
+    const { value, ms } = await until(`h${a} re-split without the leaver`, 30_000, async () => {
+      const s = (await client(a).json<Seal>("GET", "/v1/seal")).self;
+      return s.holders === 4 ? s : undefined;
+    });
+    // A majority of the four still in the cluster; the node that holds the key (by recovery) did it.
+    expect([value.threshold, value.state]).toEqual([3, "recovered"]);
+    const resplit: { message: string; data?: { revoked?: string[]; epoch?: number } }[] = [];
+    for await (const e of client(a).events({ follow: false })) if ((e as { type?: string }).type === "secrets.shares_resplit") resplit.push(e as never);
+    expect(resplit.at(-1)?.data).toEqual({ revoked: [leaver], epoch: 1 });
+    process.stderr.write(`h${b} left: h${a} revoked its share and re-split the key (3 of 4) after ${ms} ms\n`);
   }, 120_000);
 });
