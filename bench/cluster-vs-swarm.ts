@@ -16,12 +16,11 @@
  * Needs root; run under the heavy lock:
  *   flock /tmp/fizz-heavy.lock bun bench/cluster-vs-swarm.ts [--rounds N]
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createCluster, type Cluster, type Host } from "../test/cluster/harness.ts";
 import { agentClient, fizzOn, formFizzCluster } from "../test/cluster/fizz-cluster.ts";
+import { compiledCli } from "./support/compiled-cli.ts";
 
 const REPLICAS = 6;
 const IMAGE = "fizz-test/busybox:1";
@@ -112,15 +111,6 @@ async function fizzRound(c: Cluster): Promise<{ firstDeploy: number; deploy: num
   return { firstDeploy, deploy, failover };
 }
 
-/** The CLI as users run it: a compiled executable (FIZZ_BIN, else built from this tree for this run: a binary left by an earlier run could be another commit's). */
-function compiledCli(): string {
-  if (process.env.FIZZ_BIN) return process.env.FIZZ_BIN;
-  const dir = mkdtempSync(join(tmpdir(), "fizz-bench-cli-"));
-  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  const out = join(dir, "fizz");
-  execFileSync(process.execPath, ["build", "--compile", "--minify", "--bytecode", "--format=esm", join(import.meta.dir, "..", "cmd", "fizz.ts"), "--outfile", out], { stdio: "inherit" });
-  return out;
-}
 process.env.FIZZ_BIN = compiledCli();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -2,7 +2,8 @@
  * Secrets (issue 14), two measurements in one run:
  *
  * 1. age throughput on a 100 MB value: Debian's `age` CLI (file to file) as the
- *    baseline, against `fizz secret encrypt` (the CLI, file to file) and Fizz's
+ *    baseline, against `fizz secret encrypt` (the compiled CLI as users run it,
+ *    FIZZ_BIN or built for the run; file to file) and Fizz's
  *    in-process encrypt/decrypt (platform/secrets/age-encrypt.ts,
  *    core/secrets/age.ts with the native AEAD), each checked against the
  *    other side (age -d opens Fizz's file, Fizz opens age's). Target ≥ 0.5×.
@@ -21,6 +22,7 @@ import { join } from "node:path";
 import { decryptAge } from "../core/secrets/age.ts";
 import { encryptAge } from "../platform/secrets/age-encrypt.ts";
 import { loadNativeAead } from "../platform/secrets/aead.ts";
+import { compiledCli } from "./support/compiled-cli.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
@@ -54,6 +56,7 @@ async function throughput(): Promise<void> {
     const identity = readFileSync(key, "utf8").split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-1"))!;
     const recipient = spawnSync("age-keygen", ["-y", key], { encoding: "utf8" }).stdout.trim();
     const aead = await loadNativeAead();
+    const fizzBin = compiledCli();
     const runs = 3;
     const rows: [string, number, number][] = [];
     const ageEnc: number[] = [];
@@ -64,7 +67,7 @@ async function throughput(): Promise<void> {
     for (let i = 0; i < runs; i++) {
       ageEnc.push(timed(() => spawnSync("age", ["-r", recipient, "-o", join(dir, "age.age"), plain])));
       ageDec.push(timed(() => spawnSync("age", ["-d", "-i", key, "-o", join(dir, "age.out"), join(dir, "age.age")])));
-      cliEnc.push(timed(() => spawnSync(BUN, [join(ROOT, "cmd/fizz.ts"), "secret", "encrypt", "-r", recipient, "-o", join(dir, "cli.age"), plain], { stdio: "inherit" })));
+      cliEnc.push(timed(() => spawnSync(fizzBin, ["secret", "encrypt", "-r", recipient, "-o", join(dir, "cli.age"), plain], { stdio: "inherit" })));
       let c: Uint8Array = new Uint8Array();
       // File to file, like the CLI: the read is timed too.
       inEnc.push(await timedAsync(async () => {
