@@ -11,6 +11,7 @@ import { containerAddresses, exitCodeFromStatus, healthFromStatus } from "../../
 import type { ContainerRecord } from "../../core/state/schema.ts";
 import type { Project } from "../../core/compose/model.ts";
 import { replicaCount } from "../../core/compose/query.ts";
+import { finishedJob } from "../../core/reconcile/readiness.ts";
 import { clusterPlacement, type ClusterPlacement } from "../../core/placement/cluster-placement.ts";
 import { explainServiceExplanation } from "../../core/scheduler/explain.ts";
 import { suggest } from "../../core/text/suggest.ts";
@@ -42,9 +43,9 @@ export class DeploymentViews {
     return services.map((s) => {
       const mine = containers.filter((c) => c.Labels?.[LABEL.service] === s.name && c.Labels?.[LABEL.oneoff] !== "True");
       const running = mine.filter((c) => String(c.State).toLowerCase() === "running");
-      // A one-shot job that exited 0 is done, not missing (as `up --wait` counts it: core/reconcile/readiness.ts).
-      const job = s.restart === undefined || s.restart === "no" || jobs.has(s.name);
-      const completed = job ? mine.filter((c) => ["exited", "stopped"].includes(String(c.State).toLowerCase()) && exitCodeFromStatus(c.Status) === 0).length : 0;
+      // A one-shot job that exited 0 is done, not missing (the rule `up --wait` uses). Podman says "stopped" for exited.
+      const state = (c: ContainerSummary) => (String(c.State).toLowerCase() === "stopped" ? "exited" : String(c.State).toLowerCase());
+      const completed = mine.filter((c) => finishedJob({ state: state(c), exitCode: exitCodeFromStatus(c.Status) }, s.restart, jobs.has(s.name))).length;
       return {
         deployment: rec.name,
         name: s.name,

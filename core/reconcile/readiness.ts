@@ -5,6 +5,11 @@
  */
 import type { ActualState, DesiredProject } from "./types.ts";
 
+/** A one-shot job that is done: exited 0, and a job (waited on with service_completed_successfully) or a service that is not restarted. */
+export function finishedJob(c: { readonly state: string; readonly exitCode?: number }, restart: string | undefined, isJob: boolean): boolean {
+  return c.state === "exited" && c.exitCode === 0 && (isJob || restart === undefined || restart === "no");
+}
+
 /** What is not ready yet, one entry per container or missing count (empty when all are). */
 export function notReady(desired: DesiredProject<unknown>, actual: ActualState, services?: readonly string[]): string[] {
   // Services others wait on with service_completed_successfully are jobs: exit 0 is success.
@@ -15,7 +20,7 @@ export function notReady(desired: DesiredProject<unknown>, actual: ActualState, 
     const cs = actual.containers.filter((c) => c.service === s.name && !c.oneoff);
     if (cs.length < s.replicas) out.push(`${s.name}: ${cs.length}/${s.replicas} containers`);
     for (const c of cs) {
-      if (c.state === "exited" && c.exitCode === 0 && (jobs.has(s.name) || s.restart === undefined || s.restart === "no")) continue;
+      if (finishedJob(c, s.restart, jobs.has(s.name))) continue;
       if (c.state !== "running") out.push(`${c.name}: ${c.state}${c.exitCode !== undefined ? ` (exit code ${c.exitCode})` : ""}`);
       else if (s.hasHealthcheck && c.health !== "healthy") out.push(`${c.name}: ${c.health}`);
     }
