@@ -44,9 +44,12 @@ export function show(v: unknown, max = 300): string {
   return s.length > max ? `${s.slice(0, max)}… (${s.length} chars)` : s;
 }
 
-/** A full garbage collection (Bun; on other runtimes, node's --expose-gc global if present). */
+/** A full garbage collection, then the allocator's free pages back to the OS (Bun; on other runtimes, node's --expose-gc global if present). */
 export function collect(): void {
-  const g = globalThis as { Bun?: { gc(sync: boolean): void }; gc?: () => void };
-  if (g.Bun) g.Bun.gc(true);
+  const g = globalThis as { Bun?: { gc(sync: boolean): void; shrink?(): void }; gc?: () => void };
+  if (g.Bun) {
+    g.Bun.gc(true);
+    g.Bun.shrink?.();
+  }
   else g.gc?.();
 }
