@@ -139,10 +139,13 @@ export class Balancer<T> {
         b.failures = 0;
       }
     }
-    if (!b.present && b.outstanding === 0) {
-      this.list = this.list.filter((x) => x !== b);
-      this.byKey.delete(b.key);
-    }
+    if (!b.present && b.outstanding === 0) this.forget(b);
+  }
+
+  /** Drops a removed replica once its last request is done (apart from finish, which runs per request, so that finish makes no closure). */
+  private forget(b: Backend<T>): void {
+    this.list = this.list.filter((x) => x !== b);
+    this.byKey.delete(b.key);
   }
 
   /** Requests in flight to a replica (0 when unknown): what draining waits on. */

@@ -29,6 +29,15 @@ export class ChunkedScanner {
     return this.finished;
   }
 
+  /** Back to the start of a body (a scanner is reused for the next message). */
+  reset(): void {
+    this.s = S.Size;
+    this.remaining = 0;
+    this.digits = 0;
+    this.lineLen = 0;
+    this.finished = false;
+  }
+
   feed(buf: Uint8Array, from = 0): ChunkedStep {
     let i = from;
     const n = buf.length;

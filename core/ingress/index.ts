@@ -15,6 +15,7 @@ export * from "./conflicts.ts";
 export * from "./drain.ts";
 export * from "./forwarded.ts";
 export * from "./http-head.ts";
+export * from "./http-scan.ts";
 export * from "./plan.ts";
 export * from "./proxy-protocol.ts";
 export * from "./routes.ts";

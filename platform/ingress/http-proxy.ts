@@ -8,13 +8,21 @@
  * retried on another replica, as is an idempotent request whose connection
  * closed before any response byte; with no ready replica a request waits up to
  * a bound. WebSocket (Upgrade) exchanges become a tunnel after 101.
+ *
+ * A session keeps one of everything an exchange needs (the Exchange, its two
+ * body trackers, the scanned request and response heads, the metrics record)
+ * and reuses them for each request on its connection, and the upstream head is
+ * built in one buffer shared by all sessions and written out at once: the
+ * usual request allocates nothing here (garbage per request is what the
+ * ingress bench's CPU per request paid for in collections).
  */
 import type { Cidr } from "../../core/ingress/address.ts";
 import type { Backend } from "../../core/ingress/balancer.ts";
 import { ChunkedScanner } from "../../core/ingress/chunked.ts";
 import { FORWARDING_HEADERS, forwardedNode, forwardingHeaders } from "../../core/ingress/forwarded.ts";
 import { inAnyCidr } from "../../core/ingress/address.ts";
-import { HOP_BY_HOP, MAX_HEAD_BYTES, headEnd, responseHeadEnd, isHeadError, parseRequestHead, scanRequestHead, scanResponseHead, type BodyFraming, type Header, type RequestFrame, type RequestHead } from "../../core/ingress/http-head.ts";
+import { HOP_BY_HOP, MAX_HEAD_BYTES, headEnd, responseHeadEnd, isHeadError, parseRequestHead, type BodyFraming, type Header, type RequestHead } from "../../core/ingress/http-head.ts";
+import { RequestScan, ResponseScan, scanRequestHeadInto, scanResponseHeadInto } from "../../core/ingress/http-scan.ts";
 import type { BackendSet } from "./backends.ts";
 import type { Conn } from "./sockets.ts";
 import { ConnectError } from "./sockets.ts";
@@ -26,6 +34,7 @@ export interface RouteHit {
   readonly route: string;
 }
 
+/** What `record` gets per exchange; the object is reused (read it during the call, do not keep it). */
 export interface ExchangeRecord {
   readonly route: string;
   readonly status: number;
@@ -62,6 +71,13 @@ const RETRY_BODY_BYTES = 64 * 1024;
 const NO_BODY_COPY = Object.freeze([]) as unknown as Uint8Array[];
 const enc = new TextEncoder();
 
+/**
+ * Where upstream heads are built, shared by every session: each head is built
+ * and written in one go (the connection copies what the kernel does not take),
+ * and built again from the client's bytes for a retry.
+ */
+let scratch = Buffer.allocUnsafe(4096);
+
 function concat(a: Uint8Array | undefined, b: Uint8Array): Uint8Array {
   if (!a || a.length === 0) return b;
   const out = new Uint8Array(a.length + b.length);
@@ -91,23 +107,26 @@ export function simpleResponse(status: number, body: string, close: boolean, ext
   );
 }
 
-/** Body progress of one direction of an exchange. */
+/** Body progress of one direction of an exchange; reset for each message. */
 class BodyTracker {
+  kind: BodyFraming["kind"] = "none";
   private left = 0;
-  private chunked: ChunkedScanner | undefined;
-  done: boolean;
-  error: string | undefined;
+  private chunked: ChunkedScanner | undefined = undefined;
+  done = true;
+  error: string | undefined = undefined;
 
-  constructor(readonly framing: BodyFraming) {
-    this.done = framing.kind === "none";
-    if (framing.kind === "length") this.left = framing.length;
-    if (framing.kind === "chunked") this.chunked = new ChunkedScanner();
+  reset(kind: BodyFraming["kind"], length: number): void {
+    this.kind = kind;
+    this.left = kind === "length" ? length : 0;
+    this.done = kind === "none" || (kind === "length" && length === 0);
+    this.error = undefined;
+    if (kind === "chunked") (this.chunked ??= new ChunkedScanner()).reset();
   }
 
   /** How many bytes of `b` from `from` on belong to the body; sets done/error. */
   take(b: Uint8Array, from = 0): number {
     if (this.done) return 0;
-    switch (this.framing.kind) {
+    switch (this.kind) {
       case "length": {
         const n = Math.min(this.left, b.length - from);
         this.left -= n;
@@ -129,39 +148,96 @@ class BodyTracker {
   }
 }
 
-/** The tracker of every request without a body: done from the start, never changed (take() returns 0, nothing sets error). */
-const NO_REQUEST_BODY = new BodyTracker({ kind: "none" });
-
-/** The request facts an exchange needs, from either parser. */
-type ReqInfo = Pick<RequestFrame, "method" | "target" | "host" | "minor" | "body" | "keepAlive" | "upgrade">;
+/** The request facts from a head the general parser read (a Connection header naming other headers), as a scan would have. */
+function fillFromParsed(out: RequestScan, h: RequestHead): void {
+  out.method = h.method;
+  out.target = h.target;
+  out.minor = h.minor;
+  out.host = h.host;
+  out.body = h.body.kind;
+  out.length = h.body.kind === "length" ? h.body.length : 0;
+  out.keepAlive = h.keepAlive;
+  out.upgrade = h.upgrade;
+  out.expectContinue = h.expectContinue;
+  out.drop.length = 0;
+  out.forwarding = undefined;
+  out.lineEnd = 0;
+}
 
 type Phase = "head" | "dispatch" | "request-body" | "response" | "tunnel" | "closed";
 
-interface Exchange {
-  readonly req: ReqInfo;
-  readonly hit: RouteHit;
-  readonly started: number;
-  /** The head sent upstream. */
-  readonly upHead: Uint8Array;
-  readonly reqBody: BodyTracker;
-  /** Body bytes kept for a retry (undefined once more than RETRY_BODY_BYTES were sent). */
-  bodyCopy: Uint8Array[] | undefined;
-  attempts: number;
-  upstreamErrors: number;
+/**
+ * One request and its response. A session has one and reuses it for each
+ * request on its connection; `gen` tells the requests apart, so a callback
+ * left from an earlier one (a connect, a wait) knows it is stale.
+ */
+class Exchange {
+  gen = 0;
+  hit!: RouteHit;
+  started = 0;
+  /** The client's bytes the upstream head is built from ([0, srcEnd)), kept for a retry; or the built head itself (`upHead`, the general parser's path). */
+  src: Uint8Array | undefined = undefined;
+  srcEnd = 0;
+  upHead: Uint8Array | undefined = undefined;
+  readonly reqBody = new BodyTracker();
+  /** Body bytes kept for a retry (undefined once more than RETRY_BODY_BYTES were taken), or sent on the first attach. */
+  bodyCopy: Uint8Array[] | undefined = undefined;
+  bodyCopyBytes = 0;
+  attempts = 0;
+  upstreamErrors = 0;
   /** Replicas tried this round: the first one alone in `firstTried`, a list only once there is a retry (most requests have none). */
-  firstTried: string | undefined;
-  tried: string[] | undefined;
-  backend: Backend<Upstream> | undefined;
-  up: PooledConn | undefined;
-  resBody: BodyTracker | undefined;
-  resHeadBuf: Uint8Array | undefined;
-  resBytes: number;
-  status: number;
-  resKeepAlive: boolean;
-  cancelWait: (() => void) | undefined;
-  settled: boolean;
+  firstTried: string | undefined = undefined;
+  tried: string[] | undefined = undefined;
+  backend: Backend<Upstream> | undefined = undefined;
+  up: PooledConn | undefined = undefined;
+  /** Whether the final response head came (resBody is then its body). */
+  resHead = false;
+  readonly resBody = new BodyTracker();
+  resHeadBuf: Uint8Array | undefined = undefined;
+  resBytes = 0;
+  status = 0;
+  resKeepAlive = false;
+  cancelWait: (() => void) | undefined = undefined;
+  settled = false;
   /** Attempts made before the last wait for the replica set to change. */
-  round: number;
+  round = 0;
+
+  constructor(readonly req: RequestScan) {}
+
+  begin(hit: RouteHit, now: number): void {
+    this.gen++;
+    this.hit = hit;
+    this.started = now;
+    this.src = undefined;
+    this.srcEnd = 0;
+    this.upHead = undefined;
+    this.reqBody.reset(this.req.body, this.req.length);
+    // Nothing to keep for a request without a body: a shared (frozen) empty list.
+    this.bodyCopy = this.req.body === "none" ? NO_BODY_COPY : [];
+    this.bodyCopyBytes = 0;
+    this.attempts = 0;
+    this.upstreamErrors = 0;
+    this.firstTried = undefined;
+    this.tried = undefined;
+    this.backend = undefined;
+    this.up = undefined;
+    this.resHead = false;
+    this.resHeadBuf = undefined;
+    this.resBytes = 0;
+    this.status = 0;
+    this.resKeepAlive = false;
+    this.cancelWait = undefined;
+    this.settled = false;
+    this.round = 0;
+  }
+
+  /** Drops what the finished exchange still points at (the client's and body bytes, the route). */
+  release(): void {
+    this.src = undefined;
+    this.upHead = undefined;
+    this.bodyCopy = undefined;
+    this.resHeadBuf = undefined;
+  }
 }
 
 /** One client connection. */
@@ -173,6 +249,11 @@ export class HttpSession implements UpstreamOwner {
   private readonly peer: string;
   private readonly peerTrusted: boolean;
   private readonly peerNode: string;
+  /** Reused for every request of this connection (see the file's header). */
+  private readonly scan = new RequestScan();
+  private readonly resScan = new ResponseScan();
+  private readonly exchange = new Exchange(this.scan);
+  private readonly rec = { route: "", status: 0, seconds: 0, retries: 0, upstreamErrors: 0 };
 
   constructor(
     private readonly client: Conn,
@@ -237,8 +318,10 @@ export class HttpSession implements UpstreamOwner {
     // The exchange dies with the client: its upstream connection is not reusable mid-exchange.
     if (ex.up) ex.up.conn.destroy();
     this.settle(ex, "failed-client");
+    ex.release();
   }
 
+  /** Reads the next request head from buf (only between exchanges: the scan and the exchange are reused). */
   private readHead(): void {
     const buf = this.buf!;
     const end = headEnd(buf);
@@ -247,20 +330,17 @@ export class HttpSession implements UpstreamOwner {
       return;
     }
     this.buf = end < buf.length ? buf.subarray(end) : undefined;
-    const scanned = scanRequestHead(buf, end);
-    let req: ReqInfo;
-    let head: () => Uint8Array;
+    const req = this.scan;
+    const scanned = scanRequestHeadInto(buf, end, req);
+    let upHead: Uint8Array | undefined;
     if (scanned === "fallback") {
       // A Connection header naming other headers: the general parser and builder.
       const parsed = parseRequestHead(latin1(buf, end - 4));
       if (isHeadError(parsed)) return this.reject(parsed.status, parsed.reason);
-      req = parsed;
-      head = () => this.upstreamHead(parsed);
-    } else if ("reason" in scanned) {
+      fillFromParsed(req, parsed);
+      upHead = this.upstreamHead(parsed);
+    } else if (scanned !== undefined) {
       return this.reject(scanned.status, scanned.reason);
-    } else {
-      req = scanned;
-      head = () => this.fastHead(buf, end, scanned);
     }
     if (req.target.startsWith(CHALLENGE) && this.cfg.acmeChallenge && (req.method === "GET" || req.method === "HEAD")) {
       const token = req.target.slice(CHALLENGE.length);
@@ -273,12 +353,19 @@ export class HttpSession implements UpstreamOwner {
       this.answerLocally(req, 404, `no route for ${req.host || "(no host)"}${req.target.split("?")[0]}\n`);
       return;
     }
-    this.startExchange(req, head(), hit);
+    const ex = this.exchange;
+    ex.begin(hit, this.cfg.now());
+    if (upHead) ex.upHead = upHead;
+    else {
+      ex.src = buf;
+      ex.srcEnd = end;
+    }
+    this.startExchange(ex);
   }
 
   /** Answers without a backend; a request body, if any, cannot be skipped safely, so the connection closes. */
-  private answerLocally(req: ReqInfo, status: number, body: string): void {
-    const close = !req.keepAlive || req.body.kind !== "none";
+  private answerLocally(req: RequestScan, status: number, body: string): void {
+    const close = !req.keepAlive || req.body !== "none";
     this.client.write(simpleResponse(status, req.method === "HEAD" ? "" : body, close));
     if (close) {
       this.phase = "closed";
@@ -317,7 +404,7 @@ export class HttpSession implements UpstreamOwner {
   /** The forwarding (and connection) lines appended to a passed-on head; cached per host for the usual case. */
   private suffixCache: { host: string; minor: number; buf: Uint8Array } | undefined;
 
-  private suffix(f: RequestFrame): Uint8Array {
+  private suffix(f: RequestScan): Uint8Array {
     const simple = (!this.peerTrusted || f.forwarding === undefined) && f.upgrade === undefined;
     const c = this.suffixCache;
     if (simple && c && c.host === f.host && c.minor === f.minor) return c.buf;
@@ -339,14 +426,20 @@ export class HttpSession implements UpstreamOwner {
     return buf;
   }
 
-  /** The head to send upstream: the client's bytes minus dropped lines, plus the forwarding lines. */
-  private fastHead(src: Uint8Array, end: number, f: RequestFrame): Uint8Array {
+  /**
+   * Builds the head to send upstream into `scratch` (the client's bytes minus
+   * dropped lines, plus the forwarding lines) and returns its length. The
+   * caller writes it before anything else can use `scratch`.
+   */
+  private buildHead(src: Uint8Array, end: number): number {
+    const f = this.scan;
     const suffix = this.suffix(f);
     const limit = end - 2;
     let total = limit + suffix.length + 2;
     const d = f.drop;
     for (let k = 0; k < d.length; k += 2) total -= d[k + 1]! - d[k]!;
-    const out = Buffer.allocUnsafe(total);
+    if (scratch.length < total) scratch = Buffer.allocUnsafe(Math.max(total, scratch.length * 2));
+    const out = scratch;
     let o = 0;
     let from = 0;
     for (let k = 0; k < d.length; k += 2) {
@@ -356,38 +449,14 @@ export class HttpSession implements UpstreamOwner {
     }
     copyBytes(src, out, o, from, limit);
     o += limit - from;
-    out.set(suffix, o);
+    copyBytes(suffix, out, o, 0, suffix.length);
     o += suffix.length;
     out[o] = 0x0d;
     out[o + 1] = 0x0a;
-    return out;
+    return total;
   }
 
-  private startExchange(req: ReqInfo, upHead: Uint8Array, hit: RouteHit): void {
-    const ex: Exchange = {
-      req,
-      hit,
-      started: this.cfg.now(),
-      upHead,
-      // Nothing in a request without a body changes its tracker: one shared.
-      reqBody: req.body.kind === "none" ? NO_REQUEST_BODY : new BodyTracker(req.body),
-      // Nothing to keep for a request without a body: a shared (frozen) empty list.
-      bodyCopy: req.body.kind === "none" ? NO_BODY_COPY : [],
-      attempts: 0,
-      upstreamErrors: 0,
-      firstTried: undefined,
-      tried: undefined,
-      backend: undefined,
-      up: undefined,
-      resBody: undefined,
-      resHeadBuf: undefined,
-      resBytes: 0,
-      status: 0,
-      resKeepAlive: false,
-      cancelWait: undefined,
-      settled: false,
-      round: 0,
-    };
+  private startExchange(ex: Exchange): void {
     this.ex = ex;
     this.phase = "dispatch";
     // Body bytes that came with the head are part of the exchange.
@@ -399,14 +468,16 @@ export class HttpSession implements UpstreamOwner {
     this.dispatch(ex, ex.started);
   }
 
-  /** Accounts request body bytes: kept for retries, the rest (next request) back into buf. */
+  /** Accounts request body bytes: kept for retries (and for the first attach), the rest (next request) back into buf. */
   private takeBody(ex: Exchange, d: Uint8Array): Uint8Array {
     const n = ex.reqBody.take(d);
-    const body = d.subarray(0, n);
+    const body = n === d.length ? d : d.subarray(0, n);
     if (n < d.length && !ex.reqBody.error) this.buf = concat(this.buf, d.subarray(n));
     if (ex.bodyCopy && n > 0) {
       ex.bodyCopy.push(body);
-      if (ex.bodyCopy.reduce((a, b) => a + b.length, 0) > RETRY_BODY_BYTES) ex.bodyCopy = undefined;
+      ex.bodyCopyBytes += n;
+      // Past the bound no retry is possible; bytes not yet sent (no upstream yet) are kept for the first attach all the same.
+      if (ex.bodyCopyBytes > RETRY_BODY_BYTES && ex.up !== undefined) ex.bodyCopy = undefined;
     }
     return body;
   }
@@ -424,16 +495,7 @@ export class HttpSession implements UpstreamOwner {
       const left = ex.started + this.cfg.waitForReadyMs - now;
       const noneReady = bal.ready() === 0;
       if (left > 0 && (noneReady || this.canResend(ex))) {
-        ex.cancelWait = ex.hit.backends.wait(
-          left,
-          () => {
-            ex.firstTried = undefined;
-            ex.tried = undefined;
-            ex.round = ex.attempts;
-            this.dispatch(ex);
-          },
-          () => this.failExchange(noneReady ? 503 : 502, noneReady ? "no replica of this service is ready" : "no replica could be reached"),
-        );
+        this.waitForReplicas(ex, left, noneReady);
         return;
       }
       this.failExchange(noneReady ? 503 : 502, noneReady ? "no replica of this service is ready" : "no replica could be reached");
@@ -450,15 +512,43 @@ export class HttpSession implements UpstreamOwner {
       this.attach(ex, pooled, now);
       return;
     }
+    this.connectTo(ex, b);
+  }
+
+  /** The waiting half of dispatch (its closures kept out of dispatch, which runs per request). */
+  private waitForReplicas(ex: Exchange, left: number, noneReady: boolean): void {
+    const gen = ex.gen;
+    ex.cancelWait = ex.hit.backends.wait(
+      left,
+      () => {
+        if (ex.gen !== gen) return;
+        ex.firstTried = undefined;
+        ex.tried = undefined;
+        ex.round = ex.attempts;
+        this.dispatch(ex);
+      },
+      () => {
+        if (this.ex !== ex || ex.gen !== gen) return;
+        this.failExchange(noneReady ? 503 : 502, noneReady ? "no replica of this service is ready" : "no replica could be reached");
+      },
+    );
+  }
+
+  /** A new upstream connection for the exchange (its closures kept out of dispatch). */
+  private connectTo(ex: Exchange, b: Backend<Upstream>): void {
+    const gen = ex.gen;
+    const bal = ex.hit.backends.balancer;
     this.cfg.pool.connect(b.target).then(
       (pc) => {
-        if (this.ex !== ex || this.phase === "closed") {
+        if (this.ex !== ex || ex.gen !== gen || this.phase === "closed") {
           pc.conn.destroy();
           return;
         }
         this.attach(ex, pc);
       },
       (e: unknown) => {
+        // An exchange that ended meanwhile has finished its replica already (settle).
+        if (this.ex !== ex || ex.gen !== gen || ex.backend !== b) return;
         ex.upstreamErrors++;
         bal.finish(b, e instanceof ConnectError && e.kind === "refused" ? "refused" : "failed", this.cfg.now());
         ex.backend = undefined;
@@ -469,7 +559,7 @@ export class HttpSession implements UpstreamOwner {
 
   /** Whether the request can go out again: nothing of the response came, and the body (if any) is kept whole. */
   private canResend(ex: Exchange): boolean {
-    return ex.resBytes === 0 && ex.bodyCopy !== undefined && (ex.reqBody.done || ex.req.body.kind === "none" || ex.attempts === 0);
+    return ex.resBytes === 0 && ex.bodyCopy !== undefined && ex.bodyCopyBytes <= RETRY_BODY_BYTES && (ex.reqBody.done || ex.req.body === "none" || ex.attempts === 0);
   }
 
   private retryOrFail(ex: Exchange, status: number, reason: string): void {
@@ -503,9 +593,18 @@ export class HttpSession implements UpstreamOwner {
     pc.owner = this;
     this.phase = ex.reqBody.done ? "response" : "request-body";
     this.deadline = now + this.cfg.responseTimeoutMs;
-    let out = ex.upHead;
-    if (ex.bodyCopy) for (const b of ex.bodyCopy) out = concat(out, b);
-    const flowing = pc.conn.write(out);
+    const body = ex.bodyCopy;
+    let flowing: boolean;
+    if (ex.upHead === undefined && (body === undefined || body.length === 0)) {
+      // The usual request: the head built and written in one go from the shared scratch buffer.
+      flowing = pc.conn.writeScratch(scratch, this.buildHead(ex.src!, ex.srcEnd));
+    } else {
+      let out: Uint8Array = ex.upHead ?? Uint8Array.prototype.slice.call(scratch, 0, this.buildHead(ex.src!, ex.srcEnd));
+      if (body) for (const b of body) out = concat(out, b);
+      flowing = pc.conn.write(out);
+      // Body bytes past the retry bound were kept only to be sent once: sent now.
+      if (ex.bodyCopyBytes > RETRY_BODY_BYTES) ex.bodyCopy = undefined;
+    }
     if (this.phase === "request-body" || ex.req.upgrade) {
       if (flowing) this.client.resume();
     } else if (ex.req.keepAlive) {
@@ -537,7 +636,7 @@ export class HttpSession implements UpstreamOwner {
     let src = d;
     let from = 0;
     // The final head is sent together with the body bytes that came with it: one write, one segment.
-    while (!ex.resBody) {
+    while (!ex.resHead) {
       const buf = concat(ex.resHeadBuf, from === 0 ? src : src.subarray(from));
       const end = responseHeadEnd(buf);
       if (end < 0) {
@@ -546,8 +645,9 @@ export class HttpSession implements UpstreamOwner {
         return;
       }
       ex.resHeadBuf = undefined;
-      const parsed = scanResponseHead(buf, end, ex.req.method);
-      if ("reason" in parsed) return this.upstreamBroken(ex, pc, parsed.reason);
+      const parsed = this.resScan;
+      const bad = scanResponseHeadInto(buf, end, ex.req.method, parsed);
+      if (bad !== undefined) return this.upstreamBroken(ex, pc, bad.reason);
       ex.resBytes += end;
       ex.status = parsed.status;
       src = buf;
@@ -564,7 +664,8 @@ export class HttpSession implements UpstreamOwner {
         continue;
       }
       ex.resKeepAlive = parsed.keepAlive;
-      ex.resBody = new BodyTracker(parsed.body);
+      ex.resBody.reset(parsed.body, parsed.length);
+      ex.resHead = true;
     }
     const left = src.length - from;
     const n = left > 0 ? ex.resBody.take(src, from) : 0;
@@ -573,7 +674,7 @@ export class HttpSession implements UpstreamOwner {
     // With the head: the head and the body bytes that belong to it; without (from is 0 then): the body bytes.
     const out = n === left ? src : src.subarray(0, from + n);
     if (out.length > 0 && !this.client.write(out)) pc.conn.pause();
-    if (ex.resBody.done) this.finishExchange(ex, pc, ex.resKeepAlive && ex.reqBody.done && ex.resBody.framing.kind !== "close");
+    if (ex.resBody.done) this.finishExchange(ex, pc, ex.resKeepAlive && ex.reqBody.done && ex.resBody.kind !== "close");
   }
 
   private onUpstreamEnd(ex: Exchange, pc: PooledConn): void {
@@ -582,7 +683,7 @@ export class HttpSession implements UpstreamOwner {
       this.client.end();
       return;
     }
-    if (ex.resBody && ex.resBody.framing.kind === "close") {
+    if (ex.resHead && ex.resBody.kind === "close") {
       ex.resBody.done = true;
       this.finishExchange(ex, pc, false);
       return;
@@ -596,7 +697,7 @@ export class HttpSession implements UpstreamOwner {
       this.client.destroy();
       return;
     }
-    if (ex.resBody?.done) return;
+    if (ex.resHead && ex.resBody.done) return;
     ex.up = undefined;
     ex.upstreamErrors++;
     const b = ex.backend;
@@ -637,8 +738,9 @@ export class HttpSession implements UpstreamOwner {
     if (reusable && !draining) this.cfg.pool.give(pc, now);
     else pc.conn.destroy();
     this.settle(ex, "done", now);
+    const keep = ex.req.keepAlive && ex.resKeepAlive && ex.resBody.kind !== "close" && this.phase !== "closed";
+    ex.release();
     this.ex = undefined;
-    const keep = ex.req.keepAlive && ex.resKeepAlive && ex.resBody?.framing.kind !== "close" && this.phase !== "closed";
     if (!keep) {
       this.phase = "closed";
       this.client.end();
@@ -660,6 +762,7 @@ export class HttpSession implements UpstreamOwner {
     ex.up = undefined;
     ex.status = status;
     this.settle(ex, "done");
+    ex.release();
     this.ex = undefined;
     this.phase = "closed";
     const extra = status === 503 ? "retry-after: 1\r\n" : "";
@@ -672,12 +775,13 @@ export class HttpSession implements UpstreamOwner {
     ex.settled = true;
     if (ex.backend) ex.hit.backends.balancer.finish(ex.backend, how === "failed-client" ? "ok" : "failed", now);
     ex.backend = undefined;
-    this.cfg.record?.({
-      route: ex.hit.route,
-      status: how === "done" ? ex.status : how === "failed-client" ? 499 : 502,
-      seconds: (now - ex.started) / 1000,
-      retries: Math.max(0, ex.attempts - 1),
-      upstreamErrors: ex.upstreamErrors,
-    });
+    if (this.cfg.record === undefined) return;
+    const r = this.rec;
+    r.route = ex.hit.route;
+    r.status = how === "done" ? ex.status : how === "failed-client" ? 499 : 502;
+    r.seconds = (now - ex.started) / 1000;
+    r.retries = ex.attempts > 1 ? ex.attempts - 1 : 0;
+    r.upstreamErrors = ex.upstreamErrors;
+    this.cfg.record(r);
   }
 }

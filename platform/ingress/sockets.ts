@@ -30,8 +30,10 @@ export interface Conn {
   setHandlers(h: ConnHandlers): void;
   /** Bytes the next setHandlers() delivers first (what a PROXY header reader read past the header). */
   prepend(b: Uint8Array): void;
-  /** False when bytes are queued: wait for onDrain before writing more. */
+  /** False when bytes are queued: wait for onDrain before writing more. `b` is kept until sent (do not change it). */
   write(b: Uint8Array): boolean;
+  /** Like write, for b[0, length) of a buffer the caller reuses right after the call: what is not sent at once is copied. */
+  writeScratch(b: Uint8Array, length: number): boolean;
   /** Half-close once queued bytes are out. */
   end(): void;
   destroy(): void;
@@ -56,7 +58,7 @@ export function plainAddress(a: string | undefined): string {
 // ---------------------------------------------------------------- Bun
 
 interface BunSocket {
-  write(b: Uint8Array): number;
+  write(b: Uint8Array, byteOffset?: number, byteLength?: number): number;
   end(): void;
   shutdown(halfClose?: boolean): void;
   terminate(): void;
@@ -146,6 +148,23 @@ class BunConn implements Conn {
     }
     if (n === b.length) return true;
     this.queue.push(n > 0 ? b.subarray(n) : b);
+    return false;
+  }
+
+  writeScratch(b: Uint8Array, length: number): boolean {
+    if (this.closed) return false;
+    if (this.queue.length > 0) {
+      this.queue.push(Uint8Array.prototype.slice.call(b, 0, length));
+      return false;
+    }
+    let n: number;
+    try {
+      n = this.s.write(b, 0, length);
+    } catch {
+      n = -1;
+    }
+    if (n === length) return true;
+    this.queue.push(Uint8Array.prototype.slice.call(b, n > 0 ? n : 0, length));
     return false;
   }
 
@@ -306,6 +325,11 @@ class NodeConn implements Conn {
   write(b: Uint8Array): boolean {
     if (this.closed || this.s.destroyed) return false;
     return this.s.write(b);
+  }
+
+  writeScratch(b: Uint8Array, length: number): boolean {
+    // node:net keeps what it is given until it is sent: a copy.
+    return this.write(Uint8Array.prototype.slice.call(b, 0, length));
   }
 
   end(): void {

@@ -4,7 +4,8 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parseCidr } from "../../../core/ingress/address.ts";
 import { clientAddress, forwardingHeaders } from "../../../core/ingress/forwarded.ts";
-import { headEnd, isHeadError, parseRequestHead, parseResponseHead, responseHeadEnd, scanRequestHead, scanResponseHead, sniffHttp, type RequestHead } from "../../../core/ingress/http-head.ts";
+import { headEnd, isHeadError, parseRequestHead, parseResponseHead, responseHeadEnd, sniffHttp, type RequestHead } from "../../../core/ingress/http-head.ts";
+import { scanRequestHead, scanResponseHead } from "../../../core/ingress/http-scan.ts";
 
 const req = (s: string) => parseRequestHead(s);
 const ok = (s: string): RequestHead => {
