@@ -49,6 +49,16 @@ export interface ListenerProblem {
   readonly port: number;
   readonly kind: "http" | "https" | "tcp" | "udp";
   readonly error: string;
+  /** The system's error code (EADDRINUSE: another process holds the port; EACCES: a privileged port), when there is one. */
+  readonly code?: string;
+}
+
+/** A bind failure's text with its code: Bun's says only "Failed to listen at 0.0.0.0", the code says why. */
+function listenError(e: unknown): { error: string; code?: string } {
+  const message = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: unknown } | undefined)?.code;
+  if (typeof code !== "string" || code === "") return { error: message };
+  return { error: message.includes(code) ? message : `${message}: ${code}`, code };
 }
 
 type Listener =
@@ -219,7 +229,7 @@ export class IngressServer {
         this.listeners.delete(id);
         const [port, proto] = id.split("/") as [string, string];
         const kind = proto === "udp" ? "udp" : plan.table.http.find((h) => h.port === Number(port))?.tls ? "https" : proto === "tcp" && plan.table.http.some((h) => h.port === Number(port)) ? "http" : "tcp";
-        problems.push({ port: Number(port), kind, error: (e as Error).message });
+        problems.push({ port: Number(port), kind, ...listenError(e) });
       }
     }
     const live = new Set<string>();

@@ -10,16 +10,7 @@ import { buildRouteTable } from "../../../core/ingress/routes.ts";
 import { CertStore } from "../../../platform/ingress/certs.ts";
 import { createIngressMetrics } from "../../../platform/ingress/metrics.ts";
 import { IngressServer, targetKey } from "../../../platform/ingress/server.ts";
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
+import { freeTcpPorts, openOnFreePorts } from "./free-ports.ts";
 
 describe("ingress metrics", () => {
   const registry = new Registry();
@@ -29,8 +20,6 @@ describe("ingress metrics", () => {
   let P: { http: number; tcp: number; dead: number };
 
   beforeAll(async () => {
-    const [a, b, c] = await freePorts(3);
-    P = { http: a!, tcp: b!, dead: c! };
     backend = http.createServer((req, res) => {
       res.statusCode = req.url === "/boom" ? 500 : 200;
       res.end("ok");
@@ -38,17 +27,27 @@ describe("ingress metrics", () => {
     await new Promise<void>((r) => backend.listen(0, "127.0.0.1", () => r()));
     echo = net.createServer((s) => s.pipe(s));
     await new Promise<void>((r) => echo.listen(0, "127.0.0.1", () => r()));
-    const yaml = `services:\n  web:\n    image: x\n    x-fizz:\n      ingress: [{host: web.test, port: ${P.http}, target: 80}, {port: ${P.tcp}, target: 9000, protocol: tcp}]\n`;
-    const project = loadProject({ cwd: "/w/shop", projectName: "shop", env: {}, reader: { read: (f) => (f === "/w/shop/compose.yaml" ? yaml : undefined) } }).project!;
-    const table = buildRouteTable([{ id: "shop", created: "1", project }], true);
     const ref = { deployment: "shop", project: "shop", service: "web" };
-    ingress = new IngressServer({ bind: "127.0.0.1", trustedProxies: [], acceptProxyFrom: [], certs: new CertStore(), acmeChallenge: () => undefined, metrics: createIngressMetrics(registry), connectTimeoutMs: 1_000, now: () => performance.now() });
-    const backends = new Map([
-      // The dead replica sorts first: the first request tries it, is refused, and is retried on the live one.
-      [targetKey(ref, 80), [{ key: "a-dead", state: "ready" as const, target: { host: "127.0.0.1", port: P.dead } }, { key: "b-live", state: "ready" as const, target: { host: "127.0.0.1", port: (backend.address() as net.AddressInfo).port } }]],
-      [targetKey(ref, 9000), [{ key: "echo", state: "ready" as const, target: { host: "127.0.0.1", port: (echo.address() as net.AddressInfo).port } }]],
-    ]);
-    expect(await ingress.apply({ table, backends })).toEqual([]);
+    const metrics = createIngressMetrics(registry); // once: a registry takes each metric name once
+    const opened = await openOnFreePorts(
+      async () => {
+        const [http, tcp, dead] = (await freeTcpPorts(3)) as [number, number, number];
+        return { http, tcp, dead };
+      },
+      () => new IngressServer({ bind: "127.0.0.1", trustedProxies: [], acceptProxyFrom: [], certs: new CertStore(), acmeChallenge: () => undefined, metrics, connectTimeoutMs: 1_000, now: () => performance.now() }),
+      (P) => {
+        const yaml = `services:\n  web:\n    image: x\n    x-fizz:\n      ingress: [{host: web.test, port: ${P.http}, target: 80}, {port: ${P.tcp}, target: 9000, protocol: tcp}]\n`;
+        const project = loadProject({ cwd: "/w/shop", projectName: "shop", env: {}, reader: { read: (f) => (f === "/w/shop/compose.yaml" ? yaml : undefined) } }).project!;
+        const backends = new Map([
+          // The dead replica sorts first: the first request tries it, is refused, and is retried on the live one.
+          [targetKey(ref, 80), [{ key: "a-dead", state: "ready" as const, target: { host: "127.0.0.1", port: P.dead } }, { key: "b-live", state: "ready" as const, target: { host: "127.0.0.1", port: (backend.address() as net.AddressInfo).port } }]],
+          [targetKey(ref, 9000), [{ key: "echo", state: "ready" as const, target: { host: "127.0.0.1", port: (echo.address() as net.AddressInfo).port } }]],
+        ]);
+        return { table: buildRouteTable([{ id: "shop", created: "1", project }], true), backends };
+      },
+    );
+    ingress = opened.ingress;
+    P = opened.ports;
   });
 
   afterAll(() => {

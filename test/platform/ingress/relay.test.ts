@@ -14,14 +14,7 @@ import { CertStore } from "../../../platform/ingress/certs.ts";
 import { Relay } from "../../../platform/ingress/relay.ts";
 import { IngressServer, targetKey } from "../../../platform/ingress/server.ts";
 import { connectUpstream } from "../../../platform/ingress/upstream-pool.ts";
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
+import { freeTcpPorts, openOnFreePorts } from "./free-ports.ts";
 
 async function until(what: string, f: () => boolean, ms = 5_000): Promise<void> {
   const stop = Date.now() + ms;
@@ -56,7 +49,6 @@ describe("relay", () => {
       connectTimeoutMs: 1_000,
       refused: (peer, why) => refused.push(`${peer}: ${why}`),
     });
-    httpPort = await freePort();
   });
 
   afterAll(() => {
@@ -87,13 +79,21 @@ describe("relay", () => {
   });
 
   test("through the ingress: pooled while ready; once draining, closed after the exchange in flight", async () => {
-    const yaml = `services:\n  web:\n    image: x\n    x-fizz:\n      ingress: [{host: web.test, port: ${httpPort}, target: 80}]\n`;
-    const project = loadProject({ cwd: "/w/shop", projectName: "shop", env: {}, reader: { read: (f) => (f === "/w/shop/compose.yaml" ? yaml : undefined) } }).project!;
-    const table = buildRouteTable([{ id: "shop", created: "1", project }], true);
     const key = targetKey({ deployment: "shop", project: "shop", service: "web" }, 80);
     const spec = (state: "ready" | "draining") => new Map([[key, [{ key: "shop/web/0@other", state, target: { host: "127.0.0.1", port: relay.port, relay: relayTarget("shop", "web", 0, 80) } }]]]);
-    ingress = new IngressServer({ bind: "127.0.0.1", trustedProxies: [], acceptProxyFrom: [], certs: new CertStore(), acmeChallenge: () => undefined, now: () => performance.now() });
-    expect(await ingress.apply({ table, backends: spec("ready") })).toEqual([]);
+    let table!: ReturnType<typeof buildRouteTable>;
+    const opened = await openOnFreePorts(
+      async () => (await freeTcpPorts(1))[0]!,
+      () => new IngressServer({ bind: "127.0.0.1", trustedProxies: [], acceptProxyFrom: [], certs: new CertStore(), acmeChallenge: () => undefined, now: () => performance.now() }),
+      (port) => {
+        const yaml = `services:\n  web:\n    image: x\n    x-fizz:\n      ingress: [{host: web.test, port: ${port}, target: 80}]\n`;
+        const project = loadProject({ cwd: "/w/shop", projectName: "shop", env: {}, reader: { read: (f) => (f === "/w/shop/compose.yaml" ? yaml : undefined) } }).project!;
+        table = buildRouteTable([{ id: "shop", created: "1", project }], true);
+        return { table, backends: spec("ready") };
+      },
+    );
+    ingress = opened.ingress;
+    httpPort = opened.ports;
     const get = (path: string) =>
       new Promise<string>((resolve, reject) => {
         http.get({ host: "127.0.0.1", port: httpPort, path, headers: { host: "web.test" }, agent: false }, (res) => {

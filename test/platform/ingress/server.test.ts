@@ -21,19 +21,21 @@ import { CertStore } from "../../../platform/ingress/certs.ts";
 import { IngressServer, targetKey } from "../../../platform/ingress/server.ts";
 import type { BackendSpec } from "../../../core/ingress/balancer.ts";
 import type { Upstream } from "../../../platform/ingress/upstream-pool.ts";
+import { freeTcpPorts, freeUdpPort, openOnFreePorts } from "./free-ports.ts";
 
-/** Ports the OS says are free now (other test runs share this machine; a fixed or random range collides). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
+interface Ports {
+  readonly http: number;
+  readonly https: number;
+  readonly tcp: number;
+  readonly udp: number;
+  readonly pub: number;
 }
-const [p0, p1, p2, p3, p4] = await freePorts(5);
-const P = { http: p0!, https: p1!, tcp: p2!, udp: p3!, pub: p4! };
+
+/** The ports the route table asks for, picked free before each describe's ingress opens (free-ports.ts). */
+async function pickPorts(): Promise<Ports> {
+  const [http, https, tcp, pub] = (await freeTcpPorts(4)) as [number, number, number, number];
+  return { http, https, tcp, pub, udp: await freeUdpPort() };
+}
 
 function project(yaml: string) {
   const r = loadProject({ cwd: "/w/shop", projectName: "shop", env: {}, reader: { read: (f) => (f === "/w/shop/compose.yaml" ? yaml : undefined) } });
@@ -42,7 +44,7 @@ function project(yaml: string) {
   return r.project!;
 }
 
-const COMPOSE = `
+const compose = (P: Ports) => `
 services:
   web:
     image: x
@@ -139,8 +141,8 @@ for (const impl of ["bun", "node"] as const) {
     const dir = mkdtempSync(join(tmpdir(), "fizz-ingress-"));
     const certs = new CertStore();
     const specs = new Map<string, BackendSpec<Upstream>[]>();
-    const proj = project(COMPOSE);
-    const table = buildRouteTable([{ id: "shop", created: "1", project: proj }], true);
+    let P: Ports;
+    let table: ReturnType<typeof buildRouteTable>;
     const ref = (service: string) => ({ deployment: "shop", project: "shop", service });
     const up = (key: string, port: number, state: "ready" | "draining" = "ready"): BackendSpec<Upstream> => ({ key, state, target: { host: "127.0.0.1", port } });
 
@@ -172,18 +174,26 @@ for (const impl of ["bun", "node"] as const) {
       specs.set(targetKey(ref("api"), 9000), [up("api/1", portOf(tcpBackend))]);
       specs.set(targetKey(ref("site"), 80), [up("site/1", portOf(api))]);
       specs.set(targetKey(ref("dns"), 53), [{ key: "dns/1", state: "ready", target: { host: "127.0.0.1", port: (udpBackend.address() as net.AddressInfo).port } }]);
-      ingress = new IngressServer({
-        bind: "127.0.0.1",
-        trustedProxies: [parseCidr("127.0.0.2")!],
-        acceptProxyFrom: [parseCidr("127.0.0.3")!],
-        certs,
-        acmeChallenge: (t) => (t === "tok123" ? "tok123.thumb" : undefined),
-        waitForReadyMs: 3_000,
-        connectTimeoutMs: 1_000,
-        now: () => performance.now(),
-      });
-      const problems = await ingress.apply({ table, backends: specs });
-      expect(problems).toEqual([]);
+      const opened = await openOnFreePorts(
+        pickPorts,
+        () =>
+          new IngressServer({
+            bind: "127.0.0.1",
+            trustedProxies: [parseCidr("127.0.0.2")!],
+            acceptProxyFrom: [parseCidr("127.0.0.3")!],
+            certs,
+            acmeChallenge: (t) => (t === "tok123" ? "tok123.thumb" : undefined),
+            waitForReadyMs: 3_000,
+            connectTimeoutMs: 1_000,
+            now: () => performance.now(),
+          }),
+        (ports) => {
+          table = buildRouteTable([{ id: "shop", created: "1", project: project(compose(ports)) }], true);
+          return { table, backends: specs };
+        },
+      );
+      ingress = opened.ingress;
+      P = opened.ports;
     });
 
     afterAll(() => {
@@ -228,6 +238,21 @@ for (const impl of ["bun", "node"] as const) {
     test("smuggling attempts and garbage get 400 and a closed connection", async () => {
       expect(await raw(P.http, "POST / HTTP/1.1\r\nHost: web.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")).toStartWith("HTTP/1.1 400");
       expect(await raw(P.http, "\u0016\u0003\u0001garbage\r\n\r\n")).toStartWith("HTTP/1.1 400");
+    });
+
+    test("a port another socket holds is reported with the system's reason, not only 'failed to listen'", async () => {
+      const holder = net.createServer();
+      await new Promise<void>((r) => holder.listen(0, "127.0.0.1", () => r()));
+      const held = portOf(holder);
+      const other = new IngressServer({ bind: "127.0.0.1", trustedProxies: [], acceptProxyFrom: [], certs: new CertStore(), acmeChallenge: () => undefined, now: () => performance.now() });
+      try {
+        const yaml = `services:\n  web:\n    image: x\n    x-fizz:\n      ingress: [{host: a.test, port: ${held}, target: 80}]\n`;
+        const problems = await other.apply({ table: buildRouteTable([{ id: "held", created: "1", project: project(yaml) }], true), backends: new Map() });
+        expect(problems).toEqual([{ port: held, kind: "http", code: "EADDRINUSE", error: expect.stringContaining("EADDRINUSE") }]);
+      } finally {
+        other.close();
+        holder.close();
+      }
     });
 
     test("HTTP-01 challenges are answered on every HTTP port from the cluster's tokens", async () => {
