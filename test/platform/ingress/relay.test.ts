@@ -27,6 +27,8 @@ async function until(what: string, f: () => boolean, ms = 5_000): Promise<void> 
 describe("relay", () => {
   let backend: http.Server;
   let backendConns = 0;
+  /** Answers the /slow request the backend holds (set once it has arrived). */
+  let answerSlow: (() => void) | undefined;
   let relay: Relay;
   let ingress: IngressServer;
   let httpPort = 0;
@@ -34,8 +36,9 @@ describe("relay", () => {
 
   beforeAll(async () => {
     backend = http.createServer((req, res) => {
-      // Slow enough that a request is in flight while the test changes the replica's state.
-      setTimeout(() => res.end(`hello ${req.url}`), req.url === "/slow" ? 300 : 0);
+      // /slow is held until the test answers it: in flight at the replica while the test changes the replica's state.
+      if (req.url === "/slow") answerSlow = () => res.end(`hello ${req.url}`);
+      else res.end(`hello ${req.url}`);
     });
     backend.keepAliveTimeout = 30_000;
     backend.on("connection", () => backendConns++);
@@ -109,9 +112,12 @@ describe("relay", () => {
     expect(backendConns - before).toBe(1);
     expect(relay.connectionsTo("shop/web/0")).toBe(1);
     // A request in flight while the replica turns draining still completes; its connection is then closed.
+    // (It must have reached the replica first: a fixed 100 ms wait lost that race under load, and the request, arriving
+    // after the replica turned draining, waited for a ready one and got 503.)
     const slow = get("/slow");
-    await new Promise((r) => setTimeout(r, 100));
+    await until("the slow request is at the replica", () => answerSlow !== undefined);
     await ingress.apply({ table, backends: spec("draining") });
+    answerSlow!();
     expect(await slow).toBe("hello /slow");
     await until("no relayed connection left", () => relay.connectionsTo("shop/web/0") === 0);
     // An idle pooled connection is closed as soon as its replica is draining.
