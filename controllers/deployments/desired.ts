@@ -114,12 +114,20 @@ export class DesiredStore {
   intent(name: string): DeployIntent | undefined {
     const raw = this.store.getMeta(key.intent(name));
     if (!raw) return undefined;
+    // Every pass reads it; it is parsed again only when its stored text changed.
+    const hit = this.intents.get(name);
+    if (hit?.raw === raw) return hit.intent;
+    let intent: DeployIntent | undefined;
     try {
-      return intentFromJson(JSON.parse(raw));
+      intent = intentFromJson(JSON.parse(raw));
     } catch {
-      return undefined;
+      intent = undefined;
     }
+    this.intents.set(name, { raw, intent });
+    return intent;
   }
+
+  private readonly intents = new Map<string, { readonly raw: string; readonly intent: DeployIntent | undefined }>();
 
   /** The intent this node applied last (or tried to: a failed one is not retried). */
   applied(name: string): string | undefined {

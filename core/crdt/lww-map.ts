@@ -26,7 +26,16 @@ export interface LwwMapChange<T extends Json> {
 }
 
 export function compareEntry<T extends Json>(a: LwwEntry<T>, b: LwwEntry<T>): number {
-  return cmpStr(a.ts, b.ts) || cmpStr(canonical(a), canonical(b));
+  if (a === b) return 0;
+  return cmpStr(a.ts, b.ts) || cmpStr(entryText(a), entryText(b));
+}
+
+/** Entries are immutable: the tie-break's canonical text is made once per entry (a redelivered write ties with the stored one). */
+const texts = new WeakMap<object, string>();
+function entryText(e: LwwEntry<Json>): string {
+  let t = texts.get(e);
+  if (t === undefined) texts.set(e, (t = canonical(e)));
+  return t;
 }
 
 export function mergeEntry<T extends Json>(a: LwwEntry<T>, b: LwwEntry<T>): LwwEntry<T> {

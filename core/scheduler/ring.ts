@@ -14,8 +14,27 @@ export interface Ring {
   readonly size: number;
 }
 
+/**
+ * Rings built lately, by node ids and vnodes: every placement pass builds the
+ * same rings while membership stands still (a ring is ~1,000 sorted points),
+ * so they are built once. Rings are immutable; a bounded number are kept.
+ */
+const recent = new Map<string, Ring>();
+const RECENT_MAX = 32;
+
 /** Node indices must be < 2^20 (they are packed beside the 32-bit position in one float). */
 export function buildRing(nodeIds: readonly string[], members: readonly number[], vnodes: number): Ring {
+  let key = `${vnodes}`;
+  for (const idx of members) key += `\u0000${idx}\u0000${nodeIds[idx]}`;
+  const hit = recent.get(key);
+  if (hit) return hit;
+  const ring = computeRing(nodeIds, members, vnodes);
+  if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value!);
+  recent.set(key, ring);
+  return ring;
+}
+
+function computeRing(nodeIds: readonly string[], members: readonly number[], vnodes: number): Ring {
   const packed = new Float64Array(members.length * vnodes);
   let k = 0;
   for (const idx of members) {

@@ -300,6 +300,21 @@ class Reader {
   }
   text(n: number, what: string): string {
     const at = this.pos;
+    // Ids, addresses and labels are short ASCII: read them without a decoder call (same string; anything else decodes).
+    if (n <= 64) {
+      this.need(n, what);
+      let s = "";
+      let i = 0;
+      for (; i < n; i++) {
+        const c = this.buf[at + i]!;
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === n) {
+        this.pos += n;
+        return s;
+      }
+    }
     const b = this.bytes(n, what);
     try {
       return dec.decode(b);

@@ -52,9 +52,16 @@ export function toSwimMeta(m: NodeMetaInput): NodeMeta {
   };
 }
 
+/** Metadata objects are replaced, never changed, when a member's metadata changes: each is read once. */
+const readMeta = new WeakMap<NodeMeta, { readonly id: string; readonly meta: MemberMeta }>();
+
 export function fromSwimMeta(id: string, m: NodeMeta): MemberMeta {
+  const hit = readMeta.get(m);
+  if (hit?.id === id) return hit.meta;
   const { [NAME_LABEL]: name, [ENGINE_LABEL]: engine, ...labels } = m.labels;
-  return { name: name ?? id, ...(engine ? { engine } : {}), labels, resources: { cpuMillis: m.resources.cpuMilli, memoryBytes: m.resources.memoryMb * MIB }, ports: m.ports };
+  const meta: MemberMeta = { name: name ?? id, ...(engine ? { engine } : {}), labels, resources: { cpuMillis: m.resources.cpuMilli, memoryBytes: m.resources.memoryMb * MIB }, ports: m.ports };
+  readMeta.set(m, { id, meta });
+  return meta;
 }
 
 export function nodeInfo(address: string, meta: NodeMetaInput, state: NodeState): NodeInfo {
