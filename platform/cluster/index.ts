@@ -22,7 +22,7 @@
  *   on shutdown: await node.leave(); await node.stop();   // stop() alone = crash, as far as peers can tell
  */
 export { ClusterNode, type ClusterCounters, type ClusterLogger, type ClusterMember, type ClusterMemberEvent, type ClusterNodeOptions, type StateSource } from "./node.ts";
-export { NAME_LABEL, fromSwimMeta, toSwimMeta, writeForEvent, type MemberMeta, type NodeMetaInput } from "./membership.ts";
+export { NAME_LABEL, fromSwimMeta, toSwimMeta, writeForEvent, type MemberMeta, type NodeMetaInput } from "../../core/state/membership-rows.ts";
 export { deltaPayloads, readDeltaPayload } from "./payload.ts";
 export { replicaHook } from "./user-state.ts";
 export { bindEndpoint, type BindOptions, type BindTransport, type ClusterStream, type ClusterTransport, type StreamIntent } from "./transport.ts";

@@ -18,57 +18,33 @@
  *
  * The state is persisted through the `persist` callback (debounced) and
  * restored from `initialState`; membership events become rows in `nodes`
- * as described in membership.ts. No policy beyond that wiring.
+ * as described in core/state/membership-rows.ts. No policy beyond that wiring.
+ *
+ * This file is the node's lifecycle (start, join, leave, stop) and its public
+ * face; the parts, memberlist's way: swim-loop.ts (datagrams in and out, the
+ * SWIM timer), streams.ts (push-pull streams and the join loop),
+ * dissemination.ts (how a delta reaches the others), replicated-state.ts
+ * (the replica, the HLC gate, change notifications, persistence),
+ * user-state.ts (the state's push-pull hook), rtt.ts, payload.ts.
  */
 import { randomBytes } from "node:crypto";
 import { FizzError } from "../../core/errors.ts";
 import type { Keyring } from "../../core/cluster-crypto/keyring.ts";
-import { HlcClock, isNodeId, type Hlc } from "../../core/crdt/index.ts";
-import {
-  admitDelta,
-  ClusterReplica,
-  decodeState,
-  deltaIsEmpty,
-  encodeState,
-  putNode,
-  type Change,
-  type ChangeResult,
-  type ClusterDelta,
-  type ClusterState,
-} from "../../core/state/index.ts";
-import {
-  createRng,
-  createSwimNode,
-  decodeMessage,
-  decodeStream,
-  encodeMessage,
-  encodeStream,
-  swimConfig,
-  type MemberEvent,
-  type MemberEventType,
-  type MemberView,
-  type MemberState,
-  type Message,
-  type Rng,
-  type StreamMessage,
-  type StreamRequest,
-  type SwimConfig,
-  type SwimNode,
-  type UserStateHook,
-} from "../../core/swim/index.ts";
+import { isNodeId, type Hlc } from "../../core/crdt/index.ts";
+import { decodeState, putNode, type Change, type ChangeResult, type ClusterDelta, type ClusterState } from "../../core/state/index.ts";
+import { createRng, createSwimNode, swimConfig, type MemberEvent, type MemberView, type Rng, type StreamRequest, type SwimConfig, type SwimNode, type UserStateHook } from "../../core/swim/index.ts";
 import { addrString, parseAddr } from "../transport/addr.ts";
-import { sleep, type Clock, type Timer } from "../../core/clock.ts";
+import { sleep, type Clock } from "../../core/clock.ts";
 import { systemClock } from "../clock.ts";
-import { bindEndpoint, type BindTransport, type ClusterTransport } from "./transport.ts";
-import { asFizz, joinSeeds, StreamExchange } from "./streams.ts";
-import type { TcpLimits, TcpServerCounters } from "../transport/tcp.ts";
-import type { UdpCounters } from "../transport/udp.ts";
-import type { Logger } from "../log.ts";
-import { fromSwimMeta, nodeInfo, selfRowStale, toSwimMeta, writeForEvent, type MemberMeta, type NodeMetaInput } from "./membership.ts";
+import { bindEndpoint, type ClusterTransport } from "./transport.ts";
+import { joinSeeds, StreamExchange } from "./streams.ts";
+import { fromSwimMeta, nodeInfo, selfRowStale, toSwimMeta, writeForEvent } from "../../core/state/membership-rows.ts";
 import { replicaHook } from "./user-state.ts";
 import { RttTracker } from "./rtt.ts";
 import { Dissemination } from "./dissemination.ts";
 import { readDeltaPayload } from "./payload.ts";
+import { ReplicatedState } from "./replicated-state.ts";
+import { SwimLoop } from "./swim-loop.ts";
 
 export type { ClusterCounters, ClusterLogger, ClusterMember, ClusterMemberEvent, ClusterNodeOptions, StateSource } from "./types.ts";
 import type { ClusterCounters, ClusterMember, ClusterMemberEvent, ClusterNodeOptions, StateSource } from "./types.ts";
@@ -76,7 +52,6 @@ import type { ClusterCounters, ClusterMember, ClusterMemberEvent, ClusterNodeOpt
 type Listener<T> = (v: T) => void;
 
 const DEFAULT_JOIN_TIMEOUT_MS = 10_000;
-const DEFAULT_PERSIST_DEBOUNCE_MS = 200;
 
 /** Like parseAddr, but port 0 (pick a free port) is allowed for binding. */
 function parseBind(s: string): { host: string; port: number } {
@@ -86,22 +61,18 @@ function parseBind(s: string): { host: string; port: number } {
 
 export class ClusterNode {
   private readonly swim: SwimNode;
-  private readonly clock: HlcClock;
-  private readonly replica: ClusterReplica;
   private readonly rng: Rng;
   private transport!: ClusterTransport;
   private readonly time: Clock;
+  private readonly loop: SwimLoop;
   private readonly streamsIo: StreamExchange;
-  private timer: Timer | undefined;
-  private persistTimer: Timer | undefined;
+  private readonly replicated: ReplicatedState;
   private readonly dissemination: Dissemination;
   private stopped = false;
   private changes = 0;
   private leaving = false;
-  private linkFilter: ((peerAddr: string) => boolean) | undefined;
   private readonly rtt: RttTracker;
   private readonly memberListeners = new Set<Listener<ClusterMemberEvent>>();
-  private readonly stateListeners = new Set<Listener<{ delta: ClusterDelta; source: StateSource }>>();
   private readonly stats = {
     streams: { opened: 0, failed: 0, served: 0, badMessages: 0 },
     gossip: { broadcasts: 0, tooBigForPacket: 0, delivered: 0, badPayloads: 0, refusedDrift: 0, fanoutPushPulls: 0 },
@@ -120,30 +91,53 @@ export class ClusterNode {
     this.rtt = new RttTracker(() => this.time.monotonic());
     // randomBytes may return a view into a shared pool: copy before reading.
     this.rng = createRng(opts.seed ?? new DataView(Uint8Array.from(randomBytes(4)).buffer).getUint32(0));
-    this.clock = new HlcClock(opts.nodeId);
-    this.replica = new ClusterReplica(initial);
-    if (initial) {
-      // Our next writes must order after everything we wrote (or saw) before the restart.
-      const r = admitDelta(this.clock, initial, this.time.now());
-      if (!r.ok) this.log("warn", { err: r.error.message }, "persisted cluster state is stamped in the future; local writes may lose to it until the clock catches up");
-    }
+    this.replicated = new ReplicatedState(
+      {
+        nodeId: opts.nodeId,
+        clock: this.time,
+        stats: this.stats.gossip,
+        assertRunning: () => this.assertRunning(),
+        stopped: () => this.stopped,
+        spread: (d) => this.dissemination.spread(d),
+        pump: () => this.loop.pump(),
+        bump: () => void this.changes++,
+        ensureSelfRow: () => this.ensureSelfRow(),
+        ...(opts.onStateChange ? { onStateChange: opts.onStateChange } : {}),
+        ...(opts.persist ? { persist: opts.persist } : {}),
+        ...(opts.persistDebounceMs !== undefined ? { persistDebounceMs: opts.persistDebounceMs } : {}),
+        log: (level, obj, msg) => this.log(level, obj, msg),
+      },
+      initial,
+    );
     this.hook = replicaHook({
-      replica: this.replica,
-      applyRemote: (d) => this.applyRemote(d, "sync"),
+      replica: this.replicated.crdt,
+      applyRemote: (d) => this.replicated.applyRemote(d, "sync"),
       onBadInput: (what) => {
         this.stats.streams.badMessages++;
         this.log("debug", { what }, "bad push-pull state payload");
       },
     });
     this.swim = createSwimNode(this.config, { id: opts.nodeId, addr: address, meta: toSwimMeta(opts.meta) }, this.rng, { userState: this.hook });
+    this.loop = new SwimLoop({
+      swim: this.swim,
+      clock: this.time,
+      rtt: this.rtt,
+      stats: this.stats.packets,
+      transport: () => this.transport,
+      stopped: () => this.stopped,
+      exchange: (to, m) => this.streamsIo.exchange(to, m),
+      onMemberEvent: (ev) => this.onMemberEvent(ev),
+      onDeliver: (origin, payload) => this.onDeliver(origin, payload),
+      log: (level, obj, msg) => this.log(level, obj, msg),
+    });
     this.streamsIo = new StreamExchange({
       swim: this.swim,
       clock: this.time,
       stats: this.stats.streams,
-      blocked: (addr) => this.blocked(addr),
+      blocked: (addr) => this.loop.blocked(addr),
       onBlocked: () => this.stats.packets.blocked++,
       stopped: () => this.stopped,
-      pump: () => this.pump(),
+      pump: () => this.loop.pump(),
       open: (to, intent, limits) => this.transport.openStream(to, intent, limits),
       connectTimeoutMs: opts.tcpLimits?.connectTimeoutMs ?? 5000,
       log: (level, obj, msg) => this.log(level, obj, msg),
@@ -156,7 +150,7 @@ export class ClusterNode {
       fanout: opts.fanout ?? 3,
       stats: this.stats.gossip,
       stopped: () => this.stopped,
-      pump: () => this.pump(),
+      pump: () => this.loop.pump(),
       pushPull: (to) => this.streamsIo.exchange(to, this.pushPullRequest(false)),
       log: (level, obj, msg) => this.log(level, obj, msg),
     });
@@ -188,7 +182,7 @@ export class ClusterNode {
       clusterId: opts.clusterId,
       nodeId: opts.nodeId,
       limits: opts.tcpLimits,
-      onPacket: (p, from) => node?.onPacket(p, addrString(from)),
+      onPacket: (p, from) => node?.loop.onPacket(p, addrString(from)),
       onStream: (s) => void node?.streamsIo.serve(s),
     });
     try {
@@ -205,7 +199,7 @@ export class ClusterNode {
     node.transport = endpoint;
     node.ensureSelfRow();
     node.swim.tick(node.time.monotonic());
-    node.pump();
+    node.loop.pump();
     node.log("info", { address: node.address, nodeId: opts.nodeId }, "cluster node started");
     return node;
   }
@@ -227,12 +221,12 @@ export class ClusterNode {
 
   /** The live replicated state. Read-only; it changes under you on the next mutation. */
   get state(): ClusterState {
-    return this.replica.view;
+    return this.replicated.view;
   }
 
   /** An immutable copy of the state. */
   snapshot(): ClusterState {
-    return this.replica.snapshot();
+    return this.replicated.snapshot();
   }
 
   /**
@@ -264,7 +258,7 @@ export class ClusterNode {
     this.leaving = true;
     this.ensureSelfRow();
     this.swim.leave(this.time.monotonic());
-    this.pump();
+    this.loop.pump();
     await sleep(this.time, lingerMs);
   }
 
@@ -276,7 +270,7 @@ export class ClusterNode {
   /** Addresses of the other nodes recorded in the state (for rejoining after a restart without seeds). */
   knownPeers(): string[] {
     const out: string[] = [];
-    for (const [id, e] of Object.entries(this.replica.view.nodes)) {
+    for (const [id, e] of Object.entries(this.replicated.view.nodes)) {
       if (id !== this.id && !e.deleted && (e.value.state === "alive" || e.value.state === "suspect")) out.push(e.value.address);
     }
     return out.sort();
@@ -288,24 +282,16 @@ export class ClusterNode {
    * Returns the mutator's result; a failed ChangeResult or undefined changes nothing.
    */
   mutate<R extends Change | ChangeResult | undefined>(fn: (state: ClusterState, ts: Hlc) => R): R {
-    this.assertRunning();
-    const ts = this.clock.now(this.time.now());
-    const r = fn(this.replica.view, ts);
-    if (r === undefined || ("ok" in r && !r.ok)) return r;
-    const eff = this.replica.apply(r.delta);
-    if (!deltaIsEmpty(eff)) {
-      this.changed(eff, "local");
-      this.dissemination.spread(r.delta);
-    }
-    return r;
+    return this.replicated.mutate(fn);
   }
 
   on(event: "member", cb: Listener<ClusterMemberEvent>): () => void;
   on(event: "state", cb: Listener<{ delta: ClusterDelta; source: StateSource }>): () => void;
   on(event: "member" | "state", cb: Listener<ClusterMemberEvent> | Listener<{ delta: ClusterDelta; source: StateSource }>): () => void {
-    const set = (event === "member" ? this.memberListeners : this.stateListeners) as Set<typeof cb>;
-    set.add(cb);
-    return () => void set.delete(cb);
+    if (event === "state") return this.replicated.on(cb as Listener<{ delta: ClusterDelta; source: StateSource }>);
+    const set = this.memberListeners;
+    set.add(cb as Listener<ClusterMemberEvent>);
+    return () => void set.delete(cb as Listener<ClusterMemberEvent>);
   }
 
   counters(): ClusterCounters {
@@ -329,105 +315,31 @@ export class ClusterNode {
    * whose address makes it return false are dropped.
    */
   setLinkFilter(filter: ((peerAddr: string) => boolean) | undefined): void {
-    this.linkFilter = filter;
+    this.loop.setLinkFilter(filter);
   }
 
   /** Stops timers, writes the state one last time, closes sockets. Without `leave()` first, peers see a crash. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.timer?.cancel();
-    this.timer = undefined;
+    this.loop.stop();
     this.dissemination.stop();
-    if (this.persistTimer) {
-      this.persistTimer.cancel();
-      this.persistTimer = undefined;
-      this.flushPersist();
-    }
+    this.replicated.stop();
     this.streamsIo.closeAll();
     await this.transport.close();
     this.log("info", { nodeId: this.id }, "cluster node stopped");
   }
 
-  // ------------------------------------------------------------ SWIM driving
+  // ------------------------------------------------------------ internals
 
   private assertRunning(): void {
     if (this.stopped) throw new FizzError({ code: "cluster.stopped", message: "the cluster node is stopped" });
-  }
-
-  private blocked(addr: string): boolean {
-    return this.linkFilter !== undefined && !this.linkFilter(addr);
-  }
-
-  private onPacket(plaintext: Uint8Array, from: string): void {
-    if (this.stopped) return;
-    if (this.blocked(from)) {
-      this.stats.packets.blocked++;
-      return;
-    }
-    const d = decodeMessage(plaintext);
-    if (!d.ok) {
-      this.stats.packets.badSwim++;
-      return;
-    }
-    this.rtt.acked(from, d.value);
-    this.swim.receive(from, d.value, this.time.monotonic());
-    this.pump();
-  }
-
-  /** Sends everything SWIM produced and re-arms the timer. */
-  private pump(): void {
-    if (this.stopped) return;
-    for (const o of this.swim.drain()) {
-      switch (o.kind) {
-        case "packet":
-          this.sendPacket(o.to, o.message);
-          break;
-        case "stream":
-          this.streamsIo.exchange(o.to, o.message).catch((e) => this.log("debug", { to: o.to, type: o.message.type, err: asFizz(e, "cluster.stream_failed").message }, "stream exchange failed"));
-          break;
-        case "event":
-          this.onMemberEvent(o.event);
-          break;
-        case "deliver":
-          this.onDeliver(o.origin, o.payload);
-          break;
-      }
-    }
-    this.arm();
-  }
-
-  private arm(): void {
-    if (this.stopped) return;
-    this.timer?.cancel();
-    const wait = Math.min(1000, Math.max(0, Math.ceil(this.swim.nextWakeupMs() - this.time.monotonic())));
-    this.timer = this.time.setTimeout(() => {
-      this.timer = undefined;
-      if (this.stopped) return;
-      this.swim.tick(this.time.monotonic());
-      this.pump();
-    }, wait);
-  }
-
-  private sendPacket(to: string, m: Message): void {
-    if (this.blocked(to)) {
-      this.stats.packets.blocked++;
-      return;
-    }
-    this.rtt.sent(to, m);
-    try {
-      this.transport.send(to, encodeMessage(m));
-    } catch (e) {
-      this.log("debug", { to, err: asFizz(e, "cluster.send_failed").message }, "UDP send failed");
-    }
   }
 
   private pushPullRequest(join: boolean): StreamRequest {
     const members = [...this.swim.memberViews()].map((v) => ({ node: v.id, incarnation: v.incarnation, state: v.state }));
     return { type: "pp-request", join, from: this.id, members, userDigest: this.hook.digest() };
   }
-
-  // ------------------------------------------------------------ state
 
   private onDeliver(origin: string, payload: Uint8Array): void {
     const r = readDeltaPayload(payload);
@@ -437,28 +349,7 @@ export class ClusterNode {
       return;
     }
     this.stats.gossip.delivered++;
-    this.applyRemote(r.delta, "gossip");
-  }
-
-  /** HLC gate, then join into the replica. Side effects run after the current SWIM call returns. */
-  private applyRemote(delta: ClusterDelta, source: StateSource): boolean {
-    const adm = admitDelta(this.clock, delta, this.time.now());
-    if (!adm.ok) {
-      this.stats.gossip.refusedDrift++;
-      this.log("warn", { err: adm.error.message, source }, "refusing a cluster state change stamped too far in the future");
-      return false;
-    }
-    const eff = this.replica.apply(delta);
-    if (!deltaIsEmpty(eff)) {
-      queueMicrotask(() => {
-        if (this.stopped) return;
-        this.changed(eff, source);
-        // What push-pull taught us is news to others too; gossip deliveries are forwarded by SWIM itself.
-        if (source === "sync") this.dissemination.spread(eff);
-        this.pump();
-      });
-    }
-    return true;
+    this.replicated.applyRemote(r.delta, "gossip");
   }
 
   /** Bumped on every change to the state or the membership: a reader can tell whether anything it derived is stale. */
@@ -466,35 +357,17 @@ export class ClusterNode {
     return this.changes;
   }
 
-  private changed(eff: ClusterDelta, source: StateSource): void {
-    this.changes++;
-    this.schedulePersist();
-    if (source !== "local" && eff.nodes?.[this.id] !== undefined) this.ensureSelfRow();
-    try {
-      this.opts.onStateChange?.(eff);
-    } catch (e) {
-      this.log("warn", { err: String(e) }, "onStateChange threw");
-    }
-    for (const cb of this.stateListeners) {
-      try {
-        cb({ delta: eff, source });
-      } catch (e) {
-        this.log("warn", { err: String(e) }, "state listener threw");
-      }
-    }
-  }
-
   private ensureSelfRow(): void {
     if (this.stopped) return;
     const want = nodeInfo(this.address, this.opts.meta, this.leaving ? "left" : "alive");
-    if (!selfRowStale(this.replica.view, this.id, want)) return;
+    if (!selfRowStale(this.replicated.view, this.id, want)) return;
     this.mutate((s, ts) => putNode(s, ts, this.id, want));
   }
 
   private onMemberEvent(ev: MemberEvent): void {
     this.changes++;
     const live = [...this.swim.memberViews()].filter((v) => v.state === "alive" || v.state === "suspect").map((v) => v.id);
-    const w = writeForEvent(this.replica.view, this.id, ev, live);
+    const w = writeForEvent(this.replicated.view, this.id, ev, live);
     if (w) this.mutate((s, ts) => putNode(s, ts, w.nodeId, w.info));
     this.log(ev.type === "dead" ? "info" : "debug", { member: ev.member.id, event: ev.type, incarnation: ev.member.incarnation }, "membership change");
     const out: ClusterMemberEvent = { type: ev.type, member: this.memberOf(ev.member), local: ev.local };
@@ -517,22 +390,6 @@ export class ClusterNode {
       rttMs: v.id === this.id ? undefined : this.rtt.of(v.addr),
       self: v.id === this.id,
     };
-  }
-
-  private schedulePersist(): void {
-    if (!this.opts.persist || this.persistTimer || this.stopped) return;
-    this.persistTimer = this.time.setTimeout(() => {
-      this.persistTimer = undefined;
-      this.flushPersist();
-    }, this.opts.persistDebounceMs ?? DEFAULT_PERSIST_DEBOUNCE_MS);
-  }
-
-  private flushPersist(): void {
-    try {
-      this.opts.persist?.(encodeState(this.replica.view));
-    } catch (e) {
-      this.log("warn", { err: String(e) }, "persisting the cluster state failed");
-    }
   }
 
   private log(level: "debug" | "info" | "warn", obj: Record<string, unknown>, msg: string): void {

@@ -6,7 +6,7 @@ import type { MemberEventType, MemberState, SwimConfig } from "../../core/swim/i
 import type { TcpLimits, TcpServerCounters } from "../transport/tcp.ts";
 import type { UdpCounters } from "../transport/udp.ts";
 import type { Logger } from "../log.ts";
-import type { MemberMeta, NodeMetaInput } from "./membership.ts";
+import type { MemberMeta, NodeMetaInput } from "../../core/state/membership-rows.ts";
 import type { BindTransport } from "./transport.ts";
 
 export type ClusterLogger = Pick<Logger, "debug" | "info" | "warn">;

@@ -1,5 +1,5 @@
 /**
- * Membership → cluster state: which SWIM events become writes to the `nodes`
+ * Membership → cluster state (pure rules; platform/cluster/node.ts applies them): which SWIM events become writes to the `nodes`
  * collection, and who writes them. The rules keep one writer per fact, so a
  * death in a 1,000-node cluster is one delta, not a thousand:
  *
@@ -16,9 +16,9 @@
  * SWIM metadata carries labels and resources; the node name rides in the
  * reserved label `io.fizz.name` (SWIM's NodeMeta has no name field).
  */
-import type { MemberEvent, MemberView, NodeMeta } from "../../core/swim/index.ts";
-import { getNode, type NodeInfo, type NodeState } from "../../core/state/index.ts";
-import type { ClusterState } from "../../core/state/index.ts";
+import type { MemberEvent, MemberView, NodeMeta } from "../swim/index.ts";
+import { getNode, type ClusterState } from "./cluster-state.ts";
+import type { NodeInfo, NodeState } from "./schema.ts";
 
 export const NAME_LABEL = "io.fizz.name";
 /** The engine instance a node drives (core/engine/identity.ts), so two members never drive one engine. */

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { HlcClock } from "../../../core/crdt/index.ts";
 import { emptyState, putNode, type ClusterState } from "../../../core/state/index.ts";
 import type { MemberEvent, MemberEventType } from "../../../core/swim/index.ts";
-import { fromSwimMeta, nodeInfo, selfRowStale, toSwimMeta, writeForEvent } from "../../../platform/cluster/membership.ts";
+import { fromSwimMeta, nodeInfo, selfRowStale, toSwimMeta, writeForEvent } from "../../../core/state/membership-rows.ts";
 
 const meta = { name: "box-1", labels: { zone: "eu", gpu: "yes" }, resources: { cpuMillis: 4000, memoryBytes: 8 * 2 ** 30 }, ports: { api: 8080 } };
 const clock = new HlcClock("self");
