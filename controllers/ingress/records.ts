@@ -9,27 +9,12 @@
  * replica is emptied.
  */
 import { randomBytes } from "node:crypto";
-import { HlcClock } from "../../core/crdt/index.ts";
 import { deriveSealKey, openValue, sealValue, type SealKey } from "../../core/ingress/seal.ts";
-import {
-  ClusterReplica,
-  decodeState,
-  deleteIngressRecord,
-  emptyState,
-  encodeState,
-  fromBase64,
-  getIngressRecord,
-  listIngressRecords,
-  putIngressRecord,
-  toBase64,
-  type ClusterState,
-  type IngressRecord,
-  type Sealed,
-} from "../../core/state/index.ts";
+import { deleteIngressRecord, fromBase64, getIngressRecord, listIngressRecords, putIngressRecord, toBase64, type IngressRecord, type Sealed } from "../../core/state/index.ts";
 import type { AgentStore } from "../../platform/store/index.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
+import { ReplicatedRecords } from "../replicated-records.ts";
 
-const META = "ingress_state";
 const LOCAL_KEY_FILE = "ingress-local-key";
 const rnd = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -38,61 +23,17 @@ export interface SealKeys {
   readonly held: readonly SealKey[];
 }
 
-export class IngressRecords {
-  private local: ClusterReplica;
-  private readonly clock: HlcClock;
-  private persistTimer: ReturnType<typeof setTimeout> | undefined;
+export class IngressRecords extends ReplicatedRecords<IngressRecord> {
   private localKey: SealKey | undefined;
   /** Derived keys per keyring key id (HKDF once per key, not per record). */
   private derived = new Map<string, SealKey>();
 
-  constructor(
-    private readonly node: string,
-    private readonly store: AgentStore,
-    private readonly membership: ClusterAgent,
-    private readonly now: () => number,
-  ) {
-    this.clock = new HlcClock(node);
-    const saved = store.getMeta(META);
-    const decoded = saved ? decodeState(fromBase64(saved)) : undefined;
-    this.local = new ClusterReplica(decoded?.ok ? decoded.value : emptyState());
+  constructor(node: string, store: AgentStore, membership: ClusterAgent, now: () => number) {
+    super({ meta: "ingress_state", field: "ingress", get: getIngressRecord, list: listIngressRecords, put: putIngressRecord, delete: deleteIngressRecord }, node, store, membership, now);
   }
 
   get clustered(): boolean {
     return this.membership.current !== undefined;
-  }
-
-  get view(): ClusterState {
-    return this.membership.current?.state ?? this.local.view;
-  }
-
-  get(key: string): IngressRecord | undefined {
-    return getIngressRecord(this.view, key);
-  }
-
-  list(prefix = ""): [string, IngressRecord][] {
-    return listIngressRecords(this.view, prefix);
-  }
-
-  put(key: string, rec: IngressRecord): void {
-    const cur = this.get(key);
-    if (cur && JSON.stringify(cur) === JSON.stringify(rec)) return;
-    const n = this.membership.current;
-    if (n) n.mutate((s, ts) => putIngressRecord(s, ts, key, rec));
-    else if (!this.membership.catchingUp) {
-      this.local.mutate((s) => putIngressRecord(s, this.clock.now(this.now()), key, rec));
-      this.schedulePersist();
-    }
-  }
-
-  delete(key: string): void {
-    if (!this.get(key)) return;
-    const n = this.membership.current;
-    if (n) n.mutate((s, ts) => deleteIngressRecord(s, ts, key));
-    else if (!this.membership.catchingUp) {
-      this.local.mutate((s) => deleteIngressRecord(s, this.clock.now(this.now()), key));
-      this.schedulePersist();
-    }
   }
 
   /** The keys to seal with (primary) and to open with (all held), or undefined while catching up. */
@@ -143,7 +84,7 @@ export class IngressRecords {
     if (!n || !k) return [];
     const carried: string[] = [];
     const own = [this.ownKey()];
-    for (const [key, rec] of listIngressRecords(this.local.view)) {
+    for (const [key, rec] of listIngressRecords(this.localView)) {
       if (rec.kind !== "cert" && rec.kind !== "account") continue;
       const opened = openValue(own, key, rec.key);
       if (!opened.ok) continue;
@@ -153,21 +94,7 @@ export class IngressRecords {
       n.mutate((s, ts) => putIngressRecord(s, ts, key, { ...rec, key: sealed }));
       carried.push(key);
     }
-    this.local = new ClusterReplica(emptyState());
-    this.store.setMeta(META, "");
+    this.dropLocal();
     return carried;
-  }
-
-  private schedulePersist(): void {
-    if (this.persistTimer) return;
-    this.persistTimer = setTimeout(() => this.flush(), 100);
-    this.persistTimer.unref?.();
-  }
-
-  flush(): void {
-    if (this.persistTimer) clearTimeout(this.persistTimer);
-    this.persistTimer = undefined;
-    const records = listIngressRecords(this.local.view);
-    this.store.setMeta(META, records.length ? toBase64(encodeState({ ...emptyState(), ingress: this.local.view.ingress })) : "");
   }
 }
