@@ -32,6 +32,7 @@ import type { ClusterAgent } from "../cluster/membership.ts";
 import type { MeshStatus } from "../../platform/api/routes-mesh.ts";
 import type { Change } from "../changes.ts";
 import type { Controller } from "../controller.ts";
+import { ConvergeLoop } from "../converge-loop.ts";
 import type { AgentContext } from "../context.ts";
 
 /** Port the resolver listens on (what containers' resolv.conf can name). */
@@ -54,12 +55,10 @@ export class DnsController implements Controller {
   /** The state version the table was built from (the replica changes its collections in place: identity says nothing). */
   private tableOf: { node: unknown; version: number } | undefined;
   private local = new Set<number>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  /** One converge at a time; a call during one runs another after it. */
+  private readonly loop = new ConvergeLoop(() => this.convergeOnce().catch((e: unknown) => this.ctx.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "dns: converge failed")));
   /** Until when a served network's missing bridge is looked for again (after a container is prepared). */
   private bridgeWaitUntil = 0;
-  private stopped = false;
 
   constructor(
     private readonly ctx: AgentContext,
@@ -78,9 +77,7 @@ export class DnsController implements Controller {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+    await this.loop.stop();
     await Promise.all([...this.servers.values()].map((s) => s.close()));
     this.servers.clear();
   }
@@ -100,29 +97,11 @@ export class DnsController implements Controller {
   }
 
   private schedule(delay: number): void {
-    if (this.stopped || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.converge();
-    }, delay);
-    (this.timer as { unref?: () => void }).unref?.();
+    this.loop.schedule(delay);
   }
 
-  /** One converge at a time; a call during one runs another after it. */
   private converge(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.convergeOnce().catch((e: unknown) => this.ctx.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "dns: converge failed"));
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.loop.run();
   }
 
   private async convergeOnce(): Promise<void> {
@@ -130,7 +109,7 @@ export class DnsController implements Controller {
     const want = new Set<string>();
     let bridgeMissing = false;
     this.local = hostAddresses();
-    if (node && this.cfg && this.ctx.config.dns.enabled && !this.stopped) {
+    if (node && this.cfg && this.ctx.config.dns.enabled && !this.loop.stopped) {
       for (const n of servedNetworks(resolveClaims(node.state.ips, this.cfg), node.state, this.ctx.node)) {
         // The bridge carries the gateway once the engine made the network here (up or not yet:
         // a bridge is down until its first container starts, and the resolver must be there first).
@@ -165,7 +144,7 @@ export class DnsController implements Controller {
         this.problems.set(addr, message);
       }
     }
-    if (this.problems.size && !this.stopped) this.schedule(2000);
+    if (this.problems.size && !this.loop.stopped) this.schedule(2000);
   }
 
   private decide(q: Uint8Array, c: { askerIp: number | undefined; transport: "udp" | "tcp"; rotation: number }): DnsDecision {

@@ -53,6 +53,7 @@ import type { RouteModule } from "../../platform/api/router.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
 import type { Change } from "../changes.ts";
 import type { Controller } from "../controller.ts";
+import { ConvergeLoop } from "../converge-loop.ts";
 import type { AgentContext } from "../context.ts";
 
 export class MeshController implements Controller {
@@ -67,10 +68,8 @@ export class MeshController implements Controller {
   private wg: WgInterface | undefined;
   private underlayMtu = 1500;
   private plan: MeshPlan | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private busy = false;
-  private again = false;
-  private stopped = false;
+  /** One converge at a time; a call during one runs another right after it (and both callers wait for that). */
+  private readonly loop = new ConvergeLoop(() => this.pass());
   private lastError: string | undefined;
   private loopback: string | undefined;
   private readonly gauges: { peers: Gauge; handshakeAge: Gauge; bytes: Gauge } | undefined;
@@ -82,7 +81,6 @@ export class MeshController implements Controller {
   private firewallApplied: string | undefined;
   /** The claim plan of one state version (the replica changes its collections in place: identity says nothing). */
   private claimsOf: { node: unknown; version: number; plan: ClaimPlan } | undefined;
-  private running: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: AgentContext,
@@ -133,8 +131,8 @@ export class MeshController implements Controller {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    // The pass under way (if any) is not waited for.
+    void this.loop.stop();
   }
 
   onChange(c: Change): void {
@@ -142,38 +140,23 @@ export class MeshController implements Controller {
   }
 
   private schedule(delay = 50): void {
-    if (this.stopped || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.converge();
-    }, delay);
-    (this.timer as { unref?: () => void }).unref?.();
+    this.loop.schedule(delay);
   }
 
-  /** One converge at a time; a call during one runs another right after it (and both callers wait for that). */
   private converge(): Promise<void> {
-    if (this.busy) {
-      this.again = true;
-      return this.running ?? Promise.resolve();
+    return this.loop.run();
+  }
+
+  /** One converge; a failure is logged, kept for the status, and retried in 2 s. */
+  private async pass(): Promise<void> {
+    try {
+      await this.convergeOnce();
+      this.lastError = undefined;
+    } catch (e) {
+      this.lastError = e instanceof Error ? e.message : String(e);
+      this.ctx.logger.warn({ err: this.lastError }, "mesh: could not apply the plan; retrying");
+      this.schedule(2000);
     }
-    this.busy = true;
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.convergeOnce();
-          this.lastError = undefined;
-        } catch (e) {
-          this.lastError = e instanceof Error ? e.message : String(e);
-          this.ctx.logger.warn({ err: this.lastError }, "mesh: could not apply the plan; retrying");
-          this.schedule(2000);
-        }
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.busy = false;
-      this.running = undefined;
-    });
-    return this.running;
   }
 
   /**
