@@ -124,8 +124,11 @@ describe.skipIf(!socket)("agent on docker", () => {
     agent!.kill("SIGKILL");
     await new Promise((r) => agent!.once("exit", r));
     await startAgent();
-    // Three reconcile periods: plenty of time to (wrongly) touch something.
-    await new Promise((r) => setTimeout(r, 6500));
+    // Three reconcile passes of the restarted agent (fizz_reconcile_duration_seconds counts them): each could (wrongly) touch something.
+    await until("three reconcile passes after the restart", 60_000, async () => {
+      const m = /^fizz_reconcile_duration_seconds_count(?:\{[^}]*\})? (\d+)$/m.exec((await agentApi(apiSock, "GET", "/metrics")).text);
+      return m && Number(m[1]) >= 3 ? true : undefined;
+    });
     expect(await startedAt()).toEqual(before);
     const dep = await agentApi(apiSock, "GET", `/v1/deployments/${name}`);
     expect(dep.status).toBe(200);
