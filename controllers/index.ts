@@ -12,6 +12,14 @@
  *   engine-events/  engine events as changes (wakes the loop early)
  *   events/         event-log retention
  *   secrets/        the master key's seal state (Shamir shares, unseal offers), stored secrets, delivery on tmpfs and rotation
+ *   mesh/           the WireGuard mesh between nodes, cluster networks and their addresses
+ *   dns/            the cluster resolver on each served network's gateway
+ *   ingress/        the HTTP/TLS ingress on every node, certificates (ACME) and their records
+ *   registry/       the OCI registry in every node: pull-through, peer layers, pins, GC
+ *
+ * Shared by several controllers: converge-loop.ts (one pass at a time, coalesced
+ * wakes), replicated-records.ts (a collection in the cluster state, or off a
+ * cluster in a local replica kept in the store).
  */
 export type { Controller } from "./controller.ts";
 export { ControllerSet } from "./controller.ts";
