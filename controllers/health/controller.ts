@@ -53,9 +53,15 @@ export class HealthController implements Controller {
   }
 
   private ensure(name: string, generation: number): void {
+    const m = this.monitors.get(name);
+    if (m) {
+      // Every pass ends here: the usual answer (same generation) comes without reading the spec.
+      const stored = this.ctx.store.deploymentGenerations().find(([n]) => n === name)?.[1];
+      if (stored === undefined) return this.drop(name);
+      if (stored === m.generation) return;
+    }
     const rec = this.ctx.store.getDeployment(name);
     if (!rec) return this.drop(name);
-    const m = this.monitors.get(name);
     if (m && m.generation === rec.generation) return;
     m?.monitor.stop();
     const monitor = new HealthMonitor(this.engine, rec.spec as Project, { store: this.ctx.store, onEvent: (e) => this.event(name, e), now: this.ctx.now, clock: this.ctx.clock, held: () => new Set(Object.keys(readUserStopped(this.ctx.store, name))) });
