@@ -9,6 +9,7 @@
  * registry stores in Accept, so upstreams never convert them.
  */
 import type { Dispatcher } from "undici/index.js";
+import { setTimeout as nodeTimeout } from "node:timers";
 import "../engine/undici-pool.ts";
 // @ts-expect-error: undici ships types for its index only
 import AgentImpl from "undici/lib/dispatcher/agent.js";
@@ -219,11 +220,11 @@ export class UpstreamClient {
   /** A body that is aborted when no byte arrives for bodyTimeoutMs (fetch has no idle timeout of its own). */
   private async *watched(body: AsyncIterable<Uint8Array>, ac: AbortController | undefined, what: string): AsyncGenerator<Uint8Array> {
     const idle = this.o.bodyTimeoutMs ?? 60_000;
-    let timer = setTimeout(() => ac?.abort(), idle);
+    // One timer, re-armed per chunk (refresh), not a new timer per chunk.
+    const timer = nodeTimeout(() => ac?.abort(), idle);
     try {
       for await (const chunk of body) {
-        clearTimeout(timer);
-        timer = setTimeout(() => ac?.abort(), idle);
+        timer.refresh();
         yield chunk;
       }
     } catch (e) {
