@@ -3,7 +3,7 @@
  * complete agents each: membership, replicated state, placement, the
  * reconciler, health; loss, partitions, clock skew, crashes and restarts),
  * with zero invariant violations, within 10 minutes: `bun test test/sim`
- * (and so the whole suite) runs all 1,000. Two worker processes share the
+ * runs all 1,000 (the whole suite, scripts/test.sh, the first 200). Two worker processes share the
  * seeds (one per core, interleaved so both get the same mix). A violation,
  * an exception or a worker that dies prints the seed and the command that
  * replays it:
