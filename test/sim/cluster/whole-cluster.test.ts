@@ -55,10 +55,15 @@ function worker(from: number, to: number, step: number, deadline: number): Promi
     p.on("error", reject);
     p.on("exit", (code, signal) => {
       clearTimeout(timer);
-      const lines = out
-        .split("\n")
-        .filter((l) => l.startsWith("{") && l.endsWith("}"))
-        .map((l) => JSON.parse(l) as Line);
+      // The worker's result lines (anything else the agents might print is not one).
+      const lines = out.split("\n").flatMap((l) => {
+        if (!l.startsWith('{"ok":')) return [];
+        try {
+          return [JSON.parse(l) as Line];
+        } catch {
+          return [];
+        }
+      });
       const next = from + lines.length * step;
       if (next >= to) return resolve({ lines });
       resolve({ lines, cut: { seed: next, why: killed ? `still running at the ${(BUDGET_MS / 60_000).toFixed(1)}-minute bound` : `the worker died (${signal ?? `exit ${code}`})` } });
