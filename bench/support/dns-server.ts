@@ -14,5 +14,5 @@ import { benchEndpoints } from "./dns-names.ts";
 
 const port = Number(process.argv[2]);
 const table = buildDnsTable(benchEndpoints() as DnsEndpoint[]);
-const server = await DnsServer.start({ listen: [{ host: "127.0.0.1", port }], decide: (q, ctx) => answerQuery(table, q, ctx), upstreams: () => [] });
+const server = await DnsServer.start({ listen: [{ host: "127.0.0.1", port }], decide: (q, ctx) => answerQuery(table, q, ctx), tableVersion: () => table, upstreams: () => [] });
 console.log(`ready impl=${server.udpImplementations().join(",")}`);

@@ -131,6 +131,7 @@ export class DnsController implements Controller {
         const s = await DnsServer.start({
           listen: [{ host: addr, port: this.o.port ?? DNS_PORT }],
           decide: (q, c) => this.decide(q, c),
+          tableVersion: () => this.currentTable(),
           upstreams: this.upstreams,
           forwardTimeoutMs: this.ctx.config.dns.forward_timeout,
           counts: this.counts,

@@ -1,6 +1,7 @@
 /**
- * The cluster resolver's sockets: UDP (platform/dns/udp.ts: Bun's native
- * socket with batched replies, node:dgram on Deno) and TCP (RFC 1035
+ * The cluster resolver's sockets: UDP (platform/dns/udp.ts: on Bun on Linux
+ * a native socket whose own thread answers repeated simple questions, else
+ * Bun's socket with batched replies; node:dgram on Deno) and TCP (RFC 1035
  * two-byte length framing, several queries per connection) on each listen
  * address. It asks `decide` (core/net/dns-answer.ts over the current table)
  * what to do with a query, and forwards what is not the cluster's to the
@@ -12,6 +13,17 @@
  * `onQuery` callback costs a call per query, which at the resolver's rate
  * matters: a labelled prom-client `inc` is ~170 ns, as much as answering a
  * query from the cache.
+ *
+ * Remembered answers (native UDP sockets only, and only when the owner says
+ * what the answers come from: `tableVersion`): an answer `decide` gave to a
+ * single A question is handed to the socket's thread, which gives it
+ * (rotated) to the same asker's same question from then on without a
+ * wake-up of JavaScript. They are forgotten as soon as `tableVersion()`
+ * returns something else: checked at every query that reaches JavaScript and
+ * every TABLE_CHECK_MS, so an answer outlives a change of the table by at
+ * most that long. Queries answered so are counted as answered (read every
+ * TABLE_CHECK_MS). With `onQuery`, nothing is remembered (it would not be
+ * called for them).
  */
 import { Buffer } from "node:buffer";
 import { createServer, type Server, type Socket as TcpSocket } from "node:net";
@@ -19,7 +31,7 @@ import { parseIp } from "../../core/net/cidr.ts";
 import { servfail, type DnsDecision } from "../../core/net/dns-answer.ts";
 import type { Upstream } from "../../core/net/resolv-conf.ts";
 import { forwardTcp, forwardUdp } from "./forward.ts";
-import { listenUdp, type UdpImplementation, type UdpListener } from "./udp.ts";
+import { listenUdp, type PeerAddress, type UdpImplementation, type UdpListener } from "./udp.ts";
 
 export interface DnsListen {
   readonly host: string;
@@ -40,7 +52,16 @@ export interface DnsServerOptions {
   readonly counts?: DnsQueryCounts;
   /** Called for every query (see the header: prefer `counts` and metrics.ts). */
   readonly onQuery?: (outcome: DnsOutcome, transport: DnsTransport) => void;
+  /**
+   * What `decide` answers from (its identity: the table): while it returns
+   * the same thing, native UDP sockets may give `decide`'s answers again by
+   * themselves (see the header). Without it, every query reaches `decide`.
+   */
+  readonly tableVersion?: () => unknown;
 }
+
+/** How often a changed `tableVersion` is looked for (and remembered answers' counts collected), in ms. */
+export const TABLE_CHECK_MS = 25;
 
 export interface DnsCounters {
   answered: number;
@@ -88,9 +109,16 @@ export class DnsServer {
   readonly counters: DnsCounters = zero();
   /** By transport: `opts.counts` when given (shared), else this server's own. */
   readonly byTransport: DnsQueryCounts;
+  /** Whether answers are remembered by native sockets (tableVersion given, no onQuery). */
+  private readonly remembering: boolean;
+  /** The tableVersion() the remembered answers came from. */
+  private version: unknown;
+  private checker: ReturnType<typeof setInterval> | undefined;
 
   private constructor(private readonly opts: DnsServerOptions) {
     this.byTransport = opts.counts ?? newDnsQueryCounts();
+    this.remembering = opts.tableVersion !== undefined && opts.onQuery === undefined;
+    if (this.remembering) this.version = opts.tableVersion!();
   }
 
   static async start(opts: DnsServerOptions): Promise<DnsServer> {
@@ -122,6 +150,9 @@ export class DnsServer {
   }
 
   async close(): Promise<void> {
+    if (this.checker) clearInterval(this.checker);
+    this.checker = undefined;
+    this.collectRemembered();
     for (const c of this.conns) c.destroy();
     this.conns.clear();
     await Promise.all([...this.udp.map((u) => u.close()), ...this.tcp.map((t) => new Promise<void>((r) => t.close(() => r())))]);
@@ -152,6 +183,13 @@ export class DnsServer {
       }
       this.udp.push(u);
       this.tcp.push(t);
+      if (this.remembering && u.impl === "native" && !this.checker) {
+        this.checker = setInterval(() => {
+          this.checkTable();
+          this.collectRemembered();
+        }, TABLE_CHECK_MS);
+        (this.checker as { unref?: () => void }).unref?.();
+      }
       return;
     }
   }
@@ -183,7 +221,26 @@ export class DnsServer {
     this.opts.onQuery?.(outcome, transport);
   }
 
-  private askerIp(asker: string): number | undefined {
+  /** Forgets the sockets' remembered answers if the table changed since they were given. */
+  private checkTable(): void {
+    const v = this.opts.tableVersion!();
+    if (v === this.version) return;
+    this.version = v;
+    for (const u of this.udp) u.forget();
+  }
+
+  /** Counts the queries the sockets answered from remembered answers. */
+  private collectRemembered(): void {
+    for (const u of this.udp) {
+      const n = u.takeAnswered();
+      if (n === 0) continue;
+      this.counters.answered += n;
+      this.byTransport.udp.answered += n;
+    }
+  }
+
+  private askerIp(asker: PeerAddress): number | undefined {
+    if (typeof asker === "number") return asker;
     let ip = this.askers.get(asker);
     if (ip === undefined && !this.askers.has(asker)) {
       ip = parseIp(asker.startsWith("::ffff:") ? asker.slice(7) : asker);
@@ -193,16 +250,18 @@ export class DnsServer {
     return ip;
   }
 
-  private decide(q: Uint8Array, asker: string, transport: DnsTransport): DnsDecision {
+  private decide(q: Uint8Array, asker: PeerAddress, transport: DnsTransport): DnsDecision {
     this.rotation = (this.rotation + 1) >>> 0;
     return this.opts.decide(q, { askerIp: this.askerIp(asker), transport, rotation: this.rotation });
   }
 
-  private onUdp(q: Uint8Array, port: number, address: string, via: UdpListener): void {
+  private onUdp(q: Uint8Array, port: number, address: PeerAddress, via: UdpListener): void {
+    if (this.remembering) this.checkTable();
     const d = this.decide(q, address, "udp");
     if (d.kind === "answer") {
       this.count(d.truncated ? "truncated" : "answered", "udp");
       via.reply(d.bytes, port, address);
+      if (this.remembering && !d.truncated && d.answers > 0) via.remember(q, address, d.bytes);
     } else if (d.kind === "drop") this.count("dropped", "udp");
     else if (this.forwarding >= MAX_FORWARDS_IN_FLIGHT) {
       this.count("forward_failed", "udp");
@@ -210,10 +269,12 @@ export class DnsServer {
       if (out) via.reply(out, port, address);
     } else {
       this.forwarding++;
-      void forwardUdp(q, this.opts.upstreams(), this.deadline()).then((r) => {
+      // A native socket reuses the query's memory once this call returns.
+      const own = q.slice();
+      void forwardUdp(own, this.opts.upstreams(), this.deadline()).then((r) => {
         this.forwarding--;
         this.count(r ? "forwarded" : "forward_failed", "udp");
-        const out = r ?? servfail(q);
+        const out = r ?? servfail(own);
         if (out) via.reply(out, port, address);
       });
     }

@@ -1,7 +1,13 @@
 /**
- * The resolver's UDP sockets, in two implementations with one shape.
+ * The resolver's UDP sockets, in three implementations with one shape.
  *
- * On Bun: Bun's native UDP socket. Bun reads datagrams in batches
+ * On Bun on Linux, for IPv4 addresses: udp-native.ts (a thread of a small
+ * C part receives in batches and answers repeated simple questions from
+ * answers the resolver gave before; the rest reaches JavaScript with the
+ * asker's address as a number). FIZZ_DNS_SOCKETS=bun or =node picks one of
+ * the others; if the C part cannot be compiled, Bun's socket is used.
+ *
+ * Bun's UDP socket: Bun reads datagrams in batches
  * (recvmmsg) and calls us once per datagram; the replies made during one
  * turn of the event loop are queued and leave together in one sendmmsg
  * (`sendMany`) from a setImmediate, instead of one system call each. Under
@@ -15,9 +21,14 @@
  * per reply. Measured numbers for both: docs/ENGINEERING.md (issue 12).
  */
 import { createSocket, type Socket } from "node:dgram";
+import { formatIp, parseIp } from "../../core/net/cidr.ts";
 import { bunUdpBind, type BunUdpSocket } from "../runtime.ts";
+import { NativeUdpSocket, nativeUdp } from "./udp-native.ts";
 
-export type UdpImplementation = "bun" | "node";
+export type UdpImplementation = "native" | "bun" | "node";
+
+/** An asker's address as its socket gives it: text, or an IPv4 address as a number (native sockets). */
+export type PeerAddress = string | number;
 
 export interface UdpListener {
   readonly impl: UdpImplementation;
@@ -25,23 +36,49 @@ export interface UdpListener {
   readonly port: number;
   /** Replies dropped because the send queue was full or the send failed. */
   readonly sendDrops: number;
-  reply(bytes: Uint8Array, port: number, address: string): void;
+  /** `address` as the datagram came with it. */
+  reply(bytes: Uint8Array, port: number, address: PeerAddress): void;
+  /**
+   * Native sockets: answer this query from this asker like this from now on
+   * (until `forget`), without asking JavaScript. Elsewhere: nothing.
+   */
+  remember(query: Uint8Array, address: PeerAddress, answer: Uint8Array): void;
+  /** Forgets every remembered answer. */
+  forget(): void;
+  /** Queries answered from remembered answers since the last call (0 elsewhere). */
+  takeAnswered(): number;
   close(): Promise<void>;
 }
 
-/** Called for each datagram; `query` is the datagram's own copy (it may be kept). */
-export type OnDatagram = (query: Uint8Array, port: number, address: string, via: UdpListener) => void;
+/** Called for each datagram; `query` is valid only during the call (copy it to keep it). */
+export type OnDatagram = (query: Uint8Array, port: number, address: PeerAddress, via: UdpListener) => void;
 
 /** Replies waiting for the socket at most (a few receive batches' worth). */
 const MAX_QUEUED = 1024;
 
-/** Which implementation listenUdp uses here ("node" forced with FIZZ_DNS_SOCKETS=node). */
+/**
+ * Which implementation listenUdp prefers here (FIZZ_DNS_SOCKETS=native|bun|node
+ * forces one where the runtime has it); a listener's `impl` says which it got.
+ */
 export function udpImplementation(): UdpImplementation {
-  return bunUdpBind() && process.env.FIZZ_DNS_SOCKETS !== "node" ? "bun" : "node";
+  const forced = process.env.FIZZ_DNS_SOCKETS;
+  if (!bunUdpBind() || forced === "node") return "node";
+  if (forced === "bun" || process.platform !== "linux") return "bun";
+  return "native";
 }
 
 export async function listenUdp(host: string, port: number, onDatagram: OnDatagram): Promise<UdpListener> {
-  const bind = udpImplementation() === "bun" ? bunUdpBind() : undefined;
+  const impl = udpImplementation();
+  const ip4 = parseIp(host);
+  if (impl === "native" && ip4 !== undefined) {
+    const lib = await nativeUdp();
+    if (lib) {
+      const l = new NativeListener();
+      l.attach(NativeUdpSocket.open(lib, host, ip4, port, (q, p, a) => onDatagram(q, p, a, l)));
+      return l;
+    }
+  }
+  const bind = impl !== "node" ? bunUdpBind() : undefined;
   if (bind) {
     const l = new BunListener();
     l.attach(await bind(host, port, { data: (_s, buf, p, a) => onDatagram(buf, p, a, l), drain: () => l.drain() }));
@@ -49,6 +86,58 @@ export async function listenUdp(host: string, port: number, onDatagram: OnDatagr
   }
   return NodeListener.bind(host, port, onDatagram);
 }
+
+class NativeListener implements UdpListener {
+  readonly impl = "native";
+  private sock: NativeUdpSocket | undefined;
+
+  attach(s: NativeUdpSocket): void {
+    this.sock = s;
+  }
+
+  get host(): string {
+    return this.sock?.host ?? "";
+  }
+
+  get port(): number {
+    return this.sock?.port ?? 0;
+  }
+
+  get sendDrops(): number {
+    return this.sock?.sendDrops ?? 0;
+  }
+
+  reply(bytes: Uint8Array, port: number, address: PeerAddress): void {
+    // A native socket's askers are numbers; a string would be another listener's.
+    if (typeof address === "number") this.sock?.reply(bytes, port, address);
+  }
+
+  remember(query: Uint8Array, address: PeerAddress, answer: Uint8Array): void {
+    if (typeof address === "number") this.sock?.remember(query, address, answer);
+  }
+
+  forget(): void {
+    this.sock?.forget();
+  }
+
+  takeAnswered(): number {
+    return this.sock?.takeAnswered() ?? 0;
+  }
+
+  close(): Promise<void> {
+    this.sock?.close();
+    return Promise.resolve();
+  }
+}
+
+/** What listeners without an answering thread do with remembered answers: nothing. */
+const NO_MEMORY = {
+  remember(): void {},
+  forget(): void {},
+  takeAnswered(): number {
+    return 0;
+  },
+};
 
 class BunListener implements UdpListener {
   readonly impl = "bun";
@@ -76,8 +165,12 @@ class BunListener implements UdpListener {
     this.flush();
   }
 
-  reply(bytes: Uint8Array, port: number, address: string): void {
-    if (this.queue.length >= 3 * MAX_QUEUED || !this.sock) {
+  readonly remember = NO_MEMORY.remember;
+  readonly forget = NO_MEMORY.forget;
+  readonly takeAnswered = NO_MEMORY.takeAnswered;
+
+  reply(bytes: Uint8Array, port: number, address: PeerAddress): void {
+    if (this.queue.length >= 3 * MAX_QUEUED || !this.sock || typeof address !== "string") {
       this.sendDrops++;
       return;
     }
@@ -150,14 +243,18 @@ class NodeListener implements UdpListener {
 
   private closed = false;
 
-  reply(bytes: Uint8Array, port: number, address: string): void {
+  readonly remember = NO_MEMORY.remember;
+  readonly forget = NO_MEMORY.forget;
+  readonly takeAnswered = NO_MEMORY.takeAnswered;
+
+  reply(bytes: Uint8Array, port: number, address: PeerAddress): void {
     // A forwarded answer may come back after the socket closed: node:dgram throws then.
     if (this.closed) {
       this.sendDrops++;
       return;
     }
     try {
-      this.sock.send(bytes, port, address, this.sent);
+      this.sock.send(bytes, port, typeof address === "string" ? address : formatIp(address), this.sent);
     } catch {
       this.sendDrops++;
     }

@@ -3,8 +3,10 @@
  * (a real resolver client), with a real dnsmasq as the upstream. Askers are
  * told apart by source address (dig -b 127.0.1.x): a "container" of project
  * p sees p's names and never q's; the host sees only qualified names. Runs
- * on both UDP implementations: Bun's native socket with batched replies,
- * and node:dgram (FIZZ_DNS_SOCKETS=node, what Deno uses).
+ * on all three UDP implementations: the native socket whose thread answers
+ * repeated questions itself (a C part compiled by bun:ffi; the default on
+ * Bun on Linux), Bun's socket with batched replies (FIZZ_DNS_SOCKETS=bun),
+ * and node:dgram (=node, what Deno uses).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -15,7 +17,7 @@ import * as dnsPacket from "dns-packet";
 import { parseIp } from "../../../core/net/cidr.ts";
 import { answerQuery } from "../../../core/net/dns-answer.ts";
 import { buildDnsTable, type DnsEndpoint } from "../../../core/net/dns-records.ts";
-import { DnsServer, newDnsQueryCounts, udpImplementation } from "../../../platform/dns/index.ts";
+import { DnsServer, TABLE_CHECK_MS, newDnsQueryCounts, udpImplementation } from "../../../platform/dns/index.ts";
 
 const ip = (s: string) => parseIp(s)!;
 const run = promisify(execFile);
@@ -63,7 +65,7 @@ afterAll(() => {
   upstream?.kill("SIGKILL");
 });
 
-for (const impl of ["bun", "node"] as const) {
+for (const impl of ["native", "bun", "node"] as const) {
   describe.skipIf(!needed)(`cluster resolver (UDP + TCP, dig, dnsmasq upstream; ${impl} UDP sockets)`, () => {
     beforeAll(async () => {
       process.env.FIZZ_DNS_SOCKETS = impl;
@@ -71,11 +73,13 @@ for (const impl of ["bun", "node"] as const) {
       server = await DnsServer.start({
         listen: [{ host: "127.0.0.1", port: 0 }],
         decide: (q, ctx) => answerQuery(table, q, ctx),
+        tableVersion: () => table,
         upstreams: () => [{ host: "127.0.0.1", port: UPSTREAM_PORT }],
         forwardTimeoutMs: 1000,
         counts: shared,
       });
       expect(server.byTransport).toBe(shared);
+      expect(server.udpImplementations()).toEqual([impl]);
       port = server.addresses()[0]!.port;
       for (let i = 0; i < 50 && !(await dig(["outside.test"])).includes("127.9.9.9"); i++) await Bun.sleep(100);
     });
@@ -102,8 +106,11 @@ for (const impl of ["bun", "node"] as const) {
       expect(answers(await dig(["-b", "127.0.2.5", "secret"]))).toEqual(["127.0.2.5"]);
     });
 
-    test("an unhealthy replica leaves the answers as soon as the table says so", async () => {
+    test("an unhealthy replica leaves the answers as soon as the table says so (native sockets: within TABLE_CHECK_MS)", async () => {
+      expect(answers(await dig(["-b", "127.0.1.5", "api"])).length).toBe(3);
       table = buildDnsTable(endpoints.map((e) => (e.containerName === "p-api-2" ? { ...e, ready: false } : e)));
+      // The check is a timer due before this sleep's: it has run when the sleep ends.
+      if (impl === "native") await Bun.sleep(2 * TABLE_CHECK_MS);
       try {
         expect(answers(await dig(["-b", "127.0.1.5", "api"])).sort()).toEqual(["127.0.1.10", "127.0.1.12"]);
       } finally {
@@ -284,6 +291,8 @@ for (const impl of ["bun", "node"] as const) {
           firsts.add(addrs[0]!);
         }
         expect(firsts.size).toBe(3);
+        // Answers the native socket's thread gave are counted every TABLE_CHECK_MS.
+        for (let i = 0; i < 40 && server.byTransport.udp.answered - before < N; i++) await Bun.sleep(TABLE_CHECK_MS);
         expect(server.byTransport.udp.answered - before).toBe(N);
         expect(server.udpSendDrops).toBe(0);
       } finally {
@@ -303,6 +312,24 @@ for (const impl of ["bun", "node"] as const) {
       expect(server.counters.dropped).toBeGreaterThanOrEqual(before + 2);
     });
 
+    test("without tableVersion every query reaches decide", async () => {
+      let calls = 0;
+      const s2 = await DnsServer.start({
+        listen: [{ host: "127.0.0.1", port: 0 }],
+        decide: (q, ctx) => {
+          calls++;
+          return answerQuery(table, q, ctx);
+        },
+        upstreams: () => [],
+      });
+      try {
+        for (let i = 0; i < 3; i++) expect(answers(await dig(["api.p"], s2.addresses()[0]!.port)).length).toBe(3);
+        expect(calls).toBe(3);
+      } finally {
+        await s2.close();
+      }
+    });
+
     test("garbage on UDP and TCP is dropped, the server keeps answering", async () => {
       const s = createSocket("udp4");
       s.send(Buffer.from("not dns at all"), port, "127.0.0.1");
@@ -313,3 +340,70 @@ for (const impl of ["bun", "node"] as const) {
     });
   });
 }
+
+// The native socket's own behaviour (the default on Bun on Linux; the shared tests above run on it too).
+describe.skipIf(!needed)("native UDP socket: answers from its thread", () => {
+  beforeAll(() => {
+    delete process.env.FIZZ_DNS_SOCKETS;
+    expect(udpImplementation()).toBe("native");
+  });
+
+  test("the socket's thread answers a repeated question itself (any case, per asker), counts it, and forgets when the table changes", async () => {
+    let t2 = table;
+    let calls = 0;
+    const s2 = await DnsServer.start({
+      listen: [{ host: "127.0.0.1", port: 0 }],
+      decide: (q, ctx) => {
+        calls++;
+        return answerQuery(t2, q, ctx);
+      },
+      tableVersion: () => t2,
+      upstreams: () => [],
+    });
+    const p2 = s2.addresses()[0]!.port;
+    try {
+      expect(answers(await dig(["api.p"], p2)).length).toBe(3);
+      expect(calls).toBe(1);
+      const firsts = new Set<string>();
+      for (let i = 0; i < 4; i++) firsts.add(answers(await dig(["api.p"], p2))[0]!);
+      const upper = await dig(["API.p"], p2);
+      expect(upper).toContain(";API.p.");
+      expect(answers(upper).length).toBe(3);
+      expect(calls).toBe(1);
+      expect(firsts.size).toBeGreaterThan(1);
+      // Another asker is asked about once: answers are scoped to askers.
+      expect(answers(await dig(["-b", "127.0.1.5", "api"], p2)).length).toBe(3);
+      expect(answers(await dig(["-b", "127.0.2.5", "api"], p2))).toEqual([]);
+      expect(calls).toBe(3);
+      for (let i = 0; i < 40 && s2.counters.answered < 7; i++) await Bun.sleep(TABLE_CHECK_MS);
+      expect(s2.counters.answered).toBe(7);
+      // An EDNS size too small for the answer: not the thread's to give (TC comes from JavaScript).
+      expect(await dig(["+bufsize=512", "+ignore", "big.p"], p2)).toMatch(/flags:[^;]*\btc\b/);
+      t2 = buildDnsTable(endpoints.filter((e) => e.containerName !== "p-api-3"));
+      await Bun.sleep(2 * TABLE_CHECK_MS);
+      expect(answers(await dig(["api.p"], p2)).sort()).toEqual(["127.0.1.10", "127.0.1.11"]);
+      expect(calls).toBe(5);
+    } finally {
+      await s2.close();
+    }
+  });
+
+
+  test("closing a native socket stops its thread and frees the port", async () => {
+    const threads = () => readdirSync("/proc/self/task").length;
+    const s = await DnsServer.start({ listen: [{ host: "127.0.0.1", port: 0 }], decide: (q, ctx) => answerQuery(table, q, ctx), tableVersion: () => table, upstreams: () => [] });
+    const p = s.addresses()[0]!.port;
+    expect(answers(await dig(["api.p"], p)).length).toBe(3);
+    expect(answers(await dig(["api.p"], p)).length).toBe(3);
+    const during = threads();
+    await s.close();
+    expect(threads()).toBe(during - 1);
+    const again = await DnsServer.start({ listen: [{ host: "127.0.0.1", port: p }], decide: (q, ctx) => answerQuery(table, q, ctx), tableVersion: () => table, upstreams: () => [] });
+    try {
+      expect(answers(await dig(["api.p"], p)).length).toBe(3);
+      await expect(DnsServer.start({ listen: [{ host: "127.0.0.1", port: p }], decide: (q, ctx) => answerQuery(table, q, ctx), upstreams: () => [] })).rejects.toThrow(/EADDRINUSE|in use/);
+    } finally {
+      await again.close();
+    }
+  });
+});
