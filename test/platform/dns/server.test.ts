@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import { readdirSync } from "node:fs";
 import { createSocket } from "node:dgram";
 import * as dnsPacket from "dns-packet";
+import fc from "fast-check";
 import { parseIp } from "../../../core/net/cidr.ts";
 import { answerQuery } from "../../../core/net/dns-answer.ts";
 import { buildDnsTable, type DnsEndpoint } from "../../../core/net/dns-records.ts";
@@ -388,6 +389,64 @@ describe.skipIf(!needed)("native UDP socket: answers from its thread", () => {
     }
   });
 
+
+  test("property: the thread's answer is JavaScript's answer (header, question as asked, the same records), for random names, case, ids, flags and EDNS sizes", async () => {
+    let calls = 0;
+    let asked = 0;
+    const decide = (q: Uint8Array, ctx: Parameters<typeof answerQuery>[2]) => {
+      calls++;
+      return answerQuery(table, q, ctx);
+    };
+    const s2 = await DnsServer.start({ listen: [{ host: "127.0.0.1", port: 0 }], decide, tableVersion: () => table, upstreams: () => [] });
+    const p2 = s2.addresses()[0]!.port;
+    const client = createSocket("udp4");
+    await new Promise<void>((r) => client.bind(0, "127.0.0.1", () => r()));
+    const ask = (q: Uint8Array) =>
+      new Promise<Buffer | undefined>((resolve) => {
+        const t = setTimeout(() => done(undefined), 2000);
+        const done = (m: Buffer | undefined) => {
+          clearTimeout(t);
+          client.off("message", done);
+          resolve(m);
+        };
+        client.on("message", done);
+        asked++;
+        client.send(q, p2, "127.0.0.1");
+      });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom("api.p", "API.P", "Api.p", "web.p", "big.p", "secret.q", "p-api-2.p", "nothing.p"),
+          fc.option(fc.integer({ min: 0, max: 8192 }), { nil: undefined }),
+          fc.nat(65535),
+          fc.boolean(),
+          async (name, edns, id, rd) => {
+            const q = new Uint8Array(dnsPacket.encode({ type: "query", id, flags: rd ? dnsPacket.RECURSION_DESIRED : 0, questions: [{ type: "A", name }], ...(edns !== undefined ? { additionals: [{ type: "OPT", name: ".", udpPayloadSize: edns }] } : {}) } as dnsPacket.Packet));
+            const js = answerQuery(table, q, { askerIp: ip("127.0.0.1"), transport: "udp", rotation: 0 });
+            // Twice: the first may be JavaScript's own, the second is the thread's when it remembers.
+            for (let k = 0; k < 2; k++) {
+              const got = await ask(q);
+              if (js.kind !== "answer") return void expect(got === undefined || (got[3]! & 0x0f) !== 0 || got.readUInt16BE(6) === 0).toBe(true);
+              expect(got).toBeDefined();
+              const a = new Uint8Array(got!);
+              const b = js.bytes;
+              expect(a.length).toBe(b.length);
+              const end = b.length - 16 * js.answers;
+              expect(Array.from(a.subarray(0, end))).toEqual(Array.from(b.subarray(0, end)));
+              const recs = (x: Uint8Array) => Array.from({ length: js.answers }, (_, r) => Array.from(x.subarray(end + 16 * r, end + 16 * r + 16)).join(",")).sort();
+              expect(recs(a)).toEqual(recs(b));
+            }
+          },
+        ),
+        { numRuns: 150 },
+      );
+      // Most of them were the thread's to answer.
+      expect(calls).toBeLessThan(asked / 2);
+    } finally {
+      client.close();
+      await s2.close();
+    }
+  });
 
   test("closing a native socket stops its thread and frees the port", async () => {
     const threads = () => readdirSync("/proc/self/task").length;
