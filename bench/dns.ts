@@ -189,6 +189,7 @@ try {
     );
   }
   console.log("per round, queries/s: " + servers.map((s) => `${s.name} ${s.runs.map((r) => Math.round(r.qps / 1000) + "k").join(" ")}`).join("; "));
+  console.log(`per round, p99 ms at ${FIXED_QPS} q/s: ` + servers.map((s) => `${s.name} ${s.runs.map((r) => f(r.fixed.p99, 2)).join(" ")}`).join("; "));
   const [fz, dm] = [servers[0]!, servers[1]!];
   const ratios = fz.runs.map((r, i) => r.qps / dm.runs[i]!.qps);
   console.log(`fizz / dnsmasq throughput: ${f(median(ratios), 2)}x (per round ${ratios.map((x) => f(x, 2)).join(" ")}; target >= 1x)`);
