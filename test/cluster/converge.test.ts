@@ -8,7 +8,7 @@
 // half-created on any node: the previous containers run on, or, for a new
 // deployment, nothing of it stays anywhere.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { engineSocket } from "../support/engine.ts";
 import { createCluster, type Cluster, type Host } from "./harness.ts";
@@ -115,22 +115,78 @@ ${o.side ? '  side:\n    image: fizz-test/busybox:1\n    command: ["sleep", "360
     }
   }, 150_000);
 
+  /** What runs of a project on every host, as "host:name:state", sorted. */
+  const snapshot = async (name: string) => (await rows(name)).map((r) => `${r.host}:${r.name}:${r.state}`).sort();
+
+  /** Every agent's log lines about `deployment` since `since` (ms), oldest first: what each node did, for a failure's message. */
+  function agentSteps(deployment: string, since: number, max = 80): string {
+    const out: { time: number; line: string }[] = [];
+    for (const h of cluster!.hosts) {
+      let text = "";
+      try {
+        text = readFileSync(h.agentLog, "utf8");
+      } catch {
+        continue;
+      }
+      for (const l of text.split("\n")) {
+        if (!l.includes(`"deployment":"${deployment}"`) || l.includes('"component":"events"')) continue;
+        try {
+          const j = JSON.parse(l) as { time: number; msg: string; component?: string };
+          if (j.time >= since) out.push({ time: j.time, line: `h${h.index} +${j.time - since}ms ${j.component ?? ""}: ${String(j.msg).slice(0, 200)}` });
+        } catch {
+          // not a JSON line
+        }
+      }
+    }
+    return out.sort((a, b) => a.time - b.time).slice(-max).map((o) => o.line).join("\n");
+  }
+
   test("a failed up changes nothing on any node", async () => {
-    const before = (await rows("conv")).map((r) => `${r.host}:${r.name}:${r.state}`).sort();
-    writeFileSync(join(project(), "compose.yaml"), compose({ side: true, broken: true }));
-    const up = await fizz(2, "up", "-d");
-    expect(up.code).not.toBe(0);
-    expect(up.stderr).toMatch(/no such binary|no such file|executable file not found|failed on the new spec/);
-    // Settled: the same containers, by name and state, on the same hosts; nothing of the failed spec.
-    const deadline = Date.now() + 60_000;
-    let now: string[] = [];
+    // What ran before is the previous up settled: its six web replicas running and nothing else of the project.
+    // (Test 2 checks six running right after its up; a snapshot that caught anything else of the project could
+    // never be met again.)
+    let before: string[] = [];
+    const settleBy = Date.now() + 60_000;
     for (;;) {
-      now = (await rows("conv")).map((r) => `${r.host}:${r.name}:${r.state}`).sort();
-      if (now.join() === before.join()) break;
-      if (Date.now() > deadline) throw new Error(`not back to what ran before:\n${now.join("\n")}\nbefore:\n${before.join("\n")}`);
+      before = await snapshot("conv");
+      const names = new Set(before.map((r) => r.split(":")[1]));
+      if (before.length === 6 && names.size === 6 && before.every((r) => /^\d:conv-web-[1-6]:running$/.test(r))) break;
+      if (Date.now() > settleBy) throw new Error(`the previous up did not settle within 60 s:\n${before.join("\n")}`);
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect((await rows("conv")).filter((r) => r.service === "side")).toEqual([]);
+    // Each node's view of the members while the failed up is undone (a node seen suspect gets no new replicas).
+    const t0 = Date.now();
+    const views: string[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const v = await Promise.all([0, 1, 2].map((i) => client(i).clusterNodes().then((ns) => `h${i}:${ns.map((n) => n.state).sort().join(",")}`, (e: unknown) => `h${i}:${String(e).slice(0, 80)}`)));
+        const line = v.join(" ");
+        if (views.at(-1)?.endsWith(line) !== true) views.push(`+${Date.now() - t0}ms ${line}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      writeFileSync(join(project(), "compose.yaml"), compose({ side: true, broken: true }));
+      const up = await fizz(2, "up", "-d");
+      expect(up.code).not.toBe(0);
+      expect(up.stderr).toMatch(/no such binary|no such file|executable file not found|failed on the new spec/);
+      // Settled: the same containers, by name and state, on the same hosts; nothing of the failed spec.
+      const deadline = Date.now() + 60_000;
+      let now: string[] = [];
+      for (;;) {
+        now = await snapshot("conv");
+        if (now.join() === before.join()) break;
+        if (Date.now() > deadline) {
+          throw new Error(`not back to what ran before:\n${now.join("\n")}\nbefore:\n${before.join("\n")}\nmember states each node saw:\n${views.join("\n")}\nwhat the nodes did:\n${agentSteps("conv", t0)}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect((await rows("conv")).filter((r) => r.service === "side")).toEqual([]);
+    } finally {
+      watching = false;
+      await watcher;
+    }
     writeFileSync(join(project(), "compose.yaml"), compose({ side: false }));
   }, 150_000);
 

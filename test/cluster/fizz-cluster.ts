@@ -23,7 +23,14 @@ async function until(what: string, timeoutMs: number, ok: () => Promise<boolean>
   }
 }
 
-/** Starts an agent on every host (extra flags appended), waits for their APIs, forms one cluster through host 0 and waits until all are alive. */
+/**
+ * Starts an agent on every host (extra flags appended), waits for their APIs,
+ * forms one cluster through host 0 and waits until every agent sees every
+ * member alive: not only host 0. A node that has not heard of a member yet
+ * computes placement (and rendezvous) over fewer nodes and rightly acts on
+ * it; what it placed then stays where it is (minimal movement), so a test
+ * that deploys at once starts from a placement no later computation makes.
+ */
 export async function formFizzCluster(cluster: Cluster, extra: readonly string[] = []): Promise<void> {
   for (const h of cluster.hosts) h.startAgent(agentCommand(h, ["--engine", h.dockerHost, ...extra]));
   for (const h of cluster.hosts) {
@@ -32,7 +39,10 @@ export async function formFizzCluster(cluster: Cluster, extra: readonly string[]
   const [first, ...rest] = cluster.hosts;
   const init = await agentClient(first!).clusterInit();
   for (const h of rest) await agentClient(h).clusterJoin(first!.gossipAddr, init.token);
-  await until(`the ${cluster.hosts.length} agents did not see each other alive`, 20_000, async () => (await agentClient(first!).clusterNodes()).filter((n) => n.state === "alive").length === cluster.hosts.length);
+  const n = cluster.hosts.length;
+  const views = async () => Promise.all(cluster.hosts.map(async (h) => (await agentClient(h).clusterNodes()).filter((m) => m.state === "alive").length));
+  let seen: number[] = [];
+  await until(`the ${n} agents did not all see each other alive`, 20_000, async () => (seen = await views()).every((k) => k === n), () => `: alive members seen by ${cluster.hosts.map((h, i) => `${h.name} ${seen[i] ?? "?"}`).join(", ")}`);
 }
 
 /** Runs `fizz <args>` against a host's agent from `cwd`. */
