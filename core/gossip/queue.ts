@@ -65,6 +65,23 @@ export class TransmitLimitedQueue<M> {
     return out;
   }
 
+  /**
+   * Updates not sent yet that fit in `budget` bytes (most urgent, then
+   * newest first), without counting a transmission: an extra, early copy;
+   * the `take` rounds still send each one its `limit` times.
+   */
+  fresh(budget: number, minSize = 8): M[] {
+    const out: M[] = [];
+    let left = budget;
+    for (const it of [...this.items.values()].filter((i) => i.transmits === 0).sort(order)) {
+      if (left < minSize) break;
+      if (it.size > left) continue;
+      left -= it.size;
+      out.push(it.message);
+    }
+    return out;
+  }
+
   /** Oldest, most-transmitted, least urgent goes first when the queue is full. */
   private evict(): void {
     const sorted = [...this.items.values()].sort(order);

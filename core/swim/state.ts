@@ -215,6 +215,23 @@ export class SwimNode {
     return { ok: true };
   }
 
+  /**
+   * An early copy of what no peer has had yet (a fresh broadcast: a state
+   * change) to `gossipNodes` random peers now, instead of waiting up to a
+   * gossip interval for the next round, whose packet may not even have room
+   * for it when other news is queued. Extra packets, not a new schedule: the
+   * copy counts no transmission, so the timer's rounds and the probes'
+   * piggybacking spread every update exactly as they would without it.
+   */
+  gossipNow(nowMs: number): void {
+    this.start(nowMs);
+    const fresh = this.queue.fresh(this.config.maxPacketBytes - COMPOUND_HEADER);
+    if (fresh.length === 0) return;
+    const message: Message = fresh.length === 1 ? fresh[0]! : { type: "compound", parts: fresh };
+    const peers = this.members.randomPeers(this.config.gossipNodes, (m) => m !== this.self && isLive(m.state));
+    for (const p of peers) this.outbox.push({ kind: "packet", to: p.addr, message });
+  }
+
   /** Earliest time at which `tick` has something to do. */
   nextWakeupMs(): number {
     let t = Math.min(this.nextGossipAt, this.nextPushPullAt, this.nextReconnectAt, this.nextReapAt, this.nextDedupPruneAt);

@@ -25,6 +25,21 @@ describe("TransmitLimitedQueue", () => {
     expect(q.take(1000, 10)).toEqual(["alive", "user", "dead", "alive2", "old"]);
   });
 
+  test("fresh: what was never sent, within the budget, counting no transmission", () => {
+    const q = new TransmitLimitedQueue<string>(100);
+    q.enqueue("sent", "sent", 10, 1);
+    q.take(100, 3);
+    q.enqueue("user", "user", 10, 0);
+    q.enqueue("big", "big", 500, 0);
+    q.enqueue("alive", "alive", 10, 1);
+    expect(q.fresh(100)).toEqual(["alive", "user"]);
+    expect(q.fresh(1000)).toEqual(["alive", "big", "user"]);
+    // Nothing was counted: the rounds still send each one `limit` times.
+    let sent = 0;
+    for (let i = 0; i < 20; i++) sent += q.take(2000, 3).filter((m) => m === "user").length;
+    expect(sent).toBe(3);
+  });
+
   test("a newer update for the same key replaces the old one", () => {
     const q = new TransmitLimitedQueue<string>(100);
     q.enqueue("n1", "suspect", 10, 2);

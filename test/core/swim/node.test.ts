@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createRng } from "../../../core/random.ts";
-import { bucketOf, createSwimNode, emptyMeta, encodeStream, pushPullInterval, swimConfig } from "../../../core/swim/index.ts";
+import { bucketOf, createSwimNode, emptyMeta, encodeStream, pushPullInterval, retransmitLimit, swimConfig, type Message } from "../../../core/swim/index.ts";
 import { Harness } from "./harness.ts";
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `n${i}`);
@@ -96,6 +96,27 @@ describe("SWIM node", () => {
     expect(got.map((d) => d.at).sort()).toEqual(ids(8).slice(1).sort());
     const r = h.get("n0").broadcast(new Uint8Array(1400));
     expect(r.ok).toBe(false);
+  });
+
+  test("gossipNow sends a fresh broadcast at once, on top of the rounds' transmissions", () => {
+    const h = new Harness({ gossipIntervalMs: 10_000 });
+    h.cluster(ids(3));
+    expect(h.get("n0").broadcast(new Uint8Array([7])).ok).toBe(true);
+    h.get("n0").gossipNow(h.now);
+    h.flush(); // no time passes: the copies went now, not at the next round 10 s away
+    expect(h.delivered.filter((d) => d.origin === "n0").map((d) => d.at).sort()).toEqual(["n1", "n2"]);
+    // The early copies counted no transmission: the rounds still send it λ·ceil(log10(N+1)) times.
+    const userParts = (m: Message) => (m.type === "compound" ? m.parts : [m]).filter((p) => p.type === "user" && p.origin === "n0").length;
+    const before = h.packets.reduce((n, p) => n + (p.from === "n0" ? userParts(p.message) : 0), 0);
+    h.run(60_000);
+    const after = h.packets.reduce((n, p) => n + (p.from === "n0" ? userParts(p.message) : 0), 0);
+    expect(before).toBe(2);
+    expect(after - before).toBe(retransmitLimit(h.config, 3));
+    // Nothing fresh: nothing sent.
+    const n = h.packets.length;
+    h.get("n0").gossipNow(h.now);
+    h.flush();
+    expect(h.packets.length).toBe(n);
   });
 
   test("packets never exceed the budget even with hundreds of queued updates", () => {

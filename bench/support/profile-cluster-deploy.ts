@@ -1,0 +1,106 @@
+/**
+ * Where a cluster deploy's time goes (a diagnostic for bench/cluster-vs-swarm.ts,
+ * not part of scripts/bench.sh). On the 3-host harness, as the bench does: a
+ * cluster formed and settled, then `fizz up -d` of 6 replicas (the compiled
+ * CLI) timed until `docker ps` on the hosts shows all 6 running; then, per
+ * host, a timeline relative to the command's start from the agents' event
+ * logs (accepted, step.* events, converged) and their engines' events
+ * (container create/start, network connect), and the agents' debug log lines
+ * (reconcile passes, the deployment's PUT). No Swarm: cheap enough to iterate
+ * with; add log lines where a phase needs a closer look.
+ * Needs root; run under the heavy lock:
+ *   flock -o /tmp/fizz-heavy.lock bun bench/support/profile-cluster-deploy.ts [--deploys N]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createCluster, type Cluster } from "../../test/cluster/harness.ts";
+import { agentClient, fizzOn, formFizzCluster } from "../../test/cluster/fizz-cluster.ts";
+import { compiledCli } from "./compiled-cli.ts";
+
+const REPLICAS = 6;
+const IMAGE = "fizz-test/busybox:1";
+const deploys = Number(process.argv.includes("--deploys") ? process.argv[process.argv.indexOf("--deploys") + 1] : 3);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function running(c: Cluster, name: string): Promise<number> {
+  const n = await Promise.all(c.hosts.map(async (h) => (await h.docker(["ps", "-q", "--filter", `label=com.docker.compose.project=${name}`], { timeoutMs: 10_000 })).stdout.split("\n").filter(Boolean).length));
+  return n.reduce((a, b) => a + b, 0);
+}
+
+interface Mark {
+  readonly at: number;
+  readonly host: string;
+  readonly what: string;
+}
+
+async function timeline(c: Cluster, name: string, t0: number, t1: number): Promise<Mark[]> {
+  const marks: Mark[] = [];
+  for (const h of c.hosts) {
+    for await (const e of agentClient(h).events({ deployment: name, follow: false })) {
+      const step = (e.data as { step?: { kind?: string; subject?: string; phase?: string } } | undefined)?.step;
+      marks.push({ at: e.at, host: h.name, what: `event ${e.type}${step ? ` ${JSON.stringify(step).slice(0, /stop|rename/.test(e.type) ? 600 : 90)}` : ""}` });
+    }
+    const ev = await h.docker(["events", "--since", String(t0 / 1000 - 1), "--until", String(t1 / 1000 + 1), "--format", "{{json .}}"], { timeoutMs: 20_000 });
+    for (const line of ev.stdout.split("\n").filter(Boolean)) {
+      const d = JSON.parse(line) as { timeNano: number; Action: string; Type: string; Actor?: { Attributes?: Record<string, string> } };
+      if (d.Type !== "container" && d.Type !== "network") continue;
+      marks.push({ at: d.timeNano / 1e6, host: h.name, what: `engine ${d.Type} ${d.Action} ${d.Actor?.Attributes?.name ?? ""} ${(d.Actor?.Attributes?.container ?? "").slice(0, 8)}` });
+    }
+    for (const line of readFileSync(h.agentLog, "utf8").split("\n")) {
+      if (!line.startsWith("{")) continue;
+      let r: Record<string, unknown>;
+      try {
+        r = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      const at = r.time as number;
+      if (at < t0 - 100 || at > t1 + 2000) continue;
+      if (r.msg === "api request" && r.route !== "/v1/deployments/:name") continue;
+      if (r.level !== 20) continue;
+      const { level: _l, time: _t, pid: _p, hostname: _h, node: _n, ...rest } = r;
+      marks.push({ at, host: h.name, what: `log ${JSON.stringify(rest).slice(0, 140)}` });
+    }
+  }
+  return marks.filter((m) => m.at >= t0 - 50 && m.at <= t1 + 2000).sort((a, b) => a.at - b.at);
+}
+
+process.env.FIZZ_BIN = compiledCli();
+const results: number[] = [];
+let c: Cluster | undefined;
+try {
+  c = await createCluster({ hosts: 3, images: [IMAGE] });
+  await formFizzCluster(c, ["--log-level", "debug"]);
+  await sleep(5000);
+  for (let k = 0; k < deploys; k++) {
+    const name = `d${k}`;
+    const dir = join(c.dir, `bench-${name}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "compose.yaml"), `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    deploy:\n      replicas: ${REPLICAS}\n`);
+    const t0 = Date.now();
+    const p0 = performance.now();
+    const up = fizzOn(c.hosts[0]!, dir, ["up", "-d"]);
+    let ms = 0;
+    for (;;) {
+      if ((await running(c, name)) === REPLICAS) {
+        ms = performance.now() - p0;
+        break;
+      }
+      if (performance.now() - p0 > 60_000) throw new Error("not 6 running in 60 s");
+      await sleep(50);
+    }
+    const r = await up;
+    const cliMs = performance.now() - p0;
+    if (r.code !== 0) throw new Error(`fizz up: ${r.stdout}${r.stderr}`);
+    results.push(ms);
+    await sleep(1500);
+    console.log(`\n=== deploy ${name}: 6 running after ${ms.toFixed(0)} ms (CLI returned after ${cliMs.toFixed(0)} ms)`);
+    for (const m of await timeline(c, name, t0, t0 + cliMs)) console.log(`${String(Math.round(m.at - t0)).padStart(6)} ms  ${m.host}  ${m.what}`);
+    await sleep(2000);
+  }
+  console.log(`\ndeploys (ms to 6 running): ${results.map((x) => x.toFixed(0)).join(", ")}`);
+  for (const h of c.hosts) await h.stopAgent("SIGTERM", 5000);
+} finally {
+  await c?.destroy();
+}
+process.exit(0);
