@@ -22,17 +22,18 @@
  *
  * Locking: one mutex for the ring's indices (the slots themselves are
  * written only by the thread, beyond `head`, and read only by JavaScript,
- * between `tail` and `head`), one for the cache.
+ * between `tail` and `head`), with a condition the thread waits on when the
+ * ring is full; one mutex for the cache.
  */
 export const UDP_NATIVE_BATCH = 64;
 /** Bytes per received datagram; a longer one arrives with length 0 (dropped). */
 export const UDP_NATIVE_IN_SLOT = 2048;
-/** Datagrams waiting for JavaScript at most (past it: dropped, counted). */
+/** Datagrams waiting for JavaScript at most (past it, the thread waits for JavaScript to take some). */
 export const UDP_NATIVE_RING = 128;
 /** The replies JavaScript sends in one batch, packed. */
 export const UDP_NATIVE_OUT_BYTES = 65536;
-/** Counters the thread keeps (u32 each, wrapping): answered from the cache, dropped because the ring was full, replies the socket refused. */
-export const UDP_NATIVE_COUNTERS = 3;
+/** Counters the thread keeps (u32 each, wrapping): answered from the cache, replies the socket refused. */
+export const UDP_NATIVE_COUNTERS = 2;
 
 export const UDP_NATIVE_SOURCE = `
 typedef unsigned long size_t;
@@ -56,6 +57,8 @@ int pthread_create(unsigned long *, void *, void *(*)(void *), void *);
 int pthread_join(unsigned long, void **);
 int pthread_mutex_lock(void *);
 int pthread_mutex_unlock(void *);
+int pthread_cond_wait(void *, void *);
+int pthread_cond_broadcast(void *);
 int *__errno_location(void);
 
 #define AF_INET 2
@@ -99,6 +102,7 @@ struct ctx {
   unsigned long thread;
   void (*wake)(void);
   unsigned long ring_lock[8];
+  unsigned long ring_space[8];
   unsigned int head, tail;
   int notified;
   unsigned long cache_lock[8];
@@ -213,7 +217,7 @@ static void *serve(void *arg) {
     int n = recvmmsg(c->fd, c->m, BATCH, MSG_WAITFORONE, 0);
     if (c->closing) break;
     if (n <= 0) continue;
-    int k = 0, handed = 0;
+    int k = 0;
     for (int i = 0; i < n; i++) {
       unsigned int len = (c->m[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : c->m[i].msg_len;
       unsigned int asker = be32(c->peer[i].sin_addr);
@@ -231,19 +235,26 @@ static void *serve(void *arg) {
         k++;
         continue;
       }
-      /* To JavaScript: the slot at head is free while head - tail < RING (only this thread moves head). */
+      /*
+       * To JavaScript: the slot at head is free while head - tail < RING (only this thread
+       * moves head). When JavaScript is that far behind, this thread waits for it (what
+       * is not read yet waits in the socket's buffer, as with the runtime's sockets).
+       */
       pthread_mutex_lock(c->ring_lock);
-      unsigned int free_slots = RING - (c->head - c->tail);
+      while (c->head - c->tail == RING && !c->closing) pthread_cond_wait(c->ring_space, c->ring_lock);
       unsigned int at = c->head % RING;
       pthread_mutex_unlock(c->ring_lock);
-      if (free_slots == 0) { c->counters[1]++; continue; }
+      if (c->closing) break;
       memcpy(c->ring + at * IN_SLOT, c->in[i], len);
       c->ring_meta[at * 2] = len | ((unsigned int)be16(c->peer[i].sin_port) << 16);
       c->ring_meta[at * 2 + 1] = asker;
       pthread_mutex_lock(c->ring_lock);
       c->head++;
-      if (!c->notified) { c->notified = 1; handed = 1; }
+      int wake = !c->notified;
+      c->notified = 1;
       pthread_mutex_unlock(c->ring_lock);
+      /* At once, not after the batch: this thread may wait for JavaScript before the batch ends. */
+      if (wake) c->wake();
     }
     int sent = 0;
     while (sent < k) {
@@ -253,8 +264,7 @@ static void *serve(void *arg) {
       sent += r;
     }
     c->counters[0] += sent;
-    c->counters[2] += k - sent;
-    if (handed) c->wake();
+    c->counters[1] += k - sent;
   }
   return 0;
 }
@@ -303,6 +313,7 @@ int nu_take(struct ctx *c) {
 void nu_release(struct ctx *c, int n) {
   pthread_mutex_lock(c->ring_lock);
   c->tail += n;
+  pthread_cond_broadcast(c->ring_space);
   pthread_mutex_unlock(c->ring_lock);
 }
 
@@ -376,7 +387,10 @@ int nu_send(struct ctx *c, int n) {
 
 /* Stops the thread, closes the socket, frees the context. */
 void nu_close(struct ctx *c) {
+  pthread_mutex_lock(c->ring_lock);
   c->closing = 1;
+  pthread_cond_broadcast(c->ring_space);
+  pthread_mutex_unlock(c->ring_lock);
   shutdown(c->fd, SHUT_RD);
   pthread_join(c->thread, 0);
   close(c->fd);

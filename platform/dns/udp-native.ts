@@ -141,9 +141,9 @@ export class NativeUdpSocket {
     return s;
   }
 
-  /** Replies the socket refused (here and on the thread), and datagrams dropped because JavaScript was behind. */
+  /** Replies the socket refused (here and on the thread). */
   get sendDrops(): number {
-    return this.jsSendDrops + (this.ctx ? this.counters[1]! + this.counters[2]! : this.closedDrops);
+    return this.jsSendDrops + (this.ctx ? this.counters[1]! : this.closedDrops);
   }
   private closedDrops = 0;
 
@@ -231,7 +231,7 @@ export class NativeUdpSocket {
   close(): void {
     const ctx = this.ctx;
     if (!ctx) return;
-    this.closedDrops = this.counters[1]! + this.counters[2]!;
+    this.closedDrops = this.counters[1]!;
     this.jsSendDrops += this.pending;
     this.pending = 0;
     this.ctx = undefined;
