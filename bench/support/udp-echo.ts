@@ -4,8 +4,11 @@
  * answering every query with the same three A records (svc7.bench's
  * addresses) without looking anything up: the question copied, the header
  * flipped to a response, three 16-byte records pointing at the question's
- * name. The difference between this row and Fizz's is the resolver's work;
- * this row against dnsmasq is the socket layer's. Prints "ready impl=<...>".
+ * name. Every query is answered in JavaScript (nothing is remembered: no
+ * tableVersion here), so on the native socket the difference between this
+ * row and Fizz's is the socket's thread answering repeated questions by
+ * itself; this row against dnsmasq is the socket layer's with a wake-up of
+ * JavaScript per burst. Prints "ready impl=<...>".
  */
 import { listenUdp } from "../../platform/dns/udp.ts";
 
