@@ -97,6 +97,10 @@ export class RemoteSources implements RemoteContent {
   }
 
   fetchManifest(repo: RepoName, digest: Digest, ask?: PeerAsk): Promise<boolean> {
+    // Asked as a holder: answer with what is here, never join a fetch in flight. That fetch may
+    // be waiting on the very peer asking (both missed pushed content before any holder row
+    // arrived and asked each other): joining it made both wait for the 60 s headers timeout.
+    if (ask === "holder") return this.fetchManifestOnce(repo, digest, ask);
     const key = `${repo}@${digest}`;
     let p = this.manifestFetches.get(key);
     if (!p) {
@@ -137,8 +141,11 @@ export class RemoteSources implements RemoteContent {
   }
 
   async fetchBlob(repo: RepoName, digest: Digest, ask?: PeerAsk): Promise<Inflight | undefined> {
+    // A holder serves only what it has: a fetch in flight may be waiting on the peer asking
+    // (see fetchManifest), so a holder ask never joins one. Holder rows are written once a
+    // blob is stored, so only the ask-every-peer fallback for pushed content lands here.
+    if (ask === "holder") return undefined;
     const running = this.inflight.get(digest);
-    // A holder serves what it has; joining a fetch in flight here is still "having" it.
     if (running) return running;
     const sources = this.sources(repo, digest, ask);
     if (sources.length === 0) return undefined;
