@@ -56,6 +56,9 @@ import type { Controller } from "../controller.ts";
 import { ConvergeLoop } from "../converge-loop.ts";
 import type { AgentContext } from "../context.ts";
 
+/** Longest time between two converges that check every step (see `full`). */
+const FULL_CONVERGE_MS = 10_000;
+
 export class MeshController implements Controller {
   readonly name = "mesh";
   readonly routes: readonly RouteModule[];
@@ -79,6 +82,18 @@ export class MeshController implements Controller {
   private bridgeWaitUntil = 0;
   /** The firewall plan last applied (restore text), so an unchanged one is not applied again. */
   private firewallApplied: string | undefined;
+  /** The mesh plan last applied (JSON), so an unchanged one is not read back and diffed again. */
+  private planApplied: string | undefined;
+  /**
+   * The next converge checks and applies every step, changed or not: the
+   * first one, after a failure, a membership change or an engine event, and
+   * at least every FULL_CONVERGE_MS. The others (most of them: every gossiped
+   * container record wakes one) only apply what changed; each full step is
+   * several process spawns (ip, wg, iptables), which on a busy node held a
+   * new container's creation 0.2-0.9 s (prepareContainer waits for a converge).
+   */
+  private full = true;
+  private fullAt = -Infinity;
   /** The claim plan of one state version (the replica changes its collections in place: identity says nothing). */
   private claimsOf: { node: unknown; version: number; plan: ClaimPlan } | undefined;
 
@@ -136,6 +151,8 @@ export class MeshController implements Controller {
   }
 
   onChange(c: Change): void {
+    // A container that died may mean the engine restarted (and put its rules above ours): the next converge checks everything.
+    if (c.kind === "membership" || c.kind === "engine") this.full = true;
     if (c.kind === "membership" || c.kind === "cluster-state") this.schedule();
   }
 
@@ -153,6 +170,7 @@ export class MeshController implements Controller {
       await this.convergeOnce();
       this.lastError = undefined;
     } catch (e) {
+      this.full = true;
       this.lastError = e instanceof Error ? e.message : String(e);
       this.ctx.logger.warn({ err: this.lastError }, "mesh: could not apply the plan; retrying");
       this.schedule(2000);
@@ -289,19 +307,26 @@ export class MeshController implements Controller {
       const r = readMeshMeta(m.meta.labels, m.meta.ports);
       return { id: m.id, state: m.state, address: m.address, meta: r.ok ? r.value : undefined, ...(r.ok ? {} : { metaProblem: r.reason }) };
     });
+    const full = this.full || this.ctx.now() - this.fullAt >= FULL_CONVERGE_MS;
+    this.full = false;
     const plan = meshPlan(this.ctx.node, "wireguard", this.underlayMtu, members, resolveClaims(node.state.ips, this.cfg));
-    if (plan.address) await this.wg.setAddress(plan.address);
-    if (plan.mtu !== this.plan?.mtu) await this.wg.setMtu(plan.mtu);
-    const actions = meshDiff(plan, await this.wg.actual());
-    if (actions.length) {
-      await this.wg.apply(actions, plan.address);
-      this.ctx.logger.info({ actions: actions.map((x) => `${x.kind} ${"cidr" in x ? x.cidr : x.publicKey.slice(0, 8)}`) }, "mesh: applied");
+    const planText = JSON.stringify(plan);
+    if (full || planText !== this.planApplied) {
+      if (plan.address) await this.wg.setAddress(plan.address);
+      if (plan.mtu !== this.plan?.mtu) await this.wg.setMtu(plan.mtu);
+      const actions = meshDiff(plan, await this.wg.actual());
+      if (actions.length) {
+        await this.wg.apply(actions, plan.address);
+        this.ctx.logger.info({ actions: actions.map((x) => `${x.kind} ${"cidr" in x ? x.cidr : x.publicKey.slice(0, 8)}`) }, "mesh: applied");
+      }
     }
     const served = servedNetworks(this.claims(node.state.ips), node.state, this.ctx.node);
     const fw = firewallPlan(this.wg.name, this.cfg.nodeBlock, served);
-    // Applied every converge: an engine restart may have put its own rules above the jumps.
-    await applyFirewall(this.run, fw);
-    this.firewallApplied = fw.restore;
+    // On a full converge even when unchanged, jumps checked: an engine restart may have put its own rules above them.
+    if (full || fw.restore !== this.firewallApplied) {
+      await applyFirewall(this.run, fw, { jumps: full });
+      this.firewallApplied = fw.restore;
+    }
     for (const n of served) {
       if (!interfaceExists(n.bridge)) {
         this.routed.delete(n.bridge);
@@ -314,12 +339,16 @@ export class MeshController implements Controller {
       this.ctx.logger.info({ bridge: n.bridge, subnet: formatCidr(n.subnet) }, "mesh: bridge routes to the other nodes' slices (proxy ARP on)");
     }
     this.plan = plan;
+    this.planApplied = planText;
+    if (full) this.fullAt = this.ctx.now();
   }
 
   private async down(): Promise<void> {
     await this.wg?.down().catch(() => {});
     this.wg = undefined;
     this.plan = undefined;
+    this.planApplied = undefined;
+    this.full = true;
   }
 
   /**

@@ -8,8 +8,10 @@
 import { FORWARD_CHAIN, NAT_CHAIN, firewallFlush, type FirewallPlan } from "../../core/net/firewall-plan.ts";
 import { must, type ToolRunner } from "./exec.ts";
 
-export async function applyFirewall(run: ToolRunner, plan: FirewallPlan): Promise<void> {
+/** `jumps: false` refills the chains only (one process), for a caller that checked the jumps recently (six processes). */
+export async function applyFirewall(run: ToolRunner, plan: FirewallPlan, o: { readonly jumps?: boolean } = {}): Promise<void> {
   await must(run, ["iptables-restore", "--noflush"], { input: plan.restore });
+  if (o.jumps === false) return;
   for (const j of plan.jumps) {
     const exists = await run(["iptables", "-t", j.table, "-L", j.parent, "-n"]);
     if (exists.code !== 0) {
