@@ -8,9 +8,7 @@
  *
  *   bun bench/support/registry-node.ts ROOT PORT [--insecure H:P]
  *       [--self ID --peer-port P --key HEX --peers ID=H:P,ID=H:P]
- * Prints `ready` on stdout once both listeners are up. Stored blobs go to
- * loopback clients by sendfile as in the agent (blob-files.ts);
- * FIZZ_NO_SENDFILE=1 serves them through node:http instead, for an A/B.
+ * Prints `ready` on stdout once both listeners are up.
  */
 import { parseArgs } from "node:util";
 import { peerCredentials, type Digest, type PeerAsk, type RepoName } from "../../core/registry/index.ts";
