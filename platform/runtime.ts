@@ -11,8 +11,6 @@ declare const Bun:
       shrink?(): void;
       unsafe?: { setJITPolicy?(scale: number): void };
       udpSocket?(opts: { hostname: string; port: number; binaryType?: "uint8array"; socket: BunUdpHandler }): Promise<BunUdpSocket>;
-      serve?(o: { hostname: string; port: number; idleTimeout?: number; fetch(req: Request): Response | Promise<Response>; error?(e: Error): Response }): { port: number; stop(closeActive?: boolean): unknown };
-      file?(path: string): Blob;
     }
   | undefined;
 declare const Deno:
@@ -210,46 +208,4 @@ export function fetchTls(o: { ca?: string; cert?: string; key?: string; noHostna
     return { client: Deno.createHttpClient({ ...(o.ca ? { caCerts: [o.ca] } : {}), ...(o.cert ? { cert: o.cert, key: o.key } : {}) }) };
   }
   return {};
-}
-
-/** What a sendfile server answers: a byte range of a file (sent with sendfile(2)), or a small body. */
-export interface SendfileAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  /** Bytes [start, end] (inclusive) of the file at `path`. */
-  readonly file?: { readonly path: string; readonly start: number; readonly end: number };
-  readonly body?: string;
-}
-
-export interface SendfileServer {
-  readonly port: number;
-  stop(): void;
-}
-
-/**
- * Bun: an HTTP server on `host`, a free port, whose file answers go out with
- * sendfile(2) (Bun.serve + Bun.file): no byte passes through JavaScript.
- * Undefined on Deno and Node. Only for fixed files: Bun.serve drops a
- * handler's Content-Length on a streamed body and sends it chunked
- * (oven-sh/bun#10507), so anything still growing is served elsewhere.
- * `answer` gets the request's method, its raw path (with the query) and
- * its Range header.
- */
-export function sendfileServer(host: string, answer: (method: string, path: string, range: string | null) => SendfileAnswer | Promise<SendfileAnswer>): SendfileServer | undefined {
-  if (typeof Bun === "undefined" || !Bun.serve || !Bun.file) return undefined;
-  const file = Bun.file.bind(Bun);
-  const server = Bun.serve({
-    hostname: host,
-    port: 0,
-    // A slow client of a large blob: idle is only a connection with nothing to send.
-    idleTimeout: 120,
-    async fetch(req) {
-      const u = req.url;
-      const a = await answer(req.method, u.slice(u.indexOf("/", u.indexOf("//") + 2)), req.headers.get("range"));
-      const body = a.file ? file(a.file.path).slice(a.file.start, a.file.end + 1) : req.method === "HEAD" ? null : (a.body ?? null);
-      return new Response(body, { status: a.status, headers: a.headers });
-    },
-    error: (e) => new Response(JSON.stringify({ errors: [{ code: "UNKNOWN", message: e.message }] }), { status: 500, headers: { "Content-Type": "application/json" } }),
-  });
-  return { port: server.port, stop: () => void server.stop(true) };
 }

@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { peerCredentials, type Digest, type PeerAsk, type RepoName } from "../../core/registry/index.ts";
-import { BlobFiles, listenRegistry, PeerClient, Registry, registryHandler, RemoteSources, UpstreamClient, type PeerNetwork } from "../../platform/registry/index.ts";
+import { listenRegistry, PeerClient, Registry, registryHandler, RemoteSources, UpstreamClient, type PeerNetwork } from "../../platform/registry/index.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -38,8 +38,7 @@ if (values.self && values.key && values.peers) {
   await listenRegistry(registryHandler(registry, { peer: true }), { host: "127.0.0.1", port: Number(values["peer-port"]), tls: { cert: creds.cert, key: creds.key, ca: creds.cert, requestCert: true } });
 }
 registry.remote = new RemoteSources(registry, upstream, peers);
-const blobFiles = process.env.FIZZ_NO_SENDFILE ? undefined : BlobFiles.start(registry.store);
-await listenRegistry(registryHandler(registry, blobFiles ? { blobFiles } : {}), { host: "127.0.0.1", port: Number(port) });
+await listenRegistry(registryHandler(registry), { host: "127.0.0.1", port: Number(port) });
 process.stdout.write("ready\n");
 process.on("SIGTERM", () => {
   if (process.env.FIZZ_BENCH_CPU) {

@@ -66,7 +66,6 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
   private metrics: RegistryMetrics | undefined;
   private listener: RegistryListener | undefined;
   private peerListener: RegistryListener | undefined;
-  private blobFiles: { close(): void } | undefined;
   private peerTlsKey = "";
   private timers: ReturnType<typeof setInterval>[] = [];
   private dirty = false;
@@ -88,7 +87,7 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
   async start(): Promise<void> {
     const cfg = this.ctx.config.registry;
     if (!cfg.enabled) return;
-    const [{ Registry }, { UpstreamClient }, { RemoteSources }, { registryHandler }, { listenRegistry }, { dockerConfigPath, dockerCredentials }, { EngineImages }, { registryMetrics }, { BlobFiles }] = await Promise.all([
+    const [{ Registry }, { UpstreamClient }, { RemoteSources }, { registryHandler }, { listenRegistry }, { dockerConfigPath, dockerCredentials }, { EngineImages }, { registryMetrics }] = await Promise.all([
       import("../../platform/registry/registry.ts"),
       import("../../platform/registry/upstream.ts"),
       import("../../platform/registry/remote.ts"),
@@ -97,7 +96,6 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
       import("../../platform/registry/credentials.ts"),
       import("../../platform/registry/engine-images.ts"),
       import("../../platform/registry/metrics.ts"),
-      import("../../platform/registry/blob-files.ts"),
     ]);
     const metrics = (this.metrics = registryMetrics(this.ctx.metrics.registry));
     const peers = (this.peers = new ClusterPeers(this.d.membership, this.log));
@@ -121,10 +119,7 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
       error: (what, e) => this.log.info({ err: e instanceof Error ? e.message : String(e) }, `fetching ${what} failed; trying the next source`),
     });
     const auth = (this.auth = new RegistryAuth(this.ctx.config.data_dir, () => this.d.membership.currentKeyring));
-    // Stored blobs for loopback clients (the engine) by sendfile, on Bun.
-    const blobFiles = (this.blobFiles = BlobFiles.start(registry.store));
     const handler = registryHandler(registry, {
-      ...(blobFiles ? { blobFiles } : {}),
       authorize: (req) => auth.authorize(req),
       onServed: (n) => metrics.served(n),
       onError: (e, req) => this.log.debug({ err: e instanceof Error ? e.message : String(e), method: req.method, url: req.url?.slice(0, 200) }, "registry request failed"),
@@ -170,8 +165,6 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
     this.timers = [];
     await this.syncing?.catch(() => {});
     await this.listener?.close();
-    this.blobFiles?.close();
-    this.blobFiles = undefined;
     await this.peerListener?.close();
     await this.peers?.close();
     await this.upstream?.close();

@@ -24,7 +24,6 @@ import {
   ROUTE_METHODS,
   uploadRangeHeader,
   type Page,
-  type Digest,
   type PeerAsk,
   type Route,
   type RepoName,
@@ -43,17 +42,6 @@ export interface RegistryHttpOptions {
    * holder, which serves only what it has (or is fetching).
    */
   readonly peer?: boolean;
-  /**
-   * Stored blobs by sendfile (blob-files.ts): a blob GET from a loopback
-   * client is redirected there (307); other clients, and blobs still being
-   * fetched, are served here.
-   */
-  readonly blobFiles?: { url(d: Digest): string };
-}
-
-function fromLoopback(req: IncomingMessage): boolean {
-  const a = req.socket?.remoteAddress;
-  return !!a && (a.startsWith("127.") || a === "::1" || a.startsWith("::ffff:127."));
 }
 
 /** How a peer asks (see core/registry/sources.ts PeerAsk). */
@@ -269,12 +257,6 @@ async function blob(registry: Registry, o: RegistryHttpOptions, route: Route & {
   if (method === "HEAD" || size === 0) {
     head();
     res.end();
-    return;
-  }
-  if (src.kind === "stored" && o.blobFiles && !o.peer && fromLoopback(req)) {
-    // The client asks again there (with its Range), and the bytes go out by sendfile.
-    sendEmpty(res, 307, { Location: o.blobFiles.url(route.digest), "Docker-Content-Digest": route.digest });
-    o.onServed?.(end - start + 1, "store");
     return;
   }
   const chunks = (src.kind === "stored" ? fileRange(src.path, start, end) : src.inflight.read(start, end))[Symbol.asyncIterator]();

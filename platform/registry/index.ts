@@ -2,7 +2,7 @@
  * The registry's adapters: the content-addressed blob store on disk (atomic
  * appearance), upload sessions, metadata in SQLite, blobs fetched while they
  * are served (Inflight), the Registry operations, and the HTTP handler and
- * listener (stored blobs by sendfile on Bun: blob-files.ts), the upstream client (TLS verified, token auth) and the sources
+ * listener, the upstream client (TLS verified, token auth) and the sources
  * a node fetches missing content from (peers, fetcher, upstream). Protocol
  * rules come from core/registry.
  */
@@ -13,7 +13,6 @@ export * from "./inflight.ts";
 export * from "./registry.ts";
 export * from "./http.ts";
 export * from "./server.ts";
-export * from "./blob-files.ts";
 export * from "./upstream.ts";
 export * from "./remote.ts";
 export * from "./peer-client.ts";
