@@ -105,7 +105,13 @@ export class SwimNode {
   private readonly userState: UserStateHook;
   private outbox: Output[] = [];
   private seq = 0;
-  private userSeq = 0;
+  /**
+   * Numbers this process's user broadcasts. It starts at a random point: peers
+   * drop an (origin, seq) they saw within userDedupMs, so a restarted agent
+   * counting from 0 again would have its first broadcasts dropped as repeats
+   * of its previous life's until push-pull repaired the state.
+   */
+  private userSeq: number;
   private probe: Probe | undefined;
   private started = false;
   private leaving = false;
@@ -137,6 +143,7 @@ export class SwimNode {
       if (!isLive(r.state)) this.gone.add(r.node);
     }
     this.members.reshuffle();
+    this.userSeq = rng.u32();
   }
 
   // ------------------------------------------------------------ public API
@@ -206,7 +213,7 @@ export class SwimNode {
 
   /** Disseminate an opaque payload to every member (piggybacked; at most once per node). */
   broadcast(payload: Uint8Array): BroadcastResult {
-    const msg = { type: "user", origin: this.self.id, seq: ++this.userSeq, payload } as const;
+    const msg = { type: "user", origin: this.self.id, seq: (this.userSeq = (this.userSeq + 1) >>> 0), payload } as const;
     const room = this.config.maxPacketBytes - COMPOUND_HEADER - 2 - 64;
     if (payload.length > 0xffff || compoundPartSize(msg) > room) {
       return { ok: false, code: "swim.user_payload_too_large", message: `payload of ${payload.length} bytes does not fit a ${this.config.maxPacketBytes}-byte packet; send large state through push-pull instead` };

@@ -98,6 +98,24 @@ describe("SWIM node", () => {
     expect(r.ok).toBe(false);
   });
 
+  test("a restarted node's broadcasts are not dropped as repeats of its previous life's", () => {
+    // Peers remember each (origin, seq) for userDedupMs (120 s); a new process for the same
+    // node must not number its broadcasts as the old one did.
+    const h = new Harness({ retransmitMult: 8 });
+    h.cluster(ids(3));
+    expect(h.get("n0").broadcast(new Uint8Array([1])).ok).toBe(true);
+    h.run(3000);
+    const restarted = createSwimNode(h.config, { id: "n0", addr: "n0", meta: emptyMeta }, createRng(4242), { incarnation: 5 });
+    h.nodes.set("n0", restarted);
+    restarted.join(["n1"], h.now);
+    h.flush();
+    h.run(3000);
+    expect(restarted.broadcast(new Uint8Array([2])).ok).toBe(true);
+    h.run(3000);
+    const second = h.delivered.filter((d) => d.origin === "n0" && d.payload[0] === 2).map((d) => d.at);
+    expect(second.sort()).toEqual(["n1", "n2"]);
+  });
+
   test("gossipNow sends a fresh broadcast at once, on top of the rounds' transmissions", () => {
     const h = new Harness({ gossipIntervalMs: 10_000 });
     h.cluster(ids(3));
