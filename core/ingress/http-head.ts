@@ -115,6 +115,19 @@ function splitLines(text: string): Lines | HeadError {
   return { start, headers };
 }
 
+/**
+ * A request's Transfer-Encoding rule: only `chunked` is understood (501
+ * otherwise), and never together with Content-Length (400, a smuggling
+ * vector). True when the body is chunked.
+ */
+export function requestChunked(te: string | undefined, contentLength: number | undefined): boolean | HeadError {
+  if (te === undefined) return false;
+  const codings = tokens(te);
+  if (codings.length !== 1 || codings[0] !== "chunked") return { status: 501, reason: `unsupported Transfer-Encoding ${JSON.stringify(te.slice(0, 40))}` };
+  if (contentLength !== undefined) return { status: 400, reason: "both Content-Length and Transfer-Encoding" };
+  return true;
+}
+
 /** Comma-separated tokens, lower case, empty ones dropped. */
 export function tokens(v: string): string[] {
   return v.toLowerCase().split(",").map((s) => s.trim()).filter((s) => s.length > 0);
@@ -156,13 +169,8 @@ function framing(headers: readonly Header[]): Framing | HeadError {
         break;
     }
   }
-  let chunked = false;
-  if (te !== undefined) {
-    const codings = tokens(te);
-    if (codings.length !== 1 || codings[0] !== "chunked") return { status: 501, reason: `unsupported Transfer-Encoding ${JSON.stringify(te.slice(0, 40))}` };
-    if (contentLength !== undefined) return { status: 400, reason: "both Content-Length and Transfer-Encoding" };
-    chunked = true;
-  }
+  const chunked = requestChunked(te, contentLength);
+  if (typeof chunked !== "boolean") return chunked;
   return { contentLength, chunked, connection, upgrade };
 }
 

@@ -8,7 +8,7 @@
  * ResponseScan: scanRequestHeadInto, scanResponseHeadInto), so a request makes
  * no result objects; scanRequestHead and scanResponseHead return fresh ones.
  */
-import { MAX_HEAD_BYTES, tokens, type BodyFraming, type HeadError } from "./http-head.ts";
+import { MAX_HEAD_BYTES, requestChunked, tokens, type BodyFraming, type HeadError } from "./http-head.ts";
 
 /** What a proxy needs from a response head to pass it on. */
 export interface ResponseFrame {
@@ -479,13 +479,8 @@ export function scanRequestHeadInto(b: Uint8Array, end: number, out: RequestScan
     }
     pos = eol + 2;
   }
-  let chunked = false;
-  if (te !== undefined) {
-    const codings = tokens(te);
-    if (codings.length !== 1 || codings[0] !== "chunked") return { status: 501, reason: `unsupported Transfer-Encoding ${JSON.stringify(te.slice(0, 40))}` };
-    if (contentLength !== undefined) return { status: 400, reason: "both Content-Length and Transfer-Encoding" };
-    chunked = true;
-  }
+  const chunked = requestChunked(te, contentLength);
+  if (typeof chunked !== "boolean") return chunked;
   if (hosts > 1) return { status: 400, reason: "more than one Host header" };
   if (minor === 1 && hosts === 0) return { status: 400, reason: "HTTP/1.1 request without Host" };
   if (!HOST_CHARS.test(host)) return { status: 400, reason: "invalid Host" };
