@@ -3,8 +3,10 @@
  * container per number (extra claimants go), surplus numbers go (in a
  * cluster: the numbers not placed here), each staying container is kept,
  * started or recreated (`recreateReason` says why), and the missing numbers
- * are created. A recreate is stop → rename old → create → remove old → start,
- * like Compose; start-first starts the new one before the old one stops.
+ * are created. A recreate is stop → rename old → create → start → remove old
+ * (Compose removes the old before the start: here a replacement that fails
+ * to start leaves the old one for a failed change's rollback to bring back);
+ * start-first starts the new one before the old one stops.
  */
 import { containerName, replacedContainerName } from "../labels.ts";
 import { imageIdOf, pushTo, type PlanRun } from "./plan-run.ts";
@@ -128,8 +130,11 @@ function replace<C>(run: PlanRun<C>, svc: DesiredService<C>, c: ActualContainer,
     pushTo(run.stopsOfOld, svc.name, stop);
     b.add({ kind: "removeContainer", id: `remove:${c.id}`, after: [stop], container: old, volumes: false, reason: sub });
   } else {
-    const remove = b.add({ kind: "removeContainer", id: `remove:${c.id}`, after: [create], container: old, volumes: false, reason: sub });
-    start = b.add({ kind: "startContainer", id: `start:${name}`, after: [create, remove, ...run.gatesFor(svc)], container: { name, service: svc.name, number: c.number }, reason: sub });
+    // The old container (stopped, renamed) goes only once its replacement has started: a replacement that does not
+    // start leaves it there for the rollback of a failed change to rename back and start again, so the replica
+    // keeps running where it ran (in a cluster it keeps its record, and with it its node).
+    start = b.add({ kind: "startContainer", id: `start:${name}`, after: [create, ...run.gatesFor(svc)], container: { name, service: svc.name, number: c.number }, reason: sub });
+    b.add({ kind: "removeContainer", id: `remove:${c.id}`, after: [start], container: old, volumes: false, reason: sub });
   }
   pushTo(run.creates, svc.name, create);
   run.started(svc, start);

@@ -10,8 +10,8 @@
  *   highest numbers are stopped and removed, gaps are filled from 1 (in a
  *   cluster, `numbers` names exactly the ones placed on this node);
  * - a container is recreated only when its config hash (or image id) moved,
- *   or on `forceRecreate`; recreate = stop → rename old → create → remove old
- *   → start, like Compose;
+ *   or on `forceRecreate`; recreate = stop → rename old → create → start →
+ *   remove old (Compose removes before the start; plan-service.ts says why);
  * - a container's create comes after its networks, volumes, image and the
  *   creates of its dependencies; its start comes after the starts
  *   (`service_started`) or a `waitFor` gate (`service_healthy`,

@@ -119,11 +119,11 @@ describe("plan: changes", () => {
     expect(created[0]!.reason).toEqual({ code: "config-changed", detail: "environment" });
     expect(created[0]!.replaces?.name).toBe("shop-web-1");
     const oldWeb1 = actual.containers.find((c) => c.name === "shop-web-1")!;
-    // Compose order: stop → rename → create → remove old → start
+    // stop → rename → create → start → remove old (the old one stays until its replacement started, for a rollback)
     expect(runsAfter(p, `rename:${oldWeb1.id}`, `stop:${oldWeb1.id}`)).toBe(true);
     expect(runsAfter(p, "create:shop-web-1", `rename:${oldWeb1.id}`)).toBe(true);
-    expect(runsAfter(p, `remove:${oldWeb1.id}`, "create:shop-web-1")).toBe(true);
-    expect(runsAfter(p, "start:shop-web-1", `remove:${oldWeb1.id}`)).toBe(true);
+    expect(runsAfter(p, "start:shop-web-1", "create:shop-web-1")).toBe(true);
+    expect(runsAfter(p, `remove:${oldWeb1.id}`, "start:shop-web-1")).toBe(true);
     // db and migrate untouched
     for (const s of p.steps) {
       if ("container" in s) expect(["web", "proxy"]).toContain(s.container.service);

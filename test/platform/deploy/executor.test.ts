@@ -62,12 +62,13 @@ class FakeEngine implements ExecutorEngine {
   startContainer(id: string) {
     return this.op(`start ${this.containers.get(id)!.name}`, () => {
       const c = this.containers.get(id)!;
-      if (c.name === this.failStartOf) throw new FizzError({ code: "engine.port_allocated", message: "port 8080 is already allocated" });
+      // Only a fresh container fails (an old one started again by a rollback starts).
+      if (c.name === this.failStartOf && c.status.state === "created") throw new FizzError({ code: "engine.port_allocated", message: "port 8080 is already allocated" });
       c.status = { state: "running", health: c.service === "api" ? "starting" : "none" };
     });
   }
-  stopContainer(id: string) { return this.op(`stop ${this.containers.get(id)!.name}`, () => {}); }
-  renameContainer(id: string, name: string) { return this.op(`rename ${id} ${name}`, () => {}); }
+  stopContainer(id: string) { return this.op(`stop ${this.containers.get(id)!.name}`, () => void (this.containers.get(id)!.status = { state: "exited", health: "none", exitCode: 0 })); }
+  renameContainer(id: string, name: string) { return this.op(`rename ${id} ${name}`, () => void (this.containers.get(id)!.name = name)); }
   removeContainer(id: string) { return this.op(`rm ${this.containers.get(id)?.name}`, () => void this.containers.delete(id)); }
   async serviceContainers(_p: string, service: string) {
     const out = [];
@@ -132,6 +133,22 @@ describe("executePlan", () => {
     expect(r.error!.code).toBe("engine.port_allocated");
     expect(engine.log.some((l) => l.startsWith("start demo-api"))).toBe(false);
     expect(engine.containers.size).toBe(0);
+  });
+
+  test("a replacement that does not start leaves the old container: the rollback renames it back and starts it again", async () => {
+    // Two running replicas of web on an older config; the new config's first replacement fails to start.
+    const r = loadProject({ cwd: "/p/demo", env: {}, reader: { read: (p) => (p === "/p/demo/compose.yaml" ? "services:\n  web:\n    image: img:1\n    deploy: { replicas: 2 }\n" : undefined) } });
+    const { desired } = desiredProject(r.project!);
+    const engine = new FakeEngine();
+    const running = [1, 2].map((n) => ({ id: `old${n}`, name: `demo-web-${n}`, project: "demo", service: "web", number: n, configHash: "older", state: "running" as const, health: "none" as const, oneoff: false }));
+    for (const c of running) engine.containers.set(c.id, { name: c.name, service: "web", status: { state: "running", health: "none" }, polls: 0 });
+    const p = plan(desired, { containers: running, networks: [{ name: "demo_default", project: "demo" }], volumes: [], images: [{ ref: "img:1", id: "sha256:1" }] });
+    expect(p.steps.filter((s) => s.kind === "createContainer")).toHaveLength(2);
+    engine.failStartOf = "demo-web-1";
+    const res = await executePlan(p, engine, { project: "demo", instance: {}, rollbackOnFailure: true, parallelism: 1, ...fast });
+    expect(res.ok).toBe(false);
+    // Both old containers are back under their names, started again; nothing new is left.
+    expect([...engine.containers.entries()].map(([id, c]) => `${id}:${c.name}:${c.status.state}`).sort()).toEqual(["old1:demo-web-1:running", "old2:demo-web-2:running"]);
   });
 
   test("pull never + absent image fails before touching the engine", async () => {
