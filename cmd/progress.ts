@@ -48,11 +48,12 @@ const WORKING: Record<Step["kind"], string> = {
   waitFor: "Waiting",
   barrier: "Waiting",
 };
-/** Executor events as view inputs (renames are not shown: the row is the container's). */
+/** Executor events as view inputs (a recreate's rename and removal are not shown: the row is the container's). */
 export function toInputs(e: StepEvent, at: number): ProgressInput[] {
   if (e.type === "rollback") return [{ type: "note", text: `Rolled back ${e.what}`, at }];
   const step = e.step;
-  if (step.kind === "renameContainer") return [];
+  // The row is the container's: a recreate's rename, and its removal of the old one (after the new one started), are not shown.
+  if (step.kind === "renameContainer" || (step.kind === "removeContainer" && step.reason.code === "recreate")) return [];
   const id = `${STEP_OBJECT[step.kind]} ${stepSubject(step)}`;
   switch (e.type) {
     case "start":
@@ -81,7 +82,7 @@ export function agentInputs(e: EventRecord): ProgressInput[] {
   const at = e.at;
   if (e.type === "deployment.reverted" || e.type === "deployment.waiting") return [{ type: "note", text: e.message, at }];
   const p = readStepProgress((e.data as { step?: unknown } | undefined)?.step);
-  if (!p || p.kind === "renameContainer") return [];
+  if (!p || p.kind === "renameContainer" || (p.kind === "removeContainer" && p.reason.code === "recreate")) return [];
   const id = `${STEP_OBJECT[p.kind]} ${p.subject}`;
   if (p.status === "failed") return [{ type: "failed", id, text: p.error?.message ?? "failed", at }];
   const text = p.kind === "waitFor" ? (p.condition === "service_healthy" ? "Healthy" : p.condition === "service_started" ? "Started" : p.condition ? "Completed" : STEP_DONE[p.kind]) : STEP_DONE[p.kind];

@@ -38,6 +38,24 @@ describe("--progress", () => {
     ]);
   });
 
+  test("a recreate's row ends Started: its rename and its removal of the old container (after the start) are not shown", () => {
+    const old = { id: "0", name: "shop-web-1", service: "web", number: 1 } as never;
+    const sub = { code: "recreate" } as const;
+    const step = (kind: string, extra: object) => ({ kind, id: kind, after: [], reason: sub, ...extra }) as never;
+    const seq: StepEvent[] = [
+      { type: "done", step: step("renameContainer", { container: old, to: "0_shop-web-1" }) },
+      { type: "done", step: step("createContainer", { name: "shop-web-1", service: "web", number: 1, replaces: old }) },
+      { type: "done", step: step("startContainer", { container }) },
+      { type: "done", step: step("removeContainer", { container: old, volumes: false }) },
+    ];
+    const c = ctx();
+    const r = progressRenderer(c, "plain", () => 0);
+    for (const e of seq) r.onEvent(e);
+    r.finish();
+    expect(c.text).not.toContain("Removed");
+    expect(c.text.trim().split("\n").at(-1)).toMatch(/Container shop-web-1 +Started/);
+  });
+
   test("plain prints finished steps and build lines; quiet only failures; json one object per event", () => {
     for (const [mode, check] of [
       ["plain", (t: string) => expect(t).toBe(" ✔ Container shop-web-1               Started\n   shop-api | Step 1/2 : FROM busybox\n ✘ Image shop-api                     no such file\n")],
