@@ -206,7 +206,8 @@ export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorE
       case "barrier":
         return;
       case "waitFor":
-        return waitFor(step, engine, opts.project, { sleep, now, timeoutMs: opts.waitTimeoutMs ?? 600_000, pollMs: opts.pollIntervalMs ?? 250, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.remoteDependency ? { remote: opts.remoteDependency } : {}) });
+        // A container this run moved aside for its replacement (renamed, stopped) is not the service any more.
+        return waitFor(step, engine, opts.project, { sleep, now, timeoutMs: opts.waitTimeoutMs ?? 600_000, pollMs: opts.pollIntervalMs ?? 250, replaced: renamed, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.remoteDependency ? { remote: opts.remoteDependency } : {}) });
     }
   };
 
@@ -355,7 +356,7 @@ async function waitFor(
   step: Extract<Step<ServiceTemplate>, { kind: "waitFor" }>,
   engine: ExecutorEngine,
   project: string,
-  o: { sleep: (ms: number) => Promise<void>; now: () => number; timeoutMs: number; pollMs: number; signal?: AbortSignal; remote?: (service: string, condition: DependsCondition) => DependencyVerdict },
+  o: { sleep: (ms: number) => Promise<void>; now: () => number; timeoutMs: number; pollMs: number; replaced: ReadonlyMap<string, string>; signal?: AbortSignal; remote?: (service: string, condition: DependsCondition) => DependencyVerdict },
 ): Promise<void> {
   const deadline = o.now() + o.timeoutMs;
   const want = step.condition === "service_healthy" ? "healthy" : step.condition === "service_started" ? "started" : "exited 0";
@@ -364,7 +365,7 @@ async function waitFor(
   let waitingOn = "";
   for (;;) {
     if (o.signal?.aborted) throw new FizzError({ code: "executor.aborted", message: "interrupted", exitCode: 130 });
-    const localOk = here ? await localCondition(step, engine, project) : true;
+    const localOk = here ? await localCondition(step, engine, project, o.replaced) : true;
     let remoteOk = true;
     if (elsewhere > 0) {
       const v = o.remote ? o.remote(step.service, step.condition) : { kind: "waiting" as const, reason: `${step.service} runs on other nodes, and this node cannot see them` };
@@ -387,8 +388,8 @@ async function waitFor(
 }
 
 /** Whether the dependency's containers on this engine meet the condition (throws when they never will). */
-async function localCondition(step: Extract<Step<ServiceTemplate>, { kind: "waitFor" }>, engine: ExecutorEngine, project: string): Promise<boolean> {
-  const cs = await engine.serviceContainers(project, step.service);
+async function localCondition(step: Extract<Step<ServiceTemplate>, { kind: "waitFor" }>, engine: ExecutorEngine, project: string, replaced: ReadonlyMap<string, string>): Promise<boolean> {
+  const cs = (await engine.serviceContainers(project, step.service)).filter((c) => !replaced.has(c.id));
   if (!cs.length) return false;
   if (step.condition === "service_started") return cs.some((c) => c.status.state === "running" || c.status.state === "exited");
   if (step.condition === "service_healthy") {

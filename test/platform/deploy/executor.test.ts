@@ -151,6 +151,19 @@ describe("executePlan", () => {
     expect([...engine.containers.entries()].map(([id, c]) => `${id}:${c.name}:${c.status.state}`).sort()).toEqual(["old1:demo-web-1:running", "old2:demo-web-2:running"]);
   });
 
+  test("a gate on a service being recreated waits for the new container: the old one, stopped until its removal, does not fail it", async () => {
+    const yaml = "services:\n  api:\n    image: img:1\n    healthcheck: { test: [\"CMD\", \"true\"], interval: 1s }\n  web:\n    image: img:1\n    depends_on:\n      api: { condition: service_healthy }\n";
+    const r = loadProject({ cwd: "/p/demo", env: {}, reader: { read: (p) => (p === "/p/demo/compose.yaml" ? yaml : undefined) } });
+    const { desired } = desiredProject(r.project!);
+    const engine = new FakeEngine();
+    const old = { id: "oldapi", name: "demo-api-1", project: "demo", service: "api", number: 1, configHash: "older", state: "running" as const, health: "healthy" as const, oneoff: false };
+    engine.containers.set(old.id, { name: old.name, service: "api", status: { state: "running", health: "healthy" }, polls: 0 });
+    const p = plan(desired, { containers: [old], networks: [{ name: "demo_default", project: "demo" }], volumes: [], images: [{ ref: "img:1", id: "sha256:1" }] });
+    const res = await executePlan(p, engine, { project: "demo", instance: {}, rollbackOnFailure: true, ...fast });
+    expect(res.error?.message).toBeUndefined();
+    expect([...engine.containers.values()].map((c) => `${c.name}:${c.status.state}`).sort()).toEqual(["demo-api-1:running", "demo-web-1:running"]);
+  });
+
   test("pull never + absent image fails before touching the engine", async () => {
     const engine = new FakeEngine();
     const r = await executePlan(setup(), engine, { project: "demo", instance: {}, imagesPresent: new Set(["other:1"]), ...fast });
