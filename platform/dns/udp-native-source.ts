@@ -120,6 +120,19 @@ struct ctx {
   struct sockaddr_in jpeer[BATCH];
 };
 
+/* One datagram of an mmsghdr batch: its buffer (len bytes) and its peer's address. */
+static void datagram(struct mmsghdr *m, struct iovec *iv, struct sockaddr_in *peer, void *buf, size_t len) {
+  iv->iov_base = buf;
+  iv->iov_len = len;
+  m->msg_hdr.msg_name = peer;
+  m->msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
+  m->msg_hdr.msg_iov = iv;
+  m->msg_hdr.msg_iovlen = 1;
+  m->msg_hdr.msg_control = 0;
+  m->msg_hdr.msg_controllen = 0;
+  m->msg_hdr.msg_flags = 0;
+}
+
 static unsigned short be16(unsigned short x) { return (unsigned short)((x >> 8) | (x << 8)); }
 static unsigned int be32(unsigned int x) { return (x >> 24) | ((x >> 8) & 0xff00) | ((x << 8) & 0xff0000) | (x << 24); }
 static int lower(int c) { return c >= 65 && c <= 90 ? c + 32 : c; }
@@ -204,15 +217,7 @@ static void *serve(void *arg) {
   struct ctx *c = arg;
   for (;;) {
     for (int i = 0; i < BATCH; i++) {
-      c->iv[i].iov_base = c->in[i];
-      c->iv[i].iov_len = IN_SLOT;
-      c->m[i].msg_hdr.msg_name = &c->peer[i];
-      c->m[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
-      c->m[i].msg_hdr.msg_iov = &c->iv[i];
-      c->m[i].msg_hdr.msg_iovlen = 1;
-      c->m[i].msg_hdr.msg_control = 0;
-      c->m[i].msg_hdr.msg_controllen = 0;
-      c->m[i].msg_hdr.msg_flags = 0;
+      datagram(&c->m[i], &c->iv[i], &c->peer[i], c->in[i], IN_SLOT);
     }
     int n = recvmmsg(c->fd, c->m, BATCH, MSG_WAITFORONE, 0);
     if (c->closing) break;
@@ -223,15 +228,7 @@ static void *serve(void *arg) {
       unsigned int asker = be32(c->peer[i].sin_addr);
       int alen = len > 0 ? answer(c, c->in[i], len, asker, c->answers[k]) : 0;
       if (alen > 0) {
-        c->ov[k].iov_base = c->answers[k];
-        c->ov[k].iov_len = alen;
-        c->o[k].msg_hdr.msg_name = &c->peer[i];
-        c->o[k].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
-        c->o[k].msg_hdr.msg_iov = &c->ov[k];
-        c->o[k].msg_hdr.msg_iovlen = 1;
-        c->o[k].msg_hdr.msg_control = 0;
-        c->o[k].msg_hdr.msg_controllen = 0;
-        c->o[k].msg_hdr.msg_flags = 0;
+        datagram(&c->o[k], &c->ov[k], &c->peer[i], c->answers[k], alen);
         k++;
         continue;
       }
@@ -365,15 +362,7 @@ int nu_send(struct ctx *c, int n) {
     c->jpeer[i].sin_family = AF_INET;
     c->jpeer[i].sin_port = be16((unsigned short)d[2]);
     c->jpeer[i].sin_addr = be32(d[3]);
-    c->jiov[i].iov_base = c->out + d[0];
-    c->jiov[i].iov_len = d[1];
-    c->jm[i].msg_hdr.msg_name = &c->jpeer[i];
-    c->jm[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
-    c->jm[i].msg_hdr.msg_iov = &c->jiov[i];
-    c->jm[i].msg_hdr.msg_iovlen = 1;
-    c->jm[i].msg_hdr.msg_control = 0;
-    c->jm[i].msg_hdr.msg_controllen = 0;
-    c->jm[i].msg_hdr.msg_flags = 0;
+    datagram(&c->jm[i], &c->jiov[i], &c->jpeer[i], c->out + d[0], d[1]);
   }
   int sent = 0;
   while (sent < n) {
