@@ -188,7 +188,11 @@ export class KeyHolder {
     const alive = this.d.alive();
     if (this.master) {
       // A holder that left takes nothing with it: its records go and the key is re-split from a new polynomial.
-      const gone = revocations(v, this.d.left?.() ?? new Set(), epochOf(kr));
+      // The nodes that stay do it, never the leaver itself: a leaving node keeps running through its leave
+      // linger and sees its own row "left", and re-splitting there would race the survivors' own re-split.
+      const left = new Set(this.d.left?.() ?? []);
+      left.delete(self);
+      const gone = revocations(v, left, epochOf(kr));
       if (gone.length) {
         const epoch = epochOf(kr) + 1;
         const keys = gone.flatMap((n) => [nodeKeyKey(n), shareKey(n), sealKey(n), ...[...(v.offers.get(n)?.keys() ?? [])].map((from) => offerKey(n, from)), ...[...v.offers.keys()].filter((to) => v.offers.get(to)!.has(n)).map((to) => offerKey(to, n))]);

@@ -157,6 +157,24 @@ describe("unseal protocol over shared records", () => {
     expect((c.state.get("keyring") as { epoch?: number }).epoch).toBe(1);
   });
 
+  test("the leaver's own passes during its leave linger revoke nothing: the nodes that stay re-split and say so", async () => {
+    const c = cluster();
+    await c.rounds();
+    // fizz leave: the leaver marks its own row "left" and keeps running (gossiping the news) for a while.
+    c.left.add("n5");
+    await c.holders.get("n5")!.pass();
+    await c.holders.get("n5")!.pass();
+    expect(c.events.filter((e) => e.includes("secrets.shares_resplit"))).toEqual([]);
+    expect((c.state.get("keyring") as { epoch?: number }).epoch).toBeUndefined();
+    c.alive.delete("n5");
+    await c.rounds();
+    const resplit = c.events.filter((e) => e.includes("secrets.shares_resplit"));
+    expect(resplit.length).toBeGreaterThan(0);
+    expect(resplit.every((e) => !e.startsWith("n5 ") && e.includes("share holder n5 left the cluster"))).toBe(true);
+    expect((c.state.get("keyring") as { epoch?: number }).epoch).toBe(1);
+    expect(c.modes()).toBe("n1:unsealed n2:unsealed n3:unsealed n4:unsealed");
+  });
+
   test("a tampered share offer is named and ignored", async () => {
     const c = cluster();
     await c.rounds();
