@@ -171,11 +171,13 @@ describe.skipIf(!socket || !isRoot || !bin)("registry across 3 hosts", () => {
     // Blobs once (plus manifests, a few hundred bytes).
     expect(upstreamBlobBytes).toBeGreaterThanOrEqual(total);
     expect(upstreamBlobBytes).toBeLessThan(total + 10_000);
-    for (const i of [1, 2]) {
-      expect(byHost[i]!.peer).toBeGreaterThan(0);
-      // every host has the whole image: what it did not fetch from upstream came from a peer
-      expect(byHost[i]!.peer + byHost[i]!.upstream).toBeGreaterThanOrEqual(total);
-    }
+    // Every host has the whole image: what it did not fetch from upstream came from a peer.
+    for (const i of [0, 1, 2]) expect(byHost[i]!.peer + byHost[i]!.upstream).toBeGreaterThanOrEqual(total);
+    // Each blob left the upstream once, so the two hosts that did not fetch it got it from a peer:
+    // at least twice the image's bytes came from peers, however the blobs' fetchers fell. (Not "every
+    // host > 0 from peers": a digest's fetcher is the rendezvous of the node ids, random per run, and
+    // one host is the fetcher of all 5 blobs in 3 runs of 243, then rightly takes nothing from a peer.)
+    expect(byHost.reduce((n, h) => n + h.peer, 0)).toBeGreaterThanOrEqual(2 * total);
     // The pin: every host runs the same image (the config digest is the image id).
     const ids = await Promise.all([0, 1, 2].map(async (i) => (await host(i).docker(["image", "inspect", "-f", "{{.Id}}", image!.ref])).stdout.trim()));
     expect(new Set(ids).size).toBe(1);
