@@ -3,7 +3,9 @@
  * reconciler before it plans (the `network` hook): which networks span the
  * cluster, an address for each replica placed here on each of them
  * (core/net/assign.ts, kept while the node's slices hold it, so an agent
- * restart converges to the same addresses), the claims that takes written to
+ * restart converges to the same addresses; new slices from the node's rank
+ * among the live members, so the nodes of one deploy, claiming at the same
+ * moment, never take the same slice), the claims that takes written to
  * the replicated table in one change, and the desired state shaped with the
  * answers (core/net/deploy-shape.ts).
  *
@@ -46,9 +48,11 @@ export function shapeForMesh(
   const warnings = span.local.map((l) => l.why);
   if (span.spanning.length === 0) return { desired, warnings, claimed: false };
   const wants = addressWants(deployment, desired, actual, span.spanning);
+  // Every node planning this deploy claims its slices now, from the same membership view: ranks keep them apart.
+  const members = liveMembers(node.members(), nodeId);
   let assigned: AssignResult | undefined;
   node.mutate((s, ts) => {
-    const a = assignAddresses(s.ips, cfg, nodeId, wants, () => encodeHlc(ts));
+    const a = assignAddresses(s.ips, cfg, nodeId, wants, () => encodeHlc(ts), { members });
     assigned = a;
     if (a.errors.size > 0 || Object.keys(a.writes).length === 0) return undefined;
     const delta: ClusterDelta = { ips: a.writes };
@@ -74,6 +78,13 @@ export function shapeForMesh(
     }
   }
   return { desired: shapeDeployment(desired, span.spanning, a, { deploymentId: deployment, nodeId, mtu }), warnings, claimed: Object.keys(a.writes).length > 0 };
+}
+
+/** Ids of the members that are alive or suspect (placement's notion of live), self always included. */
+export function liveMembers(members: readonly { readonly id: string; readonly state: string }[], self: string): string[] {
+  const ids = members.filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.id);
+  if (!ids.includes(self)) ids.push(self);
+  return ids.sort();
 }
 
 /** One error naming every replica that has no address, with the first reason's code and hint. */

@@ -13,7 +13,9 @@
  *  - a container keeps its current address while the node's slices hold it
  *    (restarts and re-adoption change nothing); else it gets its fixed
  *    `ipv4_address`, or the first free address from its replica key's hash,
- *    claiming another slice when the node's are full.
+ *    claiming another slice when the node's are full (from the node's rank
+ *    among the live members when the caller gives them: concurrent claims
+ *    with one membership view never collide).
  */
 import type { Dict, HlcString } from "../crdt/index.ts";
 import type { IpClaim } from "../state/schema.ts";
@@ -58,11 +60,22 @@ export function wantId(w: Want): string {
   return `${w.key}@${w.network.name}`;
 }
 
+export interface AssignOptions {
+  /**
+   * The live members (alive or suspect) as this node sees them, self
+   * included. New slices come from the node's rank among them
+   * (ipam.ts preferredSlices), so nodes that claim at the same moment with
+   * the same view never take the same slice; without it, from a hash.
+   */
+  readonly members?: readonly string[];
+}
+
 /**
  * `stamp()` gives a fresh HLC timestamp for each claim written (the node's
  * clock); `table` is the current replicated `ips` table.
  */
-export function assignAddresses(table: Dict<IpClaim>, cfg: IpamConfig, nodeId: string, wants: readonly Want[], stamp: () => HlcString): AssignResult {
+export function assignAddresses(table: Dict<IpClaim>, cfg: IpamConfig, nodeId: string, wants: readonly Want[], stamp: () => HlcString, opts: AssignOptions = {}): AssignResult {
+  const members = opts.members;
   const work: Record<string, IpClaim> = Object.assign(Object.create(null) as Record<string, IpClaim>, table);
   const writes: Record<string, IpClaim> = Object.create(null) as Record<string, IpClaim>;
   const errors = new Map<string, FizzError>();
@@ -150,7 +163,7 @@ export function assignAddresses(table: Dict<IpClaim>, cfg: IpamConfig, nodeId: s
         continue;
       }
       if (!nodeMayUse(plan, subnet, nodeId, w.fixed)) {
-        const s = pickSlice(plan, cfg, subnet, nodeId, w.network.name, w.fixed);
+        const s = pickSlice(plan, cfg, subnet, nodeId, w.network.name, { want: w.fixed });
         if (!s.ok) {
           errors.set(id, s.error);
           continue;
@@ -163,7 +176,7 @@ export function assignAddresses(table: Dict<IpClaim>, cfg: IpamConfig, nodeId: s
     }
     let ip = pickAddress(plan, subnet, nodeId, w.key, u);
     if (ip === undefined) {
-      const s = pickSlice(plan, cfg, subnet, nodeId, w.network.name);
+      const s = pickSlice(plan, cfg, subnet, nodeId, w.network.name, members ? { members } : {});
       if (!s.ok) {
         errors.set(id, s.error);
         continue;

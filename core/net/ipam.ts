@@ -1,12 +1,17 @@
 /**
- * Choosing what to claim, without coordination. Every choice starts at a
- * place derived from a stable hash of what is being placed (the network's
- * owner, the node and subnet, the replica), and probes forward from there to
- * the first free spot (Firework's deterministic assignment): an agent that
- * restarts, or a node that comes back, lands on the same subnet, slice and
- * address as before, and two partitions rarely pick the same spot for
- * different things. When they do, resolveClaims (claims.ts) decides, and only
- * the loser's claim moves.
+ * Choosing what to claim, without coordination. Subnets, node addresses and
+ * container addresses start at a place derived from a stable hash of what is
+ * being placed (the network's owner, the node, the replica), and probe
+ * forward from there to the first free spot (Firework's deterministic
+ * assignment): an agent that restarts, or a node that comes back, lands on
+ * the same subnet and address as before, and two partitions rarely pick the
+ * same spot for different things. Slices are different: every node that runs
+ * a replica of a new network claims one at the same moment, and 3 nodes
+ * hashing into 16 slices collide ~18% of the time; so a node's slices come
+ * from its rank among the live members (preferredSlices), disjoint for every
+ * node with the same view. When claims do collide (a partition, views that
+ * differ), resolveClaims (claims.ts) decides, and only the loser's claim
+ * moves.
  *
  * Each function returns the claim to write (a key and owner for the `ips`
  * table) or a FizzError that names the fix; none writes anything.
@@ -101,15 +106,46 @@ export function gatewayOf(subnet: Cidr): number {
 }
 
 /**
- * A new slice of `subnet` for `nodeId`, when its slices have no free address
- * left (`used` holds the addresses its containers have). With `want`, the
- * slice that holds that address (for ipv4_address).
+ * Which slices of a subnet cut into `n` a node claims first, from its rank in
+ * the sorted live `members` (a stride: rank r of m gets r, r + m, r + 2m, …
+ * below n). Every node with the same membership view computes the same
+ * partition, so nodes claiming slices of a new network at the same moment
+ * (they plan one deploy within milliseconds) pick disjoint slices, whatever
+ * each has seen of the others' claims. Empty when the node is not in the
+ * view or ranks past the last slice (more members than slices): it then
+ * probes from its hash, as without a view.
  */
-export function pickSlice(plan: ClaimPlan, cfg: IpamConfig, subnet: Cidr, nodeId: string, network: string, want?: number): Pick<NewClaim> {
+export function preferredSlices(n: number, members: readonly string[], nodeId: string): number[] {
+  const ranked = [...new Set(members)].sort();
+  const r = ranked.indexOf(nodeId);
+  if (r < 0) return [];
+  const out: number[] = [];
+  for (let i = r; i < n; i += ranked.length) out.push(i);
+  return out;
+}
+
+export interface SliceOptions {
+  /** ipv4_address: the slice that holds it. */
+  readonly want?: number;
+  /** The live members as this node sees them (ids, self included): slices come from the node's rank (preferredSlices). */
+  readonly members?: readonly string[];
+}
+
+/**
+ * A new slice of `subnet` for `nodeId`, when its slices have no free address
+ * left. With `want`, the slice that holds that address (for ipv4_address).
+ * Otherwise the first free slice of the node's stride (preferredSlices), then
+ * the first free one from the hash of node and subnet: with the same
+ * membership view, concurrent claimants never collide unless a stride is
+ * used up; when they do (a partition, views that differ), resolveClaims
+ * settles it and only the later claim moves.
+ */
+export function pickSlice(plan: ClaimPlan, cfg: IpamConfig, subnet: Cidr, nodeId: string, network: string, opts: SliceOptions = {}): Pick<NewClaim> {
   const owner = nodeOwner(nodeId);
   const prefix = Math.max(cfg.slicePrefix, subnet.prefix);
   const n = blockCount(subnet, prefix);
   const taken = (c: Cidr) => plan.accepted.find((a) => a.owner.startsWith("node:") && overlaps(a.cidr, c) && contains(subnet, a.cidr));
+  const want = opts.want;
   if (want !== undefined) {
     const c = subBlock(subnet, prefix, blockIndex(subnet, prefix, want))!;
     const t = taken(c);
@@ -117,6 +153,10 @@ export function pickSlice(plan: ClaimPlan, cfg: IpamConfig, subnet: Cidr, nodeId
       return err("net.address_unavailable", `ipv4_address ${formatIp(want)} on network ${network} is in ${formatCidr(c)}, which node ${t.owner.slice(5)} holds`, "pin the service to that node (deploy.placement.constraints), pick an address in this node's slice, or leave ipv4_address out");
     }
     return ok(claimOf(c, owner));
+  }
+  for (const i of opts.members ? preferredSlices(n, opts.members, nodeId) : []) {
+    const c = subBlock(subnet, prefix, i)!;
+    if (!taken(c)) return ok(claimOf(c, owner));
   }
   const start = hash32(`${nodeId}|${formatCidr(subnet)}`) % n;
   for (let k = 0; k < n; k++) {

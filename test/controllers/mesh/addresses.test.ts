@@ -18,7 +18,7 @@ import type { ClusterAgent } from "../../../controllers/cluster/membership.ts";
 
 const cfg = defaultIpamConfig();
 
-/** The part of a cluster node the hook uses: its state and mutate (applied locally, counted). */
+/** The part of a cluster node the hook uses: its state, members (itself alone) and mutate (applied locally, counted). */
 function replica() {
   let state: ClusterState = emptyState();
   let wall = 1_000;
@@ -27,6 +27,7 @@ function replica() {
     get state() {
       return state;
     },
+    members: () => [{ id: "a", state: "alive", self: true }],
     mutate(fn: (s: ClusterState, ts: Hlc) => { delta: ClusterDelta } | undefined) {
       const r = fn(state, { wall: wall++, logical: 0, node: "a" });
       if (r) {
