@@ -139,11 +139,27 @@ export function assignAddresses(table: Dict<IpClaim>, cfg: IpamConfig, nodeId: s
     if (!u) used.set(k, (u = new Set()));
     return u;
   };
-  // Keep first: a container whose address still holds keeps it, whatever order the others come in.
+  // Keep first: every container whose address still holds keeps it, before any that must move picks
+  // one (else a mover could take the address of a keeper later in the order, and move it too).
   const ordered = [...wants].sort((a, b) => Number(b.current !== undefined) - Number(a.current !== undefined) || (wantId(a) < wantId(b) ? -1 : 1));
+  const kept = new Map<string, number>();
+  for (const w of ordered) {
+    const subnet = subnets.get(netOwner(w.network.deploymentId, w.network.name));
+    if (!subnet || errors.has(wantId(w))) continue;
+    const u = usedIn(subnet);
+    if (w.current !== undefined && !u.has(w.current) && nodeMayUse(plan, subnet, nodeId, w.current) && (w.fixed === undefined || w.fixed === w.current)) {
+      u.add(w.current);
+      kept.set(wantId(w), w.current);
+    }
+  }
   for (const w of ordered) {
     const id = wantId(w);
     if (errors.has(id)) continue;
+    const keep = kept.get(id);
+    if (keep !== undefined) {
+      addresses.set(id, keep);
+      continue;
+    }
     const subnet = subnets.get(netOwner(w.network.deploymentId, w.network.name));
     if (!subnet) continue;
     const u = usedIn(subnet);
