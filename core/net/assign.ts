@@ -21,7 +21,7 @@ import type { Dict, HlcString } from "../crdt/index.ts";
 import type { IpClaim } from "../state/schema.ts";
 import { FizzError } from "../errors.ts";
 import { formatCidr, type Cidr } from "./cidr.ts";
-import { netOwner, nodeOwner, resolveClaims, type ClaimPlan } from "./claims.ts";
+import { netOwner, nodeOwner, resolveClaims, slicesOf, type ClaimPlan } from "./claims.ts";
 import type { IpamConfig } from "./ipam-config.ts";
 import { checkFixedAddress, nodeMayUse, pickAddress, pickNodeAddress, pickSlice, pickSubnet, type NewClaim } from "./ipam.ts";
 
@@ -191,13 +191,16 @@ export function assignAddresses(table: Dict<IpClaim>, cfg: IpamConfig, nodeId: s
       continue;
     }
     let ip = pickAddress(plan, subnet, nodeId, w.key, u);
-    if (ip === undefined) {
+    // Claim slices until one has a usable address (a tiny subnet's first slice may hold only its network and gateway).
+    while (ip === undefined) {
       const s = pickSlice(plan, cfg, subnet, nodeId, w.network.name, members ? { members } : {});
       if (!s.ok) {
         errors.set(id, s.error);
-        continue;
+        break;
       }
+      const had = slicesOf(plan, subnet, nodeId).length;
       claim(s.value);
+      if (slicesOf(plan, subnet, nodeId).length === had) break; // the claim did not take: never loop on it
       ip = pickAddress(plan, subnet, nodeId, w.key, u);
     }
     if (ip === undefined) continue;

@@ -142,7 +142,11 @@ export interface SliceOptions {
  */
 export function pickSlice(plan: ClaimPlan, cfg: IpamConfig, subnet: Cidr, nodeId: string, network: string, opts: SliceOptions = {}): Pick<NewClaim> {
   const owner = nodeOwner(nodeId);
-  const prefix = Math.max(cfg.slicePrefix, subnet.prefix);
+  if (subnet.prefix > 30) {
+    return err("net.subnet_too_small", `network ${network}'s subnet ${formatCidr(subnet)} is too small to give containers addresses (it has no room beside its network, gateway and broadcast addresses)`, "give the network a /29 or larger subnet (networks.<name>.ipam.config[0].subnet), or leave it out and Fizz picks a /24");
+  }
+  // Always smaller than the subnet: a slice with the subnet's own key would overwrite its claim in the table.
+  const prefix = Math.max(cfg.slicePrefix, subnet.prefix + 1);
   const n = blockCount(subnet, prefix);
   const taken = (c: Cidr) => plan.accepted.find((a) => a.owner.startsWith("node:") && overlaps(a.cidr, c) && contains(subnet, a.cidr));
   const want = opts.want;

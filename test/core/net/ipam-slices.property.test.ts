@@ -264,6 +264,40 @@ describe("after a partition heals", () => {
   }, 60_000);
 });
 
+describe("small subnets a compose file asks for", () => {
+  test("a /25 to /30 is cut into slices smaller than itself: its claim is never overwritten, its replicas get addresses, the next pass writes nothing", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 25, max: 30 }), fc.integer({ min: 1, max: 3 }), idArb, (prefix, replicas, me) => {
+        const cfg = config(28);
+        const subnet: Cidr = { base: (10 << 24) + (40 << 16), prefix };
+        const net = { deploymentId: "d", name: "small", subnet };
+        const usable = 2 ** (32 - prefix) - 3;
+        const wants: Want[] = Array.from({ length: Math.min(replicas, usable) }, (_, k) => ({ key: `d/web/${k + 1}`, service: "web", network: net }));
+        let wall = 1;
+        const first = assignAddresses(Object.create(null), cfg, me, wants, () => encodeHlc({ wall: wall++, logical: 0, node: me }), { members: [me] });
+        expect([...first.errors.values()].map((e) => e.message)).toEqual([]);
+        expect(first.writes[formatCidr(subnet)]?.owner).toBe(netOwner("d", "small"));
+        expect(first.addresses.size).toBe(wants.length);
+        const table = mergeIpTable(Object.create(null), first.writes);
+        const again = assignAddresses(table, cfg, me, wants.map((w) => ({ ...w, current: first.addresses.get(wantId(w))! })), () => encodeHlc({ wall: wall++, logical: 0, node: me }), { members: [me] });
+        expect(Object.keys(again.writes)).toEqual([]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  test("a /31 or /32 is refused with net.subnet_too_small and the fix", () => {
+    const cfg = config(28);
+    for (const prefix of [31, 32]) {
+      const subnet: Cidr = { base: (10 << 24) + (40 << 16), prefix };
+      const r = assignAddresses(Object.create(null), cfg, "a", [{ key: "d/web/1", service: "web", network: { deploymentId: "d", name: "tiny", subnet } }], () => encodeHlc({ wall: 1, logical: 0, node: "a" }), { members: ["a"] });
+      const e = r.errors.get("d/web/1@tiny");
+      expect(e?.code).toBe("net.subnet_too_small");
+      expect(e?.hint).toContain("/29 or larger");
+    }
+  });
+});
+
 describe("exhaustion", () => {
   test("a node that needs a slice when all are held gets net.subnet_exhausted naming the network, subnet, node and the fix, and claims nothing", () => {
     fc.assert(
