@@ -2,7 +2,8 @@
  * What `fizz validate` says about a compose file's networks once it may run
  * across nodes: an external network exists on one node only (warned: in a
  * cluster, containers on other nodes are not on it); a subnet Fizz cannot
- * use, or one that overlaps another network of the file, is an error; an
+ * use (malformed, or a /31 or /32 on a network it spans), or one that
+ * overlaps another network of the file, is an error; an
  * ipv4_address outside its network's subnet, on the subnet's network,
  * gateway or broadcast address, or on a service with more than one replica,
  * is an error with the fix. Everything else about addresses is decided at
@@ -14,6 +15,9 @@ import type { Project } from "../compose/model.ts";
 import { replicaCount } from "../compose/query.ts";
 import { formatCidr, overlaps, parseCidr, parseIp, type Cidr } from "./cidr.ts";
 import { checkFixedAddress } from "./ipam.ts";
+
+/** Drivers whose networks Fizz spans across nodes (core/net/admit.ts reads them the same way). */
+const SPANNING = new Set(["bridge", "overlay"]);
 
 export function networkDiagnostics(project: Project, diags: Diags): void {
   const subnets = new Map<string, Cidr>();
@@ -29,6 +33,10 @@ export function networkDiagnostics(project: Project, diags: Diags): void {
     if (!r.ok) {
       diags.error(["networks", key, "ipam", "config", 0, "subnet"], "net.invalid_cidr", r.error.message, r.error.hint);
       continue;
+    }
+    if (r.value.prefix > 30 && (!net.driver || SPANNING.has(net.driver))) {
+      // The same refusal the deploy would give (core/net/ipam.ts pickSlice), here with the file's line.
+      diags.error(["networks", key, "ipam", "config", 0, "subnet"], "net.subnet_too_small", `subnet ${formatCidr(r.value)} of network ${key} is too small to give containers addresses (it has no room beside its network, gateway and broadcast addresses)`, "use a /29 or larger subnet, or leave ipam.config.subnet out and Fizz picks a /24");
     }
     for (const [other, c] of subnets) {
       if (overlaps(c, r.value)) diags.error(["networks", key, "ipam", "config", 0, "subnet"], "net.subnet_overlap", `subnet ${formatCidr(r.value)} of network ${key} overlaps ${formatCidr(c)} of network ${other}`, "give each network its own subnet, or leave ipam.config.subnet out and Fizz picks free ones");

@@ -42,6 +42,17 @@ networks:
     expect(diags(r, "net.subnet_overlap")[0]!.message).toBe("subnet 10.50.0.0/23 of network front overlaps 10.50.0.0/24 of network back");
   });
 
+  test("a /31 or /32 subnet on a network Fizz spans is refused at its line; another driver's is the engine's business", () => {
+    const r = load("services:\n  a:\n    image: x\n    networks: [tiny, mac]\nnetworks:\n  tiny:\n    ipam: { config: [{ subnet: 10.9.0.0/31 }] }\n  mac:\n    driver: macvlan\n    ipam: { config: [{ subnet: 10.9.1.0/32 }] }\n");
+    const small = diags(r, "net.subnet_too_small");
+    expect(small.length).toBe(1);
+    expect(small[0]!.message).toContain("subnet 10.9.0.0/31 of network tiny is too small");
+    expect(small[0]!.hint).toContain("/29 or larger");
+    expect([small[0]!.file, small[0]!.line]).toEqual(["/p/compose.yaml", 7]);
+    const ok = load("services:\n  a:\n    image: x\n    networks: [n]\nnetworks:\n  n:\n    ipam: { config: [{ subnet: 10.9.0.0/30 }] }\n");
+    expect(diags(ok, "net.subnet_too_small")).toEqual([]);
+  });
+
   test("an external network is warned about as node-local; a clean file has no network diagnostics", () => {
     const r = load("services:\n  a:\n    image: x\n    networks: [shared]\nnetworks:\n  shared:\n    external: true\n");
     expect(diags(r, "net.external_node_local").map((d) => d.severity)).toEqual(["warning"]);
