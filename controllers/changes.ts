@@ -6,6 +6,8 @@
  * level-triggered controllers only need to know *that* something may differ,
  * and re-read the state themselves.
  */
+import type { DeltaScope } from "../core/state/delta-scope.ts";
+
 export type Change =
   /** A deployment's desired state changed here (API) or arrived from the cluster. */
   | { readonly kind: "deployment"; readonly name: string; readonly source: "api" | "cluster" }
@@ -15,8 +17,14 @@ export type Change =
   | { readonly kind: "reconciled"; readonly name: string; readonly generation: number; readonly failed: boolean }
   /** A member joined, failed, left or changed (SWIM); also this node joining, leaving or catching up. */
   | { readonly kind: "membership"; readonly event: MembershipEvent; readonly member?: string }
-  /** The replicated cluster state changed by a peer's delta (gossip or push-pull). */
-  | { readonly kind: "cluster-state"; readonly source: "gossip" | "sync" }
+  /**
+   * The replicated cluster state changed by a peer's delta (gossip or
+   * push-pull). `scope`: the collections the delta touched and the
+   * deployments its keys name (core/state/delta-scope.ts), for a controller
+   * to skip a change that is not about what it reads; absent: anything may
+   * have changed.
+   */
+  | { readonly kind: "cluster-state"; readonly source: "gossip" | "sync"; readonly scope?: DeltaScope }
   /** The engine reported something about one of our containers (die, destroy, health_status…). */
   | { readonly kind: "engine"; readonly action: string; readonly container?: string };
 

@@ -65,6 +65,34 @@ async function timeline(c: Cluster, name: string, t0: number, t1: number): Promi
   return marks.filter((m) => m.at >= t0 - 50 && m.at <= t1 + 2000).sort((a, b) => a.at - b.at);
 }
 
+/** CPU time (ms, own + reaped children) per host and process name, read from /proc. */
+function cpu(c: Cluster): Map<string, number> {
+  const out = new Map<string, number>();
+  const tick = 10; // USER_HZ = 100
+  for (const h of c.hosts) {
+    for (const pid of h.processes()) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      } catch {
+        continue;
+      }
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ms = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * tick;
+      const kind = /^(dockerd|containerd|containerd-shim|fizz|bun|wireguard-go)/.exec(comm)?.[1] ?? "other";
+      const key = `${h.name} ${kind}`;
+      out.set(key, (out.get(key) ?? 0) + ms);
+    }
+  }
+  return out;
+}
+
+function cpuDelta(a: Map<string, number>, b: Map<string, number>): string {
+  const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
+  return keys.map((k) => `${k} ${((b.get(k) ?? 0) - (a.get(k) ?? 0)).toFixed(0)}`).join(", ");
+}
+
 process.env.FIZZ_BIN = compiledCli();
 const results: number[] = [];
 let c: Cluster | undefined;
@@ -77,6 +105,7 @@ try {
     const dir = join(c.dir, `bench-${name}`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "compose.yaml"), `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    deploy:\n      replicas: ${REPLICAS}\n`);
+    const cpu0 = cpu(c);
     const t0 = Date.now();
     const p0 = performance.now();
     const up = fizzOn(c.hosts[0]!, dir, ["up", "-d"]);
@@ -89,12 +118,14 @@ try {
       if (performance.now() - p0 > 60_000) throw new Error("not 6 running in 60 s");
       await sleep(50);
     }
+    const cpu1 = cpu(c);
     const r = await up;
     const cliMs = performance.now() - p0;
     if (r.code !== 0) throw new Error(`fizz up: ${r.stdout}${r.stderr}`);
     results.push(ms);
     await sleep(1500);
     console.log(`\n=== deploy ${name}: 6 running after ${ms.toFixed(0)} ms (CLI returned after ${cliMs.toFixed(0)} ms)`);
+    console.log(`CPU ms until 6 running (own + reaped children, by host and process): ${cpuDelta(cpu0, cpu1)}`);
     for (const m of await timeline(c, name, t0, t0 + cliMs)) console.log(`${String(Math.round(m.at - t0)).padStart(6)} ms  ${m.host}  ${m.what}`);
     await sleep(2000);
   }

@@ -30,7 +30,7 @@ import {
   type Keyring,
   type SeedAddress,
 } from "../../core/cluster-crypto/index.ts";
-import { encodeState } from "../../core/state/index.ts";
+import { deltaScope, encodeState } from "../../core/state/index.ts";
 import type { SwimConfig } from "../../core/swim/index.ts";
 import type { AgentConfig } from "../../core/agent-config/index.ts";
 import { ClusterNode, type BindTransport, type ClusterMember } from "../../platform/cluster/index.ts";
@@ -183,7 +183,7 @@ export class ClusterAgent implements ClusterApi, Controller {
       }
     });
     node.on("state", (e) => {
-      if (e.source !== "local") this.d.notify?.({ kind: "cluster-state", source: e.source });
+      if (e.source !== "local") this.d.notify?.({ kind: "cluster-state", source: e.source, scope: deltaScope(e.delta) });
     });
   }
 

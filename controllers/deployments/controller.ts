@@ -4,7 +4,8 @@
  * (api.ts: reads from views.ts, changes through changes.ts, each change
  * followed to its end by follow.ts), and wakes the loop on every change that
  * may make a deployment differ from what runs (an engine event, a peer's
- * state change, a membership change). When this node leaves its cluster it
+ * state change, a membership change): a peer's change to some deployments'
+ * records wakes only those (reconciler.ts `wakeFor`). When this node leaves its cluster it
  * takes down its share of the cluster's deployments.
  */
 import { healthFromStatus } from "../../core/deploy/actual.ts";
@@ -13,6 +14,7 @@ import type { MountSpec } from "../../core/deploy/engine-body.ts";
 import { notReady } from "../../core/reconcile/readiness.ts";
 import { sleep } from "../../core/clock.ts";
 import { FizzError } from "../../core/errors.ts";
+import { PER_DEPLOYMENT } from "../../core/state/delta-scope.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { deploymentRoutes } from "../../platform/api/routes-deployments.ts";
 import { containerRoutes } from "../../platform/api/routes-containers.ts";
@@ -145,8 +147,13 @@ export class DeploymentsController implements Controller {
     switch (c.kind) {
       case "engine":
       case "membership":
-      case "cluster-state":
         this.reconciler.wake();
+        return;
+      case "cluster-state":
+        // A delta about some deployments' records wakes a pass over those (and any whose share here moved);
+        // one about nodes, addresses, the registry, secrets or ingress may concern any deployment.
+        if (c.scope && c.scope.collections.every((k) => PER_DEPLOYMENT.has(k))) this.reconciler.wakeFor(c.scope.deployments);
+        else this.reconciler.wake();
         return;
       case "deployment":
         if (c.source === "cluster") this.reconciler.kick(c.name);

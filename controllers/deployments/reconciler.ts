@@ -45,6 +45,13 @@ export interface PlacementSource {
   refresh(): void;
   /** Per service, the container numbers placed on this node (and those a rolling update holds back). */
   share(deployment: string): Readonly<Record<string, ServiceShare>>;
+  /**
+   * Per service, the container numbers placed on this node, as of the last
+   * refresh, with no side effect (`share` may act on a rollout): what a
+   * targeted pass compares to tell whether another deployment's change moved
+   * this one's replicas.
+   */
+  placed?(deployment: string): Readonly<Record<string, readonly number[]>>;
   /** After reconciling a deployment: this node's containers of it, for the cluster state. */
   report(deployment: string, containers: readonly ContainerSummary[]): void;
   /** How a dependency's replicas on other nodes stand (depends_on across nodes). */
@@ -114,6 +121,13 @@ export class Reconciler {
   private readonly prepared = new Map<string, { key: string; value: Prepared }>();
   /** Last failure reported per deployment and generation, so a stuck deployment logs once, not every pass. */
   private readonly failing = new Map<string, string>();
+  /** Deployments a cluster-state change named since the last pass (`wakeFor`). */
+  private dirty = new Set<string>();
+  /** The next pass goes over every deployment (a `wake`, the timer). */
+  private full = true;
+  private lastFullAt = -Infinity;
+  /** Per deployment, what its last pass was planned from (generation, scale, this node's placed numbers). */
+  private readonly passedWith = new Map<string, string>();
 
   constructor(
     private readonly engine: NodeEngine,
@@ -167,6 +181,7 @@ export class Reconciler {
     const started = this.o.now();
     const rec = this.desired.get(name);
     if (!rec) return {};
+    this.passedWith.set(name, this.planInputs(name));
     const intent = this.desired.pending(name);
     const cluster = this.clustered();
     // A stored spec that no agent should plan (stored before limits, or by a peer) is refused, not planned.
@@ -314,9 +329,35 @@ export class Reconciler {
     });
   }
 
-  /** A full pass over every deployment, one at a time (their plans may share the engine). */
-  async passAll(): Promise<void> {
+  /**
+   * What a deployment's pass is planned from, as far as the cluster decides
+   * it: its generation, `fizz scale` overrides and the numbers placed here.
+   */
+  private planInputs(name: string): string {
+    const placed = this.clustered()?.placed?.(name);
+    return `${this.desired.get(name)?.generation}|${[...this.desired.replicas(name)].join()}|${placed ? JSON.stringify(placed) : ""}`;
+  }
+
+  /**
+   * In a targeted pass: a deployment a change named, one whose last pass
+   * failed or that never had one, one with an intent waiting, or one whose
+   * spec, scale or share here moved since its last pass (another
+   * deployment's change can move it: placement packs them all).
+   */
+  private concerned(name: string, only: ReadonlySet<string>): boolean {
+    if (only.has(name) || this.failing.has(name) || this.desired.pending(name)) return true;
+    const last = this.passedWith.get(name);
+    return last === undefined || last !== this.planInputs(name);
+  }
+
+  /**
+   * A pass over every deployment, one at a time (their plans may share the
+   * engine); with `only`, a targeted one: the mirror and placement are
+   * refreshed as in a full pass, then only the deployments `concerned` run.
+   */
+  async passAll(only?: ReadonlySet<string>): Promise<void> {
     if (this.passInFlight) {
+      if (!only) this.full = true;
       this.wakeRequested = true;
       return this.passInFlight;
     }
@@ -341,6 +382,7 @@ export class Reconciler {
         }
       }
       for (const name of this.desired.names()) {
+        if (only && !this.concerned(name, only)) continue;
         await this.run(name);
         await breathe();
       }
@@ -356,9 +398,22 @@ export class Reconciler {
     this.schedule(0);
   }
 
-  /** Run a pass soon (an engine event or a peer's change); coalesces bursts. */
+  /** Run a full pass soon (an engine event, a membership change, a change to anything); coalesces bursts. */
   wake(): void {
     if (!this.running) return;
+    this.full = true;
+    if (this.passInFlight) this.wakeRequested = true;
+    else this.schedule(this.o.wakeDelayMs);
+  }
+
+  /**
+   * Run a targeted pass soon: the deployments a peer's change named, and any
+   * other whose share here it moved (see `concerned`). The timer's full pass
+   * (`intervalMs`) still comes: a wake missed here is a delay, not a stall.
+   */
+  wakeFor(names: Iterable<string>): void {
+    if (!this.running) return;
+    for (const n of names) this.dirty.add(n);
     if (this.passInFlight) this.wakeRequested = true;
     else this.schedule(this.o.wakeDelayMs);
   }
@@ -372,8 +427,15 @@ export class Reconciler {
   private async tick(): Promise<void> {
     if (!this.running) return;
     this.wakeRequested = false;
-    await this.passAll().catch(() => undefined);
-    if (this.running) this.schedule(this.wakeRequested ? 0 : this.o.intervalMs);
+    const full = this.full || this.o.now() - this.lastFullAt >= this.o.intervalMs;
+    const only = full ? undefined : this.dirty;
+    this.full = false;
+    this.dirty = new Set();
+    await this.passAll(only).catch(() => undefined);
+    if (full) this.lastFullAt = this.o.now();
+    if (!this.running) return;
+    // The next full pass comes `intervalMs` after the last one ended, whatever targeted passes ran between.
+    this.schedule(this.wakeRequested ? 0 : Math.max(0, this.lastFullAt + this.o.intervalMs - this.o.now()));
   }
 
   async stop(): Promise<void> {

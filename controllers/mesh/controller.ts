@@ -28,7 +28,7 @@
  */
 import { join } from "node:path";
 import type { Gauge } from "prom-client";
-import { applyDelta, type ClusterDelta, type ClusterState } from "../../core/state/index.ts";
+import { applyDelta, touchesAny, type ClusterDelta, type ClusterState, type Collection } from "../../core/state/index.ts";
 import { encodeHlc } from "../../core/crdt/index.ts";
 import { FizzError } from "../../core/errors.ts";
 import { assignAddresses } from "../../core/net/assign.ts";
@@ -55,6 +55,9 @@ import type { Change } from "../changes.ts";
 import type { Controller } from "../controller.ts";
 import { ConvergeLoop } from "../converge-loop.ts";
 import type { AgentContext } from "../context.ts";
+
+/** The collections a mesh converge reads. */
+const MESH_READS: ReadonlySet<Collection> = new Set<Collection>(["ips", "nodes", "deployments"]);
 
 /** Longest time between two converges that check every step (see `full`). */
 const FULL_CONVERGE_MS = 10_000;
@@ -153,7 +156,8 @@ export class MeshController implements Controller {
   onChange(c: Change): void {
     // A container that died may mean the engine restarted (and put its rules above ours): the next converge checks everything.
     if (c.kind === "membership" || c.kind === "engine") this.full = true;
-    if (c.kind === "membership" || c.kind === "cluster-state") this.schedule();
+    // The mesh reads addresses (ips), nodes and deployments (removed ones, internal networks): not container records.
+    if (c.kind === "membership" || (c.kind === "cluster-state" && touchesAny(c.scope, MESH_READS))) this.schedule();
   }
 
   private schedule(delay = 50): void {

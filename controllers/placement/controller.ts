@@ -72,7 +72,8 @@ export class PlacementController implements Controller {
    * of container records; a user's change need not).
    */
   onChange(c: Change): void {
-    if (c.kind !== "cluster-state") return;
+    // Intents travel in deployment records.
+    if (c.kind !== "cluster-state" || (c.scope && !c.scope.collections.includes("deployments"))) return;
     const node = this.o.membership.settledNode;
     if (!node) return;
     for (const [name, rec] of listDeploymentsState(node.state)) {

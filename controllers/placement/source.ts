@@ -158,6 +158,11 @@ export class ClusterPlacementSource implements PlacementSource {
     return this.records;
   }
 
+  placed(deployment: string): Readonly<Record<string, readonly number[]>> {
+    const cp = this.current ?? this.placement();
+    return cp && this.d.desired.has(deployment) ? cp.share(deployment, this.d.self) : {};
+  }
+
   share(deployment: string): Readonly<Record<string, ServiceShare>> {
     const cp = this.current ?? this.placement();
     const rec = this.d.desired.get(deployment);

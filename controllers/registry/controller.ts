@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { formatHostPort, parseHostPort, type HostPort } from "../../core/address.ts";
 import type { Project } from "../../core/compose/model.ts";
-import { deleteRegistryTag, putRegistryTag, registryTags } from "../../core/state/index.ts";
+import { deleteRegistryTag, putRegistryTag, registryTags, touchesAny, type Collection } from "../../core/state/index.ts";
 import { namespaceOf, type Digest, type RepoName } from "../../core/registry/index.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { registryRoutes, type RegistryApi } from "../../platform/api/routes-registry.ts";
@@ -31,6 +31,9 @@ import { pinnedDigests, runGc, type GcReport } from "./gc.ts";
 import { DeploymentImages, pinOf } from "./images.ts";
 import { ClusterPeers } from "./peers.ts";
 import { isLoopback, REGISTRY_USER, RegistryAuth } from "./auth.ts";
+
+/** The collections a registry sync reads. */
+const REGISTRY_READS: ReadonlySet<Collection> = new Set<Collection>(["registry", "nodes"]);
 
 /** What the deployments controller asks of the registry (absent when it is disabled). */
 export interface DeploymentImageHooks {
@@ -69,6 +72,8 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
   private peerTlsKey = "";
   private timers: ReturnType<typeof setInterval>[] = [];
   private dirty = false;
+  /** The cluster keyring the last sync saw (a rotation changes the peer listener's TLS). */
+  private syncedKeyring: unknown;
   private syncing: Promise<void> | undefined;
   private address = "";
   private auth: RegistryAuth | undefined;
@@ -173,7 +178,8 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
   }
 
   onChange(c: Change): void {
-    if (c.kind === "membership" || c.kind === "cluster-state") this.markDirty();
+    // The sync reads the registry's rows (holders, peers, tags), the nodes and the keyring (peer TLS): not deployments or container records.
+    if (c.kind === "membership" || (c.kind === "cluster-state" && (touchesAny(c.scope, REGISTRY_READS) || this.d.membership.currentKeyring !== this.syncedKeyring))) this.markDirty();
   }
 
   // ---- cluster sync (level-triggered) ----
@@ -196,6 +202,7 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
     const registry = this.registry!;
     const peers = this.peers!;
     peers.invalidate();
+    this.syncedKeyring = this.d.membership.currentKeyring;
     const node = this.d.membership.current;
     if (!node) {
       await this.peerListener?.close();

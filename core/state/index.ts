@@ -16,3 +16,4 @@ export * from "./replica.ts";
 export * from "./sync.ts";
 export * from "./registry.ts";
 export * from "./ingress.ts";
+export * from "./delta-scope.ts";
