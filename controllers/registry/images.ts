@@ -80,6 +80,8 @@ function localImageRepo(ref: ImageRef): RepoName | undefined {
 
 export class DeploymentImages {
   private readonly ensuring = new Map<string, Promise<void>>();
+  /** A pin's config digest, once read: content-addressed, so it never changes (bounded). */
+  private readonly configs = new Map<string, string>();
 
   constructor(private readonly d: ImagesDeps) {}
 
@@ -195,6 +197,19 @@ export class DeploymentImages {
 
   /** The config digest (= the engine's image id) the pin runs on this engine's platform. */
   private async configDigest(pin: ImagePin): Promise<string | undefined> {
+    // Every pass of every deployment asks; the manifest a digest names is always the same.
+    const key = `${pin.repo}@${pin.digest}`;
+    const known = this.configs.get(key);
+    if (known) return known;
+    const found = await this.readConfigDigest(pin);
+    if (found) {
+      if (this.configs.size >= 256) this.configs.clear();
+      this.configs.set(key, found);
+    }
+    return found;
+  }
+
+  private async readConfigDigest(pin: ImagePin): Promise<string | undefined> {
     try {
       const repo = pin.repo as RepoName;
       let m = await this.d.registry.getManifest(repo, { kind: "digest", digest: pin.digest as Digest });
