@@ -4,7 +4,7 @@
  * cluster, an address for each replica placed here on each of them
  * (core/net/assign.ts, kept while the node's slices hold it, so an agent
  * restart converges to the same addresses; new slices from the node's rank
- * among the live members, so the nodes of one deploy, claiming at the same
+ * among the known members, so the nodes of one deploy, claiming at the same
  * moment, never take the same slice), the claims that takes written to
  * the replicated table in one change, and the desired state shaped with the
  * answers (core/net/deploy-shape.ts).
@@ -49,7 +49,7 @@ export function shapeForMesh(
   if (span.spanning.length === 0) return { desired, warnings, claimed: false };
   const wants = addressWants(deployment, desired, actual, span.spanning);
   // Every node planning this deploy claims its slices now, from the same membership view: ranks keep them apart.
-  const members = liveMembers(node.members(), nodeId);
+  const members = rankedMembers(node.members(), nodeId);
   let assigned: AssignResult | undefined;
   node.mutate((s, ts) => {
     const a = assignAddresses(s.ips, cfg, nodeId, wants, () => encodeHlc(ts), { members });
@@ -80,9 +80,14 @@ export function shapeForMesh(
   return { desired: shapeDeployment(desired, span.spanning, a, { deploymentId: deployment, nodeId, mtu }), warnings, claimed: Object.keys(a.writes).length > 0 };
 }
 
-/** Ids of the members that are alive or suspect (placement's notion of live), self always included. */
-export function liveMembers(members: readonly { readonly id: string; readonly state: string }[], self: string): string[] {
-  const ids = members.filter((m) => m.state === "alive" || m.state === "suspect").map((m) => m.id);
+/**
+ * The membership view slices are ranked in: every member SWIM knows that has
+ * not left (alive, suspect or dead; dead ones stay known for a day), self
+ * included. Dead members count so that both sides of a partition, each seeing
+ * the other dead, still rank the same list and keep to disjoint slices.
+ */
+export function rankedMembers(members: readonly { readonly id: string; readonly state: string }[], self: string): string[] {
+  const ids = members.filter((m) => m.state !== "left").map((m) => m.id);
   if (!ids.includes(self)) ids.push(self);
   return ids.sort();
 }

@@ -14,8 +14,8 @@
  *    (restarts and re-adoption change nothing); else it gets its fixed
  *    `ipv4_address`, or the first free address from its replica key's hash,
  *    claiming another slice when the node's are full (from the node's rank
- *    among the live members when the caller gives them: concurrent claims
- *    with one membership view never collide).
+ *    among the members when the caller gives them: concurrent claims with
+ *    one membership view never collide).
  */
 import type { Dict, HlcString } from "../crdt/index.ts";
 import type { IpClaim } from "../state/schema.ts";
@@ -62,8 +62,8 @@ export function wantId(w: Want): string {
 
 export interface AssignOptions {
   /**
-   * The live members (alive or suspect) as this node sees them, self
-   * included. New slices come from the node's rank among them
+   * The members as this node sees them (every one that has not left, self
+   * included). New slices come from the node's rank among them
    * (ipam.ts preferredSlices), so nodes that claim at the same moment with
    * the same view never take the same slice; without it, from a hash.
    */

@@ -8,7 +8,7 @@
  * same spot for different things. Slices are different: every node that runs
  * a replica of a new network claims one at the same moment, and 3 nodes
  * hashing into 16 slices collide ~18% of the time; so a node's slices come
- * from its rank among the live members (preferredSlices), disjoint for every
+ * from its rank among the known members (preferredSlices), disjoint for every
  * node with the same view. When claims do collide (a partition, views that
  * differ), resolveClaims (claims.ts) decides, and only the loser's claim
  * moves.
@@ -107,7 +107,7 @@ export function gatewayOf(subnet: Cidr): number {
 
 /**
  * Which slices of a subnet cut into `n` a node claims first, from its rank in
- * the sorted live `members` (a stride: rank r of m gets r, r + m, r + 2m, …
+ * the sorted `members` (a stride: rank r of m gets r, r + m, r + 2m, …
  * below n). Every node with the same membership view computes the same
  * partition, so nodes claiming slices of a new network at the same moment
  * (they plan one deploy within milliseconds) pick disjoint slices, whatever
@@ -127,7 +127,7 @@ export function preferredSlices(n: number, members: readonly string[], nodeId: s
 export interface SliceOptions {
   /** ipv4_address: the slice that holds it. */
   readonly want?: number;
-  /** The live members as this node sees them (ids, self included): slices come from the node's rank (preferredSlices). */
+  /** The members as this node sees them (ids, self included): slices come from the node's rank (preferredSlices). */
   readonly members?: readonly string[];
 }
 
