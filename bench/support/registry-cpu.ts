@@ -9,6 +9,7 @@
  *
  *   bun bench/support/registry-cpu.ts [--layer-mb 40] [--runs 2] [--cpu-prof DIR]
  * --cpu-prof starts the node with `bun --cpu-prof` (profiles land in DIR);
+ * --alt-env K=V starts odd runs' node with K=V set (interleaved A/B, e.g. FIZZ_HASH_INLINE=1);
  * --perf FILE records the node's cold pull with `perf record -g` (run i to FILE.i).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -19,7 +20,7 @@ import { parseArgs } from "node:util";
 import { generateImage, pushGenerated } from "../../test/support/oci-image.ts";
 import { freePort, startDockerRegistry, removeDockerRegistry } from "../../test/support/docker-registry.ts";
 
-const { values } = parseArgs({ options: { "layer-mb": { type: "string", default: "40" }, runs: { type: "string", default: "2" }, "cpu-prof": { type: "string" }, perf: { type: "string" } } });
+const { values } = parseArgs({ options: { "alt-env": { type: "string" }, "layer-mb": { type: "string", default: "40" }, runs: { type: "string", default: "2" }, "cpu-prof": { type: "string" }, perf: { type: "string" } } });
 const LAYER = Number(values["layer-mb"]) * 1_000_000;
 const RUNS = Number(values.runs);
 const TICK = 100; // USER_HZ
@@ -75,7 +76,10 @@ try {
     const port = await freePort();
     const root = join(work, `node-${i}`);
     const args = [...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : []), join(import.meta.dir, "registry-node.ts"), root, String(port), "--insecure", up.address];
-    const node = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    // --alt-env K=V: odd runs start the node with K=V set (an interleaved A/B).
+    const alt = values["alt-env"] && i % 2 === 1 ? values["alt-env"].split("=") : undefined;
+    const node = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: alt ? { ...process.env, [alt[0]!]: alt.slice(1).join("=") } : process.env });
+    if (values["alt-env"]) rows.push(`run ${i}: ${alt ? values["alt-env"] : "(no alt env)"}`);
     procs.push(node);
     await new Promise<void>((res, rej) => {
       node.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && res());
