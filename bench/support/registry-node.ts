@@ -8,8 +8,7 @@
  *
  *   bun bench/support/registry-node.ts ROOT PORT [--insecure H:P]
  *       [--self ID --peer-port P --key HEX --peers ID=H:P,ID=H:P]
- * Prints `ready` on stdout once both listeners are up. FIZZ_HASH_INLINE=1
- * hashes fetched blobs on the main thread instead of a worker (for an A/B).
+ * Prints `ready` on stdout once both listeners are up.
  */
 import { parseArgs } from "node:util";
 import { peerCredentials, type Digest, type PeerAsk, type RepoName } from "../../core/registry/index.ts";
@@ -38,8 +37,7 @@ if (values.self && values.key && values.peers) {
   };
   await listenRegistry(registryHandler(registry, { peer: true }), { host: "127.0.0.1", port: Number(values["peer-port"]), tls: { cert: creds.cert, key: creds.key, ca: creds.cert, requestCert: true } });
 }
-// FIZZ_HASH_INLINE=1: hash fetched blobs on the main thread (the A/B of file-hasher.ts's worker).
-registry.remote = new RemoteSources(registry, upstream, peers, {}, process.env.FIZZ_HASH_INLINE === "1" ? Infinity : undefined);
+registry.remote = new RemoteSources(registry, upstream, peers);
 await listenRegistry(registryHandler(registry), { host: "127.0.0.1", port: Number(port) });
 process.stdout.write("ready\n");
 process.on("SIGTERM", () => {

@@ -14,9 +14,9 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { open, rm, type FileHandle } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import { checkClose, digestAlgorithm, type Digest } from "../../core/registry/index.ts";
 import type { BlobStore } from "./blob-store.ts";
-import { fileHasher, WORKER_HASH_MIN_BYTES, type FileHasher } from "./file-hasher.ts";
 
 /** Bytes queued for one live reader before it is left to read from the file. */
 const LIVE_QUEUE_BYTES = 8 * 1024 * 1024;
@@ -51,8 +51,6 @@ export class Inflight {
   constructor(
     private readonly store: BlobStore,
     digest: Digest,
-    /** Blobs this large or larger are hashed on a worker thread (file-hasher.ts). */
-    private readonly hashWorkerMinBytes = WORKER_HASH_MIN_BYTES,
   ) {
     this.digest = digest;
     this.tempPath = store.tempPath("fetch");
@@ -89,19 +87,17 @@ export class Inflight {
   async fill(body: AsyncIterable<Uint8Array>, size: number, onBytes?: (n: number) => void): Promise<void> {
     this.size = size;
     this.notify();
-    const alg = digestAlgorithm(this.digest);
+    const hash = createHash(digestAlgorithm(this.digest));
     let fd: number | undefined;
-    let hash: FileHasher | undefined;
     try {
       fd = openSync(this.tempPath, "w", 0o600);
-      hash = fileHasher(this.tempPath, alg, size, this.hashWorkerMinBytes);
       for await (const chunk of body) {
         const at = this.written;
         if (at + chunk.byteLength > size) throw new Error(`the source sent more than the ${size} bytes it announced`);
         // Page-cache writes: a synchronous write costs less than a thread-pool round trip per chunk.
         let off = 0;
         while (off < chunk.byteLength) off += writeSync(fd, chunk, off, chunk.byteLength - off, at + off);
-        hash.wrote(chunk, at + chunk.byteLength);
+        hash.update(chunk);
         for (const r of this.readers) {
           if (r.pos + r.queued === at && r.queued < LIVE_QUEUE_BYTES) {
             r.queue.push(chunk);
@@ -115,7 +111,7 @@ export class Inflight {
       if (this.written !== size) throw new Error(`the source sent ${this.written} of the ${size} bytes it announced`);
       closeSync(fd);
       fd = undefined;
-      const actual = `${alg}:${await hash.digest(size)}`;
+      const actual = `${digestAlgorithm(this.digest)}:${hash.digest("hex")}`;
       checkClose(this.digest, actual, size, "the content the source sent");
       // Readers have the right bytes now; making them durable (fsync, rename) need not hold them.
       this.verified = true;
@@ -125,7 +121,6 @@ export class Inflight {
       this.committed = true;
       this.notify();
     } catch (e) {
-      hash?.close();
       if (fd !== undefined) closeSync(fd);
       await rm(this.tempPath, { force: true }).catch(() => {});
       this.fail(e as Error);

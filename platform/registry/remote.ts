@@ -61,8 +61,6 @@ export class RemoteSources implements RemoteContent {
     private readonly upstream: UpstreamClient | undefined,
     private readonly peers: PeerNetwork | undefined,
     private readonly events: RemoteEvents = {},
-    /** Blobs this large or larger are hashed on a worker thread (file-hasher.ts); Infinity: never. */
-    private readonly hashWorkerMinBytes?: number,
   ) {}
 
   private sources(repo: RepoName, digest: Digest, ask: PeerAsk | undefined): Source[] {
@@ -151,7 +149,7 @@ export class RemoteSources implements RemoteContent {
     if (running) return running;
     const sources = this.sources(repo, digest, ask);
     if (sources.length === 0) return undefined;
-    const inf = new Inflight(this.registry.store, digest, this.hashWorkerMinBytes);
+    const inf = new Inflight(this.registry.store, digest);
     this.inflight.set(digest, inf);
     void this.fill(inf, repo, sources).finally(() => this.inflight.delete(digest));
     return inf;
