@@ -9,7 +9,7 @@
  *
  *   bun bench/support/registry-cpu.ts [--layer-mb 40] [--runs 2] [--cpu-prof DIR]
  * --cpu-prof starts the node with `bun --cpu-prof` (profiles land in DIR);
- * --alt-env K=V starts odd runs' node with K=V set (interleaved A/B, e.g. FIZZ_HASH_INLINE=1);
+ * --alt-env K=V starts odd runs' node with K=V set (an interleaved A/B of a switch the node reads);
  * --perf FILE records the node's cold pull with `perf record -g` (run i to FILE.i).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
