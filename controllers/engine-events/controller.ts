@@ -3,6 +3,13 @@
  * ones that may need a reconcile (die, destroy, stop, kill, oom,
  * health_status) as `engine` changes, so the loop reacts at once instead of
  * at its next timer. The stream is reopened after `reconnectMs` when it ends.
+ *
+ * Each stream asks the engine to replay what happened since the controller
+ * started (the first) or since the previous stream ended (a reopen): a
+ * container removed between the agent's start and the stream's opening, or
+ * while the engine's stream was down, still wakes the loop, instead of
+ * waiting for the next timer pass (which a long reconcile interval makes
+ * minutes). A replayed event is at worst one wake more.
  */
 import { sleep } from "../../core/clock.ts";
 import type { Engine } from "../../platform/engine/index.ts";
@@ -16,6 +23,8 @@ export class EngineEventsController implements Controller {
   private running = false;
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
+  /** Wall ms from which the next stream replays (engine `since`, whole seconds, rounded down). */
+  private replayFrom = 0;
 
   constructor(
     private readonly ctx: AgentContext,
@@ -26,6 +35,7 @@ export class EngineEventsController implements Controller {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.replayFrom = this.ctx.clock.now();
     this.loop = this.watch();
   }
 
@@ -39,7 +49,8 @@ export class EngineEventsController implements Controller {
     while (this.running) {
       this.abort = new AbortController();
       try {
-        for await (const ev of this.engine.events({ filters: { type: ["container"], label: ["io.fizz.managed=true"] }, signal: this.abort.signal })) {
+        const since = Math.floor(this.replayFrom / 1000);
+        for await (const ev of this.engine.events({ filters: { type: ["container"], label: ["io.fizz.managed=true"] }, since, signal: this.abort.signal })) {
           const action = (ev as { Action?: string }).Action ?? "";
           const container = (ev as { Actor?: { Attributes?: { name?: string } } }).Actor?.Attributes?.name;
           if (WAKES.test(action)) this.ctx.notify({ kind: "engine", action, ...(container ? { container } : {}) });
@@ -47,6 +58,8 @@ export class EngineEventsController implements Controller {
       } catch {
         /* reopened below */
       }
+      // What happens from here until the next stream opens is replayed by it.
+      this.replayFrom = this.ctx.clock.now();
       if (this.running) await sleep(this.ctx.clock, this.o.reconnectMs);
     }
   }

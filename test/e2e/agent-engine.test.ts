@@ -124,11 +124,14 @@ describe.skipIf(!socket)("agent on docker", () => {
     agent!.kill("SIGKILL");
     await new Promise((r) => agent!.once("exit", r));
     await startAgent();
-    // A fixed wait, kept on purpose: FIZZ_RECONCILE_INTERVAL=2000 here is 2000 s (a bare number is seconds), so the
-    // restarted agent passes once at start and then only on wakes, and the next test relies on its engine event
-    // stream being open (a removal wakes the loop), which nothing observable says yet. Waiting for the first pass
-    // only (the pass count on /metrics) ran the next test ~1 s after the restart.
-    await new Promise((r) => setTimeout(r, 6500));
+    // FIZZ_RECONCILE_INTERVAL=2000 here is 2000 s (a bare number is seconds): the restarted agent passes once at
+    // start, then only on wakes. Its first pass (counted on /metrics) is the one that would restart containers.
+    // The next test's removal wakes it whenever the engine event stream opens: each stream replays the engine's
+    // events from the agent's start (controllers/engine-events), so no fixed wait for the stream to open.
+    await until("the restarted agent's first pass", 30_000, async () => {
+      const m = await agentApi(apiSock, "GET", "/metrics");
+      return Number(/^fizz_reconcile_duration_seconds_count(?:\{[^}]*\})? (\d+)/m.exec(m.text)?.[1] ?? 0) >= 1 || undefined;
+    });
     expect(await startedAt()).toEqual(before);
     const dep = await agentApi(apiSock, "GET", `/v1/deployments/${name}`);
     expect(dep.status).toBe(200);
