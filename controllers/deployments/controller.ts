@@ -14,7 +14,8 @@ import type { MountSpec } from "../../core/deploy/engine-body.ts";
 import { notReady } from "../../core/reconcile/readiness.ts";
 import { sleep } from "../../core/clock.ts";
 import { FizzError } from "../../core/errors.ts";
-import { PER_DEPLOYMENT } from "../../core/state/delta-scope.ts";
+import { PER_DEPLOYMENT, type DeltaScope } from "../../core/state/delta-scope.ts";
+import { claimDeployments } from "../../core/net/claim-deployments.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { deploymentRoutes } from "../../platform/api/routes-deployments.ts";
 import { containerRoutes } from "../../platform/api/routes-containers.ts";
@@ -149,12 +150,17 @@ export class DeploymentsController implements Controller {
       case "membership":
         this.reconciler.wake();
         return;
-      case "cluster-state":
-        // A delta about some deployments' records wakes a pass over those (and any whose share here moved);
-        // one about nodes, addresses, the registry, secrets or ingress may concern any deployment.
-        if (c.scope && c.scope.collections.every((k) => PER_DEPLOYMENT.has(k))) this.reconciler.wakeFor(c.scope.deployments);
-        else this.reconciler.wake();
+      case "cluster-state": {
+        // A delta about some deployments' records or networks wakes a pass over those (and any whose share here
+        // moved); one about nodes, the registry, secrets or ingress may concern any deployment.
+        const names = this.concernedBy(c.scope);
+        if (names) this.reconciler.wakeFor(names);
+        else {
+          this.ctx.logger.debug({ collections: c.scope?.collections }, "a peer's change wakes a pass over every deployment");
+          this.reconciler.wake();
+        }
         return;
+      }
       case "deployment":
         if (c.source === "cluster") this.reconciler.kick(c.name);
         return;
@@ -162,6 +168,20 @@ export class DeploymentsController implements Controller {
       case "reconciled":
         return;
     }
+  }
+
+  /** The deployments a peer's delta concerns; undefined: any may be. */
+  private concernedBy(scope: DeltaScope | undefined): readonly string[] | undefined {
+    if (!scope) return undefined;
+    let names = scope.deployments;
+    for (const k of scope.collections) {
+      if (PER_DEPLOYMENT.has(k)) continue;
+      const node = k === "ips" ? this.d.cluster?.membership.current : undefined;
+      const claimed = node ? claimDeployments(node.state.ips, scope.ips) : undefined;
+      if (!claimed) return undefined;
+      names = [...names, ...claimed];
+    }
+    return names;
   }
 
   /** Single node `up --wait`: until every container runs, healthy where it has a check. */

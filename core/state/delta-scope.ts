@@ -3,9 +3,9 @@
  * it concerns them: the collections it touches and the deployments its keys
  * name (deployments, services, containers and applied are keyed by the
  * deployment first: `<deployment>`, `<deployment>/<service>`,
- * `<deployment>/<service>/<index>/<node>`, `<deployment>/<node>`). Keys of the
- * other collections (nodes, secrets, ips, registry, ingress) name no
- * deployment; a delta touching them is about everything.
+ * `<deployment>/<service>/<index>/<node>`, `<deployment>/<node>`), and the
+ * keys of its IP claims. Keys of the other collections (nodes, secrets,
+ * registry, ingress) name no deployment.
  */
 import { COLLECTIONS, type ClusterDelta, type Collection } from "./cluster-state.ts";
 
@@ -14,6 +14,8 @@ export interface DeltaScope {
   readonly collections: readonly Collection[];
   /** The deployments named by its deployments/services/containers/applied keys, each once. */
   readonly deployments: readonly string[];
+  /** The keys of its `ips` part (claims: which deployments they concern takes the table, core/net/claim-deployments.ts). */
+  readonly ips: readonly string[];
 }
 
 /** The collections whose keys start with the deployment they belong to. */
@@ -34,7 +36,7 @@ export function deltaScope(delta: ClusterDelta): DeltaScope {
     }
     if (any) collections.push(c);
   }
-  return { collections, deployments: [...deployments] };
+  return { collections, deployments: [...deployments], ips: delta.ips ? Object.keys(delta.ips) : [] };
 }
 
 /** True when the delta may touch one of the `concern` collections (always, when its scope is unknown). */
