@@ -39,21 +39,26 @@ describe("targeted wakes in a cluster of two", () => {
   });
 
   test("a change to one deployment re-plans that one, not the others; a full pass still looks at every one", async () => {
-    await agents[0]!.client.up("quiet", files(2));
-    await agents[0]!.client.up("busy", files(2));
-    await until("both deployments run", 10_000, async () => running("quiet") === 2 && running("busy") === 2);
-    // Let the records of both go round and the passes they wake finish.
-    await new Promise((r) => setTimeout(r, 1000));
     const observed = engines.map(() => new Map<string, number>());
-    /** Membership and engine changes the agent heard in the window (each wakes a full pass). */
-    const fullWakes = [0, 0];
+    let lastQuiet = Date.now();
     engines.forEach((e, i) => {
       const observe = e.observe.bind(e);
       e.observe = (project: string, node?: string) => {
         observed[i]!.set(project, (observed[i]!.get(project) ?? 0) + 1);
+        if (project === "quiet") lastQuiet = Date.now();
         return observe(project, node);
       };
-      const d = agents[i]!.deployments;
+    });
+    await agents[0]!.client.up("quiet", files(2));
+    await agents[0]!.client.up("busy", files(2));
+    await until("both deployments run", 10_000, async () => running("quiet") === 2 && running("busy") === 2);
+    // The records of both go round and wake passes of their own: wait until quiet has had none for a second.
+    await until("quiet settled", 20_000, async () => Date.now() - lastQuiet > 1000);
+    for (const m of observed) m.clear();
+    /** Membership and engine changes the agent heard in the window (each wakes a full pass). */
+    const fullWakes = [0, 0];
+    agents.forEach((a, i) => {
+      const d = a.deployments;
       const onChange = d.onChange.bind(d);
       d.onChange = (c) => {
         if (c.kind === "membership" || c.kind === "engine") fullWakes[i]!++;
