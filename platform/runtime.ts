@@ -129,8 +129,9 @@ export interface MemoryGuard {
  * it does not count native memory that JS objects own (request buffers,
  * SQLite statements, sockets), so a burst of requests let the agent's RSS
  * climb from 95 MB to 200+ MB while its live heap stayed at 25 MB (issue 18's
- * API fuzz, seed 182026; `bun --heap-prof-md`). Every `intervalMs` this reads
- * the RSS (one cheap syscall); once it is `growthBytes` past what the last
+ * API fuzz, seed 182026; `bun --heap-prof-md`). Every `intervalMs` (50 ms: a
+ * burst of garbage outgrows a 250 ms one: docs/ENGINEERING.md) this reads the
+ * RSS (one cheap syscall); once it is `growthBytes` past what the last
  * full collection left (and past `floorBytes`), it asks for one, then frees
  * what the allocator holds (Bun.shrink). A no-op on Deno and Node, whose
  * collectors count external memory.
@@ -153,7 +154,7 @@ export function startMemoryGuard(o: { intervalMs?: number; growthBytes?: number;
     Bun?.shrink?.();
     collections++;
     base = process.memoryUsage.rss();
-  }, o.intervalMs ?? 250);
+  }, o.intervalMs ?? 50);
   (timer as { unref?: () => void }).unref?.();
   return { collections: () => collections, stop: () => clearInterval(timer) };
 }
