@@ -31,16 +31,20 @@ const PAYLOAD_WORD = "FIZZ-APP-PAYLOAD";
 // Each server also serves /payload.txt: 4,000 bytes of a known word, for the capture.
 const serve = (text: string, delay = 0) =>
   `["sh", "-c", "${delay ? `sleep ${delay}; ` : ""}mkdir -p /www && echo ${text} > /www/index.html && yes ${PAYLOAD_WORD} | head -c 4000 > /www/payload.txt && exec httpd -f -p 8080 -h /www"]`;
+// Every test container stops at once: sleep and httpd as PID 1 ignore SIGTERM, so each stop would
+// wait out Compose's default 10 s (fizz leave tears down the leaver's containers before it returns:
+// 42 s of the last test's 60 s in CI, four of those waits in a row).
+const QUICK = "    stop_grace_period: 1s\n";
 const httpCheck = `    healthcheck: { test: ["CMD", "wget", "-qO-", "http://127.0.0.1:8080/"], interval: 1s, timeout: 2s, retries: 2 }\n`;
 
 function shop(apiPlacement: string, apiDependsOnDb = true): string {
   return (
     "name: shop\nservices:\n" +
-    `  db:\n    image: ${WGET_IMAGE}\n    command: ${serve("db-ok", 4)}\n${httpCheck}${pin("h2")}` +
-    `  api:\n    image: ${WGET_IMAGE}\n    command: ${serve("api-ok")}\n${httpCheck}` +
+    `  db:\n    image: ${WGET_IMAGE}\n    command: ${serve("db-ok", 4)}\n${QUICK}${httpCheck}${pin("h2")}` +
+    `  api:\n    image: ${WGET_IMAGE}\n    command: ${serve("api-ok")}\n${QUICK}${httpCheck}` +
     (apiDependsOnDb ? "    depends_on: { db: { condition: service_healthy } }\n" : "") +
     `    deploy: { placement: { constraints: ["${apiPlacement}"] } }\n` +
-    `  web:\n    image: ${WGET_IMAGE}\n    command: ["sleep", "3600"]\n    depends_on: { api: { condition: service_healthy } }\n${pin("h0")}`
+    `  web:\n    image: ${WGET_IMAGE}\n    command: ["sleep", "3600"]\n${QUICK}    depends_on: { api: { condition: service_healthy } }\n${pin("h0")}`
   );
 }
 
@@ -181,7 +185,7 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
     expect(ins.containers[0]!.addresses).toEqual({ default: apiIp });
 
     // Another project on the same hosts: its own network, no name, no route.
-    write("other", `name: other\nservices:\n  spy:\n    image: ${WGET_IMAGE}\n    command: ["sleep", "3600"]\n${pin("h0")}`);
+    write("other", `name: other\nservices:\n  spy:\n    image: ${WGET_IMAGE}\n    command: ["sleep", "3600"]\n${QUICK}${pin("h0")}`);
     await up(0, "other");
     for (const url of ["http://api:8080/", "http://api.shop:8080/", "http://shop-api-1:8080/", `http://${apiIp}:8080/`]) {
       const r = await wget("other-spy-1", url, { once: true });
@@ -217,9 +221,9 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
     write(
       "echo",
       "name: echo\nservices:\n" +
-        `  echo:\n    image: fizz-test/busybox:1\n    command: ["sh", "-c", "touch /tmp/healthy; exec sleep 3600"]\n` +
+        `  echo:\n    image: fizz-test/busybox:1\n    command: ["sh", "-c", "touch /tmp/healthy; exec sleep 3600"]\n${QUICK}` +
         `    healthcheck: { test: ["CMD", "test", "-f", "/tmp/healthy"], interval: 1s, timeout: 1s, retries: 1 }\n    deploy: { replicas: 3 }\n` +
-        `  probe:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n${pin("h0")}`,
+        `  probe:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n${QUICK}${pin("h0")}`,
     );
     await up(0, "echo");
     const w = JSON.parse((await fizz(0, "echo", "why", "echo", "--format", "json")).stdout) as { replicas: { number: number; node: string; addresses: Record<string, string> }[] };
@@ -274,7 +278,7 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
 
   step("bad input: a taken subnet is refused before anything is stored; an ipv4_address in another node's slice fails the change, which is undone everywhere", async () => {
     const shopSubnet = (await mesh(0)).networks.find((n) => n.deployment === "shop" && n.network === "default")!.subnet;
-    write("bad1", `name: bad1\nservices:\n  a:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\nnetworks:\n  default:\n    ipam: { config: [{ subnet: ${shopSubnet} }] }\n`);
+    write("bad1", `name: bad1\nservices:\n  a:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n${QUICK}networks:\n  default:\n    ipam: { config: [{ subnet: ${shopSubnet} }] }\n`);
     const r1 = await fizz(0, "bad1", "up", "-d");
     expect(r1.code).not.toBe(0);
     // net.subnet_taken (the CLI prints the message and the hint, not the code)
@@ -288,8 +292,8 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
       write(
         "bad2",
         "name: bad2\nservices:\n" +
-          (withA ? `  a:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    networks: { default: { ipv4_address: 10.219.7.21 } }\n${pin("h1")}` : "") +
-          `  b:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    networks: { default: { ipv4_address: 10.219.7.20 } }\n${pin("h0")}` +
+          (withA ? `  a:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n${QUICK}    networks: { default: { ipv4_address: 10.219.7.21 } }\n${pin("h1")}` : "") +
+          `  b:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n${QUICK}    networks: { default: { ipv4_address: 10.219.7.20 } }\n${pin("h0")}` +
           "networks:\n  default:\n    ipam: { config: [{ subnet: 10.219.7.0/24 }] }\n",
       );
     bad2(false);
@@ -392,7 +396,9 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
   step("a node that leaves frees its mesh address and slices", async () => {
     const alive = [1, 2].find((i) => host(i).engineState() === "up")!;
     const before = (await mesh(0)).holders.map((h) => h.node);
+    const l0 = Date.now();
     const { node: nodeId } = await agentClient(host(alive)).clusterLeave();
+    process.stderr.write(`fizz leave on h${alive} returned after ${Date.now() - l0} ms (its containers torn down)\n`);
     expect(before).toContain(nodeId);
     const freed = await waitFor(async () => !(await mesh(0)).holders.some((h) => h.node === nodeId), 30_000, 500);
     expect(freed).toBe(true);
