@@ -90,7 +90,11 @@ export interface ReconcilerOptions {
   /** The loop's timer, and the executor's waits. */
   readonly clock: Clock;
   /** The registry: before planning, makes the engine's images match the deployment's pins (pre-pull). */
-  readonly images?: { ensure(project: Prepared["project"], services: readonly string[]): Promise<void>; pinned(project: Prepared["project"]): string[] };
+  readonly images?: {
+    /** True (or nothing) when the engine's images may have changed: the pass reads them again. */
+    ensure(project: Prepared["project"], services: readonly string[]): Promise<boolean | void>;
+    pinned(project: Prepared["project"]): string[];
+  };
   /** Secrets and configs for a container about to be created: written on this node, mounts returned (secrets controller). */
   readonly prepareContainer?: (project: Prepared["project"], service: string, container: string) => Promise<MountSpec[]>;
   /** Before a container starts: its secrets and configs are there again if they went (a reboot emptied the tmpfs). */
@@ -226,11 +230,20 @@ export class Reconciler {
     const kept = prepared.desired.services.filter((s) => !held.has(s.name)).map((s) => s.name);
     if (kept.length === 0) return { actions, warnings: prepared.warnings };
     const pinned = held.size ? { ...planOptionsFor(intent), services: kept, noDeps: true } : planOptionsFor(intent);
+    // In a cluster an engine may be shared by nodes (tests do): only this node's containers count.
+    const mine = cluster ? this.o.node : undefined;
+    // The images and what runs are read at once; a pull through the registry means reading them again.
+    let imagesChanged: Promise<boolean> = Promise.resolve(false);
     if (this.o.images) {
       const here = prepared.desired.services.filter((s) => !held.has(s.name) && (s.numbers ? s.numbers.length > 0 : s.replicas > 0)).map((s) => s.name);
       // A failure is in the event log; the plan still runs (an image already present keeps working).
-      await this.o.images.ensure(prepared.project, here).catch(() => {});
+      imagesChanged = this.o.images.ensure(prepared.project, here).then(
+        (r) => r !== false,
+        () => true,
+      );
     }
+    const [changed, first] = await Promise.all([imagesChanged, this.engine.observe(name, mine)]);
+    let seen = changed ? await this.engine.observe(name, mine) : first;
     // Pinned images came through the registry just now: `--pull always` is done.
     const options = this.o.images && pinned.pull === "always" ? { ...pinned, pull: "missing" as const } : pinned;
     // An image the registry delivers (in a cluster, the node that accepted the change built it) is not built again here.
@@ -253,9 +266,6 @@ export class Reconciler {
       },
       ...(intent?.waitTimeoutMs !== undefined ? { waitTimeoutMs: intent.waitTimeoutMs } : {}),
     };
-    // In a cluster an engine may be shared by nodes (tests do): only this node's containers count.
-    const mine = cluster ? this.o.node : undefined;
-    let seen = await this.engine.observe(name, mine);
     // The mesh's addresses and networks, from what runs here now (a running replica keeps its address).
     const shaped = cluster && this.o.network ? await this.o.network(name, desired, seen.actual) : { desired, warnings: [] };
     const remote = cluster?.dependency ? { remoteDependency: (service: string, condition: DependsCondition) => cluster.dependency!(name, service, condition) } : {};

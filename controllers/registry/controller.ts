@@ -38,7 +38,8 @@ const REGISTRY_READS: ReadonlySet<Collection> = new Set<Collection>(["registry",
 /** What the deployments controller asks of the registry (absent when it is disabled). */
 export interface DeploymentImageHooks {
   pin(project: Project, o: { pull?: string; build?: boolean }): Promise<Project>;
-  ensure(project: Project, services: readonly string[]): Promise<void>;
+  /** Makes the engine's images match the pins; true when it pulled or retagged something (the engine's images changed). */
+  ensure(project: Project, services: readonly string[]): Promise<boolean>;
   /** Services whose image the registry delivers (pinned): a node pulls those, it does not build them. */
   pinned(project: Project): string[];
 }
@@ -295,10 +296,10 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
       .map((s) => s.name);
   }
 
-  async ensure(project: Project, services: readonly string[]): Promise<void> {
-    if (!this.images) return;
+  async ensure(project: Project, services: readonly string[]): Promise<boolean> {
+    if (!this.images) return false;
     try {
-      await this.images.ensure(project, services);
+      return await this.images.ensure(project, services);
     } catch (e) {
       recordEvent(this.ctx, { type: "registry.pull_failed", deployment: project.name, message: (e as Error).message });
       throw e;

@@ -79,7 +79,7 @@ function localImageRepo(ref: ImageRef): RepoName | undefined {
 }
 
 export class DeploymentImages {
-  private readonly ensuring = new Map<string, Promise<void>>();
+  private readonly ensuring = new Map<string, Promise<boolean>>();
   /** A pin's config digest, once read: content-addressed, so it never changes (bounded). */
   private readonly configs = new Map<string, string>();
 
@@ -159,9 +159,10 @@ export class DeploymentImages {
 
   // ---- ensure ----
 
-  /** Makes the engine's images match the pins of these services (those with replicas on this node). */
-  async ensure(project: Project, services: readonly string[]): Promise<void> {
+  /** Makes the engine's images match the pins of these services (those with replicas on this node); true when it pulled one. */
+  async ensure(project: Project, services: readonly string[]): Promise<boolean> {
     const errors: string[] = [];
+    let pulled = false;
     for (const name of services) {
       const s = project.services[name];
       const pin = s && pinOf(s);
@@ -173,18 +174,20 @@ export class DeploymentImages {
         this.ensuring.set(key, run);
       }
       try {
-        await run;
+        if (await run) pulled = true;
       } catch (e) {
         errors.push(`${name}: ${(e as Error).message}`);
       }
     }
     if (errors.length) throw new Error(`images not ready: ${errors.join("; ")}`);
+    return pulled;
   }
 
-  private async ensureOne(pin: ImagePin): Promise<void> {
+  /** True when it pulled (the engine's images changed); false when the engine had the pinned image. */
+  private async ensureOne(pin: ImagePin): Promise<boolean> {
     const want = await this.configDigest(pin);
     const have = await this.d.engine.id(pin.ref);
-    if (want && have === want) return;
+    if (want && have === want) return false;
     const src = `${this.d.address()}/${pin.repo}@${pin.digest}`;
     await this.d.engine.pull(src);
     const id = await this.d.engine.id(src);
@@ -193,6 +196,7 @@ export class DeploymentImages {
     // The registry name was the way in; the engine keeps the image under the compose name.
     await this.d.engine.untag(src);
     this.d.log("info", `pulled ${pin.ref} (${pin.digest.slice(0, 19)}) through the registry`, { image: pin.ref, digest: pin.digest });
+    return true;
   }
 
   /** The config digest (= the engine's image id) the pin runs on this engine's platform. */
