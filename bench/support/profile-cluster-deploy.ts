@@ -8,8 +8,13 @@
  * (container create/start, network connect), and the agents' debug log lines
  * (reconcile passes, the deployment's PUT). No Swarm: cheap enough to iterate
  * with; add log lines where a phase needs a closer look.
+ * Also prints the CPU time each host's processes used until all 6 ran (agent,
+ * dockerd, containerd; own plus reaped children, from /proc).
  * Needs root; run under the heavy lock:
  *   flock -o /tmp/fizz-heavy.lock bun bench/support/profile-cluster-deploy.ts [--deploys N]
+ * A CPU profile of each agent (written when it stops, one .md per agent):
+ *   FIZZ_AGENT_RUNTIME_FLAGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof" flock -o /tmp/fizz-heavy.lock \
+ *     bun bench/support/profile-cluster-deploy.ts
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

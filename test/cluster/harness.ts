@@ -192,6 +192,8 @@ function defaultBaseDir(): string {
 export function agentCommand(host: Host, extra: readonly string[] = []): string[] {
   return [
     process.execPath,
+    // Diagnostics only (bench/support/profile-cluster-deploy.ts): runtime flags for the agents, e.g. a CPU profile.
+    ...(process.env.FIZZ_AGENT_RUNTIME_FLAGS ?? "").split(" ").filter(Boolean),
     join(REPO_ROOT, "cmd", "fizz.ts"),
     "agent",
     "--data-dir",
