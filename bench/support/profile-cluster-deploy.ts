@@ -9,7 +9,7 @@
  * (reconcile passes, the deployment's PUT). No Swarm: cheap enough to iterate
  * with; add log lines where a phase needs a closer look.
  * Also prints the CPU time each host's processes used until all 6 ran (agent,
- * dockerd, containerd; own plus reaped children, from /proc).
+ * dockerd, containerd; own, and reaped children's apart, from /proc).
  * Needs root; run under the heavy lock:
  *   flock -o /tmp/fizz-heavy.lock bun bench/support/profile-cluster-deploy.ts [--deploys N]
  * A CPU profile of each agent (written when it stops, one .md per agent):
@@ -70,7 +70,7 @@ async function timeline(c: Cluster, name: string, t0: number, t1: number): Promi
   return marks.filter((m) => m.at >= t0 - 50 && m.at <= t1 + 2000).sort((a, b) => a.at - b.at);
 }
 
-/** CPU time (ms, own + reaped children) per host and process name, read from /proc. */
+/** CPU time (ms; own, and reaped children's apart) per host and process name, read from /proc. */
 function cpu(c: Cluster): Map<string, number> {
   const out = new Map<string, number>();
   const tick = 10; // USER_HZ = 100
@@ -84,10 +84,10 @@ function cpu(c: Cluster): Map<string, number> {
       }
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const ms = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * tick;
+      const own = (Number(f[11]) + Number(f[12])) * tick;
+      const children = (Number(f[13]) + Number(f[14])) * tick;
       const kind = /^(dockerd|containerd|containerd-shim|fizz|bun|wireguard-go)/.exec(comm)?.[1] ?? "other";
-      const key = `${h.name} ${kind}`;
-      out.set(key, (out.get(key) ?? 0) + ms);
+      for (const [key, ms] of [[`${h.name} ${kind}`, own], [`${h.name} ${kind}-children`, children]] as const) out.set(key, (out.get(key) ?? 0) + ms);
     }
   }
   return out;
@@ -95,7 +95,7 @@ function cpu(c: Cluster): Map<string, number> {
 
 function cpuDelta(a: Map<string, number>, b: Map<string, number>): string {
   const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
-  return keys.map((k) => `${k} ${((b.get(k) ?? 0) - (a.get(k) ?? 0)).toFixed(0)}`).join(", ");
+  return keys.map((k) => [k, (b.get(k) ?? 0) - (a.get(k) ?? 0)] as const).filter(([, ms]) => ms > 0).map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(", ");
 }
 
 process.env.FIZZ_BIN = compiledCli();
@@ -130,7 +130,7 @@ try {
     results.push(ms);
     await sleep(1500);
     console.log(`\n=== deploy ${name}: 6 running after ${ms.toFixed(0)} ms (CLI returned after ${cliMs.toFixed(0)} ms)`);
-    console.log(`CPU ms until 6 running (own + reaped children, by host and process): ${cpuDelta(cpu0, cpu1)}`);
+    console.log(`CPU ms until 6 running (own, and reaped children's as <name>-children, by host and process): ${cpuDelta(cpu0, cpu1)}`);
     for (const m of await timeline(c, name, t0, t0 + cliMs)) console.log(`${String(Math.round(m.at - t0)).padStart(6)} ms  ${m.host}  ${m.what}`);
     await sleep(2000);
   }

@@ -88,8 +88,8 @@ export class DeploymentsController implements Controller {
       parallelism: config.reconcile.parallelism,
       wakeDelayMs: config.reconcile.wake_delay,
       onEvent: emit,
-      onPass: (seconds, deployment, error) => {
-        logger.debug({ deployment, seconds }, "reconcile pass");
+      onPass: (seconds, deployment, error, phases) => {
+        logger.debug({ deployment, seconds, phases }, "reconcile pass");
         metrics.observeReconcile(seconds, error);
         this.sample();
       },
@@ -102,9 +102,14 @@ export class DeploymentsController implements Controller {
       ...(d.secrets || d.network || d.resolver
         ? {
             prepareContainer: async (p: Project, svc: string, c: string) => {
+              const t0 = ctx.now();
               await d.network?.prepareContainer();
+              const t1 = ctx.now();
               await d.resolver?.prepareContainer();
-              return d.secrets ? d.secrets.prepareContainer(p, svc, c) : [];
+              const t2 = ctx.now();
+              const mounts = d.secrets ? await d.secrets.prepareContainer(p, svc, c) : [];
+              logger.debug({ container: c, meshMs: t1 - t0, dnsMs: t2 - t1, secretsMs: ctx.now() - t2 }, "container prepared");
+              return mounts;
             },
           }
         : {}),
@@ -154,8 +159,10 @@ export class DeploymentsController implements Controller {
         // A delta about some deployments' records or networks wakes a pass over those (and any whose share here
         // moved); one about nodes, the registry, secrets or ingress may concern any deployment.
         const names = this.concernedBy(c.scope);
-        if (names) this.reconciler.wakeFor(names);
-        else {
+        if (names) {
+          if (c.scope?.collections.includes("deployments")) this.ctx.logger.debug({ deployments: [...names], collections: c.scope.collections }, "a peer's change to deployments wakes a pass over them");
+          this.reconciler.wakeFor(names);
+        } else {
           this.ctx.logger.debug({ collections: c.scope?.collections }, "a peer's change wakes a pass over every deployment");
           this.reconciler.wake();
         }

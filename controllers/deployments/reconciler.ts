@@ -77,8 +77,11 @@ export interface ReconcilerOptions {
   readonly wakeDelayMs: number;
   /** Everything worth an entry in the event log. */
   readonly onEvent: (e: AgentEvent) => void;
-  /** Each deployment's pass: its duration and whether it failed (metrics). */
-  readonly onPass?: (seconds: number, deployment: string, failed: boolean) => void;
+  /**
+   * Each deployment's pass: its duration and whether it failed (metrics), and
+   * when (ms from the pass's start) each phase it reached ended (debug log).
+   */
+  readonly onPass?: (seconds: number, deployment: string, failed: boolean, phases: Readonly<Record<string, number>>) => void;
   /** After each deployment's reconcile: its generation and whether it failed. */
   readonly onReconciled?: (deployment: string, generation: number, failed: boolean) => void;
   /** A pass applied a deployment's pending intent (or failed to). Called after the deployment's lock is released. */
@@ -190,13 +193,19 @@ export class Reconciler {
     const cluster = this.clustered();
     // A stored spec that no agent should plan (stored before limits, or by a peer) is refused, not planned.
     const problem = planProblem(rec.spec, this.desired.replicas(name));
+    // When each phase ended, in ms from the pass's start (the debug log's `reconcile pass` line).
+    const phases: Record<string, number> = {};
+    const mark = (phase: string) => {
+      phases[phase] = this.o.now() - started;
+    };
     const c: Converged = problem
       ? { failure: problem, actions: {}, warnings: [] }
-      : await this.converge(name, rec.spec, intent, cluster).catch((e: unknown) => ({ failure: asFizz(e), actions: {}, warnings: [] }) as Converged);
+      : await this.converge(name, rec.spec, intent, cluster, mark).catch((e: unknown) => ({ failure: asFizz(e), actions: {}, warnings: [] }) as Converged);
     if (c.failure) this.reportFailure(name, rec.generation, c.failure, intent);
     else this.failing.delete(name);
     await this.report(name, cluster, c.unchanged).catch((e: unknown) => this.o.onEvent({ type: "cluster.report_failed", deployment: name, message: e instanceof Error ? e.message : String(e) }));
-    this.o.onPass?.((this.o.now() - started) / 1000, name, c.failure !== undefined);
+    mark("reported");
+    this.o.onPass?.((this.o.now() - started) / 1000, name, c.failure !== undefined, phases);
     this.o.onReconciled?.(name, rec.generation, c.failure !== undefined);
     if (!intent) return c.result ? { result: c.result } : {};
     // Applied once, failed or not: a failed intent is reverted, not retried.
@@ -206,7 +215,7 @@ export class Reconciler {
   }
 
   /** Plan and execute one deployment: images first, then the containers' plan made with them. */
-  private async converge(name: string, spec: Prepared["project"], intent: DeployIntent | undefined, cluster: PlacementSource | undefined): Promise<Converged> {
+  private async converge(name: string, spec: Prepared["project"], intent: DeployIntent | undefined, cluster: PlacementSource | undefined, mark: (phase: string) => void): Promise<Converged> {
     const actions: Record<string, number> = {};
     const replicas = this.desired.replicas(name);
     const share = cluster ? cluster.share(name) : undefined;
@@ -225,6 +234,7 @@ export class Reconciler {
       });
       this.prepared.set(name, { key, value: prepared });
     }
+    mark("prepared");
     // Services the user stopped by hand stay as they are (user-stops.ts): only the others are planned.
     const held = new Set(Object.keys(readUserStopped(this.desired.store, name)));
     const kept = prepared.desired.services.filter((s) => !held.has(s.name)).map((s) => s.name);
@@ -244,6 +254,7 @@ export class Reconciler {
     }
     const [changed, first] = await Promise.all([imagesChanged, this.engine.observe(name, mine)]);
     let seen = changed ? await this.engine.observe(name, mine) : first;
+    mark("observed");
     // Pinned images came through the registry just now: `--pull always` is done.
     const options = this.o.images && pinned.pull === "always" ? { ...pinned, pull: "missing" as const } : pinned;
     // An image the registry delivers (in a cluster, the node that accepted the change built it) is not built again here.
@@ -269,6 +280,7 @@ export class Reconciler {
     // The mesh's addresses and networks, from what runs here now (a running replica keeps its address).
     const shaped = cluster && this.o.network ? await this.o.network(name, desired, seen.actual) : { desired, warnings: [] };
     const remote = cluster?.dependency ? { remoteDependency: (service: string, condition: DependsCondition) => cluster.dependency!(name, service, condition) } : {};
+    mark("shaped");
     let p: Plan<ServiceTemplate> = plan(shaped.desired, seen.actual, options);
     const images = p.steps.filter((s) => s.kind === "pullImage" || s.kind === "buildImage");
     if (images.length) {
@@ -278,6 +290,7 @@ export class Reconciler {
       seen = await this.engine.observe(name, mine);
       p = plan(shaped.desired, seen.actual, { ...options, pull: "missing", build: false });
     }
+    mark("planned");
     const warnings = [...prepared.warnings, ...shaped.warnings, ...p.warnings];
     // The steady state plans nothing: then the list the plan was made from is still what runs here.
     if (p.steps.length === 0) return { actions, warnings, unchanged: seen.containers };
@@ -287,6 +300,7 @@ export class Reconciler {
       rollbackOnFailure: intent !== undefined,
       ...(options.pull === "never" ? { imagesPresent: new Set(seen.actual.images.map((i) => normalizeImageRef(i.ref))) } : {}),
     });
+    mark("executed");
     return { result, actions, warnings, ...(result.ok ? {} : { failure: result.error! }) };
   }
 

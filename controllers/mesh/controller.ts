@@ -171,7 +171,9 @@ export class MeshController implements Controller {
   /** One converge; a failure is logged, kept for the status, and retried in 2 s. */
   private async pass(): Promise<void> {
     try {
+      const t0 = this.ctx.now();
       await this.convergeOnce();
+      this.ctx.logger.debug({ ms: this.ctx.now() - t0 }, "mesh: converged");
       this.lastError = undefined;
     } catch (e) {
       this.full = true;
