@@ -34,6 +34,7 @@ import { DeploymentChanges } from "./changes.ts";
 import { ClusterViews } from "./cluster-views.ts";
 import { DesiredStore } from "./desired.ts";
 import { Follower } from "./follow.ts";
+import { PendingReadiness } from "./pending-readiness.ts";
 import type { NodeEngine } from "./node-engine.ts";
 import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
 import { DeploymentViews } from "./views.ts";
@@ -66,6 +67,8 @@ export class DeploymentsController implements Controller {
   readonly name = "deployments";
   readonly desired: DesiredStore;
   readonly reconciler: Reconciler;
+  /** Per container being created: the mesh and resolver work its start waits for. */
+  private readonly readying = new PendingReadiness();
   readonly changes: DeploymentChanges;
   /** What the API serves. */
   readonly api: DeploymentsApi;
@@ -102,18 +105,17 @@ export class DeploymentsController implements Controller {
       ...(d.secrets || d.network || d.resolver
         ? {
             prepareContainer: async (p: Project, svc: string, c: string) => {
-              const t0 = ctx.now();
-              await d.network?.prepareContainer();
-              const t1 = ctx.now();
-              await d.resolver?.prepareContainer();
-              const t2 = ctx.now();
-              const mounts = d.secrets ? await d.secrets.prepareContainer(p, svc, c) : [];
-              logger.debug({ container: c, meshMs: t1 - t0, dnsMs: t2 - t1, secretsMs: ctx.now() - t2 }, "container prepared");
-              return mounts;
+              // The mesh routes a new network's bridge and the resolver listens on its gateway before a container on
+              // it starts. The engine needs neither to create the container, so both run while it does.
+              if (d.network || d.resolver) this.readying.add(c, this.readyNetworks(c));
+              return d.secrets ? d.secrets.prepareContainer(p, svc, c) : [];
+            },
+            prepareStart: async (p: Project, svc: string, c: string) => {
+              await this.readying.take(c);
+              await d.secrets?.prepareStart?.(p, svc, c);
             },
           }
         : {}),
-      ...(d.secrets?.prepareStart ? { prepareStart: (p: Project, svc: string, c: string) => d.secrets!.prepareStart!(p, svc, c) } : {}),
       ...(d.network ? { network: d.network.shape } : {}),
       ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
       now: ctx.now,
@@ -147,6 +149,15 @@ export class DeploymentsController implements Controller {
 
   stop(): Promise<void> {
     return this.reconciler.stop();
+  }
+
+  /** The mesh routes, and the resolver serves, the networks a container is about to join (before it starts). */
+  private async readyNetworks(container: string): Promise<void> {
+    const t0 = this.ctx.now();
+    await this.d.network?.prepareContainer();
+    const t1 = this.ctx.now();
+    await this.d.resolver?.prepareContainer();
+    this.ctx.logger.debug({ container, meshMs: t1 - t0, dnsMs: this.ctx.now() - t1 }, "container's networks ready");
   }
 
   onChange(c: Change): void {

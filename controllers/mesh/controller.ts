@@ -43,7 +43,7 @@ import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
 import type { ActualState, DesiredProject } from "../../core/reconcile/types.ts";
 import { ipamConfig, type IpamConfig } from "../../core/net/ipam-config.ts";
 import { meshMetaFields, readMeshMeta, type WgImpl } from "../../core/net/mesh-meta.ts";
-import { endpointHost, meshDiff, meshPlan, type MeshMember, type MeshPlan } from "../../core/net/mesh-plan.ts";
+import { endpointHost, meshApplied, meshDiff, meshPlan, type MeshMember, type MeshPlan } from "../../core/net/mesh-plan.ts";
 import type { WgStatus } from "../../core/net/wg-dump.ts";
 import { applyFirewall, detectMeshTools, enableBridgeRouting, interfaceExists, loadOrCreateWgKey, toolRunner, WgInterface, type ToolRunner } from "../../platform/net/index.ts";
 import { meshRoutes, type MeshStatus } from "../../platform/api/routes-mesh.ts";
@@ -318,9 +318,12 @@ export class MeshController implements Controller {
     const plan = meshPlan(this.ctx.node, "wireguard", this.underlayMtu, members, resolveClaims(node.state.ips, this.cfg));
     const planText = JSON.stringify(plan);
     if (full || planText !== this.planApplied) {
-      if (plan.address) await this.wg.setAddress(plan.address);
+      // Between full converges the interface holds what the last applied plan put there (a failed converge makes
+      // the next one full): the new plan is diffed against that, without reading the interface back.
+      const last = full ? undefined : this.plan;
+      if (plan.address && plan.address !== last?.address) await this.wg.setAddress(plan.address);
       if (plan.mtu !== this.plan?.mtu) await this.wg.setMtu(plan.mtu);
-      const actions = meshDiff(plan, await this.wg.actual());
+      const actions = meshDiff(plan, last ? meshApplied(last) : await this.wg.actual());
       if (actions.length) {
         await this.wg.apply(actions, plan.address);
         this.ctx.logger.info({ actions: actions.map((x) => `${x.kind} ${"cidr" in x ? x.cidr : x.publicKey.slice(0, 8)}`) }, "mesh: applied");

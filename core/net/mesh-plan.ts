@@ -117,6 +117,19 @@ export type MeshAction =
   | { readonly kind: "remove-route"; readonly cidr: string };
 
 /** The WireGuard and route changes that take `actual` to `plan` (peers set before routes added, routes removed before peers). */
+/**
+ * What the mesh interface holds once `plan` has been applied: `meshDiff(plan,
+ * meshApplied(plan))` is empty. Between full converges, the next plan is
+ * diffed against this instead of reading the interface back (`wg show`,
+ * `ip route`: two processes per converge).
+ */
+export function meshApplied(plan: MeshPlan): MeshActual {
+  return {
+    peers: plan.peers.flatMap((p) => (p.publicKey ? [{ publicKey: p.publicKey, endpoint: p.endpoint, allowedIps: p.allowedIps }] : [])),
+    routes: plan.routes,
+  };
+}
+
 export function meshDiff(plan: MeshPlan, actual: MeshActual): MeshAction[] {
   const out: MeshAction[] = [];
   const want = new Map(plan.peers.filter((p) => p.publicKey).map((p) => [p.publicKey!, p]));

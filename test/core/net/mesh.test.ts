@@ -6,7 +6,7 @@ import { cidr, formatCidr, formatIp, parseCidr, parseIp, overlaps, contains } fr
 import { resolveClaims } from "../../../core/net/claims.ts";
 import { defaultIpamConfig, ipamConfig } from "../../../core/net/ipam-config.ts";
 import { meshMetaFields, readMeshMeta, withoutMeshLabels, type MeshMeta } from "../../../core/net/mesh-meta.ts";
-import { meshDiff, meshPlan, type MeshActual, type MeshMember } from "../../../core/net/mesh-plan.ts";
+import { meshApplied, meshDiff, meshPlan, type MeshActual, type MeshMember } from "../../../core/net/mesh-plan.ts";
 import { parseWgDump } from "../../../core/net/wg-dump.ts";
 
 const KEY = (c: string) => `${c.repeat(42)}A=`;
@@ -131,8 +131,33 @@ describe("mesh plan", () => {
           if (a.kind === "remove-route") rs.delete(a.cidr);
         }
         expect(meshDiff(p, { peers: [...have.values()], routes: [...rs] })).toEqual([]);
+        // What the interface holds after the actions is what meshApplied says the plan leaves (no read-back needed).
+        const applied = meshApplied(p);
+        expect(new Set(applied.routes)).toEqual(rs);
+        expect(new Map(applied.peers.map((x) => [x.publicKey, x] as const))).toEqual(have);
       }),
     );
+  });
+
+  test("meshApplied: the next plan diffed against what the previous one left changes only what moved", () => {
+    const before = meshPlan("a", "wireguard", 1500, members, claims);
+    const grown = resolveClaims(
+      table([
+        ["10.208.4.0/24", "net:p/default", 1],
+        ["10.208.4.16/28", "node:b", 2],
+        ["10.208.4.48/28", "node:b", 4],
+        ["10.223.252.2/32", "node:a", 1],
+        ["10.223.252.3/32", "node:b", 1],
+        ["10.223.252.4/32", "node:c", 1],
+      ]),
+      cfg,
+    );
+    const after = meshPlan("a", "wireguard", 1500, members, grown);
+    expect(meshDiff(before, meshApplied(before))).toEqual([]);
+    const acts = meshDiff(after, meshApplied(before));
+    expect(acts).toContainEqual({ kind: "add-route", cidr: "10.208.4.48/28" });
+    expect(acts).toContainEqual({ kind: "remove-route", cidr: "10.208.4.32/28" });
+    expect(acts.filter((a) => a.kind === "set-peer").map((a) => (a as { publicKey: string }).publicKey).sort()).toEqual([KEY("b"), KEY("c")].sort());
   });
 });
 
