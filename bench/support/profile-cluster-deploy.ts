@@ -110,7 +110,11 @@ try {
     const dir = join(c.dir, `bench-${name}`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "compose.yaml"), `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    deploy:\n      replicas: ${REPLICAS}\n`);
+    // The same processes idle for 2 s just before, for comparison (SWIM, timers).
+    const idle0 = cpu(c);
+    await sleep(2000);
     const cpu0 = cpu(c);
+    console.log(`\nCPU ms idle over the 2 s before deploy ${name}: ${cpuDelta(idle0, cpu0)}`);
     const t0 = Date.now();
     const p0 = performance.now();
     const up = fizzOn(c.hosts[0]!, dir, ["up", "-d"]);
