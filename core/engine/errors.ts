@@ -127,6 +127,8 @@ export function conflictingName(message: string): { name: string; holder?: strin
 const IMAGE_MISSING =
   /no such image|image not known|manifest unknown|pull access denied|repository does not exist|not found: manifest|failed to resolve reference|unable to find image/i;
 
+const CONTAINER_GONE = /does not exist in database: no such container/i;
+
 const REGISTRY_DOWN = /no such host|dial tcp|i\/o timeout|connection refused|TLS handshake timeout|network is unreachable|pinging container registry/i;
 
 function describe(ctx: EngineCallContext): string {
@@ -196,7 +198,9 @@ export function engineHttpError(status: number, engineMessage: string, ctx: Engi
     });
   }
 
-  if (status === 404) {
+  // Podman answers 500, not 404, when a container listed a moment ago is removed while it is inspected
+  // ("container <id> does not exist in database: no such container"): it is gone, like a 404.
+  if (status === 404 || (status === 500 && CONTAINER_GONE.test(msg))) {
     const subj = ctx.subject ? `${ctx.subject.kind} '${ctx.subject.name}'` : "the object";
     return new FizzError({ ...base, code: "engine.not_found", message: `${subj} not found (while trying to ${doing}): ${msg}` });
   }

@@ -220,7 +220,9 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
     test("a port conflict fails with one clear error and leaves nothing of the new project running", async () => {
       const other = `${project}x`;
       // The first project was stopped by the previous test; start it again so its web holds the port.
-      expect(fizz(dir, ["up", "-d", "--wait", ...engine], env()).code).toBe(0);
+      const restart = fizz(dir, ["up", "-d", "--wait", ...engine], env());
+      if (restart.code !== 0) console.error(`fizz up -d --wait exited ${restart.code}:\n${restart.err}`);
+      expect(restart.code).toBe(0);
       const clash = fizz(dir, ["up", "-d", "-p", other, "--no-deps", ...engine, "web"], { ...env() });
       expect(clash.code).not.toBe(0);
       expect(clash.err).toMatch(/error: .*(port|address).*(allocated|in use)/i);

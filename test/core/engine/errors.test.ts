@@ -84,6 +84,15 @@ describe("engine error mapping", () => {
     expect(e.message).toContain("container 'web-9' not found");
   });
 
+  test("podman's 500 for a container removed while it is inspected is a not-found, like Docker's 404", () => {
+    // Recorded from Podman 4.3: a recreate removed the old container between the list and this inspect.
+    const id = "905c81cbe96a6635ba11e6aadc24c3f9583704f6a426312d740041d2193e3ce4";
+    const e = engineHttpError(500, `container ${id} does not exist in database: no such container`, { method: "GET", path: `/containers/${id}/json`, action: "inspect container", subject: { kind: "container", name: id } });
+    expect(e.code).toBe("engine.not_found");
+    // Any other 500 stays an API error.
+    expect(engineHttpError(500, "container state improper", { method: "GET", path: `/containers/${id}/json`, action: "inspect container" }).code).toBe("engine.api_error");
+  });
+
   test("a pull that cannot reach the registry says so", () => {
     const e = engineHttpError(500, DOCKER.pullDown, { method: "POST", path: "/images/create", action: "pull image", subject: { kind: "image", name: "nginx:1" } });
     expect(e.code).toBe("engine.registry_unreachable");
