@@ -15,6 +15,7 @@ import { createMetrics } from "../../platform/metrics.ts";
 import { systemClock } from "../../platform/clock.ts";
 import { AgentStore } from "../../platform/store/index.ts";
 import { MemoryEngine } from "./memory-engine.ts";
+import { until } from "./wait.ts";
 
 export interface TestAgent extends AgentControllers {
   readonly name: string;
@@ -60,4 +61,17 @@ export async function startTestAgent(o: { name: string; dir: string; host?: stri
       store.close();
     },
   };
+}
+
+/**
+ * Forms one cluster of `agents`: the first inits, the others join it, and this
+ * returns once every agent sees all of them alive.
+ */
+export async function formCluster(agents: readonly TestAgent[], timeoutMs = 8000): Promise<void> {
+  const init = await agents[0]!.client.clusterInit();
+  for (const a of agents.slice(1)) await a.client.clusterJoin(init.address, init.token);
+  await until(`${agents.length} alive everywhere`, timeoutMs, async () => {
+    for (const a of agents) if ((await a.client.clusterNodes()).filter((n) => n.state === "alive").length !== agents.length) return false;
+    return true;
+  });
 }

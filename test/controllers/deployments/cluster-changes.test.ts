@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { FizzError } from "../../../core/errors.ts";
 import { LABEL } from "../../../core/labels.ts";
 import { MemoryEngine, type MemoryContainer } from "../../support/memory-engine.ts";
-import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
+import { formCluster, startTestAgent, type TestAgent } from "../../support/test-agent.ts";
 import { until } from "../../support/wait.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/fizz-cluster-changes-`);
@@ -36,12 +36,7 @@ describe("a change in a cluster of three", () => {
 
   beforeAll(async () => {
     for (const i of [0, 1, 2]) agents.push(await startTestAgent({ name: `n${i}`, dir, host: `127.0.0.${41 + i}`, engine: engines[i]! }));
-    const init = await agents[0]!.client.clusterInit();
-    for (const a of agents.slice(1)) await a.client.clusterJoin(init.address, init.token);
-    await until("3 alive everywhere", 8000, async () => {
-      for (const a of agents) if ((await a.client.clusterNodes()).filter((n) => n.state === "alive").length !== 3) return false;
-      return true;
-    });
+    await formCluster(agents);
   }, 30_000);
   afterAll(async () => {
     for (const a of agents) await a.stop();

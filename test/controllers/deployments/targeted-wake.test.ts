@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { MemoryEngine } from "../../support/memory-engine.ts";
-import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
+import { formCluster, startTestAgent, type TestAgent } from "../../support/test-agent.ts";
 import { until } from "../../support/wait.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/fizz-targeted-wake-`);
@@ -27,12 +27,7 @@ describe("targeted wakes in a cluster of two", () => {
     for (const i of [0, 1]) {
       agents.push(await startTestAgent({ name: `t${i}`, dir, host: `127.0.0.${61 + i}`, engine: engines[i]!, config: (c) => ({ ...c, reconcile: { ...c.reconcile, interval: 120_000 } }) }));
     }
-    const init = await agents[0]!.client.clusterInit();
-    await agents[1]!.client.clusterJoin(init.address, init.token);
-    await until("2 alive everywhere", 8000, async () => {
-      for (const a of agents) if ((await a.client.clusterNodes()).filter((n) => n.state === "alive").length !== 2) return false;
-      return true;
-    });
+    await formCluster(agents);
   }, 30_000);
   afterAll(async () => {
     for (const a of agents) await a.stop();
