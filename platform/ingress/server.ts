@@ -135,8 +135,7 @@ export class IngressServer {
           acceptProxyFrom: this.o.acceptProxyFrom,
           ...(h.tls ? { tls: this.o.certs } : {}),
           proxy: {
-            scheme: h.tls ? "https" : "http",
-            trusted: this.o.trustedProxies,
+            ...this.httpConfig(kind),
             resolve: (host, target) => {
               const entry = this.listeners.get(`${h.port}/tcp`);
               const routes = entry && (entry.kind === "http" || entry.kind === "https") ? entry.routes : holder.routes;
@@ -147,14 +146,6 @@ export class IngressServer {
               const set = this.sets.get(k);
               return set?.hit;
             },
-            acmeChallenge: (t) => this.o.acmeChallenge(t),
-            pool: this.pool,
-            waitForReadyMs: this.o.waitForReadyMs ?? 10_000,
-            maxAttempts: 3,
-            clientIdleMs: this.o.clientIdleMs ?? 60_000,
-            responseTimeoutMs: this.o.responseTimeoutMs ?? 60_000,
-            ...(this.o.metrics ? { record: this.o.metrics.recordHttp } : {}),
-            now: this.o.now,
           },
         });
         return { kind, l, routes: h.routes };

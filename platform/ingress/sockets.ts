@@ -85,9 +85,33 @@ interface BunHandlers {
 type BunListen = (o: { hostname: string; port: number; allowHalfOpen?: boolean; socket: BunHandlers }) => { port: number; stop(closeActive?: boolean): void };
 type BunConnect = (o: { hostname: string; port: number; allowHalfOpen?: boolean; socket: BunHandlers }) => Promise<BunSocket>;
 
-class BunConn implements Conn {
-  private h: ConnHandlers = NOOP;
+/**
+ * What both socket flavours share: bytes that arrive before the handlers are
+ * set (or that a sniffer put back with `prepend`) are held, then handed over
+ * in order when `setHandlers` is called.
+ */
+abstract class HeldUntilHandled {
+  protected h: ConnHandlers = NOOP;
   private early: Uint8Array[] | undefined = [];
+
+  setHandlers(h: ConnHandlers): void {
+    this.h = h;
+    const early = this.early;
+    this.early = undefined;
+    if (early) for (const b of early) h.onData(b);
+  }
+
+  prepend(b: Uint8Array): void {
+    this.early = [b, ...(this.early ?? [])];
+  }
+
+  data(d: Uint8Array): void {
+    if (this.early) this.early.push(d);
+    else this.h.onData(d);
+  }
+}
+
+class BunConn extends HeldUntilHandled implements Conn {
   private queue: Uint8Array[] = [];
   private ending = false;
   closed = false;
@@ -97,6 +121,7 @@ class BunConn implements Conn {
   readonly localPort: number;
 
   constructor(private readonly s: BunSocket) {
+    super();
     this.remoteAddress = plainAddress(s.remoteAddress);
     this.remotePort = s.remotePort;
     this.localAddress = plainAddress(s.localAddress);
@@ -117,21 +142,6 @@ class BunConn implements Conn {
     }
   }
 
-  setHandlers(h: ConnHandlers): void {
-    this.h = h;
-    const early = this.early;
-    this.early = undefined;
-    if (early) for (const b of early) h.onData(b);
-  }
-
-  prepend(b: Uint8Array): void {
-    this.early = [b, ...(this.early ?? [])];
-  }
-
-  data(d: Uint8Array): void {
-    if (this.early) this.early.push(d);
-    else this.h.onData(d);
-  }
 
   write(b: Uint8Array): boolean {
     if (this.closed) return false;
@@ -285,9 +295,7 @@ const BUN_HANDLERS: BunHandlers = {
 
 // ---------------------------------------------------------------- node:net
 
-class NodeConn implements Conn {
-  private h: ConnHandlers = NOOP;
-  private early: Uint8Array[] | undefined = [];
+class NodeConn extends HeldUntilHandled implements Conn {
   closed = false;
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -295,12 +303,13 @@ class NodeConn implements Conn {
   readonly localPort: number;
 
   constructor(private readonly s: net.Socket) {
+    super();
     this.remoteAddress = plainAddress(s.remoteAddress);
     this.remotePort = s.remotePort ?? 0;
     this.localAddress = plainAddress(s.localAddress);
     this.localPort = s.localPort ?? 0;
     s.setNoDelay(true);
-    s.on("data", (d: Buffer) => guarded(this, () => (this.early ? this.early.push(d) : this.h.onData(d))));
+    s.on("data", (d: Buffer) => guarded(this, () => this.data(d)));
     s.on("drain", () => guarded(this, () => this.h.onDrain()));
     s.on("end", () => guarded(this, () => this.h.onEnd()));
     s.on("error", () => {});
@@ -311,16 +320,6 @@ class NodeConn implements Conn {
     });
   }
 
-  setHandlers(h: ConnHandlers): void {
-    this.h = h;
-    const early = this.early;
-    this.early = undefined;
-    if (early) for (const b of early) h.onData(b);
-  }
-
-  prepend(b: Uint8Array): void {
-    this.early = [b, ...(this.early ?? [])];
-  }
 
   write(b: Uint8Array): boolean {
     if (this.closed || this.s.destroyed) return false;
