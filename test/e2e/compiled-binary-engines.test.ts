@@ -1,54 +1,25 @@
 /**
  * Issue-2 acceptance: the compiled single executable talks to the real Docker
  * socket and the real Podman socket through undici (`fizz doctor`), and the
- * same source runs under Deno. Uses dist/fizz-linux-x64 when it is newer than
- * every source file, else compiles cmd/fizz.ts into a temp dir.
+ * same source runs under Deno. The executable is test/support/compiled.ts's
+ * (dist/ when it is newer than every source file, else one built for the run).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { compiledFizz, DENO, ROOT } from "../support/compiled.ts";
 import { ENGINE_SOCKETS, engineSocket } from "../support/engine.ts";
-
-const ROOT = join(import.meta.dir, "..", "..");
-const BUN = join(ROOT, "node_modules/.bin/bun");
-const DENO = join(ROOT, "node_modules/.bin/deno");
 
 const docker = await engineSocket("docker");
 const podman = await engineSocket("podman");
 
-function newestSource(): number {
-  let newest = statSync(join(ROOT, "package.json")).mtimeMs;
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(p).mtimeMs);
-    }
-  };
-  for (const d of ["cmd", "core", "platform"]) walk(join(ROOT, d));
-  return newest;
-}
-
-let tmp: string | undefined;
 let binary = "";
 
 beforeAll(() => {
-  const dist = join(ROOT, "dist/fizz-linux-x64");
-  if (process.arch === "x64" && existsSync(dist) && statSync(dist).mtimeMs > newestSource()) {
-    binary = dist;
-    return;
-  }
-  tmp = mkdtempSync(join(tmpdir(), "fizz-bin-"));
-  binary = join(tmp, "fizz");
-  const r = spawnSync(BUN, ["build", "--compile", join(ROOT, "cmd/fizz.ts"), "--outfile", binary], { cwd: ROOT, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`bun build --compile failed:\n${r.stdout}\n${r.stderr}`);
+  binary = compiledFizz();
 }, 120_000);
-
-afterAll(() => {
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
 
 function run(cmd: string, args: string[], env: Record<string, string | undefined> = {}) {
   const merged: Record<string, string> = {};

@@ -22,7 +22,8 @@ function newestSource(): number {
       else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(p).mtimeMs);
     }
   };
-  for (const d of ["cmd", "core", "platform"]) walk(join(ROOT, d));
+  // Every source folder the executable is built from (controllers/ was missing: a stale dist/ binary passed as fresh).
+  for (const d of ["cmd", "core", "platform", "controllers"]) walk(join(ROOT, d));
   return newest;
 }
 
