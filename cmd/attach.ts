@@ -1,7 +1,6 @@
 /** `fizz attach [--index n] [--no-stdin] service`: attach this terminal to a running container's main process. */
-import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
-import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, projectOrName, withProjectOptions, requireServices } from "./project-common.ts";
 import { indexOption, noContainerError, pickContainers } from "./service-containers.ts";
 
 export const register: RegisterVerb = (cli, action) => {
@@ -16,7 +15,7 @@ export const register: RegisterVerb = (cli, action) => {
         const [service] = args;
         const index = indexOption(options.index) ?? 1;
         const { project, name } = await projectOrName(options);
-        if (project && !project.services[service!]) throw usageError(`no such service: ${service}`);
+        requireServices(project, [service!]);
         const engine = await connect(options, ctx);
         try {
           const [c] = await pickContainers(engine, name, { services: [service!], index, all: false });

@@ -11,7 +11,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { usageError, FizzError } from "../core/errors.ts";
 import { archivePath, parseCpArg, planCopy, mapEntryName, type PathKind } from "../core/engine/copy-plan.ts";
 import type { RegisterVerb } from "./command.ts";
-import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, projectOrName, withProjectOptions, requireServices } from "./project-common.ts";
 import { containerName, doneLine, indexOption, noContainerError, noteElsewhere, pickContainers } from "./service-containers.ts";
 
 const DIR_BIT = 2 ** 31;
@@ -35,7 +35,7 @@ export const register: RegisterVerb = (cli, action) => {
         const service = src.kind === "container" ? src.service : (dest as { service: string }).service;
         const index = indexOption(options.index);
         const { project, name } = await projectOrName(options);
-        if (project && !project.services[service] && !project.disabled_services[service]) throw usageError(`no such service: ${service}`);
+        requireServices(project, [service], { disabledToo: true });
         const engine = await connect(options, ctx);
         try {
           const found = await pickContainers(engine, name, { services: [service], all: true, oneoff: options.all ? "include" : "exclude", ...(index ? { index } : {}) });

@@ -1,7 +1,7 @@
 /** `fizz create [services…]`: create the project's containers (networks, volumes, images too) without starting them. */
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
-import { connect, fizzVersion, loadForDeploy, openLocalStore, stepRenderer, withProjectOptions } from "./project-common.ts";
+import { connect, fizzVersion, loadForDeploy, openLocalStore, stepRenderer, withProjectOptions, requireServices } from "./project-common.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("create [...services]", "Create the project's containers without starting them"))
@@ -17,7 +17,7 @@ export const register: RegisterVerb = (cli, action) => {
         const pull = optString(options, "pull");
         if (pull !== undefined && !["always", "missing", "never"].includes(pull)) throw usageError(`unknown pull policy '${pull}'`, "use --pull always, missing or never");
         const project = await loadForDeploy(ctx, options);
-        for (const s of services) if (!project.services[s] && !project.disabled_services[s]) throw usageError(`no such service: ${s}`);
+        requireServices(project, services, { disabledToo: true });
         const [engine, store, version] = await Promise.all([connect(options, ctx), openLocalStore(), fizzVersion()]);
         try {
           const { prepareProject, readActual } = await import("../platform/deploy/project.ts");

@@ -1,7 +1,6 @@
 /** `fizz pull` and `fizz build`: fetch or build the project's images without starting anything. */
-import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
-import { connect, loadForDeploy, withProjectOptions } from "./project-common.ts";
+import { connect, loadForDeploy, withProjectOptions, requireServices } from "./project-common.ts";
 import { PROGRESS_FLAG, progressMode, progressRenderer } from "./progress.ts";
 import type { Step } from "../core/reconcile/types.ts";
 import type { ServiceTemplate } from "../core/deploy/container-spec.ts";
@@ -18,7 +17,7 @@ function registerImages(verb: "pull" | "build"): RegisterVerb {
       action(async (ctx, services, options) => {
         const mode = progressMode(options);
         const project = await loadForDeploy(ctx, options);
-        for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
+        requireServices(project, services);
         const engine = await connect(options, ctx);
         try {
           const { prepareProject } = await import("../platform/deploy/project.ts");

@@ -1,7 +1,7 @@
 /** `fizz kill [-s SIGNAL] [services…]`: send a signal (default SIGKILL) to the project's running containers. */
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
-import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, projectOrName, withProjectOptions, requireServices } from "./project-common.ts";
 import { containerName, doneLine, noteElsewhere, pickContainers } from "./service-containers.ts";
 import { agentLeavesStopped } from "./user-stop.ts";
 
@@ -16,7 +16,7 @@ export const register: RegisterVerb = (cli, action) => {
         const signal = optString(options, "signal") ?? "SIGKILL";
         if (!/^(SIG)?[A-Z0-9+-]+$/i.test(signal)) throw usageError(`invalid signal '${signal}'`, "use a name like SIGTERM or HUP, or a number like 9");
         const { project, name } = await projectOrName(options);
-        if (project) for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
+        requireServices(project, services);
         const engine = await connect(options, ctx);
         try {
           const running = (await pickContainers(engine, name, { services, all: false, oneoff: options.removeOrphans ? "include" : "exclude" })).filter(

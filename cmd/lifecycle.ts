@@ -1,7 +1,7 @@
 /** `fizz start|stop|restart [services…]`: act on existing containers, in dependency order. */
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
-import { connect, loadForDeploy, stepRenderer, withProjectOptions } from "./project-common.ts";
+import { connect, loadForDeploy, stepRenderer, withProjectOptions, requireServices } from "./project-common.ts";
 import { agentKeepsRunning, agentLeavesStopped } from "./user-stop.ts";
 
 type Verb = "start" | "stop" | "restart";
@@ -22,7 +22,7 @@ function registerOne(verb: Verb): RegisterVerb {
         const timeout = optString(options, "timeout");
         if (timeout !== undefined && !/^\d+$/.test(timeout)) throw usageError(`--timeout expects whole seconds, got '${timeout}'`);
         const project = await loadForDeploy(ctx, options);
-        for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
+        requireServices(project, services);
         const engine = await connect(options, ctx);
         try {
           const { prepareProject, readActual } = await import("../platform/deploy/project.ts");

@@ -1,7 +1,7 @@
 /** `fizz logs`: the project's container output, prefixed and coloured per service. */
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
-import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, projectOrName, withProjectOptions, requireServices } from "./project-common.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("logs [...services]", "Show the output of the project's containers"))
@@ -21,7 +21,7 @@ export const register: RegisterVerb = (cli, action) => {
         }
         const { project, name } = await projectOrName(options);
         if (project) {
-          for (const s of services) if (!project.services[s] && !project.disabled_services[s]) throw usageError(`no such service: ${s}`);
+          requireServices(project, services, { disabledToo: true });
         }
         const { explicitAgent } = await import("./agent-mode.ts");
         if (explicitAgent(ctx)) {

@@ -1,7 +1,6 @@
 /** `fizz pause|unpause [services…]`: freeze or thaw the project's running containers (the cgroup freezer). */
-import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
-import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, projectOrName, withProjectOptions, requireServices } from "./project-common.ts";
 import { containerName, doneLine, noteElsewhere, pickContainers } from "./service-containers.ts";
 import { agentKeepsRunning, agentLeavesStopped } from "./user-stop.ts";
 
@@ -13,7 +12,7 @@ function registerOne(verb: "pause" | "unpause"): RegisterVerb {
       .action(
         action(async (ctx, services, options) => {
           const { project, name } = await projectOrName(options);
-          if (project) for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
+          requireServices(project, services);
           const engine = await connect(options, ctx);
           try {
             const want = verb === "pause" ? "running" : "paused";

@@ -1,7 +1,7 @@
 /** `fizz port [--protocol tcp|udp] [--index n] service private_port`: the host address a container port is published on. */
 import { FizzError, usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
-import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, projectOrName, withProjectOptions, requireServices } from "./project-common.ts";
 import { containerName, indexOption, noContainerError, pickContainers } from "./service-containers.ts";
 
 export const register: RegisterVerb = (cli, action) => {
@@ -18,7 +18,7 @@ export const register: RegisterVerb = (cli, action) => {
         if (!portArg || !/^\d+$/.test(portArg) || Number(portArg) > 65535) throw usageError(`invalid port '${portArg ?? ""}'`, "give the container port as a number, e.g. fizz port web 80");
         const index = indexOption(options.index) ?? 1;
         const { project, name } = await projectOrName(options);
-        if (project && !project.services[service!]) throw usageError(`no such service: ${service}`);
+        requireServices(project, [service!]);
         const engine = await connect(options, ctx);
         try {
           const [c] = await pickContainers(engine, name, { services: [service!], index, all: false });

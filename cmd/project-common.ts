@@ -15,6 +15,8 @@ import { paint, type Context } from "./context.ts";
 import type { Engine } from "../platform/engine/index.ts";
 import type { StepEvent } from "../platform/deploy/executor.ts";
 import { formatDiagnostic } from "../core/compose/diagnostics.ts";
+import { usageError } from "../core/errors.ts";
+import { suggest } from "../core/text/suggest.ts";
 
 export function withProjectOptions(cmd: Command, opts: { shortP?: boolean } = {}): Command {
   return withComposeOptions(cmd, opts).option(
@@ -68,6 +70,21 @@ export async function projectOrName(options: Options): Promise<{ project?: Proje
     const name = opts.projectName ?? process.env.COMPOSE_PROJECT_NAME;
     if (name && opts.files.length === 0) return { name };
     throw e;
+  }
+}
+
+/**
+ * Refuses a service name the project does not have, naming the nearest one
+ * (or listing them); services off by profile count when `disabledToo`. No
+ * project (only a name from -p) checks nothing: the engine's labels decide.
+ */
+export function requireServices(project: Project | undefined, services: readonly string[], o: { disabledToo?: boolean } = {}): void {
+  if (!project) return;
+  for (const s of services) {
+    if (project.services[s] || (o.disabledToo && project.disabled_services[s])) continue;
+    const names = Object.keys(project.services);
+    const near = suggest(s, names);
+    throw usageError(`no such service: ${s}`, near ? `did you mean '${near}'?` : `the project's services: ${names.join(", ") || "(none)"}`);
   }
 }
 

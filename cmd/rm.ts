@@ -5,10 +5,9 @@
  * anonymous volumes. One-off containers are left to `fizz down`.
  */
 import { createInterface } from "node:readline";
-import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
 import type { Context } from "./context.ts";
-import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, projectOrName, withProjectOptions, requireServices } from "./project-common.ts";
 import { containerName, doneLine, noteElsewhere, pickContainers } from "./service-containers.ts";
 import { agentLeavesStopped } from "./user-stop.ts";
 
@@ -22,7 +21,7 @@ export const register: RegisterVerb = (cli, action) => {
     .action(
       action(async (ctx, services, options) => {
         const { project, name } = await projectOrName(options);
-        if (project) for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
+        requireServices(project, services);
         const engine = await connect(options, ctx);
         try {
           const mine = (await pickContainers(engine, name, { services, all: true })).filter((c) => !project || Object.hasOwn(project.services, c.Labels?.["com.docker.compose.service"] ?? ""));

@@ -1,8 +1,7 @@
 /** `fizz top [services…]`: the processes running in each of the project's containers, `ps` style. */
-import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
 import { table } from "./agent-client.ts";
-import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, projectOrName, withProjectOptions, requireServices } from "./project-common.ts";
 import { containerName, noContainerError, noteElsewhere, pickContainers } from "./service-containers.ts";
 
 export const register: RegisterVerb = (cli, action) => {
@@ -12,7 +11,7 @@ export const register: RegisterVerb = (cli, action) => {
     .action(
       action(async (ctx, services, options) => {
         const { project, name } = await projectOrName(options);
-        if (project) for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
+        requireServices(project, services);
         const engine = await connect(options, ctx);
         try {
           const running = await pickContainers(engine, name, { services, all: false, oneoff: "include" });

@@ -1,7 +1,6 @@
 /** `fizz wait services…`: block until the services' containers stop; print each exit code; exit with the last one. */
-import { usageError } from "../core/errors.ts";
 import type { RegisterVerb } from "./command.ts";
-import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, projectOrName, withProjectOptions, requireServices } from "./project-common.ts";
 import { noContainerError, pickContainers } from "./service-containers.ts";
 
 export const register: RegisterVerb = (cli, action) => {
@@ -12,7 +11,7 @@ export const register: RegisterVerb = (cli, action) => {
     .action(
       action(async (ctx, services, options) => {
         const { project, name } = await projectOrName(options);
-        if (project) for (const s of services) if (!project.services[s] && !project.disabled_services[s]) throw usageError(`no such service: ${s}`);
+        requireServices(project, services, { disabledToo: true });
         const engine = await connect(options, ctx);
         let code = 0;
         try {

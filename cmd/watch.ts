@@ -9,7 +9,7 @@
 import { FizzError, usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { paint } from "./context.ts";
-import { connect, loadForDeploy, stepRenderer, withProjectOptions } from "./project-common.ts";
+import { connect, loadForDeploy, stepRenderer, withProjectOptions, requireServices } from "./project-common.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("watch [...services]", "Sync, restart or rebuild services as their develop.watch paths change"))
@@ -24,7 +24,7 @@ export const register: RegisterVerb = (cli, action) => {
         const debounce = Number(optString(options, "debounce") ?? "500");
         if (!Number.isInteger(debounce) || debounce < 0 || debounce > 60_000) throw usageError(`--debounce expects milliseconds from 0 to 60000, got '${optString(options, "debounce")}'`);
         const project = await loadForDeploy(ctx, options);
-        for (const s of services) if (!project.services[s]) throw usageError(`no such service: ${s}`);
+        requireServices(project, services);
         const watched = (services.length ? services : Object.keys(project.services)).filter((s) => project.services[s]!.develop?.watch?.length);
         if (!watched.length) {
           throw new FizzError({
