@@ -25,6 +25,7 @@ import { buildDnsTable, type DnsTable } from "../../core/net/dns-records.ts";
 import { ipamConfig, type IpamConfig } from "../../core/net/ipam-config.ts";
 import { networkSubnets, servedNetworks } from "../../core/net/local-networks.ts";
 import type { ClusterState } from "../../core/state/cluster-state.ts";
+import { touchesAny, type Collection } from "../../core/state/index.ts";
 import { DnsServer, dnsQueryMetric, newDnsQueryCounts, upstreamSource, type DnsQueryCounts } from "../../platform/dns/index.ts";
 import { hostAddresses, interfaceExists } from "../../platform/net/index.ts";
 import type { Upstream } from "../../core/net/resolv-conf.ts";
@@ -40,6 +41,8 @@ export const DNS_PORT = 53;
 /** After a container is prepared, how long and how often a missing bridge is looked for (Podman makes it at start). */
 const BRIDGE_WAIT_MS = 15_000;
 const BRIDGE_POLL_MS = 200;
+/** What the listeners are derived from (servedNetworks: the claims, the nodes' slices, the deployments' networks). */
+const DNS_LISTENER_READS: ReadonlySet<Collection> = new Set<Collection>(["ips", "nodes", "deployments"]);
 
 export type ResolverStatus = NonNullable<MeshStatus["resolver"]>;
 
@@ -83,7 +86,10 @@ export class DnsController implements Controller {
   }
 
   onChange(c: Change): void {
-    // New networks appear with a pass's createNetwork; networks leave with slices and deployments.
+    // New networks appear with a pass's createNetwork; networks leave with slices and deployments. A peer's
+    // change that touches none of the claims, nodes and deployments the listeners come from (during a deploy
+    // most are container records) changes no listener: the table follows the state at the next query anyway.
+    if (c.kind === "cluster-state" && !touchesAny(c.scope, DNS_LISTENER_READS)) return;
     if (c.kind === "membership" || c.kind === "cluster-state" || c.kind === "reconciled" || c.kind === "deployment-removed") this.schedule(100);
   }
 
