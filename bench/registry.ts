@@ -13,6 +13,11 @@
  *     the same cores as the client and the upstream), so as root it is
  *     measured again with docker-registry behind a rate-limited link
  *     (a network namespace, htb at --link-mbit), as an upstream really is.
+ *     Cold means the cache has not got the image, not a process that just
+ *     started: each fresh node first pulls a small other image through
+ *     itself (its first upstream connection, first requests, JIT), as a
+ *     running agent has long done; docker-registry, the baseline, is
+ *     likewise a process already warmed by the push.
  *  2. Upstream bytes when N nodes pull a new image at once: N Fizz nodes
  *     (own processes, peers over mutual TLS) each pulled by its own client,
  *     against N clients pulling from docker-registry directly. Counted from
@@ -84,6 +89,17 @@ async function startNode(root: string, port: number, extra: string[]): Promise<C
   return p;
 }
 
+/** A small image no timed pull uses, pushed to every upstream: pulled through a fresh node before its cold pull. */
+const WARMUP_REPO = "bench/warmup";
+
+/** Warms a fresh node (first upstream connection, first requests, JIT) without caching anything a timed pull reads. */
+function warmUp(port: number, ns: string): void {
+  const out = join(work, "warmup-out");
+  rmSync(out, { recursive: true, force: true });
+  execFileSync("skopeo", ["copy", "--src-tls-verify=false", `docker://127.0.0.1:${port}/${ns}/${WARMUP_REPO}:1`, `dir:${out}`], { stdio: ["ignore", "ignore", "pipe"], timeout: 120_000 });
+  rmSync(out, { recursive: true, force: true });
+}
+
 async function stopNode(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null) return;
   await new Promise((r) => {
@@ -120,8 +136,10 @@ try {
   process.stderr.write(`generating a ${(3 * LAYER) / 1e6} MB image…\n`);
   const img: GeneratedImage = await generateImage({ layerSizes: [LAYER, LAYER, LAYER], seed: "bench", format: "docker" });
   const size = img.totalBytes;
+  const warmupImg = await generateImage({ layerSizes: [1_000_000], seed: "bench-warmup", format: "docker" });
   up = await startDockerRegistry();
   await pushGenerated(up.url, "bench/big", "1", img);
+  await pushGenerated(up.url, WARMUP_REPO, "1", warmupImg);
   const ns = up.address.replace(":", "_");
 
   // ---- 1. pull through Fizz vs direct ----
@@ -132,6 +150,7 @@ try {
     const root = join(work, `pull-${i}`);
     const port = await freePort();
     const node = await startNode(root, port, ["--insecure", up.address]);
+    warmUp(port, ns);
     const out = (tag: string) => {
       const d = join(work, `out-${tag}-${i}`);
       rmSync(d, { recursive: true, force: true });
@@ -153,6 +172,7 @@ try {
     const remote = await startDockerRegistry({ host: link.remoteIp, port: 5000, spawnVia: link.spawnVia });
     try {
       await pushGenerated(remote.url, "bench/big", "1", img);
+      await pushGenerated(remote.url, WARMUP_REPO, "1", warmupImg);
       const rns = remote.address.replace(":", "_");
       const rdirect: number[] = [];
       const rcold: number[] = [];
@@ -160,6 +180,7 @@ try {
         const root = join(work, `rpull-${i}`);
         const port = await freePort();
         const node = await startNode(root, port, ["--insecure", remote.address]);
+        warmUp(port, rns);
         const out = (tag: string) => {
           const dir = join(work, `rout-${tag}-${i}`);
           rmSync(dir, { recursive: true, force: true });
@@ -192,6 +213,7 @@ try {
       const root = join(work, `dpull-${i}`);
       const port = await freePort();
       const node = await startNode(root, port, ["--insecure", up.address]);
+      warmUp(port, ns);
       const viaFizz = `127.0.0.1:${port}/${ns}/bench/big:1`;
       // docker-registry on 127.0.0.1 is plain HTTP, which Docker allows for loopback.
       const viaUp = `${up.address}/bench/big:1`;
