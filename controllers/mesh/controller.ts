@@ -229,7 +229,8 @@ export class MeshController implements Controller {
       throw new FizzError({ code: "net.mesh_not_ready", message: `the mesh is not up on this node yet${this.lastError ? `: ${this.lastError}` : ""}`, hint: "fizz net shows why; the deployment is applied once it is" });
     }
     const r = shapeForMesh(this.o.membership, this.cfg!, this.ctx.node, this.plan!.mtu, deployment, desired, actual);
-    if (r.claimed) this.schedule();
+    // This node's new claims: routed now, not after the coalescing delay (its containers' starts wait for it).
+    if (r.claimed) void this.converge();
     return r;
   }
 
