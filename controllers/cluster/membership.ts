@@ -171,6 +171,12 @@ export class ClusterAgent implements ClusterApi, Controller {
 
   private attach(node: ClusterNode): void {
     node.on("member", (e) => {
+      // As memberlist does: a member's arrival, suspicion, death and departure at info; refutes and updates at debug.
+      if (!e.member.self) {
+        const fields = { member: e.member.id, address: e.member.address, incarnation: e.member.incarnation };
+        if (e.type === "alive" || e.type === "update") this.log.debug(fields, `member ${e.type}`);
+        else this.log.info(fields, e.type === "join" ? "member joined" : `member ${e.type}`);
+      }
       this.d.notify?.({ kind: "membership", event: e.type, member: e.member.id });
       const twin = e.type !== "dead" && e.type !== "left" ? this.engineTwin([e.member]) : undefined;
       if (twin) this.log.error({ member: twin.id, engine: this.d.engine?.id }, this.sharedEngine(twin).message);

@@ -40,9 +40,12 @@ export async function formFizzCluster(cluster: Cluster, extra: readonly string[]
   const init = await agentClient(first!).clusterInit();
   for (const h of rest) await agentClient(h).clusterJoin(first!.gossipAddr, init.token);
   const n = cluster.hosts.length;
-  const views = async () => Promise.all(cluster.hosts.map(async (h) => (await agentClient(h).clusterNodes()).filter((m) => m.state === "alive").length));
-  let seen: number[] = [];
-  await until(`the ${n} agents did not all see each other alive`, 20_000, async () => (seen = await views()).every((k) => k === n), () => `: alive members seen by ${cluster.hosts.map((h, i) => `${h.name} ${seen[i] ?? "?"}`).join(", ")}`);
+  let views: { id: string; address: string; state: string; incarnation: number }[][] = [];
+  const read = async () => (views = await Promise.all(cluster.hosts.map((h) => agentClient(h).clusterNodes())));
+  // On failure, every host's whole view (who, where, state, incarnation): which node misses whom, and as what.
+  const detail = () =>
+    `: ${cluster.hosts.map((h, i) => `${h.name} sees [${(views[i] ?? []).map((m) => `${m.id.slice(0, 8)}@${m.address} ${m.state}#${m.incarnation}`).join(", ")}]`).join("; ")}`;
+  await until(`the ${n} agents did not all see each other alive`, 20_000, async () => (await read()).every((v) => v.filter((m) => m.state === "alive").length === n), detail);
 }
 
 /** Runs `fizz <args>` against a host's agent from `cwd`. */
