@@ -45,7 +45,21 @@ export async function formFizzCluster(cluster: Cluster, extra: readonly string[]
   // On failure, every host's whole view (who, where, state, incarnation): which node misses whom, and as what.
   const detail = () =>
     `: ${cluster.hosts.map((h, i) => `${h.name} sees [${(views[i] ?? []).map((m) => `${m.id.slice(0, 8)}@${m.address} ${m.state}#${m.incarnation}`).join(", ")}]`).join("; ")}`;
-  await until(`the ${n} agents did not all see each other alive`, 20_000, async () => (await read()).every((v) => v.filter((m) => m.state === "alive").length === n), detail);
+  // Gossip normally spreads a join in well under a second; the bound is one push-pull round (30 s by default), the
+  // anti-entropy that repairs a lost piggybacked update. Wait past it, and say so when it was needed.
+  const t0 = Date.now();
+  let slowView = "";
+  await until(
+    `the ${n} agents did not all see each other alive`,
+    45_000,
+    async () => {
+      const ok = (await read()).every((v) => v.filter((m) => m.state === "alive").length === n);
+      if (!ok && !slowView && Date.now() - t0 > 5000) slowView = detail();
+      return ok;
+    },
+    detail,
+  );
+  if (slowView) console.warn(`cluster formation took ${Date.now() - t0} ms; at 5 s${slowView}`);
 }
 
 /** Runs `fizz <args>` against a host's agent from `cwd`. */

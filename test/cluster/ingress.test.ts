@@ -130,7 +130,8 @@ describe.skipIf(!socket || !isRoot)("ingress on every node (3 hosts)", () => {
     // Every node, not only h0, sees all three alive before the deploy: a node that has not heard of a
     // member yet places over fewer nodes and rightly acts on it (the converge and registry tests
     // failed CI that way; formFizzCluster waits the same way).
-    await until("every node sees 3 alive members", 20_000, async () => ((await Promise.all([0, 1, 2].map(async (i) => (await client(i).clusterNodes()).filter((n) => n.state === "alive").length))).every((n) => n === 3) ? true : undefined));
+    // Bounded by one push-pull round (30 s) should a piggybacked join be lost.
+    await until("every node sees 3 alive members", 45_000, async () => ((await Promise.all([0, 1, 2].map(async (i) => (await client(i).clusterNodes()).filter((n) => n.state === "alive").length))).every((n) => n === 3) ? true : undefined));
     const up = await fizz(0, "up", "-d");
     if (up.code !== 0) throw new Error(`fizz up failed:\n${up.stdout}\n${up.stderr}`);
     // Every replica running somewhere: web x2 and echo on hosts 0/1, a and b anywhere.
