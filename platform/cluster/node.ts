@@ -27,6 +27,7 @@
  * (the replica, the HLC gate, change notifications, persistence),
  * user-state.ts (the state's push-pull hook), rtt.ts, payload.ts.
  */
+import { DropLog } from "./drop-log.ts";
 import { randomBytes } from "node:crypto";
 import { FizzError } from "../../core/errors.ts";
 import type { Keyring } from "../../core/cluster-crypto/keyring.ts";
@@ -80,6 +81,7 @@ export class ClusterNode {
   };
   private readonly hook: UserStateHook;
   readonly config: SwimConfig;
+  private readonly drops: DropLog;
 
   private constructor(
     private readonly opts: ClusterNodeOptions,
@@ -89,6 +91,7 @@ export class ClusterNode {
     this.config = swimConfig(opts.swim);
     this.time = opts.clock ?? systemClock;
     this.rtt = new RttTracker(() => this.time.monotonic());
+    this.drops = new DropLog(() => this.time.monotonic(), (obj, msg) => this.log("warn", obj, msg));
     // randomBytes may return a view into a shared pool: copy before reading.
     this.rng = createRng(opts.seed ?? new DataView(Uint8Array.from(randomBytes(4)).buffer).getUint32(0));
     this.replicated = new ReplicatedState(
@@ -183,6 +186,7 @@ export class ClusterNode {
       nodeId: opts.nodeId,
       limits: opts.tcpLimits,
       onPacket: (p, from) => node?.loop.onPacket(p, addrString(from)),
+      onDrop: (reason, from) => node?.drops.note(reason, addrString(from)),
       onStream: (s) => void node?.streamsIo.serve(s),
     });
     try {

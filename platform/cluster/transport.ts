@@ -42,6 +42,8 @@ export interface BindOptions {
   readonly nodeId: string;
   readonly limits?: Partial<TcpLimits> | undefined;
   readonly onPacket: (plaintext: Uint8Array, from: HostPort) => void;
+  /** A datagram the transport refused (unknown key, failed authentication, malformed, oversize). */
+  readonly onDrop?: (reason: string, from: HostPort) => void;
   readonly onStream: (s: ClusterStream) => void;
 }
 
@@ -49,7 +51,7 @@ export type BindTransport = (o: BindOptions) => Promise<ClusterTransport>;
 
 /** The real network: UDP + TCP on one port (ClusterEndpoint). */
 export const bindEndpoint: BindTransport = async (o) => {
-  const ep = await ClusterEndpoint.bind({ host: o.host, port: o.port, keyring: o.keyring, clusterId: o.clusterId, nodeId: o.nodeId, limits: o.limits, onPacket: o.onPacket, onStream: o.onStream });
+  const ep = await ClusterEndpoint.bind({ host: o.host, port: o.port, keyring: o.keyring, clusterId: o.clusterId, nodeId: o.nodeId, limits: o.limits, onPacket: o.onPacket, onStream: o.onStream, ...(o.onDrop ? { onDrop: o.onDrop } : {}) });
   return {
     get address() {
       return ep.address;
