@@ -116,7 +116,6 @@ export type MeshAction =
   | { readonly kind: "add-route"; readonly cidr: string }
   | { readonly kind: "remove-route"; readonly cidr: string };
 
-/** The WireGuard and route changes that take `actual` to `plan` (peers set before routes added, routes removed before peers). */
 /**
  * What the mesh interface holds once `plan` has been applied: `meshDiff(plan,
  * meshApplied(plan))` is empty. Between full converges, the next plan is
@@ -130,6 +129,7 @@ export function meshApplied(plan: MeshPlan): MeshActual {
   };
 }
 
+/** The WireGuard and route changes that take `actual` to `plan` (peers set before routes added, routes removed before peers). */
 export function meshDiff(plan: MeshPlan, actual: MeshActual): MeshAction[] {
   const out: MeshAction[] = [];
   const want = new Map(plan.peers.filter((p) => p.publicKey).map((p) => [p.publicKey!, p]));
