@@ -7,7 +7,7 @@
  * exact bytes a client pushed); metadata lives in meta.ts.
  */
 import { createHash, randomBytes, type Hash } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync, readFileSync } from "node:fs";
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync, readFileSync } from "node:fs";
 import { open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { checkClose, digestRelPath, isDigest, type Digest, type DigestAlgorithm } from "../../core/registry/index.ts";
@@ -95,6 +95,15 @@ export class BlobStore {
     const dest = this.path(d);
     mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
     await rename(tempPath, dest);
+  }
+
+  /**
+   * Starts putting what was written so far to a temp file on disk
+   * (fdatasync on the thread pool), for writers that flush as they go so
+   * that `commit`'s own sync has only the tail left.
+   */
+  writeBack(fd: number): Promise<void> {
+    return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
   }
 
   /** Stores small content (manifests) atomically; returns its digest. */

@@ -18,6 +18,18 @@ import { createHash } from "node:crypto";
 import { checkClose, digestAlgorithm, type Digest } from "../../core/registry/index.ts";
 import type { BlobStore } from "./blob-store.ts";
 
+/**
+ * Bytes written to the temp file between write-backs (BlobStore.writeBack:
+ * an fdatasync on the thread pool, at most one at a time, not awaited by the
+ * writer), so the disk takes the blob while it streams in and the commit's
+ * own sync has only the tail left. Without them the whole blob went to disk
+ * at its end, the very moment the client that read it syncs its own copy
+ * (skopeo fsyncs each blob before asking for the next): the two flushes
+ * shared the disk and skopeo's took twice as long, 50-59 ms against 27-29
+ * for a 42 MB layer (docs/ENGINEERING.md, the registry's cold path).
+ */
+export const WRITEBACK_BYTES = 4 * 1024 * 1024;
+
 /** Bytes queued for one live reader before it is left to read from the file. */
 const LIVE_QUEUE_BYTES = 8 * 1024 * 1024;
 
@@ -89,6 +101,10 @@ export class Inflight {
     this.notify();
     const hash = createHash(digestAlgorithm(this.digest));
     let fd: number | undefined;
+    // Write-back in flight (at most one), how far the last one started, and its error.
+    let flushing: Promise<void> | undefined;
+    let flushedTo = 0;
+    let flushError: Error | undefined;
     try {
       fd = openSync(this.tempPath, "w", 0o600);
       for await (const chunk of body) {
@@ -105,22 +121,33 @@ export class Inflight {
           }
         }
         this.written = at + chunk.byteLength;
+        if (!flushing && this.written - flushedTo >= WRITEBACK_BYTES) {
+          flushedTo = this.written;
+          flushing = this.store
+            .writeBack(fd)
+            .catch((e: Error) => void (flushError ??= e))
+            .finally(() => (flushing = undefined));
+        }
         onBytes?.(chunk.byteLength);
         this.notify();
       }
       if (this.written !== size) throw new Error(`the source sent ${this.written} of the ${size} bytes it announced`);
-      closeSync(fd);
-      fd = undefined;
       const actual = `${digestAlgorithm(this.digest)}:${hash.digest("hex")}`;
       checkClose(this.digest, actual, size, "the content the source sent");
       // Readers have the right bytes now; making them durable (fsync, rename) need not hold them.
       this.verified = true;
       this.resolveDone();
       this.notify();
+      // The descriptor stays open until no write-back uses it (its number could be reused).
+      await flushing;
+      if (flushError) throw new Error(`writing blob ${this.digest} to disk failed: ${flushError.message}`);
+      closeSync(fd);
+      fd = undefined;
       await this.store.commit(this.tempPath, this.digest, actual, size, "the content the source sent");
       this.committed = true;
       this.notify();
     } catch (e) {
+      await flushing;
       if (fd !== undefined) closeSync(fd);
       await rm(this.tempPath, { force: true }).catch(() => {});
       this.fail(e as Error);

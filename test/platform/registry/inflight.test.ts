@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BlobStore, Inflight } from "../../../platform/registry/index.ts";
+import { BlobStore, Inflight, WRITEBACK_BYTES } from "../../../platform/registry/index.ts";
 import type { Digest } from "../../../core/registry/index.ts";
 
 const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}` as Digest;
@@ -98,6 +98,51 @@ describe("Inflight: readers of a blob being fetched", () => {
       );
       await expect(inf.fill(chunked(data, [10_000], async () => {}), data.length)).rejects.toThrow(/the content the source sent \(100000 bytes\) has digest/);
       expect(await reader).toMatch(/has digest/);
+      expect(store.list()).toEqual([]);
+      expect(readdirSync(join(root, "tmp"))).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test("the temp file is written back to disk while the blob streams in, not all at its end", async () => {
+    const root = mkdtempSync(join(tmpdir(), "fizz-inflight-"));
+    const store = new BlobStore(root);
+    try {
+      const data = randomBytes(3 * WRITEBACK_BYTES + 123_456);
+      const inf = new Inflight(store, sha(data));
+      const at: { written: number; verified: boolean }[] = [];
+      const writeBack = store.writeBack.bind(store);
+      store.writeBack = (fd: number) => {
+        at.push({ written: inf.written, verified: inf.verified });
+        return writeBack(fd);
+      };
+      const reader = collect(inf.read(0, data.length - 1), false);
+      await inf.fill(chunked(data, [256 * 1024], () => new Promise((r) => setTimeout(r, 1))), data.length);
+      expect((await reader).equals(data)).toBe(true);
+      expect(await store.verify(sha(data))).toBe(true);
+      // One every WRITEBACK_BYTES at most (never two at once), all before the end.
+      expect(at.length).toBeGreaterThanOrEqual(2);
+      expect(at.every((a) => !a.verified && a.written < data.length)).toBe(true);
+      for (let i = 1; i < at.length; i++) expect(at[i]!.written - at[i - 1]!.written).toBeGreaterThanOrEqual(WRITEBACK_BYTES);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test("a write-back that fails (the disk) stores nothing and leaves no temp file", async () => {
+    const root = mkdtempSync(join(tmpdir(), "fizz-inflight-"));
+    const store = new BlobStore(root);
+    try {
+      const data = randomBytes(2 * WRITEBACK_BYTES);
+      const inf = new Inflight(store, sha(data));
+      store.writeBack = () => Promise.reject(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+      const failed = await inf.fill(chunked(data, [512 * 1024], () => new Promise((r) => setImmediate(r))), data.length).then(
+        () => "committed",
+        (e: Error) => e.message,
+      );
+      expect(failed).toMatch(/to disk failed: EIO/);
+      expect(inf.committed).toBe(false);
       expect(store.list()).toEqual([]);
       expect(readdirSync(join(root, "tmp"))).toEqual([]);
     } finally {
