@@ -7,7 +7,7 @@
  * when its answer's first and last bytes came, its bytes, and zero-window
  * advertisements. A diagnostic for bench/registry.ts, not a target.
  *
- *   bun bench/support/registry-link-trace.ts [--runs 1] [--layer-mb 40] [--link-mbit 1000]
+ *   bun bench/support/registry-link-trace.ts [--runs 1] [--layer-mb 40] [--link-mbit 1000 (0: loopback)]
  *       [--timeline] [--strace] [--alt-env K=V] [--keep]      (root, heavy lock)
  * --timeline prints each connection's requests; --strace times skopeo's
  * fsyncs; --alt-env K=V starts odd runs' node with K=V (an interleaved A/B);
@@ -129,12 +129,16 @@ if (values.from) {
   }
   process.exit(0);
 }
-const link = shapedLink({ mbit: Number(values["link-mbit"]) });
+// --link-mbit 0: docker-registry on loopback, as in bench/registry.ts's loopback rows.
+const link = Number(values["link-mbit"]) > 0 ? shapedLink({ mbit: Number(values["link-mbit"]) }) : undefined;
+const upIface = link ? veth : "lo";
+let upPort = "5000";
 let remote: Awaited<ReturnType<typeof startDockerRegistry>> | undefined;
 try {
   const img = await generateImage({ layerSizes: [LAYER, LAYER, LAYER], seed: "trace", format: "docker" });
   const warm = await generateImage({ layerSizes: [1_000_000], seed: "trace-warmup", format: "docker" });
-  remote = await startDockerRegistry({ host: link.remoteIp, port: 5000, spawnVia: link.spawnVia });
+  remote = link ? await startDockerRegistry({ host: link.remoteIp, port: 5000, spawnVia: link.spawnVia }) : await startDockerRegistry();
+  upPort = remote.address.split(":")[1]!;
   await pushGenerated(remote.url, "bench/big", "1", img);
   await pushGenerated(remote.url, "bench/warmup", "1", warm);
   const ns = remote.address.replace(":", "_");
@@ -157,7 +161,7 @@ try {
     const pull = async (what: string, ref: string) => {
       const vf = join(work, `${what}-${i}-veth.pcap`);
       const lf = join(work, `${what}-${i}-lo.pcap`);
-      const cv = values.timeline ? capture(veth, "tcp port 5000", vf) : undefined;
+      const cv = values.timeline ? capture(upIface, `tcp port ${upPort}`, vf) : undefined;
       const cl = values.timeline ? capture("lo", `tcp port ${port}`, lf) : undefined;
       if (values.timeline) await new Promise((r) => setTimeout(r, 700));
       const t0 = performance.now();
@@ -190,7 +194,7 @@ try {
       }
       if (!values.timeline) return;
       if (what === "fizz") timeline("skopeo ↔ fizz (lo)", l, String(port), t00);
-      timeline(what === "fizz" ? "fizz ↔ docker-registry (veth)" : "skopeo ↔ docker-registry (veth)", v, "5000", t00);
+      timeline(what === "fizz" ? `fizz ↔ docker-registry (${upIface})` : `skopeo ↔ docker-registry (${upIface})`, v, upPort, t00);
     };
     const rates: number[] = [];
     await pull("direct", `${remote.address}/bench/big:1`);
@@ -207,7 +211,7 @@ try {
     await remote.stop();
     removeDockerRegistry(remote);
   }
-  link.destroy();
+  link?.destroy();
   if (!values.keep) rmSync(work, { recursive: true, force: true });
   else console.log(`kept ${work}`);
 }
