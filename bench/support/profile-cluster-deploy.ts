@@ -2,7 +2,7 @@
  * Where a cluster deploy's time goes (a diagnostic for bench/cluster-vs-swarm.ts,
  * not part of scripts/bench.sh). On the 3-host harness, as the bench does: a
  * cluster formed and settled, then `fizz up -d` of 6 replicas (the compiled
- * CLI) timed until `docker ps` on the hosts shows all 6 running; then, per
+ * CLI) timed until the hosts' engines show all 6 running; then, per
  * host, a timeline relative to the command's start from the agents' event
  * logs (accepted, step.* events, converged) and their engines' events
  * (container create/start, network connect), and the agents' debug log lines
@@ -21,15 +21,25 @@ import { join } from "node:path";
 import { createCluster, type Cluster } from "../../test/cluster/harness.ts";
 import { agentClient, fizzOn, formFizzCluster } from "../../test/cluster/fizz-cluster.ts";
 import { compiledCli } from "./compiled-cli.ts";
+import { runningContainers } from "./running-containers.ts";
+import { hostCpu as cpu, cpuDelta } from "./host-cpu.ts";
 
 const REPLICAS = 6;
 const IMAGE = "fizz-test/busybox:1";
 const deploys = Number(process.argv.includes("--deploys") ? process.argv[process.argv.indexOf("--deploys") + 1] : 3);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function running(c: Cluster, name: string): Promise<number> {
-  const n = await Promise.all(c.hosts.map(async (h) => (await h.docker(["ps", "-q", "--filter", `label=com.docker.compose.project=${name}`], { timeoutMs: 10_000 })).stdout.split("\n").filter(Boolean).length));
-  return n.reduce((a, b) => a + b, 0);
+const running = (c: Cluster, name: string) => runningContainers(c, [0, 1, 2], [`label=com.docker.compose.project=${name}`]);
+
+/** Per host: engine API calls by operation, and reconcile passes, from the agent's /metrics (counters). */
+async function agentCounts(c: Cluster): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const h of c.hosts) {
+    const text = await (await fetch("http://agent/metrics", { unix: h.agentSocket } as RequestInit)).text();
+    for (const m of text.matchAll(/^fizz_engine_request_duration_seconds_count\{op="([^"]+)"\} (\d+)/gm)) out.set(`${h.name} engine ${m[1]}`, Number(m[2]));
+    for (const m of text.matchAll(/^fizz_reconcile_duration_seconds_count(?:\{[^}]*\})? (\d+)/gm)) out.set(`${h.name} reconcile passes`, (out.get(`${h.name} reconcile passes`) ?? 0) + Number(m[1]));
+  }
+  return out;
 }
 
 interface Mark {
@@ -70,34 +80,6 @@ async function timeline(c: Cluster, name: string, t0: number, t1: number): Promi
   return marks.filter((m) => m.at >= t0 - 50 && m.at <= t1 + 2000).sort((a, b) => a.at - b.at);
 }
 
-/** CPU time (ms; own, and reaped children's apart) per host and process name, read from /proc. */
-function cpu(c: Cluster): Map<string, number> {
-  const out = new Map<string, number>();
-  const tick = 10; // USER_HZ = 100
-  for (const h of c.hosts) {
-    for (const pid of h.processes()) {
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      } catch {
-        continue;
-      }
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const own = (Number(f[11]) + Number(f[12])) * tick;
-      const children = (Number(f[13]) + Number(f[14])) * tick;
-      const kind = /^(dockerd|containerd|containerd-shim|fizz|bun|wireguard-go)/.exec(comm)?.[1] ?? "other";
-      for (const [key, ms] of [[`${h.name} ${kind}`, own], [`${h.name} ${kind}-children`, children]] as const) out.set(key, (out.get(key) ?? 0) + ms);
-    }
-  }
-  return out;
-}
-
-function cpuDelta(a: Map<string, number>, b: Map<string, number>): string {
-  const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
-  return keys.map((k) => [k, (b.get(k) ?? 0) - (a.get(k) ?? 0)] as const).filter(([, ms]) => ms > 0).map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(", ");
-}
-
 process.env.FIZZ_BIN = compiledCli();
 const results: number[] = [];
 let c: Cluster | undefined;
@@ -115,6 +97,7 @@ try {
     await sleep(2000);
     const cpu0 = cpu(c);
     console.log(`\nCPU ms idle over the 2 s before deploy ${name}: ${cpuDelta(idle0, cpu0)}`);
+    const calls0 = await agentCounts(c);
     const t0 = Date.now();
     const p0 = performance.now();
     const up = fizzOn(c.hosts[0]!, dir, ["up", "-d"]);
@@ -133,8 +116,10 @@ try {
     if (r.code !== 0) throw new Error(`fizz up: ${r.stdout}${r.stderr}`);
     results.push(ms);
     await sleep(1500);
+    const calls1 = await agentCounts(c);
     console.log(`\n=== deploy ${name}: 6 running after ${ms.toFixed(0)} ms (CLI returned after ${cliMs.toFixed(0)} ms)`);
     console.log(`CPU ms until 6 running (own, and reaped children's as <name>-children, by host and process): ${cpuDelta(cpu0, cpu1)}`);
+    console.log(`agent counters from the command to 1.5 s after its end: ${cpuDelta(calls0, calls1)}`);
     for (const m of await timeline(c, name, t0, t0 + cliMs)) console.log(`${String(Math.round(m.at - t0)).padStart(6)} ms  ${m.host}  ${m.what}`);
     await sleep(2000);
   }
