@@ -172,7 +172,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   let engine: Awaited<ReturnType<typeof connectEngine>>;
   try {
     access = await readApiAccess(config, logger);
-    engine = await connectRecordedEngine(config, store);
+    engine = await connectRecordedEngine(config, store, metrics.observeEngineRequest);
   } catch (e) {
     store.close();
     dropEarlySignals();
@@ -315,15 +315,15 @@ const ENGINE_META = "engine_identity";
  * the one the stored deployments run on, so a restarted agent finds them
  * again; else the usual sockets.
  */
-async function connectRecordedEngine(config: AgentConfig, store: AgentStore): Promise<Engine> {
+async function connectRecordedEngine(config: AgentConfig, store: AgentStore, onRequest: (op: string, seconds: number) => void): Promise<Engine> {
   const named = config.engine.host || (config.engine.kind === "auto" ? undefined : config.engine.kind);
   const recorded = readRecordedEngine(store.getMeta(ENGINE_META));
   if (!named && recorded && detectEndpoint().source === "default" && store.deploymentGenerations().length > 0) {
     try {
-      return await connectEngine({ endpoint: parseEngineAddress(recorded.address, "default") });
+      return await connectEngine({ endpoint: parseEngineAddress(recorded.address, "default"), onRequest });
     } catch {
       /* gone: the usual sockets, and the check after connecting says what changed */
     }
   }
-  return connectEngine({ engine: named });
+  return connectEngine({ engine: named, onRequest });
 }

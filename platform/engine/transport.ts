@@ -15,6 +15,7 @@ import {
   type EngineEndpointInfo,
 } from "../../core/engine/errors.ts";
 import { isFizzError } from "../../core/errors.ts";
+import { engineOp } from "../../core/engine/op-name.ts";
 import type { EngineEndpoint } from "./detect.ts";
 
 export interface TransportOptions {
@@ -24,6 +25,12 @@ export interface TransportOptions {
   readonly headersTimeoutMs?: number;
   /** Default wait between body chunks on ordinary (non-streaming) calls. */
   readonly bodyTimeoutMs?: number;
+  /**
+   * Told each call's name (core/engine/op-name.ts) and its seconds until the
+   * engine's answer began (or the call failed): the agent's
+   * fizz_engine_request_duration_seconds.
+   */
+  readonly onRequest?: (op: string, seconds: number) => void;
 }
 
 export type QueryValue = string | number | boolean | undefined;
@@ -88,11 +95,14 @@ export class Transport {
   /** Set once negotiated; calls are prefixed with /v<apiVersion>. */
   apiVersion: string | undefined;
   private readonly pool: Pool;
-  private readonly opts: Required<TransportOptions>;
+  private readonly opts: Required<Omit<TransportOptions, "onRequest">>;
+  private readonly onRequest: TransportOptions["onRequest"];
 
   constructor(endpoint: EngineEndpoint, opts: TransportOptions = {}) {
     this.endpoint = endpoint;
-    this.opts = { ...DEFAULTS, ...opts };
+    const { onRequest, ...timeouts } = opts;
+    this.opts = { ...DEFAULTS, ...timeouts };
+    this.onRequest = onRequest;
     const origin = endpoint.transport === "unix" ? "http://localhost" : endpoint.origin;
     // A Pool (not a Client): long-lived streams (events, follow logs) must not
     // hold up ordinary calls, so each in-flight request gets its own connection.
@@ -133,6 +143,7 @@ export class Transport {
         headers["content-type"] ??= "application/json";
       }
     }
+    const t0 = this.onRequest ? performance.now() : 0;
     try {
       const res = await this.pool.request({
         method: o.method,
@@ -146,6 +157,8 @@ export class Transport {
       return { status: res.statusCode, headers: res.headers, body: res.body };
     } catch (e) {
       throw this.mapError(e, o);
+    } finally {
+      this.onRequest?.(engineOp(o.method, o.path), (performance.now() - t0) / 1000);
     }
   }
 

@@ -133,6 +133,9 @@ describe.skipIf(!socket)("agent on docker", () => {
       return Number(/^fizz_reconcile_duration_seconds_count(?:\{[^}]*\})? (\d+)/m.exec(m.text)?.[1] ?? 0) >= 1 || undefined;
     });
     expect(await startedAt()).toEqual(before);
+    // That pass read the engine, and /metrics says so by call name (the dashboard's engine panels).
+    const m = await agentApi(apiSock, "GET", "/metrics");
+    expect(Number(/^fizz_engine_request_duration_seconds_count\{op="container.list"\} (\d+)/m.exec(m.text)?.[1] ?? 0)).toBeGreaterThanOrEqual(1);
     const dep = await agentApi(apiSock, "GET", `/v1/deployments/${name}`);
     expect(dep.status).toBe(200);
     expect(JSON.parse(dep.text).generation).toBe(1);

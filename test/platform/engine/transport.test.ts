@@ -69,6 +69,19 @@ describe("engine client against a fake engine", () => {
     await e.close();
   }, 30_000);
 
+  test("each call is told to onRequest by name, failed ones too (the agent's fizz_engine_request_duration_seconds)", async () => {
+    route("GET", "/containers/json", (_req, res) => json(res, 200, []));
+    route("POST", "/containers/web-1/start", (_req, res) => setTimeout(() => json(res, 500, { message: "no" }), 30));
+    const calls: [string, number][] = [];
+    const e = await connectEngine({ engine: `unix://${socket}`, onRequest: (op, s) => calls.push([op, s]) });
+    await e.containers.list({ labels: { "io.fizz.project": "demo" } });
+    await e.containers.start("web-1").catch(() => undefined);
+    expect(calls.map(([op]) => op)).toEqual(["system.ping", "container.list", "container.start"]);
+    expect(calls[2]![1]).toBeGreaterThanOrEqual(0.025);
+    expect(calls.every(([, s]) => s >= 0 && s < 5)).toBe(true);
+    await e.close();
+  }, 30_000);
+
   test("304 on start/stop is success; a plain-text error body keeps its text", async () => {
     route("POST", "/containers/c1/start", (_req, res) => {
       res.writeHead(304);
