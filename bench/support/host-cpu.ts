@@ -6,7 +6,7 @@
  * one reading before and one after what is measured; `cpuDelta` prints the
  * difference, `cpuTotal` sums it.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import type { Cluster } from "../../test/cluster/harness.ts";
 
 /** `<host> <kind>` and `<host> <kind>-children` to CPU ms. */
@@ -43,4 +43,33 @@ export function cpuTotal(a: Map<string, number>, b: Map<string, number>, pick: (
   let ms = 0;
   for (const [k, v] of b) if (pick(k)) ms += v - (a.get(k) ?? 0);
   return ms;
+}
+
+/** CPU ms of each thread of the hosts' agents (fizz or bun), as `<host> <thread name>`: which of the runtime's threads (JS, GC helpers, JIT, HTTP client, the DNS thread) worked. */
+export function agentThreadCpu(c: Cluster): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const h of c.hosts) {
+    for (const pid of h.processes()) {
+      let tasks: string[];
+      try {
+        const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+        if (!/^(fizz|bun)/.test(comm)) continue;
+        tasks = readdirSync(`/proc/${pid}/task`);
+      } catch {
+        continue;
+      }
+      for (const tid of tasks) {
+        try {
+          const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+          const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\d+$/, "#");
+          const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+          const key = `${h.name} ${name}`;
+          out.set(key, (out.get(key) ?? 0) + (Number(f[11]) + Number(f[12])) * 10);
+        } catch {
+          /* the thread ended */
+        }
+      }
+    }
+  }
+  return out;
 }

@@ -22,7 +22,7 @@ import { createCluster, type Cluster } from "../../test/cluster/harness.ts";
 import { agentClient, fizzOn, formFizzCluster } from "../../test/cluster/fizz-cluster.ts";
 import { compiledCli } from "./compiled-cli.ts";
 import { runningContainers } from "./running-containers.ts";
-import { hostCpu as cpu, cpuDelta } from "./host-cpu.ts";
+import { agentThreadCpu, hostCpu as cpu, cpuDelta } from "./host-cpu.ts";
 
 const REPLICAS = 6;
 const IMAGE = "fizz-test/busybox:1";
@@ -94,9 +94,12 @@ try {
     writeFileSync(join(dir, "compose.yaml"), `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    deploy:\n      replicas: ${REPLICAS}\n`);
     // The same processes idle for 2 s just before, for comparison (SWIM, timers).
     const idle0 = cpu(c);
+    const idleThreads0 = agentThreadCpu(c);
     await sleep(2000);
     const cpu0 = cpu(c);
+    const threads0 = agentThreadCpu(c);
     console.log(`\nCPU ms idle over the 2 s before deploy ${name}: ${cpuDelta(idle0, cpu0)}`);
+    console.log(`  agents' threads: ${cpuDelta(idleThreads0, threads0)}`);
     const calls0 = await agentCounts(c);
     const t0 = Date.now();
     const p0 = performance.now();
@@ -111,6 +114,7 @@ try {
       await sleep(50);
     }
     const cpu1 = cpu(c);
+    const threads1 = agentThreadCpu(c);
     const r = await up;
     const cliMs = performance.now() - p0;
     if (r.code !== 0) throw new Error(`fizz up: ${r.stdout}${r.stderr}`);
@@ -119,6 +123,7 @@ try {
     const calls1 = await agentCounts(c);
     console.log(`\n=== deploy ${name}: 6 running after ${ms.toFixed(0)} ms (CLI returned after ${cliMs.toFixed(0)} ms)`);
     console.log(`CPU ms until 6 running (own, and reaped children's as <name>-children, by host and process): ${cpuDelta(cpu0, cpu1)}`);
+    console.log(`  agents' threads: ${cpuDelta(threads0, threads1)}`);
     console.log(`agent counters from the command to 1.5 s after its end: ${cpuDelta(calls0, calls1)}`);
     for (const m of await timeline(c, name, t0, t0 + cliMs)) console.log(`${String(Math.round(m.at - t0)).padStart(6)} ms  ${m.host}  ${m.what}`);
     await sleep(2000);

@@ -4,7 +4,10 @@
  * membership (which nodes are alive, where their relays are); on a single
  * node, the store's deployments and the engine's containers. Addresses of
  * this node's own replicas come from the engine (the container's address on
- * its first network), since the records do not carry them.
+ * its first network), since the records do not carry them. The engine is
+ * asked once per pass for every managed container, not once per deployment:
+ * a pass runs on every state change, and during a deploy those come by the
+ * dozen.
  */
 import type { Project } from "../../core/compose/model.ts";
 import type { DeploymentInput } from "../../core/ingress/routes.ts";
@@ -12,7 +15,7 @@ import type { ReplicaInput } from "../../core/ingress/plan.ts";
 import { drainMarks, listContainers, listDeployments } from "../../core/state/index.ts";
 import { LABEL } from "../../core/labels.ts";
 import type { ContainerSummary, Engine } from "../../platform/engine/index.ts";
-import { listProjectContainers, ownedBy } from "../../platform/deploy/project.ts";
+import { listManagedContainers, ownedBy } from "../../platform/deploy/project.ts";
 import type { AgentStore } from "../../platform/store/index.ts";
 import type { ClusterNode } from "../../platform/cluster/index.ts";
 
@@ -49,15 +52,18 @@ function localView(c: ContainerSummary): { status: ReplicaInput["status"]; healt
   return { status: state === "running" ? "running" : state === "exited" || state === "dead" ? "stopped" : "pending", health };
 }
 
-/** This node's replicas of a deployment, by service/index, with their addresses and states. */
-async function localReplicas(engine: Engine, deployment: string, self: string): Promise<Map<string, { id: string; address: string | undefined; view: ReturnType<typeof localView> }>> {
-  const out = new Map<string, { id: string; address: string | undefined; view: ReturnType<typeof localView> }>();
-  for (const c of await listProjectContainers(engine, deployment)) {
+/** This node's replicas, by deployment, then service/index, with their addresses and states. */
+async function localReplicas(engine: Engine, self: string): Promise<Map<string, Map<string, { id: string; address: string | undefined; view: ReturnType<typeof localView> }>>> {
+  const out = new Map<string, Map<string, { id: string; address: string | undefined; view: ReturnType<typeof localView> }>>();
+  for (const c of await listManagedContainers(engine)) {
     if (!ownedBy(c, self) || c.Labels?.[LABEL.oneoff] === "True") continue;
+    const deployment = c.Labels?.[LABEL.project];
     const service = c.Labels?.[LABEL.service];
     const num = Number(c.Labels?.[LABEL.containerNumber]);
-    if (!service || !Number.isInteger(num)) continue;
-    out.set(`${service}/${num - 1}`, { id: c.Id, address: firstAddress(c), view: localView(c) });
+    if (!deployment || !service || !Number.isInteger(num)) continue;
+    let mine = out.get(deployment);
+    if (!mine) out.set(deployment, (mine = new Map()));
+    mine.set(`${service}/${num - 1}`, { id: c.Id, address: firstAddress(c), view: localView(c) });
   }
   return out;
 }
@@ -68,10 +74,11 @@ export async function readInputs(o: { store: AgentStore; engine: Engine; node: C
   const replicas: ReplicaInput[] = [];
   const relays = new Map<string, { host: string; port: number }>();
   const members = new Set<string>();
+  const local = await localReplicas(o.engine, self);
   if (!node) {
     for (const d of o.store.listDeployments()) {
       deployments.push({ id: d.name, created: String(d.createdAt).padStart(16, "0"), project: d.spec as Project });
-      for (const [k, r] of await localReplicas(o.engine, d.name, self)) {
+      for (const [k, r] of local.get(d.name) ?? []) {
         const [service, idx] = k.split("/") as [string, string];
         replicas.push({ deployment: d.name, service, index: Number(idx), node: self, ...r.view, draining: o.draining.has(`${d.name}/${k}`), nodeAlive: true, ...(r.address ? { localAddress: r.address } : {}) });
       }
@@ -93,10 +100,10 @@ export async function readInputs(o: { store: AgentStore; engine: Engine; node: C
   const liveMarks = new Set<string>();
   for (const [id, rec] of listDeployments(state)) {
     deployments.push({ id, created: rec.created, project: rec.spec as unknown as Project });
-    const local = await localReplicas(o.engine, id, self);
+    const here = local.get(id);
     for (const c of listContainers(state, id)) {
       const mine = c.nodeId === self;
-      const l = mine ? local.get(`${c.service}/${c.index}`) : undefined;
+      const l = mine ? here?.get(`${c.service}/${c.index}`) : undefined;
       if (mine && !l) continue; // recorded but gone from the engine
       const markKey = `${id}/${c.service}/${c.index}/${c.nodeId}`;
       const mark = marks.get(markKey);

@@ -6,7 +6,7 @@
  */
 import type { Project, Service } from "../../core/compose/model.ts";
 import { desiredProject, withResolvedEnvironment, actualState, type DesiredOptions, type ServiceTemplate } from "../../core/deploy/index.ts";
-import { LABEL, projectFilter } from "../../core/labels.ts";
+import { LABEL, MANAGED_FILTER, projectFilter } from "../../core/labels.ts";
 import type { ActualState, DesiredProject } from "../../core/reconcile/types.ts";
 import type { ContainerSummary, Engine } from "../engine/index.ts";
 import { runDueHealthcheck } from "./podman-health.ts";
@@ -86,7 +86,16 @@ export function prepareProject(project: Project, opts: PrepareOptions): Prepared
  * healthcheck is run first where Podman has no systemd to run it.
  */
 export async function listProjectContainers(engine: Engine, projectName: string): Promise<ContainerSummary[]> {
-  const list = await engine.containers.list({ all: true, labels: projectFilter(projectName) });
+  return withHealth(engine, await engine.containers.list({ all: true, labels: projectFilter(projectName) }));
+}
+
+/** `listProjectContainers` for every project Fizz manages on this engine, in one list call. */
+export async function listManagedContainers(engine: Engine): Promise<ContainerSummary[]> {
+  return withHealth(engine, await engine.containers.list({ all: true, labels: [...MANAGED_FILTER] }));
+}
+
+/** On Podman, running containers' health appended to Status as Docker writes it (a due healthcheck run first). */
+async function withHealth(engine: Engine, list: ContainerSummary[]): Promise<ContainerSummary[]> {
   if (engine.name !== "podman") return list;
   return Promise.all(
     list.map(async (c) => {
