@@ -28,8 +28,11 @@ import type { Project } from "../../core/compose/model.ts";
 import { drainState } from "../../core/ingress/drain.ts";
 import { deploymentConflicts } from "../../core/ingress/conflicts.ts";
 import type { DeploymentInput } from "../../core/ingress/routes.ts";
-import { deleteIngressRecord, drainKey, listContainers, listDeployments, putIngressRecord } from "../../core/state/index.ts";
+import { deleteIngressRecord, drainKey, listContainers, listDeployments, putIngressRecord, touchesAny, type Collection } from "../../core/state/index.ts";
 import { FizzError } from "../../core/errors.ts";
+
+/** The collections an ingress pass reads: specs, replicas' records, drain marks and certificates (ingress), nodes. */
+const INGRESS_READS: ReadonlySet<Collection> = new Set<Collection>(["deployments", "containers", "ingress", "nodes"]);
 
 /** Which replica a container name is (`<project>-<service>-<number>`, Compose's naming). */
 function replicaOfName(project: Project, container: string): { service: string; index: number } | undefined {
@@ -117,7 +120,11 @@ export class IngressController implements Controller {
   }
 
   onChange(c: Change): void {
-    if (c.kind === "deployment" || c.kind === "deployment-removed" || c.kind === "reconciled" || c.kind === "membership" || c.kind === "cluster-state" || c.kind === "engine") this.wake();
+    if (c.kind === "cluster-state") {
+      if (touchesAny(c.scope, INGRESS_READS)) this.wake();
+      return;
+    }
+    if (c.kind === "deployment" || c.kind === "deployment-removed" || c.kind === "reconciled" || c.kind === "membership" || c.kind === "engine") this.wake();
   }
 
   /** Runs a pass now (or right after the one running). */

@@ -18,7 +18,7 @@ import type { Aead } from "../../core/secrets/age-stream.ts";
 import { jsAead } from "../../core/secrets/aead-js.ts";
 import { clusterIdentity, identityFromScalar, recipientOfIdentity, type AgeKeyPair } from "../../core/secrets/keys.ts";
 import { decryptSops } from "../../core/secrets/sops.ts";
-import { KEYRING_KEY, fromBase64, listNodes, type SealRecord } from "../../core/state/index.ts";
+import { KEYRING_KEY, fromBase64, listNodes, touchesAny, type Collection, type SealRecord } from "../../core/state/index.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { secretsRoutes, type SecretsApi } from "../../platform/api/routes-secrets.ts";
 import type { Engine } from "../../platform/engine/index.ts";
@@ -35,6 +35,9 @@ import { Catalog, checkPath } from "./catalog.ts";
 import { Deliveries } from "./delivery.ts";
 import { KeyHolder } from "./keyring.ts";
 import { SecretsState } from "./state.ts";
+
+/** What a pass reads of the cluster state: the keyring and secrets, the nodes, the deployments' specs. A peer's container records, claims or acks (most of a deploy's gossip) do not wake it. */
+const SECRETS_READS: ReadonlySet<Collection> = new Set<Collection>(["secrets", "nodes", "deployments"]);
 
 /** This node's age identity (its share is encrypted to it): a key file, 0600, not a database row. */
 const IDENTITY_FILE = "secrets-node-identity";
@@ -200,7 +203,7 @@ export class SecretsController implements Controller, SecretsApi {
   }
 
   onChange(c: Change): void {
-    if (c.kind === "cluster-state" || c.kind === "membership" || c.kind === "deployment" || (c.kind === "engine" && (c.action === "destroy" || c.action === "start"))) this.wake(50);
+    if ((c.kind === "cluster-state" && touchesAny(c.scope, SECRETS_READS)) || c.kind === "membership" || c.kind === "deployment" || (c.kind === "engine" && (c.action === "destroy" || c.action === "start"))) this.wake(50);
   }
 
   private wake(ms: number): void {
