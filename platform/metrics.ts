@@ -36,12 +36,8 @@ export interface AgentMetrics {
   countRestart(deployment: string, service: string, reason: string): void;
   /** A finished reconcile pass; `error` true counts it in fizz_reconcile_errors_total as well. */
   observeReconcile(seconds: number, error?: boolean): void;
-  /** Wraps a reconcile pass: times it and counts a throw as an error (and rethrows). */
-  timeReconcile<T>(run: () => Promise<T>): Promise<T>;
   /** One engine API call by operation (e.g. `container.list`, `container.start`). */
   observeEngineRequest(op: string, seconds: number): void;
-  /** Wraps an engine call; records its duration whether it resolves or throws. */
-  timeEngine<T>(op: string, run: () => Promise<T>): Promise<T>;
   /** One API request; `route` is the pattern (`/v1/deployments/:name`) or `unmatched`. */
   observeApiRequest(route: string, method: string, code: number, seconds: number): void;
 }
@@ -107,8 +103,6 @@ export function createMetrics(opts: MetricsOptions = {}): AgentMetrics {
   };
   zeroContainers();
 
-  const now = () => performance.now() / 1000;
-
   return {
     registry,
     contentType: registry.contentType,
@@ -132,28 +126,8 @@ export function createMetrics(opts: MetricsOptions = {}): AgentMetrics {
       reconcileDuration.observe(seconds);
       if (error) reconcileErrors.inc();
     },
-    async timeReconcile(run) {
-      const t0 = now();
-      try {
-        const r = await run();
-        reconcileDuration.observe(now() - t0);
-        return r;
-      } catch (e) {
-        reconcileDuration.observe(now() - t0);
-        reconcileErrors.inc();
-        throw e;
-      }
-    },
     observeEngineRequest(op, seconds) {
       engineDuration.observe({ op }, seconds);
-    },
-    async timeEngine(op, run) {
-      const t0 = now();
-      try {
-        return await run();
-      } finally {
-        engineDuration.observe({ op }, now() - t0);
-      }
     },
     observeApiRequest(route, method, code, seconds) {
       apiDuration.observe({ route, method, code: String(code) }, seconds);

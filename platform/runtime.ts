@@ -136,7 +136,7 @@ export interface MemoryGuard {
  * what the allocator holds (Bun.shrink). A no-op on Deno and Node, whose
  * collectors count external memory.
  */
-export function startMemoryGuard(o: { intervalMs?: number; growthBytes?: number; floorBytes?: number } = {}): MemoryGuard {
+export function startMemoryGuard(o: { intervalMs?: number; growthBytes?: number; floorBytes?: number; onCollect?: (rssBefore: number, rssAfter: number, ms: number) => void } = {}): MemoryGuard {
   let collections = 0;
   if (typeof Bun === "undefined" || !Bun.gc) return { collections: () => 0, stop: () => {} };
   const gc = Bun.gc;
@@ -150,10 +150,12 @@ export function startMemoryGuard(o: { intervalMs?: number; growthBytes?: number;
       if (rss < base) base = rss;
       return;
     }
+    const t0 = performance.now();
     gc(true);
     Bun?.shrink?.();
     collections++;
     base = process.memoryUsage.rss();
+    o.onCollect?.(rss, base, performance.now() - t0);
   }, o.intervalMs ?? 50);
   (timer as { unref?: () => void }).unref?.();
   return { collections: () => collections, stop: () => clearInterval(timer) };

@@ -264,7 +264,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   const settleTimer = setTimeout(settleAfterStartup, 1_000);
   settleTimer.unref?.();
   // Garbage that owns native memory is collected before it piles up (issue 18: RSS bounded under a request flood).
-  const memoryGuard = startMemoryGuard();
+  const memoryGuard = startMemoryGuard({ onCollect: (before, after, ms) => nodeLogger.debug({ rssBefore: before, rssAfter: after, ms: Math.round(ms) }, "memory guard: full collection") });
 
   // A bug in one request or background task must not take the node down:
   // log it and keep serving (the API already answers such requests with 500).
