@@ -9,8 +9,12 @@
  *
  *   bun bench/support/registry-link-trace.ts [--runs 1] [--layer-mb 40] [--link-mbit 1000 (0: loopback)]
  *       [--timeline] [--strace] [--alt-env K=V] [--keep]      (root, heavy lock)
- * --timeline prints each connection's requests; --strace times skopeo's
- * fsyncs; --alt-env K=V starts odd runs' node with K=V (an interleaved A/B);
+ * --timeline prints each connection's requests (--headers-only: capture only
+ * request and answer heads, SYN and FIN, which perturbs far less; the "last"
+ * column is then the answer's head); --strace times skopeo's
+ * fsyncs; --alt-env K=V starts odd runs' node with K=V, --alt-node FILE odd
+ * runs' node from another checkout's bench/support/registry-node.ts (an
+ * interleaved A/B of a switch, or of two versions of the code);
  * --keep leaves the captures, which --from DIR --port P prints again.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
@@ -22,7 +26,7 @@ import { generateImage, pushGenerated } from "../../test/support/oci-image.ts";
 import { freePort, removeDockerRegistry, startDockerRegistry } from "../../test/support/docker-registry.ts";
 import { shapedLink } from "./shaped-link.ts";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "1" }, "layer-mb": { type: "string", default: "40" }, "link-mbit": { type: "string", default: "1000" }, keep: { type: "boolean" }, "alt-env": { type: "string" }, timeline: { type: "boolean" }, from: { type: "string" }, port: { type: "string" }, strace: { type: "boolean" } } });
+const { values } = parseArgs({ options: { runs: { type: "string", default: "1" }, "layer-mb": { type: "string", default: "40" }, "link-mbit": { type: "string", default: "1000" }, keep: { type: "boolean" }, "alt-env": { type: "string" }, timeline: { type: "boolean" }, from: { type: "string" }, port: { type: "string" }, strace: { type: "boolean" }, "headers-only": { type: "boolean" }, "alt-node": { type: "string" } } });
 const LAYER = Number(values["layer-mb"]) * 1_000_000;
 const work = mkdtempSync(join(tmpdir(), "fizz-link-trace-"));
 const procs: ChildProcess[] = [];
@@ -105,8 +109,12 @@ function timeline(label: string, segs: Seg[], serverPort: string, t0: number): v
   }
 }
 
+/** Segments whose payload starts with GET, HEAD or HTTP, and SYN/FIN: a light capture (no byte counts). */
+const HEADERS_ONLY = "(tcp[tcpflags] & (tcp-syn|tcp-fin) != 0 or tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420 or tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x48454144 or tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x48545450)";
+
 function capture(iface: string, filter: string, file: string): ChildProcess {
-  const p = spawn("tcpdump", ["-i", iface, "-s", "160", "-B", "16384", "-w", file, "-U", filter], { stdio: ["ignore", "ignore", "pipe"] });
+  const f = values["headers-only"] ? `${filter} and ${HEADERS_ONLY}` : filter;
+  const p = spawn("tcpdump", ["-i", iface, "-s", "160", "-B", "16384", "-w", file, "-U", f], { stdio: ["ignore", "ignore", "pipe"] });
   procs.push(p);
   return p;
 }
@@ -146,11 +154,13 @@ try {
     const root = join(work, `node-${i}`);
     const port = await freePort();
     // --alt-env K=V: odd runs start the node with K=V set (an interleaved A/B).
+    // --alt-node FILE: odd runs start that registry-node.ts instead (another checkout's code).
     const alt = values["alt-env"] && i % 2 === 1 ? values["alt-env"].split("=") : undefined;
+    const altNode = values["alt-node"] && i % 2 === 1 ? values["alt-node"] : undefined;
     const env = alt ? { ...process.env, [alt[0]!]: alt.slice(1).join("=") } : process.env;
-    const tag = values["alt-env"] ? (alt ? ` [${values["alt-env"]}]` : " [base]") : "";
+    const tag = values["alt-env"] || values["alt-node"] ? (alt ? ` [${values["alt-env"]}]` : altNode ? ` [${altNode}]` : " [base]") : "";
     const summary: string[] = [];
-    const node = spawn(process.execPath, [join(import.meta.dir, "registry-node.ts"), root, String(port), "--insecure", remote.address], { stdio: ["ignore", "pipe", "inherit"], env });
+    const node = spawn(process.execPath, [altNode ?? join(import.meta.dir, "registry-node.ts"), root, String(port), "--insecure", remote.address], { stdio: ["ignore", "pipe", "inherit"], env });
     procs.push(node);
     await new Promise<void>((res, rej) => {
       node.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && res());
@@ -193,6 +203,10 @@ try {
         summary.push(`(skopeo fsyncs > 5 ms: ${big.join("/")} ms)`);
       }
       if (!values.timeline) return;
+      const ml = l.length ? l : v;
+      const mreq = ml.find((x) => /manifests\//.test(x.text));
+      const mans = mreq && ml.find((x) => x.t > mreq.t && x.src === mreq.dst && x.dst === mreq.src && x.len > 0);
+      if (mreq && mans) summary.push(`(manifest by tag ${((mans.t - mreq.t) * 1000).toFixed(1)} ms)`);
       if (what === "fizz") timeline("skopeo ↔ fizz (lo)", l, String(port), t00);
       timeline(what === "fizz" ? `fizz ↔ docker-registry (${upIface})` : `skopeo ↔ docker-registry (${upIface})`, v, upPort, t00);
     };

@@ -1,5 +1,7 @@
 /**
- * The client a pull-through cache uses to reach other registries (undici):
+ * The client a pull-through cache uses to reach other registries (the
+ * runtime's fetch, whose connections are kept alive and reused; undici's
+ * Agent opened a new connection for every request under Bun):
  * HTTPS with the certificate verified, plain HTTP only for upstreams listed
  * as insecure; Docker token auth (a 401 challenge, a token for the
  * repository's pull scope, cached until it expires) or Basic, with
@@ -8,11 +10,7 @@
  * header once the host changes. Manifests are fetched with every type this
  * registry stores in Accept, so upstreams never convert them.
  */
-import type { Dispatcher } from "undici/index.js";
 import { setTimeout as nodeTimeout } from "node:timers";
-import "../engine/undici-pool.ts";
-// @ts-expect-error: undici ships types for its index only
-import AgentImpl from "undici/lib/dispatcher/agent.js";
 import { fetchTls } from "../runtime.ts";
 import {
   bareMediaType,
@@ -75,33 +73,22 @@ export function isUnreachable(e: unknown): boolean {
 }
 
 export class UpstreamClient {
-  private readonly agent: Dispatcher;
   private readonly tokens = new Map<string, { value: string; until: number }>();
   private readonly now: () => number;
+  /** fetch's TLS options, made once (under Deno that is one HTTP client, whose connections are reused). */
+  private readonly tls: Record<string, unknown>;
 
   constructor(private readonly o: UpstreamOptions) {
     this.now = o.now ?? Date.now;
-    this.agent = new (AgentImpl as new (o: object) => Dispatcher)({
-      headersTimeout: o.headersTimeoutMs ?? 30_000,
-      bodyTimeout: o.bodyTimeoutMs ?? 60_000,
-      connect: { rejectUnauthorized: true, ...(o.ca ? { ca: o.ca } : {}) },
-    });
+    this.tls = fetchTls(o.ca ? { ca: o.ca } : undefined);
   }
 
   async close(): Promise<void> {
-    await this.agent.close().catch(() => {});
+    (this.tls.client as { close?: () => void } | undefined)?.close?.();
   }
 
   private origin(endpoint: string): string {
     return `${isInsecureUpstream(endpoint, this.o.insecure) ? "http" : "https"}://${endpoint}`;
-  }
-
-  private async send(url: string, method: Method, headers: Record<string, string>, what: string): Promise<Dispatcher.ResponseData> {
-    try {
-      return await this.agent.request({ origin: new URL(url).origin, path: new URL(url).pathname + new URL(url).search, method, headers: { "user-agent": this.o.userAgent ?? "fizz", ...headers } });
-    } catch (e) {
-      throw new RegistryError("UNAVAILABLE", `cannot reach ${new URL(url).host} for ${what}: ${(e as Error).message}`, { cause: e, hint: "is the upstream up, and reachable from this node? Cached images still deploy" });
-    }
   }
 
   private async authHeader(t: UpstreamTarget, challengeHeader: string | undefined): Promise<string | undefined> {
@@ -115,9 +102,9 @@ export class UpstreamClient {
     if (cached && cached.until > this.now()) return `Bearer ${cached.value}`;
     const url = tokenUrl(c, t.remote);
     const headers: Record<string, string> = basic ? { authorization: basic } : {};
-    const r = await this.send(url, "GET", headers, `a token for ${t.remote}`);
-    const text = await r.body.text();
-    if (r.statusCode !== 200) throw regErr(r.statusCode === 401 || r.statusCode === 403 ? "DENIED" : "UNAVAILABLE", `${new URL(url).host} refused a pull token for ${t.remote} (${r.statusCode})`, undefined, 502);
+    const r = await this.fetchOnce(url, "GET", headers, `a token for ${t.remote}`);
+    const text = (await this.small(r, SMALL_BODY_BYTES, `the token for ${t.remote}`)).toString("utf8");
+    if (r.status !== 200) throw regErr(r.status === 401 || r.status === 403 ? "DENIED" : "UNAVAILABLE", `${new URL(url).host} refused a pull token for ${t.remote} (${r.status})`, undefined, 502);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -132,38 +119,36 @@ export class UpstreamClient {
   }
 
   /** A request to the upstream's /v2 API with auth: on 401, get a token (or use Basic) and retry once. */
-  private async api(t: UpstreamTarget, path: string, method: Method, headers: Record<string, string>, what: string): Promise<Dispatcher.ResponseData> {
+  private async api(t: UpstreamTarget, path: string, method: Method, headers: Record<string, string>, what: string): Promise<Response> {
     const url = `${this.origin(t.endpoint)}/v2/${t.remote}/${path}`;
     const key = `${t.endpoint} ${t.remote}`;
     const cached = this.tokens.get(key);
-    const first = await this.send(url, method, cached && cached.until > this.now() ? { ...headers, authorization: `Bearer ${cached.value}` } : headers, what);
-    if (first.statusCode !== 401) return first;
-    await first.body.dump().catch(() => {});
+    const first = await this.fetchOnce(url, method, cached && cached.until > this.now() ? { ...headers, authorization: `Bearer ${cached.value}` } : headers, what);
+    if (first.status !== 401) return first;
+    await this.discard(first);
     this.tokens.delete(key);
-    const auth = await this.authHeader(t, headerString(first.headers["www-authenticate"]));
+    const auth = await this.authHeader(t, first.headers.get("www-authenticate") ?? undefined);
     if (!auth) throw regErr("UNAUTHORIZED", `${t.host} requires authentication for ${t.remote}; log in with 'docker login ${t.host}' on this node (Fizz reads ~/.docker/config.json)`, undefined, 401);
-    return this.send(url, method, { ...headers, authorization: auth }, what);
+    return this.fetchOnce(url, method, { ...headers, authorization: auth }, what);
   }
 
   /** GET or HEAD of a manifest by tag or digest. Undefined when the upstream says it does not exist. */
   async manifest(t: UpstreamTarget, reference: string, method: Method): Promise<ManifestAnswer | undefined> {
-    const r = await this.api(t, `manifests/${reference}`, method, { accept: MANIFEST_ACCEPT }, `manifest ${t.remote}:${reference}`);
-    if (r.statusCode === 404) {
-      await r.body.dump().catch(() => {});
+    const what = `manifest ${t.remote}:${reference}`;
+    const r = await this.api(t, `manifests/${reference}`, method, { accept: MANIFEST_ACCEPT }, what);
+    if (r.status === 404) {
+      await this.discard(r);
       return undefined;
     }
-    if (r.statusCode !== 200) {
-      const text = await r.body.text().catch(() => "");
-      throw upstreamError(t, r.statusCode, `manifest ${reference}`, text);
-    }
-    const mediaType = bareMediaType(headerString(r.headers["content-type"]));
-    const dh = headerString(r.headers["docker-content-digest"]);
+    if (r.status !== 200) throw upstreamError(t, r.status, `manifest ${reference}`, await this.errorText(r));
+    const mediaType = bareMediaType(r.headers.get("content-type") ?? undefined);
+    const dh = r.headers.get("docker-content-digest");
     const digest = dh && isDigest(dh) ? dh : undefined;
     if (method === "HEAD") {
-      await r.body.dump().catch(() => {});
-      return { digest, mediaType, size: Number(headerString(r.headers["content-length"]) ?? 0) };
+      await this.discard(r);
+      return { digest, mediaType, size: Number(r.headers.get("content-length") ?? 0) };
     }
-    const bytes = await readCapped(r.body, MAX_MANIFEST_BYTES, `manifest ${t.remote}:${reference}`);
+    const bytes = await this.small(r, MAX_MANIFEST_BYTES, what, "MANIFEST_INVALID");
     return { digest, mediaType, size: bytes.byteLength, bytes };
   }
 
@@ -179,13 +164,14 @@ export class UpstreamClient {
     const key = `${t.endpoint} ${t.remote}`;
     const cached = this.tokens.get(key);
     let auth: string | undefined = cached && cached.until > this.now() ? `Bearer ${cached.value}` : undefined;
-    let r = await this.fetchOnce(url, auth, what);
+    const authed = (a: string | undefined): Record<string, string> => (a ? { authorization: a } : {});
+    let r = await this.fetchOnce(url, "GET", authed(auth), what);
     if (r.status === 401) {
-      await r.body?.cancel().catch(() => {});
+      await this.discard(r);
       this.tokens.delete(key);
       auth = await this.authHeader(t, r.headers.get("www-authenticate") ?? undefined);
       if (!auth) throw regErr("UNAUTHORIZED", `${t.host} requires authentication for ${t.remote}; log in with 'docker login ${t.host}' on this node (Fizz reads ~/.docker/config.json)`, undefined, 401);
-      r = await this.fetchOnce(url, auth, what);
+      r = await this.fetchOnce(url, "GET", authed(auth), what);
     }
     const origin = new URL(url).origin;
     for (let hops = 0; r.status >= 300 && r.status < 400 && hops < 5; hops++) {
@@ -198,16 +184,13 @@ export class UpstreamClient {
       }
       url = next.toString();
       // The registry's credentials are not for the CDN it redirects to.
-      r = await this.fetchOnce(url, next.origin === origin ? auth : undefined, what);
+      r = await this.fetchOnce(url, "GET", next.origin === origin ? authed(auth) : {}, what);
     }
     if (r.status === 404) {
       await r.body?.cancel().catch(() => {});
       return undefined;
     }
-    if (r.status !== 200 || !r.body) {
-      const text = await r.text().catch(() => "");
-      throw upstreamError(t, r.status, what, text);
-    }
+    if (r.status !== 200 || !r.body) throw upstreamError(t, r.status, what, await this.errorText(r));
     const size = Number(r.headers.get("content-length"));
     if (!Number.isSafeInteger(size) || size < 0) {
       await r.body.cancel().catch(() => {});
@@ -236,16 +219,17 @@ export class UpstreamClient {
 
   private readonly aborts = new WeakMap<Response, AbortController>();
 
-  private async fetchOnce(url: string, auth: string | undefined, what: string): Promise<Response> {
+  /** One request, no redirect followed; the headers must come within headersTimeoutMs. */
+  private async fetchOnce(url: string, method: Method, headers: Record<string, string>, what: string): Promise<Response> {
     const ac = new AbortController();
     const headersTimer = setTimeout(() => ac.abort(), this.o.headersTimeoutMs ?? 30_000);
     try {
       const r = await fetch(url, {
-        method: "GET",
+        method,
         redirect: "manual",
         signal: ac.signal,
-        headers: { "user-agent": this.o.userAgent ?? "fizz", ...(auth ? { authorization: auth } : {}) },
-        ...fetchTls(this.o.ca ? { ca: this.o.ca } : undefined),
+        headers: { "user-agent": this.o.userAgent ?? "fizz", ...headers },
+        ...this.tls,
       } as RequestInit);
       this.aborts.set(r, ac);
       return r;
@@ -258,37 +242,62 @@ export class UpstreamClient {
 
   /** The upstream's tags for a repository (first page of up to 1000). */
   async tags(t: UpstreamTarget): Promise<string[] | undefined> {
-    const r = await this.api(t, "tags/list?n=1000", "GET", {}, `tags of ${t.remote}`);
-    if (r.statusCode !== 200) {
-      await r.body.dump().catch(() => {});
+    const what = `tags of ${t.remote}`;
+    const r = await this.api(t, "tags/list?n=1000", "GET", {}, what);
+    if (r.status !== 200) {
+      await this.discard(r);
       return undefined;
     }
-    const b = (await r.body.json()) as { tags?: unknown };
-    return Array.isArray(b.tags) ? b.tags.filter((x): x is string => typeof x === "string") : [];
+    let b: { tags?: unknown };
+    try {
+      b = JSON.parse((await this.small(r, SMALL_BODY_BYTES, what)).toString("utf8")) as { tags?: unknown };
+    } catch (e) {
+      if (e instanceof RegistryError) throw e;
+      throw regErr("UNAVAILABLE", `${t.host} answered the ${what} with something that is not JSON`, undefined, 502);
+    }
+    return Array.isArray(b?.tags) ? b.tags.filter((x): x is string => typeof x === "string") : [];
+  }
+
+  /**
+   * A body that is small by nature (a manifest, a token, a tag list), read
+   * whole under the body idle timeout; more than `limit` bytes is refused.
+   */
+  private async small(r: Response, limit: number, what: string, tooBig: "MANIFEST_INVALID" | "UNAVAILABLE" = "UNAVAILABLE"): Promise<Buffer> {
+    if (!r.body) return Buffer.alloc(0);
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    for await (const c of this.watched(r.body as unknown as AsyncIterable<Uint8Array>, this.aborts.get(r), what)) {
+      n += c.byteLength;
+      if (n > limit) {
+        this.aborts.get(r)?.abort();
+        throw regErr(tooBig, `${what} is over ${limit} bytes`, undefined, 502);
+      }
+      parts.push(c);
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** The start of an error answer's body, for the message; never throws. */
+  private async errorText(r: Response): Promise<string> {
+    try {
+      return (await this.small(r, SMALL_BODY_BYTES, "an error answer")).toString("utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  /** Reads a body that is not needed (a HEAD, a 401, a 404: short ones) so the connection is reused. */
+  private async discard(r: Response): Promise<void> {
+    await this.small(r, SMALL_BODY_BYTES, "an unused answer").catch(() => this.aborts.get(r)?.abort());
   }
 }
 
-function headerString(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
+/** The most a token, tag list or error answer may be. */
+const SMALL_BODY_BYTES = 4 * 1024 * 1024;
 
 function upstreamError(t: UpstreamTarget, status: number, what: string, body: string): RegistryError {
   const detail = body.slice(0, 200).replace(/\s+/g, " ");
   if (status === 401 || status === 403) return regErr("DENIED", `${t.host} denied ${what} of ${t.remote} (${status}): check the credentials in docker's config.json`, undefined, 403);
   if (status === 429) return regErr("TOOMANYREQUESTS", `${t.host} rate-limits pulls of ${t.remote} (429); cached images still deploy`, undefined, 429);
   return regErr("UNAVAILABLE", `${t.host} answered ${status} for ${what} of ${t.remote}${detail ? `: ${detail}` : ""}`, undefined, 502);
-}
-
-async function readCapped(body: Dispatcher.ResponseData["body"], limit: number, what: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of body as AsyncIterable<Buffer>) {
-    n += c.byteLength;
-    if (n > limit) {
-      body.destroy();
-      throw regErr("MANIFEST_INVALID", `${what} is over ${limit} bytes`, undefined, 502);
-    }
-    parts.push(c);
-  }
-  return Buffer.concat(parts);
 }
