@@ -56,6 +56,8 @@ export class IngressController implements Controller {
   private relay: Relay | undefined;
   private relayProblem: string | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The pass a change asked for (`wakeSoon`), not yet run. */
+  private soon: ReturnType<typeof setTimeout> | undefined;
   private running = false;
   private busy: Promise<void> | undefined;
   private again = false;
@@ -111,6 +113,8 @@ export class IngressController implements Controller {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = undefined;
     await this.busy;
     this.server?.close();
     this.relay?.close();
@@ -121,10 +125,24 @@ export class IngressController implements Controller {
 
   onChange(c: Change): void {
     if (c.kind === "cluster-state") {
-      if (touchesAny(c.scope, INGRESS_READS)) this.wake();
+      if (touchesAny(c.scope, INGRESS_READS)) this.wakeSoon();
       return;
     }
-    if (c.kind === "deployment" || c.kind === "deployment-removed" || c.kind === "reconciled" || c.kind === "membership" || c.kind === "engine") this.wake();
+    if (c.kind === "deployment" || c.kind === "deployment-removed" || c.kind === "reconciled" || c.kind === "membership" || c.kind === "engine") this.wakeSoon();
+  }
+
+  /**
+   * A pass `ingress.wake_delay` after the first change of a burst: a deploy
+   * brings dozens (each container's create, connect and start, every peer's
+   * records), and each pass reads the engine's containers.
+   */
+  private wakeSoon(): void {
+    if (!this.running || this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.wake();
+    }, this.ctx.config.ingress.wake_delay);
+    this.soon.unref?.();
   }
 
   /** Runs a pass now (or right after the one running). */

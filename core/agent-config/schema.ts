@@ -101,6 +101,8 @@ export interface AgentConfig {
     connect_timeout: number;
     /** Time between two route refreshes when nothing woke the controller (ms). */
     refresh: number;
+    /** Wait after a change (engine event, peer's gossip) before the route refresh it asks for, so a burst makes one (ms). */
+    wake_delay: number;
     /** Before a replica stops: least time out of rotation, for the change to reach the listeners (ms). */
     drain_settle: number;
     /** Before a replica stops: most time waited for its requests to finish (ms). */
@@ -285,6 +287,7 @@ export const SCHEMA: SectionSpec = {
         wait_for_ready: { type: { t: "duration", minMs: 0 }, doc: "How long a request waits for a ready replica (then 503)" },
         connect_timeout: { type: { t: "duration", minMs: 10 }, doc: "Bound on connecting to a replica before trying another" },
         refresh: { type: { t: "duration", minMs: 100 }, doc: "Time between route refreshes when nothing changed" },
+        wake_delay: { type: { t: "duration", minMs: 0 }, doc: "Wait after a change before the route refresh it asks for (coalesces bursts)" },
         drain_settle: { type: { t: "duration", minMs: 0 }, doc: "Least time a stopping replica is out of rotation before it stops" },
         drain_timeout: { type: { t: "duration", minMs: 0 }, doc: "Most time a stopping replica's requests get to finish" },
         acme: {
@@ -394,7 +397,7 @@ export function defaults(h: HostFacts): AgentConfig {
     reconcile: { interval: 10_000, parallelism: 4, wake_delay: 200, wait_poll: 250, wait_timeout: 600_000 },
     health: { interval: 2000 },
     cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, name: "", allow_shared_engine: false, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000, state_persist_interval: 1000, probe_interval: 1000, probe_timeout: 500, gossip_interval: 200, push_pull_interval: 30_000, reconnect_interval: 15_000 },
-    ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, drain_settle: 1_000, drain_timeout: 10_000, acme: { directory: "", email: "", ca_file: "", order_timeout: 120_000, token_settle: 2_000 } },
+    ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, wake_delay: 100, drain_settle: 1_000, drain_timeout: 10_000, acme: { directory: "", email: "", ca_file: "", order_timeout: 120_000, token_settle: 2_000 } },
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
     mesh: { enabled: true, interface: "fizz0", port: 51820, range: "10.208.0.0/12" },
