@@ -8,7 +8,7 @@
  * advertisements. A diagnostic for bench/registry.ts, not a target.
  *
  *   bun bench/support/registry-link-trace.ts [--runs 1] [--layer-mb 40] [--link-mbit 1000 (0: loopback)]
- *       [--timeline] [--strace] [--alt-env K=V] [--keep]      (root, heavy lock)
+ *       [--timeline] [--strace] [--alt-env K=V] [--keep] [--docker]      (root, heavy lock)
  * --timeline prints each connection's requests (--headers-only: capture only
  * request and answer heads, SYN and FIN, which perturbs far less; the "last"
  * column is then the answer's head); --strace times skopeo's
@@ -17,7 +17,7 @@
  * interleaved A/B of a switch, or of two versions of the code);
  * --keep leaves the captures, which --from DIR --port P prints again.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,7 +26,7 @@ import { generateImage, pushGenerated } from "../../test/support/oci-image.ts";
 import { freePort, removeDockerRegistry, startDockerRegistry } from "../../test/support/docker-registry.ts";
 import { shapedLink } from "./shaped-link.ts";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "1" }, "layer-mb": { type: "string", default: "40" }, "link-mbit": { type: "string", default: "1000" }, keep: { type: "boolean" }, "alt-env": { type: "string" }, timeline: { type: "boolean" }, from: { type: "string" }, port: { type: "string" }, strace: { type: "boolean" }, "headers-only": { type: "boolean" }, "alt-node": { type: "string" } } });
+const { values } = parseArgs({ options: { runs: { type: "string", default: "1" }, "layer-mb": { type: "string", default: "40" }, "link-mbit": { type: "string", default: "1000" }, keep: { type: "boolean" }, "alt-env": { type: "string" }, timeline: { type: "boolean" }, from: { type: "string" }, port: { type: "string" }, strace: { type: "boolean" }, "headers-only": { type: "boolean" }, "alt-node": { type: "string" }, docker: { type: "boolean" } } });
 const LAYER = Number(values["layer-mb"]) * 1_000_000;
 const work = mkdtempSync(join(tmpdir(), "fizz-link-trace-"));
 const procs: ChildProcess[] = [];
@@ -175,7 +175,9 @@ try {
       const cl = values.timeline ? capture("lo", `tcp port ${port}`, lf) : undefined;
       if (values.timeline) await new Promise((r) => setTimeout(r, 700));
       const t0 = performance.now();
-      const sk = ["skopeo", "copy", "--src-tls-verify=false", `docker://${ref}`, `dir:${join(work, "out")}`];
+      // --docker: the client is `docker pull` (loopback only: Docker allows plain HTTP there), its image removed after.
+      const sk = values.docker ? ["docker", "pull", "-q", ref] : ["skopeo", "copy", "--src-tls-verify=false", `docker://${ref}`, `dir:${join(work, "out")}`];
+      if (values.docker) spawnSync("docker", ["rmi", "-f", ref], { stdio: "ignore" });
       const st = join(work, `${what}-${i}.strace`);
       const argv = values.strace ? ["strace", "-f", "--seccomp-bpf", "-ttt", "-T", "-e", "trace=fsync,fdatasync,renameat", "-o", st, ...sk] : sk;
       execFileSync(argv[0]!, argv.slice(1), { stdio: "ignore" });
@@ -186,6 +188,7 @@ try {
         await stopCapture(cl);
       }
       rmSync(join(work, "out"), { recursive: true, force: true });
+      if (values.docker) spawnSync("docker", ["rmi", "-f", ref], { stdio: "ignore" });
       const rate = img.totalBytes / 1e6 / s;
       if (values.timeline) console.log(`== ${what} run ${i}${tag}: ${s.toFixed(3)} s, ${rate.toFixed(1)} MB/s`);
       summary.push(`${what} ${rate.toFixed(1)} MB/s`);
