@@ -135,6 +135,7 @@ if (values.from) {
     if (what === "fizz") timeline("skopeo ↔ fizz (lo)", l, values.port!, t00);
     timeline(what, v, "5000", t00);
   }
+  rmSync(work, { recursive: true, force: true });
   process.exit(0);
 }
 // --link-mbit 0: docker-registry on loopback, as in bench/registry.ts's loopback rows.
