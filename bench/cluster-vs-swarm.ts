@@ -1,16 +1,27 @@
 /**
  * Fizz against Docker Swarm on the same three namespaced hosts (test/cluster
  * harness: one dockerd each), in one run:
- *   deploy    from the deploy command to all 6 replicas of a service running
- *             (`fizz up -d` vs `docker service create --replicas 6`), both CLIs
- *             compiled executables (Fizz's built here unless FIZZ_BIN names one).
- *             Fizz twice: with an image new to the cluster (a local-only image
- *             is pushed into the cluster's registry first, so nodes without it
- *             can pull it; Swarm cannot run such an image on a node that lacks
- *             it) and with an image the cluster's registry already holds;
- *             the target applies to the second, the first is shown as well;
+ *   deploy    from the deploy command to all 6 replicas of a service running,
+ *             both CLIs compiled executables (Fizz's built here unless FIZZ_BIN
+ *             names one), in two shapes, each against its like:
+ *             - no network of its own: `docker service create --replicas 6`
+ *               (the issue's command: Swarm attaches such tasks to each
+ *               host's default bridge) against a compose service with
+ *               `network_mode: bridge`, which Fizz runs on that same bridge;
+ *             - a network of its own: `docker network create -d overlay` and
+ *               `docker service create --network` (the shape of `docker stack
+ *               deploy`) against a plain compose file, whose project network
+ *               Fizz creates on every host that runs a replica, routed over
+ *               the mesh.
+ *             Also shown: Fizz's plain compose file against Swarm's service
+ *             without a network (the project network is work Swarm's command
+ *             does not do), and the first deploy of an image new to the
+ *             cluster (a local-only image is pushed into the cluster's
+ *             registry first, so nodes without it can pull it; Swarm cannot
+ *             run such an image on a node that lacks it);
  *   failover  from killing a host (dockerd, containers and agent, SIGKILL) to
- *             all 6 running again on the other two.
+ *             all 6 running again on the other two (the plain compose file
+ *             against the service without a network).
  * Each system runs alone (Swarm first, then left and cleaned; then Fizz).
  * "6 running" is polled every 50 ms from each host's engine API (the same
  * question as `docker ps`, without a CLI process per host per poll; see
@@ -57,7 +68,36 @@ interface DeployCpu {
 }
 const cpuUsed = (a: Map<string, number>, b: Map<string, number>): DeployCpu => ({ all: cpuTotal(a, b), agent: cpuTotal(a, b, (k) => / (fizz|bun)$/.test(k)) });
 
-async function swarmRound(c: Cluster): Promise<{ deploy: number; failover: number; cpu: DeployCpu }> {
+/** One deploy's time to 6 running and the CPU the hosts used meanwhile. */
+interface Deploy {
+  readonly ms: number;
+  readonly cpu: DeployCpu;
+}
+
+/** Runs `start` (the deploy command or commands) and times it to `REPLICAS` containers matching `filter` running. */
+async function timedDeploy(c: Cluster, what: string, filter: string[], start: () => Promise<void>): Promise<Deploy & { started: Promise<void> }> {
+  const cpu0 = hostCpu(c);
+  const t0 = performance.now();
+  let failed: unknown;
+  const started = start();
+  started.catch((e: unknown) => (failed = e));
+  await until(what, 120_000, async () => {
+    if (failed) throw failed;
+    return (await running(c, [0, 1, 2], filter)) === REPLICAS;
+  });
+  const ms = performance.now() - t0;
+  return { ms, cpu: cpuUsed(cpu0, hostCpu(c)), started };
+}
+
+interface SwarmRound {
+  /** `docker service create --replicas 6`: no network of its own. */
+  readonly bare: Deploy;
+  /** `docker network create -d overlay` + `docker service create --network`. */
+  readonly networked: Deploy;
+  readonly failover: number;
+}
+
+async function swarmRound(c: Cluster): Promise<SwarmRound> {
   const [h0, h1, h2] = c.hosts as [Host, Host, Host];
   const init = await h0.docker(["swarm", "init", "--advertise-addr", "10.99.0.10", "--listen-addr", "10.99.0.10:2377"], { timeoutMs: 60_000 });
   if (init.code !== 0) throw new Error(`swarm init: ${init.stderr}`);
@@ -69,13 +109,24 @@ async function swarmRound(c: Cluster): Promise<{ deploy: number; failover: numbe
   await until("3 swarm nodes ready", 60_000, async () => (await h0.docker(["node", "ls", "--format", "{{.Status}}"])).stdout.split("\n").filter((s) => s === "Ready").length === 3);
   // Settled (formed and idle) before the clock starts, as the Fizz cluster is.
   await sleep(5000);
-  const cpu0 = hostCpu(c);
-  const t0 = performance.now();
-  const create = await h0.docker(["service", "create", "--detach", "--name", "bench", "--replicas", String(REPLICAS), "--stop-grace-period", "1s", IMAGE, "sleep", "3600"], { timeoutMs: 120_000 });
-  if (create.code !== 0) throw new Error(`service create: ${create.stderr}`);
-  await until("swarm: 6 running", 120_000, async () => (await running(c, [0, 1, 2], ["name=bench."])) === REPLICAS);
-  const deploy = performance.now() - t0;
-  const cpu = cpuUsed(cpu0, hostCpu(c));
+  const must = async (args: string[]) => {
+    const r = await h0.docker(args, { timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(`docker ${args.slice(0, 2).join(" ")}: ${r.stderr}`);
+  };
+  const service = (name: string, extra: string[] = []) =>
+    must(["service", "create", "--detach", "--name", name, "--replicas", String(REPLICAS), "--stop-grace-period", "1s", ...extra, IMAGE, "sleep", "3600"]);
+  const bare = await timedDeploy(c, "swarm: 6 running", ["name=bench."], () => service("bench"));
+  await bare.started;
+  await sleep(2000);
+  const networked = await timedDeploy(c, "swarm: 6 running on an overlay network", ["name=benchnet."], async () => {
+    await must(["network", "create", "--driver", "overlay", "benchnet"]);
+    await service("benchnet", ["--network", "benchnet"]);
+  });
+  await networked.started;
+  await must(["service", "rm", "benchnet"]);
+  await until("swarm: benchnet gone", 60_000, async () => (await running(c, [0, 1, 2], ["name=benchnet."])) === 0);
+  await until("swarm: overlay network removed", 60_000, async () => (await h0.docker(["network", "rm", "benchnet"])).code === 0);
+  await sleep(2000);
   // Kill a worker that runs replicas.
   await c.killHost(2);
   const t1 = performance.now();
@@ -86,32 +137,45 @@ async function swarmRound(c: Cluster): Promise<{ deploy: number; failover: numbe
   for (const h of [h1, h0]) await h.docker(["swarm", "leave", "--force"], { timeoutMs: 60_000 });
   await c.restartHost(2, { agent: false });
   await h2.docker(["swarm", "leave", "--force"], { timeoutMs: 60_000 });
-  return { deploy, failover, cpu };
+  return { bare: { ms: bare.ms, cpu: bare.cpu }, networked: { ms: networked.ms, cpu: networked.cpu }, failover };
 }
 
-/** `fizz up -d` of a 6-replica service named `name`; ms until all 6 run, and the CPU the hosts used meanwhile. */
-async function fizzDeploy(c: Cluster, name: string): Promise<{ ms: number; cpu: DeployCpu }> {
+/** `fizz up -d` of a 6-replica service in project `name` (on the host's default bridge with `bridge`); ms until all 6 run, and the CPU the hosts used meanwhile. */
+async function fizzDeploy(c: Cluster, name: string, o: { bridge?: boolean } = {}): Promise<Deploy> {
   const dir = join(c.dir, `bench-${name}`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "compose.yaml"), `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    deploy:\n      replicas: ${REPLICAS}\n`);
-  const cpu0 = hostCpu(c);
-  const t0 = performance.now();
-  const up = fizzOn(c.hosts[0]!, dir, ["up", "-d"]);
-  await until(`fizz: 6 running (${name})`, 120_000, async () => (await running(c, [0, 1, 2], [`label=com.docker.compose.project=${name}`])) === REPLICAS);
-  const ms = performance.now() - t0;
-  const cpu = cpuUsed(cpu0, hostCpu(c));
-  const r = await up;
-  if (r.code !== 0) throw new Error(`fizz up: ${r.stdout}${r.stderr}`);
-  return { ms, cpu };
+  const mode = o.bridge ? "    network_mode: bridge\n" : "";
+  writeFileSync(join(dir, "compose.yaml"), `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n${mode}    stop_grace_period: 1s\n    deploy:\n      replicas: ${REPLICAS}\n`);
+  const d = await timedDeploy(c, `fizz: 6 running (${name})`, [`label=com.docker.compose.project=${name}`], async () => {
+    const r = await fizzOn(c.hosts[0]!, dir, ["up", "-d"]);
+    if (r.code !== 0) throw new Error(`fizz up: ${r.stdout}${r.stderr}`);
+  });
+  await d.started;
+  return { ms: d.ms, cpu: d.cpu };
 }
 
-async function fizzRound(c: Cluster): Promise<{ firstDeploy: number; deploy: number; failover: number; cpu: DeployCpu }> {
+interface FizzRound {
+  /** A plain compose file with an image new to the cluster's registry. */
+  readonly first: Deploy;
+  /** `network_mode: bridge`: no network of its own. */
+  readonly bare: Deploy;
+  /** A plain compose file: its project network on every host with a replica. */
+  readonly networked: Deploy;
+  readonly failover: number;
+}
+
+async function fizzRound(c: Cluster): Promise<FizzRound> {
   await formFizzCluster(c);
   // Settled like the Swarm (formed and idle) before the clock starts.
   await sleep(5000);
-  const firstDeploy = (await fizzDeploy(c, "first")).ms;
+  const first = await fizzDeploy(c, "first");
   await sleep(2000);
-  const { ms: deploy, cpu } = await fizzDeploy(c, "bench");
+  const bare = await fizzDeploy(c, "bare", { bridge: true });
+  await sleep(2000);
+  const networked = await fizzDeploy(c, "bench");
+  await agentClient(c.hosts[0]!).down("bare");
+  await until("fizz: bare gone", 60_000, async () => (await running(c, [0, 1, 2], ["label=com.docker.compose.project=bare"])) === 0);
+  await sleep(2000);
   const onH2 = await running(c, [2], ["label=com.docker.compose.project=bench"]);
   if (onH2 === 0) throw new Error("no replica on h2 to fail over");
   await c.killHost(2);
@@ -120,15 +184,15 @@ async function fizzRound(c: Cluster): Promise<{ firstDeploy: number; deploy: num
   const failover = performance.now() - t1;
   for (const n of ["bench", "first"]) await agentClient(c.hosts[0]!).down(n).catch(() => undefined);
   for (const h of c.hosts.slice(0, 2)) await h.stopAgent("SIGTERM", 5000);
-  return { firstDeploy, deploy, failover, cpu };
+  return { first, bare, networked, failover };
 }
 
 process.env.FIZZ_BIN = compiledCli();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const swarm: { deploy: number; failover: number; cpu: DeployCpu }[] = [];
-const fizz: { firstDeploy: number; deploy: number; failover: number; cpu: DeployCpu }[] = [];
+const swarm: SwarmRound[] = [];
+const fizz: FizzRound[] = [];
 for (let k = 0; k < rounds; k++) {
   let c: Cluster | undefined;
   try {
@@ -139,22 +203,26 @@ for (let k = 0; k < rounds; k++) {
     await c?.destroy();
   }
 }
-const s = { deploy: median(swarm.map((r) => r.deploy)), failover: median(swarm.map((r) => r.failover)) };
-const f = { firstDeploy: median(fizz.map((r) => r.firstDeploy)), deploy: median(fizz.map((r) => r.deploy)), failover: median(fizz.map((r) => r.failover)) };
-const row = (what: string, sw: number, fz: number, target?: number) =>
-  `| ${what.padEnd(44)} | ${(sw / 1000).toFixed(2).padStart(8)} s | ${(fz / 1000).toFixed(2).padStart(8)} s | ${(fz / sw).toFixed(2).padStart(5)}x | ${target === undefined ? "(shown)".padEnd(13) : `≤ ${target.toFixed(1)}x ${fz / sw <= target ? "met" : "NOT met"}`} |`;
+const med = <R>(rs: R[], pick: (r: R) => number) => median(rs.map(pick));
+const row = (what: string, sw: number, fz: number, target?: number, unit = "s") =>
+  `| ${what.padEnd(58)} | ${(sw / 1000).toFixed(2).padStart(7)} ${unit} | ${(fz / 1000).toFixed(2).padStart(7)} ${unit} | ${sw ? `${(fz / sw).toFixed(2).padStart(5)}x` : "    -"} | ${target === undefined ? "(shown)".padEnd(13) : `≤ ${target.toFixed(1)}x ${fz / sw <= target ? "met" : "NOT met"}`} |`;
+const secs = (ms: number) => (ms / 1000).toFixed(2);
 console.log(`\ncluster vs Docker Swarm, 3 namespaced hosts, ${REPLICAS} replicas, median of ${rounds} round(s)`);
-console.log(`rounds: ${fizz.map((r, i) => `#${i + 1} swarm ${(swarm[i]!.deploy / 1000).toFixed(2)}/${(swarm[i]!.failover / 1000).toFixed(2)} s, fizz ${(r.firstDeploy / 1000).toFixed(2)}/${(r.deploy / 1000).toFixed(2)}/${(r.failover / 1000).toFixed(2)} s`).join("; ")}`);
-console.log("| measure                                      | Swarm      | Fizz       | ratio | target        |");
-console.log("|----------------------------------------------|------------|------------|-------|---------------|");
-console.log(row("deploy: command to 6 running", s.deploy, f.deploy, 1.0));
-console.log(row("deploy, image new to the cluster's registry", s.deploy, f.firstDeploy));
-console.log(row("failover: host killed to 6 running", s.failover, f.failover, 0.5));
+console.log(
+  `rounds (deploy no network / own network / failover): ${fizz
+    .map((r, i) => `#${i + 1} swarm ${secs(swarm[i]!.bare.ms)}/${secs(swarm[i]!.networked.ms)}/${secs(swarm[i]!.failover)} s, fizz ${secs(r.bare.ms)}/${secs(r.networked.ms)}/${secs(r.failover)} s (first ${secs(r.first.ms)} s)`)
+    .join("; ")}`,
+);
+console.log("| measure                                                    | Swarm     | Fizz      | ratio | target        |");
+console.log("|------------------------------------------------------------|-----------|-----------|-------|---------------|");
+const sb = med(swarm, (r) => r.bare.ms), sn = med(swarm, (r) => r.networked.ms);
+console.log(row("deploy, no network of its own: command to 6 running", sb, med(fizz, (r) => r.bare.ms), 1.0));
+console.log(row("deploy, a network of its own: command to 6 running", sn, med(fizz, (r) => r.networked.ms), 1.0));
+console.log(row("deploy: Fizz's plain compose file vs Swarm's no network", sb, med(fizz, (r) => r.networked.ms)));
+console.log(row("deploy, image new to the cluster's registry (own network)", sn, med(fizz, (r) => r.first.ms)));
+console.log(row("failover: host killed to 6 running", med(swarm, (r) => r.failover), med(fizz, (r) => r.failover), 0.5));
 // Where the deploy's time goes on 2 shared cores: the CPU every process of the three hosts used until 6 ran.
-const cpuRow = (what: string, pick: (c: DeployCpu) => number, sw: number) => {
-  const fz = median(fizz.map((r) => pick(r.cpu)));
-  return `| ${what.padEnd(44)} | ${(sw / 1000).toFixed(2).padStart(8)} s | ${(fz / 1000).toFixed(2).padStart(8)} s | ${sw ? `${(fz / sw).toFixed(2).padStart(5)}x` : "    -"} | (shown)       |`;
-};
-console.log(cpuRow("deploy: CPU of all hosts' processes", (c) => c.all, median(swarm.map((r) => r.cpu.all))));
-console.log(cpuRow("  of which Fizz's agents", (c) => c.agent, 0));
+console.log(row("deploy, no network: CPU of all hosts' processes", med(swarm, (r) => r.bare.cpu.all), med(fizz, (r) => r.bare.cpu.all), undefined, "s"));
+console.log(row("deploy, own network: CPU of all hosts' processes", med(swarm, (r) => r.networked.cpu.all), med(fizz, (r) => r.networked.cpu.all), undefined, "s"));
+console.log(`Fizz's agents' share of that CPU: ${secs(med(fizz, (r) => r.bare.cpu.agent))} s (no network), ${secs(med(fizz, (r) => r.networked.cpu.agent))} s (own network)`);
 process.exit(0);
