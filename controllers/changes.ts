@@ -25,8 +25,8 @@ export type Change =
    * have changed.
    */
   | { readonly kind: "cluster-state"; readonly source: "gossip" | "sync"; readonly scope?: DeltaScope }
-  /** The engine reported something about one of our containers (die, destroy, health_status…). */
-  | { readonly kind: "engine"; readonly action: string; readonly container?: string };
+  /** The engine reported something about one of our containers (die, destroy, health_status…): its name and Compose project, when the event says. */
+  | { readonly kind: "engine"; readonly action: string; readonly container?: string; readonly project?: string };
 
 export type MembershipEvent = "join" | "alive" | "suspect" | "dead" | "left" | "update" | "joined" | "settled" | "left-cluster";
 

@@ -11,7 +11,9 @@
  * Also prints the CPU time each host's processes used until all 6 ran (agent,
  * dockerd, containerd; own, and reaped children's apart, from /proc).
  * Needs root; run under the heavy lock:
- *   flock -o /tmp/fizz-heavy.lock bun bench/support/profile-cluster-deploy.ts [--deploys N]
+ *   flock -o /tmp/fizz-heavy.lock bun bench/support/profile-cluster-deploy.ts [--deploys N] [--bridge]
+ * (`--bridge`: the service has `network_mode: bridge`, the bench's "no network
+ * of its own" shape, instead of its project network.)
  * A CPU profile of each agent (written when it stops, one .md per agent):
  *   FIZZ_AGENT_RUNTIME_FLAGS="--cpu-prof-md --cpu-prof-dir=/tmp/prof" flock -o /tmp/fizz-heavy.lock \
  *     bun bench/support/profile-cluster-deploy.ts
@@ -27,6 +29,7 @@ import { agentThreadCpu, hostCpu as cpu, cpuDelta } from "./host-cpu.ts";
 const REPLICAS = 6;
 const IMAGE = "fizz-test/busybox:1";
 const deploys = Number(process.argv.includes("--deploys") ? process.argv[process.argv.indexOf("--deploys") + 1] : 3);
+const BRIDGE = process.argv.includes("--bridge");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const running = (c: Cluster, name: string) => runningContainers(c, [0, 1, 2], [`label=com.docker.compose.project=${name}`]);
@@ -91,7 +94,7 @@ try {
     const name = `d${k}`;
     const dir = join(c.dir, `bench-${name}`);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "compose.yaml"), `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    deploy:\n      replicas: ${REPLICAS}\n`);
+    writeFileSync(join(dir, "compose.yaml"), `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n${BRIDGE ? "    network_mode: bridge\n" : ""}    stop_grace_period: 1s\n    deploy:\n      replicas: ${REPLICAS}\n`);
     // The same processes idle for 2 s just before, for comparison (SWIM, timers).
     const idle0 = cpu(c);
     const idleThreads0 = agentThreadCpu(c);

@@ -12,6 +12,7 @@
  * minutes). A replayed event is at worst one wake more.
  */
 import { sleep } from "../../core/clock.ts";
+import { LABEL } from "../../core/labels.ts";
 import type { Engine } from "../../platform/engine/index.ts";
 import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
@@ -52,8 +53,10 @@ export class EngineEventsController implements Controller {
         const since = Math.floor(this.replayFrom / 1000);
         for await (const ev of this.engine.events({ filters: { type: ["container"], label: ["io.fizz.managed=true"] }, since, signal: this.abort.signal })) {
           const action = (ev as { Action?: string }).Action ?? "";
-          const container = (ev as { Actor?: { Attributes?: { name?: string } } }).Actor?.Attributes?.name;
-          if (WAKES.test(action)) this.ctx.notify({ kind: "engine", action, ...(container ? { container } : {}) });
+          const attrs = (ev as { Actor?: { Attributes?: Record<string, string | undefined> } }).Actor?.Attributes;
+          const container = attrs?.name;
+          const project = attrs?.[LABEL.project];
+          if (WAKES.test(action)) this.ctx.notify({ kind: "engine", action, ...(container ? { container } : {}), ...(project ? { project } : {}) });
         }
       } catch {
         /* reopened below */

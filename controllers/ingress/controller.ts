@@ -27,6 +27,7 @@ import { TlsManager } from "./tls.ts";
 import type { Project } from "../../core/compose/model.ts";
 import { drainState } from "../../core/ingress/drain.ts";
 import { deploymentConflicts } from "../../core/ingress/conflicts.ts";
+import { deltaConcernsIngress, routedDeployments } from "../../core/ingress/routed.ts";
 import type { DeploymentInput } from "../../core/ingress/routes.ts";
 import { deleteIngressRecord, drainKey, listContainers, listDeployments, putIngressRecord, touchesAny, type Collection } from "../../core/state/index.ts";
 import { FizzError } from "../../core/errors.ts";
@@ -62,6 +63,8 @@ export class IngressController implements Controller {
   private busy: Promise<void> | undefined;
   private again = false;
   private plan: IngressPlanValue | undefined;
+  /** The deployments with a route in the last pass's plan (undefined before the first). */
+  private routed: Set<string> | undefined;
   private clustered = false;
   private members = new Set<string>();
   /** The alive nodes (this one included), each serving the same route table. */
@@ -124,11 +127,30 @@ export class IngressController implements Controller {
   }
 
   onChange(c: Change): void {
-    if (c.kind === "cluster-state") {
-      if (touchesAny(c.scope, INGRESS_READS)) this.wakeSoon();
-      return;
+    if (this.concerns(c)) this.wakeSoon();
+  }
+
+  /**
+   * Whether a change can move the plan. Changes about the replicas of a
+   * deployment without routes cannot (core/ingress/routed.ts), as long as no
+   * pass is under way: one that is may have read the deployments before this
+   * one gained a route, so it runs again for anything.
+   */
+  private concerns(c: Change): boolean {
+    const routed = this.busy ? undefined : this.routed;
+    const isRouted = (d: string | undefined) => routed === undefined || d === undefined || routed.has(d);
+    switch (c.kind) {
+      case "cluster-state":
+        return touchesAny(c.scope, INGRESS_READS) && (routed === undefined || deltaConcernsIngress(c.scope, routed));
+      case "reconciled":
+        return isRouted(c.name);
+      case "engine":
+        return isRouted(c.project);
+      case "deployment":
+      case "deployment-removed":
+      case "membership":
+        return true;
     }
-    if (c.kind === "deployment" || c.kind === "deployment-removed" || c.kind === "reconciled" || c.kind === "membership" || c.kind === "engine") this.wakeSoon();
   }
 
   /**
@@ -180,6 +202,7 @@ export class IngressController implements Controller {
     this.routedBy = [this.ctx.node, ...inputs.relays.keys()].sort();
     const plan = ingressPlan({ self: this.ctx.node, deployments: inputs.deployments, replicas: inputs.replicas, clusterPorts: inputs.clustered, relays: inputs.relays });
     this.plan = plan;
+    this.routed = routedDeployments(plan.table);
     const problems = await server.apply(plan);
     const now = new Set<string>();
     for (const p of problems) {

@@ -19,3 +19,4 @@ export * from "./http-scan.ts";
 export * from "./plan.ts";
 export * from "./proxy-protocol.ts";
 export * from "./routes.ts";
+export * from "./routed.ts";

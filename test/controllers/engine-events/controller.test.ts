@@ -25,7 +25,7 @@ test("each stream replays from the controller's start, then from the end of the 
       asked.push(o.since);
       if (asked.length === 1) {
         // The first stream: the engine replays a removal that happened before the stream opened, then the stream ends.
-        yield { Type: "container", Action: "destroy", Actor: { Attributes: { name: "app-web-1" } } };
+        yield { Type: "container", Action: "destroy", Actor: { Attributes: { name: "app-web-1", "com.docker.compose.project": "app" } } };
         wall = 1_700_000_042_900; // the stream ended here
         return;
       }
@@ -39,5 +39,5 @@ test("each stream replays from the controller's start, then from the end of the 
   await secondOpen;
   await c.stop();
   expect(asked).toEqual([1_700_000_000, 1_700_000_042]);
-  expect(woke).toEqual([{ kind: "engine", action: "destroy", container: "app-web-1" }]);
+  expect(woke).toEqual([{ kind: "engine", action: "destroy", container: "app-web-1", project: "app" }]);
 });
