@@ -2,9 +2,10 @@
  * The ingress controller: keeps this node's listeners (platform/ingress) in
  * step with the route table every node computes from the deployments
  * (core/ingress), and the replica sets with where the replicas run. Woken by
- * any change (deployments, container records, membership, engine events) and
- * on a slow timer, it re-reads the state, computes the plan and applies only
- * what differs. In a cluster it also runs the relay through which the other
+ * changes that can move the plan (specs, membership, drain marks, and the
+ * records and engine events of routed deployments' replicas:
+ * core/ingress/routed.ts) and on a slow timer, it re-reads the state,
+ * computes the plan and applies only what differs. In a cluster it also runs the relay through which the other
  * nodes reach the replicas running here. Listener problems (a port already
  * taken) and route conflicts become events, once each.
  */
