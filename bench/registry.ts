@@ -17,7 +17,10 @@
  *     started: each fresh node first pulls a small other image through
  *     itself (its first upstream connection, first requests, JIT), as a
  *     running agent has long done; docker-registry, the baseline, is
- *     likewise a process already warmed by the push.
+ *     likewise a process already warmed by the push. Shown as well: the
+ *     same pulls through docker-registry's own pull-through cache (its
+ *     proxy mode, a fresh store each run, warmed the same way) in front of
+ *     the same upstream: the cache against the cache.
  *  2. Upstream bytes when N nodes pull a new image at once: N Fizz nodes
  *     (own processes, peers over mutual TLS) each pulled by its own client,
  *     against N clients pulling from docker-registry directly. Counted from
@@ -92,11 +95,11 @@ async function startNode(root: string, port: number, extra: string[]): Promise<C
 /** A small image no timed pull uses, pushed to every upstream: pulled through a fresh node before its cold pull. */
 const WARMUP_REPO = "bench/warmup";
 
-/** Warms a fresh node (first upstream connection, first requests, JIT) without caching anything a timed pull reads. */
-function warmUp(port: number, ns: string): void {
+/** Warms a fresh node (first upstream connection, first requests, JIT) without caching anything a timed pull reads; `address`: another cache (no namespace in its paths). */
+function warmUp(port: number, ns: string, address = `127.0.0.1:${port}/${ns}`): void {
   const out = join(work, "warmup-out");
   rmSync(out, { recursive: true, force: true });
-  execFileSync("skopeo", ["copy", "--src-tls-verify=false", `docker://127.0.0.1:${port}/${ns}/${WARMUP_REPO}:1`, `dir:${out}`], { stdio: ["ignore", "ignore", "pipe"], timeout: 120_000 });
+  execFileSync("skopeo", ["copy", "--src-tls-verify=false", `docker://${address}/${WARMUP_REPO}:1`, `dir:${out}`], { stdio: ["ignore", "ignore", "pipe"], timeout: 120_000 });
   rmSync(out, { recursive: true, force: true });
 }
 
@@ -146,6 +149,9 @@ try {
   const cold: number[] = [];
   const warm: number[] = [];
   const direct: number[] = [];
+  // docker-registry as a pull-through cache of the same upstream (distribution's proxy mode), fresh each run.
+  const proxyCold: number[] = [];
+  const proxyWarm: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const root = join(work, `pull-${i}`);
     const port = await freePort();
@@ -161,11 +167,23 @@ try {
     warm.push(timed("skopeo", ["copy", "--src-tls-verify=false", `docker://127.0.0.1:${port}/${ns}/bench/big:1`, out("warm")]));
     await stopNode(node);
     rmSync(root, { recursive: true, force: true });
-    for (const t of ["direct", "cold", "warm"]) rmSync(join(work, `out-${t}-${i}`), { recursive: true, force: true });
+    const proxy = await startDockerRegistry({ proxy: up.url });
+    try {
+      warmUp(0, "", proxy.address);
+      proxyCold.push(timed("skopeo", ["copy", "--src-tls-verify=false", `docker://${proxy.address}/bench/big:1`, out("pcold")]));
+      proxyWarm.push(timed("skopeo", ["copy", "--src-tls-verify=false", `docker://${proxy.address}/bench/big:1`, out("pwarm")]));
+    } finally {
+      await proxy.stop();
+      removeDockerRegistry(proxy);
+    }
+    for (const t of ["direct", "cold", "warm", "pcold", "pwarm"]) rmSync(join(work, `out-${t}-${i}`), { recursive: true, force: true });
   }
   const d = mb(size, median(direct));
   row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, cold`, `${mb(size, median(cold)).toFixed(0)} MB/s`, `${d.toFixed(0)} MB/s`, ratio(cold, direct));
   row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, warm`, `${mb(size, median(warm)).toFixed(0)} MB/s`, `${d.toFixed(0)} MB/s`, ratio(warm, direct));
+  // The same cache work done by distribution itself (shown: the target compares with the direct pull).
+  row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, cold, vs docker-registry's own pull-through cache`, `${mb(size, median(cold)).toFixed(0)} MB/s`, `${mb(size, median(proxyCold)).toFixed(0)} MB/s (proxy)`, ratio(cold, proxyCold));
+  row(`pull ${(size / 1e6).toFixed(0)} MB, skopeo → dir, warm, vs docker-registry's own pull-through cache`, `${mb(size, median(warm)).toFixed(0)} MB/s`, `${mb(size, median(proxyWarm)).toFixed(0)} MB/s (proxy)`, ratio(warm, proxyWarm));
 
   if (canShape()) {
     link = shapedLink({ mbit: LINK_MBIT });

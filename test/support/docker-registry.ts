@@ -61,7 +61,8 @@ export interface DockerRegistry {
 
 const ACCESS_RE = /"(GET|HEAD|PUT|POST|PATCH|DELETE) (\S+) HTTP\/[0-9.]+" (\d{3}) (\d+)/;
 
-export async function startDockerRegistry(o: { host?: string; port?: number; bin?: string; spawnVia?: string[]; tls?: { cert: string; key: string }; htpasswd?: string } = {}): Promise<DockerRegistry> {
+/** `proxy`: run as distribution's pull-through cache of that registry URL (its "proxy: remoteurl"). */
+export async function startDockerRegistry(o: { host?: string; port?: number; bin?: string; spawnVia?: string[]; tls?: { cert: string; key: string }; htpasswd?: string; proxy?: string } = {}): Promise<DockerRegistry> {
   const bin = o.bin ?? "/usr/bin/docker-registry";
   const host = o.host ?? "127.0.0.1";
   const port = o.port ?? (await freePort(host));
@@ -69,7 +70,7 @@ export async function startDockerRegistry(o: { host?: string; port?: number; bin
   const config = join(root, "config.yml");
   writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(root, "data")}\n  delete:\n    enabled: true\n${o.htpasswd ? `auth:\n  htpasswd:\n    realm: fizz-test\n    path: ${o.htpasswd}\n` : ""}http:\n  addr: ${host}:${port}\n${o.tls ? `  tls:\n    certificate: ${o.tls.cert}\n    key: ${o.tls.key}\n` : ""}`,
+    `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(root, "data")}\n  delete:\n    enabled: true\n${o.proxy ? `proxy:\n  remoteurl: ${o.proxy}\n` : ""}${o.htpasswd ? `auth:\n  htpasswd:\n    realm: fizz-test\n    path: ${o.htpasswd}\n` : ""}http:\n  addr: ${host}:${port}\n${o.tls ? `  tls:\n    certificate: ${o.tls.cert}\n    key: ${o.tls.key}\n` : ""}`,
   );
   let out = "";
   let marks = 0;
