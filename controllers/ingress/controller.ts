@@ -5,9 +5,10 @@
  * changes that can move the plan (specs, membership, drain marks, and the
  * records and engine events of routed deployments' replicas:
  * core/ingress/routed.ts) and on a slow timer, it re-reads the state,
- * computes the plan and applies only what differs. In a cluster it also runs the relay through which the other
- * nodes reach the replicas running here. Listener problems (a port already
- * taken) and route conflicts become events, once each.
+ * computes the plan and applies only what differs. In a cluster it also
+ * runs the relay through which the other nodes reach the replicas running
+ * here. Listener problems (a port already taken) and route conflicts become
+ * events, once each.
  */
 import { parseCidr, type Cidr } from "../../core/ingress/address.ts";
 import { ingressPlan, type IngressPlanValue } from "../../core/ingress/plan.ts";
@@ -142,7 +143,7 @@ export class IngressController implements Controller {
     const isRouted = (d: string | undefined) => routed === undefined || d === undefined || routed.has(d);
     switch (c.kind) {
       case "cluster-state":
-        return touchesAny(c.scope, INGRESS_READS) && (routed === undefined || deltaConcernsIngress(c.scope, routed));
+        return routed === undefined ? touchesAny(c.scope, INGRESS_READS) : deltaConcernsIngress(c.scope, routed);
       case "reconciled":
         return isRouted(c.name);
       case "engine":
