@@ -74,8 +74,8 @@ interface Deploy {
   readonly cpu: DeployCpu;
 }
 
-/** Runs `start` (the deploy command or commands) and times it to `REPLICAS` containers matching `filter` running. */
-async function timedDeploy(c: Cluster, what: string, filter: string[], start: () => Promise<void>): Promise<Deploy & { started: Promise<void> }> {
+/** Runs `start` (the deploy command or commands) and times it to `REPLICAS` containers matching `filter` running; returns once `start` ended too. */
+async function timedDeploy(c: Cluster, what: string, filter: string[], start: () => Promise<void>): Promise<Deploy> {
   const cpu0 = hostCpu(c);
   const t0 = performance.now();
   let failed: unknown;
@@ -86,7 +86,9 @@ async function timedDeploy(c: Cluster, what: string, filter: string[], start: ()
     return (await running(c, [0, 1, 2], filter)) === REPLICAS;
   });
   const ms = performance.now() - t0;
-  return { ms, cpu: cpuUsed(cpu0, hostCpu(c)), started };
+  const cpu = cpuUsed(cpu0, hostCpu(c));
+  await started;
+  return { ms, cpu };
 }
 
 interface SwarmRound {
@@ -116,13 +118,11 @@ async function swarmRound(c: Cluster): Promise<SwarmRound> {
   const service = (name: string, extra: string[] = []) =>
     must(["service", "create", "--detach", "--name", name, "--replicas", String(REPLICAS), "--stop-grace-period", "1s", ...extra, IMAGE, "sleep", "3600"]);
   const bare = await timedDeploy(c, "swarm: 6 running", ["name=bench."], () => service("bench"));
-  await bare.started;
   await sleep(2000);
   const networked = await timedDeploy(c, "swarm: 6 running on an overlay network", ["name=benchnet."], async () => {
     await must(["network", "create", "--driver", "overlay", "benchnet"]);
     await service("benchnet", ["--network", "benchnet"]);
   });
-  await networked.started;
   await must(["service", "rm", "benchnet"]);
   await until("swarm: benchnet gone", 60_000, async () => (await running(c, [0, 1, 2], ["name=benchnet."])) === 0);
   await until("swarm: overlay network removed", 60_000, async () => (await h0.docker(["network", "rm", "benchnet"])).code === 0);
@@ -137,7 +137,7 @@ async function swarmRound(c: Cluster): Promise<SwarmRound> {
   for (const h of [h1, h0]) await h.docker(["swarm", "leave", "--force"], { timeoutMs: 60_000 });
   await c.restartHost(2, { agent: false });
   await h2.docker(["swarm", "leave", "--force"], { timeoutMs: 60_000 });
-  return { bare: { ms: bare.ms, cpu: bare.cpu }, networked: { ms: networked.ms, cpu: networked.cpu }, failover };
+  return { bare, networked, failover };
 }
 
 /** `fizz up -d` of a 6-replica service in project `name` (on the host's default bridge with `bridge`); ms until all 6 run, and the CPU the hosts used meanwhile. */
@@ -146,12 +146,10 @@ async function fizzDeploy(c: Cluster, name: string, o: { bridge?: boolean } = {}
   mkdirSync(dir, { recursive: true });
   const mode = o.bridge ? "    network_mode: bridge\n" : "";
   writeFileSync(join(dir, "compose.yaml"), `name: ${name}\nservices:\n  web:\n    image: ${IMAGE}\n    command: ["sleep", "3600"]\n${mode}    stop_grace_period: 1s\n    deploy:\n      replicas: ${REPLICAS}\n`);
-  const d = await timedDeploy(c, `fizz: 6 running (${name})`, [`label=com.docker.compose.project=${name}`], async () => {
+  return timedDeploy(c, `fizz: 6 running (${name})`, [`label=com.docker.compose.project=${name}`], async () => {
     const r = await fizzOn(c.hosts[0]!, dir, ["up", "-d"]);
     if (r.code !== 0) throw new Error(`fizz up: ${r.stdout}${r.stderr}`);
   });
-  await d.started;
-  return { ms: d.ms, cpu: d.cpu };
 }
 
 interface FizzRound {
@@ -204,8 +202,8 @@ for (let k = 0; k < rounds; k++) {
   }
 }
 const med = <R>(rs: R[], pick: (r: R) => number) => median(rs.map(pick));
-const row = (what: string, sw: number, fz: number, target?: number, unit = "s") =>
-  `| ${what.padEnd(58)} | ${(sw / 1000).toFixed(2).padStart(7)} ${unit} | ${(fz / 1000).toFixed(2).padStart(7)} ${unit} | ${sw ? `${(fz / sw).toFixed(2).padStart(5)}x` : "    -"} | ${target === undefined ? "(shown)".padEnd(13) : `≤ ${target.toFixed(1)}x ${fz / sw <= target ? "met" : "NOT met"}`} |`;
+const row = (what: string, sw: number, fz: number, target?: number) =>
+  `| ${what.padEnd(58)} | ${(sw / 1000).toFixed(2).padStart(7)} s | ${(fz / 1000).toFixed(2).padStart(7)} s | ${(fz / sw).toFixed(2).padStart(5)}x | ${target === undefined ? "(shown)".padEnd(13) : `≤ ${target.toFixed(1)}x ${fz / sw <= target ? "met" : "NOT met"}`} |`;
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 console.log(`\ncluster vs Docker Swarm, 3 namespaced hosts, ${REPLICAS} replicas, median of ${rounds} round(s)`);
 console.log(
@@ -222,7 +220,7 @@ console.log(row("deploy: Fizz's plain compose file vs Swarm's no network", sb, m
 console.log(row("deploy, image new to the cluster's registry (own network)", sn, med(fizz, (r) => r.first.ms)));
 console.log(row("failover: host killed to 6 running", med(swarm, (r) => r.failover), med(fizz, (r) => r.failover), 0.5));
 // Where the deploy's time goes on 2 shared cores: the CPU every process of the three hosts used until 6 ran.
-console.log(row("deploy, no network: CPU of all hosts' processes", med(swarm, (r) => r.bare.cpu.all), med(fizz, (r) => r.bare.cpu.all), undefined, "s"));
-console.log(row("deploy, own network: CPU of all hosts' processes", med(swarm, (r) => r.networked.cpu.all), med(fizz, (r) => r.networked.cpu.all), undefined, "s"));
+console.log(row("deploy, no network: CPU of all hosts' processes", med(swarm, (r) => r.bare.cpu.all), med(fizz, (r) => r.bare.cpu.all)));
+console.log(row("deploy, own network: CPU of all hosts' processes", med(swarm, (r) => r.networked.cpu.all), med(fizz, (r) => r.networked.cpu.all)));
 console.log(`Fizz's agents' share of that CPU: ${secs(med(fizz, (r) => r.bare.cpu.agent))} s (no network), ${secs(med(fizz, (r) => r.networked.cpu.agent))} s (own network)`);
 process.exit(0);

@@ -95,8 +95,8 @@ async function startNode(root: string, port: number, extra: string[]): Promise<C
 /** A small image no timed pull uses, pushed to every upstream: pulled through a fresh node before its cold pull. */
 const WARMUP_REPO = "bench/warmup";
 
-/** Warms a fresh node (first upstream connection, first requests, JIT) without caching anything a timed pull reads; `address`: another cache (no namespace in its paths). */
-function warmUp(port: number, ns: string, address = `127.0.0.1:${port}/${ns}`): void {
+/** Warms a fresh cache (first upstream connection, first requests, JIT) at `address` (host:port, plus a Fizz node's upstream namespace) without caching anything a timed pull reads. */
+function warmUp(address: string): void {
   const out = join(work, "warmup-out");
   rmSync(out, { recursive: true, force: true });
   execFileSync("skopeo", ["copy", "--src-tls-verify=false", `docker://${address}/${WARMUP_REPO}:1`, `dir:${out}`], { stdio: ["ignore", "ignore", "pipe"], timeout: 120_000 });
@@ -156,7 +156,7 @@ try {
     const root = join(work, `pull-${i}`);
     const port = await freePort();
     const node = await startNode(root, port, ["--insecure", up.address]);
-    warmUp(port, ns);
+    warmUp(`127.0.0.1:${port}/${ns}`);
     const out = (tag: string) => {
       const d = join(work, `out-${tag}-${i}`);
       rmSync(d, { recursive: true, force: true });
@@ -169,7 +169,7 @@ try {
     rmSync(root, { recursive: true, force: true });
     const proxy = await startDockerRegistry({ proxy: up.url });
     try {
-      warmUp(0, "", proxy.address);
+      warmUp(proxy.address);
       proxyCold.push(timed("skopeo", ["copy", "--src-tls-verify=false", `docker://${proxy.address}/bench/big:1`, out("pcold")]));
       proxyWarm.push(timed("skopeo", ["copy", "--src-tls-verify=false", `docker://${proxy.address}/bench/big:1`, out("pwarm")]));
     } finally {
@@ -198,7 +198,7 @@ try {
         const root = join(work, `rpull-${i}`);
         const port = await freePort();
         const node = await startNode(root, port, ["--insecure", remote.address]);
-        warmUp(port, rns);
+        warmUp(`127.0.0.1:${port}/${rns}`);
         const out = (tag: string) => {
           const dir = join(work, `rout-${tag}-${i}`);
           rmSync(dir, { recursive: true, force: true });
@@ -231,7 +231,7 @@ try {
       const root = join(work, `dpull-${i}`);
       const port = await freePort();
       const node = await startNode(root, port, ["--insecure", up.address]);
-      warmUp(port, ns);
+      warmUp(`127.0.0.1:${port}/${ns}`);
       const viaFizz = `127.0.0.1:${port}/${ns}/bench/big:1`;
       // docker-registry on 127.0.0.1 is plain HTTP, which Docker allows for loopback.
       const viaUp = `${up.address}/bench/big:1`;
