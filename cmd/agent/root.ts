@@ -81,14 +81,15 @@ export interface BuildOptions {
 export function buildControllers(ctx: AgentContext, o: BuildOptions): AgentControllers {
   const scoped = (component: string): AgentContext => ({ ...ctx, logger: ctx.logger.child({ component }) });
   const { config, store } = ctx;
-  // The mesh's key and endpoint ride in the gossiped metadata, read when the cluster node starts.
+  // The mesh's key and endpoint and the registry's peer port ride in the gossiped metadata, read when the cluster node starts.
   let mesh: MeshController | undefined;
-  const membership = new ClusterAgent({ config, store, nodeId: ctx.node, logger: ctx.logger, notify: ctx.notify, clock: ctx.clock, extraMeta: () => mesh?.meta(), ...(o.identity ? { engine: o.identity } : {}), ...(o.env ? { env: o.env } : {}), ...(o.transport ? { transport: o.transport } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+  let registry: RegistryController | undefined;
+  const membership = new ClusterAgent({ config, store, nodeId: ctx.node, logger: ctx.logger, notify: ctx.notify, clock: ctx.clock, extraMeta: [() => mesh?.meta(), () => registry?.meta()], ...(o.identity ? { engine: o.identity } : {}), ...(o.env ? { env: o.env } : {}), ...(o.transport ? { transport: o.transport } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
   // The mesh, registry, secrets and ingress need a real engine and host (WireGuard, image pulls, tmpfs mounts, listeners); an in-memory one runs without them.
   const dns = o.engine ? new DnsController(scoped("dns"), { membership }) : undefined;
   mesh = o.engine ? new MeshController(scoped("mesh"), { membership, ...(dns ? { resolver: dns } : {}) }) : undefined;
   const placement = new PlacementController(scoped("placement"), { membership, engine: o.node });
-  const registry = o.engine ? new RegistryController(scoped("registry"), { engine: o.engine, membership, deployments: () => knownProjects(store, membership) }) : undefined;
+  registry = o.engine ? new RegistryController(scoped("registry"), { engine: o.engine, membership, deployments: () => knownProjects(store, membership) }) : undefined;
   const secrets = o.engine ? new SecretsController(scoped("secrets"), { membership, engine: o.engine }) : undefined;
   // Before deployments: the reconciler drains a replica through it before stopping it.
   const ingress = o.engine ? new IngressController(scoped("ingress"), { membership, engine: o.engine }) : undefined;

@@ -65,8 +65,8 @@ export interface ClusterAgentDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Announces membership events and peers' state changes to the other controllers. */
   readonly notify?: Notify;
-  /** Extra gossiped metadata (the mesh's key and endpoint port), read when the cluster node starts. */
-  readonly extraMeta?: () => { readonly labels: Readonly<Record<string, string>>; readonly ports: Readonly<Record<string, number>> } | undefined;
+  /** Extra gossiped metadata (the mesh's key and endpoint port, the registry's peer port), each read when the cluster node starts. */
+  readonly extraMeta?: readonly (() => { readonly labels: Readonly<Record<string, string>>; readonly ports: Readonly<Record<string, number>> } | undefined)[];
   /** Timers and time (default: the system's; the simulator passes virtual time). */
   readonly clock?: Clock;
   /** The cluster network (default: UDP + TCP; the simulator passes its own). */
@@ -264,13 +264,13 @@ export class ClusterAgent implements ClusterApi, Controller {
         keyring: this.keyring!,
         clusterId: this.clusterId!,
         meta: (() => {
-          const extra = this.d.extraMeta?.();
+          const extra = (this.d.extraMeta ?? []).map((f) => f()).filter((x) => x !== undefined);
           return {
             name: this.d.config.cluster.name || hostname(),
             ...(this.d.engine ? { engine: this.d.engine.id } : {}),
-            labels: { ...this.d.config.cluster.labels, ...(extra?.labels ?? {}) },
+            labels: Object.assign({ ...this.d.config.cluster.labels }, ...extra.map((x) => x.labels)),
             resources: { cpuMillis: cpus().length * 1000, memoryBytes: totalmem() },
-            ...(extra ? { ports: { ...extra.ports } } : {}),
+            ...(extra.length ? { ports: Object.assign({}, ...extra.map((x) => x.ports)) } : {}),
           };
         })(),
         ...(initialState ? { initialState } : {}),

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { formatHostPort, parseHostPort, type HostPort } from "../../core/address.ts";
 import type { Project } from "../../core/compose/model.ts";
 import { deleteRegistryTag, putRegistryTag, registryTags, touchesAny, type Collection } from "../../core/state/index.ts";
-import { namespaceOf, type Digest, type RepoName } from "../../core/registry/index.ts";
+import { namespaceOf, registryMetaFields, type Digest, type RepoName } from "../../core/registry/index.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { registryRoutes, type RegistryApi } from "../../platform/api/routes-registry.ts";
 import type { Engine } from "../../platform/engine/index.ts";
@@ -236,6 +236,21 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
     } catch (e) {
       this.log.warn({ err: e instanceof Error ? e.message : String(e), repo, tag }, "publishing a pushed tag to the cluster failed");
     }
+  }
+
+  /**
+   * Gossiped metadata: the peer listener's port, so every peer can reach
+   * this node's registry from the moment it sees it alive (core/registry/
+   * peer-address.ts). Read when the cluster node starts, before the listener
+   * runs: the configured port, not the bound one. Nothing when the registry
+   * is off, when `registry.peer_advertise` names the address (its record
+   * is then the only source) or when the port is left to the system.
+   */
+  meta(): { labels: Record<string, string>; ports: Record<string, number> } | undefined {
+    const cfg = this.ctx.config.registry;
+    if (!cfg.enabled || cfg.peer_advertise) return undefined;
+    const { port } = this.peerListenAddress();
+    return port > 0 && port <= 65535 ? registryMetaFields(port) : undefined;
   }
 
   private peerListenAddress(): { host: string; port: number } {

@@ -7,7 +7,7 @@
  * and manifest it stores (batched, one gossip delta per flush), dropped
  * when GC or a DELETE removes one.
  */
-import { peerCredentials, type Digest, type PeerAsk, type RepoName } from "../../core/registry/index.ts";
+import { memberRegistryAddress, peerCredentials, type Digest, type PeerAsk, type RepoName } from "../../core/registry/index.ts";
 import { lwwDeleteDelta, lwwPutDelta, type Hlc, type LwwMap } from "../../core/crdt/index.ts";
 import { applyDelta, heldBy, holderKey, registryHolders, registryPeerAddress, type ClusterState, type Change as StateChange, type RegistryRecord } from "../../core/state/index.ts";
 import type { PeerNetwork } from "../../platform/registry/remote.ts";
@@ -35,10 +35,7 @@ export class ClusterPeers implements PeerNetwork {
     private readonly membership: ClusterAgent,
     private readonly log: Logger,
   ) {
-    this.client = new PeerClient((node) => {
-      const s = this.membership.current?.state;
-      return s ? registryPeerAddress(s, node) : undefined;
-    });
+    this.client = new PeerClient((node) => this.addressOf(node));
   }
 
   get self(): string {
@@ -67,10 +64,27 @@ export class ClusterPeers implements PeerNetwork {
     return { cert: own.cert, key: own.key, ca: ring.keys.map((k) => peerCredentials(k.key).cert) };
   }
 
+  /** Where a member's peer listener is: its record, else its gossip host and the port in its metadata. */
+  private addressOf(id: string): string | undefined {
+    const node = this.membership.current;
+    const m = node?.members().find((x) => x.id === id);
+    return node && m ? memberRegistryAddress(registryPeerAddress(node.state, id), m.address, m.meta.ports) : undefined;
+  }
+
+  /**
+   * Alive members whose registry can be reached (self included). Every node
+   * learns a member's gossiped port with the alive message itself, so all
+   * compute the same fetcher for a digest; a member that runs no registry
+   * is never chosen as one.
+   */
   alive(): readonly string[] {
     const node = this.membership.current;
     if (!node) return [this.self];
-    return node.members().filter((m) => m.state === "alive" || m.self).map((m) => m.id);
+    const state = node.state;
+    return node
+      .members()
+      .filter((m) => m.self || (m.state === "alive" && memberRegistryAddress(registryPeerAddress(state, m.id), m.address, m.meta.ports) !== undefined))
+      .map((m) => m.id);
   }
 
   holders(digest: Digest): readonly string[] {

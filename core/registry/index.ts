@@ -6,7 +6,7 @@
  * repositories mirror which upstream, upstream auth challenges and
  * config.json credentials, and which source (peer, fetcher, upstream) a node
  * gets missing content from, and the TLS identity peers derive from the
- * cluster key. platform/registry puts these on disk and HTTP.
+ * cluster key and where a member's peer listener is. platform/registry puts these on disk and HTTP.
  */
 export * from "./errors.ts";
 export * from "./digest.ts";
@@ -24,3 +24,4 @@ export * from "./namespace.ts";
 export * from "./auth.ts";
 export * from "./sources.ts";
 export * from "./peer-cert.ts";
+export * from "./peer-address.ts";

@@ -199,7 +199,12 @@ export class Registry {
 
   /** Where to read a blob from: the store, or a fetch in flight. */
   async blob(repo: RepoName, digest: Digest, ask?: PeerAsk): Promise<BlobSource> {
-    const info = await this.store.stat(digest);
+    // A fetch of this blob may commit while the stat is under way and then leave the remote's
+    // in-flight map: the stat missed it and no fetch is left to join, so a second one started,
+    // from the upstream when this node is the digest's fetcher. Looked at again synchronously,
+    // right before the remote is asked (its join-or-start runs in the same turn), it cannot be
+    // missed: the blob is in the store before its fetch leaves the map.
+    const info = (await this.store.stat(digest)) ?? this.store.statSync(digest);
     if (info) {
       this.meta.touch(digest, this.now());
       this.hooks.served?.("blob", true);

@@ -145,6 +145,7 @@ export class RemoteSources implements RemoteContent {
     // (see fetchManifest), so a holder ask never joins one. Holder rows are written once a
     // blob is stored, so only the ask-every-peer fallback for pushed content lands here.
     if (ask === "holder") return undefined;
+    // No await before the map is read and set: Registry.blob's synchronous store check relies on it.
     const running = this.inflight.get(digest);
     if (running) return running;
     const sources = this.sources(repo, digest, ask);

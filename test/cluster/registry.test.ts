@@ -152,9 +152,11 @@ describe.skipIf(!socket || !isRoot || !bin)("registry across 3 hosts", () => {
     const dir = project("regapp", `name: regapp\nservices:\n  web:\n    image: ${image!.ref}\n    command: ${SERVE}\n    ports: ["18080:8080"]\n    deploy:\n      replicas: 3\n`);
     // Seeding and `skopeo inspect` read from the upstream too: count from here.
     const before = access().length;
+    const started = Date.now();
     const r = await fizz(0, dir, "up", "-d", "--wait", "--wait-timeout", "60");
+    process.stderr.write(`fizz up exited ${r.code} after ${Date.now() - started} ms\n`);
+    if (r.code !== 0 || (r.stderr + r.stdout).includes("Error")) process.stderr.write(`fizz up said:\n${r.stdout}\n${r.stderr}\n`);
     expect(r.stderr + r.stdout).not.toContain("Error");
-    if (r.code !== 0) process.stderr.write(`fizz up failed (${r.code}):\n${r.stdout}\n${r.stderr}\n`);
     expect(r.code).toBe(0);
     await waitRunningEverywhere("regapp");
     const gets = new Map<string, number>();
