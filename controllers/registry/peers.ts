@@ -13,6 +13,7 @@ import { applyDelta, heldBy, holderKey, registryHolders, registryPeerAddress, ty
 import type { PeerNetwork } from "../../platform/registry/remote.ts";
 import { PeerClient } from "../../platform/registry/peer-client.ts";
 import type { Logger } from "../../platform/log.ts";
+import type { ClusterMember } from "../../platform/cluster/index.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
 
 function delta(prev: ClusterState, registry: LwwMap<RegistryRecord>): StateChange {
@@ -23,6 +24,10 @@ function delta(prev: ClusterState, registry: LwwMap<RegistryRecord>): StateChang
       return (next ??= applyDelta(prev, { registry }));
     },
   };
+}
+
+function registryAddress(state: ClusterState, m: ClusterMember): string | undefined {
+  return memberRegistryAddress(registryPeerAddress(state, m.id), m.address, m.meta.ports);
 }
 
 export class ClusterPeers implements PeerNetwork {
@@ -68,7 +73,7 @@ export class ClusterPeers implements PeerNetwork {
   private addressOf(id: string): string | undefined {
     const node = this.membership.current;
     const m = node?.members().find((x) => x.id === id);
-    return node && m ? memberRegistryAddress(registryPeerAddress(node.state, id), m.address, m.meta.ports) : undefined;
+    return node && m ? registryAddress(node.state, m) : undefined;
   }
 
   /**
@@ -83,7 +88,7 @@ export class ClusterPeers implements PeerNetwork {
     const state = node.state;
     return node
       .members()
-      .filter((m) => m.self || (m.state === "alive" && memberRegistryAddress(registryPeerAddress(state, m.id), m.address, m.meta.ports) !== undefined))
+      .filter((m) => m.self || (m.state === "alive" && registryAddress(state, m) !== undefined))
       .map((m) => m.id);
   }
 
