@@ -250,7 +250,7 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
     const cfg = this.ctx.config.registry;
     if (!cfg.enabled || cfg.peer_advertise) return undefined;
     const { port } = this.peerListenAddress();
-    return port > 0 && port <= 65535 ? registryMetaFields(port) : undefined;
+    return port > 0 ? registryMetaFields(port) : undefined;
   }
 
   private peerListenAddress(): { host: string; port: number } {

@@ -6,7 +6,8 @@
  * repositories mirror which upstream, upstream auth challenges and
  * config.json credentials, and which source (peer, fetcher, upstream) a node
  * gets missing content from, and the TLS identity peers derive from the
- * cluster key and where a member's peer listener is. platform/registry puts these on disk and HTTP.
+ * cluster key and where a member's peer listener is. platform/registry
+ * puts these on disk and HTTP.
  */
 export * from "./errors.ts";
 export * from "./digest.ts";
