@@ -59,9 +59,6 @@ import type { AgentContext } from "../context.ts";
 /** The collections a mesh converge reads. */
 const MESH_READS: ReadonlySet<Collection> = new Set<Collection>(["ips", "nodes", "deployments"]);
 
-/** Longest time between two converges that check every step (see `full`). */
-const FULL_CONVERGE_MS = 10_000;
-
 export class MeshController implements Controller {
   readonly name = "mesh";
   readonly routes: readonly RouteModule[];
@@ -90,13 +87,18 @@ export class MeshController implements Controller {
   /**
    * The next converge checks and applies every step, changed or not: the
    * first one, after a failure, a membership change or an engine event, and
-   * at least every FULL_CONVERGE_MS. The others (most of them: every gossiped
-   * container record wakes one) only apply what changed; each full step is
-   * several process spawns (ip, wg, iptables), which on a busy node held a
-   * new container's creation 0.2-0.9 s (prepareContainer waits for a converge).
+   * the periodic check (`mesh.check_interval`, its own timer, so drift is
+   * repaired on an idle node too). The others (most of them: every gossiped
+   * container or deployment record wakes one) only apply what changed: each
+   * full step is several process spawns (ip, wg, iptables), which on a busy
+   * node held a new container's creation 0.2-0.9 s (prepareContainer waits
+   * for a converge), and a deploy's first converge after an idle spell, when
+   * it was the time-based full one, cost each node ~90 ms of CPU in those
+   * processes while its containers started.
    */
   private full = true;
   private fullAt = -Infinity;
+  private checkTimer: ReturnType<typeof setInterval> | undefined;
   /** The claim plan of one state version (the replica changes its collections in place: identity says nothing). */
   private claimsOf: { node: unknown; version: number; plan: ClaimPlan } | undefined;
 
@@ -146,9 +148,18 @@ export class MeshController implements Controller {
 
   start(): void {
     this.schedule();
+    // Looks every half interval, so a full converge that a change brought meanwhile postpones the periodic one.
+    const every = this.ctx.config.mesh.check_interval;
+    this.checkTimer = setInterval(() => {
+      if (this.ctx.now() - this.fullAt < every) return;
+      this.full = true;
+      this.schedule(0);
+    }, every / 2);
+    (this.checkTimer as { unref?: () => void }).unref?.();
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.checkTimer);
     // The pass under way (if any) is not waited for.
     void this.loop.stop();
   }
@@ -314,7 +325,7 @@ export class MeshController implements Controller {
       const r = readMeshMeta(m.meta.labels, m.meta.ports);
       return { id: m.id, state: m.state, address: m.address, meta: r.ok ? r.value : undefined, ...(r.ok ? {} : { metaProblem: r.reason }) };
     });
-    const full = this.full || this.ctx.now() - this.fullAt >= FULL_CONVERGE_MS;
+    const full = this.full;
     this.full = false;
     const plan = meshPlan(this.ctx.node, "wireguard", this.underlayMtu, members, resolveClaims(node.state.ips, this.cfg));
     const planText = JSON.stringify(plan);

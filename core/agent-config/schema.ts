@@ -148,6 +148,8 @@ export interface AgentConfig {
     port: number;
     /** The cluster's address range for compose networks and node mesh addresses (CIDR). */
     range: string;
+    /** Milliseconds between full checks of the mesh (interface, peers and firewall read back, drift repaired). */
+    check_interval: number;
   };
   dns: {
     /** Serve the cluster resolver on the gateway of every cluster network on this node. */
@@ -326,6 +328,7 @@ export const SCHEMA: SectionSpec = {
         interface: { type: { t: "string" }, doc: "Mesh interface name" },
         port: { type: { t: "int", min: 1, max: 65535 }, doc: "UDP port of the mesh endpoint" },
         range: { type: { t: "string" }, doc: "Cluster address range (CIDR) for networks and node mesh addresses" },
+        check_interval: { type: { t: "duration", minMs: 1000 }, doc: "Time between full checks of the mesh (interface, peers and firewall read back, drift repaired); a change in between applies only what differs" },
       },
     },
     dns: {
@@ -400,7 +403,7 @@ export function defaults(h: HostFacts): AgentConfig {
     ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, wake_delay: 100, drain_settle: 1_000, drain_timeout: 10_000, acme: { directory: "", email: "", ca_file: "", order_timeout: 120_000, token_settle: 2_000 } },
     metrics: { enabled: true },
     registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
-    mesh: { enabled: true, interface: "fizz0", port: 51820, range: "10.208.0.0/12" },
+    mesh: { enabled: true, interface: "fizz0", port: 51820, range: "10.208.0.0/12", check_interval: 30_000 },
     dns: { enabled: true, upstreams: [], forward_timeout: 2000 },
     events: { retention: 7 * 24 * 3_600_000, prune_interval: 3_600_000 },
     secrets: { dir: "", tmpfs_size: 64 << 20, interval: 2000 },

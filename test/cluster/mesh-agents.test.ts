@@ -11,6 +11,7 @@ import { execFile } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ApiClient } from "../../platform/api/client.ts";
+import { FORWARD_CHAIN } from "../../core/net/firewall-plan.ts";
 import type { MeshStatus } from "../../platform/api/routes-mesh.ts";
 import { engineSocket } from "../support/engine.ts";
 import { agentCommand, createCluster, type Cluster, type Host } from "./harness.ts";
@@ -22,6 +23,8 @@ if (socket && !isRoot && process.env.CI === "true") throw new Error("mesh tests 
 
 const ROOT = join(import.meta.dir, "..", "..");
 const PAYLOAD = "FIZZ-NODE-TO-NODE-".repeat(300);
+/** mesh.check_interval for these agents (seconds). */
+const CHECK_S = 3;
 
 describe.skipIf(!socket || !isRoot)("mesh between 3 agents", () => {
   let cluster: Cluster | undefined;
@@ -42,7 +45,8 @@ describe.skipIf(!socket || !isRoot)("mesh between 3 agents", () => {
 
   beforeAll(async () => {
     cluster = await createCluster({ hosts: 3 });
-    for (const h of cluster.hosts) h.startAgent(agentCommand(h, ["--engine", h.dockerHost]), { env: { FIZZ_REGISTRY_ENABLED: "false" } });
+    // A short periodic check, so the drift test below does not wait the default 30 s.
+    for (const h of cluster.hosts) h.startAgent(agentCommand(h, ["--engine", h.dockerHost]), { env: { FIZZ_REGISTRY_ENABLED: "false", FIZZ_MESH_CHECK_INTERVAL: `${CHECK_S}s` } });
     for (const h of cluster.hosts) {
       const ok = await waitFor(() => client(h.index).info().then(() => true, () => false), 30_000, 200);
       if (!ok) throw new Error(`agent on ${h.name} did not start:\n${readFileSync(h.agentLog, "utf8").slice(-3000)}`);
@@ -120,6 +124,25 @@ describe.skipIf(!socket || !isRoot)("mesh between 3 agents", () => {
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(l).toMatch(/IP 10\.99\.0\.\d+\.51820 > 10\.99\.0\.\d+\.51820: UDP/);
     expect((await run(["tcpdump", "-nn", "-A", "-r", cap])).stdout).not.toContain("FIZZ-NODE-TO-NODE");
+  }, 60_000);
+
+  test("drift on an idle node is repaired by the periodic check: a jump deleted and a peer removed behind the agent's back come back", async () => {
+    const peerKey = (await mesh(1)).publicKey!;
+    const jumpFirst = async () => (await host(0).exec(["iptables", "-t", "filter", "-S", "FORWARD"])).stdout.split("\n").find((l) => l.startsWith("-A ")) === `-A FORWARD -j ${FORWARD_CHAIN}`;
+    const hasPeer = async () => (await host(0).exec(["wg", "show", ifname(0), "peers"])).stdout.includes(peerKey);
+    expect(await jumpFirst()).toBe(true);
+    expect(await hasPeer()).toBe(true);
+    // What a restarted engine or an operator does: Fizz's jump gone, a rule above where it was, a peer dropped.
+    expect((await host(0).exec(["iptables", "-t", "filter", "-D", "FORWARD", "-j", FORWARD_CHAIN])).code).toBe(0);
+    expect((await host(0).exec(["iptables", "-t", "filter", "-I", "FORWARD", "1", "-s", "192.0.2.1/32", "-j", "ACCEPT"])).code).toBe(0);
+    expect((await host(0).exec(["wg", "set", ifname(0), "peer", peerKey, "remove"])).code).toBe(0);
+    expect(await hasPeer()).toBe(false);
+    // Nothing else changes in the cluster meanwhile: only the periodic check can see it.
+    const t0 = Date.now();
+    const repaired = await waitFor(async () => (await jumpFirst()) && (await hasPeer()), CHECK_S * 1000 * 3 + 5000, 250);
+    await host(0).exec(["iptables", "-t", "filter", "-D", "FORWARD", "-s", "192.0.2.1/32", "-j", "ACCEPT"]);
+    expect(repaired).toBe(true);
+    process.stderr.write(`mesh drift on an idle node repaired ${Date.now() - t0} ms after it was made (check interval ${CHECK_S} s)\n`);
   }, 60_000);
 
   test("a killed host's peer leaves every other node's mesh", async () => {
