@@ -22,6 +22,10 @@
  *   failover  from killing a host (dockerd, containers and agent, SIGKILL) to
  *             all 6 running again on the other two (the plain compose file
  *             against the service without a network).
+ * The no-network deploy is timed `--deploys N` times per system per round
+ * (default 3; each one removed and gone before the next), since one deploy
+ * on two shared cores varies by ±30% from run to run: its row is the median
+ * of every such deploy of every round.
  * Each system runs alone (Swarm first, then left and cleaned; then Fizz).
  * "6 running" is polled every 50 ms from each host's engine API (the same
  * question as `docker ps`, without a CLI process per host per poll; see
@@ -30,7 +34,7 @@
  * this machine's 2 cores), and the agents' share of it.
  * Targets (issue 16): deploy ≤ 1.0× Swarm, failover ≤ 0.5× Swarm.
  * Needs root; run under the heavy lock:
- *   flock /tmp/fizz-heavy.lock bun bench/cluster-vs-swarm.ts [--rounds N] [--probe api|cli]
+ *   flock /tmp/fizz-heavy.lock bun bench/cluster-vs-swarm.ts [--rounds N] [--deploys N] [--probe api|cli]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -44,6 +48,8 @@ const REPLICAS = 6;
 const IMAGE = "fizz-test/busybox:1";
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const rounds = Number(arg("--rounds") ?? 1);
+const deploys = Number(arg("--deploys") ?? 3);
+if (!Number.isInteger(deploys) || deploys < 1) throw new Error(`--deploys N (N ≥ 1), not ${arg("--deploys")}`);
 const PROBE = arg("--probe") ?? "api";
 if (PROBE !== "api" && PROBE !== "cli") throw new Error(`--probe api|cli, not ${PROBE}`);
 
@@ -92,8 +98,8 @@ async function timedDeploy(c: Cluster, what: string, filter: string[], start: ()
 }
 
 interface SwarmRound {
-  /** `docker service create --replicas 6`: no network of its own. */
-  readonly bare: Deploy;
+  /** `docker service create --replicas 6`: no network of its own (`deploys` of them, one after another). */
+  readonly bare: readonly Deploy[];
   /** `docker network create -d overlay` + `docker service create --network`. */
   readonly networked: Deploy;
   readonly failover: number;
@@ -117,8 +123,17 @@ async function swarmRound(c: Cluster): Promise<SwarmRound> {
   };
   const service = (name: string, extra: string[] = []) =>
     must(["service", "create", "--detach", "--name", name, "--replicas", String(REPLICAS), "--stop-grace-period", "1s", ...extra, IMAGE, "sleep", "3600"]);
-  const bare = await timedDeploy(c, "swarm: 6 running", ["name=bench."], () => service("bench"));
-  await sleep(2000);
+  const bare: Deploy[] = [];
+  // The last one stays for the failover below; the others are removed (and gone) before the next.
+  for (let j = 0; j < deploys; j++) {
+    const name = j === deploys - 1 ? "bench" : `bench${j}`;
+    bare.push(await timedDeploy(c, "swarm: 6 running", [`name=${name}.`], () => service(name)));
+    if (name !== "bench") {
+      await must(["service", "rm", name]);
+      await until(`swarm: ${name} gone`, 60_000, async () => (await running(c, [0, 1, 2], [`name=${name}.`])) === 0);
+    }
+    await sleep(2000);
+  }
   const networked = await timedDeploy(c, "swarm: 6 running on an overlay network", ["name=benchnet."], async () => {
     await must(["network", "create", "--driver", "overlay", "benchnet"]);
     await service("benchnet", ["--network", "benchnet"]);
@@ -155,8 +170,8 @@ async function fizzDeploy(c: Cluster, name: string, o: { bridge?: boolean } = {}
 interface FizzRound {
   /** A plain compose file with an image new to the cluster's registry. */
   readonly first: Deploy;
-  /** `network_mode: bridge`: no network of its own. */
-  readonly bare: Deploy;
+  /** `network_mode: bridge`: no network of its own (`deploys` of them, one after another). */
+  readonly bare: readonly Deploy[];
   /** A plain compose file: its project network on every host with a replica. */
   readonly networked: Deploy;
   readonly failover: number;
@@ -168,11 +183,15 @@ async function fizzRound(c: Cluster): Promise<FizzRound> {
   await sleep(5000);
   const first = await fizzDeploy(c, "first");
   await sleep(2000);
-  const bare = await fizzDeploy(c, "bare", { bridge: true });
-  await sleep(2000);
+  const bare: Deploy[] = [];
+  for (let j = 0; j < deploys; j++) {
+    const name = `bare${j}`;
+    bare.push(await fizzDeploy(c, name, { bridge: true }));
+    await agentClient(c.hosts[0]!).down(name);
+    await until(`fizz: ${name} gone`, 60_000, async () => (await running(c, [0, 1, 2], [`label=com.docker.compose.project=${name}`])) === 0);
+    await sleep(2000);
+  }
   const networked = await fizzDeploy(c, "bench");
-  await agentClient(c.hosts[0]!).down("bare");
-  await until("fizz: bare gone", 60_000, async () => (await running(c, [0, 1, 2], ["label=com.docker.compose.project=bare"])) === 0);
   await sleep(2000);
   const onH2 = await running(c, [2], ["label=com.docker.compose.project=bench"]);
   if (onH2 === 0) throw new Error("no replica on h2 to fail over");
@@ -202,25 +221,27 @@ for (let k = 0; k < rounds; k++) {
   }
 }
 const med = <R>(rs: R[], pick: (r: R) => number) => median(rs.map(pick));
+/** The median over every no-network deploy of every round. */
+const medBare = (rs: (SwarmRound | FizzRound)[], pick: (d: Deploy) => number) => median(rs.flatMap((r) => r.bare.map(pick)));
 const row = (what: string, sw: number, fz: number, target?: number) =>
   `| ${what.padEnd(58)} | ${(sw / 1000).toFixed(2).padStart(7)} s | ${(fz / 1000).toFixed(2).padStart(7)} s | ${(fz / sw).toFixed(2).padStart(5)}x | ${target === undefined ? "(shown)".padEnd(13) : `≤ ${target.toFixed(1)}x ${fz / sw <= target ? "met" : "NOT met"}`} |`;
 const secs = (ms: number) => (ms / 1000).toFixed(2);
-console.log(`\ncluster vs Docker Swarm, 3 namespaced hosts, ${REPLICAS} replicas, median of ${rounds} round(s)`);
+console.log(`\ncluster vs Docker Swarm, 3 namespaced hosts, ${REPLICAS} replicas, median of ${rounds} round(s) (no-network deploy: of ${rounds * deploys}, ${deploys} per round)`);
 console.log(
   `rounds (deploy no network / own network / failover): ${fizz
-    .map((r, i) => `#${i + 1} swarm ${secs(swarm[i]!.bare.ms)}/${secs(swarm[i]!.networked.ms)}/${secs(swarm[i]!.failover)} s, fizz ${secs(r.bare.ms)}/${secs(r.networked.ms)}/${secs(r.failover)} s (first ${secs(r.first.ms)} s)`)
+    .map((r, i) => `#${i + 1} swarm ${swarm[i]!.bare.map((d) => secs(d.ms)).join(",")}/${secs(swarm[i]!.networked.ms)}/${secs(swarm[i]!.failover)} s, fizz ${r.bare.map((d) => secs(d.ms)).join(",")}/${secs(r.networked.ms)}/${secs(r.failover)} s (first ${secs(r.first.ms)} s)`)
     .join("; ")}`,
 );
 console.log("| measure                                                    | Swarm     | Fizz      | ratio | target        |");
 console.log("|------------------------------------------------------------|-----------|-----------|-------|---------------|");
-const sb = med(swarm, (r) => r.bare.ms), sn = med(swarm, (r) => r.networked.ms);
-console.log(row("deploy, no network of its own: command to 6 running", sb, med(fizz, (r) => r.bare.ms), 1.0));
+const sb = medBare(swarm, (d) => d.ms), sn = med(swarm, (r) => r.networked.ms);
+console.log(row("deploy, no network of its own: command to 6 running", sb, medBare(fizz, (d) => d.ms), 1.0));
 console.log(row("deploy, a network of its own: command to 6 running", sn, med(fizz, (r) => r.networked.ms), 1.0));
 console.log(row("deploy: Fizz's plain compose file vs Swarm's no network", sb, med(fizz, (r) => r.networked.ms)));
 console.log(row("deploy, image new to the cluster's registry (own network)", sn, med(fizz, (r) => r.first.ms)));
 console.log(row("failover: host killed to 6 running", med(swarm, (r) => r.failover), med(fizz, (r) => r.failover), 0.5));
 // Where the deploy's time goes on 2 shared cores: the CPU every process of the three hosts used until 6 ran.
-console.log(row("deploy, no network: CPU of all hosts' processes", med(swarm, (r) => r.bare.cpu.all), med(fizz, (r) => r.bare.cpu.all)));
+console.log(row("deploy, no network: CPU of all hosts' processes", medBare(swarm, (d) => d.cpu.all), medBare(fizz, (d) => d.cpu.all)));
 console.log(row("deploy, own network: CPU of all hosts' processes", med(swarm, (r) => r.networked.cpu.all), med(fizz, (r) => r.networked.cpu.all)));
-console.log(`Fizz's agents' share of that CPU: ${secs(med(fizz, (r) => r.bare.cpu.agent))} s (no network), ${secs(med(fizz, (r) => r.networked.cpu.agent))} s (own network)`);
+console.log(`Fizz's agents' share of that CPU: ${secs(medBare(fizz, (d) => d.cpu.agent))} s (no network), ${secs(med(fizz, (r) => r.networked.cpu.agent))} s (own network)`);
 process.exit(0);
