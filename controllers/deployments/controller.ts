@@ -172,7 +172,9 @@ export class DeploymentsController implements Controller {
         const names = this.concernedBy(c.scope);
         if (names) {
           if (c.scope?.collections.includes("deployments")) this.ctx.logger.debug({ deployments: [...names], collections: c.scope.collections }, "a peer's change to deployments wakes a pass over them");
-          this.reconciler.wakeFor(names);
+          // Only peers' container records: a pass of each looks first whether they matter to it here.
+          if (c.scope?.collections.length === 1 && c.scope.collections[0] === "containers") this.reconciler.wakeForRecords(names);
+          else this.reconciler.wakeFor(names);
         } else {
           this.ctx.logger.debug({ collections: c.scope?.collections }, "a peer's change wakes a pass over every deployment");
           this.reconciler.wake();

@@ -130,6 +130,14 @@ export class Reconciler {
   private readonly failing = new Map<string, string>();
   /** Deployments a cluster-state change named since the last pass (`wakeFor`). */
   private dirty = new Set<string>();
+  /** Deployments only peers' container records named since the last pass (`wakeForRecords`). */
+  private dirtyRecords = new Set<string>();
+  /**
+   * Per deployment whose last pass found nothing to do: what that pass was
+   * planned from (`passKey`). A pass woken by peers' container records alone
+   * is skipped while it still holds (`recordsMatter`).
+   */
+  private readonly steadyWith = new Map<string, string>();
   /** The next pass goes over every deployment (a `wake`, the timer). */
   private full = true;
   private lastFullAt = -Infinity;
@@ -172,11 +180,15 @@ export class Reconciler {
     void this.run(name).catch(() => undefined);
   }
 
-  /** One pass of one deployment, under its lock; resolves with what the executor did. */
-  async run(name: string): Promise<ExecuteResult | undefined> {
+  /**
+   * One pass of one deployment, under its lock; resolves with what the
+   * executor did. `records`: woken only by peers' container records, so
+   * skipped when they cannot change this node's plan (`recordsMatter`).
+   */
+  async run(name: string, o: { records?: boolean } = {}): Promise<ExecuteResult | undefined> {
     let applied: Applied | undefined;
     const result = await this.locked(name, async () => {
-      const r = await this.pass(name);
+      const r = await this.pass(name, o);
       applied = r.applied;
       return r.result;
     });
@@ -184,10 +196,12 @@ export class Reconciler {
     return result;
   }
 
-  private async pass(name: string): Promise<{ result?: ExecuteResult; applied?: Applied }> {
+  private async pass(name: string, o: { records?: boolean } = {}): Promise<{ result?: ExecuteResult; applied?: Applied }> {
     const started = this.o.now();
     const rec = this.desired.get(name);
     if (!rec) return {};
+    if (o.records && !this.recordsMatter(name, rec.spec)) return {};
+    this.steadyWith.delete(name);
     this.passedWith.set(name, this.planInputs(name));
     const intent = this.desired.pending(name);
     const cluster = this.clustered();
@@ -220,7 +234,7 @@ export class Reconciler {
     const replicas = this.desired.replicas(name);
     const share = cluster ? cluster.share(name) : undefined;
     // Most passes see the same spec, counts and share as the last: its desired state (config hashes and all) is reused.
-    const key = `${this.desired.get(name)?.generation}|${[...replicas].join()}|${share ? JSON.stringify(share) : ""}`;
+    const key = this.passKey(name, replicas, share);
     let prepared = this.prepared.get(name)?.key === key ? this.prepared.get(name)!.value : undefined;
     if (!prepared) {
       prepared = prepareProject(spec, {
@@ -279,7 +293,21 @@ export class Reconciler {
     };
     // The mesh's addresses and networks, from what runs here now (a running replica keeps its address).
     const shaped = cluster && this.o.network ? await this.o.network(name, desired, seen.actual) : { desired, warnings: [] };
-    const remote = cluster?.dependency ? { remoteDependency: (service: string, condition: DependsCondition) => cluster.dependency!(name, service, condition) } : {};
+    // Waiting on a dependency's replicas elsewhere, whose nodes may be waiting on this node's in turn (web and db on
+    // both nodes, web depends_on db): a pass tells the cluster what runs here only at its end, so both waited for
+    // each other until the wait timed out. While a wait lasts, what runs here is told now and then every second.
+    let toldAt = -Infinity;
+    const remote = cluster?.dependency
+      ? {
+          remoteDependency: (service: string, condition: DependsCondition) => {
+            if (this.o.now() - toldAt >= 1000) {
+              toldAt = this.o.now();
+              void this.report(name, cluster).catch(() => undefined);
+            }
+            return cluster.dependency!(name, service, condition);
+          },
+        }
+      : {};
     mark("shaped");
     let p: Plan<ServiceTemplate> = plan(shaped.desired, seen.actual, options);
     const images = p.steps.filter((s) => s.kind === "pullImage" || s.kind === "buildImage");
@@ -293,7 +321,10 @@ export class Reconciler {
     mark("planned");
     const warnings = [...prepared.warnings, ...shaped.warnings, ...p.warnings];
     // The steady state plans nothing: then the list the plan was made from is still what runs here.
-    if (p.steps.length === 0) return { actions, warnings, unchanged: seen.containers };
+    if (p.steps.length === 0) {
+      this.steadyWith.set(name, key);
+      return { actions, warnings, unchanged: seen.containers };
+    }
     const result = await executePlan(p, executor, {
       ...exec,
       ...remote,
@@ -362,6 +393,31 @@ export class Reconciler {
     return `${this.desired.get(name)?.generation}|${[...this.desired.replicas(name)].join()}|${placed ? JSON.stringify(placed) : ""}`;
   }
 
+  /** What a pass of `name` plans from, as far as the desired state and the cluster decide it: generation, overrides, this node's share (numbers and rollout holds). */
+  private passKey(name: string, replicas: ReadonlyMap<string, number>, share: Readonly<Record<string, ServiceShare>> | undefined): string {
+    return `${this.desired.get(name)?.generation}|${[...replicas].join()}|${share ? JSON.stringify(share) : ""}`;
+  }
+
+  /**
+   * Whether peers' container records (their replicas created, started,
+   * stopped) can change what a pass of `name` does here. They reach this
+   * node's plan only through its share (the numbers placed here and the
+   * replicas a rolling update holds back, both computed from every node's
+   * records) and through depends_on on a service that runs elsewhere. So a
+   * deployment whose last pass ended steady, with no depends_on, whose share
+   * is still what that pass planned from, has nothing to do: its engine is
+   * not asked again (a deploy's records woke 4-6 such passes per node, each
+   * four engine list calls). What happens on this node's engine wakes a full
+   * pass (engine events), and the timer's full pass still comes.
+   */
+  private recordsMatter(name: string, spec: Prepared["project"]): boolean {
+    const steady = this.steadyWith.get(name);
+    if (steady === undefined || this.failing.has(name) || this.desired.pending(name)) return true;
+    if (Object.values(spec.services).some((svc) => Object.keys(svc.depends_on ?? {}).length > 0)) return true;
+    const cluster = this.clustered();
+    return steady !== this.passKey(name, this.desired.replicas(name), cluster ? cluster.share(name) : undefined);
+  }
+
   /**
    * In a targeted pass: a deployment a change named, one whose last pass
    * failed or that never had one, one with an intent waiting, or one whose
@@ -379,7 +435,7 @@ export class Reconciler {
    * engine); with `only`, a targeted one: the mirror and placement are
    * refreshed as in a full pass, then only the deployments `concerned` run.
    */
-  async passAll(only?: ReadonlySet<string>): Promise<void> {
+  async passAll(only?: ReadonlySet<string>, records?: ReadonlySet<string>): Promise<void> {
     if (this.passInFlight) {
       if (!only) this.full = true;
       this.wakeRequested = true;
@@ -406,8 +462,10 @@ export class Reconciler {
         }
       }
       for (const name of this.desired.names()) {
-        if (only && !this.concerned(name, only)) continue;
-        await this.run(name);
+        // Named by peers' container records alone: the pass looks whether they matter first.
+        const byRecords = only !== undefined && !this.concerned(name, only);
+        if (byRecords && !records?.has(name)) continue;
+        await this.run(name, byRecords ? { records: true } : {});
         await breathe();
       }
     })().finally(() => {
@@ -442,6 +500,14 @@ export class Reconciler {
     else this.schedule(this.o.wakeDelayMs);
   }
 
+  /** As `wakeFor`, for a change to peers' container records only: each pass first looks whether they matter (`recordsMatter`). */
+  wakeForRecords(names: Iterable<string>): void {
+    if (!this.running) return;
+    for (const n of names) this.dirtyRecords.add(n);
+    if (this.passInFlight) this.wakeRequested = true;
+    else this.schedule(this.o.wakeDelayMs);
+  }
+
   /** One timer drives the loop: a pass, then the next one after the interval (or at once if woken meanwhile). */
   private schedule(ms: number): void {
     this.timer?.cancel();
@@ -453,9 +519,11 @@ export class Reconciler {
     this.wakeRequested = false;
     const full = this.full || this.o.now() - this.lastFullAt >= this.o.intervalMs;
     const only = full ? undefined : this.dirty;
+    const records = full ? undefined : this.dirtyRecords;
     this.full = false;
     this.dirty = new Set();
-    await this.passAll(only).catch(() => undefined);
+    this.dirtyRecords = new Set();
+    await this.passAll(only, records).catch(() => undefined);
     if (full) this.lastFullAt = this.o.now();
     if (!this.running) return;
     // The next full pass comes `intervalMs` after the last one ended, whatever targeted passes ran between.
