@@ -8,19 +8,27 @@
 import { FORWARD_CHAIN, NAT_CHAIN, firewallFlush, type FirewallPlan } from "../../core/net/firewall-plan.ts";
 import { must, type ToolRunner } from "./exec.ts";
 
-/** `jumps: false` refills the chains only (one process), for a caller that checked the jumps recently (six processes). */
+/**
+ * `jumps: false` refills the chains only (one process), for a caller that
+ * checked the jumps recently. With jumps (the default) each table's rules are
+ * read once (`iptables-save -t`, one process per table: two, where asking
+ * per parent chain took six) and a jump that is missing or not first is put
+ * first again.
+ */
 export async function applyFirewall(run: ToolRunner, plan: FirewallPlan, o: { readonly jumps?: boolean } = {}): Promise<void> {
   await must(run, ["iptables-restore", "--noflush"], { input: plan.restore });
   if (o.jumps === false) return;
+  const tables = new Map<string, string[]>();
+  for (const j of plan.jumps) if (!tables.has(j.table)) tables.set(j.table, (await must(run, ["iptables-save", "-t", j.table])).split("\n"));
   for (const j of plan.jumps) {
-    const exists = await run(["iptables", "-t", j.table, "-L", j.parent, "-n"]);
-    if (exists.code !== 0) {
+    const lines = tables.get(j.table)!;
+    if (!lines.some((l) => l.startsWith(`:${j.parent} `))) {
       if (j.optional) continue;
+      // Not there (an engine that never made it, a table this kernel lacks): iptables says why.
       await must(run, ["iptables", "-t", j.table, "-L", j.parent, "-n"]);
     }
-    const first = await run(["iptables", "-t", j.table, "-S", j.parent]);
-    const rules = first.stdout.split("\n").filter((l) => l.startsWith("-A "));
-    if (rules[0] === `-A ${j.parent} -j ${j.target}`) continue;
+    const first = lines.find((l) => l.startsWith(`-A ${j.parent} `));
+    if (first === `-A ${j.parent} -j ${j.target}`) continue;
     while ((await run(["iptables", "-t", j.table, "-D", j.parent, "-j", j.target])).code === 0);
     await must(run, ["iptables", "-t", j.table, "-I", j.parent, "1", "-j", j.target]);
   }

@@ -26,6 +26,7 @@ export async function detectMeshTools(run: ToolRunner, probeIf = "fizzprobe0"): 
   if (!(await has(run, "wg", ["--version"]))) missing.push("wg (wireguard-tools)");
   if (!(await has(run, "iptables", ["--version"]))) missing.push("iptables");
   if (!(await has(run, "iptables-restore", ["--version"]))) missing.push("iptables-restore (iptables)");
+  if (!(await has(run, "iptables-save", ["--version"]))) missing.push("iptables-save (iptables)");
   let impl: WgImpl | undefined;
   if (!missing.includes("ip (iproute2)")) {
     const k = await run(["ip", "link", "add", probeIf, "type", "wireguard"], { timeoutMs: 5000 });
