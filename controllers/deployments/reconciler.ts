@@ -297,12 +297,15 @@ export class Reconciler {
     // both nodes, web depends_on db): a pass tells the cluster what runs here only at its end, so both waited for
     // each other until the wait timed out. While a wait lasts, what runs here is told now and then every second.
     let toldAt = -Infinity;
+    let telling: Promise<void> | undefined;
     const remote = cluster?.dependency
       ? {
           remoteDependency: (service: string, condition: DependsCondition) => {
-            if (this.o.now() - toldAt >= 1000) {
+            if (this.o.now() - toldAt >= 1000 && !telling) {
               toldAt = this.o.now();
-              void this.report(name, cluster).catch(() => undefined);
+              telling = this.report(name, cluster)
+                .catch(() => undefined)
+                .finally(() => (telling = undefined));
             }
             return cluster.dependency!(name, service, condition);
           },
@@ -332,6 +335,8 @@ export class Reconciler {
       ...(options.pull === "never" ? { imagesPresent: new Set(seen.actual.images.map((i) => normalizeImageRef(i.ref))) } : {}),
     });
     mark("executed");
+    // A report made while waiting must not land after the pass's own (it would publish what ran before the starts).
+    await telling;
     return { result, actions, warnings, ...(result.ok ? {} : { failure: result.error! }) };
   }
 

@@ -150,6 +150,7 @@ export class MeshController implements Controller {
     this.schedule();
     // Looks every half interval, so a full converge that a change brought meanwhile postpones the periodic one.
     const every = this.ctx.config.mesh.check_interval;
+    clearInterval(this.checkTimer);
     this.checkTimer = setInterval(() => {
       if (this.ctx.now() - this.fullAt < every) return;
       this.full = true;
