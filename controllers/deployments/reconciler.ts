@@ -394,12 +394,11 @@ export class Reconciler {
    * it: its generation, `fizz scale` overrides and the numbers placed here.
    */
   private planInputs(name: string): string {
-    const placed = this.clustered()?.placed?.(name);
-    return `${this.desired.get(name)?.generation}|${[...this.desired.replicas(name)].join()}|${placed ? JSON.stringify(placed) : ""}`;
+    return this.passKey(name, this.desired.replicas(name), this.clustered()?.placed?.(name));
   }
 
-  /** What a pass of `name` plans from, as far as the desired state and the cluster decide it: generation, overrides, this node's share (numbers and rollout holds). */
-  private passKey(name: string, replicas: ReadonlyMap<string, number>, share: Readonly<Record<string, ServiceShare>> | undefined): string {
+  /** What a pass of `name` plans from, as far as the desired state and the cluster decide it: generation, overrides, this node's share (its placed numbers, or those with the rollout holds). */
+  private passKey(name: string, replicas: ReadonlyMap<string, number>, share: Readonly<Record<string, ServiceShare | readonly number[]>> | undefined): string {
     return `${this.desired.get(name)?.generation}|${[...replicas].join()}|${share ? JSON.stringify(share) : ""}`;
   }
 
