@@ -7,6 +7,7 @@
  * and manifest it stores (batched, one gossip delta per flush), dropped
  * when GC or a DELETE removes one.
  */
+import type { Keyring } from "../../core/cluster-crypto/index.ts";
 import { memberRegistryAddress, peerCredentials, type Digest, type PeerAsk, type RepoName } from "../../core/registry/index.ts";
 import { lwwDeleteDelta, lwwPutDelta, type Hlc, type LwwMap } from "../../core/crdt/index.ts";
 import { applyDelta, heldBy, holderKey, registryHolders, registryPeerAddress, type ClusterState, type Change as StateChange, type RegistryRecord } from "../../core/state/index.ts";
@@ -35,6 +36,8 @@ export class ClusterPeers implements PeerNetwork {
   private holderIndex: Map<string, string[]> | undefined;
   private pending = new Map<string, number | null>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The peer TLS material derived from `ring` (the keyring object is replaced when keys change). */
+  private tls: { ring: Keyring; cert: string; key: string; ca: string[] } | undefined;
 
   constructor(
     private readonly membership: ClusterAgent,
@@ -50,23 +53,23 @@ export class ClusterPeers implements PeerNetwork {
   /** Call on every cluster state or membership change. */
   invalidate(): void {
     this.holderIndex = undefined;
-    const ring = this.membership.currentKeyring;
-    if (!ring) {
-      this.client.setTls(undefined);
-      return;
-    }
-    const primary = ring.keys.find((k) => k.id === ring.primary) ?? ring.keys[0]!;
-    const own = peerCredentials(primary.key);
-    this.client.setTls({ cert: own.cert, key: own.key, trust: ring.keys.map((k) => peerCredentials(k.key).cert) });
+    const tls = this.serverTls();
+    this.client.setTls(tls && { cert: tls.cert, key: tls.key, trust: tls.ca });
   }
 
   /** What a peer listener presents and trusts now (undefined outside a cluster). */
   serverTls(): { cert: string; key: string; ca: string[] } | undefined {
     const ring = this.membership.currentKeyring;
     if (!ring) return undefined;
-    const primary = ring.keys.find((k) => k.id === ring.primary) ?? ring.keys[0]!;
-    const own = peerCredentials(primary.key);
-    return { cert: own.cert, key: own.key, ca: ring.keys.map((k) => peerCredentials(k.key).cert) };
+    // Derived once per keyring: each derivation signs a certificate (Ed25519 in JavaScript,
+    // a few ms), and every registry sync asks twice — it was ~4% of an agent's CPU in a deploy.
+    if (this.tls?.ring !== ring) {
+      const primary = ring.keys.find((k) => k.id === ring.primary) ?? ring.keys[0]!;
+      const own = peerCredentials(primary.key);
+      this.tls = { ring, cert: own.cert, key: own.key, ca: ring.keys.map((k) => (k === primary ? own : peerCredentials(k.key)).cert) };
+    }
+    const { cert, key, ca } = this.tls;
+    return { cert, key, ca };
   }
 
   /** Where a member's peer listener is: its record, else its gossip host and the port in its metadata. */

@@ -371,19 +371,18 @@ export function ipsOf(state: ClusterState, owner: string): string[] {
 
 // ---- helpers --------------------------------------------------------------
 
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/** Standard padded base64 (no Buffer/atob: core runs on Bun and Deno alike). */
+/**
+ * Standard padded base64, with the platform's `btoa` (Bun, Deno and Node alike). A
+ * character-at-a-time encoder was ~2% of an agent's CPU in a deploy: the whole
+ * state is encoded each time it is persisted.
+ */
 export function toBase64(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i += 3) {
-    const n = (b[i]! << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
-    s += B64[(n >> 18) & 63]! + B64[(n >> 12) & 63]!;
-    s += i + 1 < b.length ? B64[(n >> 6) & 63]! : "=";
-    s += i + 2 < b.length ? B64[n & 63]! : "=";
-  }
-  return s;
+  let bin = "";
+  for (let i = 0; i < b.length; i += 0x8000) bin += String.fromCharCode.apply(null, b.subarray(i, i + 0x8000) as unknown as number[]);
+  return btoa(bin);
 }
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 export function fromBase64(s: string): Uint8Array {
   const clean = s.replace(/=+$/, "");

@@ -6,7 +6,8 @@ import { ClusterPeers } from "../../../controllers/registry/peers.ts";
 import type { ClusterAgent } from "../../../controllers/cluster/membership.ts";
 import { createLogger } from "../../../platform/log.ts";
 import { emptyState, putRegistryPeer, type ClusterState } from "../../../core/state/index.ts";
-import { registryMetaFields } from "../../../core/registry/index.ts";
+import { peerCredentials, registryMetaFields } from "../../../core/registry/index.ts";
+import { createKeyring, install, keyIdOf, use, type Keyring } from "../../../core/cluster-crypto/keyring.ts";
 
 interface FakeMember {
   id: string;
@@ -60,5 +61,23 @@ describe("registry peers", () => {
     const d = `sha256:${"0".repeat(64)}` as const;
     await expect(peers.blob("zzzzzzzz-gone", "team/app" as never, d as never, "fetcher")).rejects.toThrow(/registry address is not known/);
     await peers.close();
+  });
+
+  test("the peer TLS material is the keyring's and follows it when a key is installed and made primary", () => {
+    const k1 = new Uint8Array(32).fill(1), k2 = new Uint8Array(32).fill(2);
+    const ok = (r: { ok: true; keyring: Keyring } | { ok: false }) => (r.ok ? r.keyring : expect.unreachable());
+    const r1 = ok(createKeyring(k1));
+    const membership = { nodeId: "a", current: undefined, currentKeyring: r1 as Keyring | undefined };
+    const peers = new ClusterPeers(membership as unknown as ClusterAgent, createLogger({ write: () => {} }));
+    const c1 = peerCredentials(k1), c2 = peerCredentials(k2);
+    expect(peers.serverTls()).toEqual({ cert: c1.cert, key: c1.key, ca: [c1.cert] });
+    expect(peers.serverTls()).toEqual({ cert: c1.cert, key: c1.key, ca: [c1.cert] });
+    // Rotation: install k2 (both trusted, k1 still presented), then make it primary.
+    membership.currentKeyring = ok(install(r1, k2));
+    expect(peers.serverTls()).toEqual({ cert: c1.cert, key: c1.key, ca: [c1.cert, c2.cert] });
+    membership.currentKeyring = ok(use(membership.currentKeyring, keyIdOf(k2)));
+    expect(peers.serverTls()).toEqual({ cert: c2.cert, key: c2.key, ca: [c1.cert, c2.cert] });
+    membership.currentKeyring = undefined;
+    expect(peers.serverTls()).toBeUndefined();
   });
 });
