@@ -68,12 +68,17 @@ export class DesiredStore {
     return out;
   }
 
-  /** `name@generation` of every deployment, with its overrides: equal keys, equal desired state. */
+  /** Every deployment's name and version, with its overrides: equal keys, equal desired state. */
   fingerprint(): string {
     return this.store
-      .deploymentGenerations()
-      .map(([n, g]) => `${n}@${g}:${[...this.store.replicas(n)].join()}`)
+      .deploymentVersions()
+      .map(([n, v]) => `${n}@${v}:${[...this.store.replicas(n)].join()}`)
       .join(";");
+  }
+
+  /** The stored spec's version (generation and row times: `versionOf`); changes with every put, and tells a deployment made again from the one removed. */
+  version(name: string): string | undefined {
+    return this.store.deploymentVersion(name);
   }
 
   has(name: string): boolean {

@@ -381,7 +381,7 @@ export class Reconciler {
       const counts: Record<string, number> = {};
       for (const s of p.steps) counts[s.kind] = (counts[s.kind] ?? 0) + 1;
       if (r.ok) {
-        this.failing.delete(name);
+        this.forget(name);
         this.clustered()?.report(name, []);
         this.o.onRemoved?.(name);
       }
@@ -397,9 +397,24 @@ export class Reconciler {
     return this.passKey(name, this.desired.replicas(name), this.clustered()?.placed?.(name));
   }
 
-  /** What a pass of `name` plans from, as far as the desired state and the cluster decide it: generation, overrides, this node's share (its placed numbers, or those with the rollout holds). */
+  /**
+   * What a pass of `name` plans from, as far as the desired state and the
+   * cluster decide it: the stored spec's version, overrides, this node's
+   * share (its placed numbers, or those with the rollout holds). The version,
+   * not the generation alone: a deployment removed and made again starts
+   * over at generation 1, and its new spec must not meet the old one's
+   * prepared state (`fizz down`, edit, `fizz up` ran the old file).
+   */
   private passKey(name: string, replicas: ReadonlyMap<string, number>, share: Readonly<Record<string, ServiceShare | readonly number[]>> | undefined): string {
-    return `${this.desired.get(name)?.generation}|${[...replicas].join()}|${share ? JSON.stringify(share) : ""}`;
+    return `${this.desired.version(name)}|${[...replicas].join()}|${share ? JSON.stringify(share) : ""}`;
+  }
+
+  /** Drops what passes remembered about `name` (its containers are gone from this node). */
+  private forget(name: string): void {
+    this.failing.delete(name);
+    this.prepared.delete(name);
+    this.steadyWith.delete(name);
+    this.passedWith.delete(name);
   }
 
   /**

@@ -9,6 +9,7 @@
  */
 import type { Project } from "../../core/compose/model.ts";
 import { HealthMonitor, type HealthEngine, type MonitorEvent } from "../../platform/deploy/health-monitor.ts";
+import { versionOf } from "../../platform/store/index.ts";
 import type { Change } from "../changes.ts";
 import type { Controller } from "../controller.ts";
 import type { AgentContext } from "../context.ts";
@@ -22,7 +23,8 @@ export interface HealthControllerOptions {
 
 export class HealthController implements Controller {
   readonly name = "health";
-  private readonly monitors = new Map<string, { generation: number; monitor: HealthMonitor }>();
+  /** Per deployment: its monitor, made from the stored spec of `version` (generation and row times: a deployment made again is another spec). */
+  private readonly monitors = new Map<string, { generation: number; version: string; monitor: HealthMonitor }>();
   private running = false;
 
   constructor(
@@ -54,18 +56,15 @@ export class HealthController implements Controller {
 
   private ensure(name: string, generation: number): void {
     const m = this.monitors.get(name);
-    if (m) {
-      // Every pass ends here: the usual answer (same generation) comes without reading the spec.
-      const stored = this.ctx.store.deploymentGenerations().find(([n]) => n === name)?.[1];
-      if (stored === undefined) return this.drop(name);
-      if (stored === m.generation) return;
-    }
+    // Every pass ends here: the usual answer (the same version) comes without reading the spec.
+    const version = this.ctx.store.deploymentVersion(name);
+    if (version === undefined) return this.drop(name);
+    if (m?.version === version) return;
     const rec = this.ctx.store.getDeployment(name);
     if (!rec) return this.drop(name);
-    if (m && m.generation === rec.generation) return;
     m?.monitor.stop();
     const monitor = new HealthMonitor(this.engine, rec.spec as Project, { store: this.ctx.store, onEvent: (e) => this.event(name, e), now: this.ctx.now, clock: this.ctx.clock, held: () => new Set(Object.keys(readUserStopped(this.ctx.store, name))) });
-    this.monitors.set(name, { generation: rec.generation ?? generation, monitor });
+    this.monitors.set(name, { generation: rec.generation ?? generation, version: versionOf(rec.generation, rec.createdAt, rec.updatedAt), monitor });
     if (this.running) monitor.start(this.o.intervalMs);
   }
 

@@ -43,6 +43,7 @@ import type { ContainerSummary } from "../../platform/engine/index.ts";
 import type { ClusterNode } from "../../platform/cluster/index.ts";
 import type { PlacementSource } from "../deployments/reconciler.ts";
 import type { DesiredStore } from "../deployments/desired.ts";
+import { versionOf } from "../../platform/store/index.ts";
 import type { AgentEvent } from "../event-log.ts";
 
 export interface ClusterPlacementDeps {
@@ -119,8 +120,8 @@ export class ClusterPlacementSource implements PlacementSource {
     const nodes: PlacementNode[] = node.members().map((m) => ({ id: m.id, name: m.meta.name, state: m.state, labels: m.meta.labels, resources: m.meta.resources }));
     const deployments = this.d.desired.list().map((r) => {
       const replicas = this.d.desired.replicas(r.name);
-      // A spec's services (config hashes and all) change only with its generation and overrides.
-      const key = `${r.generation}:${[...replicas].join()}`;
+      // A spec's services (config hashes and all) change only with its stored version and overrides.
+      const key = `${versionOf(r.generation, r.createdAt, r.updatedAt)}:${[...replicas].join()}`;
       let s = this.sched.get(r.name);
       if (s?.key !== key) {
         s = { key, services: schedServices(r.name, r.spec, replicas) };

@@ -193,6 +193,14 @@ export class AgentStore {
     return (this.sql("SELECT name, generation FROM deployments ORDER BY name").all() as unknown as { name: string; generation: number }[]).map((r) => [r.name, r.generation]);
   }
 
+  /** Every deployment's name and version (`versionOf`), without reading the specs. */
+  deploymentVersions(): [string, string][] {
+    return (this.sql("SELECT name, generation, created_at, updated_at FROM deployments ORDER BY name").all() as unknown as { name: string; generation: number; created_at: number; updated_at: number }[]).map((r) => [
+      r.name,
+      versionOf(r.generation, r.created_at, r.updated_at),
+    ]);
+  }
+
   /** Removes a deployment and its replica overrides; true when it existed. */
   deleteDeployment(name: string): boolean {
     const r = this.sql("DELETE FROM deployments WHERE name = ?").run(name);

@@ -230,6 +230,24 @@ describe("one node", () => {
     expect(engine.running("shop")).toEqual([]);
     expect(await a.client.listDeployments()).toEqual([]);
   });
+
+  test("down, edit, up: the new file runs, not the one removed (a deployment made again starts over at generation 1)", async () => {
+    const mode = (m: string) => `services:\n  web:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    environment: { MODE: ${m} }\n`;
+    await a.client.up("again", files(mode("one")));
+    expect(engine.running("again", "web").map((c) => c.env.filter((e) => e.startsWith("MODE=")))).toEqual([["MODE=one"]]);
+    await a.client.down("again");
+    const r = await a.client.up("again", files(mode("three")));
+    expect(r.created).toBe(true);
+    expect(engine.running("again", "web").map((c) => c.env.filter((e) => e.startsWith("MODE=")))).toEqual([["MODE=three"]]);
+    // A failed first up removes the deployment; the fixed file is what the next up runs.
+    const broken = "services:\n  web:\n    image: fizz-test/busybox:2\n    command: [\"sleep\", \"3600\"]\n    environment: { FAIL: \"yes\" }\n";
+    await a.client.down("again");
+    await failure(a.client.up("again", files(broken)));
+    await until("again removed", 5000, async () => !(await a.client.listDeployments()).some((d) => d.name === "again") || undefined);
+    await a.client.up("again", files(mode("four")));
+    expect(engine.running("again", "web").map((c) => `${c.image} ${c.env.filter((e) => e.startsWith("MODE=")).join()}`)).toEqual(["fizz-test/busybox:1 MODE=four"]);
+    await a.client.down("again");
+  });
 });
 
 describe("a large deployment", () => {
