@@ -47,6 +47,12 @@ function restartSetting(r: string | undefined): RestartSetting | undefined {
   return undefined;
 }
 
+/** N of `on-failure:N` (N > 0): the engine restarts at most that many times, then the container stays exited. */
+function restartRetries(r: string | undefined): number | undefined {
+  const n = r === undefined ? undefined : /^on-failure:(\d+)$/.exec(r)?.[1];
+  return n !== undefined && Number(n) > 0 ? Number(n) : undefined;
+}
+
 /** The network keys a service's containers attach to (none with a `network_mode:`). */
 export function serviceNetworkKeys(svc: Service): string[] {
   if (svc.network_mode !== undefined) return [];
@@ -104,6 +110,7 @@ export function desiredService<C>(project: Project, svc: Service, opts: FromComp
       ),
     ],
     ...(restart !== undefined ? { restart } : {}),
+    ...(restartRetries(svc.restart) !== undefined ? { restartRetries: restartRetries(svc.restart)! } : {}),
     hasHealthcheck: svc.healthcheck !== undefined && !svc.healthcheck.disable,
     ...(create !== undefined ? { create } : {}),
   };

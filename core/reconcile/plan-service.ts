@@ -42,7 +42,9 @@ function policyWantsRunning(svc: DesiredService<unknown>, c: ActualContainer): b
     case "unless-stopped":
       return true;
     case "on-failure":
-      return (c.exitCode ?? 0) !== 0;
+      // With a retry limit the engine retries and then gives up, as Compose's containers do; a
+      // start from here would reset its count and restart the container forever.
+      return (c.exitCode ?? 0) !== 0 && svc.restartRetries === undefined;
     case "no":
       return false;
   }

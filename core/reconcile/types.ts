@@ -88,6 +88,8 @@ export interface DesiredService<Create = unknown> {
   readonly volumes: readonly string[];
   /** The `restart:` setting (the engine enforces it; the planner uses it only for `startExited: "policy"`). */
   readonly restart?: RestartSetting;
+  /** `on-failure:N`: the engine's retry limit, after which an exited container stays as it is. */
+  readonly restartRetries?: number;
   /** Does the service define a healthcheck (so a fresh start is `health: starting`)? */
   readonly hasHealthcheck?: boolean;
   /** Opaque payload the executor turns into the engine's create body. Never inspected here. */

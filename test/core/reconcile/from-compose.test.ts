@@ -111,4 +111,12 @@ services:
     const db = load(STACK).services["db"]!;
     expect(restartPolicyOf(db)).toEqual({ condition: "on-failure", delayMs: 5000, maxAttempts: 3, windowMs: 120_000 });
   });
+
+  test("on-failure:N carries the engine's retry limit; on-failure and N = 0 do not", () => {
+    const d = desiredFromCompose(load("services:\n  a: { image: busybox, restart: \"on-failure:2\" }\n  b: { image: busybox, restart: on-failure }\n  c: { image: busybox, restart: \"on-failure:0\" }\n"));
+    const by = (n: string) => d.services.find((s) => s.name === n)!;
+    expect([by("a").restart, by("a").restartRetries]).toEqual(["on-failure", 2]);
+    expect([by("b").restart, by("b").restartRetries]).toEqual(["on-failure", undefined]);
+    expect([by("c").restart, by("c").restartRetries]).toEqual(["on-failure", undefined]);
+  });
 });

@@ -100,6 +100,11 @@ describe("plan: convergence", () => {
     expect(plan(d, a, { startExited: "policy" }).steps).toEqual([]);
     const always = { ...d, services: d.services.map((s) => (s.name === "web" ? { ...s, restart: "always" as const } : s)) };
     expect(ofKind(plan(always, a, { startExited: "policy" }), "startContainer")).toHaveLength(1);
+    // on-failure: a failed exit is started again; with a retry limit (on-failure:N) the engine
+    // retried and gave up, and a start here would reset its count and loop forever
+    const onFailure = (retries?: number) => ({ ...d, services: d.services.map((s) => (s.name === "web" ? { ...s, restart: "on-failure" as const, ...(retries ? { restartRetries: retries } : {}) } : s)) });
+    expect(ofKind(plan(onFailure(), a, { startExited: "policy" }), "startContainer")).toHaveLength(1);
+    expect(plan(onFailure(2), a, { startExited: "policy" }).steps).toEqual([]);
   });
 });
 
