@@ -156,3 +156,13 @@ export async function openLocalStore(): Promise<import("../platform/store/index.
     return undefined;
   }
 }
+
+/**
+ * The restarts the local agent made (its health monitor, read-only from its
+ * store in the same data directory), for a `ps` that reads the engine itself:
+ * a project the agent keeps is restarted by the agent, not by this CLI.
+ */
+export async function openAgentRestarts(): Promise<import("../platform/store/index.ts").RestartHistory | undefined> {
+  const [{ readRestartHistory }, { defaultDataDir, agentStorePath }] = await Promise.all([import("../platform/store/index.ts"), import("../platform/data-dir.ts")]);
+  return readRestartHistory(agentStorePath(defaultDataDir()));
+}

@@ -2,8 +2,11 @@
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { paint, type Context } from "./context.ts";
-import { connect, openLocalStore, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, openAgentRestarts, openLocalStore, projectOrName, withProjectOptions } from "./project-common.ts";
 import type { PsRow } from "../platform/deploy/project.ts";
+
+/** What `ps` lists without -a, as the engine's own list does: running, paused and restarting containers. */
+const LISTED = new Set(["running", "paused", "restarting"]);
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("ps [...services]", "List the project's containers"))
@@ -22,7 +25,7 @@ export const register: RegisterVerb = (cli, action) => {
           const client = await agentClient(ctx);
           await checkAgentEngine(options, client, "ps");
           const list = (await client.containers({ deployment: name })).filter(
-            (c) => (options.all === true || c.state === "running") && (!services.length || services.includes(c.service)),
+            (c) => (options.all === true || LISTED.has(c.state)) && (!services.length || services.includes(c.service)),
           );
           if (options.quiet) ctx.out(list.map((c) => `${c.id}\n`).join(""));
           else if (format === "json") ctx.out(`${JSON.stringify(list, null, 2)}\n`);
@@ -32,14 +35,16 @@ export const register: RegisterVerb = (cli, action) => {
           } else ctx.out(fmt([["NAME", "SERVICE", "IMAGE", "STATUS", "RESTARTS", "PORTS"], ...list.map((c) => [c.name, c.service, c.image, c.status, String(c.restarts), c.ports.join(", ")])]));
           return 0;
         }
-        const [engine, store] = await Promise.all([connect(options, ctx), openLocalStore()]);
+        const [engine, store, agentRestarts] = await Promise.all([connect(options, ctx), openLocalStore(), openAgentRestarts()]);
         try {
           const { psRows } = await import("../platform/deploy/project.ts");
           const rows = await psRows(engine, name, {
             all: options.all === true,
             services,
             fizzRestarts: (c, createdMs) => {
-              const h = store?.restarts(c, Number.isFinite(createdMs) ? createdMs : 0) ?? [];
+              const since = Number.isFinite(createdMs) ? createdMs : 0;
+              // This CLI's restarts (attached `up`) and the local agent's, in time order.
+              const h = [...(store?.restarts(c, since) ?? []), ...(agentRestarts?.restarts(c, since) ?? [])].sort((a, b) => a.at - b.at);
               const last = h.at(-1);
               return { count: h.length, ...(last ? { lastReason: last.reason } : {}) };
             },
@@ -50,6 +55,7 @@ export const register: RegisterVerb = (cli, action) => {
           return 0;
         } finally {
           store?.close();
+          agentRestarts?.close();
           await engine.close();
         }
       }),

@@ -14,8 +14,14 @@ export function defaultDataDir(env: Readonly<Record<string, string | undefined>>
   return env.FIZZ_DATA_DIR || dataDirDefault({ uid, env, home: env.HOME || homedir() });
 }
 
+/** The CLI's own store (what `fizz up --no-agent` and friends record: restarts, the node id). */
 export function storePath(dataDir: string): string {
   return join(dataDir, "fizz.db");
+}
+
+/** The agent's store (deployments, events, the restarts its health monitor made). */
+export function agentStorePath(dataDir: string): string {
+  return join(dataDir, "state.db");
 }
 
 /** One mode this call changed, for a warning. */

@@ -161,9 +161,9 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     process.on("SIGINT", onEarlySignal);
   }
   // The node's secrets stay the node's: data directory 0700, its files 0600, whatever was there before.
-  const { octal, securePrivateDir } = await import("../../platform/data-dir.ts");
+  const { agentStorePath, octal, securePrivateDir } = await import("../../platform/data-dir.ts");
   for (const f of securePrivateDir(config.data_dir)) logger.warn({ path: f.path, was: octal(f.was), now: octal(f.now) }, `${f.path} was open to other users (mode ${octal(f.was)}); made it ${octal(f.now)}`);
-  const store = AgentStore.open(join(config.data_dir, "state.db"));
+  const store = AgentStore.open(agentStorePath(config.data_dir));
   const nodeId = store.nodeId();
   const nodeLogger = logger.child({ node: nodeId.slice(0, 8) });
   const events = new EventFeed(store, { logger: nodeLogger.child({ component: "events" }) });

@@ -1,7 +1,7 @@
 /** Typed access to the agent's SQLite database. All methods are synchronous. */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { randomUUID } from "node:crypto";
-import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { FizzError } from "../../core/errors.ts";
 import { keyFilesIn, keyFilesInMemory, type KeyFiles } from "./key-files.ts";
@@ -317,6 +317,34 @@ function privateFile(path: string): void {
 }
 
 /** What `deploymentVersion` answers for a row: equal strings, the same stored spec. */
+/** Restart records read from a store another process owns (read-only: the agent's, for the CLI's `ps`). */
+export interface RestartHistory {
+  restarts(container: string, sinceMs?: number): RestartRecord[];
+  close(): void;
+}
+
+/** The restart records of the store at `path`, opened read-only; undefined when there is none or it cannot be read. */
+export function readRestartHistory(path: string): RestartHistory | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const db = new DatabaseSync(path, { readOnly: true });
+    db.exec("PRAGMA busy_timeout = 2000");
+    const q = db.prepare("SELECT * FROM restarts WHERE container = ? AND at >= ? ORDER BY at");
+    return {
+      restarts: (container, sinceMs = 0) => {
+        try {
+          return q.all(container, sinceMs) as unknown as RestartRecord[];
+        } catch {
+          return [];
+        }
+      },
+      close: () => db.close(),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 export function versionOf(generation: number, createdAt: number, updatedAt: number): string {
   return `${generation}@${createdAt}@${updatedAt}`;
 }

@@ -5,5 +5,5 @@
  * the event log. Writes are synchronous and durable (WAL, synchronous=FULL),
  * so a deployment the API acknowledged survives `kill -9`.
  */
-export { AgentStore, versionOf, type StoredDeployment, type EventRecord, type RestartRecord, type NewEvent } from "./agent-store.ts";
+export { AgentStore, readRestartHistory, versionOf, type RestartHistory, type StoredDeployment, type EventRecord, type RestartRecord, type NewEvent } from "./agent-store.ts";
 export { MIGRATIONS, migrate } from "./migrations.ts";

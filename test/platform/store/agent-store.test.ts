@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { DatabaseSync } from "node:sqlite";
-import { AgentStore, MIGRATIONS } from "../../../platform/store/index.ts";
+import { AgentStore, MIGRATIONS, readRestartHistory } from "../../../platform/store/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fizz-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -99,4 +99,26 @@ test("a transaction's writes all land or none do; a nested one joins the outer",
   expect(s.getDeployment("whole")?.spec).toEqual({ n: 1 });
   expect(s.getMeta("intent:whole")).toBe("y");
   s.close();
+});
+
+describe("readRestartHistory (the CLI's ps reading the agent's restarts)", () => {
+  test("reads what the owning store recorded while it stays open, never writes, and is absent without a store", () => {
+    const path = join(dir, "state.db");
+    expect(readRestartHistory(path)).toBeUndefined();
+    const agent = AgentStore.open(path);
+    agent.recordRestart({ deployment: "p", service: "web", container: "p-web-1", at: 1000, reason: "unhealthy: connection refused" });
+    agent.recordRestart({ deployment: "p", service: "web", container: "p-web-1", at: 3000, reason: "exited: exit code 3" });
+    const h = readRestartHistory(path)!;
+    expect(h.restarts("p-web-1").map((r) => r.reason)).toEqual(["unhealthy: connection refused", "exited: exit code 3"]);
+    expect(h.restarts("p-web-1", 2000)).toHaveLength(1);
+    expect(h.restarts("p-web-2")).toEqual([]);
+    // The agent keeps writing while the CLI holds its view.
+    agent.recordRestart({ deployment: "p", service: "web", container: "p-web-1", at: 4000, reason: "exited: exit code 1" });
+    expect(h.restarts("p-web-1")).toHaveLength(3);
+    h.close();
+    agent.close();
+    const raw = new DatabaseSync(path, { readOnly: true });
+    expect((raw.prepare("SELECT count(*) AS n FROM restarts").get() as { n: number }).n).toBe(3);
+    raw.close();
+  });
 });
