@@ -59,9 +59,10 @@ export const register: RegisterVerb = (cli, action) => {
         // Detached, the project goes to the agent, which keeps it converged and healthy afterwards.
         // An agent drives one engine: it refuses when the user named another (cmd/engine-choice.ts).
         const { agentDisabled } = await import("./agent-mode.ts");
-        if ((options.detach || options.wait) && !options.dryRun && !agentDisabled(options) && services.length === 0) {
+        if ((options.detach || options.wait) && !options.dryRun && !agentDisabled(options)) {
           const [{ upThroughAgent }, { agentForUp }] = await Promise.all([import("./up-agent.ts"), import("./engine-choice.ts")]);
-          return upThroughAgent(ctx, await agentForUp(ctx, options), project, {
+          const { enableTargets } = await import("../core/deploy/targets.ts");
+          return upThroughAgent(ctx, await agentForUp(ctx, options), services.length ? enableTargets(project, services) : project, {
             ...(pull ? { pull: pull as (typeof PULL)[number] } : {}),
             ...(options.build ? { build: true } : {}),
             ...(options.forceRecreate ? { forceRecreate: true } : {}),
@@ -69,6 +70,9 @@ export const register: RegisterVerb = (cli, action) => {
             ...(options.removeOrphans ? { removeOrphans: true } : {}),
             ...(options.wait ? { wait: true, timeoutSeconds: waitTimeoutS } : {}),
             ...(Object.keys(scale).length ? { scale } : {}),
+            // `up -d web`: the agent changes web (and its dependencies unless --no-deps) and keeps the rest as it runs.
+            ...(services.length ? { services } : {}),
+            ...(services.length && options.deps === false ? { noDeps: true } : {}),
           }, mode);
         }
         const [engine, store, version] = await Promise.all([connect(options, ctx), openLocalStore(), fizzVersion()]);

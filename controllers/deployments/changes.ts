@@ -9,6 +9,7 @@
  */
 import { acceptDeployment } from "../../core/deploy/accept.ts";
 import { addedServices, newIntentId, type DeployIntent } from "../../core/deploy/intent.ts";
+import { mergeTargets, withDependencies } from "../../core/deploy/targets.ts";
 import type { Project } from "../../core/compose/model.ts";
 import { replicaCount } from "../../core/compose/query.ts";
 import { scalingViolation } from "../../core/compose/xfizz.ts";
@@ -119,15 +120,25 @@ export class DeploymentChanges {
       if (n > MAX_REPLICAS) throw new FizzError({ code: "api.too_many_replicas", message: limitMessage("replicas", `--scale ${svc}`, n), status: 400 });
       outOfBounds(acc.project.services[svc]!, n, "--scale");
     }
+    const targets = opts.services?.length ? [...new Set(opts.services)] : undefined;
+    for (const svc of targets ?? []) {
+      if (!Object.hasOwn(acc.project.services, svc)) throw new FizzError({ code: "api.not_found", message: `no such service in ${name}: '${svc.slice(0, 80)}'` });
+    }
     return this.serial(name, async () => {
-      // Refused before anything is stored or changed (e.g. an ingress port or host another project holds).
-      this.admit?.admit(name, acc.project);
-      // Pinned to digests before it is stored: every node runs the same images.
-      const project = this.images ? await this.images.pin(acc.project, { ...(opts.pull ? { pull: opts.pull } : {}), ...(opts.build ? { build: true } : {}) }) : acc.project;
       const existed = this.desired.get(name);
+      // `up web`: the named services (and their dependencies) from the file, the others as they run.
+      const chosen = targets && withDependencies(acc.project, targets, opts.noDeps === true);
+      const incoming = chosen ? mergeTargets(existed?.spec, acc.project, chosen) : acc.project;
+      // Refused before anything is stored or changed (e.g. an ingress port or host another project holds).
+      this.admit?.admit(name, incoming);
+      // Pinned to digests before it is stored: every node runs the same images (the others keep their pins).
+      const pinned = this.images ? await this.images.pin(incoming, { ...(opts.pull ? { pull: opts.pull } : {}), ...(opts.build ? { build: true } : {}) }) : incoming;
+      const project = chosen && existed ? { ...pinned, services: Object.fromEntries(Object.entries(pinned.services).map(([k, v]) => [k, chosen.includes(k) ? v : (existed.spec.services[k] ?? v)])) } : pinned;
       const previousScale = Object.fromEntries(this.desired.replicas(name));
-      const warnings = [...acc.warnings, ...this.resetOverrides(name, project, scale)];
+      const warnings = [...acc.warnings, ...this.resetOverrides(name, project, scale, chosen)];
       const intent = this.newIntent("up", {
+        ...(targets ? { services: targets } : {}),
+        ...(opts.noDeps ? { noDeps: true } : {}),
         ...(Object.keys(previousScale).length ? { previousScale } : {}),
         ...(opts.pull ? { pull: opts.pull } : {}),
         ...(opts.build ? { build: true } : {}),
@@ -138,7 +149,9 @@ export class DeploymentChanges {
       });
       const rec = this.desired.put(name, project, { files: (input.files ?? []).map((f) => f.name), workingDir: input.workingDir ?? project.working_dir, profiles: input.profiles ?? project.active_profiles }, intent, this.ctx.now());
       for (const [svc, n] of Object.entries(scale)) this.desired.setReplicas(name, svc, n);
-      clearUserStopped(this.desired.store, name); // `up` runs the whole deployment again, as after `docker compose stop`
+      // `up` runs the whole deployment again, as after `docker compose stop` (`up web`: those services).
+      if (chosen) for (const svc of chosen) clearUserStopped(this.desired.store, name, svc);
+      else clearUserStopped(this.desired.store, name);
       const eventId = this.accepted(name, intent, rec.generation);
       const done = this.start(name, intent, { generation: rec.generation, wait: opts.wait === true, ...(opts.timeoutSeconds ? { timeoutMs: opts.timeoutSeconds * 1000 } : {}), warnings, ...(from.follow && from.signal ? { signal: from.signal } : {}) });
       const value: DeployResult = { deployment: name, created: !existed, generation: rec.generation, intent: intent.id, eventId, warnings };
@@ -154,10 +167,10 @@ export class DeploymentChanges {
    * stack deploy` and `kubectl apply` do) unless it passes --scale, and says
    * which overrides it reset (issue 18 item 7).
    */
-  private resetOverrides(name: string, project: Project, scale: Readonly<Record<string, number>>): string[] {
+  private resetOverrides(name: string, project: Project, scale: Readonly<Record<string, number>>, only?: readonly string[]): string[] {
     const out: string[] = [];
     for (const [svc, n] of this.desired.replicas(name)) {
-      if (Object.hasOwn(scale, svc)) continue;
+      if (Object.hasOwn(scale, svc) || (only && !only.includes(svc))) continue;
       this.desired.clearReplicas(name, svc);
       const spec = project.services[svc];
       if (!spec) continue;

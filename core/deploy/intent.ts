@@ -24,6 +24,9 @@ export interface DeployIntent {
   readonly forceRecreate?: boolean;
   readonly noRecreate?: boolean;
   readonly removeOrphans?: boolean;
+  /** `fizz up -d web api`: the change plans these services only (with their dependencies unless `noDeps`). */
+  readonly services?: readonly string[];
+  readonly noDeps?: boolean;
   /** How long a `depends_on` gate may wait on this pass (ms). */
   readonly waitTimeoutMs?: number;
   /** `fizz scale` overrides before the change (an `up` resets or sets them): a revert puts them back. */
@@ -59,10 +62,12 @@ export function planOptionsFor(intent: DeployIntent | undefined): PlanOptions {
     ...(intent.forceRecreate ? { forceRecreate: true } : {}),
     ...(intent.noRecreate ? { noRecreate: true } : {}),
     ...(intent.dropServices?.length ? { removeServices: intent.dropServices } : {}),
+    ...(intent.services?.length ? { services: intent.services } : {}),
+    ...(intent.noDeps ? { noDeps: true } : {}),
   };
 }
 
-const FLAGS = ["pull", "build", "forceRecreate", "noRecreate", "removeOrphans", "waitTimeoutMs"] as const;
+const FLAGS = ["pull", "build", "forceRecreate", "noRecreate", "removeOrphans", "noDeps", "waitTimeoutMs"] as const;
 
 /** The intent as plain JSON (for the store and the cluster state). */
 export function intentToJson(i: DeployIntent): Record<string, unknown> {
@@ -70,6 +75,7 @@ export function intentToJson(i: DeployIntent): Record<string, unknown> {
   for (const k of FLAGS) if (i[k] !== undefined) out[k] = i[k];
   if (i.previousScale) out.previousScale = { ...i.previousScale };
   if (i.dropServices) out.dropServices = [...i.dropServices];
+  if (i.services) out.services = [...i.services];
   if (i.reverts) out.reverts = { ...i.reverts };
   return out;
 }
@@ -83,7 +89,7 @@ export function intentFromJson(v: unknown): DeployIntent | undefined {
   if (typeof o.id !== "string" || o.id === "" || !KINDS.includes(o.kind as IntentKind)) return undefined;
   const out: { -readonly [K in keyof DeployIntent]: DeployIntent[K] } = { id: o.id, kind: o.kind as IntentKind };
   if (o.pull === "always" || o.pull === "missing" || o.pull === "never") out.pull = o.pull;
-  for (const k of ["build", "forceRecreate", "noRecreate", "removeOrphans"] as const) if (o[k] === true) out[k] = true;
+  for (const k of ["build", "forceRecreate", "noRecreate", "removeOrphans", "noDeps"] as const) if (o[k] === true) out[k] = true;
   if (typeof o.waitTimeoutMs === "number" && Number.isFinite(o.waitTimeoutMs) && o.waitTimeoutMs >= 0) out.waitTimeoutMs = o.waitTimeoutMs;
   const ps = o.previousScale;
   if (typeof ps === "object" && ps !== null && !Array.isArray(ps)) {
@@ -92,6 +98,7 @@ export function intentFromJson(v: unknown): DeployIntent | undefined {
     out.previousScale = scale;
   }
   if (Array.isArray(o.dropServices)) out.dropServices = o.dropServices.filter((x): x is string => typeof x === "string");
+  if (Array.isArray(o.services)) out.services = o.services.filter((x): x is string => typeof x === "string");
   const r = o.reverts as Record<string, unknown> | undefined;
   if (r && typeof r.intent === "string" && typeof r.node === "string" && typeof r.reason === "string") out.reverts = { intent: r.intent, node: r.node, reason: r.reason };
   return out;

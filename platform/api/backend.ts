@@ -53,6 +53,9 @@ export interface DeployOptions {
   /** Answer only once services are running/healthy (like `docker compose up --wait`). */
   readonly wait?: boolean;
   readonly timeoutSeconds?: number;
+  /** `fizz up -d web`: change these services only (and what they depend on unless `noDeps`); the others keep what they run. */
+  readonly services?: readonly string[];
+  readonly noDeps?: boolean;
   /** `--scale svc=n`: replica counts set with this change (others follow the file). */
   readonly scale?: Readonly<Record<string, number>>;
 }

@@ -29,14 +29,16 @@ export function parseDeploymentInput(v: unknown): DeploymentInput {
   const wd = optString(o, "workingDir", "body", 4096);
   if (wd !== undefined) out.workingDir = wd;
   if (o.options !== undefined) {
-    const oo = expectObject(o.options, "body.options", ["pull", "build", "forceRecreate", "noRecreate", "removeOrphans", "wait", "timeoutSeconds", "scale"]);
+    const oo = expectObject(o.options, "body.options", ["pull", "build", "forceRecreate", "noRecreate", "removeOrphans", "noDeps", "wait", "timeoutSeconds", "scale", "services"]);
     const opts: { -readonly [K in keyof DeployOptions]: DeployOptions[K] } = {};
     const pull = optEnum(oo, "pull", "body.options", ["always", "missing", "never"] as const);
     if (pull) opts.pull = pull;
-    for (const k of ["build", "forceRecreate", "noRecreate", "removeOrphans", "wait"] as const) {
+    for (const k of ["build", "forceRecreate", "noRecreate", "removeOrphans", "noDeps", "wait"] as const) {
       const bv = optBool(oo, k, "body.options");
       if (bv !== undefined) opts[k] = bv;
     }
+    const services = optStringArray(oo, "services", "body.options");
+    if (services) opts.services = services;
     const t = optInt(oo, "timeoutSeconds", "body.options", 0, 86_400);
     if (t !== undefined) opts.timeoutSeconds = t;
     if (oo.scale !== undefined) {

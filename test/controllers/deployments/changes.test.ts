@@ -231,6 +231,38 @@ describe("one node", () => {
     expect(await a.client.listDeployments()).toEqual([]);
   });
 
+  test("up web (fizz up -d web): the named services and their dependencies change, the others keep what they run", async () => {
+    const stack = (m: string) =>
+      `services:\n  api:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    environment: { MODE: ${m} }\n  web:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    environment: { MODE: ${m} }\n    depends_on: [api]\n  tool:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    environment: { MODE: ${m} }\n`;
+    const modes = () => Object.fromEntries(["api", "web", "tool"].map((s) => [s, engine.running("parts", s).map((c) => c.env.find((e) => e.startsWith("MODE=")))[0]]));
+    const stored = async () => {
+      const spec = (await a.client.getDeployment("parts")).spec as { services: Record<string, { environment: Record<string, string> }> };
+      return Object.fromEntries(Object.entries(spec.services).map(([k, v]) => [k, `MODE=${v.environment.MODE}`]));
+    };
+    await a.client.up("parts", files(stack("one")));
+    expect(modes()).toEqual({ api: "MODE=one", web: "MODE=one", tool: "MODE=one" });
+    // --no-deps: web alone.
+    await a.client.up("parts", files(stack("two"), { options: { services: ["web"], noDeps: true } }));
+    expect(modes()).toEqual({ api: "MODE=one", web: "MODE=two", tool: "MODE=one" });
+    expect(await stored()).toEqual({ api: "MODE=one", web: "MODE=two", tool: "MODE=one" });
+    // With its dependencies: api too; tool stays, also on the agent's later passes.
+    await a.client.up("parts", files(stack("three"), { options: { services: ["web"] } }));
+    expect(modes()).toEqual({ api: "MODE=three", web: "MODE=three", tool: "MODE=one" });
+    await Bun.sleep(1200); // two of the agent's full passes (reconcile.interval 500 ms here)
+    expect(modes()).toEqual({ api: "MODE=three", web: "MODE=three", tool: "MODE=one" });
+    await a.client.up("parts", files(stack("three")));
+    expect(modes()).toEqual({ api: "MODE=three", web: "MODE=three", tool: "MODE=three" });
+    // A service the file does not have is refused, naming it; nothing changes.
+    const e = await failure(a.client.up("parts", files(stack("four"), { options: { services: ["nope"] } })));
+    expect([e.code, e.message]).toEqual(["api.not_found", "no such service in parts: 'nope'"]);
+    await a.client.down("parts");
+    // A new deployment made by `up tool` has that service only.
+    await a.client.up("parts", files(stack("five"), { options: { services: ["tool"] } }));
+    expect(Object.keys(await stored())).toEqual(["tool"]);
+    expect(modes()).toEqual({ api: undefined, web: undefined, tool: "MODE=five" });
+    await a.client.down("parts");
+  });
+
   test("down, edit, up: the new file runs, not the one removed (a deployment made again starts over at generation 1)", async () => {
     const mode = (m: string) => `services:\n  web:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    environment: { MODE: ${m} }\n`;
     await a.client.up("again", files(mode("one")));
