@@ -1,7 +1,7 @@
 /** `fizz down`: stop and remove the project's containers and networks (and volumes with -v, images with --rmi). */
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
-import { paint } from "./context.ts";
+import { paint, type Context } from "./context.ts";
 import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
 import { PROGRESS_FLAG, progressMode, progressRenderer } from "./progress.ts";
 
@@ -41,7 +41,7 @@ export const register: RegisterVerb = (cli, action) => {
               // Not the agent's: a deployment made with `fizz up` attached or --no-agent; remove it directly.
             }
           }
-        }
+        } else await refuseAgentOwned(ctx, name);
         const engine = await connect(options, ctx);
         try {
           const { prepareProject, readActual } = await import("../platform/deploy/project.ts");
@@ -84,3 +84,26 @@ export const register: RegisterVerb = (cli, action) => {
       }),
     );
 };
+
+/**
+ * `down --no-agent` of a deployment a running agent keeps: removing it from
+ * the engine would say "Removed" and the agent would start it all again, so
+ * it is refused, saying how to remove it. Without an agent answering, the
+ * engine is all there is and the command goes ahead.
+ */
+async function refuseAgentOwned(ctx: Context, name: string): Promise<void> {
+  const { runningAgent } = await import("./agent-mode.ts");
+  const client = await runningAgent(ctx);
+  if (!client) return;
+  const kept = await client.getDeployment(name).then(
+    () => true,
+    () => false,
+  );
+  if (!kept) return;
+  const { FizzError } = await import("../core/errors.ts");
+  throw new FizzError({
+    code: "cli.agent_owned",
+    message: `deployment ${name} is kept by the running fizz agent: removed from the engine alone, the agent would start it again`,
+    hint: "run `fizz down` without --no-agent, which removes it through the agent",
+  });
+}

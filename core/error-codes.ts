@@ -77,6 +77,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeInfo>> = {
   "api.unauthorized": { status: 401 },
   "api.unsupported_media_type": { status: 415 },
   "api.uri_too_long": { status: 414 },
+  "cli.agent_owned": { status: 409 },
   "cli.usage": { status: 400, exit: 2 },
   "client.aborted": { status: 400, exit: 130 },
   "client.agent_start_failed": { status: 400 },

@@ -91,6 +91,9 @@ for (const kind of ["docker", "podman"] as const) {
       expect(rows(viaAgent.err, project)).toEqual(rows(direct.err, `${project}x`));
       expect(rows(viaAgent.err, project)).toContain("✔ Container P-worker-2 Started"); // no count: x-fizz.scaling's min
       expect(viaAgent.err).toContain(`Project ${project} deployed; the fizz agent keeps it converged`);
+      // Removing the agent's deployment behind its back would not last: refused, saying how.
+      const behind = fizz("down", "-t", "1", "--no-agent", "--engine", address);
+      expect([behind.code, behind.err]).toEqual([1, `error: deployment ${project} is kept by the running fizz agent: removed from the engine alone, the agent would start it again\n  hint: run \`fizz down\` without --no-agent, which removes it through the agent\n`]);
       expect(fizz("down", "-t", "1", "--no-agent", "--engine", address, "-p", `${project}x`).code).toBe(0);
 
       const json = fizz("up", "-d", "--progress", "json", "--force-recreate");

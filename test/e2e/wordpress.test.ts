@@ -113,11 +113,12 @@ for (const kind of ["docker", "podman"] as const) {
         expect(down.err).toContain("removed by the fizz agent: 2 containers, 1 networks, 2 volumes");
         expect(footprint(kind)).toEqual({ containers: 0, networks: 0, volumes: 0 });
       } finally {
-        if (footprint(kind).containers) fizz(["down", "-v", "--no-agent", "--engine", `unix://${ENGINE_SOCKETS[kind]}`, "-f", FILE], {});
+        // The agent first: `down --no-agent` refuses a deployment a running agent keeps.
         if (pid) {
           process.kill(pid, "SIGTERM");
           for (let i = 0; i < 50 && (await agent.health().then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
         }
+        if (footprint(kind).containers) fizz(["down", "-v", "--no-agent", "--engine", `unix://${ENGINE_SOCKETS[kind]}`, "-f", FILE], {});
         try {
           const errors = readFileSync(join(dir, "data", "agent.log"), "utf8").split("\n").filter((l) => /"level":(50|60)/.test(l));
           if (errors.length) process.stderr.write(`agent errors:\n${errors.join("\n")}\n`);
