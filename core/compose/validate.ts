@@ -14,6 +14,7 @@ import { isIp } from "./syntax.ts";
 import { own } from "./hash.ts";
 import { implicitDeps } from "./query.ts";
 import { xfizzWarnings } from "./xfizz.ts";
+import { checkFieldValues } from "./field-values.ts";
 import { projectConflicts } from "../ingress/conflicts.ts";
 
 function hintFor(word: string, candidates: Iterable<string>, kind: string): string {
@@ -95,6 +96,7 @@ export function validateProject(project: Project, diags: Diags): void {
     if (svc.container_name !== undefined && replicas > 1) {
       diags.error([...sp, "container_name"], "compose.conflict", `container_name '${svc.container_name}' cannot be used with ${replicas} replicas`, "remove container_name or scale to 1");
     }
+    checkFieldValues(name, svc, diags);
     for (const u of UNSUPPORTED_SERVICE_FIELDS) {
       if (hasPath(svc, u.field)) diags.warn([...sp, ...u.field.split(".")], "compose.unsupported", `'${u.field}' is parsed but not honoured by Fizz yet: ${u.why}`);
     }

@@ -30,6 +30,7 @@ export function imageRefProblem(ref: string): string | undefined {
   const colon = rest.lastIndexOf(":");
   if (colon > slash) {
     const tag = rest.slice(colon + 1);
+    if (tag === "") return "the tag after ':' is empty (a variable that is not set?)";
     if (!TAG.test(tag)) return `tag '${tag.slice(0, 80)}' must be 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'`;
     rest = rest.slice(0, colon);
   }

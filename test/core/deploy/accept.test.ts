@@ -62,7 +62,7 @@ volumes: { data: {} }
   test("refused before anything is stored: bad image, ports, units, types (18.4)", () => {
     const base = asBody(cliProject("services:\n  web:\n    image: busybox\n"));
     const svc = (extra: Record<string, unknown>) => ({ ...base, services: { web: { ...(base.services as Record<string, Record<string, unknown>>).web, ...extra } } });
-    expect(refusal(acceptDeployment({ name: "x", project: svc({ image: "UPPER/Case:1" }), local: true })).code).toBe("deploy.bad_image");
+    expect(refusal(acceptDeployment({ name: "x", project: svc({ image: "UPPER/Case:1" }), local: true })).code).toBe("compose.bad_value");
     expect(refusal(acceptDeployment({ name: "x", project: svc({ ports: ["junk"] }), local: true })).status).toBe(400);
     expect(refusal(acceptDeployment({ name: "x", project: svc({ environment: { A: { nested: { deep: 1 } } } }), local: true })).status).toBe(400);
     expect(refusal(acceptDeployment({ name: "x", project: svc({ mem_limit: "lots" }), local: true })).status).toBe(400);
