@@ -139,6 +139,13 @@ export class EngineExecutor implements ExecutorEngine {
     await this.engine.containers.remove(id, opts);
   }
 
+  async logTail(containerId: string, lines: number): Promise<string> {
+    const { collectOutput } = await import("../engine/streams.ts");
+    const out = await collectOutput(this.engine.containers.logs(containerId, { tail: lines }));
+    // Two streams, each its last lines; stderr last, where a failure usually says why.
+    return [out.stdout, out.stderr].filter((x) => x.trim() !== "").join("\n");
+  }
+
   async serviceContainers(project: string, service: string): Promise<{ id: string; name: string; status: GateStatus }[]> {
     const list = await this.engine.containers.list({ all: true, labels: { [LABEL.project]: project, [LABEL.service]: service } });
     const out: { id: string; name: string; status: GateStatus }[] = [];

@@ -41,6 +41,19 @@ export interface ExecutorEngine {
   removeContainer(id: string, opts: { volumes: boolean; force: boolean }): Promise<void>;
   /** Containers of one service of the project (running or not). */
   serviceContainers(project: string, service: string): Promise<{ id: string; name: string; status: GateStatus }[]>;
+  /** The last `lines` lines a container wrote (stdout and stderr), for an error about it. */
+  logTail?(containerId: string, lines: number): Promise<string>;
+}
+
+/** Lines of a failed dependency's output put into the error: a failed `up` removes what it created, and its logs with it. */
+const FAILED_OUTPUT_LINES = 10;
+
+/** `message`, with the container's last output when the engine can give it. */
+async function withLastOutput(engine: ExecutorEngine, containerId: string, message: string): Promise<{ message: string; shown: boolean }> {
+  const out = await engine.logTail?.(containerId, FAILED_OUTPUT_LINES).catch(() => "");
+  const lines = (out ?? "").replace(/\s+$/, "").split("\n").filter((l) => l.trim() !== "");
+  if (!lines.length) return { message, shown: false };
+  return { message: `${message}; its last output:\n${lines.map((l) => `    ${l.slice(0, 500)}`).join("\n")}`, shown: true };
 }
 
 /** One layer's download/extract progress during a pull (progress bars). */
@@ -370,7 +383,7 @@ async function waitFor(
     if (elsewhere > 0) {
       const v = o.remote ? o.remote(step.service, step.condition) : { kind: "waiting" as const, reason: `${step.service} runs on other nodes, and this node cannot see them` };
       if (v.kind === "failed") {
-        throw new FizzError({ code: "deploy.dependency_failed", message: `dependency failed: ${v.reason}`, hint: `${step.dependents.join(", ")} wait(s) for ${step.service}; see 'fizz ps' and 'fizz logs ${step.service}'` });
+        throw new FizzError({ code: "deploy.dependency_failed", message: `dependency failed: ${v.reason}`, hint: `${step.dependents.join(", ")} ${step.dependents.length === 1 ? "waits" : "wait"} for ${step.service}; see 'fizz ps' and 'fizz logs ${step.service}'` });
       }
       remoteOk = v.kind === "met";
       waitingOn = v.kind === "waiting" ? v.reason : "";
@@ -395,14 +408,13 @@ async function localCondition(step: Extract<Step<ServiceTemplate>, { kind: "wait
   if (step.condition === "service_healthy") {
     const bad = cs.find((c) => c.status.health === "unhealthy" || c.status.state === "exited" || c.status.state === "dead");
     if (bad) {
-      const why =
-        bad.status.health === "unhealthy"
-          ? `is unhealthy${bad.status.healthOutput ? `: ${bad.status.healthOutput.trim().split("\n").slice(-1)[0]}` : ""}`
-          : `exited with code ${bad.status.exitCode ?? "?"}`;
+      const unhealthy = bad.status.health === "unhealthy";
+      const why = unhealthy ? `is unhealthy${bad.status.healthOutput ? `: ${bad.status.healthOutput.trim().split("\n").slice(-1)[0]}` : ""}` : `exited with code ${bad.status.exitCode ?? "?"}`;
+      const m = unhealthy ? { message: `dependency failed to start: container ${bad.name} ${why}`, shown: false } : await withLastOutput(engine, bad.id, `dependency failed to start: container ${bad.name} ${why}`);
       throw new FizzError({
         code: "deploy.dependency_failed",
-        message: `dependency failed to start: container ${bad.name} ${why}`,
-        hint: `${step.dependents.join(", ")} wait(s) for ${step.service} to be healthy; see 'fizz logs ${step.service}'`,
+        message: m.message,
+        hint: `${step.dependents.join(", ")} ${step.dependents.length === 1 ? "waits" : "wait"} for ${step.service} to be healthy${m.shown ? "" : `; see 'fizz logs ${step.service}'`}`,
       });
     }
     if (cs.every((c) => c.status.health === "healthy")) return true;
@@ -417,10 +429,11 @@ async function localCondition(step: Extract<Step<ServiceTemplate>, { kind: "wait
   }
   const failed = cs.find((c) => (c.status.state === "exited" || c.status.state === "dead") && c.status.exitCode !== 0);
   if (failed) {
+    const m = await withLastOutput(engine, failed.id, `service ${step.service} didn't complete successfully: container ${failed.name} exited with code ${failed.status.exitCode ?? "?"}`);
     throw new FizzError({
       code: "deploy.dependency_failed",
-      message: `service ${step.service} didn't complete successfully: container ${failed.name} exited with code ${failed.status.exitCode ?? "?"}`,
-      hint: `see 'fizz logs ${step.service}'`,
+      message: m.message,
+      hint: m.shown ? `fix what ${step.service} reports and run the command again` : `see 'fizz logs ${step.service}'`,
     });
   }
   return cs.every((c) => c.status.state === "exited" && c.status.exitCode === 0);

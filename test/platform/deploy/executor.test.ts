@@ -164,6 +164,22 @@ describe("executePlan", () => {
     expect([...engine.containers.values()].map((c) => `${c.name}:${c.status.state}`).sort()).toEqual(["demo-api-1:running", "demo-web-1:running"]);
   });
 
+  test("a one-off dependency that fails: the error carries its last output (the rollback removes the container and its logs)", async () => {
+    const engine = new FakeEngine();
+    const serviceContainers = engine.serviceContainers.bind(engine);
+    engine.serviceContainers = async (p, service) => (await serviceContainers(p, service)).map((c) => (service === "migrate" && c.status.state === "exited" ? { ...c, status: { ...c.status, exitCode: 2 } } : c));
+    const r0 = await executePlan(setup(), engine, { project: "demo", instance: {}, ...fast });
+    expect(r0.error!.message).toBe("service migrate didn't complete successfully: container demo-migrate-1 exited with code 2");
+    expect(r0.error!.hint).toBe("see 'fizz logs migrate'");
+    const engine2 = Object.assign(new FakeEngine(), { serviceContainers: engine.serviceContainers, logTail: async (_id: string, lines: number) => `${"noise\n".repeat(20)}ERROR: relation "users" does not exist\n`.split("\n").slice(-lines - 1).join("\n") });
+    engine2.serviceContainers = async (p, service) => (await FakeEngine.prototype.serviceContainers.call(engine2, p, service)).map((c) => (service === "migrate" && c.status.state === "exited" ? { ...c, status: { ...c.status, exitCode: 2 } } : c));
+    const r = await executePlan(setup(), engine2, { project: "demo", instance: {}, ...fast });
+    expect(r.ok).toBe(false);
+    expect(r.error!.code).toBe("deploy.dependency_failed");
+    expect(r.error!.message).toBe(`service migrate didn't complete successfully: container demo-migrate-1 exited with code 2; its last output:\n${"    noise\n".repeat(9)}    ERROR: relation "users" does not exist`);
+    expect(r.error!.hint).toBe("fix what migrate reports and run the command again");
+  });
+
   test("pull never + absent image fails before touching the engine", async () => {
     const engine = new FakeEngine();
     const r = await executePlan(setup(), engine, { project: "demo", instance: {}, imagesPresent: new Set(["other:1"]), ...fast });
