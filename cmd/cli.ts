@@ -61,7 +61,8 @@ export function buildCli(result: RunResult, env: NodeJS.ProcessEnv): CAC {
 
   // Only the long form here: -v is a verb flag (run --volume, down --volumes), as in Compose; a lone `fizz -v` is answered in fizz.ts.
   cli.option("--version", "Print the version and build commit (also -v alone)");
-  cli.help();
+  // cac shows a negated flag's implied default ("--no-deps … (default: true)"), which reads as if it were on.
+  cli.help((sections) => sections.map((sec) => ({ ...sec, body: sec.body.replace(/^(\s*--no-\S+.*?)\s*\(default: true\)$/gm, "$1") })));
   return cli;
 }
 
@@ -175,7 +176,8 @@ function toFizzError(cli: CAC, e: unknown): FizzError {
   if (e instanceof Error && e.name === "CACError") {
     const unknown = /Unknown option `([^`]+)`/.exec(e.message);
     if (unknown) {
-      const flag = unknown[1]!;
+      // cac names `--no-agent` by what it negates (`--agent`): say what was typed.
+      const flag = process.argv.includes(`--no-${unknown[1]!.replace(/^--/, "")}`) ? `--no-${unknown[1]!.replace(/^--/, "")}` : unknown[1]!;
       const near = suggest(flag, knownFlags(cli));
       return usageError(`unknown flag '${flag}'`, near ? `did you mean '${near}'?` : "run 'fizz --help' for the flags");
     }

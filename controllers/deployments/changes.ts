@@ -175,7 +175,7 @@ export class DeploymentChanges {
       const spec = project.services[svc];
       if (!spec) continue;
       const file = replicaCount(spec, undefined);
-      if (file !== n) out.push(`${svc}: the ${n} replicas set by \`fizz scale\` were reset to the compose file's ${file} (use --scale ${svc}=${n} to keep them)`);
+      if (file !== n) out.push(`${svc}: the ${n} ${n === 1 ? "replica" : "replicas"} set by \`fizz scale\` were reset to the compose file's ${file} (use --scale ${svc}=${n} to keep them)`);
     }
     return out;
   }

@@ -33,6 +33,8 @@ export function validateProject(project: Project, diags: Diags): void {
         const msg = `depends on undefined service '${dep}'`;
         if (d.required) diags.error([...sp, "depends_on", dep], "compose.unknown_service", msg, near ? `did you mean '${near}'?` : "define the service or remove the dependency");
         else diags.warn([...sp, "depends_on", dep], "compose.unknown_service", `${msg} (required: false, ignored)`);
+      } else if (d.condition === "service_healthy" && own(enabled, dep)?.healthcheck?.disable === true) {
+        diags.error([...sp, "depends_on", dep], "compose.conflict", `waits for '${dep}' to be healthy, but its healthcheck is disabled (healthcheck.disable: true)`, `use condition: service_started, or give ${dep} a healthcheck`);
       } else if (!own(enabled, dep)) {
         const msg = `depends on service '${dep}', which is disabled by its profiles (${own(all, dep)!.profiles.join(", ")})`;
         if (d.required) diags.error([...sp, "depends_on", dep], "compose.disabled_service", msg, `enable it with --profile ${own(all, dep)!.profiles[0]}`);
