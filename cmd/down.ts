@@ -48,7 +48,9 @@ export const register: RegisterVerb = (cli, action) => {
           const { planDown } = await import("../core/reconcile/lifecycle.ts");
           const { executePlan } = await import("../platform/deploy/executor.ts");
           const { EngineExecutor } = await import("../platform/deploy/engine-adapter.ts");
-          const desired = project ? prepareProject(project, { hostEnv: process.env }).desired : undefined;
+          // The services the active profiles leave out are the project's too: their containers go (else the
+          // network they hold could not be removed), as with `docker compose down`.
+          const desired = project ? prepareProject(project, { hostEnv: process.env, targets: Object.keys(project.disabled_services) }).desired : undefined;
           const actual = await readActual(engine, name);
           const p = planDown(desired ?? name, actual, {
             ...(options.volumes ? { volumes: true } : {}),
