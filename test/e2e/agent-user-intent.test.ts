@@ -7,7 +7,8 @@
  *   naming both bounds, and nothing of the command is applied;
  * - `fizz stop`, `kill`, `rm` and `pause` stick: the agent does not start,
  *   recreate or unpause what the user stopped (every service `restart: always`)
- *   until `fizz start`, `unpause` or `up`.
+ *   until `fizz start`, `unpause` or `up`;
+ * - `fizz up -d web` after an edit changes web only, through the agent.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -154,6 +155,19 @@ for (const kind of ["docker", "podman"] as const) {
       const id = (api(kind, `/containers/json?filters=${f}`) as { Id: string }[])[0]!.Id;
       spawnSync("curl", ["-sf", "-X", "DELETE", "--unix-socket", ENGINE_SOCKETS[kind], `http://d/v1.41/containers/${id}?force=1`]);
       for (let i = 0; i < 40 && states(kind, project)[0] !== "web-1: running"; i++) await new Promise((r) => setTimeout(r, 250));
+      expect(states(kind, project)).toEqual(["web-1: running", "worker-1: running", "worker-2: running"]);
+
+      // `up -d web` after editing the file: the agent recreates web only, and keeps worker as it runs.
+      const ids = () => Object.fromEntries((api(kind, `/containers/json?filters=${encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${project}`] }))}`) as { Id: string; Names: string[] }[]).map((c) => [c.Names[0]!.replace(`/${project}-`, ""), c.Id]));
+      const before = ids();
+      writeFileSync(join(work, "compose.yaml"), STACK.replaceAll('command: ["sleep", "3600"]', 'command: ["sleep", "3601"]'));
+      const one = fizz("up", "-d", "--progress", "plain", "web");
+      expect(one.code, one.err).toBe(0);
+      expect(one.err).toContain("Created (recreated: config changed: command)");
+      await passes();
+      const after = ids();
+      expect(after["web-1"]).not.toBe(before["web-1"]);
+      expect([after["worker-1"], after["worker-2"]]).toEqual([before["worker-1"], before["worker-2"]]);
       expect(states(kind, project)).toEqual(["web-1: running", "worker-1: running", "worker-2: running"]);
       const down = fizz("down", "-t", "1");
       expect(down.code, down.err).toBe(0);
