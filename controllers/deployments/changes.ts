@@ -128,7 +128,7 @@ export class DeploymentChanges {
       const existed = this.desired.get(name);
       // `up web`: the named services (and their dependencies) from the file, the others as they run.
       const chosen = targets && withDependencies(acc.project, targets, opts.noDeps === true);
-      const incoming = chosen ? mergeTargets(existed?.spec, acc.project, chosen) : acc.project;
+      const incoming = chosen ? mergeTargets(existed?.spec, acc.project, chosen, { removeOrphans: opts.removeOrphans === true }) : acc.project;
       // Refused before anything is stored or changed (e.g. an ingress port or host another project holds).
       this.admit?.admit(name, incoming);
       // Pinned to digests before it is stored: every node runs the same images (the others keep their pins).

@@ -44,11 +44,13 @@ export function withDependencies(project: Project, targets: readonly string[], n
 /**
  * The project to store: `stored` (the deployment as it runs; undefined for a
  * new one) with `chosen` services taken from `file`. Services only the stored
- * project has stay, as Compose leaves containers of services it was not asked
- * about.
+ * project has stay (unless `removeOrphans`), as Compose leaves containers of
+ * services it was not asked about.
  */
-export function mergeTargets(stored: Project | undefined, file: Project, chosen: readonly string[]): Project {
+export function mergeTargets(stored: Project | undefined, file: Project, chosen: readonly string[], o: { removeOrphans?: boolean } = {}): Project {
   const services: Record<string, Service> = { ...(stored?.services ?? {}) };
+  // `--remove-orphans`: what the file no longer defines goes, as with `docker compose up --remove-orphans web`.
+  if (o.removeOrphans) for (const name of Object.keys(services)) if (!file.services[name] && !file.disabled_services[name]) delete services[name];
   for (const name of chosen) services[name] = file.services[name]!;
   const disabled: Record<string, Service> = { ...(stored?.disabled_services ?? {}), ...file.disabled_services };
   for (const name of Object.keys(services)) delete disabled[name];

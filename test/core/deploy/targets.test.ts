@@ -41,6 +41,8 @@ describe("up with named services", () => {
     const m = mergeTargets(stored, load(FILE), ["web"]);
     expect(Object.fromEntries(Object.entries(m.services).map(([k, s]) => [k, s.image]))).toEqual({ web: "web:2", old: "old:1" });
     expect(Object.keys(m.networks).sort()).toEqual(["back", "default", "front"]);
+    // --remove-orphans: a service the file no longer defines goes.
+    expect(Object.keys(mergeTargets(stored, load(FILE), ["web"], { removeOrphans: true }).services)).toEqual(["web"]);
     // A new deployment: the chosen services only.
     expect(Object.keys(mergeTargets(undefined, load(FILE), ["db", "api", "cache"]).services).sort()).toEqual(["api", "cache", "db"]);
   });
