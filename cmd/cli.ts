@@ -177,7 +177,8 @@ function toFizzError(cli: CAC, e: unknown): FizzError {
     const unknown = /Unknown option `([^`]+)`/.exec(e.message);
     if (unknown) {
       // cac names `--no-agent` by what it negates (`--agent`): say what was typed.
-      const flag = process.argv.includes(`--no-${unknown[1]!.replace(/^--/, "")}`) ? `--no-${unknown[1]!.replace(/^--/, "")}` : unknown[1]!;
+      const negated = `--no-${unknown[1]!.replace(/^--/, "")}`;
+      const flag = process.argv.includes(negated) ? negated : unknown[1]!;
       const near = suggest(flag, knownFlags(cli));
       return usageError(`unknown flag '${flag}'`, near ? `did you mean '${near}'?` : "run 'fizz --help' for the flags");
     }

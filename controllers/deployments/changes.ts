@@ -131,9 +131,12 @@ export class DeploymentChanges {
       const incoming = chosen ? mergeTargets(existed?.spec, acc.project, chosen, { removeOrphans: opts.removeOrphans === true }) : acc.project;
       // Refused before anything is stored or changed (e.g. an ingress port or host another project holds).
       this.admit?.admit(name, incoming);
-      // Pinned to digests before it is stored: every node runs the same images (the others keep their pins).
-      const pinned = this.images ? await this.images.pin(incoming, { ...(opts.pull ? { pull: opts.pull } : {}), ...(opts.build ? { build: true } : {}) }) : incoming;
-      const project = chosen && existed ? { ...pinned, services: Object.fromEntries(Object.entries(pinned.services).map(([k, v]) => [k, chosen.includes(k) ? v : (existed.spec.services[k] ?? v)])) } : pinned;
+      // Pinned to digests before it is stored: every node runs the same images. With `up web`, only the
+      // named services are pinned (the others keep the pins they run with: no lookups, no pushes for them).
+      const pinOpts = { ...(opts.pull ? { pull: opts.pull } : {}), ...(opts.build ? { build: true } : {}) };
+      const toPin = chosen ? { ...incoming, services: Object.fromEntries(chosen.map((k) => [k, incoming.services[k]!])) } : incoming;
+      const pinned = this.images ? await this.images.pin(toPin, pinOpts) : toPin;
+      const project = chosen ? { ...incoming, services: { ...incoming.services, ...pinned.services } } : pinned;
       const previousScale = Object.fromEntries(this.desired.replicas(name));
       const warnings = [...acc.warnings, ...this.resetOverrides(name, project, scale, chosen)];
       const intent = this.newIntent("up", {

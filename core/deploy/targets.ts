@@ -6,7 +6,7 @@
  * file's definition winning, so a target can use one the file just added.
  */
 import type { Project, Service } from "../compose/model.ts";
-import { implicitDependencies } from "../reconcile/from-compose.ts";
+import { implicitDeps } from "../compose/query.ts";
 
 /**
  * `up tools` where `tools` is disabled by its profiles enables it, as Compose
@@ -20,7 +20,7 @@ export function enableTargets(project: Project, targets: readonly string[]): Pro
     if (!svc || services[name]) return;
     services[name] = svc;
     delete disabled[name];
-    for (const d of [...Object.keys(svc.depends_on), ...implicitDependencies(svc)]) enable(d);
+    for (const d of implicitDeps(svc)) enable(d);
   };
   for (const t of targets) enable(t);
   return { ...project, services, disabled_services: disabled };
@@ -35,7 +35,7 @@ export function withDependencies(project: Project, targets: readonly string[], n
     if (!svc) return;
     out.add(name);
     if (noDeps) return;
-    for (const d of [...Object.keys(svc.depends_on), ...implicitDependencies(svc)]) visit(d);
+    for (const d of implicitDeps(svc)) visit(d);
   };
   for (const t of targets) visit(t);
   return [...out].sort();
