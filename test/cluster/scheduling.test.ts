@@ -178,6 +178,7 @@ describe.skipIf(!socket || !isRoot)("scheduling across 3 hosts", () => {
     process.stderr.write(`h2 killed: all ${REPLICAS} replicas on h0+h1 after ${ms} ms (stable at ${elapsed} ms): ${layout(rs)}\n`);
     expect(ms).toBeLessThanOrEqual(15_000);
 
+    const restarted = Date.now();
     await cluster!.restartHost(2, { agent: true });
     down.delete(2);
     // A restarted member must not act on its stale view (it would start replicas the others now run).
@@ -193,14 +194,21 @@ describe.skipIf(!socket || !isRoot)("scheduling across 3 hosts", () => {
       watching = false;
       await watch;
     });
-    expect(maxOnH2).toBeLessThanOrEqual(Math.ceil(REPLICAS / 3) + 1);
     const where = new Map(rs.map((r) => [r.number, r.host]));
     const moves = back.rs.filter((r) => where.get(r.number) !== r.host).length;
-    process.stderr.write(`h2 back: ${layout(back.rs)}; ${moves} replica(s) moved (before the kill: ${layout(before)})\n`);
+    process.stderr.write(`h2 back: ${layout(back.rs)} stable ${Date.now() - restarted} ms after its restart began; ${moves} replica(s) moved (before the kill: ${layout(before)}); at most ${maxOnH2} ran on h2 meanwhile\n`);
+    expect(maxOnH2).toBeLessThanOrEqual(Math.ceil(REPLICAS / 3) + 1);
     expect(moves).toBeLessThanOrEqual(Math.ceil(REPLICAS / 3) + 1);
-    // The dead host's old containers are gone, not left exited beside the live ones.
-    const all = await replicas();
-    expect(all.filter((r) => !r.running)).toEqual([]);
+    // The dead host's old containers are removed once its agent has caught up
+    // (its start and rejoin take a few seconds after the engine is back; more
+    // on a loaded machine), not left exited beside the live ones.
+    let stale = (await replicas()).filter((r) => !r.running);
+    for (const until = Date.now() + 30_000; stale.length > 0 && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      stale = (await replicas()).filter((r) => !r.running);
+    }
+    process.stderr.write(`h2's old containers: ${stale.length === 0 ? "removed" : "still there"} ${Date.now() - restarted} ms after its restart began\n`);
+    expect(stale).toEqual([]);
   }, 180_000);
 
   test("partition 1 | 2 for 30 s, heal: exactly 6 replicas, no duplicates", async () => {
