@@ -7,7 +7,16 @@
  * with the cause in the message, for the event the controller records.
  */
 import https from "node:https";
-import acme from "acme-client";
+import type acmeModule from "acme-client";
+
+type Acme = typeof acmeModule;
+let loaded: Promise<Acme> | undefined;
+/**
+ * acme-client, loaded on first use: with axios, node-forge and @peculiar/x509
+ * it was a third of an agent's start-up CPU (profiled), and most nodes never
+ * order a certificate.
+ */
+const acmeClient = (): Promise<Acme> => (loaded ??= import("acme-client").then((m) => (m as { default?: Acme }).default ?? (m as unknown as Acme)));
 
 export interface OrderOptions {
   readonly directoryUrl: string;
@@ -30,12 +39,13 @@ export interface Issued {
 }
 
 export async function createAccountKey(): Promise<string> {
+  const acme = await acmeClient();
   return (await acme.crypto.createPrivateEcdsaKey("P-256")).toString();
 }
 
 let configuredCa: string | undefined;
 
-function trust(ca: string | undefined): void {
+function trust(acme: Acme, ca: string | undefined): void {
   if (ca === configuredCa) return;
   configuredCa = ca;
   // acme-client's one axios instance: its HTTPS agent carries the extra CA (or none).
@@ -73,7 +83,8 @@ function probeDirectory(url: string, ca: string | undefined, timeoutMs: number):
 
 /** Orders a certificate for one domain; rejects with a message naming the cause. */
 export async function orderCertificate(o: OrderOptions): Promise<Issued> {
-  trust(o.directoryCa);
+  const acme = await acmeClient();
+  trust(acme, o.directoryCa);
   try {
     await probeDirectory(o.directoryUrl, o.directoryCa, Math.min(o.timeoutMs, 10_000));
   } catch (e) {
