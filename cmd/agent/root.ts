@@ -90,7 +90,8 @@ export function buildControllers(ctx: AgentContext, o: BuildOptions): AgentContr
   mesh = o.engine ? new MeshController(scoped("mesh"), { membership, ...(dns ? { resolver: dns } : {}) }) : undefined;
   const placement = new PlacementController(scoped("placement"), { membership, engine: o.node });
   registry = o.engine ? new RegistryController(scoped("registry"), { engine: o.engine, membership, deployments: () => knownProjects(store, membership) }) : undefined;
-  const secrets = o.engine ? new SecretsController(scoped("secrets"), { membership, engine: o.engine }) : undefined;
+  // A rotation restarts containers under their deployment's lock (`deployments` is set below, before anything runs).
+  const secrets = o.engine ? new SecretsController(scoped("secrets"), { membership, engine: o.engine, exclusive: (name, fn) => deployments.reconciler.exclusive(name, fn) }) : undefined;
   // Before deployments: the reconciler drains a replica through it before stopping it.
   const ingress = o.engine ? new IngressController(scoped("ingress"), { membership, engine: o.engine }) : undefined;
   const deployments = new DeploymentsController(scoped("deployments"), {

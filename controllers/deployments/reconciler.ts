@@ -167,6 +167,15 @@ export class Reconciler {
     return next;
   }
 
+  /**
+   * Runs `fn` under `name`'s lock, between its passes and teardowns: for work
+   * on the deployment's containers from outside the converge path (a secret
+   * rotation's restart), which must not race a pass that recreates them.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.locked(name, fn);
+  }
+
   /** Resolves once every pass and teardown of `name` under way has finished. */
   async settle(name: string): Promise<void> {
     await this.locked(name, async () => {});

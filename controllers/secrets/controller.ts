@@ -45,6 +45,8 @@ const IDENTITY_FILE = "secrets-node-identity";
 export interface SecretsControllerDeps {
   readonly membership: ClusterAgent;
   readonly engine: Engine;
+  /** Runs work on a deployment's containers between its passes (the deployments controller's lock). */
+  readonly exclusive?: <T>(deployment: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 export class SecretsController implements Controller, SecretsApi {
@@ -67,7 +69,8 @@ export class SecretsController implements Controller, SecretsApi {
     private readonly d: SecretsControllerDeps,
   ) {
     const identity = this.nodeIdentity();
-    const emit = (type: string, message: string, data?: Record<string, unknown>) => recordEvent(ctx, { type, message, ...(data ? { data } : {}) });
+    // The subject of an event (deployment, service, container) is also where `fizz events --filter` looks for it.
+    const emit = (type: string, message: string, data?: Record<string, unknown>) => recordEvent(ctx, { type, message, ...subjectOf(data), ...(data ? { data } : {}) });
     this.state = new SecretsState(ctx.node, ctx.store, d.membership, ctx.now);
     const aead = { get: () => this.aead };
     this.keys = new KeyHolder({
@@ -105,6 +108,7 @@ export class SecretsController implements Controller, SecretsApi {
         return aead.get();
       },
       engine: d.engine,
+      exclusive: d.exclusive ?? ((_name, fn) => fn()),
       emit,
       log: ctx.logger,
     });
@@ -369,4 +373,11 @@ export class SecretsController implements Controller, SecretsApi {
     if (out.some((o) => o.changed)) this.wake(0);
     return out;
   }
+}
+
+/** An event's deployment, service and container, lifted from its data. */
+function subjectOf(data: Record<string, unknown> | undefined): { deployment?: string; service?: string; container?: string } {
+  const out: { deployment?: string; service?: string; container?: string } = {};
+  for (const k of ["deployment", "service", "container"] as const) if (typeof data?.[k] === "string") out[k] = data[k];
+  return out;
 }

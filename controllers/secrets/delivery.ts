@@ -33,6 +33,8 @@ export interface DeliveryDeps {
   readonly keys: KeyHolder;
   readonly aead: Aead;
   readonly engine: Engine;
+  /** Runs `fn` between the deployment's passes (a pass may be recreating the very container a rotation would restart). */
+  readonly exclusive: <T>(deployment: string, fn: () => Promise<T>) => Promise<T>;
   readonly emit: (type: string, message: string, data?: Record<string, unknown>) => void;
   readonly log: { warn(o: object, m: string): void };
 }
@@ -156,15 +158,22 @@ export class Deliveries {
         continue;
       }
       this.prepared.delete(container); // it exists: from now on, its going removes the files
-      const m = readManifest(dir);
-      if (!m) continue;
-      const project = projects(m.project);
-      if (!project) continue;
-      await this.rotate(container, dir, m, project).catch((e: unknown) => this.d.log.warn({ err: e instanceof Error ? e.message : String(e), container }, "rotating delivered secrets failed"));
+      const first = readManifest(dir);
+      if (!first) continue;
+      await this.d
+        .exclusive(first.project, async () => {
+          // Read again under the lock: a pass may have recreated the container since (its new files are current).
+          const m = readManifest(dir);
+          const project = m && projects(m.project);
+          if (!m || !project) return;
+          const state = (await this.d.engine.containers.find(container))?.State;
+          if (state) await this.rotate(container, dir, m, project, state.Running);
+        })
+        .catch((e: unknown) => this.d.log.warn({ err: e instanceof Error ? e.message : String(e), container }, "rotating delivered secrets failed"));
     }
   }
 
-  private async rotate(container: string, dir: string, m: DeliveryManifest, project: Project): Promise<void> {
+  private async rotate(container: string, dir: string, m: DeliveryManifest, project: Project, running: boolean): Promise<void> {
     const service = project.services[m.service];
     if (!service) return;
     const plan = deliveryPlan(project, service);
@@ -191,14 +200,18 @@ export class Deliveries {
     const files = m.files.map((f) => changed.find((c) => c.f.file === f.file)?.f ?? f);
     writeManifest(dir, { ...m, files });
     const what = changed.map((c) => `${c.f.kind} ${c.f.name} ${c.version}`).join(", ");
-    if (actions.includes("restart")) {
+    const subject = { container, deployment: m.project, service: m.service };
+    if (!running) {
+      // A stopped container is not started for it (that would undo `fizz stop`): its next start reads the new files.
+      this.d.emit("secret.rotated_in_place", `container ${container} is not running: it reads ${what} when it starts`, subject);
+    } else if (actions.includes("restart")) {
       await this.d.engine.containers.restart(container);
-      this.d.emit("secret.rotated_restart", `container ${container} restarted for ${what}`, { container });
+      this.d.emit("secret.rotated_restart", `container ${container} restarted for ${what}`, subject);
     } else if (actions.includes("rewrite+signal")) {
       await this.d.engine.containers.kill(container, { signal: m.signal });
-      this.d.emit("secret.rotated_signal", `container ${container} sent ${m.signal} for ${what}`, { container, signal: m.signal });
+      this.d.emit("secret.rotated_signal", `container ${container} sent ${m.signal} for ${what}`, { ...subject, signal: m.signal });
     } else {
-      this.d.emit("secret.rotated_in_place", `container ${container} sees ${what} in place (no restart)`, { container });
+      this.d.emit("secret.rotated_in_place", `container ${container} sees ${what} in place (no restart)`, subject);
     }
   }
 }

@@ -167,9 +167,9 @@ configs:
     const rm = fizz(["secret", "rm", "db_pw"]);
     expect(rm.code).not.toBe(0);
     expect(rm.err).toContain(`used by ${name}/web`);
-    // every delivery was audited
+    // every delivery was audited, and is found by the deployment it was for (`fizz events --filter deployment=…`)
     const delivered: string[] = [];
-    for await (const e of api.events({ follow: false, types: ["secret.delivered"] })) delivered.push(e.message);
+    for await (const e of api.events({ follow: false, types: ["secret.delivered"], deployment: name })) delivered.push(e.message);
     expect(delivered.filter((m) => m.includes("db_pw")).length).toBeGreaterThanOrEqual(2);
   }, 180_000);
 
