@@ -114,6 +114,33 @@ export function withPassthrough(cli: CAC, argv: string[]): string[] {
   return argv;
 }
 
+/**
+ * `--grace -5h`: a flag that takes a value, followed by a negative number or
+ * duration, takes it as its value (as Docker's CLI does), so the verb can say
+ * what is wrong with it. cac would read `-5h` as the short flags -5 and -h,
+ * and print the help with exit 0.
+ */
+export function withNegativeValues(cli: CAC, argv: string[]): string[] {
+  const verb = argv.find((a) => !a.startsWith("-"));
+  const cmd = cli.commands.find((c) => c.name === verb || c.aliasNames.includes(verb ?? ""));
+  const valueFlags = new Set<string>();
+  for (const o of [...cli.globalCommand.options, ...(cmd?.options ?? [])]) {
+    if (!o.rawName.includes("<") && !o.rawName.includes("[")) continue;
+    for (const part of o.rawName.split(/[ ,]+/)) if (part.startsWith("-")) valueFlags.add(part);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") return [...out, ...argv.slice(i)];
+    const next = argv[i + 1];
+    if (valueFlags.has(a) && next !== undefined && /^-[0-9.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** cac checks unknown flags only for matched commands; do the same without one. */
 function checkGlobalFlags(cli: CAC, argv: string[]): void {
   const known = knownFlags(cli);
@@ -138,7 +165,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   const result: RunResult = { code: 0 };
   const cli = buildCli(result, env);
   try {
-    cli.parse(["fizz", "fizz", ...withPassthrough(cli, argv)], { run: false });
+    cli.parse(["fizz", "fizz", ...withNegativeValues(cli, withPassthrough(cli, argv))], { run: false });
     if (cli.options.help) return 0;
     if (cli.options.version && !cli.matchedCommand) {
       process.stdout.write(`${versionLine()}\n`);

@@ -50,7 +50,7 @@ export const register: RegisterVerb = (cli, action) => {
     .command("registry [...args]", "The node's OCI registry: ls (images held), gc [--dry-run] (remove unused blobs), login (credentials for other machines)")
     .option("--format <format>", "table (default) or json")
     .option("--dry-run", "gc: print what would be removed, remove nothing")
-    .option("--grace <duration>", "gc: keep unused content stored or pulled within this time (default registry.gc_grace, 72h)")
+    .option("--grace <duration>", "gc: keep unused content stored or pulled within this time (default registry.gc_grace, 72h; blobs no manifest references yet stay 10 minutes whatever it says: a push may be under way)")
     .example("fizz registry ls")
     .example("docker push 127.0.0.1:5050/app:1 && fizz registry ls")
     .example("fizz registry gc --dry-run")

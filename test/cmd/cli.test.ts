@@ -31,6 +31,24 @@ describe("fizz CLI", () => {
   });
 });
 
+describe("a flag's value that starts with '-'", () => {
+  test("a negative number or duration is the flag's value, and the verb says what is wrong with it (not the help, exit 0)", () => {
+    const r = fizz("registry", "gc", "--dry-run", "--grace", "-5h");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--grace '-5h' is not a duration");
+    expect(r.stdout).not.toContain("Usage:");
+  });
+
+  test("only value flags take it, and nothing after the command of exec/run is touched", async () => {
+    const { buildCli, withNegativeValues, withPassthrough } = await import("../../cmd/cli.ts");
+    const cli = buildCli({ code: 0 }, {});
+    expect(withNegativeValues(cli, ["logs", "--tail", "-3", "web"])).toEqual(["logs", "--tail=-3", "web"]);
+    expect(withNegativeValues(cli, ["logs", "--follow", "-3"])).toEqual(["logs", "--follow", "-3"]);
+    const exec = withPassthrough(cli, ["exec", "web", "date", "-u", "-1"]);
+    expect(withNegativeValues(cli, exec)).toEqual(exec);
+  });
+});
+
 describe("every verb documents itself", () => {
   test("each command listed in --help has examples", async () => {
     const { buildCli } = await import("../../cmd/cli.ts");
