@@ -1,7 +1,7 @@
 /** `fizz create [services…]`: create the project's containers (networks, volumes, images too) without starting them. */
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
-import { connect, fizzVersion, loadForDeploy, openLocalStore, stepRenderer, withProjectOptions, requireServices } from "./project-common.ts";
+import { connect, fizzVersion, loadForDeploy, openLocalStore, stepRenderer, withProjectOptions, requireServices, projectEnvOf } from "./project-common.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("create [...services]", "Create the project's containers without starting them"))
@@ -24,7 +24,7 @@ export const register: RegisterVerb = (cli, action) => {
           const { plan } = await import("../core/reconcile/plan.ts");
           const { executePlan } = await import("../platform/deploy/executor.ts");
           const { EngineExecutor } = await import("../platform/deploy/engine-adapter.ts");
-          const prepared = prepareProject(project, { hostEnv: process.env, ...(store ? { node: store.nodeId() } : {}), fizzVersion: version, ...(services.length ? { targets: services } : {}) });
+          const prepared = prepareProject(project, { hostEnv: process.env, ...projectEnvOf(project), ...(store ? { node: store.nodeId() } : {}), fizzVersion: version, ...(services.length ? { targets: services } : {}) });
           const opts = {
             ...(services.length ? { services } : {}),
             ...(options.forceRecreate ? { forceRecreate: true } : {}),

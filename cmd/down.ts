@@ -67,6 +67,8 @@ export const register: RegisterVerb = (cli, action) => {
             ...(timeout ? { stopTimeoutSeconds: Number(timeout) } : {}),
           }).finally(() => progress.finish());
           if (!r.ok) throw r.error!;
+          const { removeLocalFiles } = await import("../platform/deploy/local-files.ts");
+          removeLocalFiles(name, process.env);
           if (rmi && desired) {
             for (const s of desired.services) {
               if (rmi === "local" && !s.hasBuild) continue;

@@ -1,7 +1,7 @@
 /** `fizz start|stop|restart [services…]`: act on existing containers, in dependency order. */
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
-import { connect, loadForDeploy, stepRenderer, withProjectOptions, requireServices } from "./project-common.ts";
+import { connect, loadForDeploy, stepRenderer, withProjectOptions, requireServices, projectEnvOf } from "./project-common.ts";
 import { agentKeepsRunning, agentLeavesStopped } from "./user-stop.ts";
 
 type Verb = "start" | "stop" | "restart";
@@ -29,7 +29,7 @@ function registerOne(verb: Verb): RegisterVerb {
           const lifecycle = await import("../core/reconcile/lifecycle.ts");
           const { executePlan } = await import("../platform/deploy/executor.ts");
           const { EngineExecutor } = await import("../platform/deploy/engine-adapter.ts");
-          const { desired } = prepareProject(project, { hostEnv: process.env });
+          const { desired } = prepareProject(project, { hostEnv: process.env, ...projectEnvOf(project) });
           const actual = await readActual(engine, project.name);
           const targets = services.length ? services : undefined;
           const p =

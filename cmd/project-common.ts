@@ -44,6 +44,12 @@ export function loadedFrom(project: Project): { locate?: (path: readonly (string
   return loaded.get(project);
 }
 
+/** For prepareProject: the loaded project's environment (the shell over its .env), where `environment:` secrets are read. */
+export function projectEnvOf(project: Project): { projectEnv?: Record<string, string> } {
+  const env = loaded.get(project)?.environment;
+  return env ? { projectEnv: env } : {};
+}
+
 export async function loadForDeploy(ctx: Context, options: Options): Promise<Project> {
   const result = await loadProject(readComposeOptions(options));
   if (result.project) loaded.set(result.project, { ...(result.locate ? { locate: result.locate } : {}), environment: result.environment });

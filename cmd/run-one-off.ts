@@ -14,6 +14,7 @@ import type { StepEvent } from "../platform/deploy/executor.ts";
 import type { Context } from "./context.ts";
 import { attachAndWait } from "./attach-io.ts";
 import { managedByAgent } from "./service-containers.ts";
+import { projectEnvOf } from "./project-common.ts";
 
 export interface RunOneOffOptions {
   overrides: RunOverrides;
@@ -34,7 +35,7 @@ export async function runOneOff(ctx: Context, engine: Engine, project: Project, 
     import("../core/compose/query.ts"),
     import("../core/deploy/one-off.ts"),
   ]);
-  const prepared = prepareProject(project, { hostEnv: process.env, targets: [serviceName] });
+  const prepared = prepareProject(project, { hostEnv: process.env, ...projectEnvOf(project), targets: [serviceName] });
   const service = prepared.project.services[serviceName] ?? prepared.project.disabled_services[serviceName]!;
   const planOpts = { ...(o.pull ? { pull: o.pull } : {}), ...(o.build ? { build: true } : {}) };
 

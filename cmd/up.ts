@@ -8,7 +8,7 @@
 import { FizzError, usageError } from "../core/errors.ts";
 import { optList, optString, type RegisterVerb } from "./command.ts";
 import { paint } from "./context.ts";
-import { connect, fizzVersion, loadForDeploy, openLocalStore, stepRenderer, withProjectOptions } from "./project-common.ts";
+import { connect, fizzVersion, loadForDeploy, openLocalStore, stepRenderer, withProjectOptions, projectEnvOf } from "./project-common.ts";
 import { PROGRESS_FLAG, progressMode, progressRenderer } from "./progress.ts";
 
 const PULL = ["always", "missing", "never"] as const;
@@ -86,6 +86,7 @@ export const register: RegisterVerb = (cli, action) => {
 
           const prepared = prepareProject(project, {
             hostEnv: process.env,
+            ...projectEnvOf(project),
             ...(store ? { node: store.nodeId() } : {}),
             fizzVersion: version,
             replicas: scale,

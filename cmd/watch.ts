@@ -9,7 +9,7 @@
 import { FizzError, usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { paint } from "./context.ts";
-import { connect, loadForDeploy, stepRenderer, withProjectOptions, requireServices } from "./project-common.ts";
+import { connect, loadForDeploy, stepRenderer, withProjectOptions, requireServices, projectEnvOf } from "./project-common.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("watch [...services]", "Sync, restart or rebuild services as their develop.watch paths change"))
@@ -45,7 +45,7 @@ export const register: RegisterVerb = (cli, action) => {
             import("./service-containers.ts"),
             import("node:fs"),
           ]);
-          const prepared = prepareProject(project, { hostEnv: process.env });
+          const prepared = prepareProject(project, { hostEnv: process.env, ...projectEnvOf(project) });
           const managed = await managedByAgent(ctx, project.name);
           const quiet = options.quiet === true;
           const say = (line: string) => {

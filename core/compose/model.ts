@@ -344,6 +344,12 @@ export interface ServiceFileRef {
   uid?: string;
   gid?: string;
   mode?: number;
+  /**
+   * Set on the engine directly for an `environment:` or `content:` definition
+   * (core/deploy/local-file-objects.ts): its value's digest, so a new value
+   * changes the service's config hash and recreates its containers.
+   */
+  value_digest?: string;
 }
 
 export interface Logging {

@@ -7,7 +7,7 @@
  * the template carries the first network in the body and the rest as
  * `extraNetworks` for the executor to connect before the container starts.
  */
-import type { Project, Service, VolumeMount } from "../compose/model.ts";
+import type { Project, SecretDef, Service, VolumeMount } from "../compose/model.ts";
 import { labelsFor, type DependsOnLabel } from "../labels.ts";
 import type { ContainerCreateBody, EndpointConfig, HostConfig, MountSpec } from "./engine-body.ts";
 
@@ -193,6 +193,13 @@ export function instantiate(t: ServiceTemplate, input: InstanceInput): Instance 
   return { name: input.name, body, extraNetworks: rest };
 }
 
+/** Why a secret or config has no file to mount on the engine directly (`environment:` and `content:` ones get one: core/deploy/local-file-objects.ts). */
+function unmountable(def: SecretDef | undefined): string {
+  if (!def) return "is not defined at the top level; not mounted";
+  if (def.environment !== undefined) return `its variable ${def.environment} is not set; not mounted`;
+  return "comes from the agent (external or encrypted for the cluster); not mounted without it: run fizz up -d with an agent";
+}
+
 function hostConfig(project: Project, s: Service, warn: (field: string, why: string) => void): HostConfig {
   const h: HostConfig = {};
   const mounts = s.volumes.map((v) => mountSpec(project, v));
@@ -202,14 +209,14 @@ function hostConfig(project: Project, s: Service, warn: (field: string, why: str
     const target = ref.target ?? `/run/secrets/${ref.source}`;
     if (def?.sealed) continue;
     if (def?.file) mounts.push({ Type: "bind", Source: def.file, Target: target.startsWith("/") ? target : `/run/secrets/${target}`, ReadOnly: true });
-    else warn(`secrets.${ref.source}`, "only file-based secrets can be mounted on a single node; use `file:` (cluster secrets come with `fizz secret`)");
+    else warn(`secrets.${ref.source}`, unmountable(def));
   }
   for (const ref of s.configs) {
     const def = project.configs[ref.source];
     const target = ref.target ?? `/${ref.source}`;
     if (def?.sealed) continue;
     if (def?.file) mounts.push({ Type: "bind", Source: def.file, Target: target, ReadOnly: true });
-    else warn(`configs.${ref.source}`, "only file-based configs can be mounted on a single node; use `file:`");
+    else warn(`configs.${ref.source}`, unmountable(def));
   }
   if (mounts.length) h.Mounts = mounts;
 

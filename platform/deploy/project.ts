@@ -13,6 +13,8 @@ import { runDueHealthcheck } from "./podman-health.ts";
 import type { BuildSpec } from "./engine-adapter.ts";
 import { readUserText } from "../user-file.ts";
 import { withoutIngressPorts } from "../../core/ingress/routes.ts";
+import { localFileObjects } from "../../core/deploy/local-file-objects.ts";
+import { localFilesDir, writeLocalFiles } from "./local-files.ts";
 
 export interface PrepareOptions {
   hostEnv: Readonly<Record<string, string | undefined>>;
@@ -23,6 +25,8 @@ export interface PrepareOptions {
   /** Cluster mode: the numbers of each service placed on this node. */
   share?: DesiredOptions["share"];
   readText?: (path: string) => string | undefined;
+  /** The project's environment (the shell over its .env), for `environment:` secrets and configs; default hostEnv. */
+  projectEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface Prepared {
@@ -50,7 +54,10 @@ export function prepareProject(project: Project, opts: PrepareOptions): Prepared
   for (const [name, s] of Object.entries(project.disabled_services)) {
     disabled[name] = opts.targets?.includes(name) ? withResolvedEnvironment(s, readText, opts.hostEnv) : s;
   }
-  const resolved: Project = { ...project, services, disabled_services: disabled };
+  // `environment:` and `content:` secrets and configs become files here (the agent path seals them instead).
+  const local = localFileObjects({ ...project, services, disabled_services: disabled }, localFilesDir(project.name, opts.hostEnv), (n) => opts.projectEnv?.[n] ?? opts.hostEnv[n]);
+  writeLocalFiles(local.files);
+  const resolved: Project = local.project;
   const { desired, warnings } = desiredProject(resolved, {
     ...(opts.node ? { node: opts.node } : {}),
     ...(opts.fizzVersion ? { fizzVersion: opts.fizzVersion } : {}),
