@@ -242,6 +242,8 @@ export function printRecovery(ctx: Context, threshold: number, shares: string[])
 async function encrypt(ctx: Context, options: Options, file: string | undefined, extra: string | undefined): Promise<number> {
   if (extra !== undefined) throw usageError("fizz secret encrypt takes one FILE|-", USAGE);
   let recipients = optList(options, "recipient");
+  // Checked before stdin is read: a recipient that is not one is named, as export names it.
+  if (recipients.length) (await import("../platform/secrets/age-encrypt.ts")).checkRecipients(recipients);
   if (!recipients.length) recipients = [(await (await agentClient(ctx)).json<{ recipient: string }>("GET", "/v1/recipient")).recipient];
   // Encrypting a file for GitOps is not storing it: any size that fits in memory.
   const value = await readValue(file ?? "-", "fizz secret encrypt", 1 << 30);
