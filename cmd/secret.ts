@@ -107,9 +107,9 @@ export const register: RegisterVerb = (cli, action) => {
             labels[l.slice(0, i)] = l.slice(i + 1);
           }
           const project = optString(options, "project");
-          const r = await client.json<{ name: string; version: number; size: number }>("POST", "/v1/secrets", { name, value: b64(value), ...(options.config ? { kind: "config" } : {}), ...(project ? { project } : {}), labels });
+          const r = await client.json<{ name: string; kind?: string; version: number; size: number }>("POST", "/v1/secrets", { name, value: b64(value), ...(options.config ? { kind: "config" } : {}), ...(project ? { project } : {}), labels });
           value.fill(0);
-          ctx.err(`Created ${options.config ? "config" : "secret"} ${r.name} (version ${r.version}, ${r.size} bytes).\n`);
+          ctx.err(`Created ${r.kind ?? (options.config ? "config" : "secret")} ${r.name} (version ${r.version}, ${r.size} bytes).\n`);
           ctx.out(`${r.name}\n`);
           return 0;
         }
