@@ -214,8 +214,9 @@ export const register: RegisterVerb = (cli, action) => {
           none(a1 === undefined ? 0 : 1);
           let share = a1;
           if (share === undefined) share = new TextDecoder().decode(await readValue("-", "fizz secret unseal")).trim();
-          const r = await client.json<{ state: string; recovery: { have: number; need: number } | null; reason: string }>("POST", "/v1/seal/unseal", { share });
-          if (r.state === "sealed") ctx.err(`Recovery share accepted: ${r.recovery?.have ?? "?"} of ${r.recovery?.need ?? "?"}. Give the next one.\n`);
+          const r = await client.json<{ state: string; recovery: { have: number; need: number } | null; reason: string; checked?: { share: number; valid: boolean } }>("POST", "/v1/seal/unseal", { share });
+          if (r.checked) ctx.err(`This node is unsealed already (${r.reason}); nothing to do. Recovery share ${r.checked.share} is valid for this cluster.\n`);
+          else if (r.state === "sealed") ctx.err(`Recovery share accepted: ${r.recovery?.have ?? "?"} of ${r.recovery?.need ?? "?"}. Give the next one.\n`);
           else ctx.err(`Unsealed (${r.reason}). Live nodes follow within a few seconds.\n`);
           return 0;
         }
