@@ -33,3 +33,18 @@ describe("fizz secret encrypt -r", () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe("fizz secret inspect --format table", () => {
+  test("renders key/value lines and the kept versions, not JSON", async () => {
+    const { inspectTable } = await import("../../cmd/secret.ts");
+    const now = Date.now();
+    const out = inspectTable({ name: "db_pw", kind: "secret", version: 2, versions: 2, size: 7, project: null, grants: ["shop"], labels: { team: "a" }, usedBy: ["shop/web"], created: now, updated: now, history: [{ v: 2, created: now, size: 7, by: "node-a" }, { v: 1, created: now, size: 5, by: "node-a" }] });
+    expect(out.trimStart().startsWith("{")).toBe(false);
+    expect(out).toMatch(/^Name: +db_pw$/m);
+    expect(out).toMatch(/^Version: +2 \(2 kept\)$/m);
+    expect(out).toMatch(/^Grants: +shop$/m);
+    expect(out).toMatch(/^Labels: +team=a$/m);
+    expect(out).toMatch(/^VERSION +SIZE +BY +CREATED$/m);
+    expect(out).toMatch(/^1 +5 +node-a +\d+ seconds ago$/m);
+  });
+});
