@@ -93,7 +93,7 @@ export async function checkSecrets(client: ApiClient | undefined, project: Proje
 }
 
 export async function sealSecrets(ctx: Context, client: ApiClient, project: Project, o: { locate?: Locate; env: Record<string, string | undefined>; upload: boolean }): Promise<Project> {
-  if (!usesSecrets(project)) return project;
+  // Even with no secret in use, a config's `content:` must not travel (resolveComposeSecrets drops unused ones).
   const { FizzError } = await import("../core/errors.ts");
   const { findings, project: sealed, uploads } = await checkSecrets(client, project, o);
   const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");

@@ -73,7 +73,7 @@ function format(options: Options): "table" | "json" {
 export const register: RegisterVerb = (cli, action) => {
   const cmd = cli
     .command("secret [...args]", "Secrets and configs, encrypted in the cluster: create | ls | inspect | rm | rotate | rollback | grant | revoke | recipient | encrypt | export | identity | status | unseal | recovery")
-    .option("--format <format>", "table (default) or json, for ls, inspect, status")
+    .option("--format <format>", "ls, status: table (default) or json; inspect: json (default, like docker inspect) or table")
     .option("-r, --recipient <age1…>", "encrypt/export: encrypt to this age recipient (repeatable; encrypt defaults to the cluster's)")
     .option("-a, --armor", "encrypt/export: ASCII armor instead of binary")
     .option("-o, --output <file>", "encrypt/export: write the age file here instead of stdout")
@@ -107,9 +107,9 @@ export const register: RegisterVerb = (cli, action) => {
             labels[l.slice(0, i)] = l.slice(i + 1);
           }
           const project = optString(options, "project");
-          const r = await client.json<{ name: string; version: number; size: number }>("POST", "/v1/secrets", { name, value: b64(value), ...(options.config ? { kind: "config" } : {}), ...(project ? { project } : {}), labels });
+          const r = await client.json<{ name: string; kind?: string; version: number; size: number }>("POST", "/v1/secrets", { name, value: b64(value), ...(options.config ? { kind: "config" } : {}), ...(project ? { project } : {}), labels });
           value.fill(0);
-          ctx.err(`Created ${options.config ? "config" : "secret"} ${r.name} (version ${r.version}, ${r.size} bytes).\n`);
+          ctx.err(`Created ${r.kind ?? (options.config ? "config" : "secret")} ${r.name} (version ${r.version}, ${r.size} bytes).\n`);
           ctx.out(`${r.name}\n`);
           return 0;
         }
@@ -142,8 +142,10 @@ export const register: RegisterVerb = (cli, action) => {
         case "inspect": {
           const name = need(a1, "NAME");
           none(1);
-          const r = await client.json<Record<string, unknown>>("GET", `/v1/secrets/${urlPath(name)}`);
-          ctx.out(`${JSON.stringify(r, null, 2)}\n`);
+          const fmt = optString(options, "format") ?? "json";
+          if (fmt !== "table" && fmt !== "json") throw usageError(`unknown format '${fmt}'`, "use --format json (the default for inspect) or --format table");
+          const r = await client.json<SecretDetail>("GET", `/v1/secrets/${urlPath(name)}`);
+          ctx.out(fmt === "json" ? `${JSON.stringify(r, null, 2)}\n` : inspectTable(r));
           return 0;
         }
         case "rm":
@@ -214,8 +216,9 @@ export const register: RegisterVerb = (cli, action) => {
           none(a1 === undefined ? 0 : 1);
           let share = a1;
           if (share === undefined) share = new TextDecoder().decode(await readValue("-", "fizz secret unseal")).trim();
-          const r = await client.json<{ state: string; recovery: { have: number; need: number } | null; reason: string }>("POST", "/v1/seal/unseal", { share });
-          if (r.state === "sealed") ctx.err(`Recovery share accepted: ${r.recovery?.have ?? "?"} of ${r.recovery?.need ?? "?"}. Give the next one.\n`);
+          const r = await client.json<{ state: string; recovery: { have: number; need: number } | null; reason: string; checked?: { share: number; valid: boolean } }>("POST", "/v1/seal/unseal", { share });
+          if (r.checked) ctx.err(`This node is unsealed already (${r.reason}); nothing to do. Recovery share ${r.checked.share} is valid for this cluster.\n`);
+          else if (r.state === "sealed") ctx.err(`Recovery share accepted: ${r.recovery?.have ?? "?"} of ${r.recovery?.need ?? "?"}. Give the next one.\n`);
           else ctx.err(`Unsealed (${r.reason}). Live nodes follow within a few seconds.\n`);
           return 0;
         }
@@ -234,6 +237,40 @@ export const register: RegisterVerb = (cli, action) => {
   );
 };
 
+interface SecretDetail {
+  name: string;
+  kind: string;
+  version: number;
+  versions: number;
+  size: number;
+  project: string | null;
+  grants: string[];
+  labels: Record<string, string>;
+  usedBy: string[];
+  created: number;
+  updated: number;
+  history: { v: number; created: number; size: number; by: string }[];
+}
+
+/** `secret inspect --format table`: the fields as key/value lines, then the kept versions. */
+export function inspectTable(r: SecretDetail): string {
+  const list = (xs: readonly string[] | undefined) => (xs?.length ? xs.join(", ") : "-");
+  const kv = table([
+    ["Name:", r.name],
+    ["Kind:", r.kind],
+    ["Version:", `${r.version} (${r.versions} kept)`],
+    ["Size:", `${r.size} bytes`],
+    ["Project:", r.project ?? "-"],
+    ["Grants:", list(r.grants)],
+    ["Labels:", list(Object.entries(r.labels ?? {}).map(([k, v]) => `${k}=${v}`))],
+    ["Used by:", list(r.usedBy)],
+    ["Created:", ago(r.created)],
+    ["Updated:", ago(r.updated)],
+  ]);
+  const history = table([["VERSION", "SIZE", "BY", "CREATED"], ...(r.history ?? []).map((h) => [String(h.v), String(h.size), h.by, ago(h.created)])]);
+  return `${kv}\n${history}`;
+}
+
 export function printRecovery(ctx: Context, threshold: number, shares: string[]): void {
   ctx.err(`Recovery shares (any ${threshold} of these ${shares.length} unseal the cluster when too few nodes are up: fizz secret unseal SHARE).\nKeep them apart and offline; they are shown only now. Earlier recovery shares no longer work.\n`);
   for (const s of shares) ctx.out(`${s}\n`);
@@ -242,6 +279,8 @@ export function printRecovery(ctx: Context, threshold: number, shares: string[])
 async function encrypt(ctx: Context, options: Options, file: string | undefined, extra: string | undefined): Promise<number> {
   if (extra !== undefined) throw usageError("fizz secret encrypt takes one FILE|-", USAGE);
   let recipients = optList(options, "recipient");
+  // Checked before stdin is read: a recipient that is not one is named, as export names it.
+  if (recipients.length) (await import("../platform/secrets/age-encrypt.ts")).checkRecipients(recipients);
   if (!recipients.length) recipients = [(await (await agentClient(ctx)).json<{ recipient: string }>("GET", "/v1/recipient")).recipient];
   // Encrypting a file for GitOps is not storing it: any size that fits in memory.
   const value = await readValue(file ?? "-", "fizz secret encrypt", 1 << 30);

@@ -240,6 +240,8 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeInfo>> = {
   "secrets.exists": { status: 409 },
   "secrets.forbidden": { status: 403 },
   "secrets.in_use": { status: 409 },
+  "secrets.kind_mismatch": { status: 400 },
+  "secrets.no_grant": { status: 404 },
   "secrets.no_keyring": { status: 503 },
   "secrets.no_recovery": { status: 409 },
   "secrets.no_version": { status: 400 },

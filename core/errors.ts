@@ -55,7 +55,8 @@ export class FizzError extends Error {
   where(): string {
     const loc = this.location;
     const at = loc ? `${loc.file}:${loc.line}:${loc.column}: ` : "";
-    const path = this.path ? `${this.path}: ` : "";
+    // A message that names its path already (the API's input checks do, so that a JSON body reads whole) gets it once.
+    const path = this.path && !this.message.startsWith(`${this.path}: `) ? `${this.path}: ` : "";
     return `${at}${path}${this.message}`;
   }
 

@@ -16,6 +16,8 @@ import { limitMessage } from "../../core/limits.ts";
 import {
   fromBase64,
   identityKey,
+  kindOfPath,
+  newSecretPathProblem,
   secretKey,
   SECRET_PATH_RE,
   SECRET_VERSIONS_KEPT,
@@ -120,14 +122,21 @@ export class Catalog {
   }
 
   async create(path: string, value: Uint8Array, o: { kind?: SecretKind; project?: string | null; labels?: Record<string, string>; grants?: string[] } = {}): Promise<SecretSummary> {
-    checkPath(path);
+    const problem = newSecretPathProblem(path);
+    if (problem) throw new FizzError({ code: "secrets.bad_name", message: `'${path.slice(0, 80)}' is not a secret name: ${problem}`, status: 400 });
+    // A project-owned path names its kind (<project>/config/<name>); a kind asked for must agree with it.
+    const named = kindOfPath(path);
+    if (named && o.kind && o.kind !== named) {
+      throw new FizzError({ code: "secrets.kind_mismatch", message: `${path} names a ${named}, but a ${o.kind} was asked for`, hint: `use ${path.split("/")[0]}/${o.kind}/${path.split("/")[2]}${o.kind === "config" ? "" : ", or --config"}`, status: 400 });
+    }
+    const kind = named ?? o.kind ?? "secret";
     if (this.meta(path)) throw new FizzError({ code: "secrets.exists", message: `secret ${path} already exists`, hint: `to change its value: fizz secret rotate ${path} FILE|-`, status: 409 });
     this.checkSize(path, value);
     const { id, record } = await this.sealVersion(path, value);
     const now = this.d.now();
     const meta: SecretMetaRecord = {
       type: "secret",
-      kind: o.kind ?? "secret",
+      kind,
       current: 1,
       versions: [{ v: 1, created: now, size: value.length, by: this.d.node, id }],
       project: o.project ?? (path.includes("/") ? path.split("/")[0]! : null),
@@ -160,6 +169,10 @@ export class Catalog {
     const kept = versions.slice(0, SECRET_VERSIONS_KEPT);
     const next: SecretMetaRecord = { ...cur, current: v, versions: kept };
     const keep = new Set(kept.map((x) => versionKey(path, x.v, x.id)));
+    // An earlier rotation of ours that this one builds on (the metadata read names it) and pushes out of the history was
+    // pruned, not lost: settle() must not report it. One the metadata no longer names did lose, and settle() says so.
+    const pruned = new Set(cur.versions.filter((x) => !keep.has(versionKey(path, x.v, x.id))).map((x) => `${x.v}@${x.id}`));
+    this.pending = this.pending.filter((p) => p.path !== path || !pruned.has(`${p.v}@${p.id}`));
     const drop = this.d.state.list(`version/${path}@`).map(([k]) => k).filter((k) => !keep.has(k));
     this.d.state.putAll([[versionKey(path, v, id), record], [secretKey(path), next], ...drop.map((k) => [k, null] as const)]);
     this.pending.push({ path, v, id, at: this.d.now() });
@@ -180,6 +193,8 @@ export class Catalog {
     const still: typeof this.pending = [];
     for (const p of this.pending) {
       const m = this.meta(p.path);
+      // Older than every version kept: rotations after it (here or on another node) pushed it out of the history, which is no loss.
+      if (m && m.versions.length >= SECRET_VERSIONS_KEPT && m.versions.every((x) => x.v > p.v)) continue;
       if (m && !m.versions.some((x) => x.v === p.v && x.id === p.id)) {
         const won = m.versions.find((x) => x.v === p.v) ?? m.versions.find((x) => x.v === m.current);
         this.d.state.delete(versionKey(p.path, p.v, p.id));
@@ -229,6 +244,14 @@ export class Catalog {
     if (!m) throw notFound(path);
     if (!/^[a-z0-9][a-z0-9_-]{0,62}(\/[A-Za-z0-9._-]{1,63})?$/.test(target)) {
       throw new FizzError({ code: "secrets.bad_grant", message: `'${target.slice(0, 80)}' is not a project or project/service`, status: 400 });
+    }
+    if (revoke && !m.grants.includes(target)) {
+      throw new FizzError({
+        code: "secrets.no_grant",
+        message: `secret ${path} is not granted to ${target}${m.grants.length ? ` (granted to ${m.grants.join(", ")})` : " (it has no grants)"}`,
+        hint: "fizz secret inspect lists its grants",
+        status: 404,
+      });
     }
     const grants = revoke ? m.grants.filter((g) => g !== target) : [...new Set([...m.grants, target])].sort();
     const next = { ...m, grants };

@@ -23,7 +23,7 @@ import type { RouteModule } from "../../platform/api/router.ts";
 import { secretsRoutes, type SecretsApi } from "../../platform/api/routes-secrets.ts";
 import type { Engine } from "../../platform/engine/index.ts";
 import { loadNativeAead } from "../../platform/secrets/aead.ts";
-import { encryptAge } from "../../platform/secrets/age-encrypt.ts";
+import { checkRecipients, encryptAge } from "../../platform/secrets/age-encrypt.ts";
 import { ensureMemoryBacked, filesystemOf, listContainerDirs, MEMORY_FS, unmountIfMounted } from "../../platform/secrets/files.ts";
 import { existsSync } from "node:fs";
 import type { Change } from "../changes.ts";
@@ -302,12 +302,14 @@ export class SecretsController implements Controller, SecretsApi {
     return this.catalog.grant(path, target, revoke);
   }
   async export(path: string, recipients: string[], armor: boolean): Promise<Uint8Array> {
+    checkRecipients(recipients);
     const value = await this.catalog.value(checkPath(path));
     try {
       const out = await encryptAge(value, recipients, { armor, aead: this.aead });
       recordEvent(this.ctx, { type: "secret.exported", message: `secret ${path} exported, encrypted to ${recipients.join(", ")}`, data: { secret: path, recipients } });
       return out;
     } catch (e) {
+      if (e instanceof FizzError) throw e; // a recipient that is not one (checkRecipients), named
       throw new FizzError({ code: "secrets.bad_recipient", message: `cannot encrypt to ${recipients.join(", ")}: ${e instanceof Error ? e.message : String(e)}`, status: 400 });
     } finally {
       value.fill(0);

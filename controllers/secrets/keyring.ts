@@ -45,6 +45,8 @@ export interface SealStatus {
   readonly threshold: number | null;
   readonly holders: number;
   readonly recovery: { readonly have: number; readonly need: number } | null;
+  /** On a node that was unsealed already: the share given was checked (format, and against this cluster's commitments), not used. */
+  readonly checked?: { readonly share: number; readonly valid: true };
 }
 
 /**
@@ -324,14 +326,16 @@ export class KeyHolder {
   async submitRecovery(text: string): Promise<SealStatus> {
     const kr = this.keyring();
     if (!kr?.recovery) throw new FizzError({ code: "secrets.no_recovery", message: "this cluster has no recovery shares (fizz init makes them; fizz secret recovery makes new ones)", status: 409 });
-    if (this.master) return this.status();
+    // Checked the same way whether sealed or not: someone testing their recovery shares on a healthy node is told the truth.
+    const already = this.master ? " (this node is unsealed already; the share was only checked)" : "";
     const s = decodeRecoveryShare(text);
-    if (!s) throw new FizzError({ code: "secrets.bad_recovery_share", message: "that is not a recovery share (fizzrecovery1…, as fizz init printed it; check for typos)", status: 400 });
+    if (!s) throw new FizzError({ code: "secrets.bad_recovery_share", message: `that is not a recovery share (fizzrecovery1…, as fizz init printed it; check for typos)${already}`, status: 400 });
     const x = shareIndex(s);
     const c = kr.recovery.commitments[x - 1];
     if (!c || !verifyShare(recoveryPoly(kr.recovery.id), kr.recovery.threshold, s, c)) {
-      throw new FizzError({ code: "secrets.wrong_recovery_share", message: `recovery share ${x} does not match this cluster's record of share ${x}: it is from an older set or another cluster`, status: 400 });
+      throw new FizzError({ code: "secrets.wrong_recovery_share", message: `recovery share ${x} does not match this cluster's record of share ${x}: it is from an older set or another cluster${already}`, status: 400 });
     }
+    if (this.master) return { ...this.status(), checked: { share: x, valid: true } };
     this.recoveryShares.set(x, s);
     if (this.recoveryShares.size >= kr.recovery.threshold) {
       const r = await combine([...this.recoveryShares.values()], kr.recovery.threshold, kr.check);

@@ -184,13 +184,32 @@ function sealedSources(p: Readonly<Record<string, unknown>>): Sealed | string {
   return out;
 }
 
+/** A stored config's definition comes without its source (`fizz up` uploaded the `content:`); the loader is given an empty one, dropped again in withSealed. */
+const SOURCES = ["file", "environment", "content", "external", "driver"] as const;
+
 function withoutSealed(p: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const strip = (defs: unknown) => Object.fromEntries(Object.entries((defs ?? {}) as Record<string, Record<string, unknown>>).map(([k, d]) => [k, isObj(d) ? Object.fromEntries(Object.entries(d).filter(([f]) => f !== "sealed")) : d]));
-  return { ...p, secrets: strip(p.secrets), configs: strip(p.configs) };
+  const strip = (defs: unknown, kind: "secrets" | "configs") =>
+    Object.fromEntries(
+      Object.entries((defs ?? {}) as Record<string, Record<string, unknown>>).map(([k, d]) => {
+        if (!isObj(d)) return [k, d];
+        const rest = Object.fromEntries(Object.entries(d).filter(([f]) => f !== "sealed"));
+        const sourceless = kind === "configs" && isObj(d.sealed) && d.sealed.kind === "stored" && SOURCES.every((f) => d[f] === undefined || (f === "external" && d[f] === false));
+        return [k, sourceless ? { ...rest, content: "" } : rest];
+      }),
+    );
+  return { ...p, secrets: strip(p.secrets, "secrets"), configs: strip(p.configs, "configs") };
 }
 
+/** Sealed sources put back; a stored value's `content:` is never kept (its value is in the catalog, encrypted). */
 function withSealed(project: Project, sealed: Sealed): Project {
   const put = <T extends Record<string, SecretDef>>(defs: T, from: Readonly<Record<string, SealedSource>>): T =>
-    Object.fromEntries(Object.entries(defs).map(([k, d]) => [k, from[k] ? { ...d, sealed: from[k] } : d])) as T;
+    Object.fromEntries(
+      Object.entries(defs).map(([k, d]) => {
+        const s = from[k];
+        if (!s) return [k, d];
+        const { content: _content, ...rest } = d;
+        return [k, s.kind === "stored" ? { ...rest, sealed: s } : { ...d, sealed: s }];
+      }),
+    ) as T;
   return { ...project, secrets: put(project.secrets, sealed.secrets), configs: put(project.configs, sealed.configs) };
 }

@@ -6,7 +6,7 @@
  *   external: true (and name:)    a stored cluster secret: must exist      → { stored, path: name }
  *   file: plain text or bytes     uploaded as the project's own secret     → { stored, path: <project>/secret/<key> }
  *   environment: VAR              the variable's value, uploaded likewise
- *   content: (configs)            the text, uploaded likewise
+ *   content: (configs)            the text, uploaded likewise (the project keeps no `content`)
  *   file: an age file             kept encrypted in the spec (GitOps)      → { age }
  *   file: a SOPS file             kept encrypted; x-fizz.key picks a value → { sops }
  *   x-fizz.encrypted: armored age inline in the compose file               → { age }
@@ -77,6 +77,11 @@ export function projectPath(project: string, kind: "secret" | "config", key: str
   return `${project}/${kind}/${key}`;
 }
 
+function withoutContent(def: SecretDef): SecretDef {
+  const { content: _content, ...rest } = def;
+  return rest;
+}
+
 export function resolveComposeSecrets(input: ComposeSecretsInput): ComposeSecretsPlan {
   const { project } = input;
   const uploads: Upload[] = [];
@@ -96,8 +101,11 @@ export function resolveComposeSecrets(input: ComposeSecretsInput): ComposeSecret
       if (!def) continue; // validate.ts reports undefined references
       const base: DocPath = [section, key];
       const sealed = resolveOne(input, kind, key, def, base, { uploads, external, verify, errors });
-      if (sealed) out[section][key] = { ...def, sealed };
+      // An uploaded `content:` travels as its reference only, as `file:` (a path) and `environment:` (a name) do.
+      if (sealed) out[section][key] = { ...withoutContent(def), sealed };
     }
+    // A definition no service uses is not deployed: its `content:` does not travel either.
+    for (const [key, def] of Object.entries(out[section])) if (!used[section].has(key) && def.content !== undefined) delete out[section][key];
   }
   return { project: out, uploads, external, verify, errors };
 }

@@ -29,6 +29,24 @@ const RECIPIENT_RE = /^age1[0-9a-z]{20,2000}$/;
 const HEX_RE = /^[0-9a-f]{8,128}$/;
 /** Names of secrets and configs; `/` joins a project-owned path's parts. */
 export const SECRET_PATH_RE = /^[A-Za-z0-9._-]{1,63}(\/(secret|config)\/[A-Za-z0-9._-]{1,63})?$/;
+
+/**
+ * Why `path` may not name a new secret, or undefined: SECRET_PATH_RE (kept as
+ * it is so stored state still reads), and no part may be `.` or `..`, which
+ * no URL can address (the API refuses such segments).
+ */
+export function newSecretPathProblem(path: string): string | undefined {
+  if (!SECRET_PATH_RE.test(path)) return "use letters, digits, '.', '_' and '-' (at most 63), or <project>/secret/<name> and <project>/config/<name>";
+  const dots = path.split("/").find((s) => s === "." || s === "..");
+  if (dots) return `'${dots}' cannot be a name or a part of one (it could not be addressed afterwards)`;
+  return undefined;
+}
+
+/** The kind a project-owned path names (`<project>/config/<name>` is a config); undefined for a cluster secret's plain name. */
+export function kindOfPath(path: string): SecretKind | undefined {
+  const parts = path.split("/");
+  return parts.length === 3 ? (parts[1] as SecretKind) : undefined;
+}
 const NODE_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 /** A stored value is at most 1 MiB (core/limits.ts); its base64 ciphertext fits in this. */
 const MAX_CIPHERTEXT = 2 * 1024 * 1024;

@@ -68,6 +68,15 @@ describe("unseal protocol over shared records", () => {
     // Nothing on the wire or in the records is a share in the clear.
     expect(JSON.stringify([...c.state.m.values()])).not.toMatch(/"share":\s*\[/);
 
+    // Unseal on a node that is unsealed already checks the share (it was taken as working whatever it was).
+    const n1 = c.holders.get("n1")!;
+    const ok = await n1.submitRecovery(recovery[2]!);
+    expect(ok.state).toBe("unsealed");
+    expect(ok.checked).toEqual({ share: 3, valid: true });
+    expect(ok.recovery).toEqual({ have: 0, need: 3 });
+    await expect(n1.submitRecovery("garbage")).rejects.toThrow("that is not a recovery share");
+    await expect(n1.submitRecovery(recovery[2]!.slice(0, -3) + (recovery[2]!.endsWith("q") ? "ppp" : "qqq"))).rejects.toMatchObject({ status: 400 });
+
     c.alive.delete("n1");
     c.alive.delete("n2");
     await c.rounds();

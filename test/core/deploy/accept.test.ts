@@ -108,4 +108,33 @@ volumes: { data: {} }
     expect(refusal(acceptDeployment({ name: "x", project: p, local: false })).code).toBe("deploy.remote_build");
     expect(acceptDeployment({ name: "x", project: p, local: true }).ok).toBe(true);
   });
+
+  test("a config uploaded from content: is stored as its reference only, never its value", async () => {
+    const { resolveComposeSecrets } = await import("../../../core/secrets/compose.ts");
+    const p = cliProject(`
+services:
+  web:
+    image: nginx
+    configs: [motd]
+configs:
+  motd: {content: "hello secret world"}
+  spare: {content: "unused secret text"}
+`);
+    const plan = resolveComposeSecrets({ project: p, readFile: () => ({ ok: false, message: "none" }), env: () => undefined, maxBytes: 1024 });
+    expect(plan.errors).toEqual([]);
+    expect(plan.uploads.map((u) => u.path)).toEqual(["src/config/motd"]);
+    const r = acceptDeployment({ name: "src", project: asBody(plan.project), local: false });
+    if (!r.ok) throw r.error;
+    const stored = JSON.stringify(r.project);
+    expect(stored).not.toContain("hello secret world");
+    expect(stored).not.toContain("unused secret text");
+    expect(r.project.configs.motd).toMatchObject({ sealed: { kind: "stored", path: "src/config/motd" } });
+    expect(r.project.configs.motd!.content).toBeUndefined();
+    // An API client that sends content next to a stored reference does not get it kept either.
+    const raw = asBody(p);
+    (raw.configs as Record<string, Record<string, unknown>>).motd!.sealed = { kind: "stored", path: "src/config/motd" };
+    const r2 = acceptDeployment({ name: "src", project: raw, local: false });
+    if (!r2.ok) throw r2.error;
+    expect(JSON.stringify(r2.project.configs.motd)).not.toContain("hello secret world");
+  });
 });
