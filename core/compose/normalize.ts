@@ -21,7 +21,7 @@ import type {
   VolumeMount,
 } from "./model.ts";
 import { isDict, toDict } from "./merge.ts";
-import { readBool, readInt, readObj, readSpec, readStr, readStrs, typeName, type Cx, type Schema, type Spec } from "./schema.ts";
+import { readBool, readFileMode, readInt, readObj, readSpec, readStr, readStrs, typeName, type Cx, type Schema, type Spec } from "./schema.ts";
 import { echo } from "../limits.ts";
 import type { Path } from "./source.ts";
 import { parseDeviceShort, parsePortShort, parseVolumeShort } from "./syntax.ts";
@@ -123,7 +123,7 @@ const FILE_REF: Spec = {
     v.forEach((item, i) => {
       if (typeof item === "string") out.push({ source: item });
       else {
-        const o = readObj(item, [...p, i], cx, { source: "str", target: "str", uid: "str", gid: "str", mode: "uint" }, ["source"]);
+        const o = readObj(item, [...p, i], cx, { source: "str", target: "str", uid: "str", gid: "str", mode: { fn: readFileMode } }, ["source"]);
         if (o && typeof o.source === "string") out.push(o as unknown as ServiceFileRef);
       }
     });

@@ -76,6 +76,21 @@ export function readInt(v: unknown, path: Path, cx: Cx, min = -Infinity): number
   return n;
 }
 
+/**
+ * A secret/config file mode, as compose-go reads it (types.FileMode): a
+ * string is octal (strconv.ParseInt(v, 8, 64): "0440" is 0o440), a number is
+ * taken as is (YAML 1.1 already reads an unquoted 0440 as octal, 288).
+ */
+export function readFileMode(v: unknown, path: Path, cx: Cx): number | undefined {
+  if (typeof v === "number") return readInt(v, path, cx, 0);
+  if (typeof v === "string") {
+    if (/^[+]?[0-7]+$/.test(v)) return parseInt(v.replace(/^\+/, ""), 8);
+    cx.diags.error(path, "compose.bad_value", `file mode '${v.slice(0, 40)}' is not an octal number`, "a quoted mode is octal, like \"0440\"");
+    return undefined;
+  }
+  return wrong(cx, path, "an octal file mode", v);
+}
+
 export function readNum(v: unknown, path: Path, cx: Cx): number | undefined {
   if (typeof v === "number" && Number.isFinite(v)) return v;
   if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
