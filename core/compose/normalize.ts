@@ -27,6 +27,7 @@ import type { Path } from "./source.ts";
 import { parseDeviceShort, parsePortShort, parseVolumeShort } from "./syntax.ts";
 import { limitMessage, MAX_REPLICAS } from "../limits.ts";
 import { readXFizzService } from "./xfizz.ts";
+import { ENV_FILE_FORMATS } from "./dotenv.ts";
 
 const RESOURCE: Schema = { cpus: "num", memory: "bytes", pids: "int" };
 const DEVICE_REQ: Spec = {
@@ -427,7 +428,7 @@ function readEnvFile(v: unknown, p: Path, cx: Cx): EnvFile[] | undefined {
   items.forEach((item, i) => {
     if (typeof item === "string") out.push({ path: cx.resolvePath(item), required: true });
     else {
-      const o = readObj(item, [...p, i], cx, { path: "str", required: "bool", format: "str" }, ["path"]);
+      const o = readObj(item, [...p, i], cx, { path: "str", required: "bool", format: { enum: ENV_FILE_FORMATS } }, ["path"]);
       if (o && typeof o.path === "string") out.push({ path: cx.resolvePath(o.path), required: (o.required as boolean) ?? true, ...(o.format ? { format: o.format as string } : {}) });
     }
   });
