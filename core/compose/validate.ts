@@ -15,6 +15,7 @@ import { own } from "./hash.ts";
 import { implicitDeps } from "./query.ts";
 import { xfizzWarnings } from "./xfizz.ts";
 import { checkFieldValues } from "./field-values.ts";
+import { checkFileRefs } from "./file-refs.ts";
 import { projectConflicts } from "../ingress/conflicts.ts";
 
 function hintFor(word: string, candidates: Iterable<string>, kind: string): string {
@@ -99,6 +100,7 @@ export function validateProject(project: Project, diags: Diags): void {
       diags.error([...sp, "container_name"], "compose.conflict", `container_name '${svc.container_name}' cannot be used with ${replicas} replicas`, "remove container_name or scale to 1");
     }
     checkFieldValues(name, svc, diags);
+    checkFileRefs(name, svc, diags);
     for (const u of UNSUPPORTED_SERVICE_FIELDS) {
       if (hasPath(svc, u.field)) diags.warn([...sp, ...u.field.split(".")], "compose.unsupported", `'${u.field}' is parsed but not honoured by Fizz yet: ${u.why}`);
     }

@@ -30,3 +30,21 @@ describe("secret/config mode", () => {
     expect(errors(r)[0]!.message).toContain("'0999' is not an octal number");
   });
 });
+
+describe("secret/config owners and targets (the rules fizz up's delivery plan applies)", () => {
+  test("a uid or gid that is not a number is an error at its line", () => {
+    const r = load(`services:\n  a:\n    image: x\n    secrets:\n      - source: s\n        uid: "abc"\n        gid: 1000\n    configs:\n      - source: s\n        gid: root\nsecrets:\n  s:\n    file: ./s.txt\nconfigs:\n  s:\n    file: ./s.txt\n`);
+    expect(errors(r).map((d) => [d.path, d.line, d.message])).toEqual([
+      ["services.a.secrets[0].uid", 6, "uid 'abc' must be a number (a name cannot be resolved on the host)"],
+      ["services.a.configs[0].gid", 10, "gid 'root' must be a number (a name cannot be resolved on the host)"],
+    ]);
+  });
+
+  test("two secrets or configs with one target are an error at the second, naming the first", () => {
+    const r = load(`services:\n  a:\n    image: x\n    secrets:\n      - source: s\n        target: s2\n      - source: s2\n    configs:\n      - source: c\n        target: /run/secrets/s2\n      - source: c\n        target: /c\nsecrets:\n  s:\n    file: ./s.txt\n  s2:\n    file: ./s.txt\nconfigs:\n  c:\n    file: ./s.txt\n`);
+    expect(errors(r).map((d) => [d.path, d.line, d.message])).toEqual([
+      ["services.a.secrets[1]", 7, "two secrets or configs target /run/secrets/s2 (secrets[0] and secrets[1])"],
+      ["services.a.configs[0]", 9, "two secrets or configs target /run/secrets/s2 (secrets[0] and configs[0])"],
+    ]);
+  });
+});
