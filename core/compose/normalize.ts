@@ -267,7 +267,7 @@ function readPorts(v: unknown, p: Path, cx: Cx): PortMapping[] | undefined {
     if (typeof item === "string" || typeof item === "number") {
       const r = parsePortShort(item);
       if (!r.ok) cx.diags.error(ip, "compose.bad_port", r.message);
-      else out.push(...r.value);
+      else for (const m of r.value) out.push(origin(m, i));
       return;
     }
     const o = readObj(
@@ -290,9 +290,14 @@ function readPorts(v: unknown, p: Path, cx: Cx): PortMapping[] | undefined {
     if (typeof o.published === "string" && !/^\d+(-\d+)?$/.test(o.published)) {
       cx.diags.error([...ip, "published"], "compose.bad_port", `invalid published port "${o.published}"`, "use a port like 8080 or a range like 8000-8010");
     }
-    out.push({ protocol: "tcp", mode: "ingress", ...o } as PortMapping);
+    out.push(origin({ protocol: "tcp", mode: "ingress", ...o } as PortMapping, i));
   });
   return out;
+
+  function origin(m: PortMapping, i: number): PortMapping {
+    cx.portOrigins?.set(m, i);
+    return m;
+  }
 }
 
 function readVolumes(v: unknown, p: Path, cx: Cx): VolumeMount[] | undefined {

@@ -16,6 +16,12 @@ export interface Cx {
   diags: Diags;
   /** Resolves a path against the project directory (and ~ against HOME). */
   resolvePath(p: string): string;
+  /**
+   * Where each port mapping was written: its index in the service's `ports:`
+   * list (a short-syntax range becomes one mapping per port, so the model's
+   * index is not the file's).
+   */
+  portOrigins?: Map<object, number>;
 }
 
 export type Handler = (v: unknown, path: Path, cx: Cx) => unknown;
