@@ -24,7 +24,12 @@ export const register: RegisterVerb = (cli, action) => {
       action(async (ctx, args, options) => {
         const format = optString(options, "format") ?? "yaml";
         if (format !== "yaml" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format yaml or --format json");
-        const result = await loadProject(readComposeOptions(options), undefined, undefined, { resolveEnvironment: options.envResolution !== false });
+        const compose = readComposeOptions(options);
+        const extra = { resolveEnvironment: options.envResolution !== false };
+        let result = await loadProject(compose, undefined, undefined, extra);
+        // `config web` with web in an inactive profile enables its profiles, as Compose does (WithServicesEnabled).
+        const profiles = args.length && result.project ? (await import("../core/compose/query.ts")).profilesEnabling(result.project, args) : undefined;
+        if (profiles) result = await loadProject({ ...compose, profiles }, undefined, undefined, extra);
         const errors = result.diagnostics.filter((d) => d.severity === "error");
         // Like validate: every problem once, then a count (exit 1), not the first error again.
         for (const d of result.diagnostics) ctx.err(`${formatDiagnostic(d)}\n`);

@@ -6,6 +6,9 @@
  * against `outer` first, then the variables this file defined so far, as
  * Compose does (so `NAME=${NAME:-x}` takes the shell's NAME when it is set).
  * A bare `NAME` line inherits NAME from `outer` when it is set there.
+ *
+ * `env_file: [{path, format: raw}]` takes the `docker run --env-file` format
+ * instead (parseRawEnv), which Docker Compose registers as "raw".
  */
 import { interpolate, type Lookup } from "./interpolate.ts";
 
@@ -96,4 +99,49 @@ function findClose(body: string, q: string): number {
     if (body[i] === q) return i;
   }
   return -1;
+}
+
+/** The env_file formats Compose knows: its dotenv parser (the default) and `raw`. */
+export const ENV_FILE_FORMATS = ["dotenv", "raw"] as const;
+
+/** Parses an env file in its declared format (undefined: dotenv). */
+export function parseEnvFile(text: string, format: string | undefined, outer: Lookup = () => undefined): DotenvResult {
+  return format === "raw" ? parseRawEnv(text, outer) : parseDotenv(text, outer);
+}
+
+/**
+ * The `raw` format, as Docker Compose reads it (docker/cli's kvfile, the
+ * `docker run --env-file` parser): leading whitespace is dropped, empty lines
+ * and lines starting with `#` are skipped, and `KEY=VALUE` is taken as is:
+ * no quote removal, no interpolation, no inline comments, trailing spaces
+ * kept. A bare `KEY` takes its value from `outer`, or is left out. A key that
+ * is empty or holds whitespace is an error.
+ */
+export function parseRawEnv(text: string, outer: Lookup = () => undefined): DotenvResult {
+  const vars: Record<string, string> = {};
+  const errors: DotenvError[] = [];
+  const lines = text.split("\n");
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!.replace(/\r$/, "");
+    if (i === 0) line = line.replace(/^\uFEFF/, "");
+    line = line.replace(/^\s+/, "");
+    if (line === "" || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    const key = eq < 0 ? line : line.slice(0, eq);
+    if (key === "") {
+      errors.push({ line: i + 1, message: `no variable name on line '${line.slice(0, 80)}'` });
+      continue;
+    }
+    if (/\s/.test(key)) {
+      errors.push({ line: i + 1, message: `variable '${key.slice(0, 80)}' contains whitespaces` });
+      continue;
+    }
+    if (eq >= 0) vars[key] = line.slice(eq + 1);
+    else {
+      const inherited = outer(key);
+      if (inherited !== undefined) vars[key] = inherited;
+    }
+  }
+  return { vars, errors };
 }

@@ -5,12 +5,13 @@
  * `environment:` wins over the files, and an entry declared without a value
  * (`- FOO`, `FOO:`) takes FOO from the project environment (.env under the
  * shell) or stays unset (null). Values in an env_file are interpolated against
- * the project environment first, then the service's own `environment:`.
+ * the project environment first, then the service's own `environment:`
+ * (not in `format: raw`, whose values are taken as written).
  * Pure: files come through the injected reader; problems become diagnostics
  * located at the env file's line.
  */
 import type { Diags } from "./diagnostics.ts";
-import { parseDotenv } from "./dotenv.ts";
+import { parseEnvFile } from "./dotenv.ts";
 import { own } from "./hash.ts";
 import type { Service } from "./model.ts";
 
@@ -27,7 +28,7 @@ export function resolveServiceEnvironment(svc: Service, environment: Readonly<Re
     // A missing required file is reported once by the loader; an optional one is skipped.
     if (text === undefined) continue;
     const lookup = (n: string) => own(environment, n) ?? (own(resolved, n) ?? undefined);
-    const r = parseDotenv(text, (n) => lookup(n) ?? own(fromFiles, n));
+    const r = parseEnvFile(text, ef.format, (n) => lookup(n) ?? own(fromFiles, n));
     for (const e of r.errors) diags.push({ severity: "error", code: "compose.env_file", message: `service '${svc.name}': ${e.message}`, file: ef.path, line: e.line, column: 1 });
     Object.assign(fromFiles, r.vars);
   }

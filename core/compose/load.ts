@@ -494,7 +494,7 @@ export function loadProject(opts: LoadOptions): LoadResult {
     }
   }
 
-  const cx: Cx = { diags, resolvePath: (p) => resolveFrom(workingDir, p, home) };
+  const cx: Cx = { diags, resolvePath: (p) => resolveFrom(workingDir, p, home), portOrigins: new Map() };
   for (const k of Object.keys(merged)) {
     if (k.startsWith("x-") || TOP_LEVEL.includes(k)) continue;
     unknownField(cx, [k], k, TOP_LEVEL);
@@ -589,6 +589,6 @@ export function loadProject(opts: LoadOptions): LoadResult {
     active_profiles: active,
   };
   applyZones(x_fizz?.placement?.zone, [...Object.values(services), ...Object.values(disabled)]);
-  validateProject(project, diags);
+  validateProject(project, diags, (m) => cx.portOrigins!.get(m));
   return { project, diagnostics: diags.list, environment, locate: (path) => diags.locations.at([...path]) };
 }

@@ -21,12 +21,13 @@ import type {
   VolumeMount,
 } from "./model.ts";
 import { isDict, toDict } from "./merge.ts";
-import { readBool, readInt, readObj, readSpec, readStr, readStrs, typeName, type Cx, type Schema, type Spec } from "./schema.ts";
+import { readBool, readFileMode, readInt, readObj, readSpec, readStr, readStrs, typeName, type Cx, type Schema, type Spec } from "./schema.ts";
 import { echo } from "../limits.ts";
 import type { Path } from "./source.ts";
 import { parseDeviceShort, parsePortShort, parseVolumeShort } from "./syntax.ts";
 import { limitMessage, MAX_REPLICAS } from "../limits.ts";
 import { readXFizzService } from "./xfizz.ts";
+import { ENV_FILE_FORMATS } from "./dotenv.ts";
 
 const RESOURCE: Schema = { cpus: "num", memory: "bytes", pids: "int" };
 const DEVICE_REQ: Spec = {
@@ -123,7 +124,7 @@ const FILE_REF: Spec = {
     v.forEach((item, i) => {
       if (typeof item === "string") out.push({ source: item });
       else {
-        const o = readObj(item, [...p, i], cx, { source: "str", target: "str", uid: "str", gid: "str", mode: "uint" }, ["source"]);
+        const o = readObj(item, [...p, i], cx, { source: "str", target: "str", uid: "str", gid: "str", mode: { fn: readFileMode } }, ["source"]);
         if (o && typeof o.source === "string") out.push(o as unknown as ServiceFileRef);
       }
     });
@@ -266,7 +267,7 @@ function readPorts(v: unknown, p: Path, cx: Cx): PortMapping[] | undefined {
     if (typeof item === "string" || typeof item === "number") {
       const r = parsePortShort(item);
       if (!r.ok) cx.diags.error(ip, "compose.bad_port", r.message);
-      else out.push(...r.value);
+      else for (const m of r.value) out.push(origin(m, i));
       return;
     }
     const o = readObj(
@@ -289,9 +290,14 @@ function readPorts(v: unknown, p: Path, cx: Cx): PortMapping[] | undefined {
     if (typeof o.published === "string" && !/^\d+(-\d+)?$/.test(o.published)) {
       cx.diags.error([...ip, "published"], "compose.bad_port", `invalid published port "${o.published}"`, "use a port like 8080 or a range like 8000-8010");
     }
-    out.push({ protocol: "tcp", mode: "ingress", ...o } as PortMapping);
+    out.push(origin({ protocol: "tcp", mode: "ingress", ...o } as PortMapping, i));
   });
   return out;
+
+  function origin(m: PortMapping, i: number): PortMapping {
+    cx.portOrigins?.set(m, i);
+    return m;
+  }
 }
 
 function readVolumes(v: unknown, p: Path, cx: Cx): VolumeMount[] | undefined {
@@ -427,7 +433,7 @@ function readEnvFile(v: unknown, p: Path, cx: Cx): EnvFile[] | undefined {
   items.forEach((item, i) => {
     if (typeof item === "string") out.push({ path: cx.resolvePath(item), required: true });
     else {
-      const o = readObj(item, [...p, i], cx, { path: "str", required: "bool", format: "str" }, ["path"]);
+      const o = readObj(item, [...p, i], cx, { path: "str", required: "bool", format: { enum: ENV_FILE_FORMATS } }, ["path"]);
       if (o && typeof o.path === "string") out.push({ path: cx.resolvePath(o.path), required: (o.required as boolean) ?? true, ...(o.format ? { format: o.format as string } : {}) });
     }
   });

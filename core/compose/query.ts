@@ -60,3 +60,15 @@ export function startOrder(project: Project): string[][] {
   }
   return levels;
 }
+
+/**
+ * The profiles to enable so the named services run, as compose-go's
+ * WithServicesEnabled does for `docker compose config web` (and up, run…):
+ * the active profiles plus those of every named service that is disabled.
+ * Undefined when every named service is already enabled (or unknown).
+ */
+export function profilesEnabling(project: Project, names: readonly string[]): string[] | undefined {
+  const extra = names.flatMap((n) => (!Object.hasOwn(project.services, n) && Object.hasOwn(project.disabled_services, n) ? project.disabled_services[n]!.profiles : []));
+  if (!extra.length) return undefined;
+  return [...new Set([...project.active_profiles, ...extra])];
+}

@@ -16,6 +16,12 @@ export interface Cx {
   diags: Diags;
   /** Resolves a path against the project directory (and ~ against HOME). */
   resolvePath(p: string): string;
+  /**
+   * Where each port mapping was written: its index in the service's `ports:`
+   * list (a short-syntax range becomes one mapping per port, so the model's
+   * index is not the file's).
+   */
+  portOrigins?: Map<object, number>;
 }
 
 export type Handler = (v: unknown, path: Path, cx: Cx) => unknown;
@@ -74,6 +80,21 @@ export function readInt(v: unknown, path: Path, cx: Cx, min = -Infinity): number
   if (n === undefined || !Number.isInteger(n)) return wrong(cx, path, min >= 0 ? "a non-negative integer" : "an integer", v);
   if (n < min) return wrong(cx, path, min >= 0 ? "a non-negative integer" : `an integer ≥ ${min}`, v);
   return n;
+}
+
+/**
+ * A secret/config file mode, as compose-go reads it (types.FileMode): a
+ * string is octal (strconv.ParseInt(v, 8, 64): "0440" is 0o440), a number is
+ * taken as is (YAML 1.1 already reads an unquoted 0440 as octal, 288).
+ */
+export function readFileMode(v: unknown, path: Path, cx: Cx): number | undefined {
+  if (typeof v === "number") return readInt(v, path, cx, 0);
+  if (typeof v === "string") {
+    if (/^[+]?[0-7]+$/.test(v)) return parseInt(v.replace(/^\+/, ""), 8);
+    cx.diags.error(path, "compose.bad_value", `file mode '${v.slice(0, 40)}' is not an octal number`, "a quoted mode is octal, like \"0440\"");
+    return undefined;
+  }
+  return wrong(cx, path, "an octal file mode", v);
 }
 
 export function readNum(v: unknown, path: Path, cx: Cx): number | undefined {

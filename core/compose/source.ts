@@ -113,11 +113,26 @@ function documentValue(
   docNumber: number | undefined,
 ): { value: unknown; tags: boolean } {
   const tagged: [PathSeg[], string][] = [];
+  // toJS reports an unknown alias, or a merge of something that is not a map, without a position: checked here at the alias.
+  let aliasErrors = 0;
+  const checkAlias = (a: Node, merge: boolean): void => {
+    if (!isAlias(a)) {
+      if (merge && !isMap(a)) aliasError(a, "a '<<' merge source must be a mapping or an alias of one");
+      return;
+    }
+    const target = a.resolve(doc);
+    if (!target) aliasError(a, `unknown alias '${a.source}' (its anchor &${a.source} must be defined before it)`);
+    else if (merge && !isMap(target)) aliasError(a, `'<<' merges alias '${a.source}', which is not a mapping`);
+  };
+  const aliasError = (a: Node, message: string): void => {
+    aliasErrors++;
+    diagnostics.push({ severity: "error", code: "compose.yaml_syntax", message: `YAML: ${message}`, ...at(a.range?.[0] ?? 0) });
+  };
   const walk = (node: unknown, path: PathSeg[], depth: number): void => {
     if (depth > 64 || node === null || typeof node !== "object") return;
     const n = node as Node;
     if (n.range) locations.values.set(fmtPath(path), at(n.range[0]));
-    if (isAlias(n)) return;
+    if (isAlias(n)) return checkAlias(n, false);
     if (n.tag === "!reset" || n.tag === "!override") tagged.push([[...path], n.tag]);
     // YAML 1.1 and go-yaml read 0755 as octal (file modes); the 1.2 core schema would say 755.
     if (isScalar(n) && typeof n.value === "number" && typeof n.source === "string" && /^0[0-7]+$/.test(n.source)) {
@@ -127,7 +142,13 @@ function documentValue(
       for (const pair of n.items) {
         if (!isPair(pair)) continue;
         const keyNode = pair.key;
-        if (isScalar(keyNode) && typeof keyNode.value === "symbol") continue; // `<<` merge key: merged values keep the parent's position
+        if (isScalar(keyNode) && typeof keyNode.value === "symbol") {
+          // `<<` merge key: merged values keep the parent's position; its sources are checked.
+          const v = pair.value as Node | null;
+          if (v && isSeq(v)) for (const item of v.items) checkAlias(item as Node, true);
+          else if (v) checkAlias(v, true);
+          continue;
+        }
         if (!isScalar(keyNode) || typeof keyNode.value !== "string") {
           // Compose keys are strings: `123:` or `true:` would silently become "123"/"true" (compose-go refuses them too).
           const shown = isScalar(keyNode) ? String(keyNode.source ?? keyNode.value) : "a collection";
@@ -152,6 +173,7 @@ function documentValue(
   };
   walk(doc.contents, [], 0);
   let value: unknown;
+  if (aliasErrors) return { value: undefined, tags: false };
   try {
     value = doc.toJS({ maxAliasCount: 10000 });
     for (const [path, tag] of tagged) value = applyTag(value, path, tag);

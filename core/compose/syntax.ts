@@ -72,8 +72,9 @@ export function parsePortShort(input: string | number): Parsed<PortMapping[]> {
   const out: PortMapping[] = [];
   if (p && p[1] - p[0] + 1 === count && count > 1) {
     for (let i = 0; i < count; i++) out.push(mk(t[0] + i, String(p[0] + i)));
-  } else if (p && count > 1 && p[0] !== p[1]) {
-    return { ok: false, message: `port ranges in "${input}" differ in size (${p[1] - p[0] + 1} published, ${count} container ports)` };
+  } else if (p && count > 1) {
+    // As Docker (nat.ParsePortSpec): a host range may be wider than a single container port, not differ from a container range.
+    return { ok: false, message: `invalid ranges specified for container and host ports in "${input}": ${p[1] - p[0] + 1} published, ${count} container ports` };
   } else {
     const published = p ? (p[0] === p[1] ? String(p[0]) : `${p[0]}-${p[1]}`) : undefined;
     for (let i = 0; i < count; i++) out.push(mk(t[0] + i, published));

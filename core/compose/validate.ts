@@ -6,7 +6,7 @@
  */
 import { suggest } from "../text/suggest.ts";
 import type { Diags } from "./diagnostics.ts";
-import type { Project, Service } from "./model.ts";
+import type { PortMapping, Project, Service } from "./model.ts";
 import { replicaCount } from "./query.ts";
 import { hasPath, UNSUPPORTED_SERVICE_FIELDS, UNSUPPORTED_TOP_FIELDS } from "./unsupported.ts";
 import { networkDiagnostics } from "../net/compose-networks.ts";
@@ -15,6 +15,7 @@ import { own } from "./hash.ts";
 import { implicitDeps } from "./query.ts";
 import { xfizzWarnings } from "./xfizz.ts";
 import { checkFieldValues } from "./field-values.ts";
+import { checkFileRefs } from "./file-refs.ts";
 import { projectConflicts } from "../ingress/conflicts.ts";
 
 function hintFor(word: string, candidates: Iterable<string>, kind: string): string {
@@ -22,7 +23,16 @@ function hintFor(word: string, candidates: Iterable<string>, kind: string): stri
   return near ? `did you mean '${near}'?` : `define it under top-level '${kind}'`;
 }
 
-export function validateProject(project: Project, diags: Diags): void {
+/**
+ * `portOrigin`: the index in the file's `ports:` list a mapping was written
+ * at (a short-syntax range is expanded to one mapping per port); without it,
+ * the model's index is used.
+ */
+export function validateProject(project: Project, diags: Diags, portOrigin: (m: PortMapping) => number | undefined = () => undefined): void {
+  const portPath = (name: string, i: number): (string | number)[] => {
+    const m = own(project.services, name)?.ports[i];
+    return ["services", name, "ports", (m && portOrigin(m)) ?? i];
+  };
   const all: Record<string, Service> = { ...project.disabled_services, ...project.services };
   const enabled = project.services;
   for (const [name, svc] of Object.entries(enabled)) {
@@ -87,7 +97,7 @@ export function validateProject(project: Project, diags: Diags): void {
       diags.error([...sp, "deploy", "replicas"], "compose.conflict", `deploy.replicas cannot be set with mode: ${svc.deploy.mode} (one per node)`);
     }
     svc.ports.forEach((p, i) => {
-      if (p.host_ip !== undefined && !isIp(p.host_ip)) diags.error([...sp, "ports", i, "host_ip"], "compose.bad_port", `invalid host IP '${p.host_ip}'`);
+      if (p.host_ip !== undefined && !isIp(p.host_ip)) diags.error([...portPath(name, i), "host_ip"], "compose.bad_port", `invalid host IP '${p.host_ip}'`);
     });
     for (const [net, cfg] of Object.entries(svc.networks)) {
       if (cfg?.ipv4_address !== undefined && (!isIp(cfg.ipv4_address) || cfg.ipv4_address.includes(":"))) {
@@ -99,6 +109,7 @@ export function validateProject(project: Project, diags: Diags): void {
       diags.error([...sp, "container_name"], "compose.conflict", `container_name '${svc.container_name}' cannot be used with ${replicas} replicas`, "remove container_name or scale to 1");
     }
     checkFieldValues(name, svc, diags);
+    checkFileRefs(name, svc, diags);
     for (const u of UNSUPPORTED_SERVICE_FIELDS) {
       if (hasPath(svc, u.field)) diags.warn([...sp, ...u.field.split(".")], "compose.unsupported", `'${u.field}' is parsed but not honoured by Fizz yet: ${u.why}`);
     }
@@ -113,7 +124,7 @@ export function validateProject(project: Project, diags: Diags): void {
   }
   xfizzWarnings(project, diags);
   checkCycles(project, diags);
-  checkPorts(project, diags);
+  checkPorts(project, diags, portPath);
   // Networks across nodes: external ones are node-local; subnets and ipv4_address checked (core/net).
   networkDiagnostics(project, diags);
   // x-fizz.ingress routes and ports against each other and against published ports (core/ingress).
@@ -154,10 +165,17 @@ function expandPublished(p: string): number[] {
   return out;
 }
 
-function checkPorts(project: Project, diags: Diags): void {
+/** " (line 4)", or " (other.yaml:4)" when the entry is in another file than `here`. */
+function lineOf(loc: { file: string; line: number } | undefined, here: { file: string } | undefined): string {
+  if (!loc) return "";
+  return loc.file === here?.file ? ` (line ${loc.line})` : ` (${loc.file}:${loc.line})`;
+}
+
+function checkPorts(project: Project, diags: Diags, portPath: (name: string, i: number) => (string | number)[]): void {
   // Indexed by port/protocol so a 1,000-service file is checked in linear time.
   const seen = new Map<string, { service: string; index: number; ip: string }[]>();
   const wildcard = (ip: string) => ip === "0.0.0.0" || ip === "::";
+  const reported = new Set<string>();
   for (const [name, svc] of Object.entries(project.services)) {
     svc.ports.forEach((p, i) => {
       if (p.published === undefined) return;
@@ -168,10 +186,15 @@ function checkPorts(project: Project, diags: Diags): void {
       const prevs = seen.get(key) ?? [];
       const prev = prevs.find((q) => q.ip === ip || wildcard(ip) || wildcard(q.ip));
       if (prev) {
+        const where = portPath(prev.service, prev.index);
+        // A range written once conflicts once, not once per port.
+        const pair = `${name}.${portPath(name, i)[3]}|${prev.service}.${where[3]}`;
+        if (reported.has(pair)) return;
+        reported.add(pair);
         diags.error(
-          ["services", name, "ports", i],
+          portPath(name, i),
           "compose.port_conflict",
-          `published port ${key} is already published by services.${prev.service}.ports[${prev.index}]`,
+          `published port ${key} is already published by services.${prev.service}.ports[${where[3]}]${lineOf(diags.locations.at(where), diags.locations.at(portPath(name, i)))}`,
           "publish a different host port",
         );
         return;

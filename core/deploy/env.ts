@@ -5,7 +5,7 @@
  * File reading is injected so this stays pure.
  */
 import { FizzError } from "../errors.ts";
-import { parseDotenv } from "../compose/dotenv.ts";
+import { parseEnvFile } from "../compose/dotenv.ts";
 import type { Service } from "../compose/model.ts";
 
 /** Reads a file's text, or undefined when it does not exist. */
@@ -28,7 +28,7 @@ export function resolveEnvironment(
         path: `services.${service.name}.env_file`,
       });
     }
-    const parsed = parseDotenv(text, (k) => hostEnv[k]);
+    const parsed = parseEnvFile(text, ef.format, (k) => hostEnv[k]);
     const bad = parsed.errors[0];
     if (bad) {
       throw new FizzError({

@@ -12,10 +12,11 @@
  * reaches them by restarting the container, unless the service asks for
  * `rotate: signal` (rewritten in place, then the signal) or `none`.
  */
-import type { Project, SealedSource, Service, ServiceFileRef } from "../compose/model.ts";
+import type { Project, SealedSource, Service } from "../compose/model.ts";
 import type { SecretMetaRecord } from "../state/secrets.ts";
+import { duplicateTargetMessage, fileRefTarget, ownerIdProblem, SECRETS_DIR } from "../compose/file-refs.ts";
 
-export const SECRETS_DIR = "/run/secrets";
+export { SECRETS_DIR };
 
 export type RotatePolicy = "none" | "signal" | "restart";
 
@@ -55,16 +56,10 @@ export type DeliveryPlan =
   | { readonly ok: true; readonly files: readonly FileDelivery[]; readonly rotate: RotatePolicy | undefined; readonly signal: string }
   | { readonly ok: false; readonly message: string };
 
-function numeric(v: string | undefined, what: string, ref: string): number | string {
+function numeric(v: string | undefined, what: "uid" | "gid", ref: string): number | string {
   if (v === undefined) return 0;
-  if (!/^\d{1,10}$/.test(v)) return `${ref}: ${what} '${v}' must be a number (a name cannot be resolved on the host)`;
-  return Number(v);
-}
-
-function targetOf(kind: "secret" | "config", ref: ServiceFileRef): string {
-  const t = ref.target;
-  if (kind === "secret") return t === undefined ? `${SECRETS_DIR}/${ref.source}` : t.startsWith("/") ? t : `${SECRETS_DIR}/${t}`;
-  return t === undefined ? `/${ref.source}` : t.startsWith("/") ? t : `/${t}`;
+  const why = ownerIdProblem(what, v);
+  return why ? `${ref}: ${why}` : Number(v);
 }
 
 /** True for /run/secrets/<name> with no further directory. */
@@ -88,8 +83,8 @@ export function deliveryPlan(project: Project, service: Service): DeliveryPlan {
       const gid = numeric(ref.gid, "gid", label);
       if (typeof uid === "string") return { ok: false, message: uid };
       if (typeof gid === "string") return { ok: false, message: gid };
-      const target = targetOf(kind, ref);
-      if (targets.has(target)) return { ok: false, message: `${label}: two secrets or configs target ${target}` };
+      const target = fileRefTarget(kind, ref);
+      if (targets.has(target)) return { ok: false, message: `${label}: ${duplicateTargetMessage(target)}` };
       targets.add(target);
       files.push({ kind, name: ref.source, source: def.sealed, target, uid, gid, mode: ref.mode ?? 0o444, inDirectory: inSecretsDir(target) });
     }

@@ -43,4 +43,15 @@ describe("fizz config", () => {
     expect(r.stderr).toContain("the compose project has 1 error (listed above)");
     expect(r.stdout).toBe("");
   }, 30_000);
+
+  test("config web enables web's profiles when they are inactive, as docker compose config web does", () => {
+    const dir = project({ "compose.yaml": "services:\n  a:\n    image: x\n  web:\n    image: nginx\n    profiles: [front]\n" });
+    const r = fizz(dir, ["config", "--format", "json", "web"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(Object.keys(doc.services)).toEqual(["web"]);
+    expect(doc.services.web.networks).toEqual({ default: null });
+    expect(fizz(dir, ["config", "nope"]).stderr).toContain("no service 'nope'");
+  }, 30_000);
 });

@@ -1,7 +1,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import fc from "fast-check";
 import { loadProject } from "../../../core/compose/load.ts";
-import { replicasOf, startOrder } from "../../../core/compose/query.ts";
+import { profilesEnabling, replicasOf, startOrder } from "../../../core/compose/query.ts";
 
 // Property runs and corpus loads are CPU-bound; the shared test machine can be slow.
 setDefaultTimeout(60_000);
@@ -38,5 +38,16 @@ describe("startOrder", () => {
         deps.forEach((d, i) => d.forEach((dep) => expect(pos.get(dep)!).toBeLessThan(pos.get(`s${i}`)!)));
       }),
     );
+  });
+});
+
+describe("profilesEnabling (config web / up web with web in an inactive profile)", () => {
+  test("the active profiles plus those of the named disabled services; undefined when nothing is disabled", () => {
+    const text = "services:\n  a: {image: x}\n  web: {image: x, profiles: [front, ui]}\n  job: {image: x, profiles: [batch]}\n";
+    const p = project(text);
+    expect(profilesEnabling(p, ["web"])).toEqual(["front", "ui"]);
+    expect(profilesEnabling(p, ["a", "nope"])).toBeUndefined();
+    const withBatch = loadProject({ cwd: "/p", env: {}, profiles: ["batch"], reader: { read: (f) => (f === "/p/compose.yaml" ? text : undefined) } }).project!;
+    expect(profilesEnabling(withBatch, ["web", "job"])).toEqual(["batch", "front", "ui"]);
   });
 });
