@@ -349,6 +349,11 @@ export class MeshController implements Controller {
       await applyFirewall(this.run, fw, { jumps: full });
       this.firewallApplied = fw.restore;
     }
+    // A network no longer served here forgets its bridge: when it comes back (down, then up) its new bridge is
+    // routed again. A full converge routes every served bridge again (a bridge made anew keeps its name).
+    const servedBridges = new Set(served.map((n) => n.bridge));
+    const wasRouted = new Set([...this.routed].filter((b) => servedBridges.has(b)));
+    for (const b of [...this.routed]) if (full || !servedBridges.has(b)) this.routed.delete(b);
     for (const n of served) {
       if (!interfaceExists(n.bridge)) {
         this.routed.delete(n.bridge);
@@ -358,7 +363,7 @@ export class MeshController implements Controller {
       if (this.routed.has(n.bridge)) continue;
       await enableBridgeRouting(this.run, n.bridge);
       this.routed.add(n.bridge);
-      this.ctx.logger.info({ bridge: n.bridge, subnet: formatCidr(n.subnet) }, "mesh: bridge routes to the other nodes' slices (proxy ARP on)");
+      if (!wasRouted.has(n.bridge)) this.ctx.logger.info({ bridge: n.bridge, subnet: formatCidr(n.subnet) }, "mesh: bridge routes to the other nodes' slices (proxy ARP on)");
     }
     this.plan = plan;
     this.planApplied = planText;

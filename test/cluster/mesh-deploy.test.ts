@@ -217,6 +217,15 @@ describe.skipIf(!socket || !isRoot)("compose networks across 3 hosts", () => {
     expect((await run(["tcpdump", "-nn", "-A", "-r", cap])).stdout).not.toContain(PAYLOAD_WORD);
   }, 60_000);
 
+  step("down, then up again: the project's containers reach each other across hosts again", async () => {
+    // The network comes back with a bridge of the same name on every host: each agent must route it again.
+    const down = await fizz(0, "shop", "down");
+    expect(down.code).toBe(0);
+    await up(0, "shop");
+    expect((await wget("shop-web-1", "http://api:8080/")).body).toBe("api-ok");
+    expect(await wget("shop-api-1", "http://db:8080/")).toEqual({ code: 0, body: "db-ok" });
+  }, 120_000);
+
   step("dig against a node's resolver: exactly the healthy replicas, TTL <= 5, an unhealthy one gone within 5 s, no other project's names, the rest forwarded", async () => {
     write(
       "echo",
