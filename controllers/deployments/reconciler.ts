@@ -24,7 +24,8 @@ import type { ContainerSummary } from "../../platform/engine/index.ts";
 import { executePlan, type ExecuteResult, type StepEvent } from "../../platform/deploy/executor.ts";
 import { ownedBy, prepareProject, type Prepared } from "../../platform/deploy/project.ts";
 import type { AgentEvent } from "../event-log.ts";
-import type { DesiredStore } from "./desired.ts";
+import type { Desired, DesiredStore } from "./desired.ts";
+import { versionOf } from "../../platform/store/index.ts";
 import type { NodeEngine } from "./node-engine.ts";
 import { stepEvent } from "./progress.ts";
 import { readUserStopped } from "./user-stops.ts";
@@ -223,7 +224,7 @@ export class Reconciler {
     };
     const c: Converged = problem
       ? { failure: problem, actions: {}, warnings: [] }
-      : await this.converge(name, rec.spec, intent, cluster, mark).catch((e: unknown) => ({ failure: asFizz(e), actions: {}, warnings: [] }) as Converged);
+      : await this.converge(name, rec, intent, cluster, mark).catch((e: unknown) => ({ failure: asFizz(e), actions: {}, warnings: [] }) as Converged);
     if (c.failure) this.reportFailure(name, rec.generation, c.failure, intent);
     else this.failing.delete(name);
     await this.report(name, cluster, c.unchanged).catch((e: unknown) => this.o.onEvent({ type: "cluster.report_failed", deployment: name, message: e instanceof Error ? e.message : String(e) }));
@@ -238,12 +239,16 @@ export class Reconciler {
   }
 
   /** Plan and execute one deployment: images first, then the containers' plan made with them. */
-  private async converge(name: string, spec: Prepared["project"], intent: DeployIntent | undefined, cluster: PlacementSource | undefined, mark: (phase: string) => void): Promise<Converged> {
+  private async converge(name: string, rec: Desired, intent: DeployIntent | undefined, cluster: PlacementSource | undefined, mark: (phase: string) => void): Promise<Converged> {
     const actions: Record<string, number> = {};
+    const spec = rec.spec;
     const replicas = this.desired.replicas(name);
     const share = cluster ? cluster.share(name) : undefined;
     // Most passes see the same spec, counts and share as the last: its desired state (config hashes and all) is reused.
-    const key = this.passKey(name, replicas, share);
+    // Keyed by the version of the spec this pass read, not the store's version now: `share` may have rolled the
+    // service back (written the previous spec) since, and this pass's state, made from the failed spec, must not
+    // pass for the reverted one's (the failing replica's node kept recreating it with the failed spec).
+    const key = this.passKey(name, replicas, share, versionOf(rec.generation, rec.createdAt, rec.updatedAt));
     let prepared = this.prepared.get(name)?.key === key ? this.prepared.get(name)!.value : undefined;
     if (!prepared) {
       prepared = prepareProject(spec, {
@@ -414,8 +419,8 @@ export class Reconciler {
    * over at generation 1, and its new spec must not meet the old one's
    * prepared state (`fizz down`, edit, `fizz up` ran the old file).
    */
-  private passKey(name: string, replicas: ReadonlyMap<string, number>, share: Readonly<Record<string, ServiceShare | readonly number[]>> | undefined): string {
-    return `${this.desired.version(name)}|${[...replicas].join()}|${share ? JSON.stringify(share) : ""}`;
+  private passKey(name: string, replicas: ReadonlyMap<string, number>, share: Readonly<Record<string, ServiceShare | readonly number[]>> | undefined, version = this.desired.version(name)): string {
+    return `${version}|${[...replicas].join()}|${share ? JSON.stringify(share) : ""}`;
   }
 
   /** Drops what passes remembered about `name` (its containers are gone from this node). */

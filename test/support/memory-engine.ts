@@ -19,6 +19,8 @@ export interface MemoryContainer {
   readonly image: string;
   readonly labels: Record<string, string>;
   readonly env: readonly string[];
+  /** The command it was created with (`Cmd`). */
+  readonly cmd: readonly string[];
   readonly hasHealthcheck: boolean;
   state: "created" | "running" | "exited" | "dead";
   exitCode: number;
@@ -42,6 +44,8 @@ export interface MemoryEngineOptions {
   readonly failStart?: (c: MemoryContainer) => string | undefined;
   /** How long a health check stays `starting` after a start (ms). */
   readonly healthDelayMs?: number;
+  /** A container whose health check fails (as its command made it: no `/ok`, say). */
+  readonly unhealthy?: (c: MemoryContainer) => boolean;
 }
 
 let engines = 0;
@@ -74,7 +78,7 @@ export class MemoryEngine implements NodeEngine {
     if (c.state === "created") return "Created";
     if (c.state === "exited" || c.state === "dead") return `Exited (${c.exitCode}) 1 second ago`;
     if (!c.hasHealthcheck) return "Up 1 second";
-    if (c.unhealthy || c.env.includes("BROKEN=yes")) return "Up 1 second (unhealthy)";
+    if (c.unhealthy || c.env.includes("BROKEN=yes") || this.o.unhealthy?.(c)) return "Up 1 second (unhealthy)";
     return this.o.now() - c.startedAt < (this.o.healthDelayMs ?? 0) ? "Up 1 second (health: starting)" : "Up 1 second (healthy)";
   }
 
@@ -198,6 +202,7 @@ export class MemoryEngine implements NodeEngine {
           image: body.Image,
           labels: { ...(body.Labels ?? {}) },
           env: [...((body.Env as string[] | undefined) ?? [])],
+          cmd: [...((body.Cmd as string[] | undefined) ?? [])],
           hasHealthcheck: hc?.Test !== undefined && hc.Test[0] !== "NONE",
           state: "created",
           exitCode: 0,

@@ -1,0 +1,82 @@
+/**
+ * A rolling update whose first new replica fails its healthcheck is rolled
+ * back, and then every replica runs the previous spec again, the failed one
+ * included (as in Swarm). Three whole agents in the simulator; the bad spec
+ * is a changed command (`sh -c 'touch /ok; ...'` losing its `touch /ok`),
+ * which the engine's healthcheck fails.
+ *
+ * Found on a real cluster: the node of the failing replica rolls the service
+ * back in the middle of its pass (placement's `share`), and that pass's
+ * prepared desired state, made from the failed spec, was cached under the
+ * reverted spec's version, so the node kept recreating the replica with the
+ * failed command although it stored the previous spec.
+ */
+import { expect, test } from "bun:test";
+import { LABEL } from "../../../core/labels.ts";
+import { getDeployment } from "../../../core/state/index.ts";
+import { SimAgent } from "./agent.ts";
+import { SimNetwork, simAddress } from "./transport.ts";
+import { World } from "./world.ts";
+
+const GOOD = `sh -c 'touch /ok; exec sleep 3600'`;
+const BAD = `sh -c 'exec sleep 3600'`;
+
+const compose = (command: string) => ({
+  files: [
+    {
+      name: "compose.yaml",
+      content: `services:
+  api:
+    image: app:1
+    command: ${JSON.stringify(command)}
+    healthcheck: { test: ["CMD", "test", "-f", "/ok"], interval: 1s }
+    deploy:
+      replicas: 3
+      placement: { max_replicas_per_node: 1 }
+      update_config: { parallelism: 1, monitor: 3s }
+`,
+    },
+  ],
+  workingDir: "/srv/app",
+});
+
+test("a rolled-back update leaves no replica on the failed spec", async () => {
+  const world = new World(7);
+  const net = new SimNetwork(world);
+  const agents: SimAgent[] = [];
+  for (let i = 0; i < 3; i++) {
+    world.addNode(0);
+    agents.push(new SimAgent(i, world, net, (c) => c));
+    // The healthcheck `test -f /ok` fails where the command did not make /ok.
+    const engine = agents[i]!.engine as unknown as { o: { unhealthy?: (c: { cmd: readonly string[] }) => boolean } };
+    engine.o = { ...engine.o, unhealthy: (c) => !c.cmd.join(" ").includes("touch /ok") };
+  }
+  for (const a of agents) await a.boot();
+  const init = await agents[0]!.controllers!.membership.init({ advertise: simAddress(0) });
+  for (const a of agents.slice(1)) void a.controllers!.membership.join({ address: simAddress(0), token: init.token });
+  await world.run(4000);
+
+  const up = (command: string) => void agents[0]!.controllers!.deployments.changes.put("app", compose(command), { local: true }).catch(() => undefined);
+  const api = () =>
+    agents.flatMap((a) =>
+      [...a.engine.containersById.values()]
+        .filter((c) => c.state === "running" && c.labels[LABEL.project] === "app" && c.labels[LABEL.service] === "api")
+        .map((c) => ({ node: a.name, number: Number(c.labels[LABEL.containerNumber]), cmd: c.cmd.join(" ") })),
+    );
+
+  up(GOOD);
+  await world.run(world.now + 15_000);
+  expect(api().length).toBe(3);
+  expect(api().every((r) => r.cmd.includes("touch /ok"))).toBe(true);
+
+  // The bad change: replica 1 goes first, fails its healthcheck, and the service is rolled back.
+  up(BAD);
+  await world.run(world.now + 60_000);
+  for (const a of agents) {
+    const rec = getDeployment(a.controllers!.membership.current!.state, "app");
+    expect(JSON.stringify(rec?.spec)).toContain("touch /ok");
+    expect(JSON.stringify(a.store.getDeployment("app")?.spec)).toContain("touch /ok");
+  }
+  const now = api().sort((a, b) => a.number - b.number);
+  expect(now.map((r) => `#${r.number} ${r.cmd.includes("touch /ok") ? "previous" : "failed"}`)).toEqual(["#1 previous", "#2 previous", "#3 previous"]);
+}, 60_000);
