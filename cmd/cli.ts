@@ -50,7 +50,7 @@ export function buildCli(result: RunResult, env: NodeJS.ProcessEnv): CAC {
     (body: ActionBody) =>
     async (...cacArgs: unknown[]): Promise<void> => {
       const options = (cacArgs.pop() ?? {}) as Options;
-      const args = cacArgs.flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
+      const args = cacArgs.flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)])).map((a) => (a === STDIO_ARG ? "-" : a));
       const ctx: Context = createContext(globalOptions(options, env));
       const code = await body(ctx, args, options);
       result.code = typeof code === "number" ? code : 0;
@@ -114,6 +114,9 @@ export function withPassthrough(cli: CAC, argv: string[]): string[] {
   return argv;
 }
 
+/** A lone `-` (stdin or stdout, `fizz cp - web:/x`) stands in as this while cac parses: its parser reads `-` as a flag with no name and drops it. */
+const STDIO_ARG = "\u0000-";
+
 /**
  * `--grace -5h`: a flag that takes a value, followed by a negative number or
  * duration, takes it as its value (as Docker's CLI does), so the verb can say
@@ -132,8 +135,12 @@ export function withNegativeValues(cli: CAC, argv: string[]): string[] {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--") return [...out, ...argv.slice(i)];
+    if (a === "-") {
+      out.push(STDIO_ARG);
+      continue;
+    }
     const next = argv[i + 1];
-    if (valueFlags.has(a) && next !== undefined && /^-[0-9.]/.test(next)) {
+    if (valueFlags.has(a) && next !== undefined && (next === "-" || /^-[0-9.]/.test(next))) {
       out.push(`${a}=${next}`);
       i++;
     } else out.push(a);

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -44,9 +46,21 @@ describe("a flag's value that starts with '-'", () => {
     const cli = buildCli({ code: 0 }, {});
     expect(withNegativeValues(cli, ["logs", "--tail", "-3", "web"])).toEqual(["logs", "--tail=-3", "web"]);
     expect(withNegativeValues(cli, ["logs", "--follow", "-3"])).toEqual(["logs", "--follow", "-3"]);
+    expect(withNegativeValues(cli, ["up", "-f", "-"])).toEqual(["up", "-f=-"]);
     const exec = withPassthrough(cli, ["exec", "web", "date", "-u", "-1"]);
     expect(withNegativeValues(cli, exec)).toEqual(exec);
   });
+});
+
+test("a lone '-' is an argument (stdin or stdout), as in docker cp", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fizz-cli-"));
+  writeFileSync(join(dir, "compose.yaml"), "name: x\nservices:\n  web:\n    image: fizz-test/busybox:1\n");
+  for (const args of [["cp", "web:/etc/hostname", "-"], ["cp", "-", "web:/tmp"]]) {
+    const r = spawnSync(BUN, [join(ROOT, "cmd/fizz.ts"), ...args, "--engine", "unix:///nonexistent/fizz-test.sock"], { cwd: dir, encoding: "utf8", input: "", env: { ...process.env, NO_COLOR: "1", FIZZ_NO_AGENT: "1" } });
+    expect(r.stderr).not.toContain("missing required args");
+    expect(r.stderr).toContain("nonexistent");
+  }
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("every verb documents itself", () => {

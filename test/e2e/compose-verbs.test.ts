@@ -298,6 +298,13 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
       // A single file to a new name, and a directory's contents with dir/.
       expect(fizz(["cp", "api:/tmp/tree/a.txt", "./copied.txt"]).code).toBe(0);
       expect(readFileSync(join(dir, "copied.txt"), "utf8")).toBe("hello\n");
+      // `-` is a tar stream on stdout or stdin, as with docker cp.
+      const out = fizz(["cp", "api:/tmp/tree/a.txt", "-"]);
+      expect(out.code).toBe(0);
+      expect(out.out).toContain("a.txt");
+      expect(out.out).toContain("hello\n");
+      expect(fizz(["cp", "-", "api:/tmp"], out.out).code).toBe(0);
+      expect(fizz(["exec", "-T", "api", "cat", "/tmp/a.txt"]).out).toBe("hello\n");
       const missing = fizz(["cp", "api:/nope", "./x"]);
       expect(missing.code).toBe(1);
       expect(missing.err).toContain("no such file or directory");
