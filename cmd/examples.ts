@@ -20,7 +20,7 @@ export const EXAMPLES: Record<string, readonly string[]> = {
   inspect: ["fizz inspect shop", "fizz inspect shop/web", "fizz inspect shop-web-1"],
   events: ["fizz events", "fizz events --json --filter deployment=shop", "fizz events --since 0 --no-follow"],
   init: ["fizz init", "fizz init --advertise 10.0.0.1"],
-  join: ["fizz join 10.0.0.1 --token fizz-join-…", "fizz join 10.0.0.1:7946 --token \"$(cat token)\""],
+  join: ["fizz join 10.0.0.1 --token fizz1…", "fizz join 10.0.0.1:7946 --token \"$(cat token)\""],
   leave: ["fizz leave"],
   cluster: ["fizz cluster keys list", "fizz cluster keys install <key>", "fizz cluster keys use <id>"],
   validate: ["fizz validate", "fizz validate -f compose.yaml -f compose.prod.yaml", "fizz validate --format json"],

@@ -194,6 +194,10 @@ export class DeploymentChanges {
       const rec = this.desired.get(name);
       const svc = rec?.spec.services[service];
       if (!rec || !svc) return { value: undefined, done: Promise.resolve() };
+      if (svc.deploy?.mode === "global" || svc.deploy?.mode === "global-job") {
+        // As Swarm: "scale can only be used with replicated or replicated-job mode".
+        throw new FizzError({ code: "reconcile.bad_scale", message: `service '${service}' runs one replica on every eligible node (deploy.mode: ${svc.deploy.mode}); it has no count to scale`, hint: "set deploy.mode: replicated in the compose file to choose a count", status: 400 });
+      }
       outOfBounds(svc, replicas, "fizz scale");
       const previous = replicaCount(svc, this.desired.replicas(name).get(service));
       this.desired.setReplicas(name, service, replicas);

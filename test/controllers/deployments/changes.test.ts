@@ -143,6 +143,18 @@ describe("one node", () => {
     await a.client.down("bounded");
   });
 
+  test("fizz scale of a global service is refused, as in Swarm; nothing changed", async () => {
+    const global = `services:\n  agent:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    deploy: { mode: global }\n`;
+    await a.client.up("glob", files(global));
+    const calls = engine.calls.length;
+    const e = await failure(a.client.scale("glob", "agent", 5));
+    expect([e.status, e.code]).toEqual([400, "reconcile.bad_scale"]);
+    expect(e.message).toContain("deploy.mode: global");
+    expect(engine.calls.length).toBe(calls);
+    expect(engine.running("glob", "agent")).toHaveLength(1);
+    await a.client.down("glob");
+  });
+
   test("what the user stopped by hand stays stopped until start, scale or up; what was not told comes back", async () => {
     const svc = (n: string) => `  ${n}:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    restart: always\n`;
     const body = files(`services:\n${svc("web")}${svc("worker")}`);
