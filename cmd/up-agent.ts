@@ -35,7 +35,9 @@ export async function upThroughAgent(ctx: Context, client: ApiClient, loadedProj
   for (const w of r.warnings ?? []) if (!prepared.warnings.includes(w)) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
   // json is for tools (one object per event) and quiet says failures only, as without an agent.
   if (mode === "json" || mode === "quiet") return 0;
-  const changed = Object.values(r.actions ?? {}).reduce((a, b) => a + b, 0);
-  ctx.err(` ${paint(ctx, "32", "✔")} Project ${name} ${changed ? "deployed" : "is up to date"}${options.wait ? ", running and healthy" : ""}; the fizz agent keeps it converged (generation ${r.generation})\n`);
+  const steps = Object.values(r.actions ?? {}).reduce((a, b) => a + b, 0);
+  // `actions` are this node's steps: in a cluster a new spec may have changed only other nodes' replicas.
+  const what = steps ? "deployed" : r.created || r.changed ? "deployed (nothing to change on this node)" : "is up to date";
+  ctx.err(` ${paint(ctx, "32", "✔")} Project ${name} ${what}${options.wait ? ", running and healthy" : ""}; the fizz agent keeps it converged (generation ${r.generation})\n`);
   return 0;
 }

@@ -157,7 +157,8 @@ export class DeploymentChanges {
       else clearUserStopped(this.desired.store, name);
       const eventId = this.accepted(name, intent, rec.generation);
       const done = this.start(name, intent, { generation: rec.generation, wait: opts.wait === true, ...(opts.timeoutSeconds ? { timeoutMs: opts.timeoutSeconds * 1000 } : {}), warnings, ...(from.follow && from.signal ? { signal: from.signal } : {}) });
-      const value: DeployResult = { deployment: name, created: !existed, generation: rec.generation, intent: intent.id, eventId, warnings };
+      const changed = !existed || JSON.stringify(existed.spec) !== JSON.stringify(project);
+      const value: DeployResult = { deployment: name, created: !existed, changed, generation: rec.generation, intent: intent.id, eventId, warnings };
       if (!from.follow) return { value, done: done.here };
       const out = await done;
       if (!out.ok) throw out.error!;

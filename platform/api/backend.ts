@@ -64,6 +64,8 @@ export interface DeployResult {
   readonly deployment: string;
   /** True when the deployment did not exist before (API answers 201). */
   readonly created: boolean;
+  /** The stored spec changed (false: the same spec again, a no-op unless containers drifted). */
+  readonly changed?: boolean;
   /** Store generation after the update. */
   readonly generation: number;
   /** The change's id: its steps and its end (`deployment.converged|ready|failed`) carry it in their event data. */

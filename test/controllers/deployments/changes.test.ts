@@ -143,6 +143,14 @@ describe("one node", () => {
     await a.client.down("bounded");
   });
 
+  test("the answer says whether the stored spec changed (in a cluster a change may do nothing on this node)", async () => {
+    const one = `services:\n  web:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n`;
+    expect(await a.client.up("chg", files(one))).toMatchObject({ created: true, changed: true });
+    expect(await a.client.up("chg", files(one))).toMatchObject({ created: false, changed: false });
+    expect(await a.client.up("chg", files(one.replace("3600", "3601")))).toMatchObject({ created: false, changed: true });
+    await a.client.down("chg");
+  });
+
   test("fizz scale of a global service is refused, as in Swarm; nothing changed", async () => {
     const global = `services:\n  agent:\n    image: fizz-test/busybox:1\n    command: ["sleep", "3600"]\n    deploy: { mode: global }\n`;
     await a.client.up("glob", files(global));
