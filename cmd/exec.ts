@@ -3,6 +3,7 @@ import { FizzError, usageError } from "../core/errors.ts";
 import { LABEL, projectFilter } from "../core/labels.ts";
 import { noTty, optList, optString, type RegisterVerb } from "./command.ts";
 import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { noContainerError } from "./service-containers.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("exec <service> [...command]", "Run a command in a running container of a service"))
@@ -28,13 +29,8 @@ export const register: RegisterVerb = (cli, action) => {
         try {
           const list = await engine.containers.list({ labels: [...projectFilter(name), `${LABEL.service}=${service}`, `${LABEL.containerNumber}=${index}`] });
           const c = list.find((x) => x.Labels?.[LABEL.oneoff] !== "True");
-          if (!c) {
-            throw new FizzError({
-              code: "exec.no_container",
-              message: `service '${service}' has no running container${index > 1 ? ` number ${index}` : ""} in project ${name}`,
-              hint: "start it with 'fizz up', or check 'fizz ps -a'",
-            });
-          }
+          // In a cluster the replica may run on another node: the error says which one to ask.
+          if (!c) throw await noContainerError(ctx, name, service, index > 1 || optString(options, "index") !== undefined ? index : undefined, "running container");
           const tty = !noTty(options) && process.stdin.isTTY === true && process.stdout.isTTY === true;
           const body = {
             Cmd: command,

@@ -23,6 +23,9 @@ export const register: RegisterVerb = (cli, action) => {
         if (project) {
           requireServices(project, services, { disabledToo: true });
         }
+        // In a cluster, replicas on other nodes have their output there: said first (a followed stream never ends).
+        const { onOtherNodes, printElsewhere } = await import("./service-containers.ts");
+        printElsewhere(ctx, await onOtherNodes(ctx, name, services), "the output of replicas on other nodes is there, not here");
         const { explicitAgent } = await import("./agent-mode.ts");
         if (explicitAgent(ctx)) {
           // -H: that agent's containers, through its API (NDJSON log lines).

@@ -93,11 +93,32 @@ export async function elsewhere(ctx: Context, project: string, services: readonl
 
 /** One line for the replicas a verb did not reach, or nothing. */
 export async function noteElsewhere(ctx: Context, project: string, services: readonly string[], here: readonly ContainerSummary[], verb: string): Promise<void> {
-  const away = await elsewhere(ctx, project, services, here);
+  printElsewhere(ctx, await elsewhere(ctx, project, services, here), `not ${verb} on other nodes`);
+}
+
+/**
+ * The replicas of these services on nodes other than the agent's own (the
+ * local one, or -H's): for a verb that reads only that node's engine.
+ */
+export async function onOtherNodes(ctx: Context, project: string, services: readonly string[]): Promise<{ name: string; node: string }[]> {
+  try {
+    const { runningAgent } = await import("./agent-mode.ts");
+    const client = await runningAgent(ctx);
+    if (!client) return [];
+    const [info, list] = await Promise.all([client.info(), client.containers({ deployment: project })]);
+    const self = String(info.node ?? "");
+    return list.filter((c) => c.node !== undefined && c.node !== self && (!services.length || services.includes(c.service))).map((c) => ({ name: c.name, node: c.node! }));
+  } catch {
+    return [];
+  }
+}
+
+/** The note for replicas a verb did not reach (`lead` says what it did not do), or nothing. */
+export function printElsewhere(ctx: Context, away: readonly { name: string; node: string }[], lead: string): void {
   if (!away.length) return;
   const byNode = new Map<string, string[]>();
   for (const c of away) byNode.set(c.node, [...(byNode.get(c.node) ?? []), c.name]);
-  ctx.err(`note: not ${verb} on other nodes: ${[...byNode].map(([n, cs]) => `${cs.join(", ")} on ${n}`).join("; ")} (run the command there, or use -H)\n`);
+  ctx.err(`note: ${lead}: ${[...byNode].map(([n, cs]) => `${cs.join(", ")} on ${n}`).join("; ")} (run the command there, or use -H)\n`);
 }
 
 /** Replicas of a service that the local agent reports with a node (empty when there is no agent or cluster). */

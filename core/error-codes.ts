@@ -175,7 +175,6 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeInfo>> = {
   "engine.registry_unreachable": { status: 503 },
   "engine.timeout": { status: 504 },
   "engine.unreachable": { status: 503 },
-  "exec.no_container": { status: 400 },
   "executor.aborted": { status: 400, exit: 130 },
   "executor.no_template": { status: 400 },
   "executor.step_failed": { status: 400 },

@@ -342,7 +342,7 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
 
 describe("in a cluster, a verb whose service runs on another node says which node to ask (and what it did not reach)", async () => {
   const socket = await engineSocket("docker");
-  test.skipIf(!socket)("top, port, cp, attach and wait name the node instead of acting here", async () => {
+  test.skipIf(!socket)("top, port, cp, attach, wait and exec name the node instead of acting here; logs says where the rest is", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fizz-verbs-node-"));
     const sock = join(dir, "agent.sock");
     const name = `fvnode${process.pid}`;
@@ -351,9 +351,15 @@ describe("in a cluster, a verb whose service runs on another node says which nod
     const server = createServer((req, res) => {
       res.setHeader("content-type", "application/json");
       if (req.url === "/healthz") return res.end(JSON.stringify({ status: "ok" }));
+      if (req.url === "/v1/info") return res.end(JSON.stringify({ node: "node-a" }));
+      // This node runs none of api's replicas: no output here.
+      if (req.url?.startsWith(`/v1/deployments/${name}/logs`)) {
+        res.setHeader("content-type", "application/x-ndjson");
+        return res.end();
+      }
       if (req.url?.startsWith("/v1/containers")) {
         const service = new URL(req.url, "http://x").searchParams.get("service");
-        return res.end(JSON.stringify({ containers: service === "api" ? [{ id: "x", name: `${name}-api-1`, deployment: name, service: "api", number: 1, image: "i", state: "running", health: "none", status: "Up", createdAt: 0, restarts: 0, ports: [], node: "node-b" }] : [] }));
+        return res.end(JSON.stringify({ containers: service === "api" || service === null ? [{ id: "x", name: `${name}-api-1`, deployment: name, service: "api", number: 1, image: "i", state: "running", health: "none", status: "Up", createdAt: 0, restarts: 0, ports: [], node: "node-b" }] : [] }));
       }
       res.statusCode = 404;
       res.end(JSON.stringify({ code: "not_found", message: "no" }));
@@ -361,7 +367,7 @@ describe("in a cluster, a verb whose service runs on another node says which nod
     await new Promise<void>((r) => server.listen(sock, r));
     try {
       const env = { FIZZ_ENGINE: `unix://${socket}`, FIZZ_HOST: `unix:${sock}` };
-      for (const args of [["top", "api"], ["port", "api", "8000"], ["cp", "api:/etc/hosts", "./hosts"], ["attach", "api"], ["wait", "api"]]) {
+      for (const args of [["top", "api"], ["port", "api", "8000"], ["cp", "api:/etc/hosts", "./hosts"], ["attach", "api"], ["wait", "api"], ["exec", "-T", "api", "true"]]) {
         const r = await new Promise<Run>((resolve) => {
           const p = spawn(FIZZ[0]!, [...FIZZ.slice(1), ...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
           let out = "";
@@ -383,6 +389,16 @@ describe("in a cluster, a verb whose service runs on another node says which nod
       });
       expect(kill.code).toBe(0);
       expect(kill.err).toContain(`note: not killed on other nodes: ${name}-api-1 on node-b`);
+      // logs shows this node's output and says where the rest is.
+      const logs = await new Promise<Run>((resolve) => {
+        // Through the agent (-H), as a cluster node's user runs it: no FIZZ_ENGINE (the stand-in reports none).
+        const p = spawn(FIZZ[0]!, [...FIZZ.slice(1), "logs", "api"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", FIZZ_HOST: env.FIZZ_HOST }, stdio: ["ignore", "pipe", "pipe"] });
+        let err = "";
+        p.stderr!.on("data", (d) => (err += d));
+        p.on("exit", (code) => resolve({ code, out: "", err }));
+      });
+      expect(`${logs.code} ${logs.err}`).toStartWith("0 ");
+      expect(logs.err).toContain(`note: the output of replicas on other nodes is there, not here: ${name}-api-1 on node-b`);
       // A service the cluster does not run anywhere gets the plain answer.
       const none = await new Promise<Run>((resolve) => {
         const p = spawn(FIZZ[0]!, [...FIZZ.slice(1), "port", "db", "80"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
