@@ -39,7 +39,7 @@ export const register: RegisterVerb = (cli, action) => {
           String(n.incarnation),
           Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(",") || "-",
           `${n.resources.cpuMillis / 1000}/${(n.resources.memoryBytes / GIB).toFixed(1)}G`,
-          n.self ? "-" : n.rttMs === null ? "?" : `${n.rttMs.toFixed(1)}ms`,
+          n.self || n.state === "dead" || n.state === "left" ? "-" : n.rttMs === null ? "?" : `${n.rttMs.toFixed(1)}ms`,
           seal.get(n.id) ?? "-",
         ]);
         ctx.out(table([["ID", "NAME", "ADDRESS", "STATE", "INCARNATION", "LABELS", "CPU/MEM", "RTT", "SECRETS"], ...rows]));

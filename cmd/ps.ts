@@ -6,7 +6,7 @@ import { connect, openAgentRestarts, openLocalStore, projectOrName, withProjectO
 import type { PsRow } from "../platform/deploy/project.ts";
 
 /** What `ps` lists without -a, as the engine's own list does: running, paused and restarting containers. */
-const LISTED = new Set(["running", "paused", "restarting"]);
+const LISTED = new Set(["running", "paused", "restarting", "unknown"]);
 
 export const register: RegisterVerb = (cli, action) => {
   withProjectOptions(cli.command("ps [...services]", "List the project's containers"))

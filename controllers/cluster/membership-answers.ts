@@ -78,7 +78,8 @@ export function memberView(m: ClusterMember): ClusterNodeView {
     // The mesh's own metadata (key, port, MTU) is not a label a user set: `fizz net` shows it.
     labels: withoutMeshLabels(m.meta.labels),
     resources: { cpuMillis: m.meta.resources.cpuMillis, memoryBytes: m.meta.resources.memoryBytes },
-    rttMs: m.rttMs === undefined ? null : Math.round(m.rttMs * 100) / 100,
+    // The last ping of a member that is down is history, not its round trip.
+    rttMs: m.rttMs === undefined || m.state === "dead" || m.state === "left" ? null : Math.round(m.rttMs * 100) / 100,
     self: m.self,
   };
 }

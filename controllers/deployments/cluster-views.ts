@@ -33,15 +33,36 @@ export type ClusterDeploymentSummary = DeploymentSummary & { readonly origin: st
 
 const STATE_OF: Record<ContainerStatus, ContainerView["state"]> = { pending: "created", running: "running", healthy: "running", unhealthy: "running", stopped: "exited", failed: "exited" };
 
+/** Each member's name and SWIM state, by id. */
+function membersOf(node: ClusterNode): ReadonlyMap<string, { readonly name: string; readonly state: string }> {
+  return new Map(node.members().map((m) => [m.id, { name: m.meta.name, state: m.state }]));
+}
+
+/**
+ * Why a node's container records say nothing about now (it is dead, it left,
+ * it is no member), or undefined while it is up (alive or suspect): a down
+ * node's containers are unknown, not running, as Swarm's tasks on a down node.
+ */
+function downReason(members: ReturnType<typeof membersOf>, id: string): string | undefined {
+  const m = members.get(id);
+  const name = m?.name || id.slice(0, 8);
+  if (!m) return `node ${name} is not a member`;
+  if (m.state === "dead") return `node ${name} is dead`;
+  if (m.state === "left") return `node ${name} left`;
+  return undefined;
+}
+
 /** Other nodes' containers as `fizz ps` rows, from the records they publish (no engine detail: ports, restarts). */
-function remoteContainers(node: ClusterNode, self: string, names: ReadonlyMap<string, string>, f: ContainerFilter): ContainerView[] {
+function remoteContainers(node: ClusterNode, self: string, members: ReturnType<typeof membersOf>, f: ContainerFilter): ContainerView[] {
   const out: ContainerView[] = [];
   for (const r of listContainers(node.state, f.deployment, f.service)) {
     if (r.nodeId === self) continue;
-    const state = STATE_OF[r.status];
-    if ((f.state && f.state !== state) || (f.health && f.health !== r.health)) continue;
+    const down = downReason(members, r.nodeId);
+    const state = down ? "unknown" : STATE_OF[r.status];
+    const health = down ? "none" : r.health;
+    if ((f.state && f.state !== state) || (f.health && f.health !== health)) continue;
     const spec = getDeploymentState(node.state, r.deploymentId)?.spec as { services?: Record<string, { image?: string }> } | undefined;
-    const where = names.get(r.nodeId) ?? r.nodeId.slice(0, 8);
+    const where = members.get(r.nodeId)?.name ?? r.nodeId.slice(0, 8);
     out.push({
       id: r.containerId ?? "",
       name: `${r.deploymentId}-${r.service}-${r.index + 1}`,
@@ -50,8 +71,8 @@ function remoteContainers(node: ClusterNode, self: string, names: ReadonlyMap<st
       number: r.index + 1,
       image: spec?.services?.[r.service]?.image ?? `${r.deploymentId}-${r.service}`,
       state,
-      health: r.health,
-      status: r.status === "pending" ? "starting" : r.status,
+      health,
+      status: down ? `unknown (${down})` : r.status === "pending" ? "starting" : r.status,
       createdAt: r.startedAt ?? 0,
       restarts: 0,
       ports: [],
@@ -62,9 +83,10 @@ function remoteContainers(node: ClusterNode, self: string, names: ReadonlyMap<st
   return out;
 }
 
-/** Containers of a deployment up on any node, from the records each node publishes. */
+/** Containers of a deployment up on any node that is up, from the records each node publishes. */
 function clusterRunning(node: ClusterNode, name: string): number {
-  return listContainers(node.state, name).filter((c) => c.status === "running" || c.status === "healthy" || c.status === "unhealthy").length;
+  const members = membersOf(node);
+  return listContainers(node.state, name).filter((c) => (c.status === "running" || c.status === "healthy" || c.status === "unhealthy") && !downReason(members, c.nodeId)).length;
 }
 
 function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord): ClusterDeploymentSummary {
@@ -116,9 +138,9 @@ export class ClusterViews {
   containers(local: readonly ContainerView[], f: ContainerFilter): ContainerView[] {
     const node = this.node();
     if (!node || !this.settled()) return [...local];
-    const names = new Map(node.members().map((m) => [m.id, m.meta.name]));
-    const selfName = names.get(this.self) ?? this.self.slice(0, 8);
-    const remote = remoteContainers(node, this.self, names, f);
+    const members = membersOf(node);
+    const selfName = members.get(this.self)?.name ?? this.self.slice(0, 8);
+    const remote = remoteContainers(node, this.self, members, f);
     return [...local.map((c) => ({ ...c, node: selfName })), ...remote].sort((a, b) => a.name.localeCompare(b.name) || (a.node ?? "").localeCompare(b.node ?? ""));
   }
 }

@@ -186,7 +186,7 @@ export class DeploymentViews {
   private async replicaAddresses(deployment: string, service: string, cp: ClusterPlacement): Promise<WhyResult["replicas"]> {
     if (this.o.records && this.o.placement()) {
       return [...this.o.records()]
-        .filter((r) => r.deploymentId === deployment && r.service === service && r.status !== "failed" && r.status !== "stopped")
+        .filter((r) => r.deploymentId === deployment && r.service === service && r.status !== "failed" && r.status !== "stopped" && cp.live.has(r.nodeId))
         .map((r) => ({ number: r.index + 1, node: cp.names.get(r.nodeId) ?? r.nodeId.slice(0, 8), addresses: { ...(r.addresses ?? {}) } }))
         .sort((a, b) => a.number - b.number);
     }

@@ -72,6 +72,7 @@ export class PlacementController implements Controller {
    * of container records; a user's change need not).
    */
   onChange(c: Change): void {
+    if (c.kind === "membership") return this.followMembership();
     // Intents travel in deployment records.
     if (c.kind !== "cluster-state" || (c.scope && !c.scope.collections.includes("deployments"))) return;
     const node = this.o.membership.settledNode;
@@ -82,6 +83,23 @@ export class PlacementController implements Controller {
       this.announced.set(name, id);
       if (this.local.intent(name)?.id !== id) this.wake(name);
     }
+  }
+
+  /**
+   * A member joined, came back, died or left: the placement is computed again
+   * now, not when the reconcile loop next begins a pass (a pass of another
+   * deployment may hold it for minutes: an image pull, a dependency's wait),
+   * so `fizz why` and the passes under way see the membership `fizz nodes`
+   * shows; each deployment whose share here moved gets its own pass at once.
+   */
+  private followMembership(): void {
+    if (!this.o.membership.settledNode) return;
+    const names = this.local.names();
+    const before = names.map((n) => JSON.stringify(this.source.placed(n)));
+    this.source.refresh();
+    names.forEach((n, i) => {
+      if (JSON.stringify(this.source.placed(n)) !== before[i]) this.wake(n);
+    });
   }
 
   /** The intent each deployment was last woken for (a burst of gossip wakes it once). */

@@ -316,9 +316,15 @@ export class SecretsController implements Controller, SecretsApi {
     }
   }
   seal() {
-    const nodes = this.state
-      .list("seal/")
-      .flatMap(([k, r]) => (r.type === "seal" ? [{ node: k.slice("seal/".length), state: r.state, reason: r.reason, since: r.since } satisfies Omit<SealRecord, "type" | "request"> & { node: string }] : []));
+    const up = this.alive();
+    type Row = { node: string; state: SealRecord["state"] | "unknown"; reason: string; since: number };
+    const nodes = this.state.list("seal/").flatMap(([k, r]): Row[] => {
+      if (r.type !== "seal") return [];
+      const node = k.slice("seal/".length);
+      // A node that is down holds no key now, whatever it said last: unknown, with its last word.
+      if (!up.has(node)) return [{ node, state: "unknown", reason: `node is down; last reported ${r.state}: ${r.reason}`, since: r.since }];
+      return [{ node, state: r.state, reason: r.reason, since: r.since }];
+    });
     return { self: this.keys.status(), nodes };
   }
   async unseal(share: string) {

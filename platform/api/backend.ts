@@ -113,7 +113,8 @@ export interface ServiceView {
   readonly completed?: number;
 }
 
-export type ContainerStateName = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing";
+/** `unknown`: another node's container whose node is dead or gone (its record says nothing reliable; as Swarm's Unknown tasks). */
+export type ContainerStateName = "created" | "running" | "paused" | "restarting" | "exited" | "dead" | "removing" | "unknown";
 export type ContainerHealthName = "none" | "starting" | "healthy" | "unhealthy";
 
 export interface ContainerView {

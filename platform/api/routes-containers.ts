@@ -7,7 +7,7 @@ import type { RouteModule } from "./router.ts";
 import { noDeployment } from "./routes-deployments.ts";
 import { checkQuery, containerRef, deploymentName, noQuery, queryEnum, serviceName } from "./validate.ts";
 
-const STATES = ["created", "running", "paused", "restarting", "exited", "dead", "removing"] as const;
+const STATES = ["created", "running", "paused", "restarting", "exited", "dead", "removing", "unknown"] as const;
 const HEALTHS = ["none", "starting", "healthy", "unhealthy"] as const;
 
 export function containerRoutes(b: AgentBackend): RouteModule {
