@@ -7,14 +7,14 @@
  * removes the directories of containers that are gone.
  */
 import { closeSync, ftruncateSync, openSync, writeSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { FizzError } from "../../core/errors.ts";
 import type { Project } from "../../core/compose/model.ts";
 import type { MountSpec } from "../../core/deploy/engine-body.ts";
 import { decryptAge } from "../../core/secrets/age.ts";
 import type { Aead } from "../../core/secrets/age-stream.ts";
-import { deliveryPlan, mayRead, rotateAction, sourceVersion, type DeliveryManifest, type FileDelivery } from "../../core/secrets/delivery.ts";
+import { deliveryPlan, mayRead, rotateAction, secretsDirPath, sourceVersion, type DeliveryManifest, type FileDelivery } from "../../core/secrets/delivery.ts";
 import { clusterIdentity } from "../../core/secrets/keys.ts";
 import { decryptSops, formatKeyPath } from "../../core/secrets/sops.ts";
 import { fromBase64 } from "../../core/state/index.ts";
@@ -78,7 +78,7 @@ export class Deliveries {
   }
 
   private fileFor(dir: string, f: FileDelivery, i: number): string {
-    return f.inDirectory ? join(dir, "run-secrets", basename(f.target)) : join(dir, "files", String(i));
+    return f.inDirectory ? join(dir, "run-secrets", secretsDirPath(f.target)) : join(dir, "files", String(i));
   }
 
   /**

@@ -62,10 +62,20 @@ function numeric(v: string | undefined, what: "uid" | "gid", ref: string): numbe
   return why ? `${ref}: ${why}` : Number(v);
 }
 
-/** True for /run/secrets/<name> with no further directory. */
+/**
+ * True for a path below /run/secrets (`/run/secrets/<name>`, or deeper, as
+ * `target: custom/pw` gives): it lives in the directory mount. A file of its
+ * own mounted below that read-only mount could not be made (the engine fails
+ * to create its parent directory there).
+ */
 export function inSecretsDir(target: string): boolean {
   const rest = target.startsWith(`${SECRETS_DIR}/`) ? target.slice(SECRETS_DIR.length + 1) : undefined;
-  return rest !== undefined && rest !== "" && !rest.includes("/") && rest !== "." && rest !== "..";
+  return rest !== undefined && rest.split("/").every((seg) => seg !== "" && seg !== "." && seg !== "..");
+}
+
+/** The path of a /run/secrets file inside the directory mount (`custom/pw` for /run/secrets/custom/pw). */
+export function secretsDirPath(target: string): string {
+  return target.slice(SECRETS_DIR.length + 1);
 }
 
 /** The files one service's containers get (only definitions that `fizz up` resolved for the cluster). */

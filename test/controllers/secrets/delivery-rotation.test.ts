@@ -37,7 +37,7 @@ function catalog() {
   let value = "one";
   const meta = (): SecretMetaRecord => ({ type: "secret", kind: "config", current: v, versions: [{ v, created: 0, size: value.length, by: "n1", id: `id${v}` }], project: "app", grants: [], labels: {}, created: 0 });
   return {
-    c: { meta: (p: string) => (p === PATH ? meta() : undefined), value: async () => bytes(value), identities: async () => [] } as unknown as Catalog,
+    c: { meta: (p: string) => (p.startsWith("app/") ? meta() : undefined), value: async () => bytes(value), identities: async () => [] } as unknown as Catalog,
     rotate(to: string) {
       v += 1;
       value = to;
@@ -130,6 +130,19 @@ describe("rotating delivered files", () => {
     expect(s.file()).toBe("two");
     expect(s.calls).toEqual([]);
     expect(s.events.filter((e) => e.startsWith("secret.rotated"))).toEqual([]);
+  });
+
+  test("a secret whose target is below /run/secrets (target: custom/pw) is in the directory mount, not a file mounted below it", async () => {
+    const s = setup({ running: true });
+    const p = s.p;
+    const nested: Project = {
+      ...p,
+      secrets: { pw: { name: "pw", external: false, labels: {}, extensions: {}, sealed: { kind: "stored", path: "app/secret/pw" } } },
+      services: { web: { ...p.services.web!, secrets: [{ source: "pw", target: "custom/pw" }] } },
+    };
+    const mounts = await s.d.prepare(nested, "web", "app-web-1");
+    expect(mounts.filter((m) => m.Target.startsWith("/run/secrets"))).toEqual([{ Type: "bind", Source: expect.stringMatching(/app-web-1\/run-secrets$/), Target: "/run/secrets", ReadOnly: true }]);
+    expect(readFileSync(join(String(mounts[0]!.Source), "custom", "pw"), "utf8")).toBe("one");
   });
 
   test("a stopped container gets the new files and stays stopped", async () => {

@@ -120,8 +120,9 @@ secrets:
 });
 
 describe("delivery rules", () => {
-  test("only direct children of /run/secrets share the directory mount", () => {
-    expect(["/run/secrets/a", "/run/secrets/a/b", "/etc/a", "/run/secrets/", "/run/secretsx/a"].map(inSecretsDir)).toEqual([true, false, false, false, false]);
+  test("paths below /run/secrets share the directory mount (a file mounted below that read-only mount cannot be made)", () => {
+    const paths = ["/run/secrets/a", "/run/secrets/a/b", "/etc/a", "/run/secrets/", "/run/secretsx/a", "/run/secrets/a/../b", "/run/secrets/a//b", "/run/secrets/a/"];
+    expect(paths.map(inSecretsDir)).toEqual([true, true, false, false, false, false, false, false]);
   });
   test("rotation: swap in the directory, restart for pinned files unless asked otherwise", () => {
     expect([rotateAction(true, undefined), rotateAction(true, "signal"), rotateAction(true, "restart"), rotateAction(false, undefined), rotateAction(false, "none"), rotateAction(false, "signal")]).toEqual(["swap", "rewrite+signal", "restart", "restart", "rewrite", "rewrite+signal"]);
