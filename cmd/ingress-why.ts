@@ -3,6 +3,7 @@
  * to the service, which nodes accept them, and which replicas this node
  * sends them to (here, or through another node's relay), from GET /v1/ingress.
  */
+import { replicaLabel } from "../core/ingress/plan.ts";
 import type { IngressStatusView } from "../platform/api/client.ts";
 
 export interface IngressWhy {
@@ -21,9 +22,8 @@ export function ingressWhy(st: IngressStatusView, deployment: string, service: s
   const replicasOf = (target: number) => {
     const t = st.targets.find((x) => x.key === `${deployment}/${service}:${target}`);
     return (t?.replicas ?? []).map((r) => {
-      const [id, node] = r.key.split("@") as [string, string];
-      const index = id.split("/").at(-1)!;
-      return { replica: `${service}#${index}`, node, address: r.address, via: node === st.node ? ("here" as const) : ("relay" as const), state: r.state, ejected: r.ejected };
+      const { replica, node } = replicaLabel(r.key);
+      return { replica, node, address: r.address, via: node === st.node ? ("here" as const) : ("relay" as const), state: r.state, ejected: r.ejected };
     });
   };
   const routes: IngressWhy["routes"][number][] = [];

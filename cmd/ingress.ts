@@ -2,6 +2,7 @@
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { agentClient, table } from "./agent-client.ts";
+import { replicaLabel } from "../core/ingress/plan.ts";
 
 export const register: RegisterVerb = (cli, action) => {
   cli
@@ -28,7 +29,7 @@ export const register: RegisterVerb = (cli, action) => {
         const replicas = (project: string, service: string, target: number) => {
           const t = st.targets.find((x) => x.label === `${project}/${service}:${target}`);
           if (!t || t.replicas.length === 0) return "(no ready replica)";
-          return t.replicas.map((r) => `${r.key.split("@")[0]!.split("/").slice(1).join("#")}@${r.key.split("@")[1]!.slice(0, 8)} ${r.address}${r.state === "draining" ? " draining" : ""}${r.ejected ? " ejected" : ""}`).join(", ");
+          return t.replicas.map((r) => `${replicaLabel(r.key).replica}@${replicaLabel(r.key).node.slice(0, 8)} ${r.address}${r.state === "draining" ? " draining" : ""}${r.ejected ? " ejected" : ""}`).join(", ");
         };
         const rows: string[][] = [];
         for (const r of st.l4) {

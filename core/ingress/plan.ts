@@ -61,6 +61,13 @@ export function replicaKey(r: { deployment: string; service: string; index: numb
   return `${r.deployment}/${r.service}/${r.index}@${r.node}`;
 }
 
+/** How the CLI names a replica of a key: `web#1` (its container number, from 1, as `fizz ps` counts). */
+export function replicaLabel(key: string): { readonly replica: string; readonly node: string } {
+  const at = key.lastIndexOf("@");
+  const [, service = "", index = ""] = key.slice(0, at).split("/");
+  return { replica: `${service}#${Number(index) + 1}`, node: key.slice(at + 1) };
+}
+
 export function ingressPlan(i: PlanInput): IngressPlanValue {
   const table = buildRouteTable(i.deployments, i.clusterPorts);
   const targets = new Map<string, { deployment: string; service: string; port: number }>();

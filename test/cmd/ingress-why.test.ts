@@ -30,12 +30,12 @@ describe("fizz why: the ingress part", () => {
     expect(w.routed_by).toHaveLength(3);
     expect(w.routes.map((r) => `${r.listen} ${r.match}`)).toEqual(["8080/tcp *", "443/https shop.test/"]);
     expect(w.routes[0]!.replicas).toEqual([
-      { replica: "web#0", node: "node0000aaaa", address: "172.18.0.2:80", via: "here", state: "ready", ejected: false },
-      { replica: "web#1", node: "node1111bbbb", address: "10.99.0.11:7948", via: "relay", state: "draining", ejected: false },
+      { replica: "web#1", node: "node0000aaaa", address: "172.18.0.2:80", via: "here", state: "ready", ejected: false },
+      { replica: "web#2", node: "node1111bbbb", address: "10.99.0.11:7948", via: "relay", state: "draining", ejected: false },
     ]);
     const text = ingressWhyText(w, st.node);
     expect(text).toContain("accepted on every alive node: node0000, node1111, node2222");
-    expect(text).toContain("8080/tcp * -> port 80 (services.web.ports[0]): web#0 on node0000 (172.18.0.2:80), web#1 on node1111 (through its relay 10.99.0.11:7948) draining");
+    expect(text).toContain("8080/tcp * -> port 80 (services.web.ports[0]): web#1 on node0000 (172.18.0.2:80), web#2 on node1111 (through its relay 10.99.0.11:7948) draining");
     expect(ingressWhyText(ingressWhy(st, "shop", "echo")!, st.node)).toContain("no ready replica");
   });
 
