@@ -56,7 +56,7 @@ export function deploymentRoutes(b: AgentBackend): RouteModule {
       const deployment = deploymentName(c.params.name!);
       const service = serviceName(c.params.service!);
       const v = await b.inspect({ kind: "service", deployment, service });
-      if (v === undefined) throw notFound(`no service '${service}' in deployment '${deployment}'`);
+      if (v === undefined) throw await missingService(b, deployment, service);
       return json(v);
     });
     r.post("/v1/deployments/:name/services/:service/scale", async (c) => {
@@ -68,7 +68,7 @@ export function deploymentRoutes(b: AgentBackend): RouteModule {
       const replicas = optInt(expectObject(body, "body", ["replicas"]), "replicas", "body", 0, MAX_REPLICAS);
       if (replicas === undefined) throw badInput("body.replicas", "required");
       const res = await b.scale(deployment, service, replicas, c.signal);
-      if (!res) throw notFound(`no service '${service}' in deployment '${deployment}'`);
+      if (!res) throw await missingService(b, deployment, service);
       return json(res);
     });
     r.post("/v1/deployments/:name/services/:service/rollback", async (c) => {
@@ -76,7 +76,7 @@ export function deploymentRoutes(b: AgentBackend): RouteModule {
       const deployment = deploymentName(c.params.name!);
       const service = serviceName(c.params.service!);
       const res = await b.rollback(deployment, service, c.signal);
-      if (!res) throw notFound(`no service '${service}' in deployment '${deployment}'`);
+      if (!res) throw await missingService(b, deployment, service);
       return json(res);
     });
     r.get("/v1/placement/:service", async (c) => {
@@ -92,4 +92,9 @@ export function deploymentRoutes(b: AgentBackend): RouteModule {
       return logsReply(b, c, { ...logOptions(c), target: { kind: "deployment", deployment, services } }, `no deployment named '${deployment}'`);
     });
   };
+}
+
+/** A service that is not there: of a deployment that is not there either, that is what is said. */
+async function missingService(b: AgentBackend, deployment: string, service: string): Promise<Error> {
+  return (await b.getDeployment(deployment)) ? notFound(`no service '${service}' in deployment '${deployment}'`) : noDeployment(deployment);
 }

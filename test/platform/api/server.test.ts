@@ -37,6 +37,10 @@ describe("API server over the unix socket", () => {
     const scaled = await raw({ socketPath: t.socket, method: "POST", path: "/v1/deployments/shop/services/web/scale", headers: JSON_CT, body: '{"replicas":3}' });
     expect(scaled.status).toBe(200);
     expect(jsonOf(scaled)).toEqual({ deployment: "shop", service: "web", replicas: 3, previous: 1 });
+    // A missing service says so; a missing deployment is named as that, not as a missing service.
+    const scaleOf = (path: string) => raw({ socketPath: t.socket, method: "POST", path, headers: JSON_CT, body: '{"replicas":2}' });
+    expect(jsonOf(await scaleOf("/v1/deployments/shop/services/nope/scale"))).toMatchObject({ code: "api.not_found", message: "no service 'nope' in deployment 'shop'" });
+    expect(jsonOf(await scaleOf("/v1/deployments/nope/services/web/scale"))).toMatchObject({ code: "api.not_found", message: "no deployment named 'nope'" });
     expect(jsonOf(await get("/v1/deployments/shop/services")).services).toEqual([expect.objectContaining({ name: "web", desired: 3 })]);
     const del = await raw({ socketPath: t.socket, method: "DELETE", path: "/v1/deployments/shop?volumes=true" });
     expect(del.status).toBe(200);
