@@ -24,7 +24,7 @@ export type Outcome = ChangeEnd<string>;
 export interface ClusterFollow {
   active(): boolean;
   /** Members that have not applied `intent` yet (by name), and the first failure reported, if any. */
-  pending(deployment: string, intent: string): { waiting: string[]; failed?: { node: string; message: string } };
+  pending(deployment: string, intent: string): { waiting: string[]; failed?: { node: string; message: string; superseded?: boolean } };
   /** Placed replicas not created from the current spec yet (a rolling update still under way), by name. */
   outdated(deployment: string): string[];
   /** Resolves when every placed replica runs the current spec (healthy where it has a check). */
@@ -117,6 +117,8 @@ export class Follower {
       let nextNote = this.d.now() + WAITING_NOTE_MS;
       for (;;) {
         const p = cluster.pending(deployment, intent.id);
+        // Someone else's later change won (two `fizz up` at once): nothing of this one was reverted, the other runs.
+        if (p.failed?.superseded) throw new FizzError({ code: "deploy.superseded", message: `a later change to ${deployment} replaced this one; that change is what the cluster runs`, hint: "`fizz events` shows which; run fizz up again to make this one the latest", status: 409 });
         if (p.failed) {
           throw new FizzError({
             code: "deploy.failed_on_node",

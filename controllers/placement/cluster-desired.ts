@@ -103,14 +103,14 @@ export class ClusterDesired implements ClusterWrites, ClusterFollow {
     this.d.desired.put(name, rec.previous as unknown as Project, this.d.desired.get(name)?.source ?? { origin: "cluster" }, intent, this.d.now());
   }
 
-  pending(name: string, intent: string): { waiting: string[]; failed?: { node: string; message: string } } {
+  pending(name: string, intent: string): { waiting: string[]; failed?: { node: string; message: string; superseded?: boolean } } {
     const node = this.d.node();
     if (!node) return { waiting: [] };
     const members = node.members().filter((m) => m.state === "alive" || m.state === "suspect");
     const rec = getDeploymentState(node.state, name);
     const current = intentFromJson(rec?.intent);
     const waiting: string[] = [];
-    let failed: { node: string; message: string } | undefined;
+    let failed: { node: string; message: string; superseded?: boolean } | undefined;
     for (const m of members) {
       const a = getApplied(node.state, name, m.id);
       if (a?.intent === intent && !a.ok) failed ??= { node: m.meta.name, message: a.message ?? "failed" };
@@ -120,7 +120,7 @@ export class ClusterDesired implements ClusterWrites, ClusterFollow {
       // Replaced: by its own revert (a node failed it), or by someone else's change.
       if (current?.reverts?.intent === intent) failed = { node: members.find((m) => m.id === current.reverts!.node)?.meta.name ?? current.reverts.node.slice(0, 8), message: current.reverts.reason };
       else if (!rec) failed = { node: "the cluster", message: `deployment ${name} was removed while the change was applied` };
-      else failed = { node: "the cluster", message: `a later change to ${name} replaced this one` };
+      else failed = { node: "the cluster", message: `a later change to ${name} replaced this one`, superseded: true };
     }
     return failed ? { waiting, failed } : { waiting };
   }
