@@ -82,7 +82,8 @@ export async function checkSecrets(client: ApiClient | undefined, project: Proje
       for (const res of r.results) {
         if (res.ok) continue;
         const v = plan.verify.find((x) => x.id === res.id)!;
-        findings.push({ where: v.where, code: res.code ?? "secrets.undecryptable", message: `${res.id}: the cluster cannot use this encrypted value: ${res.message}`, hint: "encrypt to the cluster's recipient (fizz secret recipient) or import the team's identity (fizz secret identity import)" });
+        const code = res.code ?? "secrets.undecryptable";
+        findings.push({ where: v.where, code, message: `${res.id}: the cluster cannot use this encrypted value: ${res.message}`, hint: undecryptableHint(code) });
       }
     } catch (e) {
       const err = agentError(e);
@@ -114,4 +115,12 @@ export async function sealSecrets(ctx: Context, client: ApiClient, project: Proj
     await client.json("POST", "/v1/secrets-upload", { project: project.name, items: uploads.map((u) => ({ path: u.path, kind: u.kind, value: b64(u.value) })) });
   }
   return sealed;
+}
+
+/** What to do about an encrypted value the cluster cannot use: only one encrypted to someone else wants another recipient. */
+function undecryptableHint(code: string): string {
+  if (/_(no_match|no_key)$|undecryptable$/.test(code)) return "encrypt to the cluster's recipient (fizz secret recipient) or import the team's identity (fizz secret identity import)";
+  if (code === "secrets.sops_key_path") return "x-fizz.key must name a value of the SOPS file, as a JSON path: '[\"db\", \"password\"]'";
+  if (code === "secrets.sops_unsupported") return "Fizz opens SOPS files whose data key is encrypted to age recipients";
+  return "the file is damaged or was changed after it was encrypted: encrypt it again (fizz secret encrypt -r $(fizz secret recipient))";
 }

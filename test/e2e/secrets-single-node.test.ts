@@ -205,10 +205,11 @@ secrets:
     corrupt[corrupt.length - 5]! ^= 0x55;
     const wrong = sh(age!, ["-r", otherRecipient], new TextEncoder().encode("fine")).stdout;
     const sops = readFileSync(join(ROOT, "test/fixtures/sops/example.yaml"), "utf8").replace("remain in clear text", "remain in plain text");
-    const cases: { name: string; def: string; files?: Record<string, string | Uint8Array>; line: number; want: string }[] = [
-      { name: "corrupt", def: "file: ./db.age", files: { "db.age": corrupt }, line: 8, want: "does not authenticate" },
-      { name: "wrongkey", def: "file: ./db.age", files: { "db.age": wrong }, line: 8, want: "none of the keys this cluster holds can open it" },
-      { name: "sopsmac", def: "file: ./s.yaml\n    x-fizz:\n      key: myapp1", files: { "s.yaml": sops }, line: 10, want: "MAC mismatch" },
+    const cases: { name: string; def: string; files?: Record<string, string | Uint8Array>; line: number; want: string; hint?: string }[] = [
+      // A damaged file is not sent to another recipient: it wants encrypting again.
+      { name: "corrupt", def: "file: ./db.age", files: { "db.age": corrupt }, line: 8, want: "does not authenticate", hint: "damaged or was changed after it was encrypted" },
+      { name: "wrongkey", def: "file: ./db.age", files: { "db.age": wrong }, line: 8, want: "none of the keys this cluster holds can open it", hint: "encrypt to the cluster's recipient" },
+      { name: "sopsmac", def: "file: ./s.yaml\n    x-fizz:\n      key: myapp1", files: { "s.yaml": sops }, line: 10, want: "MAC mismatch", hint: "damaged or was changed after it was encrypted" },
       { name: "oversize", def: "file: ./big.txt", files: { "big.txt": "x".repeat(1024 * 1024 + 1) }, line: 8, want: "over the secret size limit (1 MiB)" },
       { name: "missing", def: "external: true\n    name: no_such_secret", line: 8, want: "secret no_such_secret does not exist" },
     ];
@@ -227,6 +228,7 @@ secrets:
       expect(`${k.name}: exit ${r.code === 0 ? 0 : "non-zero"}`).toBe(`${k.name}: exit non-zero`);
       expect(r.err).toContain(`${join(p, "compose.yaml")}:${k.line}:`);
       expect(r.err).toContain(k.want);
+      if (k.hint) expect(r.err).toContain(k.hint);
       expect(r.err).toContain("nothing was deployed");
       expect(containersOf(name)).toEqual([]);
     }
