@@ -8,9 +8,7 @@
 import { expect, test } from "bun:test";
 import { getDeployment } from "../../../core/state/index.ts";
 import { isFizzError } from "../../../core/errors.ts";
-import { SimAgent } from "./agent.ts";
-import { SimNetwork, simAddress } from "./transport.ts";
-import { World } from "./world.ts";
+import { formedCluster } from "./formed.ts";
 
 const compose = (image: string) => ({
   files: [{ name: "compose.yaml", content: `services:\n  web:\n    image: ${image}\n    command: ["sleep", "3600"]\n    deploy: { replicas: 3 }\n` }],
@@ -18,17 +16,7 @@ const compose = (image: string) => ({
 });
 
 test("two ups at once from two nodes: one runs everywhere; the other is superseded, not 'reverted'", async () => {
-  const world = new World(11);
-  const net = new SimNetwork(world);
-  const agents: SimAgent[] = [];
-  for (let i = 0; i < 3; i++) {
-    world.addNode(0);
-    agents.push(new SimAgent(i, world, net, (c) => c));
-  }
-  for (const a of agents) await a.boot();
-  const init = await agents[0]!.controllers!.membership.init({ advertise: simAddress(0) });
-  for (const a of agents.slice(1)) void a.controllers!.membership.join({ address: simAddress(0), token: init.token });
-  await world.run(4000);
+  const { world, agents } = await formedCluster(11);
 
   const outcome = (i: number, image: string) =>
     agents[i]!.controllers!.deployments.changes.put("app", compose(image), { local: true, follow: true }).then(

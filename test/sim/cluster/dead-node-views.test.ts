@@ -6,9 +6,7 @@
  */
 import { expect, test } from "bun:test";
 import { LABEL } from "../../../core/labels.ts";
-import { SimAgent } from "./agent.ts";
-import { SimNetwork, simAddress } from "./transport.ts";
-import { World } from "./world.ts";
+import { formedCluster } from "./formed.ts";
 
 const app = {
   files: [{ name: "compose.yaml", content: `services:\n  web:\n    image: app:1\n    command: ["serve"]\n    deploy:\n      replicas: 3\n  agent:\n    image: app:1\n    deploy: { mode: global }\n` }],
@@ -16,17 +14,7 @@ const app = {
 };
 
 test("a dead node's containers show as unknown and are not counted as running; its RTT is not shown", async () => {
-  const world = new World(11);
-  const net = new SimNetwork(world);
-  const agents: SimAgent[] = [];
-  for (let i = 0; i < 3; i++) {
-    world.addNode(0);
-    agents.push(new SimAgent(i, world, net, (c) => c));
-  }
-  for (const a of agents) await a.boot();
-  const init = await agents[0]!.controllers!.membership.init({ advertise: simAddress(0) });
-  for (const a of agents.slice(1)) void a.controllers!.membership.join({ address: simAddress(0), token: init.token });
-  await world.run(4000);
+  const { world, agents } = await formedCluster(11);
   const h0 = agents[0]!;
   void h0.controllers!.deployments.changes.put("app", app, { local: true });
   await world.run(world.now + 15_000);

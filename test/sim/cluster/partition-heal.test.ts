@@ -7,9 +7,8 @@
  */
 import { expect, test } from "bun:test";
 import { LABEL } from "../../../core/labels.ts";
-import { SimAgent } from "./agent.ts";
-import { SimNetwork, simAddress } from "./transport.ts";
-import { World } from "./world.ts";
+import type { SimAgent } from "./agent.ts";
+import { formedCluster } from "./formed.ts";
 
 const project = (replicas: number) => ({
   files: [{ name: "compose.yaml", content: `services:\n  db:\n    image: app:1\n    command: ["serve"]\n    deploy:\n      replicas: ${replicas}\n` }],
@@ -21,17 +20,7 @@ function running(a: SimAgent, p: string): number[] {
 }
 
 test("after a partition heals, the healed node's placement follows the membership at once, a busy reconcile loop or not", async () => {
-  const world = new World(7);
-  const net = new SimNetwork(world);
-  const agents: SimAgent[] = [];
-  for (let i = 0; i < 3; i++) {
-    world.addNode(0);
-    agents.push(new SimAgent(i, world, net, (c) => c));
-  }
-  for (const a of agents) await a.boot();
-  const init = await agents[0]!.controllers!.membership.init({ advertise: simAddress(0) });
-  for (const a of agents.slice(1)) void a.controllers!.membership.join({ address: simAddress(0), token: init.token });
-  await world.run(4000);
+  const { world, agents } = await formedCluster(7);
   const h2 = agents[2]!;
   // Another deployment, already there before the partition.
   void h2.controllers!.deployments.changes.put("q", project(1), { local: true });

@@ -14,9 +14,7 @@
 import { expect, test } from "bun:test";
 import { LABEL } from "../../../core/labels.ts";
 import { getDeployment } from "../../../core/state/index.ts";
-import { SimAgent } from "./agent.ts";
-import { SimNetwork, simAddress } from "./transport.ts";
-import { World } from "./world.ts";
+import { formedCluster } from "./formed.ts";
 
 const GOOD = `sh -c 'touch /ok; exec sleep 3600'`;
 const BAD = `sh -c 'exec sleep 3600'`;
@@ -41,20 +39,11 @@ const compose = (command: string) => ({
 });
 
 test("a rolled-back update leaves no replica on the failed spec", async () => {
-  const world = new World(7);
-  const net = new SimNetwork(world);
-  const agents: SimAgent[] = [];
-  for (let i = 0; i < 3; i++) {
-    world.addNode(0);
-    agents.push(new SimAgent(i, world, net, (c) => c));
+  const { world, agents } = await formedCluster(7, 3, (a) => {
     // The healthcheck `test -f /ok` fails where the command did not make /ok.
-    const engine = agents[i]!.engine as unknown as { o: { unhealthy?: (c: { cmd: readonly string[] }) => boolean } };
+    const engine = a.engine as unknown as { o: { unhealthy?: (c: { cmd: readonly string[] }) => boolean } };
     engine.o = { ...engine.o, unhealthy: (c) => !c.cmd.join(" ").includes("touch /ok") };
-  }
-  for (const a of agents) await a.boot();
-  const init = await agents[0]!.controllers!.membership.init({ advertise: simAddress(0) });
-  for (const a of agents.slice(1)) void a.controllers!.membership.join({ address: simAddress(0), token: init.token });
-  await world.run(4000);
+  });
 
   const up = (command: string) => void agents[0]!.controllers!.deployments.changes.put("app", compose(command), { local: true }).catch(() => undefined);
   const api = () =>
