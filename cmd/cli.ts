@@ -84,13 +84,17 @@ function knownFlags(cli: CAC): string[] {
  */
 const PASSTHROUGH_AFTER: Record<string, number> = { exec: 1, run: 1 };
 
+/** Adds the spellings of the options that take a value (`-f, --file <file>`: -f and --file). */
+function addValueFlags(to: Set<string>, options: readonly { rawName: string }[]): Set<string> {
+  for (const o of options) {
+    if (!o.rawName.includes("<") && !o.rawName.includes("[")) continue;
+    for (const part of o.rawName.split(/[ ,]+/)) if (part.startsWith("-")) to.add(part);
+  }
+  return to;
+}
+
 export function withPassthrough(cli: CAC, argv: string[]): string[] {
-  const valueFlags = new Set<string>();
-  const collect = (rawName: string) => {
-    if (!rawName.includes("<") && !rawName.includes("[")) return;
-    for (const part of rawName.split(/[ ,]+/)) if (part.startsWith("-")) valueFlags.add(part);
-  };
-  for (const o of cli.globalCommand.options) collect(o.rawName);
+  const valueFlags = addValueFlags(new Set<string>(), cli.globalCommand.options);
   let verb: string | undefined;
   let need = 0;
   for (let i = 0; i < argv.length; i++) {
@@ -104,8 +108,7 @@ export function withPassthrough(cli: CAC, argv: string[]): string[] {
       verb = a;
       need = PASSTHROUGH_AFTER[a] ?? -1;
       if (need < 0) return argv;
-      const cmd = cli.commands.find((c) => c.name === a);
-      for (const o of cmd?.options ?? []) collect(o.rawName);
+      addValueFlags(valueFlags, cli.commands.find((c) => c.name === a)?.options ?? []);
       continue;
     }
     need--;
@@ -126,11 +129,7 @@ const STDIO_ARG = "\u0000-";
 export function withNegativeValues(cli: CAC, argv: string[]): string[] {
   const verb = argv.find((a) => !a.startsWith("-"));
   const cmd = cli.commands.find((c) => c.name === verb || c.aliasNames.includes(verb ?? ""));
-  const valueFlags = new Set<string>();
-  for (const o of [...cli.globalCommand.options, ...(cmd?.options ?? [])]) {
-    if (!o.rawName.includes("<") && !o.rawName.includes("[")) continue;
-    for (const part of o.rawName.split(/[ ,]+/)) if (part.startsWith("-")) valueFlags.add(part);
-  }
+  const valueFlags = addValueFlags(addValueFlags(new Set<string>(), cli.globalCommand.options), cmd?.options ?? []);
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;

@@ -46,8 +46,8 @@ configs:
 `;
 
 for (const kind of ["docker", "podman"] as EngineKind[]) {
+  // In CI a missing engine is an error (engineSocket throws), never a skip.
   const socket = await engineSocket(kind);
-  if (!socket && process.env.CI === "true") throw new Error(`${kind} is required in CI`);
   describe.skipIf(!socket)(`environment: and content: secrets without the agent on ${kind}`, () => {
     const dir = mkdtempSync(join(tmpdir(), `fizz-lsec-${kind}-`));
     const project = `lsec${kind}${process.pid}`;
