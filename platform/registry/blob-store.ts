@@ -156,20 +156,26 @@ export class BlobStore {
 
   /** Re-hashes a stored blob; true when its bytes still match its name. */
   async verify(d: Digest): Promise<boolean> {
-    const h = createHash(d.slice(0, d.indexOf(":")));
-    const fh = await open(this.path(d), "r");
-    try {
-      const buf = Buffer.allocUnsafe(1 << 20);
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        h.update(buf.subarray(0, bytesRead));
-      }
-    } finally {
-      await fh.close();
-    }
-    return `${d.slice(0, d.indexOf(":"))}:${h.digest("hex")}` === d;
+    const alg = d.slice(0, d.indexOf(":"));
+    return `${alg}:${await hashFile(this.path(d), alg)}` === d;
   }
+}
+
+/** The hex digest of a file's bytes with `alg` (sha256, sha512), read 1 MB at a time. */
+export async function hashFile(path: string, alg: string): Promise<string> {
+  const h = createHash(alg);
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return h.digest("hex");
 }
 
 function safeReaddir(dir: string): string[] {

@@ -13,7 +13,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from "n
 import { open, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { checkChunkLength, digestAlgorithm, planChunk, regErr, RegistryError, sessionIdFrom, type ChunkHeaders, type Digest } from "../../core/registry/index.ts";
-import type { BlobStore } from "./blob-store.ts";
+import { hashFile, type BlobStore } from "./blob-store.ts";
 import type { RegistryMeta } from "./meta.ts";
 
 /** Sessions untouched this long are dropped (distribution's default purge age is a week; a day is plenty for a push). */
@@ -168,20 +168,4 @@ export class Uploads {
     }
     return n;
   }
-}
-
-async function hashFile(path: string, alg: string): Promise<string> {
-  const h = createHash(alg);
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-    }
-  } finally {
-    await fh.close();
-  }
-  return h.digest("hex");
 }
