@@ -135,7 +135,7 @@ export function deltaIsEmpty(d: ClusterDelta): boolean {
  * The new state is computed on first access: ClusterReplica (replica.ts) only
  * takes the delta and applies it in place, so it never pays for the copy.
  */
-function change(prev: ClusterState, delta: ClusterDelta): Change {
+export function deltaChange(prev: ClusterState, delta: ClusterDelta): Change {
   let next: ClusterState | undefined;
   return {
     delta,
@@ -163,7 +163,7 @@ function invalid(code: string, message: string): { ok: false; error: FizzError }
 // ---- nodes ---------------------------------------------------------------
 
 export function putNode(state: ClusterState, ts: Hlc, nodeId: string, info: NodeInfo): Change {
-  return change(state, { nodes: lwwPutDelta(nodeId, info, ts) });
+  return deltaChange(state, { nodes: lwwPutDelta(nodeId, info, ts) });
 }
 
 /** Change only the lifecycle state of a known node; undefined when the node is unknown. */
@@ -174,7 +174,7 @@ export function setNodeState(state: ClusterState, ts: Hlc, nodeId: string, nodeS
 }
 
 export function removeNode(state: ClusterState, ts: Hlc, nodeId: string): Change {
-  return change(state, { nodes: lwwDeleteDelta(nodeId, ts) });
+  return deltaChange(state, { nodes: lwwDeleteDelta(nodeId, ts) });
 }
 
 export function getNode(state: ClusterState, nodeId: string): NodeInfo | undefined {
@@ -218,7 +218,7 @@ export function deleteDeployment(state: ClusterState, ts: Hlc, id: string): Chan
   for (const k of Object.keys(state.applied)) {
     if (k.startsWith(prefix) && !state.applied[k]!.deleted) applied[k] = lwwDeleteDelta<AppliedRecord>(k, ts)[k]!;
   }
-  return change(state, { deployments: lwwDeleteDelta(id, ts), services, ...(Object.keys(applied).length ? { applied } : {}) });
+  return deltaChange(state, { deployments: lwwDeleteDelta(id, ts), services, ...(Object.keys(applied).length ? { applied } : {}) });
 }
 
 export function getDeployment(state: ClusterState, id: string): DeploymentRecord | undefined {
@@ -242,7 +242,7 @@ export function getReplicas(state: ClusterState, deploymentId: string, service: 
 
 /** Drops a `fizz scale` override: the service runs what its spec says again. */
 export function clearReplicas(state: ClusterState, ts: Hlc, deploymentId: string, service: string): Change {
-  return change(state, { services: lwwDeleteDelta<ServiceScale>(serviceKey(deploymentId, service), ts) });
+  return deltaChange(state, { services: lwwDeleteDelta<ServiceScale>(serviceKey(deploymentId, service), ts) });
 }
 
 /** Desired replicas of every service of a deployment: service → count. */
@@ -276,7 +276,7 @@ export function recordContainer(state: ClusterState, ts: Hlc, rec: ContainerReco
 
 export function removeContainer(state: ClusterState, ts: Hlc, deploymentId: string, service: string, index: number, nodeId: string): Change {
   const k = containerKey(deploymentId, service, index, nodeId);
-  return change(state, { containers: lwwDeleteDelta(k, ts) });
+  return deltaChange(state, { containers: lwwDeleteDelta(k, ts) });
 }
 
 /** Container rows, optionally for one deployment (and service), sorted by key. */
@@ -302,11 +302,11 @@ export function containersOnNode(state: ClusterState, nodeId: string): Container
 
 /** Writes one record of the secrets collection (secrets.ts says which keys hold what). */
 export function putSecretsRecord(state: ClusterState, ts: Hlc, key: string, rec: SecretsRecord): Change {
-  return change(state, { secrets: lwwPutDelta(key, rec, ts) });
+  return deltaChange(state, { secrets: lwwPutDelta(key, rec, ts) });
 }
 
 export function deleteSecretsRecord(state: ClusterState, ts: Hlc, key: string): Change {
-  return change(state, { secrets: lwwDeleteDelta(key, ts) });
+  return deltaChange(state, { secrets: lwwDeleteDelta(key, ts) });
 }
 
 /**
@@ -316,7 +316,7 @@ export function deleteSecretsRecord(state: ClusterState, ts: Hlc, key: string): 
  */
 export function putSecretsRecords(state: ClusterState, ts: Hlc, entries: readonly (readonly [string, SecretsRecord | null])[]): Change {
   const delta = Object.assign(Object.create(null) as Record<string, unknown>, ...entries.map(([k, r]) => (r ? lwwPutDelta(k, r, ts) : lwwDeleteDelta(k, ts))));
-  return change(state, { secrets: delta as ReturnType<typeof lwwPutDelta<SecretsRecord>> });
+  return deltaChange(state, { secrets: delta as ReturnType<typeof lwwPutDelta<SecretsRecord>> });
 }
 
 export function getSecretsRecord(state: ClusterState, key: string): SecretsRecord | undefined {

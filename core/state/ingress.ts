@@ -18,27 +18,17 @@
  * only members open them. Keys and values are validated on decode.
  */
 import { lwwDeleteDelta, lwwMapEntries, lwwMapGet, lwwPutDelta, type Hlc } from "../crdt/index.ts";
-import { applyDelta, type Change, type ClusterDelta, type ClusterState } from "./cluster-state.ts";
+import { deltaChange, type Change, type ClusterDelta, type ClusterState } from "./cluster-state.ts";
 import { TOKEN_RE, tokenKey, type DrainRecord, type IngressRecord } from "./ingress-record.ts";
 
 export * from "./ingress-record.ts";
 
-function change(prev: ClusterState, delta: ClusterDelta): Change {
-  let next: ClusterState | undefined;
-  return {
-    delta,
-    get state() {
-      return (next ??= applyDelta(prev, delta));
-    },
-  };
-}
-
 export function putIngressRecord(state: ClusterState, ts: Hlc, key: string, rec: IngressRecord): Change {
-  return change(state, { ingress: lwwPutDelta(key, rec, ts) });
+  return deltaChange(state, { ingress: lwwPutDelta(key, rec, ts) });
 }
 
 export function deleteIngressRecord(state: ClusterState, ts: Hlc, key: string): Change {
-  return change(state, { ingress: lwwDeleteDelta(key, ts) });
+  return deltaChange(state, { ingress: lwwDeleteDelta(key, ts) });
 }
 
 export function getIngressRecord(state: ClusterState, key: string): IngressRecord | undefined {

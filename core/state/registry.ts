@@ -11,39 +11,29 @@
  * with the registry's own grammar (digests, repository names, tags).
  */
 import { lwwDeleteDelta, lwwMapEntries, lwwMapGet, lwwPutDelta, type Hlc } from "../crdt/index.ts";
-import { applyDelta, type Change, type ClusterDelta, type ClusterState } from "./cluster-state.ts";
+import { deltaChange, type Change, type ClusterDelta, type ClusterState } from "./cluster-state.ts";
 import { holderKey, parseRegistryKey, peerKey, registryTagKey, type RegistryRecord } from "./registry-record.ts";
 
 export * from "./registry-record.ts";
 
-function change(prev: ClusterState, delta: ClusterDelta): Change {
-  let next: ClusterState | undefined;
-  return {
-    delta,
-    get state() {
-      return (next ??= applyDelta(prev, delta));
-    },
-  };
-}
-
 export function putHolder(state: ClusterState, ts: Hlc, node: string, digest: string, size: number): Change {
-  return change(state, { registry: lwwPutDelta(holderKey(digest, node), { kind: "holder", size }, ts) });
+  return deltaChange(state, { registry: lwwPutDelta(holderKey(digest, node), { kind: "holder", size }, ts) });
 }
 
 export function dropHolder(state: ClusterState, ts: Hlc, node: string, digest: string): Change {
-  return change(state, { registry: lwwDeleteDelta(holderKey(digest, node), ts) });
+  return deltaChange(state, { registry: lwwDeleteDelta(holderKey(digest, node), ts) });
 }
 
 export function putRegistryPeer(state: ClusterState, ts: Hlc, node: string, address: string): Change {
-  return change(state, { registry: lwwPutDelta(peerKey(node), { kind: "peer", address }, ts) });
+  return deltaChange(state, { registry: lwwPutDelta(peerKey(node), { kind: "peer", address }, ts) });
 }
 
 export function putRegistryTag(state: ClusterState, ts: Hlc, repo: string, tag: string, digest: string): Change {
-  return change(state, { registry: lwwPutDelta(registryTagKey(repo, tag), { kind: "tag", digest }, ts) });
+  return deltaChange(state, { registry: lwwPutDelta(registryTagKey(repo, tag), { kind: "tag", digest }, ts) });
 }
 
 export function deleteRegistryTag(state: ClusterState, ts: Hlc, repo: string, tag: string): Change {
-  return change(state, { registry: lwwDeleteDelta(registryTagKey(repo, tag), ts) });
+  return deltaChange(state, { registry: lwwDeleteDelta(registryTagKey(repo, tag), ts) });
 }
 
 /** Which nodes hold which digests. */
