@@ -154,7 +154,8 @@ export interface PsRow {
   health: string;
   exitCode: number;
   startedAt: string;
-  ports: { hostIp?: string; hostPort?: number; containerPort: number; protocol: string }[];
+  /** `ingress`: served by the cluster's ingress on every node (not bound by the engine). */
+  ports: { hostIp?: string; hostPort?: number; containerPort: number; protocol: string; ingress?: boolean }[];
   /** Engine restarts (restart policy) plus Fizz's health restarts. */
   restarts: number;
   lastFailure?: string;
