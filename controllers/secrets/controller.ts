@@ -18,6 +18,7 @@ import type { Aead } from "../../core/secrets/age-stream.ts";
 import { jsAead } from "../../core/secrets/aead-js.ts";
 import { clusterIdentity, identityFromScalar, recipientOfIdentity, type AgeKeyPair } from "../../core/secrets/keys.ts";
 import { decryptSops } from "../../core/secrets/sops.ts";
+import { identityNeededBy } from "../../core/secrets/identity-use.ts";
 import { KEYRING_KEY, fromBase64, listNodes, touchesAny, type Collection, type SealRecord } from "../../core/state/index.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { secretsRoutes, type SecretsApi } from "../../platform/api/routes-secrets.ts";
@@ -346,7 +347,28 @@ export class SecretsController implements Controller, SecretsApi {
   importIdentity(name: string, identity: string) {
     return this.catalog.importIdentity(name, identity);
   }
-  removeIdentity(name: string) {
+  /**
+   * Removes an imported identity, unless a deployment's age or SOPS value
+   * opens with it and not without it (then nothing could deliver that value):
+   * refused naming each deployment and file, as `fizz secret rm` refuses a
+   * secret in use.
+   */
+  async removeIdentity(name: string) {
+    if (!this.catalog.identitiesList().some((i) => i.name === name)) return this.catalog.removeIdentity(name); // its own not-found error
+    const key = this.keys.need(`check which deployments need identity ${name}`);
+    const named = await this.catalog.namedIdentities();
+    const it = named.find((i) => i.name === name);
+    const others = [clusterIdentity(key).identity, ...named.filter((i) => i.name !== name).map((i) => i.identity)];
+    const needs = it ? await identityNeededBy(this.projects(), it.identity, others, this.aead) : [];
+    if (needs.length) {
+      const what = needs.map((n) => `deployment ${n.deployment} (${n.uses.map((u) => (u.file ? `${u.id} from ${u.file}` : u.id)).join(", ")})`).join("; ");
+      throw new FizzError({
+        code: "secrets.identity_in_use",
+        message: `identity ${name} is the only key that opens the encrypted files of ${what}`,
+        hint: `encrypt those files again to the cluster's recipient too (fizz secret encrypt) and fizz up, or fizz down the deployment${needs.length > 1 ? "s" : ""}; then remove ${name}`,
+        status: 409,
+      });
+    }
     this.catalog.removeIdentity(name);
   }
 

@@ -194,6 +194,11 @@ secrets:
     const up = fizz(["up", "-d", "--wait"], { cwd: p });
     expect(up.code).toBe(0);
     expect(exec(`${name}-app-1`, "cat /run/secrets/db")).toBe("c4r1b0u");
+    // The deployment's file opens only with team: removing team is refused, naming the deployment and the file.
+    const rm = fizz(["secret", "identity", "rm", "team"]);
+    expect(rm.code).not.toBe(0);
+    expect(rm.err).toContain(`identity team is the only key that opens the encrypted files of deployment ${name} (secrets.db from ${join(p, "secrets.yaml")})`);
+    expect(fizz(["secret", "identity", "ls"]).out).toContain("team");
   }, 120_000);
 
   test("bad inputs: each refused at fizz up with file:line, nothing deployed", () => {
