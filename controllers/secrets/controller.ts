@@ -275,6 +275,16 @@ export class SecretsController implements Controller, SecretsApi {
     return this.deliveries.ensure(project, service, container);
   }
 
+  /**
+   * Called by the deployments controller in the pass that applies a user's
+   * change (under the deployment's lock): the delivered files of its
+   * containers here brought up to date now, restarts included, rather than
+   * at this controller's next pass.
+   */
+  filesCurrent(project: Project): Promise<void> {
+    return this.deliveries.current(project);
+  }
+
   // ---- SecretsApi -------------------------------------------------------------
 
   list() {

@@ -161,16 +161,35 @@ export class Deliveries {
       const first = readManifest(dir);
       if (!first) continue;
       await this.d
-        .exclusive(first.project, async () => {
-          // Read again under the lock: a pass may have recreated the container since (its new files are current).
-          const m = readManifest(dir);
-          const project = m && projects(m.project);
-          if (!m || !project) return;
-          const state = (await this.d.engine.containers.find(container))?.State;
-          if (state) await this.rotate(container, dir, m, project, state.Running);
-        })
+        .exclusive(first.project, () => this.rotateIfThere(container, dir, projects))
         .catch((e: unknown) => this.d.log.warn({ err: e instanceof Error ? e.message : String(e), container }, "rotating delivered secrets failed"));
     }
+  }
+
+  /**
+   * The files of one deployment's containers on this node brought up to the
+   * versions the cluster holds now, as `pass` would, for a caller that holds
+   * the deployment's lock already (the pass that applies a user's change, so
+   * `fizz up` of a new config value returns once the restart it needs is done).
+   */
+  async current(project: Project): Promise<void> {
+    const root = this.d.rootIfReady();
+    if (!root) return;
+    for (const container of listContainerDirs(root)) {
+      if (this.busy.has(container)) continue;
+      const dir = join(root, container);
+      if (readManifest(dir)?.project !== project.name) continue;
+      await this.rotateIfThere(container, dir, (name) => (name === project.name ? project : undefined));
+    }
+  }
+
+  /** Under the deployment's lock: read the manifest again (a pass may have recreated the container since: its new files are current). */
+  private async rotateIfThere(container: string, dir: string, projects: (name: string) => Project | undefined): Promise<void> {
+    const m = readManifest(dir);
+    const project = m && projects(m.project);
+    if (!m || !project) return;
+    const state = (await this.d.engine.containers.find(container))?.State;
+    if (state) await this.rotate(container, dir, m, project, state.Running);
   }
 
   private async rotate(container: string, dir: string, m: DeliveryManifest, project: Project, running: boolean): Promise<void> {

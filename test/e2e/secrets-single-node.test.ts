@@ -161,6 +161,16 @@ configs:
     while (performance.now() - t1 < 15_000 && exec(c, "cat /run/secrets/local") !== `${values.local}-2`) await Bun.sleep(100);
     expect(exec(c, "cat /run/secrets/local")).toBe(`${values.local}-2`);
     expect(sh("docker", ["inspect", c, "--format", "{{.Id}} {{.State.StartedAt}}"]).stdout.toString()).toBe(before);
+    // A config-only change (new content, same spec): its file is mounted alone, so the container restarts for it,
+    // and fizz up returns once that restart is done, as after a recreate.
+    writeFileSync(join(p, "compose.yaml"), readFileSync(join(p, "compose.yaml"), "utf8").replace('content: "listen 80"', 'content: "listen 81"'));
+    const upConf = fizz(["up", "-d"], { cwd: p });
+    expect(upConf.code).toBe(0);
+    expect(exec(c, "cat /etc/app.conf")).toBe("listen 81");
+    const after = sh("docker", ["inspect", c, "--format", "{{.Id}} {{.State.StartedAt}} {{.State.Running}}"]).stdout.toString().trim().split(" ");
+    expect(after[0]).toBe(before.split(" ")[0]!);
+    expect(after[1]).not.toBe(before.trim().split(" ")[1]);
+    expect(after[2]).toBe("true");
     const inspect = JSON.parse(fizz(["secret", "inspect", "db_pw"]).out) as { version: number; usedBy: string[] };
     expect(inspect.version).toBe(2);
     expect(inspect.usedBy).toEqual([`${name}/web`]);
