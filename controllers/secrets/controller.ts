@@ -60,6 +60,8 @@ export class SecretsController implements Controller, SecretsApi {
   private aead: Aead = jsAead;
   private rootDir: string | undefined;
   private rootReady: Promise<string> | undefined;
+  /** The empty tmpfs being unmounted (releaseRoot). */
+  private unmounting: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -156,6 +158,8 @@ export class SecretsController implements Controller, SecretsApi {
 
   /** The delivery directory, made memory-backed on first need (an agent that never delivers mounts nothing). */
   private async root(): Promise<string> {
+    // A tmpfs being taken away is gone first: then mounted again (never written to while it goes).
+    while (this.unmounting) await this.unmounting;
     if (this.rootDir) {
       // Checked before every write: a directory that stopped being memory-backed (unmounted behind our back) must never get a value.
       const fs = filesystemOf(this.rootDir);
@@ -201,10 +205,26 @@ export class SecretsController implements Controller, SecretsApi {
     this.timer = undefined;
     await this.running?.catch(() => {});
     this.state.flush();
-    // Nothing delivered is left (no container holds a mount): take the tmpfs away again.
-    if (this.rootDir && listContainerDirs(this.rootDir).length === 0) {
-      await unmountIfMounted(this.rootDir).catch((e: unknown) => this.ctx.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "removing the empty secrets tmpfs failed"));
-    }
+    await this.releaseRoot();
+  }
+
+  /**
+   * Nothing delivered is left on this node (no container's files, none being
+   * written): the tmpfs the agent mounted goes, as after the last container
+   * of the last deployment using secrets went (`fizz down`); the next
+   * delivery mounts it again. A directory that was memory-backed already
+   * (not Fizz's mount) stays.
+   */
+  private async releaseRoot(): Promise<void> {
+    const dir = this.rootDir;
+    if (!dir || this.deliveries.writing() || listContainerDirs(dir).length > 0) return;
+    // From here a delivery waits in root() for the unmount, then mounts again.
+    this.rootDir = undefined;
+    this.rootReady = undefined;
+    this.unmounting = unmountIfMounted(dir)
+      .catch((e: unknown) => this.ctx.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "removing the empty secrets tmpfs failed"))
+      .finally(() => (this.unmounting = undefined));
+    await this.unmounting;
   }
 
   onChange(c: Change): void {
@@ -232,6 +252,7 @@ export class SecretsController implements Controller, SecretsApi {
         await this.keys.pass();
         this.catalog.settle();
         if (this.rootDir) await this.deliveries.pass((name) => this.project(name));
+        await this.releaseRoot();
       } catch (e) {
         this.ctx.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "secrets pass failed");
       }

@@ -54,6 +54,11 @@ export class Deliveries {
 
   constructor(private readonly d: DeliveryDeps) {}
 
+  /** True while some container's files are being written (its directory may not be there yet). */
+  writing(): boolean {
+    return this.busy.size > 0;
+  }
+
   /** The plaintext of one file and its version; throws a FizzError that says what is wrong. */
   async resolve(project: Project, service: string, f: FileDelivery): Promise<{ bytes: Uint8Array; version: string }> {
     const what = `${f.kind} ${f.name} of service ${service}`;
@@ -91,9 +96,17 @@ export class Deliveries {
     const plan = deliveryPlan(project, service);
     if (!plan.ok) throw new FizzError({ code: "secrets.delivery", message: plan.message });
     if (plan.files.length === 0) return [];
-    const dir = containerDir(await this.d.root(), container);
+    let root = await this.d.root();
     this.busy.add(container);
+    // The empty tmpfs may have begun to go since root() answered (the agent unmounts it when nothing is delivered):
+    // then it is mounted again first. Once busy, it stays.
+    while (this.d.rootIfReady() !== root) {
+      this.busy.delete(container);
+      root = await this.d.root();
+      this.busy.add(container);
+    }
     try {
+      const dir = containerDir(root, container);
       prepareDirs(dir);
       const files: Entry[] = [];
       for (const [i, f] of plan.files.entries()) {

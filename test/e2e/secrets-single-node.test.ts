@@ -343,4 +343,30 @@ configs:
     while (Date.now() < deadline && readdirSync(run).some((n) => n.startsWith(`app-${tag}`))) await Bun.sleep(200);
     expect(readdirSync(run).filter((n) => n.startsWith(`app-${tag}`))).toEqual([]);
   }, 60_000);
+
+  test("once the last container with secrets is gone, the tmpfs goes too (while the agent runs); the next delivery mounts it again", async () => {
+    const mounted = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === run && / - tmpfs fizz-secrets /.test(l));
+    expect(mounted()).toBe(true);
+    // (some of these projects were refused at fizz up and never deployed: their down has nothing to do)
+    for (const p of projects) fizz(["down", "-p", `${p}-${tag}`]);
+    for (const p of projects) expect(containersOf(`${p}-${tag}`)).toEqual([]);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && mounted()) await Bun.sleep(200);
+    expect(mounted()).toBe(false);
+    const name = `again-${tag}`;
+    const p = project("again", `name: ${name}
+services:
+  app:
+    image: ${IMAGE}
+    command: ["sh", "-c", "sleep 100000"]
+    stop_grace_period: 1s
+    secrets: [pw]
+secrets:
+  pw:
+    file: ./pw.txt
+`, { "pw.txt": values.local });
+    expect(fizz(["up", "-d", "--wait"], { cwd: p }).code).toBe(0);
+    expect(mounted()).toBe(true);
+    expect(exec(`${name}-app-1`, "cat /run/secrets/pw")).toBe(values.local);
+  }, 120_000);
 });
