@@ -53,7 +53,9 @@ export interface DeploymentsControllerDeps {
     prepareContainer(project: Project, service: string, container: string): Promise<MountSpec[]>;
     prepareStart?(project: Project, service: string, container: string): Promise<void>;
     /** In the pass that applies a user's change: delivered files up to date (a rotated config's restart) before it is reported done. */
-    filesCurrent?(project: Project): Promise<void>;
+    filesCurrent?(project: Project, versions?: Readonly<Record<string, number>>): Promise<void>;
+    /** The stored values' versions a change is made with (recorded in its intent). */
+    versions?(project: Project): Record<string, number>;
   };
   /** Takes a container out of ingress rotation and lets its requests finish before it stops (the ingress controller). */
   readonly drain?: { beforeStop(project: Project, container: string): Promise<void> };
@@ -121,12 +123,12 @@ export class DeploymentsController implements Controller {
             },
           }
         : {}),
-      ...(d.secrets?.filesCurrent ? { filesCurrent: (p: Project) => d.secrets!.filesCurrent!(p) } : {}),
+      ...(d.secrets?.filesCurrent ? { filesCurrent: (p: Project, v?: Readonly<Record<string, number>>) => d.secrets!.filesCurrent!(p, v) } : {}),
       ...(d.network ? { network: d.network.shape } : {}),
       ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
       now: ctx.now,
     });
-    this.changes = new DeploymentChanges(ctx, this.desired, this.reconciler, follower, placement?.desired, d.images, d.admit);
+    this.changes = new DeploymentChanges(ctx, this.desired, this.reconciler, follower, placement?.desired, d.images, d.admit, d.secrets?.versions ? (p: Project) => d.secrets!.versions!(p) : undefined);
     const views = new DeploymentViews(d.engine, this.desired, ctx.store, {
       node,
       placement: () => (placement?.source.active() ? placement.source.placement() : undefined),

@@ -117,7 +117,7 @@ export interface ReconcilerOptions {
    * and the same spec: its restart is done here, so the change is reported
    * done (and `fizz up` returns) after it, as for a recreate.
    */
-  readonly filesCurrent?: (project: Prepared["project"]) => Promise<void>;
+  readonly filesCurrent?: (project: Prepared["project"], versions?: Readonly<Record<string, number>>) => Promise<void>;
   /** Before a container stops: the ingress drains it (takes it out of rotation, waits for its requests, bounded). */
   readonly beforeStop?: (project: Prepared["project"], container: string) => Promise<void>;
   readonly now: () => number;
@@ -234,7 +234,7 @@ export class Reconciler {
       ? { failure: problem, actions: {}, warnings: [] }
       : await this.converge(name, rec, intent, cluster, mark).catch((e: unknown) => ({ failure: asFizz(e), actions: {}, warnings: [] }) as Converged);
     if (intent && !c.failure && this.o.filesCurrent) {
-      await this.o.filesCurrent(rec.spec).catch((e: unknown) => {
+      await this.o.filesCurrent(rec.spec, intent.secretVersions).catch((e: unknown) => {
         c = { ...c, warnings: [...c.warnings, `the new secret and config values did not all reach the running containers yet (${e instanceof Error ? e.message : String(e)}); the agent tries again`] };
       });
       mark("files");

@@ -19,6 +19,7 @@ import { jsAead } from "../../core/secrets/aead-js.ts";
 import { clusterIdentity, identityFromScalar, recipientOfIdentity, type AgeKeyPair } from "../../core/secrets/keys.ts";
 import { decryptSops } from "../../core/secrets/sops.ts";
 import { identityNeededBy } from "../../core/secrets/identity-use.ts";
+import { storedPaths } from "../../core/secrets/delivery.ts";
 import { KEYRING_KEY, fromBase64, listNodes, touchesAny, type Collection, type SealRecord } from "../../core/state/index.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { secretsRoutes, type SecretsApi } from "../../platform/api/routes-secrets.ts";
@@ -302,8 +303,18 @@ export class SecretsController implements Controller, SecretsApi {
    * containers here brought up to date now, restarts included, rather than
    * at this controller's next pass.
    */
-  filesCurrent(project: Project): Promise<void> {
-    return this.deliveries.current(project);
+  filesCurrent(project: Project, versions?: Readonly<Record<string, number>>): Promise<void> {
+    return this.deliveries.current(project, versions);
+  }
+
+  /** The current version of each stored secret and config the project uses, as this node holds them (for a change's intent). */
+  versions(project: Project): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const path of storedPaths(project)) {
+      const v = this.catalog.meta(path)?.current;
+      if (v !== undefined) out[path] = v;
+    }
+    return out;
   }
 
   // ---- SecretsApi -------------------------------------------------------------

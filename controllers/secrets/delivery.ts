@@ -39,6 +39,9 @@ export interface DeliveryDeps {
   readonly log: { warn(o: object, m: string): void };
 }
 
+/** How long the pass applying a change waits for the stored values it was made with to arrive here (gossip). */
+const VALUES_WAIT_MS = 30_000;
+
 /** How long files written for a container that does not exist yet are kept (the create that follows takes well under this). */
 const PREPARE_GRACE_MS = 60_000;
 
@@ -185,15 +188,20 @@ export class Deliveries {
    * the deployment's lock already (the pass that applies a user's change, so
    * `fizz up` of a new config value returns once the restart it needs is done).
    */
-  async current(project: Project): Promise<void> {
+  async current(project: Project, want: Readonly<Record<string, number>> = {}): Promise<void> {
     const root = this.d.rootIfReady();
     if (!root) return;
-    for (const container of listContainerDirs(root)) {
-      if (this.busy.has(container)) continue;
-      const dir = join(root, container);
-      if (readManifest(dir)?.project !== project.name) continue;
-      await this.rotateIfThere(container, dir, (name) => (name === project.name ? project : undefined));
+    const mine = listContainerDirs(root).filter((c) => !this.busy.has(c) && readManifest(join(root, c))?.project === project.name);
+    // The values the change was made with travel apart from it: wait (bounded) for those this node's containers use.
+    const used = new Set(mine.flatMap((c) => (readManifest(join(root, c))?.files ?? []).flatMap((f) => (f.source.kind === "stored" ? [f.source.path] : []))));
+    const late = () => Object.entries(want).filter(([path, v]) => used.has(path) && (this.d.catalog.meta(path)?.current ?? 0) < v);
+    const deadline = Date.now() + VALUES_WAIT_MS;
+    while (late().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const missing = late();
+    if (missing.length) {
+      throw new FizzError({ code: "secrets.delivery", message: `${missing.map(([p, v]) => `version ${v} of ${p}`).join(", ")} did not reach this node within ${VALUES_WAIT_MS / 1000} s` });
     }
+    for (const container of mine) await this.rotateIfThere(container, join(root, container), (name) => (name === project.name ? project : undefined));
   }
 
   /** Under the deployment's lock: read the manifest again (a pass may have recreated the container since: its new files are current). */

@@ -161,6 +161,16 @@ describe("rotating delivered files", () => {
     expect(s.file()).toBe("two");
   });
 
+  test("on a node where the change's values arrive after it (gossip), the pass waits for the version the change was made with", async () => {
+    const s = setup({ running: true });
+    await s.d.prepare(s.p, "web", "app-web-1");
+    // The change was accepted elsewhere with version 2 of the config; here it arrives 150 ms later.
+    setTimeout(() => s.cat.rotate("two"), 150);
+    await s.d.current(s.p, { [PATH]: 2, "app/config/unused": 7 });
+    expect(s.file()).toBe("two");
+    expect(s.calls).toEqual(["restart app-web-1"]);
+  });
+
   test("a stopped container gets the new files and stays stopped", async () => {
     const s = setup({ running: false });
     await s.d.prepare(s.p, "web", "app-web-1");
