@@ -40,7 +40,11 @@ export const register: RegisterVerb = (cli, action) => {
             hint: "fix them and run again",
           });
         }
-        const project = result.project;
+        const whole = result.project;
+        // `config web` is web and what it depends on, transitively, as `docker compose config web` (compose-go's WithSelectedServices).
+        for (const a of args) if (!Object.hasOwn(whole.services, a)) throw usageError(`no service '${a}' in project '${whole.name}'`);
+        const keep = args.length ? new Set((await import("../core/deploy/targets.ts")).withDependencies(whole, args, false)) : undefined;
+        const project = keep ? { ...whole, services: Object.fromEntries(Object.entries(whole.services).filter(([k]) => keep.has(k))) } : whole;
         if (options.quiet) return 0;
         if (options.services) {
           for (const s of Object.keys(project.services)) ctx.out(`${s}\n`);
@@ -59,18 +63,14 @@ export const register: RegisterVerb = (cli, action) => {
         if (options.hash !== undefined && options.hash !== false) {
           const { serviceConfigHash } = await import("../core/compose/hash.ts");
           const want = String(options.hash === true ? "*" : options.hash);
-          const names = want === "*" ? Object.keys(project.services) : want.split(",").map((s) => s.trim());
+          const names = want === "*" ? Object.keys(whole.services) : want.split(",").map((s) => s.trim());
           for (const n of names) {
-            if (!Object.hasOwn(project.services, n) && !Object.hasOwn(project.disabled_services, n)) throw usageError(`no service '${n}' in project '${project.name}'`);
-            ctx.out(`${n} ${serviceConfigHash(project, n)}\n`);
+            if (!Object.hasOwn(whole.services, n) && !Object.hasOwn(whole.disabled_services, n)) throw usageError(`no service '${n}' in project '${whole.name}'`);
+            ctx.out(`${n} ${serviceConfigHash(whole, n)}\n`);
           }
           return 0;
         }
         const { projectDocument, projectYaml } = await import("../core/compose/serialize.ts");
-        if (args.length) {
-          for (const a of args) if (!Object.hasOwn(project.services, a)) throw usageError(`no service '${a}' in project '${project.name}'`);
-          for (const k of Object.keys(project.services)) if (!args.includes(k)) delete project.services[k];
-        }
         ctx.out(format === "json" ? `${JSON.stringify(projectDocument(project), null, 2)}\n` : projectYaml(project));
         return 0;
       }),

@@ -24,7 +24,7 @@ export const register: RegisterVerb = (cli, action) => {
           const { plan } = await import("../core/reconcile/plan.ts");
           const { executePlan } = await import("../platform/deploy/executor.ts");
           const { EngineExecutor } = await import("../platform/deploy/engine-adapter.ts");
-          const prepared = prepareProject(project, { hostEnv: process.env, ...projectEnvOf(project), ...(store ? { node: store.nodeId() } : {}), fizzVersion: version, ...(services.length ? { targets: services } : {}) });
+          const prepared = prepareProject(project, { hostEnv: process.env, ...projectEnvOf(project), writeLocalFiles: true, ...(store ? { node: store.nodeId() } : {}), fizzVersion: version, ...(services.length ? { targets: services } : {}) });
           const opts = {
             ...(services.length ? { services } : {}),
             ...(options.forceRecreate ? { forceRecreate: true } : {}),

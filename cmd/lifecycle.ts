@@ -29,7 +29,12 @@ function registerOne(verb: Verb): RegisterVerb {
           const lifecycle = await import("../core/reconcile/lifecycle.ts");
           const { executePlan } = await import("../platform/deploy/executor.ts");
           const { EngineExecutor } = await import("../platform/deploy/engine-adapter.ts");
-          const { desired } = prepareProject(project, { hostEnv: process.env, ...projectEnvOf(project) });
+          const { desired } = prepareProject(project, {
+            hostEnv: process.env,
+            ...projectEnvOf(project),
+            // start and restart start containers whose bind-mounted files a reboot took from tmpfs.
+            writeLocalFiles: verb !== "stop",
+          });
           const actual = await readActual(engine, project.name);
           const targets = services.length ? services : undefined;
           const p =

@@ -27,6 +27,13 @@ export const register: RegisterVerb = (cli, action) => {
           const bindings = ins.NetworkSettings.Ports?.[`${portArg}/${protocol}`];
           const b = bindings?.find((x) => x.HostPort) ?? undefined;
           if (!b) {
+            // In a cluster the ingress serves a published port on every node; the engine does not bind it.
+            const { ingressPortsHere } = await import("./cluster-ports.ts");
+            const viaIngress = (await ingressPortsHere(ctx, name, service!)).get(containerName(c))?.find((p) => p.target === Number(portArg) && p.protocol === protocol);
+            if (viaIngress) {
+              ctx.out(`0.0.0.0:${viaIngress.published}\n`);
+              return 0;
+            }
             throw new FizzError({
               code: "port.not_published",
               message: `no port ${portArg}/${protocol} published for container ${containerName(c)}`,

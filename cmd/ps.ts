@@ -49,6 +49,7 @@ export const register: RegisterVerb = (cli, action) => {
               return { count: h.length, ...(last ? { lastReason: last.reason } : {}) };
             },
           });
+          if (!options.quiet) await addIngressPorts(ctx, name, rows);
           if (options.quiet) ctx.out(rows.map((r) => `${r.id}\n`).join(""));
           else if (format === "json") ctx.out(`${JSON.stringify(rows, null, 2)}\n`);
           else ctx.out(table(ctx, rows));
@@ -61,6 +62,17 @@ export const register: RegisterVerb = (cli, action) => {
       }),
     );
 };
+
+/** In a cluster, the ports the ingress serves for these replicas on every node (the engine does not bind them). */
+async function addIngressPorts(ctx: Context, project: string, rows: PsRow[]): Promise<void> {
+  if (!rows.length) return;
+  const { ingressPortsHere } = await import("./cluster-ports.ts");
+  const byName = await ingressPortsHere(ctx, project);
+  for (const r of rows) {
+    const add = (byName.get(r.name) ?? []).filter((p) => !r.ports.some((x) => x.hostPort === p.published && x.containerPort === p.target && x.protocol === p.protocol));
+    r.ports.unshift(...add.map((p) => ({ hostIp: "0.0.0.0", hostPort: p.published, containerPort: p.target, protocol: p.protocol, ingress: true })));
+  }
+}
 
 function ports(r: PsRow): string {
   return r.ports

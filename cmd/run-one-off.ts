@@ -35,7 +35,7 @@ export async function runOneOff(ctx: Context, engine: Engine, project: Project, 
     import("../core/compose/query.ts"),
     import("../core/deploy/one-off.ts"),
   ]);
-  const prepared = prepareProject(project, { hostEnv: process.env, ...projectEnvOf(project), targets: [serviceName] });
+  const prepared = prepareProject(project, { hostEnv: process.env, ...projectEnvOf(project), targets: [serviceName], writeLocalFiles: true });
   const service = prepared.project.services[serviceName] ?? prepared.project.disabled_services[serviceName]!;
   const planOpts = { ...(o.pull ? { pull: o.pull } : {}), ...(o.build ? { build: true } : {}) };
 

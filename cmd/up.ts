@@ -91,6 +91,7 @@ export const register: RegisterVerb = (cli, action) => {
             fizzVersion: version,
             replicas: scale,
             ...(services.length ? { targets: services } : {}),
+            writeLocalFiles: !options.dryRun,
           });
           for (const w of prepared.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
           const planOptions = {

@@ -45,7 +45,7 @@ export const register: RegisterVerb = (cli, action) => {
             import("./service-containers.ts"),
             import("node:fs"),
           ]);
-          const prepared = prepareProject(project, { hostEnv: process.env, ...projectEnvOf(project) });
+          const prepared = prepareProject(project, { hostEnv: process.env, ...projectEnvOf(project), writeLocalFiles: true });
           const managed = await managedByAgent(ctx, project.name);
           const quiet = options.quiet === true;
           const say = (line: string) => {

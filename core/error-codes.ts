@@ -238,6 +238,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeInfo>> = {
   "secrets.delivery": { status: 400 },
   "secrets.exists": { status: 409 },
   "secrets.forbidden": { status: 403 },
+  "secrets.identity_in_use": { status: 409 },
   "secrets.in_use": { status: 409 },
   "secrets.kind_mismatch": { status: 400 },
   "secrets.no_grant": { status: 404 },

@@ -54,6 +54,8 @@ export class DeploymentChanges {
     private readonly images?: { pin(project: Project, o: { pull?: string; build?: boolean }): Promise<Project> },
     /** Refuses a deployment that claims what another holds (the ingress: ports, hosts, paths); throws a FizzError naming both. */
     private readonly admit?: { admit(name: string, project: Project): void },
+    /** The stored secrets' and configs' versions a change is made with (the secrets controller): in its intent. */
+    private readonly secretVersions?: (project: Project) => Record<string, number>,
   ) {}
 
   private clustered(): ClusterWrites | undefined {
@@ -149,6 +151,10 @@ export class DeploymentChanges {
         ...(opts.noRecreate ? { noRecreate: true } : {}),
         ...(opts.removeOrphans ? { removeOrphans: true } : {}),
         ...(opts.timeoutSeconds ? { waitTimeoutMs: opts.timeoutSeconds * 1000 } : {}),
+        ...(() => {
+          const v = this.secretVersions?.(project);
+          return v && Object.keys(v).length ? { secretVersions: v } : {};
+        })(),
       });
       const rec = this.desired.put(name, project, { files: (input.files ?? []).map((f) => f.name), workingDir: input.workingDir ?? project.working_dir, profiles: input.profiles ?? project.active_profiles }, intent, this.ctx.now());
       for (const [svc, n] of Object.entries(scale)) this.desired.setReplicas(name, svc, n);

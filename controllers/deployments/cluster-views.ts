@@ -14,7 +14,8 @@ import {
 } from "../../core/state/index.ts";
 import { decodeHlc } from "../../core/crdt/index.ts";
 import { replicaCount } from "../../core/compose/query.ts";
-import type { Service } from "../../core/compose/model.ts";
+import type { Project, Service } from "../../core/compose/model.ts";
+import { enginePortsOnNode, hostPortsShown, ingressPortsShown } from "../../core/ingress/shown-ports.ts";
 import type { ClusterNode } from "../../platform/cluster/index.ts";
 import type { ContainerFilter, ContainerView, DeploymentDetail, DeploymentSummary } from "../../platform/api/backend.ts";
 
@@ -52,7 +53,25 @@ function downReason(members: ReturnType<typeof membersOf>, id: string): string |
   return undefined;
 }
 
-/** Other nodes' containers as `fizz ps` rows, from the records they publish (no engine detail: ports, restarts). */
+/** A deployment's spec from the cluster state, when it has one. */
+function specOf(node: ClusterNode, deployment: string): Project | undefined {
+  const spec = getDeploymentState(node.state, deployment)?.spec as Project | null | undefined;
+  return spec && typeof spec === "object" && spec.services && typeof spec.services === "object" ? spec : undefined;
+}
+
+/**
+ * What a client connects to for a replica in the cluster: the ingress ports
+ * (any node), then the ports bound on its node (`engine`: this node's engine
+ * list; for other nodes, the spec's mode: host ports).
+ */
+function portsShown(spec: Project | undefined, deployment: string, service: string, node: string, engine: readonly string[] | undefined): string[] {
+  const svc = spec?.services[service];
+  const ingress = spec && svc ? ingressPortsShown(deployment, spec, service) : [];
+  const bound = engine ? enginePortsOnNode(engine, node) : svc && Array.isArray(svc.ports) ? hostPortsShown(svc, node) : [];
+  return [...ingress, ...bound];
+}
+
+/** Other nodes' containers as `fizz ps` rows, from the records they publish (no engine detail: restarts; ports from the spec). */
 function remoteContainers(node: ClusterNode, self: string, members: ReturnType<typeof membersOf>, f: ContainerFilter): ContainerView[] {
   const out: ContainerView[] = [];
   for (const r of listContainers(node.state, f.deployment, f.service)) {
@@ -61,7 +80,7 @@ function remoteContainers(node: ClusterNode, self: string, members: ReturnType<t
     const state = down ? "unknown" : STATE_OF[r.status];
     const health = down ? "none" : r.health;
     if ((f.state && f.state !== state) || (f.health && f.health !== health)) continue;
-    const spec = getDeploymentState(node.state, r.deploymentId)?.spec as { services?: Record<string, { image?: string }> } | undefined;
+    const spec = specOf(node, r.deploymentId);
     const where = members.get(r.nodeId)?.name ?? r.nodeId.slice(0, 8);
     out.push({
       id: r.containerId ?? "",
@@ -75,7 +94,7 @@ function remoteContainers(node: ClusterNode, self: string, members: ReturnType<t
       status: down ? `unknown (${down})` : r.status === "pending" ? "starting" : r.status,
       createdAt: r.startedAt ?? 0,
       restarts: 0,
-      ports: [],
+      ports: portsShown(spec, r.deploymentId, r.service, where, undefined),
       node: where,
       ...(r.addresses && Object.keys(r.addresses).length ? { addresses: { ...r.addresses } } : {}),
     });
@@ -141,6 +160,7 @@ export class ClusterViews {
     const members = membersOf(node);
     const selfName = members.get(this.self)?.name ?? this.self.slice(0, 8);
     const remote = remoteContainers(node, this.self, members, f);
-    return [...local.map((c) => ({ ...c, node: selfName })), ...remote].sort((a, b) => a.name.localeCompare(b.name) || (a.node ?? "").localeCompare(b.node ?? ""));
+    const here = local.map((c) => ({ ...c, ports: portsShown(specOf(node, c.deployment), c.deployment, c.service, selfName, c.ports), node: selfName }));
+    return [...here, ...remote].sort((a, b) => a.name.localeCompare(b.name) || (a.node ?? "").localeCompare(b.node ?? ""));
   }
 }

@@ -49,7 +49,14 @@ export interface DeploymentsControllerDeps {
   /** The registry: images pinned at deploy and pulled through it. */
   readonly images?: DeploymentImageHooks;
   /** Writes a container's secrets and configs before it is created (the secrets controller). */
-  readonly secrets?: { prepareContainer(project: Project, service: string, container: string): Promise<MountSpec[]>; prepareStart?(project: Project, service: string, container: string): Promise<void> };
+  readonly secrets?: {
+    prepareContainer(project: Project, service: string, container: string): Promise<MountSpec[]>;
+    prepareStart?(project: Project, service: string, container: string): Promise<void>;
+    /** In the pass that applies a user's change: delivered files up to date (a rotated config's restart) before it is reported done. */
+    filesCurrent?(project: Project, versions?: Readonly<Record<string, number>>): Promise<void>;
+    /** The stored values' versions a change is made with (recorded in its intent). */
+    versions?(project: Project): Record<string, number>;
+  };
   /** Takes a container out of ingress rotation and lets its requests finish before it stops (the ingress controller). */
   readonly drain?: { beforeStop(project: Project, container: string): Promise<void> };
   /** Refuses a deployment that claims what another holds (the ingress controller: ports, hosts and paths). */
@@ -116,11 +123,12 @@ export class DeploymentsController implements Controller {
             },
           }
         : {}),
+      ...(d.secrets?.filesCurrent ? { filesCurrent: (p: Project, v?: Readonly<Record<string, number>>) => d.secrets!.filesCurrent!(p, v) } : {}),
       ...(d.network ? { network: d.network.shape } : {}),
       ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
       now: ctx.now,
     });
-    this.changes = new DeploymentChanges(ctx, this.desired, this.reconciler, follower, placement?.desired, d.images, d.admit);
+    this.changes = new DeploymentChanges(ctx, this.desired, this.reconciler, follower, placement?.desired, d.images, d.admit, d.secrets?.versions ? (p: Project) => d.secrets!.versions!(p) : undefined);
     const views = new DeploymentViews(d.engine, this.desired, ctx.store, {
       node,
       placement: () => (placement?.source.active() ? placement.source.placement() : undefined),

@@ -110,6 +110,14 @@ export interface ReconcilerOptions {
    * cannot have an address.
    */
   readonly network?: (deployment: string, desired: DesiredProject<ServiceTemplate>, actual: ActualState) => Promise<NetworkShape>;
+  /**
+   * After the plan of a user's change (an intent) ran: the deployment's
+   * delivered secrets and configs brought up to the versions the cluster
+   * holds (secrets controller). A config-only change is a new stored value
+   * and the same spec: its restart is done here, so the change is reported
+   * done (and `fizz up` returns) after it, as for a recreate.
+   */
+  readonly filesCurrent?: (project: Prepared["project"], versions?: Readonly<Record<string, number>>) => Promise<void>;
   /** Before a container stops: the ingress drains it (takes it out of rotation, waits for its requests, bounded). */
   readonly beforeStop?: (project: Prepared["project"], container: string) => Promise<void>;
   readonly now: () => number;
@@ -222,9 +230,15 @@ export class Reconciler {
     const mark = (phase: string) => {
       phases[phase] = this.o.now() - started;
     };
-    const c: Converged = problem
+    let c: Converged = problem
       ? { failure: problem, actions: {}, warnings: [] }
       : await this.converge(name, rec, intent, cluster, mark).catch((e: unknown) => ({ failure: asFizz(e), actions: {}, warnings: [] }) as Converged);
+    if (intent && !c.failure && this.o.filesCurrent) {
+      await this.o.filesCurrent(rec.spec, intent.secretVersions).catch((e: unknown) => {
+        c = { ...c, warnings: [...c.warnings, `the new secret and config values did not all reach the running containers yet (${e instanceof Error ? e.message : String(e)}); the agent tries again`] };
+      });
+      mark("files");
+    }
     if (c.failure) this.reportFailure(name, rec.generation, c.failure, intent);
     else this.failing.delete(name);
     await this.report(name, cluster, c.unchanged).catch((e: unknown) => this.o.onEvent({ type: "cluster.report_failed", deployment: name, message: e instanceof Error ? e.message : String(e) }));

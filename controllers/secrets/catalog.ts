@@ -300,14 +300,21 @@ export class Catalog {
 
   /** The imported identities' secret keys (to open GitOps files). */
   async identities(): Promise<string[]> {
+    return (await this.namedIdentities()).map((i) => i.identity);
+  }
+
+  /** The imported identities' secret keys, by name. */
+  async namedIdentities(): Promise<{ name: string; identity: string }[]> {
     const m = this.d.keys.key;
     if (!m) return [];
-    const out: string[] = [];
+    const out: { name: string; identity: string }[] = [];
     for (const [k, r] of this.d.state.list("identity/")) {
       if (r.type !== "identity") continue;
-      const d = await decryptAge(fromBase64(r.ciphertext), [pathIdentity(m, `identity:${k.slice("identity/".length)}`).identity], this.d.aead);
-      if (d.ok) out.push(new TextDecoder().decode(d.plaintext));
+      const name = k.slice("identity/".length);
+      const d = await decryptAge(fromBase64(r.ciphertext), [pathIdentity(m, `identity:${name}`).identity], this.d.aead);
+      if (d.ok) out.push({ name, identity: new TextDecoder().decode(d.plaintext) });
     }
     return out;
   }
+
 }

@@ -18,6 +18,8 @@ import type { Aead } from "../../core/secrets/age-stream.ts";
 import { jsAead } from "../../core/secrets/aead-js.ts";
 import { clusterIdentity, identityFromScalar, recipientOfIdentity, type AgeKeyPair } from "../../core/secrets/keys.ts";
 import { decryptSops } from "../../core/secrets/sops.ts";
+import { identityNeededBy } from "../../core/secrets/identity-use.ts";
+import { storedPaths } from "../../core/secrets/delivery.ts";
 import { KEYRING_KEY, fromBase64, listNodes, touchesAny, type Collection, type SealRecord } from "../../core/state/index.ts";
 import type { RouteModule } from "../../platform/api/router.ts";
 import { secretsRoutes, type SecretsApi } from "../../platform/api/routes-secrets.ts";
@@ -59,6 +61,8 @@ export class SecretsController implements Controller, SecretsApi {
   private aead: Aead = jsAead;
   private rootDir: string | undefined;
   private rootReady: Promise<string> | undefined;
+  /** The empty tmpfs being unmounted (releaseRoot). */
+  private unmounting: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -155,6 +159,8 @@ export class SecretsController implements Controller, SecretsApi {
 
   /** The delivery directory, made memory-backed on first need (an agent that never delivers mounts nothing). */
   private async root(): Promise<string> {
+    // A tmpfs being taken away is gone first: then mounted again (never written to while it goes).
+    while (this.unmounting) await this.unmounting;
     if (this.rootDir) {
       // Checked before every write: a directory that stopped being memory-backed (unmounted behind our back) must never get a value.
       const fs = filesystemOf(this.rootDir);
@@ -200,10 +206,26 @@ export class SecretsController implements Controller, SecretsApi {
     this.timer = undefined;
     await this.running?.catch(() => {});
     this.state.flush();
-    // Nothing delivered is left (no container holds a mount): take the tmpfs away again.
-    if (this.rootDir && listContainerDirs(this.rootDir).length === 0) {
-      await unmountIfMounted(this.rootDir).catch((e: unknown) => this.ctx.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "removing the empty secrets tmpfs failed"));
-    }
+    await this.releaseRoot();
+  }
+
+  /**
+   * Nothing delivered is left on this node (no container's files, none being
+   * written): the tmpfs the agent mounted goes, as after the last container
+   * of the last deployment using secrets went (`fizz down`); the next
+   * delivery mounts it again. A directory that was memory-backed already
+   * (not Fizz's mount) stays.
+   */
+  private async releaseRoot(): Promise<void> {
+    const dir = this.rootDir;
+    if (!dir || this.deliveries.writing() || listContainerDirs(dir).length > 0) return;
+    // From here a delivery waits in root() for the unmount, then mounts again.
+    this.rootDir = undefined;
+    this.rootReady = undefined;
+    this.unmounting = unmountIfMounted(dir)
+      .catch((e: unknown) => this.ctx.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "removing the empty secrets tmpfs failed"))
+      .finally(() => (this.unmounting = undefined));
+    await this.unmounting;
   }
 
   onChange(c: Change): void {
@@ -231,6 +253,7 @@ export class SecretsController implements Controller, SecretsApi {
         await this.keys.pass();
         this.catalog.settle();
         if (this.rootDir) await this.deliveries.pass((name) => this.project(name));
+        await this.releaseRoot();
       } catch (e) {
         this.ctx.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "secrets pass failed");
       }
@@ -272,6 +295,26 @@ export class SecretsController implements Controller, SecretsApi {
   /** Called by the deployments controller before it starts a container: files that went (a reboot) are written again. */
   prepareStart(project: Project, service: string, container: string): Promise<void> {
     return this.deliveries.ensure(project, service, container);
+  }
+
+  /**
+   * Called by the deployments controller in the pass that applies a user's
+   * change (under the deployment's lock): the delivered files of its
+   * containers here brought up to date now, restarts included, rather than
+   * at this controller's next pass.
+   */
+  filesCurrent(project: Project, versions?: Readonly<Record<string, number>>): Promise<void> {
+    return this.deliveries.current(project, versions);
+  }
+
+  /** The current version of each stored secret and config the project uses, as this node holds them (for a change's intent). */
+  versions(project: Project): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const path of storedPaths(project)) {
+      const v = this.catalog.meta(path)?.current;
+      if (v !== undefined) out[path] = v;
+    }
+    return out;
   }
 
   // ---- SecretsApi -------------------------------------------------------------
@@ -346,7 +389,28 @@ export class SecretsController implements Controller, SecretsApi {
   importIdentity(name: string, identity: string) {
     return this.catalog.importIdentity(name, identity);
   }
-  removeIdentity(name: string) {
+  /**
+   * Removes an imported identity, unless a deployment's age or SOPS value
+   * opens with it and not without it (then nothing could deliver that value):
+   * refused naming each deployment and file, as `fizz secret rm` refuses a
+   * secret in use.
+   */
+  async removeIdentity(name: string) {
+    if (!this.catalog.identitiesList().some((i) => i.name === name)) return this.catalog.removeIdentity(name); // its own not-found error
+    const key = this.keys.need(`check which deployments need identity ${name}`);
+    const named = await this.catalog.namedIdentities();
+    const it = named.find((i) => i.name === name);
+    const others = [clusterIdentity(key).identity, ...named.filter((i) => i.name !== name).map((i) => i.identity)];
+    const needs = it ? await identityNeededBy(this.projects(), it.identity, others, this.aead) : [];
+    if (needs.length) {
+      const what = needs.map((n) => `deployment ${n.deployment} (${n.uses.map((u) => (u.file ? `${u.id} from ${u.file}` : u.id)).join(", ")})`).join("; ");
+      throw new FizzError({
+        code: "secrets.identity_in_use",
+        message: `identity ${name} is the only key that opens the encrypted files of ${what}`,
+        hint: `encrypt those files again to the cluster's recipient too (fizz secret encrypt) and fizz up, or fizz down the deployment${needs.length > 1 ? "s" : ""}; then remove ${name}`,
+        status: 409,
+      });
+    }
     this.catalog.removeIdentity(name);
   }
 

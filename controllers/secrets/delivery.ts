@@ -39,6 +39,9 @@ export interface DeliveryDeps {
   readonly log: { warn(o: object, m: string): void };
 }
 
+/** How long the pass applying a change waits for the stored values it was made with to arrive here (gossip). */
+const VALUES_WAIT_MS = 30_000;
+
 /** How long files written for a container that does not exist yet are kept (the create that follows takes well under this). */
 const PREPARE_GRACE_MS = 60_000;
 
@@ -53,6 +56,11 @@ export class Deliveries {
   private readonly prepared = new Map<string, number>();
 
   constructor(private readonly d: DeliveryDeps) {}
+
+  /** True while some container's files are being written (its directory may not be there yet). */
+  writing(): boolean {
+    return this.busy.size > 0;
+  }
 
   /** The plaintext of one file and its version; throws a FizzError that says what is wrong. */
   async resolve(project: Project, service: string, f: FileDelivery): Promise<{ bytes: Uint8Array; version: string }> {
@@ -91,9 +99,17 @@ export class Deliveries {
     const plan = deliveryPlan(project, service);
     if (!plan.ok) throw new FizzError({ code: "secrets.delivery", message: plan.message });
     if (plan.files.length === 0) return [];
-    const dir = containerDir(await this.d.root(), container);
+    let root = await this.d.root();
     this.busy.add(container);
+    // The empty tmpfs may have begun to go since root() answered (the agent unmounts it when nothing is delivered):
+    // then it is mounted again first. Once busy, it stays.
+    while (this.d.rootIfReady() !== root) {
+      this.busy.delete(container);
+      root = await this.d.root();
+      this.busy.add(container);
+    }
     try {
+      const dir = containerDir(root, container);
       prepareDirs(dir);
       const files: Entry[] = [];
       for (const [i, f] of plan.files.entries()) {
@@ -161,16 +177,40 @@ export class Deliveries {
       const first = readManifest(dir);
       if (!first) continue;
       await this.d
-        .exclusive(first.project, async () => {
-          // Read again under the lock: a pass may have recreated the container since (its new files are current).
-          const m = readManifest(dir);
-          const project = m && projects(m.project);
-          if (!m || !project) return;
-          const state = (await this.d.engine.containers.find(container))?.State;
-          if (state) await this.rotate(container, dir, m, project, state.Running);
-        })
+        .exclusive(first.project, () => this.rotateIfThere(container, dir, projects))
         .catch((e: unknown) => this.d.log.warn({ err: e instanceof Error ? e.message : String(e), container }, "rotating delivered secrets failed"));
     }
+  }
+
+  /**
+   * The files of one deployment's containers on this node brought up to the
+   * versions the cluster holds now, as `pass` would, for a caller that holds
+   * the deployment's lock already (the pass that applies a user's change, so
+   * `fizz up` of a new config value returns once the restart it needs is done).
+   */
+  async current(project: Project, want: Readonly<Record<string, number>> = {}): Promise<void> {
+    const root = this.d.rootIfReady();
+    if (!root) return;
+    const mine = listContainerDirs(root).filter((c) => !this.busy.has(c) && readManifest(join(root, c))?.project === project.name);
+    // The values the change was made with travel apart from it: wait (bounded) for those this node's containers use.
+    const used = new Set(mine.flatMap((c) => (readManifest(join(root, c))?.files ?? []).flatMap((f) => (f.source.kind === "stored" ? [f.source.path] : []))));
+    const late = () => Object.entries(want).filter(([path, v]) => used.has(path) && (this.d.catalog.meta(path)?.current ?? 0) < v);
+    const deadline = Date.now() + VALUES_WAIT_MS;
+    while (late().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const missing = late();
+    if (missing.length) {
+      throw new FizzError({ code: "secrets.delivery", message: `${missing.map(([p, v]) => `version ${v} of ${p}`).join(", ")} did not reach this node within ${VALUES_WAIT_MS / 1000} s` });
+    }
+    for (const container of mine) await this.rotateIfThere(container, join(root, container), (name) => (name === project.name ? project : undefined));
+  }
+
+  /** Under the deployment's lock: read the manifest again (a pass may have recreated the container since: its new files are current). */
+  private async rotateIfThere(container: string, dir: string, projects: (name: string) => Project | undefined): Promise<void> {
+    const m = readManifest(dir);
+    const project = m && projects(m.project);
+    if (!m || !project) return;
+    const state = (await this.d.engine.containers.find(container))?.State;
+    if (state) await this.rotate(container, dir, m, project, state.Running);
   }
 
   private async rotate(container: string, dir: string, m: DeliveryManifest, project: Project, running: boolean): Promise<void> {

@@ -35,6 +35,13 @@ export interface DeployIntent {
   readonly dropServices?: readonly string[];
   /** For a revert: the intent that failed, where and why. */
   readonly reverts?: { readonly intent: string; readonly node: string; readonly reason: string };
+  /**
+   * The version of each stored secret and config the deployment uses, as the
+   * node that accepted the change held them (the values its `up` uploaded):
+   * a node applying the change waits for them to arrive before it brings its
+   * containers' files up to date (they travel apart from the deployment).
+   */
+  readonly secretVersions?: Readonly<Record<string, number>>;
 }
 
 /** A fresh intent id: this node's id prefix, the time and a counter, enough to be unique cluster-wide. */
@@ -77,6 +84,7 @@ export function intentToJson(i: DeployIntent): Record<string, unknown> {
   if (i.dropServices) out.dropServices = [...i.dropServices];
   if (i.services) out.services = [...i.services];
   if (i.reverts) out.reverts = { ...i.reverts };
+  if (i.secretVersions) out.secretVersions = { ...i.secretVersions };
   return out;
 }
 
@@ -101,5 +109,11 @@ export function intentFromJson(v: unknown): DeployIntent | undefined {
   if (Array.isArray(o.services)) out.services = o.services.filter((x): x is string => typeof x === "string");
   const r = o.reverts as Record<string, unknown> | undefined;
   if (r && typeof r.intent === "string" && typeof r.node === "string" && typeof r.reason === "string") out.reverts = { intent: r.intent, node: r.node, reason: r.reason };
+  const sv = o.secretVersions;
+  if (typeof sv === "object" && sv !== null && !Array.isArray(sv)) {
+    const versions: Record<string, number> = {};
+    for (const [k, n] of Object.entries(sv)) if (typeof n === "number" && Number.isSafeInteger(n) && n >= 1) versions[k] = n;
+    out.secretVersions = versions;
+  }
   return out;
 }

@@ -20,3 +20,4 @@ export * from "./plan.ts";
 export * from "./proxy-protocol.ts";
 export * from "./routes.ts";
 export * from "./routed.ts";
+export * from "./shown-ports.ts";

@@ -144,3 +144,18 @@ export function sourceVersion(source: SealedSource, meta: SecretMetaRecord | und
   }
   return `sha256:${digest(source.kind === "age" ? source.data : `${JSON.stringify(source.key)}\n${source.data}`).slice(0, 16)}`;
 }
+
+/** The stored secrets and configs (paths) a project's services use. */
+export function storedPaths(project: Project): string[] {
+  const out = new Set<string>();
+  for (const section of ["secrets", "configs"] as const) {
+    const defs = project[section] ?? {};
+    for (const s of Object.values(project.services ?? {})) {
+      for (const ref of s[section] ?? []) {
+        const src = defs[ref.source]?.sealed;
+        if (src?.kind === "stored") out.add(src.path);
+      }
+    }
+  }
+  return [...out].sort();
+}

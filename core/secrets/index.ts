@@ -16,3 +16,4 @@ export * from "./sops.ts";
 export * from "./quorum.ts";
 export * from "./compose.ts";
 export * from "./delivery.ts";
+export * from "./identity-use.ts";

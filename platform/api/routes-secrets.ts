@@ -27,7 +27,7 @@ export interface SecretsApi {
   recipient(): string;
   identities(): unknown;
   importIdentity(name: string, identity: string): Promise<unknown>;
-  removeIdentity(name: string): void;
+  removeIdentity(name: string): Promise<void>;
   verify(items: { id: string; source: Extract<SealedSource, { kind: "age" | "sops" }> }[], project: string): Promise<{ id: string; ok: boolean; code?: string; message?: string }[]>;
   upload(project: string, items: { path: string; kind: "secret" | "config"; value: Uint8Array }[]): Promise<unknown>;
 }
@@ -173,10 +173,10 @@ export function secretsRoutes(api: SecretsApi): RouteModule {
       if (!name || !identity) throw badInput("body", "needs name and identity (AGE-SECRET-KEY-1…)");
       return json(await api.importIdentity(name, identity), 201);
     });
-    r.delete("/v1/identities/:name", (c) => {
+    r.delete("/v1/identities/:name", async (c) => {
       noQuery(c);
       if (!/^[A-Za-z0-9._-]{1,63}$/.test(c.params.name!)) throw httpError(400, "api.bad_name", `'${c.params.name!.slice(0, 80)}' is not an identity name`);
-      api.removeIdentity(c.params.name!);
+      await api.removeIdentity(c.params.name!);
       return empty();
     });
     r.post("/v1/secrets-check", async (c) => {

@@ -25,6 +25,13 @@ export interface PrepareOptions {
   /** Cluster mode: the numbers of each service placed on this node. */
   share?: DesiredOptions["share"];
   readText?: (path: string) => string | undefined;
+  /**
+   * The command creates or starts containers here: write the files of the
+   * `environment:` and `content:` secrets and configs they bind-mount. Other
+   * commands (down, images, a dry run…) get the same desired state (the
+   * paths are the values' digests) and write nothing.
+   */
+  writeLocalFiles?: boolean;
   /** The project's environment (the shell over its .env), for `environment:` secrets and configs; default hostEnv. */
   projectEnv?: Readonly<Record<string, string | undefined>>;
 }
@@ -56,7 +63,7 @@ export function prepareProject(project: Project, opts: PrepareOptions): Prepared
   }
   // `environment:` and `content:` secrets and configs become files here (the agent path seals them instead).
   const local = localFileObjects({ ...project, services, disabled_services: disabled }, localFilesDir(project.name, opts.hostEnv), (n) => opts.projectEnv?.[n] ?? opts.hostEnv[n]);
-  writeLocalFiles(local.files);
+  if (opts.writeLocalFiles) writeLocalFiles(local.files);
   const resolved: Project = local.project;
   const { desired, warnings } = desiredProject(resolved, {
     ...(opts.node ? { node: opts.node } : {}),
@@ -154,7 +161,8 @@ export interface PsRow {
   health: string;
   exitCode: number;
   startedAt: string;
-  ports: { hostIp?: string; hostPort?: number; containerPort: number; protocol: string }[];
+  /** `ingress`: served by the cluster's ingress on every node (not bound by the engine). */
+  ports: { hostIp?: string; hostPort?: number; containerPort: number; protocol: string; ingress?: boolean }[];
   /** Engine restarts (restart policy) plus Fizz's health restarts. */
   restarts: number;
   lastFailure?: string;

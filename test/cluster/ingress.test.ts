@@ -199,6 +199,21 @@ describe.skipIf(!socket || !isRoot)("ingress on every node (3 hosts)", () => {
     process.stderr.write(why.stdout);
   }, 120_000);
 
+  test("fizz ps shows the ingress port on every web replica's row, from any node; fizz port on a replica's node answers with it", async () => {
+    for (const i of [0, 2]) {
+      // Both replicas (on hosts 0 and 1), once this node has their records.
+      const web = await until(`both web replicas in fizz ps on host ${i}`, 30_000, async () => {
+        const ps = await fizz(i, "ps", "--format", "json");
+        const rows = ps.code === 0 ? (JSON.parse(ps.stdout) as { service: string; node: string; ports: string[] }[]).filter((c) => c.service === "web") : [];
+        return rows.length === 2 ? rows : undefined;
+      });
+      for (const c of web) expect(c.ports).toContain("0.0.0.0:8080->80/tcp");
+      expect((await fizz(i, "ps")).stdout).toContain("0.0.0.0:8080->80/tcp");
+    }
+    const port = await fizz(0, "port", "web", "80");
+    expect([port.code, port.stdout, port.stderr]).toEqual([0, "0.0.0.0:8080\n", ""]);
+  }, 60_000);
+
   test("an opted-in TCP backend gets a PROXY v1 header naming the client", async () => {
     const out = await until("echo answers through host 2", 60_000, async () => {
       const r = await host(1).exec(["busybox", "nc", "-w", "3", host(2).ip, "9000"], { input: "hello\n", timeoutMs: 10_000 });

@@ -54,4 +54,17 @@ describe("fizz config", () => {
     expect(doc.services.web.networks).toEqual({ default: null });
     expect(fizz(dir, ["config", "nope"]).stderr).toContain("no service 'nope'");
   }, 30_000);
+
+  test("config web prints web and what it depends on, transitively, as docker compose config web does", () => {
+    const dir = project({
+      "compose.yaml":
+        "services:\n  web:\n    image: x\n    depends_on: [api]\n  api:\n    image: x\n    depends_on:\n      db: {condition: service_started}\n  db:\n    image: x\n  other:\n    image: x\n",
+    });
+    const r = fizz(dir, ["config", "--format", "json", "web"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(Object.keys(JSON.parse(r.stdout).services).sort()).toEqual(["api", "db", "web"]);
+    expect(fizz(dir, ["config", "--services", "api"]).stdout.split("\n").filter(Boolean).sort()).toEqual(["api", "db"]);
+    expect(Object.keys(JSON.parse(fizz(dir, ["config", "--format", "json", "other"]).stdout).services)).toEqual(["other"]);
+  }, 30_000);
 });

@@ -61,6 +61,15 @@ for (const kind of ["docker", "podman"] as EngineKind[]) {
       rmSync(dir, { recursive: true, force: true });
     });
 
+    test("commands that create or start no container write no files", () => {
+      const files = localFilesDir(project, process.env);
+      for (const args of [["images"], ["up", "--dry-run"], ["stop"], ["ps"], ["down"]]) {
+        const r = fizz(dir, [...args, ...engine]);
+        expect(`${args.join(" ")}: ${r.code} ${r.err}`).toStartWith(`${args.join(" ")}: 0`);
+        expect(`${args.join(" ")}: ${existsSync(files)}`).toBe(`${args.join(" ")}: false`);
+      }
+    }, 120_000);
+
     test("the container reads them where the service asks; a new value recreates it; down removes the files", () => {
       const up = fizz(dir, ["up", "-d", ...engine]);
       expect(up.err).not.toContain("warning");

@@ -161,6 +161,16 @@ configs:
     while (performance.now() - t1 < 15_000 && exec(c, "cat /run/secrets/local") !== `${values.local}-2`) await Bun.sleep(100);
     expect(exec(c, "cat /run/secrets/local")).toBe(`${values.local}-2`);
     expect(sh("docker", ["inspect", c, "--format", "{{.Id}} {{.State.StartedAt}}"]).stdout.toString()).toBe(before);
+    // A config-only change (new content, same spec): its file is mounted alone, so the container restarts for it,
+    // and fizz up returns once that restart is done, as after a recreate.
+    writeFileSync(join(p, "compose.yaml"), readFileSync(join(p, "compose.yaml"), "utf8").replace('content: "listen 80"', 'content: "listen 81"'));
+    const upConf = fizz(["up", "-d"], { cwd: p });
+    expect(upConf.code).toBe(0);
+    expect(exec(c, "cat /etc/app.conf")).toBe("listen 81");
+    const after = sh("docker", ["inspect", c, "--format", "{{.Id}} {{.State.StartedAt}} {{.State.Running}}"]).stdout.toString().trim().split(" ");
+    expect(after[0]).toBe(before.split(" ")[0]!);
+    expect(after[1]).not.toBe(before.trim().split(" ")[1]);
+    expect(after[2]).toBe("true");
     const inspect = JSON.parse(fizz(["secret", "inspect", "db_pw"]).out) as { version: number; usedBy: string[] };
     expect(inspect.version).toBe(2);
     expect(inspect.usedBy).toEqual([`${name}/web`]);
@@ -194,6 +204,11 @@ secrets:
     const up = fizz(["up", "-d", "--wait"], { cwd: p });
     expect(up.code).toBe(0);
     expect(exec(`${name}-app-1`, "cat /run/secrets/db")).toBe("c4r1b0u");
+    // The deployment's file opens only with team: removing team is refused, naming the deployment and the file.
+    const rm = fizz(["secret", "identity", "rm", "team"]);
+    expect(rm.code).not.toBe(0);
+    expect(rm.err).toContain(`identity team is the only key that opens the encrypted files of deployment ${name} (secrets.db from ${join(p, "secrets.yaml")})`);
+    expect(fizz(["secret", "identity", "ls"]).out).toContain("team");
   }, 120_000);
 
   test("bad inputs: each refused at fizz up with file:line, nothing deployed", () => {
@@ -328,4 +343,30 @@ configs:
     while (Date.now() < deadline && readdirSync(run).some((n) => n.startsWith(`app-${tag}`))) await Bun.sleep(200);
     expect(readdirSync(run).filter((n) => n.startsWith(`app-${tag}`))).toEqual([]);
   }, 60_000);
+
+  test("once the last container with secrets is gone, the tmpfs goes too (while the agent runs); the next delivery mounts it again", async () => {
+    const mounted = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => l.split(" ")[4] === run && / - tmpfs fizz-secrets /.test(l));
+    expect(mounted()).toBe(true);
+    // (some of these projects were refused at fizz up and never deployed: their down has nothing to do)
+    for (const p of projects) fizz(["down", "-p", `${p}-${tag}`]);
+    for (const p of projects) expect(containersOf(`${p}-${tag}`)).toEqual([]);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && mounted()) await Bun.sleep(200);
+    expect(mounted()).toBe(false);
+    const name = `again-${tag}`;
+    const p = project("again", `name: ${name}
+services:
+  app:
+    image: ${IMAGE}
+    command: ["sh", "-c", "sleep 100000"]
+    stop_grace_period: 1s
+    secrets: [pw]
+secrets:
+  pw:
+    file: ./pw.txt
+`, { "pw.txt": values.local });
+    expect(fizz(["up", "-d", "--wait"], { cwd: p }).code).toBe(0);
+    expect(mounted()).toBe(true);
+    expect(exec(`${name}-app-1`, "cat /run/secrets/pw")).toBe(values.local);
+  }, 120_000);
 });

@@ -145,6 +145,32 @@ describe("rotating delivered files", () => {
     expect(readFileSync(join(String(mounts[0]!.Source), "custom", "pw"), "utf8")).toBe("one");
   });
 
+  test("the pass applying a user's change (holding the lock) brings the files up to date itself, restart included", async () => {
+    const s = setup({ running: true });
+    await s.d.prepare(s.p, "web", "app-web-1");
+    s.cat.rotate("two");
+    // The deployment's pass holds the lock and asks for current files: done before the pass ends, so `fizz up` waits for it.
+    const release = s.l.hold("app");
+    await s.d.current(s.p);
+    expect(s.file()).toBe("two");
+    expect(s.calls).toEqual(["restart app-web-1"]);
+    release();
+    // Another deployment's containers are left to their own passes.
+    s.cat.rotate("three");
+    await s.d.current({ ...s.p, name: "other" });
+    expect(s.file()).toBe("two");
+  });
+
+  test("on a node where the change's values arrive after it (gossip), the pass waits for the version the change was made with", async () => {
+    const s = setup({ running: true });
+    await s.d.prepare(s.p, "web", "app-web-1");
+    // The change was accepted elsewhere with version 2 of the config; here it arrives 150 ms later.
+    setTimeout(() => s.cat.rotate("two"), 150);
+    await s.d.current(s.p, { [PATH]: 2, "app/config/unused": 7 });
+    expect(s.file()).toBe("two");
+    expect(s.calls).toEqual(["restart app-web-1"]);
+  });
+
   test("a stopped container gets the new files and stays stopped", async () => {
     const s = setup({ running: false });
     await s.d.prepare(s.p, "web", "app-web-1");

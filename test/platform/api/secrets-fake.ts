@@ -60,7 +60,7 @@ export class FakeSecrets implements SecretsApi {
   async importIdentity(name: string) {
     return { name, recipient: this.recipient() };
   }
-  removeIdentity(name: string) {
+  async removeIdentity(name: string) {
     if (name !== "team") throw new FizzError({ code: "secrets.not_found", message: `no identity named ${name}`, status: 404 });
   }
   async verify(items: { id: string }[]) {
