@@ -23,7 +23,7 @@ import type { DeliveryManifest } from "../../core/secrets/delivery.ts";
 export const MEMORY_FS: ReadonlySet<string> = new Set(["tmpfs", "ramfs"]);
 
 /** The filesystem type of the mount holding `path` (longest mount point that prefixes it). */
-export function filesystemOf(path: string, mountinfo = safeRead("/proc/self/mountinfo")): string | undefined {
+export function filesystemOf(path: string, mountinfo = readMountinfo()): string | undefined {
   let best: { point: string; type: string } | undefined;
   for (const line of mountinfo.split("\n")) {
     const parts = line.split(" ");
@@ -35,6 +35,11 @@ export function filesystemOf(path: string, mountinfo = safeRead("/proc/self/moun
     if (under && (!best || point.length >= best.point.length)) best = { point, type };
   }
   return best?.type;
+}
+
+/** /proc/self/mountinfo ("" where there is none). */
+export function readMountinfo(): string {
+  return safeRead("/proc/self/mountinfo");
 }
 
 function safeRead(p: string): string {
@@ -71,7 +76,7 @@ export async function ensureMemoryBacked(root: string, sizeBytes: number): Promi
 
 /** Unmounts `root` when Fizz's tmpfs is mounted there (by mountinfo), then removes the empty directory. */
 export async function unmountIfMounted(root: string): Promise<void> {
-  const mounted = safeRead("/proc/self/mountinfo")
+  const mounted = readMountinfo()
     .split("\n")
     .some((l) => l.split(" ")[4]?.replace(/\\040/g, " ") === root && / - tmpfs fizz-secrets /.test(l));
   if (!mounted) return;
