@@ -221,7 +221,7 @@ export class ClusterPlacementSource implements PlacementSource {
     const failedIntent = intentFromJson(rec.intent);
     const failed = failedIntent?.id ?? "";
     const intent = { id: newIntentId(this.d.self, this.d.now(), this.counter++), kind: "revert" as const, reverts: { intent: failed, node: this.d.self, reason } };
-    node.mutate((s, ts) => putDeploymentState(s, ts, deployment, rec.project, r.spec as unknown as Json, { ...intent }));
+    node.mutate((s, ts) => putDeploymentState(s, ts, deployment, rec.project, r.spec as unknown as Json, { ...intent }, { revert: true }));
     // The service's `fizz scale` override the failed change reset (the file wins) comes back with its spec.
     const before = failedIntent?.previousScale?.[service];
     if (failedIntent?.kind === "up") node.mutate((s, ts) => (before === undefined ? clearReplicas(s, ts, deployment, service) : setReplicas(s, ts, deployment, service, before)));
