@@ -105,9 +105,10 @@ export async function onOtherNodes(ctx: Context, project: string, services: read
     const { runningAgent } = await import("./agent-mode.ts");
     const client = await runningAgent(ctx);
     if (!client) return [];
-    const [info, list] = await Promise.all([client.info(), client.containers({ deployment: project })]);
-    const self = String(info.node ?? "");
-    return list.filter((c) => c.node !== undefined && c.node !== self && (!services.length || services.includes(c.service))).map((c) => ({ name: c.name, node: c.node! }));
+    const [info, list, nodes] = await Promise.all([client.info(), client.containers({ deployment: project }), client.clusterNodes().catch(() => [])]);
+    // A container's node is the member's name; /v1/info has the node's id: this node's own name comes from the members.
+    const self = new Set([String(info.node ?? ""), ...nodes.filter((n) => n.self).map((n) => n.name)]);
+    return list.filter((c) => c.node !== undefined && !self.has(c.node) && (!services.length || services.includes(c.service))).map((c) => ({ name: c.name, node: c.node! }));
   } catch {
     return [];
   }
