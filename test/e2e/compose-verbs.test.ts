@@ -397,6 +397,16 @@ describe("in a cluster, a verb whose service runs on another node says which nod
       });
       expect(kill.code).toBe(0);
       expect(kill.err).toContain(`note: not killed on other nodes: ${name}-api-1 on node-b`);
+      // top with no service named, and nothing of the project here: it says where the replicas are (it printed nothing).
+      const top = await new Promise<Run>((resolve) => {
+        const p = spawn(FIZZ[0]!, [...FIZZ.slice(1), "top"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        let err = "";
+        p.stderr!.on("data", (d) => (err += d));
+        p.on("exit", (code) => resolve({ code, out: "", err }));
+      });
+      expect(`${top.code} ${top.err}`).toStartWith("0 ");
+      expect(top.err).toContain(`note: not listed on other nodes: ${name}-api-1 on node-b (`);
+      expect(top.err).not.toContain("node-a");
       // logs shows this node's output and says where the rest is.
       const logs = await new Promise<Run>((resolve) => {
         // Through the agent (-H), as a cluster node's user runs it: no FIZZ_ENGINE (the stand-in reports none).
