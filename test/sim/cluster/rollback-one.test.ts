@@ -31,10 +31,12 @@ const compose = (command: string) => ({
   workingDir: "/srv/app",
 });
 
-test("a one-replica service whose update fails is rolled back", async () => {
+test("a one-replica service whose update fails is rolled back, and `up --wait` says so", async () => {
   const { world, agents } = await formedCluster(11, 3, (a) => {
-    const engine = a.engine as unknown as { o: { unhealthy?: (c: { cmd: readonly string[] }) => boolean } };
-    engine.o = { ...engine.o, unhealthy: (c) => !c.cmd.join(" ").includes("touch /ok") };
+    // As on an engine: a new container's health check says `starting` a while (retries × interval) before it fails.
+    const engine = a.engine as unknown as { o: { now: () => number; unhealthy?: (c: { cmd: readonly string[]; createdAt: number }) => boolean; healthDelayMs?: number } };
+    const o = engine.o;
+    engine.o = { ...o, healthDelayMs: 3000, unhealthy: (c) => !c.cmd.join(" ").includes("touch /ok") && o.now() - c.createdAt >= 2000 };
   });
   const up = (command: string) => void agents[0]!.controllers!.deployments.changes.put("app", compose(command), { local: true }).catch(() => undefined);
   const api = () =>
@@ -46,11 +48,18 @@ test("a one-replica service whose update fails is rolled back", async () => {
   await world.run(world.now + 15_000);
   expect(api()).toHaveLength(1);
 
-  up(BAD);
+  // As `fizz up -d --wait`: the change is followed until every replica runs it, healthy.
+  const bad = agents[0]!.controllers!.deployments.changes
+    .put("app", { ...compose(BAD), options: { wait: true } }, { local: true, follow: true, signal: new AbortController().signal })
+    .then(
+      () => "deployed",
+      (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
+    );
   await world.run(world.now + 60_000);
   for (const a of agents) expect(JSON.stringify(getDeployment(a.controllers!.membership.current!.state, "app")?.spec)).toContain("touch /ok");
   expect(api()).toHaveLength(1);
   expect(api()[0]).toContain("touch /ok");
+  expect(await bad).toMatch(/^deploy\.failed_on_node: n\d: replica 1 failed on the new spec; rolling back/);
 }, 60_000);
 
 test("a replica that fails long after its update settled is not rolled back (the health monitor's business)", async () => {
