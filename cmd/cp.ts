@@ -60,7 +60,7 @@ export const register: RegisterVerb = (cli, action) => {
             return 0;
           }
           // Host (or stdin) → every targeted container on this node.
-          if (!index) await noteElsewhere(ctx, name, [service], found, "copied to");
+          if (!index) await noteElsewhere(ctx, name, [service], "copied to");
           const destPath = (dest as { path: string }).path;
           let stdinTar: Uint8Array | undefined;
           if (src.kind === "stream") stdinTar = readFileSync(0);

@@ -22,7 +22,7 @@ export const register: RegisterVerb = (cli, action) => {
           const running = (await pickContainers(engine, name, { services, all: false, oneoff: options.removeOrphans ? "include" : "exclude" })).filter(
             (c) => options.removeOrphans || !project || Object.hasOwn(project.services, c.Labels?.["com.docker.compose.service"] ?? ""),
           );
-          await noteElsewhere(ctx, name, services, running, "killed");
+          await noteElsewhere(ctx, name, services, "killed");
           if (!running.length) {
             ctx.err("no container to kill\n");
             return 0;

@@ -17,7 +17,7 @@ function registerOne(verb: "pause" | "unpause"): RegisterVerb {
           try {
             const want = verb === "pause" ? "running" : "paused";
             const list = (await pickContainers(engine, name, { services, all: true })).filter((c) => String(c.State).toLowerCase() === want);
-            await noteElsewhere(ctx, name, services, list, verb === "pause" ? "paused" : "unpaused");
+            await noteElsewhere(ctx, name, services, verb === "pause" ? "paused" : "unpaused");
             if (!list.length) {
               ctx.err(`no ${want} container to ${verb}\n`);
               return 0;

@@ -42,7 +42,7 @@ export const register: RegisterVerb = (cli, action) => {
             const ins = await engine.containers.find(c.Id);
             if (ins && !ins.State.Running) stopped.push(c);
           }
-          await noteElsewhere(ctx, name, services, mine, "removed");
+          await noteElsewhere(ctx, name, services, "removed");
           if (!stopped.length) {
             ctx.err("No stopped containers\n");
             return 0;

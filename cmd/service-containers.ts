@@ -80,20 +80,20 @@ export async function noContainerError(ctx: Context, project: string, service: s
 
 /**
  * The replicas of these services that run on other nodes of the cluster (the
- * local agent's list, minus what this engine has): a verb that acts here says
- * it did not reach them, rather than leave the user to think it did.
+ * local agent's list, minus this node's own): a verb that acts here says it
+ * did not reach them, rather than leave the user to think it did.
  */
-export async function elsewhere(ctx: Context, project: string, services: readonly string[], here: readonly ContainerSummary[]): Promise<{ name: string; node: string }[]> {
-  const local = new Set(here.map(containerName));
+export async function elsewhere(ctx: Context, project: string, services: readonly string[]): Promise<{ name: string; node: string }[]> {
+  // remoteReplicas leaves this node's own out by node (a global service's replicas share one name on every node).
   const all = services.length ? services : [undefined];
   const out: { name: string; node: string }[] = [];
-  for (const s of all) for (const c of await remoteReplicas(ctx, project, s, undefined)) if (!local.has(c.name)) out.push(c);
+  for (const s of all) out.push(...(await remoteReplicas(ctx, project, s, undefined)));
   return out;
 }
 
 /** One line for the replicas a verb did not reach, or nothing. */
-export async function noteElsewhere(ctx: Context, project: string, services: readonly string[], here: readonly ContainerSummary[], verb: string): Promise<void> {
-  printElsewhere(ctx, await elsewhere(ctx, project, services, here), `not ${verb} on other nodes`);
+export async function noteElsewhere(ctx: Context, project: string, services: readonly string[], verb: string): Promise<void> {
+  printElsewhere(ctx, await elsewhere(ctx, project, services), `not ${verb} on other nodes`);
 }
 
 /**
@@ -105,12 +105,17 @@ export async function onOtherNodes(ctx: Context, project: string, services: read
     const { runningAgent } = await import("./agent-mode.ts");
     const client = await runningAgent(ctx);
     if (!client) return [];
-    const [info, list] = await Promise.all([client.info(), client.containers({ deployment: project })]);
-    const self = String(info.node ?? "");
-    return list.filter((c) => c.node !== undefined && c.node !== self && (!services.length || services.includes(c.service))).map((c) => ({ name: c.name, node: c.node! }));
+    const [self, list] = await Promise.all([selfNames(client), client.containers({ deployment: project })]);
+    return list.filter((c) => c.node !== undefined && !self.has(c.node) && (!services.length || services.includes(c.service))).map((c) => ({ name: c.name, node: c.node! }));
   } catch {
     return [];
   }
+}
+
+/** What the agent's own containers carry as their node: the member's name (from the members), and its id (/v1/info). */
+async function selfNames(client: { info(): Promise<Record<string, unknown>>; clusterNodes(): Promise<readonly { name: string; self: boolean }[]> }): Promise<Set<string>> {
+  const [info, nodes] = await Promise.all([client.info(), client.clusterNodes().catch(() => [])]);
+  return new Set([String(info.node ?? ""), ...nodes.filter((n) => n.self).map((n) => n.name)]);
 }
 
 /** The note for replicas a verb did not reach (`lead` says what it did not do), or nothing. */
@@ -127,8 +132,8 @@ async function remoteReplicas(ctx: Context, project: string, service: string | u
     const { runningAgent } = await import("./agent-mode.ts");
     const client = await runningAgent(ctx);
     if (!client) return [];
-    const list = await client.containers({ deployment: project, ...(service ? { service } : {}) });
-    return list.filter((c) => c.node !== undefined && (index === undefined || c.number === index)).map((c) => ({ name: c.name, node: c.node! }));
+    const [self, list] = await Promise.all([selfNames(client), client.containers({ deployment: project, ...(service ? { service } : {}) })]);
+    return list.filter((c) => c.node !== undefined && !self.has(c.node) && (index === undefined || c.number === index)).map((c) => ({ name: c.name, node: c.node! }));
   } catch {
     return [];
   }

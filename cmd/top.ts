@@ -15,11 +15,10 @@ export const register: RegisterVerb = (cli, action) => {
         const engine = await connect(options, ctx);
         try {
           const running = await pickContainers(engine, name, { services, all: false, oneoff: "include" });
-          if (!running.length) {
-            if (services.length === 1) throw await noContainerError(ctx, name, services[0]!, undefined, "running container");
-            return 0;
-          }
-          await noteElsewhere(ctx, name, services, running, "listed");
+          if (!running.length && services.length === 1) throw await noContainerError(ctx, name, services[0]!, undefined, "running container");
+          // Said with nothing here too: a cluster node that runs none of the project's replicas printed nothing at all.
+          await noteElsewhere(ctx, name, services, "listed");
+          if (!running.length) return 0;
           const parts: string[] = [];
           for (const c of running) {
             const t = await engine.containers.top(c.Id);

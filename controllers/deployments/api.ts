@@ -20,7 +20,10 @@ export class DeploymentsApi implements AgentBackend {
   }
 
   async getDeployment(name: string) {
-    return (await this.views.getDeployment(name)) ?? this.cluster?.deployment(name);
+    const local = await this.views.getDeployment(name);
+    if (!local) return this.cluster?.deployment(name);
+    // Counted as `fizz ls` counts it: cluster-wide (this engine holds only this node's share).
+    return this.cluster ? { ...local, ...this.cluster.deployments([local])[0] } : local;
   }
 
   putDeployment(name: string, input: DeploymentInput, signal: AbortSignal, from: { local: boolean; follow?: boolean } = { local: true }) {

@@ -13,7 +13,7 @@ import {
   type DeploymentRecord,
 } from "../../core/state/index.ts";
 import { decodeHlc } from "../../core/crdt/index.ts";
-import { replicaCount } from "../../core/compose/query.ts";
+import { replicaCount, replicasOf } from "../../core/compose/query.ts";
 import type { Project, Service } from "../../core/compose/model.ts";
 import { enginePortsOnNode, hostPortsShown, ingressPortsShown } from "../../core/ingress/shown-ports.ts";
 import type { ClusterNode } from "../../platform/cluster/index.ts";
@@ -108,12 +108,27 @@ function clusterRunning(node: ClusterNode, name: string): number {
   return listContainers(node.state, name).filter((c) => (c.status === "running" || c.status === "healthy" || c.status === "unhealthy") && !downReason(members, c.nodeId)).length;
 }
 
-function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord): ClusterDeploymentSummary {
+/** How many replicas of a global service the placement puts on nodes (one per eligible node); undefined before placement is in force. */
+export type GlobalPlaced = (deployment: string, service: string) => number | undefined;
+
+/**
+ * The replicas a deployment wants cluster-wide: the spec's counts with the cluster's `fizz scale` overrides, and a
+ * global service one per node the placement gives it (counted one without placement, as the engine backend does:
+ * against replicas counted on every node that read `running(3/1)`).
+ */
+function clusterDesired(node: ClusterNode, name: string, spec: unknown, globalPlaced: GlobalPlaced | undefined): number {
+  const services = ((spec as { services?: Record<string, Service> } | null)?.services ?? {}) as Record<string, Service>;
+  const overrides = new Map(servicesOf(node.state, name));
+  return Object.values(services).reduce((n, sv) => {
+    const placed = replicasOf(sv) === "global" ? globalPlaced?.(name, sv.name) : undefined;
+    return n + (placed ?? replicaCount(sv, overrides.get(sv.name)));
+  }, 0);
+}
+
+function remoteSummary(node: ClusterNode, name: string, rec: DeploymentRecord, globalPlaced: GlobalPlaced | undefined): ClusterDeploymentSummary {
   const spec = rec.spec as { services?: Record<string, unknown> } | null;
   const services = spec && typeof spec === "object" && spec.services && typeof spec.services === "object" ? Object.keys(spec.services).length : 0;
-  // The spec's counts with the cluster's `fizz scale` overrides (global services count one, as the engine backend does).
-  const overrides = new Map(servicesOf(node.state, name));
-  const desired = Object.values(((spec?.services ?? {}) as Record<string, Service>)).reduce((n, sv) => n + replicaCount(sv, overrides.get(sv.name)), 0);
+  const desired = clusterDesired(node, name, rec.spec, globalPlaced);
   const running = clusterRunning(node, name);
   return { name, generation: rec.version, createdAt: wallOf(rec.created), updatedAt: wallOf(rec.updated), services, running, desired, origin: originOf(rec) };
 }
@@ -126,6 +141,8 @@ export class ClusterViews {
     /** True once this node is a settled member (placement in force). */
     private readonly settled: () => boolean,
     private readonly self: string,
+    /** Replicas of a global service the placement puts on nodes, once it is in force. */
+    private readonly globalPlaced?: GlobalPlaced,
   ) {}
 
   /** This node's deployments counted cluster-wide, plus those only the cluster state has yet. */
@@ -137,10 +154,10 @@ export class ClusterViews {
     for (const d of local) {
       const rec = getDeploymentState(node.state, d.name);
       // Counted cluster-wide once the deployment is in the cluster state (this engine holds only this node's share).
-      out.push({ ...d, origin: rec ? originOf(rec) : this.self, ...(rec && this.settled() ? { running: clusterRunning(node, d.name) } : {}) });
+      out.push({ ...d, origin: rec ? originOf(rec) : this.self, ...(rec && this.settled() ? { running: clusterRunning(node, d.name), desired: clusterDesired(node, d.name, rec.spec, this.globalPlaced) } : {}) });
       seen.add(d.name);
     }
-    for (const [name, rec] of listDeploymentsState(node.state)) if (!seen.has(name)) out.push(remoteSummary(node, name, rec));
+    for (const [name, rec] of listDeploymentsState(node.state)) if (!seen.has(name)) out.push(remoteSummary(node, name, rec, this.settled() ? this.globalPlaced : undefined));
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
@@ -149,7 +166,7 @@ export class ClusterViews {
     const node = this.node();
     const rec = node ? getDeploymentState(node.state, name) : undefined;
     if (!node || !rec) return undefined;
-    const detail: DeploymentDetail & { origin: string } = { ...remoteSummary(node, name, rec), spec: rec.spec, source: { origin: originOf(rec) } };
+    const detail: DeploymentDetail & { origin: string } = { ...remoteSummary(node, name, rec, this.settled() ? this.globalPlaced : undefined), spec: rec.spec, source: { origin: originOf(rec) } };
     return detail;
   }
 

@@ -135,7 +135,13 @@ export class DeploymentsController implements Controller {
       ...(placement ? { records: () => placement.source.recordsNow().values() } : {}),
     });
     const membership = d.cluster?.membership;
-    const clusterViews = membership && placement ? new ClusterViews(() => membership.current, () => placement.source.active(), node) : undefined;
+    const clusterViews = membership && placement ? new ClusterViews(
+            () => membership.current,
+            () => placement.source.active(),
+            node,
+            (deployment, service) => (placement.source.active() ? placement.source.placement()?.owners(deployment, service).size : undefined),
+          )
+        : undefined;
     this.api = new DeploymentsApi(views, this.changes, clusterViews);
     const stops = new UserStops(this.desired, (n) => this.reconciler.settle(n));
     this.routes = [deploymentRoutes(this.api), containerRoutes(this.api), userStopRoutes(stops)];

@@ -142,8 +142,14 @@ export class Follower {
     }
     if (o.wait) {
       const left = Math.max(1000, deadline - this.d.now());
-      if (cluster) await cluster.waitRunning(deployment, left, signal);
-      else await this.d.waitReady(deployment, left, signal);
+      if (cluster) {
+        await cluster.waitRunning(deployment, left, signal);
+        // Every replica runs the current spec: if the update failed meanwhile (its last batch failed its healthcheck
+        // after every replica had it), the current spec is the one its rollback brought back, and `up --wait` said
+        // it had deployed, running and healthy.
+        const p = cluster.pending(deployment, intent.id);
+        if (p.failed && !p.failed.superseded) throw new FizzError({ code: "deploy.failed_on_node", message: `${p.failed.node}: ${p.failed.message}`, hint: "the change was reverted on every node; `fizz events` on that node shows each step" });
+      } else await this.d.waitReady(deployment, left, signal);
     }
     return { deployment, intent: intent.id, generation: o.generation, ok: true, actions: a.actions, warnings: [...o.warnings, ...a.warnings] };
   }

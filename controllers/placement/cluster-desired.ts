@@ -95,7 +95,7 @@ export class ClusterDesired implements ClusterWrites, ClusterFollow {
     }
     const drop = addedServices(rec.spec as { services?: Record<string, unknown> }, rec.previous as { services?: Record<string, unknown> });
     const intent: DeployIntent = { id: newIntentId(this.d.self, this.d.now(), this.counter++), kind: "revert", reverts: { intent: failed.id, node: this.d.self, reason }, ...(drop.length ? { dropServices: drop } : {}) };
-    node.mutate((s, ts) => putDeploymentState(s, ts, name, rec.project, rec.previous!, intentToJson(intent) as Json));
+    node.mutate((s, ts) => putDeploymentState(s, ts, name, rec.project, rec.previous!, intentToJson(intent) as Json, { revert: true }));
     // The `fizz scale` overrides the failed change reset or set come back too.
     const before = failed.previousScale ?? {};
     for (const [svc] of servicesOf(node.state, name)) if (!Object.hasOwn(before, svc)) node.mutate((s, ts) => clearReplicas(s, ts, name, svc));

@@ -69,6 +69,8 @@ export class ClusterPlacementSource implements PlacementSource {
   private current: ClusterPlacement | undefined;
   private records = new Map<string, ContainerRecord>();
   private readonly said = new Map<string, string>();
+  /** deployment/service → the spec hash an update is under way to (decideRollout's `underway`). */
+  private readonly underway = new Map<string, string>();
   private counter = 0;
   private computedFor = "";
   /** Per deployment, the cluster record (stamp and overrides) mirrored into the store last. */
@@ -185,11 +187,14 @@ export class ClusterPlacementSource implements PlacementSource {
         const r = this.records.get(containerKey(deployment, service, index, nodeId));
         replicas.push(r ? { index, record: { status: r.status, ...(r.specHash ? { specHash: r.specHash } : {}), ...(r.startedAt !== undefined ? { startedAt: r.startedAt } : {}) } } : { index });
       }
-      const decision = decideRollout({ target: svc.specHash, replicas, config: rolloutConfigOf(project, spec), now: this.d.now() });
+      const key = `${deployment}/${service}`;
+      const decision = decideRollout({ target: svc.specHash, replicas, config: rolloutConfigOf(project, spec), now: this.d.now(), underway: this.underway.get(key) === svc.specHash });
+      // Under way from the first sight of a replica on an older spec until every replica has served its monitor on this one.
+      if (decision.phase === "updating") this.underway.set(key, svc.specHash);
+      else if (decision.phase === "settled" && decision.done === replicas.length) this.underway.delete(key);
       out[service] = { numbers: nums, holdConfig: nums.filter((n) => decision.hold.has(n - 1)) };
       // A replica's monitor ending changes the decision without any event: look again then.
       if (decision.nextAt !== undefined && decision.phase === "updating") this.d.wake(deployment, decision.nextAt);
-      const key = `${deployment}/${service}`;
       if (decision.phase === "rollback" && decision.failed.some((i) => owners.get(i) === self)) this.rollback(deployment, service, decision.reason ?? "new replicas failed");
       else if (decision.phase === "paused" || decision.phase === "updating") this.tell(key, decision.phase, decision.reason);
       else this.said.delete(key);
@@ -221,7 +226,7 @@ export class ClusterPlacementSource implements PlacementSource {
     const failedIntent = intentFromJson(rec.intent);
     const failed = failedIntent?.id ?? "";
     const intent = { id: newIntentId(this.d.self, this.d.now(), this.counter++), kind: "revert" as const, reverts: { intent: failed, node: this.d.self, reason } };
-    node.mutate((s, ts) => putDeploymentState(s, ts, deployment, rec.project, r.spec as unknown as Json, { ...intent }));
+    node.mutate((s, ts) => putDeploymentState(s, ts, deployment, rec.project, r.spec as unknown as Json, { ...intent }, { revert: true }));
     // The service's `fizz scale` override the failed change reset (the file wins) comes back with its spec.
     const before = failedIntent?.previousScale?.[service];
     if (failedIntent?.kind === "up") node.mutate((s, ts) => (before === undefined ? clearReplicas(s, ts, deployment, service) : setReplicas(s, ts, deployment, service, before)));

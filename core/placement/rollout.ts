@@ -45,6 +45,13 @@ export interface RolloutInput {
   readonly replicas: readonly RolloutReplica[];
   readonly config: RolloutConfig;
   readonly now: number;
+  /**
+   * An update to `target` is under way: this node saw replicas still on an
+   * older spec and not yet every replica through its monitor on this one. Its
+   * last batch failing is the update failing (`failure_action` applies);
+   * without it, a replica failing on a settled spec is the health monitor's.
+   */
+  readonly underway?: boolean;
 }
 
 export type RolloutPhase = "settled" | "updating" | "paused" | "rollback";
@@ -101,7 +108,8 @@ export function decideRollout(input: RolloutInput): RolloutDecision {
   }
   const hold = new Set<number>();
   const base = { failed, done, inFlight, ...(nextAt < Infinity ? { nextAt } : {}) };
-  if (todo.length === 0) return { phase: failed.length && config.failureAction !== "continue" ? "paused" : "settled", hold, ...base };
+  // Nothing left on an older spec: the last batch (a one-replica service's only one) failing still fails the update.
+  if (todo.length === 0 && !(input.underway && failed.length > 0 && config.failureAction !== "continue")) return { phase: "settled", hold, ...base };
 
   if (failed.length > 0 && config.failureAction !== "continue") {
     for (const r of todo) hold.add(r.index);

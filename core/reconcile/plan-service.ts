@@ -6,7 +6,8 @@
  * are created. A recreate is stop → rename old → create → start → remove old
  * (Compose removes the old before the start: here a replacement that fails
  * to start leaves the old one for a failed change's rollback to bring back);
- * start-first starts the new one before the old one stops.
+ * start-first starts the new one before the old one stops, unless the two
+ * would share the replica's cluster address (then stop-first).
  */
 import { containerName, replacedContainerName } from "../labels.ts";
 import { imageIdOf, pushTo, type PlanRun } from "./plan-run.ts";
@@ -80,6 +81,11 @@ export function addressChange(want: Readonly<Record<string, string>> | undefined
   return moved.length ? moved.join(", ") : undefined;
 }
 
+/** Does the replacement's assigned address equal one the old container holds now, on the same network? */
+function sharesAddress(want: Readonly<Record<string, string>> | undefined, have: Readonly<Record<string, string>> | undefined): boolean {
+  return !!want && !!have && Object.entries(want).some(([net, ip]) => have[net] === ip);
+}
+
 /** One container per number: the best claimant of each stays, the others go. */
 function onePerNumber<C>(run: PlanRun<C>, svc: DesiredService<C>, containers: readonly ActualContainer[]): ActualContainer[] {
   const byNum = new Map<number, ActualContainer[]>();
@@ -104,8 +110,10 @@ function replace<C>(run: PlanRun<C>, svc: DesiredService<C>, c: ActualContainer,
   const old: ContainerRef = refOf(c);
   const sub: Reason = { code: "recreate", ...(why.detail ? { detail: why.detail } : {}) };
   const pre: string[] = [];
-  // start-first keeps the old container serving until its replacement has started.
-  const startFirst = svc.updateOrder === "start-first" && isActive(c);
+  // start-first keeps the old container serving until its replacement has started; but a replica's cluster
+  // address belongs to the replica, not to one container, so while the old one holds it the new one cannot start
+  // (the engine answers "Address already in use"): that replica is replaced stop-first.
+  const startFirst = svc.updateOrder === "start-first" && isActive(c) && !sharesAddress(svc.addresses?.[c.number], c.addresses);
   if (isActive(c) && !startFirst) {
     const stop = b.add({ kind: "stopContainer", id: `stop:${c.id}`, after: [], container: old, reason: sub });
     pushTo(run.stopsOfOld, svc.name, stop);

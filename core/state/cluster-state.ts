@@ -188,13 +188,15 @@ export function listNodes(state: ClusterState): [string, NodeInfo][] {
 // ---- deployments and services ---------------------------------------------
 
 /** `intent`: how this change is to be applied (core/deploy/intent.ts), replaced with every put. */
-export function putDeployment(state: ClusterState, ts: Hlc, id: string, project: string, spec: Json, intent?: Json): ChangeResult {
+export function putDeployment(state: ClusterState, ts: Hlc, id: string, project: string, spec: Json, intent?: Json, opts: { readonly revert?: boolean } = {}): ChangeResult {
   if (!isId(id)) return invalid("state.invalid_id", `deployment id ${JSON.stringify(id)} must match [A-Za-z0-9._-]{1,128}`);
   const prev = dictGet(state.deployments, id);
   const live = prev && !prev.deleted ? prev.value : undefined;
   const stamp = encodeHlc(ts);
-  // The spec it replaces becomes `previous` (an unchanged put keeps the older one).
-  const previous = live && JSON.stringify(live.spec) !== JSON.stringify(spec) ? live.spec : live?.previous;
+  // The spec it replaces becomes `previous` (an unchanged put keeps the older one). A revert (a failed change or
+  // update rolled back) keeps none: the spec it replaces is the one that failed, and `fizz rollback` must not bring
+  // that back (as on one node).
+  const previous = opts.revert ? undefined : live && JSON.stringify(live.spec) !== JSON.stringify(spec) ? live.spec : live?.previous;
   const rec: DeploymentRecord = {
     project,
     spec,

@@ -351,7 +351,12 @@ describe("in a cluster, a verb whose service runs on another node says which nod
     const server = createServer((req, res) => {
       res.setHeader("content-type", "application/json");
       if (req.url === "/healthz") return res.end(JSON.stringify({ status: "ok" }));
-      if (req.url === "/v1/info") return res.end(JSON.stringify({ node: "node-a" }));
+      // As a real agent: /v1/info has the node's id, containers carry the member's name.
+      if (req.url === "/v1/info") return res.end(JSON.stringify({ node: "0a1b2c3d-0000-4000-8000-000000000001" }));
+      if (req.url === "/v1/cluster/nodes") {
+        const node = (id: string, n: string, self: boolean) => ({ id, name: n, address: "10.0.0.1:7946", state: "alive", incarnation: 0, labels: {}, resources: { cpuMillis: 0, memoryBytes: 0 }, rttMs: null, self });
+        return res.end(JSON.stringify({ nodes: [node("0a1b2c3d-0000-4000-8000-000000000001", "node-a", true), node("0a1b2c3d-0000-4000-8000-000000000002", "node-b", false)] }));
+      }
       // This node runs none of api's replicas: no output here.
       if (req.url?.startsWith(`/v1/deployments/${name}/logs`)) {
         res.setHeader("content-type", "application/x-ndjson");
@@ -359,7 +364,10 @@ describe("in a cluster, a verb whose service runs on another node says which nod
       }
       if (req.url?.startsWith("/v1/containers")) {
         const service = new URL(req.url, "http://x").searchParams.get("service");
-        return res.end(JSON.stringify({ containers: service === "api" || service === null ? [{ id: "x", name: `${name}-api-1`, deployment: name, service: "api", number: 1, image: "i", state: "running", health: "none", status: "Up", createdAt: 0, restarts: 0, ports: [], node: "node-b" }] : [] }));
+        const api = [{ id: "x", name: `${name}-api-1`, deployment: name, service: "api", number: 1, image: "i", state: "running", health: "none", status: "Up", createdAt: 0, restarts: 0, ports: [], node: "node-b" }];
+        // The whole deployment's list (logs asks for it) has this node's own replica too, under its name.
+        if (service === null) api.push({ ...api[0]!, id: "y", name: `${name}-api-2`, number: 2, node: "node-a" });
+        return res.end(JSON.stringify({ containers: service === "api" || service === null ? api : [] }));
       }
       res.statusCode = 404;
       res.end(JSON.stringify({ code: "not_found", message: "no" }));
@@ -389,6 +397,16 @@ describe("in a cluster, a verb whose service runs on another node says which nod
       });
       expect(kill.code).toBe(0);
       expect(kill.err).toContain(`note: not killed on other nodes: ${name}-api-1 on node-b`);
+      // top with no service named, and nothing of the project here: it says where the replicas are (it printed nothing).
+      const top = await new Promise<Run>((resolve) => {
+        const p = spawn(FIZZ[0]!, [...FIZZ.slice(1), "top"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        let err = "";
+        p.stderr!.on("data", (d) => (err += d));
+        p.on("exit", (code) => resolve({ code, out: "", err }));
+      });
+      expect(`${top.code} ${top.err}`).toStartWith("0 ");
+      expect(top.err).toContain(`note: not listed on other nodes: ${name}-api-1 on node-b (`);
+      expect(top.err).not.toContain("node-a");
       // logs shows this node's output and says where the rest is.
       const logs = await new Promise<Run>((resolve) => {
         // Through the agent (-H), as a cluster node's user runs it: no FIZZ_ENGINE (the stand-in reports none).
@@ -398,7 +416,9 @@ describe("in a cluster, a verb whose service runs on another node says which nod
         p.on("exit", (code) => resolve({ code, out: "", err }));
       });
       expect(`${logs.code} ${logs.err}`).toStartWith("0 ");
-      expect(logs.err).toContain(`note: the output of replicas on other nodes is there, not here: ${name}-api-1 on node-b`);
+      expect(logs.err).toContain(`note: the output of replicas on other nodes is there, not here: ${name}-api-1 on node-b (`);
+      // This node's own replica is not "on another node" (node-a is this node's name; /v1/info gives its id).
+      expect(logs.err).not.toContain("node-a");
       // A service the cluster does not run anywhere gets the plain answer.
       const none = await new Promise<Run>((resolve) => {
         const p = spawn(FIZZ[0]!, [...FIZZ.slice(1), "port", "db", "80"], { cwd: dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });

@@ -155,6 +155,17 @@ describe("rolling update rule", () => {
     expect(cont.phase).toBe("updating");
     expect(cont.hold.size).toBe(0);
   });
+  test("the last batch failing fails the update while it is under way; on a settled spec a failure is the health monitor's", () => {
+    // A one-replica service: its only batch is its last. It used to pause (with no reason), never roll back.
+    const last = [neu(0, "unhealthy", 0)];
+    const d = decideRollout({ target: "new", replicas: last, config: cfg, now: 10_000, underway: true });
+    expect(d.phase).toBe("rollback");
+    expect(d.reason).toBe("replica 1 failed on the new spec; rolling back");
+    expect(decideRollout({ target: "new", replicas: last, config: { ...cfg, failureAction: "pause" }, now: 10_000, underway: true }).phase).toBe("paused");
+    expect(decideRollout({ target: "new", replicas: last, config: { ...cfg, failureAction: "continue" }, now: 10_000, underway: true }).phase).toBe("settled");
+    // No update under way: nothing to roll back or pause (it said "update paused" with no update).
+    expect(decideRollout({ target: "new", replicas: last, config: cfg, now: 10_000 }).phase).toBe("settled");
+  });
   test("replicas that serve nothing are replaced at once", () => {
     const d = decideRollout({ target: "new", replicas: [neu(0, "pending"), neu(1, "pending"), old(2, "failed"), old(3)], config: cfg, now: 1 });
     expect([...d.hold]).toEqual([3]);

@@ -65,3 +65,30 @@ describe("cluster networks in the plan", () => {
     expect(started.steps.some((s) => s.kind === "waitFor")).toBe(false);
   });
 });
+
+describe("start-first and a replica's cluster address", () => {
+  const steps = (p: ReturnType<typeof plan>) => p.steps.map((s) => s.id);
+  const running = (addr?: Record<string, string>) => ({ ...EMPTY, containers: [container("shop", "web", 1, { configHash: "old", ...(addr ? { addresses: addr } : {}) })] });
+
+  test("the old container keeps the address the replacement is assigned: it stops before the new one is created and started", () => {
+    // The engine refuses to start a second container on the same address ("Address already in use").
+    const p = plan(project("shop", [svc("web", { numbers: [1], addresses: { 1: { shop_default: "10.208.4.20" } }, updateOrder: "start-first" })]), running({ shop_default: "10.208.4.20" }));
+    const ids = steps(p);
+    const stop = ids.findIndex((id) => id.startsWith("stop:"));
+    const start = ids.indexOf("start:shop-web-1");
+    expect(stop).toBeGreaterThanOrEqual(0);
+    expect(start).toBeGreaterThanOrEqual(0);
+    const startStep = p.steps[start]!;
+    const createStep = p.steps.find((s) => s.id === "create:shop-web-1")!;
+    const renameStep = p.steps.find((s) => s.kind === "renameContainer")!;
+    expect(renameStep.after).toContain(p.steps[stop]!.id);
+    expect(createStep.after).toContain(renameStep.id);
+    expect(startStep.after).toContain(createStep.id);
+  });
+
+  test("without a shared address (one node, engine IPAM) start-first starts the new one before the old one stops", () => {
+    const p = plan(project("shop", [svc("web", { numbers: [1], updateOrder: "start-first" })]), running());
+    const stop = p.steps.find((s) => s.kind === "stopContainer")!;
+    expect(stop.after).toContain("start:shop-web-1");
+  });
+});

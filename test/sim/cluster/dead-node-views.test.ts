@@ -1,6 +1,7 @@
 /**
  * A dead node's containers are not running: `fizz ps` on a live node shows
- * them as unknown (node X is dead), `fizz ls` leaves them out of its counts,
+ * them as unknown (node X is dead), `fizz ls` leaves them out of its counts
+ * (and wants a global service's replica on every node placement gives it),
  * and `fizz nodes` shows no round trip for the dead node. Its records stay in
  * the cluster state (only it could remove them), so the views must judge them.
  */
@@ -20,6 +21,11 @@ test("a dead node's containers show as unknown and are not counted as running; i
   await world.run(world.now + 15_000);
   const api = () => h0.controllers!.deployments.api;
   expect((await api().listContainers({ deployment: "app" })).filter((c) => c.state === "running")).toHaveLength(6);
+  // `fizz ls` wants what it counts: 3 of web and the global agent on each of the 3 nodes (was 4: a global service
+  // counted one, against its replicas counted on every node, so `fizz ls` read running(6/4)).
+  for (const a of agents) expect((await a.controllers!.deployments.api.listDeployments()).find((x) => x.name === "app")).toMatchObject({ running: 6, desired: 6 });
+  // `fizz inspect app` counts the same way (it counted this engine's containers alone: running 2 of 6).
+  for (const a of agents) expect(await a.controllers!.deployments.api.getDeployment("app")).toMatchObject({ running: 6, desired: 6 });
   expect(h0.controllers!.membership.nodes().find((n) => n.name === "n1")!.rttMs).not.toBeNull();
 
   // h1's process dies: the others declare it dead; its records stay behind.

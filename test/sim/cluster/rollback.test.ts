@@ -68,4 +68,16 @@ test("a rolled-back update leaves no replica on the failed spec", async () => {
   }
   const now = api().sort((a, b) => a.number - b.number);
   expect(now.map((r) => `#${r.number} ${r.cmd.includes("touch /ok") ? "previous" : "failed"}`)).toEqual(["#1 previous", "#2 previous", "#3 previous"]);
+
+  // Found on a real cluster: the revert stored the failed spec as the deployment's `previous`, so `fizz rollback api`
+  // afterwards put the failed spec back (and it failed and was reverted again). As on one node, nothing is left to
+  // roll back to, and the command says so.
+  for (const a of agents) expect(getDeployment(a.controllers!.membership.current!.state, "app")?.previous).toBeUndefined();
+  const rolled = agents[1]!.controllers!.deployments.changes.rollback("app", "api", new AbortController().signal).then(
+    () => "rolled back",
+    (e: { code?: string }) => e.code,
+  );
+  await world.run(world.now + 20_000);
+  expect(await rolled).toBe("rollback.unavailable");
+  for (const a of agents) expect(JSON.stringify(getDeployment(a.controllers!.membership.current!.state, "app")?.spec)).toContain("touch /ok");
 }, 60_000);
