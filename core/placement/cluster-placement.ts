@@ -83,7 +83,7 @@ export function clusterPlacement(nodes: readonly PlacementNode[], deployments: r
   }
   const existing: ExistingPlacement[] = records
     .filter((r) => !broken.has(r.deploymentId))
-    .map((r) => ({ deploymentId: r.deploymentId, service: r.service, index: r.index, nodeId: r.nodeId, healthy: keepable(r), specHash: r.specHash ?? "" }));
+    .map((r) => ({ deploymentId: r.deploymentId, service: r.service, index: r.index, nodeId: r.nodeId, healthy: keepable(r), specHash: r.specHash ?? "", ...(r.startedAt !== undefined ? { createdAt: r.startedAt } : {}) }));
   const placement = schedule({ nodes: schedNodes, existing }, services);
   const key = (d: string, s: string) => `${d}\u0000${s}`;
   const byKey = new Map(services.map((s) => [key(s.deploymentId, s.name), s]));

@@ -7,5 +7,7 @@ export interface ReplicaRecord {
   readonly nodeId: string;
   readonly status: "pending" | "running" | "healthy" | "unhealthy" | "stopped" | "failed";
   readonly specHash?: string;
+  /** When its container was created, ms since the epoch: of two copies of one replica the newer stays. */
+  readonly startedAt?: number;
 }
 

@@ -9,7 +9,8 @@
  * node larger, so a node joining moves nothing and a node leaving moves only
  * its own replicas. Every exclusion carries a named reason (`Rejection`);
  * replicas that fit nowhere are pending, never an exception.
- * `resolveDuplicates` settles double placements after a partition heals,
+ * Two copies of one replica (a partition healed, a node came back) keep the
+ * newer one (`ExistingPlacement.createdAt`), then the lower node id.
  * `planRollout` drives rolling updates, `explain` renders `fizz why`.
  */
 export * from "./types.ts";
@@ -24,7 +25,6 @@ export {
   type Constraint,
   type ParseOptions,
 } from "./constraints.ts";
-export { resolveDuplicates, type ObservedPlacement, type DuplicateResolution } from "./duplicates.ts";
 export { hash32 } from "./hash.ts";
 export { explain, explainServiceExplanation, describeReason, type ExplainOptions } from "./explain.ts";
 export {

@@ -6,6 +6,7 @@
  *   2. Keep: existing healthy placements stay where they are when their node
  *      still qualifies (minimal movement). Done for all services before any
  *      new placement so a new replica never takes the room of a running one.
+ *      Of two copies of one replica the newer is kept, then the lower node id.
  *   3. Place: every other replica walks the hash ring from hash(service, index)
  *      to the first node under the bounded-load cap ⌈(1+ε)·replicas/feasible⌉
  *      that also fits resources, max-per-node and spread limits.
@@ -255,7 +256,8 @@ export function schedule(state: SchedulerInput, services: readonly SchedService[
     if (!list) existingBy.set(k, (list = []));
     list.push(e);
   }
-  for (const list of existingBy.values()) list.sort((a, b) => a.index - b.index || cmp(a.nodeId, b.nodeId));
+  // Of two copies of one replica the newer goes first (its node took over while the other's was away), then the lower node id.
+  for (const list of existingBy.values()) list.sort((a, b) => a.index - b.index || (b.createdAt ?? 0) - (a.createdAt ?? 0) || cmp(a.nodeId, b.nodeId));
 
   const cache = new MatchCache(nodes);
   const prepared = svcs.map((s) => prepare(s, cache, nodes, freeCpu, freeMem, eps, options));

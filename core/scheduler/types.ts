@@ -86,6 +86,13 @@ export interface ExistingPlacement {
    */
   readonly healthy: boolean;
   readonly specHash: string;
+  /**
+   * When the container was created (ms). Of two copies of one replica (a
+   * partition healed, or a node came back and its engine restarted a container
+   * that had moved meanwhile) the newer is kept: the older one's node was away
+   * while the other took over. Equal or unknown: the lower node id.
+   */
+  readonly createdAt?: number;
 }
 
 export interface SchedulerInput {
