@@ -111,7 +111,9 @@ export const register: RegisterVerb = (cli, action) => {
           }
           // Attached, only what the containers print from now on is shown, as Compose attaches (no replay of earlier runs),
           // read on the engine's clock so a remote engine's skew loses no line of the containers this up starts.
-          const attachFrom = options.detach || options.wait ? undefined : unixSince((await engine.info().catch(() => undefined))?.SystemTime) ?? String(Date.now() / 1000);
+          const { sinceTimestamp } = await import("../core/duration.ts");
+          const engineTime = options.detach || options.wait ? undefined : (await engine.info().catch(() => undefined))?.SystemTime;
+          const attachFrom = options.detach || options.wait ? undefined : ((engineTime && sinceTimestamp(engineTime, Date.now())) ?? sinceTimestamp("0s", Date.now()));
           const instance = { ...(store ? { node: store.nodeId() } : {}), fizzVersion: version };
           const controller = new AbortController();
           const onSigint = () => controller.abort();
@@ -195,14 +197,6 @@ export const register: RegisterVerb = (cli, action) => {
       }),
     );
 };
-
-/** An RFC 3339 time as the `since` the logs endpoint takes (Docker 20.10 reads only unix seconds, with nanoseconds after a dot). */
-export function unixSince(rfc3339: string | undefined): string | undefined {
-  const m = rfc3339 && /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(rfc3339);
-  if (!m) return undefined;
-  const seconds = Date.parse(`${m[1]}${m[3]}`) / 1000;
-  return Number.isFinite(seconds) ? `${seconds}.${(m[2] ?? "").padEnd(9, "0")}` : undefined;
-}
 
 /** Like Compose attached mode: when every container of the project has stopped, stop following. */
 async function watchAllExited(engine: import("../platform/engine/index.ts").Engine, project: string, services: readonly string[], abort: AbortController): Promise<void> {
