@@ -57,8 +57,28 @@ export async function loadProject(
     cwd,
     env,
     reader: createFsReader(),
+    ...(options.files.includes("-") ? { stdin: await readStdinOnce() } : {}),
     ...extra,
   });
+}
+
+let stdinText: Promise<string> | undefined;
+
+/** `-f -`: stdin, read once per process (config and up load the project more than once), bounded by the file size limit. */
+function readStdinOnce(): Promise<string> {
+  stdinText ??= (async () => {
+    const { MAX_FILE_BYTES } = await import("../core/limits.ts");
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of process.stdin) {
+      chunks.push(c as Buffer);
+      n += (c as Buffer).length;
+      // One byte over is enough for the loader to report the file size limit.
+      if (n > MAX_FILE_BYTES) break;
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  })();
+  return stdinText;
 }
 
 /** Loads the project or throws one FizzError summarising every error (for verbs that act on it). */

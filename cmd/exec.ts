@@ -2,7 +2,7 @@
 import { FizzError, usageError } from "../core/errors.ts";
 import { LABEL, projectFilter } from "../core/labels.ts";
 import { noTty, optList, optString, type RegisterVerb } from "./command.ts";
-import { connect, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, projectOrName, requireServices, withProjectOptions } from "./project-common.ts";
 import { noContainerError } from "./service-containers.ts";
 
 export const register: RegisterVerb = (cli, action) => {
@@ -24,11 +24,13 @@ export const register: RegisterVerb = (cli, action) => {
         if (!Number.isInteger(index) || index < 1) throw usageError(`--index expects a replica number from 1`);
         const env = optList(options, "env");
         for (const e of env) if (!e.includes("=")) throw usageError(`--env expects KEY=VALUE, got '${e}'`);
-        const { name } = await projectOrName(options);
+        const { project, name } = await projectOrName(options);
         const engine = await connect(options, ctx);
         try {
           const list = await engine.containers.list({ labels: [...projectFilter(name), `${LABEL.service}=${service}`, `${LABEL.containerNumber}=${index}`] });
           const c = list.find((x) => x.Labels?.[LABEL.oneoff] !== "True");
+          // A name the compose file does not have is a typo ('did you mean'), not a service to start; an orphan's container still answers above.
+          if (!c) requireServices(project, [service], { disabledToo: true });
           // In a cluster the replica may run on another node: the error says which one to ask.
           if (!c) throw await noContainerError(ctx, name, service, index > 1 || optString(options, "index") !== undefined ? index : undefined, "running container");
           const tty = !noTty(options) && process.stdin.isTTY === true && process.stdout.isTTY === true;

@@ -19,6 +19,10 @@ export const register: RegisterVerb = (cli, action) => {
           else if (/^\d+$/.test(tailOpt)) tail = Number(tailOpt);
           else throw usageError(`--tail expects a number or 'all', got '${tailOpt}'`);
         }
+        // A duration (10m) or a time, as unix seconds: the engine's logs endpoint takes nothing else.
+        const sinceOpt = optString(options, "since");
+        const since = sinceOpt === undefined ? undefined : (await import("../core/duration.ts")).sinceTimestamp(sinceOpt, Date.now());
+        if (sinceOpt !== undefined && since === undefined) throw usageError(`--since expects a duration (10m, 1h30m), an RFC 3339 time or unix seconds, got '${sinceOpt}'`);
         const { project, name } = await projectOrName(options);
         if (project) {
           requireServices(project, services, { disabledToo: true });
@@ -33,9 +37,7 @@ export const register: RegisterVerb = (cli, action) => {
           const controller = new AbortController();
           const stop = () => controller.abort();
           process.once("SIGINT", stop);
-          const since = optString(options, "since");
-          const sinceMs = since === undefined ? undefined : /^\d+$/.test(since) ? Number(since) * 1000 : Date.parse(since);
-          if (sinceMs !== undefined && !Number.isFinite(sinceMs)) throw usageError(`--since expects unix seconds or an RFC 3339 time with -H, got '${since}'`);
+          const sinceMs = since === undefined ? undefined : Number(since) * 1000;
           try {
             const client = await agentClient(ctx);
             await (await import("./engine-choice.ts")).checkAgentEngine(options, client, "logs");
@@ -56,7 +58,6 @@ export const register: RegisterVerb = (cli, action) => {
         process.once("SIGINT", stop);
         try {
           const { streamLogs } = await import("./log-stream.ts");
-          const since = optString(options, "since");
           await streamLogs(ctx, engine, {
             project: name,
             services,

@@ -2,7 +2,7 @@
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { paint, type Context } from "./context.ts";
-import { connect, openAgentRestarts, openLocalStore, projectOrName, withProjectOptions } from "./project-common.ts";
+import { connect, openAgentRestarts, openLocalStore, projectOrName, requireServices, withProjectOptions } from "./project-common.ts";
 import type { PsRow } from "../platform/deploy/project.ts";
 
 /** What `ps` lists without -a, as the engine's own list does: running, paused and restarting containers. */
@@ -17,7 +17,9 @@ export const register: RegisterVerb = (cli, action) => {
       action(async (ctx, services, options) => {
         const format = optString(options, "format") ?? "table";
         if (format !== "table" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format table or --format json");
-        const { name } = await projectOrName(options);
+        const { project, name } = await projectOrName(options);
+        // A misspelt service is an error, as in Compose (`no such service`), not an empty list.
+        requireServices(project, services, { disabledToo: true });
         const { explicitAgent } = await import("./agent-mode.ts");
         if (explicitAgent(ctx)) {
           // -H: the containers of that agent's engine, through its API.

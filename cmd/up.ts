@@ -110,6 +110,11 @@ export const register: RegisterVerb = (cli, action) => {
             ctx.out(lines.length ? `${lines.join("\n")}\n` : `Nothing to do: project ${project.name} is up to date\n`);
             return 0;
           }
+          // Attached, only what the containers print from now on is shown, as Compose attaches (no replay of earlier runs),
+          // read on the engine's clock so a remote engine's skew loses no line of the containers this up starts.
+          const { sinceTimestamp } = await import("../core/duration.ts");
+          const engineTime = options.detach || options.wait ? undefined : (await engine.info().catch(() => undefined))?.SystemTime;
+          const attachFrom = options.detach || options.wait ? undefined : ((engineTime && sinceTimestamp(engineTime, Date.now())) ?? sinceTimestamp("0s", Date.now()));
           const instance = { ...(store ? { node: store.nodeId() } : {}), fizzVersion: version };
           const controller = new AbortController();
           const onSigint = () => controller.abort();
@@ -153,28 +158,36 @@ export const register: RegisterVerb = (cli, action) => {
           const { streamLogs } = await import("./log-stream.ts");
           const logsAbort = new AbortController();
           let interrupted = false;
+          let onInterrupt = () => {};
+          const interrupt = new Promise<void>((r) => (onInterrupt = r));
           const stopOnSigint = () => {
             if (interrupted) process.exit(130);
             interrupted = true;
             ctx.err("Gracefully stopping... (press Ctrl+C again to force)\n");
-            logsAbort.abort();
+            onInterrupt();
           };
           process.on("SIGINT", stopOnSigint);
           process.on("SIGTERM", stopOnSigint);
           monitor.start(2000);
-          const allDone = watchAllExited(engine, project.name, logsAbort);
-          await streamLogs(ctx, engine, { project: project.name, follow: true, prefix: true, signal: logsAbort.signal, ...(services.length ? { services } : {}) });
+          // The project's services only (an orphan is not attached to, as in Compose), or the ones named.
+          const attached = services.length ? [...services] : Object.keys(project.services);
+          const allDone = watchAllExited(engine, project.name, attached, logsAbort);
+          const logs = streamLogs(ctx, engine, { project: project.name, follow: true, prefix: true, signal: logsAbort.signal, services: attached, ...(attachFrom ? { since: attachFrom } : {}) });
+          await Promise.race([logs, interrupt]);
           monitor.stop();
-          await allDone.catch(() => {});
           if (interrupted) {
+            // The logs keep flowing while the containers stop: what they print on SIGTERM is shown, as Compose shows it.
             const { planStop } = await import("../core/reconcile/lifecycle.ts");
             const stop = planStop(prepared.desired, await readActual(engine, project.name), services.length ? services : undefined);
             const r = await executePlan(stop, new EngineExecutor(engine), { project: project.name, instance: {}, onEvent: stepRenderer(ctx) });
+            logsAbort.abort();
+            await Promise.allSettled([logs, allDone]);
             process.removeListener("SIGINT", stopOnSigint);
             process.removeListener("SIGTERM", stopOnSigint);
             if (!r.ok) throw r.error!;
             return 130;
           }
+          await allDone.catch(() => {});
           process.removeListener("SIGINT", stopOnSigint);
           process.removeListener("SIGTERM", stopOnSigint);
           return 0;
@@ -187,11 +200,11 @@ export const register: RegisterVerb = (cli, action) => {
 };
 
 /** Like Compose attached mode: when every container of the project has stopped, stop following. */
-async function watchAllExited(engine: import("../platform/engine/index.ts").Engine, project: string, abort: AbortController): Promise<void> {
-  const { projectFilter } = await import("../core/labels.ts");
+async function watchAllExited(engine: import("../platform/engine/index.ts").Engine, project: string, services: readonly string[], abort: AbortController): Promise<void> {
+  const { LABEL, projectFilter } = await import("../core/labels.ts");
   while (!abort.signal.aborted) {
     await new Promise((r) => setTimeout(r, 1000));
-    const cs = await engine.containers.list({ all: true, labels: projectFilter(project) });
+    const cs = (await engine.containers.list({ all: true, labels: projectFilter(project) })).filter((c) => services.includes(c.Labels?.[LABEL.service] ?? "") && c.Labels?.[LABEL.oneoff] !== "True");
     if (cs.length && cs.every((c) => ["exited", "dead"].includes(String(c.State).toLowerCase()))) {
       // Let log streams flush the last lines.
       await new Promise((r) => setTimeout(r, 500));

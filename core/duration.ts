@@ -81,3 +81,25 @@ export function formatMs(ms: number): string {
 function trimFrac(x: number): string {
   return String(Number(x.toFixed(9)));
 }
+
+/**
+ * `--since` as the engine's logs endpoint takes it: unix seconds with up to nine
+ * decimals (Docker 20.10 reads nothing else). Accepts what the docker CLI and
+ * Compose accept: unix seconds, a Go duration before `nowMs` (`10m`, `1h30m`),
+ * or an RFC 3339 time or date (`2026-12-05T00:06:58.667670463Z`, `2026-12-05`;
+ * without a zone, local time). Undefined when it is none of them.
+ */
+export function sinceTimestamp(input: string, nowMs: number): string | undefined {
+  const s = input.trim();
+  if (/^\d+(\.\d{1,9})?$/.test(s)) return s.includes(".") ? s : `${s}.000000000`;
+  const m = /^(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d)?)(?:\.(\d{1,9}))?)?(Z|[+-]\d\d:?\d\d)?$/i.exec(s);
+  if (m) {
+    const ms = Date.parse(`${m[1]}T${m[2] ?? "00:00:00"}${m[4] ? m[4].toUpperCase() : ""}`);
+    return Number.isFinite(ms) ? `${Math.floor(ms / 1000)}.${(m[3] ?? "").padEnd(9, "0")}` : undefined;
+  }
+  const ns = /[a-zµμ]$/i.test(s) ? parseDuration(s) : undefined;
+  if (ns === undefined) return undefined;
+  const at = nowMs * 1e6 - ns;
+  const sec = Math.floor(at / 1e9);
+  return `${sec}.${String(Math.round(at - sec * 1e9)).padStart(9, "0")}`;
+}

@@ -11,7 +11,7 @@
 import { healthFromStatus } from "../../core/deploy/actual.ts";
 import type { Project } from "../../core/compose/model.ts";
 import type { MountSpec } from "../../core/deploy/engine-body.ts";
-import { notReady } from "../../core/reconcile/readiness.ts";
+import { neverReady, neverReadyError, notReady } from "../../core/reconcile/readiness.ts";
 import { sleep } from "../../core/clock.ts";
 import { FizzError } from "../../core/errors.ts";
 import { PER_DEPLOYMENT, type DeltaScope } from "../../core/state/delta-scope.ts";
@@ -225,8 +225,11 @@ export class DeploymentsController implements Controller {
       const rec = this.desired.get(name);
       if (!rec) throw new FizzError({ code: "deploy.removed", message: `deployment ${name} was removed while waiting for it`, status: 409 });
       const prepared = prepareProject(rec.spec, { hostEnv: {}, readText: () => undefined, replicas: this.desired.replicas(name) });
-      const missing = notReady(prepared.desired, (await this.d.engine.observe(name)).actual);
+      const actual = (await this.d.engine.observe(name)).actual;
+      const missing = notReady(prepared.desired, actual);
       if (!missing.length) return;
+      const never = neverReady(prepared.desired, actual);
+      if (never.length) throw neverReadyError(never);
       if (signal.aborted) throw new FizzError({ code: "api.aborted", message: "the client went away", status: 499 });
       if (this.ctx.now() >= deadline) throw waitTimeout(timeoutMs, missing);
       await sleep(this.ctx.clock, pollMs);

@@ -45,6 +45,8 @@ export interface LoadOptions {
    * `fizz config --no-env-resolution` keeps them as written).
    */
   resolveEnvironment?: boolean;
+  /** The text of `-f -` (the CLI reads stdin once); the file is `<project dir>/-`, so its relative paths resolve there, as in Compose. */
+  stdin?: string;
 }
 
 export interface LoadResult {
@@ -80,9 +82,20 @@ function resolveFrom(dir: string, p: string, home: string | undefined): string {
   return posix.isAbsolute(p) ? posix.normalize(p) : posix.join(dir, p);
 }
 
+/** `-f -`: the compose file is read from stdin. */
+export const STDIN = "-";
+
+/** A reader that answers `path` with the text read from stdin, and everything else from `reader`. */
+function withStdin(reader: FileReader, path: string, text: string): FileReader {
+  return { read: (p, what) => (p === path ? text : reader.read(p, what)) };
+}
+
 /** Finds compose files: -f, COMPOSE_FILE, or default names in cwd and its parents (plus an override file). */
 export function discoverFiles(opts: LoadOptions, diags: Diags, reads: ProjectFiles = new ProjectFiles(opts.reader)): string[] {
-  if (opts.files && opts.files.length) return opts.files.map((f) => resolveFrom(opts.cwd, f, opts.env.HOME));
+  if (opts.files && opts.files.length) {
+    const stdinDir = opts.projectDirectory ? resolveFrom(opts.cwd, opts.projectDirectory, opts.env.HOME) : opts.cwd;
+    return opts.files.map((f) => (f === STDIN ? posix.join(stdinDir, STDIN) : resolveFrom(opts.cwd, f, opts.env.HOME)));
+  }
   const fromEnv = opts.env.COMPOSE_FILE;
   if (fromEnv) {
     const sep = opts.env.COMPOSE_PATH_SEPARATOR ?? ":";
@@ -418,7 +431,8 @@ function textOf(r: ReturnType<ProjectFiles["read"]>): string | undefined {
 /** Loads a compose project. Never throws for bad input: everything wrong is in `diagnostics`. */
 export function loadProject(opts: LoadOptions): LoadResult {
   const diags = new Diags();
-  const reads = new ProjectFiles(opts.reader);
+  const stdinPath = opts.files?.includes(STDIN) ? discoverFiles({ ...opts, files: [STDIN] }, diags)[0]! : undefined;
+  const reads = new ProjectFiles(stdinPath !== undefined && opts.stdin !== undefined ? withStdin(opts.reader, stdinPath, opts.stdin) : opts.reader);
   const files = discoverFiles(opts, diags, reads);
   const home = opts.env.HOME;
   if (!files.length) return { project: undefined, diagnostics: diags.list, environment: {} };

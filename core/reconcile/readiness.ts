@@ -3,6 +3,7 @@
  * project's containers are not ready yet. Ready means running, and healthy
  * where the service has a healthcheck; a one-shot job counts when it exited 0.
  */
+import { FizzError } from "../errors.ts";
 import type { ActualState, DesiredProject } from "./types.ts";
 
 /** A one-shot job that is done: exited 0, and a job (waited on with service_completed_successfully) or a service that is not restarted. */
@@ -26,4 +27,33 @@ export function notReady(desired: DesiredProject<unknown>, actual: ActualState, 
     }
   }
   return out;
+}
+
+/**
+ * Containers that will never be ready: exited with a non-zero code in a service
+ * nothing restarts (no `restart:`, or `no`; an engine policy that gave up leaves
+ * it exited too). `up --wait` fails on them at once, as Compose does, rather
+ * than waiting out its timeout. One entry per container, e.g. `shop-api-1 exited with code 3`.
+ */
+export function neverReady(desired: DesiredProject<unknown>, actual: ActualState, services?: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const s of desired.services) {
+    if (s.replicas <= 0 || (services?.length && !services.includes(s.name))) continue;
+    if (s.restart !== undefined && s.restart !== "no" && s.restartRetries === undefined) continue;
+    for (const c of actual.containers) {
+      if (c.service !== s.name || c.oneoff || (c.state !== "exited" && c.state !== "dead") || !c.exitCode) continue;
+      out.push(`${c.name} exited with code ${c.exitCode}`);
+    }
+  }
+  return out;
+}
+
+/** The error for containers `neverReady` found. */
+export function neverReadyError(found: readonly string[]): FizzError {
+  return new FizzError({
+    code: "deploy.failed",
+    message: `${found.join(", ")}, and no restart policy starts ${found.length === 1 ? "it" : "them"} again: the project will never be ready`,
+    hint: "see 'fizz logs <service>' for why, fix it and run fizz up again",
+    status: 400,
+  });
 }

@@ -408,7 +408,8 @@ async function localCondition(step: Extract<Step<ServiceTemplate>, { kind: "wait
   if (step.condition === "service_healthy") {
     const bad = cs.find((c) => c.status.health === "unhealthy" || c.status.state === "exited" || c.status.state === "dead");
     if (bad) {
-      const unhealthy = bad.status.health === "unhealthy";
+      // Docker marks a container that exited as unhealthy too (its health log empty): the exit is the news, with its output.
+      const unhealthy = bad.status.health === "unhealthy" && bad.status.state !== "exited" && bad.status.state !== "dead";
       const why = unhealthy ? `is unhealthy${bad.status.healthOutput ? `: ${bad.status.healthOutput.trim().split("\n").slice(-1)[0]}` : ""}` : `exited with code ${bad.status.exitCode ?? "?"}`;
       const m = unhealthy ? { message: `dependency failed to start: container ${bad.name} ${why}`, shown: false } : await withLastOutput(engine, bad.id, `dependency failed to start: container ${bad.name} ${why}`);
       throw new FizzError({

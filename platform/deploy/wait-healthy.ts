@@ -10,7 +10,7 @@ import type { DesiredProject } from "../../core/reconcile/types.ts";
 import type { Engine } from "../engine/index.ts";
 import { readActual } from "./project.ts";
 import type { HealthMonitor } from "./health-monitor.ts";
-import { notReady } from "../../core/reconcile/readiness.ts";
+import { neverReady, neverReadyError, notReady } from "../../core/reconcile/readiness.ts";
 
 export interface WaitOptions {
   services?: readonly string[];
@@ -22,8 +22,11 @@ export interface WaitOptions {
 export async function waitHealthy(engine: Engine, desired: DesiredProject<ServiceTemplate>, o: WaitOptions): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   for (;;) {
-    const missing = notReady(desired, await readActual(engine, desired.name), o.services);
+    const actual = await readActual(engine, desired.name);
+    const missing = notReady(desired, actual, o.services);
     if (!missing.length) return;
+    const never = neverReady(desired, actual, o.services);
+    if (never.length) throw neverReadyError(never);
     if (Date.now() >= deadline) throw waitTimeout(o.timeoutMs, missing);
     if (o.monitor) await o.monitor.tick().catch(() => {});
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));

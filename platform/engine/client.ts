@@ -42,7 +42,7 @@ export class Engine {
     readonly pingResult: PingResult,
   ) {
     this.images = new Images(transport);
-    this.containers = new Containers(transport);
+    this.containers = new Containers(transport, name);
     this.exec = new Exec(transport);
     this.networks = new Networks(transport);
     this.volumes = new Volumes(transport);

@@ -4,6 +4,7 @@
  * already stopped" is success: callers converge on a state, they do not
  * toggle it.
  */
+import type { EngineName } from "../../core/engine/errors.ts";
 import type { Transport } from "./transport.ts";
 import { encodeFilters, type FilterInput } from "./filters.ts";
 import { interactive, outputFrames, type InteractiveStream, type OutputFrame } from "./streams.ts";
@@ -43,15 +44,30 @@ export interface AttachOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The grace a stop gives before SIGKILL when the service names none: Docker's and Compose's default. */
+export const DEFAULT_STOP_TIMEOUT_S = 10;
+
+/**
+ * Podman's compatible API (4.3, Debian 12's) records a container created without
+ * StopTimeout with a stop timeout of 0, so every stop (its own, a recreate, down)
+ * kills it at once with no SIGTERM grace. Such a body gets Docker's default.
+ */
+export function withStopTimeout(body: ContainerCreateBody, engine: EngineName | undefined): ContainerCreateBody {
+  return engine === "podman" && body.StopTimeout === undefined ? { ...body, StopTimeout: DEFAULT_STOP_TIMEOUT_S } : body;
+}
+
 export class Containers {
-  constructor(private readonly t: Transport) {}
+  constructor(
+    private readonly t: Transport,
+    private readonly engine?: EngineName,
+  ) {}
 
   create(body: ContainerCreateBody, opts: { name?: string; signal?: AbortSignal } = {}): Promise<ContainerCreateResult> {
     return this.t.json<ContainerCreateResult>({
       method: "POST",
       path: "/containers/create",
       query: { name: opts.name },
-      body,
+      body: withStopTimeout(body, this.engine),
       signal: opts.signal,
       ctx: { action: "create container", image: body.Image, ...(opts.name ? { subject: subject(opts.name) } : {}) },
     });

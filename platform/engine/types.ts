@@ -53,6 +53,8 @@ export interface SystemInfo {
   MemTotal: number;
   ServerVersion: string;
   CgroupDriver?: string;
+  /** The engine's clock (RFC 3339, nanoseconds), Docker's and Podman's compatible API. */
+  SystemTime?: string;
   CgroupVersion?: string;
   SecurityOptions?: string[] | null;
   Warnings?: string[] | null;

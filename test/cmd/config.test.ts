@@ -20,8 +20,8 @@ function project(files: Record<string, string>): string {
   return dir;
 }
 
-function fizz(cwd: string, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [join(ROOT, "cmd/fizz.ts"), ...args], { cwd, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: "/root", NO_COLOR: "1", ...env } });
+function fizz(cwd: string, args: string[], env: Record<string, string> = {}, input?: string) {
+  const r = spawnSync(process.execPath, [join(ROOT, "cmd/fizz.ts"), ...args], { cwd, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: "/root", NO_COLOR: "1", ...env }, ...(input !== undefined ? { input } : {}) });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -66,5 +66,23 @@ describe("fizz config", () => {
     expect(Object.keys(JSON.parse(r.stdout).services).sort()).toEqual(["api", "db", "web"]);
     expect(fizz(dir, ["config", "--services", "api"]).stdout.split("\n").filter(Boolean).sort()).toEqual(["api", "db"]);
     expect(Object.keys(JSON.parse(fizz(dir, ["config", "--format", "json", "other"]).stdout).services)).toEqual(["other"]);
+  }, 30_000);
+
+  test("-f - reads the compose file from stdin, relative to the current directory: fizz config's output fed back is the same project", () => {
+    const dir = project({ "compose.yaml": "services:\n  api:\n    image: x:${TAG:-1}\n    env_file: api.env\n    volumes: [./site:/site]\n", "api.env": "A=1\n", ".env": "TAG=2\n" });
+    const first = fizz(dir, ["config"]);
+    expect(first.code).toBe(0);
+    const again = fizz(dir, ["config", "-f", "-"], {}, first.stdout);
+    expect(again.stderr).toBe("");
+    expect(again.stdout).toBe(first.stdout);
+    // A file written by hand: its relative paths and .env resolve from the current directory, as in Compose.
+    const piped = fizz(dir, ["config", "--format", "json", "-f", "-"], {}, "services:\n  b:\n    image: y:${TAG}\n    env_file: api.env\n");
+    expect(piped.stderr).toBe("");
+    const doc = JSON.parse(piped.stdout);
+    expect(doc.name).toBe(JSON.parse(fizz(dir, ["config", "--format", "json"]).stdout).name);
+    expect(doc.services.b).toMatchObject({ image: "y:2", environment: { A: "1" } });
+    const bad = fizz(dir, ["validate", "-f", "-"], {}, "services:\n  b:\n    image: y\n    ports: ['abc']\n");
+    expect(bad.code).toBe(1);
+    expect(bad.stdout + bad.stderr).toContain("-:4:");
   }, 30_000);
 });

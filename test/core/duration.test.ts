@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { formatDuration, formatMs, parseDuration, parseDurationMs } from "../../core/duration.ts";
+import { formatDuration, formatMs, parseDuration, parseDurationMs, sinceTimestamp } from "../../core/duration.ts";
 
 describe("durations (core/duration.ts)", () => {
   test("Go's syntax, with days only where asked", () => {
@@ -24,5 +24,24 @@ describe("durations (core/duration.ts)", () => {
       fc.property(fc.integer({ min: 0, max: 1e9 }), (ms) => parseDuration(formatDuration(ms * 1e6)) === ms * 1e6 && parseDurationMs(formatMs(ms)) === ms),
       { numRuns: 1000, seed: 16 },
     );
+  });
+});
+
+describe("sinceTimestamp: --since as the logs endpoint's unix seconds", () => {
+  const now = Date.parse("2026-12-05T00:10:00.000Z");
+  test("a Go duration counts back from now", () => {
+    expect(sinceTimestamp("5s", now)).toBe("1796429395.000000000");
+    expect(sinceTimestamp("1h30m", now)).toBe(`${1796429400 - 5400}.000000000`);
+    expect(sinceTimestamp("1.5s", now)).toBe("1796429398.500000000");
+  });
+  test("RFC 3339 with nanoseconds, fewer digits, an offset, a date; unix seconds as they are", () => {
+    expect(sinceTimestamp("2026-12-05T00:06:58.667670463Z", now)).toBe("1796429218.667670463");
+    expect(sinceTimestamp("2026-12-05T00:06:58.5349341Z", now)).toBe("1796429218.534934100");
+    expect(sinceTimestamp("2026-12-05T01:06:58+01:00", now)).toBe("1796429218.000000000");
+    expect(sinceTimestamp("1796429218", now)).toBe("1796429218.000000000");
+    expect(sinceTimestamp("1796429218.5", now)).toBe("1796429218.5");
+  });
+  test("anything else is undefined", () => {
+    for (const v of ["", "yesterday", "-5s", "5x", "2026-13-45T00:00:00Z", "12:00"]) expect(sinceTimestamp(v, now)).toBeUndefined();
   });
 });

@@ -180,6 +180,17 @@ describe("executePlan", () => {
     expect(r.error!.hint).toBe("fix what migrate reports and run the command again");
   });
 
+  test("a healthchecked dependency that exits: reported as exited with its last output, not as unhealthy (Docker marks it unhealthy too)", async () => {
+    const engine = Object.assign(new FakeEngine(), { logTail: async () => "nc: bad option -k\n" });
+    const serviceContainers = engine.serviceContainers.bind(engine);
+    // What Docker reports for a container with a healthcheck whose process ended: exited, health unhealthy, no health log.
+    engine.serviceContainers = async (p, service) => (await serviceContainers(p, service)).map((c) => (service === "api" && c.status.state === "running" ? { ...c, status: { state: "exited", health: "unhealthy", exitCode: 1 } } : c));
+    const r = await executePlan(setup(), engine, { project: "demo", instance: {}, rollbackOnFailure: true, ...fast });
+    expect(r.ok).toBe(false);
+    expect(r.error!.message).toBe("dependency failed to start: container demo-api-1 exited with code 1; its last output:\n    nc: bad option -k");
+    expect(r.error!.hint).toBe("web waits for api to be healthy");
+  });
+
   test("pull never + absent image fails before touching the engine", async () => {
     const engine = new FakeEngine();
     const r = await executePlan(setup(), engine, { project: "demo", instance: {}, imagesPresent: new Set(["other:1"]), ...fast });
