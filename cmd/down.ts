@@ -34,7 +34,13 @@ export const register: RegisterVerb = (cli, action) => {
             try {
               const r = await client.down(name, { volumes: options.volumes === true });
               const ok = paint(ctx, "32", "✔");
-              if (mode !== "quiet") ctx.err(` ${ok} Deployment ${name} removed by the fizz agent: ${r.removed.containers} containers, ${r.removed.networks} networks, ${r.removed.volumes} volumes\n`);
+              const { counted } = await import("../core/text/counted.ts");
+              const what = `${counted(r.removed.containers, "container")}, ${counted(r.removed.networks, "network")}, ${counted(r.removed.volumes, "volume")}`;
+              if (mode !== "quiet") {
+                ctx.err(r.cluster ? ` ${ok} Deployment ${name} removed from the cluster by the fizz agent; every node takes its part down (this node: ${what})\n` : ` ${ok} Deployment ${name} removed by the fizz agent: ${what}\n`);
+              }
+              // Named volumes are per node, and the removal other nodes see carries no -v.
+              if (r.cluster && options.volumes === true && mode !== "quiet") ctx.err(`${paint(ctx, "33", "warning:")} -v removed this node's volumes only; other nodes that ran ${name}'s replicas keep theirs (remove them there with 'docker volume rm ${name}_<volume>')\n`);
               if (!rmi) return 0;
             } catch (e) {
               if (!(e instanceof FizzError && e.status === 404) || explicitAgent(ctx)) throw e;

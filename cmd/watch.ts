@@ -60,7 +60,7 @@ export const register: RegisterVerb = (cli, action) => {
           const roots = watchRoots(rules, (p) => fs.existsSync(p) && fs.statSync(p).isDirectory());
           const mark = paint(ctx, "36", "⦿");
           const bad = paint(ctx, "31", "✘");
-          const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+          const { counted: plural } = await import("../core/text/counted.ts");
 
           const handle = async (changes: import("../core/watch/index.ts").Change[]) => {
             for (const a of planWatch(rules, changes)) {

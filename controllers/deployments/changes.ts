@@ -248,7 +248,7 @@ export class DeploymentChanges {
     return this.serial(name, async () => {
       const rec = this.desired.get(name);
       const inCluster = this.clustered()?.remove(name) ?? false;
-      if (!rec) return { value: inCluster ? { deployment: name, removed: { containers: 0, networks: 0, volumes: 0 } } : undefined, done: Promise.resolve() };
+      if (!rec) return { value: inCluster ? { deployment: name, removed: { containers: 0, networks: 0, volumes: 0 }, cluster: true } : undefined, done: Promise.resolve() };
       // Out of the store first, so no pass brings it back.
       this.desired.delete(name);
       this.follower.removed(name);
@@ -256,7 +256,7 @@ export class DeploymentChanges {
       if (!r.ok) throw r.error!;
       recordEvent(this.ctx, { type: "deployment.removed", deployment: name, message: `deployment ${name} removed` });
       const n = (k: string) => r.counts[k] ?? 0;
-      return { value: { deployment: name, removed: { containers: n("removeContainer"), networks: n("removeNetwork"), volumes: n("removeVolume") } }, done: Promise.resolve() };
+      return { value: { deployment: name, removed: { containers: n("removeContainer"), networks: n("removeNetwork"), volumes: n("removeVolume") }, ...(inCluster ? { cluster: true } : {}) }, done: Promise.resolve() };
     });
   }
 

@@ -79,7 +79,10 @@ export interface DeployResult {
 
 export interface DeleteResult {
   readonly deployment: string;
+  /** What this node removed (in a cluster, every node takes its own part down). */
   readonly removed: { readonly containers: number; readonly networks: number; readonly volumes: number };
+  /** Removed from the cluster: every node takes its containers and networks down; volumes go only where `down -v` ran. */
+  readonly cluster?: boolean;
 }
 
 export interface DeploymentSummary {

@@ -276,7 +276,7 @@ describe.skipIf(!socket)("fizz up -d with no agent running", () => {
     expect(again.stderr).not.toContain("started a fizz agent");
     const down = fizz("down");
     expect(down.status).toBe(0);
-    expect(down.stderr).toContain("removed by the fizz agent: 1 containers");
+    expect(down.stderr).toContain("removed by the fizz agent: 1 container,");
     expect(JSON.parse(fizz("ls", "--format", "json").stdout)).toEqual([]);
   }, 120_000);
 });

@@ -110,7 +110,7 @@ for (const kind of ["docker", "podman"] as const) {
 
         const down = fizz(["down", "-v", "-f", FILE], env);
         expect(down.code, down.err).toBe(0);
-        expect(down.err).toContain("removed by the fizz agent: 2 containers, 1 networks, 2 volumes");
+        expect(down.err).toContain("removed by the fizz agent: 2 containers, 1 network, 2 volumes");
         expect(footprint(kind)).toEqual({ containers: 0, networks: 0, volumes: 0 });
       } finally {
         // The agent first: `down --no-agent` refuses a deployment a running agent keeps.
