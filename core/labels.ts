@@ -36,6 +36,8 @@ export const LABEL = {
   /** Short per-field hashes (`environment=1a2b3c4d,image=…`) so a plan can say *what* changed. */
   configFields: "io.fizz.config-fields",
   fizzVersion: "io.fizz.version",
+  /** On an image Fizz built: the hash of the build settings it was built with (`buildHash`), so a changed `build:` rebuilds. */
+  buildHash: "io.fizz.build-hash",
 } as const;
 
 /**

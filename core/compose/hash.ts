@@ -43,6 +43,24 @@ export function configHashOf(service: Service): string {
   return bytesToHex(sha256(utf8ToBytes(canonicalJson(hashableService(service)))));
 }
 
+/** The build settings that decide what a `build:` produces, as the engine gets them (args resolved). */
+export interface BuildSettings {
+  readonly context: string;
+  readonly dockerfile?: string;
+  readonly args: Readonly<Record<string, string>>;
+  readonly target?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * sha256 hex of a service's build settings: Fizz labels each image it builds
+ * with it, and an `up` whose settings differ from the present image's label
+ * builds again (Compose would run the old image until `--build`).
+ */
+export function buildHash(b: BuildSettings): string {
+  return bytesToHex(sha256(utf8ToBytes(canonicalJson({ context: b.context, dockerfile: b.dockerfile, args: b.args, target: b.target, labels: b.labels }))));
+}
+
 /** `obj[key]` for own keys only: user-chosen names like "constructor" must not reach Object.prototype. */
 export function own<T>(obj: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(obj, key) ? obj[key] : undefined;

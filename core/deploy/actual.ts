@@ -3,7 +3,7 @@
  * containers/networks/volumes/images (filtered by project label) and passes
  * the raw summaries here. Only resources carrying our labels count.
  */
-import { parseLabels } from "../labels.ts";
+import { LABEL, parseLabels } from "../labels.ts";
 import type { ActualContainer, ActualImage, ActualNetwork, ActualState, ActualVolume, ContainerHealth, ContainerState } from "../reconcile/types.ts";
 
 /** The fields of GET /containers/json entries we read (Docker and Podman agree on these). */
@@ -45,6 +45,7 @@ export interface VolumeSummary {
 export interface ImageSummary {
   Id: string;
   RepoTags?: string[] | null;
+  Labels?: Record<string, string> | null;
 }
 
 const STATES: ReadonlySet<string> = new Set(["created", "running", "paused", "restarting", "exited", "dead", "removing"]);
@@ -127,7 +128,10 @@ export function actualState(input: {
     return { name: v.Name, ...(o?.kind === "volume" ? { project: o.project, key: o.volume } : {}) };
   });
   const images: ActualImage[] = input.images.flatMap((i) =>
-    (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").flatMap((ref) => imageAliases(ref).map((r) => ({ ref: r, id: i.Id }))),
+    (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").flatMap((ref) => {
+      const built = i.Labels?.[LABEL.buildHash];
+      return imageAliases(ref).map((r) => ({ ref: r, id: i.Id, ...(built ? { buildHash: built } : {}) }));
+    }),
   );
   return { containers, networks, volumes, images };
 }

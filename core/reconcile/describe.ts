@@ -37,6 +37,8 @@ export function reasonText(r: Reason): string {
       return r.detail ? `address changed: ${r.detail}` : "address changed";
     case "dependency":
       return "dependency";
+    case "build-changed":
+      return "build settings changed";
     case "pull-policy":
       return "pull_policy";
     case "build":

@@ -5,7 +5,7 @@
  * pulled or built per its pull policy, once per reference.
  */
 import { FizzError } from "../errors.ts";
-import { imageIdOf, normalizeImageRef, type PlanRun } from "./plan-run.ts";
+import { imageBuildHashOf, imageIdOf, normalizeImageRef, type PlanRun } from "./plan-run.ts";
 import type { Reason } from "./types.ts";
 
 export function planResources<C>(run: PlanRun<C>): void {
@@ -62,9 +62,12 @@ export function planImages<C>(run: PlanRun<C>): void {
   for (const svc of run.ordered) {
     if (run.replicasOf(svc) === 0) continue;
     const present = imageIdOf(actual, svc.image) !== undefined;
-    const build = svc.hasBuild && options.build !== false && (options.build === true || svc.pullPolicy === "build" || !present);
+    // A present image Fizz built with other build settings (args, target, dockerfile…) is stale: `up` builds it again.
+    const builtWith = present ? imageBuildHashOf(actual, svc.image) : undefined;
+    const stale = svc.buildHash !== undefined && builtWith !== undefined && builtWith !== svc.buildHash;
+    const build = svc.hasBuild && options.build !== false && (options.build === true || svc.pullPolicy === "build" || !present || stale);
     if (build) {
-      const reason: Reason = present ? { code: "build" } : { code: "missing" };
+      const reason: Reason = !present ? { code: "missing" } : stale && options.build !== true ? { code: "build-changed" } : { code: "build" };
       run.imageStep.set(svc.name, b.add({ kind: "buildImage", id: `build:${svc.name}`, after: [], image: svc.image, service: svc.name, reason }));
       continue;
     }

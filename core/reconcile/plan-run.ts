@@ -20,8 +20,17 @@ export function normalizeImageRef(ref: string): string {
 }
 
 export function imageIdOf(actual: ActualState, ref: string): string | undefined {
+  return imageOf(actual, ref)?.id;
+}
+
+/** The build settings' hash a present image was built with by Fizz (its label), if any. */
+export function imageBuildHashOf(actual: ActualState, ref: string): string | undefined {
+  return imageOf(actual, ref)?.buildHash;
+}
+
+function imageOf(actual: ActualState, ref: string): ActualState["images"][number] | undefined {
   const want = normalizeImageRef(ref);
-  return actual.images.find((i) => normalizeImageRef(i.ref) === want)?.id;
+  return actual.images.find((i) => normalizeImageRef(i.ref) === want);
 }
 
 /** Above this many steps, dependents wait on one barrier step instead of each of them. */

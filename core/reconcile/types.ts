@@ -73,6 +73,8 @@ export interface DesiredService<Create = unknown> {
   readonly pullPolicy: PullPolicy;
   /** The service has a `build:` section. */
   readonly hasBuild: boolean;
+  /** Hash of its build settings (`buildHash`), set where they are resolved; a present image labelled otherwise is built again. */
+  readonly buildHash?: string;
   readonly dependsOn: readonly DesiredDependency[];
   /**
    * Services whose container ids are baked into this one's containers
@@ -176,6 +178,8 @@ export interface ActualImage {
   /** The reference as the user wrote it (`nginx:1.27`, `shop-web`). */
   readonly ref: string;
   readonly id: string;
+  /** The build settings' hash Fizz labelled it with when it built it. */
+  readonly buildHash?: string;
 }
 
 export interface ActualState {
@@ -236,6 +240,7 @@ export type ReasonCode =
   | "dependency" // a gate for a dependent's start
   | "pull-policy" // pull_policy always / --pull always
   | "build" // pull_policy build / --build
+  | "build-changed" // the image was built with other build settings
   | "recreate" // part of a recreate sequence
   | "requested" // down/stop/start/restart asked for it
   | "health-policy" // decideRestart said restart (detail: its reason)

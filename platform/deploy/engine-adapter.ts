@@ -4,6 +4,7 @@ import type { ContainerCreateBody as DeployCreateBody } from "../../core/deploy/
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
 import { healthFromStatus } from "../../core/deploy/actual.ts";
 import { LABEL } from "../../core/labels.ts";
+import { buildHash } from "../../core/compose/hash.ts";
 import type { DesiredNetwork, DesiredVolume } from "../../core/reconcile/types.ts";
 import type { Engine, ContainerCreateBody, ProgressEvent } from "../engine/index.ts";
 import type { GateStatus, ExecutorEngine, LayerBytes } from "./executor.ts";
@@ -96,7 +97,7 @@ export class EngineExecutor implements ExecutorEngine {
       ...(b.dockerfile ? { dockerfile: b.dockerfile } : {}),
       buildArgs: b.args,
       ...(b.target ? { target: b.target } : {}),
-      labels: { ...(b.labels ?? {}), [LABEL.project]: _t?.project ?? "", [LABEL.service]: service },
+      labels: { ...(b.labels ?? {}), [LABEL.project]: _t?.project ?? "", [LABEL.service]: service, [LABEL.buildHash]: buildHash(b) },
       ...(b.noCache ? { noCache: true } : {}),
       ...(b.pull ? { pull: true } : {}),
     })) {

@@ -5,6 +5,7 @@
  * running containers for `ps`.
  */
 import type { Project, Service } from "../../core/compose/model.ts";
+import { buildHash } from "../../core/compose/hash.ts";
 import { desiredProject, withResolvedEnvironment, actualState, type DesiredOptions, type ServiceTemplate } from "../../core/deploy/index.ts";
 import { LABEL, MANAGED_FILTER, projectFilter } from "../../core/labels.ts";
 import type { ActualState, DesiredProject } from "../../core/reconcile/types.ts";
@@ -90,7 +91,9 @@ export function prepareProject(project: Project, opts: PrepareOptions): Prepared
       ...(s.build.pull ? { pull: true } : {}),
     });
   }
-  return { project: resolved, desired, builds, warnings };
+  // Each build service's settings as the engine gets them: an image built with others is built again.
+  const withBuildHashes = { ...desired, services: desired.services.map((s) => (builds.has(s.name) ? { ...s, buildHash: buildHash(builds.get(s.name)!) } : s)) };
+  return { project: resolved, desired: withBuildHashes, builds, warnings };
 }
 
 /**

@@ -157,4 +157,12 @@ describe("actualState", () => {
     expect(imageAliases("docker.io/library/redis:7")).toEqual(["docker.io/library/redis:7", "redis:7", "library/redis:7"]);
     expect(healthFromStatus("Up 1 second (unhealthy)")).toBe("unhealthy");
   });
+
+  test("an image Fizz built carries the hash of the build settings it was built with", () => {
+    const a = actualState({ containers: [], networks: [], volumes: [], images: [{ Id: "sha256:2", RepoTags: ["shop-web:latest"], Labels: { [LABEL.buildHash]: "h1", other: "x" } }, { Id: "sha256:3", RepoTags: ["b:1"], Labels: null }] });
+    expect(a.images).toEqual([
+      { ref: "shop-web:latest", id: "sha256:2", buildHash: "h1" },
+      { ref: "b:1", id: "sha256:3" },
+    ]);
+  });
 });

@@ -359,6 +359,19 @@ describe("plan: networks, volumes, images", () => {
     expect(ofKind(plan(d, EMPTY, { pull: "never", build: false }), "pullImage")).toEqual([]);
     expect(ofKind(plan(d, EMPTY, { pull: "never", build: false }), "buildImage")).toEqual([]);
   });
+
+  test("an image Fizz built with other build settings is built again; one without the label, or built with these, is not", () => {
+    const d = project("p", [svc("e", { hasBuild: true, image: "p-e", buildHash: "new" })]);
+    const built = (h?: string) => ({ ...EMPTY, images: [{ ref: "p-e", id: "sha256:e", ...(h ? { buildHash: h } : {}) }] });
+    const stale = ofKind(plan(d, built("old")), "buildImage");
+    expect(stale.map((s) => [s.service, s.reason.code])).toEqual([["e", "build-changed"]]);
+    expect(ofKind(plan(d, built("new")), "buildImage")).toEqual([]);
+    // Built by another tool (or an older Fizz): run as it is, as Compose does, until --build.
+    expect(ofKind(plan(d, built()), "buildImage")).toEqual([]);
+    expect(ofKind(plan(d, built(), { build: true }), "buildImage").map((s) => s.reason.code)).toEqual(["build"]);
+    // --no-build keeps the stale image.
+    expect(ofKind(plan(d, built("old"), { build: false }), "buildImage")).toEqual([]);
+  });
 });
 
 describe("plan: --force-recreate with targets", () => {
