@@ -23,8 +23,10 @@ export interface LogStreamOptions {
 
 const COLORS = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"];
 
-export async function streamLogs(ctx: Context, engine: Engine, o: LogStreamOptions): Promise<void> {
+/** Resolves with how many containers' streams ended in an error (each one said so on stderr). */
+export async function streamLogs(ctx: Context, engine: Engine, o: LogStreamOptions): Promise<number> {
   const active = new Map<string, Promise<void>>();
+  let failed = 0;
   const resumeAt = new Map<string, number>(); // container id → unix seconds to resume from
   const colorOf = new Map<string, string>();
   let width = 0;
@@ -60,7 +62,10 @@ export async function streamLogs(ctx: Context, engine: Engine, o: LogStreamOptio
           }
         }
       } catch (e) {
-        if (!o.signal.aborted) ctx.err(`${name}: log stream ended: ${e instanceof Error ? e.message : String(e)}\n`);
+        if (!o.signal.aborted) {
+          failed++;
+          ctx.err(`${name}: log stream ended: ${e instanceof Error ? e.message : String(e)}\n`);
+        }
       } finally {
         if (pending) ctx.out(`${prefix()}${pending}\n`);
         resumeAt.set(id, Math.floor(Date.now() / 1000) + 1);
@@ -84,7 +89,7 @@ export async function streamLogs(ctx: Context, engine: Engine, o: LogStreamOptio
   await sweep();
   if (!o.follow) {
     await Promise.all(active.values());
-    return;
+    return failed;
   }
   while (!o.signal.aborted) {
     await new Promise((r) => setTimeout(r, 1000));
@@ -92,4 +97,5 @@ export async function streamLogs(ctx: Context, engine: Engine, o: LogStreamOptio
     await sweep().catch(() => {});
   }
   await Promise.allSettled(active.values());
+  return failed;
 }

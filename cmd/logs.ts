@@ -58,7 +58,7 @@ export const register: RegisterVerb = (cli, action) => {
         process.once("SIGINT", stop);
         try {
           const { streamLogs } = await import("./log-stream.ts");
-          await streamLogs(ctx, engine, {
+          const failed = await streamLogs(ctx, engine, {
             project: name,
             services,
             follow: options.follow === true,
@@ -68,7 +68,8 @@ export const register: RegisterVerb = (cli, action) => {
             ...(since !== undefined ? { since } : {}),
             ...(options.timestamps ? { timestamps: true } : {}),
           });
-          return 0;
+          // A stream that broke (its error is on stderr) makes the command fail, as docker compose logs does.
+          return failed ? 1 : 0;
         } finally {
           process.removeListener("SIGINT", stop);
           await engine.close();

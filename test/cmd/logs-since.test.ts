@@ -14,6 +14,8 @@ const ROOT = join(import.meta.dir, "..", "..");
 let dir: string;
 let engine: Server;
 const sinces: (string | null)[] = [];
+/** The engine's logs endpoint answers 500 (a stream that cannot be read). */
+let failLogs = false;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "fizz-logs-since-"));
@@ -22,6 +24,10 @@ beforeAll(async () => {
   engine = createServer((req, res) => {
     const url = new URL(req.url!, "http://engine");
     if (url.pathname.endsWith("/logs")) {
+      if (failLogs) {
+        res.writeHead(500, { "content-type": "application/json" });
+        return res.end(JSON.stringify({ message: "error from daemon in stream: log driver went away" }));
+      }
       sinces.push(url.searchParams.get("since"));
       res.writeHead(200, { "content-type": "application/vnd.docker.raw-stream" });
       return res.end();
@@ -59,5 +65,19 @@ describe("fizz logs --since", () => {
     const bad = await fizz(["logs", "--since", "yesterday"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--since expects a duration");
+  }, 30_000);
+});
+
+describe("fizz logs exit code", () => {
+  test("a container's stream that fails is said on stderr and the command exits 1", async () => {
+    failLogs = true;
+    try {
+      const r = await fizz(["logs", "worker"]);
+      expect(r.stderr).toContain("since-worker-1: log stream ended");
+      expect(r.code).toBe(1);
+    } finally {
+      failLogs = false;
+    }
+    expect((await fizz(["logs", "worker"])).code).toBe(0);
   }, 30_000);
 });
