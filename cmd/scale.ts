@@ -4,6 +4,7 @@ import { optString, type RegisterVerb } from "./command.ts";
 import { agentClient } from "./agent-client.ts";
 import { scalingViolation } from "../core/compose/xfizz.ts";
 import type { XFizzService } from "../core/compose/model.ts";
+import { suggest } from "../core/text/suggest.ts";
 import { readComposeOptions, withComposeOptions, loadProjectOrThrow } from "./compose-load.ts";
 
 export const register: RegisterVerb = (cli, action) => {
@@ -17,8 +18,8 @@ export const register: RegisterVerb = (cli, action) => {
       });
       const name = optString(options, "projectName") ?? process.env.COMPOSE_PROJECT_NAME ?? (await loadProjectOrThrow(readComposeOptions(options))).project.name;
       const client = await agentClient(ctx);
-      // Every assignment is checked against x-fizz.scaling before any is applied (the agent checks each again).
-      await refuseOutOfBounds(client, name, wanted);
+      // Every assignment is checked (the service exists, x-fizz.scaling) before any is applied (the agent checks each again).
+      await refuseBadAssignments(client, name, wanted);
       for (const [service, n] of wanted) {
         try {
           const r = await client.scale(name, service, n);
@@ -33,11 +34,15 @@ export const register: RegisterVerb = (cli, action) => {
   );
 };
 
-async function refuseOutOfBounds(client: Awaited<ReturnType<typeof agentClient>>, name: string, wanted: [string, number][]): Promise<void> {
+async function refuseBadAssignments(client: Awaited<ReturnType<typeof agentClient>>, name: string, wanted: [string, number][]): Promise<void> {
   const detail = await client.getDeployment(name).catch(() => undefined); // an unknown deployment is the scale call's 404
   const services = (detail?.spec as { services?: Record<string, { x_fizz?: XFizzService }> } | undefined)?.services ?? {};
   for (const [service, n] of wanted) {
     const svc = Object.hasOwn(services, service) ? services[service] : undefined;
+    if (detail && !svc) {
+      const near = suggest(service, Object.keys(services));
+      throw usageError(`deployment ${name} has no service ${service}`, near ? `did you mean '${near}'?` : `its services: ${Object.keys(services).join(", ") || "(none)"}`);
+    }
     const bad = svc && scalingViolation({ name: service, x_fizz: svc.x_fizz }, n, "fizz scale");
     if (bad) throw new FizzError({ code: "deploy.out_of_bounds", message: bad.message, hint: bad.hint });
   }
