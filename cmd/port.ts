@@ -22,7 +22,18 @@ export const register: RegisterVerb = (cli, action) => {
         const engine = await connect(options, ctx);
         try {
           const [c] = await pickContainers(engine, name, { services: [service!], index, all: false });
-          if (!c) throw await noContainerError(ctx, name, service!, index, "running container");
+          if (!c) {
+            // In a cluster the ingress accepts a published port on every node, so it has an answer here even when
+            // this node runs no such replica (that replica's ingress port is the service's, on every node).
+            const { ingressPortsHere } = await import("./cluster-ports.ts");
+            const want = `${name}-${service}-${index}`;
+            const viaIngress = (await ingressPortsHere(ctx, name, service!)).get(want)?.find((p) => p.target === Number(portArg) && p.protocol === protocol);
+            if (viaIngress) {
+              ctx.out(`0.0.0.0:${viaIngress.published}\n`);
+              return 0;
+            }
+            throw await noContainerError(ctx, name, service!, index, "running container");
+          }
           const ins = await engine.containers.inspect(c.Id);
           const bindings = ins.NetworkSettings.Ports?.[`${portArg}/${protocol}`];
           const b = bindings?.find((x) => x.HostPort) ?? undefined;
