@@ -10,26 +10,9 @@ import { expect, test } from "bun:test";
 import { LABEL } from "../../../core/labels.ts";
 import { getDeployment } from "../../../core/state/index.ts";
 import { formedCluster } from "./formed.ts";
+import { BAD, GOOD, healthcheckedApi } from "./healthchecked-api.ts";
 
-const GOOD = `sh -c 'touch /ok; exec sleep 3600'`;
-const BAD = `sh -c 'exec sleep 3600'`;
-
-const compose = (command: string) => ({
-  files: [
-    {
-      name: "compose.yaml",
-      content: `services:
-  api:
-    image: app:1
-    command: ${JSON.stringify(command)}
-    healthcheck: { test: ["CMD", "test", "-f", "/ok"], interval: 1s }
-    deploy:
-      update_config: { monitor: 3s }
-`,
-    },
-  ],
-  workingDir: "/srv/app",
-});
+const compose = (command: string) => healthcheckedApi(command, "      update_config: { monitor: 3s }\n");
 
 test("a one-replica service whose update fails is rolled back, and `up --wait` says so", async () => {
   const { world, agents } = await formedCluster(11, 3, (a) => {

@@ -15,28 +15,9 @@ import { expect, test } from "bun:test";
 import { LABEL } from "../../../core/labels.ts";
 import { getDeployment } from "../../../core/state/index.ts";
 import { formedCluster } from "./formed.ts";
+import { BAD, GOOD, healthcheckedApi } from "./healthchecked-api.ts";
 
-const GOOD = `sh -c 'touch /ok; exec sleep 3600'`;
-const BAD = `sh -c 'exec sleep 3600'`;
-
-const compose = (command: string) => ({
-  files: [
-    {
-      name: "compose.yaml",
-      content: `services:
-  api:
-    image: app:1
-    command: ${JSON.stringify(command)}
-    healthcheck: { test: ["CMD", "test", "-f", "/ok"], interval: 1s }
-    deploy:
-      replicas: 3
-      placement: { max_replicas_per_node: 1 }
-      update_config: { parallelism: 1, monitor: 3s }
-`,
-    },
-  ],
-  workingDir: "/srv/app",
-});
+const compose = (command: string) => healthcheckedApi(command, "      replicas: 3\n      placement: { max_replicas_per_node: 1 }\n      update_config: { parallelism: 1, monitor: 3s }\n");
 
 test("a rolled-back update leaves no replica on the failed spec", async () => {
   const { world, agents } = await formedCluster(7, 3, (a) => {
