@@ -1,6 +1,7 @@
 /** `fizz port [--protocol tcp|udp] [--index n] service private_port`: the host address a container port is published on. */
 import { FizzError, usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
+import type { Context } from "./context.ts";
 import { connect, projectOrName, withProjectOptions, requireServices } from "./project-common.ts";
 import { containerName, indexOption, noContainerError, pickContainers } from "./service-containers.ts";
 
@@ -25,11 +26,9 @@ export const register: RegisterVerb = (cli, action) => {
           if (!c) {
             // In a cluster the ingress accepts a published port on every node, so it has an answer here even when
             // this node runs no such replica (that replica's ingress port is the service's, on every node).
-            const { ingressPortsHere } = await import("./cluster-ports.ts");
-            const want = `${name}-${service}-${index}`;
-            const viaIngress = (await ingressPortsHere(ctx, name, service!)).get(want)?.find((p) => p.target === Number(portArg) && p.protocol === protocol);
-            if (viaIngress) {
-              ctx.out(`0.0.0.0:${viaIngress.published}\n`);
+            const published = await ingressPort(ctx, name, service!, `${name}-${service}-${index}`, Number(portArg), protocol);
+            if (published !== undefined) {
+              ctx.out(`0.0.0.0:${published}\n`);
               return 0;
             }
             throw await noContainerError(ctx, name, service!, index, "running container");
@@ -39,10 +38,9 @@ export const register: RegisterVerb = (cli, action) => {
           const b = bindings?.find((x) => x.HostPort) ?? undefined;
           if (!b) {
             // In a cluster the ingress serves a published port on every node; the engine does not bind it.
-            const { ingressPortsHere } = await import("./cluster-ports.ts");
-            const viaIngress = (await ingressPortsHere(ctx, name, service!)).get(containerName(c))?.find((p) => p.target === Number(portArg) && p.protocol === protocol);
-            if (viaIngress) {
-              ctx.out(`0.0.0.0:${viaIngress.published}\n`);
+            const published = await ingressPort(ctx, name, service!, containerName(c), Number(portArg), protocol);
+            if (published !== undefined) {
+              ctx.out(`0.0.0.0:${published}\n`);
               return 0;
             }
             throw new FizzError({
@@ -59,3 +57,9 @@ export const register: RegisterVerb = (cli, action) => {
       }),
     );
 };
+
+/** The port the cluster's ingress accepts on every node for `container`'s `target`/`protocol`, as the local agent reports it. */
+async function ingressPort(ctx: Context, project: string, service: string, container: string, target: number, protocol: string): Promise<number | undefined> {
+  const { ingressPortsHere } = await import("./cluster-ports.ts");
+  return (await ingressPortsHere(ctx, project, service)).get(container)?.find((p) => p.target === target && p.protocol === protocol)?.published;
+}
