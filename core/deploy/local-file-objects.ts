@@ -25,12 +25,15 @@ export interface LocalFileObjects {
 }
 
 /**
- * `dir`: the project's own directory for these files. `env`: the project's
+ * `dir`: the project's own directory for these files (a string, or a function
+ * asked only when there is a file to place). `env`: the project's
  * environment (the shell over its .env), where `environment:` names a variable.
  * A definition whose variable is unset keeps no file (the container spec says why).
  */
-export function localFileObjects(project: Project, dir: string, env: (name: string) => string | undefined): LocalFileObjects {
+export function localFileObjects(project: Project, dir: string | (() => string), env: (name: string) => string | undefined): LocalFileObjects {
   const files: LocalFileObject[] = [];
+  let base: string | undefined;
+  const dirOf = () => (base ??= typeof dir === "string" ? dir : dir());
   const used = (kind: "secrets" | "configs") => new Set([...Object.values(project.services), ...Object.values(project.disabled_services)].flatMap((s) => s[kind].map((r) => r.source)));
   const convert = (kind: "secrets" | "configs", defs: Record<string, SecretDef>): Record<string, SecretDef> => {
     const want = used(kind);
@@ -43,7 +46,7 @@ export function localFileObjects(project: Project, dir: string, env: (name: stri
       }
       const bytes = new TextEncoder().encode(value);
       const digest = bytesToHex(sha256(bytes)).slice(0, 16);
-      const path = `${dir}/${kind.slice(0, -1)}-${key.replace(/[^A-Za-z0-9_.-]/g, "_")}-${digest}`;
+      const path = `${dirOf()}/${kind.slice(0, -1)}-${key.replace(/[^A-Za-z0-9_.-]/g, "_")}-${digest}`;
       files.push({ path, bytes });
       out[key] = { ...def, file: path };
       digests[kind].set(key, digest);

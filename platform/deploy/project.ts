@@ -63,7 +63,7 @@ export function prepareProject(project: Project, opts: PrepareOptions): Prepared
     disabled[name] = opts.targets?.includes(name) ? withResolvedEnvironment(s, readText, opts.hostEnv) : s;
   }
   // `environment:` and `content:` secrets and configs become files here (the agent path seals them instead).
-  const local = localFileObjects({ ...project, services, disabled_services: disabled }, localFilesDir(project.name, opts.hostEnv), (n) => opts.projectEnv?.[n] ?? opts.hostEnv[n]);
+  const local = localFileObjects({ ...project, services, disabled_services: disabled }, () => localFilesDir(project.name, opts.hostEnv), (n) => opts.projectEnv?.[n] ?? opts.hostEnv[n]);
   if (opts.writeLocalFiles) writeLocalFiles(local.files);
   const resolved: Project = local.project;
   const { desired, warnings } = desiredProject(resolved, {
