@@ -4,13 +4,12 @@
  * ("strconv.ParseInt: parsing \"5s\""). The engine is a stand-in on a unix socket.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isolatedFizz } from "./isolated-cli.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 let dir: string;
 let engine: Server;
 const sinces: (string | null)[] = [];
@@ -44,13 +43,7 @@ afterAll(async () => {
 });
 
 function fizz(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { PATH: process.env.PATH ?? "", HOME: dir, XDG_RUNTIME_DIR: dir, NO_COLOR: "1", FIZZ_ENGINE: `unix://${join(dir, "engine.sock")}` };
-    const p = spawn(process.execPath, [join(ROOT, "cmd/fizz.ts"), ...args], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    p.on("close", (code) => resolve({ code, stderr }));
-  });
+  return isolatedFizz(dir, { FIZZ_ENGINE: `unix://${join(dir, "engine.sock")}` }, args).then(({ code, stderr }) => ({ code, stderr }));
 }
 
 describe("fizz logs --since", () => {

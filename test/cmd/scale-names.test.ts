@@ -4,13 +4,12 @@
  * nothing is scaled. The agent is a stand-in on a unix socket.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isolatedFizz } from "./isolated-cli.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 let dir: string;
 let agent: Server;
 const scaled: string[] = [];
@@ -41,13 +40,7 @@ afterAll(async () => {
 });
 
 function fizz(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { PATH: process.env.PATH ?? "", HOME: dir, XDG_RUNTIME_DIR: dir, NO_COLOR: "1", FIZZ_HOST: `unix:${join(dir, "agent.sock")}` };
-    const p = spawn(process.execPath, [join(ROOT, "cmd/fizz.ts"), ...args], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    p.on("close", (code) => resolve({ code, stderr }));
-  });
+  return isolatedFizz(dir, { FIZZ_HOST: `unix:${join(dir, "agent.sock")}` }, args).then(({ code, stderr }) => ({ code, stderr }));
 }
 
 test("a misspelt service is refused with the nearest name, and no assignment is applied", async () => {

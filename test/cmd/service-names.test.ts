@@ -5,13 +5,12 @@
  * stand-in on a unix socket that runs no containers.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isolatedFizz } from "./isolated-cli.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 let dir: string;
 let engine: Server;
 
@@ -32,15 +31,7 @@ afterAll(async () => {
 
 /** Runs fizz in the project (async: the stand-in engine answers from this process). */
 function fizz(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { PATH: process.env.PATH ?? "", HOME: dir, XDG_RUNTIME_DIR: dir, NO_COLOR: "1", FIZZ_ENGINE: `unix://${join(dir, "engine.sock")}` };
-    const p = spawn(process.execPath, [join(ROOT, "cmd/fizz.ts"), ...args], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    p.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return isolatedFizz(dir, { FIZZ_ENGINE: `unix://${join(dir, "engine.sock")}` }, args);
 }
 
 describe("a service name the compose file does not have", () => {
