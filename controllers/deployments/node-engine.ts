@@ -12,6 +12,7 @@ import { EngineExecutor, type BuildSpec } from "../../platform/deploy/engine-ada
 import type { ExecutorEngine } from "../../platform/deploy/executor.ts";
 import { listProjectContainers, readActualWithContainers } from "../../platform/deploy/project.ts";
 import type { HealthEngine } from "../../platform/deploy/health-monitor.ts";
+import { ContainersInHand } from "../../platform/deploy/containers-in-hand.ts";
 
 export interface NodeEngine extends HealthEngine {
   /** docker or podman (or a fake's name). */
@@ -31,14 +32,17 @@ export interface NodeEngine extends HealthEngine {
 }
 
 export function engineNode(engine: Engine): NodeEngine {
+  // Plans and the health monitor never act on one container at once.
+  const inHand = new ContainersInHand();
   return {
     name: engine.name,
     containers: (project) => listProjectContainers(engine, project),
     managed: () => engine.containers.list({ all: true, labels: [...MANAGED_FILTER] }),
     observe: (project, node) => readActualWithContainers(engine, project, node),
-    executor: (builds) => new EngineExecutor(engine, builds),
+    executor: (builds) => inHand.guard(new EngineExecutor(engine, builds)),
     find: (id) => engine.containers.find(id),
     logs: (id, opts) => engine.containers.logs(id, opts),
-    restart: (id) => engine.containers.restart(id),
+    restart: (id) => inHand.restart(id, () => engine.containers.restart(id)),
+    inHand: (id) => inHand.isHeld(id),
   };
 }

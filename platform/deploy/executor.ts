@@ -43,6 +43,8 @@ export interface ExecutorEngine {
   serviceContainers(project: string, service: string): Promise<{ id: string; name: string; status: GateStatus }[]>;
   /** The last `lines` lines a container wrote (stdout and stderr), for an error about it. */
   logTail?(containerId: string, lines: number): Promise<string>;
+  /** Called once a run has ended, its rollback included (containers-in-hand.ts lets go of what the run held). */
+  settled?(): void;
 }
 
 /** Lines of a failed dependency's output put into the error: a failed `up` removes what it created, and its logs with it. */
@@ -124,6 +126,14 @@ export interface ExecuteResult {
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function executePlan(plan: Plan<ServiceTemplate>, engine: ExecutorEngine, opts: ExecuteOptions): Promise<ExecuteResult> {
+  try {
+    return await run(plan, engine, opts);
+  } finally {
+    engine.settled?.();
+  }
+}
+
+async function run(plan: Plan<ServiceTemplate>, engine: ExecutorEngine, opts: ExecuteOptions): Promise<ExecuteResult> {
   // The engine itself serialises container starts; a low limit only makes creates
   // queue behind slow starts (measured by bench/support/profile-up-down.ts: at 50
   // containers, 8 in flight took 19.4 s, 64 took 17.3 s, the direct-API floor 16.1 s).

@@ -20,6 +20,8 @@ export interface HealthEngine {
   containers(project: string): Promise<ContainerSummary[]>;
   find(id: string): Promise<ContainerInspect | undefined>;
   restart(id: string): Promise<void>;
+  /** True while a plan is stopping, moving aside or removing the container (containers-in-hand.ts): the monitor leaves it alone. */
+  inHand?(id: string): boolean;
 }
 
 export function healthEngineOf(engine: Engine): HealthEngine {
@@ -93,7 +95,7 @@ export class HealthMonitor {
       const name = (c.Names[0] ?? c.Id).replace(/^\//, "");
       seen.add(name);
       if (this.inFlight.has(name)) continue;
-      if (held?.has(service)) {
+      if (held?.has(service) || this.engine.inHand?.(c.Id)) {
         this.failingSince.delete(name);
         continue;
       }
@@ -129,6 +131,8 @@ export class HealthMonitor {
         engineRestarts,
       });
       decisions.set(name, decision);
+      // A plan may have taken the container in hand while this pass read it.
+      if (decision.action === "restart" && this.engine.inHand?.(c.Id)) continue;
       if (decision.action === "restart") {
         const reason = decision.cause === "unhealthy" ? "unhealthy" : `exited with code ${ins.State.ExitCode}`;
         // Recorded before acting, so the backoff counts it even if the restart is slow or fails.
