@@ -71,8 +71,17 @@ async function until(what: string, timeoutMs: number, probe: () => Promise<boole
 interface DeployCpu {
   readonly all: number;
   readonly agent: number;
+  /** Summed over the hosts, by process kind (dockerd, dockerd-children, containerd, …; support/host-cpu.ts). */
+  readonly byKind: ReadonlyMap<string, number>;
 }
-const cpuUsed = (a: Map<string, number>, b: Map<string, number>): DeployCpu => ({ all: cpuTotal(a, b), agent: cpuTotal(a, b, (k) => / (fizz|bun)$/.test(k)) });
+const cpuUsed = (a: Map<string, number>, b: Map<string, number>): DeployCpu => {
+  const byKind = new Map<string, number>();
+  for (const [k, v] of b) {
+    const kind = k.slice(k.indexOf(" ") + 1);
+    byKind.set(kind, (byKind.get(kind) ?? 0) + v - (a.get(k) ?? 0));
+  }
+  return { all: cpuTotal(a, b), agent: cpuTotal(a, b, (k) => / (fizz|bun)$/.test(k)), byKind };
+};
 
 /** One deploy's time to 6 running and the CPU the hosts used meanwhile. */
 interface Deploy {
@@ -243,5 +252,12 @@ console.log(row("failover: host killed to 6 running", med(swarm, (r) => r.failov
 // Where the deploy's time goes on 2 shared cores: the CPU every process of the three hosts used until 6 ran.
 console.log(row("deploy, no network: CPU of all hosts' processes", medBare(swarm, (d) => d.cpu.all), medBare(fizz, (d) => d.cpu.all)));
 console.log(row("deploy, own network: CPU of all hosts' processes", med(swarm, (r) => r.networked.cpu.all), med(fizz, (r) => r.networked.cpu.all)));
+// Which processes the no-network deploy's CPU went to, per system (median per kind over its deploys): the engines' share shows whether Fizz's containers cost the engines more than Swarm's.
+const kinds = (rs: (SwarmRound | FizzRound)[]) => {
+  const all = rs.flatMap((r) => r.bare);
+  const names = [...new Set(all.flatMap((d) => [...d.cpu.byKind.keys()]))].sort();
+  return names.map((k) => [k, median(all.map((d) => d.cpu.byKind.get(k) ?? 0))] as const).filter(([, ms]) => ms > 0).map(([k, ms]) => `${k} ${secs(ms)}`).join(", ");
+};
+console.log(`deploy, no network, CPU-s by process kind (median): Swarm ${kinds(swarm)}; Fizz ${kinds(fizz)}`);
 console.log(`Fizz's agents' share of that CPU: ${secs(medBare(fizz, (d) => d.cpu.agent))} s (no network), ${secs(med(fizz, (r) => r.networked.cpu.agent))} s (own network)`);
 process.exit(0);
