@@ -1,17 +1,28 @@
-/** `fizz cluster keys list|install <key>|use <id>|remove <id>`: this node's cluster keyring (rotation without restart). */
+/**
+ * `fizz cluster keys list|install <key>|use <id>|remove <id>`: this node's cluster keyring (rotation without restart);
+ * `fizz cluster token`: a join token for the cluster as it is now, from any member.
+ */
 import { usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { agentClient, table } from "./agent-client.ts";
 
-const USAGE = "fizz cluster keys list | install <key> | use <id> | remove <id>";
+const USAGE = "fizz cluster token | keys list | install <key> | use <id> | remove <id>";
 
 export const register: RegisterVerb = (cli, action) => {
   cli
-    .command("cluster [...args]", "Cluster keyring: keys list | install <key> | use <id> | remove <id> (run on every node)")
+    .command("cluster [...args]", "A join token for the cluster (token), or the keyring: keys list | install <key> | use <id> | remove <id> (run on every node)")
     .option("--format <format>", "table (default) or json (for `keys list`)")
     .action(
       action(async (ctx, args, options) => {
         const [group, sub, arg, ...rest] = args;
+        if (group === "token") {
+          if (sub !== undefined) throw usageError("fizz cluster token takes no arguments", USAGE);
+          // What `fizz init` printed, minted again: the current primary key (a rotation made older tokens stale), this node as seed.
+          const r = await (await agentClient(ctx)).clusterToken();
+          ctx.err(`The token carries the cluster key: share it like a password.\nOn the node to add, run:\n\n  fizz join ${r.address} --token ${r.token}\n\n`);
+          ctx.out(`${r.token}\n`);
+          return 0;
+        }
         if (group !== "keys") throw usageError(group === undefined ? "fizz cluster needs a subcommand" : `unknown cluster subcommand '${group}'`, USAGE);
         const format = optString(options, "format") ?? "table";
         if (format !== "table" && format !== "json") throw usageError(`unknown format '${format}'`, "use --format table or --format json");

@@ -21,7 +21,7 @@ export const register: RegisterVerb = (cli, action) => {
         const r = await client.clusterInit(advertise ? { advertise } : {});
         ctx.err(`Created cluster ${r.cluster.slice(0, 8)}… on node ${r.node} (${r.address}).\n`);
         ctx.err("The token carries the cluster key: share it like a password.\nOn another node, run:\n\n");
-        ctx.err(`  fizz join ${r.address} --token ${r.token}\n\n`);
+        ctx.err(`  fizz join ${r.address} --token ${r.token}\n\n(\`fizz cluster token\` on any member prints a current one again.)\n\n`);
         // Recovery shares for the master key (secrets), like Vault's unseal keys: on stderr, shown once.
         try {
           const rec = await client.json<{ threshold: number; shares: string[] }>("POST", "/v1/seal/recovery", { threshold: recoveryThreshold, shares: recoveryShares });

@@ -456,10 +456,10 @@ export class ClusterAgent implements ClusterApi, Controller {
     return this.applyKeyring((ring) => removeKey(ring, id));
   }
 
-  /** A join token for the cluster as it is now (this node as seed). */
-  token(): string {
+  /** A join token for the cluster as it is now (its primary key, this node as seed): `fizz cluster token`. */
+  token(): ClusterInitResult {
     if (!this.node || !this.clusterId || !this.keyring) throw this.notMember();
-    return mintJoinToken(this.clusterId, this.keyring, [splitHostPort(this.node.address)]);
+    return { cluster: hex(this.clusterId), node: this.d.nodeId, address: this.node.address, token: mintJoinToken(this.clusterId, this.keyring, [splitHostPort(this.node.address)]) };
   }
 
   /** Agent shutdown: stop without leaving (peers see the node go away; it rejoins on restart). */

@@ -198,6 +198,10 @@ export class ApiClient {
   async clusterNodes(): Promise<ClusterNodeView[]> {
     return (await this.json<{ nodes: ClusterNodeView[] }>("GET", "/v1/cluster/nodes")).nodes;
   }
+  /** GET /v1/cluster/token (`fizz cluster token`). */
+  clusterToken(): Promise<ClusterInitResult> {
+    return this.json("GET", "/v1/cluster/token");
+  }
   clusterKeys(): Promise<ClusterKeysView> {
     return this.json("GET", "/v1/cluster/keys");
   }

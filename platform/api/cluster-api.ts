@@ -50,6 +50,8 @@ export interface ClusterApi {
   leave(): Promise<{ left: boolean; node: string }>;
   nodes(): readonly ClusterNodeView[];
   keys(): ClusterKeysView;
+  /** A join token for the cluster as it is now (its primary key, this node as seed): `fizz cluster token`. */
+  token(): ClusterInitResult;
   installKey(key: string): ClusterKeysView & { installed: string };
   useKey(id: string): ClusterKeysView;
   removeKey(id: string): ClusterKeysView;

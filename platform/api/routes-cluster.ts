@@ -1,4 +1,4 @@
-/** /v1/cluster/…: `fizz init`, `join`, `leave`, `nodes`, `cluster-keys`. Without a cluster runtime every route answers 503. */
+/** /v1/cluster/…: `fizz init`, `join`, `leave`, `nodes`, `cluster token`, `cluster keys`. Without a cluster runtime every route answers 503. */
 import type { ClusterApi } from "./cluster-api.ts";
 import { httpError } from "./errors.ts";
 import { json } from "./reply.ts";
@@ -40,6 +40,10 @@ export function clusterRoutes(cluster: ClusterApi | undefined): RouteModule {
     r.get("/v1/cluster/nodes", (c) => {
       noQuery(c);
       return json({ nodes: cl().nodes() });
+    });
+    r.get("/v1/cluster/token", (c) => {
+      noQuery(c);
+      return json(cl().token());
     });
     r.get("/v1/cluster/keys", (c) => {
       noQuery(c);

@@ -10,7 +10,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { FizzError } from "../../../core/errors.ts";
-import { encodeJoinToken, parseJoinToken } from "../../../core/cluster-crypto/index.ts";
+import { parseJoinToken } from "../../../core/cluster-crypto/index.ts";
 import { MemoryEngine } from "../../support/memory-engine.ts";
 import { startTestAgent, type TestAgent } from "../../support/test-agent.ts";
 import { until, failure } from "../../support/wait.ts";
@@ -79,13 +79,15 @@ test("init, join, replicate, rotate keys, refuse a wrong key, crash + rejoin, le
     expect({ status: stale.status, code: stale.code }).toEqual({ status: 403, code: "cluster.wrong_key" });
     expect(stale.message).toContain("wrong cluster key");
     expect(c.store.getMeta("cluster_id") ?? "").toBe("");
-    const parsed = parseJoinToken(init.token);
-    if (!parsed.ok) throw new Error(parsed.error.message);
     const garbled = await failure(c.client.clusterJoin(init.address, init.token.slice(0, -1)));
     expect({ status: garbled.status, code: garbled.code }).toEqual({ status: 400, code: "join_token.checksum" });
-    // A token for the new key works.
-    const fresh = encodeJoinToken({ ...parsed.token, key: new Uint8Array(32).fill(42) });
-    await c.client.clusterJoin(init.address, fresh);
+    // Any member hands out the token of the cluster as it is now (`fizz cluster token`): the rotated key, that member as seed.
+    const minted = await b.client.clusterToken();
+    expect({ cluster: minted.cluster, node: minted.node, address: minted.address }).toEqual({ cluster: init.cluster, node: idB, address: (await b.client.clusterNodes()).find((n) => n.self)!.address });
+    const mintedParsed = parseJoinToken(minted.token);
+    if (!mintedParsed.ok) throw new Error(mintedParsed.error.message);
+    expect(Buffer.from(mintedParsed.token.key).equals(Buffer.from(new Uint8Array(32).fill(42)))).toBe(true);
+    await c.client.clusterJoin(minted.address, minted.token);
     await until("a sees 3 alive", 5000, async () => (await a.client.clusterNodes()).filter((n) => n.state === "alive").length === 3);
 
     // Crash a (no leave) and restart it from the same store: it rejoins by itself with its id.
@@ -107,6 +109,11 @@ test("init, join, replicate, rotate keys, refuse a wrong key, crash + rejoin, le
       await until("a sees b left", 5000, async () => (await a2.client.clusterNodes()).find((n) => n.id === idB)?.state === "left");
       expect((await failure(b.client.clusterNodes())).code).toBe("cluster.not_member");
       expect(b.store.keys.read("cluster-keyring")).toBeUndefined();
+      // A node that is not a member has no token to give; one that left comes back with a member's.
+      expect((await failure(b.client.clusterToken())).code).toBe("cluster.not_member");
+      const again = await a2.client.clusterToken();
+      await b.client.clusterJoin(again.address, again.token);
+      await until("a sees b alive again", 8000, async () => (await a2.client.clusterNodes()).find((n) => n.id === idB)?.state === "alive");
     } finally {
       await a2.stop();
     }

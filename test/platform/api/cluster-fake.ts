@@ -32,6 +32,11 @@ export class FakeCluster implements ClusterApi {
   nodes() {
     return [this.self];
   }
+  token() {
+    this.calls.push("token");
+    if (!this.member) throw new FizzError({ code: "cluster.not_member", message: "this node is not part of a cluster", status: 409 });
+    return { cluster: "00".repeat(16), node: this.self.id, address: this.self.address, token: "fizz1fake" };
+  }
   keys(): ClusterKeysView {
     return { primary: this.ring.primary, keys: this.ring.keys.map((k) => ({ id: k.id, primary: k.id === this.ring.primary })) };
   }

@@ -54,8 +54,9 @@ describe("cluster routes", () => {
     expect((await s.client.clusterInit({ advertise: "10.0.0.5:7946" })).address).toBe("10.0.0.5:7946");
     expect((await s.client.clusterJoin("10.0.0.6", "fizz1abc")).via).toBe("10.0.0.6");
     expect((await s.client.clusterNodes()).map((n) => n.id)).toEqual(["test-node"]);
+    expect((await s.client.clusterToken()).token).toBe("fizz1fake");
     expect((await s.client.clusterLeave()).left).toBe(true);
-    expect(fake.calls).toEqual(["init 10.0.0.5:7946", "join 10.0.0.6 fizz1abc", "leave"]);
+    expect(fake.calls).toEqual(["init 10.0.0.5:7946", "join 10.0.0.6 fizz1abc", "token", "leave"]);
   });
 
   test("a refusal keeps its status, code and exact message", async () => {
