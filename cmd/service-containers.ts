@@ -105,17 +105,40 @@ export async function onOtherNodes(ctx: Context, project: string, services: read
     const { runningAgent } = await import("./agent-mode.ts");
     const client = await runningAgent(ctx);
     if (!client) return [];
-    const [self, list] = await Promise.all([selfNames(client), client.containers({ deployment: project })]);
-    return list.filter((c) => c.node !== undefined && !self.has(c.node) && (!services.length || services.includes(c.service))).map((c) => ({ name: c.name, node: c.node! }));
+    const [self, list] = await Promise.all([selfOf(client), client.containers({ deployment: project })]);
+    return list.filter((c) => elsewhereThan(self, c) && (!services.length || services.includes(c.service))).map((c) => ({ name: c.name, node: nodeLabel(self, c) }));
   } catch {
     return [];
   }
 }
 
-/** What the agent's own containers carry as their node: the member's name (from the members), and its id (/v1/info). */
-async function selfNames(client: { info(): Promise<Record<string, unknown>>; clusterNodes(): Promise<readonly { name: string; self: boolean }[]> }): Promise<Set<string>> {
+/** The agent's own node: its id (/v1/info), and the names its containers carry (its member name, and the id). */
+interface SelfNode {
+  readonly id: string;
+  readonly names: ReadonlySet<string>;
+}
+
+async function selfOf(client: { info(): Promise<Record<string, unknown>>; clusterNodes(): Promise<readonly { name: string; self: boolean }[]> }): Promise<SelfNode> {
   const [info, nodes] = await Promise.all([client.info(), client.clusterNodes().catch(() => [])]);
-  return new Set([String(info.node ?? ""), ...nodes.filter((n) => n.self).map((n) => n.name)]);
+  const id = String(info.node ?? "");
+  return { id, names: new Set([id, ...nodes.filter((n) => n.self).map((n) => n.name)]) };
+}
+
+type Placed = { readonly node?: string | undefined; readonly nodeId?: string | undefined };
+
+/**
+ * A container the agent lists that runs on another node. By node id: members may share a host name
+ * (VMs cloned from one image), and by name alone another node's replica looked like this node's own,
+ * so `exec` said there was none and `logs` said nothing. An agent that sends no id is matched by name.
+ */
+function elsewhereThan(self: SelfNode, c: Placed): boolean {
+  if (c.node === undefined) return false;
+  return c.nodeId !== undefined && self.id !== "" ? c.nodeId !== self.id : !self.names.has(c.node);
+}
+
+/** The node as the user reads it: its name, with its short id when this node has that name too. */
+function nodeLabel(self: SelfNode, c: Placed): string {
+  return c.nodeId !== undefined && self.names.has(c.node!) ? `${c.node} (${c.nodeId.slice(0, 8)})` : c.node!;
 }
 
 /** The note for replicas a verb did not reach (`lead` says what it did not do), or nothing. */
@@ -132,8 +155,8 @@ async function remoteReplicas(ctx: Context, project: string, service: string | u
     const { runningAgent } = await import("./agent-mode.ts");
     const client = await runningAgent(ctx);
     if (!client) return [];
-    const [self, list] = await Promise.all([selfNames(client), client.containers({ deployment: project, ...(service ? { service } : {}) })]);
-    return list.filter((c) => c.node !== undefined && !self.has(c.node) && (index === undefined || c.number === index)).map((c) => ({ name: c.name, node: c.node! }));
+    const [self, list] = await Promise.all([selfOf(client), client.containers({ deployment: project, ...(service ? { service } : {}) })]);
+    return list.filter((c) => elsewhereThan(self, c) && (index === undefined || c.number === index)).map((c) => ({ name: c.name, node: nodeLabel(self, c) }));
   } catch {
     return [];
   }

@@ -96,6 +96,7 @@ function remoteContainers(node: ClusterNode, self: string, members: ReturnType<t
       restarts: 0,
       ports: portsShown(spec, r.deploymentId, r.service, where, undefined),
       node: where,
+      nodeId: r.nodeId,
       ...(r.addresses && Object.keys(r.addresses).length ? { addresses: { ...r.addresses } } : {}),
     });
   }
@@ -177,7 +178,7 @@ export class ClusterViews {
     const members = membersOf(node);
     const selfName = members.get(this.self)?.name ?? this.self.slice(0, 8);
     const remote = remoteContainers(node, this.self, members, f);
-    const here = local.map((c) => ({ ...c, ports: portsShown(specOf(node, c.deployment), c.deployment, c.service, selfName, c.ports), node: selfName }));
+    const here = local.map((c) => ({ ...c, ports: portsShown(specOf(node, c.deployment), c.deployment, c.service, selfName, c.ports), node: selfName, nodeId: this.self }));
     return [...here, ...remote].sort((a, b) => a.name.localeCompare(b.name) || (a.node ?? "").localeCompare(b.node ?? ""));
   }
 }

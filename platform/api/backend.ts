@@ -137,6 +137,8 @@ export interface ContainerView {
   readonly ports: readonly string[];
   /** In a cluster: the name of the node running it. */
   readonly node?: string;
+  /** In a cluster: the id of the member running it (names need not be unique). */
+  readonly nodeId?: string;
   /** Its IPv4 address on each of its networks, by compose network key. */
   readonly addresses?: Readonly<Record<string, string>>;
 }
