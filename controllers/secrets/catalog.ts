@@ -13,6 +13,7 @@ import { decryptAge } from "../../core/secrets/age.ts";
 import type { Aead } from "../../core/secrets/age-stream.ts";
 import { pathIdentity, recipientOfIdentity, equalBytes } from "../../core/secrets/keys.ts";
 import { limitMessage } from "../../core/limits.ts";
+import { mayRead } from "../../core/secrets/delivery.ts";
 import {
   fromBase64,
   identityKey,
@@ -255,6 +256,17 @@ export class Catalog {
     }
     const grants = revoke ? m.grants.filter((g) => g !== target) : [...new Set([...m.grants, target])].sort();
     const next = { ...m, grants };
+    if (revoke) {
+      // As `secret rm` of a secret in use: services that read it only through this grant would keep their files
+      // until their next container, which the agent then could not create (every pass, until the spec changes).
+      const lost = this.d.usedBy(path).filter((u) => {
+        const [project = "", service = ""] = u.split("/");
+        return mayRead(path, m, project, service).ok && !mayRead(path, next, project, service).ok;
+      });
+      if (lost.length) {
+        throw new FizzError({ code: "secrets.in_use", message: `secret ${path} is used by ${lost.join(", ")}, which could no longer read it`, hint: "remove it from those services (or fizz down the deployment) and run fizz up first", status: 409 });
+      }
+    }
     this.d.state.put(secretKey(path), next);
     this.d.emit(revoke ? "secret.revoked" : "secret.granted", `secret ${path} ${revoke ? "no longer granted to" : "granted to"} ${target}`, { secret: path, target });
     return this.summary(path, next);

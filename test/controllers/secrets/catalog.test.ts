@@ -33,7 +33,7 @@ class Records implements SecretsRecords {
   }
 }
 
-function catalog() {
+function catalog(usedBy: (path: string) => string[] = () => []) {
   const master = new MasterKey(Uint8Array.from(randomBytes(32)));
   let t = 1_000;
   const events: { type: string; message: string }[] = [];
@@ -44,7 +44,7 @@ function catalog() {
     aead: jsAead,
     now: () => t++,
     maxBytes: 1 << 20,
-    usedBy: () => [],
+    usedBy,
     emit: (type, message) => events.push({ type, message }),
   });
   return { c, events };
@@ -119,5 +119,22 @@ describe("grants", () => {
     expect((e as Error).message).toBe("secret db is not granted to nobody (granted to shop)");
     expect(events.filter((x) => x.type === "secret.revoked")).toEqual([]);
     expect(c.grant("db", "shop", true).grants).toEqual([]);
+  });
+
+  test("revoking a grant a running service reads by is refused, naming it, as secret rm of a secret in use is", async () => {
+    // Revoked while exs/app used it, the grant went and the replicas ran on; the next one the agent (re)created
+    // failed to start, every 10 s, with 'may not read it' in the event log and nothing in fizz ps.
+    const { c, events } = catalog((path) => (path === "api_tok" ? ["exs/app", "web/front"] : []));
+    await c.create("api_tok", bytes("tok"), { kind: "secret", project: "other" });
+    c.grant("api_tok", "exs/app");
+    c.grant("api_tok", "web");
+    c.grant("api_tok", "web/front");
+    const e = await refusal(Promise.resolve().then(() => c.grant("api_tok", "exs/app", true)));
+    expect({ code: e?.code, status: e?.status, message: e?.message }).toEqual({ code: "secrets.in_use", status: 409, message: "secret api_tok is used by exs/app, which could no longer read it" });
+    expect(e?.hint).toBe("remove it from those services (or fizz down the deployment) and run fizz up first");
+    expect(c.inspect("api_tok").grants).toEqual(["exs/app", "web", "web/front"]);
+    // web/front still reads it through the project's grant: that revoke takes nothing away from a user.
+    expect(c.grant("api_tok", "web/front", true).grants).toEqual(["exs/app", "web"]);
+    expect(events.filter((x) => x.type === "secret.revoked")).toHaveLength(1);
   });
 });
