@@ -2,6 +2,7 @@
 import { FizzError, usageError } from "../core/errors.ts";
 import { optString, type RegisterVerb } from "./command.ts";
 import { agentClient } from "./agent-client.ts";
+import { paint } from "./context.ts";
 import { scalingViolation } from "../core/compose/xfizz.ts";
 import type { XFizzService } from "../core/compose/model.ts";
 import { suggest } from "../core/text/suggest.ts";
@@ -24,6 +25,7 @@ export const register: RegisterVerb = (cli, action) => {
         try {
           const r = await client.scale(name, service, n);
           ctx.err(` ✔ ${`Service ${name}/${service}`.padEnd(34)} scaled ${r.previous} → ${r.replicas}\n`);
+          for (const w of r.warnings ?? []) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
         } catch (e) {
           if (e instanceof FizzError && e.status === 404) throw new FizzError({ code: e.code, message: e.message, hint: "see 'fizz ls' for deployments and their services" });
           throw e;

@@ -218,7 +218,7 @@ export class DeploymentChanges {
     if (!started) return undefined;
     const out = await started.done;
     if (!out.ok) throw out.error!;
-    return started.result;
+    return out.warnings.length ? { ...started.result, warnings: out.warnings } : started.result;
   }
 
   /** `fizz rollback`: the service's previous spec back, applied like an `up`. */

@@ -25,8 +25,11 @@ export interface ClusterFollow {
   active(): boolean;
   /** Members that have not applied `intent` yet (by name), and the first failure reported, if any. */
   pending(deployment: string, intent: string): { waiting: string[]; failed?: { node: string; message: string; superseded?: boolean } };
-  /** Placed replicas not created from the current spec yet (a rolling update still under way), by name. */
-  outdated(deployment: string): string[];
+  /**
+   * Placed replicas not created from the current spec yet (a rolling update still under way), by name; and
+   * replicas that fit no node, each with why ("web #1 (ConstraintMismatch: …: 3 nodes)").
+   */
+  outdated(deployment: string): { readonly updating: readonly string[]; readonly unplaceable: readonly string[] };
   /** Resolves when every placed replica runs the current spec (healthy where it has a check). */
   waitRunning(deployment: string, timeoutMs: number, signal: AbortSignal): Promise<void>;
 }
@@ -113,6 +116,7 @@ export class Follower {
     const deadline = this.d.now() + o.timeoutMs;
     const signal = o.signal ?? new AbortController().signal;
     const cluster = this.d.cluster?.active() ? this.d.cluster : undefined;
+    const unplaceable: string[] = [];
     if (cluster) {
       let nextNote = this.d.now() + WAITING_NOTE_MS;
       for (;;) {
@@ -127,8 +131,23 @@ export class Follower {
           });
         }
         // Every member applied it, and a rolling update it started has reached every replica (or rolled back: failed above).
-        const left = p.waiting.length ? p.waiting.map((n) => `${n} (not applied yet)`) : cluster.outdated(deployment);
-        if (!left.length) break;
+        const o2 = p.waiting.length ? undefined : cluster.outdated(deployment);
+        const left = o2 ? [...o2.updating] : p.waiting.map((n) => `${n} (not applied yet)`);
+        if (!left.length) {
+          // Replicas that fit no node: waiting changes nothing until one fits (a node joins, labels or room change).
+          // Said, not waited for: `up -d` ends with a warning and the replicas start when a node fits, as after
+          // `docker stack deploy`; `up --wait`, which asks for every replica running, fails now rather than time out.
+          if (o2?.unplaceable.length) {
+            const n = o2.unplaceable.length;
+            const what = `${n} ${n === 1 ? "replica fits" : "replicas fit"} no node`;
+            const services = [...new Set(o2.unplaceable.map((u) => u.slice(0, u.indexOf(" #"))))];
+            const why = services.map((svc) => `\`fizz why ${svc}\``).join(", ");
+            const list = `${o2.unplaceable.slice(0, 10).join(", ")}${n > 10 ? ` and ${n - 10} more` : ""}`;
+            if (o.wait) throw new FizzError({ code: "deploy.unplaceable", message: `not every replica of ${deployment} can run: ${what}: ${list}`, hint: `${why} explains it; change deploy.placement (constraints, max_replicas_per_node, reservations) or the nodes (cluster.labels, more nodes)`, status: 409 });
+            unplaceable.push(`${what} and ${n === 1 ? "stays" : "stay"} pending until one fits: ${list}; ${why} ${services.length === 1 ? "explains it" : "explain them"}`);
+          }
+          break;
+        }
         // Said every few seconds, so a long wait says what it waits for (`fizz events`, the agent's log).
         if (this.d.now() >= nextNote) {
           nextNote = this.d.now() + WAITING_NOTE_MS;
@@ -151,7 +170,7 @@ export class Follower {
         if (p.failed && !p.failed.superseded) throw new FizzError({ code: "deploy.failed_on_node", message: `${p.failed.node}: ${p.failed.message}`, hint: "the change was reverted on every node; `fizz events` on that node shows each step" });
       } else await this.d.waitReady(deployment, left, signal);
     }
-    return { deployment, intent: intent.id, generation: o.generation, ok: true, actions: a.actions, warnings: [...o.warnings, ...a.warnings] };
+    return { deployment, intent: intent.id, generation: o.generation, ok: true, actions: a.actions, warnings: [...o.warnings, ...a.warnings, ...unplaceable] };
   }
 }
 

@@ -10,7 +10,7 @@ import type { Project } from "../../core/compose/model.ts";
 import { sleep, type Clock } from "../../core/clock.ts";
 import { addedServices, intentFromJson, intentToJson, newIntentId, type DeployIntent } from "../../core/deploy/intent.ts";
 import { FizzError } from "../../core/errors.ts";
-import { replicasNotRunning } from "../../core/placement/replica-records.ts";
+import { replicasNotRunning, unplaceableReplicas } from "../../core/placement/replica-records.ts";
 import {
   clearReplicas,
   deleteDeployment as deleteDeploymentState,
@@ -125,11 +125,12 @@ export class ClusterDesired implements ClusterWrites, ClusterFollow {
     return failed ? { waiting, failed } : { waiting };
   }
 
-  outdated(name: string): string[] {
+  outdated(name: string): { updating: string[]; unplaceable: string[] } {
     this.d.source.refresh();
     const cp = this.d.source.placement();
     const rec = this.d.desired.get(name);
-    return cp && rec ? replicasNotRunning(name, rec.spec, cp, this.d.source.recordsNow(), false) : [];
+    if (!cp || !rec) return { updating: [], unplaceable: [] };
+    return { updating: replicasNotRunning(name, rec.spec, cp, this.d.source.recordsNow(), false, { pending: false }), unplaceable: unplaceableReplicas(name, cp) };
   }
 
   async waitRunning(name: string, timeoutMs: number, signal: AbortSignal): Promise<void> {

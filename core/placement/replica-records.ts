@@ -9,6 +9,7 @@ import type { Project } from "../compose/model.ts";
 import { containerAddresses, exitCodeFromStatus, healthFromStatus, type ContainerSummary } from "../deploy/actual.ts";
 import { LABEL, parseLabels } from "../labels.ts";
 import { containerKey, type ContainerRecord, type ContainerStatus } from "../state/schema.ts";
+import { describeReason } from "../scheduler/explain.ts";
 import type { ClusterPlacement } from "./cluster-placement.ts";
 
 /** What a node knows of one of its containers, as the engine lists it. */
@@ -95,9 +96,9 @@ function started(r: ContainerRecord): boolean {
  * otherwise created from the current spec and started is enough.
  */
 
-export function replicasNotRunning(name: string, project: Project, cp: ClusterPlacement, records: ReadonlyMap<string, ContainerRecord>, ready = true): string[] {
+export function replicasNotRunning(name: string, project: Project, cp: ClusterPlacement, records: ReadonlyMap<string, ContainerRecord>, ready = true, o: { readonly pending?: boolean } = {}): string[] {
   const out: string[] = [];
-  for (const p of cp.placement.pending) if (p.deploymentId === name) out.push(`${p.service} #${p.index + 1} (pending: fits no node)`);
+  if (o.pending !== false) for (const p of cp.placement.pending) if (p.deploymentId === name) out.push(`${p.service} #${p.index + 1} (pending: fits no node)`);
   for (const a of cp.placement.assignments) {
     if (a.deploymentId !== name) continue;
     const svc = cp.service(name, a.service);
@@ -119,6 +120,28 @@ export function replicasNotRunning(name: string, project: Project, cp: ClusterPl
     if (r.deploymentId !== name || placed.has(key) || !cp.live.has(r.nodeId) || r.status === "failed" || r.status === "stopped") continue;
     if (!cp.service(name, r.service)) continue; // a service the spec dropped: --remove-orphans' business
     out.push(`${r.service} #${r.index + 1} on ${cp.names.get(r.nodeId)} (placed elsewhere, not removed yet)`);
+  }
+  return out;
+}
+
+/**
+ * Replicas of a deployment that fit no node, each with why every node
+ * refused it, grouped by reason ("web #1 (ConstraintMismatch: \"node.labels.zone
+ * == a\" is not met: 3 nodes)"): what a change says rather than wait for
+ * them, since waiting changes nothing until a node fits (`fizz why` has the
+ * detail).
+ */
+export function unplaceableReplicas(name: string, cp: ClusterPlacement): string[] {
+  const out: string[] = [];
+  for (const p of cp.placement.pending) {
+    if (p.deploymentId !== name) continue;
+    const counts = new Map<string, number>();
+    for (const r of p.reasons) {
+      const k = describeReason(r.reason);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    const why = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k, n]) => `${k}: ${n} node${n === 1 ? "" : "s"}`);
+    out.push(`${p.service} #${p.index + 1} (${why.length ? why.join("; ") : "no node in the cluster"})`);
   }
   return out;
 }

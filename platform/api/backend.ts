@@ -179,6 +179,8 @@ export interface ScaleResult {
   readonly service: string;
   readonly replicas: number;
   readonly previous: number;
+  /** E.g. replicas that fit no node and stay pending until one fits. */
+  readonly warnings?: readonly string[];
 }
 
 /** `fizz why`: the placement of one service's replicas and why nodes were excluded. */

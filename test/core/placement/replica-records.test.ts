@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { loadProject } from "../../../core/compose/load.ts";
 import { clusterPlacement, type PlacementNode } from "../../../core/placement/cluster-placement.ts";
-import { replicaRecords, replicasNotRunning, sameRecord } from "../../../core/placement/replica-records.ts";
+import { replicaRecords, replicasNotRunning, unplaceableReplicas, sameRecord } from "../../../core/placement/replica-records.ts";
 import { containerKey, type ContainerRecord } from "../../../core/state/index.ts";
 
 const project = loadProject({ cwd: "/p/shop", env: {}, reader: { read: (p) => (p === "/p/shop/compose.yaml" ? "services:\n  web:\n    image: fizz-test/busybox:1\n    ports: ['8080:80']\n    deploy: { replicas: 2 }\n" : undefined) } }).project!;
@@ -82,6 +82,9 @@ test("a replica that fits no node is named as pending; a failed or stopped stray
   const big = loadProject({ cwd: "/p/shop", env: {}, reader: { read: (p) => (p === "/p/shop/compose.yaml" ? "services:\n  web:\n    image: fizz-test/busybox:1\n    deploy: { replicas: 1, resources: { reservations: { memory: 1g } } }\n" : undefined) } }).project!;
   const cpt = clusterPlacement(tiny, [{ id: "shop", project: big, replicas: new Map() }], []);
   expect(replicasNotRunning("shop", big, cpt, new Map(), false)).toEqual(["web #1 (pending: fits no node)"]);
+  // What `fizz up` says of it rather than wait: the replica and why each node refused it, grouped.
+  expect(replicasNotRunning("shop", big, cpt, new Map(), false, { pending: false })).toEqual([]);
+  expect(unplaceableReplicas("shop", cpt)).toEqual([`web #1 (InsufficientMemory: needs 1 GiB, 1 MiB free: 1 node)`]);
   const strays = new Map([...placed.map((a) => record(a.index, a.nodeId)), record(placed[0]!.index, other(placed[0]!.nodeId), { status: "failed" }), record(placed[1]!.index, other(placed[1]!.nodeId), { status: "stopped" })]);
   expect(replicasNotRunning("shop", project, cp, strays, false)).toEqual([]);
 });
