@@ -45,6 +45,9 @@ function registerOne(verb: Verb): RegisterVerb {
                 : lifecycle.planRestart(desired, actual, targets, options.deps === false ? { noDeps: true } : {});
           // The agent that keeps this deployment leaves what is stopped stopped, and keeps what is started running.
           await (verb === "stop" ? agentLeavesStopped(ctx, engine, project.name, services, "stop") : agentKeepsRunning(ctx, engine, project.name, services));
+          // This node's containers only: in a cluster the replicas on other nodes are said, as kill, rm and pause say them.
+          const { noteElsewhere } = await import("./service-containers.ts");
+          await noteElsewhere(ctx, project.name, services, `${verb}${verb === "stop" ? "ped" : "ed"}`);
           const r = await executePlan(p, new EngineExecutor(engine), {
             project: project.name,
             instance: {},

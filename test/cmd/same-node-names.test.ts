@@ -4,6 +4,8 @@
  * by node id, not by name. With names alone, `fizz exec` on a node without a
  * replica said the service had no running container, and `fizz logs` printed
  * nothing and no note, though the replica ran on another node called the same.
+ * And `fizz stop|start|restart`, which act on this node's engine only, say
+ * which replicas they did not reach (they said "Nothing to stop").
  * The engine (no container of the project here) and the agent are stand-ins
  * on unix sockets.
  */
@@ -35,7 +37,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, "compose.yaml"), "name: shop\nservices:\n  web:\n    image: x\n");
   engine = serve((url, json) => {
     if (url.pathname === "/_ping") return json(200, "OK");
-    if (url.pathname.endsWith("/containers/json")) return json(200, []);
+    if (url.pathname.endsWith("/containers/json") || url.pathname.endsWith("/networks") || url.pathname.endsWith("/images/json")) return json(200, []);
+    if (url.pathname.endsWith("/volumes")) return json(200, { Volumes: [] });
     if (url.pathname.endsWith("/info")) return json(200, { ID: "engine" });
     json(404, { message: `no such thing: ${url.pathname}` });
   });
@@ -76,3 +79,10 @@ test("logs says the replica's output is on the other node", async () => {
   const r = await fizz(["logs", "web"]);
   expect(r.stderr).toContain("shop-web-1 on vm (974c37d1)");
 }, 30_000);
+
+test("stop, start and restart say they did not reach the replicas on other nodes, as kill, rm and pause do", async () => {
+  for (const [verb, done] of [["stop", "stopped"], ["start", "started"], ["restart", "restarted"]] as const) {
+    const r = await fizz([verb, "web"]);
+    expect(r.stderr).toContain(`note: not ${done} on other nodes: shop-web-1 on vm (974c37d1) (run the command there, or use -H)`);
+  }
+}, 60_000);
