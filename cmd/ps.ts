@@ -32,8 +32,12 @@ export const register: RegisterVerb = (cli, action) => {
           if (options.quiet) ctx.out(list.map((c) => `${c.id}\n`).join(""));
           else if (format === "json") ctx.out(`${JSON.stringify(list, null, 2)}\n`);
           else if (list.some((c) => c.node !== undefined)) {
-            // A cluster: every node's replicas, with where they run.
-            ctx.out(fmt([["NAME", "SERVICE", "NODE", "IMAGE", "STATUS", "RESTARTS", "PORTS"], ...list.map((c) => [c.name, c.service, c.node ?? "", c.image, c.status, String(c.restarts), c.ports.join(", ")])]));
+            // A cluster: every node's replicas, with where they run; a name two members share (VMs cloned from one
+            // image) gets the node's short id, or every row would name the same node.
+            const ids = new Map<string, Set<string>>();
+            for (const c of list) if (c.node !== undefined && c.nodeId !== undefined) ids.set(c.node, (ids.get(c.node) ?? new Set()).add(c.nodeId));
+            const node = (c: (typeof list)[number]) => (c.node !== undefined && c.nodeId !== undefined && ids.get(c.node)!.size > 1 ? `${c.node} (${c.nodeId.slice(0, 8)})` : (c.node ?? ""));
+            ctx.out(fmt([["NAME", "SERVICE", "NODE", "IMAGE", "STATUS", "RESTARTS", "PORTS"], ...list.map((c) => [c.name, c.service, node(c), c.image, c.status, String(c.restarts), c.ports.join(", ")])]));
           } else ctx.out(fmt([["NAME", "SERVICE", "IMAGE", "STATUS", "RESTARTS", "PORTS"], ...list.map((c) => [c.name, c.service, c.image, c.status, String(c.restarts), c.ports.join(", ")])]));
           return 0;
         }

@@ -48,7 +48,8 @@ beforeAll(async () => {
     const node = (id: string, self: boolean) => ({ id, name: "vm", address: "10.99.0.10:7946", state: "alive", incarnation: 0, labels: {}, resources: { cpuMillis: 2000, memoryBytes: 2 ** 30 }, rttMs: null, self });
     if (url.pathname === "/v1/cluster/nodes") return json(200, { nodes: [node(SELF, true), node(OTHER, false)] });
     if (url.pathname === "/v1/containers") {
-      return json(200, { containers: [{ id: "", name: "shop-web-1", deployment: "shop", service: "web", number: 1, image: "x", state: "running", health: "none", status: "running", createdAt: 0, restarts: 0, ports: [], node: "vm", nodeId: OTHER }] });
+      const row = (number: number, nodeId: string) => ({ id: "", name: `shop-web-${number}`, deployment: "shop", service: "web", number, image: "x", state: "running", health: "none", status: "running", createdAt: 0, restarts: 0, ports: [], node: "vm", nodeId });
+      return json(200, { containers: [row(1, OTHER), row(2, SELF)] });
     }
     if (url.pathname === "/v1/deployments/shop/logs") return json(200, "");
     if (url.pathname === "/v1/deployments/shop") return json(200, { name: "shop", generation: 1, createdAt: 0, updatedAt: 0, services: 1, running: 1, desired: 1, spec: { name: "shop", services: { web: {} } } });
@@ -86,3 +87,9 @@ test("stop, start and restart say they did not reach the replicas on other nodes
     expect(r.stderr).toContain(`note: not ${done} on other nodes: shop-web-1 on vm (974c37d1) (run the command there, or use -H)`);
   }
 }, 60_000);
+
+test("ps: the NODE column tells apart nodes that share a name", async () => {
+  const r = await fizz(["ps"]);
+  const rows = r.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s{2,}/).slice(0, 3).join(" | "));
+  expect(rows).toEqual(["shop-web-1 | web | vm (974c37d1)", "shop-web-2 | web | vm (b1921a28)"]);
+}, 30_000);
