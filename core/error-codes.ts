@@ -160,6 +160,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeInfo>> = {
   "deploy.removed": { status: 409 },
   "deploy.superseded": { status: 409 },
   "deploy.too_many_replicas": { status: 400 },
+  "deploy.unplaceable": { status: 409 },
   "deploy.wait_timeout": { status: 504 },
   "deployment.not_found": { status: 404 },
   "engine.api_error": { status: 502 },
