@@ -8,7 +8,7 @@
  * before may be stale).
  */
 import { intentFromJson } from "../../core/deploy/intent.ts";
-import { getDeployment as getDeploymentState, listDeployments as listDeploymentsState } from "../../core/state/index.ts";
+import { containersOnNode, getDeployment as getDeploymentState, listDeployments as listDeploymentsState, removeContainer } from "../../core/state/index.ts";
 import type { Timer } from "../../core/clock.ts";
 import { ownedBy } from "../../platform/deploy/project.ts";
 import type { ClusterAgent } from "../cluster/membership.ts";
@@ -93,7 +93,16 @@ export class PlacementController implements Controller {
    * shows; each deployment whose share here moved gets its own pass at once.
    */
   private followMembership(): void {
-    if (!this.o.membership.settledNode) return;
+    const node = this.o.membership.settledNode;
+    if (!node) return;
+    // A member that left (`fizz leave`) took its containers down: its records say nothing true any more, and
+    // only it would have removed them, so `fizz ps` listed them as 'unknown (node X left)' on every node, for
+    // good. Every node drops them (the same deletions, idempotent); a node that joins again reports afresh.
+    // A dead member's stay: it may come back with its containers running.
+    for (const m of node.members()) {
+      if (m.state !== "left" || m.id === this.ctx.node) continue;
+      for (const r of containersOnNode(node.state, m.id)) node.mutate((st, ts) => removeContainer(st, ts, r.deploymentId, r.service, r.index, m.id));
+    }
     const names = this.local.names();
     const before = names.map((n) => JSON.stringify(this.source.placed(n)));
     this.source.refresh();
