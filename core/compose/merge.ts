@@ -5,6 +5,10 @@
  * are replaced; list-or-mapping fields (environment, labels, …) merge by key;
  * ports, volumes, secrets, configs and devices merge by their identity
  * (target path / normalised port); other sequences append without duplicates.
+ * As in compose-go: a string where a list may be written (env_file, dns,
+ * dns_search, tmpfs, label_file) is a one-item list, so an override's appends
+ * to it; an override key with no value (null) keeps the base's; `logging` with
+ * another driver replaces the base's (its options belong to that driver).
  * Works on raw (interpolated, not yet normalised) values.
  */
 import { canonicalJson, own } from "./hash.ts";
@@ -22,6 +26,9 @@ export function isDict(v: unknown): v is Dict {
 
 /** Fields replaced wholesale by an override. */
 const REPLACE = new Set(["command", "entrypoint", "healthcheck.test", "pre_start", "post_start", "pre_stop", "build.dockerfile_inline"]);
+
+/** Fields a string or a list may spell: merged as lists (compose-go's mergeToSequence). */
+const STRING_OR_LIST = new Set(["env_file", "dns", "dns_search", "tmpfs", "label_file"]);
 
 /** List-or-mapping fields (and how list items split into key/value). */
 const KEYED_DICT: Record<string, string> = {
@@ -108,17 +115,27 @@ function fieldPath(path: string[]): string {
 
 function mergeAt(path: string[], base: unknown, over: unknown): unknown {
   const fp = fieldPath(path);
-  if (over === undefined) return base;
+  // `environment:` with every entry commented out is null: it adds nothing (compose-go merges nil as no change).
+  if (over === undefined || (over === null && base !== undefined)) return base;
   if (base === undefined) return over;
   // !reset / !override: kept as markers so that merging stays associative; stripTags removes them.
   if (over instanceof ResetTag || over instanceof OverrideTag) return over;
   if (base instanceof ResetTag) return new OverrideTag(over);
   if (base instanceof OverrideTag) return new OverrideTag(mergeAt(path, base.value, over));
   if (REPLACE.has(fp)) return over;
+  if (STRING_OR_LIST.has(fp) && (typeof base === "string" || typeof over === "string")) {
+    return mergeAt(path, typeof base === "string" ? [base] : base, typeof over === "string" ? [over] : over);
+  }
+  if (fp === "logging" && isDict(base) && isDict(over) && base.driver !== undefined && over.driver !== undefined && base.driver !== over.driver) return over;
   const sep = own(KEYED_DICT, fp);
   if (sep !== undefined) {
-    const b = toDict(base, sep);
-    const o = toDict(over, sep);
+    // `depends_on: [db]` is db with service_started, which overrides a base's condition (compose-go's mergeDependsOn).
+    const started = (v: unknown) => {
+      const d = fp === "depends_on" && Array.isArray(v) ? toDict(v, sep) : undefined;
+      return isDict(d) ? Object.fromEntries(Object.keys(d).map((k) => [k, { condition: "service_started", required: true }])) : v;
+    };
+    const b = toDict(started(base), sep);
+    const o = toDict(started(over), sep);
     if (isDict(b) && isDict(o)) return mergeDicts(path, b, o);
     return over;
   }

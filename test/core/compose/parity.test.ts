@@ -186,3 +186,61 @@ describe("paths", () => {
     expect(r.project!.secrets.s!.file).toBe("C:\\secrets\\s.txt");
   });
 });
+
+describe("merging an override file (compose-go's merge rules)", () => {
+  const two = (base: string, over: string, extra: Record<string, string> = {}) =>
+    loadProject({ cwd: "/p", env: { HOME: "/home/u" }, files: ["compose.yaml", "override.yaml"], reader: { read: (p) => ({ "/p/compose.yaml": base, "/p/override.yaml": over, ...extra })[p] } });
+
+  test("a string env_file, dns, dns_search or tmpfs is a one-item list: the override's appends to it", () => {
+    const r = two(
+      "services:\n  a:\n    image: x\n    env_file: common.env\n    dns: 1.1.1.1\n    dns_search: a.example\n    tmpfs: /run\n",
+      "services:\n  a:\n    env_file: local.env\n    dns: [8.8.8.8]\n    dns_search: b.example\n    tmpfs: /tmp\n",
+      { "/p/common.env": "COMMON=1\nWHO=common\n", "/p/local.env": "LOCAL=1\nWHO=local\n" },
+    );
+    expect(errors(r)).toEqual([]);
+    expect(svc(r, "a").environment).toEqual({ COMMON: "1", LOCAL: "1", WHO: "local" });
+    expect(svc(r, "a").dns).toEqual(["1.1.1.1", "8.8.8.8"]);
+    expect(svc(r, "a").dns_search).toEqual(["a.example", "b.example"]);
+    expect(svc(r, "a").tmpfs).toEqual(["/run", "/tmp"]);
+  });
+
+  test("extends appends a string env_file the same way", () => {
+    const r = load({
+      "/p/compose.yaml": "services:\n  base:\n    image: x\n    env_file: base.env\n  a:\n    extends: base\n    env_file: a.env\n",
+      "/p/base.env": "BASE=1\n",
+      "/p/a.env": "A=1\n",
+    });
+    expect(errors(r)).toEqual([]);
+    expect(svc(r, "a").environment).toEqual({ BASE: "1", A: "1" });
+  });
+
+  test("an override key with no value (null) keeps the base's value", () => {
+    const r = two(
+      "services:\n  a:\n    image: x\n    environment:\n      A: '1'\n    networks:\n      front:\n        aliases: [api]\nnetworks:\n  front: {}\n  back: {}\n",
+      "services:\n  a:\n    environment:\n    networks: [front, back]\n",
+    );
+    expect(errors(r)).toEqual([]);
+    expect(svc(r, "a").environment).toEqual({ A: "1" });
+    expect(svc(r, "a").networks.front?.aliases).toEqual(["api"]);
+    expect(Object.keys(svc(r, "a").networks).sort()).toEqual(["back", "front"]);
+  });
+
+  test("depends_on as a list in the override means service_started, also over a base's service_healthy", () => {
+    const r = two(
+      "services:\n  a:\n    image: x\n    depends_on:\n      db: {condition: service_healthy}\n  db:\n    image: x\n    healthcheck: {test: [CMD, 'true']}\n  cache:\n    image: x\n",
+      "services:\n  a:\n    depends_on: [db, cache]\n",
+    );
+    expect(errors(r)).toEqual([]);
+    expect(svc(r, "a").depends_on.db?.condition).toBe("service_started");
+    expect(svc(r, "a").depends_on.cache?.condition).toBe("service_started");
+  });
+
+  test("logging with another driver replaces the base's, options included; the same driver merges them", () => {
+    const base = "services:\n  a:\n    image: x\n    logging:\n      driver: json-file\n      options:\n        max-size: 10m\n";
+    const other = two(base, "services:\n  a:\n    logging:\n      driver: syslog\n      options:\n        syslog-address: udp://127.0.0.1:514\n");
+    expect(errors(other)).toEqual([]);
+    expect(svc(other, "a").logging).toEqual({ driver: "syslog", options: { "syslog-address": "udp://127.0.0.1:514" } });
+    const same = two(base, "services:\n  a:\n    logging:\n      options:\n        max-file: '3'\n");
+    expect(svc(same, "a").logging).toEqual({ driver: "json-file", options: { "max-size": "10m", "max-file": "3" } });
+  });
+});
