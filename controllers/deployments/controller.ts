@@ -131,6 +131,7 @@ export class DeploymentsController implements Controller {
     this.changes = new DeploymentChanges(ctx, this.desired, this.reconciler, follower, placement?.desired, d.images, d.admit, d.secrets?.versions ? (p: Project) => d.secrets!.versions!(p) : undefined);
     const views = new DeploymentViews(d.engine, this.desired, ctx.store, {
       node,
+      followPoll: ctx.config.reconcile.wait_poll,
       placement: () => (placement?.source.active() ? placement.source.placement() : undefined),
       ...(placement ? { records: () => placement.source.recordsNow().values() } : {}),
     });

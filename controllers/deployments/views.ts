@@ -33,6 +33,8 @@ export class DeploymentViews {
       readonly placement: () => ClusterPlacement | undefined;
       /** In a cluster: every node's container records (where each replica runs, its addresses). */
       readonly records?: () => Iterable<ContainerRecord>;
+      /** How often a followed deployment's logs look for containers that started or replaced others (ms). */
+      readonly followPoll: number;
     },
   ) {}
 
@@ -147,7 +149,10 @@ export class DeploymentViews {
       const rec = this.desired.get(t.deployment);
       if (!rec) return undefined;
       for (const s of t.services) if (!rec.spec.services[s]) throw new FizzError({ code: "api.not_found", message: `no service '${s}' in deployment '${t.deployment}'`, status: 404 });
-      targets = (await this.engine.containers(t.deployment)).filter((c) => !t.services.length || t.services.includes(c.Labels?.[LABEL.service] ?? ""));
+      const list = async () => (await this.engine.containers(t.deployment)).filter((c) => (!t.services.length || t.services.includes(c.Labels?.[LABEL.service] ?? "")) && c.Labels?.[LABEL.oneoff] !== "True");
+      // Followed, the stream outlives its containers: a recreated or (re)started one is picked up, as `fizz logs -f` does on the engine.
+      if (query.follow) return followLogs(this.engine, list, query, signal, this.o.followPoll);
+      targets = await list();
     }
     return mergeLogs(this.engine, targets, query, signal);
   }
@@ -199,24 +204,43 @@ export class DeploymentViews {
 }
 
 /** Log lines of several containers as one stream, in arrival order. */
-async function* mergeLogs(engine: NodeEngine, targets: readonly ContainerSummary[], q: LogsQuery, signal: AbortSignal): AsyncGenerator<LogLine> {
+function mergeLogs(engine: NodeEngine, targets: readonly ContainerSummary[], q: LogsQuery, signal: AbortSignal): AsyncGenerator<LogLine> {
+  return logLines(engine, async () => targets, q, signal, undefined);
+}
+
+/**
+ * A deployment's log lines, followed until the client leaves: every `poll` ms
+ * the list is read again, and a container not being streamed that is new, or
+ * running again after its stream ended, is streamed (from where it ended).
+ */
+function followLogs(engine: NodeEngine, list: () => Promise<ContainerSummary[]>, q: LogsQuery, signal: AbortSignal, poll: number): AsyncGenerator<LogLine> {
+  return logLines(engine, list, q, signal, poll);
+}
+
+async function* logLines(engine: NodeEngine, list: () => Promise<readonly ContainerSummary[]>, q: LogsQuery, signal: AbortSignal, poll: number | undefined): AsyncGenerator<LogLine> {
   const queue: LogLine[] = [];
   let wake: (() => void) | undefined;
-  let open = targets.length;
+  let open = 0;
+  const active = new Set<string>();
+  const resumeAt = new Map<string, number>(); // container id → unix seconds to resume from
   const push = (l: LogLine) => {
     queue.push(l);
     wake?.();
   };
-  for (const c of targets) {
+  const stream = (c: ContainerSummary, running: boolean) => {
     const name = (c.Names[0] ?? c.Id).replace(/^\//, "");
     const service = c.Labels?.[LABEL.service] ?? "";
+    const resume = resumeAt.get(c.Id);
+    const since = resume ?? (q.since !== undefined ? Math.floor(q.since / 1000) : undefined);
+    open++;
+    active.add(c.Id);
     void (async () => {
       const pending: Record<string, string> = { stdout: "", stderr: "" };
       try {
         for await (const f of engine.logs(c.Id, {
-          follow: q.follow,
-          ...(q.tail !== undefined ? { tail: q.tail } : {}),
-          ...(q.since !== undefined ? { since: Math.floor(q.since / 1000) } : {}),
+          follow: q.follow && running,
+          ...(resume === undefined && q.tail !== undefined ? { tail: q.tail } : {}),
+          ...(since !== undefined ? { since } : {}),
           timestamps: q.timestamps,
           signal,
         })) {
@@ -242,19 +266,50 @@ async function* mergeLogs(engine: NodeEngine, targets: readonly ContainerSummary
         /* the container went away or the client left */
       } finally {
         for (const s of ["stdout", "stderr"] as const) if (pending[s]) push({ container: name, service, stream: s, line: pending[s]! });
+        resumeAt.set(c.Id, Math.floor(Date.now() / 1000) + 1);
+        active.delete(c.Id);
         open--;
         wake?.();
       }
     })();
-  }
-  while (open > 0 || queue.length) {
-    if (queue.length) {
-      yield queue.shift()!;
-      continue;
+  };
+  const sweep = async () => {
+    for (const c of await list()) {
+      if (active.has(c.Id)) continue;
+      const running = String(c.State).toLowerCase() === "running";
+      // The first sweep shows every container's history; later ones pick up only (re)started ones.
+      if (resumeAt.has(c.Id) && !running) continue;
+      stream(c, running);
     }
-    if (signal.aborted) return;
-    await new Promise<void>((r) => (wake = r));
-    wake = undefined;
+  };
+  await sweep();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = () => {
+    timer = setTimeout(() => {
+      void sweep()
+        .catch(() => {})
+        .finally(() => {
+          if (!signal.aborted) tick();
+          wake?.();
+        });
+    }, poll);
+  };
+  if (poll !== undefined) tick();
+  const onAbort = () => wake?.();
+  signal.addEventListener("abort", onAbort);
+  try {
+    while (open > 0 || queue.length || (poll !== undefined && !signal.aborted)) {
+      if (queue.length) {
+        yield queue.shift()!;
+        continue;
+      }
+      if (signal.aborted) return;
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
   }
 }
 
