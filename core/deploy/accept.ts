@@ -40,6 +40,9 @@ export type Acceptance = { readonly ok: true; readonly project: Project; readonl
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** The profile a sent project's disabled services are loaded under: never active, so they stay disabled. */
+const SENDER_DISABLED = "fizz-disabled-by-sender";
+
 /** Where a `project` body is written for the loader (it is never on disk). */
 const PROJECT_FILE = "fizz-project.json";
 
@@ -55,9 +58,13 @@ export function acceptDeployment(req: DeploymentRequest): Acceptance {
     // `sealed` (where a secret's value comes from, set by `fizz up`: core/secrets/compose.ts) is the model's, not compose's.
     const sealed = sealedSources(req.project);
     if (typeof sealed === "string") return refused("api.bad_project", `project is not a normalised compose project: ${sealed}`);
+    // Services the sender's profiles leave out travel too (their containers are the project's, not orphans), under
+    // a profile no load enables, so they stay disabled whatever the enabled services' profiles are; theirs are put back after.
+    const disabledSent = req.project.disabled_services as Record<string, Record<string, unknown>>;
+    const withDisabled = { ...req.project, services: { ...(req.project.services as Record<string, unknown>), ...Object.fromEntries(Object.entries(disabledSent).map(([k, s]) => [k, { ...s, profiles: [SENDER_DISABLED] }])) } };
     let doc: Record<string, unknown>;
     try {
-      doc = projectDocument(withoutSealed(req.project) as unknown as Project);
+      doc = projectDocument(withoutSealed(withDisabled) as unknown as Project);
     } catch (e) {
       return refused("api.bad_project", `project is not a normalised compose project: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -69,7 +76,9 @@ export function acceptDeployment(req: DeploymentRequest): Acceptance {
     profiles = [...new Set(Object.values(req.project.services as Record<string, { profiles?: unknown }>).flatMap((s) => (Array.isArray(s.profiles) ? s.profiles.filter((p): p is string => typeof p === "string") : [])))];
     files = Array.isArray(req.project.files) ? req.project.files.filter((f): f is string => typeof f === "string") : undefined;
     const out = finish(req, load(req.name, wd, sent, env, profiles), files);
-    return out.ok ? { ...out, project: withSealed(out.project, sealed) } : out;
+    if (!out.ok) return out;
+    const disabled = Object.fromEntries(Object.entries(out.project.disabled_services).map(([k, svc]) => [k, Object.hasOwn(disabledSent, k) ? { ...svc, profiles: [...(disabledSent[k]!.profiles as string[])] } : svc]));
+    return { ...out, project: withSealed({ ...out.project, disabled_services: disabled }, sealed) };
   }
   const list = req.files ?? [];
   if (!list.length) return refused("api.no_files", "a deployment needs compose files (files) or a normalised project (project)");
@@ -141,7 +150,11 @@ export function notNormalised(p: unknown): string | undefined {
   for (const k of ["services", "networks", "volumes", "secrets", "configs", "disabled_services"]) if (!isObj(p[k])) return `'${k}' must be an object`;
   if (p.extensions !== undefined && !isObj(p.extensions)) return "'extensions' must be an object";
   if (typeof p.working_dir !== "string" || !Array.isArray(p.files)) return "'working_dir' (string) and 'files' (array) are required";
-  for (const [name, s] of Object.entries(p.services as Record<string, unknown>)) {
+  for (const [name, s] of Object.entries(p.disabled_services as Record<string, unknown>)) {
+    if (Object.hasOwn(p.services as Record<string, unknown>, name)) return `'${name}' is in both services and disabled_services`;
+    if (!isObj(s) || !Array.isArray(s.profiles) || !s.profiles.every((x) => typeof x === "string")) return `disabled_services.${name} must be an object with a profiles array of strings`;
+  }
+  for (const [name, s] of Object.entries({ ...(p.services as Record<string, unknown>), ...(p.disabled_services as Record<string, unknown>) })) {
     if (!isObj(s)) return `services.${name} must be an object`;
     if (s.name !== name) return `services.${name}.name must be '${name}'`;
     for (const k of ["environment", "labels", "networks", "depends_on"]) if (!isObj(s[k])) return `services.${name}.${k} must be an object`;

@@ -78,5 +78,5 @@ export function desiredProject(project: Project, opts: DesiredOptions = {}): Des
   const volumes: DesiredVolume[] = base.volumes
     .filter((v) => usedVolumes.has(v.key))
     .map((v) => ({ ...v, labels: labelsFor({ kind: "volume", project: project.name, volume: v.key, userLabels: v.labels ?? {}, ...fizz }) }));
-  return { desired: { name: project.name, networks, volumes, services }, warnings };
+  return { desired: { name: project.name, networks, volumes, services, ...(base.disabledServices ? { disabledServices: base.disabledServices } : {}) }, warnings };
 }

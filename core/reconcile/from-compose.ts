@@ -151,7 +151,13 @@ export function desiredFromCompose<C = unknown>(project: Project, opts: FromComp
     networks,
     volumes,
     services: services.map((s) => desiredService(project, s, opts)),
+    ...(disabledNames(project, services).length ? { disabledServices: disabledNames(project, services) } : {}),
   };
+}
+
+/** The file's services its profiles leave out (and no target enabled). */
+function disabledNames(project: Project, enabled: readonly Service[]): string[] {
+  return Object.keys(project.disabled_services ?? {}).filter((n) => !enabled.some((s) => s.name === n));
 }
 
 /** The unhealthy-restart policy of a compose service (durations converted from ns to ms). */

@@ -84,10 +84,12 @@ function lateGates<C>(run: PlanRun<C>): void {
 /** Containers of services the file no longer has: removed with --remove-orphans (or when the change dropped them), else a warning. */
 function planOrphans<C>(run: PlanRun<C>): void {
   const dropped = new Set(run.options.removeServices ?? []);
+  // A service the active profiles leave out is still the file's (`up` without --profile after `--profile debug up`): Compose leaves it alone.
+  const disabled = new Set(run.desired.disabledServices ?? []);
   const orphans: ActualContainer[] = [];
   for (const c of run.mine.filter((c) => !run.byName.has(c.service)).sort(byNumber)) {
     if (dropped.has(c.service)) run.removeSteps(c, { code: "orphan" });
-    else orphans.push(c);
+    else if (!disabled.has(c.service)) orphans.push(c);
   }
   if (orphans.length === 0) return;
   if (run.options.removeOrphans) {

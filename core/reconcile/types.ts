@@ -126,6 +126,8 @@ export interface DesiredProject<Create = unknown> {
   readonly networks: readonly DesiredNetwork[];
   readonly volumes: readonly DesiredVolume[];
   readonly services: readonly DesiredService<Create>[];
+  /** Services the file defines that its active profiles disable: their containers are the project's, not orphans. */
+  readonly disabledServices?: readonly string[];
 }
 
 // ---- actual --------------------------------------------------------------

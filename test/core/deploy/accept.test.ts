@@ -59,6 +59,18 @@ volumes: { data: {} }
     expect(Object.keys(r.project.services).sort()).toEqual(Object.keys(p.services).sort());
   });
 
+  test("services the sender's profiles leave out are kept, disabled, with their profiles (their containers are no orphans)", () => {
+    const p = cliProject("services:\n  app:\n    image: busybox\n    profiles: [web, api]\n    ports: ['8080:80']\n  tools:\n    image: busybox\n    profiles: [api]\n    ports: ['8080:80']\n  other:\n    image: busybox\n    profiles: [debug]\n");
+    // As `fizz up -d app` sends it: app enabled (enableTargets), the others as the file's profiles leave them.
+    const sent = { ...p, services: { app: p.disabled_services.app! }, disabled_services: { tools: p.disabled_services.tools!, other: p.disabled_services.other! } };
+    const r = acceptDeployment({ name: "shop", project: asBody(sent as Project), local: false });
+    if (!r.ok) throw r.error;
+    expect(Object.keys(r.project.services)).toEqual(["app"]);
+    expect(Object.keys(r.project.disabled_services).sort()).toEqual(["other", "tools"]);
+    expect(r.project.disabled_services.tools!.profiles).toEqual(["api"]);
+    expect(r.project.disabled_services.tools!.ports).toEqual(p.disabled_services.tools!.ports);
+  });
+
   test("refused before anything is stored: bad image, ports, units, types (18.4)", () => {
     const base = asBody(cliProject("services:\n  web:\n    image: busybox\n"));
     const svc = (extra: Record<string, unknown>) => ({ ...base, services: { web: { ...(base.services as Record<string, Record<string, unknown>>).web, ...extra } } });

@@ -102,6 +102,23 @@ describe("desiredProject", () => {
   });
 });
 
+describe("profiles", () => {
+  test("a running container of a service the active profiles leave out is not an orphan (up after --profile debug up)", () => {
+    const p = load({ "/p/shop/compose.yaml": "services:\n  app:\n    image: fizz-test/busybox:1\n  tools:\n    image: fizz-test/busybox:1\n    profiles: [debug]\n" });
+    const { desired } = desiredProject(p);
+    const labels = (service: string) => ({ [LABEL.project]: "shop", [LABEL.service]: service, [LABEL.containerNumber]: "1", [LABEL.oneoff]: "False" });
+    const actual = actualState({
+      containers: [{ Id: "t", Names: ["/shop-tools-1"], Labels: labels("tools"), State: "running", Status: "Up" }],
+      networks: [],
+      volumes: [],
+      images: [{ Id: "sha256:1", RepoTags: ["fizz-test/busybox:1"] }],
+    });
+    const up = plan(desired, actual);
+    expect(up.warnings.join("\n")).not.toContain("orphan");
+    expect(plan(desired, actual, { removeOrphans: true }).steps.some((s) => s.kind === "removeContainer")).toBe(false);
+  });
+});
+
 describe("environment", () => {
   test("env_file under environment; valueless vars come from the host or are dropped", () => {
     const files: Record<string, string> = {

@@ -60,8 +60,11 @@ describe("desiredFromCompose", () => {
     expect(db).toMatchObject({ volumes: ["data"], hasHealthcheck: true, create: { image: "postgres:16" } });
     expect(db.configHash).toMatch(/^[0-9a-f]{64}$/);
     expect(d.services.some((s) => s.name === "tool")).toBe(false);
+    // Left out by its profile, it is still the file's: the planner does not call its container an orphan.
+    expect(d.disabledServices).toEqual(["tool"]);
     const withTool = desiredFromCompose(project, { targets: ["tool"] });
     expect(withTool.services.find((s) => s.name === "tool")?.networks).toEqual([]);
+    expect(withTool.disabledServices).toBeUndefined();
   });
 
   test("an environment change recreates only that service and names the field", () => {

@@ -254,6 +254,20 @@ describe("plan: orphans, targets, --no-deps", () => {
     expect(rm.steps.every((s) => s.reason.code === "orphan")).toBe(true);
   });
 
+  test("a service its profiles disable is no orphan: neither warned about nor removed by removeOrphans (compose-go's isOrphaned)", () => {
+    // `fizz --profile debug up -d`, then `fizz up -d`: tools keeps running, as with docker compose.
+    const { d, actual } = upTwice();
+    const tools = container("shop", "tools", 1);
+    const a: ActualState = { ...actual, containers: [...actual.containers, tools] };
+    const withDisabled = { ...d, disabledServices: ["tools"] };
+    const keep = plan(withDisabled, a);
+    expect(keep.steps).toEqual([]);
+    expect(keep.warnings).toEqual([]);
+    expect(plan(withDisabled, a, { removeOrphans: true }).steps).toEqual([]);
+    // A revert that drops it still removes it.
+    expect(ids(plan(withDisabled, a, { removeServices: ["tools"] }))).toEqual([`stop:${tools.id}`, `remove:${tools.id}`]);
+  });
+
   test("a revert removes what the failed change added, and nothing else it was not asked to", () => {
     const { d, actual } = upTwice();
     const added = container("shop", "added", 1);
