@@ -3,6 +3,7 @@ import { mkdirSync, existsSync } from "node:fs";
 import type { ContainerCreateBody as DeployCreateBody } from "../../core/deploy/engine-body.ts";
 import type { ServiceTemplate } from "../../core/deploy/container-spec.ts";
 import { healthFromStatus } from "../../core/deploy/actual.ts";
+import { isAnonymousVolumeName, type OldMount } from "../../core/deploy/anon-volumes.ts";
 import { LABEL } from "../../core/labels.ts";
 import { buildHash } from "../../core/compose/hash.ts";
 import type { DesiredNetwork, DesiredVolume } from "../../core/reconcile/types.ts";
@@ -113,6 +114,19 @@ export class EngineExecutor implements ExecutorEngine {
         mkdirSync(m.Source, { recursive: true });
       }
     }
+  }
+
+  async replacedMounts(oldId: string, image: string): Promise<{ mounts: OldMount[]; imageVolumes: string[] }> {
+    const old = await this.engine.containers.find(oldId);
+    if (!old?.Mounts?.some((m) => m.Type === "volume")) return { mounts: [], imageVolumes: [] };
+    const img = await this.engine.images.inspect(image).catch(() => undefined);
+    const volumes = (img?.Config as { Volumes?: Record<string, unknown> | null } | undefined)?.Volumes;
+    return { mounts: old.Mounts, imageVolumes: Object.keys(volumes ?? {}) };
+  }
+
+  async anonymousVolumes(id: string): Promise<string[]> {
+    const c = await this.engine.containers.find(id);
+    return (c?.Mounts ?? []).filter((m) => m.Type === "volume" && m.Name !== undefined && isAnonymousVolumeName(m.Name)).map((m) => m.Name!);
   }
 
   async createContainer(name: string, body: DeployCreateBody): Promise<string> {

@@ -13,6 +13,7 @@ import { instantiate, type ServiceTemplate } from "../../core/deploy/container-s
 import { normalizeImageRef } from "../../core/reconcile/plan.ts";
 import type { ActualContainer, DesiredNetwork, DesiredVolume, Plan, Step } from "../../core/reconcile/types.ts";
 import type { MountSpec } from "../../core/deploy/engine-body.ts";
+import { inheritAnonymousVolumes, type OldMount } from "../../core/deploy/anon-volumes.ts";
 import type { DependencyVerdict, DependsCondition } from "../../core/placement/remote-dependency.ts";
 
 export interface GateStatus {
@@ -45,6 +46,10 @@ export interface ExecutorEngine {
   logTail?(containerId: string, lines: number): Promise<string>;
   /** Called once a run has ended, its rollback included (containers-in-hand.ts lets go of what the run held). */
   settled?(): void;
+  /** The anonymous volumes a container mounts (`down -v` removes them with it). */
+  anonymousVolumes?(id: string): Promise<string[]>;
+  /** The mounts of a container being replaced and the VOLUME paths of the new one's image (its anonymous volumes carry over). */
+  replacedMounts?(oldId: string, image: string): Promise<{ mounts: OldMount[]; imageVolumes: string[] }>;
 }
 
 /** Lines of a failed dependency's output put into the error: a failed `up` removes what it created, and its logs with it. */
@@ -197,6 +202,13 @@ async function run(plan: Plan<ServiceTemplate>, engine: ExecutorEngine, opts: Ex
           const extra = await opts.prepareCreate(step.service, inst.name);
           if (extra.length) inst.body.HostConfig = { ...inst.body.HostConfig, Mounts: [...(inst.body.HostConfig?.Mounts ?? []), ...extra] };
         }
+        // A recreate keeps the old container's anonymous volumes, as Compose does (core/deploy/anon-volumes.ts).
+        const oldId = step.replaces ? (step.replaces.id ?? ids.get(step.replaces.name)) : undefined;
+        if (oldId && engine.replacedMounts) {
+          const was = await engine.replacedMounts(oldId, inst.body.Image);
+          const mounts = inheritAnonymousVolumes(inst.body.HostConfig?.Mounts ?? [], was.mounts, was.imageVolumes, Object.keys(inst.body.HostConfig?.Tmpfs ?? {}));
+          if (mounts.length) inst.body.HostConfig = { ...inst.body.HostConfig, Mounts: mounts };
+        }
         if (engine.ensureBindSources) await engine.ensureBindSources(inst.body);
         const id = await engine.createContainer(inst.name, inst.body);
         created.set(inst.name, id);
@@ -222,8 +234,11 @@ async function run(plan: Plan<ServiceTemplate>, engine: ExecutorEngine, opts: Ex
       }
       case "removeContainer": {
         const id = idOf(step.container);
+        // `down -v`: the engine's rm -v spares an anonymous volume mounted by name, as one carried over by a recreate is.
+        const anonymous = step.volumes && engine.anonymousVolumes ? await engine.anonymousVolumes(id).catch(() => []) : [];
         await engine.removeContainer(id, { volumes: step.volumes, force: true });
         removed.add(id);
+        for (const v of anonymous) await engine.removeVolume(v).catch(() => {}); // gone with the container, or still in use elsewhere
         return;
       }
       case "barrier":

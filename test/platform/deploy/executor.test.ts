@@ -2,8 +2,10 @@ import { describe, expect, test } from "bun:test";
 import { loadProject } from "../../../core/compose/load.ts";
 import { desiredProject } from "../../../core/deploy/index.ts";
 import { plan } from "../../../core/reconcile/plan.ts";
+import { planDown } from "../../../core/reconcile/lifecycle.ts";
 import { FizzError } from "../../../core/errors.ts";
 import { executePlan, type GateStatus, type ExecutorEngine } from "../../../platform/deploy/executor.ts";
+import type { ServiceTemplate } from "../../../core/deploy/container-spec.ts";
 
 const STACK = `
 services:
@@ -149,6 +151,63 @@ describe("executePlan", () => {
     expect(res.ok).toBe(false);
     // Both old containers are back under their names, started again; nothing new is left.
     expect([...engine.containers.entries()].map(([id, c]) => `${id}:${c.name}:${c.status.state}`).sort()).toEqual(["old1:demo-web-1:running", "old2:demo-web-2:running"]);
+  });
+
+  test("a recreated container gets its predecessor's anonymous volumes (an image VOLUME, a volumes: entry without a source)", async () => {
+    const yaml = "services:\n  db:\n    image: img:1\n    volumes:\n      - /scratch\n";
+    const r = loadProject({ cwd: "/p/demo", env: {}, reader: { read: (p) => (p === "/p/demo/compose.yaml" ? yaml : undefined) } });
+    const { desired } = desiredProject(r.project!);
+    const bodies: { name: string; mounts: unknown }[] = [];
+    const asked: [string, string][] = [];
+    const engine = Object.assign(new FakeEngine(), {
+      replacedMounts: async (oldId: string, image: string) => {
+        asked.push([oldId, image]);
+        return {
+          mounts: [
+            { Type: "volume", Name: "anon-scratch", Destination: "/scratch", RW: true },
+            { Type: "volume", Name: "anon-mysql", Destination: "/var/lib/mysql", RW: true },
+          ],
+          imageVolumes: ["/var/lib/mysql"],
+        };
+      },
+    });
+    const create = engine.createContainer.bind(engine);
+    engine.createContainer = (name: string, body: { Labels?: Record<string, string>; HostConfig?: { Mounts?: unknown } }) => {
+      bodies.push({ name, mounts: body.HostConfig?.Mounts });
+      return create(name, body);
+    };
+    const old = { id: "olddb", name: "demo-db-1", project: "demo", service: "db", number: 1, configHash: "older", state: "running" as const, health: "none" as const, oneoff: false };
+    engine.containers.set(old.id, { name: old.name, service: "db", status: { state: "running", health: "none" }, polls: 0 });
+    const p = plan(desired, { containers: [old], networks: [{ name: "demo_default", project: "demo" }], volumes: [], images: [{ ref: "img:1", id: "sha256:1" }] });
+    const res = await executePlan(p, engine, { project: "demo", instance: {}, ...fast });
+    expect(res.error?.message).toBeUndefined();
+    expect(asked).toEqual([["olddb", "img:1"]]);
+    expect(bodies).toEqual([
+      {
+        name: "demo-db-1",
+        mounts: [
+          { Type: "volume", Source: "anon-scratch", Target: "/scratch" },
+          { Type: "volume", Source: "anon-mysql", Target: "/var/lib/mysql", ReadOnly: false },
+        ],
+      },
+    ]);
+  });
+
+  test("down -v also removes the anonymous volumes a container carried over from its predecessors (the engine's rm -v leaves a volume mounted by name)", async () => {
+    const engine = Object.assign(new FakeEngine(), { anonymousVolumes: async (id: string) => (id === "olddb" ? ["anon-scratch"] : []) });
+    engine.containers.set("olddb", { name: "demo-db-1", service: "db", status: { state: "running", health: "none" }, polls: 0 });
+    engine.volumes.add("anon-scratch");
+    const p = planDown<ServiceTemplate>("demo", { containers: [{ id: "olddb", name: "demo-db-1", project: "demo", service: "db", number: 1, state: "running", health: "none", oneoff: false }], networks: [], volumes: [], images: [] }, { volumes: true });
+    const res = await executePlan(p, engine, { project: "demo", instance: {}, ...fast });
+    expect(res.error?.message).toBeUndefined();
+    expect(engine.containers.size).toBe(0);
+    expect([...engine.volumes]).toEqual([]);
+    // Without -v they stay.
+    const keep = Object.assign(new FakeEngine(), { anonymousVolumes: async () => ["anon-scratch"] });
+    keep.containers.set("olddb", { name: "demo-db-1", service: "db", status: { state: "running", health: "none" }, polls: 0 });
+    keep.volumes.add("anon-scratch");
+    await executePlan(planDown<ServiceTemplate>("demo", { containers: [{ id: "olddb", name: "demo-db-1", project: "demo", service: "db", number: 1, state: "running", health: "none", oneoff: false }], networks: [], volumes: [], images: [] }, {}), keep, { project: "demo", instance: {}, ...fast });
+    expect([...keep.volumes]).toEqual(["anon-scratch"]);
   });
 
   test("a gate on a service being recreated waits for the new container: the old one, stopped until its removal, does not fail it", async () => {
