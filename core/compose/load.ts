@@ -96,9 +96,11 @@ export function discoverFiles(opts: LoadOptions, diags: Diags, reads: ProjectFil
     const stdinDir = opts.projectDirectory ? resolveFrom(opts.cwd, opts.projectDirectory, opts.env.HOME) : opts.cwd;
     return opts.files.map((f) => (f === STDIN ? posix.join(stdinDir, STDIN) : resolveFrom(opts.cwd, f, opts.env.HOME)));
   }
-  const fromEnv = opts.env.COMPOSE_FILE;
+  // The shell's COMPOSE_FILE, else the one in the .env (or --env-file) of the working directory, as Compose reads it.
+  const dotenv = opts.env.COMPOSE_FILE ? {} : fileSettings(opts, reads);
+  const fromEnv = opts.env.COMPOSE_FILE || dotenv.COMPOSE_FILE;
   if (fromEnv) {
-    const sep = opts.env.COMPOSE_PATH_SEPARATOR ?? ":";
+    const sep = opts.env.COMPOSE_PATH_SEPARATOR ?? dotenv.COMPOSE_PATH_SEPARATOR ?? ":";
     return fromEnv
       .split(sep)
       .filter(Boolean)
@@ -127,6 +129,25 @@ export function discoverFiles(opts: LoadOptions, diags: Diags, reads: ProjectFil
     hint: `create compose.yaml or pass -f <file> (looked for ${DEFAULT_FILES.join(", ")})`,
   });
   return [];
+}
+
+/**
+ * COMPOSE_FILE and COMPOSE_PATH_SEPARATOR from the env files that will be read (--env-file, else `.env` in the
+ * project directory or the current one). Errors in them are reported when the project reads them.
+ */
+function fileSettings(opts: LoadOptions, reads: ProjectFiles): { COMPOSE_FILE?: string; COMPOSE_PATH_SEPARATOR?: string } {
+  const dir = opts.projectDirectory ? resolveFrom(opts.cwd, opts.projectDirectory, opts.env.HOME) : opts.cwd;
+  const paths = opts.envFiles && opts.envFiles.length ? opts.envFiles.map((f) => resolveFrom(opts.cwd, f, opts.env.HOME)) : [posix.join(dir, ".env")];
+  const vars: Record<string, string> = {};
+  for (const p of paths) {
+    const read = reads.read(p, "env file");
+    if (read.kind !== "text") continue;
+    Object.assign(vars, parseDotenv(read.text, (n) => own(opts.env, n) ?? own(vars, n)).vars);
+  }
+  return {
+    ...(vars.COMPOSE_FILE ? { COMPOSE_FILE: vars.COMPOSE_FILE } : {}),
+    ...(vars.COMPOSE_PATH_SEPARATOR ? { COMPOSE_PATH_SEPARATOR: vars.COMPOSE_PATH_SEPARATOR } : {}),
+  };
 }
 
 interface Loaded {

@@ -244,3 +244,23 @@ describe("merging an override file (compose-go's merge rules)", () => {
     expect(svc(same, "a").logging).toEqual({ driver: "json-file", options: { "max-size": "10m", "max-file": "3" } });
   });
 });
+
+describe("the project's .env names the files", () => {
+  const files = {
+    "/p/base.yml": "services:\n  a:\n    image: busybox:${TAG}\n",
+    "/p/over.yml": "services:\n  a:\n    environment:\n      FROM: over\n",
+    "/p/.env": "COMPOSE_FILE=base.yml:over.yml\nTAG=2\n",
+  };
+  test("COMPOSE_FILE in .env is read when no -f is given, as Compose does", () => {
+    const r = load(files);
+    expect(errors(r)).toEqual([]);
+    expect(r.project!.files).toEqual(["/p/base.yml", "/p/over.yml"]);
+    expect(svc(r, "a").environment).toEqual({ FROM: "over" });
+    expect(svc(r, "a").image).toBe("busybox:2");
+  });
+  test("the shell's COMPOSE_FILE wins over .env's, and COMPOSE_PATH_SEPARATOR applies", () => {
+    expect(load(files, { COMPOSE_FILE: "base.yml" }).project!.files).toEqual(["/p/base.yml"]);
+    const sep = load({ ...files, "/p/.env": "COMPOSE_PATH_SEPARATOR=;\nCOMPOSE_FILE=base.yml;over.yml\nTAG=1\n" });
+    expect(sep.project!.files).toEqual(["/p/base.yml", "/p/over.yml"]);
+  });
+});
