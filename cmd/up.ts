@@ -93,7 +93,8 @@ export const register: RegisterVerb = (cli, action) => {
             ...(services.length ? { targets: services } : {}),
             writeLocalFiles: !options.dryRun,
           });
-          for (const w of prepared.warnings) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
+          const { unhonouredByEngine } = await import("../core/engine/unhonoured.ts");
+          for (const w of [...prepared.warnings, ...unhonouredByEngine(prepared.project, engine)]) ctx.err(`${paint(ctx, "33", "warning:")} ${w}\n`);
           const planOptions = {
             ...(services.length ? { services } : {}),
             ...(options.forceRecreate ? { forceRecreate: true } : {}),

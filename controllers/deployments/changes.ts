@@ -56,6 +56,8 @@ export class DeploymentChanges {
     private readonly admit?: { admit(name: string, project: Project): void },
     /** The stored secrets' and configs' versions a change is made with (the secrets controller): in its intent. */
     private readonly secretVersions?: (project: Project) => Record<string, number>,
+    /** What this node's engine would not do of a project (core/engine/unhonoured.ts): warnings in the answer. */
+    private readonly unhonoured?: (project: Project) => string[],
   ) {}
 
   private clustered(): ClusterWrites | undefined {
@@ -140,7 +142,7 @@ export class DeploymentChanges {
       const pinned = this.images ? await this.images.pin(toPin, pinOpts) : toPin;
       const project = chosen ? { ...incoming, services: { ...incoming.services, ...pinned.services } } : pinned;
       const previousScale = Object.fromEntries(this.desired.replicas(name));
-      const warnings = [...acc.warnings, ...this.resetOverrides(name, project, scale, chosen)];
+      const warnings = [...acc.warnings, ...this.resetOverrides(name, project, scale, chosen), ...(this.unhonoured?.(project) ?? [])];
       const intent = this.newIntent("up", {
         ...(targets ? { services: targets } : {}),
         ...(opts.noDeps ? { noDeps: true } : {}),

@@ -39,6 +39,7 @@ import type { NodeEngine } from "./node-engine.ts";
 import { Reconciler, type ReconcilerOptions } from "./reconciler.ts";
 import { DeploymentViews } from "./views.ts";
 import { UserStops } from "./user-stops.ts";
+import { unhonouredByEngine } from "../../core/engine/unhonoured.ts";
 
 export interface DeploymentsControllerDeps {
   readonly engine: NodeEngine;
@@ -128,7 +129,7 @@ export class DeploymentsController implements Controller {
       ...(d.drain ? { beforeStop: (p: Project, c: string) => d.drain!.beforeStop(p, c) } : {}),
       now: ctx.now,
     });
-    this.changes = new DeploymentChanges(ctx, this.desired, this.reconciler, follower, placement?.desired, d.images, d.admit, d.secrets?.versions ? (p: Project) => d.secrets!.versions!(p) : undefined);
+    this.changes = new DeploymentChanges(ctx, this.desired, this.reconciler, follower, placement?.desired, d.images, d.admit, d.secrets?.versions ? (p: Project) => d.secrets!.versions!(p) : undefined, (p: Project) => unhonouredByEngine(p, { name: d.engine.name, apiVersion: d.engine.apiVersion }));
     const views = new DeploymentViews(d.engine, this.desired, ctx.store, {
       node,
       followPoll: ctx.config.reconcile.wait_poll,

@@ -17,6 +17,8 @@ import { ContainersInHand } from "../../platform/deploy/containers-in-hand.ts";
 export interface NodeEngine extends HealthEngine {
   /** docker or podman (or a fake's name). */
   readonly name: string;
+  /** The API version spoken with the engine (what it can do: core/engine/unhonoured.ts). */
+  readonly apiVersion?: string;
   /** A project's containers, all states, with health in `Status` as Docker writes it. */
   containers(project: string): Promise<ContainerSummary[]>;
   /** Every container Fizz manages on this engine. */
@@ -36,6 +38,7 @@ export function engineNode(engine: Engine): NodeEngine {
   const inHand = new ContainersInHand();
   return {
     name: engine.name,
+    ...(engine.apiVersion !== undefined ? { apiVersion: engine.apiVersion } : {}),
     containers: (project) => listProjectContainers(engine, project),
     managed: () => engine.containers.list({ all: true, labels: [...MANAGED_FILTER] }),
     observe: (project, node) => readActualWithContainers(engine, project, node),
