@@ -200,6 +200,16 @@ function unmountable(def: SecretDef | undefined): string {
   return "comes from the agent (external or encrypted for the cluster); not mounted without it: run fizz up -d with an agent";
 }
 
+/**
+ * uid/gid/mode of a file bind-mounted on the engine directly cannot be applied: the container sees the host file's
+ * owner and mode (a `mode: 0400` secret stays as readable as it is on the host). Compose warns too; the agent honours them.
+ */
+function ownershipIgnored(ref: { uid?: string; gid?: string; mode?: number }, warn: (why: string) => void): void {
+  const set = (["uid", "gid", "mode"] as const).filter((k) => ref[k] !== undefined);
+  if (!set.length) return;
+  warn(`${set.join(", ")} ${set.length === 1 ? "is" : "are"} not applied without the agent: the file is bind-mounted with its owner and mode on the host; set them on the file, or run fizz up -d with an agent, which delivers it with them`);
+}
+
 function hostConfig(project: Project, s: Service, warn: (field: string, why: string) => void): HostConfig {
   const h: HostConfig = {};
   const mounts = s.volumes.map((v) => mountSpec(project, v));
@@ -208,15 +218,19 @@ function hostConfig(project: Project, s: Service, warn: (field: string, why: str
     const def = project.secrets[ref.source];
     const target = ref.target ?? `/run/secrets/${ref.source}`;
     if (def?.sealed) continue;
-    if (def?.file) mounts.push({ Type: "bind", Source: def.file, Target: target.startsWith("/") ? target : `/run/secrets/${target}`, ReadOnly: true });
-    else warn(`secrets.${ref.source}`, unmountable(def));
+    if (def?.file) {
+      mounts.push({ Type: "bind", Source: def.file, Target: target.startsWith("/") ? target : `/run/secrets/${target}`, ReadOnly: true });
+      ownershipIgnored(ref, (why) => warn(`secrets.${ref.source}`, why));
+    } else warn(`secrets.${ref.source}`, unmountable(def));
   }
   for (const ref of s.configs) {
     const def = project.configs[ref.source];
     const target = ref.target ?? `/${ref.source}`;
     if (def?.sealed) continue;
-    if (def?.file) mounts.push({ Type: "bind", Source: def.file, Target: target, ReadOnly: true });
-    else warn(`configs.${ref.source}`, unmountable(def));
+    if (def?.file) {
+      mounts.push({ Type: "bind", Source: def.file, Target: target, ReadOnly: true });
+      ownershipIgnored(ref, (why) => warn(`configs.${ref.source}`, why));
+    } else warn(`configs.${ref.source}`, unmountable(def));
   }
   if (mounts.length) h.Mounts = mounts;
 

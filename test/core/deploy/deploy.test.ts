@@ -102,6 +102,19 @@ describe("desiredProject", () => {
   });
 });
 
+describe("secrets without the agent", () => {
+  test("uid, gid and mode of a bind-mounted secret or config are said not to be applied (the host file's owner and mode are what the container sees)", () => {
+    const p = load({
+      "/p/shop/compose.yaml": "services:\n  a:\n    image: x\n    secrets:\n      - source: pw\n        uid: '1000'\n        mode: 0400\n      - plain\n    configs:\n      - source: conf\n        gid: '10'\nsecrets:\n  pw:\n    file: ./pw.txt\n  plain:\n    file: ./plain.txt\nconfigs:\n  conf:\n    file: ./app.conf\n",
+    });
+    const { warnings } = desiredProject(p);
+    expect(warnings.filter((w) => w.includes("not applied without the agent"))).toEqual([
+      "service 'a': secrets.pw: uid, mode are not applied without the agent: the file is bind-mounted with its owner and mode on the host; set them on the file, or run fizz up -d with an agent, which delivers it with them",
+      "service 'a': configs.conf: gid is not applied without the agent: the file is bind-mounted with its owner and mode on the host; set them on the file, or run fizz up -d with an agent, which delivers it with them",
+    ]);
+  });
+});
+
 describe("profiles", () => {
   test("a running container of a service the active profiles leave out is not an orphan (up after --profile debug up)", () => {
     const p = load({ "/p/shop/compose.yaml": "services:\n  app:\n    image: fizz-test/busybox:1\n  tools:\n    image: fizz-test/busybox:1\n    profiles: [debug]\n" });
