@@ -177,6 +177,8 @@ function checkPorts(project: Project, diags: Diags, portPath: (name: string, i: 
   const wildcard = (ip: string) => ip === "0.0.0.0" || ip === "::";
   const reported = new Set<string>();
   for (const [name, svc] of Object.entries(project.services)) {
+    // Scaled to zero (`scale: 0` in an override, to swap a service for another), it binds nothing.
+    if (replicaCount(svc) === 0) continue;
     svc.ports.forEach((p, i) => {
       if (p.published === undefined) return;
       const ports = expandPublished(p.published);

@@ -264,3 +264,13 @@ describe("the project's .env names the files", () => {
     expect(sep.project!.files).toEqual(["/p/base.yml", "/p/over.yml"]);
   });
 });
+
+describe("a service scaled to zero", () => {
+  test("publishes nothing, so its ports conflict with no one's (an override's `scale: 0` that swaps a service for another)", () => {
+    const r = load({ "/p/compose.yaml": "services:\n  web:\n    image: x\n    ports: ['8000:80']\n    scale: 0\n  web-dev:\n    image: x\n    ports: ['8000:80']\n  worker:\n    image: x\n    ports: ['8000:80']\n    deploy: {replicas: 0}\n" });
+    expect(errors(r)).toEqual([]);
+    // Two that run still conflict.
+    const both = load({ "/p/compose.yaml": "services:\n  web:\n    image: x\n    ports: ['8000:80']\n  web-dev:\n    image: x\n    ports: ['8000:80']\n" });
+    expect(errors(both).map((d) => d.code)).toEqual(["compose.port_conflict"]);
+  });
+});
