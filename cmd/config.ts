@@ -14,6 +14,9 @@ export const register: RegisterVerb = (cli, action) => {
     .option("--services", "Print the service names, one per line")
     .option("--profiles", "Print the profile names, one per line")
     .option("--volumes", "Print the volume names, one per line")
+    .option("--networks", "Print the network names, one per line")
+    .option("--images", "Print the image names, one per line (<project>-<service> for a build without image:)")
+    .option("-o, --output <file>", "Write the output to this file instead of stdout")
     .option("--hash <services>", "Print '<service> <config-hash>' for the given services ('*' for all)")
     .option("-q, --quiet", "Only validate; print nothing")
     .option("--no-env-resolution", "Keep env_file and variables without a value as written (default: fold env_file into environment and fill `- FOO` from .env and the shell, like Compose)")
@@ -46,33 +49,51 @@ export const register: RegisterVerb = (cli, action) => {
         const keep = args.length ? new Set((await import("../core/deploy/targets.ts")).withDependencies(whole, args, false)) : undefined;
         const project = keep ? { ...whole, services: Object.fromEntries(Object.entries(whole.services).filter(([k]) => keep.has(k))) } : whole;
         if (options.quiet) return 0;
-        if (options.services) {
-          for (const s of Object.keys(project.services)) ctx.out(`${s}\n`);
-          return 0;
-        }
-        if (options.profiles) {
-          const all = new Set<string>();
-          for (const s of [...Object.values(project.services), ...Object.values(project.disabled_services)]) for (const p of s.profiles) all.add(p);
-          for (const p of [...all].sort()) ctx.out(`${p}\n`);
-          return 0;
-        }
-        if (options.volumes) {
-          for (const v of Object.keys(project.volumes)) ctx.out(`${v}\n`);
-          return 0;
-        }
-        if (options.hash !== undefined && options.hash !== false) {
-          const { serviceConfigHash } = await import("../core/compose/hash.ts");
-          const want = String(options.hash === true ? "*" : options.hash);
-          const names = want === "*" ? Object.keys(whole.services) : want.split(",").map((s) => s.trim());
-          for (const n of names) {
-            if (!Object.hasOwn(whole.services, n) && !Object.hasOwn(whole.disabled_services, n)) throw usageError(`no service '${n}' in project '${whole.name}'`);
-            ctx.out(`${n} ${serviceConfigHash(whole, n)}\n`);
+        const print = async (out: (text: string) => void): Promise<number> => {
+          if (options.services) {
+            for (const s of Object.keys(project.services)) out(`${s}\n`);
+            return 0;
           }
+          if (options.images) {
+            const { serviceImage } = await import("../core/deploy/desired.ts");
+            for (const s of Object.values(project.services)) out(`${serviceImage(project, s)}\n`);
+            return 0;
+          }
+          if (options.networks) {
+            for (const n of Object.keys(project.networks)) out(`${n}\n`);
+            return 0;
+          }
+          if (options.profiles) {
+            const all = new Set<string>();
+            for (const s of [...Object.values(project.services), ...Object.values(project.disabled_services)]) for (const p of s.profiles) all.add(p);
+            for (const p of [...all].sort()) out(`${p}\n`);
+            return 0;
+          }
+          if (options.volumes) {
+            for (const v of Object.keys(project.volumes)) out(`${v}\n`);
+            return 0;
+          }
+          if (options.hash !== undefined && options.hash !== false) {
+            const { serviceConfigHash } = await import("../core/compose/hash.ts");
+            const want = String(options.hash === true ? "*" : options.hash);
+            const names = want === "*" ? Object.keys(whole.services) : want.split(",").map((s) => s.trim());
+            for (const n of names) {
+              if (!Object.hasOwn(whole.services, n) && !Object.hasOwn(whole.disabled_services, n)) throw usageError(`no service '${n}' in project '${whole.name}'`);
+              out(`${n} ${serviceConfigHash(whole, n)}\n`);
+            }
+            return 0;
+          }
+          const { projectDocument, projectYaml } = await import("../core/compose/serialize.ts");
+          out(format === "json" ? `${JSON.stringify(projectDocument(project), null, 2)}\n` : projectYaml(project));
           return 0;
-        }
-        const { projectDocument, projectYaml } = await import("../core/compose/serialize.ts");
-        ctx.out(format === "json" ? `${JSON.stringify(projectDocument(project), null, 2)}\n` : projectYaml(project));
-        return 0;
+        };
+        // `-o file`: the same output, written to the file (nothing on stdout), as docker compose config -o.
+        const outFile = optString(options, "output");
+        if (outFile === undefined) return print((t) => ctx.out(t));
+        let text = "";
+        const code = await print((t) => void (text += t));
+        (await import("node:fs")).writeFileSync(outFile, text);
+        return code;
       }),
     );
 };

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -33,6 +33,18 @@ describe("fizz config", () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.services.api.image).toBe("backend:1.0");
     expect(doc.services.api.environment).toEqual({ MEU: "from-shell" });
+  }, 30_000);
+
+  test("--images, --networks and -o, as CI scripts use docker compose config", () => {
+    const dir = project({ "compose.yaml": "name: shop\nservices:\n  web:\n    image: nginx:1\n    networks: [front]\n  api:\n    build: ./api\nnetworks:\n  front: {}\n" });
+    const images = fizz(dir, ["config", "--images"]);
+    expect(images.stderr).toBe("");
+    expect(images.stdout.split("\n").filter(Boolean).sort()).toEqual(["nginx:1", "shop-api"]);
+    expect(fizz(dir, ["config", "--networks"]).stdout.split("\n").filter(Boolean).sort()).toEqual(["default", "front"]);
+    const out = fizz(dir, ["config", "-o", "out.yaml"]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe("");
+    expect(readFileSync(join(dir, "out.yaml"), "utf8")).toBe(fizz(dir, ["config"]).stdout);
   }, 30_000);
 
   test("each error is printed once, then a count", () => {
