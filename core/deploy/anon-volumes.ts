@@ -27,7 +27,7 @@ const norm = (p: string) => posix.normalize(p).replace(/(.)\/$/, "$1");
 
 /**
  * The new container's mounts with the old one's anonymous volumes carried over.
- * `tmpfsTargets` are the paths the new body mounts as tmpfs through `HostConfig.Tmpfs`.
+ * `tmpfsTargets` are the paths the new body mounts outside `Mounts` (`HostConfig.Tmpfs`, relabelled `Binds`).
  */
 export function inheritAnonymousVolumes(mounts: readonly MountSpec[], old: readonly OldMount[], imageVolumes: readonly string[], tmpfsTargets: readonly string[] = []): MountSpec[] {
   const out = [...mounts];

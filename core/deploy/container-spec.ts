@@ -212,7 +212,11 @@ function ownershipIgnored(ref: { uid?: string; gid?: string; mode?: number }, wa
 
 function hostConfig(project: Project, s: Service, warn: (field: string, why: string) => void): HostConfig {
   const h: HostConfig = {};
-  const mounts = s.volumes.map((v) => mountSpec(project, v));
+  // A bind to relabel for SELinux (`:z`, `:Z`) goes as a legacy bind, as Compose sends it: the Mounts API has no relabel option.
+  const relabelled = (v: VolumeMount): v is Extract<VolumeMount, { type: "bind" }> => v.type === "bind" && v.bind?.selinux !== undefined && v.source !== "";
+  const binds = s.volumes.filter(relabelled).map(bindString);
+  const mounts = s.volumes.filter((v) => !relabelled(v)).map((v) => mountSpec(project, v));
+  if (binds.length) h.Binds = binds;
   // A definition `fizz up` sealed for the agent is delivered on tmpfs by the secrets controller (core/secrets/delivery.ts).
   for (const ref of s.secrets) {
     const def = project.secrets[ref.source];
@@ -361,6 +365,12 @@ function volumesFrom(project: Project, v: string): string {
   const target = project.services[src];
   const name = target?.container_name ?? `${project.name}-${src}-1`;
   return mode ? `${name}:${mode}` : name;
+}
+
+/** `src:dst:opts` for the engine's Binds (a missing source is created by Docker, as Compose's short syntax does). */
+function bindString(v: Extract<VolumeMount, { type: "bind" }>): string {
+  const opts = [...(v.read_only ? ["ro"] : []), ...(v.bind?.propagation ? [v.bind.propagation] : []), v.bind!.selinux!];
+  return `${v.source}:${v.target}:${opts.join(",")}`;
 }
 
 function mountSpec(project: Project, v: VolumeMount): MountSpec {

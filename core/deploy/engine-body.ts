@@ -25,6 +25,8 @@ export interface MountSpec {
 
 export interface HostConfig {
   Mounts?: MountSpec[];
+  /** `src:dst[:opts]` binds: only those relabelled for SELinux (`:z`/`:Z`), which the Mounts API cannot do. */
+  Binds?: string[];
   PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[]>;
   RestartPolicy?: { Name: "" | "no" | "always" | "on-failure" | "unless-stopped"; MaximumRetryCount?: number };
   /** The engine removes the container when it exits (`fizz run --rm`). */

@@ -114,6 +114,11 @@ export class EngineExecutor implements ExecutorEngine {
         mkdirSync(m.Source, { recursive: true });
       }
     }
+    // Relabelled binds (`:z`): Docker creates a missing source of a legacy bind, Podman refuses it; made here for both.
+    for (const b of body.HostConfig.Binds ?? []) {
+      const src = b.split(":")[0];
+      if (src?.startsWith("/") && !existsSync(src)) mkdirSync(src, { recursive: true });
+    }
   }
 
   async replacedMounts(oldId: string, image: string): Promise<{ mounts: OldMount[]; imageVolumes: string[] }> {

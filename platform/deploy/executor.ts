@@ -206,7 +206,8 @@ async function run(plan: Plan<ServiceTemplate>, engine: ExecutorEngine, opts: Ex
         const oldId = step.replaces ? (step.replaces.id ?? ids.get(step.replaces.name)) : undefined;
         if (oldId && engine.replacedMounts) {
           const was = await engine.replacedMounts(oldId, inst.body.Image);
-          const mounts = inheritAnonymousVolumes(inst.body.HostConfig?.Mounts ?? [], was.mounts, was.imageVolumes, Object.keys(inst.body.HostConfig?.Tmpfs ?? {}));
+          const taken = [...Object.keys(inst.body.HostConfig?.Tmpfs ?? {}), ...(inst.body.HostConfig?.Binds ?? []).map((b) => b.split(":")[1] ?? "")];
+          const mounts = inheritAnonymousVolumes(inst.body.HostConfig?.Mounts ?? [], was.mounts, was.imageVolumes, taken);
           if (mounts.length) inst.body.HostConfig = { ...inst.body.HostConfig, Mounts: mounts };
         }
         if (engine.ensureBindSources) await engine.ensureBindSources(inst.body);

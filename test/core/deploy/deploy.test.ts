@@ -102,6 +102,16 @@ describe("desiredProject", () => {
   });
 });
 
+describe("SELinux relabelling", () => {
+  test("a bind with :z or :Z goes to the engine as a Binds entry (its Mounts API cannot relabel), so the container can read it on an SELinux host", () => {
+    const p = load({ "/p/shop/compose.yaml": "services:\n  a:\n    image: x\n    volumes:\n      - ./src:/src:ro,z\n      - ./priv:/priv:Z\n      - type: bind\n        source: ./shared\n        target: /shared\n        bind: {selinux: z, propagation: rshared}\n      - ./plain:/plain\n" });
+    const { desired } = desiredProject(p);
+    const body = instantiate(desired.services[0]!.create!, { number: 1, name: "shop-a-1", configHash: "h" }).body;
+    expect(body.HostConfig.Binds).toEqual(["/p/shop/src:/src:ro,z", "/p/shop/priv:/priv:Z", "/p/shop/shared:/shared:rshared,z"]);
+    expect(body.HostConfig.Mounts?.map((m) => m.Target)).toEqual(["/plain"]);
+  });
+});
+
 describe("secrets without the agent", () => {
   test("uid, gid and mode of a bind-mounted secret or config are said not to be applied (the host file's owner and mode are what the container sees)", () => {
     const p = load({
