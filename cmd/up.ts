@@ -26,6 +26,8 @@ export const register: RegisterVerb = (cli, action) => {
     .option("--wait-timeout <seconds>", "Give up waiting after this many seconds (default 600)")
     .option("--scale <service=n>", "Run n replicas of a service (repeatable)")
     .option("--dry-run", "Print what would change, change nothing")
+    .option("--abort-on-container-exit", "Attached: stop every container when one exits (exit with its code)")
+    .option("--exit-code-from <service>", "Attached: exit with this service's exit code (implies --abort-on-container-exit)")
     .option(...PROGRESS_FLAG)
     .option("--no-agent", "With -d/--wait: converge directly on the engine instead of handing the project to the fizz agent (also FIZZ_NO_AGENT=1)")
     .action(
@@ -42,7 +44,15 @@ export const register: RegisterVerb = (cli, action) => {
           scale[m[1]!] = Number(m[2]);
         }
 
+        const exitCodeFrom = optString(options, "exitCodeFrom");
+        const abortOnExit = options.abortOnContainerExit === true || exitCodeFrom !== undefined;
+        if (abortOnExit && (options.detach || options.wait)) throw usageError(`${exitCodeFrom !== undefined ? "--exit-code-from" : "--abort-on-container-exit"} needs the attached up; drop ${options.wait ? "--wait" : "-d"}`);
         const project = await loadForDeploy(ctx, options);
+        if (exitCodeFrom !== undefined && !project.services[exitCodeFrom] && !services.includes(exitCodeFrom)) {
+          const { suggest } = await import("../core/text/suggest.ts");
+          const near = suggest(exitCodeFrom, Object.keys(project.services));
+          throw usageError(`--exit-code-from: no such service: ${exitCodeFrom}`, near ? `did you mean '${near}'?` : undefined);
+        }
         for (const s of [...services, ...Object.keys(scale)]) {
           if (!project.services[s] && !project.disabled_services[s]) {
             const { suggest } = await import("../core/text/suggest.ts");
@@ -174,8 +184,26 @@ export const register: RegisterVerb = (cli, action) => {
           const attached = services.length ? [...services] : Object.keys(project.services);
           const allDone = watchAllExited(engine, project.name, attached, logsAbort);
           const logs = streamLogs(ctx, engine, { project: project.name, follow: true, prefix: true, signal: logsAbort.signal, services: attached, ...(attachFrom ? { since: attachFrom } : {}) });
-          await Promise.race([logs, interrupt]);
+          // --abort-on-container-exit: the first container to exit (of those running when attached) stops the stack.
+          const firstExit = abortOnExit ? watchFirstExit(engine, project.name, attached, logsAbort.signal) : new Promise<never>(() => {});
+          let exited: Exited | undefined;
+          await Promise.race([logs, interrupt, firstExit.then((e) => void (exited = e))]);
           monitor.stop();
+          if (exited) {
+            ctx.err(`Aborting on container exit... (${exited.name} exited with code ${exited.exitCode})\n`);
+            const { planStop } = await import("../core/reconcile/lifecycle.ts");
+            const stop = planStop(prepared.desired, await readActual(engine, project.name), services.length ? services : undefined);
+            const r = await executePlan(stop, new EngineExecutor(engine), { project: project.name, instance: {}, onEvent: stepRenderer(ctx) });
+            // Let the log streams flush what the containers printed while stopping.
+            await new Promise((res) => setTimeout(res, 500));
+            logsAbort.abort();
+            await Promise.allSettled([logs, allDone]);
+            process.removeListener("SIGINT", stopOnSigint);
+            process.removeListener("SIGTERM", stopOnSigint);
+            if (!r.ok) throw r.error!;
+            if (exitCodeFrom === undefined || exitCodeFrom === exited.service) return exited.exitCode;
+            return await exitCodeOf(engine, project.name, exitCodeFrom);
+          }
           if (interrupted) {
             // The logs keep flowing while the containers stop: what they print on SIGTERM is shown, as Compose shows it.
             const { planStop } = await import("../core/reconcile/lifecycle.ts");
@@ -199,6 +227,37 @@ export const register: RegisterVerb = (cli, action) => {
       }),
     );
 };
+
+interface Exited {
+  readonly service: string;
+  readonly name: string;
+  readonly exitCode: number;
+}
+
+/** The first of the attached services' containers to exit after this call (one already exited when it starts is not one). */
+async function watchFirstExit(engine: import("../platform/engine/index.ts").Engine, project: string, services: readonly string[], signal: AbortSignal): Promise<Exited> {
+  const { LABEL, projectFilter } = await import("../core/labels.ts");
+  const { exitCodeFromStatus } = await import("../core/deploy/actual.ts");
+  const list = async () => (await engine.containers.list({ all: true, labels: projectFilter(project) })).filter((c) => services.includes(c.Labels?.[LABEL.service] ?? "") && c.Labels?.[LABEL.oneoff] !== "True");
+  const stopped = (c: { State: unknown }) => ["exited", "dead"].includes(String(c.State).toLowerCase());
+  const before = new Set((await list()).filter(stopped).map((c) => c.Id));
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    if (signal.aborted) return new Promise<never>(() => {});
+    const gone = (await list().catch(() => [])).find((c) => stopped(c) && !before.has(c.Id));
+    if (gone) return { service: gone.Labels?.[LABEL.service] ?? "", name: (gone.Names[0] ?? gone.Id).replace(/^\//, ""), exitCode: exitCodeFromStatus(gone.Status) ?? 0 };
+  }
+}
+
+/** --exit-code-from: the exit code of that service's (first) container, once the stack is stopped. */
+async function exitCodeOf(engine: import("../platform/engine/index.ts").Engine, project: string, service: string): Promise<number> {
+  const { LABEL, projectFilter } = await import("../core/labels.ts");
+  const cs = (await engine.containers.list({ all: true, labels: projectFilter(project) }))
+    .filter((c) => c.Labels?.[LABEL.service] === service && c.Labels?.[LABEL.oneoff] !== "True")
+    .sort((a, b) => Number(a.Labels?.[LABEL.containerNumber] ?? 0) - Number(b.Labels?.[LABEL.containerNumber] ?? 0));
+  const c = cs[0] ? await engine.containers.find(cs[0].Id) : undefined;
+  return c?.State.ExitCode ?? 0;
+}
 
 /** Like Compose attached mode: when every container of the project has stopped, stop following. */
 async function watchAllExited(engine: import("../platform/engine/index.ts").Engine, project: string, services: readonly string[], abort: AbortController): Promise<void> {

@@ -51,4 +51,24 @@ describe.skipIf(!socket)("attached fizz up on docker", () => {
     // a's SIGTERM handler speaks while the stack stops.
     expect(lines.filter((l) => l.endsWith("| a-term"))).toHaveLength(1);
   }, 180_000);
+
+  test("--exit-code-from tests (the CI pattern): the stack stops when tests exits, and fizz exits with its code", async () => {
+    const p2 = `${project}-ci`;
+    const compose = `name: ${p2}\nservices:\n  server:\n    image: fizz-test/busybox:1\n    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]\n  tests:\n    image: fizz-test/busybox:1\n    command: ["sh", "-c", "sleep 2; echo tests-ran; exit 3"]\n    depends_on: [server]\n`;
+    writeFileSync(join(dir, "ci.yaml"), compose);
+    try {
+      const r = spawnSync(FIZZ[0]!, [...FIZZ.slice(1), "-f", "ci.yaml", "up", "--exit-code-from", "tests", "--engine", "docker"], { cwd: dir, encoding: "utf8", env, timeout: 120_000 });
+      expect({ status: r.status, err: r.stderr }).toMatchObject({ status: 3, err: expect.stringContaining("Aborting on container exit") });
+      expect(r.stdout).toContain("tests-ran");
+      const ps = spawnSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${p2}`], { encoding: "utf8" });
+      expect(ps.stdout.trim()).toBe("");
+      // Without --exit-code-from, the code of the first container to exit.
+      const a = spawnSync(FIZZ[0]!, [...FIZZ.slice(1), "-f", "ci.yaml", "up", "--abort-on-container-exit", "--engine", "docker"], { cwd: dir, encoding: "utf8", env, timeout: 120_000 });
+      expect(a.status).toBe(3);
+      // Detached, it is refused.
+      expect(spawnSync(FIZZ[0]!, [...FIZZ.slice(1), "-f", "ci.yaml", "up", "-d", "--exit-code-from", "tests"], { cwd: dir, encoding: "utf8", env }).status).toBe(2);
+    } finally {
+      spawnSync(FIZZ[0]!, [...FIZZ.slice(1), "-f", "ci.yaml", "down", "-t", "1", "--engine", "docker"], { cwd: dir, encoding: "utf8", env });
+    }
+  }, 180_000);
 });
