@@ -294,6 +294,7 @@ class Loader {
       }
       for (const k of Object.keys(ext)) if (k !== "service" && k !== "file") this.diagAt(loaded.locations, [...path, k], "compose.unknown_field", `unknown field '${k}' in extends`);
       let base: unknown;
+      let baseLocations = loaded.locations;
       if (typeof ext.file === "string") {
         const other = resolveFrom(posix.dirname(file), ext.file, this.opts.env.HOME);
         const o = this.loadFile(other);
@@ -308,6 +309,7 @@ class Loader {
           return svc;
         }
         base = rebase(base, posix.dirname(other), this.opts.env.HOME);
+        baseLocations = o.locations;
         // Inherited fields keep pointing at the file they were written in.
         loaded.locations.graft(o.locations, ["services", ext.service], ["services", name]);
       } else {
@@ -324,6 +326,24 @@ class Loader {
         base = b;
       }
       const merged = mergeService(base, ownFields);
+      // A merged list's [i] is an item of the base's list or of the service's own: each keeps its position.
+      if (isDict(merged) && isDict(base)) {
+        for (const [field, list] of Object.entries(merged)) {
+          if (!Array.isArray(list)) continue;
+          const mine = Array.isArray(ownFields[field]) ? (ownFields[field] as unknown[]) : [];
+          const theirs = Array.isArray(base[field]) ? (base[field] as unknown[]) : [];
+          if (!theirs.length || !mine.length) continue;
+          loaded.locations.relist(
+            ["services", name, field],
+            list.map((item) => {
+              const j = mine.indexOf(item);
+              if (j >= 0) return { src: loaded.locations, from: ["services", name, field, j] };
+              const b = theirs.indexOf(item);
+              return b >= 0 ? { src: baseLocations, from: ["services", ext.service as string, field, b] } : undefined;
+            }),
+          );
+        }
+      }
       services[name] = merged;
       done.add(name);
       return merged;

@@ -74,6 +74,30 @@ export class Locations {
     });
   }
 
+  /**
+   * The positions of the list at `to`, item by item from where each came (`from` in `src`), when first needed:
+   * a merge (extends) put a base's items and the service's own in one list, so `[i]` no longer means the i-th item
+   * written in either file. Items without an origin lose their position (the list's own is used).
+   */
+  relist(to: Path, items: readonly ({ readonly src: Locations; readonly from: Path } | undefined)[]): void {
+    const dst = fmtPath(to);
+    this.pending.push((self) => {
+      const under = (k: string, f: string) => k === f || k.startsWith(f + ".") || k.startsWith(f + "[");
+      // Read every origin before writing: an item may move to where another one was.
+      const moved = items.map((it, i) => {
+        if (!it) return [];
+        const f = fmtPath(it.from);
+        const maps = it.src === self ? [self._values, self._keys] : [it.src.values, it.src.keys];
+        return maps.map((m) => [...m].filter(([k]) => under(k, f)).map(([k, v]) => [`${dst}[${i}]${k.slice(f.length)}`, v] as const));
+      });
+      for (const m of [self._values, self._keys]) for (const k of [...m.keys()]) if (k.startsWith(dst + "[")) m.delete(k);
+      for (const [vals, keys] of moved) {
+        for (const [k, v] of vals ?? []) self._values.set(k, v);
+        for (const [k, v] of keys ?? []) self._keys.set(k, v);
+      }
+    });
+  }
+
   /** Copies entries under `fromPrefix` in `other` to `toPrefix` here (extends), when positions are first needed. */
   graft(other: Locations, fromPrefix: Path, toPrefix: Path, overwrite = false): void {
     const from = fmtPath(fromPrefix);

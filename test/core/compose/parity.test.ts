@@ -274,3 +274,20 @@ describe("a service scaled to zero", () => {
     expect(errors(both).map((d) => d.code)).toEqual(["compose.port_conflict"]);
   });
 });
+
+describe("positions after extends", () => {
+  test("an error in a list item inherited through extends points at the line it was written on, not at the service's own item with that index", () => {
+    const r = load({
+      "/p/compose.yaml": "services:\n  web:\n    extends:\n      file: common/base.yml\n      service: base\n    volumes:\n      - ./local:/cfg\n    ports:\n      - '8080:80'\n",
+      "/p/common/base.yml": "services:\n  base:\n    image: x\n    volumes:\n      - ./cfg:/cfg:ro\n      - cache:/cache\n    ports:\n      - '99999:81'\n",
+    });
+    const e = errors(r);
+    expect(e.map((d) => [d.path, d.file, d.line])).toEqual(
+      expect.arrayContaining([
+        [expect.stringMatching(/^services\.web\.volumes\[\d\]$/), "/p/common/base.yml", 6],
+        [expect.stringMatching(/^services\.web\.ports\[\d\]$/), "/p/common/base.yml", 8],
+      ]),
+    );
+    expect(e).toHaveLength(2);
+  });
+});
