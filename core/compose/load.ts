@@ -150,6 +150,31 @@ function fileSettings(opts: LoadOptions, reads: ProjectFiles): { COMPOSE_FILE?: 
   };
 }
 
+/** Positions of the service lists an override file merged into the earlier files' (see Locations.relist). */
+function relistMerged(locations: Locations, before: Locations, file: Locations, prev: Record<string, unknown>, doc: Record<string, unknown>, merged: Record<string, unknown>): void {
+  const [ps, ds, ms] = [prev.services, doc.services, merged.services];
+  if (!isDict(ps) || !isDict(ds) || !isDict(ms)) return;
+  for (const [name, over] of Object.entries(ds)) {
+    const base = ps[name];
+    const svc = ms[name];
+    if (!isDict(base) || !isDict(over) || !isDict(svc)) continue;
+    for (const [field, list] of Object.entries(svc)) {
+      const mine = over[field];
+      const theirs = base[field];
+      if (!Array.isArray(list) || !Array.isArray(mine) || !Array.isArray(theirs) || !mine.length || !theirs.length) continue;
+      locations.relist(
+        ["services", name, field],
+        list.map((item) => {
+          const j = mine.indexOf(item);
+          if (j >= 0) return { src: file, from: ["services", name, field, j] };
+          const b = theirs.indexOf(item);
+          return b >= 0 ? { src: before, from: ["services", name, field, b] } : undefined;
+        }),
+      );
+    }
+  }
+}
+
 interface Loaded {
   doc: Record<string, unknown>;
   locations: Locations;
@@ -506,8 +531,12 @@ export function loadProject(opts: LoadOptions): LoadResult {
   for (const f of files) {
     const l = loader.loadFile(f);
     if (!l) continue;
+    // An override's list items follow the earlier files' in a merged list: each keeps the position it was written at.
+    const before = merged ? loader.locations.snapshot() : undefined;
     loader.addLocations(l.locations);
+    const prev = merged;
     merged = merged ? (mergeDocuments(merged, l.doc) as Record<string, unknown>) : { ...l.doc };
+    if (prev && before) relistMerged(loader.locations, before, l.locations, prev, l.doc, merged);
   }
   if (!merged) return { project: undefined, diagnostics: diags.list, environment };
   if (Object.keys(merged).length === 0 && !diags.errors.length) {

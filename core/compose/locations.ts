@@ -65,6 +65,21 @@ export class Locations {
     return undefined;
   }
 
+  /** The positions as they are at this point of the deferred work (before later absorbs and grafts change them). */
+  snapshot(): Locations {
+    const snap = new Locations();
+    let taken = false;
+    this.pending.push((self) => {
+      for (const [k, v] of self._values) snap._values.set(k, v);
+      for (const [k, v] of self._keys) snap._keys.set(k, v);
+      taken = true;
+    });
+    snap.pending.push(() => {
+      if (!taken) this.ensure();
+    });
+    return snap;
+  }
+
   /** Copies every entry of `other` (later files win), when positions are first needed. */
   absorb(other: Locations): void {
     if (other === this) return;

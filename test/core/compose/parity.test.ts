@@ -291,3 +291,16 @@ describe("positions after extends", () => {
     expect(e).toHaveLength(2);
   });
 });
+
+test("an error in a list item of an earlier file points at that file, not at the override's item with that index", () => {
+  const r = loadProject({
+    cwd: "/p",
+    env: {},
+    files: ["compose.yaml", "override.yaml"],
+    reader: { read: (p) => ({ "/p/compose.yaml": "services:\n  web:\n    image: x\n    ports:\n      - '99999:80'\n", "/p/override.yaml": "services:\n  web:\n    ports:\n      - '7070:70'\n      - '7071:70000'\n" })[p] },
+  });
+  expect(errors(r).map((d) => [d.file, d.line]).sort()).toEqual([
+    ["/p/compose.yaml", 5],
+    ["/p/override.yaml", 5],
+  ]);
+});
