@@ -9,6 +9,8 @@
  *   bun bench/support/registry-node.ts ROOT PORT [--insecure H:P]
  *       [--self ID --peer-port P --key HEX --peers ID=H:P,ID=H:P]
  * Prints `ready` on stdout once both listeners are up.
+ * FIZZ_REGISTRY_PREFETCH=N sets the blobs fetched ahead at a time (the
+ * agent's registry.prefetch; 0 = off) for A/B runs.
  */
 import { parseArgs } from "node:util";
 import { peerCredentials, type Digest, type PeerAsk, type RepoName } from "../../core/registry/index.ts";
@@ -19,7 +21,8 @@ const { positionals, values } = parseArgs({
   options: { insecure: { type: "string" }, self: { type: "string" }, "peer-port": { type: "string" }, key: { type: "string" }, peers: { type: "string" } },
 });
 const [root, port] = positionals as [string, string];
-const registry = new Registry({ root });
+const prefetch = process.env.FIZZ_REGISTRY_PREFETCH;
+const registry = new Registry({ root, ...(prefetch !== undefined ? { prefetch: Number(prefetch) } : {}) });
 const upstream = new UpstreamClient({ insecure: values.insecure ? [values.insecure] : [] });
 let peers: PeerNetwork | undefined;
 if (values.self && values.key && values.peers) {

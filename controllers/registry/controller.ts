@@ -108,12 +108,17 @@ export class RegistryController implements Controller, DeploymentImageHooks, Reg
     const registry = (this.registry = new Registry({
       root: join(this.ctx.config.data_dir, "registry"),
       now: this.ctx.now,
+      prefetch: cfg.prefetch,
       hooks: {
         stored: (d, size) => peers.note(d, size),
         deleted: (d) => peers.note(d, null),
         tagged: (repo, tag, d) => this.publishTag(repo, tag, d),
         untagged: (repo, tag) => this.publishTag(repo, tag, undefined),
         served: (kind, hit) => (hit ? metrics.hit(kind) : undefined),
+        prefetched: (d, e) => {
+          metrics.prefetched(e === undefined);
+          if (e !== undefined) this.log.debug({ digest: d, err: e instanceof Error ? e.message : String(e) }, "fetching a blob ahead of the client failed (its client's request fetches it)");
+        },
       },
     }));
     const configPath = dockerConfigPath(cfg.docker_config);

@@ -6,6 +6,7 @@
  */
 
 import { MAX_BODY_BYTES } from "../limits.ts";
+import { DEFAULT_PREFETCH } from "../registry/prefetch.ts";
 
 export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 export type EngineKind = "auto" | "docker" | "podman";
@@ -138,6 +139,8 @@ export interface AgentConfig {
     gc_grace: number;
     /** Time between automatic GC runs (ms); 0 = only `fizz registry gc`. */
     gc_interval: number;
+    /** Blobs of a pulled image fetched ahead at a time, before the client asks (docs/ENGINEERING.md, the registry); 0 = off. */
+    prefetch: number;
   };
   mesh: {
     /** Bring up the node's end of the cluster mesh once it is in a cluster. */
@@ -319,6 +322,7 @@ export const SCHEMA: SectionSpec = {
         docker_config: { type: { t: "path" }, doc: "docker config.json with upstream credentials; empty = $DOCKER_CONFIG or ~/.docker" },
         gc_grace: { type: { t: "duration", minMs: 0 }, doc: "Unused content younger than this stays" },
         gc_interval: { type: { t: "duration", minMs: 0 }, doc: "Time between automatic GC runs; 0 = manual only" },
+        prefetch: { type: { t: "int", min: 0, max: 64 }, doc: "Blobs of a pulled image fetched ahead at a time, before the client asks; 0 = off" },
       },
     },
     mesh: {
@@ -402,7 +406,7 @@ export function defaults(h: HostFacts): AgentConfig {
     cluster: { bind: "0.0.0.0:7946", advertise: "", join: [], labels: {}, name: "", allow_shared_engine: false, settle_timeout: 10_000, rejoin_backoff_max: 30_000, join_timeout: 10_000, state_persist_interval: 1000, probe_interval: 1000, probe_timeout: 500, gossip_interval: 200, push_pull_interval: 30_000, reconnect_interval: 15_000 },
     ingress: { enabled: true, bind: "0.0.0.0", relay_port: 7948, trusted_proxies: [], accept_proxy_from: [], wait_for_ready: 10_000, connect_timeout: 2_000, refresh: 2_000, wake_delay: 100, drain_settle: 1_000, drain_timeout: 10_000, acme: { directory: "", email: "", ca_file: "", order_timeout: 120_000, token_settle: 2_000 } },
     metrics: { enabled: true },
-    registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000 },
+    registry: { enabled: true, listen: "127.0.0.1:5050", peer_listen: "", peer_advertise: "", insecure: [], docker_config: "", gc_grace: 72 * 3_600_000, gc_interval: 3_600_000, prefetch: DEFAULT_PREFETCH },
     mesh: { enabled: true, interface: "fizz0", port: 51820, range: "10.208.0.0/12", check_interval: 30_000 },
     dns: { enabled: true, upstreams: [], forward_timeout: 2000 },
     events: { retention: 7 * 24 * 3_600_000, prune_interval: 3_600_000 },

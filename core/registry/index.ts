@@ -6,7 +6,8 @@
  * repositories mirror which upstream, upstream auth challenges and
  * config.json credentials, and which source (peer, fetcher, upstream) a node
  * gets missing content from, and the TLS identity peers derive from the
- * cluster key and where a member's peer listener is. platform/registry
+ * cluster key and where a member's peer listener is, and which blobs to
+ * fetch ahead when a client reads an image manifest. platform/registry
  * puts these on disk and HTTP.
  */
 export * from "./errors.ts";
@@ -26,3 +27,4 @@ export * from "./auth.ts";
 export * from "./sources.ts";
 export * from "./peer-cert.ts";
 export * from "./peer-address.ts";
+export * from "./prefetch.ts";

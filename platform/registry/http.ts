@@ -229,7 +229,8 @@ async function manifest(registry: Registry, route: Route & { kind: "manifest" },
     return sendEmpty(res, 202, {});
   }
   req.resume();
-  const m = await registry.getManifest(route.name, route.reference, ask);
+  // A client's GET reads the blobs next: the registry fetches ahead what it lacks (not for a HEAD, which may only check a tag).
+  const m = await registry.getManifest(route.name, route.reference, ask, { prefetch: method === "GET" });
   res.writeHead(200, { ...API_VERSION, "Content-Type": m.mediaType, "Content-Length": m.size, "Docker-Content-Digest": m.digest, ETag: `"${m.digest}"` });
   res.end(method === "HEAD" ? undefined : m.bytes);
 }

@@ -57,6 +57,10 @@ export class Inflight {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private rejectDone!: (e: Error) => void;
+  /** Resolves once the blob is in the store (after `done`), rejects when it will not be. */
+  readonly stored: Promise<void>;
+  private resolveStored!: () => void;
+  private rejectStored!: (e: Error) => void;
   private wake: (() => void)[] = [];
   private readonly readers = new Set<Reader>();
 
@@ -70,8 +74,13 @@ export class Inflight {
       this.resolveDone = res;
       this.rejectDone = rej;
     });
+    this.stored = new Promise<void>((res, rej) => {
+      this.resolveStored = res;
+      this.rejectStored = rej;
+    });
     // Nobody may be awaiting `done` (all readers left): never an unhandled rejection.
     this.done.catch(() => {});
+    this.stored.catch(() => {});
   }
 
   private notify(): void {
@@ -145,6 +154,7 @@ export class Inflight {
       fd = undefined;
       await this.store.commit(this.tempPath, this.digest, actual, size, "the content the source sent");
       this.committed = true;
+      this.resolveStored();
       this.notify();
     } catch (e) {
       await flushing;
@@ -160,6 +170,7 @@ export class Inflight {
     this.failure = e;
     // Readers that already ended have their (verified) bytes; those still reading the file stop.
     if (!this.verified) this.rejectDone(e);
+    this.rejectStored(e);
     this.notify();
   }
 

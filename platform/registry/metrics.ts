@@ -1,7 +1,8 @@
 /**
  * The registry's Prometheus metrics, registered in the agent's registry:
  * hits and misses (by where a miss was served from), bytes fetched from
- * peers and upstreams, bytes served, blobs and bytes stored, GC results.
+ * peers and upstreams, bytes served, blobs and bytes stored, GC results,
+ * blobs fetched ahead of clients.
  */
 import { Counter, Gauge, type Registry as PromRegistry } from "prom-client";
 
@@ -12,6 +13,8 @@ export interface RegistryMetrics {
   served(bytes: number): void;
   stored(blobs: number, bytes: number): void;
   gc(freedBytes: number, blobs: number): void;
+  /** A blob fetched ahead of its client (prefetch.ts) arrived, or not. */
+  prefetched(ok: boolean): void;
 }
 
 export function registryMetrics(registry: PromRegistry): RegistryMetrics {
@@ -23,7 +26,9 @@ export function registryMetrics(registry: PromRegistry): RegistryMetrics {
   const bytes = new Gauge({ name: "fizz_registry_stored_bytes", help: "Bytes stored by this node's registry", registers: [registry] });
   const gcFreed = new Counter({ name: "fizz_registry_gc_freed_bytes_total", help: "Bytes removed by registry garbage collection", registers: [registry] });
   const gcBlobs = new Counter({ name: "fizz_registry_gc_removed_blobs_total", help: "Blobs removed by registry garbage collection", registers: [registry] });
+  const prefetched = new Counter({ name: "fizz_registry_prefetched_total", help: "Blobs fetched ahead of the client that read their manifest, by result (failed: the client's own request fetches it)", labelNames: ["result"] as const, registers: [registry] });
   for (const k of ["blob", "manifest"]) hits.inc({ kind: k }, 0);
+  for (const r of ["fetched", "failed"]) prefetched.inc({ result: r }, 0);
   for (const s of ["peer", "upstream"]) fetched.inc({ source: s }, 0);
   return {
     hit: (kind) => hits.inc({ kind }),
@@ -38,5 +43,6 @@ export function registryMetrics(registry: PromRegistry): RegistryMetrics {
       gcFreed.inc(freed);
       gcBlobs.inc(n);
     },
+    prefetched: (ok) => prefetched.inc({ result: ok ? "fetched" : "failed" }),
   };
 }

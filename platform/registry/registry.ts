@@ -3,17 +3,22 @@
  * over the blob store, the metadata and the upload sessions, with the
  * protocol rules of core/registry. Content this node lacks is asked of a
  * `RemoteContent` (pull-through to upstreams, peers in the cluster), which
- * stores what it fetches through `storeManifest` and `Inflight`s. `hooks`
- * tell the agent what was stored, tagged and deleted, so the cluster can
- * learn who holds which digest. http.ts puts this on HTTP.
+ * stores what it fetches through `storeManifest` and `Inflight`s. A client
+ * that reads an image manifest whose blobs are not all here gets them
+ * fetched ahead (prefetch.ts). `hooks` tell the agent what was stored,
+ * tagged and deleted, so the cluster can learn who holds which digest.
+ * http.ts puts this on HTTP.
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
   DEFAULT_CATALOG_PAGE,
+  DEFAULT_PREFETCH,
+  manifestKind,
   namespaceOf,
   paginate,
   parseManifest,
+  prefetchBlobs,
   referencedDigests,
   referrerDescriptor,
   referrersIndex,
@@ -31,6 +36,7 @@ import {
 import { BlobStore } from "./blob-store.ts";
 import type { Inflight } from "./inflight.ts";
 import { RegistryMeta, type ManifestRow } from "./meta.ts";
+import { Prefetcher } from "./prefetch.ts";
 import { Uploads } from "./uploads.ts";
 
 /** Where content this node lacks comes from. */
@@ -45,6 +51,8 @@ export interface RemoteContent {
   fetchManifest(repo: RepoName, digest: Digest, ask?: PeerAsk): Promise<boolean>;
   /** Starts or joins the fetch of a blob; undefined when no source has it. */
   fetchBlob(repo: RepoName, digest: Digest, ask?: PeerAsk): Promise<Inflight | undefined>;
+  /** Whether a fetch of the blob is under way on this node (fetching ahead skips it). */
+  fetching?(digest: Digest): boolean;
   /** Tags of a mirror repository at its upstream (undefined: use what is cached). */
   listTags?(repo: RepoName): Promise<string[] | undefined>;
 }
@@ -57,6 +65,8 @@ export interface RegistryHooks {
   untagged?(repo: RepoName, tag: string): void;
   /** A read: `hit` when it was served from this node's store. */
   served?(kind: "blob" | "manifest", hit: boolean): void;
+  /** A blob fetched ahead of the client (prefetch.ts): verified, or `error` when it failed (nothing else broke). */
+  prefetched?(digest: Digest, error?: unknown): void;
 }
 
 export interface StoredManifest {
@@ -72,6 +82,12 @@ export interface RegistryOptions {
   readonly root: string;
   readonly now?: () => number;
   readonly hooks?: RegistryHooks;
+  /**
+   * Blobs fetched ahead at a time when a client reads an image manifest
+   * whose blobs are not all here (the agent's `registry.prefetch`); 0: never.
+   * Default DEFAULT_PREFETCH.
+   */
+  readonly prefetch?: number;
 }
 
 function denyMirrorWrite(repo: string, what: string): void {
@@ -92,6 +108,7 @@ export class Registry {
   readonly now: () => number;
   remote: RemoteContent | undefined;
   hooks: RegistryHooks;
+  readonly prefetcher: Prefetcher;
 
   constructor(o: RegistryOptions) {
     this.now = o.now ?? Date.now;
@@ -99,9 +116,17 @@ export class Registry {
     this.meta = new RegistryMeta(join(o.root, "meta.db"));
     this.uploads = new Uploads(this.store, this.meta, o.root, this.now);
     this.hooks = o.hooks ?? {};
+    this.prefetcher = new Prefetcher({
+      concurrency: o.prefetch ?? DEFAULT_PREFETCH,
+      has: (d) => this.store.has(d),
+      fetching: (d) => this.remote?.fetching?.(d) ?? false,
+      fetch: async (repo, d) => this.remote?.fetchBlob(repo, d),
+      events: { fetched: (d) => this.hooks.prefetched?.(d), failed: (d, e) => this.hooks.prefetched?.(d, e) },
+    });
   }
 
   close(): void {
+    this.prefetcher.close();
     this.meta.close();
   }
 
@@ -130,14 +155,34 @@ export class Registry {
     return row;
   }
 
-  async getManifest(repo: RepoName, ref: Reference, ask?: PeerAsk): Promise<StoredManifest & { bytes: Buffer }> {
+  /**
+   * A manifest's bytes. `o.prefetch`: the reader is a client that reads the
+   * blobs next (a GET, not a HEAD that only checks a tag, nor a peer): the
+   * blobs of an image manifest that are not here start coming at once.
+   */
+  async getManifest(repo: RepoName, ref: Reference, ask?: PeerAsk, o: { prefetch?: boolean } = {}): Promise<StoredManifest & { bytes: Buffer }> {
     const had = ref.kind === "digest" ? this.meta.manifest(repo, ref.digest) !== undefined && this.store.has(ref.digest) : undefined;
     const row = await this.manifestRow(repo, ref, ask);
     this.hooks.served?.("manifest", had ?? true);
     const bytes = this.store.readSync(row.digest);
     if (!bytes) throw regErr("MANIFEST_UNKNOWN", `manifest ${row.digest} is not in ${repo}`);
     this.meta.touch(row.digest, this.now());
+    if (o.prefetch && ask === undefined) this.prefetch(repo, row, bytes);
     return { digest: row.digest, mediaType: row.mediaType, size: bytes.byteLength, bytes };
+  }
+
+  /** Fetches ahead the blobs of an image manifest that are not here (none for an index). Never throws. */
+  private prefetch(repo: RepoName, row: ManifestRow, bytes: Buffer): void {
+    if (!this.remote || manifestKind(row.mediaType) !== "image") return;
+    // A warm read costs a stat per blob; the manifest is parsed only when one is missing.
+    if (row.refs.every((d) => this.store.has(d))) return;
+    let blobs: Digest[];
+    try {
+      blobs = prefetchBlobs(parseManifest(bytes, row.mediaType));
+    } catch {
+      return;
+    }
+    this.prefetcher.want(repo, blobs);
   }
 
   /**

@@ -140,6 +140,10 @@ export class RemoteSources implements RemoteContent {
     return false;
   }
 
+  fetching(digest: Digest): boolean {
+    return this.inflight.has(digest);
+  }
+
   async fetchBlob(repo: RepoName, digest: Digest, ask?: PeerAsk): Promise<Inflight | undefined> {
     // A holder serves only what it has: a fetch in flight may be waiting on the peer asking
     // (see fetchManifest), so a holder ask never joins one. Holder rows are written once a

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Registry, registryHandler, listenRegistry, type RegistryListener, type RegistryHttpOptions } from "../../../platform/registry/index.ts";
+import { Registry, registryHandler, listenRegistry, type RegistryListener, type RegistryHttpOptions, type RegistryOptions } from "../../../platform/registry/index.ts";
 
 export const sha = (b: Uint8Array | string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
@@ -15,9 +15,9 @@ export interface TestRegistry {
   stop(keep?: boolean): Promise<void>;
 }
 
-export async function startTestRegistry(o: { root?: string; http?: RegistryHttpOptions; setup?: (r: Registry) => void } = {}): Promise<TestRegistry> {
+export async function startTestRegistry(o: { root?: string; http?: RegistryHttpOptions; setup?: (r: Registry) => void; options?: Partial<RegistryOptions> } = {}): Promise<TestRegistry> {
   const root = o.root ?? mkdtempSync(join(tmpdir(), "fizz-reg-"));
-  const registry = new Registry({ root });
+  const registry = new Registry({ ...o.options, root });
   o.setup?.(registry);
   const listener = await listenRegistry(registryHandler(registry, o.http), { host: "127.0.0.1", port: 0 });
   return {
