@@ -38,7 +38,10 @@ export interface PrefetchEvents {
 export class Prefetcher {
   private readonly queue: { repo: RepoName; digest: Digest }[] = [];
   private readonly queued = new Set<Digest>();
+  /** Fetches ahead holding a slot: their bytes are still coming. */
   private running = 0;
+  /** Fetches ahead not yet stored (a slot is freed once the bytes are in and verified; the commit's sync follows). */
+  private unsettled = 0;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -55,12 +58,12 @@ export class Prefetcher {
     this.pump();
   }
 
-  /** Blobs waiting or being fetched ahead. */
+  /** Blobs waiting, being fetched ahead or being stored. */
   get pending(): number {
-    return this.queue.length + this.running;
+    return this.queue.length + this.unsettled;
   }
 
-  /** Resolves when nothing is waiting or being fetched ahead (tests, shutdown). */
+  /** Resolves when nothing is waiting, being fetched ahead or being stored (tests, shutdown). */
   idle(): Promise<void> {
     return this.pending === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
   }
@@ -77,23 +80,34 @@ export class Prefetcher {
     while (!this.closed && this.running < this.d.concurrency && this.queue.length) {
       const next = this.queue.shift()!;
       this.running++;
-      void this.one(next.repo, next.digest).finally(() => {
+      this.unsettled++;
+      let freed = false;
+      const free = () => {
+        if (freed) return;
+        freed = true;
         this.running--;
-        this.queued.delete(next.digest);
         this.pump();
+      };
+      void this.one(next.repo, next.digest, free).finally(() => {
+        free();
+        this.unsettled--;
+        this.queued.delete(next.digest);
         this.settle();
       });
     }
   }
 
-  private async one(repo: RepoName, digest: Digest): Promise<void> {
+  private async one(repo: RepoName, digest: Digest, free: () => void): Promise<void> {
     // Looked at again when its turn comes: a client may have fetched it meanwhile, or be fetching it
     // (its fetch needs no slot here). Synchronous up to fetch's join-or-start, like Registry.blob.
     if (this.d.has(digest) || this.d.fetching(digest)) return;
     try {
       const inf = await this.d.fetch(repo, digest);
       if (!inf) throw new Error(`no source has blob ${digest}`);
-      // The slot is held until the blob is in the store (its commit's sync is short: Inflight writes back as it goes).
+      // Every byte is in and verified: the link is free for the next blob (a client that reads one
+      // at a time is syncing this one now). The commit's own sync and rename need no slot.
+      await inf.done;
+      free();
       await inf.stored;
       this.d.events?.fetched?.(digest);
     } catch (e) {

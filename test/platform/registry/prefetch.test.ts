@@ -5,14 +5,15 @@
 // upstream still sends each blob once; an index fetches nothing ahead (the
 // platform manifest read next does), nor does a HEAD or a peer's ask; and a
 // fetch ahead that fails is nobody's error. The upstream is a stand-in
-// that counts blob GETs and can hold a blob halfway or fail it once.
+// that counts blob GETs and can hold a blob halfway or fail it once. Then
+// the Prefetcher's queue alone, with fetches the test completes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Digest, RepoName } from "../../../core/registry/index.ts";
-import { RemoteSources, UpstreamClient, type RegistryHooks } from "../../../platform/registry/index.ts";
+import { Prefetcher, RemoteSources, UpstreamClient, type Inflight, type RegistryHooks } from "../../../platform/registry/index.ts";
 import { imageManifest, sha, startTestRegistry, type TestRegistry } from "./support.ts";
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -302,5 +303,74 @@ describe("fetching an image's blobs ahead of the client", () => {
     // Asked for now, it comes whole.
     const b = await fetch(`${n.base}/v2/${ns}/blobs/${app.blobs[1]!.digest}`);
     expect(Buffer.from(await b.arrayBuffer()).equals(app.blobs[1]!.bytes)).toBe(true);
+  });
+});
+
+describe("the Prefetcher's queue", () => {
+  const d = (n: number) => sha(`blob ${n}`) as Digest;
+  const repo = "r/x" as RepoName;
+  /** A fetch whose verification and commit the test controls. */
+  function controlled() {
+    let verify!: () => void;
+    let store!: () => void;
+    let fail!: (e: Error) => void;
+    const done = new Promise<void>((r, j) => ((verify = r), (fail = j)));
+    const stored = done.then(() => new Promise<void>((r) => (store = r)));
+    stored.catch(() => {});
+    return { inf: { done, stored } as unknown as Inflight, verify: () => verify(), store: () => store(), fail: (e: Error) => fail(e) };
+  }
+
+  test("in order, `concurrency` at a time; a slot frees once the bytes are verified, before the commit; stored, in-flight and repeated blobs are skipped", async () => {
+    const started: Digest[] = [];
+    const fetches = new Map<Digest, ReturnType<typeof controlled>>();
+    const stored = new Set<Digest>([d(2)]);
+    const inFlight = new Set<Digest>([d(3)]);
+    const reported: string[] = [];
+    const p = new Prefetcher({
+      concurrency: 2,
+      has: (x) => stored.has(x),
+      fetching: (x) => inFlight.has(x),
+      fetch: async (_r, x) => {
+        started.push(x);
+        const c = controlled();
+        fetches.set(x, c);
+        return c.inf;
+      },
+      events: { fetched: (x) => reported.push(`ok ${x}`), failed: (x) => reported.push(`failed ${x}`) },
+    });
+    p.want(repo, [d(1), d(2), d(3), d(4), d(1), d(5), d(6)]);
+    await Bun.sleep(1);
+    expect(started).toEqual([d(1), d(4)]);
+    p.want(repo, [d(4), d(5)]);
+    expect(p.pending).toBe(4);
+    fetches.get(d(1))!.verify();
+    await Bun.sleep(1);
+    // d(1) is still being committed, yet d(5) has its slot.
+    expect(started).toEqual([d(1), d(4), d(5)]);
+    expect(reported).toEqual([]);
+    fetches.get(d(1))!.store();
+    fetches.get(d(4))!.fail(new Error("upstream said no"));
+    await Bun.sleep(1);
+    expect(reported.sort()).toEqual([`failed ${d(4)}`, `ok ${d(1)}`].sort());
+    expect(started).toEqual([d(1), d(4), d(5), d(6)]);
+    const idle = p.idle();
+    for (const x of [d(5), d(6)]) {
+      fetches.get(x)!.verify();
+      await Bun.sleep(1);
+      fetches.get(x)!.store();
+    }
+    await idle;
+    expect(p.pending).toBe(0);
+  });
+
+  test("close drops what waits and starts nothing more", async () => {
+    const started: Digest[] = [];
+    const p = new Prefetcher({ concurrency: 1, has: () => false, fetching: () => false, fetch: async (_r, x) => (started.push(x), controlled().inf) });
+    p.want(repo, [d(1), d(2), d(3)]);
+    await Bun.sleep(1);
+    p.close();
+    p.want(repo, [d(4)]);
+    await Bun.sleep(1);
+    expect(started).toEqual([d(1)]);
   });
 });
