@@ -9,10 +9,10 @@
  * blobs; with the next one already coming, it is not. One blob at a time
  * by default: the blob the client is reading has the whole link, and the
  * next starts the moment its last byte is in. Three at a time (docker's
- * max-concurrent-downloads) split the link between them and the one the
- * client waited for came slower, worse than no prefetch behind a rate-limited
- * link (docs/ENGINEERING.md, the registry). Clients that ask for several
- * blobs at once (docker) fetch the rest themselves, joining what is coming.
+ * max-concurrent-downloads) split the link between them, so the one the
+ * client waits for comes slower (measurements: docs/ENGINEERING.md, the
+ * registry). Clients that ask for several blobs at once (docker) fetch the
+ * rest themselves, joining what is coming.
  */
 import { requiredBlobs, type ParsedManifest } from "./manifest.ts";
 import type { Digest } from "./digest.ts";
