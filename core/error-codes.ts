@@ -148,6 +148,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeInfo>> = {
   "cp.not_found": { status: 404 },
   "cp.unsafe_entry": { status: 400 },
   "crdt.decode": { status: 400 },
+  "data_dir.in_use": { status: 409 },
   "data_dir.not_a_directory": { status: 400 },
   "data_dir.not_private": { status: 400 },
   "deploy.bad_image": { status: 400 },

@@ -164,7 +164,21 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   // The node's secrets stay the node's: data directory 0700, its files 0600, whatever was there before.
   const { agentStorePath, octal, securePrivateDir } = await import("../../platform/data-dir.ts");
   for (const f of securePrivateDir(config.data_dir)) logger.warn({ path: f.path, was: octal(f.was), now: octal(f.now) }, `${f.path} was open to other users (mode ${octal(f.was)}); made it ${octal(f.now)}`);
-  const store = AgentStore.open(agentStorePath(config.data_dir));
+  // One agent per data directory (a second one would reconcile the same deployments from the same store).
+  const { lockDataDir } = await import("../../platform/store/data-dir-lock.ts");
+  const dirLock = lockDataDir(config.data_dir);
+  let store: AgentStore;
+  try {
+    store = AgentStore.open(agentStorePath(config.data_dir));
+  } catch (e) {
+    dirLock.release();
+    dropEarlySignals();
+    throw e;
+  }
+  const closeStore = () => {
+    store.close();
+    dirLock.release();
+  };
   const nodeId = store.nodeId();
   const nodeLogger = logger.child({ node: nodeId.slice(0, 8) });
   const events = new EventFeed(store, { logger: nodeLogger.child({ component: "events" }) });
@@ -176,7 +190,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     access = await readApiAccess(config, logger);
     engine = await connectRecordedEngine(config, store, metrics.observeEngineRequest);
   } catch (e) {
-    store.close();
+    closeStore();
     dropEarlySignals();
     throw e;
   }
@@ -185,7 +199,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
     engineIdentity = await readEngineIdentity(engine);
   } catch (e) {
     await engine.close();
-    store.close();
+    closeStore();
     dropEarlySignals();
     throw e;
   }
@@ -194,7 +208,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   const check = checkRecordedEngine({ recorded: store.getMeta(ENGINE_META), current: engineIdentity, deployments: store.deploymentGenerations().map(([n]) => n), adopt: o.adoptEngine === true, dataDir: config.data_dir });
   if (!check.ok) {
     await engine.close();
-    store.close();
+    closeStore();
     dropEarlySignals();
     throw check.error;
   }
@@ -250,7 +264,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
   } catch (e) {
     await server.close();
     await engine.close();
-    store.close();
+    closeStore();
     dropEarlySignals();
     throw e;
   }
@@ -288,7 +302,7 @@ export async function startAgent(config: AgentConfig, o: { ctx: Context; handleS
       await set.stop();
       await engine.close().catch((e: unknown) => nodeLogger.error({ err: e }, "closing the engine connection failed"));
       events.append({ at: Date.now(), type: "agent.stopped", message: `agent ${nodeId} stopped` });
-      store.close();
+      closeStore();
       process.off("unhandledRejection", onRejection);
       process.off("uncaughtException", onException);
       process.off("SIGTERM", onSignal);

@@ -18,7 +18,7 @@ import { BUN, freePort, ROOT, startAgent } from "../platform/api/agent-process.t
 const unix = (path: string) => new ApiClient({ address: { kind: "unix", path } });
 
 describe("fizz agent process", () => {
-  test("two agents on one machine, each with its own data dir and socket; a third on a used socket is refused", async () => {
+  test("two agents on one machine, each with its own data dir and socket; a third on a used socket, or a used data dir, is refused", async () => {
     const a = await startAgent({ args: ["--api", `unix:${join(tmpdir(), `fizz-a-${process.pid}.sock`)}`] });
     const b = await startAgent({ args: ["--api", `unix:${join(tmpdir(), `fizz-b-${process.pid}.sock`)}`] });
     try {
@@ -37,6 +37,11 @@ describe("fizz agent process", () => {
       rmSync(dir, { recursive: true, force: true });
       expect(c.status).toBe(1);
       expect(c.stderr).toContain("another process is serving on");
+      // Its own socket, but a's data directory: refused before it touches a's store, naming a.
+      const d = spawnSync(BUN, ["cmd/fizz.ts", "agent", "--data-dir", a.dataDir, "--api", `unix:${join(tmpdir(), `fizz-d-${process.pid}.sock`)}`], { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
+      expect(d.status).toBe(1);
+      expect(d.stderr).toContain(`another fizz agent (pid ${a.proc.pid}) is running on data directory ${a.dataDir}`);
+      expect(existsSync(join(tmpdir(), `fizz-d-${process.pid}.sock`))).toBe(false);
       // The first agent is unharmed.
       expect(await unix(join(tmpdir(), `fizz-a-${process.pid}.sock`)).health()).toEqual({ status: "ok" });
     } finally {
