@@ -11,7 +11,7 @@
  * leaves no stale lock behind, as a pid file would. The holder's pid is
  * written beside it (`agent.pid`) for the message the next one gets.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { FizzError } from "../../core/errors.ts";
@@ -23,7 +23,11 @@ export interface DataDirLock {
 /** Takes the data directory for this process, or throws `data_dir.in_use` naming the holder. */
 export function lockDataDir(dir: string): DataDirLock {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const db = new DatabaseSync(join(dir, "agent.lock"), { timeout: 0 });
+  const path = join(dir, "agent.lock");
+  // Private like the rest of the data directory (SQLite would make it 0644 under the usual umask, and the next start would warn).
+  closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600));
+  if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  const db = new DatabaseSync(path, { timeout: 0 });
   try {
     db.exec("PRAGMA locking_mode = EXCLUSIVE");
     db.exec("BEGIN EXCLUSIVE");

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lockDataDir } from "../../../platform/store/data-dir-lock.ts";
@@ -61,8 +61,11 @@ describe("one agent per data directory", () => {
     other.release();
   });
 
-  test("a directory that does not exist yet is made (0700) and taken", () => {
+  test("a directory that does not exist yet is made (0700) and taken; the lock and pid files are private (0600)", () => {
     const dir = join(fresh(), "new", "data");
     lockDataDir(dir).release();
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, "agent.lock")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, "agent.pid")).mode & 0o777).toBe(0o600);
   });
 });
