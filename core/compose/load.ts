@@ -9,6 +9,7 @@ import { Diags } from "./diagnostics.ts";
 import { parseDotenv } from "./dotenv.ts";
 import { interpolate, type Lookup } from "./interpolate.ts";
 import { isDict, mergeDocuments, mergeService } from "./merge.ts";
+import { relistOverride, relistService } from "./merged-positions.ts";
 import type { ConfigDef, Diagnostic, Network, Project, SecretDef, Service, Volume } from "./model.ts";
 import type { SourceLocation } from "../errors.ts";
 import { normalizeNetwork, normalizeSecret, normalizeService, normalizeVolume } from "./normalize.ts";
@@ -148,31 +149,6 @@ function fileSettings(opts: LoadOptions, reads: ProjectFiles): { COMPOSE_FILE?: 
     ...(vars.COMPOSE_FILE ? { COMPOSE_FILE: vars.COMPOSE_FILE } : {}),
     ...(vars.COMPOSE_PATH_SEPARATOR ? { COMPOSE_PATH_SEPARATOR: vars.COMPOSE_PATH_SEPARATOR } : {}),
   };
-}
-
-/** Positions of the service lists an override file merged into the earlier files' (see Locations.relist). */
-function relistMerged(locations: Locations, before: Locations, file: Locations, prev: Record<string, unknown>, doc: Record<string, unknown>, merged: Record<string, unknown>): void {
-  const [ps, ds, ms] = [prev.services, doc.services, merged.services];
-  if (!isDict(ps) || !isDict(ds) || !isDict(ms)) return;
-  for (const [name, over] of Object.entries(ds)) {
-    const base = ps[name];
-    const svc = ms[name];
-    if (!isDict(base) || !isDict(over) || !isDict(svc)) continue;
-    for (const [field, list] of Object.entries(svc)) {
-      const mine = over[field];
-      const theirs = base[field];
-      if (!Array.isArray(list) || !Array.isArray(mine) || !Array.isArray(theirs) || !mine.length || !theirs.length) continue;
-      locations.relist(
-        ["services", name, field],
-        list.map((item) => {
-          const j = mine.indexOf(item);
-          if (j >= 0) return { src: file, from: ["services", name, field, j] };
-          const b = theirs.indexOf(item);
-          return b >= 0 ? { src: before, from: ["services", name, field, b] } : undefined;
-        }),
-      );
-    }
-  }
 }
 
 interface Loaded {
@@ -353,21 +329,7 @@ class Loader {
       const merged = mergeService(base, ownFields);
       // A merged list's [i] is an item of the base's list or of the service's own: each keeps its position.
       if (isDict(merged) && isDict(base)) {
-        for (const [field, list] of Object.entries(merged)) {
-          if (!Array.isArray(list)) continue;
-          const mine = Array.isArray(ownFields[field]) ? (ownFields[field] as unknown[]) : [];
-          const theirs = Array.isArray(base[field]) ? (base[field] as unknown[]) : [];
-          if (!theirs.length || !mine.length) continue;
-          loaded.locations.relist(
-            ["services", name, field],
-            list.map((item) => {
-              const j = mine.indexOf(item);
-              if (j >= 0) return { src: loaded.locations, from: ["services", name, field, j] };
-              const b = theirs.indexOf(item);
-              return b >= 0 ? { src: baseLocations, from: ["services", ext.service as string, field, b] } : undefined;
-            }),
-          );
-        }
+        relistService(loaded.locations, ["services", name], merged, { fields: ownFields, src: loaded.locations, at: ["services", name] }, { fields: base, src: baseLocations, at: ["services", ext.service as string] });
       }
       services[name] = merged;
       done.add(name);
@@ -536,7 +498,7 @@ export function loadProject(opts: LoadOptions): LoadResult {
     loader.addLocations(l.locations);
     const prev = merged;
     merged = merged ? (mergeDocuments(merged, l.doc) as Record<string, unknown>) : { ...l.doc };
-    if (prev && before) relistMerged(loader.locations, before, l.locations, prev, l.doc, merged);
+    if (prev && before) relistOverride(loader.locations, before, l.locations, prev, l.doc, merged);
   }
   if (!merged) return { project: undefined, diagnostics: diags.list, environment };
   if (Object.keys(merged).length === 0 && !diags.errors.length) {
